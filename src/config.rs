@@ -1,0 +1,463 @@
+//! Reads and validates `policyrun.toml`, so that every later stage works from checked,
+//! repository-relative settings and a bad file stops the run before anything is evaluated.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The file name looked up in the repository root and its parents.
+pub const CONFIG_FILE: &str = "policyrun.toml";
+
+/// Recursion depth of the jsonnet command-line tool; jrsonnet's own default (200) is lower,
+/// so deep but valid libraries would fail only here.
+pub const DEFAULT_MAX_STACK: usize = 500;
+
+/// A configuration problem: always names the file, and the key where there is one.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// How an entry's value is split into committed files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// One file per key of the entry's item map: `<generated>/<cluster>/<stem>/<key>.json`.
+    PerItem,
+    /// The whole entry in one file: `<generated>/<cluster>/<stem>.json`.
+    PerFile,
+}
+
+impl fmt::Display for Layout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Layout::PerItem => "per-item",
+            Layout::PerFile => "per-file",
+        })
+    }
+}
+
+/// What a committed file that differs from the produced one only in formatting counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FormatOnly {
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    jpath: Option<Vec<String>>,
+    generated: Option<String>,
+    layout: Option<Layout>,
+    items_field: Option<String>,
+    indent: Option<i64>,
+    format_only: Option<FormatOnly>,
+    max_stack: Option<i64>,
+    #[serde(default)]
+    ext_vars: BTreeMap<String, String>,
+    #[serde(default, rename = "cluster")]
+    clusters: Vec<RawCluster>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    name: String,
+    dir: Option<String>,
+    context: Option<String>,
+    #[serde(default)]
+    ext_vars: BTreeMap<String, String>,
+}
+
+/// One cluster, in rollout order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    pub name: String,
+    /// Directory of the cluster's entry files, relative to the repository root.
+    pub dir: PathBuf,
+    /// kubeconfig context used when applying to this cluster.
+    pub context: String,
+    /// Ext vars for this cluster's entries: the global ones, this cluster's, and `cluster`.
+    pub ext_vars: BTreeMap<String, String>,
+}
+
+/// The validated configuration. Paths are relative to `root` unless they say otherwise.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Canonical repository root: the directory holding `policyrun.toml`.
+    pub root: PathBuf,
+    /// Import search paths, canonical and inside `root`, in the order given.
+    pub jpath: Vec<PathBuf>,
+    pub generated: PathBuf,
+    pub layout: Layout,
+    pub items_field: String,
+    pub indent: usize,
+    pub format_only: FormatOnly,
+    pub max_stack: usize,
+    pub clusters: Vec<Cluster>,
+}
+
+impl Config {
+    /// Finds `policyrun.toml` in `start` or the nearest parent holding one, and loads it.
+    pub fn discover(start: &Path) -> Result<Config, ConfigError> {
+        let start = start.canonicalize().map_err(|e| ConfigError {
+            path: start.to_path_buf(),
+            message: format!("cannot open directory: {e}"),
+        })?;
+        let mut dir = start.as_path();
+        loop {
+            let candidate = dir.join(CONFIG_FILE);
+            if candidate.is_file() {
+                return Config::load(&candidate);
+            }
+            match dir.parent() {
+                Some(parent) => dir = parent,
+                None => {
+                    return Err(ConfigError {
+                        path: start.clone(),
+                        message: format!(
+                            "no {CONFIG_FILE} here or in any parent directory (see the README's configuration reference)"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Loads a configuration file; its directory is the repository root.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let root = path
+            .parent()
+            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .unwrap_or(Path::new("."))
+            .canonicalize()
+            .map_err(|e| ConfigError {
+                path: path.to_path_buf(),
+                message: format!("cannot resolve the repository root: {e}"),
+            })?;
+        Config::parse(&text, root).map_err(|message| ConfigError {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses and validates configuration text for the repository at `root` (canonical).
+    pub fn parse(text: &str, root: PathBuf) -> Result<Config, String> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+
+        let jpath = raw
+            .jpath
+            .unwrap_or_else(|| vec!["lib".to_owned()])
+            .iter()
+            .enumerate()
+            .map(|(i, dir)| existing_dir_inside(&root, &format!("jpath[{i}]"), dir))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let generated_text = raw.generated.unwrap_or_else(|| "generated".to_owned());
+        let generated = relative_inside("generated", &generated_text)?;
+        if generated.as_os_str().is_empty() {
+            return Err("generated: must be a directory below the repository root, not the root itself".into());
+        }
+        refuse_symlinks_below(&root, &generated, "generated")?;
+
+        let items_field = raw.items_field.unwrap_or_else(|| "items_".to_owned());
+        if items_field.is_empty() {
+            return Err("items_field: must not be empty".into());
+        }
+
+        let indent = match raw.indent {
+            None => 2,
+            Some(n @ 0..=16) => n as usize,
+            Some(n) => return Err(format!("indent: {n} is out of range (0 to 16 spaces)")),
+        };
+        let max_stack = match raw.max_stack {
+            None => DEFAULT_MAX_STACK,
+            Some(n @ 1..=100_000) => n as usize,
+            Some(n) => return Err(format!("max_stack: {n} is out of range (1 to 100000)")),
+        };
+
+        for name in raw.ext_vars.keys() {
+            check_ext_var_name("ext_vars", name)?;
+        }
+
+        if raw.clusters.is_empty() {
+            return Err("no [[cluster]] table: list the clusters in rollout order".into());
+        }
+        let mut names = BTreeSet::new();
+        let mut clusters = Vec::with_capacity(raw.clusters.len());
+        for (i, rc) in raw.clusters.into_iter().enumerate() {
+            let key = format!("cluster[{i}]");
+            check_cluster_name(&key, &rc.name)?;
+            if !names.insert(rc.name.clone()) {
+                return Err(format!("{key}.name: cluster `{}` is listed twice", rc.name));
+            }
+            let dir_text = rc.dir.unwrap_or_else(|| format!("clusters/{}", rc.name));
+            let dir_key = format!("{key}.dir");
+            let dir = relative_inside(&dir_key, &dir_text)?;
+            existing_dir_inside(&root, &dir_key, &dir_text)?;
+            if dir.starts_with(&generated) {
+                return Err(format!(
+                    "{dir_key}: `{dir_text}` lies inside the generated root `{generated_text}`"
+                ));
+            }
+            let mut ext_vars = raw.ext_vars.clone();
+            for (name, value) in rc.ext_vars {
+                check_ext_var_name(&format!("{key}.ext_vars"), &name)?;
+                ext_vars.insert(name, value);
+            }
+            if ext_vars.contains_key("cluster") {
+                return Err(format!(
+                    "{key}.ext_vars: `cluster` is set by policyrun to the cluster's name and cannot be configured"
+                ));
+            }
+            ext_vars.insert("cluster".to_owned(), rc.name.clone());
+            clusters.push(Cluster {
+                context: rc.context.unwrap_or_else(|| rc.name.clone()),
+                name: rc.name,
+                dir,
+                ext_vars,
+            });
+        }
+
+        Ok(Config {
+            root,
+            jpath,
+            generated,
+            layout: raw.layout.unwrap_or(Layout::PerItem),
+            items_field,
+            indent,
+            format_only: raw.format_only.unwrap_or(FormatOnly::Warn),
+            max_stack,
+            clusters,
+        })
+    }
+
+    /// The clusters selected by name (all of them, in rollout order, when `names` is empty).
+    pub fn select_clusters(&self, names: &[String]) -> Result<Vec<&Cluster>, String> {
+        if names.is_empty() {
+            return Ok(self.clusters.iter().collect());
+        }
+        for name in names {
+            if !self.clusters.iter().any(|c| &c.name == name) {
+                let known: Vec<&str> = self.clusters.iter().map(|c| c.name.as_str()).collect();
+                return Err(format!(
+                    "unknown cluster `{name}` (configured: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+        Ok(self
+            .clusters
+            .iter()
+            .filter(|c| names.contains(&c.name))
+            .collect())
+    }
+}
+
+/// A relative path without `..`, `.` or root components, as written in the file.
+fn relative_inside(key: &str, text: &str) -> Result<PathBuf, String> {
+    let path = Path::new(text);
+    let mut clean = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => clean.push(part),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return Err(format!(
+                    "{key}: `{text}` must be a relative path inside the repository (no `..`, not absolute)"
+                ));
+            }
+        }
+    }
+    Ok(clean)
+}
+
+/// An existing directory inside the repository, canonical, checked after symlinks are resolved.
+fn existing_dir_inside(root: &Path, key: &str, text: &str) -> Result<PathBuf, String> {
+    let relative = relative_inside(key, text)?;
+    let full = root.join(&relative);
+    let canonical = full
+        .canonicalize()
+        .map_err(|e| format!("{key}: `{text}` cannot be opened: {e}"))?;
+    if !canonical.starts_with(root) {
+        return Err(format!(
+            "{key}: `{text}` leads outside the repository (to {})",
+            canonical.display()
+        ));
+    }
+    if !canonical.is_dir() {
+        return Err(format!("{key}: `{text}` is not a directory"));
+    }
+    Ok(canonical)
+}
+
+/// `expand` writes below the generated root, so no part of it may be a symlink: one committed
+/// by a pull request would redirect those writes (and the freshness reads) elsewhere.
+fn refuse_symlinks_below(root: &Path, relative: &Path, key: &str) -> Result<(), String> {
+    let mut path = root.to_path_buf();
+    for part in relative.components() {
+        path.push(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(format!(
+                    "{key}: `{}` is a symbolic link; the generated root must be a plain directory",
+                    path.strip_prefix(root).unwrap_or(&path).display()
+                ));
+            }
+            Ok(meta) if !meta.is_dir() => {
+                return Err(format!(
+                    "{key}: `{}` exists and is not a directory",
+                    path.strip_prefix(root).unwrap_or(&path).display()
+                ));
+            }
+            Ok(_) => {}
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// Cluster names become directory names under the generated root and JUnit suite names.
+fn check_cluster_name(key: &str, name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key}.name: `{name}` is not a valid cluster name (letters, digits, `-`, `_` and `.`, at most 253)"
+        ))
+    }
+}
+
+fn check_ext_var_name(key: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().any(|c| c.is_control()) {
+        return Err(format!("{key}: `{name}` is not a valid ext var name"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["lib", "clusters/dev", "clusters/int", "dev.example.com"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        dir
+    }
+
+    fn parse(dir: &tempfile::TempDir, text: &str) -> Result<Config, String> {
+        Config::parse(text, dir.path().canonicalize().unwrap())
+    }
+
+    #[test]
+    fn short_file_gets_defaults() {
+        let dir = repo();
+        let cfg = parse(&dir, "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n").unwrap();
+        assert_eq!(cfg.generated, PathBuf::from("generated"));
+        assert_eq!(cfg.layout, Layout::PerItem);
+        assert_eq!(cfg.items_field, "items_");
+        assert_eq!(cfg.indent, 2);
+        assert_eq!(cfg.max_stack, 500);
+        assert_eq!(cfg.clusters[1].dir, PathBuf::from("clusters/int"));
+        assert_eq!(cfg.clusters[1].context, "int");
+        assert_eq!(cfg.clusters[1].ext_vars["cluster"], "int");
+        assert_eq!(cfg.jpath, vec![dir.path().canonicalize().unwrap().join("lib")]);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let dir = repo();
+        let err = parse(&dir, "generatd = \"x\"\n[[cluster]]\nname = \"dev\"\n").unwrap_err();
+        assert!(err.contains("generatd"), "{err}");
+        let err = parse(&dir, "[[cluster]]\nname = \"dev\"\nkontext = \"x\"\n").unwrap_err();
+        assert!(err.contains("kontext"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let dir = repo();
+        let cluster = "[[cluster]]\nname = \"dev\"\n";
+        for (text, key) in [
+            ("layout = \"flat\"\n", "flat"),
+            ("indent = 40\n", "indent"),
+            ("indent = \"two\"\n", "indent"),
+            ("max_stack = 0\n", "max_stack"),
+            ("generated = \"../out\"\n", "generated"),
+            ("generated = \"/tmp/out\"\n", "generated"),
+            ("generated = \".\"\n", "generated"),
+            ("jpath = [\"nope\"]\n", "jpath[0]"),
+            ("format_only = \"maybe\"\n", "maybe"),
+        ] {
+            let err = parse(&dir, &format!("{text}{cluster}")).unwrap_err();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        let err = parse(&dir, "[[cluster]]\nname = \"a/b\"\n").unwrap_err();
+        assert!(err.contains("cluster[0].name"), "{err}");
+        let err = parse(&dir, "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"dev\"\n").unwrap_err();
+        assert!(err.contains("twice"), "{err}");
+        let err = parse(&dir, "[[cluster]]\nname = \"web\"\n").unwrap_err();
+        assert!(err.contains("cluster[0].dir"), "{err}");
+        let err = parse(&dir, "").unwrap_err();
+        assert!(err.contains("[[cluster]]"), "{err}");
+        let err = parse(&dir, "[[cluster]]\nname = \"dev\"\next_vars = { cluster = \"x\" }\n").unwrap_err();
+        assert!(err.contains("cluster[0].ext_vars"), "{err}");
+    }
+
+    #[test]
+    fn domain_named_layout_is_expressible() {
+        let dir = repo();
+        let cfg = parse(
+            &dir,
+            "indent = 3\n[ext_vars]\nregion = \"eu\"\n[[cluster]]\nname = \"dev.example.com\"\ndir = \"dev.example.com\"\next_vars = { region = \"us\" }\n",
+        )
+        .unwrap();
+        let c = &cfg.clusters[0];
+        assert_eq!(c.dir, PathBuf::from("dev.example.com"));
+        assert_eq!(c.ext_vars["region"], "us");
+        assert_eq!(c.ext_vars["cluster"], "dev.example.com");
+        assert_eq!(cfg.indent, 3);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_out_of_the_repository_are_refused() {
+        let dir = repo();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("vendor")).unwrap();
+        let err = parse(&dir, "jpath = [\"vendor\"]\n[[cluster]]\nname = \"dev\"\n").unwrap_err();
+        assert!(err.contains("outside the repository"), "{err}");
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("generated")).unwrap();
+        let err = parse(&dir, "[[cluster]]\nname = \"dev\"\n").unwrap_err();
+        assert!(err.contains("symbolic link"), "{err}");
+    }
+
+    #[test]
+    fn select_clusters_keeps_rollout_order() {
+        let dir = repo();
+        let cfg = parse(&dir, "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n").unwrap();
+        let picked = cfg
+            .select_clusters(&["int".to_owned(), "dev".to_owned()])
+            .unwrap();
+        assert_eq!(picked[0].name, "dev");
+        assert!(cfg.select_clusters(&["web".to_owned()]).unwrap_err().contains("web"));
+    }
+}

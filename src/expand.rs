@@ -1,0 +1,486 @@
+//! Evaluates entry files with jrsonnet, in parallel, and splits each result into the files the
+//! layout commits and the Kubernetes objects later stages check. jrsonnet values are not
+//! `Send`, so each rayon worker owns its evaluator states and only plain data leaves it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+use jrsonnet_evaluator::manifest::JsonFormat;
+use jrsonnet_evaluator::trace::{CompactFormat, PathResolver, TraceFormat};
+use jrsonnet_evaluator::error::ErrorKind;
+use jrsonnet_evaluator::{Error as JsonnetError, IStr, State, Val};
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::config::{Config, Layout};
+use crate::discover::Entry;
+use crate::outcome::{Location, ObjectId};
+use crate::sandbox::SandboxResolver;
+
+/// A Kubernetes object the sources produce, with where it will be committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    pub id: ObjectId,
+    pub value: Value,
+    /// The generated file holding it, relative to the repository root.
+    pub file: PathBuf,
+}
+
+/// One file the layout commits for an entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Produced {
+    /// Relative to the repository root, below the generated root.
+    pub path: PathBuf,
+    /// The item key (per-item layout).
+    pub item: Option<String>,
+    /// Exactly the bytes the jsonnet command-line tool would write.
+    pub text: String,
+    pub value: Value,
+}
+
+/// Why an entry produced nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The error, first line.
+    pub message: String,
+    /// The whole error with the jsonnet stack.
+    pub detail: Option<String>,
+    pub location: Option<Location>,
+}
+
+impl Failure {
+    fn plain(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            detail: None,
+            location: None,
+        }
+    }
+}
+
+/// What one entry expanded to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expanded {
+    pub entry: Entry,
+    pub cluster: String,
+    pub elapsed: Duration,
+    pub result: Result<ExpandedFiles, Failure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExpandedFiles {
+    pub files: Vec<Produced>,
+    pub objects: Vec<Object>,
+    /// Values that are not well-formed Kubernetes objects (no kind, no name, ...).
+    pub problems: Vec<String>,
+}
+
+/// Where an entry's generated files go: a directory (per-item) or one file (per-file).
+pub fn output_prefix(config: &Config, cluster: &str, entry: &Entry) -> PathBuf {
+    let dir = config.generated.join(cluster);
+    match config.layout {
+        Layout::PerItem => dir.join(&entry.stem),
+        Layout::PerFile => dir.join(format!("{}.json", entry.stem)),
+    }
+}
+
+/// Expands every entry in parallel. `progress` is advanced once per entry.
+pub fn expand_all(config: &Config, entries: &[Entry], progress: &ProgressBar) -> Vec<Expanded> {
+    entries
+        .par_iter()
+        .map_init(
+            || Worker::new(config),
+            |worker, entry| {
+                let expanded = worker.expand(entry);
+                progress.inc(1);
+                expanded
+            },
+        )
+        .collect()
+}
+
+/// Evaluates entries to their manifested JSON text only, as the jsonnet tool would: the
+/// baseline the benchmark compares the whole gate against.
+pub fn evaluate_only(config: &Config, entries: &[Entry]) -> Vec<Result<String, Failure>> {
+    entries
+        .par_iter()
+        .map_init(
+            || Worker::new(config),
+            |worker, entry| {
+                let state = worker.state(entry.cluster).clone();
+                let _entered = state.enter();
+                let value = worker.import(&state, entry)?;
+                manifest(&value, config.indent).map_err(|e| worker.failure(&e))
+            },
+        )
+        .collect()
+}
+
+/// The evaluator states of one rayon worker, one per cluster: ext vars live in a state and
+/// it caches evaluated imports, so a state must not be shared between clusters.
+struct Worker<'c> {
+    config: &'c Config,
+    states: Vec<Option<State>>,
+}
+
+impl<'c> Worker<'c> {
+    fn new(config: &'c Config) -> Self {
+        // jrsonnet's depth limit is per thread; raise it to the jsonnet tool's on this one.
+        jrsonnet_evaluator::stack::set_stack_depth_limit(config.max_stack);
+        Worker {
+            config,
+            states: vec![None; config.clusters.len()],
+        }
+    }
+
+    fn state(&mut self, cluster: usize) -> &State {
+        let config = self.config;
+        self.states[cluster].get_or_insert_with(|| {
+            let context = jrsonnet_stdlib::ContextInitializer::new(PathResolver::Relative(
+                config.root.clone(),
+            ));
+            for (name, value) in &config.clusters[cluster].ext_vars {
+                context.add_ext_str(IStr::from(name.as_str()), IStr::from(value.as_str()));
+            }
+            let mut builder = State::builder();
+            builder
+                .import_resolver(SandboxResolver::new(
+                    config.root.clone(),
+                    config.jpath.clone(),
+                ))
+                .context_initializer(context);
+            builder.build()
+        })
+    }
+
+    fn resolver(&self) -> SandboxResolver {
+        SandboxResolver::new(self.config.root.clone(), self.config.jpath.clone())
+    }
+
+    fn import(&self, state: &State, entry: &Entry) -> Result<Val, Failure> {
+        let source = self
+            .resolver()
+            .entry(&entry.path)
+            .map_err(Failure::plain)?;
+        state.import_resolved(source).map_err(|e| self.failure(&e))
+    }
+
+    fn expand(&mut self, entry: &Entry) -> Expanded {
+        let started = Instant::now();
+        let cluster = self.config.clusters[entry.cluster].name.clone();
+        let state = self.state(entry.cluster).clone();
+        let result = {
+            let _entered = state.enter();
+            self.import(&state, entry)
+                .and_then(|value| self.split(&cluster, entry, &value))
+        };
+        Expanded {
+            entry: entry.clone(),
+            cluster,
+            elapsed: started.elapsed(),
+            result,
+        }
+    }
+
+    fn split(&self, cluster: &str, entry: &Entry, value: &Val) -> Result<ExpandedFiles, Failure> {
+        let prefix = output_prefix(self.config, cluster, entry);
+        let mut out = ExpandedFiles::default();
+        match self.config.layout {
+            Layout::PerFile => {
+                let text = manifest(value, self.config.indent).map_err(|e| self.failure(&e))?;
+                self.add_file(&mut out, cluster, entry, prefix, None, text)?;
+            }
+            Layout::PerItem => {
+                for (key, item) in self.items(value)? {
+                    check_item_key(&key)?;
+                    let text = manifest(&item, self.config.indent).map_err(|e| self.failure(&e))?;
+                    let path = prefix.join(format!("{key}.json"));
+                    self.add_file(&mut out, cluster, entry, path, Some(key), text)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The items of a per-item entry: the visible fields of its item map (`items_`, usually
+    /// hidden), or of the entry itself when it has no such field.
+    fn items(&self, value: &Val) -> Result<Vec<(String, Val)>, Failure> {
+        let field = self.config.items_field.as_str();
+        let Some(object) = value.as_obj() else {
+            return Err(Failure::plain(format!(
+                "layout per-item: the entry must evaluate to an object (a List with `{field}`, or an object of items), got {}",
+                value.value_type()
+            )));
+        };
+        let items = if object.has_field_include_hidden(field.into()) {
+            let items = object
+                .get(field.into())
+                .map_err(|e| self.failure(&e))?
+                .unwrap_or(Val::Null);
+            items.as_obj().ok_or_else(|| {
+                Failure::plain(format!(
+                    "layout per-item: field `{field}` must be an object mapping keys to Kubernetes objects, got {}",
+                    items.value_type()
+                ))
+            })?
+        } else if object.has_field("kind".into()) && object.has_field("apiVersion".into()) {
+            return Err(Failure::plain(format!(
+                "layout per-item: the entry is a single Kubernetes object with no `{field}` field; \
+                 put it in a List's `{field}` map or use layout = \"per-file\""
+            )));
+        } else {
+            object
+        };
+        items
+            .fields_ex(false)
+            .into_iter()
+            .map(|key| {
+                let value = items
+                    .get(key.clone())
+                    .map_err(|e| self.failure(&e))?
+                    .unwrap_or(Val::Null);
+                Ok((key.to_string(), value))
+            })
+            .collect()
+    }
+
+    fn add_file(
+        &self,
+        out: &mut ExpandedFiles,
+        cluster: &str,
+        entry: &Entry,
+        path: PathBuf,
+        item: Option<String>,
+        text: String,
+    ) -> Result<(), Failure> {
+        let value: Value = serde_json::from_str(&text).map_err(|e| {
+            Failure::plain(format!(
+                "{}: the evaluator's output is not valid JSON: {e}",
+                path.display()
+            ))
+        })?;
+        let mut found = Vec::new();
+        collect_objects(&value, "", &mut found);
+        for item_value in found {
+            match item_value {
+                Ok((pointer, object)) => match identity(object) {
+                    Ok((api_version, kind, namespace, name)) => out.objects.push(Object {
+                        id: ObjectId {
+                            cluster: cluster.to_owned(),
+                            entry: entry.path.clone(),
+                            item: item.clone(),
+                            api_version,
+                            kind,
+                            namespace,
+                            name,
+                        },
+                        value: object.clone(),
+                        file: path.clone(),
+                    }),
+                    Err(problem) => out
+                        .problems
+                        .push(format!("{}{}: {problem}", path.display(), pointer_suffix(&pointer))),
+                },
+                Err(pointer) => out.problems.push(format!(
+                    "{}{}: not a Kubernetes object (no apiVersion and kind)",
+                    path.display(),
+                    pointer_suffix(&pointer)
+                )),
+            }
+        }
+        out.files.push(Produced {
+            path,
+            item,
+            text,
+            value,
+        });
+        Ok(())
+    }
+
+    fn failure(&self, error: &JsonnetError) -> Failure {
+        failure_from(&self.config.root, error)
+    }
+}
+
+fn manifest(value: &Val, indent: usize) -> jrsonnet_evaluator::Result<String> {
+    // The jsonnet tool's layout: sorted keys, `indent` spaces, and a final newline.
+    let mut text = value.manifest(JsonFormat::cli(indent))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Formats a jsonnet error in the worker (errors are not `Send`): the first line, the
+/// whole trace with paths relative to the repository, and the innermost source location.
+fn failure_from(root: &Path, error: &JsonnetError) -> Failure {
+    let format = CompactFormat {
+        resolver: PathResolver::Relative(root.to_path_buf()),
+        max_trace: 20,
+        padding: 4,
+    };
+    let mut detail = format
+        .format(error)
+        .unwrap_or_else(|_| error.error().to_string());
+    if matches!(error.error(), ErrorKind::StackOverflow) {
+        detail.push_str("\n(raise `max_stack` in policyrun.toml if the recursion is intended)");
+    }
+    let message = detail.lines().next().unwrap_or_default().to_owned();
+    let relative = |path: &Path| path.strip_prefix(root).unwrap_or(path).to_path_buf();
+    let location = if let ErrorKind::ImportSyntaxError { path, error } = error.error() {
+        let offset = (error.location.1 as usize).min(path.code().len()) as u32;
+        let [at] = path.map_source_locations(&[offset]);
+        path.source_path().path().map(|file| Location {
+            file: relative(file),
+            line: Some(at.line),
+            column: Some(at.column),
+        })
+    } else {
+        error.trace().0.iter().find_map(|frame| {
+            let span = frame.location.as_ref()?;
+            let file = span.0.source_path().path()?;
+            let [at] = span.0.map_source_locations(&[span.1]);
+            Some(Location {
+                file: relative(file),
+                line: Some(at.line),
+                column: Some(at.column),
+            })
+        })
+    };
+    Failure {
+        message,
+        detail: Some(detail),
+        location,
+    }
+}
+
+/// Item keys become file names: refuse anything that is not one plain name.
+fn check_item_key(key: &str) -> Result<(), Failure> {
+    let valid = !key.is_empty()
+        && key.len() <= 200
+        && key != "."
+        && key != ".."
+        && !key.starts_with('.')
+        && !key.chars().any(|c| c == '/' || c == '\\' || c.is_control());
+    if valid {
+        Ok(())
+    } else {
+        Err(Failure::plain(format!(
+            "item key {key:?} cannot be used as a file name (no `/`, `\\`, control characters or leading `.`)"
+        )))
+    }
+}
+
+fn pointer_suffix(pointer: &str) -> String {
+    if pointer.is_empty() {
+        String::new()
+    } else {
+        format!(" at {pointer}")
+    }
+}
+
+/// Walks a produced value down to its Kubernetes objects: Lists are flattened, plain
+/// objects and arrays are searched; anything else is reported by its JSON pointer.
+fn collect_objects<'v>(
+    value: &'v Value,
+    pointer: &str,
+    out: &mut Vec<Result<(String, &'v Value), String>>,
+) {
+    match value {
+        Value::Object(map) if map.get("kind").is_some() || map.get("apiVersion").is_some() => {
+            let is_list = map
+                .get("kind")
+                .and_then(Value::as_str)
+                .is_some_and(|k| k.ends_with("List"));
+            match map.get("items") {
+                Some(Value::Array(items)) if is_list => {
+                    for (i, item) in items.iter().enumerate() {
+                        collect_objects(item, &format!("{pointer}/items/{i}"), out);
+                    }
+                }
+                _ => out.push(Ok((pointer.to_owned(), value))),
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                collect_objects(item, &format!("{pointer}/{escaped}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_objects(item, &format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => out.push(Err(pointer.to_owned())),
+    }
+}
+
+type Identity = (String, String, Option<String>, String);
+
+fn identity(object: &Value) -> Result<Identity, String> {
+    let text = |v: Option<&Value>, what: &str| -> Result<String, String> {
+        match v {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            Some(other) if !other.is_string() => Err(format!("{what} must be a string")),
+            _ => Err(format!("{what} is missing")),
+        }
+    };
+    let api_version = text(object.get("apiVersion"), "apiVersion")?;
+    let kind = text(object.get("kind"), "kind")?;
+    let metadata = object.get("metadata");
+    let name = text(metadata.and_then(|m| m.get("name")), "metadata.name")
+        .map_err(|e| format!("{kind}: {e}"))?;
+    let namespace = match metadata.and_then(|m| m.get("namespace")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(ns)) => Some(ns.clone()),
+        Some(_) => return Err(format!("{kind} {name}: metadata.namespace must be a string")),
+    };
+    Ok((api_version, kind, namespace, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lists_are_flattened_and_pointers_kept() {
+        let value = json!({
+            "apiVersion": "v1", "kind": "List",
+            "items": [
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}},
+                {"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "b"}}]},
+                7
+            ]
+        });
+        let mut out = Vec::new();
+        collect_objects(&value, "", &mut out);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].as_ref().unwrap().0, "/items/0");
+        assert_eq!(out[1].as_ref().unwrap().0, "/items/1/items/0");
+        assert_eq!(out[2].as_ref().unwrap_err(), "/items/2");
+    }
+
+    #[test]
+    fn identity_requires_name_and_string_namespace() {
+        let ok = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w", "namespace": "web"}});
+        assert_eq!(
+            identity(&ok).unwrap(),
+            ("apps/v1".into(), "Deployment".into(), Some("web".into()), "w".into())
+        );
+        let no_name = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {}});
+        assert!(identity(&no_name).unwrap_err().contains("metadata.name"));
+        let bad_ns = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": 3}});
+        assert!(identity(&bad_ns).unwrap_err().contains("namespace"));
+    }
+
+    #[test]
+    fn item_keys_must_be_plain_file_names() {
+        for key in ["web", "web_svc", "0", "a.b", "a-b"] {
+            assert!(check_item_key(key).is_ok(), "{key}");
+        }
+        for key in ["", ".", "..", "../x", "a/b", ".hidden", "a\\b", "a\nb"] {
+            assert!(check_item_key(key).is_err(), "{key:?}");
+        }
+    }
+}

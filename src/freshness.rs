@@ -1,0 +1,313 @@
+//! Compares what the sources produce with the committed JSON, so that a review always shows
+//! exactly what a change does: each file is up to date, stale, missing or orphaned.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde_json::Value;
+use walkdir::WalkDir;
+
+use crate::config::{Cluster, Config, FormatOnly};
+use crate::expand::{Expanded, Produced, output_prefix};
+use crate::outcome::{Location, Outcome, Stage, Status};
+
+pub const CHECK: &str = "up-to-date";
+
+/// How a committed file relates to what the sources produce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    UpToDate,
+    /// Same value, different bytes (another jsonnet implementation's number formatting).
+    FormattingOnly,
+    Stale,
+    Missing,
+}
+
+/// Compares one produced file with its committed version.
+pub fn compare(produced: &Produced, committed: Option<&[u8]>) -> Verdict {
+    let Some(committed) = committed else {
+        return Verdict::Missing;
+    };
+    if committed == produced.text.as_bytes() {
+        return Verdict::UpToDate;
+    }
+    match serde_json::from_slice::<Value>(committed) {
+        Ok(value) if value == produced.value => Verdict::FormattingOnly,
+        _ => Verdict::Stale,
+    }
+}
+
+/// A unified diff from the committed text to the produced one.
+pub fn unified_diff(path: &Path, committed: &str, produced: &str) -> String {
+    let diff = similar::TextDiff::from_lines(committed, produced);
+    diff.unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("{} (committed)", path.display()),
+            &format!("{} (produced by the sources)", path.display()),
+        )
+        .to_string()
+}
+
+/// Freshness outcomes for the given expansions, plus orphans found below the generated root.
+/// `all_clusters` widens the orphan search to the whole generated root.
+pub fn check(
+    config: &Config,
+    clusters: &[&Cluster],
+    expanded: &[Expanded],
+    all_clusters: bool,
+) -> Vec<Outcome> {
+    let mut outcomes: Vec<Outcome> = expanded
+        .par_iter()
+        .flat_map_iter(|e| {
+            let files = e.result.as_ref().map(|r| r.files.as_slice()).unwrap_or(&[]);
+            files.iter().map(move |p| check_file(config, e, p))
+        })
+        .collect();
+    outcomes.extend(orphans(config, clusters, expanded, all_clusters));
+    outcomes
+}
+
+fn check_file(config: &Config, expanded: &Expanded, produced: &Produced) -> Outcome {
+    let base = Outcome::new(Stage::Freshness, CHECK, Status::Passed)
+        .cluster(&expanded.cluster)
+        .entry(expanded.entry.path.clone())
+        .subject(produced.path.display().to_string());
+    let committed = match read_committed(&config.root, &produced.path) {
+        Ok(bytes) => bytes,
+        Err(message) => {
+            return Outcome {
+                status: Status::Error,
+                ..base
+            }
+            .message(message)
+            .location(Location::file(produced.path.clone()));
+        }
+    };
+    match compare(produced, committed.as_deref()) {
+        Verdict::UpToDate => base,
+        Verdict::Missing => Outcome {
+            status: Status::Failed,
+            ..base
+        }
+        .message("missing: not committed; run `policyrun expand` and commit the result"),
+        verdict @ (Verdict::Stale | Verdict::FormattingOnly) => {
+            let committed_text = String::from_utf8_lossy(committed.as_deref().unwrap_or_default());
+            let diff = unified_diff(&produced.path, &committed_text, &produced.text);
+            let (status, message) = if verdict == Verdict::Stale {
+                (
+                    Status::Failed,
+                    "stale: the committed file differs from what the sources produce; run `policyrun expand`",
+                )
+            } else {
+                (
+                    match config.format_only {
+                        FormatOnly::Warn => Status::Warning,
+                        FormatOnly::Fail => Status::Failed,
+                    },
+                    "formatting only: same value, different bytes (written by another jsonnet implementation?); run `policyrun expand`",
+                )
+            };
+            Outcome { status, ..base }
+                .message(message)
+                .detail(diff)
+                .location(Location::file(produced.path.clone()))
+        }
+    }
+}
+
+/// Reads a committed file without following symlinks: a link committed into the generated
+/// tree could otherwise put any file the agent can read into the report's diff.
+fn read_committed(root: &Path, relative: &Path) -> Result<Option<Vec<u8>>, String> {
+    let full = root.join(relative);
+    // Every directory on the way must be real too.
+    let mut path = root.to_path_buf();
+    for part in relative.components() {
+        path.push(part);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(format!(
+                    "{} is a symbolic link; the generated tree must hold plain files",
+                    path.strip_prefix(root).unwrap_or(&path).display()
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot read {}: {e}", relative.display())),
+        }
+    }
+    match fs::read(&full) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", relative.display())),
+    }
+}
+
+/// A committed file below the generated root that no entry produces.
+pub struct Orphan {
+    pub path: PathBuf,
+    pub cluster: Option<String>,
+    /// Set when the path is not a regular file (a symlink): reported, never touched.
+    pub problem: Option<String>,
+}
+
+/// Committed files that nothing produces. Files below an entry that failed to evaluate are
+/// not orphans: what the entry produces is unknown.
+pub fn find_orphans(
+    config: &Config,
+    clusters: &[&Cluster],
+    expanded: &[Expanded],
+    all_clusters: bool,
+) -> Vec<Orphan> {
+    let produced: BTreeSet<&Path> = expanded
+        .iter()
+        .filter_map(|e| e.result.as_ref().ok())
+        .flat_map(|r| r.files.iter().map(|p| p.path.as_path()))
+        .collect();
+    let unknown: Vec<PathBuf> = expanded
+        .iter()
+        .filter(|e| e.result.is_err())
+        .map(|e| output_prefix(config, &e.cluster, &e.entry))
+        .collect();
+    let scan_roots: Vec<PathBuf> = if all_clusters {
+        vec![config.generated.clone()]
+    } else {
+        clusters
+            .iter()
+            .map(|c| config.generated.join(&c.name))
+            .collect()
+    };
+    let mut orphans = Vec::new();
+    for scan_root in scan_roots {
+        let walker = WalkDir::new(config.root.join(&scan_root))
+            .follow_links(false)
+            .sort_by_file_name();
+        for item in walker {
+            let item = match item {
+                Ok(item) => item,
+                Err(e) if e.io_error().map(|io| io.kind()) == Some(ErrorKind::NotFound) => continue,
+                Err(e) => {
+                    orphans.push(Orphan {
+                        path: scan_root.clone(),
+                        cluster: None,
+                        problem: Some(format!("cannot list: {e}")),
+                    });
+                    continue;
+                }
+            };
+            if item.file_type().is_dir() {
+                continue;
+            }
+            let relative = item
+                .path()
+                .strip_prefix(&config.root)
+                .unwrap_or(item.path())
+                .to_path_buf();
+            if produced.contains(relative.as_path())
+                || unknown.iter().any(|prefix| relative.starts_with(prefix))
+            {
+                continue;
+            }
+            let cluster = relative
+                .strip_prefix(&config.generated)
+                .ok()
+                .and_then(|p| p.components().next())
+                .filter(|_| relative.parent() != Some(config.generated.as_path()))
+                .map(|c| c.as_os_str().to_string_lossy().into_owned());
+            let problem = (!item.file_type().is_file()).then(|| {
+                "is a symbolic link or special file; the generated tree must hold plain files"
+                    .to_owned()
+            });
+            orphans.push(Orphan {
+                path: relative,
+                cluster,
+                problem,
+            });
+        }
+    }
+    orphans
+}
+
+fn orphans(
+    config: &Config,
+    clusters: &[&Cluster],
+    expanded: &[Expanded],
+    all_clusters: bool,
+) -> Vec<Outcome> {
+    find_orphans(config, clusters, expanded, all_clusters)
+        .into_iter()
+        .map(|orphan| {
+            let mut outcome = Outcome::new(Stage::Freshness, CHECK, Status::Failed)
+                .subject(orphan.path.display().to_string())
+                .location(Location::file(orphan.path.clone()));
+            if let Some(cluster) = &orphan.cluster {
+                outcome = outcome.cluster(cluster);
+            }
+            match orphan.problem {
+                Some(problem) => Outcome {
+                    status: Status::Error,
+                    ..outcome
+                }
+                .message(format!("{}: {problem}", orphan.path.display())),
+                None => outcome.message(
+                    "orphaned: committed but no longer produced by any entry; run `policyrun expand` to remove it",
+                ),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn produced(text: &str) -> Produced {
+        Produced {
+            path: PathBuf::from("generated/dev/a/x.json"),
+            item: Some("x".into()),
+            text: text.to_owned(),
+            value: serde_json::from_str(text).unwrap(),
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        let p = produced("{\n  \"a\": 0.1\n}\n");
+        assert_eq!(compare(&p, None), Verdict::Missing);
+        assert_eq!(compare(&p, Some(p.text.as_bytes())), Verdict::UpToDate);
+        assert_eq!(
+            compare(&p, Some(b"{\n   \"a\": 0.10000000000000001\n}\n")),
+            Verdict::FormattingOnly
+        );
+        assert_eq!(compare(&p, Some(b"{\"a\": 0.2}")), Verdict::Stale);
+        assert_eq!(compare(&p, Some(b"not json")), Verdict::Stale);
+    }
+
+    #[test]
+    fn diff_names_the_file_and_lines() {
+        let diff = unified_diff(Path::new("generated/x.json"), "a\nb\n", "a\nc\n");
+        assert!(diff.contains("--- generated/x.json (committed)"), "{diff}");
+        assert!(diff.contains("-b\n") && diff.contains("+c\n"), "{diff}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn committed_symlinks_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("token"), "secret").unwrap();
+        fs::create_dir_all(root.join("generated/dev")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("token"), root.join("generated/dev/x.json"))
+            .unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("generated/dev/sub")).unwrap();
+        let err = read_committed(root, Path::new("generated/dev/x.json")).unwrap_err();
+        assert!(err.contains("symbolic link") && !err.contains("secret"), "{err}");
+        let err = read_committed(root, Path::new("generated/dev/sub/token")).unwrap_err();
+        assert!(err.contains("symbolic link"), "{err}");
+        assert_eq!(read_committed(root, Path::new("generated/dev/none.json")), Ok(None));
+    }
+}

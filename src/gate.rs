@@ -1,0 +1,157 @@
+//! The pre-merge gate: runs the stages over the selected clusters and collects their outcomes.
+//! Every stage reports per entry, file or object; none stops the others.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::Config;
+use crate::discover;
+use crate::expand::{self, Expanded, Object};
+use crate::freshness;
+use crate::outcome::{Location, Outcome, Stage, Status};
+
+pub const EVALUATE: &str = "evaluate";
+pub const UNIQUE_IDENTITY: &str = "unique-identity";
+
+/// What a gate run needs to know beyond the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Cluster names to check; empty means all, in rollout order.
+    pub clusters: Vec<String>,
+    /// Show a progress bar (the caller decides: a terminal, not CI, human output).
+    pub progress: bool,
+}
+
+/// Everything a gate run produced: outcomes for reports, expansions for later stages.
+pub struct Run {
+    pub outcomes: Vec<Outcome>,
+    pub expanded: Vec<Expanded>,
+}
+
+/// Discovers and expands the selected clusters' entries. A usage problem (unknown cluster,
+/// unreadable cluster directory) is an `Err`; everything else is an outcome.
+pub fn expand(config: &Config, options: &Options) -> Result<(Vec<Expanded>, bool), String> {
+    let clusters = config.select_clusters(&options.clusters)?;
+    let all = clusters.len() == config.clusters.len();
+    let entries = discover::entries(config, &clusters)?;
+    let progress = progress_bar(entries.len() as u64, options.progress);
+    let expanded = expand::expand_all(config, &entries, &progress);
+    progress.finish_and_clear();
+    Ok((expanded, all))
+}
+
+/// Runs the gate: expansion, identity checks and freshness.
+pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
+    let (expanded, all_clusters) = expand(config, options)?;
+    let clusters = config.select_clusters(&options.clusters)?;
+    let mut outcomes = expansion_outcomes(&expanded);
+    outcomes.extend(freshness::check(config, &clusters, &expanded, all_clusters));
+    Ok(Run { outcomes, expanded })
+}
+
+/// One `evaluate` outcome per entry, problems with produced values, and duplicate identities.
+pub fn expansion_outcomes(expanded: &[Expanded]) -> Vec<Outcome> {
+    let mut outcomes = Vec::with_capacity(expanded.len());
+    for e in expanded {
+        let base = Outcome::new(Stage::Expand, EVALUATE, Status::Passed)
+            .cluster(&e.cluster)
+            .entry(e.entry.path.clone())
+            .subject(e.entry.path.display().to_string());
+        match &e.result {
+            Ok(files) => {
+                if files.problems.is_empty() {
+                    outcomes.push(base);
+                } else {
+                    outcomes.push(
+                        Outcome {
+                            status: Status::Failed,
+                            ..base
+                        }
+                        .message(format!(
+                            "{} value(s) are not well-formed Kubernetes objects: {}",
+                            files.problems.len(),
+                            files.problems[0]
+                        ))
+                        .detail(files.problems.join("\n"))
+                        .location(Location::file(e.entry.path.clone())),
+                    );
+                }
+            }
+            Err(failure) => {
+                let mut outcome = Outcome {
+                    status: Status::Error,
+                    ..base
+                }
+                .message(failure.message.clone())
+                .location(
+                    failure
+                        .location
+                        .clone()
+                        .unwrap_or_else(|| Location::file(e.entry.path.clone())),
+                );
+                outcome.detail = failure.detail.clone();
+                outcomes.push(outcome);
+            }
+        }
+    }
+    outcomes.extend(duplicate_identities(expanded));
+    outcomes
+}
+
+/// Two objects that the cluster would see as one (same group, kind, namespace and name)
+/// are a failure naming both sources.
+fn duplicate_identities(expanded: &[Expanded]) -> Vec<Outcome> {
+    let mut seen: HashMap<(&str, &str, &str, Option<&str>, &str), &Object> = HashMap::new();
+    let mut outcomes = Vec::new();
+    for object in expanded
+        .iter()
+        .filter_map(|e| e.result.as_ref().ok())
+        .flat_map(|r| r.objects.iter())
+    {
+        let id = &object.id;
+        let group = id.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let key = (
+            id.cluster.as_str(),
+            group,
+            id.kind.as_str(),
+            id.namespace.as_deref(),
+            id.name.as_str(),
+        );
+        if let Some(first) = seen.get(&key) {
+            outcomes.push(
+                Outcome::new(Stage::Expand, UNIQUE_IDENTITY, Status::Failed)
+                    .cluster(&id.cluster)
+                    .entry(id.entry.clone())
+                    .subject(id.entry.display().to_string())
+                    .object(id.clone())
+                    .message(format!(
+                        "duplicate object {} ({}): produced by {} and by {}",
+                        id.display_name(),
+                        id.api_version,
+                        first.file.display(),
+                        object.file.display()
+                    ))
+                    .location(Location::file(object.file.clone())),
+            );
+        } else {
+            seen.insert(key, object);
+        }
+    }
+    outcomes
+}
+
+/// A progress bar that stays hidden unless asked for, and then only appears once the run
+/// has taken long enough to be worth watching.
+fn progress_bar(len: u64, enabled: bool) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} expanding {pos}/{len} entries {wide_bar} {elapsed}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}

@@ -1,0 +1,23 @@
+//! policyrun: the pre-merge gate, expansion and (later) staged rollout for a repository that
+//! keeps Kubernetes configuration as jsonnet. The binary in `main.rs` is a thin shell over
+//! these modules so that tests and benchmarks drive the same code.
+
+pub mod config;
+pub mod discover;
+pub mod expand;
+pub mod freshness;
+pub mod gate;
+pub mod outcome;
+pub mod report;
+pub mod sandbox;
+pub mod write;
+
+/// Exit codes, decided only in `main`.
+pub mod exit {
+    /// Every check passed (warnings allowed).
+    pub const PASSED: i32 = 0;
+    /// At least one check failed or could not run.
+    pub const FAILED: i32 = 1;
+    /// Usage, configuration or I/O problem: the gate could not run at all.
+    pub const USAGE: i32 = 2;
+}

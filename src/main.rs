@@ -1,0 +1,238 @@
+//! The `policyrun` command line: parses arguments into plain options, runs one command, and
+//! is the only place that turns results into an exit code (see `policyrun::exit`).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use policyrun::config::{Config, FormatOnly};
+use policyrun::outcome::{Outcome, Summary};
+use policyrun::report::{self, Report, RunInfo, human::Human, json::Json, junit::Junit};
+use policyrun::{exit, gate, write};
+
+#[derive(Parser)]
+#[command(
+    name = "policyrun",
+    version,
+    about = "Gate, expand and roll out Kubernetes configuration kept as jsonnet",
+    long_about = "Gate, expand and roll out Kubernetes configuration kept as jsonnet.\n\n\
+        Without a command, runs `check` (the same gate as CI).\n\n\
+        Exit codes: 0 every check passed (warnings allowed); 1 a check failed or could not \
+        run; 2 usage, configuration or I/O error.",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    check: CheckArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gate: expand every entry, check the committed JSON is up to date (default)
+    Check(CheckArgs),
+    /// Rewrite the committed JSON below the generated root from the sources
+    Expand(CommonArgs),
+}
+
+#[derive(Args, Clone)]
+struct CommonArgs {
+    /// The repository (or any directory inside it); policyrun.toml is looked up from here
+    #[arg(short = 'C', long = "repo", value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// Only this cluster (repeat for several); default: all, in rollout order
+    #[arg(long = "cluster", value_name = "NAME")]
+    clusters: Vec<String>,
+    /// Worker threads (default: one per core)
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
+    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Args, Clone)]
+struct CheckArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Also write a JUnit XML report to this file
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+    /// Format of the report on standard output
+    #[arg(long, value_enum, default_value_t = Output::Human)]
+    output: Output,
+    /// List every check, not only problems
+    #[arg(short, long)]
+    verbose: bool,
+    /// Whether a formatting-only difference warns or fails (overrides `format_only`)
+    #[arg(long, value_enum, value_name = "WHAT")]
+    format_only: Option<FormatOnlyArg>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Output {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatOnlyArg {
+    Warn,
+    Fail,
+}
+
+/// A problem that stops the run before any check: exit code 2.
+struct UsageError(String);
+
+impl<E: std::fmt::Display> From<E> for UsageError {
+    fn from(e: E) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run_check(cli.check),
+        Some(Command::Check(args)) => run_check(args),
+        Some(Command::Expand(args)) => run_expand(args),
+    };
+    let code = match result {
+        Ok(summary) if summary.has_failures() => exit::FAILED,
+        Ok(_) => exit::PASSED,
+        Err(UsageError(message)) => {
+            eprintln!("policyrun: error: {message}");
+            exit::USAGE
+        }
+    };
+    ExitCode::from(code as u8)
+}
+
+fn load_config(common: &CommonArgs) -> Result<Config, UsageError> {
+    if let Some(jobs) = common.jobs {
+        if jobs == 0 {
+            return Err(UsageError("--jobs must be at least 1".into()));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build_global()?;
+    }
+    let start = match &common.repo {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir()?,
+    };
+    Ok(Config::discover(&start)?)
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// A progress bar only where someone watches: a terminal, outside CI.
+fn want_progress(output: Output) -> bool {
+    output == Output::Human
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none()
+}
+
+fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    let mut config = load_config(&args.common)?;
+    if let Some(choice) = args.format_only {
+        config.format_only = match choice {
+            FormatOnlyArg::Warn => FormatOnly::Warn,
+            FormatOnlyArg::Fail => FormatOnly::Fail,
+        };
+    }
+    let options = gate::Options {
+        clusters: args.common.clusters.clone(),
+        progress: want_progress(args.output),
+    };
+    let run = gate::check(&config, &options).map_err(UsageError)?;
+    let mut outcomes = run.outcomes;
+    finish(
+        &mut outcomes,
+        "check",
+        started,
+        &args.common,
+        args.output,
+        args.verbose,
+        args.junit,
+    )
+}
+
+fn run_expand(common: CommonArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    let config = load_config(&common)?;
+    let options = gate::Options {
+        clusters: common.clusters.clone(),
+        progress: want_progress(Output::Human),
+    };
+    let (expanded, all_clusters) = gate::expand(&config, &options).map_err(UsageError)?;
+    let clusters = config.select_clusters(&common.clusters).map_err(UsageError)?;
+    let mut outcomes = gate::expansion_outcomes(&expanded);
+    let (changes, problems) = write::write_tree(&config, &clusters, &expanded, all_clusters);
+    outcomes.extend(problems);
+    for path in &changes.written {
+        println!("wrote   {}", path.display());
+    }
+    for path in &changes.removed {
+        println!("removed {}", path.display());
+    }
+    println!(
+        "{} written, {} removed, {} unchanged",
+        changes.written.len(),
+        changes.removed.len(),
+        changes.unchanged
+    );
+    finish(&mut outcomes, "expand", started, &common, Output::Human, false, None)
+}
+
+/// Sorts the outcomes, writes every requested report and returns the counts for `main`.
+fn finish(
+    outcomes: &mut [Outcome],
+    command: &'static str,
+    started: Instant,
+    common: &CommonArgs,
+    output: Output,
+    verbose: bool,
+    junit: Option<PathBuf>,
+) -> Result<Summary, UsageError> {
+    report::sort(outcomes);
+    let info = RunInfo {
+        command,
+        elapsed: started.elapsed(),
+    };
+    let stdout = std::io::stdout().lock();
+    let mut reports: Vec<Box<dyn Report>> = vec![match output {
+        Output::Human => Box::new(Human::new(stdout, use_color(common.color), verbose)),
+        Output::Json => Box::new(Json::new(stdout)),
+    }];
+    if let Some(path) = junit {
+        reports.push(Box::new(Junit::new(path)));
+    }
+    for report in &mut reports {
+        report
+            .write(outcomes, &info)
+            .map_err(|e| UsageError(format!("cannot write the report: {e}")))?;
+    }
+    Ok(Summary::of(outcomes.iter()))
+}

@@ -1,0 +1,185 @@
+//! The report people read: problems grouped by cluster, each with its message, location and
+//! detail (diff, jsonnet stack), then one summary line. Colour only when asked for.
+
+use std::io::{self, Write};
+
+use super::{Report, RunInfo};
+use crate::outcome::{Outcome, Status, Summary};
+
+pub struct Human<W: Write> {
+    out: W,
+    color: bool,
+    /// List passed and skipped outcomes too, not only problems.
+    verbose: bool,
+}
+
+impl<W: Write> Human<W> {
+    pub fn new(out: W, color: bool, verbose: bool) -> Self {
+        Human {
+            out,
+            color,
+            verbose,
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn label(&self, status: Status) -> String {
+        let (code, text) = match status {
+            Status::Passed => ("32", "ok  "),
+            Status::Skipped => ("2", "skip"),
+            Status::Warning => ("33", "warn"),
+            Status::Failed => ("31;1", "FAIL"),
+            Status::Error => ("31;1", "ERR "),
+        };
+        self.paint(code, text)
+    }
+
+    fn detail_line(&self, line: &str) -> String {
+        let code = if line.starts_with("+++") || line.starts_with("---") {
+            "1"
+        } else if line.starts_with('+') {
+            "32"
+        } else if line.starts_with('-') {
+            "31"
+        } else if line.starts_with("@@") {
+            "36"
+        } else {
+            return line.to_owned();
+        };
+        self.paint(code, line)
+    }
+
+    fn write_outcome(&mut self, outcome: &Outcome) -> io::Result<()> {
+        let line = format!(
+            "  {} {:<10} {}",
+            self.label(outcome.status),
+            outcome.stage.as_str(),
+            outcome.subject_name()
+        );
+        writeln!(self.out, "{line}")?;
+        if !outcome.message.is_empty() {
+            writeln!(self.out, "         {}", outcome.message)?;
+        }
+        if let Some(location) = &outcome.location {
+            writeln!(self.out, "         at {location}")?;
+        }
+        if let Some(detail) = &outcome.detail {
+            for line in detail.lines() {
+                let painted = self.detail_line(line);
+                writeln!(self.out, "           {painted}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Report for Human<W> {
+    fn write(&mut self, outcomes: &[Outcome], info: &RunInfo) -> io::Result<()> {
+        let mut clusters: Vec<Option<&str>> = Vec::new();
+        for outcome in outcomes {
+            if !clusters.contains(&outcome.cluster.as_deref()) {
+                clusters.push(outcome.cluster.as_deref());
+            }
+        }
+        for cluster in clusters {
+            let group: Vec<&Outcome> = outcomes
+                .iter()
+                .filter(|o| o.cluster.as_deref() == cluster)
+                .collect();
+            let summary = Summary::of(group.iter().copied());
+            let name = cluster.unwrap_or("(no cluster)");
+            let heading = self.paint("1", name);
+            writeln!(self.out, "{heading}: {}", counts(&summary))?;
+            for outcome in group {
+                if self.verbose || !matches!(outcome.status, Status::Passed | Status::Skipped) {
+                    self.write_outcome(outcome)?;
+                }
+            }
+        }
+        let summary = Summary::of(outcomes);
+        let verdict = if summary.has_failures() {
+            self.paint("31;1", "FAILED")
+        } else {
+            self.paint("32;1", "PASSED")
+        };
+        writeln!(
+            self.out,
+            "policyrun {}: {verdict}: {} checks, {} in {:.2}s",
+            info.command,
+            summary.total(),
+            counts(&summary),
+            info.elapsed.as_secs_f64()
+        )?;
+        self.out.flush()
+    }
+}
+
+fn counts(summary: &Summary) -> String {
+    let mut parts = vec![format!("{} passed", summary.passed)];
+    for (n, word) in [
+        (summary.warnings, "warning(s)"),
+        (summary.failed, "failed"),
+        (summary.errors, "error(s)"),
+        (summary.skipped, "skipped"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{Location, Stage};
+    use std::time::Duration;
+
+    fn render(outcomes: &[Outcome], color: bool) -> String {
+        let mut out = Vec::new();
+        let info = RunInfo {
+            command: "check",
+            elapsed: Duration::from_millis(1500),
+        };
+        Human::new(&mut out, color, false).write(outcomes, &info).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn sample() -> Vec<Outcome> {
+        vec![
+            Outcome::new(Stage::Expand, "evaluate", Status::Passed)
+                .cluster("dev")
+                .subject("clusters/dev/a.jsonnet"),
+            Outcome::new(Stage::Freshness, "up-to-date", Status::Failed)
+                .cluster("dev")
+                .subject("generated/dev/a/x.json")
+                .message("stale")
+                .detail("--- a\n+++ b\n-old\n+new")
+                .location(Location::file("generated/dev/a/x.json")),
+        ]
+    }
+
+    #[test]
+    fn lists_problems_grouped_with_summary() {
+        let text = render(&sample(), false);
+        assert!(text.starts_with("dev: 1 passed, 1 failed\n"), "{text}");
+        assert!(text.contains("FAIL freshness  generated/dev/a/x.json"), "{text}");
+        assert!(!text.contains("clusters/dev/a.jsonnet"), "{text}");
+        assert!(text.contains("           +new"), "{text}");
+        assert!(text.ends_with("policyrun check: FAILED: 2 checks, 1 passed, 1 failed in 1.50s\n"), "{text}");
+        assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let text = render(&sample(), true);
+        assert!(text.contains("\x1b[31m-old\x1b[0m"), "{text}");
+    }
+}

@@ -1,0 +1,77 @@
+//! Machine-readable output (`--output json`): the summary and every outcome, in report order.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{Report, RunInfo};
+use crate::outcome::{Outcome, Summary};
+
+/// Bumped when a field changes meaning or disappears.
+pub const FORMAT_VERSION: u32 = 1;
+
+pub struct Json<W: Write> {
+    out: W,
+}
+
+impl<W: Write> Json<W> {
+    pub fn new(out: W) -> Self {
+        Json { out }
+    }
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    command: &'a str,
+    passed: bool,
+    elapsed_seconds: f64,
+    summary: Summary,
+    outcomes: &'a [Outcome],
+}
+
+impl<W: Write> Report for Json<W> {
+    fn write(&mut self, outcomes: &[Outcome], info: &RunInfo) -> io::Result<()> {
+        let summary = Summary::of(outcomes);
+        let document = Document {
+            version: FORMAT_VERSION,
+            command: info.command,
+            passed: !summary.has_failures(),
+            elapsed_seconds: info.elapsed.as_secs_f64(),
+            summary,
+            outcomes,
+        };
+        serde_json::to_writer_pretty(&mut self.out, &document)?;
+        writeln!(self.out)?;
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{Stage, Status};
+    use std::time::Duration;
+
+    #[test]
+    fn document_shape() {
+        let outcomes = vec![
+            Outcome::new(Stage::Freshness, "up-to-date", Status::Warning)
+                .cluster("dev")
+                .subject("generated/dev/a/x.json"),
+        ];
+        let mut out = Vec::new();
+        let info = RunInfo {
+            command: "check",
+            elapsed: Duration::ZERO,
+        };
+        Json::new(&mut out).write(&outcomes, &info).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(doc["version"], 1);
+        assert_eq!(doc["passed"], true);
+        assert_eq!(doc["summary"]["warnings"], 1);
+        assert_eq!(doc["outcomes"][0]["stage"], "freshness");
+        assert_eq!(doc["outcomes"][0]["status"], "warning");
+        assert_eq!(doc["outcomes"][0]["subject"], "generated/dev/a/x.json");
+    }
+}

@@ -1,0 +1,250 @@
+//! An import resolver that keeps `import`, `importstr` and `importbin` inside the repository:
+//! pre-merge runs evaluate untrusted pull requests on an agent that holds cluster credentials,
+//! so a jsonnet file must not be able to read (and print into a report) anything outside it.
+
+use std::fs;
+use std::io::ErrorKind as IoErrorKind;
+use std::path::{Component, Path, PathBuf};
+
+use jrsonnet_evaluator::{
+    AsPathLike, Error, ImportResolver, ResolvePathOwned, Result, SourcePath, error::ErrorKind,
+};
+use jrsonnet_gcmodule::Acyclic;
+use jrsonnet_ir::SourceFile;
+
+/// Resolves imports like the jsonnet tool (relative to the importing file, then each import
+/// path in order) but only to regular files whose real path lies inside `root`.
+#[derive(Acyclic)]
+pub struct SandboxResolver {
+    root: PathBuf,
+    jpath: Vec<PathBuf>,
+}
+
+impl SandboxResolver {
+    /// `root` and every `jpath` entry must be canonical; config loading guarantees it.
+    pub fn new(root: PathBuf, jpath: Vec<PathBuf>) -> Self {
+        SandboxResolver { root, jpath }
+    }
+
+    /// The source path of an entry file, checked like an import.
+    pub fn entry(&self, relative: &Path) -> std::result::Result<SourcePath, String> {
+        let candidate = lexically_normal(&self.root.join(relative));
+        match self.check(&candidate, &relative.display().to_string()) {
+            Ok(Some(path)) => Ok(path),
+            Ok(None) => Err(format!("{}: no such file", relative.display())),
+            Err(e) => Err(e.error().to_string()),
+        }
+    }
+
+    fn display<'a>(&self, path: &'a Path) -> std::borrow::Cow<'a, str> {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .to_string_lossy()
+    }
+
+    /// `Ok(None)` when nothing is there, so the next search location is tried.
+    fn check(&self, candidate: &Path, requested: &str) -> Result<Option<SourcePath>> {
+        if !candidate.starts_with(&self.root) {
+            return Err(refused(format!(
+                "import of `{requested}` refused: it leads outside the repository"
+            )));
+        }
+        let meta = match fs::metadata(candidate) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == IoErrorKind::NotFound => {
+                // A dangling symlink is "not found" for metadata(); say what it is.
+                if fs::symlink_metadata(candidate).is_ok() {
+                    return Err(refused(format!(
+                        "import of `{requested}` refused: `{}` is a symbolic link to nothing",
+                        self.display(candidate)
+                    )));
+                }
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(refused(format!(
+                    "import of `{requested}`: cannot read `{}`: {e}",
+                    self.display(candidate)
+                )));
+            }
+        };
+        let real = candidate.canonicalize().map_err(|e| {
+            refused(format!(
+                "import of `{requested}`: cannot resolve `{}`: {e}",
+                self.display(candidate)
+            ))
+        })?;
+        if !real.starts_with(&self.root) {
+            return Err(refused(format!(
+                "import of `{requested}` refused: `{}` is a symbolic link that leads outside the repository",
+                self.display(candidate)
+            )));
+        }
+        if meta.is_dir() {
+            return Err(refused(format!(
+                "import of `{requested}`: `{}` is a directory",
+                self.display(candidate)
+            )));
+        }
+        if !meta.is_file() {
+            return Err(refused(format!(
+                "import of `{requested}` refused: `{}` is not a regular file",
+                self.display(candidate)
+            )));
+        }
+        Ok(Some(SourcePath::new(SourceFile::new(real))))
+    }
+}
+
+impl ImportResolver for SandboxResolver {
+    fn resolve_from(&self, from: &SourcePath, path: &dyn AsPathLike) -> Result<SourcePath> {
+        let requested_path = path.as_path();
+        let requested: &Path = requested_path.as_ref();
+        let shown = requested.to_string_lossy();
+        if requested.has_root() {
+            return Err(refused(format!(
+                "import of `{shown}` refused: absolute paths are not allowed, import relative to the file or to an import path"
+            )));
+        }
+        let base = match from.downcast_ref::<SourceFile>() {
+            Some(file) => file.path().parent().unwrap_or(&self.root).to_path_buf(),
+            None if from.is_default() => self.root.clone(),
+            None => {
+                return Err(refused(format!(
+                    "import of `{shown}` refused: only files can import other files"
+                )));
+            }
+        };
+        if let Some(found) = self.check(&lexically_normal(&base.join(requested)), &shown)? {
+            return Ok(found);
+        }
+        for dir in &self.jpath {
+            if let Some(found) = self.check(&lexically_normal(&dir.join(requested)), &shown)? {
+                return Ok(found);
+            }
+        }
+        Err(Error::new(ErrorKind::ImportFileNotFound(
+            from.clone(),
+            ResolvePathOwned::Path(requested.to_path_buf()),
+        )))
+    }
+
+    fn load_file_contents(&self, resolved: &SourcePath) -> Result<Vec<u8>> {
+        let Some(file) = resolved.downcast_ref::<SourceFile>() else {
+            return Err(refused("only files inside the repository can be imported".into()));
+        };
+        // resolve_from only hands out canonical paths inside the root; check again anyway,
+        // since this is the one place that reads.
+        if !file.path().starts_with(&self.root) {
+            return Err(refused(format!(
+                "reading `{}` refused: it is outside the repository",
+                file.path().display()
+            )));
+        }
+        fs::read(file.path()).map_err(|e| {
+            refused(format!(
+                "cannot read `{}`: {e}",
+                self.display(file.path())
+            ))
+        })
+    }
+}
+
+fn refused(message: String) -> Error {
+    Error::new(ErrorKind::RuntimeError(message.into()))
+}
+
+/// Removes `.` and folds `..` without touching the file system, so that an escape is seen
+/// before anything outside the root is even looked at.
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexical_normalisation() {
+        assert_eq!(
+            lexically_normal(Path::new("/r/clusters/dev/../../lib/./k.libsonnet")),
+            PathBuf::from("/r/lib/k.libsonnet")
+        );
+        assert_eq!(lexically_normal(Path::new("/r/../../etc")), PathBuf::from("/etc"));
+    }
+
+    fn resolver() -> (tempfile::TempDir, SandboxResolver) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        fs::create_dir_all(root.join("lib")).unwrap();
+        fs::create_dir_all(root.join("clusters/dev")).unwrap();
+        fs::write(root.join("lib/k.libsonnet"), "{}").unwrap();
+        fs::write(root.join("clusters/dev/a.jsonnet"), "{}").unwrap();
+        let resolver = SandboxResolver::new(root.clone(), vec![root.join("lib")]);
+        (dir, resolver)
+    }
+
+    fn from_entry(r: &SandboxResolver) -> SourcePath {
+        r.entry(Path::new("clusters/dev/a.jsonnet")).unwrap()
+    }
+
+    #[test]
+    fn resolves_relative_then_jpath() {
+        let (_dir, r) = resolver();
+        let from = from_entry(&r);
+        let via_jpath = r.resolve_from(&from, &"k.libsonnet").unwrap();
+        assert!(via_jpath.path().unwrap().ends_with("lib/k.libsonnet"));
+        let relative = r.resolve_from(&from, &"../../lib/k.libsonnet").unwrap();
+        assert_eq!(relative.path(), via_jpath.path());
+        assert!(r.load_file_contents(&relative).is_ok());
+    }
+
+    #[test]
+    fn refuses_escapes() {
+        let (_dir, r) = resolver();
+        let from = from_entry(&r);
+        let err = r.resolve_from(&from, &"/etc/passwd").unwrap_err();
+        assert!(err.to_string().contains("absolute"), "{err}");
+        let err = r.resolve_from(&from, &"../../../etc/passwd").unwrap_err();
+        assert!(err.to_string().contains("outside the repository"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_symlinks_leading_out() {
+        let (dir, r) = resolver();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), "token").unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret"),
+            dir.path().join("clusters/dev/secret.txt"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("lib/vendor")).unwrap();
+        let from = from_entry(&r);
+        for import in ["secret.txt", "vendor/secret"] {
+            let err = r.resolve_from(&from, &import).unwrap_err();
+            assert!(err.to_string().contains("symbolic link"), "{import}: {err}");
+        }
+        let err = r.entry(Path::new("clusters/dev/secret.txt")).unwrap_err();
+        assert!(err.contains("symbolic link"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_not_found() {
+        let (_dir, r) = resolver();
+        let from = from_entry(&r);
+        let err = r.resolve_from(&from, &"nope.libsonnet").unwrap_err();
+        assert!(matches!(err.error(), ErrorKind::ImportFileNotFound(..)));
+    }
+}

@@ -1,0 +1,227 @@
+//! `policyrun expand`: rewrites the committed JSON tree from the sources. It writes only below
+//! the generated root, each file atomically, leaves unchanged files alone, removes orphans,
+//! and never touches what an entry that failed to evaluate had committed.
+
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use crate::config::{Cluster, Config};
+use crate::expand::Expanded;
+use crate::freshness::{self, Verdict};
+use crate::outcome::{Location, Outcome, Stage, Status};
+
+pub const WRITE: &str = "write";
+
+/// What `expand` changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changes {
+    pub written: Vec<PathBuf>,
+    pub removed: Vec<PathBuf>,
+    pub unchanged: usize,
+}
+
+/// Writes every produced file that differs from the committed one and removes orphans.
+/// Problems are returned as outcomes; the files that could be written are written.
+pub fn write_tree(
+    config: &Config,
+    clusters: &[&Cluster],
+    expanded: &[Expanded],
+    all_clusters: bool,
+) -> (Changes, Vec<Outcome>) {
+    let mut changes = Changes::default();
+    let mut outcomes = Vec::new();
+    for e in expanded {
+        let Ok(files) = &e.result else { continue };
+        for produced in &files.files {
+            let full = config.root.join(&produced.path);
+            let result = ensure_real_dirs(&config.root, &config.generated, &produced.path)
+                .and_then(|()| match fs::read(&full) {
+                    Ok(bytes) => Ok(Some(bytes)),
+                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(format!("cannot read {}: {e}", produced.path.display())),
+                })
+                .and_then(|committed| {
+                    if freshness::compare(produced, committed.as_deref()) == Verdict::UpToDate {
+                        Ok(false)
+                    } else {
+                        write_atomically(&full, produced.text.as_bytes())
+                            .map(|()| true)
+                            .map_err(|err| format!("cannot write {}: {err}", produced.path.display()))
+                    }
+                });
+            match result {
+                Ok(true) => changes.written.push(produced.path.clone()),
+                Ok(false) => changes.unchanged += 1,
+                Err(message) => outcomes.push(
+                    Outcome::new(Stage::Expand, WRITE, Status::Error)
+                        .cluster(&e.cluster)
+                        .entry(e.entry.path.clone())
+                        .subject(produced.path.display().to_string())
+                        .message(message)
+                        .location(Location::file(produced.path.clone())),
+                ),
+            }
+        }
+    }
+    for orphan in freshness::find_orphans(config, clusters, expanded, all_clusters) {
+        let failed = |message: String| {
+            Outcome::new(Stage::Expand, WRITE, Status::Error)
+                .subject(orphan.path.display().to_string())
+                .message(message)
+                .location(Location::file(orphan.path.clone()))
+        };
+        if let Some(problem) = &orphan.problem {
+            outcomes.push(failed(format!("{}: {problem}; not removed", orphan.path.display())));
+            continue;
+        }
+        // find_orphans only reports paths below the generated root; check before deleting.
+        if !orphan.path.starts_with(&config.generated) {
+            outcomes.push(failed(format!(
+                "{}: outside the generated root; not removed",
+                orphan.path.display()
+            )));
+            continue;
+        }
+        match fs::remove_file(config.root.join(&orphan.path)) {
+            Ok(()) => {
+                remove_empty_parents(&config.root, &config.generated, &orphan.path);
+                changes.removed.push(orphan.path);
+            }
+            Err(e) => outcomes.push(failed(format!("cannot remove {}: {e}", orphan.path.display()))),
+        }
+    }
+    (changes, outcomes)
+}
+
+/// Creates the directories of `relative` below the generated root, refusing any that is a
+/// symbolic link so that no write lands outside it.
+fn ensure_real_dirs(root: &Path, generated: &Path, relative: &Path) -> Result<(), String> {
+    let Some(parent) = relative.parent() else {
+        return Ok(());
+    };
+    if !relative.starts_with(generated) {
+        return Err(format!(
+            "{} is outside the generated root; refusing to write it",
+            relative.display()
+        ));
+    }
+    let mut path = root.to_path_buf();
+    for part in parent.components() {
+        path.push(part);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(format!(
+                    "{} is a symbolic link; refusing to write through it",
+                    path.strip_prefix(root).unwrap_or(&path).display()
+                ));
+            }
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(format!(
+                    "{} is a file where a directory is needed",
+                    path.strip_prefix(root).unwrap_or(&path).display()
+                ));
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                fs::create_dir(&path).map_err(|e| {
+                    format!(
+                        "cannot create {}: {e}",
+                        path.strip_prefix(root).unwrap_or(&path).display()
+                    )
+                })?;
+            }
+            Err(e) => return Err(format!("cannot inspect {}: {e}", path.display())),
+        }
+    }
+    let full = root.join(relative);
+    if let Ok(meta) = fs::symlink_metadata(&full)
+        && !meta.is_file()
+    {
+        return Err(format!(
+            "{} is not a regular file; refusing to replace it",
+            relative.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Writes to a temporary file beside the target and renames it over the target, so a
+/// reader (or a crash) never sees half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.policyrun-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Removes directories left empty by removing an orphan, up to (not including) the root.
+fn remove_empty_parents(root: &Path, generated: &Path, relative: &Path) {
+    let mut dir = relative.parent();
+    while let Some(current) = dir {
+        if current == generated || !current.starts_with(generated) {
+            break;
+        }
+        if fs::remove_dir(root.join(current)).is_err() {
+            break;
+        }
+        dir = current.parent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("x.json");
+        fs::write(&target, "old").unwrap();
+        write_atomically(&target, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&target).unwrap(), "new");
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_to_write_through_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("generated")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("generated/dev")).unwrap();
+        let err = ensure_real_dirs(
+            dir.path(),
+            Path::new("generated"),
+            Path::new("generated/dev/a/x.json"),
+        )
+        .unwrap_err();
+        assert!(err.contains("symbolic link"), "{err}");
+        assert!(fs::read_dir(outside.path()).unwrap().next().is_none());
+    }
+
+    #[test]
+    fn empty_parents_are_removed_up_to_the_generated_root() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("generated/dev/a")).unwrap();
+        remove_empty_parents(dir.path(), Path::new("generated"), Path::new("generated/dev/a/x.json"));
+        assert!(!dir.path().join("generated/dev").exists());
+        assert!(dir.path().join("generated").exists());
+    }
+}
