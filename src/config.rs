@@ -138,7 +138,13 @@ impl Config {
         })?;
         let root = path
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
             .unwrap_or(Path::new("."))
             .canonicalize()
             .map_err(|e| ConfigError {
@@ -153,7 +159,8 @@ impl Config {
 
     /// Parses and validates configuration text for the repository at `root` (canonical).
     pub fn parse(text: &str, root: PathBuf) -> Result<Config, String> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
 
         let jpath = raw
             .jpath
@@ -166,7 +173,10 @@ impl Config {
         let generated_text = raw.generated.unwrap_or_else(|| "generated".to_owned());
         let generated = relative_inside("generated", &generated_text)?;
         if generated.as_os_str().is_empty() {
-            return Err("generated: must be a directory below the repository root, not the root itself".into());
+            return Err(
+                "generated: must be a directory below the repository root, not the root itself"
+                    .into(),
+            );
         }
         refuse_symlinks_below(&root, &generated, "generated")?;
 
@@ -371,7 +381,11 @@ mod tests {
     #[test]
     fn short_file_gets_defaults() {
         let dir = repo();
-        let cfg = parse(&dir, "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n").unwrap();
+        let cfg = parse(
+            &dir,
+            "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n",
+        )
+        .unwrap();
         assert_eq!(cfg.generated, PathBuf::from("generated"));
         assert_eq!(cfg.layout, Layout::PerItem);
         assert_eq!(cfg.items_field, "items_");
@@ -380,7 +394,10 @@ mod tests {
         assert_eq!(cfg.clusters[1].dir, PathBuf::from("clusters/int"));
         assert_eq!(cfg.clusters[1].context, "int");
         assert_eq!(cfg.clusters[1].ext_vars["cluster"], "int");
-        assert_eq!(cfg.jpath, vec![dir.path().canonicalize().unwrap().join("lib")]);
+        assert_eq!(
+            cfg.jpath,
+            vec![dir.path().canonicalize().unwrap().join("lib")]
+        );
     }
 
     #[test]
@@ -412,13 +429,21 @@ mod tests {
         }
         let err = parse(&dir, "[[cluster]]\nname = \"a/b\"\n").unwrap_err();
         assert!(err.contains("cluster[0].name"), "{err}");
-        let err = parse(&dir, "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"dev\"\n").unwrap_err();
+        let err = parse(
+            &dir,
+            "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"dev\"\n",
+        )
+        .unwrap_err();
         assert!(err.contains("twice"), "{err}");
         let err = parse(&dir, "[[cluster]]\nname = \"web\"\n").unwrap_err();
         assert!(err.contains("cluster[0].dir"), "{err}");
         let err = parse(&dir, "").unwrap_err();
         assert!(err.contains("[[cluster]]"), "{err}");
-        let err = parse(&dir, "[[cluster]]\nname = \"dev\"\next_vars = { cluster = \"x\" }\n").unwrap_err();
+        let err = parse(
+            &dir,
+            "[[cluster]]\nname = \"dev\"\next_vars = { cluster = \"x\" }\n",
+        )
+        .unwrap_err();
         assert!(err.contains("cluster[0].ext_vars"), "{err}");
     }
 
@@ -453,11 +478,19 @@ mod tests {
     #[test]
     fn select_clusters_keeps_rollout_order() {
         let dir = repo();
-        let cfg = parse(&dir, "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n").unwrap();
+        let cfg = parse(
+            &dir,
+            "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n",
+        )
+        .unwrap();
         let picked = cfg
             .select_clusters(&["int".to_owned(), "dev".to_owned()])
             .unwrap();
         assert_eq!(picked[0].name, "dev");
-        assert!(cfg.select_clusters(&["web".to_owned()]).unwrap_err().contains("web"));
+        assert!(
+            cfg.select_clusters(&["web".to_owned()])
+                .unwrap_err()
+                .contains("web")
+        );
     }
 }

@@ -34,7 +34,11 @@ pub fn entries(config: &Config, clusters: &[&Cluster]) -> Result<Vec<Entry>, Str
             .sort_by_file_name();
         for item in walker {
             let item = item.map_err(|e| {
-                format!("cluster `{}`: cannot list {}: {e}", cluster.name, cluster.dir.display())
+                format!(
+                    "cluster `{}`: cannot list {}: {e}",
+                    cluster.name,
+                    cluster.dir.display()
+                )
             })?;
             let file_type = item.file_type();
             if file_type.is_dir() {

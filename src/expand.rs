@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
+use jrsonnet_evaluator::error::ErrorKind;
 use jrsonnet_evaluator::manifest::JsonFormat;
 use jrsonnet_evaluator::trace::{CompactFormat, PathResolver, TraceFormat};
-use jrsonnet_evaluator::error::ErrorKind;
 use jrsonnet_evaluator::{Error as JsonnetError, IStr, State, Val};
 use rayon::prelude::*;
 use serde_json::Value;
@@ -92,7 +92,7 @@ pub fn expand_all(config: &Config, entries: &[Entry], progress: &ProgressBar) ->
         .map_init(
             || Worker::new(config),
             |worker, entry| {
-                let expanded = worker.expand(entry);
+                let expanded = worker.expand_guarded(entry);
                 progress.inc(1);
                 expanded
             },
@@ -115,6 +115,21 @@ pub fn evaluate_only(config: &Config, entries: &[Entry]) -> Vec<Result<String, F
             },
         )
         .collect()
+}
+
+/// Evaluates one file as an entry of `cluster` (index into the configuration) and returns the
+/// jsonnet tool's output for it; used for the library's own tests.
+pub fn evaluate_file(config: &Config, cluster: usize, path: &Path) -> Result<String, Failure> {
+    let mut worker = Worker::new(config);
+    let state = worker.state(cluster).clone();
+    let _entered = state.enter();
+    let entry = Entry {
+        cluster,
+        path: path.to_path_buf(),
+        stem: String::new(),
+    };
+    let value = worker.import(&state, &entry)?;
+    manifest(&value, config.indent).map_err(|e| worker.failure(&e))
 }
 
 /// The evaluator states of one rayon worker, one per cluster: ext vars live in a state and
@@ -159,11 +174,33 @@ impl<'c> Worker<'c> {
     }
 
     fn import(&self, state: &State, entry: &Entry) -> Result<Val, Failure> {
-        let source = self
-            .resolver()
-            .entry(&entry.path)
-            .map_err(Failure::plain)?;
+        let source = self.resolver().entry(&entry.path).map_err(Failure::plain)?;
         state.import_resolved(source).map_err(|e| self.failure(&e))
+    }
+
+    /// A panic inside the evaluator becomes this entry's error instead of ending the run;
+    /// the worker's states may be mid-borrow afterwards, so they are thrown away.
+    fn expand_guarded(&mut self, entry: &Entry) -> Expanded {
+        let started = Instant::now();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.expand(entry))) {
+            Ok(expanded) => expanded,
+            Err(panic) => {
+                self.states.iter_mut().for_each(|s| *s = None);
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_owned());
+                Expanded {
+                    entry: entry.clone(),
+                    cluster: self.config.clusters[entry.cluster].name.clone(),
+                    elapsed: started.elapsed(),
+                    result: Err(Failure::plain(format!(
+                        "internal error in the jsonnet evaluator: {what} (please report this with the entry)"
+                    ))),
+                }
+            }
+        }
     }
 
     fn expand(&mut self, entry: &Entry) -> Expanded {
@@ -278,9 +315,11 @@ impl<'c> Worker<'c> {
                         value: object.clone(),
                         file: path.clone(),
                     }),
-                    Err(problem) => out
-                        .problems
-                        .push(format!("{}{}: {problem}", path.display(), pointer_suffix(&pointer))),
+                    Err(problem) => out.problems.push(format!(
+                        "{}{}: {problem}",
+                        path.display(),
+                        pointer_suffix(&pointer)
+                    )),
                 },
                 Err(pointer) => out.problems.push(format!(
                     "{}{}: not a Kubernetes object (no apiVersion and kind)",
@@ -325,6 +364,7 @@ fn failure_from(root: &Path, error: &JsonnetError) -> Failure {
         detail.push_str("\n(raise `max_stack` in policyrun.toml if the recursion is intended)");
     }
     let message = detail.lines().next().unwrap_or_default().to_owned();
+    let stack = detail.lines().skip(1).collect::<Vec<_>>().join("\n");
     let relative = |path: &Path| path.strip_prefix(root).unwrap_or(path).to_path_buf();
     let location = if let ErrorKind::ImportSyntaxError { path, error } = error.error() {
         let offset = (error.location.1 as usize).min(path.code().len()) as u32;
@@ -335,22 +375,42 @@ fn failure_from(root: &Path, error: &JsonnetError) -> Failure {
             column: Some(at.column),
         })
     } else {
-        error.trace().0.iter().find_map(|frame| {
-            let span = frame.location.as_ref()?;
-            let file = span.0.source_path().path()?;
-            let [at] = span.0.map_source_locations(&[span.1]);
-            Some(Location {
-                file: relative(file),
-                line: Some(at.line),
-                column: Some(at.column),
+        error
+            .trace()
+            .0
+            .iter()
+            .find_map(|frame| {
+                let span = frame.location.as_ref()?;
+                let file = span.0.source_path().path()?;
+                let [at] = span.0.map_source_locations(&[span.1]);
+                Some(Location {
+                    file: relative(file),
+                    line: Some(at.line),
+                    column: Some(at.column),
+                })
             })
-        })
+            .or_else(|| trailing_location(&message))
     };
     Failure {
         message,
-        detail: Some(detail),
+        detail: (!stack.trim().is_empty()).then_some(stack),
         location,
     }
+}
+
+/// The `(file:line:column)` the sandbox appends to refused imports.
+fn trailing_location(message: &str) -> Option<Location> {
+    let inner = message.strip_suffix(')')?;
+    let inner = &inner[inner.rfind('(')? + 1..];
+    let mut parts = inner.rsplitn(3, ':');
+    let column = parts.next()?.parse().ok()?;
+    let line = parts.next()?.parse().ok()?;
+    let file = parts.next()?;
+    Some(Location {
+        file: PathBuf::from(file),
+        line: Some(line),
+        column: Some(column),
+    })
 }
 
 /// Item keys become file names: refuse anything that is not one plain name.
@@ -433,7 +493,11 @@ fn identity(object: &Value) -> Result<Identity, String> {
     let namespace = match metadata.and_then(|m| m.get("namespace")) {
         None | Some(Value::Null) => None,
         Some(Value::String(ns)) => Some(ns.clone()),
-        Some(_) => return Err(format!("{kind} {name}: metadata.namespace must be a string")),
+        Some(_) => {
+            return Err(format!(
+                "{kind} {name}: metadata.namespace must be a string"
+            ));
+        }
     };
     Ok((api_version, kind, namespace, name))
 }
@@ -466,11 +530,17 @@ mod tests {
         let ok = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w", "namespace": "web"}});
         assert_eq!(
             identity(&ok).unwrap(),
-            ("apps/v1".into(), "Deployment".into(), Some("web".into()), "w".into())
+            (
+                "apps/v1".into(),
+                "Deployment".into(),
+                Some("web".into()),
+                "w".into()
+            )
         );
         let no_name = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {}});
         assert!(identity(&no_name).unwrap_err().contains("metadata.name"));
-        let bad_ns = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": 3}});
+        let bad_ns =
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": 3}});
         assert!(identity(&bad_ns).unwrap_err().contains("namespace"));
     }
 

@@ -301,13 +301,22 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         fs::write(outside.path().join("token"), "secret").unwrap();
         fs::create_dir_all(root.join("generated/dev")).unwrap();
-        std::os::unix::fs::symlink(outside.path().join("token"), root.join("generated/dev/x.json"))
-            .unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("token"),
+            root.join("generated/dev/x.json"),
+        )
+        .unwrap();
         std::os::unix::fs::symlink(outside.path(), root.join("generated/dev/sub")).unwrap();
         let err = read_committed(root, Path::new("generated/dev/x.json")).unwrap_err();
-        assert!(err.contains("symbolic link") && !err.contains("secret"), "{err}");
+        assert!(
+            err.contains("symbolic link") && !err.contains("secret"),
+            "{err}"
+        );
         let err = read_committed(root, Path::new("generated/dev/sub/token")).unwrap_err();
         assert!(err.contains("symbolic link"), "{err}");
-        assert_eq!(read_committed(root, Path::new("generated/dev/none.json")), Ok(None));
+        assert_eq!(
+            read_committed(root, Path::new("generated/dev/none.json")),
+            Ok(None)
+        );
     }
 }

@@ -148,9 +148,7 @@ fn use_color(choice: ColorChoice) -> bool {
 
 /// A progress bar only where someone watches: a terminal, outside CI.
 fn want_progress(output: Output) -> bool {
-    output == Output::Human
-        && std::io::stderr().is_terminal()
-        && std::env::var_os("CI").is_none()
+    output == Output::Human && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }
 
 fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
@@ -187,7 +185,9 @@ fn run_expand(common: CommonArgs) -> Result<Summary, UsageError> {
         progress: want_progress(Output::Human),
     };
     let (expanded, all_clusters) = gate::expand(&config, &options).map_err(UsageError)?;
-    let clusters = config.select_clusters(&common.clusters).map_err(UsageError)?;
+    let clusters = config
+        .select_clusters(&common.clusters)
+        .map_err(UsageError)?;
     let mut outcomes = gate::expansion_outcomes(&expanded);
     let (changes, problems) = write::write_tree(&config, &clusters, &expanded, all_clusters);
     outcomes.extend(problems);
@@ -203,7 +203,15 @@ fn run_expand(common: CommonArgs) -> Result<Summary, UsageError> {
         changes.removed.len(),
         changes.unchanged
     );
-    finish(&mut outcomes, "expand", started, &common, Output::Human, false, None)
+    finish(
+        &mut outcomes,
+        "expand",
+        started,
+        &common,
+        Output::Human,
+        false,
+        None,
+    )
 }
 
 /// Sorts the outcomes, writes every requested report and returns the counts for `main`.

@@ -210,7 +210,6 @@ impl Outcome {
             self.check.clone()
         }
     }
-
 }
 
 /// Counts per status, for summaries and the exit code.

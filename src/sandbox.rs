@@ -42,6 +42,65 @@ impl SandboxResolver {
             .to_string_lossy()
     }
 
+    /// The importing file's directory first, then each import path in order.
+    fn resolve_checked(
+        &self,
+        from: &SourcePath,
+        requested: &Path,
+        shown: &str,
+    ) -> Result<Option<SourcePath>> {
+        if requested.has_root() {
+            return Err(refused(format!(
+                "import of `{shown}` refused: absolute paths are not allowed, import relative to the file or to an import path"
+            )));
+        }
+        let base = match from.downcast_ref::<SourceFile>() {
+            Some(file) => file.path().parent().unwrap_or(&self.root).to_path_buf(),
+            None if from.is_default() => self.root.clone(),
+            None => {
+                return Err(refused(format!(
+                    "import of `{shown}` refused: only files can import other files"
+                )));
+            }
+        };
+        if let Some(found) = self.check(&lexically_normal(&base.join(requested)), shown)? {
+            return Ok(Some(found));
+        }
+        for dir in &self.jpath {
+            if let Some(found) = self.check(&lexically_normal(&dir.join(requested)), shown)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// jrsonnet attaches no stack frame to a failed import, so name the importing file and
+    /// the line of the import ourselves: `(file:line:column)` at the end of the message.
+    fn locate(&self, error: Error, from: &SourcePath, shown: &str) -> Error {
+        let Some(file) = from.downcast_ref::<SourceFile>() else {
+            return error;
+        };
+        let position = fs::read_to_string(file.path()).ok().and_then(|code| {
+            ['"', '\'']
+                .iter()
+                .find_map(|quote| code.find(&format!("{quote}{shown}{quote}")))
+                .map(|offset| {
+                    let before = &code[..offset];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                    format!(":{line}:{column}")
+                })
+        });
+        let ErrorKind::RuntimeError(message) = error.error() else {
+            return error;
+        };
+        refused(format!(
+            "{message} ({}{})",
+            self.display(file.path()),
+            position.unwrap_or_default()
+        ))
+    }
+
     /// `Ok(None)` when nothing is there, so the next search location is tried.
     fn check(&self, candidate: &Path, requested: &str) -> Result<Option<SourcePath>> {
         if !candidate.starts_with(&self.root) {
@@ -101,37 +160,22 @@ impl ImportResolver for SandboxResolver {
         let requested_path = path.as_path();
         let requested: &Path = requested_path.as_ref();
         let shown = requested.to_string_lossy();
-        if requested.has_root() {
-            return Err(refused(format!(
-                "import of `{shown}` refused: absolute paths are not allowed, import relative to the file or to an import path"
-            )));
-        }
-        let base = match from.downcast_ref::<SourceFile>() {
-            Some(file) => file.path().parent().unwrap_or(&self.root).to_path_buf(),
-            None if from.is_default() => self.root.clone(),
-            None => {
-                return Err(refused(format!(
-                    "import of `{shown}` refused: only files can import other files"
-                )));
-            }
-        };
-        if let Some(found) = self.check(&lexically_normal(&base.join(requested)), &shown)? {
-            return Ok(found);
-        }
-        for dir in &self.jpath {
-            if let Some(found) = self.check(&lexically_normal(&dir.join(requested)), &shown)? {
-                return Ok(found);
-            }
-        }
-        Err(Error::new(ErrorKind::ImportFileNotFound(
-            from.clone(),
-            ResolvePathOwned::Path(requested.to_path_buf()),
-        )))
+        let found = self
+            .resolve_checked(from, requested, &shown)
+            .map_err(|e| self.locate(e, from, &shown))?;
+        found.ok_or_else(|| {
+            Error::new(ErrorKind::ImportFileNotFound(
+                from.clone(),
+                ResolvePathOwned::Path(requested.to_path_buf()),
+            ))
+        })
     }
 
     fn load_file_contents(&self, resolved: &SourcePath) -> Result<Vec<u8>> {
         let Some(file) = resolved.downcast_ref::<SourceFile>() else {
-            return Err(refused("only files inside the repository can be imported".into()));
+            return Err(refused(
+                "only files inside the repository can be imported".into(),
+            ));
         };
         // resolve_from only hands out canonical paths inside the root; check again anyway,
         // since this is the one place that reads.
@@ -141,12 +185,8 @@ impl ImportResolver for SandboxResolver {
                 file.path().display()
             )));
         }
-        fs::read(file.path()).map_err(|e| {
-            refused(format!(
-                "cannot read `{}`: {e}",
-                self.display(file.path())
-            ))
-        })
+        fs::read(file.path())
+            .map_err(|e| refused(format!("cannot read `{}`: {e}", self.display(file.path()))))
     }
 }
 
@@ -180,7 +220,10 @@ mod tests {
             lexically_normal(Path::new("/r/clusters/dev/../../lib/./k.libsonnet")),
             PathBuf::from("/r/lib/k.libsonnet")
         );
-        assert_eq!(lexically_normal(Path::new("/r/../../etc")), PathBuf::from("/etc"));
+        assert_eq!(
+            lexically_normal(Path::new("/r/../../etc")),
+            PathBuf::from("/etc")
+        );
     }
 
     fn resolver() -> (tempfile::TempDir, SandboxResolver) {
@@ -217,6 +260,12 @@ mod tests {
         assert!(err.to_string().contains("absolute"), "{err}");
         let err = r.resolve_from(&from, &"../../../etc/passwd").unwrap_err();
         assert!(err.to_string().contains("outside the repository"), "{err}");
+        assert!(
+            err.error()
+                .to_string()
+                .ends_with("(clusters/dev/a.jsonnet)"),
+            "{err}"
+        );
     }
 
     #[cfg(unix)]

@@ -47,7 +47,9 @@ pub fn write_tree(
                     } else {
                         write_atomically(&full, produced.text.as_bytes())
                             .map(|()| true)
-                            .map_err(|err| format!("cannot write {}: {err}", produced.path.display()))
+                            .map_err(|err| {
+                                format!("cannot write {}: {err}", produced.path.display())
+                            })
                     }
                 });
             match result {
@@ -72,7 +74,10 @@ pub fn write_tree(
                 .location(Location::file(orphan.path.clone()))
         };
         if let Some(problem) = &orphan.problem {
-            outcomes.push(failed(format!("{}: {problem}; not removed", orphan.path.display())));
+            outcomes.push(failed(format!(
+                "{}: {problem}; not removed",
+                orphan.path.display()
+            )));
             continue;
         }
         // find_orphans only reports paths below the generated root; check before deleting.
@@ -88,7 +93,10 @@ pub fn write_tree(
                 remove_empty_parents(&config.root, &config.generated, &orphan.path);
                 changes.removed.push(orphan.path);
             }
-            Err(e) => outcomes.push(failed(format!("cannot remove {}: {e}", orphan.path.display()))),
+            Err(e) => outcomes.push(failed(format!(
+                "cannot remove {}: {e}",
+                orphan.path.display()
+            ))),
         }
     }
     (changes, outcomes)
@@ -195,7 +203,10 @@ mod tests {
         fs::write(&target, "old").unwrap();
         write_atomically(&target, b"new").unwrap();
         assert_eq!(fs::read_to_string(&target).unwrap(), "new");
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 
@@ -220,7 +231,11 @@ mod tests {
     fn empty_parents_are_removed_up_to_the_generated_root() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("generated/dev/a")).unwrap();
-        remove_empty_parents(dir.path(), Path::new("generated"), Path::new("generated/dev/a/x.json"));
+        remove_empty_parents(
+            dir.path(),
+            Path::new("generated"),
+            Path::new("generated/dev/a/x.json"),
+        );
         assert!(!dir.path().join("generated/dev").exists());
         assert!(dir.path().join("generated").exists());
     }

@@ -61,18 +61,18 @@ impl<W: Write> Human<W> {
             "  {} {:<10} {}",
             self.label(outcome.status),
             outcome.stage.as_str(),
-            outcome.subject_name()
+            visible(&outcome.subject_name())
         );
         writeln!(self.out, "{line}")?;
         if !outcome.message.is_empty() {
-            writeln!(self.out, "         {}", outcome.message)?;
+            writeln!(self.out, "         {}", visible(&outcome.message))?;
         }
         if let Some(location) = &outcome.location {
-            writeln!(self.out, "         at {location}")?;
+            writeln!(self.out, "         at {}", visible(&location.to_string()))?;
         }
         if let Some(detail) = &outcome.detail {
             for line in detail.lines() {
-                let painted = self.detail_line(line);
+                let painted = self.detail_line(&visible(line));
                 writeln!(self.out, "           {painted}")?;
             }
         }
@@ -121,6 +121,23 @@ impl<W: Write> Report for Human<W> {
     }
 }
 
+/// Messages carry text from the repository under review; control characters in it (an
+/// escape sequence in a jsonnet `error`) must not drive the reader's terminal.
+fn visible(text: &str) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\t') {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn counts(summary: &Summary) -> String {
     let mut parts = vec![format!("{} passed", summary.passed)];
     for (n, word) in [
@@ -148,7 +165,9 @@ mod tests {
             command: "check",
             elapsed: Duration::from_millis(1500),
         };
-        Human::new(&mut out, color, false).write(outcomes, &info).unwrap();
+        Human::new(&mut out, color, false)
+            .write(outcomes, &info)
+            .unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -170,11 +189,31 @@ mod tests {
     fn lists_problems_grouped_with_summary() {
         let text = render(&sample(), false);
         assert!(text.starts_with("dev: 1 passed, 1 failed\n"), "{text}");
-        assert!(text.contains("FAIL freshness  generated/dev/a/x.json"), "{text}");
+        assert!(
+            text.contains("FAIL freshness  generated/dev/a/x.json"),
+            "{text}"
+        );
         assert!(!text.contains("clusters/dev/a.jsonnet"), "{text}");
         assert!(text.contains("           +new"), "{text}");
-        assert!(text.ends_with("policyrun check: FAILED: 2 checks, 1 passed, 1 failed in 1.50s\n"), "{text}");
+        assert!(
+            text.ends_with("policyrun check: FAILED: 2 checks, 1 passed, 1 failed in 1.50s\n"),
+            "{text}"
+        );
         assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn control_characters_from_sources_are_shown_not_sent() {
+        let outcomes = vec![
+            Outcome::new(Stage::Expand, "evaluate", Status::Error)
+                .cluster("dev")
+                .subject("clusters/dev/a.jsonnet")
+                .message("boom \x1b[2J\x07")
+                .detail("line \x1b]0;title\x07"),
+        ];
+        let text = render(&outcomes, false);
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        assert!(text.contains("boom \\u{1b}[2J"), "{text}");
     }
 
     #[test]

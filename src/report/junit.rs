@@ -42,7 +42,10 @@ pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
     type SuiteKey = (Stage, String);
     let mut suites: BTreeMap<SuiteKey, BTreeMap<String, Vec<&Outcome>>> = BTreeMap::new();
     for outcome in outcomes {
-        let cluster = outcome.cluster.clone().unwrap_or_else(|| "repository".to_owned());
+        let cluster = outcome
+            .cluster
+            .clone()
+            .unwrap_or_else(|| "repository".to_owned());
         suites
             .entry((outcome.stage, cluster))
             .or_default()
@@ -71,7 +74,11 @@ pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
 /// locations and details. Warnings pass (Jenkins has no such status) with their text kept
 /// in the testcase's system-out.
 fn test_case(subject: String, classname: &str, group: &[&Outcome]) -> TestCase {
-    let worst = group.iter().map(|o| o.status).max().unwrap_or(Status::Passed);
+    let worst = group
+        .iter()
+        .map(|o| o.status)
+        .max()
+        .unwrap_or(Status::Passed);
     let shown: Vec<&Outcome> = group
         .iter()
         .copied()
@@ -185,14 +192,26 @@ mod tests {
         let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
         assert_eq!(suites.len(), 2);
         assert_eq!(suites[0].attribute("name"), Some("dev.example.com expand"));
-        let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+        let cases: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
         assert_eq!(cases.len(), 3, "{xml}");
-        assert_eq!(cases[0].attribute("classname"), Some("policyrun.dev_example_com.expand"));
-        let error = cases[0].children().find(|n| n.has_tag_name("error")).unwrap();
+        assert_eq!(
+            cases[0].attribute("classname"),
+            Some("policyrun.dev_example_com.expand")
+        );
+        let error = cases[0]
+            .children()
+            .find(|n| n.has_tag_name("error"))
+            .unwrap();
         assert!(error.attribute("message").unwrap().contains("]]> <b> &"));
         assert!(!xml.contains('\x1b') && !xml.contains('\u{0}') && !xml.contains('\x07'));
         assert!(cases[1].children().any(|n| n.has_tag_name("system-out")));
-        let skipped = cases[2].children().find(|n| n.has_tag_name("skipped")).unwrap();
+        let skipped = cases[2]
+            .children()
+            .find(|n| n.has_tag_name("skipped"))
+            .unwrap();
         assert_eq!(skipped.attributes().count(), 0);
     }
 

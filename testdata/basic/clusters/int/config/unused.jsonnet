@@ -1,0 +1,2 @@
+// Files in subdirectories are only imported, never entries: this one would fail.
+error 'not an entry'

@@ -1,0 +1,3 @@
+local mini = import 'mini.libsonnet';
+
+mini.List() { items_+: { cm: mini.ConfigMap('same', 'app') } }

@@ -1,0 +1,6 @@
+local site = import 'site.libsonnet';
+
+{
+  namespace: site.namespace('frontend'),
+  weights: site.weights('weights', 'frontend'),
+}

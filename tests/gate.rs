@@ -1,0 +1,699 @@
+//! The gate end to end: the real binary on fixture repositories under `testdata/`.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+
+use support::{assert_valid_junit, fixture, json_outcomes, policyrun};
+
+#[test]
+fn clean_repository_passes() {
+    let repo = fixture("basic");
+    let run = policyrun(repo.path(), &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("PASSED: 6 checks, 6 passed"),
+        "{}",
+        run.stdout
+    );
+
+    let run = policyrun(repo.path(), &["check", "--output", "json"]);
+    assert_eq!(run.code, 0);
+    let outcomes = json_outcomes(&run);
+    assert_eq!(
+        outcomes.keys().map(String::as_str).collect::<Vec<_>>(),
+        vec![
+            "clusters/dev/app.jsonnet",
+            "clusters/int/app.jsonnet",
+            "generated/dev/app/ns.json",
+            "generated/dev/app/settings.json",
+            "generated/int/app/ns.json",
+            "generated/int/app/settings.json",
+        ]
+    );
+    assert!(outcomes.values().flatten().all(|o| o["status"] == "passed"));
+}
+
+#[test]
+fn policyrun_finds_its_configuration_from_a_subdirectory() {
+    let repo = fixture("basic");
+    let run = policyrun(&repo.path().join("clusters/dev"), &["--cluster", "dev"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("PASSED: 3 checks"), "{}", run.stdout);
+}
+
+/// Every failure kind in one run: each entry and file gets its own status and message,
+/// and no failure hides another.
+#[test]
+fn every_failure_kind_is_reported_with_its_status() {
+    let repo = fixture("broken");
+    let junit = repo.path().join("report.xml");
+    let run = policyrun(
+        repo.path(),
+        &["--output", "json", "--junit", junit.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = json_outcomes(&run);
+    let one = |subject: &str, check: &str| -> serde_json::Value {
+        outcomes[subject]
+            .iter()
+            .find(|o| o["check"] == check)
+            .unwrap_or_else(|| panic!("no {check} outcome for {subject}: {outcomes:#?}"))
+            .clone()
+    };
+
+    let stale = one("generated/dev/stale/cm.json", "up-to-date");
+    assert_eq!(stale["status"], "failed");
+    assert!(stale["message"].as_str().unwrap().starts_with("stale"));
+    let diff = stale["detail"].as_str().unwrap();
+    assert!(
+        diff.contains("-    \"replicas\": \"2\"") && diff.contains("+    \"replicas\": \"3\""),
+        "{diff}"
+    );
+
+    let missing = one("generated/dev/missing/cm.json", "up-to-date");
+    assert_eq!(missing["status"], "failed");
+    assert!(missing["message"].as_str().unwrap().starts_with("missing"));
+
+    let orphan = one("generated/dev/gone/cm.json", "up-to-date");
+    assert_eq!(orphan["status"], "failed");
+    assert_eq!(orphan["cluster"], "dev");
+    assert!(orphan["message"].as_str().unwrap().starts_with("orphaned"));
+
+    let floats = one("generated/dev/floats/cm.json", "up-to-date");
+    assert_eq!(floats["status"], "warning");
+    assert!(
+        floats["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("formatting only")
+    );
+    assert!(
+        floats["detail"]
+            .as_str()
+            .unwrap()
+            .contains("-  \"ratio\": 0.10000000000000001")
+    );
+
+    let syntax = one("clusters/dev/syntax.jsonnet", "evaluate");
+    assert_eq!(syntax["status"], "error");
+    assert!(syntax["message"].as_str().unwrap().contains("syntax error"));
+    assert_eq!(syntax["location"]["file"], "clusters/dev/syntax.jsonnet");
+    assert_eq!(syntax["location"]["line"], 3);
+    assert_eq!(syntax["location"]["column"], 82);
+
+    let assert = one("clusters/dev/assert.jsonnet", "evaluate");
+    assert_eq!(assert["status"], "error");
+    assert_eq!(
+        assert["message"],
+        "assert failed: replicas must be positive, got 0"
+    );
+    assert_eq!(assert["location"]["line"], 2);
+    assert_eq!(assert["location"]["column"], 28);
+    let stack = assert["detail"].as_str().unwrap();
+    assert!(
+        stack.contains("clusters/dev/assert.jsonnet:4:")
+            && stack.contains("function <replicas> call"),
+        "{stack}"
+    );
+
+    let error = one("clusters/dev/error.jsonnet", "evaluate");
+    assert_eq!(error["status"], "error");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("no data for ]]> <here> &")
+    );
+    assert_eq!(error["location"]["line"], 3);
+
+    let escape = one("clusters/dev/escape.jsonnet", "evaluate");
+    assert_eq!(escape["status"], "error");
+    let message = escape["message"].as_str().unwrap();
+    assert!(
+        message.contains("refused") && message.contains("outside the repository"),
+        "{message}"
+    );
+    assert_eq!(escape["location"]["line"], 2);
+
+    let duplicate = one("clusters/dev/dup-b.jsonnet", "unique-identity");
+    assert_eq!(duplicate["status"], "failed");
+    let message = duplicate["message"].as_str().unwrap();
+    assert!(
+        message.contains("ConfigMap app/same")
+            && message.contains("generated/dev/dup-a/cm.json")
+            && message.contains("generated/dev/dup-b/other.json"),
+        "{message}"
+    );
+    assert_eq!(duplicate["object"]["name"], "same");
+    assert_eq!(
+        one("clusters/dev/dup-a.jsonnet", "evaluate")["status"],
+        "passed"
+    );
+
+    // The JUnit report of the same run: valid for Jenkins, one testcase per entry or file.
+    let xml = fs::read_to_string(&junit).unwrap();
+    assert_valid_junit(&xml);
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let case = |name: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some(name))
+            .unwrap_or_else(|| panic!("no testcase {name}"))
+    };
+    let child = |name: &str, tag: &str| case(name).children().find(|n| n.has_tag_name(tag));
+    assert_eq!(
+        case("clusters/dev/assert.jsonnet").attribute("classname"),
+        Some("policyrun.dev.expand")
+    );
+    assert!(child("clusters/dev/assert.jsonnet", "error").is_some());
+    assert!(child("clusters/dev/escape.jsonnet", "error").is_some());
+    let error_text = child("clusters/dev/error.jsonnet", "error").unwrap();
+    assert!(
+        error_text
+            .attribute("message")
+            .unwrap()
+            .contains("]]> <here> &")
+    );
+    assert!(!xml.contains('\u{1b}'));
+    let dup = child("clusters/dev/dup-b.jsonnet", "failure").unwrap();
+    assert_eq!(dup.attribute("type"), Some("unique-identity"));
+    assert_eq!(
+        case("generated/dev/stale/cm.json").attribute("classname"),
+        Some("policyrun.dev.freshness")
+    );
+    for failing in [
+        "generated/dev/stale/cm.json",
+        "generated/dev/missing/cm.json",
+        "generated/dev/gone/cm.json",
+    ] {
+        assert!(child(failing, "failure").is_some(), "{failing}");
+    }
+    assert!(child("generated/dev/floats/cm.json", "failure").is_none());
+    assert!(child("generated/dev/floats/cm.json", "system-out").is_some());
+    let suites: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .map(|n| n.attribute("name").unwrap().to_owned())
+        .collect();
+    assert_eq!(suites, ["dev expand", "dev freshness"]);
+}
+
+#[test]
+fn human_report_names_every_problem_and_exit_code_is_one() {
+    let repo = fixture("broken");
+    let run = policyrun(repo.path(), &[]);
+    assert_eq!(run.code, 1);
+    for needle in [
+        "FAIL freshness  generated/dev/stale/cm.json",
+        "FAIL freshness  generated/dev/missing/cm.json",
+        "FAIL freshness  generated/dev/gone/cm.json",
+        "warn freshness  generated/dev/floats/cm.json",
+        "ERR  expand     clusters/dev/syntax.jsonnet",
+        "at clusters/dev/assert.jsonnet:2:28",
+        "FAIL expand     clusters/dev/dup-b.jsonnet",
+        "FAILED: 16 checks, 7 passed, 1 warning(s), 4 failed, 4 error(s)",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "missing {needle:?} in\n{}",
+            run.stdout
+        );
+    }
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "control characters reached the terminal"
+    );
+}
+
+#[test]
+fn junit_is_deterministic() {
+    let repo = fixture("broken");
+    let strip_times = |xml: String| {
+        xml.split(' ')
+            .filter(|part| !part.starts_with("time="))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut reports = Vec::new();
+    for name in ["a.xml", "b.xml"] {
+        let path = repo.path().join(name);
+        policyrun(repo.path(), &["-j", "2", "--junit", path.to_str().unwrap()]);
+        reports.push(strip_times(fs::read_to_string(path).unwrap()));
+    }
+    assert_eq!(reports[0], reports[1]);
+}
+
+#[test]
+fn expand_then_check_passes_and_leaves_unchanged_files_alone() {
+    let repo = fixture("broken");
+    let root = repo.path();
+    // Only the entries that evaluate: drop the broken ones.
+    for broken in ["syntax", "assert", "error", "escape", "dup-b"] {
+        fs::remove_file(root.join(format!("clusters/dev/{broken}.jsonnet"))).unwrap();
+    }
+    let untouched = root.join("generated/dev/dup-a/cm.json");
+    let before = fs::metadata(&untouched).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
+    let run = policyrun(root, &["expand"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    for line in [
+        "wrote   generated/dev/floats/cm.json",
+        "wrote   generated/dev/missing/cm.json",
+        "wrote   generated/dev/stale/cm.json",
+        "removed generated/dev/dup-b/other.json",
+        "removed generated/dev/gone/cm.json",
+        "3 written, 2 removed, 1 unchanged",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "missing {line:?} in\n{}",
+            run.stdout
+        );
+    }
+    assert_eq!(
+        fs::metadata(&untouched).unwrap().modified().unwrap(),
+        before
+    );
+    assert!(
+        !root.join("generated/dev/gone").exists(),
+        "empty orphan directory left behind"
+    );
+    let leftovers: Vec<_> = walkdir::WalkDir::new(root.join("generated"))
+        .into_iter()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    let run = policyrun(root, &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let run = policyrun(root, &["expand"]);
+    assert!(
+        run.stdout.contains("0 written, 0 removed, 4 unchanged"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn expand_keeps_the_files_of_an_entry_that_fails() {
+    let repo = fixture("basic");
+    let root = repo.path();
+    let committed = fs::read(root.join("generated/int/app/settings.json")).unwrap();
+    fs::write(root.join("clusters/int/app.jsonnet"), "{ broken: ").unwrap();
+    fs::write(root.join("generated/dev/app/ns.json"), "{}\n").unwrap();
+
+    let run = policyrun(root, &["expand"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("ERR  expand     clusters/int/app.jsonnet"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("wrote   generated/dev/app/ns.json"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        fs::read(root.join("generated/int/app/settings.json")).unwrap(),
+        committed
+    );
+    assert!(root.join("generated/int/app/ns.json").exists());
+}
+
+#[test]
+fn domain_named_layout_is_gated_by_its_configuration_alone() {
+    let repo = fixture("domain-layout");
+    let run = policyrun(repo.path(), &["--output", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let outcomes = json_outcomes(&run);
+    // Files the C++ jsonnet tool wrote are byte-identical, except a fraction's digits.
+    for (subject, list) in &outcomes {
+        let expected = if subject.ends_with("canary.json") {
+            "warning"
+        } else {
+            "passed"
+        };
+        assert_eq!(list[0]["status"], expected, "{subject}");
+    }
+    assert_eq!(outcomes.len(), 7);
+    assert!(outcomes.contains_key("generated/web.example.com/frontend/canary.json"));
+
+    let run = policyrun(repo.path(), &["--format-only", "fail"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+
+    let config = repo.path().join("policyrun.toml");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(&config, format!("format_only = \"fail\"\n{text}")).unwrap();
+    assert_eq!(policyrun(repo.path(), &[]).code, 1);
+}
+
+#[test]
+fn per_file_layout_writes_one_file_per_entry() {
+    let repo = fixture("basic");
+    let root = repo.path();
+    let text = fs::read_to_string(root.join("policyrun.toml")).unwrap();
+    fs::write(
+        root.join("policyrun.toml"),
+        format!("layout = \"per-file\"\n{text}"),
+    )
+    .unwrap();
+    let run = policyrun(root, &[]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("generated/dev/app.json"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("orphaned"), "{}", run.stdout);
+
+    let run = policyrun(root, &["expand"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let list: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(root.join("generated/dev/app.json")).unwrap())
+            .unwrap();
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    assert!(!root.join("generated/dev/app").exists());
+    assert_eq!(policyrun(root, &[]).code, 0);
+}
+
+#[test]
+fn configuration_errors_exit_two_and_name_the_key() {
+    let repo = fixture("basic");
+    let config = repo.path().join("policyrun.toml");
+    let original = fs::read_to_string(&config).unwrap();
+
+    fs::write(&config, format!("generatd = \"out\"\n{original}")).unwrap();
+    let run = policyrun(repo.path(), &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("policyrun.toml") && run.stderr.contains("generatd"),
+        "{}",
+        run.stderr
+    );
+
+    fs::write(&config, format!("indent = -1\n{original}")).unwrap();
+    let run = policyrun(repo.path(), &[]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("indent"), "{}", run.stderr);
+
+    fs::write(&config, &original).unwrap();
+    let run = policyrun(repo.path(), &["--cluster", "web"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unknown cluster `web`"),
+        "{}",
+        run.stderr
+    );
+
+    let run = policyrun(repo.path(), &["--no-such-flag"]);
+    assert_eq!(run.code, 2);
+
+    let empty = tempfile::tempdir().unwrap();
+    let run = policyrun(empty.path(), &[]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no policyrun.toml"), "{}", run.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn nothing_outside_the_repository_reaches_a_report() {
+    let repo = fixture("basic");
+    let root = repo.path();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("token");
+    fs::write(&secret, "TOKEN-0123456789").unwrap();
+
+    // An import through a symlink that leads out of the repository.
+    std::os::unix::fs::symlink(&secret, root.join("clusters/dev/token.txt")).unwrap();
+    fs::write(
+        root.join("clusters/dev/leak.jsonnet"),
+        "{ cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'app' }, data: { t: importstr 'token.txt' } } }\n",
+    )
+    .unwrap();
+    // An absolute import, and a committed generated file that is a symlink out.
+    fs::write(
+        root.join("clusters/int/leak.jsonnet"),
+        format!("{{ cm: {{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {{ name: 'y', namespace: 'app' }}, data: {{ t: importstr '{}' }} }} }}\n", secret.display()),
+    )
+    .unwrap();
+    fs::remove_file(root.join("generated/dev/app/settings.json")).unwrap();
+    std::os::unix::fs::symlink(&secret, root.join("generated/dev/app/settings.json")).unwrap();
+
+    let junit = root.join("junit.xml");
+    let run = policyrun(
+        root,
+        &["--output", "json", "--junit", junit.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 1);
+    let xml = fs::read_to_string(&junit).unwrap();
+    for text in [&run.stdout, &run.stderr, &xml] {
+        assert!(!text.contains("TOKEN-0123456789"), "secret leaked:\n{text}");
+    }
+    let outcomes = json_outcomes(&run);
+    let dev = &outcomes["clusters/dev/leak.jsonnet"][0];
+    assert_eq!(dev["status"], "error");
+    assert!(
+        dev["message"]
+            .as_str()
+            .unwrap()
+            .contains("symbolic link that leads outside"),
+        "{dev}"
+    );
+    let int = &outcomes["clusters/int/leak.jsonnet"][0];
+    assert!(
+        int["message"]
+            .as_str()
+            .unwrap()
+            .contains("absolute paths are not allowed"),
+        "{int}"
+    );
+    let link = &outcomes["generated/dev/app/settings.json"][0];
+    assert_eq!(link["status"], "error");
+    assert!(
+        link["message"].as_str().unwrap().contains("symbolic link"),
+        "{link}"
+    );
+
+    // expand must not write through, or delete, the link.
+    let run = policyrun(root, &["expand"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(fs::read_to_string(&secret).unwrap(), "TOKEN-0123456789");
+}
+
+#[test]
+fn odd_values_fail_cleanly_without_a_panic() {
+    let repo = fixture("basic");
+    let root = repo.path();
+    let cases = [
+        ("string", "'just a string'", "must evaluate to an object"),
+        ("items", "{ items_:: [1, 2] }", "must be an object"),
+        (
+            "single",
+            "{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } }",
+            "single Kubernetes object",
+        ),
+        (
+            "key",
+            "{ items_:: { '../escape': { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } } } }",
+            "cannot be used as a file name",
+        ),
+        (
+            "noname",
+            "{ a: { apiVersion: 'v1', kind: 'Namespace', metadata: {} } }",
+            "metadata.name is missing",
+        ),
+        ("scalar", "{ a: 42 }", "not a Kubernetes object"),
+        (
+            "deep",
+            "local f(n) = if n == 0 then 0 else 1 + f(n - 1); { a: f(100000) }",
+            "stack overflow",
+        ),
+        (
+            "extvar",
+            "{ a: std.extVar('nope') }",
+            "external variable is not defined",
+        ),
+        ("function", "function(x) x", "must evaluate to an object"),
+    ];
+    for (name, code, _) in cases {
+        fs::write(root.join(format!("clusters/dev/{name}.jsonnet")), code).unwrap();
+    }
+    fs::write(root.join("clusters/dev/binary.jsonnet"), [0xff, 0xfe, 0x00]).unwrap();
+    let run = policyrun(root, &["--output", "json", "--cluster", "dev"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let outcomes = json_outcomes(&run);
+    for (name, _, expected) in cases {
+        let outcome = &outcomes[&format!("clusters/dev/{name}.jsonnet")][0];
+        assert!(
+            matches!(outcome["status"].as_str(), Some("error" | "failed")),
+            "{name}: {outcome}"
+        );
+        let text = format!("{}\n{}", outcome["message"], outcome["detail"]);
+        assert!(
+            text.contains(expected),
+            "{name}: expected {expected:?} in {text}"
+        );
+    }
+    assert_eq!(
+        outcomes["clusters/dev/binary.jsonnet"][0]["status"],
+        "error"
+    );
+    // The clean entry next to them is still checked.
+    assert_eq!(
+        outcomes["generated/dev/app/settings.json"][0]["status"],
+        "passed"
+    );
+}
+
+#[test]
+fn recursion_as_deep_as_the_jsonnet_tool_allows_works() {
+    let repo = fixture("basic");
+    let root = repo.path();
+    fs::write(
+        root.join("clusters/dev/deep.jsonnet"),
+        "local f(n) = if n == 0 then 0 else 1 + f(n - 1);\n{ items_:: { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'deep', namespace: 'app' }, data: { n: std.toString(f(450)) } } } }\n",
+    )
+    .unwrap();
+    let run = policyrun(root, &["--output", "json", "--cluster", "dev"]);
+    let outcomes = json_outcomes(&run);
+    assert_eq!(
+        outcomes["clusters/dev/deep.jsonnet"][0]["status"], "passed",
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let run = policyrun(Path::new("."), &["--help"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("Exit codes: 0"), "{}", run.stdout);
+}
+
+/// Each failure kind on its own decides the exit code: failures give 1, a formatting-only
+/// difference alone passes with a warning.
+#[test]
+fn each_failure_alone_sets_the_exit_code() {
+    type Mutation = fn(&Path);
+    let cases: [(&str, Mutation, i32, &str); 8] = [
+        (
+            "stale",
+            |r| edit(r, "generated/dev/app/settings.json", "0.25", "0.5"),
+            1,
+            "stale",
+        ),
+        (
+            "missing",
+            |r| fs::remove_file(r.join("generated/dev/app/ns.json")).unwrap(),
+            1,
+            "missing",
+        ),
+        (
+            "orphaned",
+            |r| fs::write(r.join("generated/int/app/old.json"), "{}\n").unwrap(),
+            1,
+            "orphaned",
+        ),
+        (
+            "formatting",
+            |r| {
+                edit(
+                    r,
+                    "generated/dev/app/settings.json",
+                    "  \"kind\"",
+                    "     \"kind\"",
+                )
+            },
+            0,
+            "formatting only",
+        ),
+        (
+            "syntax",
+            |r| {
+                edit(
+                    r,
+                    "clusters/dev/app.jsonnet",
+                    "mini.List() {",
+                    "mini.List() {{",
+                )
+            },
+            1,
+            "syntax error",
+        ),
+        (
+            "assert",
+            |r| {
+                edit(
+                    r,
+                    "lib/mini.libsonnet",
+                    "List():: {",
+                    "List():: { assert false : 'lists are off',",
+                )
+            },
+            1,
+            "assert failed: lists are off",
+        ),
+        (
+            "escape",
+            |r| {
+                edit(
+                    r,
+                    "clusters/dev/app.jsonnet",
+                    "'mini.libsonnet'",
+                    "'../../../mini.libsonnet'",
+                )
+            },
+            1,
+            "outside the repository",
+        ),
+        (
+            "duplicate",
+            |r| {
+                edit(
+                    r,
+                    "clusters/dev/app.jsonnet",
+                    "ns: mini.Namespace('app'),",
+                    "ns: mini.Namespace('app'), ns2: mini.Namespace('app'),",
+                )
+            },
+            1,
+            "duplicate object Namespace app",
+        ),
+    ];
+    for (name, mutate, code, message) in cases {
+        let repo = fixture("basic");
+        mutate(repo.path());
+        let junit = repo.path().join("junit.xml");
+        let run = policyrun(repo.path(), &["--junit", junit.to_str().unwrap()]);
+        assert_eq!(run.code, code, "{name}:\n{}", run.stdout);
+        assert!(
+            run.stdout.contains(message),
+            "{name}: no {message:?} in\n{}",
+            run.stdout
+        );
+        let xml = fs::read_to_string(&junit).unwrap();
+        assert_valid_junit(&xml);
+        let failing = xml.matches("<failure").count() + xml.matches("<error").count();
+        assert_eq!(failing > 0, code != 0, "{name}:\n{xml}");
+        if name == "formatting" {
+            assert!(
+                xml.contains("warning: [up-to-date] formatting only"),
+                "{xml}"
+            );
+        }
+    }
+}
+
+fn edit(root: &Path, file: &str, from: &str, to: &str) {
+    let path = root.join(file);
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} has no {from:?}");
+    fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}

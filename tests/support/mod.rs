@@ -1,0 +1,157 @@
+//! Shared helpers for the integration tests: copies of fixture repositories, running the
+//! real binary, reading its JSON report, and checking JUnit XML against Jenkins' schema.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A private copy of `testdata/<name>`, so tests can change it and run in parallel.
+pub fn fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&manifest_dir().join("testdata").join(name), dir.path());
+    dir
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            fs::create_dir_all(&target).unwrap();
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `policyrun` in `dir` with no colour and no CI-dependent behaviour.
+pub fn policyrun(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_policyrun"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().expect("policyrun ended by a signal"),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// `policyrun --output json` outcomes keyed by subject (each subject's outcomes in order).
+pub fn json_outcomes(run: &Run) -> BTreeMap<String, Vec<serde_json::Value>> {
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", run.stdout, run.stderr));
+    let mut map: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    for outcome in doc["outcomes"].as_array().unwrap() {
+        let subject = outcome["subject"].as_str().unwrap().to_owned();
+        map.entry(subject).or_default().push(outcome.clone());
+    }
+    map
+}
+
+/// Checks a JUnit document against `testdata/junit-4.xsd` (Jenkins' JUnit model): every
+/// element and attribute is declared, required attributes are present, children allowed.
+/// The schema is read, not restated, so the check follows the file.
+pub fn assert_valid_junit(xml: &str) {
+    let xsd_text = fs::read_to_string(manifest_dir().join("testdata/junit-4.xsd")).unwrap();
+    let xsd = roxmltree::Document::parse(&xsd_text).unwrap();
+    struct Rule {
+        attributes: BTreeSet<String>,
+        required: BTreeSet<String>,
+        children: BTreeSet<String>,
+    }
+    let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
+    for element in xsd
+        .root_element()
+        .children()
+        .filter(|n| n.has_tag_name("element"))
+    {
+        let name = element.attribute("name").unwrap().to_owned();
+        let mut rule = Rule {
+            attributes: BTreeSet::new(),
+            required: BTreeSet::new(),
+            children: BTreeSet::new(),
+        };
+        for node in element.descendants() {
+            if node.has_tag_name("attribute") {
+                let attr = node.attribute("name").unwrap().to_owned();
+                if node.attribute("use") == Some("required") {
+                    rule.required.insert(attr.clone());
+                }
+                rule.attributes.insert(attr);
+            } else if node.has_tag_name("element") && node != element {
+                rule.children
+                    .insert(node.attribute("ref").unwrap().to_owned());
+            }
+        }
+        rules.insert(name, rule);
+    }
+    let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("not XML: {e}\n{xml}"));
+    assert_eq!(doc.root_element().tag_name().name(), "testsuites");
+    for node in doc.descendants().filter(|n| n.is_element()) {
+        let name = node.tag_name().name();
+        let rule = rules
+            .get(name)
+            .unwrap_or_else(|| panic!("element <{name}> is not in junit-4.xsd"));
+        for attr in node.attributes() {
+            assert!(
+                rule.attributes.contains(attr.name()),
+                "attribute {} on <{name}> is not in junit-4.xsd",
+                attr.name()
+            );
+        }
+        for required in &rule.required {
+            assert!(
+                node.attribute(required.as_str()).is_some(),
+                "<{name}> lacks {required}"
+            );
+        }
+        for child in node.children().filter(|n| n.is_element()) {
+            assert!(
+                rule.children.contains(child.tag_name().name()),
+                "<{}> is not allowed in <{name}>",
+                child.tag_name().name()
+            );
+        }
+    }
+    xmllint(xml);
+}
+
+/// Also validates with xmllint where it is installed (CI installs it and requires it).
+fn xmllint(xml: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("junit.xml");
+    fs::write(&file, xml).unwrap();
+    let result = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(manifest_dir().join("testdata/junit-4.xsd"))
+        .arg(&file)
+        .output();
+    match result {
+        Ok(output) => assert!(
+            output.status.success(),
+            "xmllint rejects the report: {}\n{xml}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(_) if std::env::var_os("CI").is_none() => {
+            eprintln!("xmllint not installed: checked against junit-4.xsd without it");
+        }
+        Err(e) => panic!("CI must have xmllint (libxml2-utils): {e}"),
+    }
+}
