@@ -251,6 +251,11 @@ impl<'c> Worker<'c> {
             )));
         };
         let items = if object.has_field_include_hidden(field.into()) {
+            // Run the entry's own asserts first. jrsonnet evaluates a field twice when its
+            // first read comes from outside and an assert of the object reads it too (the
+            // assert's read does not see the pending one); asserting first lets our read
+            // reuse the asserts' value, which halves the work for a List with asserts.
+            object.run_assertions().map_err(|e| self.failure(&e))?;
             let items = object
                 .get(field.into())
                 .map_err(|e| self.failure(&e))?
@@ -269,6 +274,7 @@ impl<'c> Worker<'c> {
         } else {
             object
         };
+        items.run_assertions().map_err(|e| self.failure(&e))?;
         items
             .fields_ex(false)
             .into_iter()

@@ -697,3 +697,22 @@ fn edit(root: &Path, file: &str, from: &str, to: &str) {
     assert!(text.contains(from), "{file} has no {from:?}");
     fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
+
+/// Regression: reading a List's hidden `items_` from outside while the List's own assert
+/// reads it too made jrsonnet evaluate the items twice (half the gate's time went there).
+#[test]
+fn items_are_evaluated_once_even_when_asserts_read_them() {
+    let repo = fixture("basic");
+    fs::write(
+        repo.path().join("clusters/dev/traced.jsonnet"),
+        "{\n  items_:: std.trace('evaluating items', { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'traced', namespace: 'app' } } }),\n  assert std.length(self.items_) > 0 : 'no items',\n}\n",
+    )
+    .unwrap();
+    let run = policyrun(repo.path(), &["--cluster", "dev"]);
+    assert_eq!(
+        run.stderr.matches("evaluating items").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
