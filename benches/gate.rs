@@ -32,6 +32,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 fn full_check(config: &Config) -> usize {
     let started = Instant::now();
     let run = gate::check(config, &Options::default()).expect("gate runs");
+    let gate_time = started.elapsed();
     let mut outcomes = run.outcomes;
     report::sort(&mut outcomes);
     let info = RunInfo {
@@ -42,11 +43,24 @@ fn full_check(config: &Config) -> usize {
         .write(&outcomes, &info)
         .unwrap();
     let xml = junit::render(&outcomes, &info).unwrap();
+    if std::env::var_os("POLICYRUN_BENCH_PHASES").is_some() {
+        eprintln!(
+            "phases: gate {gate_time:?}, gate + reports {:?}",
+            started.elapsed()
+        );
+    }
     assert!(
         outcomes.iter().all(|o| !o.status.is_failure()),
         "the synthetic repository must pass the gate"
     );
     xml.len()
+}
+
+/// jrsonnet leaves reference cycles in each thread's object space until they are
+/// collected; a CLI run exits instead, but rounds in one process would pile them up and
+/// slow every later round. Collect on every worker, outside the timed sections.
+fn collect_garbage() {
+    rayon::broadcast(|_| jrsonnet_gcmodule::collect_thread_cycles());
 }
 
 fn measure(root: &Path, stacks: usize, rounds: usize) -> Figures {
@@ -70,11 +84,13 @@ fn measure(root: &Path, stacks: usize, rounds: usize) -> Figures {
     let mut evaluate = Vec::new();
     let mut check = Vec::new();
     for _ in 0..rounds {
+        collect_garbage();
         let started = Instant::now();
         let texts = expand::evaluate_only(&config, &entries);
         evaluate.push(started.elapsed());
         assert!(texts.iter().all(Result::is_ok));
 
+        collect_garbage();
         let started = Instant::now();
         full_check(&config);
         check.push(started.elapsed());

@@ -314,27 +314,14 @@ fn existing_dir_inside(root: &Path, key: &str, text: &str) -> Result<PathBuf, St
 /// `expand` writes below the generated root, so no part of it may be a symlink: one committed
 /// by a pull request would redirect those writes (and the freshness reads) elsewhere.
 fn refuse_symlinks_below(root: &Path, relative: &Path, key: &str) -> Result<(), String> {
-    let mut path = root.to_path_buf();
-    for part in relative.components() {
-        path.push(part);
-        match std::fs::symlink_metadata(&path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(format!(
-                    "{key}: `{}` is a symbolic link; the generated root must be a plain directory",
-                    path.strip_prefix(root).unwrap_or(&path).display()
-                ));
-            }
-            Ok(meta) if !meta.is_dir() => {
-                return Err(format!(
-                    "{key}: `{}` exists and is not a directory",
-                    path.strip_prefix(root).unwrap_or(&path).display()
-                ));
-            }
-            Ok(_) => {}
-            Err(_) => return Ok(()),
-        }
+    match crate::paths::lstat_below(root, relative) {
+        Err(problem) => Err(format!("{key}: {problem}")),
+        Ok(Some(meta)) if !meta.is_dir() => Err(format!(
+            "{key}: `{}` exists and is not a directory",
+            relative.display()
+        )),
+        Ok(_) => Ok(()),
     }
-    Ok(())
 }
 
 /// Cluster names become directory names under the generated root and JUnit suite names.

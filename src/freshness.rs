@@ -13,6 +13,7 @@ use walkdir::WalkDir;
 use crate::config::{Cluster, Config, FormatOnly};
 use crate::expand::{Expanded, Produced, output_prefix};
 use crate::outcome::{Location, Outcome, Stage, Status};
+use crate::paths;
 
 pub const CHECK: &str = "up-to-date";
 
@@ -122,24 +123,13 @@ fn check_file(config: &Config, expanded: &Expanded, produced: &Produced) -> Outc
 /// Reads a committed file without following symlinks: a link committed into the generated
 /// tree could otherwise put any file the agent can read into the report's diff.
 fn read_committed(root: &Path, relative: &Path) -> Result<Option<Vec<u8>>, String> {
-    let full = root.join(relative);
-    // Every directory on the way must be real too.
-    let mut path = root.to_path_buf();
-    for part in relative.components() {
-        path.push(part);
-        match fs::symlink_metadata(&path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(format!(
-                    "{} is a symbolic link; the generated tree must hold plain files",
-                    path.strip_prefix(root).unwrap_or(&path).display()
-                ));
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read {}: {e}", relative.display())),
-        }
+    let Some(meta) = paths::lstat_below(root, relative)? else {
+        return Ok(None);
+    };
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", relative.display()));
     }
-    match fs::read(&full) {
+    match fs::read(root.join(relative)) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(format!("cannot read {}: {e}", relative.display())),

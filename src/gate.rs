@@ -142,8 +142,8 @@ fn duplicate_identities(expanded: &[Expanded]) -> Vec<Outcome> {
     outcomes
 }
 
-/// A progress bar that stays hidden unless asked for, and then only appears once the run
-/// has taken long enough to be worth watching.
+/// A progress bar on stderr when the caller asks for one (a terminal, outside CI), else a
+/// hidden one that costs nothing.
 fn progress_bar(len: u64, enabled: bool) -> ProgressBar {
     if !enabled {
         return ProgressBar::hidden();

@@ -8,6 +8,7 @@ pub mod expand;
 pub mod freshness;
 pub mod gate;
 pub mod outcome;
+pub mod paths;
 pub mod report;
 pub mod sandbox;
 pub mod write;

@@ -10,6 +10,7 @@ use crate::config::{Cluster, Config};
 use crate::expand::Expanded;
 use crate::freshness::{self, Verdict};
 use crate::outcome::{Location, Outcome, Stage, Status};
+use crate::paths;
 
 pub const WRITE: &str = "write";
 
@@ -105,53 +106,27 @@ pub fn write_tree(
 /// Creates the directories of `relative` below the generated root, refusing any that is a
 /// symbolic link so that no write lands outside it.
 fn ensure_real_dirs(root: &Path, generated: &Path, relative: &Path) -> Result<(), String> {
-    let Some(parent) = relative.parent() else {
-        return Ok(());
-    };
     if !relative.starts_with(generated) {
         return Err(format!(
             "{} is outside the generated root; refusing to write it",
             relative.display()
         ));
     }
-    let mut path = root.to_path_buf();
-    for part in parent.components() {
-        path.push(part);
-        match fs::symlink_metadata(&path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(format!(
-                    "{} is a symbolic link; refusing to write through it",
-                    path.strip_prefix(root).unwrap_or(&path).display()
-                ));
-            }
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => {
-                return Err(format!(
-                    "{} is a file where a directory is needed",
-                    path.strip_prefix(root).unwrap_or(&path).display()
-                ));
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                fs::create_dir(&path).map_err(|e| {
-                    format!(
-                        "cannot create {}: {e}",
-                        path.strip_prefix(root).unwrap_or(&path).display()
-                    )
-                })?;
-            }
-            Err(e) => return Err(format!("cannot inspect {}: {e}", path.display())),
-        }
+    let parent = relative.parent().unwrap_or(generated);
+    match paths::lstat_below(root, parent)? {
+        Some(meta) if meta.is_dir() => {}
+        Some(_) => return Err(format!("{} is not a directory", parent.display())),
+        // Nothing on the way is a link (checked above), so creating the rest is safe.
+        None => fs::create_dir_all(root.join(parent))
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?,
     }
-    let full = root.join(relative);
-    if let Ok(meta) = fs::symlink_metadata(&full)
-        && !meta.is_file()
-    {
-        return Err(format!(
+    match paths::lstat_below(root, relative)? {
+        Some(meta) if !meta.is_file() => Err(format!(
             "{} is not a regular file; refusing to replace it",
             relative.display()
-        ));
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Writes to a temporary file beside the target and renames it over the target, so a
