@@ -1,7 +1,7 @@
 //! The `policyrun` command line: parses arguments into plain options, runs one command, and
 //! is the only place that turns results into an exit code (see `policyrun::exit`).
 
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -112,7 +112,8 @@ fn main() -> ExitCode {
         Ok(summary) if summary.has_failures() => exit::FAILED,
         Ok(_) => exit::PASSED,
         Err(UsageError(message)) => {
-            eprintln!("policyrun: error: {message}");
+            // Not eprintln!: it panics when stderr is closed.
+            let _ = writeln!(std::io::stderr(), "policyrun: error: {message}");
             exit::USAGE
         }
     };
@@ -167,13 +168,16 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
     let run = gate::check(&config, &options).map_err(UsageError)?;
     let mut outcomes = run.outcomes;
     finish(
+        &config,
         &mut outcomes,
-        "check",
         started,
-        &args.common,
-        args.output,
-        args.verbose,
-        args.junit,
+        ReportOptions {
+            command: "check",
+            output: args.output,
+            verbose: args.verbose,
+            color: args.common.color,
+            junit: args.junit,
+        },
     )
 }
 
@@ -191,56 +195,90 @@ fn run_expand(common: CommonArgs) -> Result<Summary, UsageError> {
     let mut outcomes = gate::expansion_outcomes(&expanded);
     let (changes, problems) = write::write_tree(&config, &clusters, &expanded, all_clusters);
     outcomes.extend(problems);
+    let mut listing = String::new();
     for path in &changes.written {
-        println!("wrote   {}", path.display());
+        listing.push_str(&format!("wrote   {}\n", path.display()));
     }
     for path in &changes.removed {
-        println!("removed {}", path.display());
+        listing.push_str(&format!("removed {}\n", path.display()));
     }
-    println!(
-        "{} written, {} removed, {} unchanged",
+    listing.push_str(&format!(
+        "{} written, {} removed, {} unchanged\n",
         changes.written.len(),
         changes.removed.len(),
         changes.unchanged
-    );
+    ));
+    let mut stdout = io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(listing.as_bytes())
+        .and_then(|()| stdout.flush())
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        return Err(UsageError(format!("cannot write to standard output: {e}")));
+    }
+    drop(stdout);
     finish(
+        &config,
         &mut outcomes,
-        "expand",
         started,
-        &common,
-        Output::Human,
-        false,
-        None,
+        ReportOptions {
+            command: "expand",
+            output: Output::Human,
+            verbose: false,
+            color: common.color,
+            junit: None,
+        },
     )
 }
 
-/// Sorts the outcomes, writes every requested report and returns the counts for `main`.
-fn finish(
-    outcomes: &mut [Outcome],
+/// Which reports a command writes.
+struct ReportOptions {
     command: &'static str,
-    started: Instant,
-    common: &CommonArgs,
     output: Output,
     verbose: bool,
+    color: ColorChoice,
     junit: Option<PathBuf>,
+}
+
+/// Sorts the outcomes, writes every requested report and returns the counts for `main`.
+/// Every report is written even when another fails: a closed standard output (`| head`)
+/// must not cost Jenkins its JUnit file. A reader that stopped reading is not an error;
+/// any other failure to write a report is, since the verdict would not reach anyone.
+fn finish(
+    config: &Config,
+    outcomes: &mut [Outcome],
+    started: Instant,
+    options: ReportOptions,
 ) -> Result<Summary, UsageError> {
-    report::sort(outcomes);
+    let cluster_order: Vec<String> = config.clusters.iter().map(|c| c.name.clone()).collect();
+    report::sort(outcomes, &cluster_order);
     let info = RunInfo {
-        command,
+        command: options.command,
         elapsed: started.elapsed(),
     };
     let stdout = std::io::stdout().lock();
-    let mut reports: Vec<Box<dyn Report>> = vec![match output {
-        Output::Human => Box::new(Human::new(stdout, use_color(common.color), verbose)),
+    let mut reports: Vec<Box<dyn Report>> = vec![match options.output {
+        Output::Human => Box::new(Human::new(
+            stdout,
+            use_color(options.color),
+            options.verbose,
+        )),
         Output::Json => Box::new(Json::new(stdout)),
     }];
-    if let Some(path) = junit {
+    if let Some(path) = options.junit {
         reports.push(Box::new(Junit::new(path)));
     }
+    let mut first_error = None;
     for report in &mut reports {
-        report
-            .write(outcomes, &info)
-            .map_err(|e| UsageError(format!("cannot write the report: {e}")))?;
+        if let Err(e) = report.write(outcomes, &info)
+            && e.kind() != io::ErrorKind::BrokenPipe
+            && first_error.is_none()
+        {
+            first_error = Some(UsageError(format!("cannot write the report: {e}")));
+        }
     }
-    Ok(Summary::of(outcomes.iter()))
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(Summary::of(outcomes.iter())),
+    }
 }

@@ -716,3 +716,86 @@ fn items_are_evaluated_once_even_when_asserts_read_them() {
         run.stderr
     );
 }
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let repo = fixture("broken");
+    // Not a terminal (captured output), NO_COLOR set by the helper: plain text.
+    let run = policyrun(repo.path(), &[]);
+    assert!(!run.stdout.contains("\u{1b}["), "{}", run.stdout);
+    let run = policyrun(repo.path(), &["--color", "always"]);
+    assert!(
+        run.stdout.contains("\u{1b}[31;1mFAIL\u{1b}[0m"),
+        "{}",
+        run.stdout
+    );
+    let run = policyrun(repo.path(), &["--color", "auto"]);
+    assert!(!run.stdout.contains("\u{1b}["));
+}
+
+/// Regression: reports grouped clusters alphabetically; they follow the rollout order.
+#[test]
+fn reports_list_clusters_in_rollout_order() {
+    let repo = fixture("basic");
+    fs::write(
+        repo.path().join("policyrun.toml"),
+        "[[cluster]]\nname = \"int\"\n\n[[cluster]]\nname = \"dev\"\n",
+    )
+    .unwrap();
+    let junit = repo.path().join("junit.xml");
+    let run = policyrun(repo.path(), &["-v", "--junit", junit.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let int = run.stdout.find("int: ").expect("int heading");
+    let dev = run.stdout.find("dev: ").expect("dev heading");
+    assert!(int < dev, "{}", run.stdout);
+
+    let xml = fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let suites: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .map(|n| n.attribute("name").unwrap())
+        .collect();
+    assert_eq!(
+        suites,
+        vec!["int expand", "int freshness", "dev expand", "dev freshness"]
+    );
+}
+
+/// Regression: a reader that stops early (`policyrun | head`) made policyrun stop before
+/// writing the JUnit file and exit 2; the verdict and the JUnit file must not depend on it.
+#[test]
+fn closed_standard_output_still_writes_junit_and_keeps_the_verdict() {
+    use std::process::{Command, Stdio};
+    for (fixture_name, expected) in [("broken", 1), ("basic", 0)] {
+        let repo = fixture(fixture_name);
+        let junit = repo.path().join("junit.xml");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_policyrun"))
+            .args(["-v", "--junit", junit.to_str().unwrap()])
+            .current_dir(repo.path())
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(expected), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_valid_junit(&fs::read_to_string(&junit).unwrap());
+    }
+    let repo = fixture("broken");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policyrun"))
+        .arg("expand")
+        .current_dir(repo.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+}

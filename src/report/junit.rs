@@ -36,19 +36,29 @@ fn class_part(text: &str) -> String {
     text.replace('.', "_")
 }
 
-/// The whole document. Outcomes about the same subject in one suite become one testcase
-/// whose status is the worst of them.
+/// The whole document, from outcomes in report order (`report::sort`): suites appear in
+/// that order (clusters in rollout order), testcases by subject within a suite. Outcomes
+/// about the same subject in one suite become one testcase whose status is the worst of them.
 pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
-    type SuiteKey = (Stage, String);
-    let mut suites: BTreeMap<SuiteKey, BTreeMap<String, Vec<&Outcome>>> = BTreeMap::new();
+    type Cases<'a> = BTreeMap<String, Vec<&'a Outcome>>;
+    let mut suites: Vec<((Stage, String), Cases)> = Vec::new();
     for outcome in outcomes {
-        let cluster = outcome
-            .cluster
-            .clone()
-            .unwrap_or_else(|| "repository".to_owned());
-        suites
-            .entry((outcome.stage, cluster))
-            .or_default()
+        let key = (
+            outcome.stage,
+            outcome
+                .cluster
+                .clone()
+                .unwrap_or_else(|| "repository".to_owned()),
+        );
+        let index = match suites.iter().position(|(k, _)| *k == key) {
+            Some(index) => index,
+            None => {
+                suites.push((key, BTreeMap::new()));
+                suites.len() - 1
+            }
+        };
+        suites[index]
+            .1
             .entry(outcome.subject_name())
             .or_default()
             .push(outcome);

@@ -23,14 +23,61 @@ pub trait Report {
     fn write(&mut self, outcomes: &[Outcome], info: &RunInfo) -> io::Result<()>;
 }
 
-/// Sorts outcomes into the deterministic order every report uses.
-pub fn sort(outcomes: &mut [Outcome]) {
+/// Sorts outcomes into the deterministic order every report uses: clusters in rollout order
+/// (`cluster_order`, the configured order), outcomes that belong to no cluster last, then by
+/// stage, subject and check.
+pub fn sort(outcomes: &mut [Outcome], cluster_order: &[String]) {
     outcomes.sort_by_cached_key(|o| {
+        let rank = o
+            .cluster
+            .as_ref()
+            .and_then(|c| cluster_order.iter().position(|known| known == c))
+            .unwrap_or(cluster_order.len());
         (
-            o.stage,
+            rank,
             o.cluster.clone(),
+            o.stage,
             o.subject_name(),
             o.check.clone(),
         )
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{Stage, Status};
+
+    #[test]
+    fn clusters_come_in_rollout_order_then_the_rest() {
+        let outcome = |cluster: Option<&str>, stage, subject: &str| {
+            let o = Outcome::new(stage, "c", Status::Passed).subject(subject);
+            match cluster {
+                Some(c) => o.cluster(c),
+                None => o,
+            }
+        };
+        let mut outcomes = vec![
+            outcome(None, Stage::Freshness, "generated/stray.json"),
+            outcome(Some("prod"), Stage::Expand, "b"),
+            outcome(Some("staging"), Stage::Freshness, "a"),
+            outcome(Some("prod"), Stage::Expand, "a"),
+            outcome(Some("staging"), Stage::Expand, "z"),
+        ];
+        sort(&mut outcomes, &["staging".to_owned(), "prod".to_owned()]);
+        let order: Vec<(Option<&str>, &str)> = outcomes
+            .iter()
+            .map(|o| (o.cluster.as_deref(), o.subject.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                (Some("staging"), "z"),
+                (Some("staging"), "a"),
+                (Some("prod"), "a"),
+                (Some("prod"), "b"),
+                (None, "generated/stray.json"),
+            ]
+        );
+    }
 }
