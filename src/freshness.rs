@@ -1,7 +1,7 @@
 //! Compares what the sources produce with the committed JSON, so that a review always shows
 //! exactly what a change does: each file is up to date, stale, missing or orphaned.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -61,23 +61,130 @@ pub fn check(
     expanded: &[Expanded],
     all_clusters: bool,
 ) -> Vec<Outcome> {
+    let tree = CommittedTree::scan(config, clusters, all_clusters);
     let mut outcomes: Vec<Outcome> = expanded
         .par_iter()
         .flat_map_iter(|e| {
             let files = e.result.as_ref().map(|r| r.files.as_slice()).unwrap_or(&[]);
-            files.iter().map(move |p| check_file(config, e, p))
+            let tree = &tree;
+            files.iter().map(move |p| check_file(config, tree, e, p))
         })
         .collect();
-    outcomes.extend(orphans(config, clusters, expanded, all_clusters));
+    outcomes.extend(orphans(config, &tree, expanded));
     outcomes
 }
 
-fn check_file(config: &Config, expanded: &Expanded, produced: &Produced) -> Outcome {
+/// What is committed below the scanned part of the generated root, from one walk that
+/// never follows a symbolic link: a regular file found by it is reached through real
+/// directories only, so it can be read without checking each component again.
+pub struct CommittedTree {
+    /// Regular files, relative to the repository root.
+    files: HashSet<PathBuf>,
+    /// Everything else that is not a directory (symbolic links, sockets), and directories
+    /// that could not be listed, with what is wrong with them.
+    others: Vec<(PathBuf, String)>,
+}
+
+impl CommittedTree {
+    /// Walks the generated directories of `clusters` (the whole generated root when
+    /// `all_clusters`, so that a removed cluster's files show up as orphans).
+    pub fn scan(config: &Config, clusters: &[&Cluster], all_clusters: bool) -> Self {
+        let scan_roots: Vec<PathBuf> = if all_clusters {
+            vec![config.generated.clone()]
+        } else {
+            clusters
+                .iter()
+                .map(|c| config.generated.join(&c.name))
+                .collect()
+        };
+        let mut tree = CommittedTree {
+            files: HashSet::new(),
+            others: Vec::new(),
+        };
+        for scan_root in scan_roots {
+            // The scan root's own components (`generated`, `generated/dev`) must not be
+            // links either: the walk would start inside whatever they point to.
+            match paths::lstat_below(&config.root, &scan_root) {
+                Ok(Some(meta)) if meta.is_dir() => {}
+                Ok(None) => continue,
+                Ok(Some(_)) => {
+                    tree.others.push((
+                        scan_root.clone(),
+                        "is not a directory; the generated tree must hold plain files".into(),
+                    ));
+                    continue;
+                }
+                Err(problem) => {
+                    tree.others.push((scan_root.clone(), problem));
+                    continue;
+                }
+            }
+            let walker = WalkDir::new(config.root.join(&scan_root))
+                .follow_links(false)
+                .sort_by_file_name();
+            for item in walker {
+                let item = match item {
+                    Ok(item) => item,
+                    Err(e) if e.io_error().map(|io| io.kind()) == Some(ErrorKind::NotFound) => {
+                        continue;
+                    }
+                    Err(e) => {
+                        let path = e
+                            .path()
+                            .and_then(|p| p.strip_prefix(&config.root).ok())
+                            .map_or_else(|| scan_root.clone(), Path::to_path_buf);
+                        tree.others.push((path, format!("cannot list: {e}")));
+                        continue;
+                    }
+                };
+                let file_type = item.file_type();
+                if file_type.is_dir() {
+                    continue;
+                }
+                let relative = item
+                    .path()
+                    .strip_prefix(&config.root)
+                    .unwrap_or(item.path())
+                    .to_path_buf();
+                if file_type.is_file() {
+                    tree.files.insert(relative);
+                } else {
+                    tree.others.push((
+                        relative,
+                        "is a symbolic link or special file; the generated tree must hold plain files"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        tree
+    }
+
+    /// The committed bytes of `relative`, `None` when nothing is committed there.
+    fn read(&self, root: &Path, relative: &Path) -> Result<Option<Vec<u8>>, String> {
+        if self.files.contains(relative) {
+            match fs::read(root.join(relative)) {
+                Ok(bytes) => return Ok(Some(bytes)),
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(format!("cannot read {}: {e}", relative.display())),
+            }
+        }
+        // Not seen as a regular file: say precisely why (nothing there, a link on the way).
+        read_committed(root, relative)
+    }
+}
+
+fn check_file(
+    config: &Config,
+    tree: &CommittedTree,
+    expanded: &Expanded,
+    produced: &Produced,
+) -> Outcome {
     let base = Outcome::new(Stage::Freshness, CHECK, Status::Passed)
         .cluster(&expanded.cluster)
         .entry(expanded.entry.path.clone())
         .subject(produced.path.display().to_string());
-    let committed = match read_committed(&config.root, &produced.path) {
+    let committed = match tree.read(&config.root, &produced.path) {
         Ok(bytes) => bytes,
         Err(message) => {
             return Outcome {
@@ -144,15 +251,11 @@ pub struct Orphan {
     pub problem: Option<String>,
 }
 
-/// Committed files that nothing produces. Files below an entry that failed to evaluate are
-/// not orphans: what the entry produces is unknown.
-pub fn find_orphans(
-    config: &Config,
-    clusters: &[&Cluster],
-    expanded: &[Expanded],
-    all_clusters: bool,
-) -> Vec<Orphan> {
-    let produced: BTreeSet<&Path> = expanded
+/// Committed files that nothing produces, and anything in the tree that is not a plain
+/// file. Files below an entry that failed to evaluate are not orphans: what the entry
+/// produces is unknown.
+pub fn find_orphans(config: &Config, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<Orphan> {
+    let produced: HashSet<&Path> = expanded
         .iter()
         .filter_map(|e| e.result.as_ref().ok())
         .flat_map(|r| r.files.iter().map(|p| p.path.as_path()))
@@ -162,72 +265,38 @@ pub fn find_orphans(
         .filter(|e| e.result.is_err())
         .map(|e| output_prefix(config, &e.cluster, &e.entry))
         .collect();
-    let scan_roots: Vec<PathBuf> = if all_clusters {
-        vec![config.generated.clone()]
-    } else {
-        clusters
-            .iter()
-            .map(|c| config.generated.join(&c.name))
-            .collect()
+    let cluster_of = |relative: &Path| {
+        relative
+            .strip_prefix(&config.generated)
+            .ok()
+            .and_then(|p| p.components().next())
+            .filter(|_| relative.parent() != Some(config.generated.as_path()))
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
     };
-    let mut orphans = Vec::new();
-    for scan_root in scan_roots {
-        let walker = WalkDir::new(config.root.join(&scan_root))
-            .follow_links(false)
-            .sort_by_file_name();
-        for item in walker {
-            let item = match item {
-                Ok(item) => item,
-                Err(e) if e.io_error().map(|io| io.kind()) == Some(ErrorKind::NotFound) => continue,
-                Err(e) => {
-                    orphans.push(Orphan {
-                        path: scan_root.clone(),
-                        cluster: None,
-                        problem: Some(format!("cannot list: {e}")),
-                    });
-                    continue;
-                }
-            };
-            if item.file_type().is_dir() {
-                continue;
-            }
-            let relative = item
-                .path()
-                .strip_prefix(&config.root)
-                .unwrap_or(item.path())
-                .to_path_buf();
-            if produced.contains(relative.as_path())
-                || unknown.iter().any(|prefix| relative.starts_with(prefix))
-            {
-                continue;
-            }
-            let cluster = relative
-                .strip_prefix(&config.generated)
-                .ok()
-                .and_then(|p| p.components().next())
-                .filter(|_| relative.parent() != Some(config.generated.as_path()))
-                .map(|c| c.as_os_str().to_string_lossy().into_owned());
-            let problem = (!item.file_type().is_file()).then(|| {
-                "is a symbolic link or special file; the generated tree must hold plain files"
-                    .to_owned()
-            });
-            orphans.push(Orphan {
-                path: relative,
-                cluster,
-                problem,
-            });
-        }
-    }
+    let mut orphans: Vec<Orphan> = tree
+        .files
+        .iter()
+        .filter(|path| {
+            !produced.contains(path.as_path())
+                && !unknown.iter().any(|prefix| path.starts_with(prefix))
+        })
+        .map(|path| Orphan {
+            path: path.clone(),
+            cluster: cluster_of(path),
+            problem: None,
+        })
+        .chain(tree.others.iter().map(|(path, problem)| Orphan {
+            path: path.clone(),
+            cluster: cluster_of(path),
+            problem: Some(problem.clone()),
+        }))
+        .collect();
+    orphans.sort_by(|a, b| a.path.cmp(&b.path));
     orphans
 }
 
-fn orphans(
-    config: &Config,
-    clusters: &[&Cluster],
-    expanded: &[Expanded],
-    all_clusters: bool,
-) -> Vec<Outcome> {
-    find_orphans(config, clusters, expanded, all_clusters)
+fn orphans(config: &Config, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<Outcome> {
+    find_orphans(config, tree, expanded)
         .into_iter()
         .map(|orphan| {
             let mut outcome = Outcome::new(Stage::Freshness, CHECK, Status::Failed)

@@ -67,7 +67,9 @@ pub fn write_tree(
             }
         }
     }
-    for orphan in freshness::find_orphans(config, clusters, expanded, all_clusters) {
+    // Scanned after writing, so that only what is still unproduced counts as an orphan.
+    let tree = freshness::CommittedTree::scan(config, clusters, all_clusters);
+    for orphan in freshness::find_orphans(config, &tree, expanded) {
         let failed = |message: String| {
             Outcome::new(Stage::Expand, WRITE, Status::Error)
                 .subject(orphan.path.display().to_string())

@@ -799,3 +799,43 @@ fn closed_standard_output_still_writes_junit_and_keeps_the_verdict() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(1), "{stderr}");
 }
+
+/// Regression: with `--cluster dev`, a committed `generated/dev` that is a symbolic link
+/// was walked into, so its target's files were listed as orphans and `expand` deleted
+/// them outside the repository.
+#[cfg(unix)]
+#[test]
+fn a_linked_cluster_directory_is_neither_walked_nor_cleaned() {
+    let repo = fixture("basic");
+    let root = repo.path();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("precious.json");
+    fs::write(&victim, "{}\n").unwrap();
+    fs::remove_dir_all(root.join("generated/dev")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("generated/dev")).unwrap();
+
+    for args in [
+        &["--cluster", "dev", "--output", "json"][..],
+        &["--output", "json"][..],
+    ] {
+        let run = policyrun(root, args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stdout);
+        assert!(!run.stdout.contains("precious"), "{args:?}: {}", run.stdout);
+        let outcomes = json_outcomes(&run);
+        let link = &outcomes["generated/dev"][0];
+        assert_eq!(link["status"], "error", "{link}");
+    }
+    for args in [&["expand", "--cluster", "dev"][..], &["expand"][..]] {
+        let run = policyrun(root, args);
+        assert_eq!(run.code, 1, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            victim.exists(),
+            "{args:?} deleted a file outside the repository"
+        );
+        assert_eq!(
+            fs::read_dir(outside.path()).unwrap().count(),
+            1,
+            "{args:?} wrote outside the repository"
+        );
+    }
+}
