@@ -34,9 +34,9 @@ pub struct Produced {
     pub path: PathBuf,
     /// The item key (per-item layout).
     pub item: Option<String>,
-    /// Exactly the bytes the jsonnet command-line tool would write.
+    /// Exactly the bytes the jsonnet command-line tool would write. Its parsed value lives
+    /// on in the entry's `objects`; a copy here would double the memory of a large run.
     pub text: String,
-    pub value: Value,
 }
 
 /// Why an entry produced nothing.
@@ -304,10 +304,10 @@ impl<'c> Worker<'c> {
             ))
         })?;
         let mut found = Vec::new();
-        collect_objects(&value, "", &mut found);
+        collect_objects(value, String::new(), &mut found);
         for item_value in found {
             match item_value {
-                Ok((pointer, object)) => match identity(object) {
+                Ok((pointer, object)) => match identity(&object) {
                     Ok((api_version, kind, namespace, name)) => out.objects.push(Object {
                         id: ObjectId {
                             cluster: cluster.to_owned(),
@@ -318,7 +318,7 @@ impl<'c> Worker<'c> {
                             namespace,
                             name,
                         },
-                        value: object.clone(),
+                        value: object,
                         file: path.clone(),
                     }),
                     Err(problem) => out.problems.push(format!(
@@ -334,12 +334,7 @@ impl<'c> Worker<'c> {
                 )),
             }
         }
-        out.files.push(Produced {
-            path,
-            item,
-            text,
-            value,
-        });
+        out.files.push(Produced { path, item, text });
         Ok(())
     }
 
@@ -444,40 +439,38 @@ fn pointer_suffix(pointer: &str) -> String {
     }
 }
 
-/// Walks a produced value down to its Kubernetes objects: Lists are flattened, plain
-/// objects and arrays are searched; anything else is reported by its JSON pointer.
-fn collect_objects<'v>(
-    value: &'v Value,
-    pointer: &str,
-    out: &mut Vec<Result<(String, &'v Value), String>>,
-) {
+/// Walks a produced value down to its Kubernetes objects, taking them out of it: Lists are
+/// flattened, plain objects and arrays are searched; anything else is reported by its JSON
+/// pointer.
+fn collect_objects(value: Value, pointer: String, out: &mut Vec<Result<(String, Value), String>>) {
     match value {
-        Value::Object(map) if map.get("kind").is_some() || map.get("apiVersion").is_some() => {
+        Value::Object(mut map) if map.contains_key("kind") || map.contains_key("apiVersion") => {
             let is_list = map
                 .get("kind")
                 .and_then(Value::as_str)
                 .is_some_and(|k| k.ends_with("List"));
-            match map.get("items") {
-                Some(Value::Array(items)) if is_list => {
-                    for (i, item) in items.iter().enumerate() {
-                        collect_objects(item, &format!("{pointer}/items/{i}"), out);
+            if is_list && matches!(map.get("items"), Some(Value::Array(_))) {
+                if let Some(Value::Array(items)) = map.remove("items") {
+                    for (i, item) in items.into_iter().enumerate() {
+                        collect_objects(item, format!("{pointer}/items/{i}"), out);
                     }
                 }
-                _ => out.push(Ok((pointer.to_owned(), value))),
+            } else {
+                out.push(Ok((pointer, Value::Object(map))));
             }
         }
         Value::Object(map) => {
             for (key, item) in map {
                 let escaped = key.replace('~', "~0").replace('/', "~1");
-                collect_objects(item, &format!("{pointer}/{escaped}"), out);
+                collect_objects(item, format!("{pointer}/{escaped}"), out);
             }
         }
         Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                collect_objects(item, &format!("{pointer}/{i}"), out);
+            for (i, item) in items.into_iter().enumerate() {
+                collect_objects(item, format!("{pointer}/{i}"), out);
             }
         }
-        _ => out.push(Err(pointer.to_owned())),
+        _ => out.push(Err(pointer)),
     }
 }
 
@@ -524,7 +517,7 @@ mod tests {
             ]
         });
         let mut out = Vec::new();
-        collect_objects(&value, "", &mut out);
+        collect_objects(value, String::new(), &mut out);
         assert_eq!(out.len(), 3);
         assert_eq!(out[0].as_ref().unwrap().0, "/items/0");
         assert_eq!(out[1].as_ref().unwrap().0, "/items/1/items/0");
