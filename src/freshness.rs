@@ -62,24 +62,16 @@ pub fn unified_diff(path: &Path, committed: &str, produced: &str) -> String {
         .to_string()
 }
 
-/// Freshness outcomes for the given expansions, plus orphans found below the generated root.
-/// `all_clusters` widens the orphan search to the whole generated root.
-pub fn check(
-    config: &Config,
-    clusters: &[&Cluster],
-    expanded: &[Expanded],
-    all_clusters: bool,
-) -> Vec<Outcome> {
-    let tree = CommittedTree::scan(config, clusters, all_clusters);
+/// Freshness outcomes for the given expansions against the committed `tree`, plus orphans.
+pub fn check(config: &Config, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<Outcome> {
     let mut outcomes: Vec<Outcome> = expanded
         .par_iter()
         .flat_map_iter(|e| {
             let files = e.result.as_ref().map(|r| r.files.as_slice()).unwrap_or(&[]);
-            let tree = &tree;
             files.iter().map(move |p| check_file(config, tree, e, p))
         })
         .collect();
-    outcomes.extend(orphans(config, &tree, expanded));
+    outcomes.extend(orphans(config, tree, expanded));
     outcomes
 }
 

@@ -42,12 +42,19 @@ pub fn expand(config: &Config, options: &Options) -> Result<(Vec<Expanded>, bool
     Ok((expanded, all))
 }
 
-/// Runs the gate: expansion, identity checks and freshness.
+/// Runs the gate: expansion, identity checks and freshness. The committed tree is listed
+/// while the entries expand: the walk is mostly waiting on the file system, and done
+/// afterwards it would be time when one core works and the others idle.
 pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
-    let (expanded, all_clusters) = expand(config, options)?;
     let clusters = config.select_clusters(&options.clusters)?;
+    let all_clusters = clusters.len() == config.clusters.len();
+    let (expanded, committed) = rayon::join(
+        || expand(config, options),
+        || freshness::CommittedTree::scan(config, &clusters, all_clusters),
+    );
+    let (expanded, _) = expanded?;
     let mut outcomes = expansion_outcomes(&expanded);
-    outcomes.extend(freshness::check(config, &clusters, &expanded, all_clusters));
+    outcomes.extend(freshness::check(config, &committed, &expanded));
     Ok(Run { outcomes, expanded })
 }
 
