@@ -1,8 +1,12 @@
 //! Measures `policyrun check` against pure parallel evaluation of the same tree, in one
 //! run, at two sizes ten times apart. Ratios, not absolute times, are the figures that
-//! count: these machines are shared and noisy. Run with `cargo bench --bench gate`;
-//! `POLICYRUN_BENCH_STACKS=100,1000` and `POLICYRUN_BENCH_ROUNDS=5` change the defaults;
-//! `POLICYRUN_BENCH_PHASES=1` also prints the expansion and freshness phases of each round.
+//! count: these machines are shared and noisy, so the sizes take turns in every round,
+//! evaluation and check alternate which goes first, each round's ratio is taken on its
+//! own and the median of those is reported, for wall-clock and CPU time alike.
+//! Run with `cargo bench --bench gate`; `POLICYRUN_BENCH_STACKS=100,1000` and
+//! `POLICYRUN_BENCH_ROUNDS=7` change the defaults; `POLICYRUN_BENCH_PHASES=1` also prints
+//! the expansion and freshness phases of each round; `POLICYRUN_BENCH_ONLY=evaluate` (or
+//! `check`) runs one side alone, for a profiler.
 
 mod synthetic;
 
@@ -15,11 +19,27 @@ use policyrun::gate::{self, Options};
 use policyrun::report::{self, Report, RunInfo, human::Human, junit};
 use policyrun::{discover, expand, write};
 
-struct Figures {
-    entries: usize,
-    objects: usize,
-    evaluate: Duration,
-    check: Duration,
+/// CPU time of every thread of this process so far (Linux: `/proc/self/task/*/schedstat`),
+/// which other tenants of a shared machine disturb far less than the wall clock.
+fn cpu_time() -> Option<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
+}
+
+/// Wall-clock and CPU time of `work`.
+fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration, Option<Duration>) {
+    let cpu_before = cpu_time();
+    let started = Instant::now();
+    let result = work();
+    let wall = started.elapsed();
+    let cpu = cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    (result, wall, cpu)
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -28,13 +48,15 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 /// The whole gate as `policyrun check --junit` runs it: expansion, freshness, sorting,
-/// the human report (to a sink) and the JUnit document.
-fn full_check(config: &Config) -> usize {
+/// the human report (to a sink) and the JUnit document. Returns the expansions, which
+/// the binary leaves to the process exit, for the caller to drop outside the timing.
+fn full_check(config: &Config) -> Vec<expand::Expanded> {
     let started = Instant::now();
     let run = gate::check(config, &Options::default()).expect("gate runs");
     let gate_time = started.elapsed();
     let mut outcomes = run.outcomes;
-    report::sort(&mut outcomes);
+    let order: Vec<String> = config.clusters.iter().map(|c| c.name.clone()).collect();
+    report::sort(&mut outcomes, &order);
     let info = RunInfo {
         command: "check",
         elapsed: started.elapsed(),
@@ -53,7 +75,8 @@ fn full_check(config: &Config) -> usize {
         outcomes.iter().all(|o| !o.status.is_failure()),
         "the synthetic repository must pass the gate"
     );
-    xml.len()
+    assert!(!xml.is_empty());
+    run.expanded
 }
 
 /// jrsonnet leaves reference cycles in each thread's object space until they are
@@ -63,7 +86,22 @@ fn collect_garbage() {
     rayon::broadcast(|_| jrsonnet_gcmodule::collect_thread_cycles());
 }
 
-fn measure(root: &Path, stacks: usize, rounds: usize) -> Figures {
+/// A synthetic repository, generated, expanded and committed, ready to be measured.
+struct Prepared {
+    _dir: tempfile::TempDir,
+    stacks: usize,
+    config: Config,
+    entries: Vec<discover::Entry>,
+    objects: usize,
+    evaluate: Vec<Duration>,
+    check: Vec<Duration>,
+    evaluate_cpu: Vec<Duration>,
+    check_cpu: Vec<Duration>,
+}
+
+fn prepare(stacks: usize) -> Prepared {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let root = dir.path();
     let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("lib");
     synthetic::generate(root, &library, stacks).expect("write the synthetic repository");
     let config = Config::load(&root.join("policyrun.toml")).expect("configuration");
@@ -78,41 +116,77 @@ fn measure(root: &Path, stacks: usize, rounds: usize) -> Figures {
         .sum();
     let (_, problems) = write::write_tree(&config, &clusters, &expanded, true);
     assert!(problems.is_empty(), "{problems:?}");
+    drop(expanded);
 
     // Warm the file cache and the thread pool for both sides.
+    collect_garbage();
     full_check(&config);
-    let mut evaluate = Vec::new();
-    let mut check = Vec::new();
-    for _ in 0..rounds {
-        collect_garbage();
-        let started = Instant::now();
-        let texts = expand::evaluate_only(&config, &entries);
-        evaluate.push(started.elapsed());
-        assert!(texts.iter().all(Result::is_ok));
-
-        collect_garbage();
-        let started = Instant::now();
-        full_check(&config);
-        check.push(started.elapsed());
-        if std::env::var_os("POLICYRUN_BENCH_PHASES").is_some() {
-            let started = Instant::now();
-            let expanded = expand::expand_all(&config, &entries, &ProgressBar::hidden());
-            let expand_time = started.elapsed();
-            let started = Instant::now();
-            let outcomes = policyrun::freshness::check(&config, &clusters, &expanded, true);
-            eprintln!(
-                "phases: expand_all {:?}, freshness {:?} ({} outcomes)",
-                expand_time,
-                started.elapsed(),
-                outcomes.len()
-            );
-        }
-    }
-    Figures {
-        entries: entries.len(),
+    collect_garbage();
+    Prepared {
+        _dir: dir,
+        stacks,
+        config,
+        entries,
         objects,
-        evaluate: median(evaluate),
-        check: median(check),
+        evaluate: Vec::new(),
+        check: Vec::new(),
+        evaluate_cpu: Vec::new(),
+        check_cpu: Vec::new(),
+    }
+}
+
+/// One round on one repository: pure evaluation, then the whole check.
+fn measure_check(repo: &mut Prepared) {
+    collect_garbage();
+    let (expanded, wall, cpu) = timed(|| full_check(&repo.config));
+    repo.check.push(wall);
+    repo.check_cpu.extend(cpu);
+    drop(expanded);
+}
+
+fn round(repo: &mut Prepared) {
+    // For profiling one side alone: POLICYRUN_BENCH_ONLY=evaluate or =check.
+    let only = std::env::var("POLICYRUN_BENCH_ONLY").unwrap_or_default();
+    if only == "check" {
+        collect_garbage();
+        full_check(&repo.config);
+        return;
+    }
+    if only == "evaluate" {
+        collect_garbage();
+        let _ = expand::evaluate_only(&repo.config, &repo.entries);
+        return;
+    }
+    // Alternate which side goes first, so that neither always inherits the other's heap.
+    let evaluate_first = repo.check.len().is_multiple_of(2);
+    if !evaluate_first {
+        measure_check(repo);
+    }
+    collect_garbage();
+    let (texts, wall, cpu) = timed(|| expand::evaluate_only(&repo.config, &repo.entries));
+    repo.evaluate.push(wall);
+    repo.evaluate_cpu.extend(cpu);
+    assert!(texts.iter().all(Result::is_ok));
+    drop(texts);
+    if evaluate_first {
+        measure_check(repo);
+    }
+    if std::env::var_os("POLICYRUN_BENCH_PHASES").is_some() {
+        collect_garbage();
+        let clusters: Vec<_> = repo.config.clusters.iter().collect();
+        let started = Instant::now();
+        let expanded = expand::expand_all(&repo.config, &repo.entries, &ProgressBar::hidden());
+        let expand_time = started.elapsed();
+        let started = Instant::now();
+        let tree = policyrun::freshness::CommittedTree::scan(&repo.config, &clusters, true);
+        let outcomes = policyrun::freshness::check(&repo.config, &tree, &expanded);
+        eprintln!(
+            "phases ({} stacks): expand_all {:?}, freshness {:?} ({} outcomes)",
+            repo.stacks,
+            expand_time,
+            started.elapsed(),
+            outcomes.len()
+        );
     }
 }
 
@@ -136,38 +210,70 @@ fn main() {
     let rounds: usize = std::env::var("POLICYRUN_BENCH_ROUNDS")
         .ok()
         .map(|n| n.parse().expect("round count"))
-        .unwrap_or(if benchmarking { 5 } else { 1 });
+        .unwrap_or(if benchmarking { 7 } else { 1 });
 
     println!(
-        "policyrun gate benchmark: {} clusters, {} worker threads, median of {rounds} rounds",
+        "policyrun gate benchmark: {} clusters, {} worker threads, median of {rounds} rounds, sizes interleaved",
         synthetic::CLUSTERS.len(),
         rayon::current_num_threads()
     );
-    println!(
-        "{:>7} {:>8} {:>8} {:>12} {:>12} {:>14}",
-        "stacks", "entries", "objects", "evaluate", "check", "check/evaluate"
-    );
-    let mut results = Vec::new();
-    for &stacks in &sizes {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let figures = measure(dir.path(), stacks, rounds);
-        println!(
-            "{:>7} {:>8} {:>8} {:>10.1}ms {:>10.1}ms {:>14.3}",
-            stacks,
-            figures.entries,
-            figures.objects,
-            figures.evaluate.as_secs_f64() * 1e3,
-            figures.check.as_secs_f64() * 1e3,
-            figures.check.as_secs_f64() / figures.evaluate.as_secs_f64()
-        );
-        results.push((stacks, figures));
+    let mut repos: Vec<Prepared> = sizes.iter().map(|&stacks| prepare(stacks)).collect();
+    // Sizes take turns in every round, so that a slow spell of a shared machine hits
+    // both sides of the scaling ratio alike.
+    for _ in 0..rounds {
+        for repo in &mut repos {
+            round(repo);
+        }
     }
-    if let [(small, a), (large, b)] = &results[..] {
+
+    if std::env::var_os("POLICYRUN_BENCH_ONLY").is_some() {
+        return;
+    }
+    let ms = |d: Duration| format!("{:.1}ms", d.as_secs_f64() * 1e3);
+    let ratios = |a: &[Duration], b: &[Duration]| -> Option<f64> {
+        if a.len() != b.len() || a.is_empty() {
+            return None;
+        }
+        let mut r: Vec<f64> = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| x.as_secs_f64() / y.as_secs_f64())
+            .collect();
+        r.sort_by(f64::total_cmp);
+        Some(r[r.len() / 2])
+    };
+    let show = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{r:.3}"));
+    println!("medians of the rounds; ratios are medians of each round's own ratio");
+    println!(
+        "{:>7} {:>8} {:>8} | wall: {:>10} {:>10} {:>6} | cpu: {:>10} {:>10} {:>6}",
+        "stacks", "entries", "objects", "evaluate", "check", "ratio", "evaluate", "check", "ratio"
+    );
+    for repo in &repos {
+        let cpu =
+            |samples: &[Duration]| (!samples.is_empty()).then(|| ms(median(samples.to_vec())));
         println!(
-            "scaling {small} -> {large} stacks ({:.1}x the work): check {:.2}x the time, evaluate {:.2}x",
-            *large as f64 / *small as f64,
-            b.check.as_secs_f64() / a.check.as_secs_f64(),
-            b.evaluate.as_secs_f64() / a.evaluate.as_secs_f64()
+            "{:>7} {:>8} {:>8} | wall: {:>10} {:>10} {:>6} | cpu: {:>10} {:>10} {:>6}",
+            repo.stacks,
+            repo.entries.len(),
+            repo.objects,
+            ms(median(repo.evaluate.clone())),
+            ms(median(repo.check.clone())),
+            show(ratios(&repo.check, &repo.evaluate)),
+            cpu(&repo.evaluate_cpu).unwrap_or_else(|| "-".into()),
+            cpu(&repo.check_cpu).unwrap_or_else(|| "-".into()),
+            show(ratios(&repo.check_cpu, &repo.evaluate_cpu)),
+        );
+    }
+    if let [a, b] = &repos[..] {
+        println!(
+            "scaling {} -> {} stacks ({:.1}x the entries): check {} the time (cpu {}), evaluate {} (cpu {})",
+            a.stacks,
+            b.stacks,
+            b.entries.len() as f64 / a.entries.len() as f64,
+            show(ratios(&b.check, &a.check)),
+            show(ratios(&b.check_cpu, &a.check_cpu)),
+            show(ratios(&b.evaluate, &a.evaluate)),
+            show(ratios(&b.evaluate_cpu, &a.evaluate_cpu)),
         );
     }
 }
