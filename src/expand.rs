@@ -2,20 +2,26 @@
 //! layout commits and the Kubernetes objects later stages check. jrsonnet values are not
 //! `Send`, so each rayon worker owns its evaluator states and only plain data leaves it.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use jrsonnet_evaluator::error::ErrorKind;
+use jrsonnet_evaluator::function::CallLocation;
 use jrsonnet_evaluator::manifest::JsonFormat;
 use jrsonnet_evaluator::trace::{CompactFormat, PathResolver, TraceFormat};
 use jrsonnet_evaluator::{Error as JsonnetError, IStr, State, Val};
+use jrsonnet_gcmodule::Acyclic;
+use jrsonnet_stdlib::TracePrinter;
 use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::config::{Config, Layout};
 use crate::discover::Entry;
 use crate::outcome::{Location, ObjectId};
+use crate::report::visible;
 use crate::sandbox::SandboxResolver;
 
 /// A Kubernetes object the sources produce, with where it will be committed.
@@ -158,6 +164,9 @@ impl<'c> Worker<'c> {
             for (name, value) in &config.clusters[cluster].ext_vars {
                 context.add_ext_str(IStr::from(name.as_str()), IStr::from(value.as_str()));
             }
+            context.settings_mut().trace_printer = Rc::new(SafeTracePrinter {
+                root: config.root.clone(),
+            });
             let mut builder = State::builder();
             builder
                 .import_resolver(SandboxResolver::new(
@@ -343,6 +352,31 @@ impl<'c> Worker<'c> {
     }
 }
 
+/// Prints `std.trace` messages to stderr like the jsonnet tool (`TRACE: file:line text`),
+/// but with the file relative to the repository and the text's control characters escaped:
+/// the text comes from the pull request under review and lands in a terminal or CI log.
+#[derive(Acyclic)]
+struct SafeTracePrinter {
+    root: PathBuf,
+}
+
+impl TracePrinter for SafeTracePrinter {
+    fn print_trace(&self, location: CallLocation, text: IStr) {
+        let place = location
+            .0
+            .and_then(|span| {
+                let file = span.0.source_path().path()?;
+                let [at] = span.0.map_source_locations(&[span.1]);
+                let file = file.strip_prefix(&self.root).unwrap_or(file);
+                Some(format!(" {}:{}", file.display(), at.line))
+            })
+            .unwrap_or_default();
+        let line = format!("TRACE:{} {}\n", visible(&place), visible(&text));
+        // One write per message, so that workers' traces do not interleave mid-line.
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
 fn manifest(value: &Val, indent: usize) -> jrsonnet_evaluator::Result<String> {
     // The jsonnet tool's layout: sorted keys, `indent` spaces, and a final newline.
     let mut text = value.manifest(JsonFormat::cli(indent))?;
@@ -358,15 +392,24 @@ fn failure_from(root: &Path, error: &JsonnetError) -> Failure {
         max_trace: 20,
         padding: 4,
     };
-    let mut detail = format
+    let detail = format
         .format(error)
         .unwrap_or_else(|_| error.error().to_string());
-    if matches!(error.error(), ErrorKind::StackOverflow) {
-        detail.push_str("\n(raise `max_stack` in policyrun.toml if the recursion is intended)");
-    }
-    let message = detail.lines().next().unwrap_or_default().to_owned();
-    let stack = detail.lines().skip(1).collect::<Vec<_>>().join("\n");
     let relative = |path: &Path| path.strip_prefix(root).unwrap_or(path).to_path_buf();
+    let message = match error.error() {
+        // jrsonnet's own wording points at its command line's --max-stack.
+        ErrorKind::StackOverflow => "stack overflow: the recursion is deeper than `max_stack` \
+             allows (raise it in policyrun.toml if the recursion is intended)"
+            .to_owned(),
+        // jrsonnet names the file by its absolute path on the agent.
+        ErrorKind::ImportBadFileUtf8(path) => format!(
+            "{}: not valid UTF-8 text (import and importstr read text; importbin reads bytes)",
+            path.path()
+                .map_or_else(|| path.to_string(), |p| relative(p).display().to_string())
+        ),
+        _ => detail.lines().next().unwrap_or_default().to_owned(),
+    };
+    let stack = compact_stack(&detail.lines().skip(1).collect::<Vec<_>>());
     let location = if let ErrorKind::ImportSyntaxError { path, error } = error.error() {
         let offset = (error.location.1 as usize).min(path.code().len()) as u32;
         let [at] = path.map_source_locations(&[offset]);
@@ -397,6 +440,39 @@ fn failure_from(root: &Path, error: &JsonnetError) -> Failure {
         detail: (!stack.trim().is_empty()).then_some(stack),
         location,
     }
+}
+
+/// At most this many lines of jsonnet stack in a report; the middle of a longer one goes.
+const MAX_STACK_LINES: usize = 40;
+
+/// A jsonnet stack people can read: a frame repeated line after line (deep recursion
+/// repeats one call hundreds of times) is shown once with its count, and a stack that is
+/// still too long keeps its innermost and outermost frames. jrsonnet's own `max_trace`
+/// setting is not applied by its formatter.
+fn compact_stack(lines: &[&str]) -> String {
+    let mut runs: Vec<String> = Vec::new();
+    let mut index = 0;
+    while index < lines.len() {
+        let line = lines[index];
+        let repeats = lines[index..].iter().take_while(|l| **l == line).count();
+        runs.push(line.to_owned());
+        if repeats > 1 {
+            runs.push(format!(
+                "    ... the frame above {} more times",
+                repeats - 1
+            ));
+        }
+        index += repeats;
+    }
+    if runs.len() > MAX_STACK_LINES {
+        let keep = MAX_STACK_LINES / 2;
+        let omitted = runs.len() - 2 * keep;
+        let tail = runs.split_off(runs.len() - keep);
+        runs.truncate(keep);
+        runs.push(format!("    ... {omitted} more frames ..."));
+        runs.extend(tail);
+    }
+    runs.join("\n")
 }
 
 /// The `(file:line:column)` the sandbox appends to refused imports.
@@ -541,6 +617,27 @@ mod tests {
         let bad_ns =
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": 3}});
         assert!(identity(&bad_ns).unwrap_err().contains("namespace"));
+    }
+
+    #[test]
+    fn stacks_fold_repeated_frames_and_keep_both_ends() {
+        let mut lines = vec!["a.jsonnet:1:1: function <f> call"; 500];
+        lines.push("field <x> evaluation");
+        let stack = compact_stack(&lines);
+        assert_eq!(
+            stack,
+            "a.jsonnet:1:1: function <f> call\n    ... the frame above 499 more times\nfield <x> evaluation"
+        );
+
+        let distinct: Vec<String> = (0..100).map(|i| format!("frame {i}")).collect();
+        let refs: Vec<&str> = distinct.iter().map(String::as_str).collect();
+        let stack = compact_stack(&refs);
+        let shown: Vec<&str> = stack.lines().collect();
+        assert_eq!(shown.len(), MAX_STACK_LINES + 1);
+        assert_eq!(shown[0], "frame 0");
+        assert_eq!(shown[MAX_STACK_LINES / 2], "    ... 60 more frames ...");
+        assert_eq!(shown[MAX_STACK_LINES], "frame 99");
+        assert_eq!(compact_stack(&[]), "");
     }
 
     #[test]

@@ -541,9 +541,24 @@ fn odd_values_fail_cleanly_without_a_panic() {
             "{name}: expected {expected:?} in {text}"
         );
     }
-    assert_eq!(
-        outcomes["clusters/dev/binary.jsonnet"][0]["status"],
-        "error"
+    let binary = &outcomes["clusters/dev/binary.jsonnet"][0];
+    assert_eq!(binary["status"], "error");
+    // Named relative to the repository: the agent's paths are nobody's business.
+    assert!(
+        binary["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("clusters/dev/binary.jsonnet: not valid UTF-8"),
+        "{binary}"
+    );
+    // Regression: a deep recursion printed its 500 identical frames one by one.
+    let deep = &outcomes["clusters/dev/deep.jsonnet"][0];
+    let stack = deep["detail"].as_str().unwrap();
+    assert!(stack.lines().count() <= 41, "{stack}");
+    assert!(stack.contains("more times"), "{stack}");
+    assert!(
+        deep["message"].as_str().unwrap().contains("max_stack"),
+        "{deep}"
     );
     // The clean entry next to them is still checked.
     assert_eq!(
@@ -838,4 +853,24 @@ fn a_linked_cluster_directory_is_neither_walked_nor_cleaned() {
             "{args:?} wrote outside the repository"
         );
     }
+}
+
+/// Regression: `std.trace` text went to stderr raw, so a pull request could send escape
+/// sequences to the terminal or CI log of whoever runs the gate.
+#[test]
+fn trace_output_is_shown_escaped() {
+    let repo = fixture("basic");
+    fs::write(
+        repo.path().join("clusters/dev/traced.jsonnet"),
+        "{ items_:: { cm: std.trace('look \\u001b[2J\\u0007 here', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 't', namespace: 'app' } }) } }\n",
+    )
+    .unwrap();
+    let run = policyrun(repo.path(), &["--cluster", "dev"]);
+    assert!(run.stderr.contains("TRACE:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("look \\u{1b}[2J\\u{7} here"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{7}'));
 }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{Report, RunInfo};
+use super::{Report, RunInfo, visible};
 use crate::outcome::{Outcome, Status, Summary};
 
 pub struct Human<W: Write> {
@@ -119,23 +119,6 @@ impl<W: Write> Report for Human<W> {
         )?;
         self.out.flush()
     }
-}
-
-/// Messages carry text from the repository under review; control characters in it (an
-/// escape sequence in a jsonnet `error`) must not drive the reader's terminal.
-fn visible(text: &str) -> String {
-    if !text.chars().any(|c| c.is_control() && c != '\t') {
-        return text.to_owned();
-    }
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 fn counts(summary: &Summary) -> String {

@@ -10,6 +10,24 @@ use std::time::Duration;
 
 use crate::outcome::Outcome;
 
+/// Text from the repository under review, made safe for a terminal or a CI log: control
+/// characters (an escape sequence in a jsonnet `error` or `std.trace`) are shown escaped
+/// instead of driving the reader's terminal. Tabs stay.
+pub fn visible(text: &str) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\t') {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// What every report gets besides the outcomes.
 #[derive(Debug, Clone)]
 pub struct RunInfo {
