@@ -57,6 +57,13 @@ pub fn entries(config: &Config, clusters: &[&Cluster]) -> Result<Vec<Entry>, Str
             if stem.is_empty() || stem.starts_with('.') {
                 continue;
             }
+            // The stem names generated files and appears in every report and listing.
+            if stem.chars().any(char::is_control) {
+                return Err(format!(
+                    "cluster `{}`: entry file name {name:?} contains control characters; rename it",
+                    cluster.name
+                ));
+            }
             found.push(Entry {
                 cluster: index,
                 path: cluster.dir.join(name),
@@ -104,5 +111,12 @@ mod tests {
             ]
         );
         assert_eq!(found[0].stem, "a");
+
+        fs::write(root.join("clusters/dev/bad\u{1b}[2J.jsonnet"), "{}").unwrap();
+        let err = entries(&config, &clusters).unwrap_err();
+        assert!(
+            err.contains("control characters") && !err.contains('\u{1b}'),
+            "{err}"
+        );
     }
 }

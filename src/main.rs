@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use policyrun::config::{Config, FormatOnly};
 use policyrun::outcome::{Outcome, Summary};
-use policyrun::report::{self, Report, RunInfo, human::Human, json::Json, junit::Junit};
+use policyrun::report::{self, Report, RunInfo, human::Human, json::Json, junit::Junit, visible};
 use policyrun::{exit, gate, write};
 
 #[derive(Parser)]
@@ -199,11 +199,18 @@ fn run_expand(common: CommonArgs) -> Result<Summary, UsageError> {
     let (changes, problems) = write::write_tree(&config, &clusters, &expanded, all_clusters);
     outcomes.extend(problems);
     let mut listing = String::new();
+    // File names come from the repository under review: shown, never sent to the terminal.
     for path in &changes.written {
-        listing.push_str(&format!("wrote   {}\n", path.display()));
+        listing.push_str(&format!(
+            "wrote   {}\n",
+            visible(&path.display().to_string())
+        ));
     }
     for path in &changes.removed {
-        listing.push_str(&format!("removed {}\n", path.display()));
+        listing.push_str(&format!(
+            "removed {}\n",
+            visible(&path.display().to_string())
+        ));
     }
     listing.push_str(&format!(
         "{} written, {} removed, {} unchanged\n",

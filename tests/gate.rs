@@ -874,3 +874,24 @@ fn trace_output_is_shown_escaped() {
     );
     assert!(!run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{7}'));
 }
+
+/// Regression: `expand` listed the files it removed raw; a committed file name carrying an
+/// escape sequence reached the terminal.
+#[test]
+fn expand_listing_shows_odd_file_names_escaped() {
+    let repo = fixture("basic");
+    fs::write(
+        repo.path().join("generated/dev/app/odd\u{1b}[2J.json"),
+        "{}\n",
+    )
+    .unwrap();
+    let run = policyrun(repo.path(), &["expand"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("removed generated/dev/app/odd\\u{1b}[2J.json"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains('\u{1b}'), "{}", run.stdout);
+}
