@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Regenerates policyrun's built-in Kubernetes schema bundle, schemas/kubernetes-<X.Y>.json.
+
+Sources, both fetched from the package registries this project may use:
+
+- the `-local-strict` JSON schemas in PyPI's `kubernetes-validate` package (Apache-2.0,
+  https://github.com/willthames/kubernetes-validate): its `_definitions.json` holds every type
+  of one Kubernetes release, with `additionalProperties: false` and the
+  `x-kubernetes-group-version-kind` of each top-level kind;
+- which kinds are namespaced, from the `k8s-openapi` crate's generated `impl Resource` blocks
+  (`type Scope = NamespaceResourceScope | ClusterResourceScope`) for the same release,
+  keyed by group and kind (a kind keeps its scope across versions).
+
+Descriptions and patch-strategy annotations are dropped (they are most of the size and no
+validation reads them); everything else is kept as published.
+
+Usage:
+    python3 scripts/update-schemas.py                       # the pinned version below
+    python3 scripts/update-schemas.py --kubernetes 1.36     # another release
+    python3 scripts/update-schemas.py --extract DIR --kubernetes 1.33,1.34
+        # unpack the full `vX.Y.0-local-strict` directories into DIR instead, for
+        # `schema_dir` / `--schema-dir` (other versions than the built-in one)
+
+Needs pip and cargo on PATH (cargo only fetches the k8s-openapi source).
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+KUBERNETES_VALIDATE = "1.37.0"  # the package release; it carries schemas for 1.25 to 1.37
+K8S_OPENAPI = "0.29.0"  # must offer the `v1_<minor>` module of the release
+PINNED = "1.35"  # the built-in bundle; keep in step with src/schema/bundle.rs
+DROPPED_KEYS = {"description", "x-kubernetes-patch-strategy", "x-kubernetes-patch-merge-key"}
+
+
+def fetch_wheel(workdir):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+         f"kubernetes-validate=={KUBERNETES_VALIDATE}", "-d", workdir],
+        check=True,
+    )
+    (wheel,) = glob.glob(os.path.join(workdir, "kubernetes_validate-*.whl"))
+    return zipfile.ZipFile(wheel)
+
+
+def schema_dir_name(minor):
+    return f"v{minor}.0-local-strict"
+
+
+def read_definitions(wheel, minor):
+    name = f"kubernetes_validate/kubernetes-json-schema/{schema_dir_name(minor)}/_definitions.json"
+    try:
+        return json.loads(wheel.read(name))
+    except KeyError:
+        sys.exit(f"kubernetes-validate {KUBERNETES_VALIDATE} has no schemas for Kubernetes {minor}")
+
+
+def strip(node):
+    if isinstance(node, dict):
+        return {k: strip(v) for k, v in node.items() if k not in DROPPED_KEYS}
+    if isinstance(node, list):
+        return [strip(v) for v in node]
+    return node
+
+
+def k8s_openapi_source(workdir, minor):
+    """The crate's `src/v1_<minor>` directory, fetched with cargo into its usual cache."""
+    module = "v" + minor.replace(".", "_")
+    project = os.path.join(workdir, "fetch")
+    os.makedirs(os.path.join(project, "src"), exist_ok=True)
+    with open(os.path.join(project, "Cargo.toml"), "w") as f:
+        f.write(
+            '[package]\nname = "fetch"\nversion = "0.0.0"\nedition = "2021"\n'
+            f'[dependencies]\nk8s-openapi = {{ version = "={K8S_OPENAPI}", features = ["{module}"] }}\n'
+        )
+    with open(os.path.join(project, "src", "lib.rs"), "w") as f:
+        f.write("")
+    subprocess.run(["cargo", "fetch", "--quiet"], cwd=project, check=True)
+    metadata = json.loads(subprocess.run(
+        ["cargo", "metadata", "--format-version", "1"], cwd=project, check=True,
+        capture_output=True, text=True).stdout)
+    (package,) = [p for p in metadata["packages"] if p["name"] == "k8s-openapi"]
+    source = os.path.join(os.path.dirname(package["manifest_path"]), "src", module)
+    if not os.path.isdir(source):
+        sys.exit(f"k8s-openapi {K8S_OPENAPI} has no module {module}")
+    return source
+
+
+RESOURCE_IMPL = re.compile(r"impl crate::Resource for \w+ \{(.*?)\n\}", re.S)
+
+
+def scopes(source):
+    """{"<group>/<Kind>": true for namespaced, false for cluster-scoped}."""
+    found = {}
+    for path in glob.glob(os.path.join(source, "**", "*.rs"), recursive=True):
+        with open(path) as f:
+            text = f.read()
+        for block in RESOURCE_IMPL.findall(text):
+            group = re.search(r'const GROUP: &\'static str = "(.*?)";', block).group(1)
+            kind = re.search(r'const KIND: &\'static str = "(.*?)";', block).group(1)
+            scope = re.search(r"type Scope = crate::(\w+);", block)
+            if not scope or scope.group(1) not in ("NamespaceResourceScope", "ClusterResourceScope"):
+                continue  # subresources
+            found[f"{group}/{kind}"] = scope.group(1) == "NamespaceResourceScope"
+    return dict(sorted(found.items()))
+
+
+def top_level_kinds(definitions):
+    for name, schema in definitions["$defs"].items():
+        gvks = schema.get("x-kubernetes-group-version-kind", [])
+        if len(gvks) == 1 and "kind" in schema.get("properties", {}):
+            yield gvks[0]
+
+
+def bundle(wheel, workdir, minor):
+    definitions = read_definitions(wheel, minor)
+    scope = scopes(k8s_openapi_source(workdir, minor))
+    unknown = sorted(
+        f"{g['group']}/{g['kind']}"
+        for g in top_level_kinds(definitions)
+        if not g["kind"].endswith("List") and f"{g['group']}/{g['kind']}" not in scope
+    )
+    if unknown:
+        # Subresource kinds (Scale, Eviction, TokenRequest) and meta kinds (Status) are no
+        # objects of their own; policyrun reports their scope as unknown.
+        print(f"no scope in k8s-openapi (not stored objects): {', '.join(unknown)}")
+    out = {
+        "kubernetes_version": f"{minor}.0",
+        "source": (
+            f"kubernetes-validate {KUBERNETES_VALIDATE} ({schema_dir_name(minor)}), "
+            f"scopes from k8s-openapi {K8S_OPENAPI}; written by scripts/update-schemas.py"
+        ),
+        "namespaced": scope,
+        "definitions": strip(definitions),
+    }
+    path = os.path.join(os.path.dirname(__file__), "..", "schemas", f"kubernetes-{minor}.json")
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print(f"wrote {os.path.normpath(path)}")
+
+
+def extract(wheel, target, minors):
+    for minor in minors:
+        prefix = f"kubernetes_validate/kubernetes-json-schema/{schema_dir_name(minor)}/"
+        members = [n for n in wheel.namelist() if n.startswith(prefix) and not n.endswith("/")]
+        if not members:
+            sys.exit(f"kubernetes-validate {KUBERNETES_VALIDATE} has no schemas for Kubernetes {minor}")
+        for member in members:
+            destination = os.path.join(target, schema_dir_name(minor), member[len(prefix):])
+            os.makedirs(os.path.dirname(destination), exist_ok=True)
+            with open(destination, "wb") as f:
+                f.write(wheel.read(member))
+        print(f"extracted {os.path.join(target, schema_dir_name(minor))} ({len(members)} files)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kubernetes", default=PINNED, help="release(s) as MAJOR.MINOR, comma-separated")
+    parser.add_argument("--extract", metavar="DIR", help="unpack full schema directories into DIR")
+    args = parser.parse_args()
+    minors = [m.strip() for m in args.kubernetes.split(",") if m.strip()]
+    for minor in minors:
+        if not re.fullmatch(r"1\.\d+", minor):
+            sys.exit(f"--kubernetes: {minor!r} is not MAJOR.MINOR (1.35)")
+    with tempfile.TemporaryDirectory() as workdir:
+        wheel = fetch_wheel(workdir)
+        if args.extract:
+            extract(wheel, args.extract, minors)
+        else:
+            for minor in minors:
+                bundle(wheel, workdir, minor)
+
+
+if __name__ == "__main__":
+    main()
