@@ -4,7 +4,7 @@
 //! evaluation and check alternate which goes first, each round's ratio is taken on its
 //! own and the median of those is reported, for wall-clock and CPU time alike.
 //! Run with `cargo bench --bench gate`; `POLICYRUN_BENCH_STACKS=100,1000` and
-//! `POLICYRUN_BENCH_ROUNDS=7` change the defaults; `POLICYRUN_BENCH_PHASES=1` also prints
+//! `POLICYRUN_BENCH_ROUNDS=9` change the defaults; `POLICYRUN_BENCH_PHASES=1` also prints
 //! the expansion and freshness phases of each round; `POLICYRUN_BENCH_ONLY=evaluate` (or
 //! `check`) runs one side alone, for a profiler.
 
@@ -50,9 +50,13 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 /// The whole gate as `policyrun check --junit` runs it: expansion, freshness, sorting,
 /// the human report (to a sink) and the JUnit document. Returns the expansions, which
 /// the binary leaves to the process exit, for the caller to drop outside the timing.
-fn full_check(config: &Config) -> Vec<expand::Expanded> {
+fn full_check(config: &Config, with_schema: bool) -> Vec<expand::Expanded> {
     let started = Instant::now();
-    let run = gate::check(config, &Options::default()).expect("gate runs");
+    let options = Options {
+        without_schema: !with_schema,
+        ..Options::default()
+    };
+    let run = gate::check(config, &options).expect("gate runs");
     let gate_time = started.elapsed();
     let mut outcomes = run.outcomes;
     let order: Vec<String> = config.clusters.iter().map(|c| c.name.clone()).collect();
@@ -97,6 +101,8 @@ struct Prepared {
     check: Vec<Duration>,
     evaluate_cpu: Vec<Duration>,
     check_cpu: Vec<Duration>,
+    without_schema: Vec<Duration>,
+    without_schema_cpu: Vec<Duration>,
 }
 
 fn prepare(stacks: usize) -> Prepared {
@@ -120,7 +126,7 @@ fn prepare(stacks: usize) -> Prepared {
 
     // Warm the file cache and the thread pool for both sides.
     collect_garbage();
-    full_check(&config);
+    full_check(&config, true);
     collect_garbage();
     Prepared {
         _dir: dir,
@@ -132,24 +138,45 @@ fn prepare(stacks: usize) -> Prepared {
         check: Vec::new(),
         evaluate_cpu: Vec::new(),
         check_cpu: Vec::new(),
+        without_schema: Vec::new(),
+        without_schema_cpu: Vec::new(),
     }
 }
 
-/// One round on one repository: pure evaluation, then the whole check.
 fn measure_check(repo: &mut Prepared) {
     collect_garbage();
-    let (expanded, wall, cpu) = timed(|| full_check(&repo.config));
+    let (expanded, wall, cpu) = timed(|| full_check(&repo.config, true));
     repo.check.push(wall);
     repo.check_cpu.extend(cpu);
     drop(expanded);
 }
 
+fn measure_without_schema(repo: &mut Prepared) {
+    collect_garbage();
+    let (expanded, wall, cpu) = timed(|| full_check(&repo.config, false));
+    repo.without_schema.push(wall);
+    repo.without_schema_cpu.extend(cpu);
+    drop(expanded);
+}
+
+fn measure_evaluate(repo: &mut Prepared) {
+    collect_garbage();
+    let (texts, wall, cpu) = timed(|| expand::evaluate_only(&repo.config, &repo.entries));
+    repo.evaluate.push(wall);
+    repo.evaluate_cpu.extend(cpu);
+    assert!(texts.iter().all(Result::is_ok));
+    drop(texts);
+}
+
+/// One round on one repository: pure evaluation, the whole check, and the check without
+/// its schema stage, in an order that rotates from round to round so that no side always
+/// inherits another's heap.
 fn round(repo: &mut Prepared) {
     // For profiling one side alone: POLICYRUN_BENCH_ONLY=evaluate or =check.
     let only = std::env::var("POLICYRUN_BENCH_ONLY").unwrap_or_default();
     if only == "check" {
         collect_garbage();
-        full_check(&repo.config);
+        full_check(&repo.config, true);
         return;
     }
     if only == "evaluate" {
@@ -157,19 +184,10 @@ fn round(repo: &mut Prepared) {
         let _ = expand::evaluate_only(&repo.config, &repo.entries);
         return;
     }
-    // Alternate which side goes first, so that neither always inherits the other's heap.
-    let evaluate_first = repo.check.len().is_multiple_of(2);
-    if !evaluate_first {
-        measure_check(repo);
-    }
-    collect_garbage();
-    let (texts, wall, cpu) = timed(|| expand::evaluate_only(&repo.config, &repo.entries));
-    repo.evaluate.push(wall);
-    repo.evaluate_cpu.extend(cpu);
-    assert!(texts.iter().all(Result::is_ok));
-    drop(texts);
-    if evaluate_first {
-        measure_check(repo);
+    let sides: [fn(&mut Prepared); 3] = [measure_evaluate, measure_check, measure_without_schema];
+    let first = repo.check.len() % sides.len();
+    for i in 0..sides.len() {
+        sides[(first + i) % sides.len()](repo);
     }
     if std::env::var_os("POLICYRUN_BENCH_PHASES").is_some() {
         collect_garbage();
@@ -188,6 +206,53 @@ fn round(repo: &mut Prepared) {
             outcomes.len()
         );
     }
+}
+
+/// `policyrun validate` on one multi-document YAML file holding every object the largest
+/// repository commits: objects per second, and how much of it is parsing.
+fn validate_throughput(repo: &Prepared, rounds: usize) {
+    let mut files: Vec<_> = walkdir::WalkDir::new(repo.config.root.join(&repo.config.generated))
+        .into_iter()
+        .map(|e| e.expect("walk the generated tree").into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let mut yaml = String::new();
+    for file in &files {
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("JSON");
+        yaml.push_str("---\n");
+        yaml.push_str(&serde_saphyr::to_string(&value).expect("YAML"));
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("all.yaml");
+    std::fs::write(&path, &yaml).expect("write the YAML file");
+
+    let mut parse = Vec::new();
+    let mut validate = Vec::new();
+    let mut objects = 0;
+    for _ in 0..rounds {
+        let (items, wall, _) = timed(|| policyrun::manifests::read(&path).expect("read"));
+        parse.push(wall);
+        objects = items.len();
+        let (outcomes, wall, _) = timed(|| {
+            policyrun::validate::run(
+                policyrun::schema::Settings::default(),
+                std::slice::from_ref(&path),
+            )
+            .expect("validate")
+        });
+        validate.push(wall);
+        assert!(outcomes.iter().all(|o| !o.status.is_failure()));
+    }
+    let (parse, validate) = (median(parse), median(validate));
+    println!(
+        "validate: {objects} objects in one {:.1} MB YAML file: {:.0} objects/s ({:.1} ms; parsing {:.1} ms of it)",
+        yaml.len() as f64 / 1e6,
+        objects as f64 / validate.as_secs_f64(),
+        validate.as_secs_f64() * 1e3,
+        parse.as_secs_f64() * 1e3,
+    );
 }
 
 fn main() {
@@ -210,7 +275,7 @@ fn main() {
     let rounds: usize = std::env::var("POLICYRUN_BENCH_ROUNDS")
         .ok()
         .map(|n| n.parse().expect("round count"))
-        .unwrap_or(if benchmarking { 7 } else { 1 });
+        .unwrap_or(if benchmarking { 9 } else { 1 });
 
     println!(
         "policyrun gate benchmark: {} clusters, {} worker threads, median of {rounds} rounds, sizes interleaved",
@@ -243,6 +308,9 @@ fn main() {
         Some(r[r.len() / 2])
     };
     let show = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{r:.3}"));
+    let percent = |r: Option<f64>| {
+        r.map_or_else(|| "-".to_owned(), |r| format!("{:+.1}%", (r - 1.0) * 100.0))
+    };
     println!("medians of the rounds; ratios are medians of each round's own ratio");
     println!(
         "{:>7} {:>8} {:>8} | wall: {:>10} {:>10} {:>6} | cpu: {:>10} {:>10} {:>6}",
@@ -263,6 +331,19 @@ fn main() {
             cpu(&repo.check_cpu).unwrap_or_else(|| "-".into()),
             show(ratios(&repo.check_cpu, &repo.evaluate_cpu)),
         );
+    }
+    for repo in &repos {
+        println!(
+            "{:>7} stacks: the schema stage adds {} to the check (wall; cpu {}): check {} vs {} without it",
+            repo.stacks,
+            percent(ratios(&repo.check, &repo.without_schema)),
+            percent(ratios(&repo.check_cpu, &repo.without_schema_cpu)),
+            ms(median(repo.check.clone())),
+            ms(median(repo.without_schema.clone())),
+        );
+    }
+    if let Some(largest) = repos.last() {
+        validate_throughput(largest, rounds);
     }
     if let [a, b] = &repos[..] {
         println!(

@@ -63,6 +63,23 @@ struct RawConfig {
     ext_vars: BTreeMap<String, String>,
     #[serde(default, rename = "cluster")]
     clusters: Vec<RawCluster>,
+    #[serde(default)]
+    schema: RawSchema,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchema {
+    kubernetes_version: Option<String>,
+    schema_dir: Option<String>,
+    #[serde(default)]
+    locations: Vec<String>,
+    #[serde(default)]
+    crds: Vec<String>,
+    #[serde(default)]
+    ignore_missing: bool,
+    #[serde(default)]
+    skip: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,33 +118,34 @@ pub struct Config {
     pub format_only: FormatOnly,
     pub max_stack: usize,
     pub clusters: Vec<Cluster>,
+    /// How the schema stage finds schemas; paths absolute, inside the repository.
+    pub schema: crate::schema::Settings,
 }
 
 impl Config {
     /// Finds `policyrun.toml` in `start` or the nearest parent holding one, and loads it.
     pub fn discover(start: &Path) -> Result<Config, ConfigError> {
+        match Config::find(start)? {
+            Some(path) => Config::load(&path),
+            None => Err(ConfigError {
+                path: start.to_path_buf(),
+                message: format!(
+                    "no {CONFIG_FILE} here or in any parent directory (see the README's configuration reference)"
+                ),
+            }),
+        }
+    }
+
+    /// The `policyrun.toml` in `start` or its nearest parent holding one, if any.
+    pub fn find(start: &Path) -> Result<Option<PathBuf>, ConfigError> {
         let start = start.canonicalize().map_err(|e| ConfigError {
             path: start.to_path_buf(),
             message: format!("cannot open directory: {e}"),
         })?;
-        let mut dir = start.as_path();
-        loop {
-            let candidate = dir.join(CONFIG_FILE);
-            if candidate.is_file() {
-                return Config::load(&candidate);
-            }
-            match dir.parent() {
-                Some(parent) => dir = parent,
-                None => {
-                    return Err(ConfigError {
-                        path: start.clone(),
-                        message: format!(
-                            "no {CONFIG_FILE} here or in any parent directory (see the README's configuration reference)"
-                        ),
-                    });
-                }
-            }
-        }
+        Ok(start
+            .ancestors()
+            .map(|dir| dir.join(CONFIG_FILE))
+            .find(|candidate| candidate.is_file()))
     }
 
     /// Loads a configuration file; its directory is the repository root.
@@ -239,7 +257,10 @@ impl Config {
             });
         }
 
+        let schema = schema_settings(&root, raw.schema)?;
+
         Ok(Config {
+            schema,
             root,
             jpath,
             generated,
@@ -272,6 +293,63 @@ impl Config {
             .filter(|c| names.contains(&c.name))
             .collect())
     }
+}
+
+/// The `[schema]` table: every path inside the repository, since the configuration comes
+/// with the pull request under review.
+fn schema_settings(root: &Path, raw: RawSchema) -> Result<crate::schema::Settings, String> {
+    use crate::schema::{SchemaLocation, Settings, bundle::KubeVersion};
+    let kubernetes_version = raw
+        .kubernetes_version
+        .map(|v| KubeVersion::parse(&v).map_err(|e| format!("schema.kubernetes_version: {e}")))
+        .transpose()?;
+    let schema_dir = raw
+        .schema_dir
+        .map(|dir| existing_dir_inside(root, "schema.schema_dir", &dir))
+        .transpose()?;
+    let mut locations = Vec::with_capacity(raw.locations.len());
+    for (i, location) in raw.locations.iter().enumerate() {
+        let key = format!("schema.locations[{i}]");
+        if location.contains("://") {
+            return Err(format!(
+                "{key}: `{location}`: policyrun reads schemas offline only; download them into the repository"
+            ));
+        }
+        let relative = relative_inside(&key, location)?;
+        if !location.contains('{') {
+            existing_dir_inside(root, &key, location)?;
+        }
+        locations.push(SchemaLocation {
+            path: root.join(relative).to_string_lossy().into_owned(),
+            confined_to: Some(root.to_path_buf()),
+        });
+    }
+    let mut crd_files = Vec::with_capacity(raw.crds.len());
+    for (i, path) in raw.crds.iter().enumerate() {
+        let key = format!("schema.crds[{i}]");
+        let relative = relative_inside(&key, path)?;
+        let real = root
+            .join(&relative)
+            .canonicalize()
+            .map_err(|e| format!("{key}: `{path}` cannot be opened: {e}"))?;
+        if !real.starts_with(root) {
+            return Err(format!("{key}: `{path}` leads outside the repository"));
+        }
+        crd_files.push(real);
+    }
+    for (i, rule) in raw.skip.iter().enumerate() {
+        if rule.trim().is_empty() {
+            return Err(format!("schema.skip[{i}]: empty"));
+        }
+    }
+    Ok(Settings {
+        kubernetes_version,
+        schema_dir,
+        locations,
+        crd_files,
+        ignore_missing: raw.ignore_missing,
+        skip: raw.skip,
+    })
 }
 
 /// A relative path without `..`, `.` or root components, as written in the file.
@@ -460,6 +538,56 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), dir.path().join("generated")).unwrap();
         let err = parse(&dir, "[[cluster]]\nname = \"dev\"\n").unwrap_err();
         assert!(err.contains("symbolic link"), "{err}");
+    }
+
+    #[test]
+    fn schema_table_is_checked_and_kept_inside() {
+        let dir = repo();
+        std::fs::create_dir_all(dir.path().join("schemas/crds")).unwrap();
+        std::fs::write(dir.path().join("schemas/crds/a.yaml"), "").unwrap();
+        let cfg = parse(
+            &dir,
+            "[schema]\nkubernetes_version = \"1.35\"\nlocations = [\"schemas\", \"schemas/{kind}-{group}-{version}.json\"]\ncrds = [\"schemas/crds\"]\nignore_missing = true\nskip = [\"SealedSecret\"]\n[[cluster]]\nname = \"dev\"\n",
+        )
+        .unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        assert_eq!(cfg.schema.kubernetes_version.unwrap().to_string(), "1.35.0");
+        assert_eq!(cfg.schema.locations.len(), 2);
+        assert!(
+            cfg.schema.locations[1]
+                .path
+                .ends_with("schemas/{kind}-{group}-{version}.json")
+        );
+        assert_eq!(
+            cfg.schema.locations[0].confined_to.as_deref(),
+            Some(root.as_path())
+        );
+        assert_eq!(cfg.schema.crd_files, vec![root.join("schemas/crds")]);
+        assert!(cfg.schema.ignore_missing);
+
+        let cluster = "[[cluster]]\nname = \"dev\"\n";
+        for (text, key) in [
+            (
+                "[schema]\nkubernetes_version = \"latest\"\n",
+                "schema.kubernetes_version",
+            ),
+            ("[schema]\nlocations = [\"/etc\"]\n", "schema.locations[0]"),
+            (
+                "[schema]\nlocations = [\"../x/{kind}.json\"]\n",
+                "schema.locations[0]",
+            ),
+            (
+                "[schema]\nlocations = [\"https://example.com/{kind}.json\"]\n",
+                "offline",
+            ),
+            ("[schema]\ncrds = [\"missing.yaml\"]\n", "schema.crds[0]"),
+            ("[schema]\nschema_dir = \"nope\"\n", "schema.schema_dir"),
+            ("[schema]\nskip = [\"\"]\n", "schema.skip[0]"),
+            ("[schema]\nignore_misssing = true\n", "ignore_misssing"),
+        ] {
+            let err = parse(&dir, &format!("{text}{cluster}")).unwrap_err();
+            assert!(err.contains(key), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -550,9 +550,11 @@ fn collect_objects(value: Value, pointer: String, out: &mut Vec<Result<(String, 
     }
 }
 
-type Identity = (String, String, Option<String>, String);
+/// apiVersion, kind, namespace and name of an object.
+pub type Identity = (String, String, Option<String>, String);
 
-fn identity(object: &Value) -> Result<Identity, String> {
+/// The identity of a Kubernetes object, or what is missing from it.
+pub fn identity(object: &Value) -> Result<Identity, String> {
     let text = |v: Option<&Value>, what: &str| -> Result<String, String> {
         match v {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),

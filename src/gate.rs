@@ -1,16 +1,18 @@
 //! The pre-merge gate: runs the stages over the selected clusters and collects their outcomes.
 //! Every stage reports per entry, file or object; none stops the others.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::discover;
 use crate::expand::{self, Expanded, Object};
 use crate::freshness;
 use crate::outcome::{Location, Outcome, Stage, Status};
+use crate::schema::{self, Catalog, Target, gvk::Gvk};
 
 pub const EVALUATE: &str = "evaluate";
 pub const UNIQUE_IDENTITY: &str = "unique-identity";
@@ -22,12 +24,16 @@ pub struct Options {
     pub clusters: Vec<String>,
     /// Show a progress bar (the caller decides: a terminal, not CI, human output).
     pub progress: bool,
+    /// Leave the schema stage out (the benchmark measures what it adds).
+    pub without_schema: bool,
 }
 
-/// Everything a gate run produced: outcomes for reports, expansions for later stages.
+/// Everything a gate run produced: outcomes for reports, expansions and the schema catalog
+/// (which also knows every kind's scope) for later stages.
 pub struct Run {
     pub outcomes: Vec<Outcome>,
     pub expanded: Vec<Expanded>,
+    pub catalog: Catalog,
 }
 
 /// Discovers and expands the selected clusters' entries. A usage problem (unknown cluster,
@@ -42,20 +48,84 @@ pub fn expand(config: &Config, options: &Options) -> Result<(Vec<Expanded>, bool
     Ok((expanded, all))
 }
 
-/// Runs the gate: expansion, identity checks and freshness. The committed tree is listed
-/// while the entries expand: the walk is mostly waiting on the file system, and done
-/// afterwards it would be time when one core works and the others idle.
+/// Runs the gate: expansion, identity checks, freshness and schemas. The committed tree is
+/// listed and the schemas are loaded while the entries expand: neither needs the other, and
+/// done afterwards they would be time when one core works and the others idle.
 pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let clusters = config.select_clusters(&options.clusters)?;
     let all_clusters = clusters.len() == config.clusters.len();
-    let (expanded, committed) = rayon::join(
-        || expand(config, options),
-        || freshness::CommittedTree::scan(config, &clusters, all_clusters),
+    let ((expanded, committed), catalog) = rayon::join(
+        || {
+            rayon::join(
+                || expand(config, options),
+                || freshness::CommittedTree::scan(config, &clusters, all_clusters),
+            )
+        },
+        || Catalog::new(config.schema.clone()),
     );
     let (expanded, _) = expanded?;
+    let mut catalog = catalog?;
     let mut outcomes = expansion_outcomes(&expanded);
     outcomes.extend(freshness::check(config, &committed, &expanded));
-    Ok(Run { outcomes, expanded })
+    if !options.without_schema {
+        outcomes.extend(schema_outcomes(&mut catalog, &expanded));
+    }
+    Ok(Run {
+        outcomes,
+        expanded,
+        catalog,
+    })
+}
+
+/// The schema stage over every expanded object. The CRDs in a cluster's tree define the
+/// custom resources of that cluster only.
+pub fn schema_outcomes(catalog: &mut Catalog, expanded: &[Expanded]) -> Vec<Outcome> {
+    let mut outcomes = catalog.load_crd_files();
+    let objects: Vec<&Object> = expanded
+        .iter()
+        .filter_map(|e| e.result.as_ref().ok())
+        .flat_map(|files| files.objects.iter())
+        .collect();
+    for object in objects.iter().filter(|o| schema::crd::is_crd(&o.value)) {
+        let origin = object.file.display().to_string();
+        if let Err(problem) = catalog.add_crd(Some(&object.id.cluster), &object.value, &origin) {
+            outcomes.push(
+                Outcome::new(Stage::Schema, schema::CUSTOM_RESOURCES, Status::Failed)
+                    .cluster(&object.id.cluster)
+                    .entry(object.id.entry.clone())
+                    .subject(object.id.display_name())
+                    .object(object.id.clone())
+                    .message(problem)
+                    .location(Location::file(object.file.clone())),
+            );
+        }
+    }
+    let kinds: HashSet<(&str, &str, &str)> = objects
+        .iter()
+        .map(|o| {
+            (
+                o.id.cluster.as_str(),
+                o.id.api_version.as_str(),
+                o.id.kind.as_str(),
+            )
+        })
+        .collect();
+    catalog.resolve(kinds.into_iter().map(|(cluster, api_version, kind)| {
+        (Some(cluster), Gvk::from_api_version(api_version, kind))
+    }));
+    let targets: Vec<Target> = objects
+        .par_iter()
+        .map(|o| Target {
+            subject: o.id.display_name(),
+            cluster: Some(&o.id.cluster),
+            entry: Some(&o.id.entry),
+            id: &o.id,
+            value: &o.value,
+            location: Location::file(o.file.clone()),
+        })
+        .collect();
+    outcomes.extend(schema::check(catalog, &targets));
+    outcomes
 }
 
 /// One `evaluate` outcome per entry, problems with produced values, and duplicate identities.

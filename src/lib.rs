@@ -7,10 +7,13 @@ pub mod discover;
 pub mod expand;
 pub mod freshness;
 pub mod gate;
+pub mod manifests;
 pub mod outcome;
 pub mod paths;
 pub mod report;
 pub mod sandbox;
+pub mod schema;
+pub mod validate;
 pub mod write;
 
 /// Exit codes, decided only in `main`.

@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use policyrun::config::{Config, FormatOnly};
 use policyrun::outcome::{Outcome, Summary};
 use policyrun::report::{self, Report, RunInfo, human::Human, json::Json, junit::Junit, visible};
-use policyrun::{exit, gate, write};
+use policyrun::schema::{self, SchemaLocation, bundle::KubeVersion};
+use policyrun::{exit, gate, validate, write};
 
 #[derive(Parser)]
 #[command(
@@ -33,10 +34,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the gate: expand every entry, check the committed JSON is up to date (default)
+    /// Run the gate: expand every entry, check the committed JSON is up to date, validate
+    /// every object against the Kubernetes schemas (default)
     Check(CheckArgs),
     /// Rewrite the committed JSON below the generated root from the sources
     Expand(CommonArgs),
+    /// Validate plain JSON and YAML manifests (files, directories, `-` for standard input)
+    /// against the Kubernetes schemas, as `check` does the expanded tree
+    Validate(ValidateArgs),
 }
 
 #[derive(Args, Clone)]
@@ -59,6 +64,37 @@ struct CommonArgs {
 struct CheckArgs {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+    #[command(flatten)]
+    schema: SchemaArgs,
+    /// Whether a formatting-only difference warns or fails (overrides `format_only`)
+    #[arg(long, value_enum, value_name = "WHAT")]
+    format_only: Option<FormatOnlyArg>,
+}
+
+#[derive(Args, Clone)]
+struct ValidateArgs {
+    /// Manifest files or directories (`.json`, `.yaml`, `.yml`); `-` reads standard input
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    /// Where to look for policyrun.toml, whose [schema] settings apply (optional)
+    #[arg(short = 'C', long = "repo", value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// Worker threads (default: one per core)
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
+    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    #[command(flatten)]
+    report: ReportArgs,
+    #[command(flatten)]
+    schema: SchemaArgs,
+}
+
+#[derive(Args, Clone)]
+struct ReportArgs {
     /// Also write a JUnit XML report to this file
     #[arg(long, value_name = "PATH")]
     junit: Option<PathBuf>,
@@ -68,9 +104,87 @@ struct CheckArgs {
     /// List every check, not only problems
     #[arg(short, long)]
     verbose: bool,
-    /// Whether a formatting-only difference warns or fails (overrides `format_only`)
-    #[arg(long, value_enum, value_name = "WHAT")]
-    format_only: Option<FormatOnlyArg>,
+}
+
+/// Schema settings from the command line; they add to (locations, CRDs, skips) or replace
+/// (version, directory) the `[schema]` table of policyrun.toml.
+#[derive(Args, Clone)]
+struct SchemaArgs {
+    /// Validate against this Kubernetes release (default: the built-in one)
+    #[arg(long, value_name = "VERSION")]
+    kubernetes_version: Option<String>,
+    /// Directory holding the schemas of other releases (kubernetes-validate's
+    /// `vX.Y.Z-local-strict` directories)
+    #[arg(long, value_name = "DIR")]
+    schema_dir: Option<PathBuf>,
+    /// A schema directory or path template searched before the built-in schemas (repeat)
+    #[arg(long = "schema-location", value_name = "LOCATION")]
+    schema_locations: Vec<String>,
+    /// A CustomResourceDefinition file or directory whose kinds every object may use (repeat)
+    #[arg(long = "crd", value_name = "PATH")]
+    crds: Vec<PathBuf>,
+    /// Skip objects that have no schema instead of failing them
+    #[arg(long)]
+    ignore_missing_schemas: bool,
+    /// Kinds or group/version/Kinds not to validate (comma-separated; repeat)
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    skip: Vec<String>,
+}
+
+impl SchemaArgs {
+    /// Applies the flags to settings read from a configuration (or the defaults). Paths
+    /// given here are the caller's own, so they are not confined to the repository.
+    fn apply(&self, settings: &mut schema::Settings) -> Result<(), UsageError> {
+        let absolute = |path: &std::path::Path| -> Result<PathBuf, UsageError> {
+            Ok(std::env::current_dir()?.join(path))
+        };
+        if let Some(version) = &self.kubernetes_version {
+            settings.kubernetes_version = Some(
+                KubeVersion::parse(version)
+                    .map_err(|e| UsageError(format!("--kubernetes-version: {e}")))?,
+            );
+        }
+        if let Some(dir) = &self.schema_dir {
+            if !dir.is_dir() {
+                return Err(UsageError(format!(
+                    "--schema-dir: {} is not a directory",
+                    dir.display()
+                )));
+            }
+            settings.schema_dir = Some(absolute(dir)?);
+        }
+        let mut locations = Vec::with_capacity(self.schema_locations.len());
+        for location in &self.schema_locations {
+            if location.contains("://") {
+                return Err(UsageError(format!(
+                    "--schema-location {location}: policyrun reads schemas offline only; download them into a directory"
+                )));
+            }
+            locations.push(SchemaLocation {
+                path: absolute(std::path::Path::new(location))?
+                    .to_string_lossy()
+                    .into_owned(),
+                confined_to: None,
+            });
+        }
+        // The command line's locations come first: they are the more specific choice.
+        locations.append(&mut settings.locations);
+        settings.locations = locations;
+        for crd in &self.crds {
+            if !crd.exists() {
+                return Err(UsageError(format!(
+                    "--crd: {} does not exist",
+                    crd.display()
+                )));
+            }
+            settings.crd_files.push(absolute(crd)?);
+        }
+        settings.ignore_missing |= self.ignore_missing_schemas;
+        settings
+            .skip
+            .extend(self.skip.iter().filter(|s| !s.trim().is_empty()).cloned());
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -107,6 +221,7 @@ fn main() -> ExitCode {
         None => run_check(cli.check),
         Some(Command::Check(args)) => run_check(args),
         Some(Command::Expand(args)) => run_expand(args),
+        Some(Command::Validate(args)) => run_validate(args),
     };
     let code = match result {
         Ok(summary) if summary.has_failures() => exit::FAILED,
@@ -120,8 +235,8 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
-fn load_config(common: &CommonArgs) -> Result<Config, UsageError> {
-    if let Some(jobs) = common.jobs {
+fn set_jobs(jobs: Option<usize>) -> Result<(), UsageError> {
+    if let Some(jobs) = jobs {
         if jobs == 0 {
             return Err(UsageError("--jobs must be at least 1".into()));
         }
@@ -129,11 +244,23 @@ fn load_config(common: &CommonArgs) -> Result<Config, UsageError> {
             .num_threads(jobs)
             .build_global()?;
     }
-    let start = match &common.repo {
+    Ok(())
+}
+
+fn start_dir(repo: &Option<PathBuf>) -> Result<PathBuf, UsageError> {
+    Ok(match repo {
         Some(dir) => dir.clone(),
         None => std::env::current_dir()?,
-    };
-    Ok(Config::discover(&start)?)
+    })
+}
+
+fn load_config(common: &CommonArgs) -> Result<Config, UsageError> {
+    set_jobs(common.jobs)?;
+    Ok(Config::discover(&start_dir(&common.repo)?)?)
+}
+
+fn cluster_order(config: &Config) -> Vec<String> {
+    config.clusters.iter().map(|c| c.name.clone()).collect()
 }
 
 fn use_color(choice: ColorChoice) -> bool {
@@ -161,25 +288,56 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
             FormatOnlyArg::Fail => FormatOnly::Fail,
         };
     }
+    args.schema.apply(&mut config.schema)?;
     let options = gate::Options {
         clusters: args.common.clusters.clone(),
-        progress: want_progress(args.output),
+        progress: want_progress(args.report.output),
+        without_schema: false,
     };
     let run = gate::check(&config, &options).map_err(UsageError)?;
     let mut outcomes = run.outcomes;
     // The process ends after the report. Freeing every parsed object one by one would only
     // delay the verdict (tens of milliseconds on a large tree), so the exit frees them.
     std::mem::forget(run.expanded);
+    std::mem::forget(run.catalog);
     finish(
-        &config,
+        &cluster_order(&config),
         &mut outcomes,
         started,
         ReportOptions {
             command: "check",
-            output: args.output,
-            verbose: args.verbose,
+            output: args.report.output,
+            verbose: args.report.verbose,
             color: args.common.color,
-            junit: args.junit,
+            junit: args.report.junit,
+        },
+    )
+}
+
+fn run_validate(args: ValidateArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    set_jobs(args.jobs)?;
+    // Inside a repository its [schema] settings apply (CRD files, locations, skips).
+    let (mut settings, order) = match Config::find(&start_dir(&args.repo)?)? {
+        Some(path) => {
+            let config = Config::load(&path)?;
+            let order = cluster_order(&config);
+            (config.schema, order)
+        }
+        None => (schema::Settings::default(), Vec::new()),
+    };
+    args.schema.apply(&mut settings)?;
+    let mut outcomes = validate::run(settings, &args.paths).map_err(UsageError)?;
+    finish(
+        &order,
+        &mut outcomes,
+        started,
+        ReportOptions {
+            command: "validate",
+            output: args.report.output,
+            verbose: args.report.verbose,
+            color: args.color,
+            junit: args.report.junit,
         },
     )
 }
@@ -190,6 +348,7 @@ fn run_expand(common: CommonArgs) -> Result<Summary, UsageError> {
     let options = gate::Options {
         clusters: common.clusters.clone(),
         progress: want_progress(Output::Human),
+        without_schema: false,
     };
     let (expanded, all_clusters) = gate::expand(&config, &options).map_err(UsageError)?;
     let clusters = config
@@ -228,7 +387,7 @@ fn run_expand(common: CommonArgs) -> Result<Summary, UsageError> {
     }
     drop(stdout);
     finish(
-        &config,
+        &cluster_order(&config),
         &mut outcomes,
         started,
         ReportOptions {
@@ -255,13 +414,12 @@ struct ReportOptions {
 /// must not cost Jenkins its JUnit file. A reader that stopped reading is not an error;
 /// any other failure to write a report is, since the verdict would not reach anyone.
 fn finish(
-    config: &Config,
+    cluster_order: &[String],
     outcomes: &mut [Outcome],
     started: Instant,
     options: ReportOptions,
 ) -> Result<Summary, UsageError> {
-    let cluster_order: Vec<String> = config.clusters.iter().map(|c| c.name.clone()).collect();
-    report::sort(outcomes, &cluster_order);
+    report::sort(outcomes, cluster_order);
     let info = RunInfo {
         command: options.command,
         elapsed: started.elapsed(),

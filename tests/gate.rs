@@ -13,7 +13,7 @@ fn clean_repository_passes() {
     let run = policyrun(repo.path(), &[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("PASSED: 6 checks, 6 passed"),
+        run.stdout.contains("PASSED: 14 checks, 14 passed"),
         "{}",
         run.stdout
     );
@@ -24,6 +24,8 @@ fn clean_repository_passes() {
     assert_eq!(
         outcomes.keys().map(String::as_str).collect::<Vec<_>>(),
         vec![
+            "ConfigMap app/settings",
+            "Namespace app",
             "clusters/dev/app.jsonnet",
             "clusters/int/app.jsonnet",
             "generated/dev/app/ns.json",
@@ -40,7 +42,7 @@ fn policyrun_finds_its_configuration_from_a_subdirectory() {
     let repo = fixture("basic");
     let run = policyrun(&repo.path().join("clusters/dev"), &["--cluster", "dev"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("PASSED: 3 checks"), "{}", run.stdout);
+    assert!(run.stdout.contains("PASSED: 7 checks"), "{}", run.stdout);
 }
 
 /// Every failure kind in one run: each entry and file gets its own status and message,
@@ -93,7 +95,7 @@ fn every_failure_kind_is_reported_with_its_status() {
         floats["detail"]
             .as_str()
             .unwrap()
-            .contains("-  \"ratio\": 0.10000000000000001")
+            .contains("-          \"cpu\": 0.10000000000000001")
     );
 
     let syntax = one("clusters/dev/syntax.jsonnet", "evaluate");
@@ -196,7 +198,7 @@ fn every_failure_kind_is_reported_with_its_status() {
         .filter(|n| n.has_tag_name("testsuite"))
         .map(|n| n.attribute("name").unwrap().to_owned())
         .collect();
-    assert_eq!(suites, ["dev expand", "dev freshness"]);
+    assert_eq!(suites, ["dev expand", "dev freshness", "dev schema"]);
 }
 
 #[test]
@@ -212,7 +214,7 @@ fn human_report_names_every_problem_and_exit_code_is_one() {
         "ERR  expand     clusters/dev/syntax.jsonnet",
         "at clusters/dev/assert.jsonnet:2:28",
         "FAIL expand     clusters/dev/dup-b.jsonnet",
-        "FAILED: 16 checks, 7 passed, 1 warning(s), 4 failed, 4 error(s)",
+        "FAILED: 26 checks, 17 passed, 1 warning(s), 4 failed, 4 error(s)",
     ] {
         assert!(
             run.stdout.contains(needle),
@@ -340,7 +342,8 @@ fn domain_named_layout_is_gated_by_its_configuration_alone() {
         };
         assert_eq!(list[0]["status"], expected, "{subject}");
     }
-    assert_eq!(outcomes.len(), 7);
+    // Files and entries, and the schema checks of the four objects (per subject).
+    assert_eq!(outcomes.len(), 12);
     assert!(outcomes.contains_key("generated/web.example.com/frontend/canary.json"));
 
     let run = policyrun(repo.path(), &["--format-only", "fail"]);
@@ -773,7 +776,14 @@ fn reports_list_clusters_in_rollout_order() {
         .collect();
     assert_eq!(
         suites,
-        vec!["int expand", "int freshness", "dev expand", "dev freshness"]
+        vec![
+            "int expand",
+            "int freshness",
+            "int schema",
+            "dev expand",
+            "dev freshness",
+            "dev schema"
+        ]
     );
 }
 

@@ -58,10 +58,11 @@ impl<W: Write> Human<W> {
 
     fn write_outcome(&mut self, outcome: &Outcome) -> io::Result<()> {
         let line = format!(
-            "  {} {:<10} {}",
+            "  {} {:<10} {} {}",
             self.label(outcome.status),
             outcome.stage.as_str(),
-            visible(&outcome.subject_name())
+            visible(&outcome.subject_name()),
+            self.paint("2", &format!("[{}]", outcome.check))
         );
         writeln!(self.out, "{line}")?;
         if !outcome.message.is_empty() {
@@ -94,7 +95,11 @@ impl<W: Write> Report for Human<W> {
                 .filter(|o| o.cluster.as_deref() == cluster)
                 .collect();
             let summary = Summary::of(group.iter().copied());
-            let name = cluster.unwrap_or("(no cluster)");
+            let name = match cluster {
+                Some(name) => name,
+                None if info.command == "validate" => "manifests",
+                None => "repository",
+            };
             let heading = self.paint("1", name);
             writeln!(self.out, "{heading}: {}", counts(&summary))?;
             for outcome in group {

@@ -3,7 +3,6 @@
 //! by cluster, then stage. Written with quick-junit, which escapes text and drops characters
 //! XML cannot hold (ANSI escapes from jsonnet errors, for one).
 
-use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
 
@@ -38,38 +37,21 @@ fn class_part(text: &str) -> String {
 
 /// The whole document, from outcomes in report order (`report::sort`): suites appear in
 /// that order (clusters in rollout order), testcases by subject within a suite. Outcomes
-/// about the same subject in one suite become one testcase whose status is the worst of them.
+/// about the same subject in one suite — neighbours, once sorted — become one testcase
+/// whose status is the worst of them.
 pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
-    type Cases<'a> = BTreeMap<String, Vec<&'a Outcome>>;
-    let mut suites: Vec<((Stage, String), Cases)> = Vec::new();
-    for outcome in outcomes {
-        let key = (
-            outcome.stage,
-            outcome
-                .cluster
-                .clone()
-                .unwrap_or_else(|| "repository".to_owned()),
-        );
-        let index = match suites.iter().position(|(k, _)| *k == key) {
-            Some(index) => index,
-            None => {
-                suites.push((key, BTreeMap::new()));
-                suites.len() - 1
-            }
-        };
-        suites[index]
-            .1
-            .entry(outcome.subject_name())
-            .or_default()
-            .push(outcome);
+    fn suite_of(o: &Outcome) -> (Stage, &str) {
+        (o.stage, o.cluster.as_deref().unwrap_or("repository"))
     }
-
     let mut report = JunitReport::new("policyrun");
     report.set_time(info.elapsed);
-    for ((stage, cluster), cases) in suites {
+    for suite_outcomes in outcomes.chunk_by(|a, b| suite_of(a) == suite_of(b)) {
+        let (stage, cluster) = suite_of(&suite_outcomes[0]);
         let mut suite = TestSuite::new(format!("{cluster} {stage}"));
-        let classname = format!("policyrun.{}.{}", class_part(&cluster), stage.as_str());
-        for (subject, group) in cases {
+        let classname = format!("policyrun.{}.{}", class_part(cluster), stage.as_str());
+        for case in suite_outcomes.chunk_by(|a, b| a.subject_name() == b.subject_name()) {
+            let group: Vec<&Outcome> = case.iter().collect();
+            let subject = case[0].subject_name().into_owned();
             suite.add_test_case(test_case(subject, &classname, &group));
         }
         report.add_test_suite(suite);
@@ -89,6 +71,12 @@ fn test_case(subject: String, classname: &str, group: &[&Outcome]) -> TestCase {
         .map(|o| o.status)
         .max()
         .unwrap_or(Status::Passed);
+    if worst == Status::Passed {
+        // Most testcases: nothing to say, so nothing is formatted.
+        let mut case = TestCase::new(subject, TestCaseStatus::success());
+        case.set_classname(classname.to_owned());
+        return case;
+    }
     let shown: Vec<&Outcome> = group
         .iter()
         .copied()

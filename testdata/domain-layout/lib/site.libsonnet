@@ -15,6 +15,18 @@
       greeting: 'grüße \u2028 "quoted" \t tab',
     },
     binaryData: {},
-    weights: [1, -0, 1e3, 12345678901234],
+  },
+  // Numbers, in quantities: -0, exponents, large integers and (in web) a fraction.
+  limits(name, namespace, cpu):: {
+    apiVersion: 'v1',
+    kind: 'LimitRange',
+    metadata: { name: name, namespace: namespace },
+    spec: {
+      limits: [{
+        type: 'Container',
+        max: { cpu: cpu, memory: 12345678901234 },
+        min: { cpu: -0, memory: 1e3 },
+      }],
+    },
   },
 }

@@ -1,3 +1,13 @@
 local mini = import 'mini.libsonnet';
 
-mini.List() { items_+: { cm: mini.ConfigMap('floats', 'app') { ratio: 0.1 } } }
+// A fraction, committed as the C++ jsonnet tool prints it (0.10000000000000001).
+mini.List() {
+  items_+: {
+    cm: {
+      apiVersion: 'v1',
+      kind: 'LimitRange',
+      metadata: { name: 'floats', namespace: 'app' },
+      spec: { limits: [{ type: 'Container', max: { cpu: 0.1 } }] },
+    },
+  },
+}

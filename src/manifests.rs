@@ -1,0 +1,289 @@
+//! Plain manifest files — JSON, or YAML with several documents — read into Kubernetes
+//! objects with the file and line each came from, for `policyrun validate` and for CRD files.
+//! Every document is parsed on its own, so one broken document never hides the others.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde_json::Value;
+use walkdir::WalkDir;
+
+/// One object read from a manifest, or why a document (or a List item) is not one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// The file as the user named it (`-` for standard input).
+    pub file: PathBuf,
+    /// 1-based line where the document (or the problem) starts.
+    pub line: usize,
+    /// Where in the document the object sits (`/items/3` inside a List), empty at the top.
+    pub pointer: String,
+    pub value: Result<Value, String>,
+}
+
+/// The manifest files below `path`: the file itself, or every `.json`, `.yaml` and `.yml`
+/// file in a directory tree (sorted, symbolic links not followed).
+pub fn files(path: &Path) -> Result<Vec<PathBuf>, String> {
+    let meta = fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut found = Vec::new();
+    for item in WalkDir::new(path).follow_links(false).sort_by_file_name() {
+        let item = item.map_err(|e| format!("{}: {e}", path.display()))?;
+        let is_manifest = item
+            .path()
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "json" | "yaml" | "yml"));
+        if item.file_type().is_file() && is_manifest {
+            found.push(item.into_path());
+        }
+    }
+    Ok(found)
+}
+
+/// Reads a file (or standard input for `-`) into its objects.
+pub fn read(path: &Path) -> Result<Vec<Item>, String> {
+    let text = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("standard input: {e}"))?;
+        text
+    } else {
+        let bytes = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?
+    };
+    let json = path.extension().and_then(|e| e.to_str()) == Some("json");
+    Ok(parse(&text, path, json))
+}
+
+/// Parses manifest text: JSON when `json` is set, else a YAML stream (JSON is YAML too).
+pub fn parse(text: &str, file: &Path, json: bool) -> Vec<Item> {
+    let mut out = Vec::new();
+    if json {
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => flatten(value, file, 1, String::new(), &mut out),
+            Err(e) => out.push(Item {
+                file: file.to_path_buf(),
+                line: e.line(),
+                pointer: String::new(),
+                value: Err(format!("not valid JSON: {e}")),
+            }),
+        }
+        return out;
+    }
+    // Documents are independent: a large stream parses on every core.
+    let parsed: Vec<Vec<Item>> = yaml_documents(text)
+        .into_par_iter()
+        .map(|(line, document)| {
+            let mut out = Vec::new();
+            // Objects are placed at their first line of content, past the marker and comments.
+            let first_content = document
+                .lines()
+                .position(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                .unwrap_or(0);
+            match parse_yaml(document) {
+                Ok(Value::Null) => {}
+                Ok(value) => flatten(value, file, line + first_content, String::new(), &mut out),
+                Err((offset, message)) => out.push(Item {
+                    file: file.to_path_buf(),
+                    line: line + offset.saturating_sub(1),
+                    pointer: String::new(),
+                    value: Err(message),
+                }),
+            }
+            out
+        })
+        .collect();
+    out.extend(parsed.into_iter().flatten());
+    out
+}
+
+/// Splits a YAML stream at its document markers. A line starting with `---` or `...`
+/// (followed by a space or nothing) is a marker wherever it stands — YAML forbids such lines
+/// inside content — so the split is exact and each document keeps its first line number.
+fn yaml_documents(text: &str) -> Vec<(usize, &str)> {
+    let is_marker = |line: &str, marker: &str| {
+        line.strip_prefix(marker)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
+    };
+    let mut documents = Vec::new();
+    let mut start = 0;
+    let mut start_line = 1;
+    let mut offset = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let content = line.trim_end_matches('\n');
+        if is_marker(content, "---") || is_marker(content, "...") {
+            documents.push((start_line, &text[start..offset]));
+            // `--- value` keeps its content on the marker line.
+            let after = if is_marker(content, "---") {
+                offset + 3
+            } else {
+                offset + line.len()
+            };
+            start = after.min(text.len());
+            start_line = index + 1;
+        }
+        offset += line.len();
+    }
+    documents.push((start_line, &text[start..]));
+    documents
+        .into_iter()
+        .filter(|(_, doc)| {
+            doc.lines()
+                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        })
+        .collect()
+}
+
+/// One YAML document as JSON data; duplicate keys are errors. On failure, the line within
+/// the document and the message.
+fn parse_yaml(document: &str) -> Result<Value, (usize, String)> {
+    serde_saphyr::from_str::<Value>(document).map_err(|error| {
+        let line = error.location().map_or(1, |l| l.line() as usize);
+        let text = error.without_snippet().to_string();
+        // "error: line 2 column 1: duplicate mapping key: a, set DuplicateKeyPolicy ..."
+        let text = text.strip_prefix("error: ").unwrap_or(&text);
+        let text = match text.split_once(": ") {
+            Some((place, rest)) if place.starts_with("line ") => rest,
+            _ => text,
+        };
+        let reason = text
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or_default();
+        (line, format!("not valid YAML: {reason}"))
+    })
+}
+
+/// Objects of a document: `List` kinds are opened, anything that is no object is reported.
+fn flatten(value: Value, file: &Path, line: usize, pointer: String, out: &mut Vec<Item>) {
+    let is_list = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("List"))
+        && value.get("items").is_some_and(Value::is_array);
+    if is_list {
+        if let Value::Object(mut map) = value
+            && let Some(Value::Array(items)) = map.remove("items")
+        {
+            for (i, item) in items.into_iter().enumerate() {
+                flatten(item, file, line, format!("{pointer}/items/{i}"), out);
+            }
+        }
+        return;
+    }
+    let value = if value.is_object() {
+        Ok(value)
+    } else {
+        Err(format!(
+            "not a Kubernetes object but {}",
+            match value {
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "null",
+            }
+        ))
+    };
+    out.push(Item {
+        file: file.to_path_buf(),
+        line,
+        pointer,
+        value,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(reads: &[Item]) -> Vec<(usize, String, Result<String, String>)> {
+        reads
+            .iter()
+            .map(|r| {
+                (
+                    r.line,
+                    r.pointer.clone(),
+                    r.value
+                        .as_ref()
+                        .map(|v| v.to_string())
+                        .map_err(Clone::clone),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn documents_keep_their_lines_and_lists_open() {
+        let text = "# leading comment\n---\nkind: A\n---\n# only a comment\n---\nkind: List\nitems:\n- kind: B\n- 3\n...\n--- {kind: C}\n";
+        let reads = parse(text, Path::new("m.yaml"), false);
+        assert_eq!(
+            values(&reads),
+            vec![
+                (3, String::new(), Ok("{\"kind\":\"A\"}".into())),
+                (7, "/items/0".into(), Ok("{\"kind\":\"B\"}".into())),
+                (
+                    7,
+                    "/items/1".into(),
+                    Err("not a Kubernetes object but a number".into())
+                ),
+                (12, String::new(), Ok("{\"kind\":\"C\"}".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_broken_document_does_not_hide_the_others() {
+        let text = "kind: A\nname: x\nname: y\n---\nkind: [\n---\nkind: D\n";
+        let reads = parse(text, Path::new("m.yaml"), false);
+        assert_eq!(reads.len(), 3, "{reads:?}");
+        let first = reads[0].value.as_ref().unwrap_err();
+        assert!(first.contains("duplicate mapping key: name"), "{first}");
+        assert_eq!(reads[0].line, 3);
+        assert!(
+            reads[1]
+                .value
+                .as_ref()
+                .unwrap_err()
+                .starts_with("not valid YAML")
+        );
+        assert_eq!(reads[1].line, 5);
+        assert_eq!(reads[2].value.as_ref().unwrap()["kind"], "D");
+        assert_eq!(reads[2].line, 7);
+    }
+
+    #[test]
+    fn block_scalars_are_not_split() {
+        let text = "kind: ConfigMap\ndata:\n  a: |\n    --- not a marker, indented\n    x\n";
+        let reads = parse(text, Path::new("m.yaml"), false);
+        assert_eq!(reads.len(), 1);
+        assert_eq!(
+            reads[0].value.as_ref().unwrap()["data"]["a"],
+            "--- not a marker, indented\nx\n"
+        );
+    }
+
+    #[test]
+    fn json_files() {
+        let reads = parse(
+            "{\"kind\": \"List\", \"items\": [{\"kind\": \"A\"}]}",
+            Path::new("m.json"),
+            true,
+        );
+        assert_eq!(reads[0].pointer, "/items/0");
+        let reads = parse("{\n\"kind\": }", Path::new("m.json"), true);
+        assert_eq!(reads[0].line, 2);
+        assert!(
+            reads[0]
+                .value
+                .as_ref()
+                .unwrap_err()
+                .starts_with("not valid JSON")
+        );
+    }
+}

@@ -1,0 +1,363 @@
+//! Schemas of custom resources from their `CustomResourceDefinition`s: each served version's
+//! `openAPIV3Schema` (OpenAPI 3.0, structural) becomes a strict JSON Schema 2020-12 document
+//! with the Kubernetes extensions honoured, as the API server would apply them.
+
+use serde_json::{Map, Value, json};
+
+use super::bundle::DEFINITIONS_URI;
+use super::gvk::Gvk;
+
+pub const CRD_API_VERSION: &str = "apiextensions.k8s.io/v1";
+pub const CRD_KIND: &str = "CustomResourceDefinition";
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+
+/// One served version of a custom resource.
+#[derive(Debug, Clone)]
+pub struct CrdVersion {
+    pub gvk: Gvk,
+    /// The CRD's `metadata.name`, for messages.
+    pub crd: String,
+    pub namespaced: bool,
+    pub schema: Value,
+    /// The CRD marks this version deprecated (with its warning text, if any).
+    pub deprecation: Option<String>,
+}
+
+pub fn is_crd(object: &Value) -> bool {
+    object.get("kind").and_then(Value::as_str) == Some(CRD_KIND)
+        && object.get("apiVersion").and_then(Value::as_str) == Some(CRD_API_VERSION)
+}
+
+/// The served versions a CRD defines. A CRD too malformed to read is an `Err`; the schema
+/// stage reports the CRD object itself against the built-in CRD schema as well.
+pub fn versions(crd: &Value) -> Result<Vec<CrdVersion>, String> {
+    let name = crd
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("(unnamed)")
+        .to_owned();
+    let text = |pointer: &str| {
+        crd.pointer(pointer)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("CustomResourceDefinition {name}: {pointer} is missing"))
+    };
+    let group = text("/spec/group")?;
+    let kind = text("/spec/names/kind")?;
+    let namespaced = match text("/spec/scope")? {
+        "Namespaced" => true,
+        "Cluster" => false,
+        other => {
+            return Err(format!(
+                "CustomResourceDefinition {name}: spec.scope is `{other}`, not Namespaced or Cluster"
+            ));
+        }
+    };
+    let Some(list) = crd.pointer("/spec/versions").and_then(Value::as_array) else {
+        return Err(format!(
+            "CustomResourceDefinition {name}: spec.versions is missing"
+        ));
+    };
+    let mut out = Vec::new();
+    for (i, version) in list.iter().enumerate() {
+        let Some(version_name) = version.get("name").and_then(Value::as_str) else {
+            return Err(format!(
+                "CustomResourceDefinition {name}: spec.versions[{i}].name is missing"
+            ));
+        };
+        if version.get("served") != Some(&Value::Bool(true)) {
+            continue;
+        }
+        let Some(schema) = version.pointer("/schema/openAPIV3Schema") else {
+            return Err(format!(
+                "CustomResourceDefinition {name}: version {version_name} has no schema.openAPIV3Schema"
+            ));
+        };
+        let deprecation = (version.get("deprecated") == Some(&Value::Bool(true))).then(|| {
+            version
+                .get("deprecationWarning")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| {
+                    format!("{group}/{version_name} {kind} is deprecated (CustomResourceDefinition {name})")
+                })
+        });
+        out.push(CrdVersion {
+            gvk: Gvk::new(group, version_name, kind),
+            crd: name.clone(),
+            namespaced,
+            schema: root_schema(schema),
+            deprecation,
+        });
+    }
+    Ok(out)
+}
+
+/// The whole object's schema: the CRD's, plus `apiVersion`, `kind` and a full `ObjectMeta`
+/// (the API server ignores a CRD's own description of `metadata` beyond the name).
+fn root_schema(openapi: &Value) -> Value {
+    let mut root = match convert(openapi, true) {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    root.insert("type".into(), "object".into());
+    let properties = root
+        .entry("properties")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(properties) = properties {
+        properties.insert("apiVersion".into(), json!({"type": "string"}));
+        properties.insert("kind".into(), json!({"type": "string"}));
+        properties.insert(
+            "metadata".into(),
+            json!({"$ref": format!("{DEFINITIONS_URI}#/$defs/{OBJECT_META}")}),
+        );
+    }
+    root.insert(
+        "$schema".into(),
+        "https://json-schema.org/draft/2020-12/schema".into(),
+    );
+    Value::Object(root)
+}
+
+const COPIED: &[&str] = &[
+    "format",
+    "pattern",
+    "minimum",
+    "maximum",
+    "maxLength",
+    "minLength",
+    "maxItems",
+    "minItems",
+    "uniqueItems",
+    "multipleOf",
+    "maxProperties",
+    "minProperties",
+    "required",
+];
+
+/// One node of an OpenAPI 3.0 structural schema as JSON Schema 2020-12. `structural` is
+/// false below `allOf`/`anyOf`/`oneOf`/`not`, whose value validations must not close objects.
+fn convert(node: &Value, structural: bool) -> Value {
+    let Value::Object(source) = node else {
+        return json!({});
+    };
+    let flag = |key: &str| source.get(key) == Some(&Value::Bool(true));
+    let nullable = flag("nullable");
+    let preserve_unknown = flag("x-kubernetes-preserve-unknown-fields");
+    let embedded = flag("x-kubernetes-embedded-resource");
+    let mut out = Map::new();
+
+    if flag("x-kubernetes-int-or-string") {
+        let mut types = vec![json!("integer"), json!("string")];
+        if nullable {
+            types.push(json!("null"));
+        }
+        out.insert("type".into(), Value::Array(types));
+    } else if let Some(Value::String(kind)) = source.get("type") {
+        out.insert(
+            "type".into(),
+            if nullable {
+                json!([kind, "null"])
+            } else {
+                json!(kind)
+            },
+        );
+    }
+    for key in COPIED {
+        if let Some(value) = source.get(*key) {
+            out.insert((*key).into(), value.clone());
+        }
+    }
+    if let Some(Value::Array(values)) = source.get("enum") {
+        let mut values = values.clone();
+        if nullable && !values.contains(&Value::Null) {
+            values.push(Value::Null);
+        }
+        out.insert("enum".into(), Value::Array(values));
+    }
+    // OpenAPI 3.0 (draft 4) booleans become 2020-12 numbers.
+    for (flag_key, bound_key) in [
+        ("exclusiveMinimum", "minimum"),
+        ("exclusiveMaximum", "maximum"),
+    ] {
+        if flag(flag_key)
+            && let Some(bound) = out.remove(bound_key)
+        {
+            out.insert(flag_key.into(), bound);
+        }
+    }
+    let mut properties = match source.get("properties") {
+        Some(Value::Object(props)) => props
+            .iter()
+            .map(|(k, v)| (k.clone(), convert(v, structural)))
+            .collect::<Map<_, _>>(),
+        _ => Map::new(),
+    };
+    if embedded {
+        properties
+            .entry("apiVersion")
+            .or_insert_with(|| json!({"type": "string"}));
+        properties
+            .entry("kind")
+            .or_insert_with(|| json!({"type": "string"}));
+        properties
+            .entry("metadata")
+            .or_insert_with(|| json!({"$ref": format!("{DEFINITIONS_URI}#/$defs/{OBJECT_META}")}));
+        let required = out
+            .entry("required")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(required) = required {
+            for key in ["apiVersion", "kind"] {
+                if !required.iter().any(|r| r == key) {
+                    required.push(key.into());
+                }
+            }
+        }
+    }
+    let has_properties = !properties.is_empty() || source.contains_key("properties");
+    if has_properties {
+        out.insert("properties".into(), Value::Object(properties));
+    }
+    if let Some(items) = source.get("items")
+        && items.is_object()
+    {
+        out.insert("items".into(), convert(items, structural));
+    }
+    match source.get("additionalProperties") {
+        Some(Value::Bool(allowed)) => {
+            out.insert("additionalProperties".into(), Value::Bool(*allowed));
+        }
+        Some(schema @ Value::Object(_)) => {
+            out.insert("additionalProperties".into(), convert(schema, structural));
+        }
+        _ => {
+            // Unknown fields are pruned by the API server and refused by kubectl's strict
+            // field validation: refuse them here too, unless the schema keeps them.
+            let is_object =
+                source.get("type").and_then(Value::as_str) == Some("object") || has_properties;
+            if structural && is_object && !preserve_unknown {
+                out.insert("additionalProperties".into(), Value::Bool(false));
+            }
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(Value::Array(branches)) = source.get(key) {
+            out.insert(
+                key.into(),
+                Value::Array(branches.iter().map(|b| convert(b, false)).collect()),
+            );
+        }
+    }
+    if let Some(not) = source.get("not") {
+        out.insert("not".into(), convert(not, false));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crd() -> Value {
+        json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "backups.example.com"},
+            "spec": {
+                "group": "example.com",
+                "names": {"kind": "Backup", "plural": "backups"},
+                "scope": "Namespaced",
+                "versions": [
+                    {"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {
+                                "type": "object",
+                                "required": ["schedule"],
+                                "properties": {
+                                    "schedule": {"type": "string", "pattern": "^\\S+ \\S+ \\S+ \\S+ \\S+$"},
+                                    "keep": {"type": "integer", "minimum": 0, "exclusiveMinimum": true, "nullable": true},
+                                    "port": {"x-kubernetes-int-or-string": true},
+                                    "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                                    "template": {"type": "object", "x-kubernetes-embedded-resource": true, "x-kubernetes-preserve-unknown-fields": true},
+                                    "mode": {"type": "string", "enum": ["full", "incremental"]}
+                                },
+                                "anyOf": [{"required": ["keep"]}, {"properties": {"mode": {"enum": ["full"]}}}]
+                            }
+                        }
+                    }}},
+                    {"name": "v1beta1", "served": true, "deprecated": true, "deprecationWarning": "use v1", "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}},
+                    {"name": "v1alpha1", "served": false, "schema": {"openAPIV3Schema": {"type": "object"}}}
+                ]
+            }
+        })
+    }
+
+    /// A validator for the converted schema, with ObjectMeta stubbed in a registry.
+    fn validator(schema: &Value) -> jsonschema::Validator {
+        let defs = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$defs": {OBJECT_META: {"type": "object", "properties": {"name": {"type": "string"}}, "additionalProperties": false}}
+        });
+        let registry = jsonschema::Registry::new()
+            .add(DEFINITIONS_URI, defs)
+            .unwrap()
+            .prepare()
+            .unwrap();
+        jsonschema::options()
+            .with_registry(&registry)
+            .offline()
+            .build(schema)
+            .unwrap()
+    }
+
+    fn errors(v: &jsonschema::Validator, object: Value) -> Vec<String> {
+        v.iter_errors(&object)
+            .map(|e| format!("{}: {}", e.instance_path(), e))
+            .collect()
+    }
+
+    #[test]
+    fn served_versions_with_scope_and_deprecation() {
+        let versions = versions(&crd()).unwrap();
+        assert_eq!(versions.len(), 2);
+        assert_eq!(versions[0].gvk, Gvk::new("example.com", "v1", "Backup"));
+        assert!(versions[0].namespaced);
+        assert_eq!(versions[1].deprecation.as_deref(), Some("use v1"));
+        let broken = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "x"}, "spec": {"group": "g", "names": {"kind": "K"}, "scope": "Sometimes", "versions": []}});
+        assert!(super::versions(&broken).unwrap_err().contains("Sometimes"));
+    }
+
+    #[test]
+    fn converted_schema_is_strict_and_honours_the_extensions() {
+        let v1 = &versions(&crd()).unwrap()[0];
+        let validator = validator(&v1.schema);
+        let ok = json!({
+            "apiVersion": "example.com/v1", "kind": "Backup", "metadata": {"name": "nightly"},
+            "spec": {"schedule": "0 3 * * *", "keep": null, "port": "http", "extra": {"anything": [1, 2]},
+                     "template": {"apiVersion": "v1", "kind": "Pod", "spec": {"free": "form"}}, "mode": "full"}
+        });
+        assert_eq!(errors(&validator, ok.clone()), Vec::<String>::new());
+        let mut with_int_port = ok.clone();
+        with_int_port["spec"]["port"] = json!(8080);
+        assert!(errors(&validator, with_int_port).is_empty());
+
+        let bad = json!({
+            "apiVersion": "example.com/v1", "kind": "Backup", "metadata": {"name": "nightly", "labelz": {}},
+            "spec": {"keep": 0, "port": true, "unknown": 1, "template": {"kind": "Pod"}, "mode": "sometimes"},
+            "stray": true
+        });
+        let found = errors(&validator, bad).join("\n");
+        for expected in [
+            "/spec: \"schedule\" is a required property",
+            "/spec: Additional properties are not allowed ('unknown' was unexpected)",
+            "/spec/keep: 0 is less than or equal to the minimum of 0",
+            "/spec/port: true is not of types",
+            "/spec/template: \"apiVersion\" is a required property",
+            "/spec/mode: \"sometimes\" is not one of",
+            ": Additional properties are not allowed ('stray' was unexpected)",
+            "/metadata: Additional properties are not allowed ('labelz' was unexpected)",
+        ] {
+            assert!(found.contains(expected), "missing {expected:?} in\n{found}");
+        }
+    }
+}

@@ -1,0 +1,853 @@
+//! The schema stage: every object checked offline against the Kubernetes schemas of one
+//! release (built in, or chosen), schemas from configured locations and from the
+//! `CustomResourceDefinition`s in the tree, the lifecycle of its API version, and the
+//! naming rules the API server enforces beyond the schemas. `check` and `validate` share it.
+
+pub mod bundle;
+pub mod crd;
+pub mod gvk;
+pub mod lifecycle;
+pub mod names;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use bundle::{BUILTIN_VERSION, DEFINITIONS_URI, Definitions, KubeVersion};
+use gvk::Gvk;
+use lifecycle::{Lifecycle, Verdict};
+use names::NameRules;
+
+/// The check against the schema (and the API version's lifecycle).
+pub const SCHEMA: &str = "schema";
+/// The check of names, labels and annotations.
+pub const METADATA: &str = "metadata";
+
+/// At most this many schema errors of one object are listed.
+const MAX_ERRORS: usize = 50;
+
+/// How schemas are found; paths are absolute (configuration resolves them inside the
+/// repository, the command line may point anywhere).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `None`: the built-in release.
+    pub kubernetes_version: Option<KubeVersion>,
+    /// Where other releases live: `vX.Y.Z-local-strict` directories of kubernetes-validate.
+    pub schema_dir: Option<PathBuf>,
+    /// Searched in order before everything else: directories holding
+    /// `<kind>-<group>-<version>.json` files, or path templates (see `location_candidates`).
+    pub locations: Vec<SchemaLocation>,
+    /// `CustomResourceDefinition` files or directories (JSON or YAML) for every cluster.
+    pub crd_files: Vec<PathBuf>,
+    /// An object without a schema is skipped instead of failing.
+    pub ignore_missing: bool,
+    /// Kinds (`Kind`) or `group/version/Kind`s (`v1/Kind` for the core group) not checked.
+    pub skip: Vec<String>,
+}
+
+/// A schema location and, when it comes from the repository's configuration, the directory
+/// its files must really lie in (a committed symbolic link must not lead the read outside).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaLocation {
+    pub path: String,
+    pub confined_to: Option<PathBuf>,
+}
+
+/// A compiled-once schema of one kind.
+pub struct KindSchema {
+    /// Where the schema comes from, for messages.
+    origin: String,
+    schema: Value,
+    compiled: OnceLock<Result<jsonschema::Validator, String>>,
+}
+
+impl KindSchema {
+    fn new(origin: String, schema: Value) -> Arc<Self> {
+        Arc::new(KindSchema {
+            origin,
+            schema,
+            compiled: OnceLock::new(),
+        })
+    }
+}
+
+/// How one kind is checked, decided once per kind before the parallel part.
+#[derive(Clone)]
+enum Resolution {
+    Skipped(String),
+    Removed(Verdict),
+    Schema {
+        schema: Arc<KindSchema>,
+        warning: Option<String>,
+    },
+    Missing,
+    Broken(String),
+}
+
+/// The custom resources one set of CRDs defines, with their compiled-once schemas.
+type CustomKinds = HashMap<Gvk, (crd::CrdVersion, Arc<KindSchema>)>;
+
+/// Everything the schema stage knows: the release's definitions (registered once for all
+/// `$ref`s), the lifecycle and naming tables, custom resources per cluster, and how each
+/// kind seen so far resolves.
+pub struct Catalog {
+    definitions: Definitions,
+    registry: jsonschema::Registry<'static>,
+    lifecycle: Lifecycle,
+    names: NameRules,
+    settings: Settings,
+    /// Custom resources: `None` for configured CRD files (every cluster), else per cluster.
+    crds: HashMap<Option<String>, CustomKinds>,
+    builtin: HashMap<Gvk, Arc<KindSchema>>,
+    located: HashMap<Gvk, Option<Result<Arc<KindSchema>, String>>>,
+    resolved: HashMap<(Option<String>, Gvk), Resolution>,
+}
+
+impl Catalog {
+    /// Loads the definitions of the chosen release and the tables; reads no CRD files yet.
+    pub fn new(settings: Settings) -> Result<Catalog, String> {
+        let builtin = Definitions::builtin()?;
+        let definitions = match settings.kubernetes_version {
+            None => builtin,
+            Some(version) if version.same_release(&builtin.version) => builtin,
+            Some(version) => {
+                let Some(dir) = &settings.schema_dir else {
+                    return Err(format!(
+                        "Kubernetes {version}: only {BUILTIN_VERSION} is built in; set `schema_dir` (or --schema-dir) to a directory holding v{}.{}.0-local-strict (see scripts/update-schemas.py --extract)",
+                        version.major, version.minor
+                    ));
+                };
+                let candidates = [
+                    format!("v{version}-local-strict"),
+                    format!("v{}.{}.0-local-strict", version.major, version.minor),
+                ];
+                let found = candidates
+                    .iter()
+                    .map(|name| dir.join(name))
+                    .find(|path| path.is_dir())
+                    .ok_or_else(|| {
+                        format!(
+                            "Kubernetes {version}: no {} in {}",
+                            candidates[1],
+                            dir.display()
+                        )
+                    })?;
+                Definitions::from_directory(&found, version, builtin.namespaced)?
+            }
+        };
+        let registry = jsonschema::Registry::new()
+            .add(DEFINITIONS_URI, definitions.document.clone())
+            .and_then(|builder| builder.prepare())
+            .map_err(|e| format!("cannot prepare the schemas: {e}"))?;
+        Ok(Catalog {
+            definitions,
+            registry,
+            lifecycle: Lifecycle::builtin()?,
+            names: NameRules::builtin()?,
+            settings,
+            crds: HashMap::new(),
+            builtin: HashMap::new(),
+            located: HashMap::new(),
+            resolved: HashMap::new(),
+        })
+    }
+
+    /// The release objects are checked against.
+    pub fn kubernetes_version(&self) -> KubeVersion {
+        self.definitions.version
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Takes the served versions of a CRD for `cluster` (`None`: every cluster).
+    pub fn add_crd(
+        &mut self,
+        cluster: Option<&str>,
+        object: &Value,
+        origin: &str,
+    ) -> Result<(), String> {
+        let versions = crd::versions(object)?;
+        let table = self.crds.entry(cluster.map(str::to_owned)).or_default();
+        for version in versions {
+            let schema = KindSchema::new(
+                format!("CustomResourceDefinition {} in {origin}", version.crd),
+                version.schema.clone(),
+            );
+            table.insert(version.gvk.clone(), (version, schema));
+        }
+        self.resolved.clear();
+        Ok(())
+    }
+
+    /// Whether objects of this kind are namespaced, from the CRDs of `cluster` or the
+    /// release's type data; `None` when nobody says.
+    pub fn namespaced(&self, cluster: Option<&str>, gvk: &Gvk) -> Option<bool> {
+        self.crd(cluster, gvk)
+            .map(|(version, _)| version.namespaced)
+            .or_else(|| self.definitions.namespaced.get(&gvk.group_kind()).copied())
+    }
+
+    fn crd(&self, cluster: Option<&str>, gvk: &Gvk) -> Option<&(crd::CrdVersion, Arc<KindSchema>)> {
+        cluster
+            .and_then(|c| self.crds.get(&Some(c.to_owned())))
+            .and_then(|table| table.get(gvk))
+            .or_else(|| self.crds.get(&None).and_then(|table| table.get(gvk)))
+    }
+
+    /// Decides, serially, how each kind in `kinds` is checked, so that the parallel part
+    /// only reads. Schema files are read here; compiling waits for the first object.
+    pub fn resolve<'a>(&mut self, kinds: impl IntoIterator<Item = (Option<&'a str>, Gvk)>) {
+        for (cluster, gvk) in kinds {
+            let key = (cluster.map(str::to_owned), gvk);
+            if self.resolved.contains_key(&key) {
+                continue;
+            }
+            let resolution = self.resolution(cluster, &key.1);
+            self.resolved.insert(key, resolution);
+        }
+    }
+
+    fn resolution(&mut self, cluster: Option<&str>, gvk: &Gvk) -> Resolution {
+        if let Some(rule) = self
+            .settings
+            .skip
+            .iter()
+            .find(|rule| **rule == gvk.kind || **rule == gvk.to_string())
+        {
+            return Resolution::Skipped(format!("skipped: `{rule}` is in the skip list"));
+        }
+        let verdict = self.lifecycle.verdict(gvk, self.definitions.version);
+        if let Some(removed @ Verdict::Removed { .. }) = &verdict {
+            return Resolution::Removed(removed.clone());
+        }
+        let mut warning = verdict.map(|v| v.message(gvk));
+        if let Some(found) = self.located(gvk) {
+            return match found {
+                Ok(schema) => Resolution::Schema { schema, warning },
+                Err(problem) => Resolution::Broken(problem),
+            };
+        }
+        if let Some((version, schema)) = self.crd(cluster, gvk) {
+            return Resolution::Schema {
+                schema: schema.clone(),
+                warning: warning.or_else(|| version.deprecation.clone()),
+            };
+        }
+        let Some(schema_value) = self.definitions.kind_schema(gvk) else {
+            return Resolution::Missing;
+        };
+        if warning.is_none()
+            && gvk.is_prerelease()
+            && let Some(stable) = self.definitions.stable_version_of(gvk)
+        {
+            warning = Some(format!(
+                "{} {} is a pre-release version: {stable} is the stable one",
+                gvk.api_version(),
+                gvk.kind
+            ));
+        }
+        let origin = self.definitions.source.clone();
+        let schema = self
+            .builtin
+            .entry(gvk.clone())
+            .or_insert_with(|| KindSchema::new(origin, schema_value))
+            .clone();
+        Resolution::Schema { schema, warning }
+    }
+
+    /// The first configured location holding a schema for `gvk`.
+    fn located(&mut self, gvk: &Gvk) -> Option<Result<Arc<KindSchema>, String>> {
+        if let Some(found) = self.located.get(gvk) {
+            return found.clone();
+        }
+        let version = self.definitions.version;
+        let found = self
+            .settings
+            .locations
+            .iter()
+            .flat_map(|location| {
+                location_candidates(&location.path, gvk, version)
+                    .into_iter()
+                    .map(move |path| (path, location.confined_to.as_deref()))
+            })
+            .find(|(path, _)| path.is_file())
+            .map(|(path, confined_to)| {
+                if let Some(root) = confined_to {
+                    let real = path
+                        .canonicalize()
+                        .map_err(|e| format!("cannot resolve schema {}: {e}", path.display()))?;
+                    if !real.starts_with(root) {
+                        return Err(format!(
+                            "schema {} is a symbolic link that leads outside the repository; not read",
+                            path.display()
+                        ));
+                    }
+                }
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read schema {}: {e}", path.display()))?;
+                let schema: Value = serde_json::from_str(&text)
+                    .map_err(|e| format!("schema {} is not valid JSON: {e}", path.display()))?;
+                Ok(KindSchema::new(format!("schema {}", path.display()), schema))
+            });
+        self.located.insert(gvk.clone(), found.clone());
+        found
+    }
+
+    fn compile<'s>(&self, schema: &'s KindSchema) -> Result<&'s jsonschema::Validator, String> {
+        schema
+            .compiled
+            .get_or_init(|| {
+                jsonschema::options()
+                    .with_registry(&self.registry)
+                    .offline()
+                    .should_validate_formats(true)
+                    .should_ignore_unknown_formats(true)
+                    .with_format("byte", is_base64)
+                    .build(&schema.schema)
+                    .map_err(|e| format!("the schema from {} does not compile: {e}", schema.origin))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Checks one object: its schema outcome and its metadata outcome.
+    pub fn check_object(&self, target: &Target) -> [Outcome; 2] {
+        let gvk = Gvk::from_api_version(&target.id.api_version, &target.id.kind);
+        let base = |check: &str| {
+            let mut outcome = Outcome::new(Stage::Schema, check, Status::Passed)
+                .subject(target.subject.clone())
+                .object(target.id.clone())
+                .location(target.location.clone());
+            outcome.cluster = target.cluster.map(str::to_owned);
+            outcome.entry = target.entry.map(Path::to_path_buf);
+            outcome
+        };
+        let schema = match self
+            .resolved
+            .get(&(target.cluster.map(str::to_owned), gvk.clone()))
+        {
+            None => Outcome {
+                status: Status::Error,
+                ..base(SCHEMA)
+            }
+            .message(format!("internal error: {gvk} was not resolved before checking")),
+            Some(Resolution::Skipped(why)) => Outcome {
+                status: Status::Skipped,
+                ..base(SCHEMA)
+            }
+            .message(why.clone()),
+            Some(Resolution::Removed(verdict)) => Outcome {
+                status: Status::Failed,
+                ..base(SCHEMA)
+            }
+            .message(verdict.message(&gvk)),
+            Some(Resolution::Missing) => Outcome {
+                status: if self.settings.ignore_missing {
+                    Status::Skipped
+                } else {
+                    Status::Failed
+                },
+                ..base(SCHEMA)
+            }
+            .message(format!(
+                "no schema for {gvk} (Kubernetes {}, no CustomResourceDefinition or schema location has it){}",
+                self.definitions.version,
+                if self.settings.ignore_missing {
+                    ""
+                } else {
+                    "; --ignore-missing-schemas skips such objects"
+                }
+            )),
+            Some(Resolution::Broken(problem)) => Outcome {
+                status: Status::Error,
+                ..base(SCHEMA)
+            }
+            .message(problem.clone()),
+            Some(Resolution::Schema { schema, warning }) => {
+                self.validate(schema, warning.as_deref(), target, base(SCHEMA))
+            }
+        };
+        let mut problems = Vec::new();
+        if let Some(problem) = self.names.check_name(&gvk, &target.id.name) {
+            problems.push(problem);
+        }
+        problems.extend(names::check_labels(target.value));
+        let metadata = if problems.is_empty() {
+            base(METADATA)
+        } else {
+            summarize(base(METADATA), Status::Failed, &problems)
+        };
+        [schema, metadata]
+    }
+
+    fn validate(
+        &self,
+        schema: &KindSchema,
+        warning: Option<&str>,
+        target: &Target,
+        base: Outcome,
+    ) -> Outcome {
+        let validator = match self.compile(schema) {
+            Ok(validator) => validator,
+            Err(problem) => {
+                return Outcome {
+                    status: Status::Error,
+                    ..base
+                }
+                .message(problem);
+            }
+        };
+        // Most objects are valid: ask the cheap question first.
+        if validator.is_valid(target.value) {
+            return match warning {
+                None => base,
+                Some(warning) => Outcome {
+                    status: Status::Warning,
+                    ..base
+                }
+                .message(warning),
+            };
+        }
+        // Secret values never reach a report, not even inside an error message.
+        let secret = target.id.kind == "Secret" && target.id.api_version == "v1";
+        let mut errors: Vec<String> = validator
+            .iter_errors(target.value)
+            .take(MAX_ERRORS + 1)
+            .map(|error| describe(&error, secret))
+            .collect();
+        if errors.len() > MAX_ERRORS {
+            errors.truncate(MAX_ERRORS);
+            errors.push(format!(
+                "... more than {MAX_ERRORS} errors, the rest not shown"
+            ));
+        }
+        match (errors.is_empty(), warning) {
+            (true, None) => base,
+            (true, Some(warning)) => Outcome {
+                status: Status::Warning,
+                ..base
+            }
+            .message(warning),
+            (false, warning) => {
+                let mut outcome = summarize(base, Status::Failed, &errors);
+                if let Some(warning) = warning {
+                    outcome.detail =
+                        Some(format!("{}\n{warning}", outcome.detail.unwrap_or_default()));
+                }
+                outcome
+            }
+        }
+    }
+}
+
+/// Check name for a `CustomResourceDefinition` whose custom resources cannot be read.
+pub const CUSTOM_RESOURCES: &str = "custom-resources";
+
+impl Catalog {
+    /// Reads the configured CRD files (for every cluster). A file that cannot be read or
+    /// a CRD that cannot be used is an error outcome naming the file and line.
+    pub fn load_crd_files(&mut self) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        let mut problem = |file: &Path, line: Option<usize>, message: String| {
+            let mut location = Location::file(file);
+            location.line = line;
+            outcomes.push(
+                Outcome::new(Stage::Schema, CUSTOM_RESOURCES, Status::Error)
+                    .subject(file.display().to_string())
+                    .message(message)
+                    .location(location),
+            );
+        };
+        for path in self.settings.crd_files.clone() {
+            let files = match crate::manifests::files(&path) {
+                Ok(files) => files,
+                Err(e) => {
+                    problem(&path, None, format!("cannot read CRD files: {e}"));
+                    continue;
+                }
+            };
+            for file in files {
+                let items = match crate::manifests::read(&file) {
+                    Ok(items) => items,
+                    Err(e) => {
+                        problem(&file, None, e);
+                        continue;
+                    }
+                };
+                for item in items {
+                    match item.value {
+                        Ok(value) if crd::is_crd(&value) => {
+                            if let Err(e) = self.add_crd(None, &value, &file.display().to_string())
+                            {
+                                problem(&file, Some(item.line), e);
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => problem(&file, Some(item.line), e),
+                    }
+                }
+            }
+        }
+        outcomes
+    }
+}
+
+/// The first problem as the message (with a count of the others), all of them as detail.
+fn summarize(base: Outcome, status: Status, problems: &[String]) -> Outcome {
+    let outcome = Outcome { status, ..base };
+    match problems.len() {
+        1 => outcome.message(problems[0].clone()),
+        n => outcome
+            .message(format!("{} (and {} more)", problems[0], n - 1))
+            .detail(problems.join("\n")),
+    }
+}
+
+/// `/json/pointer: what is wrong`. Instance values appear only when short, and never for a
+/// Secret.
+fn describe(error: &jsonschema::ValidationError, secret: bool) -> String {
+    let pointer = error.instance_path().as_str();
+    let pointer = if pointer.is_empty() { "/" } else { pointer };
+    let text = if secret {
+        error.masked_with("the value").to_string()
+    } else {
+        let full = error.to_string();
+        if full.len() > 240 {
+            error.masked_with("the value").to_string()
+        } else {
+            full
+        }
+    };
+    format!("{pointer}: {text}")
+}
+
+/// One object to check, wherever it came from.
+pub struct Target<'a> {
+    /// How reports name it (one JUnit testcase per subject).
+    pub subject: String,
+    pub cluster: Option<&'a str>,
+    pub entry: Option<&'a Path>,
+    pub id: &'a ObjectId,
+    pub value: &'a Value,
+    pub location: Location,
+}
+
+/// Checks every target in parallel; the catalog must have resolved their kinds.
+pub fn check(catalog: &Catalog, targets: &[Target]) -> Vec<Outcome> {
+    targets
+        .par_iter()
+        .flat_map_iter(|target| catalog.check_object(target))
+        .collect()
+}
+
+/// The files a location offers for `gvk`. A directory holds kubernetes-validate's and
+/// kubeconform's naming, `<kind>-<group>-<version>.json` (first label of the group,
+/// `<kind>-<version>.json` for the core group). A path with `{...}` is a template:
+/// `{kind}` (lowercase), `{Kind}`, `{group}` (full), `{group_prefix}` (first label),
+/// `{version}`, `{kubernetes_version}`; for the core group, `-{group}` and
+/// `-{group_prefix}` vanish with their dash.
+pub fn location_candidates(location: &str, gvk: &Gvk, release: KubeVersion) -> Vec<PathBuf> {
+    let kind = gvk.kind.to_lowercase();
+    let prefix = gvk.group.split('.').next().unwrap_or_default();
+    if location.contains('{') {
+        let mut template = location.to_owned();
+        if gvk.group.is_empty() {
+            for placeholder in ["{group}", "{group_prefix}"] {
+                template = template
+                    .replace(&format!("-{placeholder}"), "")
+                    .replace(&format!("{placeholder}-"), "");
+            }
+        }
+        let path = template
+            .replace("{kind}", &kind)
+            .replace("{Kind}", &gvk.kind)
+            .replace("{group}", &gvk.group)
+            .replace("{group_prefix}", prefix)
+            .replace("{version}", &gvk.version)
+            .replace("{kubernetes_version}", &release.to_string());
+        return vec![PathBuf::from(path)];
+    }
+    let dir = Path::new(location);
+    let name = if gvk.group.is_empty() {
+        format!("{kind}-{}.json", gvk.version)
+    } else {
+        format!("{kind}-{prefix}-{}.json", gvk.version)
+    };
+    vec![dir.join(name)]
+}
+
+/// Kubernetes' `byte` format: standard base64 with padding (how Secret data is decoded).
+fn is_base64(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if !bytes.len().is_multiple_of(4) {
+        return false;
+    }
+    let padding = bytes.iter().rev().take_while(|b| **b == b'=').count();
+    padding <= 2
+        && bytes[..bytes.len() - padding]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn id(api_version: &str, kind: &str, name: &str) -> ObjectId {
+        ObjectId {
+            cluster: "dev".into(),
+            entry: PathBuf::from("clusters/dev/a.jsonnet"),
+            item: None,
+            api_version: api_version.into(),
+            kind: kind.into(),
+            namespace: Some("web".into()),
+            name: name.into(),
+        }
+    }
+
+    fn run(catalog: &mut Catalog, id: &ObjectId, value: &Value) -> [Outcome; 2] {
+        let gvk = Gvk::from_api_version(&id.api_version, &id.kind);
+        catalog.resolve([(Some("dev"), gvk)]);
+        catalog.check_object(&Target {
+            subject: id.display_name(),
+            cluster: Some("dev"),
+            entry: None,
+            id,
+            value,
+            location: Location::file("generated/dev/a/x.json"),
+        })
+    }
+
+    fn deployment() -> Value {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "web", "labels": {"name": "web"}},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {"name": "web"}},
+                "strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
+                "template": {
+                    "metadata": {"labels": {"name": "web"}},
+                    "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
+                        "ports": [{"containerPort": 80}],
+                        "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn builtin_schema_passes_and_fails_with_pointers() {
+        let mut catalog = Catalog::new(Settings::default()).unwrap();
+        let object_id = id("apps/v1", "Deployment", "web");
+        let [schema, metadata] = run(&mut catalog, &object_id, &deployment());
+        assert_eq!(schema.status, Status::Passed, "{schema:?}");
+        assert_eq!(metadata.status, Status::Passed, "{metadata:?}");
+
+        let mut broken = deployment();
+        broken["spec"]["replicas"] = json!("two");
+        broken["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy2"] = json!("Always");
+        broken["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] =
+            json!(80.5);
+        broken["spec"]["strategy"]["rollingUpdate"]["maxSurge"] = json!(true);
+        broken["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["memory"] =
+            json!("lots");
+        broken["spec"]["template"]["spec"]["containers"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("name");
+        let [schema, _] = run(&mut catalog, &object_id, &broken);
+        assert_eq!(schema.status, Status::Failed);
+        let detail = schema.detail.unwrap();
+        for expected in [
+            "/spec/replicas: \"two\" is not of types",
+            "/spec/template/spec/containers/0: Additional properties are not allowed ('imagePullPolicy2' was unexpected)",
+            "/spec/template/spec/containers/0/ports/0/containerPort: 80.5 is not of type",
+            "/spec/strategy/rollingUpdate/maxSurge: true is not valid under any of the schemas listed in the 'oneOf' keyword",
+            "/spec/template/spec/containers/0/resources/requests/memory: \"lots\" is not valid under any of the schemas",
+            "/spec/template/spec/containers/0: \"name\" is a required property",
+        ] {
+            assert!(
+                detail.contains(expected),
+                "missing {expected:?} in\n{detail}"
+            );
+        }
+    }
+
+    #[test]
+    fn removed_deprecated_missing_and_skipped() {
+        let mut catalog = Catalog::new(Settings::default()).unwrap();
+        let old = id("extensions/v1beta1", "Deployment", "web");
+        let [schema, _] = run(
+            &mut catalog,
+            &old,
+            &json!({"apiVersion": "extensions/v1beta1", "kind": "Deployment", "metadata": {"name": "web"}}),
+        );
+        assert_eq!(schema.status, Status::Failed);
+        assert!(
+            schema
+                .message
+                .contains("removed in Kubernetes 1.16: use apps/v1"),
+            "{}",
+            schema.message
+        );
+
+        let endpoints = id("v1", "Endpoints", "web");
+        let [schema, _] = run(
+            &mut catalog,
+            &endpoints,
+            &json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web", "namespace": "web"}}),
+        );
+        assert_eq!(schema.status, Status::Warning, "{schema:?}");
+        assert!(
+            schema.message.contains("EndpointSlice"),
+            "{}",
+            schema.message
+        );
+
+        let beta = id("resource.k8s.io/v1beta2", "DeviceClass", "gpu");
+        let [schema, _] = run(
+            &mut catalog,
+            &beta,
+            &json!({"apiVersion": "resource.k8s.io/v1beta2", "kind": "DeviceClass", "metadata": {"name": "gpu"}, "spec": {}}),
+        );
+        assert_eq!(schema.status, Status::Warning, "{schema:?}");
+        assert!(
+            schema
+                .message
+                .contains("resource.k8s.io/v1 is the stable one"),
+            "{}",
+            schema.message
+        );
+
+        let custom = id("example.com/v1", "Widget", "w");
+        let value =
+            json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}});
+        let [schema, _] = run(&mut catalog, &custom, &value);
+        assert_eq!(schema.status, Status::Failed);
+        assert!(
+            schema
+                .message
+                .starts_with("no schema for example.com/v1/Widget"),
+            "{}",
+            schema.message
+        );
+
+        let mut lenient = Catalog::new(Settings {
+            ignore_missing: true,
+            ..Settings::default()
+        })
+        .unwrap();
+        let [schema, _] = run(&mut lenient, &custom, &value);
+        assert_eq!(schema.status, Status::Skipped);
+
+        for rule in ["Widget", "example.com/v1/Widget"] {
+            let mut skipping = Catalog::new(Settings {
+                skip: vec![rule.into()],
+                ..Settings::default()
+            })
+            .unwrap();
+            let [schema, _] = run(&mut skipping, &custom, &value);
+            assert_eq!(schema.status, Status::Skipped, "{rule}");
+        }
+    }
+
+    #[test]
+    fn secret_values_never_appear_in_messages() {
+        let mut catalog = Catalog::new(Settings::default()).unwrap();
+        let secret = id("v1", "Secret", "db");
+        let value = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "web"},
+            "data": {"password": "hunter2-not-base64!", "n": 12345}, "stringData": {"token": 987654}});
+        let [schema, _] = run(&mut catalog, &secret, &value);
+        assert_eq!(schema.status, Status::Failed);
+        let text = format!("{} {}", schema.message, schema.detail.clone().unwrap());
+        for leaked in ["hunter2", "12345", "987654"] {
+            assert!(!text.contains(leaked), "{leaked} leaked: {text}");
+        }
+        assert!(text.contains("/data/password"), "{text}");
+    }
+
+    #[test]
+    fn custom_resources_from_crds_per_cluster() {
+        let mut catalog = Catalog::new(Settings::default()).unwrap();
+        let crd = json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "names": {"kind": "Widget", "plural": "widgets"}, "scope": "Cluster",
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                    "type": "object", "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}}]}
+        });
+        catalog
+            .add_crd(Some("dev"), &crd, "generated/dev/crds/widgets.json")
+            .unwrap();
+        let gvk = Gvk::from_api_version("example.com/v1", "Widget");
+        assert_eq!(catalog.namespaced(Some("dev"), &gvk), Some(false));
+        assert_eq!(catalog.namespaced(Some("int"), &gvk), None);
+        assert_eq!(
+            catalog.namespaced(None, &Gvk::from_api_version("apps/v1", "Deployment")),
+            Some(true)
+        );
+        let widget = id("example.com/v1", "Widget", "w");
+        let good = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 3}});
+        let [schema, _] = run(&mut catalog, &widget, &good);
+        assert_eq!(schema.status, Status::Passed, "{schema:?}");
+        let bad = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": "big", "colour": "red"}});
+        let [schema, _] = run(&mut catalog, &widget, &bad);
+        assert_eq!(schema.status, Status::Failed);
+        let detail = schema.detail.unwrap();
+        assert!(
+            detail.contains("/spec/size: \"big\" is not of type \"integer\""),
+            "{detail}"
+        );
+        assert!(detail.contains("'colour' was unexpected"), "{detail}");
+    }
+
+    #[test]
+    fn locations_and_templates() {
+        let release = BUILTIN_VERSION;
+        let deploy = Gvk::from_api_version("apps/v1", "Deployment");
+        let service = Gvk::from_api_version("v1", "Service");
+        let cert = Gvk::from_api_version("cert-manager.io/v1", "Certificate");
+        assert_eq!(
+            location_candidates("/s", &deploy, release),
+            vec![PathBuf::from("/s/deployment-apps-v1.json")]
+        );
+        assert_eq!(
+            location_candidates("/s", &service, release),
+            vec![PathBuf::from("/s/service-v1.json")]
+        );
+        assert_eq!(
+            location_candidates("/s/{kind}-{group}-{version}.json", &service, release),
+            vec![PathBuf::from("/s/service-v1.json")]
+        );
+        assert_eq!(
+            location_candidates("/c/{group}/{Kind}_{version}.json", &cert, release),
+            vec![PathBuf::from("/c/cert-manager.io/Certificate_v1.json")]
+        );
+        assert_eq!(
+            location_candidates(
+                "/k/v{kubernetes_version}/{kind}-{group_prefix}-{version}.json",
+                &cert,
+                release
+            ),
+            vec![PathBuf::from("/k/v1.35.0/certificate-cert-manager-v1.json")]
+        );
+    }
+
+    #[test]
+    fn base64_format() {
+        for ok in ["", "aGVsbG8=", "aGVsbG8h", "YQ==", "a+/b"] {
+            assert!(is_base64(ok), "{ok}");
+        }
+        for bad in ["aGVsbG8", "hunter2!", "a===", "YQ=a"] {
+            assert!(!is_base64(bad), "{bad}");
+        }
+    }
+}

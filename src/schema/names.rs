@@ -1,0 +1,372 @@
+//! What the API server checks about names, labels and annotations beyond the schemas (which
+//! only say "string"): object names per kind (rules in `schemas/object-names.json`), label
+//! keys and values, annotation keys and their total size.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::gvk::Gvk;
+
+const NAMES: &str = include_str!("../../schemas/object-names.json");
+
+/// Kubernetes' limit on all annotations of one object together.
+const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Rule {
+    DnsSubdomain,
+    DnsLabel,
+    #[serde(rename = "dns-1035-label")]
+    Dns1035Label,
+    PathSegment,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct KindRule {
+    rule: Rule,
+    max_length: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct File {
+    default: KindRule,
+    kinds: HashMap<String, KindRule>,
+}
+
+pub struct NameRules {
+    default: KindRule,
+    kinds: HashMap<String, KindRule>,
+}
+
+impl NameRules {
+    pub fn builtin() -> Result<NameRules, String> {
+        let file: File = serde_json::from_str(NAMES)
+            .map_err(|e| format!("schemas/object-names.json is damaged: {e}"))?;
+        Ok(NameRules {
+            default: file.default,
+            kinds: file.kinds,
+        })
+    }
+
+    /// Problems with `name` as the name of a `gvk` object; empty when it is fine.
+    pub fn check_name(&self, gvk: &Gvk, name: &str) -> Option<String> {
+        let rule = self.kinds.get(&gvk.group_kind()).unwrap_or(&self.default);
+        if let Some(max) = rule.max_length
+            && name.len() > max
+        {
+            return Some(format!(
+                "metadata.name `{name}` is {} characters long; a {} name may have at most {max}",
+                name.len(),
+                gvk.kind
+            ));
+        }
+        let (ok, says) = match rule.rule {
+            Rule::DnsSubdomain => (
+                is_dns_subdomain(name),
+                "a DNS subdomain (at most 253 lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit)",
+            ),
+            Rule::DnsLabel => (
+                is_dns_label(name),
+                "a DNS label (at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit)",
+            ),
+            Rule::Dns1035Label => (
+                is_dns_label(name) && name.starts_with(|c: char| c.is_ascii_lowercase()),
+                "a DNS-1035 label (at most 63 lowercase letters, digits and `-`, starting with a letter and ending with a letter or digit)",
+            ),
+            Rule::PathSegment => (
+                !name.is_empty()
+                    && name != "."
+                    && name != ".."
+                    && !name.contains('/')
+                    && !name.contains('%'),
+                "a path segment (not `.` or `..`, no `/` or `%`)",
+            ),
+        };
+        (!ok).then(|| {
+            format!(
+                "metadata.name `{name}` is not valid for a {}: it must be {says}",
+                gvk.kind
+            )
+        })
+    }
+}
+
+/// Problems with the labels and annotations of an object: `metadata` and every pod template's
+/// `metadata` (`spec.template`, `spec.jobTemplate.spec.template`), and label selectors'
+/// `matchLabels`. Values that are not strings are the schema's business.
+pub fn check_labels(object: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut path = Vec::new();
+    walk(object, &mut path, &mut problems);
+    problems
+}
+
+/// One step on the way down an object.
+#[derive(Clone, Copy)]
+enum Segment<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+/// The JSON pointer of `path`, built only when there is something to report.
+fn pointer(path: &[Segment]) -> String {
+    path.iter()
+        .map(|segment| match segment {
+            Segment::Key(key) => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+            Segment::Index(i) => format!("/{i}"),
+        })
+        .collect()
+}
+
+fn walk<'v>(value: &'v Value, path: &mut Vec<Segment<'v>>, problems: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                match (key.as_str(), child) {
+                    ("metadata", Value::Object(meta)) => {
+                        path.push(Segment::Key("metadata"));
+                        if let Some(Value::Object(labels)) = meta.get("labels") {
+                            path.push(Segment::Key("labels"));
+                            check_label_map(labels, path, problems);
+                            path.pop();
+                        }
+                        if let Some(Value::Object(annotations)) = meta.get("annotations") {
+                            path.push(Segment::Key("annotations"));
+                            check_annotations(annotations, &pointer(path), problems);
+                            path.pop();
+                        }
+                        path.pop();
+                    }
+                    ("matchLabels", Value::Object(labels)) => {
+                        path.push(Segment::Key(key));
+                        check_label_map(labels, path, problems);
+                        path.pop();
+                    }
+                    (_, Value::Object(_) | Value::Array(_)) => {
+                        path.push(Segment::Key(key));
+                        walk(child, path, problems);
+                        path.pop();
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if item.is_object() || item.is_array() {
+                    path.push(Segment::Index(i));
+                    walk(item, path, problems);
+                    path.pop();
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_label_map(
+    labels: &serde_json::Map<String, Value>,
+    path: &[Segment],
+    problems: &mut Vec<String>,
+) {
+    for (key, value) in labels {
+        if let Some(problem) = qualified_name_problem(key) {
+            problems.push(format!(
+                "{}: label key `{key}` is not valid: {problem}",
+                pointer(path)
+            ));
+        }
+        if let Value::String(value) = value
+            && let Some(problem) = label_value_problem(value)
+        {
+            problems.push(format!(
+                "{}/{}: label value `{value}` is not valid: {problem}",
+                pointer(path),
+                key.replace('~', "~0").replace('/', "~1")
+            ));
+        }
+    }
+}
+
+fn check_annotations(
+    annotations: &serde_json::Map<String, Value>,
+    pointer: &str,
+    problems: &mut Vec<String>,
+) {
+    let mut total = 0;
+    for (key, value) in annotations {
+        if let Some(problem) = qualified_name_problem(key) {
+            problems.push(format!(
+                "{pointer}: annotation key `{key}` is not valid: {problem}"
+            ));
+        }
+        total += key.len() + value.as_str().map_or(0, str::len);
+    }
+    if total > MAX_ANNOTATIONS_BYTES {
+        problems.push(format!(
+            "{pointer}: the annotations take {total} bytes; Kubernetes allows at most {MAX_ANNOTATIONS_BYTES}"
+        ));
+    }
+}
+
+fn is_alnum(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
+}
+
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(|c| is_alnum(c) || c == '-')
+        && s.starts_with(is_alnum)
+        && s.ends_with(is_alnum)
+}
+
+pub fn is_dns_subdomain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part.chars().all(|c| is_alnum(c) || c == '-')
+                && part.starts_with(is_alnum)
+                && part.ends_with(is_alnum)
+        })
+}
+
+/// `[prefix/]name`: the prefix a DNS subdomain, the name at most 63 characters of
+/// letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit.
+fn qualified_name_problem(key: &str) -> Option<String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix
+        && !is_dns_subdomain(prefix)
+    {
+        return Some(format!("the prefix `{prefix}` must be a DNS subdomain"));
+    }
+    if name.is_empty() {
+        return Some("the name part is empty".to_owned());
+    }
+    if name.len() > 63 {
+        return Some(format!(
+            "the name part is {} characters long, at most 63 are allowed",
+            name.len()
+        ));
+    }
+    if !name_chars_ok(name) {
+        return Some(
+            "use letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit"
+                .to_owned(),
+        );
+    }
+    None
+}
+
+fn label_value_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return None;
+    }
+    if value.len() > 63 {
+        return Some(format!(
+            "it is {} characters long, at most 63 are allowed",
+            value.len()
+        ));
+    }
+    (!name_chars_ok(value)).then(|| {
+        "use letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit"
+            .to_owned()
+    })
+}
+
+fn name_chars_ok(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_follow_the_rule_of_their_kind() {
+        let rules = NameRules::builtin().unwrap();
+        let deploy = Gvk::from_api_version("apps/v1", "Deployment");
+        assert!(rules.check_name(&deploy, "web.frontend-1").is_none());
+        assert!(
+            rules
+                .check_name(&deploy, "Web")
+                .unwrap()
+                .contains("DNS subdomain")
+        );
+        assert!(rules.check_name(&deploy, "-web").is_some());
+        let ns = Gvk::from_api_version("v1", "Namespace");
+        assert!(rules.check_name(&ns, "team-a").is_none());
+        assert!(
+            rules
+                .check_name(&ns, "team.a")
+                .unwrap()
+                .contains("DNS label")
+        );
+        let svc = Gvk::from_api_version("v1", "Service");
+        assert!(rules.check_name(&svc, "1web").unwrap().contains("DNS-1035"));
+        let role = Gvk::from_api_version("rbac.authorization.k8s.io/v1", "ClusterRole");
+        assert!(rules.check_name(&role, "system:controller:x").is_none());
+        assert!(rules.check_name(&role, "a/b").is_some());
+        let cron = Gvk::from_api_version("batch/v1", "CronJob");
+        assert!(rules.check_name(&cron, &"a".repeat(52)).is_none());
+        assert!(
+            rules
+                .check_name(&cron, &"a".repeat(53))
+                .unwrap()
+                .contains("at most 52")
+        );
+        let custom = Gvk::from_api_version("cert-manager.io/v1", "Certificate");
+        assert!(rules.check_name(&custom, "web_tls").is_some());
+    }
+
+    #[test]
+    fn label_keys_values_and_annotations() {
+        let object = json!({
+            "metadata": {
+                "labels": {"app.kubernetes.io/name": "web", "ok_key": "", "bad key": "x", "Bad.Prefix/x": "y", "v": "-starts-with-dash"},
+                "annotations": {"example.com/note": "anything at all: spaces, / and :", "/empty-prefix": "x"}
+            },
+            "spec": {
+                "selector": {"matchLabels": {"app": "a".repeat(64)}},
+                "template": {"metadata": {"labels": {"tier": "front end"}}}
+            }
+        });
+        let problems = check_labels(&object);
+        let text = problems.join("\n");
+        assert_eq!(problems.len(), 6, "{text}");
+        assert!(
+            text.contains("/metadata/labels: label key `bad key`"),
+            "{text}"
+        );
+        assert!(text.contains("`Bad.Prefix/x`"), "{text}");
+        assert!(
+            text.contains("/metadata/labels/v: label value `-starts-with-dash`"),
+            "{text}"
+        );
+        assert!(text.contains("annotation key `/empty-prefix`"), "{text}");
+        assert!(text.contains("/spec/selector/matchLabels/app"), "{text}");
+        assert!(
+            text.contains("/spec/template/metadata/labels/tier"),
+            "{text}"
+        );
+        assert!(check_labels(&json!({"metadata": {"labels": {"a": "b"}}})).is_empty());
+    }
+
+    #[test]
+    fn annotations_have_a_total_size() {
+        let big = "x".repeat(MAX_ANNOTATIONS_BYTES);
+        let problems = check_labels(&json!({"metadata": {"annotations": {"a": big}}}));
+        assert!(problems[0].contains("at most 262144"), "{problems:?}");
+    }
+}

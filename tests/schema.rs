@@ -1,0 +1,629 @@
+//! The schema stage end to end: `testdata/schemas` holds one valid and one invalid object per
+//! rule, checked by `check` on the expanded tree and by `validate` on the same JSON;
+//! `testdata/manifests` holds YAML-only cases (documents, Lists, duplicate keys).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use support::{assert_valid_junit, copy_tree, fixture, manifest_dir, policyrun};
+
+/// `(object, check)` -> outcome, for the schema stage of a JSON report.
+fn schema_outcomes(stdout: &str) -> BTreeMap<(String, String), Value> {
+    let doc: Value = serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    doc["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["stage"] == "schema")
+        .map(|o| {
+            let object = match &o["object"] {
+                Value::Object(id) => format!(
+                    "{} {}",
+                    id["kind"].as_str().unwrap(),
+                    id["name"].as_str().unwrap()
+                ),
+                _ => o["subject"].as_str().unwrap().to_owned(),
+            };
+            ((object, o["check"].as_str().unwrap().to_owned()), o.clone())
+        })
+        .collect()
+}
+
+fn get<'a>(
+    outcomes: &'a BTreeMap<(String, String), Value>,
+    object: &str,
+    check: &str,
+) -> &'a Value {
+    outcomes
+        .get(&(object.to_owned(), check.to_owned()))
+        .unwrap_or_else(|| panic!("no {check} outcome for {object}: {:?}", outcomes.keys()))
+}
+
+/// The verdict every rule must reach, by object: status of the schema check, a piece of its
+/// message, and the status of the metadata check.
+const EXPECTED: &[(&str, &str, &str, &str)] = &[
+    ("Deployment web", "passed", "", "passed"),
+    ("Service web", "passed", "", "passed"),
+    ("Backup nightly", "passed", "", "passed"),
+    ("Widget big-widget", "passed", "", "passed"),
+    (
+        "CustomResourceDefinition backups.example.com",
+        "passed",
+        "",
+        "passed",
+    ),
+    (
+        "ConfigMap unknown-field",
+        "failed",
+        "/: Additional properties are not allowed ('extra' was unexpected)",
+        "passed",
+    ),
+    (
+        "Deployment wrong-type",
+        "failed",
+        "/spec/replicas: \"two\" is not of types",
+        "passed",
+    ),
+    (
+        "Service missing-port",
+        "failed",
+        "/spec/ports/0: \"port\" is a required property",
+        "passed",
+    ),
+    (
+        "Deployment int-or-string",
+        "failed",
+        "/spec/strategy/rollingUpdate/maxSurge: true is not valid",
+        "passed",
+    ),
+    (
+        "Deployment quantity",
+        "failed",
+        "/spec/template/spec/containers/0/resources/limits/memory: \"lots\" is not valid",
+        "passed",
+    ),
+    (
+        "Backup broken-backup",
+        "failed",
+        "/spec/port: true is not of types \"integer\", \"string\"",
+        "passed",
+    ),
+    (
+        "Widget tiny-widget",
+        "failed",
+        "/spec/size: 0 is less than the minimum of 1",
+        "passed",
+    ),
+    (
+        "Gadget gadget",
+        "failed",
+        "no schema for example.org/v1/Gadget",
+        "passed",
+    ),
+    (
+        "Deployment removed-api",
+        "failed",
+        "extensions/v1beta1 Deployment was removed in Kubernetes 1.16: use apps/v1",
+        "passed",
+    ),
+    (
+        "Endpoints deprecated-api",
+        "warning",
+        "deprecated since Kubernetes 1.33: use discovery.k8s.io/v1 EndpointSlice",
+        "passed",
+    ),
+    ("ConfigMap Bad_Name", "passed", "", "failed"),
+    ("ConfigMap bad-label", "passed", "", "failed"),
+];
+
+fn assert_expected(outcomes: &BTreeMap<(String, String), Value>, how: &str) {
+    for (object, schema_status, message, metadata_status) in EXPECTED {
+        let schema = get(outcomes, object, "schema");
+        assert_eq!(
+            schema["status"], *schema_status,
+            "{how}: {object}: {schema}"
+        );
+        let text = format!(
+            "{} {}",
+            schema["message"].as_str().unwrap_or_default(),
+            schema["detail"].as_str().unwrap_or_default()
+        );
+        assert!(
+            text.contains(message),
+            "{how}: {object}: expected {message:?} in {text}"
+        );
+        let metadata = get(outcomes, object, "metadata");
+        assert_eq!(
+            metadata["status"], *metadata_status,
+            "{how}: {object}: {metadata}"
+        );
+    }
+    let name = get(outcomes, "ConfigMap Bad_Name", "metadata");
+    assert!(
+        name["message"]
+            .as_str()
+            .unwrap()
+            .contains("metadata.name `Bad_Name` is not valid for a ConfigMap"),
+        "{name}"
+    );
+    let label = get(outcomes, "ConfigMap bad-label", "metadata");
+    let text = label["detail"].as_str().unwrap();
+    assert!(text.contains("label key `not a key`"), "{text}");
+    assert!(
+        text.contains("/metadata/labels/tier: label value `-front`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_reports_every_schema_rule() {
+    let repo = fixture("schemas");
+    let junit = repo.path().join("junit.xml");
+    let run = policyrun(
+        repo.path(),
+        &["--output", "json", "--junit", junit.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = schema_outcomes(&run.stdout);
+    assert_expected(&outcomes, "check");
+    // Where each error is: the generated file, the entry it came from.
+    let wrong = get(&outcomes, "Deployment wrong-type", "schema");
+    assert_eq!(
+        wrong["location"]["file"],
+        "generated/dev/invalid/wrongType.json"
+    );
+    assert_eq!(wrong["entry"], "clusters/dev/invalid.jsonnet");
+    assert_eq!(wrong["cluster"], "dev");
+
+    // JUnit: one testcase per object in the schema suite, its checks folded in.
+    let xml = fs::read_to_string(&junit).unwrap();
+    assert_valid_junit(&xml);
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite") && n.attribute("name") == Some("dev schema"))
+        .expect("a dev schema suite");
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), EXPECTED.len(), "{xml}");
+    let case = |name: &str| {
+        cases
+            .iter()
+            .find(|c| c.attribute("name") == Some(name))
+            .unwrap_or_else(|| panic!("no testcase {name}"))
+    };
+    let quantity = case("Deployment app/quantity");
+    assert_eq!(
+        quantity.attribute("classname"),
+        Some("policyrun.dev.schema")
+    );
+    let failure = quantity
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    assert!(
+        failure
+            .text()
+            .unwrap()
+            .contains("/spec/template/spec/containers/0/resources/limits/memory"),
+        "{xml}"
+    );
+    assert!(
+        case("Deployment app/web")
+            .children()
+            .all(|n| !n.has_tag_name("failure"))
+    );
+    let bad_name = case("ConfigMap app/Bad_Name");
+    assert_eq!(
+        bad_name
+            .children()
+            .find(|n| n.has_tag_name("failure"))
+            .unwrap()
+            .attribute("type"),
+        Some("metadata")
+    );
+}
+
+#[test]
+fn validate_gives_the_same_verdicts_on_the_same_objects() {
+    let repo = fixture("schemas");
+    // The repository's policyrun.toml applies: its CRD file defines Widgets.
+    let run = policyrun(repo.path(), &["validate", "generated", "--output", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = schema_outcomes(&run.stdout);
+    assert_expected(&outcomes, "validate");
+    let wrong = get(&outcomes, "Deployment wrong-type", "schema");
+    assert_eq!(
+        wrong["location"]["file"],
+        "generated/dev/invalid/wrongType.json"
+    );
+    assert_eq!(wrong["location"]["line"], 1);
+    assert!(wrong.get("cluster").is_none(), "{wrong}");
+    // Human output names the file and line of each object.
+    let run = policyrun(repo.path(), &["validate", "generated"]);
+    assert!(
+        run.stdout
+            .contains("FAIL schema     Deployment app/wrong-type (generated/dev/invalid/wrongType.json:1) [schema]"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.starts_with("manifests: "), "{}", run.stdout);
+}
+
+#[test]
+fn missing_schemas_fail_or_are_skipped() {
+    let repo = fixture("schemas");
+    let gadget = |args: &[&str]| {
+        let mut all = vec!["--output", "json"];
+        all.extend_from_slice(args);
+        let run = policyrun(repo.path(), &all);
+        get(&schema_outcomes(&run.stdout), "Gadget gadget", "schema").clone()
+    };
+    assert_eq!(gadget(&[])["status"], "failed");
+    let skipped = gadget(&["--ignore-missing-schemas"]);
+    assert_eq!(skipped["status"], "skipped");
+    assert!(
+        skipped["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no schema for")
+    );
+    assert_eq!(gadget(&["--skip", "Gadget"])["status"], "skipped");
+    assert_eq!(
+        gadget(&["--skip", "Pod,example.org/v1/Gadget"])["status"],
+        "skipped"
+    );
+    assert_eq!(
+        gadget(&["--skip", "example.org/v2/Gadget"])["status"],
+        "failed"
+    );
+
+    let config = repo.path().join("policyrun.toml");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(
+        &config,
+        text.replace("[schema]\n", "[schema]\nignore_missing = true\n"),
+    )
+    .unwrap();
+    assert_eq!(gadget(&[])["status"], "skipped");
+    let run = policyrun(
+        repo.path(),
+        &["validate", "generated/dev/invalid/noSchema.json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn custom_resources_are_defined_per_cluster() {
+    let repo = fixture("schemas");
+    let root = repo.path();
+    // int gets the same objects but not the CRD of Backups (it lives in dev's tree).
+    fs::create_dir_all(root.join("clusters/int")).unwrap();
+    fs::copy(
+        root.join("clusters/dev/valid.jsonnet"),
+        root.join("clusters/int/valid.jsonnet"),
+    )
+    .unwrap();
+    let config = root.join("policyrun.toml");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(&config, format!("{text}\n[[cluster]]\nname = \"int\"\n")).unwrap();
+    let run = policyrun(root, &["--output", "json", "--cluster", "int"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let backup = doc["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["subject"] == "Backup app/nightly" && o["check"] == "schema")
+        .unwrap();
+    assert_eq!(backup["status"], "failed", "{backup}");
+    assert!(
+        backup["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no schema for example.com/v1/Backup")
+    );
+    // Widgets come from the CRD file, for every cluster.
+    let widget = doc["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["subject"] == "Widget big-widget" && o["check"] == "schema")
+        .unwrap();
+    assert_eq!(widget["status"], "passed", "{widget}");
+}
+
+#[test]
+fn yaml_documents_lists_and_duplicate_keys() {
+    let dir = manifest_dir().join("testdata/manifests");
+    let run = policyrun(&dir, &["validate", ".", "--output", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let by_subject: BTreeMap<String, Vec<&Value>> = doc["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .fold(BTreeMap::new(), |mut map, o| {
+            map.entry(o["subject"].as_str().unwrap().to_owned())
+                .or_default()
+                .push(o);
+            map
+        });
+    let subjects: Vec<&str> = by_subject.keys().map(String::as_str).collect();
+    assert_eq!(
+        subjects,
+        vec![
+            "./duplicate-key.yaml:8",
+            "ConfigMap app/after-the-broken-one (./duplicate-key.yaml:11)",
+            "ConfigMap app/counts (./multi.yaml:10 /items/1)",
+            "ConfigMap app/settings (./multi.yaml:10 /items/0)",
+            "Namespace app (./multi.yaml:5)",
+            "Service app/web (./more/service.json:1)",
+        ]
+    );
+    let duplicate = by_subject["./duplicate-key.yaml:8"][0];
+    assert_eq!(duplicate["status"], "error");
+    assert_eq!(
+        duplicate["message"],
+        "not valid YAML: duplicate mapping key: data"
+    );
+    let counts = by_subject["ConfigMap app/counts (./multi.yaml:10 /items/1)"]
+        .iter()
+        .find(|o| o["check"] == "schema")
+        .unwrap();
+    assert_eq!(counts["status"], "failed");
+    assert!(
+        counts["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("/data/replicas: 3 is not of type")
+    );
+    for subject in [
+        "Namespace app (./multi.yaml:5)",
+        "Service app/web (./more/service.json:1)",
+    ] {
+        assert!(
+            by_subject[subject].iter().all(|o| o["status"] == "passed"),
+            "{subject}"
+        );
+    }
+}
+
+#[test]
+fn standard_input_and_usage_errors() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policyrun"))
+        .args(["validate", "-"])
+        .current_dir(std::env::temp_dir())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: from-stdin\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("PASSED: 2 checks, 2 passed"), "{stdout}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let run = policyrun(empty.path(), &["validate", "."]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("no Kubernetes objects in ."),
+        "{}",
+        run.stderr
+    );
+    let run = policyrun(empty.path(), &["validate", "nope.yaml"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("nope.yaml"), "{}", run.stderr);
+    let run = policyrun(
+        empty.path(),
+        &["validate", "--kubernetes-version", "latest", "."],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--kubernetes-version"),
+        "{}",
+        run.stderr
+    );
+    let run = policyrun(
+        empty.path(),
+        &[
+            "validate",
+            "--schema-location",
+            "https://example.com/{kind}.json",
+            ".",
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("offline"), "{}", run.stderr);
+}
+
+#[test]
+fn another_kubernetes_release_from_a_schema_directory() {
+    let repo = fixture("schemas");
+    let root = repo.path();
+    let versions = manifest_dir().join("testdata/schema-versions");
+    // Without a schema directory only the built-in release is available.
+    let run = policyrun(root, &["--kubernetes-version", "1.33"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("only 1.35.0 is built in"),
+        "{}",
+        run.stderr
+    );
+
+    // The stand-in 1.33 knows ConfigMaps without `data`, and nothing else.
+    let run = policyrun(
+        root,
+        &[
+            "--kubernetes-version",
+            "1.33",
+            "--schema-dir",
+            versions.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+    );
+    let outcomes = schema_outcomes(&run.stdout);
+    let bad_name = get(&outcomes, "ConfigMap Bad_Name", "schema");
+    assert!(
+        bad_name["message"]
+            .as_str()
+            .unwrap()
+            .contains("'data' was unexpected"),
+        "{bad_name}"
+    );
+    let web = get(&outcomes, "Deployment web", "schema");
+    assert!(
+        web["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no schema for apps/v1/Deployment (Kubernetes 1.33.0"),
+        "{web}"
+    );
+    // The same from the configuration, with the directory inside the repository.
+    copy_tree(&versions, &root.join("schema-versions"));
+    let config = root.join("policyrun.toml");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(
+        &config,
+        text.replace(
+            "[schema]\n",
+            "[schema]\nkubernetes_version = \"1.33\"\nschema_dir = \"schema-versions\"\n",
+        ),
+    )
+    .unwrap();
+    let run = policyrun(root, &["--output", "json"]);
+    let outcomes = schema_outcomes(&run.stdout);
+    assert!(
+        get(&outcomes, "ConfigMap Bad_Name", "schema")["message"]
+            .as_str()
+            .unwrap()
+            .contains("'data' was unexpected")
+    );
+}
+
+#[test]
+fn schema_locations_come_first_and_stay_inside_the_repository() {
+    let repo = fixture("schemas");
+    let root = repo.path();
+    let locations = manifest_dir().join("testdata/schema-locations");
+    let gadget = |args: &[&str]| {
+        let mut all = vec!["--output", "json"];
+        all.extend_from_slice(args);
+        let run = policyrun(root, &all);
+        get(&schema_outcomes(&run.stdout), "Gadget gadget", "schema").clone()
+    };
+    // A directory in kubeconform's naming, from the command line.
+    let found = gadget(&["--schema-location", locations.to_str().unwrap()]);
+    assert_eq!(found["status"], "failed");
+    assert!(
+        found["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"spec\" is a required property"),
+        "{found}"
+    );
+    // A template, from the configuration.
+    copy_tree(&locations, &root.join("schemas"));
+    fs::rename(
+        root.join("schemas/gadget-example-v1.json"),
+        root.join("schemas/Gadget.json"),
+    )
+    .unwrap();
+    let config = root.join("policyrun.toml");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(
+        &config,
+        text.replace(
+            "[schema]\n",
+            "[schema]\nlocations = [\"schemas/{Kind}.json\"]\n",
+        ),
+    )
+    .unwrap();
+    let found = gadget(&[]);
+    assert!(
+        found["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"spec\" is a required property")
+    );
+
+    // A committed link out of the repository is not followed.
+    #[cfg(unix)]
+    {
+        fs::remove_file(root.join("schemas/Gadget.json")).unwrap();
+        std::os::unix::fs::symlink(
+            locations.join("gadget-example-v1.json"),
+            root.join("schemas/Gadget.json"),
+        )
+        .unwrap();
+        let refused = gadget(&[]);
+        assert_eq!(refused["status"], "error");
+        assert!(
+            refused["message"]
+                .as_str()
+                .unwrap()
+                .contains("leads outside the repository"),
+            "{refused}"
+        );
+    }
+}
+
+#[test]
+fn broken_crd_files_are_reported_with_their_line() {
+    let repo = fixture("schemas");
+    let crd = repo.path().join("crds/widgets.yaml");
+    let text = fs::read_to_string(&crd).unwrap();
+    fs::write(
+        &crd,
+        text.replace(
+            "  scope: Cluster\n",
+            "  scope: Cluster\n  scope: Namespaced\n",
+        ),
+    )
+    .unwrap();
+    let run = policyrun(repo.path(), &["--output", "json"]);
+    assert_eq!(run.code, 1);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let problem = doc["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["check"] == "custom-resources")
+        .expect("an outcome for the broken CRD file");
+    assert_eq!(problem["status"], "error");
+    assert!(
+        problem["message"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate mapping key: scope"),
+        "{problem}"
+    );
+    assert_eq!(problem["location"]["line"], 12);
+    assert!(
+        Path::new(problem["location"]["file"].as_str().unwrap()).ends_with("crds/widgets.yaml")
+    );
+}
+
+#[test]
+fn our_example_clusters_pass_the_schema_stage() {
+    let run = policyrun(&manifest_dir(), &["--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let outcomes = schema_outcomes(&run.stdout);
+    assert!(outcomes.len() > 100, "{}", outcomes.len());
+}
