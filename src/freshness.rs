@@ -62,6 +62,81 @@ pub fn unified_diff(path: &Path, committed: &str, produced: &str) -> String {
         .to_string()
 }
 
+/// For a file holding a Secret: a diff in which every Secret value is replaced by a marker
+/// (saying whether it changed), since a report must never show a secret value; `None` for
+/// other files.
+fn secret_safe_diff(path: &Path, committed: &str, produced: &str) -> Option<String> {
+    let mut produced: Value = serde_json::from_str(produced).ok()?;
+    if !holds_secret(&produced) {
+        return None;
+    }
+    let header = "(Secret values are hidden; a changed one shows as <hidden, changed>)\n";
+    let Ok(mut committed) = serde_json::from_str::<Value>(committed) else {
+        return Some(format!(
+            "{header}the committed file is not valid JSON; it is not shown because it may hold Secret values"
+        ));
+    };
+    let reference = committed.clone();
+    mask_secrets(&mut committed, Some(&produced));
+    mask_secrets(&mut produced, Some(&reference));
+    let text = |value: &Value| serde_json::to_string_pretty(value).unwrap_or_default() + "\n";
+    Some(format!(
+        "{header}{}",
+        unified_diff(path, &text(&committed), &text(&produced))
+    ))
+}
+
+fn is_secret(value: &Value) -> bool {
+    value.get("kind").and_then(Value::as_str) == Some("Secret")
+        && value.get("apiVersion").and_then(Value::as_str) == Some("v1")
+}
+
+fn holds_secret(value: &Value) -> bool {
+    match value {
+        _ if is_secret(value) => true,
+        Value::Object(map) => map.values().any(holds_secret),
+        Value::Array(items) => items.iter().any(holds_secret),
+        _ => false,
+    }
+}
+
+/// Replaces the values of every Secret's `data` and `stringData` in `value` by markers;
+/// `other` is the same place on the other side, to tell changed values from equal ones.
+fn mask_secrets(value: &mut Value, other: Option<&Value>) {
+    if is_secret(value) {
+        for field in ["data", "stringData"] {
+            let theirs = other.and_then(|o| o.get(field));
+            if let Some(Value::Object(entries)) = value.get_mut(field) {
+                for (key, entry) in entries.iter_mut() {
+                    let same = theirs.and_then(|t| t.get(key)) == Some(&*entry);
+                    *entry = Value::String(
+                        if same {
+                            "<hidden>"
+                        } else {
+                            "<hidden, changed>"
+                        }
+                        .to_owned(),
+                    );
+                }
+            }
+        }
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                mask_secrets(child, other.and_then(|o| o.get(key)));
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter_mut().enumerate() {
+                mask_secrets(child, other.and_then(|o| o.get(i)));
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Freshness outcomes for the given expansions against the committed `tree`, plus orphans.
 pub fn check(config: &Config, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<Outcome> {
     let mut outcomes: Vec<Outcome> = expanded
@@ -205,7 +280,8 @@ fn check_file(
         .message("missing: not committed; run `policyrun expand` and commit the result"),
         verdict @ (Verdict::Stale | Verdict::FormattingOnly) => {
             let committed_text = String::from_utf8_lossy(committed.as_deref().unwrap_or_default());
-            let diff = unified_diff(&produced.path, &committed_text, &produced.text);
+            let diff = secret_safe_diff(&produced.path, &committed_text, &produced.text)
+                .unwrap_or_else(|| unified_diff(&produced.path, &committed_text, &produced.text));
             let (status, message) = if verdict == Verdict::Stale {
                 (
                     Status::Failed,
@@ -343,6 +419,40 @@ mod tests {
         );
         assert_eq!(compare(&p, Some(b"{\"a\": 0.2}")), Verdict::Stale);
         assert_eq!(compare(&p, Some(b"not json")), Verdict::Stale);
+    }
+
+    #[test]
+    fn secret_values_never_reach_a_diff() {
+        let committed = r#"{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
+            "data": {"user": "YWRtaW4=", "password": "b2xkLXNlY3JldA=="}}"#;
+        let produced = r#"{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "labels": {"a": "b"}},
+            "data": {"user": "YWRtaW4=", "password": "bmV3LXNlY3JldA==", "token": "dG9rZW4="}}"#;
+        let diff =
+            secret_safe_diff(Path::new("generated/dev/a/s.json"), committed, produced).unwrap();
+        for secret in [
+            "YWRtaW4=",
+            "b2xkLXNlY3JldA==",
+            "bmV3LXNlY3JldA==",
+            "dG9rZW4=",
+        ] {
+            assert!(!diff.contains(secret), "{diff}");
+        }
+        assert!(
+            diff.contains("     \"password\": \"<hidden, changed>\""),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("+    \"token\": \"<hidden, changed>\""),
+            "{diff}"
+        );
+        assert!(diff.contains("     \"user\": \"<hidden>\""), "{diff}");
+        assert!(diff.contains("+      \"a\": \"b\""), "{diff}");
+        let broken = secret_safe_diff(Path::new("x.json"), "{not json", produced).unwrap();
+        assert!(
+            broken.contains("not valid JSON") && !broken.contains("not json"),
+            "{broken}"
+        );
+        assert!(secret_safe_diff(Path::new("x.json"), "{}", "{\"kind\": \"ConfigMap\"}").is_none());
     }
 
     #[test]

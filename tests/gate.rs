@@ -905,3 +905,33 @@ fn expand_listing_shows_odd_file_names_escaped() {
     );
     assert!(!run.stdout.contains('\u{1b}'), "{}", run.stdout);
 }
+
+/// Regression: a stale Secret showed its old and new values in the diff of every report.
+#[test]
+fn stale_secrets_are_diffed_without_their_values() {
+    let repo = fixture("basic");
+    let root = repo.path();
+    fs::write(
+        root.join("clusters/dev/secret.jsonnet"),
+        "{ items_:: { db: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'app' }, data: { password: 'bmV3LXNlY3JldA==' } } } }\n",
+    )
+    .unwrap();
+    assert_eq!(policyrun(root, &["expand"]).code, 0);
+    edit(
+        root,
+        "generated/dev/secret/db.json",
+        "bmV3LXNlY3JldA==",
+        "b2xkLXNlY3JldA==",
+    );
+    let junit = root.join("junit.xml");
+    let run = policyrun(root, &["--junit", junit.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("<hidden, changed>"), "{}", run.stdout);
+    let xml = fs::read_to_string(junit).unwrap();
+    for text in [&run.stdout, &xml] {
+        assert!(
+            !text.contains("bmV3LXNlY3JldA==") && !text.contains("b2xkLXNlY3JldA=="),
+            "{text}"
+        );
+    }
+}
