@@ -7,6 +7,7 @@ use std::io;
 use std::path::PathBuf;
 
 use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
+use rayon::prelude::*;
 
 use super::{Report, RunInfo};
 use crate::outcome::{Outcome, Stage, Status};
@@ -45,17 +46,32 @@ pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
     }
     let mut report = JunitReport::new("policyrun");
     report.set_time(info.elapsed);
-    for suite_outcomes in outcomes.chunk_by(|a, b| suite_of(a) == suite_of(b)) {
-        let (stage, cluster) = suite_of(&suite_outcomes[0]);
-        let mut suite = TestSuite::new(format!("{cluster} {stage}"));
-        let classname = format!("policyrun.{}.{}", class_part(cluster), stage.as_str());
-        for case in suite_outcomes.chunk_by(|a, b| a.subject_name() == b.subject_name()) {
-            let group: Vec<&Outcome> = case.iter().collect();
-            let subject = case[0].subject_name().into_owned();
-            suite.add_test_case(test_case(subject, &classname, &group));
-        }
-        report.add_test_suite(suite);
-    }
+    // Suites are built on every core (a large gate has tens of thousands of testcases),
+    // then added in order.
+    let suites: Vec<&[Outcome]> = outcomes
+        .chunk_by(|a, b| suite_of(a) == suite_of(b))
+        .collect();
+    let built: Vec<TestSuite> = suites
+        .par_iter()
+        .map(|suite_outcomes| {
+            let (stage, cluster) = suite_of(&suite_outcomes[0]);
+            let classname = format!("policyrun.{}.{}", class_part(cluster), stage.as_str());
+            let cases: Vec<&[Outcome]> = suite_outcomes
+                .chunk_by(|a, b| a.subject_name() == b.subject_name())
+                .collect();
+            let cases: Vec<TestCase> = cases
+                .par_iter()
+                .map(|case| {
+                    let group: Vec<&Outcome> = case.iter().collect();
+                    test_case(case[0].subject_name().into_owned(), &classname, &group)
+                })
+                .collect();
+            let mut suite = TestSuite::new(format!("{cluster} {stage}"));
+            suite.add_test_cases(cases);
+            suite
+        })
+        .collect();
+    report.add_test_suites(built);
     let xml = report
         .to_string()
         .map_err(|e| io::Error::other(format!("cannot write JUnit XML: {e}")))?;

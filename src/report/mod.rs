@@ -8,6 +8,8 @@ pub mod junit;
 use std::io;
 use std::time::Duration;
 
+use rayon::prelude::*;
+
 use crate::outcome::Outcome;
 
 /// Text from the repository under review, made safe for a terminal or a CI log: control
@@ -49,7 +51,7 @@ pub fn sort(outcomes: &mut [Outcome], cluster_order: &[String]) {
     // themselves recomputed every key in every comparison (40 ms for 40,000 outcomes).
     let order: Vec<usize> = {
         let mut keys: Vec<_> = outcomes
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(index, o)| {
                 let rank = o
@@ -67,7 +69,7 @@ pub fn sort(outcomes: &mut [Outcome], cluster_order: &[String]) {
                 )
             })
             .collect();
-        keys.sort_unstable();
+        keys.par_sort_unstable();
         keys.into_iter().map(|key| key.5).collect()
     };
     apply_permutation(outcomes, order);
