@@ -344,6 +344,7 @@ fn schema_settings(root: &Path, raw: RawSchema) -> Result<crate::schema::Setting
     }
     Ok(Settings {
         kubernetes_version,
+        schema_dir_confined_to: schema_dir.as_ref().map(|_| root.to_path_buf()),
         schema_dir,
         locations,
         crd_files,

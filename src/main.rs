@@ -152,6 +152,7 @@ impl SchemaArgs {
                 )));
             }
             settings.schema_dir = Some(absolute(dir)?);
+            settings.schema_dir_confined_to = None;
         }
         let mut locations = Vec::with_capacity(self.schema_locations.len());
         for location in &self.schema_locations {

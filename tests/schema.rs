@@ -515,6 +515,25 @@ fn another_kubernetes_release_from_a_schema_directory() {
             .unwrap()
             .contains("'data' was unexpected")
     );
+
+    // A committed link out of the repository is not read.
+    #[cfg(unix)]
+    {
+        let definitions = root.join("schema-versions/v1.33.0-local-strict/_definitions.json");
+        fs::remove_file(&definitions).unwrap();
+        std::os::unix::fs::symlink(
+            versions.join("v1.33.0-local-strict/_definitions.json"),
+            &definitions,
+        )
+        .unwrap();
+        let run = policyrun(root, &[]);
+        assert_eq!(run.code, 2, "{}", run.stdout);
+        assert!(
+            run.stderr.contains("leads outside the repository"),
+            "{}",
+            run.stderr
+        );
+    }
 }
 
 #[test]

@@ -38,6 +38,9 @@ pub struct Settings {
     pub kubernetes_version: Option<KubeVersion>,
     /// Where other releases live: `vX.Y.Z-local-strict` directories of kubernetes-validate.
     pub schema_dir: Option<PathBuf>,
+    /// Set when `schema_dir` comes from the repository: the files read from it must really
+    /// lie inside this directory.
+    pub schema_dir_confined_to: Option<PathBuf>,
     /// Searched in order before everything else: directories holding
     /// `<kind>-<group>-<version>.json` files, or path templates (see `location_candidates`).
     pub locations: Vec<SchemaLocation>,
@@ -136,6 +139,18 @@ impl Catalog {
                             dir.display()
                         )
                     })?;
+                if let Some(root) = &settings.schema_dir_confined_to {
+                    let file = found.join("_definitions.json");
+                    let real = file
+                        .canonicalize()
+                        .map_err(|e| format!("cannot resolve {}: {e}", file.display()))?;
+                    if !real.starts_with(root) {
+                        return Err(format!(
+                            "{} is a symbolic link that leads outside the repository; not read",
+                            file.display()
+                        ));
+                    }
+                }
                 Definitions::from_directory(&found, version, builtin.namespaced)?
             }
         };
