@@ -143,20 +143,25 @@ fn prepare(stacks: usize) -> Prepared {
     }
 }
 
-fn measure_check(repo: &mut Prepared) {
+fn measure_check_with(repo: &mut Prepared, with_schema: bool) {
     collect_garbage();
-    let (expanded, wall, cpu) = timed(|| full_check(&repo.config, true));
-    repo.check.push(wall);
-    repo.check_cpu.extend(cpu);
+    let (expanded, wall, cpu) = timed(|| full_check(&repo.config, with_schema));
+    let (walls, cpus) = if with_schema {
+        (&mut repo.check, &mut repo.check_cpu)
+    } else {
+        (&mut repo.without_schema, &mut repo.without_schema_cpu)
+    };
+    walls.push(wall);
+    cpus.extend(cpu);
     drop(expanded);
 }
 
+fn measure_check(repo: &mut Prepared) {
+    measure_check_with(repo, true);
+}
+
 fn measure_without_schema(repo: &mut Prepared) {
-    collect_garbage();
-    let (expanded, wall, cpu) = timed(|| full_check(&repo.config, false));
-    repo.without_schema.push(wall);
-    repo.without_schema_cpu.extend(cpu);
-    drop(expanded);
+    measure_check_with(repo, false);
 }
 
 fn measure_evaluate(repo: &mut Prepared) {
