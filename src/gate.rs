@@ -1,7 +1,7 @@
 //! The pre-merge gate: runs the stages over the selected clusters and collects their outcomes.
 //! Every stage reports per entry, file or object; none stops the others.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -12,7 +12,7 @@ use crate::discover;
 use crate::expand::{self, Expanded, Object};
 use crate::freshness;
 use crate::outcome::{Location, Outcome, Stage, Status};
-use crate::schema::{self, Catalog, Target, gvk::Gvk};
+use crate::schema::{self, Catalog, Target};
 
 pub const EVALUATE: &str = "evaluate";
 pub const UNIQUE_IDENTITY: &str = "unique-identity";
@@ -80,41 +80,10 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
 /// The schema stage over every expanded object. The CRDs in a cluster's tree define the
 /// custom resources of that cluster only.
 pub fn schema_outcomes(catalog: &mut Catalog, expanded: &[Expanded]) -> Vec<Outcome> {
-    let mut outcomes = catalog.load_crd_files();
-    let objects: Vec<&Object> = expanded
-        .iter()
-        .filter_map(|e| e.result.as_ref().ok())
-        .flat_map(|files| files.objects.iter())
-        .collect();
-    for object in objects.iter().filter(|o| schema::crd::is_crd(&o.value)) {
-        let origin = object.file.display().to_string();
-        if let Err(problem) = catalog.add_crd(Some(&object.id.cluster), &object.value, &origin) {
-            outcomes.push(
-                Outcome::new(Stage::Schema, schema::CUSTOM_RESOURCES, Status::Failed)
-                    .cluster(&object.id.cluster)
-                    .entry(object.id.entry.clone())
-                    .subject(object.id.display_name())
-                    .object(object.id.clone())
-                    .message(problem)
-                    .location(Location::file(object.file.clone())),
-            );
-        }
-    }
-    let kinds: HashSet<(&str, &str, &str)> = objects
-        .iter()
-        .map(|o| {
-            (
-                o.id.cluster.as_str(),
-                o.id.api_version.as_str(),
-                o.id.kind.as_str(),
-            )
-        })
-        .collect();
-    catalog.resolve(kinds.into_iter().map(|(cluster, api_version, kind)| {
-        (Some(cluster), Gvk::from_api_version(api_version, kind))
-    }));
-    let targets: Vec<Target> = objects
+    let targets: Vec<Target> = expanded
         .par_iter()
+        .filter_map(|e| e.result.as_ref().ok())
+        .flat_map_iter(|files| files.objects.iter())
         .map(|o| Target {
             subject: o.id.display_name(),
             cluster: Some(&o.id.cluster),
@@ -124,8 +93,7 @@ pub fn schema_outcomes(catalog: &mut Catalog, expanded: &[Expanded]) -> Vec<Outc
             location: Location::file(o.file.clone()),
         })
         .collect();
-    outcomes.extend(schema::check(catalog, &targets));
-    outcomes
+    schema::run(catalog, &targets)
 }
 
 /// One `evaluate` outcome per entry, problems with produced values, and duplicate identities.

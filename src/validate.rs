@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::expand::identity;
 use crate::manifests;
 use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
-use crate::schema::{self, Catalog, Settings, Target, gvk::Gvk};
+use crate::schema::{self, Catalog, Settings, Target};
 
 /// Check name for input that is not a Kubernetes object at all.
 pub const READ: &str = "read";
@@ -25,7 +25,7 @@ struct Found {
 /// or input with no object at all, is an `Err`: a gate that checked nothing must not pass.
 pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String> {
     let mut catalog = Catalog::new(settings)?;
-    let mut outcomes = catalog.load_crd_files();
+    let mut outcomes = Vec::new();
     let mut items = Vec::new();
     for path in paths {
         let files = if path == Path::new("-") {
@@ -87,23 +87,6 @@ pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String
                 .join(", ")
         ));
     }
-    for object in found.iter().filter(|f| schema::crd::is_crd(&f.value)) {
-        if let Err(problem) = catalog.add_crd(None, &object.value, &object.location.to_string()) {
-            outcomes.push(
-                Outcome::new(Stage::Schema, schema::CUSTOM_RESOURCES, Status::Failed)
-                    .entry(object.id.entry.clone())
-                    .subject(subject(object))
-                    .object(object.id.clone())
-                    .message(problem)
-                    .location(object.location.clone()),
-            );
-        }
-    }
-    catalog.resolve(
-        found
-            .iter()
-            .map(|f| (None, Gvk::from_api_version(&f.id.api_version, &f.id.kind))),
-    );
     let targets: Vec<Target> = found
         .iter()
         .map(|f| Target {
@@ -115,7 +98,7 @@ pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String
             location: f.location.clone(),
         })
         .collect();
-    outcomes.extend(schema::check(&catalog, &targets));
+    outcomes.extend(schema::run(&mut catalog, &targets));
     Ok(outcomes)
 }
 

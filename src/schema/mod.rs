@@ -9,7 +9,7 @@ pub mod gvk;
 pub mod lifecycle;
 pub mod names;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -553,8 +553,39 @@ pub struct Target<'a> {
     pub location: Location,
 }
 
+/// The whole schema stage, for `check` and `validate` alike: the configured CRD files and
+/// the CRDs among the targets (for their cluster) define custom resources, each distinct
+/// kind is resolved once, then every object is checked in parallel.
+pub fn run(catalog: &mut Catalog, targets: &[Target]) -> Vec<Outcome> {
+    let mut outcomes = catalog.load_crd_files();
+    for target in targets.iter().filter(|t| crd::is_crd(t.value)) {
+        let origin = target.location.to_string();
+        if let Err(problem) = catalog.add_crd(target.cluster, target.value, &origin) {
+            let mut outcome = Outcome::new(Stage::Schema, CUSTOM_RESOURCES, Status::Failed)
+                .subject(target.subject.clone())
+                .object(target.id.clone())
+                .message(problem)
+                .location(target.location.clone());
+            outcome.cluster = target.cluster.map(str::to_owned);
+            outcome.entry = target.entry.map(Path::to_path_buf);
+            outcomes.push(outcome);
+        }
+    }
+    let kinds: HashSet<(Option<&str>, &str, &str)> = targets
+        .iter()
+        .map(|t| (t.cluster, t.id.api_version.as_str(), t.id.kind.as_str()))
+        .collect();
+    catalog.resolve(
+        kinds.into_iter().map(|(cluster, api_version, kind)| {
+            (cluster, Gvk::from_api_version(api_version, kind))
+        }),
+    );
+    outcomes.extend(check(catalog, targets));
+    outcomes
+}
+
 /// Checks every target in parallel; the catalog must have resolved their kinds.
-pub fn check(catalog: &Catalog, targets: &[Target]) -> Vec<Outcome> {
+fn check(catalog: &Catalog, targets: &[Target]) -> Vec<Outcome> {
     targets
         .par_iter()
         .flat_map_iter(|target| catalog.check_object(target))
