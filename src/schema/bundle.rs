@@ -69,7 +69,8 @@ pub struct Definitions {
     pub version: KubeVersion,
     /// Where they came from, for messages.
     pub source: String,
-    /// The JSON Schema document holding every definition under `$defs`.
+    /// The JSON Schema document holding every definition under `$defs`; the catalog moves
+    /// it into its `$ref` registry.
     pub document: Value,
     /// Top-level kinds: the definition name of each.
     pub kinds: HashMap<Gvk, String>,

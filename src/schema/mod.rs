@@ -114,7 +114,7 @@ impl Catalog {
     /// Loads the definitions of the chosen release and the tables; reads no CRD files yet.
     pub fn new(settings: Settings) -> Result<Catalog, String> {
         let builtin = Definitions::builtin()?;
-        let definitions = match settings.kubernetes_version {
+        let mut definitions = match settings.kubernetes_version {
             None => builtin,
             Some(version) if version.same_release(&builtin.version) => builtin,
             Some(version) => {
@@ -155,7 +155,8 @@ impl Catalog {
             }
         };
         let registry = jsonschema::Registry::new()
-            .add(DEFINITIONS_URI, definitions.document.clone())
+            // Moved, not copied: the registry is the only reader of the document.
+            .add(DEFINITIONS_URI, std::mem::take(&mut definitions.document))
             .and_then(|builder| builder.prepare())
             .map_err(|e| format!("cannot prepare the schemas: {e}"))?;
         Ok(Catalog {
@@ -169,15 +170,6 @@ impl Catalog {
             located: HashMap::new(),
             resolved: HashMap::new(),
         })
-    }
-
-    /// The release objects are checked against.
-    pub fn kubernetes_version(&self) -> KubeVersion {
-        self.definitions.version
-    }
-
-    pub fn settings(&self) -> &Settings {
-        &self.settings
     }
 
     /// Takes the served versions of a CRD for `cluster` (`None`: every cluster).
