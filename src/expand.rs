@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::config::{Config, Layout};
 use crate::discover::Entry;
-use crate::outcome::{Location, ObjectId};
+use crate::outcome::{Location, ObjectId, pointer_segment};
 use crate::report::visible;
 use crate::sandbox::SandboxResolver;
 
@@ -537,8 +537,7 @@ fn collect_objects(value: Value, pointer: String, out: &mut Vec<Result<(String, 
         }
         Value::Object(map) => {
             for (key, item) in map {
-                let escaped = key.replace('~', "~0").replace('/', "~1");
-                collect_objects(item, format!("{pointer}/{escaped}"), out);
+                collect_objects(item, format!("{pointer}/{}", pointer_segment(&key)), out);
             }
         }
         Value::Array(items) => {

@@ -92,6 +92,11 @@ impl ObjectId {
     }
 }
 
+/// A key as one segment of a JSON pointer (RFC 6901: `~` and `/` escaped).
+pub fn pointer_segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
 /// A point in a source file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Location {
@@ -279,6 +284,15 @@ mod tests {
         assert!(Status::Failed > Status::Warning);
         assert!(Status::Warning > Status::Passed);
         assert!(Status::Failed.is_failure() && !Status::Warning.is_failure());
+    }
+
+    #[test]
+    fn pointer_segments_are_escaped() {
+        assert_eq!(
+            pointer_segment("app.kubernetes.io/name"),
+            "app.kubernetes.io~1name"
+        );
+        assert_eq!(pointer_segment("a~b"), "a~0b");
     }
 
     #[test]

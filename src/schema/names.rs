@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::gvk::Gvk;
+use crate::outcome::pointer_segment;
 
 const NAMES: &str = include_str!("../../schemas/object-names.json");
 
@@ -115,7 +116,7 @@ enum Segment<'v> {
 fn pointer(path: &[Segment]) -> String {
     path.iter()
         .map(|segment| match segment {
-            Segment::Key(key) => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+            Segment::Key(key) => format!("/{}", pointer_segment(key)),
             Segment::Index(i) => format!("/{i}"),
         })
         .collect()
@@ -185,7 +186,7 @@ fn check_label_map(
             problems.push(format!(
                 "{}/{}: label value `{value}` is not valid: {problem}",
                 pointer(path),
-                key.replace('~', "~0").replace('/', "~1")
+                pointer_segment(key)
             ));
         }
     }
