@@ -326,16 +326,7 @@ fn schema_settings(root: &Path, raw: RawSchema) -> Result<crate::schema::Setting
     }
     let mut crd_files = Vec::with_capacity(raw.crds.len());
     for (i, path) in raw.crds.iter().enumerate() {
-        let key = format!("schema.crds[{i}]");
-        let relative = relative_inside(&key, path)?;
-        let real = root
-            .join(&relative)
-            .canonicalize()
-            .map_err(|e| format!("{key}: `{path}` cannot be opened: {e}"))?;
-        if !real.starts_with(root) {
-            return Err(format!("{key}: `{path}` leads outside the repository"));
-        }
-        crd_files.push(real);
+        crd_files.push(existing_inside(root, &format!("schema.crds[{i}]"), path)?);
     }
     for (i, rule) in raw.skip.iter().enumerate() {
         if rule.trim().is_empty() {
@@ -371,11 +362,12 @@ fn relative_inside(key: &str, text: &str) -> Result<PathBuf, String> {
     Ok(clean)
 }
 
-/// An existing directory inside the repository, canonical, checked after symlinks are resolved.
-fn existing_dir_inside(root: &Path, key: &str, text: &str) -> Result<PathBuf, String> {
+/// An existing file or directory inside the repository, canonical, checked after symlinks
+/// are resolved.
+fn existing_inside(root: &Path, key: &str, text: &str) -> Result<PathBuf, String> {
     let relative = relative_inside(key, text)?;
-    let full = root.join(&relative);
-    let canonical = full
+    let canonical = root
+        .join(&relative)
         .canonicalize()
         .map_err(|e| format!("{key}: `{text}` cannot be opened: {e}"))?;
     if !canonical.starts_with(root) {
@@ -384,6 +376,12 @@ fn existing_dir_inside(root: &Path, key: &str, text: &str) -> Result<PathBuf, St
             canonical.display()
         ));
     }
+    Ok(canonical)
+}
+
+/// An existing directory inside the repository, canonical, checked after symlinks are resolved.
+fn existing_dir_inside(root: &Path, key: &str, text: &str) -> Result<PathBuf, String> {
+    let canonical = existing_inside(root, key, text)?;
     if !canonical.is_dir() {
         return Err(format!("{key}: `{text}` is not a directory"));
     }
