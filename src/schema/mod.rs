@@ -140,16 +140,7 @@ impl Catalog {
                         )
                     })?;
                 if let Some(root) = &settings.schema_dir_confined_to {
-                    let file = found.join("_definitions.json");
-                    let real = file
-                        .canonicalize()
-                        .map_err(|e| format!("cannot resolve {}: {e}", file.display()))?;
-                    if !real.starts_with(root) {
-                        return Err(format!(
-                            "{} is a symbolic link that leads outside the repository; not read",
-                            file.display()
-                        ));
-                    }
+                    ensure_inside(&found.join("_definitions.json"), root)?;
                 }
                 Definitions::from_directory(&found, version, builtin.namespaced)?
             }
@@ -286,21 +277,16 @@ impl Catalog {
             .find(|(path, _)| path.is_file())
             .map(|(path, confined_to)| {
                 if let Some(root) = confined_to {
-                    let real = path
-                        .canonicalize()
-                        .map_err(|e| format!("cannot resolve schema {}: {e}", path.display()))?;
-                    if !real.starts_with(root) {
-                        return Err(format!(
-                            "schema {} is a symbolic link that leads outside the repository; not read",
-                            path.display()
-                        ));
-                    }
+                    ensure_inside(&path, root)?;
                 }
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| format!("cannot read schema {}: {e}", path.display()))?;
                 let schema: Value = serde_json::from_str(&text)
                     .map_err(|e| format!("schema {} is not valid JSON: {e}", path.display()))?;
-                Ok(KindSchema::new(format!("schema {}", path.display()), schema))
+                Ok(KindSchema::new(
+                    format!("schema {}", path.display()),
+                    schema,
+                ))
             });
         self.located.insert(gvk.clone(), found.clone());
         found
@@ -618,6 +604,22 @@ pub fn location_candidates(location: &str, gvk: &Gvk, release: KubeVersion) -> V
         format!("{kind}-{prefix}-{}.json", gvk.version)
     };
     vec![dir.join(name)]
+}
+
+/// A file that came from the repository's configuration must really lie inside it: a
+/// committed symbolic link must not lead a read elsewhere.
+fn ensure_inside(file: &Path, root: &Path) -> Result<(), String> {
+    let real = file
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve {}: {e}", file.display()))?;
+    if real.starts_with(root) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is a symbolic link that leads outside the repository; not read",
+            file.display()
+        ))
+    }
 }
 
 /// Kubernetes' `byte` format: standard base64 with padding (how Secret data is decoded).
