@@ -65,6 +65,22 @@ struct RawConfig {
     clusters: Vec<RawCluster>,
     #[serde(default)]
     schema: RawSchema,
+    #[serde(default)]
+    policy: RawPolicy,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    dirs: Option<Vec<String>>,
+    namespaces: Option<Vec<String>>,
+    #[serde(default)]
+    all_namespaces: bool,
+    rego_version: Option<crate::policy::RegoVersion>,
+    #[serde(default)]
+    waivers: Vec<String>,
+    #[serde(default)]
+    gatekeeper: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,6 +106,7 @@ struct RawCluster {
     context: Option<String>,
     #[serde(default)]
     ext_vars: BTreeMap<String, String>,
+    policy: Option<toml::Table>,
 }
 
 /// One cluster, in rollout order.
@@ -102,6 +119,9 @@ pub struct Cluster {
     pub context: String,
     /// Ext vars for this cluster's entries: the global ones, this cluster's, and `cluster`.
     pub ext_vars: BTreeMap<String, String>,
+    /// The `[cluster.policy]` table: parameters policies read as
+    /// `data.policyrun.cluster.policy` (an empty object when not set).
+    pub policy: serde_json::Value,
 }
 
 /// The validated configuration. Paths are relative to `root` unless they say otherwise.
@@ -120,6 +140,8 @@ pub struct Config {
     pub clusters: Vec<Cluster>,
     /// How the schema stage finds schemas; paths absolute, inside the repository.
     pub schema: crate::schema::Settings,
+    /// Where the policies are and which run; paths absolute, inside the repository.
+    pub policy: crate::policy::Settings,
 }
 
 impl Config {
@@ -249,7 +271,13 @@ impl Config {
                 ));
             }
             ext_vars.insert("cluster".to_owned(), rc.name.clone());
+            let policy = match rc.policy {
+                None => serde_json::Value::Object(serde_json::Map::new()),
+                Some(table) => serde_json::to_value(table)
+                    .map_err(|e| format!("{key}.policy: cannot be passed to policies: {e}"))?,
+            };
             clusters.push(Cluster {
+                policy,
                 context: rc.context.unwrap_or_else(|| rc.name.clone()),
                 name: rc.name,
                 dir,
@@ -258,9 +286,11 @@ impl Config {
         }
 
         let schema = schema_settings(&root, raw.schema)?;
+        let policy = policy_settings(&root, raw.policy)?;
 
         Ok(Config {
             schema,
+            policy,
             root,
             jpath,
             generated,
@@ -341,6 +371,48 @@ fn schema_settings(root: &Path, raw: RawSchema) -> Result<crate::schema::Setting
         crd_files,
         ignore_missing: raw.ignore_missing,
         skip: raw.skip,
+    })
+}
+
+/// The `[policy]` table. Without `dirs`, `policies/` is used when it exists (a repository
+/// without policies has no policy stage); named directories must exist.
+fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Settings, String> {
+    let dirs = match raw.dirs {
+        None if root.join("policies").is_dir() => {
+            vec![existing_dir_inside(root, "policy.dirs", "policies")?]
+        }
+        None => Vec::new(),
+        Some(dirs) => dirs
+            .iter()
+            .enumerate()
+            .map(|(i, dir)| existing_inside(root, &format!("policy.dirs[{i}]"), dir))
+            .collect::<Result<_, _>>()?,
+    };
+    let namespaces = raw.namespaces.unwrap_or_else(|| vec!["main".to_owned()]);
+    for (i, namespace) in namespaces.iter().enumerate() {
+        if namespace.trim().is_empty() {
+            return Err(format!("policy.namespaces[{i}]: empty"));
+        }
+    }
+    let waivers = raw
+        .waivers
+        .iter()
+        .enumerate()
+        .map(|(i, file)| existing_inside(root, &format!("policy.waivers[{i}]"), file))
+        .collect::<Result<_, _>>()?;
+    let gatekeeper = raw
+        .gatekeeper
+        .iter()
+        .enumerate()
+        .map(|(i, path)| existing_inside(root, &format!("policy.gatekeeper[{i}]"), path))
+        .collect::<Result<_, _>>()?;
+    Ok(crate::policy::Settings {
+        dirs,
+        namespaces,
+        all_namespaces: raw.all_namespaces,
+        rego_version: raw.rego_version.unwrap_or_default(),
+        waivers,
+        gatekeeper,
     })
 }
 

@@ -12,7 +12,8 @@ use crate::discover;
 use crate::expand::{self, Expanded, Object};
 use crate::freshness;
 use crate::outcome::{Location, Outcome, Stage, Status};
-use crate::schema::{self, Catalog, Target};
+use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
+use crate::schema::{self, Catalog, Target, gvk::Gvk};
 
 pub const EVALUATE: &str = "evaluate";
 pub const UNIQUE_IDENTITY: &str = "unique-identity";
@@ -26,6 +27,12 @@ pub struct Options {
     pub progress: bool,
     /// Leave the schema stage out (the benchmark measures what it adds).
     pub without_schema: bool,
+    /// Leave the policy stage out.
+    pub without_policy: bool,
+    /// Replaces the configured policy packages (`--namespace`).
+    pub policy_namespaces: Vec<String>,
+    /// Every package's rules run (`--all-namespaces`).
+    pub all_policy_namespaces: bool,
 }
 
 /// Everything a gate run produced: outcomes for reports, expansions and the schema catalog
@@ -48,28 +55,54 @@ pub fn expand(config: &Config, options: &Options) -> Result<(Vec<Expanded>, bool
     Ok((expanded, all))
 }
 
-/// Runs the gate: expansion, identity checks, freshness and schemas. The committed tree is
-/// listed and the schemas are loaded while the entries expand: neither needs the other, and
-/// done afterwards they would be time when one core works and the others idle.
+/// The policy settings a run uses: the configuration's, with the command line's packages.
+pub fn policy_settings(config: &Config, options: &Options) -> policy::Settings {
+    let mut settings = config.policy.clone();
+    if !options.policy_namespaces.is_empty() {
+        settings.namespaces = options.policy_namespaces.clone();
+    }
+    settings.all_namespaces |= options.all_policy_namespaces;
+    settings
+}
+
+/// Runs the gate: expansion, identity checks, freshness, schemas and policies. The committed
+/// tree is listed, and the schemas and policies are loaded, while the entries expand: none
+/// needs the others, and done afterwards they would be time when one core works and the
+/// others idle.
 pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let clusters = config.select_clusters(&options.clusters)?;
     let all_clusters = clusters.len() == config.clusters.len();
-    let ((expanded, committed), catalog) = rayon::join(
+    let with_policy = !options.without_policy && !config.policy.is_empty();
+    let ((expanded, committed), (catalog, policies)) = rayon::join(
         || {
             rayon::join(
                 || expand(config, options),
                 || freshness::CommittedTree::scan(config, &clusters, all_clusters),
             )
         },
-        || Catalog::new(config.schema.clone()),
+        || {
+            rayon::join(
+                || Catalog::new(config.schema.clone()),
+                || {
+                    with_policy.then(|| {
+                        PolicyStage::new(&config.root, &policy_settings(config, options))
+                    })
+                },
+            )
+        },
     );
     let (expanded, _) = expanded?;
     let mut catalog = catalog?;
     let mut outcomes = expansion_outcomes(&expanded);
     outcomes.extend(freshness::check(config, &committed, &expanded));
+    let targets = targets(&expanded);
     if !options.without_schema {
-        outcomes.extend(schema_outcomes(&mut catalog, &expanded));
+        outcomes.extend(schema::run(&mut catalog, &targets));
     }
+    if let Some(policies) = policies {
+        outcomes.extend(policy_outcomes(config, &policies, &catalog, &targets));
+    }
+    drop(targets);
     Ok(Run {
         outcomes,
         expanded,
@@ -77,10 +110,38 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     })
 }
 
-/// The schema stage over every expanded object. The CRDs in a cluster's tree define the
-/// custom resources of that cluster only.
-pub fn schema_outcomes(catalog: &mut Catalog, expanded: &[Expanded]) -> Vec<Outcome> {
-    let targets: Vec<Target> = expanded
+/// The policy stage over every expanded object, each cluster with its own context.
+pub fn policy_outcomes(
+    config: &Config,
+    policies: &PolicyStage,
+    catalog: &Catalog,
+    targets: &[Target],
+) -> Vec<Outcome> {
+    let mut namespaces = policy::namespaces_by_cluster(targets);
+    let contexts = config
+        .clusters
+        .iter()
+        .map(|c| {
+            let key = Some(c.name.clone());
+            let context = ClusterContext {
+                name: c.name.clone(),
+                policy: c.policy.clone(),
+                namespaces: namespaces.remove(&key).unwrap_or_default(),
+            };
+            (key, context)
+        })
+        .collect();
+    policies.run(
+        targets,
+        &contexts,
+        &|cluster, id| catalog.namespaced(cluster, &Gvk::from_api_version(&id.api_version, &id.kind)),
+        Date::today(),
+    )
+}
+
+/// Every expanded object as something the schema and policy stages check.
+pub fn targets(expanded: &[Expanded]) -> Vec<Target<'_>> {
+    expanded
         .par_iter()
         .filter_map(|e| e.result.as_ref().ok())
         .flat_map_iter(|files| files.objects.iter())
@@ -92,8 +153,7 @@ pub fn schema_outcomes(catalog: &mut Catalog, expanded: &[Expanded]) -> Vec<Outc
             value: &o.value,
             location: Location::file(o.file.clone()),
         })
-        .collect();
-    schema::run(catalog, &targets)
+        .collect()
 }
 
 /// One `evaluate` outcome per entry, problems with produced values, and duplicate identities.

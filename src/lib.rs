@@ -10,6 +10,7 @@ pub mod gate;
 pub mod manifests;
 pub mod outcome;
 pub mod paths;
+pub mod policy;
 pub mod report;
 pub mod sandbox;
 pub mod schema;

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use policyrun::config::{Config, FormatOnly};
 use policyrun::outcome::{Outcome, Summary};
+use policyrun::policy::{self, ClusterContext};
 use policyrun::report::{self, Report, RunInfo, human::Human, json::Json, junit::Junit, visible};
 use policyrun::schema::{self, SchemaLocation, bundle::KubeVersion};
 use policyrun::{exit, gate, validate, write};
@@ -42,6 +43,74 @@ enum Command {
     /// Validate plain JSON and YAML manifests (files, directories, `-` for standard input)
     /// against the Kubernetes schemas, as `check` does the expanded tree
     Validate(ValidateArgs),
+    /// Run the policies on plain JSON and YAML manifests, as `conftest test` does
+    Test(TestArgs),
+    /// Run the policies' unit tests: the `test_*` rules of `*_test.rego` files
+    Verify(VerifyArgs),
+}
+
+/// Which policy packages run; they replace the `[policy]` table's `namespaces`.
+#[derive(Args, Clone)]
+struct PolicyArgs {
+    /// Run the rules of this Rego package (repeat; default `main`, or policyrun.toml's)
+    #[arg(long = "namespace", value_name = "PACKAGE")]
+    namespaces: Vec<String>,
+    /// Run the rules of every package
+    #[arg(long)]
+    all_namespaces: bool,
+}
+
+impl PolicyArgs {
+    fn apply(&self, settings: &mut policy::Settings) {
+        if !self.namespaces.is_empty() {
+            settings.namespaces = self.namespaces.clone();
+        }
+        settings.all_namespaces |= self.all_namespaces;
+    }
+}
+
+#[derive(Args, Clone)]
+struct TestArgs {
+    /// Manifest files or directories (`.json`, `.yaml`, `.yml`); `-` reads standard input
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    /// Judge the objects as this configured cluster's (its name and [cluster.policy])
+    #[arg(long, value_name = "NAME")]
+    cluster: Option<String>,
+    /// Policy directory or file (repeat); default: policyrun.toml's, else `policy/`
+    #[arg(short = 'p', long = "policy", value_name = "PATH")]
+    policies: Vec<PathBuf>,
+    /// Where to look for policyrun.toml (optional)
+    #[arg(short = 'C', long = "repo", value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// Worker threads (default: one per core)
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
+    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+#[derive(Args, Clone)]
+struct VerifyArgs {
+    /// Policy directory or file (repeat); default: policyrun.toml's, else `policy/`
+    #[arg(short = 'p', long = "policy", value_name = "PATH")]
+    policies: Vec<PathBuf>,
+    /// Where to look for policyrun.toml (optional)
+    #[arg(short = 'C', long = "repo", value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// Worker threads (default: one per core)
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
+    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 #[derive(Args, Clone)]
@@ -68,6 +137,8 @@ struct CheckArgs {
     report: ReportArgs,
     #[command(flatten)]
     schema: SchemaArgs,
+    #[command(flatten)]
+    policy: PolicyArgs,
     /// Whether a formatting-only difference warns or fails (overrides `format_only`)
     #[arg(long, value_enum, value_name = "WHAT")]
     format_only: Option<FormatOnlyArg>,
@@ -223,6 +294,8 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => run_check(args),
         Some(Command::Expand(args)) => run_expand(args),
         Some(Command::Validate(args)) => run_validate(args),
+        Some(Command::Test(args)) => run_test(args),
+        Some(Command::Verify(args)) => run_verify(args),
     };
     let code = match result {
         Ok(summary) if summary.has_failures() => exit::FAILED,
@@ -293,7 +366,9 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
     let options = gate::Options {
         clusters: args.common.clusters.clone(),
         progress: want_progress(args.report.output),
-        without_schema: false,
+        policy_namespaces: args.policy.namespaces.clone(),
+        all_policy_namespaces: args.policy.all_namespaces,
+        ..gate::Options::default()
     };
     let run = gate::check(&config, &options).map_err(UsageError)?;
     let mut outcomes = run.outcomes;
@@ -343,13 +418,108 @@ fn run_validate(args: ValidateArgs) -> Result<Summary, UsageError> {
     )
 }
 
+/// The policy settings for `test` and `verify`: policyrun.toml's when there is one (with
+/// its root, to which reports are relative), replaced by `--policy` paths when given.
+fn policy_setup(
+    repo: &Option<PathBuf>,
+    policies: &[PathBuf],
+) -> Result<(PathBuf, policy::Settings, Option<Config>), UsageError> {
+    let config = match Config::find(&start_dir(repo)?)? {
+        Some(path) => Some(Config::load(&path)?),
+        None => None,
+    };
+    let (root, mut settings) = match &config {
+        Some(config) => (config.root.clone(), config.policy.clone()),
+        None => (std::env::current_dir()?, policy::Settings::default()),
+    };
+    let chosen: Vec<PathBuf> = if policies.is_empty() && config.is_none() {
+        vec![PathBuf::from("policy")]
+    } else {
+        policies.to_vec()
+    };
+    if !chosen.is_empty() {
+        settings.dirs = Vec::new();
+        for path in chosen {
+            let absolute = std::env::current_dir()?.join(&path);
+            if !absolute.exists() {
+                return Err(UsageError(format!(
+                    "--policy: {} does not exist",
+                    path.display()
+                )));
+            }
+            settings.dirs.push(absolute);
+        }
+    }
+    Ok((root, settings, config))
+}
+
+fn run_test(args: TestArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    set_jobs(args.jobs)?;
+    let (root, mut settings, config) = policy_setup(&args.repo, &args.policies)?;
+    args.policy.apply(&mut settings);
+    let cluster = match (&args.cluster, &config) {
+        (None, _) => None,
+        (Some(name), Some(config)) => {
+            let cluster = config
+                .select_clusters(std::slice::from_ref(name))
+                .map_err(UsageError)?[0];
+            Some(ClusterContext {
+                name: cluster.name.clone(),
+                policy: cluster.policy.clone(),
+                namespaces: Default::default(),
+            })
+        }
+        (Some(_), None) => {
+            return Err(UsageError(
+                "--cluster needs a policyrun.toml that configures the cluster".into(),
+            ));
+        }
+    };
+    let mut outcomes =
+        validate::test(&root, &settings, cluster, &args.paths).map_err(UsageError)?;
+    let order = config.as_ref().map(cluster_order).unwrap_or_default();
+    finish(
+        &order,
+        &mut outcomes,
+        started,
+        ReportOptions {
+            command: "test",
+            output: args.report.output,
+            verbose: args.report.verbose,
+            color: args.color,
+            junit: args.report.junit,
+        },
+    )
+}
+
+fn run_verify(args: VerifyArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    set_jobs(args.jobs)?;
+    let (root, settings, config) = policy_setup(&args.repo, &args.policies)?;
+    let mut outcomes = policy::verify::run(&root, &settings).map_err(UsageError)?;
+    let order = config.as_ref().map(cluster_order).unwrap_or_default();
+    finish(
+        &order,
+        &mut outcomes,
+        started,
+        ReportOptions {
+            command: "verify",
+            output: args.report.output,
+            verbose: args.report.verbose,
+            color: args.color,
+            junit: args.report.junit,
+        },
+    )
+}
+
 fn run_expand(common: CommonArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     let config = load_config(&common)?;
     let options = gate::Options {
         clusters: common.clusters.clone(),
         progress: want_progress(Output::Human),
-        without_schema: false,
+        ..gate::Options::default()
     };
     let (expanded, all_clusters) = gate::expand(&config, &options).map_err(UsageError)?;
     let clusters = config

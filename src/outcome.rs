@@ -17,6 +17,8 @@ pub enum Stage {
     Freshness,
     /// Checking every object against the Kubernetes schemas.
     Schema,
+    /// Evaluating the Rego policies (and Gatekeeper constraints) for every object.
+    Policy,
 }
 
 impl Stage {
@@ -25,6 +27,7 @@ impl Stage {
             Stage::Expand => "expand",
             Stage::Freshness => "freshness",
             Stage::Schema => "schema",
+            Stage::Policy => "policy",
         }
     }
 }

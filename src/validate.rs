@@ -1,7 +1,9 @@
-//! `policyrun validate`: the schema stage of the gate on plain JSON and YAML manifests
+//! `policyrun validate` and `policyrun test`: the schema and policy stages of the gate on
+//! plain JSON and YAML manifests
 //! (files, directories, standard input), so that manifests from anywhere get the same
 //! verdict as the expanded tree.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -9,22 +11,75 @@ use serde_json::Value;
 use crate::expand::identity;
 use crate::manifests;
 use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
-use crate::schema::{self, Catalog, Settings, Target};
+use crate::policy::{ClusterContext, PolicyStage, waivers::Date};
+use crate::schema::{self, Catalog, Settings, Target, gvk::Gvk};
 
 /// Check name for input that is not a Kubernetes object at all.
 pub const READ: &str = "read";
 
 /// One object read from a manifest.
-struct Found {
-    id: ObjectId,
-    value: Value,
-    location: Location,
+pub struct Found {
+    pub id: ObjectId,
+    pub value: Value,
+    pub location: Location,
+}
+
+impl Found {
+    /// The object as the schema and policy stages see it.
+    pub fn target(&self) -> Target<'_> {
+        Target {
+            subject: subject(self),
+            cluster: None,
+            entry: Some(&self.id.entry),
+            id: &self.id,
+            value: &self.value,
+            location: self.location.clone(),
+        }
+    }
 }
 
 /// Validates every object in `paths` (`-` is standard input). A path that does not exist,
 /// or input with no object at all, is an `Err`: a gate that checked nothing must not pass.
 pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String> {
     let mut catalog = Catalog::new(settings)?;
+    let (found, mut outcomes) = read_objects(paths, Stage::Schema)?;
+    let targets: Vec<Target> = found.iter().map(Found::target).collect();
+    outcomes.extend(schema::run(&mut catalog, &targets));
+    Ok(outcomes)
+}
+
+/// `policyrun test`: the policy stage on plain manifests, like `conftest test`. The
+/// Namespaces among the files are the ones policies see as created; `cluster` gives the
+/// name and `[cluster.policy]` parameters to judge them as, if any.
+pub fn test(
+    root: &Path,
+    settings: &crate::policy::Settings,
+    cluster: Option<ClusterContext>,
+    paths: &[PathBuf],
+) -> Result<Vec<Outcome>, String> {
+    if settings.is_empty() {
+        return Err("no policies to run: no policies/ directory and no [policy] dirs".into());
+    }
+    let stage = PolicyStage::new(root, settings);
+    let (found, mut outcomes) = read_objects(paths, Stage::Policy)?;
+    let targets: Vec<Target> = found.iter().map(Found::target).collect();
+    let mut context = cluster.unwrap_or_default();
+    context.namespaces = crate::policy::namespaces_by_cluster(&targets)
+        .remove(&None)
+        .unwrap_or_default();
+    let contexts = HashMap::from([(None, context)]);
+    let catalog = Catalog::new(Settings::default())?;
+    outcomes.extend(stage.run(
+        &targets,
+        &contexts,
+        &|_, id| catalog.namespaced(None, &Gvk::from_api_version(&id.api_version, &id.kind)),
+        Date::today(),
+    ));
+    Ok(outcomes)
+}
+
+/// Reads every object in `paths`; input that is not an object is an outcome of `stage`.
+pub fn read_objects(paths: &[PathBuf], stage: Stage) -> Result<(Vec<Found>, Vec<Outcome>), String> {
     let mut outcomes = Vec::new();
     let mut items = Vec::new();
     for path in paths {
@@ -36,7 +91,7 @@ pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String
         for file in files {
             match manifests::read(&file) {
                 Ok(read) => items.extend(read),
-                Err(problem) => outcomes.push(unreadable(&file, None, problem)),
+                Err(problem) => outcomes.push(unreadable(stage, &file, None, problem)),
             }
         }
     }
@@ -50,7 +105,7 @@ pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String
         let value = match item.value {
             Ok(value) => value,
             Err(problem) => {
-                outcomes.push(unreadable(&item.file, Some(item.line), problem));
+                outcomes.push(unreadable(stage, &item.file, Some(item.line), problem));
                 continue;
             }
         };
@@ -69,7 +124,7 @@ pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String
                 location,
             }),
             Err(problem) => outcomes.push(
-                Outcome::new(Stage::Schema, READ, Status::Failed)
+                Outcome::new(stage, READ, Status::Failed)
                     .entry(item.file.clone())
                     .subject(place(&location, &item.pointer))
                     .message(format!("not a Kubernetes object: {problem}"))
@@ -87,19 +142,7 @@ pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String
                 .join(", ")
         ));
     }
-    let targets: Vec<Target> = found
-        .iter()
-        .map(|f| Target {
-            subject: subject(f),
-            cluster: None,
-            entry: Some(&f.id.entry),
-            id: &f.id,
-            value: &f.value,
-            location: f.location.clone(),
-        })
-        .collect();
-    outcomes.extend(schema::run(&mut catalog, &targets));
-    Ok(outcomes)
+    Ok((found, outcomes))
 }
 
 /// `Kind namespace/name (file:line)`: names repeat across files, places do not.
@@ -122,10 +165,10 @@ fn place(location: &Location, pointer: &str) -> String {
     }
 }
 
-fn unreadable(file: &Path, line: Option<usize>, problem: String) -> Outcome {
+fn unreadable(stage: Stage, file: &Path, line: Option<usize>, problem: String) -> Outcome {
     let mut location = Location::file(file);
     location.line = line;
-    Outcome::new(Stage::Schema, READ, Status::Error)
+    Outcome::new(stage, READ, Status::Error)
         .entry(file.to_path_buf())
         .subject(location.to_string())
         .message(problem)

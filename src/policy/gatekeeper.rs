@@ -1,0 +1,564 @@
+//! Gatekeeper's ConstraintTemplates and constraints evaluated before merge the way the
+//! admission controller evaluates them: the template's Rego sees `input.review.object`,
+//! `input.parameters` and `data.inventory` (the cluster's expanded objects), and only
+//! objects the constraint's `match` selects are judged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use regorus::{Engine, Value};
+use serde_json::{Value as Json, json};
+
+use super::load::{self, Problem};
+use super::results::{self, Verdict};
+use super::{load_outcome, policy_outcome};
+use crate::outcome::{ObjectId, Outcome, Status};
+use crate::schema::Target;
+
+const TEMPLATE_GROUP: &str = "templates.gatekeeper.sh/";
+const CONSTRAINT_GROUP: &str = "constraints.gatekeeper.sh/";
+
+/// A ConstraintTemplate compiled into an engine (not yet given an inventory).
+#[derive(Clone)]
+struct Template {
+    kind: String,
+    engine: Engine,
+    /// `data.<package>.violation`.
+    violation: String,
+}
+
+/// How a constraint's violations count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Enforcement {
+    Deny,
+    Warn,
+    DryRun,
+}
+
+#[derive(Debug, Clone)]
+struct Constraint {
+    kind: String,
+    name: String,
+    template: usize,
+    enforcement: Enforcement,
+    selector: Match,
+    parameters: Json,
+}
+
+/// A constraint's `spec.match`.
+#[derive(Debug, Clone, Default)]
+struct Match {
+    /// (apiGroups, kinds) pairs; empty matches every kind.
+    kinds: Vec<(Vec<String>, Vec<String>)>,
+    namespaces: Option<Vec<String>>,
+    excluded_namespaces: Vec<String>,
+    label_selector: Option<Json>,
+    namespace_selector: Option<Json>,
+    scope: String,
+    name: Option<String>,
+}
+
+/// The templates and constraints read from the configured Gatekeeper paths.
+#[derive(Clone, Default)]
+pub struct Constraints {
+    templates: Vec<Template>,
+    constraints: Vec<Constraint>,
+}
+
+/// Per rayon worker: its clones of the (template, cluster) engines.
+pub type WorkerEngines = HashMap<(usize, Option<String>), Engine>;
+
+impl Constraints {
+    /// Reads every ConstraintTemplate and constraint below `paths` (YAML or JSON). Any other
+    /// object there, a template that does not compile, or a constraint without a template
+    /// fails the run.
+    pub fn read(root: &Path, paths: &[PathBuf]) -> Result<Constraints, Vec<Outcome>> {
+        let mut problems: Vec<Problem> = Vec::new();
+        let mut templates = Vec::new();
+        let mut raw_constraints = Vec::new();
+        for path in paths {
+            let files = match crate::manifests::files(path) {
+                Ok(files) => files,
+                Err(message) => {
+                    problems.push(problem(root, path, None, message));
+                    continue;
+                }
+            };
+            for file in files {
+                let items = match crate::manifests::read(&file) {
+                    Ok(items) => items,
+                    Err(message) => {
+                        problems.push(problem(root, &file, None, message));
+                        continue;
+                    }
+                };
+                for item in items {
+                    let value = match item.value {
+                        Ok(value) => value,
+                        Err(message) => {
+                            problems.push(problem(root, &file, Some(item.line), message));
+                            continue;
+                        }
+                    };
+                    let api_version = value["apiVersion"].as_str().unwrap_or("");
+                    let kind = value["kind"].as_str().unwrap_or("");
+                    if api_version.starts_with(TEMPLATE_GROUP) && kind == "ConstraintTemplate" {
+                        match template(root, &file, item.line, &value) {
+                            Ok(t) => templates.push(t),
+                            Err(mut found) => problems.append(&mut found),
+                        }
+                    } else if api_version.starts_with(CONSTRAINT_GROUP) {
+                        raw_constraints.push((file.clone(), item.line, value));
+                    } else {
+                        problems.push(problem(
+                            root,
+                            &file,
+                            Some(item.line),
+                            format!(
+                                "`{api_version}` `{kind}` is neither a Gatekeeper ConstraintTemplate nor a constraint"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let mut constraints = Vec::new();
+        for (file, line, value) in raw_constraints {
+            match constraint(&templates, &value) {
+                Ok(c) => constraints.push(c),
+                Err(message) => problems.push(problem(root, &file, Some(line), message)),
+            }
+        }
+        if problems.is_empty() {
+            Ok(Constraints {
+                templates,
+                constraints,
+            })
+        } else {
+            Err(problems.into_iter().map(load_outcome).collect())
+        }
+    }
+
+    /// Gives every template each cluster's inventory, once, before the parallel part.
+    pub fn prepare<'a>(&'a self, targets: &[Target]) -> Result<Prepared<'a>, Vec<Outcome>> {
+        let mut prepared = Prepared {
+            constraints: &self.constraints,
+            engines: HashMap::new(),
+            namespace_labels: HashMap::new(),
+            violations: self.templates.iter().map(|t| t.violation.clone()).collect(),
+        };
+        if self.constraints.is_empty() {
+            return Ok(prepared);
+        }
+        let mut inventories: BTreeMap<Option<&str>, Json> = BTreeMap::new();
+        for target in targets {
+            let inventory = inventories
+                .entry(target.cluster)
+                .or_insert_with(|| json!({"cluster": {}, "namespace": {}}));
+            let id = target.id;
+            let slot = match &id.namespace {
+                Some(ns) => &mut inventory["namespace"][ns.as_str()],
+                None => &mut inventory["cluster"],
+            };
+            slot[id.api_version.as_str()][id.kind.as_str()][id.name.as_str()] =
+                target.value.clone();
+            if id.kind == "Namespace" && id.api_version == "v1" {
+                prepared.namespace_labels.insert(
+                    (target.cluster.map(str::to_owned), id.name.clone()),
+                    target.value.pointer("/metadata/labels").cloned().unwrap_or(Json::Null),
+                );
+            }
+        }
+        let used: std::collections::BTreeSet<usize> =
+            self.constraints.iter().map(|c| c.template).collect();
+        for (cluster, inventory) in inventories {
+            for &t in &used {
+                let mut engine = self.templates[t].engine.clone();
+                engine
+                    .add_data(Value::from(json!({ "inventory": inventory })))
+                    .map_err(|e| {
+                        vec![load_outcome(Problem {
+                            file: PathBuf::from(&self.templates[t].kind),
+                            line: None,
+                            column: None,
+                            message: format!("cannot add the inventory to data: {e}"),
+                            detail: None,
+                        })]
+                    })?;
+                engine.set_input(Value::new_object());
+                let _ = engine.eval_query(self.templates[t].violation.clone(), false);
+                prepared
+                    .engines
+                    .insert((t, cluster.map(str::to_owned)), engine);
+            }
+        }
+        Ok(prepared)
+    }
+}
+
+/// Constraints with engines that know each cluster's inventory.
+pub struct Prepared<'a> {
+    constraints: &'a [Constraint],
+    engines: HashMap<(usize, Option<String>), Engine>,
+    /// Labels of every Namespace object, by (cluster, name), for `namespaceSelector`.
+    namespace_labels: HashMap<(Option<String>, String), Json>,
+    violations: Vec<String>,
+}
+
+impl Prepared<'_> {
+    /// One outcome per constraint that selects the object: passed, or its violations.
+    pub fn evaluate(
+        &self,
+        workers: &mut WorkerEngines,
+        target: &Target,
+        namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+    ) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        for constraint in self.constraints {
+            if !self.selects(constraint, target, namespaced) {
+                continue;
+            }
+            let key = (constraint.template, target.cluster.map(str::to_owned));
+            let engine = match workers.entry(key.clone()) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => match self.engines.get(&key) {
+                    Some(engine) => e.insert(engine.clone()),
+                    None => continue,
+                },
+            };
+            let check = format!("{}/{}", constraint.kind, constraint.name);
+            let (group, version) = match target.id.api_version.rsplit_once('/') {
+                Some((g, v)) => (g, v),
+                None => ("", target.id.api_version.as_str()),
+            };
+            let input = json!({
+                "review": {
+                    "kind": {"group": group, "version": version, "kind": target.id.kind},
+                    "name": target.id.name,
+                    "namespace": target.id.namespace.clone().unwrap_or_default(),
+                    "operation": "CREATE",
+                    "object": target.value,
+                },
+                "parameters": constraint.parameters,
+            });
+            engine.set_input(Value::from(input));
+            let base = policy_outcome(target, &check, Status::Passed);
+            let result = engine
+                .eval_query(self.violations[constraint.template].clone(), false)
+                .map_err(|e| e.to_string())
+                .and_then(|r| {
+                    let value = r
+                        .result
+                        .first()
+                        .and_then(|r| r.expressions.first())
+                        .map(|e| serde_json::to_value(&e.value))
+                        .transpose()
+                        .map_err(|e| e.to_string())?;
+                    results::verdict("violation", value.as_ref())
+                });
+            outcomes.push(match result {
+                Ok(Verdict::Clean) => base,
+                Ok(Verdict::Messages(messages)) => {
+                    let status = match constraint.enforcement {
+                        Enforcement::Deny => Status::Failed,
+                        Enforcement::Warn | Enforcement::DryRun => Status::Warning,
+                    };
+                    let note = if constraint.enforcement == Enforcement::DryRun {
+                        " (enforcementAction: dryrun)"
+                    } else {
+                        ""
+                    };
+                    Outcome { status, ..base }.message(format!(
+                        "{check}{note}: {}",
+                        messages.join("; ")
+                    ))
+                }
+                Err(text) => {
+                    let (message, _) = load::engine_error(&text);
+                    Outcome {
+                        status: Status::Error,
+                        ..base
+                    }
+                    .message(format!("template {} failed: {message}", constraint.kind))
+                    .detail(text)
+                }
+            });
+        }
+        outcomes
+    }
+
+    /// Gatekeeper's `match`: kinds, scope, namespaces, excludedNamespaces, name,
+    /// labelSelector and namespaceSelector, all of which must hold.
+    fn selects(
+        &self,
+        constraint: &Constraint,
+        target: &Target,
+        namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+    ) -> bool {
+        let m = &constraint.selector;
+        let id = target.id;
+        let group = id.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        if !m.kinds.is_empty()
+            && !m.kinds.iter().any(|(groups, kinds)| {
+                (groups.is_empty() || groups.iter().any(|g| g == "*" || g == group))
+                    && (kinds.is_empty() || kinds.iter().any(|k| k == "*" || *k == id.kind))
+            })
+        {
+            return false;
+        }
+        let is_namespaced =
+            namespaced(target.cluster, id).unwrap_or(id.namespace.is_some());
+        match m.scope.as_str() {
+            "Cluster" if is_namespaced => return false,
+            "Namespaced" if !is_namespaced => return false,
+            _ => {}
+        }
+        // Gatekeeper treats a Namespace as belonging to itself.
+        let namespace = if id.kind == "Namespace" && id.api_version == "v1" {
+            Some(id.name.as_str())
+        } else {
+            id.namespace.as_deref()
+        };
+        if let Some(wanted) = &m.namespaces {
+            match namespace {
+                Some(ns) if wanted.iter().any(|w| glob_prefix(w, ns)) => {}
+                _ => return false,
+            }
+        }
+        if let Some(ns) = namespace
+            && m.excluded_namespaces.iter().any(|w| glob_prefix(w, ns))
+        {
+            return false;
+        }
+        if let Some(name) = &m.name
+            && !glob_prefix(name, &id.name)
+        {
+            return false;
+        }
+        if let Some(selector) = &m.label_selector
+            && !label_selector_matches(selector, target.value.pointer("/metadata/labels"))
+        {
+            return false;
+        }
+        if let Some(selector) = &m.namespace_selector {
+            let Some(ns) = namespace else {
+                return false;
+            };
+            let labels = self
+                .namespace_labels
+                .get(&(target.cluster.map(str::to_owned), ns.to_owned()));
+            match labels {
+                Some(labels) if label_selector_matches(selector, Some(labels)) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+}
+
+/// Gatekeeper's name patterns: exact, or a prefix ending in `*`.
+fn glob_prefix(pattern: &str, value: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => value.starts_with(prefix),
+        None => pattern == value,
+    }
+}
+
+/// A Kubernetes label selector (`matchLabels`, `matchExpressions` with In, NotIn, Exists,
+/// DoesNotExist) against an object's labels.
+fn label_selector_matches(selector: &Json, labels: Option<&Json>) -> bool {
+    let get = |key: &str| labels.and_then(|l| l.get(key)).and_then(Json::as_str);
+    if let Some(wanted) = selector.get("matchLabels").and_then(Json::as_object) {
+        for (key, value) in wanted {
+            if get(key) != value.as_str() {
+                return false;
+            }
+        }
+    }
+    if let Some(expressions) = selector.get("matchExpressions").and_then(Json::as_array) {
+        for expression in expressions {
+            let key = expression["key"].as_str().unwrap_or("");
+            let values: Vec<&str> = expression["values"]
+                .as_array()
+                .map(|v| v.iter().filter_map(Json::as_str).collect())
+                .unwrap_or_default();
+            let actual = get(key);
+            let holds = match expression["operator"].as_str().unwrap_or("") {
+                "In" => actual.is_some_and(|a| values.contains(&a)),
+                "NotIn" => actual.is_none_or(|a| !values.contains(&a)),
+                "Exists" => actual.is_some(),
+                "DoesNotExist" => actual.is_none(),
+                _ => false,
+            };
+            if !holds {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+fn problem(root: &Path, file: &Path, line: Option<usize>, message: String) -> Problem {
+    Problem {
+        file: load::relative(root, file),
+        line,
+        column: None,
+        message,
+        detail: None,
+    }
+}
+
+/// Compiles a ConstraintTemplate's admission target: its `rego` (or `code` with engine
+/// Rego) and `libs`, in the syntax each parses as.
+fn template(root: &Path, file: &Path, line: usize, value: &Json) -> Result<Template, Vec<Problem>> {
+    let fail = |message: String| vec![problem(root, file, Some(line), message)];
+    let kind = value
+        .pointer("/spec/crd/spec/names/kind")
+        .and_then(Json::as_str)
+        .ok_or_else(|| fail("ConstraintTemplate without spec.crd.spec.names.kind".into()))?
+        .to_owned();
+    let targets = value
+        .pointer("/spec/targets")
+        .and_then(Json::as_array)
+        .ok_or_else(|| fail(format!("ConstraintTemplate {kind}: no spec.targets")))?;
+    let admission = targets
+        .iter()
+        .find(|t| t["target"] == "admission.k8s.gatekeeper.sh")
+        .ok_or_else(|| {
+            fail(format!(
+                "ConstraintTemplate {kind}: no target admission.k8s.gatekeeper.sh"
+            ))
+        })?;
+    let (rego, libs) = if let Some(rego) = admission["rego"].as_str() {
+        (rego.to_owned(), admission["libs"].clone())
+    } else if let Some(code) = admission["code"].as_array().and_then(|code| {
+        code.iter().find(|c| c["engine"] == "Rego")
+    }) {
+        let rego = code
+            .pointer("/source/rego")
+            .and_then(Json::as_str)
+            .ok_or_else(|| fail(format!("ConstraintTemplate {kind}: code without source.rego")))?;
+        (rego.to_owned(), code.pointer("/source/libs").cloned().unwrap_or(Json::Null))
+    } else {
+        return Err(fail(format!(
+            "ConstraintTemplate {kind}: no Rego in its admission target (only Rego templates can be evaluated before merge)"
+        )));
+    };
+    let display = load::relative(root, file);
+    let mut engine = Engine::new();
+    engine.set_strict_builtin_errors(true);
+    let mut sources = vec![(format!("{}#{kind}", display.display()), rego)];
+    for (i, lib) in libs.as_array().into_iter().flatten().enumerate() {
+        if let Some(lib) = lib.as_str() {
+            sources.push((format!("{}#{kind}.libs[{i}]", display.display()), lib.to_owned()));
+        }
+    }
+    let mut package = None;
+    for (name, text) in sources {
+        let added = load::add_source(&mut engine, &name, text)
+            .map_err(|p| vec![p])?;
+        package.get_or_insert(added);
+    }
+    let missing = load::missing_functions(&mut engine);
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    let package = package.unwrap_or_default();
+    Ok(Template {
+        violation: format!("{package}.violation"),
+        kind,
+        engine,
+    })
+}
+
+fn constraint(templates: &[Template], value: &Json) -> Result<Constraint, String> {
+    let kind = value["kind"].as_str().unwrap_or("").to_owned();
+    let name = value
+        .pointer("/metadata/name")
+        .and_then(Json::as_str)
+        .ok_or_else(|| format!("constraint {kind} without metadata.name"))?
+        .to_owned();
+    let template = templates
+        .iter()
+        .position(|t| t.kind == kind)
+        .ok_or_else(|| format!("constraint {kind}/{name}: no ConstraintTemplate defines kind {kind}"))?;
+    let enforcement = match value
+        .pointer("/spec/enforcementAction")
+        .and_then(Json::as_str)
+        .unwrap_or("deny")
+    {
+        "deny" => Enforcement::Deny,
+        "warn" => Enforcement::Warn,
+        "dryrun" => Enforcement::DryRun,
+        other => {
+            return Err(format!(
+                "constraint {kind}/{name}: unknown enforcementAction `{other}` (deny, warn, dryrun)"
+            ));
+        }
+    };
+    let m = value.pointer("/spec/match").cloned().unwrap_or(Json::Null);
+    let strings = |v: &Json| -> Vec<String> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    let kinds = m["kinds"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|k| (strings(&k["apiGroups"]), strings(&k["kinds"])))
+                .collect()
+        })
+        .unwrap_or_default();
+    let scope = m["scope"].as_str().unwrap_or("*").to_owned();
+    if !matches!(scope.as_str(), "*" | "Cluster" | "Namespaced") {
+        return Err(format!(
+            "constraint {kind}/{name}: match.scope `{scope}` is not *, Cluster or Namespaced"
+        ));
+    }
+    Ok(Constraint {
+        kind,
+        name,
+        template,
+        enforcement,
+        selector: Match {
+            kinds,
+            namespaces: m.get("namespaces").map(strings),
+            excluded_namespaces: strings(&m["excludedNamespaces"]),
+            label_selector: m.get("labelSelector").cloned(),
+            namespace_selector: m.get("namespaceSelector").cloned(),
+            scope,
+            name: m["name"].as_str().map(str::to_owned),
+        },
+        parameters: value
+            .pointer("/spec/parameters")
+            .cloned()
+            .unwrap_or_else(|| json!({})),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_selectors() {
+        let labels = json!({"team": "web", "tier": "front"});
+        let selector = json!({"matchLabels": {"team": "web"}, "matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["front", "back"]},
+            {"key": "legacy", "operator": "DoesNotExist"}
+        ]});
+        assert!(label_selector_matches(&selector, Some(&labels)));
+        let selector = json!({"matchExpressions": [{"key": "team", "operator": "NotIn", "values": ["web"]}]});
+        assert!(!label_selector_matches(&selector, Some(&labels)));
+        let selector = json!({"matchExpressions": [{"key": "team", "operator": "Exists"}]});
+        assert!(!label_selector_matches(&selector, None));
+    }
+
+    #[test]
+    fn name_patterns() {
+        assert!(glob_prefix("kube-*", "kube-system"));
+        assert!(!glob_prefix("kube-*", "default"));
+        assert!(glob_prefix("default", "default"));
+    }
+}

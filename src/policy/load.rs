@@ -1,0 +1,583 @@
+//! Reads the policy directories into one regorus engine, once: Rego modules in either syntax,
+//! data files, and the conftest rules each package declares. Anything that would let a
+//! policy pass without running — a module that does not parse, a call to a builtin regorus
+//! lacks — is a problem found here, before any object is evaluated.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use regorus::unstable::{Lexer, Parser, Rule as AstRule, RuleHead, Source, TokenKind};
+use regorus::{Engine, Value};
+use walkdir::WalkDir;
+
+use super::{RegoVersion, Settings};
+
+/// Something wrong with the policies themselves, with the place it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Repository-relative file.
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+    /// The engine's full text (source excerpt), when it has more to say.
+    pub detail: Option<String>,
+}
+
+/// What a conftest rule name means for the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// `deny`, `violation` and their `_suffix` variants: a message is a failure.
+    Deny,
+    /// `warn` and `warn_suffix`: a message is a warning.
+    Warn,
+}
+
+/// A rule the policy stage evaluates for every object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleDecl {
+    pub name: String,
+    pub kind: RuleKind,
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+impl RuleDecl {
+    /// The name conftest's `exception` rules use: the part after `deny_`, `violation_` or
+    /// `warn_` (empty for the bare rule).
+    pub fn exception_name(&self) -> &str {
+        self.name
+            .split_once('_')
+            .map_or("", |(_, suffix)| suffix)
+    }
+}
+
+/// A package selected for evaluation, with the rules it declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    /// Dotted name as written after `package` (`main`, `kubernetes.security`).
+    pub name: String,
+    /// A Rego reference to the package document (`data.kubernetes.security`).
+    pub reference: String,
+    pub rules: Vec<RuleDecl>,
+    /// Whether the package declares conftest `exception` rules.
+    pub has_exceptions: bool,
+}
+
+/// One parsed module and what the stage needs to know about it.
+#[derive(Debug, Clone)]
+pub struct ModuleInfo {
+    pub file: PathBuf,
+    pub package: String,
+    pub reference: String,
+    pub is_test: bool,
+    /// Rule names with the line of their first definition, in source order.
+    pub rules: Vec<(String, usize)>,
+}
+
+/// The loaded policies: an engine holding every module and data file (not yet prepared:
+/// each cluster adds its own context data first), and the packages to evaluate.
+#[derive(Clone)]
+pub struct Loaded {
+    pub engine: Engine,
+    pub modules: Vec<ModuleInfo>,
+    pub packages: Vec<Package>,
+}
+
+/// Is this a conftest rule name? `deny`, `violation`, `warn`, each alone or with `_suffix`.
+pub fn rule_kind(name: &str) -> Option<RuleKind> {
+    let (head, suffix) = match name.split_once('_') {
+        Some((head, suffix)) => (head, Some(suffix)),
+        None => (name, None),
+    };
+    if suffix.is_some_and(str::is_empty) {
+        return None;
+    }
+    match head {
+        "deny" | "violation" => Some(RuleKind::Deny),
+        "warn" => Some(RuleKind::Warn),
+        _ => None,
+    }
+}
+
+/// The files below the policy directories: `.rego` modules and `.json`/`.yaml`/`.yml` data,
+/// sorted, links refused (a pull request could point one anywhere on the agent).
+fn policy_files(
+    root: &Path,
+    settings: &Settings,
+    problems: &mut Vec<Problem>,
+) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut rego = Vec::new();
+    let mut data = Vec::new();
+    for dir in &settings.dirs {
+        for item in WalkDir::new(dir).follow_links(false).sort_by_file_name() {
+            let item = match item {
+                Ok(item) => item,
+                Err(e) => {
+                    problems.push(problem(root, dir, format!("cannot list: {e}")));
+                    continue;
+                }
+            };
+            let path = item.path();
+            let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            let wanted = matches!(extension, "rego" | "json" | "yaml" | "yml");
+            if !wanted || settings.is_excluded(path) {
+                continue;
+            }
+            if item.path_is_symlink() {
+                problems.push(problem(
+                    root,
+                    path,
+                    "is a symbolic link; policy files are read only as regular files inside the repository"
+                        .into(),
+                ));
+                continue;
+            }
+            if !item.file_type().is_file() {
+                continue;
+            }
+            if extension == "rego" {
+                rego.push(path.to_path_buf());
+            } else {
+                data.push(path.to_path_buf());
+            }
+        }
+    }
+    (rego, data)
+}
+
+fn problem(root: &Path, path: &Path, message: String) -> Problem {
+    Problem {
+        file: relative(root, path),
+        line: None,
+        column: None,
+        message,
+        detail: None,
+    }
+}
+
+/// `path` relative to the repository root for reports (unchanged when outside it).
+pub fn relative(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root).unwrap_or(path).to_path_buf()
+}
+
+/// Loads every module and data file. `with_tests` also loads `*_test.rego` files (for
+/// `verify`); the gate leaves them out so that test rules never run against objects.
+pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let (rego_files, data_files) = policy_files(root, settings, &mut problems);
+    let mut engine = Engine::new();
+    // Fail closed: a builtin that errors (a bad regex, a failed conversion) stops the run
+    // instead of quietly making a `deny` undefined.
+    engine.set_strict_builtin_errors(true);
+    let mut modules = Vec::new();
+    for path in &rego_files {
+        let is_test = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with("_test.rego"));
+        if is_test && !with_tests {
+            continue;
+        }
+        let display = relative(root, path);
+        let text = match fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                problems.push(problem(root, path, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        match add_module(&mut engine, &display.to_string_lossy(), text, settings.rego_version) {
+            Ok(reference) => modules.push((display, reference, is_test)),
+            Err(p) => problems.push(p),
+        }
+    }
+    for path in &data_files {
+        if let Err(message) = add_data_file(&mut engine, path) {
+            problems.push(problem(root, path, message));
+        }
+    }
+    let infos = module_infos(&mut engine, &modules);
+    problems.extend(missing_functions(&mut engine));
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let packages = select_packages(&infos, settings);
+    Ok(Loaded {
+        engine,
+        modules: infos,
+        packages,
+    })
+}
+
+/// Adds one module in the configured syntax. `auto` tries Rego v1 and then v0, so a
+/// repository can mix libraries of both ages; when neither parses, the error of the
+/// dialect that got further is the one the author needs.
+fn add_module(
+    engine: &mut Engine,
+    name: &str,
+    text: String,
+    version: RegoVersion,
+) -> Result<String, Problem> {
+    let attempt = |engine: &mut Engine, v0: bool| {
+        engine.set_rego_v0(v0);
+        engine.add_policy(name.to_owned(), text.clone())
+    };
+    let result = match version {
+        RegoVersion::V1 => attempt(engine, false),
+        RegoVersion::V0 => attempt(engine, true),
+        RegoVersion::Auto => match attempt(engine, false) {
+            Ok(package) => Ok(package),
+            Err(v1_error) => match attempt(engine, true) {
+                Ok(package) => Ok(package),
+                Err(v0_error) => {
+                    let v1_at = engine_error(&v1_error.to_string()).1;
+                    let v0_at = engine_error(&v0_error.to_string()).1;
+                    Err(if v0_at > v1_at { v0_error } else { v1_error })
+                }
+            },
+        },
+    };
+    engine.set_rego_v0(false);
+    result.map_err(|e| error_problem(Path::new(name), &e.to_string()))
+}
+
+/// Adds a module from elsewhere (a ConstraintTemplate) in whichever syntax it parses as.
+pub fn add_source(engine: &mut Engine, name: &str, text: String) -> Result<String, Problem> {
+    add_module(engine, name, text, RegoVersion::Auto)
+}
+
+/// Splits regorus' error text (`--> file:line:col`, an excerpt, `error: message`) into the
+/// message and the position; the full text stays available as detail.
+pub fn engine_error(text: &str) -> (String, (usize, usize)) {
+    let mut position = (0, 0);
+    let mut message = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(place) = line.strip_prefix("--> ") {
+            let mut parts = place.rsplitn(3, ':');
+            let column = parts.next().and_then(|c| c.parse().ok());
+            let row = parts.next().and_then(|r| r.parse().ok());
+            if let (Some(row), Some(column)) = (row, column) {
+                position = (row, column);
+            }
+        } else if let Some(rest) = line.strip_prefix("error: ") {
+            message = Some(rest.to_owned());
+        }
+    }
+    let message = message.unwrap_or_else(|| {
+        text.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("policy error")
+            .to_owned()
+    });
+    (message, position)
+}
+
+/// A problem from an engine error, placed at its file, line and column.
+pub fn error_problem(file: &Path, text: &str) -> Problem {
+    let (message, (line, column)) = engine_error(text);
+    Problem {
+        file: file.to_path_buf(),
+        line: (line > 0).then_some(line),
+        column: (column > 0).then_some(column),
+        message,
+        detail: Some(text.trim_matches('\n').to_owned()),
+    }
+}
+
+/// Data files are merged at the root of `data`, as `opa eval -d` and `conftest --data` do.
+fn add_data_file(engine: &mut Engine, path: &Path) -> Result<(), String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let json = path.extension().and_then(|e| e.to_str()) == Some("json");
+    let value: serde_json::Value = if json {
+        serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?
+    } else {
+        serde_saphyr::from_str(&text).map_err(|e| format!("not valid YAML: {e}"))?
+    };
+    if !value.is_object() {
+        return Err("a data file must hold an object (its keys are merged into `data`)".into());
+    }
+    engine
+        .add_data(Value::from(value))
+        .map_err(|e| format!("cannot merge into data: {e}"))
+}
+
+/// Package and rule names of each module, read from the parsed syntax tree.
+fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<ModuleInfo> {
+    let modules = engine.get_modules().clone();
+    loaded
+        .iter()
+        .zip(modules.iter())
+        .map(|((file, _, is_test), module)| {
+            let components: Vec<String> = Parser::get_path_ref_components(&module.package.refr)
+                .map(|spans| spans.iter().map(|s| unquote(s.text())).collect())
+                .unwrap_or_default();
+            // The package path starts after `data`.
+            let components: Vec<String> = components
+                .into_iter()
+                .skip_while(|c| c == "data")
+                .collect();
+            let mut rules: Vec<(String, usize)> = Vec::new();
+            for rule in &module.policy {
+                let (refr, line) = match rule.as_ref() {
+                    AstRule::Spec { head, span, .. } => match head {
+                        RuleHead::Compr { refr, .. }
+                        | RuleHead::Set { refr, .. }
+                        | RuleHead::Func { refr, .. } => (refr, span.line),
+                    },
+                    AstRule::Default { refr, span, .. } => (refr, span.line),
+                };
+                let Ok(parts) = Parser::get_path_ref_components(refr) else {
+                    continue;
+                };
+                let Some(first) = parts.first() else { continue };
+                let name = first.text().to_owned();
+                if !rules.iter().any(|(n, _)| *n == name) {
+                    rules.push((name, line as usize));
+                }
+            }
+            ModuleInfo {
+                file: file.clone(),
+                reference: reference(&components),
+                package: components.join("."),
+                is_test: *is_test,
+                rules,
+            }
+        })
+        .collect()
+}
+
+fn unquote(text: &str) -> String {
+    let trimmed = text.trim();
+    if trimmed.len() >= 2
+        && ((trimmed.starts_with('"') && trimmed.ends_with('"'))
+            || (trimmed.starts_with('`') && trimmed.ends_with('`')))
+    {
+        trimmed[1..trimmed.len() - 1].to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// `data.a.b`, with components that are not identifiers written as `["x-y"]`.
+fn reference(components: &[String]) -> String {
+    let mut reference = String::from("data");
+    for component in components {
+        let identifier = component
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && component
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if identifier {
+            reference.push('.');
+            reference.push_str(component);
+        } else {
+            reference.push('[');
+            reference.push_str(&serde_json::Value::String(component.clone()).to_string());
+            reference.push(']');
+        }
+    }
+    reference
+}
+
+/// The packages whose conftest rules run: the configured namespaces (or every package), each
+/// with the rules its modules declare. A package with no such rule produces no results.
+fn select_packages(infos: &[ModuleInfo], settings: &Settings) -> Vec<Package> {
+    let mut by_name: BTreeMap<&str, Package> = BTreeMap::new();
+    for info in infos.iter().filter(|i| !i.is_test) {
+        let selected = settings.all_namespaces || settings.namespaces.contains(&info.package);
+        if !selected {
+            continue;
+        }
+        let package = by_name.entry(&info.package).or_insert_with(|| Package {
+            name: info.package.clone(),
+            reference: info.reference.clone(),
+            rules: Vec::new(),
+            has_exceptions: false,
+        });
+        for (name, line) in &info.rules {
+            if name == "exception" {
+                package.has_exceptions = true;
+            } else if let Some(kind) = rule_kind(name)
+                && !package.rules.iter().any(|r| r.name == *name)
+            {
+                package.rules.push(RuleDecl {
+                    name: name.clone(),
+                    kind,
+                    file: info.file.clone(),
+                    line: *line,
+                });
+            }
+        }
+    }
+    by_name
+        .into_values()
+        .filter(|p| !p.rules.is_empty())
+        .collect()
+}
+
+/// Rego keywords that can stand before `(` without being a call.
+const KEYWORDS: &[&str] = &[
+    "not", "if", "else", "some", "every", "in", "contains", "with", "as", "default", "import",
+    "package", "or", "and",
+];
+
+/// Calls to functions that are neither builtins regorus has nor defined by any module.
+/// regorus would only notice them when a call is reached, so a `deny` that calls
+/// `crypto.sha256` would pass every object that stops before it: found here instead, by
+/// reading each module's tokens.
+pub fn missing_functions(engine: &mut Engine) -> Vec<Problem> {
+    let modules = engine.get_modules().clone();
+    let mut defined: HashSet<String> = HashSet::new();
+    for module in modules.iter() {
+        for rule in &module.policy {
+            let refr = match rule.as_ref() {
+                AstRule::Spec {
+                    head: RuleHead::Func { refr, .. },
+                    ..
+                } => refr,
+                AstRule::Default { refr, args, .. } if !args.is_empty() => refr,
+                _ => continue,
+            };
+            if let Ok(parts) = Parser::get_path_ref_components(refr)
+                && let Some(last) = parts.last()
+            {
+                defined.insert(unquote(last.text()));
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    let mut seen_sources = HashSet::new();
+    for module in modules.iter() {
+        let source: &Source = &module.package.span.source;
+        let file = source.get_path().clone();
+        if !seen_sources.insert(file.clone()) {
+            continue;
+        }
+        for (path, line, column) in calls(source) {
+            let last = path.rsplit('.').next().unwrap_or(&path);
+            let known = path == "print"
+                || regorus::unstable::BUILTINS.contains_key(path.as_str())
+                || defined.contains(last);
+            if !known {
+                problems.push(Problem {
+                    file: PathBuf::from(&file),
+                    line: Some(line),
+                    column: Some(column),
+                    message: format!(
+                        "`{path}` is not a builtin policyrun's Rego engine (regorus) has, nor a function any policy defines; the policy cannot be evaluated"
+                    ),
+                    detail: None,
+                });
+            }
+        }
+    }
+    problems
+}
+
+/// Every `a.b.c(` in a module's tokens, with its line and column.
+fn calls(source: &Source) -> Vec<(String, usize, usize)> {
+    let mut lexer = Lexer::new(source);
+    let mut found = Vec::new();
+    // The dotted path being read and where it started; `after_dot` says the last token
+    // was a `.` that continues it.
+    let mut path: Vec<String> = Vec::new();
+    let mut start = (0, 0);
+    let mut after_dot = false;
+    while let Ok(token) = lexer.next_token() {
+        let text = token.1.text();
+        match token.0 {
+            TokenKind::Eof => break,
+            TokenKind::Ident => {
+                if !after_dot {
+                    path.clear();
+                    start = (token.1.line as usize, token.1.col as usize);
+                }
+                path.push(text.to_owned());
+                after_dot = false;
+            }
+            TokenKind::Symbol if text == "." && !path.is_empty() && !after_dot => {
+                after_dot = true;
+            }
+            TokenKind::Symbol => {
+                let is_call = text == "("
+                    && !after_dot
+                    && !path.is_empty()
+                    && !(path.len() == 1 && KEYWORDS.contains(&path[0].as_str()))
+                    && path[0] != "data"
+                    && path[0] != "input";
+                if is_call {
+                    found.push((path.join("."), start.0, start.1));
+                }
+                path.clear();
+                after_dot = false;
+            }
+            _ => {
+                path.clear();
+                after_dot = false;
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conftest_rule_names() {
+        assert_eq!(rule_kind("deny"), Some(RuleKind::Deny));
+        assert_eq!(rule_kind("violation"), Some(RuleKind::Deny));
+        assert_eq!(rule_kind("deny_privileged"), Some(RuleKind::Deny));
+        assert_eq!(rule_kind("violation_x_y"), Some(RuleKind::Deny));
+        assert_eq!(rule_kind("warn"), Some(RuleKind::Warn));
+        assert_eq!(rule_kind("warn_latest"), Some(RuleKind::Warn));
+        assert_eq!(rule_kind("denied"), None);
+        assert_eq!(rule_kind("deny_"), None);
+        assert_eq!(rule_kind("warning"), None);
+        assert_eq!(rule_kind("exception"), None);
+    }
+
+    #[test]
+    fn exception_names_drop_the_prefix() {
+        let rule = |name: &str| RuleDecl {
+            name: name.into(),
+            kind: RuleKind::Deny,
+            file: PathBuf::new(),
+            line: 1,
+        };
+        assert_eq!(rule("deny_run_as_root").exception_name(), "run_as_root");
+        assert_eq!(rule("deny").exception_name(), "");
+    }
+
+    #[test]
+    fn engine_errors_are_split() {
+        let text = "\n--> policies/a.rego:4:23\n  |\n4 |   x := to_number(input.kind)\n  |                       ^\nerror: could not parse string as number";
+        let (message, at) = engine_error(text);
+        assert_eq!(message, "could not parse string as number");
+        assert_eq!(at, (4, 23));
+    }
+
+    #[test]
+    fn references_quote_non_identifiers() {
+        assert_eq!(reference(&["a".into(), "b".into()]), "data.a.b");
+        assert_eq!(reference(&["a-b".into()]), "data[\"a-b\"]");
+    }
+
+    #[test]
+    fn calls_are_found_outside_strings_and_fields() {
+        let source = Source::from_contents(
+            "t.rego".into(),
+            "package p\nx if {\n  crypto.sha256(\"count(\")\n  y := input.a.b\n  count(y) > 0\n  not f(1)\n}\n".into(),
+        )
+        .unwrap();
+        let found: Vec<String> = calls(&source).into_iter().map(|c| c.0).collect();
+        assert_eq!(found, vec!["crypto.sha256", "count", "f"]);
+    }
+}

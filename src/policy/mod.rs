@@ -1,0 +1,481 @@
+//! The policy stage: Rego policies in conftest's conventions, evaluated with regorus for every
+//! object, with a context that tells policies which cluster they judge. The modules are
+//! loaded and prepared once per cluster; every rayon worker evaluates on its own clone.
+
+pub mod gatekeeper;
+pub mod load;
+pub mod results;
+pub mod verify;
+pub mod waivers;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use regorus::{Engine, Value};
+use serde::Deserialize;
+
+use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use crate::schema::Target;
+use load::{Loaded, Package, Problem, RuleDecl, RuleKind};
+use results::Verdict;
+use waivers::{Date, Waivers};
+
+
+/// Check name for problems with the policies themselves (parse errors, missing builtins).
+pub const LOAD: &str = "load";
+
+/// Which Rego syntax the modules are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegoVersion {
+    /// Each module as Rego v1 if it parses so, else as v0.
+    #[default]
+    Auto,
+    V0,
+    V1,
+}
+
+/// Where the policies are and which of them run; paths absolute, inside the repository.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Directories (or files) holding `.rego` modules and data files.
+    pub dirs: Vec<PathBuf>,
+    /// Packages whose rules run (conftest's `--namespace`).
+    pub namespaces: Vec<String>,
+    /// Every package's rules run (conftest's `--all-namespaces`).
+    pub all_namespaces: bool,
+    pub rego_version: RegoVersion,
+    /// Waiver files (YAML or JSON lists).
+    pub waivers: Vec<PathBuf>,
+    /// Directories or files holding Gatekeeper ConstraintTemplates and constraints.
+    pub gatekeeper: Vec<PathBuf>,
+}
+
+impl Settings {
+    /// Files below the policy directories that are not policy data: waivers and Gatekeeper
+    /// objects have their own readers.
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        self.waivers.iter().any(|w| w == path) || self.gatekeeper.iter().any(|g| path.starts_with(g))
+    }
+
+    /// Nothing to evaluate at all: no directories and no Gatekeeper objects.
+    pub fn is_empty(&self) -> bool {
+        self.dirs.is_empty() && self.gatekeeper.is_empty()
+    }
+}
+
+/// What policies know about the cluster they judge (`data.policyrun.cluster`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterContext {
+    pub name: String,
+    /// The cluster's `[cluster.policy]` table from policyrun.toml.
+    pub policy: serde_json::Value,
+    /// Names of the Namespace objects in the cluster's tree.
+    pub namespaces: BTreeSet<String>,
+}
+
+impl ClusterContext {
+    fn to_data(&self) -> serde_json::Value {
+        serde_json::json!({
+            "policyrun": {
+                "cluster": {
+                    "name": self.name,
+                    "policy": if self.policy.is_null() { serde_json::json!({}) } else { self.policy.clone() },
+                    "namespaces": self.namespaces,
+                }
+            }
+        })
+    }
+}
+
+/// The Namespace names among `targets`, per cluster.
+pub fn namespaces_by_cluster(targets: &[Target]) -> HashMap<Option<String>, BTreeSet<String>> {
+    let mut found: HashMap<Option<String>, BTreeSet<String>> = HashMap::new();
+    for target in targets {
+        if target.id.kind == "Namespace" && target.id.api_version == "v1" {
+            found
+                .entry(target.cluster.map(str::to_owned))
+                .or_default()
+                .insert(target.id.name.clone());
+        }
+    }
+    found
+}
+
+/// The policy stage, ready to evaluate: the loaded policies, waivers and Gatekeeper
+/// constraints. Building it reads every file; problems become outcomes, and then no object
+/// is evaluated (a gate with broken policies must not look as if it passed).
+pub struct PolicyStage {
+    loaded: Option<Loaded>,
+    waivers: Waivers,
+    gatekeeper: gatekeeper::Constraints,
+    problems: Vec<Outcome>,
+}
+
+impl PolicyStage {
+    pub fn new(root: &Path, settings: &Settings) -> PolicyStage {
+        let mut problems = Vec::new();
+        let loaded = if settings.dirs.is_empty() {
+            None
+        } else {
+            match load::load(root, settings, false) {
+                Ok(loaded) => Some(loaded),
+                Err(found) => {
+                    problems.extend(found.into_iter().map(load_outcome));
+                    None
+                }
+            }
+        };
+        let waivers = Waivers::read(root, &settings.waivers).unwrap_or_else(|found| {
+            problems.extend(found);
+            Waivers::default()
+        });
+        let gatekeeper = gatekeeper::Constraints::read(root, &settings.gatekeeper)
+            .unwrap_or_else(|found| {
+                problems.extend(found);
+                gatekeeper::Constraints::default()
+            });
+        PolicyStage {
+            loaded,
+            waivers,
+            gatekeeper,
+            problems,
+        }
+    }
+
+    /// The packages whose rules run (empty when nothing loaded).
+    pub fn packages(&self) -> &[Package] {
+        self.loaded.as_ref().map_or(&[], |l| l.packages.as_slice())
+    }
+
+    /// Evaluates every target. `clusters` gives each cluster's context (`None` is the
+    /// cluster of plain manifests); `namespaced` tells a kind's scope in a cluster, if known.
+    pub fn run(
+        &self,
+        targets: &[Target],
+        clusters: &HashMap<Option<String>, ClusterContext>,
+        namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+        today: Date,
+    ) -> Vec<Outcome> {
+        let mut outcomes = self.problems.clone();
+        if !self.problems.is_empty() {
+            return outcomes;
+        }
+        let engines = match &self.loaded {
+            Some(loaded) if !loaded.packages.is_empty() => match prepare(loaded, clusters) {
+                Ok(engines) => engines,
+                Err(problem) => {
+                    outcomes.push(load_outcome(problem));
+                    return outcomes;
+                }
+            },
+            _ => HashMap::new(),
+        };
+        let constraints = match self.gatekeeper.prepare(targets) {
+            Ok(prepared) => prepared,
+            Err(problems) => {
+                outcomes.extend(problems);
+                return outcomes;
+            }
+        };
+        let evaluated: Vec<(Vec<Outcome>, Vec<usize>)> = targets
+            .par_iter()
+            .map_init(Workers::default, |workers, target| {
+                let mut results = Vec::new();
+                if let Some(loaded) = &self.loaded
+                    && !loaded.packages.is_empty()
+                {
+                    results.extend(self.rego_results(loaded, &engines, workers, target, namespaced));
+                }
+                results.extend(constraints.evaluate(&mut workers.gatekeeper, target, namespaced));
+                waivers::apply(&self.waivers, results, target, today)
+            })
+            .collect();
+        let mut usage = waivers::Usage::new(&self.waivers);
+        for (found, used) in evaluated {
+            outcomes.extend(found);
+            usage.mark(used);
+        }
+        outcomes.extend(usage.report(&self.waivers, today));
+        outcomes
+    }
+
+    /// One outcome per rule of every selected package for one object.
+    fn rego_results(
+        &self,
+        loaded: &Loaded,
+        engines: &HashMap<Option<String>, Engine>,
+        workers: &mut Workers,
+        target: &Target,
+        namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+    ) -> Vec<Outcome> {
+        let key = target.cluster.map(str::to_owned);
+        let engine = match workers.rego.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => match engines.get(e.key()) {
+                Some(prepared) => e.insert(prepared.clone()),
+                None => {
+                    return vec![policy_outcome(target, LOAD, Status::Error).message(format!(
+                        "no policy context for cluster `{}`",
+                        target.cluster.unwrap_or_default()
+                    ))];
+                }
+            },
+        };
+        let context = ObjectContext {
+            entry: target.entry,
+            generated: &target.location.file,
+            namespaced: namespaced(target.cluster, target.id),
+        };
+        let verdicts = evaluate(engine, &loaded.packages, target.value, &context);
+        let mut outcomes = Vec::new();
+        for (package, verdict) in loaded.packages.iter().zip(verdicts) {
+            let rules = match verdict {
+                PackageVerdicts::Failed(text) => {
+                    outcomes.push(evaluation_error(loaded, package, target, &text));
+                    continue;
+                }
+                PackageVerdicts::Rules(rules) => rules,
+            };
+            for (rule, (verdict, excepted)) in package.rules.iter().zip(rules) {
+                let check = format!("{}.{}", package.name, rule.name);
+                let base = policy_outcome(target, &check, Status::Passed);
+                outcomes.push(match verdict {
+                    Err(problem) => Outcome {
+                        status: Status::Error,
+                        ..base
+                    }
+                    .message(problem)
+                    .detail(rule_place(rule)),
+                    Ok(Verdict::Clean) => base,
+                    Ok(Verdict::Messages(_)) if excepted => Outcome {
+                        status: Status::Skipped,
+                        ..base
+                    }
+                    .message(format!(
+                        "excepted by an `exception` rule in package {}",
+                        package.name
+                    )),
+                    Ok(Verdict::Messages(messages)) => Outcome {
+                        status: match rule.kind {
+                            RuleKind::Deny => Status::Failed,
+                            RuleKind::Warn => Status::Warning,
+                        },
+                        ..base
+                    }
+                    .message(messages.join("; "))
+                    .detail(rule_place(rule)),
+                });
+            }
+        }
+        outcomes
+    }
+}
+
+/// What one rayon worker keeps between objects: its own engine clones.
+#[derive(Default)]
+struct Workers {
+    rego: HashMap<Option<String>, Engine>,
+    gatekeeper: gatekeeper::WorkerEngines,
+}
+
+/// One outcome of the policy stage about one object.
+pub fn policy_outcome(target: &Target, check: &str, status: Status) -> Outcome {
+    let mut outcome = Outcome::new(Stage::Policy, check, status)
+        .subject(format!("{} {}", target.subject, check))
+        .object(target.id.clone())
+        .location(target.location.clone());
+    outcome.cluster = target.cluster.map(str::to_owned);
+    outcome.entry = target.entry.map(Path::to_path_buf);
+    outcome
+}
+
+fn rule_place(rule: &RuleDecl) -> String {
+    format!("rule {} at {}:{}", rule.name, rule.file.display(), rule.line)
+}
+
+/// A problem with the policies, as an outcome that fails the run.
+pub fn load_outcome(problem: Problem) -> Outcome {
+    let location = Location {
+        file: problem.file.clone(),
+        line: problem.line,
+        column: problem.column,
+    };
+    let mut outcome = Outcome::new(Stage::Policy, LOAD, Status::Error)
+        .subject(location.to_string())
+        .message(problem.message)
+        .location(location);
+    outcome.detail = problem.detail;
+    outcome
+}
+
+/// An evaluation error for one object, naming the module, line and the rule around it.
+fn evaluation_error(loaded: &Loaded, package: &Package, target: &Target, text: &str) -> Outcome {
+    let (message, (line, column)) = load::engine_error(text);
+    let file = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("--> "))
+        .and_then(|place| place.rsplitn(3, ':').nth(2))
+        .map(PathBuf::from);
+    let rule = file.as_ref().and_then(|file| {
+        loaded
+            .modules
+            .iter()
+            .filter(|m| &m.file == file)
+            .flat_map(|m| m.rules.iter())
+            .filter(|(_, start)| *start <= line)
+            .max_by_key(|(_, start)| *start)
+            .map(|(name, _)| name.clone())
+    });
+    let check = match &rule {
+        Some(rule) if package.rules.iter().any(|r| &r.name == rule) => {
+            format!("{}.{rule}", package.name)
+        }
+        _ => package.name.clone(),
+    };
+    let place = match &file {
+        Some(file) => format!("{}:{line}:{column}", file.display()),
+        None => "policy".to_owned(),
+    };
+    policy_outcome(target, &check, Status::Error)
+        .message(format!(
+            "evaluation failed in {place}{}: {message}",
+            rule.map(|r| format!(" (rule {r})")).unwrap_or_default()
+        ))
+        .detail(text.trim_matches('\n').to_owned())
+}
+
+/// Per cluster, an engine with the cluster's context added and prepared by one evaluation,
+/// so that worker clones do not each analyse the modules again.
+fn prepare(
+    loaded: &Loaded,
+    clusters: &HashMap<Option<String>, ClusterContext>,
+) -> Result<HashMap<Option<String>, Engine>, Problem> {
+    let mut engines = HashMap::new();
+    for (key, context) in clusters {
+        let mut engine = loaded.engine.clone();
+        engine
+            .add_data(Value::from(context.to_data()))
+            .map_err(|e| Problem {
+                file: PathBuf::from("policyrun.toml"),
+                line: None,
+                column: None,
+                message: format!(
+                    "cannot add the context of cluster `{}` to data (does a data file already define `policyrun`?): {e}",
+                    context.name
+                ),
+                detail: None,
+            })?;
+        engine.set_input(Value::new_object());
+        if let Some(package) = loaded.packages.first() {
+            // Errors here are about this empty input only; real objects report their own.
+            let _ = engine.eval_query(package.reference.clone(), false);
+        }
+        engines.insert(key.clone(), engine);
+    }
+    Ok(engines)
+}
+
+/// What policies know about the object they judge (`data.policyrun.object`).
+struct ObjectContext<'a> {
+    entry: Option<&'a Path>,
+    generated: &'a Path,
+    namespaced: Option<bool>,
+}
+
+impl ObjectContext<'_> {
+    fn to_rego(&self) -> String {
+        let mut object = serde_json::Map::new();
+        if let Some(entry) = self.entry {
+            object.insert(
+                "entry".into(),
+                entry.to_string_lossy().into_owned().into(),
+            );
+        }
+        object.insert(
+            "generated".into(),
+            self.generated.to_string_lossy().into_owned().into(),
+        );
+        if let Some(namespaced) = self.namespaced {
+            object.insert("namespaced".into(), namespaced.into());
+        }
+        serde_json::Value::Object(object).to_string()
+    }
+}
+
+/// A package's result for one object: per rule, the verdict and whether an `exception`
+/// rule excepts it; or the engine's error text.
+enum PackageVerdicts {
+    Rules(Vec<(Result<Verdict, String>, bool)>),
+    Failed(String),
+}
+
+/// Evaluates every package for one object: one query per package, which yields every rule's
+/// value at once.
+fn evaluate(
+    engine: &mut Engine,
+    packages: &[Package],
+    object: &serde_json::Value,
+    context: &ObjectContext,
+) -> Vec<PackageVerdicts> {
+    let input = match Value::deserialize(object) {
+        Ok(input) => input,
+        Err(e) => {
+            return packages
+                .iter()
+                .map(|_| PackageVerdicts::Failed(format!("cannot pass the object to Rego: {e}")))
+                .collect();
+        }
+    };
+    engine.set_input(input);
+    let context = context.to_rego();
+    packages
+        .iter()
+        .map(|package| {
+            let query = format!(
+                "{} with data.policyrun.object as {context}",
+                package.reference
+            );
+            match engine.eval_query(query, false) {
+                Ok(results) => {
+                    let document = results
+                        .result
+                        .first()
+                        .and_then(|r| r.expressions.first())
+                        .map(|e| serde_json::to_value(&e.value));
+                    let document = match document {
+                        None => serde_json::Value::Null,
+                        Some(Ok(value)) => value,
+                        Some(Err(e)) => return PackageVerdicts::Failed(e.to_string()),
+                    };
+                    package_verdicts(package, &document)
+                }
+                Err(e) => PackageVerdicts::Failed(e.to_string()),
+            }
+        })
+        .collect()
+}
+
+fn package_verdicts(package: &Package, document: &serde_json::Value) -> PackageVerdicts {
+    let excepted = if package.has_exceptions {
+        match results::exceptions(document.get("exception")) {
+            Ok(names) => names,
+            Err(problem) => return PackageVerdicts::Failed(problem),
+        }
+    } else {
+        BTreeSet::new()
+    };
+    PackageVerdicts::Rules(
+        package
+            .rules
+            .iter()
+            .map(|rule| {
+                (
+                    results::verdict(&rule.name, document.get(&rule.name)),
+                    excepted.contains(rule.exception_name()),
+                )
+            })
+            .collect(),
+    )
+}

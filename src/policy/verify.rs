@@ -1,0 +1,102 @@
+//! `policyrun verify`: the policies' own unit tests, the `test_*` rules of `*_test.rego`
+//! files, as `opa test` and `conftest verify` run them; one result per test.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+use regorus::Value;
+
+use super::load;
+use super::{Settings, load_outcome};
+use crate::outcome::{Location, Outcome, Stage, Status};
+
+/// Check name of a policy unit test.
+pub const TEST: &str = "test";
+
+/// Runs every test. A test passes only when it evaluates to `true`; undefined or `false`
+/// fails, an error is an error. No test at all is an `Err`: a verify that ran nothing must
+/// not pass.
+pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
+    if settings.dirs.is_empty() {
+        return Err("no policy directories configured ([policy] dirs)".into());
+    }
+    let loaded = match load::load(root, settings, true) {
+        Ok(loaded) => loaded,
+        Err(problems) => return Ok(problems.into_iter().map(load_outcome).collect()),
+    };
+    let tests: Vec<(&load::ModuleInfo, &str, usize)> = loaded
+        .modules
+        .iter()
+        .filter(|m| m.is_test)
+        .flat_map(|m| {
+            m.rules
+                .iter()
+                .filter(|(name, _)| name.starts_with("test_") || name.starts_with("todo_test_"))
+                .map(move |(name, line)| (m, name.as_str(), *line))
+        })
+        .collect();
+    if tests.is_empty() {
+        return Err(format!(
+            "no test_ rules in any *_test.rego file below {}",
+            settings
+                .dirs
+                .iter()
+                .map(|d| load::relative(root, d).display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let mut engine = loaded.engine.clone();
+    engine.set_input(Value::new_object());
+    let (first, first_name, _) = tests[0];
+    let _ = engine.eval_query(format!("{}.{first_name}", first.reference), false);
+    Ok(tests
+        .par_iter()
+        .map_init(
+            || engine.clone(),
+            |engine, (module, name, line)| {
+                let location = Location {
+                    file: module.file.clone(),
+                    line: Some(*line),
+                    column: None,
+                };
+                let base = Outcome::new(Stage::Policy, TEST, Status::Passed)
+                    .subject(format!("{}.{name}", module.package))
+                    .location(location);
+                if name.starts_with("todo_") {
+                    return Outcome {
+                        status: Status::Skipped,
+                        ..base
+                    }
+                    .message("marked todo");
+                }
+                match engine.eval_rule(format!("{}.{name}", module.reference)) {
+                    Ok(Value::Bool(true)) => base,
+                    Ok(Value::Undefined) => Outcome {
+                        status: Status::Failed,
+                        ..base
+                    }
+                    .message("test failed: undefined (a condition in its body does not hold)"),
+                    Ok(other) => Outcome {
+                        status: Status::Failed,
+                        ..base
+                    }
+                    .message(format!(
+                        "test failed: evaluated to {}",
+                        other.to_json_str().unwrap_or_else(|_| "a non-true value".into())
+                    )),
+                    Err(e) => {
+                        let text = e.to_string();
+                        let (message, _) = load::engine_error(&text);
+                        Outcome {
+                            status: Status::Error,
+                            ..base
+                        }
+                        .message(format!("test error: {message}"))
+                        .detail(text.trim_matches('\n').to_owned())
+                    }
+                }
+            },
+        )
+        .collect())
+}
