@@ -77,6 +77,7 @@ struct RawPolicy {
     #[serde(default)]
     all_namespaces: bool,
     rego_version: Option<crate::policy::RegoVersion>,
+    engine: Option<crate::policy::RegoEngine>,
     #[serde(default)]
     waivers: Vec<String>,
     #[serde(default)]
@@ -411,6 +412,7 @@ fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Setting
         namespaces,
         all_namespaces: raw.all_namespaces,
         rego_version: raw.rego_version.unwrap_or_default(),
+        engine: raw.engine.unwrap_or_default(),
         waivers,
         gatekeeper,
     })

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -146,7 +147,8 @@ pub struct Outcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub object: Option<ObjectId>,
+    /// Shared: the policy stage reports dozens of rules about the same object.
+    pub object: Option<Arc<ObjectId>>,
     /// A stable name for the check (`evaluate`, `up-to-date`, `unique-identity`).
     pub check: String,
     pub status: Status,
@@ -190,8 +192,8 @@ impl Outcome {
         self
     }
 
-    pub fn object(mut self, object: ObjectId) -> Self {
-        self.object = Some(object);
+    pub fn object(mut self, object: impl Into<Arc<ObjectId>>) -> Self {
+        self.object = Some(object.into());
         self
     }
 

@@ -38,6 +38,10 @@ pub enum RuleKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleDecl {
     pub name: String,
+    /// The rule's full reference (`data.security.deny_privileged`).
+    pub path: String,
+    /// How reports name it: `package.rule` (`security.deny_privileged`).
+    pub check: String,
     pub kind: RuleKind,
     pub file: PathBuf,
     pub line: usize,
@@ -63,6 +67,8 @@ pub struct Package {
     pub rules: Vec<RuleDecl>,
     /// Whether the package declares conftest `exception` rules.
     pub has_exceptions: bool,
+    /// `data.<package>.exception` when it does.
+    pub exception_path: Option<String>,
 }
 
 /// One parsed module and what the stage needs to know about it.
@@ -399,14 +405,18 @@ fn select_packages(infos: &[ModuleInfo], settings: &Settings) -> Vec<Package> {
             reference: info.reference.clone(),
             rules: Vec::new(),
             has_exceptions: false,
+            exception_path: None,
         });
         for (name, line) in &info.rules {
             if name == "exception" {
                 package.has_exceptions = true;
+                package.exception_path = Some(format!("{}.exception", info.reference));
             } else if let Some(kind) = rule_kind(name)
                 && !package.rules.iter().any(|r| r.name == *name)
             {
                 package.rules.push(RuleDecl {
+                    path: format!("{}.{name}", info.reference),
+                    check: format!("{}.{name}", info.package),
                     name: name.clone(),
                     kind,
                     file: info.file.clone(),
@@ -548,6 +558,8 @@ mod tests {
     fn exception_names_drop_the_prefix() {
         let rule = |name: &str| RuleDecl {
             name: name.into(),
+            path: format!("data.p.{name}"),
+            check: format!("p.{name}"),
             kind: RuleKind::Deny,
             file: PathBuf::new(),
             line: 1,
