@@ -7,6 +7,10 @@
 
 mod synthetic;
 
+// The binary's allocator, so that the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -51,6 +55,13 @@ fn main() {
     let mut config = Config::load(&root.join("policyrun.toml")).expect("configuration");
     config.policy.dirs = vec![manifest.join("policies")];
     config.policy.namespaces = PACKAGES.iter().map(|p| p.to_string()).collect();
+    match std::env::var("POLICYRUN_BENCH_ENGINE").as_deref() {
+        Ok("vm") => config.policy.engine = policyrun::policy::RegoEngine::Vm,
+        Ok("interpreter") | Err(_) => {
+            config.policy.engine = policyrun::policy::RegoEngine::Interpreter
+        }
+        Ok(other) => panic!("POLICYRUN_BENCH_ENGINE={other}: vm or interpreter"),
+    }
     let clusters: Vec<_> = config.clusters.iter().collect();
     let entries = discover::entries(&config, &clusters).expect("entries");
     let expanded = expand::expand_all(&config, &entries, &ProgressBar::hidden());

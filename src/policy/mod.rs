@@ -44,11 +44,14 @@ pub enum RegoVersion {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RegoEngine {
-    /// A program compiled once for regorus' virtual machine (about five times faster).
+    /// regorus' tree-walking interpreter with strict builtin errors: an evaluation error
+    /// fails the run (the gate fails closed). `verify` uses it too.
     #[default]
-    Vm,
-    /// regorus' tree-walking interpreter, which `verify` also uses.
     Interpreter,
+    /// A program compiled once for regorus' virtual machine: about three times faster, but
+    /// an error inside a rule body (a failed builtin, a type mismatch) makes that body
+    /// undefined instead of failing the run, as OPA does without `--strict-builtin-errors`.
+    Vm,
 }
 
 /// Where the policies are and which of them run; paths absolute, inside the repository.
@@ -252,6 +255,8 @@ fn rego_results(
             let vm = workers.vm.get_or_insert_with(|| {
                 let mut vm = RegoVM::new();
                 vm.load_program(program.clone());
+                // Fail closed, as the interpreter does: a builtin error stops the rule.
+                vm.set_strict_builtin_errors(true);
                 vm
             });
             evaluate_vm(vm, &loaded.packages, data, target.value, &context)
@@ -281,6 +286,9 @@ fn rego_results(
             for (rule, (verdict, excepted)) in package.rules.iter().zip(rules) {
                 let base = policy_outcome_of(target, &id, &rule.check, Status::Passed);
                 outcomes.push(match verdict {
+                    Err(problem) if problem.contains("\n-->") => {
+                        evaluation_error(loaded, package, target, &problem)
+                    }
                     Err(problem) => Outcome {
                         status: Status::Error,
                         ..base
@@ -451,16 +459,24 @@ fn prepare(
             }
         }
     }
+    let mut base = loaded.engine.clone();
+    add_object_context(&mut base).map_err(|e| Problem {
+        file: PathBuf::from("policyrun-context.rego"),
+        line: None,
+        column: None,
+        message: format!("cannot provide data.policyrun.object: {e}"),
+        detail: None,
+    })?;
     let mut engines = HashMap::new();
     for (key, context) in clusters {
-        let mut engine = loaded.engine.clone();
+        let mut engine = base.clone();
         engine
             .add_data(Value::from(context.to_data()))
             .map_err(|e| context_problem(context, &e))?;
         engine.set_input(Value::new_object());
-        if let Some(package) = loaded.packages.first() {
+        if let Some(rule) = loaded.packages.first().and_then(|p| p.rules.first()) {
             // Errors here are about this empty input only; real objects report their own.
-            let _ = engine.eval_query(package.reference.clone(), false);
+            let _ = engine.eval_rule(rule.path.clone());
         }
         engines.insert(key.clone(), engine);
     }
@@ -475,22 +491,31 @@ const GATHER_PACKAGE: &str = "__policyrun_gather__";
 /// evaluates them all and shared helper rules are computed once. An undefined rule adds no
 /// pair.
 fn compile(loaded: &Loaded) -> Result<Arc<Program>, String> {
+    let entry_point = format!("data.{GATHER_PACKAGE}.results");
+    let mut engine = with_gather_module(loaded)?;
+    let policy = engine
+        .compile_with_entrypoint(&regorus::Rc::from(entry_point.as_str()))
+        .map_err(|e| e.to_string())?;
+    Compiler::compile_from_policy(&policy, &[entry_point.as_str()]).map_err(|e| e.to_string())
+}
+
+/// A copy of the loaded engine with the gathering module added. Every rule is read by its
+/// full path: regorus evaluates a whole package wrongly when it spans several files (a
+/// rule that uses a helper from another file of the package comes back empty), while a
+/// rule's own path is evaluated correctly.
+fn with_gather_module(loaded: &Loaded) -> Result<Engine, String> {
     let mut module = format!("package {GATHER_PACKAGE}\nimport rego.v1\n");
     for (index, path) in gathered_paths(&loaded.packages).enumerate() {
         module.push_str(&format!(
             "results contains [{index}, value] if {{\n  value := {path}\n}}\n"
         ));
     }
-    let entry_point = format!("data.{GATHER_PACKAGE}.results");
     let mut engine = loaded.engine.clone();
     engine.set_rego_v0(false);
     engine
         .add_policy(format!("{GATHER_PACKAGE}.rego"), module)
         .map_err(|e| e.to_string())?;
-    let policy = engine
-        .compile_with_entrypoint(&regorus::Rc::from(entry_point.as_str()))
-        .map_err(|e| e.to_string())?;
-    Compiler::compile_from_policy(&policy, &[entry_point.as_str()]).map_err(|e| e.to_string())
+    Ok(engine)
 }
 
 /// The rules the gathering module reads, in index order: per package its `exception` rule
@@ -539,9 +564,19 @@ fn evaluate_vm(
         return fail_all(format!("cannot set the object's context: {e}"));
     }
     vm.set_input(input);
-    let gathered = match vm.execute() {
-        Ok(value) => value,
-        Err(e) => return fail_all(e.to_string()),
+    match vm.execute() {
+        Ok(gathered) => decode(packages, &gathered),
+        Err(e) => fail_all(e.to_string()),
+    }
+}
+
+/// Every package's verdicts from the gathered `[index, value]` set.
+fn decode(packages: &[Package], gathered: &Value) -> Vec<PackageVerdicts> {
+    let fail_all = |text: String| {
+        packages
+            .iter()
+            .map(|_| PackageVerdicts::Failed(text.clone()))
+            .collect()
     };
     // The set holds [index, value] pairs; a rule left undefined has none.
     let mut by_index: Vec<Option<&Value>> = vec![None; gathered_paths(packages).count()];
@@ -555,7 +590,7 @@ fn evaluate_vm(
                 *slot = Some(value);
             }
         }
-    } else if gathered != Value::Undefined {
+    } else if *gathered != Value::Undefined {
         return fail_all("the gathered rule values are not a set".to_owned());
     }
     let mut index = 0usize;
@@ -623,23 +658,6 @@ impl ObjectContext<'_> {
         Value::from(object)
     }
 
-    fn to_rego(&self) -> String {
-        let mut object = serde_json::Map::new();
-        if let Some(entry) = self.entry {
-            object.insert(
-                "entry".into(),
-                entry.to_string_lossy().into_owned().into(),
-            );
-        }
-        object.insert(
-            "generated".into(),
-            self.generated.to_string_lossy().into_owned().into(),
-        );
-        if let Some(namespaced) = self.namespaced {
-            object.insert("namespaced".into(), namespaced.into());
-        }
-        serde_json::Value::Object(object).to_string()
-    }
 }
 
 /// A package's result for one object: per rule, the verdict and whether an `exception`
@@ -649,8 +667,10 @@ enum PackageVerdicts {
     Failed(String),
 }
 
-/// Evaluates every package for one object: one query per package, which yields every rule's
-/// value at once.
+/// Evaluates every rule of every package for one object on the interpreter, rule by rule
+/// (regorus evaluates a single rule's path faster than a query, and correctly where a
+/// package spans several files). The object's context reaches `data.policyrun.object`
+/// through [`OBJECT_CONTEXT`], so the prepared engine never changes.
 fn evaluate(
     engine: &mut Engine,
     packages: &[Package],
@@ -660,60 +680,75 @@ fn evaluate(
     let input = match Value::deserialize(object) {
         Ok(input) => input,
         Err(e) => {
+            let text = format!("cannot pass the object to Rego: {e}");
             return packages
                 .iter()
-                .map(|_| PackageVerdicts::Failed(format!("cannot pass the object to Rego: {e}")))
+                .map(|_| PackageVerdicts::Failed(text.clone()))
                 .collect();
         }
     };
+    OBJECT_CONTEXT.with(|slot| *slot.borrow_mut() = context.to_value());
     engine.set_input(input);
-    let context = context.to_rego();
-    packages
+    let mut value_of = |path: &str| -> Result<Option<serde_json::Value>, String> {
+        let value = engine.eval_rule(path.to_owned()).map_err(|e| e.to_string())?;
+        if value == Value::Undefined {
+            return Ok(None);
+        }
+        serde_json::to_value(&value).map(Some).map_err(|e| e.to_string())
+    };
+    let verdicts = packages
         .iter()
         .map(|package| {
-            let query = format!(
-                "{} with data.policyrun.object as {context}",
-                package.reference
-            );
-            match engine.eval_query(query, false) {
-                Ok(results) => {
-                    let document = results
-                        .result
-                        .first()
-                        .and_then(|r| r.expressions.first())
-                        .map(|e| serde_json::to_value(&e.value));
-                    let document = match document {
-                        None => serde_json::Value::Null,
-                        Some(Ok(value)) => value,
-                        Some(Err(e)) => return PackageVerdicts::Failed(e.to_string()),
-                    };
-                    package_verdicts(package, &document)
-                }
-                Err(e) => PackageVerdicts::Failed(e.to_string()),
-            }
+            let excepted = match &package.exception_path {
+                None => BTreeSet::new(),
+                Some(path) => match value_of(path).and_then(|v| results::exceptions(v.as_ref())) {
+                    Ok(names) => names,
+                    Err(text) => return PackageVerdicts::Failed(text),
+                },
+            };
+            PackageVerdicts::Rules(
+                package
+                    .rules
+                    .iter()
+                    .map(|rule| {
+                        (
+                            value_of(&rule.path)
+                                .and_then(|value| results::verdict(&rule.name, value.as_ref())),
+                            excepted.contains(rule.exception_name()),
+                        )
+                    })
+                    .collect(),
+            )
         })
-        .collect()
+        .collect();
+    OBJECT_CONTEXT.with(|slot| *slot.borrow_mut() = Value::Undefined);
+    verdicts
 }
 
-fn package_verdicts(package: &Package, document: &serde_json::Value) -> PackageVerdicts {
-    let excepted = if package.has_exceptions {
-        match results::exceptions(document.get("exception")) {
-            Ok(names) => names,
-            Err(problem) => return PackageVerdicts::Failed(problem),
-        }
-    } else {
-        BTreeSet::new()
-    };
-    PackageVerdicts::Rules(
-        package
-            .rules
-            .iter()
-            .map(|rule| {
-                (
-                    results::verdict(&rule.name, document.get(&rule.name)),
-                    excepted.contains(rule.exception_name()),
-                )
-            })
-            .collect(),
-    )
+thread_local! {
+    /// The context of the object a worker's interpreter is evaluating.
+    static OBJECT_CONTEXT: std::cell::RefCell<Value> = const { std::cell::RefCell::new(Value::Undefined) };
+}
+
+/// The builtin behind `data.policyrun.object` on the interpreter.
+const OBJECT_CONTEXT_BUILTIN: &str = "__policyrun_object_context";
+
+/// Makes `data.policyrun.object` a rule whose value is the current object's context, so that
+/// tests can still replace it with `with data.policyrun.object as {...}`.
+pub fn add_object_context(engine: &mut Engine) -> Result<(), String> {
+    engine
+        .add_extension(
+            OBJECT_CONTEXT_BUILTIN.to_owned(),
+            0,
+            Box::new(|_: Vec<Value>| Ok(OBJECT_CONTEXT.with(|slot| slot.borrow().clone()))),
+        )
+        .map_err(|e| e.to_string())?;
+    engine.set_rego_v0(false);
+    engine
+        .add_policy(
+            "policyrun-context.rego".to_owned(),
+            format!("package policyrun\nimport rego.v1\nobject := {OBJECT_CONTEXT_BUILTIN}()\n"),
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

@@ -47,6 +47,7 @@ pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
         ));
     }
     let mut engine = loaded.engine.clone();
+    super::add_object_context(&mut engine)?;
     engine.set_input(Value::new_object());
     let (first, first_name, _) = tests[0];
     let _ = engine.eval_query(format!("{}.{first_name}", first.reference), false);

@@ -57,12 +57,18 @@ impl<W: Write> Human<W> {
     }
 
     fn write_outcome(&mut self, outcome: &Outcome) -> io::Result<()> {
+        let subject = outcome.subject_name();
+        // Policy subjects already end in their rule (one testcase per object and rule).
+        let check = if subject.ends_with(&format!(" {}", outcome.check)) {
+            String::new()
+        } else {
+            format!(" {}", self.paint("2", &format!("[{}]", outcome.check)))
+        };
         let line = format!(
-            "  {} {:<10} {} {}",
+            "  {} {:<10} {}{check}",
             self.label(outcome.status),
             outcome.stage.as_str(),
-            visible(&outcome.subject_name()),
-            self.paint("2", &format!("[{}]", outcome.check))
+            visible(&subject),
         );
         writeln!(self.out, "{line}")?;
         if !outcome.message.is_empty() {
