@@ -71,6 +71,10 @@ local site = import 'site.libsonnet';
                 requests: { cpu: '100m', memory: '256Mi' },
                 limits: { cpu: '500m', memory: '512Mi' },
               },
+              readinessProbe: {
+                httpGet: { path: '/metrics', port: 'metrics' },
+                periodSeconds: 10,
+              },
               livenessProbe: {
                 httpGet: { path: '/metrics', port: 'metrics' },
                 initialDelaySeconds: 60,

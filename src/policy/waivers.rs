@@ -215,51 +215,25 @@ impl Waivers {
                     .message(message)
                     .location(location)
             };
-            let items = match crate::manifests::read(file) {
-                Ok(items) => items,
+            let list = match read_list(file) {
+                Ok(list) => list,
                 Err(problem) => {
                     problems.push(fail(problem, None));
                     continue;
                 }
             };
-            for item in items {
-                let value = match item.value {
-                    Ok(value) => value,
-                    Err(problem) => {
-                        problems.push(fail(problem, Some(item.line)));
-                        continue;
+            for (i, entry) in list.into_iter().enumerate() {
+                let origin = Location::file(display.clone());
+                let at = format!("waiver {} (`{}`)", i + 1, rule_of(&entry));
+                match serde_json::from_value::<RawWaiver>(entry)
+                    .map_err(|e| e.to_string())
+                    .and_then(|raw| raw.check(origin))
+                {
+                    Ok(mut waiver) => {
+                        waiver.label = format!("{} waiver {}", display.display(), i + 1);
+                        entries.push(waiver);
                     }
-                };
-                let list = match value {
-                    Value::Array(list) => list,
-                    Value::Null => continue,
-                    _ => {
-                        problems.push(fail(
-                            "a waiver file holds a list of waivers".into(),
-                            Some(item.line),
-                        ));
-                        continue;
-                    }
-                };
-                for (i, entry) in list.into_iter().enumerate() {
-                    let origin = Location {
-                        file: display.clone(),
-                        line: Some(item.line),
-                        column: None,
-                    };
-                    let at = format!("waiver {} (`{}`)", i + 1, rule_of(&entry));
-                    match serde_json::from_value::<RawWaiver>(entry)
-                        .map_err(|e| e.to_string())
-                        .and_then(|raw| raw.check(origin))
-                    {
-                        Ok(mut waiver) => {
-                            waiver.label = format!("{} waiver {}", display.display(), i + 1);
-                            entries.push(waiver);
-                        }
-                        Err(problem) => {
-                            problems.push(fail(format!("{at}: {problem}"), Some(item.line)))
-                        }
-                    }
+                    Err(problem) => problems.push(fail(format!("{at}: {problem}"), None)),
                 }
             }
         }
@@ -268,6 +242,24 @@ impl Waivers {
         } else {
             Err(problems)
         }
+    }
+}
+
+/// A waiver file: one YAML (or JSON) document holding a list; empty means no waivers.
+fn read_list(file: &Path) -> Result<Vec<Value>, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read: {e}"))?;
+    let json = file.extension().and_then(|e| e.to_str()) == Some("json");
+    let value: Value = if json {
+        serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?
+    } else if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_saphyr::from_str(&text).map_err(|e| format!("not valid YAML: {e}"))?
+    };
+    match value {
+        Value::Array(list) => Ok(list),
+        Value::Null => Ok(Vec::new()),
+        _ => Err("a waiver file holds a list of waivers".into()),
     }
 }
 
