@@ -29,10 +29,6 @@ pub struct Options {
     pub without_schema: bool,
     /// Leave the policy stage out.
     pub without_policy: bool,
-    /// Replaces the configured policy packages (`--namespace`).
-    pub policy_namespaces: Vec<String>,
-    /// Every package's rules run (`--all-namespaces`).
-    pub all_policy_namespaces: bool,
 }
 
 /// Everything a gate run produced: outcomes for reports, expansions and the schema catalog
@@ -55,16 +51,6 @@ pub fn expand(config: &Config, options: &Options) -> Result<(Vec<Expanded>, bool
     Ok((expanded, all))
 }
 
-/// The policy settings a run uses: the configuration's, with the command line's packages.
-pub fn policy_settings(config: &Config, options: &Options) -> policy::Settings {
-    let mut settings = config.policy.clone();
-    if !options.policy_namespaces.is_empty() {
-        settings.namespaces = options.policy_namespaces.clone();
-    }
-    settings.all_namespaces |= options.all_policy_namespaces;
-    settings
-}
-
 /// Runs the gate: expansion, identity checks, freshness, schemas and policies. The committed
 /// tree is listed, and the schemas and policies are loaded, while the entries expand: none
 /// needs the others, and done afterwards they would be time when one core works and the
@@ -83,11 +69,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         || {
             rayon::join(
                 || Catalog::new(config.schema.clone()),
-                || {
-                    with_policy.then(|| {
-                        PolicyStage::new(&config.root, &policy_settings(config, options))
-                    })
-                },
+                || with_policy.then(|| PolicyStage::new(&config.root, &config.policy)),
             )
         },
     );
@@ -134,7 +116,9 @@ pub fn policy_outcomes(
     policies.run(
         targets,
         &contexts,
-        &|cluster, id| catalog.namespaced(cluster, &Gvk::from_api_version(&id.api_version, &id.kind)),
+        &|cluster, id| {
+            catalog.namespaced(cluster, &Gvk::from_api_version(&id.api_version, &id.kind))
+        },
         Date::today(),
     )
 }

@@ -64,6 +64,16 @@ struct PolicyArgs {
     /// Run the rules of every package
     #[arg(long)]
     all_namespaces: bool,
+    /// Evaluate with regorus' interpreter (default: fails on evaluation errors) or its
+    /// virtual machine (faster; an error inside a rule body makes the body undefined)
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    policy_engine: Option<EngineArg>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EngineArg {
+    Interpreter,
+    Vm,
 }
 
 impl PolicyArgs {
@@ -72,6 +82,12 @@ impl PolicyArgs {
             settings.namespaces = self.namespaces.clone();
         }
         settings.all_namespaces |= self.all_namespaces;
+        if let Some(engine) = self.policy_engine {
+            settings.engine = match engine {
+                EngineArg::Interpreter => policy::RegoEngine::Interpreter,
+                EngineArg::Vm => policy::RegoEngine::Vm,
+            };
+        }
     }
 }
 
@@ -369,11 +385,10 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
         };
     }
     args.schema.apply(&mut config.schema)?;
+    args.policy.apply(&mut config.policy);
     let options = gate::Options {
         clusters: args.common.clusters.clone(),
         progress: want_progress(args.report.output),
-        policy_namespaces: args.policy.namespaces.clone(),
-        all_policy_namespaces: args.policy.all_namespaces,
         ..gate::Options::default()
     };
     let run = gate::check(&config, &options).map_err(UsageError)?;

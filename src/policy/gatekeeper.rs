@@ -165,7 +165,11 @@ impl Constraints {
             if id.kind == "Namespace" && id.api_version == "v1" {
                 prepared.namespace_labels.insert(
                     (target.cluster.map(str::to_owned), id.name.clone()),
-                    target.value.pointer("/metadata/labels").cloned().unwrap_or(Json::Null),
+                    target
+                        .value
+                        .pointer("/metadata/labels")
+                        .cloned()
+                        .unwrap_or(Json::Null),
                 );
             }
         }
@@ -268,10 +272,8 @@ impl Prepared<'_> {
                     } else {
                         ""
                     };
-                    Outcome { status, ..base }.message(format!(
-                        "{check}{note}: {}",
-                        messages.join("; ")
-                    ))
+                    Outcome { status, ..base }
+                        .message(format!("{check}{note}: {}", messages.join("; ")))
                 }
                 Err(text) => {
                     let (message, _) = load::engine_error(&text);
@@ -306,8 +308,7 @@ impl Prepared<'_> {
         {
             return false;
         }
-        let is_namespaced =
-            namespaced(target.cluster, id).unwrap_or(id.namespace.is_some());
+        let is_namespaced = namespaced(target.cluster, id).unwrap_or(id.namespace.is_some());
         match m.scope.as_str() {
             "Cluster" if is_namespaced => return false,
             "Namespaced" if !is_namespaced => return false,
@@ -431,14 +432,22 @@ fn template(root: &Path, file: &Path, line: usize, value: &Json) -> Result<Templ
         })?;
     let (rego, libs) = if let Some(rego) = admission["rego"].as_str() {
         (rego.to_owned(), admission["libs"].clone())
-    } else if let Some(code) = admission["code"].as_array().and_then(|code| {
-        code.iter().find(|c| c["engine"] == "Rego")
-    }) {
+    } else if let Some(code) = admission["code"]
+        .as_array()
+        .and_then(|code| code.iter().find(|c| c["engine"] == "Rego"))
+    {
         let rego = code
             .pointer("/source/rego")
             .and_then(Json::as_str)
-            .ok_or_else(|| fail(format!("ConstraintTemplate {kind}: code without source.rego")))?;
-        (rego.to_owned(), code.pointer("/source/libs").cloned().unwrap_or(Json::Null))
+            .ok_or_else(|| {
+                fail(format!(
+                    "ConstraintTemplate {kind}: code without source.rego"
+                ))
+            })?;
+        (
+            rego.to_owned(),
+            code.pointer("/source/libs").cloned().unwrap_or(Json::Null),
+        )
     } else {
         return Err(fail(format!(
             "ConstraintTemplate {kind}: no Rego in its admission target (only Rego templates can be evaluated before merge)"
@@ -450,13 +459,15 @@ fn template(root: &Path, file: &Path, line: usize, value: &Json) -> Result<Templ
     let mut sources = vec![(format!("{}#{kind}", display.display()), rego)];
     for (i, lib) in libs.as_array().into_iter().flatten().enumerate() {
         if let Some(lib) = lib.as_str() {
-            sources.push((format!("{}#{kind}.libs[{i}]", display.display()), lib.to_owned()));
+            sources.push((
+                format!("{}#{kind}.libs[{i}]", display.display()),
+                lib.to_owned(),
+            ));
         }
     }
     let mut package = None;
     for (name, text) in sources {
-        let added = load::add_source(&mut engine, &name, text)
-            .map_err(|p| vec![p])?;
+        let added = load::add_source(&mut engine, &name, text).map_err(|p| vec![p])?;
         package.get_or_insert(added);
     }
     let missing = load::missing_functions(&mut engine);
@@ -481,7 +492,9 @@ fn constraint(templates: &[Template], value: &Json) -> Result<Constraint, String
     let template = templates
         .iter()
         .position(|t| t.kind == kind)
-        .ok_or_else(|| format!("constraint {kind}/{name}: no ConstraintTemplate defines kind {kind}"))?;
+        .ok_or_else(|| {
+            format!("constraint {kind}/{name}: no ConstraintTemplate defines kind {kind}")
+        })?;
     let enforcement = match value
         .pointer("/spec/enforcementAction")
         .and_then(Json::as_str)
@@ -499,7 +512,12 @@ fn constraint(templates: &[Template], value: &Json) -> Result<Constraint, String
     let m = value.pointer("/spec/match").cloned().unwrap_or(Json::Null);
     let strings = |v: &Json| -> Vec<String> {
         v.as_array()
-            .map(|a| a.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Json::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let kinds = m["kinds"]
@@ -549,7 +567,8 @@ mod tests {
             {"key": "legacy", "operator": "DoesNotExist"}
         ]});
         assert!(label_selector_matches(&selector, Some(&labels)));
-        let selector = json!({"matchExpressions": [{"key": "team", "operator": "NotIn", "values": ["web"]}]});
+        let selector =
+            json!({"matchExpressions": [{"key": "team", "operator": "NotIn", "values": ["web"]}]});
         assert!(!label_selector_matches(&selector, Some(&labels)));
         let selector = json!({"matchExpressions": [{"key": "team", "operator": "Exists"}]});
         assert!(!label_selector_matches(&selector, None));

@@ -51,9 +51,7 @@ impl RuleDecl {
     /// The name conftest's `exception` rules use: the part after `deny_`, `violation_` or
     /// `warn_` (empty for the bare rule).
     pub fn exception_name(&self) -> &str {
-        self.name
-            .split_once('_')
-            .map_or("", |(_, suffix)| suffix)
+        self.name.split_once('_').map_or("", |(_, suffix)| suffix)
     }
 }
 
@@ -194,7 +192,12 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
                 continue;
             }
         };
-        match add_module(&mut engine, &display.to_string_lossy(), text, settings.rego_version) {
+        match add_module(
+            &mut engine,
+            &display.to_string_lossy(),
+            text,
+            settings.rego_version,
+        ) {
             Ok(reference) => modules.push((display, reference, is_test)),
             Err(p) => problems.push(p),
         }
@@ -209,7 +212,49 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
     if !problems.is_empty() {
         return Err(problems);
     }
+    for namespace in settings
+        .namespaces
+        .iter()
+        .filter(|_| !settings.all_namespaces)
+    {
+        if !infos.iter().any(|i| !i.is_test && &i.package == namespace) {
+            problems.push(Problem {
+                file: settings
+                    .dirs
+                    .first()
+                    .map(|d| relative(root, d))
+                    .unwrap_or_default(),
+                line: None,
+                column: None,
+                message: format!(
+                    "no module declares package `{namespace}` (selected by [policy] namespaces or --namespace; packages here: {})",
+                    package_list(&infos)
+                ),
+                detail: None,
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     let packages = select_packages(&infos, settings);
+    if packages.is_empty() {
+        // Policies that judge nothing would pass every object.
+        return Err(vec![Problem {
+            file: settings
+                .dirs
+                .first()
+                .map(|d| relative(root, d))
+                .unwrap_or_default(),
+            line: None,
+            column: None,
+            message: format!(
+                "no deny, violation or warn rule in the selected packages (packages here: {})",
+                package_list(&infos)
+            ),
+            detail: None,
+        }]);
+    }
     Ok(Loaded {
         engine,
         modules: infos,
@@ -311,6 +356,19 @@ fn add_data_file(engine: &mut Engine, path: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot merge into data: {e}"))
 }
 
+fn package_list(infos: &[ModuleInfo]) -> String {
+    let names: std::collections::BTreeSet<&str> = infos
+        .iter()
+        .filter(|i| !i.is_test)
+        .map(|i| i.package.as_str())
+        .collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.into_iter().collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// Package and rule names of each module, read from the parsed syntax tree.
 fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<ModuleInfo> {
     let modules = engine.get_modules().clone();
@@ -322,10 +380,8 @@ fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<
                 .map(|spans| spans.iter().map(|s| unquote(s.text())).collect())
                 .unwrap_or_default();
             // The package path starts after `data`.
-            let components: Vec<String> = components
-                .into_iter()
-                .skip_while(|c| c == "data")
-                .collect();
+            let components: Vec<String> =
+                components.into_iter().skip_while(|c| c == "data").collect();
             let mut rules: Vec<(String, usize)> = Vec::new();
             for rule in &module.policy {
                 let (refr, line) = match rule.as_ref() {
@@ -515,10 +571,11 @@ fn calls(source: &Source) -> Vec<(String, usize, usize)> {
                 after_dot = true;
             }
             TokenKind::Symbol => {
+                let keyword = path.len() == 1 && KEYWORDS.contains(&path[0].as_str());
                 let is_call = text == "("
                     && !after_dot
                     && !path.is_empty()
-                    && !(path.len() == 1 && KEYWORDS.contains(&path[0].as_str()))
+                    && !keyword
                     && path[0] != "data"
                     && path[0] != "input";
                 if is_call {

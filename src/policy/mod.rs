@@ -25,7 +25,6 @@ use load::{Loaded, Package, Problem, RuleDecl, RuleKind};
 use results::Verdict;
 use waivers::{Date, Waivers};
 
-
 /// Check name for problems with the policies themselves (parse errors, missing builtins).
 pub const LOAD: &str = "load";
 
@@ -55,7 +54,7 @@ pub enum RegoEngine {
 }
 
 /// Where the policies are and which of them run; paths absolute, inside the repository.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Directories (or files) holding `.rego` modules and data files.
     pub dirs: Vec<PathBuf>,
@@ -71,11 +70,27 @@ pub struct Settings {
     pub gatekeeper: Vec<PathBuf>,
 }
 
+impl Default for Settings {
+    /// conftest's defaults: package `main`, no directories until configured.
+    fn default() -> Self {
+        Settings {
+            dirs: Vec::new(),
+            namespaces: vec!["main".to_owned()],
+            all_namespaces: false,
+            rego_version: RegoVersion::default(),
+            engine: RegoEngine::default(),
+            waivers: Vec::new(),
+            gatekeeper: Vec::new(),
+        }
+    }
+}
+
 impl Settings {
     /// Files below the policy directories that are not policy data: waivers and Gatekeeper
     /// objects have their own readers.
     pub fn is_excluded(&self, path: &Path) -> bool {
-        self.waivers.iter().any(|w| w == path) || self.gatekeeper.iter().any(|g| path.starts_with(g))
+        self.waivers.iter().any(|w| w == path)
+            || self.gatekeeper.iter().any(|g| path.starts_with(g))
     }
 
     /// Nothing to evaluate at all: no directories and no Gatekeeper objects.
@@ -151,8 +166,8 @@ impl PolicyStage {
             problems.extend(found);
             Waivers::default()
         });
-        let gatekeeper = gatekeeper::Constraints::read(root, &settings.gatekeeper)
-            .unwrap_or_else(|found| {
+        let gatekeeper =
+            gatekeeper::Constraints::read(root, &settings.gatekeeper).unwrap_or_else(|found| {
                 problems.extend(found);
                 gatekeeper::Constraints::default()
             });
@@ -224,7 +239,6 @@ impl PolicyStage {
         outcomes.extend(usage.report(&self.waivers, today));
         outcomes
     }
-
 }
 
 /// One outcome per rule of every selected package for one object.
@@ -346,7 +360,12 @@ fn policy_outcome_of(target: &Target, id: &Arc<ObjectId>, check: &str, status: S
 }
 
 fn rule_place(rule: &RuleDecl) -> String {
-    format!("rule {} at {}:{}", rule.name, rule.file.display(), rule.line)
+    format!(
+        "rule {} at {}:{}",
+        rule.name,
+        rule.file.display(),
+        rule.line
+    )
 }
 
 /// A problem with the policies, as an outcome that fails the run.
@@ -583,7 +602,10 @@ fn decode(packages: &[Package], gathered: &Value) -> Vec<PackageVerdicts> {
     if let Ok(pairs) = gathered.as_set() {
         for pair in pairs.iter() {
             if let (Some(Ok(index)), Some(value)) = (
-                pair.as_array().ok().and_then(|p| p.first()).map(|i| i.as_u64()),
+                pair.as_array()
+                    .ok()
+                    .and_then(|p| p.first())
+                    .map(|i| i.as_u64()),
                 pair.as_array().ok().and_then(|p| p.get(1)),
             ) && let Some(slot) = by_index.get_mut(index as usize)
             {
@@ -599,7 +621,9 @@ fn decode(packages: &[Package], gathered: &Value) -> Vec<PackageVerdicts> {
         index += 1;
         match value {
             None => Ok(None),
-            Some(value) => serde_json::to_value(value).map(Some).map_err(|e| e.to_string()),
+            Some(value) => serde_json::to_value(value)
+                .map(Some)
+                .map_err(|e| e.to_string()),
         }
     };
     packages
@@ -657,7 +681,6 @@ impl ObjectContext<'_> {
         }
         Value::from(object)
     }
-
 }
 
 /// A package's result for one object: per rule, the verdict and whether an `exception`
@@ -690,11 +713,15 @@ fn evaluate(
     OBJECT_CONTEXT.with(|slot| *slot.borrow_mut() = context.to_value());
     engine.set_input(input);
     let mut value_of = |path: &str| -> Result<Option<serde_json::Value>, String> {
-        let value = engine.eval_rule(path.to_owned()).map_err(|e| e.to_string())?;
+        let value = engine
+            .eval_rule(path.to_owned())
+            .map_err(|e| e.to_string())?;
         if value == Value::Undefined {
             return Ok(None);
         }
-        serde_json::to_value(&value).map(Some).map_err(|e| e.to_string())
+        serde_json::to_value(&value)
+            .map(Some)
+            .map_err(|e| e.to_string())
     };
     let verdicts = packages
         .iter()

@@ -84,7 +84,9 @@ pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
                     }
                     .message(format!(
                         "test failed: evaluated to {}",
-                        other.to_json_str().unwrap_or_else(|_| "a non-true value".into())
+                        other
+                            .to_json_str()
+                            .unwrap_or_else(|_| "a non-true value".into())
                     )),
                     Err(e) => {
                         let text = e.to_string();

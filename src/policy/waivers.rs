@@ -146,7 +146,10 @@ impl Waiver {
                 "waived until {} by {}: {}",
                 self.expires, self.owner, self.reason
             ))
-            .detail(format!("waived result: {original}\nwaiver: {}", self.origin))
+            .detail(format!(
+                "waived result: {original}\nwaiver: {}",
+                self.origin
+            ))
         }
     }
 }
@@ -279,9 +282,8 @@ pub fn from_annotations(target: &Target) -> Result<Vec<Waiver>, String> {
     let Some(text) = text.as_str() else {
         return Err(format!("annotation {ANNOTATION} must be a string"));
     };
-    let list: Vec<Value> = serde_json::from_str(text).map_err(|e| {
-        format!("annotation {ANNOTATION} is not a JSON list of waivers: {e}")
-    })?;
+    let list: Vec<Value> = serde_json::from_str(text)
+        .map_err(|e| format!("annotation {ANNOTATION} is not a JSON list of waivers: {e}"))?;
     list.into_iter()
         .map(|entry| {
             let rule = rule_of(&entry).to_owned();
@@ -319,7 +321,10 @@ pub fn apply(
             if !matches!(outcome.status, Status::Failed | Status::Warning) {
                 return outcome;
             }
-            if let Some(i) = annotated.iter().position(|w| w.covers(target, &outcome.check)) {
+            if let Some(i) = annotated
+                .iter()
+                .position(|w| w.covers(target, &outcome.check))
+            {
                 used_annotations[i] = true;
                 return annotated[i].apply(outcome, today);
             }

@@ -1,0 +1,582 @@
+//! The policy stage end to end, through the real binary: conftest's conventions on plain
+//! manifests (`testdata/policy-conftest`), policies that must fail closed
+//! (`testdata/policy-broken`), and a small repository with per-cluster parameters, waivers
+//! and Gatekeeper constraints (`testdata/policy-gate`); plus our own packs and example
+//! clusters.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use serde_json::Value;
+use support::{assert_valid_junit, copy_tree, fixture, manifest_dir, policyrun};
+
+/// `(cluster, subject)` -> outcome, for the policy stage of a JSON report. Subjects of the
+/// policy stage end in the rule, so each key is one object and rule.
+fn policy_outcomes(stdout: &str) -> BTreeMap<(String, String), Value> {
+    let doc: Value = serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let mut map = BTreeMap::new();
+    for o in doc["outcomes"].as_array().unwrap() {
+        if o["stage"] != "policy" {
+            continue;
+        }
+        let cluster = o["cluster"].as_str().unwrap_or("").to_owned();
+        let subject = o["subject"].as_str().unwrap().to_owned();
+        assert!(
+            map.insert((cluster, subject.clone()), o.clone()).is_none(),
+            "two outcomes for {subject}"
+        );
+    }
+    map
+}
+
+/// The outcome whose subject starts with `object` and ends with ` check`.
+fn find<'a>(
+    outcomes: &'a BTreeMap<(String, String), Value>,
+    cluster: &str,
+    object: &str,
+    check: &str,
+) -> &'a Value {
+    outcomes
+        .iter()
+        .find(|((c, s), o)| c == cluster && s.starts_with(object) && o["check"] == check)
+        .map(|(_, o)| o)
+        .unwrap_or_else(|| {
+            panic!(
+                "no {check} outcome for {object} in `{cluster}`; have {:#?}",
+                outcomes.keys().collect::<Vec<_>>()
+            )
+        })
+}
+
+fn status(outcome: &Value) -> &str {
+    outcome["status"].as_str().unwrap()
+}
+
+fn message(outcome: &Value) -> &str {
+    outcome["message"].as_str().unwrap_or("")
+}
+
+// ---- conftest conventions on plain manifests ------------------------------------------
+
+fn conftest(args: &[&str]) -> (i32, BTreeMap<(String, String), Value>) {
+    let dir = fixture("policy-conftest");
+    let mut all = vec!["test", "--output", "json"];
+    all.extend_from_slice(args);
+    all.push("manifests");
+    let run = policyrun(dir.path(), &all);
+    (run.code, policy_outcomes(&run.stdout))
+}
+
+#[test]
+fn conftest_rules_suffixes_violations_and_data_files() {
+    let (code, outcomes) = conftest(&[]);
+    assert_eq!(code, 1, "a deny fails the run");
+    let bad = "Deployment apps/bad";
+    // Rego v1 module: plain deny and warn.
+    assert_eq!(status(find(&outcomes, "", bad, "main.deny")), "failed");
+    assert_eq!(
+        message(find(&outcomes, "", bad, "main.deny")),
+        "Deployment bad must set runAsNonRoot"
+    );
+    assert_eq!(status(find(&outcomes, "", bad, "main.warn")), "warning");
+    // Rego v0 module: _suffix rules, a violation with an object message, a data file.
+    assert_eq!(
+        status(find(&outcomes, "", bad, "main.deny_latest")),
+        "failed"
+    );
+    assert_eq!(
+        message(find(&outcomes, "", bad, "main.deny_registry")),
+        "container web pulls from an unknown registry"
+    );
+    assert_eq!(
+        message(find(&outcomes, "", bad, "main.violation_labels")),
+        "Deployment has no app label"
+    );
+    // The good Deployment passes every rule, including the data-driven one.
+    for rule in [
+        "main.deny",
+        "main.warn",
+        "main.deny_latest",
+        "main.deny_registry",
+        "main.violation_labels",
+    ] {
+        assert_eq!(
+            status(find(&outcomes, "", "Deployment apps/good", rule)),
+            "passed"
+        );
+    }
+    // Another package's rules do not run by default.
+    assert!(
+        !outcomes
+            .values()
+            .any(|o| o["check"] == "other.deny_services")
+    );
+}
+
+#[test]
+fn conftest_exception_rules_skip_the_named_rule() {
+    let (_, outcomes) = conftest(&[]);
+    let legacy = find(&outcomes, "", "Deployment apps/legacy", "main.deny_latest");
+    assert_eq!(status(legacy), "skipped");
+    assert!(message(legacy).contains("exception"), "{legacy}");
+    // Only the excepted rule: the others still judge the object.
+    assert_eq!(
+        status(find(&outcomes, "", "Deployment apps/legacy", "main.deny")),
+        "passed"
+    );
+}
+
+#[test]
+fn namespaces_select_packages() {
+    let (_, only_other) = conftest(&["--namespace", "other"]);
+    assert_eq!(
+        status(find(
+            &only_other,
+            "",
+            "Service apps/good",
+            "other.deny_services"
+        )),
+        "failed"
+    );
+    assert!(!only_other.values().any(|o| o["check"] == "main.deny"));
+
+    let (_, all) = conftest(&["--all-namespaces"]);
+    assert!(all.values().any(|o| o["check"] == "main.deny"));
+    assert!(all.values().any(|o| o["check"] == "other.deny_services"));
+}
+
+#[test]
+fn vm_and_interpreter_agree_on_conftest_policies() {
+    let (_, interpreter) = conftest(&["--policy-engine", "interpreter"]);
+    let (_, vm) = conftest(&["--policy-engine", "vm"]);
+    assert_eq!(interpreter, vm);
+}
+
+#[test]
+fn junit_has_a_stable_testcase_per_object_and_rule() {
+    let dir = fixture("policy-conftest");
+    let junit = dir.path().join("policy.xml");
+    let junit_arg = junit.to_str().unwrap();
+    let run = policyrun(dir.path(), &["test", "--junit", junit_arg, "manifests"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let first = fs::read_to_string(&junit).unwrap();
+    assert_valid_junit(&first);
+    let doc = roxmltree::Document::parse(&first).unwrap();
+    let names: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| n.attribute("name").unwrap())
+        .collect();
+    // 4 objects (3 Deployments, 1 Service) x 5 rules of package main.
+    assert_eq!(names.len(), 20, "{names:?}");
+    assert!(names.contains(&"Deployment apps/bad (manifests/bad.yaml:1) main.deny_latest"));
+    assert!(
+        names.iter().all(|n| !n.contains("latest tag")),
+        "no message text in names"
+    );
+    let skipped = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .filter(|n| n.children().any(|c| c.has_tag_name("skipped")))
+        .count();
+    assert_eq!(skipped, 1, "the excepted rule");
+
+    policyrun(dir.path(), &["test", "--junit", junit_arg, "manifests"]);
+    let again = fs::read_to_string(&junit).unwrap();
+    let names_again: Vec<String> = roxmltree::Document::parse(&again)
+        .unwrap()
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| n.attribute("name").unwrap().to_owned())
+        .collect();
+    assert_eq!(names, names_again);
+}
+
+#[test]
+fn test_without_any_object_is_a_usage_error() {
+    let dir = fixture("policy-conftest");
+    fs::write(dir.path().join("empty.yaml"), "# nothing\n").unwrap();
+    let run = policyrun(dir.path(), &["test", "empty.yaml"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("no Kubernetes objects"),
+        "{}",
+        run.stderr
+    );
+}
+
+// ---- failing closed ------------------------------------------------------------------
+
+fn broken(case: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &manifest_dir().join("testdata/policy-broken").join(case),
+        dir.path(),
+    );
+    fs::copy(
+        manifest_dir().join("testdata/policy-broken/object.yaml"),
+        dir.path().join("object.yaml"),
+    )
+    .unwrap();
+    let run = policyrun(dir.path(), &["test", "--output", "json", "object.yaml"]);
+    assert_eq!(run.code, 1, "{case} must fail the run: {}", run.stdout);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let errors: Vec<&Value> = doc["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["status"] == "error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{case}: {:#?}", doc["outcomes"]);
+    errors[0].clone()
+}
+
+#[test]
+fn a_module_that_does_not_parse_fails_with_its_place() {
+    let error = broken("parse");
+    assert_eq!(error["check"], "load");
+    assert_eq!(error["location"]["file"], "policy/main.rego");
+    assert_eq!(error["location"]["line"], 7);
+}
+
+#[test]
+fn a_missing_builtin_fails_even_where_it_is_never_reached() {
+    let error = broken("builtin");
+    assert!(message(&error).contains("crypto.sha256"), "{error}");
+    assert_eq!(error["location"]["file"], "policy/main.rego");
+    assert_eq!(error["location"]["line"], 8);
+    let error = broken("metadata");
+    assert!(message(&error).contains("rego.metadata.rule"), "{error}");
+}
+
+#[test]
+fn an_evaluation_error_fails_with_module_line_and_rule() {
+    let error = broken("runtime");
+    assert_eq!(error["check"], "main.deny_level");
+    let text = message(&error);
+    assert!(text.contains("policy/main.rego:7"), "{text}");
+    assert!(text.contains("rule deny_level"), "{text}");
+    assert!(text.contains("could not parse string as number"), "{text}");
+}
+
+// ---- a repository: per-cluster parameters, context, waivers, Gatekeeper ------------------
+
+fn gate() -> (i32, BTreeMap<(String, String), Value>) {
+    let dir = fixture("policy-gate");
+    let run = policyrun(dir.path(), &["check", "--output", "json"]);
+    (run.code, policy_outcomes(&run.stdout))
+}
+
+#[test]
+fn cluster_parameters_decide_per_cluster() {
+    let (code, outcomes) = gate();
+    assert_eq!(code, 1);
+    // max_replicas is 2 in dev and 5 in web.
+    assert_eq!(
+        status(find(
+            &outcomes,
+            "web",
+            "Deployment app/web",
+            "gate.deny_replicas"
+        )),
+        "passed"
+    );
+    let dev = find(&outcomes, "dev", "Deployment app/web", "gate.deny_replicas");
+    assert!(
+        message(dev).contains("4 replicas, at most 2 in cluster dev"),
+        "{dev}"
+    );
+}
+
+#[test]
+fn policies_see_the_objects_context() {
+    let (_, outcomes) = gate();
+    let context = find(
+        &outcomes,
+        "web",
+        "ConfigMap app/settings",
+        "gate.warn_context",
+    );
+    assert_eq!(
+        message(context),
+        "entry=clusters/web/app.jsonnet generated=generated/web/app/settings.json namespaced=true"
+    );
+    // Namespaces created in the cluster's tree: `app` is, `missing` is not.
+    assert_eq!(
+        status(find(
+            &outcomes,
+            "dev",
+            "ConfigMap app/settings",
+            "gate.deny_unknown_namespace"
+        )),
+        "passed"
+    );
+    assert_eq!(
+        status(find(
+            &outcomes,
+            "dev",
+            "ConfigMap missing/stray",
+            "gate.deny_unknown_namespace"
+        )),
+        "failed"
+    );
+}
+
+#[test]
+fn waivers_skip_expire_and_warn() {
+    let (_, outcomes) = gate();
+    // A valid file waiver (web only) skips with its reason.
+    let waived = find(
+        &outcomes,
+        "web",
+        "ConfigMap missing/stray",
+        "gate.deny_unknown_namespace",
+    );
+    assert_eq!(status(waived), "skipped");
+    assert!(message(waived).contains("team-web"), "{waived}");
+    assert!(message(waived).contains("created by another repository"));
+    // An expired waiver does not waive, and says so.
+    let expired = find(&outcomes, "dev", "Deployment app/web", "gate.deny_replicas");
+    assert_eq!(status(expired), "failed");
+    assert!(
+        message(expired).contains("waiver expired on 2000-01-01"),
+        "{expired}"
+    );
+    let waiver_outcomes: Vec<&Value> = outcomes
+        .values()
+        .filter(|o| o["check"] == "waiver")
+        .collect();
+    assert!(
+        waiver_outcomes
+            .iter()
+            .any(|o| status(o) == "failed" && message(o).contains("expired on 2000-01-01")),
+        "{waiver_outcomes:#?}"
+    );
+    // A waiver that matches no failing result is a warning.
+    assert!(
+        waiver_outcomes
+            .iter()
+            .any(|o| status(o) == "warning" && message(o).contains("matches no failing result")),
+        "{waiver_outcomes:#?}"
+    );
+    // An annotation waiver on the object itself.
+    let annotated = find(
+        &outcomes,
+        "dev",
+        "Deployment app/worker",
+        "K8sRequiredLabels/deployments-need-owner",
+    );
+    assert_eq!(status(annotated), "skipped");
+    assert!(message(annotated).contains("next release"), "{annotated}");
+}
+
+#[test]
+fn a_malformed_waiver_fails_the_run() {
+    let dir = fixture("policy-gate");
+    fs::write(
+        dir.path().join("policies/waivers.yaml"),
+        "- rule: gate.deny_replicas\n  reason: no owner given\n  expires: 2999-01-01\n",
+    )
+    .unwrap();
+    let run = policyrun(dir.path(), &["check", "--output", "json"]);
+    assert_eq!(run.code, 1);
+    let outcomes = policy_outcomes(&run.stdout);
+    let error = outcomes
+        .values()
+        .find(|o| o["check"] == "waiver" && status(o) == "error")
+        .unwrap_or_else(|| panic!("{outcomes:#?}"));
+    assert!(message(error).contains("owner"), "{error}");
+    assert_eq!(error["location"]["file"], "policies/waivers.yaml");
+}
+
+#[test]
+fn gatekeeper_constraints_match_like_the_admission_controller() {
+    let (_, outcomes) = gate();
+    let checks = |object: &str| -> Vec<String> {
+        outcomes
+            .iter()
+            .filter(|((c, s), _)| c == "dev" && s.starts_with(object))
+            .map(|(_, o)| o["check"].as_str().unwrap().to_owned())
+            .filter(|c| c.starts_with("K8s"))
+            .collect()
+    };
+    // kinds + namespaces; labelSelector matching nothing; excludedNamespaces; scope.
+    assert_eq!(
+        checks("Deployment app/web "),
+        [
+            "K8sNamespaceExists/namespace-must-exist",
+            "K8sRequiredLabels/deployments-need-owner",
+            "K8sRequiredLabels/team-namespaces-need-app",
+        ]
+    );
+    assert_eq!(
+        checks("ConfigMap app/settings "),
+        ["K8sNamespaceExists/namespace-must-exist"]
+    );
+    assert_eq!(
+        checks("ConfigMap missing/stray "),
+        [
+            "K8sNamespaceExists/namespace-must-exist",
+            "K8sRequiredLabels/configmaps-outside-app",
+        ]
+    );
+    assert!(
+        checks("Namespace app ").is_empty(),
+        "cluster-scoped: no match"
+    );
+    // Violations carry the constraint's name; enforcementAction decides the status.
+    let stray = find(
+        &outcomes,
+        "dev",
+        "ConfigMap missing/stray",
+        "K8sNamespaceExists/namespace-must-exist",
+    );
+    assert_eq!(status(stray), "failed");
+    assert!(message(stray).contains("namespace-must-exist"), "{stray}");
+    assert!(
+        message(stray).contains("not in the inventory"),
+        "data.inventory is the cluster's"
+    );
+    assert_eq!(
+        status(find(
+            &outcomes,
+            "dev",
+            "ConfigMap missing/stray",
+            "K8sRequiredLabels/configmaps-outside-app"
+        )),
+        "warning"
+    );
+    assert_eq!(
+        status(find(
+            &outcomes,
+            "dev",
+            "Deployment app/web",
+            "K8sRequiredLabels/deployments-need-owner"
+        )),
+        "passed"
+    );
+}
+
+#[test]
+fn a_constraint_without_its_template_fails_the_run() {
+    let dir = fixture("policy-gate");
+    fs::write(
+        dir.path().join("gatekeeper/orphan.yaml"),
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sUnknown\nmetadata:\n  name: orphan\n",
+    )
+    .unwrap();
+    let run = policyrun(dir.path(), &["check"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout
+            .contains("no ConstraintTemplate defines kind K8sUnknown"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn verify_runs_a_repositorys_policy_tests() {
+    let dir = fixture("policy-gate");
+    let run = policyrun(dir.path(), &["verify", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["summary"]["passed"], 3, "{doc}");
+
+    // A failing test fails the run and names itself.
+    fs::write(
+        dir.path().join("policies/broken_test.rego"),
+        "package broken_test\nimport rego.v1\ntest_wrong if {\n  1 == 2\n}\n",
+    )
+    .unwrap();
+    let run = policyrun(dir.path(), &["verify"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("broken_test.test_wrong"),
+        "{}",
+        run.stdout
+    );
+}
+
+// ---- our own packs and example clusters --------------------------------------------------
+
+#[test]
+fn verify_passes_our_own_packs_with_junit() {
+    let out = tempfile::tempdir().unwrap();
+    let junit = out.path().join("verify.xml");
+    let run = policyrun(
+        &manifest_dir(),
+        &[
+            "verify",
+            "--output",
+            "json",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let passed = doc["summary"]["passed"].as_u64().unwrap();
+    assert!(passed >= 100, "{passed} tests");
+    assert_valid_junit(&fs::read_to_string(&junit).unwrap());
+}
+
+#[test]
+fn example_clusters_pass_the_bundled_packs_on_both_engines() {
+    let run = |engine: &str| {
+        let run = policyrun(
+            &manifest_dir(),
+            &["check", "--output", "json", "--policy-engine", engine],
+        );
+        assert_eq!(run.code, 0, "{engine}: {}{}", run.stdout, run.stderr);
+        policy_outcomes(&run.stdout)
+    };
+    let interpreter = run("interpreter");
+    assert_eq!(interpreter, run("vm"));
+    // Per-cluster levels: the restricted-only rule runs everywhere but waives only where it
+    // fails (int and web); fluentd's hostPath is waived in every cluster.
+    assert_eq!(
+        status(find(
+            &interpreter,
+            "dev",
+            "DaemonSet logging/fluentd",
+            "security.deny_run_as_root"
+        )),
+        "passed"
+    );
+    assert_eq!(
+        status(find(
+            &interpreter,
+            "web",
+            "DaemonSet logging/fluentd",
+            "security.deny_run_as_root"
+        )),
+        "skipped"
+    );
+    for cluster in ["dev", "int", "web"] {
+        assert_eq!(
+            status(find(
+                &interpreter,
+                cluster,
+                "DaemonSet logging/fluentd",
+                "security.deny_host_path"
+            )),
+            "skipped"
+        );
+    }
+}
+
+#[test]
+fn a_package_no_module_declares_fails_the_run() {
+    // A gate told to run rules that do not exist would pass without judging anything.
+    let run = policyrun(&manifest_dir(), &["check", "--namespace", "nonexistent"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("no module declares package `nonexistent`"),
+        "{}",
+        run.stdout
+    );
+}
