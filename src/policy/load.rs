@@ -349,7 +349,10 @@ fn add_data_file(engine: &mut Engine, path: &Path) -> Result<(), String> {
         serde_saphyr::from_str(&text).map_err(|e| format!("not valid YAML: {e}"))?
     };
     if !value.is_object() {
-        return Err("a data file must hold an object (its keys are merged into `data`)".into());
+        return Err(
+            "a data file must hold an object, whose keys are merged into `data` (a waiver file is named in [policy] waivers)"
+                .into(),
+        );
     }
     engine
         .add_data(Value::from(value))
