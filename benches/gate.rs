@@ -8,6 +8,7 @@
 //! the expansion and freshness phases of each round; `POLICYRUN_BENCH_ONLY=evaluate` (or
 //! `check`) runs one side alone, for a profiler.
 
+mod measure;
 mod synthetic;
 
 // The binary's allocator, so that the figures are the binary's.
@@ -18,38 +19,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
+use measure::{median, timed};
 use policyrun::config::Config;
 use policyrun::gate::{self, Options};
 use policyrun::report::{self, Report, RunInfo, human::Human, junit};
 use policyrun::{discover, expand, write};
-
-/// CPU time of every thread of this process so far (Linux: `/proc/self/task/*/schedstat`),
-/// which other tenants of a shared machine disturb far less than the wall clock.
-fn cpu_time() -> Option<Duration> {
-    let mut total = 0u64;
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
-        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
-    }
-    Some(Duration::from_nanos(total))
-}
-
-/// Wall-clock and CPU time of `work`.
-fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration, Option<Duration>) {
-    let cpu_before = cpu_time();
-    let started = Instant::now();
-    let result = work();
-    let wall = started.elapsed();
-    let cpu = cpu_time()
-        .zip(cpu_before)
-        .map(|(after, before)| after.saturating_sub(before));
-    (result, wall, cpu)
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
 
 /// The whole gate as `policyrun check --junit` runs it: expansion, freshness, sorting,
 /// the human report (to a sink) and the JUnit document. Returns the expansions, which

@@ -6,6 +6,7 @@
 //! Run with `cargo bench --bench policy`; `POLICYRUN_BENCH_STACKS=400` and
 //! `POLICYRUN_BENCH_ROUNDS=7` change the defaults.
 
+mod measure;
 mod synthetic;
 
 // The binary's allocator, so that the figures are the binary's.
@@ -15,6 +16,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use measure::{median, timed};
 use policyrun::config::Config;
 use policyrun::gate::{self, Options};
 use policyrun::policy::{PolicyStage, RegoEngine};
@@ -23,20 +25,6 @@ use policyrun::{discover, expand, write};
 
 /// The packages of the bundled packs, as our own policyrun.toml selects them.
 const PACKAGES: [&str; 3] = ["namespace", "security", "cluster"];
-
-fn cpu_time() -> Option<Duration> {
-    let mut total = 0u64;
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
-        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
-    }
-    Some(Duration::from_nanos(total))
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
 
 /// One measured configuration: an engine on a pool.
 struct Side {
@@ -102,13 +90,10 @@ fn main() {
         }
     }
     let run = |side: &Side| {
-        let cpu_before = cpu_time();
-        let started = Instant::now();
-        let outcomes = side
-            .pool
-            .install(|| gate::policy_outcomes(&config, &side.stage, &catalog, &targets));
-        let wall = started.elapsed();
-        let cpu = cpu_time().zip(cpu_before).map(|(a, b)| a.saturating_sub(b));
+        let (outcomes, wall, cpu) = timed(|| {
+            side.pool
+                .install(|| gate::policy_outcomes(&config, &side.stage, &catalog, &targets))
+        });
         assert!(
             !outcomes.iter().any(|o| o.check == policyrun::policy::LOAD),
             "the packs load and compile: {:?}",

@@ -378,16 +378,19 @@ fn schema_settings(root: &Path, raw: RawSchema) -> Result<crate::schema::Setting
 /// The `[policy]` table. Without `dirs`, `policies/` is used when it exists (a repository
 /// without policies has no policy stage); named directories must exist.
 fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Settings, String> {
+    let inside = |key: &str, paths: &[String]| {
+        paths
+            .iter()
+            .enumerate()
+            .map(|(i, path)| existing_inside(root, &format!("{key}[{i}]"), path))
+            .collect::<Result<Vec<_>, _>>()
+    };
     let dirs = match raw.dirs {
         None if root.join("policies").is_dir() => {
             vec![existing_dir_inside(root, "policy.dirs", "policies")?]
         }
         None => Vec::new(),
-        Some(dirs) => dirs
-            .iter()
-            .enumerate()
-            .map(|(i, dir)| existing_inside(root, &format!("policy.dirs[{i}]"), dir))
-            .collect::<Result<_, _>>()?,
+        Some(dirs) => inside("policy.dirs", &dirs)?,
     };
     let namespaces = raw.namespaces.unwrap_or_else(|| vec!["main".to_owned()]);
     for (i, namespace) in namespaces.iter().enumerate() {
@@ -395,18 +398,8 @@ fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Setting
             return Err(format!("policy.namespaces[{i}]: empty"));
         }
     }
-    let waivers = raw
-        .waivers
-        .iter()
-        .enumerate()
-        .map(|(i, file)| existing_inside(root, &format!("policy.waivers[{i}]"), file))
-        .collect::<Result<_, _>>()?;
-    let gatekeeper = raw
-        .gatekeeper
-        .iter()
-        .enumerate()
-        .map(|(i, path)| existing_inside(root, &format!("policy.gatekeeper[{i}]"), path))
-        .collect::<Result<_, _>>()?;
+    let waivers = inside("policy.waivers", &raw.waivers)?;
+    let gatekeeper = inside("policy.gatekeeper", &raw.gatekeeper)?;
     Ok(crate::policy::Settings {
         dirs,
         namespaces,

@@ -99,18 +99,8 @@ struct TestArgs {
     /// Judge the objects as this configured cluster's (its name and [cluster.policy])
     #[arg(long, value_name = "NAME")]
     cluster: Option<String>,
-    /// Policy directory or file (repeat); default: policyrun.toml's, else `policy/`
-    #[arg(short = 'p', long = "policy", value_name = "PATH")]
-    policies: Vec<PathBuf>,
-    /// Where to look for policyrun.toml (optional)
-    #[arg(short = 'C', long = "repo", value_name = "DIR")]
-    repo: Option<PathBuf>,
-    /// Worker threads (default: one per core)
-    #[arg(short = 'j', long, value_name = "N")]
-    jobs: Option<usize>,
-    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
+    #[command(flatten)]
+    sources: PolicySources,
     #[command(flatten)]
     policy: PolicyArgs,
     #[command(flatten)]
@@ -119,6 +109,15 @@ struct TestArgs {
 
 #[derive(Args, Clone)]
 struct VerifyArgs {
+    #[command(flatten)]
+    sources: PolicySources,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// Where `test` and `verify` find their policies, and how they run.
+#[derive(Args, Clone)]
+struct PolicySources {
     /// Policy directory or file (repeat); default: policyrun.toml's, else `policy/`
     #[arg(short = 'p', long = "policy", value_name = "PATH")]
     policies: Vec<PathBuf>,
@@ -131,8 +130,6 @@ struct VerifyArgs {
     /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
-    #[command(flatten)]
-    report: ReportArgs,
 }
 
 #[derive(Args, Clone)]
@@ -401,13 +398,7 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
         &cluster_order(&config),
         &mut outcomes,
         started,
-        ReportOptions {
-            command: "check",
-            output: args.report.output,
-            verbose: args.report.verbose,
-            color: args.common.color,
-            junit: args.report.junit,
-        },
+        ReportOptions::new("check", args.report, args.common.color),
     )
 }
 
@@ -429,23 +420,18 @@ fn run_validate(args: ValidateArgs) -> Result<Summary, UsageError> {
         &order,
         &mut outcomes,
         started,
-        ReportOptions {
-            command: "validate",
-            output: args.report.output,
-            verbose: args.report.verbose,
-            color: args.color,
-            junit: args.report.junit,
-        },
+        ReportOptions::new("validate", args.report, args.color),
     )
 }
 
 /// The policy settings for `test` and `verify`: policyrun.toml's when there is one (with
 /// its root, to which reports are relative), replaced by `--policy` paths when given.
 fn policy_setup(
-    repo: &Option<PathBuf>,
-    policies: &[PathBuf],
+    sources: &PolicySources,
 ) -> Result<(PathBuf, policy::Settings, Option<Config>), UsageError> {
-    let config = match Config::find(&start_dir(repo)?)? {
+    set_jobs(sources.jobs)?;
+    let policies = &sources.policies;
+    let config = match Config::find(&start_dir(&sources.repo)?)? {
         Some(path) => Some(Config::load(&path)?),
         None => None,
     };
@@ -476,8 +462,7 @@ fn policy_setup(
 
 fn run_test(args: TestArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
-    set_jobs(args.jobs)?;
-    let (root, mut settings, config) = policy_setup(&args.repo, &args.policies)?;
+    let (root, mut settings, config) = policy_setup(&args.sources)?;
     args.policy.apply(&mut settings);
     let cluster = match (&args.cluster, &config) {
         (None, _) => None,
@@ -504,33 +489,20 @@ fn run_test(args: TestArgs) -> Result<Summary, UsageError> {
         &order,
         &mut outcomes,
         started,
-        ReportOptions {
-            command: "test",
-            output: args.report.output,
-            verbose: args.report.verbose,
-            color: args.color,
-            junit: args.report.junit,
-        },
+        ReportOptions::new("test", args.report, args.sources.color),
     )
 }
 
 fn run_verify(args: VerifyArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
-    set_jobs(args.jobs)?;
-    let (root, settings, config) = policy_setup(&args.repo, &args.policies)?;
+    let (root, settings, config) = policy_setup(&args.sources)?;
     let mut outcomes = policy::verify::run(&root, &settings).map_err(UsageError)?;
     let order = config.as_ref().map(cluster_order).unwrap_or_default();
     finish(
         &order,
         &mut outcomes,
         started,
-        ReportOptions {
-            command: "verify",
-            output: args.report.output,
-            verbose: args.report.verbose,
-            color: args.color,
-            junit: args.report.junit,
-        },
+        ReportOptions::new("verify", args.report, args.sources.color),
     )
 }
 
@@ -599,6 +571,18 @@ struct ReportOptions {
     verbose: bool,
     color: ColorChoice,
     junit: Option<PathBuf>,
+}
+
+impl ReportOptions {
+    fn new(command: &'static str, report: ReportArgs, color: ColorChoice) -> Self {
+        ReportOptions {
+            command,
+            output: report.output,
+            verbose: report.verbose,
+            color,
+            junit: report.junit,
+        }
+    }
 }
 
 /// Sorts the outcomes, writes every requested report and returns the counts for `main`.

@@ -218,20 +218,14 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
         .filter(|_| !settings.all_namespaces)
     {
         if !infos.iter().any(|i| !i.is_test && &i.package == namespace) {
-            problems.push(Problem {
-                file: settings
-                    .dirs
-                    .first()
-                    .map(|d| relative(root, d))
-                    .unwrap_or_default(),
-                line: None,
-                column: None,
-                message: format!(
+            problems.push(selection_problem(
+                root,
+                settings,
+                format!(
                     "no module declares package `{namespace}` (selected by [policy] namespaces or --namespace; packages here: {})",
                     package_list(&infos)
                 ),
-                detail: None,
-            });
+            ));
         }
     }
     if !problems.is_empty() {
@@ -240,20 +234,14 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
     let packages = select_packages(&infos, settings);
     if packages.is_empty() {
         // Policies that judge nothing would pass every object.
-        return Err(vec![Problem {
-            file: settings
-                .dirs
-                .first()
-                .map(|d| relative(root, d))
-                .unwrap_or_default(),
-            line: None,
-            column: None,
-            message: format!(
+        return Err(vec![selection_problem(
+            root,
+            settings,
+            format!(
                 "no deny, violation or warn rule in the selected packages (packages here: {})",
                 package_list(&infos)
             ),
-            detail: None,
-        }]);
+        )]);
     }
     Ok(Loaded {
         engine,
@@ -357,6 +345,21 @@ fn add_data_file(engine: &mut Engine, path: &Path) -> Result<(), String> {
     engine
         .add_data(Value::from(value))
         .map_err(|e| format!("cannot merge into data: {e}"))
+}
+
+/// A problem with which packages are selected, placed at the first policy directory.
+fn selection_problem(root: &Path, settings: &Settings, message: String) -> Problem {
+    Problem {
+        file: settings
+            .dirs
+            .first()
+            .map(|d| relative(root, d))
+            .unwrap_or_default(),
+        line: None,
+        column: None,
+        message,
+        detail: None,
+    }
 }
 
 fn package_list(infos: &[ModuleInfo]) -> String {
