@@ -580,3 +580,36 @@ fn a_package_no_module_declares_fails_the_run() {
         run.stdout
     );
 }
+
+#[test]
+fn secret_values_never_reach_a_report_from_policies() {
+    // A policy that prints the whole Secret: its values are hidden, committed or decoded.
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("policy")).unwrap();
+    fs::write(
+        dir.path().join("policy/leak.rego"),
+        "package main\nimport rego.v1\ndeny contains msg if {\n  input.kind == \"Secret\"\n  msg := sprintf(\"%v %s\", [input.data, base64.decode(input.data.password)])\n}\n",
+    )
+    .unwrap();
+    // "aHVudGVyMg==" is base64 for "hunter2".
+    fs::write(
+        dir.path().join("secret.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: db\ndata:\n  password: aHVudGVyMg==\n",
+    )
+    .unwrap();
+    let junit = dir.path().join("out.xml");
+    let run = policyrun(
+        dir.path(),
+        &["test", "--junit", junit.to_str().unwrap(), "secret.yaml"],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let xml = fs::read_to_string(&junit).unwrap();
+    for text in [&run.stdout, &xml] {
+        assert!(
+            text.contains("<hidden>") || text.contains("&lt;hidden&gt;"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("aHVudGVyMg=="), "{text}");
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod gatekeeper;
 pub mod load;
+pub mod redact;
 pub mod results;
 pub mod verify;
 pub mod waivers;
@@ -228,7 +229,9 @@ impl PolicyStage {
                     results.extend(rego_results(loaded, prepared, workers, target, namespaced));
                 }
                 results.extend(constraints.evaluate(&mut workers.gatekeeper, target, namespaced));
-                waivers::apply(&self.waivers, results, target, today)
+                let (mut found, used) = waivers::apply(&self.waivers, results, target, today);
+                redact::secret_values(target, &mut found);
+                (found, used)
             })
             .collect();
         let mut usage = waivers::Usage::new(&self.waivers);

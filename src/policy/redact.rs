@@ -1,0 +1,134 @@
+//! Secret values never reach a report from the policy stage either: a policy (ours or one
+//! from a pull request) may well put `input.data.password` into a message, so every message
+//! about a Secret is cleaned of its values, as committed (base64) and decoded.
+
+use serde_json::Value;
+
+use crate::outcome::Outcome;
+use crate::schema::Target;
+
+/// What a hidden value is replaced with.
+pub const HIDDEN: &str = "<hidden>";
+
+/// Replaces every value of the target's `data` and `stringData` in the outcomes' messages and
+/// details, when the target is a Secret.
+pub fn secret_values(target: &Target, outcomes: &mut [Outcome]) {
+    let values = secret_strings(target.value);
+    if values.is_empty() {
+        return;
+    }
+    for outcome in outcomes {
+        outcome.message = hide(&outcome.message, &values);
+        if let Some(detail) = &outcome.detail {
+            outcome.detail = Some(hide(detail, &values));
+        }
+    }
+}
+
+/// The strings a Secret's values can appear as, longest first (so that a value containing
+/// another is hidden whole).
+fn secret_strings(object: &Value) -> Vec<String> {
+    let is_secret = object.get("kind").and_then(Value::as_str) == Some("Secret")
+        && object.get("apiVersion").and_then(Value::as_str) == Some("v1");
+    if !is_secret {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    let mut add = |text: &str| {
+        if !text.is_empty() && !found.iter().any(|f| f == text) {
+            found.push(text.to_owned());
+        }
+    };
+    if let Some(data) = object.get("data").and_then(Value::as_object) {
+        for value in data.values().filter_map(Value::as_str) {
+            add(value);
+            if let Ok(decoded) = data_encoding::BASE64.decode(value.as_bytes())
+                && let Ok(text) = String::from_utf8(decoded)
+            {
+                add(&text);
+            }
+        }
+    }
+    if let Some(data) = object.get("stringData").and_then(Value::as_object) {
+        for value in data.values().filter_map(Value::as_str) {
+            add(value);
+            add(&data_encoding::BASE64.encode(value.as_bytes()));
+        }
+    }
+    found.sort_by_key(|text| std::cmp::Reverse(text.len()));
+    found
+}
+
+fn hide(text: &str, values: &[String]) -> String {
+    let mut text = text.to_owned();
+    for value in values {
+        if text.contains(value.as_str()) {
+            text = text.replace(value.as_str(), HIDDEN);
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Location;
+    use crate::outcome::{ObjectId, Stage, Status};
+    use serde_json::json;
+
+    fn target_of<'a>(id: &'a ObjectId, value: &'a Value) -> Target<'a> {
+        Target {
+            subject: id.display_name(),
+            cluster: Some("dev"),
+            entry: None,
+            id,
+            value,
+            location: Location::file("generated/dev/db/secret.json"),
+        }
+    }
+
+    fn id(kind: &str) -> ObjectId {
+        ObjectId {
+            cluster: "dev".into(),
+            entry: "clusters/dev/db.jsonnet".into(),
+            item: None,
+            api_version: "v1".into(),
+            kind: kind.into(),
+            namespace: Some("db".into()),
+            name: "db".into(),
+        }
+    }
+
+    #[test]
+    fn committed_and_decoded_values_are_hidden() {
+        // "aHVudGVyMg==" is base64 for "hunter2".
+        let value = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
+            "data": {"password": "aHVudGVyMg=="}, "stringData": {"token": "s3cr3t-token"}});
+        let id = id("Secret");
+        let mut outcomes = vec![
+            Outcome::new(Stage::Policy, "main.deny", Status::Failed)
+                .message("password hunter2 (aHVudGVyMg==) and s3cr3t-token")
+                .detail("token in base64: czNjcjN0LXRva2Vu"),
+        ];
+        secret_values(&target_of(&id, &value), &mut outcomes);
+        assert_eq!(
+            outcomes[0].message,
+            "password <hidden> (<hidden>) and <hidden>"
+        );
+        assert_eq!(
+            outcomes[0].detail.as_deref(),
+            Some("token in base64: <hidden>")
+        );
+    }
+
+    #[test]
+    fn other_kinds_are_left_alone() {
+        let value = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "db"},
+            "data": {"password": "hunter2"}});
+        let id = id("ConfigMap");
+        let mut outcomes =
+            vec![Outcome::new(Stage::Policy, "main.deny", Status::Failed).message("hunter2")];
+        secret_values(&target_of(&id, &value), &mut outcomes);
+        assert_eq!(outcomes[0].message, "hunter2");
+    }
+}
