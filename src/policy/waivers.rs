@@ -129,7 +129,7 @@ impl Waiver {
         if self.is_expired(today) {
             let message = format!(
                 "waiver expired on {} (owner {}, {}): {}",
-                self.expires, self.owner, self.origin, problem.message
+                self.expires, self.owner, self.label, problem.message
             );
             Outcome {
                 status: Status::Failed,
@@ -146,10 +146,7 @@ impl Waiver {
                 "waived until {} by {}: {}",
                 self.expires, self.owner, self.reason
             ))
-            .detail(format!(
-                "waived result: {original}\nwaiver: {}",
-                self.origin
-            ))
+            .detail(format!("waived result: {original}\nwaiver: {}", self.label))
         }
     }
 }
@@ -290,6 +287,10 @@ pub fn from_annotations(target: &Target) -> Result<Vec<Waiver>, String> {
             serde_json::from_value::<RawWaiver>(entry)
                 .map_err(|e| e.to_string())
                 .and_then(|raw| raw.check(target.location.clone()))
+                .map(|mut waiver| {
+                    waiver.label = format!("annotation {ANNOTATION} of the object");
+                    waiver
+                })
                 .map_err(|e| format!("annotation {ANNOTATION}, waiver for `{rule}`: {e}"))
         })
         .collect()

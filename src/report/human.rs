@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::{Report, RunInfo, visible};
-use crate::outcome::{Outcome, Status, Summary};
+use crate::outcome::{Outcome, Stage, Status, Summary};
 
 pub struct Human<W: Write> {
     out: W,
@@ -109,7 +109,13 @@ impl<W: Write> Report for Human<W> {
             let heading = self.paint("1", name);
             writeln!(self.out, "{heading}: {}", counts(&summary))?;
             for outcome in group {
-                if self.verbose || !matches!(outcome.status, Status::Passed | Status::Skipped) {
+                // A waived or excepted policy result is shown with its reason in every run:
+                // exceptions stay visible until they are removed.
+                let waived = outcome.status == Status::Skipped && outcome.stage == Stage::Policy;
+                if self.verbose
+                    || waived
+                    || !matches!(outcome.status, Status::Passed | Status::Skipped)
+                {
                     self.write_outcome(outcome)?;
                 }
             }
