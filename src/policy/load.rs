@@ -78,6 +78,8 @@ pub struct ModuleInfo {
     pub is_test: bool,
     /// Rule names with the line of their first definition, in source order.
     pub rules: Vec<(String, usize)>,
+    /// Names among `rules` that are functions (`deny_if(x) if ...`): never results.
+    pub functions: Vec<String>,
 }
 
 /// The loaded policies: an engine holding every module and data file (not yet prepared:
@@ -271,9 +273,16 @@ fn add_module(
             Err(v1_error) => match attempt(engine, true) {
                 Ok(package) => Ok(package),
                 Err(v0_error) => {
-                    let v1_at = engine_error(&v1_error.to_string()).1;
+                    let (v1_message, v1_at) = engine_error(&v1_error.to_string());
                     let v0_at = engine_error(&v0_error.to_string()).1;
-                    Err(if v0_at > v1_at { v0_error } else { v1_error })
+                    // A v1 complaint about a missing `if` or `contains` only says that the
+                    // module is v0; the v0 parser's error is then the real one.
+                    let v1_only_dialect = v1_message.contains("keyword is required");
+                    Err(if v0_at > v1_at || (v0_at == v1_at && v1_only_dialect) {
+                        v0_error
+                    } else {
+                        v1_error
+                    })
                 }
             },
         },
@@ -389,20 +398,27 @@ fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<
             let components: Vec<String> =
                 components.into_iter().skip_while(|c| c == "data").collect();
             let mut rules: Vec<(String, usize)> = Vec::new();
+            let mut functions = Vec::new();
             for rule in &module.policy {
-                let (refr, line) = match rule.as_ref() {
+                let (refr, line, function) = match rule.as_ref() {
                     AstRule::Spec { head, span, .. } => match head {
-                        RuleHead::Compr { refr, .. }
-                        | RuleHead::Set { refr, .. }
-                        | RuleHead::Func { refr, .. } => (refr, span.line),
+                        RuleHead::Compr { refr, .. } | RuleHead::Set { refr, .. } => {
+                            (refr, span.line, false)
+                        }
+                        RuleHead::Func { refr, .. } => (refr, span.line, true),
                     },
-                    AstRule::Default { refr, span, .. } => (refr, span.line),
+                    AstRule::Default {
+                        refr, span, args, ..
+                    } => (refr, span.line, !args.is_empty()),
                 };
                 let Ok(parts) = Parser::get_path_ref_components(refr) else {
                     continue;
                 };
                 let Some(first) = parts.first() else { continue };
                 let name = first.text().to_owned();
+                if function && parts.len() == 1 {
+                    functions.push(name.clone());
+                }
                 if !rules.iter().any(|(n, _)| *n == name) {
                     rules.push((name, line as usize));
                 }
@@ -413,6 +429,7 @@ fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<
                 package: components.join("."),
                 is_test: *is_test,
                 rules,
+                functions,
             }
         })
         .collect()
@@ -474,6 +491,7 @@ fn select_packages(infos: &[ModuleInfo], settings: &Settings) -> Vec<Package> {
                 package.has_exceptions = true;
                 package.exception_path = Some(format!("{}.exception", info.reference));
             } else if let Some(kind) = rule_kind(name)
+                && !info.functions.contains(name)
                 && !package.rules.iter().any(|r| r.name == *name)
             {
                 package.rules.push(RuleDecl {
@@ -643,6 +661,47 @@ mod tests {
     fn references_quote_non_identifiers() {
         assert_eq!(reference(&["a".into(), "b".into()]), "data.a.b");
         assert_eq!(reference(&["a-b".into()]), "data[\"a-b\"]");
+    }
+
+    fn load_text(module: &str) -> Result<Loaded, Vec<Problem>> {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("p.rego"), module).unwrap();
+        let settings = Settings {
+            dirs: vec![dir.path().to_path_buf()],
+            ..Settings::default()
+        };
+        load(dir.path(), &settings, false)
+    }
+
+    #[test]
+    fn functions_named_like_rules_are_not_results() {
+        let loaded = load_text(
+            "package main\nimport rego.v1\ndeny_if(x) if x > 1\ndeny contains \"big\" if deny_if(input.n)\nwarn_x contains \"w\" if input.w\n",
+        )
+        .unwrap();
+        let names: Vec<&str> = loaded.packages[0]
+            .rules
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(names, ["deny", "warn_x"]);
+    }
+
+    #[test]
+    fn v0_and_v1_modules_both_load_and_bad_ones_name_their_line() {
+        assert!(load_text("package main\ndeny[msg] {\n  msg := \"x\"\n}\n").is_ok());
+        assert!(load_text("package main\nimport rego.v1\ndeny contains \"x\" if true\n").is_ok());
+        // A v0 module with a syntax error: the v0 parser's error, not v1's "`if` required".
+        let problems = load_text("package main\n\ndeny[msg] {\n  msg := \n}\n")
+            .err()
+            .unwrap();
+        assert_eq!(problems[0].file, PathBuf::from("p.rego"));
+        assert_eq!(problems[0].line, Some(3));
+        assert!(
+            !problems[0].message.contains("`if`"),
+            "{}",
+            problems[0].message
+        );
     }
 
     #[test]
