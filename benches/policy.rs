@@ -117,6 +117,25 @@ fn main() {
     for side in &sides {
         results = run(side).0;
     }
+    // Both engines give the same verdicts on the corpus (it raises no evaluation error).
+    let verdicts = |side: &Side| {
+        let mut found: Vec<(String, String, policyrun::outcome::Status, String)> = side
+            .pool
+            .install(|| gate::policy_outcomes(&config, &side.stage, &catalog, &targets))
+            .into_iter()
+            .map(|o| {
+                let cluster = o.cluster.unwrap_or_default();
+                let subject = o.subject.unwrap_or_default();
+                (cluster, subject, o.status, o.message)
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    assert!(
+        verdicts(&sides[0]) == verdicts(&sides[2]),
+        "the interpreter and the virtual machine disagree"
+    );
     check_without_policy();
     let mut check_times = Vec::new();
     for round in 0..rounds {
