@@ -2,6 +2,7 @@
 //! keeps Kubernetes configuration as jsonnet. The binary in `main.rs` is a thin shell over
 //! these modules so that tests and benchmarks drive the same code.
 
+pub mod apply;
 pub mod config;
 pub mod discover;
 pub mod expand;
