@@ -3,6 +3,7 @@
 //! object counts as rolled out, and which live objects pruning may delete. The kube client,
 //! the stages and `policyrun apply` come next.
 
+pub mod kubeapi;
 pub mod order;
 pub mod ownership;
 pub mod readiness;

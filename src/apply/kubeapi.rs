@@ -1,0 +1,155 @@
+//! The Kubernetes API, as the rollout uses it: a client per cluster (its kubeconfig context,
+//! or the in-cluster service account of a Jenkins agent), and server-side apply of one
+//! object with policyrun as the field manager. Messages name the cluster, context and object,
+//! never a token or certificate.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::config::{Config, KubeConfigOptions, Kubeconfig};
+use kube::core::GroupVersionKind;
+use kube::discovery::{self, ApiCapabilities, ApiResource, Scope};
+use serde_json::Value;
+
+/// The field manager of every apply.
+pub const FIELD_MANAGER: &str = "policyrun";
+
+/// A client for the cluster reached through `context`. The kubeconfig is `kubeconfig`, else
+/// `$KUBECONFIG` or `~/.kube/config`; when there is none and the process runs in a pod
+/// (`KUBERNETES_SERVICE_HOST` set), the pod's service account. Must run inside a Tokio runtime.
+pub async fn connect(context: &str, kubeconfig: Option<&Path>) -> Result<kube::Client, String> {
+    let file = match kubeconfig {
+        Some(path) => Some(Kubeconfig::read_from(path).map_err(|e| {
+            format!(
+                "cannot read the kubeconfig {}: {}",
+                path.display(),
+                describe(&e)
+            )
+        })?),
+        None => Kubeconfig::read().ok(),
+    };
+    let config = match file {
+        Some(file) => {
+            let options = KubeConfigOptions {
+                context: Some(context.to_owned()),
+                ..KubeConfigOptions::default()
+            };
+            Config::from_custom_kubeconfig(file, &options)
+                .await
+                .map_err(|e| format!("kubeconfig context `{context}`: {}", describe(&e)))?
+        }
+        None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => Config::incluster()
+            .map_err(|e| format!("in-cluster service account: {}", describe(&e)))?,
+        None => {
+            return Err(format!(
+                "no kubeconfig (--kubeconfig, $KUBECONFIG or ~/.kube/config) to reach context `{context}`, and not running in a cluster"
+            ));
+        }
+    };
+    kube::Client::try_from(config).map_err(|e| {
+        format!(
+            "cannot build a client for context `{context}`: {}",
+            describe(&e)
+        )
+    })
+}
+
+/// An error's text, which for kube's configuration errors names files and fields, not
+/// their contents; the whole source chain, so that the cause is not lost.
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// How to apply.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    /// Server-side dry run: the server validates and answers, nothing is stored.
+    pub dry_run: bool,
+    /// Take fields another manager owns instead of reporting the conflict.
+    pub force_conflicts: bool,
+}
+
+/// Discovered resources, by group/version/kind, so that each group version is asked once.
+#[derive(Default)]
+pub struct Resources {
+    known: HashMap<(String, String, String), (ApiResource, ApiCapabilities)>,
+}
+
+impl Resources {
+    /// The resource of an apiVersion and kind, discovered on first use.
+    pub async fn resolve(
+        &mut self,
+        client: &kube::Client,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<(ApiResource, ApiCapabilities), String> {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let key = (group.to_owned(), version.to_owned(), kind.to_owned());
+        if let Some(found) = self.known.get(&key) {
+            return Ok(found.clone());
+        }
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let found = discovery::pinned_kind(client, &gvk)
+            .await
+            .map_err(|e| format!("{api_version} {kind} is not served: {}", describe(&e)))?;
+        self.known.insert(key, found.clone());
+        Ok(found)
+    }
+}
+
+/// Server-side applies one object and returns what the server answered (the live object).
+pub async fn apply(
+    client: &kube::Client,
+    resources: &mut Resources,
+    object: &Value,
+    options: ApplyOptions,
+) -> Result<Value, String> {
+    let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str);
+    let (Some(api_version), Some(kind), Some(name)) =
+        (text("/apiVersion"), text("/kind"), text("/metadata/name"))
+    else {
+        return Err("not a Kubernetes object (apiVersion, kind and metadata.name needed)".into());
+    };
+    let (resource, capabilities) = resources.resolve(client, api_version, kind).await?;
+    let api: Api<DynamicObject> = match capabilities.scope {
+        Scope::Namespaced => {
+            let Some(namespace) = text("/metadata/namespace") else {
+                return Err(format!(
+                    "{kind} {name} is namespaced but names no namespace"
+                ));
+            };
+            Api::namespaced_with(client.clone(), namespace, &resource)
+        }
+        Scope::Cluster => Api::all_with(client.clone(), &resource),
+    };
+    let mut params = PatchParams::apply(FIELD_MANAGER);
+    params.force = options.force_conflicts;
+    params.dry_run = options.dry_run;
+    let applied = api
+        .patch(name, &params, &Patch::Apply(object))
+        .await
+        .map_err(|e| apply_error(&e))?;
+    serde_json::to_value(applied).map_err(|e| e.to_string())
+}
+
+/// The API server's own words for a refused apply (403 forbidden, 409 conflict, 422
+/// invalid), which name the fields; other errors with their cause.
+fn apply_error(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => {
+            format!("{} ({}): {}", status.reason, status.code, status.message)
+        }
+        other => describe(other),
+    }
+}

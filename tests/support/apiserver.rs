@@ -1,0 +1,448 @@
+//! Test support only: a small Kubernetes API server on loopback HTTP that the real kube
+//! client talks to, since no kube-apiserver, envtest, kind, k3s or kwok can be installed on
+//! these machines. It serves discovery (`/api`, `/apis`, resource lists with scope),
+//! server-side apply (`application/apply-patch+yaml` with `fieldManager`, `force`,
+//! `dryRun=All`; the generation grows only when the spec changes), GET, LIST and DELETE. It
+//! is not a Kubernetes implementation: apply merges the applied object over the stored one
+//! instead of tracking field ownership. Watches, the rollout simulator and fault injection
+//! come with the rollout itself.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+/// A resource the server serves.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub plural: &'static str,
+    pub namespaced: bool,
+}
+
+/// The built-in resources the tests use.
+pub fn builtin_resources() -> Vec<Resource> {
+    let r = |group, version, kind, plural, namespaced| Resource {
+        group,
+        version,
+        kind,
+        plural,
+        namespaced,
+    };
+    vec![
+        r("", "v1", "Namespace", "namespaces", false),
+        r("", "v1", "ConfigMap", "configmaps", true),
+        r("", "v1", "Secret", "secrets", true),
+        r("", "v1", "Service", "services", true),
+        r("", "v1", "ServiceAccount", "serviceaccounts", true),
+        r("apps", "v1", "Deployment", "deployments", true),
+        r("apps", "v1", "StatefulSet", "statefulsets", true),
+        r("apps", "v1", "DaemonSet", "daemonsets", true),
+        r("batch", "v1", "Job", "jobs", true),
+        r(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRole",
+            "clusterroles",
+            false,
+        ),
+        r(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "RoleBinding",
+            "rolebindings",
+            true,
+        ),
+        r(
+            "apiextensions.k8s.io",
+            "v1",
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+            false,
+        ),
+    ]
+}
+
+/// (group, plural, namespace, name)
+type Key = (String, String, Option<String>, String);
+
+/// What the server holds, open to the tests.
+#[derive(Default)]
+pub struct State {
+    pub objects: BTreeMap<Key, Value>,
+    pub resource_version: u64,
+    /// Every request as `METHOD path?query`, in order.
+    pub requests: Vec<String>,
+}
+
+/// A running server; it stops when the runtime that started it ends.
+pub struct ApiServer {
+    pub url: String,
+    pub state: Arc<Mutex<State>>,
+    resources: Arc<Vec<Resource>>,
+}
+
+impl ApiServer {
+    /// Starts serving on 127.0.0.1 (a free port). Call inside a Tokio runtime.
+    pub async fn start() -> ApiServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State::default()));
+        let resources = Arc::new(builtin_resources());
+        let (s, r) = (state.clone(), resources.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (state, resources) = (s.clone(), r.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        handle(state.clone(), resources.clone(), request)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        ApiServer {
+            url,
+            state,
+            resources,
+        }
+    }
+
+    /// A kubeconfig whose `context` reaches this server with a bearer token.
+    pub fn kubeconfig(&self, context: &str, token: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: {context}\nclusters:\n- name: test\n  cluster:\n    server: {}\ncontexts:\n- name: {context}\n  context:\n    cluster: test\n    user: test\nusers:\n- name: test\n  user:\n    token: {token}\n",
+            self.url
+        )
+    }
+
+    /// The stored object, if any.
+    pub fn get(&self, plural: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+        let state = self.state.lock().unwrap();
+        state
+            .objects
+            .iter()
+            .find(|((_, p, ns, n), _)| p == plural && ns.as_deref() == namespace && n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.state.lock().unwrap().requests.clone()
+    }
+}
+
+type Answer = Response<Full<Bytes>>;
+
+fn answer(code: StatusCode, body: Value) -> Answer {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+fn status(code: StatusCode, reason: &str, message: &str) -> Answer {
+    answer(
+        code,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": message, "reason": reason, "code": code.as_u16()}),
+    )
+}
+
+async fn handle(
+    state: Arc<Mutex<State>>,
+    resources: Arc<Vec<Resource>>,
+    request: Request<Incoming>,
+) -> Result<Answer, Infallible> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query: BTreeMap<String, String> = request
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (k.to_owned(), v.to_owned())
+        })
+        .collect();
+    let content_type = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    state.lock().unwrap().requests.push(format!(
+        "{method} {path}{}",
+        request
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default()
+    ));
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    Ok(route(
+        &state,
+        &resources,
+        &method,
+        &path,
+        &query,
+        &content_type,
+        &body,
+    ))
+}
+
+fn route(
+    state: &Mutex<State>,
+    resources: &[Resource],
+    method: &Method,
+    path: &str,
+    query: &BTreeMap<String, String>,
+    content_type: &str,
+    body: &[u8],
+) -> Answer {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // Discovery.
+    match parts.as_slice() {
+        ["api"] => {
+            return answer(
+                StatusCode::OK,
+                json!({"kind": "APIVersions", "versions": ["v1"]}),
+            );
+        }
+        ["apis"] => return answer(StatusCode::OK, group_list(resources)),
+        ["api", "v1"] => return answer(StatusCode::OK, resource_list(resources, "", "v1")),
+        ["apis", group, version] => {
+            return answer(StatusCode::OK, resource_list(resources, group, version));
+        }
+        _ => {}
+    }
+    // Objects: /api/v1/... or /apis/<group>/<version>/...
+    let (group, rest) = match parts.as_slice() {
+        ["api", "v1", rest @ ..] => ("", rest),
+        ["apis", group, _version, rest @ ..] => (*group, rest),
+        _ => return status(StatusCode::NOT_FOUND, "NotFound", "no such path"),
+    };
+    let (namespace, plural, name) = match rest {
+        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
+        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
+        [plural] => (None, *plural, None),
+        [plural, name] => (None, *plural, Some(*name)),
+        _ => return status(StatusCode::NOT_FOUND, "NotFound", "no such path"),
+    };
+    let Some(resource) = resources
+        .iter()
+        .find(|r| r.group == group && r.plural == plural)
+    else {
+        return status(StatusCode::NOT_FOUND, "NotFound", "no such resource");
+    };
+    let mut state = state.lock().unwrap();
+    match (method, name) {
+        (&Method::GET, None) => {
+            let items: Vec<Value> = state
+                .objects
+                .iter()
+                .filter(|((g, p, ns, _), _)| {
+                    g == group && p == plural && (namespace.is_none() || ns.as_deref() == namespace)
+                })
+                .map(|(_, v)| v.clone())
+                .collect();
+            let api_version = api_version(resource);
+            answer(
+                StatusCode::OK,
+                json!({"kind": format!("{}List", resource.kind), "apiVersion": api_version,
+                       "metadata": {"resourceVersion": state.resource_version.to_string()}, "items": items}),
+            )
+        }
+        (&Method::GET, Some(name)) => {
+            let key = key(group, plural, namespace, name);
+            match state.objects.get(&key) {
+                Some(object) => answer(StatusCode::OK, object.clone()),
+                None => status(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    &format!("{plural} \"{name}\" not found"),
+                ),
+            }
+        }
+        (&Method::DELETE, Some(name)) => {
+            let key = key(group, plural, namespace, name);
+            match state.objects.remove(&key) {
+                Some(_) => answer(
+                    StatusCode::OK,
+                    json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+                ),
+                None => status(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    &format!("{plural} \"{name}\" not found"),
+                ),
+            }
+        }
+        (&Method::PATCH, Some(name)) => {
+            if content_type != "application/apply-patch+yaml" {
+                return status(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UnsupportedMediaType",
+                    "only server-side apply is served",
+                );
+            }
+            if query.get("fieldManager").is_none_or(|m| m.is_empty()) {
+                return status(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "fieldManager is required for apply",
+                );
+            }
+            let Ok(applied) = serde_json::from_slice::<Value>(body) else {
+                return status(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "the body is not JSON",
+                );
+            };
+            if applied.pointer("/metadata/name").and_then(Value::as_str) != Some(name) {
+                return status(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "the name in the body differs from the URL",
+                );
+            }
+            let key = key(group, plural, namespace, name);
+            let dry_run = query.get("dryRun").is_some_and(|v| v == "All");
+            let existing = state.objects.get(&key).cloned();
+            let merged = apply(&mut state, existing, applied, dry_run);
+            if !dry_run {
+                state.objects.insert(key, merged.clone());
+            }
+            answer(StatusCode::OK, merged)
+        }
+        _ => status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "not served",
+        ),
+    }
+}
+
+fn key(group: &str, plural: &str, namespace: Option<&str>, name: &str) -> Key {
+    (
+        group.to_owned(),
+        plural.to_owned(),
+        namespace.map(str::to_owned),
+        name.to_owned(),
+    )
+}
+
+fn api_version(resource: &Resource) -> String {
+    if resource.group.is_empty() {
+        resource.version.to_owned()
+    } else {
+        format!("{}/{}", resource.group, resource.version)
+    }
+}
+
+/// The object an apply leaves: the applied fields over the stored object, metadata the
+/// server owns kept, the generation bumped only when the spec changed, status untouched.
+fn apply(state: &mut State, existing: Option<Value>, applied: Value, dry_run: bool) -> Value {
+    if !dry_run {
+        state.resource_version += 1;
+    }
+    let resource_version = state.resource_version.to_string();
+    match existing {
+        None => {
+            let mut object = applied;
+            let metadata = &mut object["metadata"];
+            metadata["uid"] = json!(format!("uid-{resource_version}"));
+            metadata["resourceVersion"] = json!(resource_version);
+            metadata["generation"] = json!(1);
+            metadata["creationTimestamp"] = json!("2026-11-29T00:00:00Z");
+            object
+        }
+        Some(stored) => {
+            let mut object = stored.clone();
+            merge(&mut object, &applied);
+            let generation = stored
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            let changed = stored.get("spec") != object.get("spec");
+            object["metadata"]["generation"] = json!(generation + i64::from(changed));
+            object["metadata"]["resourceVersion"] = json!(resource_version);
+            object["metadata"]["uid"] = stored["metadata"]["uid"].clone();
+            if let Some(status) = stored.get("status") {
+                object["status"] = status.clone();
+            }
+            object
+        }
+    }
+}
+
+/// Objects merge key by key; everything else (arrays included) is replaced.
+fn merge(into: &mut Value, from: &Value) {
+    match (into, from) {
+        (Value::Object(into), Value::Object(from)) => {
+            for (key, value) in from {
+                match into.get_mut(key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        into.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (into, from) => *into = from.clone(),
+    }
+}
+
+fn group_list(resources: &[Resource]) -> Value {
+    let mut groups: BTreeMap<&str, &str> = BTreeMap::new();
+    for r in resources.iter().filter(|r| !r.group.is_empty()) {
+        groups.insert(r.group, r.version);
+    }
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|(group, version)| {
+            let gv = format!("{group}/{version}");
+            json!({"name": group, "versions": [{"groupVersion": gv, "version": version}],
+                   "preferredVersion": {"groupVersion": gv, "version": version}})
+        })
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+fn resource_list(resources: &[Resource], group: &str, version: &str) -> Value {
+    let list: Vec<Value> = resources
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+        .map(|r| {
+            json!({"name": r.plural, "singularName": r.kind.to_lowercase(), "namespaced": r.namespaced,
+                   "kind": r.kind, "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]})
+        })
+        .collect();
+    let group_version = if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    };
+    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list})
+}
