@@ -20,6 +20,8 @@ pub enum Stage {
     Schema,
     /// Evaluating the Rego policies (and Gatekeeper constraints) for every object.
     Policy,
+    /// Applying a cluster's objects and watching them roll out.
+    Apply,
 }
 
 impl Stage {
@@ -29,6 +31,7 @@ impl Stage {
             Stage::Freshness => "freshness",
             Stage::Schema => "schema",
             Stage::Policy => "policy",
+            Stage::Apply => "apply",
         }
     }
 }

@@ -12,6 +12,20 @@ use support::apiserver::ApiServer;
 
 const TOKEN: &str = "s3cr3t-bearer-token";
 
+/// Resolves the object's kind, then applies it.
+async fn apply(
+    client: &kube::Client,
+    resources: &mut Resources,
+    object: &Value,
+    options: ApplyOptions,
+) -> Result<Value, String> {
+    let text = |p: &str| object.pointer(p).and_then(Value::as_str).unwrap();
+    resources
+        .resolve(client, text("/apiVersion"), text("/kind"))
+        .await?;
+    kubeapi::apply(client, resources, object, options).await
+}
+
 async fn client_for(server: &ApiServer, dir: &tempfile::TempDir) -> kube::Client {
     let path = dir.path().join("kubeconfig");
     fs::write(&path, server.kubeconfig("dev", TOKEN)).unwrap();
@@ -33,7 +47,7 @@ async fn server_side_apply_creates_updates_and_bumps_the_generation_on_spec_chan
     let client = client_for(&server, &dir).await;
     let mut resources = Resources::default();
 
-    let applied = kubeapi::apply(
+    let applied = apply(
         &client,
         &mut resources,
         &deployment(2, "web:1"),
@@ -43,7 +57,7 @@ async fn server_side_apply_creates_updates_and_bumps_the_generation_on_spec_chan
     .unwrap();
     assert_eq!(applied["metadata"]["generation"], 1);
     // The same spec again: nothing to roll out.
-    let again = kubeapi::apply(
+    let again = apply(
         &client,
         &mut resources,
         &deployment(2, "web:1"),
@@ -53,7 +67,7 @@ async fn server_side_apply_creates_updates_and_bumps_the_generation_on_spec_chan
     .unwrap();
     assert_eq!(again["metadata"]["generation"], 1);
     // A new image: a new generation for the controller to observe.
-    let changed = kubeapi::apply(
+    let changed = apply(
         &client,
         &mut resources,
         &deployment(2, "web:2"),
@@ -102,7 +116,7 @@ async fn dry_run_stores_nothing_and_force_is_sent_only_when_asked() {
         dry_run: true,
         force_conflicts: true,
     };
-    let answered = kubeapi::apply(&client, &mut resources, &config_map, dry)
+    let answered = apply(&client, &mut resources, &config_map, dry)
         .await
         .unwrap();
     assert_eq!(answered["data"]["a"], "b");
@@ -116,7 +130,7 @@ async fn dry_run_stores_nothing_and_force_is_sent_only_when_asked() {
 
     // Cluster-scoped objects go to the cluster-wide path.
     let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}});
-    kubeapi::apply(&client, &mut resources, &namespace, ApplyOptions::default())
+    apply(&client, &mut resources, &namespace, ApplyOptions::default())
         .await
         .unwrap();
     assert!(server.get("namespaces", None, "app").is_some());
@@ -130,7 +144,7 @@ async fn refusals_name_the_object_and_never_the_token() {
     let mut resources = Resources::default();
     let unknown =
         json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}});
-    let error = kubeapi::apply(&client, &mut resources, &unknown, ApplyOptions::default())
+    let error = apply(&client, &mut resources, &unknown, ApplyOptions::default())
         .await
         .unwrap_err();
     assert!(
@@ -138,7 +152,7 @@ async fn refusals_name_the_object_and_never_the_token() {
         "{error}"
     );
     let no_namespace = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
-    let error = kubeapi::apply(
+    let error = apply(
         &client,
         &mut resources,
         &no_namespace,
@@ -158,4 +172,193 @@ async fn refusals_name_the_object_and_never_the_token() {
         .err()
         .unwrap();
     assert!(error.contains("cannot read the kubeconfig"), "{error}");
+}
+
+// ---- one stage ---------------------------------------------------------------------------
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use policyrun::apply::stage::{self, Desired, StageOptions};
+use policyrun::outcome::{ObjectId, Outcome, Status};
+
+fn desired(value: Value) -> Desired {
+    let text = |p: &str| value.pointer(p).and_then(Value::as_str).map(str::to_owned);
+    Desired {
+        id: Arc::new(ObjectId {
+            cluster: "dev".into(),
+            entry: "clusters/dev/app.jsonnet".into(),
+            item: None,
+            api_version: text("/apiVersion").unwrap(),
+            kind: text("/kind").unwrap(),
+            namespace: text("/metadata/namespace"),
+            name: text("/metadata/name").unwrap(),
+        }),
+        file: "generated/dev/app/x.json".into(),
+        value,
+    }
+}
+
+fn with_fault(mut object: Value, fault: &str) -> Value {
+    object["metadata"]["annotations"] = json!({"test.policyrun.io/fault": fault});
+    object
+}
+
+fn workloads() -> Vec<Value> {
+    let template = json!({"metadata": {"labels": {"app": "x"}},
+                          "spec": {"containers": [{"name": "x", "image": "x:1"}]}});
+    vec![
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate", "namespace": "app"},
+               "spec": {"template": template}}),
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "app"},
+               "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "x"}}, "template": template}}),
+        json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent", "namespace": "app"},
+               "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template}}),
+        deployment(3, "web:1"),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "app"}, "data": {"a": "b"}}),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}),
+    ]
+}
+
+fn fast() -> StageOptions {
+    StageOptions {
+        resource_timeout: Duration::from_secs(10),
+        stage_timeout: Duration::from_secs(20),
+        poll: Duration::from_millis(10),
+        ..StageOptions::default()
+    }
+}
+
+fn find<'a>(outcomes: &'a [Outcome], name: &str, check: &str) -> &'a Outcome {
+    outcomes
+        .iter()
+        .find(|o| o.check == check && o.subject.as_deref().is_some_and(|s| s.ends_with(name)))
+        .unwrap_or_else(|| panic!("no {check} for {name}: {outcomes:#?}"))
+}
+
+#[tokio::test]
+async fn a_clean_stage_applies_in_dependency_order_and_waits_for_every_rollout() {
+    let server = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_for(&server, &dir).await;
+    let objects = workloads().into_iter().map(desired).collect();
+    let result = stage::run(&client, objects, fast()).await;
+    assert!(result.healthy, "{:#?}", result.outcomes);
+    assert_eq!(result.outcomes.len(), 12, "applied + ready per object");
+    assert!(result.outcomes.iter().all(|o| o.status == Status::Passed));
+    assert!(
+        find(&result.outcomes, "app/web", "ready")
+            .message
+            .contains("3 of 3"),
+        "{:#?}",
+        result.outcomes
+    );
+    // Namespaces before configuration before workloads.
+    let patches: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PATCH"))
+        .collect();
+    let position = |needle: &str| patches.iter().position(|r| r.contains(needle)).unwrap();
+    assert!(position("/namespaces/app?") < position("/configmaps/settings"));
+    assert!(position("/configmaps/settings") < position("/deployments/web"));
+}
+
+#[tokio::test]
+async fn rollouts_that_fail_or_never_finish_make_the_stage_unhealthy() {
+    let server = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_for(&server, &dir).await;
+    let mut never = deployment(1, "web:1");
+    never["metadata"]["name"] = json!("never");
+    let objects = vec![
+        desired(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})),
+        desired(with_fault(deployment(2, "web:1"), "progress-deadline")),
+        desired(with_fault(never, "never-ready")),
+        desired(with_fault(workloads()[0].clone(), "job-fails")),
+    ];
+    let options = StageOptions {
+        resource_timeout: Duration::from_millis(400),
+        ..fast()
+    };
+    let started = std::time::Instant::now();
+    let result = stage::run(&client, objects, options).await;
+    assert!(!result.healthy);
+    let deadline = find(&result.outcomes, "app/web", "ready");
+    assert_eq!(deadline.status, Status::Failed);
+    assert!(
+        deadline.message.contains("ProgressDeadlineExceeded"),
+        "{}",
+        deadline.message
+    );
+    let job = find(&result.outcomes, "app/migrate", "ready");
+    assert!(
+        job.message.contains("BackoffLimitExceeded"),
+        "{}",
+        job.message
+    );
+    let never = find(&result.outcomes, "app/never", "ready");
+    assert!(
+        never.message.starts_with("not ready after"),
+        "{}",
+        never.message
+    );
+    assert!(never.message.contains("(timeout)"), "{}", never.message);
+    // Failures are reported at once; only the stuck object waits for its timeout.
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_refused_apply_stops_the_groups_that_depend_on_it() {
+    let server = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_for(&server, &dir).await;
+    let objects = vec![
+        desired(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})),
+        desired(with_fault(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "app"}}),
+            "forbidden",
+        )),
+        desired(deployment(1, "web:1")),
+    ];
+    let result = stage::run(&client, objects, fast()).await;
+    assert!(!result.healthy);
+    let refused = find(&result.outcomes, "app/settings", "applied");
+    assert_eq!(refused.status, Status::Failed);
+    assert!(
+        refused.message.contains("Forbidden (403)"),
+        "{}",
+        refused.message
+    );
+    assert_eq!(
+        find(&result.outcomes, "app/web", "applied").status,
+        Status::Skipped
+    );
+    assert!(server.get("deployments", Some("app"), "web").is_none());
+}
+
+#[tokio::test]
+async fn a_dry_run_stage_changes_nothing() {
+    let server = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_for(&server, &dir).await;
+    let objects = workloads().into_iter().map(desired).collect();
+    let options = StageOptions {
+        apply: ApplyOptions {
+            dry_run: true,
+            force_conflicts: false,
+        },
+        ..fast()
+    };
+    let result = stage::run(&client, objects, options).await;
+    assert!(result.healthy, "{:#?}", result.outcomes);
+    assert_eq!(result.outcomes.len(), 6, "applied only");
+    assert!(server.state.lock().unwrap().objects.is_empty());
+    assert!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.starts_with("PATCH"))
+            .all(|r| r.contains("dryRun=All"))
+    );
 }

@@ -106,46 +106,82 @@ impl Resources {
         self.known.insert(key, found.clone());
         Ok(found)
     }
+
+    /// A resource resolved before.
+    pub fn get(&self, api_version: &str, kind: &str) -> Option<&(ApiResource, ApiCapabilities)> {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        self.known
+            .get(&(group.to_owned(), version.to_owned(), kind.to_owned()))
+    }
 }
 
-/// Server-side applies one object and returns what the server answered (the live object).
-pub async fn apply(
+/// The API of an object's resource (namespaced or cluster-wide), once its kind is resolved.
+pub fn api_for(
     client: &kube::Client,
-    resources: &mut Resources,
+    resources: &Resources,
     object: &Value,
-    options: ApplyOptions,
-) -> Result<Value, String> {
+) -> Result<(Api<DynamicObject>, String), String> {
     let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str);
     let (Some(api_version), Some(kind), Some(name)) =
         (text("/apiVersion"), text("/kind"), text("/metadata/name"))
     else {
         return Err("not a Kubernetes object (apiVersion, kind and metadata.name needed)".into());
     };
-    let (resource, capabilities) = resources.resolve(client, api_version, kind).await?;
-    let api: Api<DynamicObject> = match capabilities.scope {
+    let Some((resource, capabilities)) = resources.get(api_version, kind) else {
+        return Err(format!("{api_version} {kind} was not looked up"));
+    };
+    let api = match capabilities.scope {
         Scope::Namespaced => {
             let Some(namespace) = text("/metadata/namespace") else {
                 return Err(format!(
                     "{kind} {name} is namespaced but names no namespace"
                 ));
             };
-            Api::namespaced_with(client.clone(), namespace, &resource)
+            Api::namespaced_with(client.clone(), namespace, resource)
         }
-        Scope::Cluster => Api::all_with(client.clone(), &resource),
+        Scope::Cluster => Api::all_with(client.clone(), resource),
     };
+    Ok((api, name.to_owned()))
+}
+
+/// Server-side applies one object and returns what the server answered (the live object).
+/// Its kind must have been resolved in `resources`.
+pub async fn apply(
+    client: &kube::Client,
+    resources: &Resources,
+    object: &Value,
+    options: ApplyOptions,
+) -> Result<Value, String> {
+    let (api, name) = api_for(client, resources, object)?;
     let mut params = PatchParams::apply(FIELD_MANAGER);
     params.force = options.force_conflicts;
     params.dry_run = options.dry_run;
     let applied = api
-        .patch(name, &params, &Patch::Apply(object))
+        .patch(&name, &params, &Patch::Apply(object))
         .await
-        .map_err(|e| apply_error(&e))?;
+        .map_err(|e| api_error(&e))?;
     serde_json::to_value(applied).map_err(|e| e.to_string())
 }
 
-/// The API server's own words for a refused apply (403 forbidden, 409 conflict, 422
+/// The live object, `None` when it does not exist.
+pub async fn get(
+    client: &kube::Client,
+    resources: &Resources,
+    object: &Value,
+) -> Result<Option<Value>, String> {
+    let (api, name) = api_for(client, resources, object)?;
+    match api.get_opt(&name).await {
+        Ok(Some(live)) => serde_json::to_value(live)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        Ok(None) => Ok(None),
+        Err(e) => Err(api_error(&e)),
+    }
+}
+
+/// The API server's own words for a refused request (403 forbidden, 409 conflict, 422
 /// invalid), which name the fields; other errors with their cause.
-fn apply_error(error: &kube::Error) -> String {
+pub fn api_error(error: &kube::Error) -> String {
     match error {
         kube::Error::Api(status) => {
             format!("{} ({}): {}", status.reason, status.code, status.message)

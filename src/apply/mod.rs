@@ -7,3 +7,4 @@ pub mod kubeapi;
 pub mod order;
 pub mod ownership;
 pub mod readiness;
+pub mod stage;

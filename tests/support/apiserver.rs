@@ -4,8 +4,11 @@
 //! server-side apply (`application/apply-patch+yaml` with `fieldManager`, `force`,
 //! `dryRun=All`; the generation grows only when the spec changes), GET, LIST and DELETE. It
 //! is not a Kubernetes implementation: apply merges the applied object over the stored one
-//! instead of tracking field ownership. Watches, the rollout simulator and fault injection
-//! come with the rollout itself.
+//! instead of tracking field ownership. A rollout simulator moves the status of Deployments,
+//! StatefulSets, DaemonSets, Jobs and CRDs forward every tick, as their controllers would.
+//! Faults are injected per object with the annotation `test.policyrun.io/fault`:
+//! `never-ready`, `progress-deadline`, `job-fails`, `forbidden` (403 on apply), `invalid`
+//! (422 on apply). Watches come later.
 
 #![allow(dead_code)]
 
@@ -97,6 +100,14 @@ impl ApiServer {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State::default()));
         let resources = Arc::new(builtin_resources());
+        let ticking = state.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(std::time::Duration::from_millis(10));
+            loop {
+                ticks.tick().await;
+                simulate(&mut ticking.lock().unwrap());
+            }
+        });
         let (s, r) = (state.clone(), resources.clone());
         tokio::spawn(async move {
             loop {
@@ -327,6 +338,28 @@ fn route(
                     "the name in the body differs from the URL",
                 );
             }
+            match fault(&applied) {
+                "forbidden" => {
+                    return status(
+                        StatusCode::FORBIDDEN,
+                        "Forbidden",
+                        &format!(
+                            "{plural} \"{name}\" is forbidden: User \"jenkins\" cannot patch resource \"{plural}\""
+                        ),
+                    );
+                }
+                "invalid" => {
+                    return status(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "Invalid",
+                        &format!(
+                            "{} \"{name}\" is invalid: spec.replicas: Invalid value: -1",
+                            resource.kind
+                        ),
+                    );
+                }
+                _ => {}
+            }
             let key = key(group, plural, namespace, name);
             let dry_run = query.get("dryRun").is_some_and(|v| v == "All");
             let existing = state.objects.get(&key).cloned();
@@ -393,6 +426,114 @@ fn apply(state: &mut State, existing: Option<Value>, applied: Value, dry_run: bo
                 object["status"] = status.clone();
             }
             object
+        }
+    }
+}
+
+/// The fault an object asks for.
+fn fault(object: &Value) -> &str {
+    object
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get("test.policyrun.io/fault"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// One tick of the controllers: every workload's status one step nearer its spec.
+fn simulate(state: &mut State) {
+    let mut changed = false;
+    for object in state.objects.values_mut() {
+        let before = object.clone();
+        step(object);
+        changed |= *object != before;
+    }
+    if changed {
+        state.resource_version += 1;
+    }
+}
+
+fn step(object: &mut Value) {
+    let kind = object["kind"].as_str().unwrap_or("").to_owned();
+    let generation = object["metadata"]["generation"].as_i64().unwrap_or(1);
+    let replicas = object["spec"]["replicas"].as_i64().unwrap_or(1);
+    let fault = fault(object).to_owned();
+    let status = &mut object["status"];
+    if !status.is_object() {
+        *status = json!({});
+    }
+    let up = |status: &mut Value, field: &str, limit: i64| {
+        let now = status[field].as_i64().unwrap_or(0);
+        status[field] = json!((now + 1).min(limit));
+    };
+    match kind.as_str() {
+        "Deployment" => {
+            status["observedGeneration"] = json!(generation);
+            if status["observedAt"].as_i64() != Some(generation) {
+                // A new generation starts its rollout from scratch.
+                status["observedAt"] = json!(generation);
+                status["updatedReplicas"] = json!(0);
+                status["availableReplicas"] = json!(0);
+            }
+            match fault.as_str() {
+                "never-ready" => {}
+                "progress-deadline" => {
+                    status["conditions"] = json!([{"type": "Progressing", "status": "False",
+                        "reason": "ProgressDeadlineExceeded",
+                        "message": "ReplicaSet has timed out progressing."}]);
+                }
+                _ => {
+                    let available = status["availableReplicas"].as_i64().unwrap_or(0);
+                    let updated = status["updatedReplicas"].as_i64().unwrap_or(0);
+                    if available < updated {
+                        up(status, "availableReplicas", replicas);
+                    } else {
+                        up(status, "updatedReplicas", replicas);
+                    }
+                    status["replicas"] = status["updatedReplicas"].clone();
+                }
+            }
+        }
+        "StatefulSet" => {
+            status["observedGeneration"] = json!(generation);
+            if fault != "never-ready" {
+                up(status, "readyReplicas", replicas);
+                up(status, "updatedReplicas", replicas);
+                if status["readyReplicas"].as_i64() == Some(replicas) {
+                    status["currentRevision"] = json!(format!("rev-{generation}"));
+                    status["updateRevision"] = json!(format!("rev-{generation}"));
+                }
+            }
+        }
+        "DaemonSet" => {
+            status["observedGeneration"] = json!(generation);
+            status["desiredNumberScheduled"] = json!(2);
+            if fault != "never-ready" {
+                up(status, "updatedNumberScheduled", 2);
+                up(status, "numberAvailable", 2);
+            }
+        }
+        "Job" => {
+            let ticks = status["ticks"].as_i64().unwrap_or(0) + 1;
+            status["ticks"] = json!(ticks);
+            if ticks >= 3 && status.get("conditions").is_none() {
+                status["conditions"] = match fault.as_str() {
+                    "job-fails" => json!([{"type": "Failed", "status": "True",
+                        "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]),
+                    "never-ready" => Value::Null,
+                    _ => json!([{"type": "Complete", "status": "True"}]),
+                };
+                if status["conditions"].is_null() {
+                    status.as_object_mut().map(|s| s.remove("conditions"));
+                }
+            }
+        }
+        "CustomResourceDefinition" => {
+            status["conditions"] = json!([{"type": "Established", "status": "True"}]);
+        }
+        _ => {
+            if status.as_object().is_some_and(|s| s.is_empty()) {
+                object.as_object_mut().map(|o| o.remove("status"));
+            }
         }
     }
 }
