@@ -5,6 +5,7 @@
 mod support;
 
 use std::fs;
+use std::path::Path;
 
 use policyrun::apply::kubeapi::{self, ApplyOptions, Resources};
 use serde_json::{Value, json};
@@ -361,4 +362,144 @@ async fn a_dry_run_stage_changes_nothing() {
             .filter(|r| r.starts_with("PATCH"))
             .all(|r| r.contains("dryRun=All"))
     );
+}
+
+// ---- `policyrun apply`, the binary -------------------------------------------------------
+
+/// Three test API servers, one per cluster of `testdata/apply-basic`, and a kubeconfig
+/// whose contexts `dev`, `int` and `web` reach them.
+async fn three_clusters(dir: &Path) -> ([ApiServer; 3], std::path::PathBuf) {
+    let servers = [
+        ApiServer::start().await,
+        ApiServer::start().await,
+        ApiServer::start().await,
+    ];
+    let kubeconfig = dir.join("kubeconfig");
+    fs::write(
+        &kubeconfig,
+        ApiServer::kubeconfig_for(
+            &[
+                ("dev", &servers[0]),
+                ("int", &servers[1]),
+                ("web", &servers[2]),
+            ],
+            TOKEN,
+        ),
+    )
+    .unwrap();
+    (servers, kubeconfig)
+}
+
+async fn policyrun_async(dir: &Path, args: &[&str]) -> support::Run {
+    let dir = dir.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        support::policyrun(&dir, &args)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_three_stage_rollout_applies_every_cluster_in_order() {
+    let repo = support::fixture("apply-basic");
+    let (servers, kubeconfig) = three_clusters(repo.path()).await;
+    let junit = repo.path().join("apply.xml");
+    let run = policyrun_async(
+        repo.path(),
+        &[
+            "apply",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    for (server, cluster) in servers.iter().zip(["dev", "int", "web"]) {
+        let settings = server.get("configmaps", Some("app"), "settings").unwrap();
+        assert_eq!(settings["data"]["cluster"], cluster);
+        let web = server.get("deployments", Some("app"), "web").unwrap();
+        assert_eq!(
+            web["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "policyrun"
+        );
+        let owner = web["metadata"]["annotations"]["policyrun.io/owner"]
+            .as_str()
+            .unwrap();
+        assert!(
+            owner.ends_with(&format!("/{cluster}/clusters/{cluster}/app.jsonnet")),
+            "{owner}"
+        );
+    }
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+    let xml = fs::read_to_string(&junit).unwrap();
+    support::assert_valid_junit(&xml);
+    assert!(xml.contains("policyrun.web.apply"), "{xml}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dev_stage_that_never_becomes_ready_stops_int_and_web() {
+    let repo = support::fixture("apply-basic");
+    let config = fs::read_to_string(repo.path().join("policyrun.toml")).unwrap();
+    fs::write(
+        repo.path().join("policyrun.toml"),
+        config.replace(
+            "name = \"dev\"\n",
+            "name = \"dev\"\n[cluster.ext_vars]\nfault = \"never-ready\"\n",
+        ),
+    )
+    .unwrap();
+    let expand = policyrun_async(repo.path(), &["expand"]).await;
+    assert_eq!(expand.code, 0, "{}", expand.stdout);
+    let (servers, kubeconfig) = three_clusters(repo.path()).await;
+    let run = policyrun_async(
+        repo.path(),
+        &[
+            "apply",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--timeout",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("not ready after"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("not applied: cluster dev did not become healthy"),
+        "{}",
+        run.stdout
+    );
+    assert!(servers[0].writes() > 0);
+    assert_eq!(servers[1].writes(), 0, "int is never touched");
+    assert_eq!(servers[2].writes(), 0, "web is never touched");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_tree_is_refused_before_any_request_and_until_stops_early() {
+    let repo = support::fixture("apply-basic");
+    let (servers, kubeconfig) = three_clusters(repo.path()).await;
+    let kubeconfig = kubeconfig.to_str().unwrap().to_owned();
+    // --until dev: only dev is applied.
+    let run = policyrun_async(
+        repo.path(),
+        &["apply", "--kubeconfig", &kubeconfig, "--until", "dev"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(servers[0].writes() > 0);
+    assert_eq!(servers[1].writes() + servers[2].writes(), 0);
+    // A source change not committed: the gate fails, nothing is applied.
+    let before = servers[0].writes();
+    let library = repo.path().join("common/app.libsonnet");
+    let text = fs::read_to_string(&library).unwrap();
+    fs::write(&library, text.replace("replicas: 2", "replicas: 3")).unwrap();
+    let run = policyrun_async(repo.path(), &["apply", "--kubeconfig", &kubeconfig]).await;
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("refusing to apply"), "{}", run.stdout);
+    assert_eq!(servers[0].writes(), before);
 }

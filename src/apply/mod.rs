@@ -1,10 +1,12 @@
-//! The post-merge staged rollout (issue 5), built up in steps. What is here decides from
-//! plain JSON, without a cluster: the order objects are applied and deleted in, when a live
-//! object counts as rolled out, and which live objects pruning may delete. The kube client,
-//! the stages and `policyrun apply` come next.
+//! The post-merge staged rollout: `policyrun apply` walks the clusters in rollout order
+//! (`rollout`), each a stage that applies its objects and waits for them (`stage`), through
+//! the Kubernetes API (`kubeapi`). What can be decided from plain JSON is kept apart: the
+//! order objects are applied in (`order`), when a live object counts as rolled out
+//! (`readiness`), and which live objects pruning may delete (`ownership`).
 
 pub mod kubeapi;
 pub mod order;
 pub mod ownership;
 pub mod readiness;
+pub mod rollout;
 pub mod stage;

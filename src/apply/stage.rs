@@ -204,7 +204,8 @@ async fn wait_all(
 }
 
 /// Looks at one object until it is ready, has failed, or `limit` has passed; returns the
-/// last readiness and how long it waited.
+/// last readiness and how long it waited. It looks again soon at first (most objects are
+/// ready within a second), then less often, up to every `poll`.
 pub async fn wait(
     client: &kube::Client,
     resources: &Resources,
@@ -213,6 +214,7 @@ pub async fn wait(
     poll: Duration,
 ) -> (Readiness, Duration) {
     let started = Instant::now();
+    let mut interval = poll.min(Duration::from_millis(50));
     loop {
         let readiness = match kubeapi::get(client, resources, object).await {
             Ok(Some(live)) => readiness::of(&live),
@@ -223,6 +225,7 @@ pub async fn wait(
         if !matches!(readiness, Readiness::Waiting(_)) || started.elapsed() >= limit {
             return (readiness, started.elapsed());
         }
-        tokio::time::sleep(poll.min(limit.saturating_sub(started.elapsed()))).await;
+        tokio::time::sleep(interval.min(limit.saturating_sub(started.elapsed()))).await;
+        interval = (interval * 2).min(poll);
     }
 }

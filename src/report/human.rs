@@ -109,9 +109,11 @@ impl<W: Write> Report for Human<W> {
             let heading = self.paint("1", name);
             writeln!(self.out, "{heading}: {}", counts(&summary))?;
             for outcome in group {
-                // A waived or excepted policy result is shown with its reason in every run:
-                // exceptions stay visible until they are removed.
-                let waived = outcome.status == Status::Skipped && outcome.stage == Stage::Policy;
+                // A waived or excepted policy result is shown with its reason in every run
+                // (exceptions stay visible until they are removed), and so is what a rollout
+                // did not apply.
+                let waived = outcome.status == Status::Skipped
+                    && matches!(outcome.stage, Stage::Policy | Stage::Apply);
                 if self.verbose
                     || waived
                     || !matches!(outcome.status, Status::Passed | Status::Skipped)

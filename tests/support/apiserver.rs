@@ -140,6 +140,35 @@ impl ApiServer {
         )
     }
 
+    /// A kubeconfig with one context per (name, server), all with the same bearer token.
+    pub fn kubeconfig_for(contexts: &[(&str, &ApiServer)], token: &str) -> String {
+        let mut text = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
+        for (name, server) in contexts {
+            text.push_str(&format!(
+                "- name: {name}\n  cluster:\n    server: {}\n",
+                server.url
+            ));
+        }
+        text.push_str("contexts:\n");
+        for (name, _) in contexts {
+            text.push_str(&format!(
+                "- name: {name}\n  context:\n    cluster: {name}\n    user: ci\n"
+            ));
+        }
+        text.push_str(&format!(
+            "users:\n- name: ci\n  user:\n    token: {token}\n"
+        ));
+        text
+    }
+
+    /// How many requests changed something (PATCH or DELETE).
+    pub fn writes(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.starts_with("PATCH") || r.starts_with("DELETE"))
+            .count()
+    }
+
     /// The stored object, if any.
     pub fn get(&self, plural: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
         let state = self.state.lock().unwrap();

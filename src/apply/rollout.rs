@@ -1,0 +1,150 @@
+//! `policyrun apply`: the clusters in rollout order, one stage each. A stage starts only when
+//! the gate passes for that cluster's tree, and the next starts only when the stage is
+//! healthy: the first cluster that does not become healthy stops the rollout.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::{Cluster, Config};
+use crate::gate;
+use crate::outcome::{Outcome, Stage, Status};
+
+use super::ownership::{self, Owner};
+use super::stage::{self, Desired, STAGE, StageOptions};
+
+/// What `policyrun apply` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Only these clusters (in rollout order); empty means all.
+    pub clusters: Vec<String>,
+    /// Stop after this cluster.
+    pub until: Option<String>,
+    pub kubeconfig: Option<PathBuf>,
+    pub stage: StageOptions,
+}
+
+/// The clusters a plan walks, in rollout order.
+pub fn clusters<'a>(config: &'a Config, plan: &Plan) -> Result<Vec<&'a Cluster>, String> {
+    let mut selected = config.select_clusters(&plan.clusters)?;
+    if let Some(until) = &plan.until {
+        let Some(last) = selected.iter().position(|c| &c.name == until) else {
+            return Err(format!(
+                "--until {until}: not among the clusters to apply ({})",
+                selected
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        };
+        selected.truncate(last + 1);
+    }
+    Ok(selected)
+}
+
+/// The repository's name in ownership annotations: its directory's name.
+pub fn repository_name(root: &Path) -> String {
+    root.file_name()
+        .map(|n| n.to_string_lossy().replace('/', "-"))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "repository".to_owned())
+}
+
+/// Runs the rollout; `runtime` drives the API calls, the gate runs on rayon in between.
+/// Returns every outcome; the rollout stopped where a stage failed.
+pub fn run(
+    config: &Config,
+    plan: &Plan,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Vec<Outcome>, String> {
+    let clusters = clusters(config, plan)?;
+    let repository = repository_name(&config.root);
+    let mut outcomes = Vec::new();
+    let mut stopped: Option<String> = None;
+    for cluster in clusters {
+        let stage_outcome = |status, message: String| {
+            Outcome::new(Stage::Apply, STAGE, status)
+                .cluster(&cluster.name)
+                .subject(format!("stage {}", cluster.name))
+                .message(message)
+        };
+        if let Some(reason) = &stopped {
+            outcomes.push(stage_outcome(
+                Status::Skipped,
+                format!("not applied: {reason}"),
+            ));
+            continue;
+        }
+        // (a) The gate for this cluster's tree, as the pull request saw it.
+        let options = gate::Options {
+            clusters: vec![cluster.name.clone()],
+            ..gate::Options::default()
+        };
+        let run = gate::check(config, &options)?;
+        let problems: Vec<Outcome> = run
+            .outcomes
+            .into_iter()
+            .filter(|o| o.status.is_failure())
+            .collect();
+        if !problems.is_empty() {
+            outcomes.push(stage_outcome(
+                Status::Failed,
+                format!(
+                    "refusing to apply: the gate fails for this cluster's tree ({} problems, listed here)",
+                    problems.len()
+                ),
+            ));
+            outcomes.extend(problems);
+            stopped = Some(format!("the gate failed for cluster {}", cluster.name));
+            continue;
+        }
+        let objects: Vec<Desired> = run
+            .expanded
+            .iter()
+            .filter_map(|e| e.result.as_ref().ok())
+            .flat_map(|files| files.objects.iter())
+            .map(|object| {
+                let mut value = object.value.clone();
+                ownership::mark(
+                    &mut value,
+                    &Owner {
+                        repository: repository.clone(),
+                        cluster: cluster.name.clone(),
+                        entry: object.id.entry.to_string_lossy().into_owned(),
+                    },
+                );
+                Desired {
+                    id: Arc::new(object.id.clone()),
+                    file: object.file.clone(),
+                    value,
+                }
+            })
+            .collect();
+        // (b)-(d) Apply, watch, and decide.
+        let result = runtime.block_on(async {
+            let client =
+                super::kubeapi::connect(&cluster.context, plan.kubeconfig.as_deref()).await?;
+            Ok::<_, String>(stage::run(&client, objects, plan.stage).await)
+        });
+        match result {
+            Ok(result) => {
+                let healthy = result.healthy;
+                outcomes.extend(result.outcomes);
+                if healthy {
+                    outcomes.push(stage_outcome(Status::Passed, "healthy".into()));
+                } else {
+                    outcomes.push(stage_outcome(
+                        Status::Failed,
+                        "not healthy: the rollout stops here".into(),
+                    ));
+                    stopped = Some(format!("cluster {} did not become healthy", cluster.name));
+                }
+            }
+            Err(problem) => {
+                outcomes.push(stage_outcome(Status::Error, problem));
+                stopped = Some(format!("cluster {} could not be reached", cluster.name));
+            }
+        }
+    }
+    Ok(outcomes)
+}
