@@ -67,6 +67,40 @@ struct RawConfig {
     schema: RawSchema,
     #[serde(default)]
     policy: RawPolicy,
+    #[serde(default)]
+    apply: ApplySettings,
+}
+
+/// `[apply]` and `[cluster.apply]`: how long a rollout waits, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplySettings {
+    /// How long one object may take to become ready.
+    pub timeout: Option<u64>,
+    /// How long one cluster's whole stage may take.
+    pub stage_timeout: Option<u64>,
+}
+
+impl ApplySettings {
+    /// `self`'s values where set, else `fallback`'s.
+    pub fn or(self, fallback: ApplySettings) -> ApplySettings {
+        ApplySettings {
+            timeout: self.timeout.or(fallback.timeout),
+            stage_timeout: self.stage_timeout.or(fallback.stage_timeout),
+        }
+    }
+
+    fn check(&self, key: &str) -> Result<(), String> {
+        for (name, value) in [
+            ("timeout", self.timeout),
+            ("stage_timeout", self.stage_timeout),
+        ] {
+            if value == Some(0) {
+                return Err(format!("{key}.{name}: must be at least 1 second"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -108,6 +142,8 @@ struct RawCluster {
     #[serde(default)]
     ext_vars: BTreeMap<String, String>,
     policy: Option<toml::Table>,
+    #[serde(default)]
+    apply: ApplySettings,
 }
 
 /// One cluster, in rollout order.
@@ -123,6 +159,8 @@ pub struct Cluster {
     /// The `[cluster.policy]` table: parameters policies read as
     /// `data.policyrun.cluster.policy` (an empty object when not set).
     pub policy: serde_json::Value,
+    /// Rollout timeouts for this cluster, the `[apply]` table's where not set.
+    pub apply: ApplySettings,
 }
 
 /// The validated configuration. Paths are relative to `root` unless they say otherwise.
@@ -241,6 +279,7 @@ impl Config {
             check_ext_var_name("ext_vars", name)?;
         }
 
+        raw.apply.check("apply")?;
         if raw.clusters.is_empty() {
             return Err("no [[cluster]] table: list the clusters in rollout order".into());
         }
@@ -277,8 +316,10 @@ impl Config {
                 Some(table) => serde_json::to_value(table)
                     .map_err(|e| format!("{key}.policy: cannot be passed to policies: {e}"))?,
             };
+            rc.apply.check(&format!("{key}.apply"))?;
             clusters.push(Cluster {
                 policy,
+                apply: rc.apply.or(raw.apply),
                 context: rc.context.unwrap_or_else(|| rc.name.clone()),
                 name: rc.name,
                 dir,

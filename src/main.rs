@@ -77,12 +77,12 @@ struct ApplyArgs {
     /// in a pod without one, the pod's service account)
     #[arg(long, value_name = "PATH")]
     kubeconfig: Option<PathBuf>,
-    /// Seconds one object may take to become ready
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
-    timeout: u64,
-    /// Seconds one cluster's whole stage may take
-    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
-    stage_timeout: u64,
+    /// Seconds one object may take to become ready (default: policyrun.toml's, else 300)
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
+    /// Seconds one cluster's whole stage may take (default: policyrun.toml's, else 900)
+    #[arg(long, value_name = "SECONDS")]
+    stage_timeout: Option<u64>,
 }
 
 /// Which policy packages run; they replace the `[policy]` table's `namespaces`.
@@ -540,7 +540,7 @@ fn run_verify(args: VerifyArgs) -> Result<Summary, UsageError> {
 fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     let config = load_config(&args.common)?;
-    if args.timeout == 0 || args.stage_timeout == 0 {
+    if args.timeout == Some(0) || args.stage_timeout == Some(0) {
         return Err(UsageError(
             "--timeout and --stage-timeout must be at least 1 second".into(),
         ));
@@ -554,9 +554,11 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
                 dry_run: args.dry_run,
                 force_conflicts: args.force_conflicts,
             },
-            resource_timeout: std::time::Duration::from_secs(args.timeout),
-            stage_timeout: std::time::Duration::from_secs(args.stage_timeout),
             ..apply::stage::StageOptions::default()
+        },
+        timeouts: policyrun::config::ApplySettings {
+            timeout: args.timeout,
+            stage_timeout: args.stage_timeout,
         },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -503,3 +503,56 @@ async fn a_stale_tree_is_refused_before_any_request_and_until_stops_early() {
     assert!(run.stdout.contains("refusing to apply"), "{}", run.stdout);
     assert_eq!(servers[0].writes(), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_come_from_the_cluster_then_the_apply_table_then_the_command_line() {
+    let repo = support::fixture("apply-basic");
+    let config = fs::read_to_string(repo.path().join("policyrun.toml")).unwrap();
+    // dev never becomes ready; its own table gives it one second (the default is 300).
+    let config = config.replace(
+        "name = \"dev\"\n",
+        "name = \"dev\"\n[cluster.ext_vars]\nfault = \"never-ready\"\n[cluster.apply]\ntimeout = 1\n",
+    );
+    fs::write(
+        repo.path().join("policyrun.toml"),
+        format!("{config}\n[apply]\nstage_timeout = 600\n"),
+    )
+    .unwrap();
+    assert_eq!(policyrun_async(repo.path(), &["expand"]).await.code, 0);
+    let (_servers, kubeconfig) = three_clusters(repo.path()).await;
+    let started = std::time::Instant::now();
+    let run = policyrun_async(
+        repo.path(),
+        &[
+            "apply",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--until",
+            "dev",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("not ready after 1s (timeout)"),
+        "{}",
+        run.stdout
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+
+    let bad = fs::read_to_string(repo.path().join("policyrun.toml"))
+        .unwrap()
+        .replace("timeout = 1\n", "timeout = 0\n");
+    fs::write(repo.path().join("policyrun.toml"), bad).unwrap();
+    let run = policyrun_async(
+        repo.path(),
+        &["apply", "--kubeconfig", kubeconfig.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("cluster[0].apply.timeout"),
+        "{}",
+        run.stderr
+    );
+}

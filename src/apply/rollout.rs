@@ -20,7 +20,10 @@ pub struct Plan {
     /// Stop after this cluster.
     pub until: Option<String>,
     pub kubeconfig: Option<PathBuf>,
+    /// Everything but the timeouts, which come from each cluster's settings...
     pub stage: StageOptions,
+    /// ...unless given here (the command line).
+    pub timeouts: crate::config::ApplySettings,
 }
 
 /// The clusters a plan walks, in rollout order.
@@ -121,10 +124,18 @@ pub fn run(
             })
             .collect();
         // (b)-(d) Apply, watch, and decide.
+        let timeouts = plan.timeouts.or(cluster.apply);
+        let mut options = plan.stage;
+        if let Some(seconds) = timeouts.timeout {
+            options.resource_timeout = std::time::Duration::from_secs(seconds);
+        }
+        if let Some(seconds) = timeouts.stage_timeout {
+            options.stage_timeout = std::time::Duration::from_secs(seconds);
+        }
         let result = runtime.block_on(async {
             let client =
                 super::kubeapi::connect(&cluster.context, plan.kubeconfig.as_deref()).await?;
-            Ok::<_, String>(stage::run(&client, objects, plan.stage).await)
+            Ok::<_, String>(stage::run(&client, objects, options).await)
         });
         match result {
             Ok(result) => {
