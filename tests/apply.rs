@@ -556,3 +556,93 @@ async fn timeouts_come_from_the_cluster_then_the_apply_table_then_the_command_li
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn transient_failures_are_retried_and_refusals_are_not() {
+    let server = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_for(&server, &dir).await;
+    let mut resources = Resources::default();
+    let config_map = |name: &str, fault: &str| {
+        with_fault(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "app"}}),
+            fault,
+        )
+    };
+    for (name, fault) in [("flaky", "flaky"), ("throttled", "throttled")] {
+        apply(
+            &client,
+            &mut resources,
+            &config_map(name, fault),
+            ApplyOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{fault}: {e}"));
+        assert!(server.get("configmaps", Some("app"), name).is_some());
+        let tries = server
+            .requests()
+            .iter()
+            .filter(|r| r.starts_with("PATCH") && r.contains(&format!("/configmaps/{name}?")))
+            .count();
+        assert_eq!(tries, 3, "{fault}: two failures, then success");
+    }
+    let error = apply(
+        &client,
+        &mut resources,
+        &config_map("denied", "forbidden"),
+        ApplyOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.contains("Forbidden (403)"), "{error}");
+    let tries = server
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("PATCH") && r.contains("/configmaps/denied?"))
+        .count();
+    assert_eq!(tries, 1, "a refusal is final");
+    // A validation failure reaches the report in the server's words.
+    let error = apply(
+        &client,
+        &mut resources,
+        &config_map("bad", "invalid"),
+        ApplyOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error.contains("Invalid (422)") && error.contains("spec.replicas"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_retried_then_reported() {
+    // A port nothing listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: dev\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n    token: {TOKEN}\n"
+        ),
+    )
+    .unwrap();
+    let client = kubeapi::connect("dev", Some(&path)).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut resources = Resources::default();
+    let error = resources
+        .resolve(&client, "v1", "ConfigMap")
+        .await
+        .unwrap_err();
+    assert!(!error.contains(TOKEN), "{error}");
+    let objects = vec![desired(
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}),
+    )];
+    let result = stage::run(&client, objects, fast()).await;
+    assert!(!result.healthy);
+    assert!(started.elapsed() < Duration::from_secs(30));
+}

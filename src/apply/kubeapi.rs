@@ -100,7 +100,7 @@ impl Resources {
             return Ok(found.clone());
         }
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        let found = discovery::pinned_kind(client, &gvk)
+        let found = retrying(|| discovery::pinned_kind(client, &gvk))
             .await
             .map_err(|e| format!("{api_version} {kind} is not served: {}", describe(&e)))?;
         self.known.insert(key, found.clone());
@@ -156,8 +156,8 @@ pub async fn apply(
     let mut params = PatchParams::apply(FIELD_MANAGER);
     params.force = options.force_conflicts;
     params.dry_run = options.dry_run;
-    let applied = api
-        .patch(&name, &params, &Patch::Apply(object))
+    let patch = Patch::Apply(object);
+    let applied = retrying(|| api.patch(&name, &params, &patch))
         .await
         .map_err(|e| api_error(&e))?;
     serde_json::to_value(applied).map_err(|e| e.to_string())
@@ -170,12 +170,46 @@ pub async fn get(
     object: &Value,
 ) -> Result<Option<Value>, String> {
     let (api, name) = api_for(client, resources, object)?;
-    match api.get_opt(&name).await {
+    match retrying(|| api.get_opt(&name)).await {
         Ok(Some(live)) => serde_json::to_value(live)
             .map(Some)
             .map_err(|e| e.to_string()),
         Ok(None) => Ok(None),
         Err(e) => Err(api_error(&e)),
+    }
+}
+
+/// Attempts at a request that fails for a passing reason (throttled, a server error, a
+/// dropped connection); applies are idempotent, so repeating one is safe.
+const ATTEMPTS: u32 = 5;
+
+/// Runs `request`, again after 0.1, 0.2, 0.4 and 0.8 seconds while it fails transiently.
+/// A refusal (403, 404, 409, 422) is final at once.
+pub async fn retrying<T, F, Fut>(mut request: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut delay = std::time::Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match request().await {
+            Err(error) if attempt < ATTEMPTS && is_transient(&error) => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// 429, 5xx, and failures to reach the server at all.
+fn is_transient(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => status.code == 429 || status.code >= 500,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
     }
 }
 

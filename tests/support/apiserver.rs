@@ -8,7 +8,8 @@
 //! StatefulSets, DaemonSets, Jobs and CRDs forward every tick, as their controllers would.
 //! Faults are injected per object with the annotation `test.policyrun.io/fault`:
 //! `never-ready`, `progress-deadline`, `job-fails`, `forbidden` (403 on apply), `invalid`
-//! (422 on apply). Watches come later.
+//! (422 on apply), `flaky` (500 on the first two applies), `throttled` (429 on the first two).
+//! Watches come later.
 
 #![allow(dead_code)]
 
@@ -84,6 +85,8 @@ pub struct State {
     pub resource_version: u64,
     /// Every request as `METHOD path?query`, in order.
     pub requests: Vec<String>,
+    /// Applies seen per object, for faults that pass after a few attempts.
+    pub attempts: BTreeMap<Key, u32>,
 }
 
 /// A running server; it stops when the runtime that started it ends.
@@ -367,7 +370,27 @@ fn route(
                     "the name in the body differs from the URL",
                 );
             }
+            let key = key(group, plural, namespace, name);
+            let attempt = {
+                let count = state.attempts.entry(key.clone()).or_insert(0);
+                *count += 1;
+                *count
+            };
             match fault(&applied) {
+                "flaky" if attempt <= 2 => {
+                    return status(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "InternalError",
+                        "etcdserver: leader changed",
+                    );
+                }
+                "throttled" if attempt <= 2 => {
+                    return status(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "TooManyRequests",
+                        "the server has received too many requests",
+                    );
+                }
                 "forbidden" => {
                     return status(
                         StatusCode::FORBIDDEN,
@@ -389,7 +412,6 @@ fn route(
                 }
                 _ => {}
             }
-            let key = key(group, plural, namespace, name);
             let dry_run = query.get("dryRun").is_some_and(|v| v == "All");
             let existing = state.objects.get(&key).cloned();
             let merged = apply(&mut state, existing, applied, dry_run);
