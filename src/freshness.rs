@@ -102,7 +102,7 @@ fn holds_secret(value: &Value) -> bool {
 
 /// Replaces the values of every Secret's `data` and `stringData` in `value` by markers;
 /// `other` is the same place on the other side, to tell changed values from equal ones.
-fn mask_secrets(value: &mut Value, other: Option<&Value>) {
+pub(crate) fn mask_secrets(value: &mut Value, other: Option<&Value>) {
     if is_secret(value) {
         for field in ["data", "stringData"] {
             let theirs = other.and_then(|o| o.get(field));

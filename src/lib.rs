@@ -26,4 +26,6 @@ pub mod exit {
     pub const FAILED: i32 = 1;
     /// Usage, configuration or I/O problem: the gate could not run at all.
     pub const USAGE: i32 = 2;
+    /// `policyrun diff`: applying would change something (and nothing failed).
+    pub const CHANGES: i32 = 3;
 }

@@ -29,7 +29,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     long_about = "Gate, expand and roll out Kubernetes configuration kept as jsonnet.\n\n\
         Without a command, runs `check` (the same gate as CI).\n\n\
         Exit codes: 0 every check passed (warnings allowed); 1 a check failed or could not \
-        run; 2 usage, configuration or I/O error.",
+        run; 2 usage, configuration or I/O error; 3 (diff only) applying would change \
+        something.",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -56,6 +57,20 @@ enum Command {
     /// Roll the repository out: cluster by cluster in rollout order, each applied only when
     /// its gate passes and the one before is healthy
     Apply(ApplyArgs),
+    /// Show what `apply` would change in each cluster: live objects against the API
+    /// server's dry-run answer (exit 3 when something would change)
+    Diff(DiffArgs),
+}
+
+#[derive(Args, Clone)]
+struct DiffArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+    /// The kubeconfig holding each cluster's context (as for `apply`)
+    #[arg(long, value_name = "PATH")]
+    kubeconfig: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -338,6 +353,8 @@ impl<E: std::fmt::Display> From<E> for UsageError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Only `diff` reports changes, as warnings; for it they decide the exit code.
+    let reports_changes = matches!(cli.command, Some(Command::Diff(_)));
     let result = match cli.command {
         None => run_check(cli.check),
         Some(Command::Check(args)) => run_check(args),
@@ -346,9 +363,11 @@ fn main() -> ExitCode {
         Some(Command::Test(args)) => run_test(args),
         Some(Command::Verify(args)) => run_verify(args),
         Some(Command::Apply(args)) => run_apply(args),
+        Some(Command::Diff(args)) => run_diff(args),
     };
     let code = match result {
         Ok(summary) if summary.has_failures() => exit::FAILED,
+        Ok(summary) if reports_changes && summary.warnings > 0 => exit::CHANGES,
         Ok(_) => exit::PASSED,
         Err(UsageError(message)) => {
             // Not eprintln!: it panics when stderr is closed.
@@ -561,16 +580,39 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
             stage_timeout: args.stage_timeout,
         },
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = api_runtime()?;
     let mut outcomes = apply::rollout::run(&config, &plan, &runtime).map_err(UsageError)?;
     finish(
         &cluster_order(&config),
         &mut outcomes,
         started,
         ReportOptions::new("apply", args.report, args.common.color),
+    )
+}
+
+/// The runtime for API calls: they wait on the network, so two threads do.
+fn api_runtime() -> Result<tokio::runtime::Runtime, UsageError> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+fn run_diff(args: DiffArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    let config = load_config(&args.common)?;
+    let plan = apply::rollout::Plan {
+        clusters: args.common.clusters.clone(),
+        kubeconfig: args.kubeconfig.clone(),
+        ..apply::rollout::Plan::default()
+    };
+    let runtime = api_runtime()?;
+    let mut outcomes = apply::rollout::diff(&config, &plan, &runtime).map_err(UsageError)?;
+    finish(
+        &cluster_order(&config),
+        &mut outcomes,
+        started,
+        ReportOptions::new("diff", args.report, args.common.color),
     )
 }
 

@@ -646,3 +646,68 @@ async fn an_unreachable_server_is_retried_then_reported() {
     assert!(!result.healthy);
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_shows_what_apply_would_change_with_secret_values_hidden() {
+    let repo = support::fixture("apply-basic");
+    let (_servers, kubeconfig) = three_clusters(repo.path()).await;
+    let kubeconfig = kubeconfig.to_str().unwrap().to_owned();
+    let diff = |repo: &Path| {
+        let repo = repo.to_path_buf();
+        let kubeconfig = kubeconfig.clone();
+        async move {
+            policyrun_async(
+                &repo,
+                &[
+                    "diff",
+                    "--cluster",
+                    "dev",
+                    "--kubeconfig",
+                    &kubeconfig,
+                    "-v",
+                ],
+            )
+            .await
+        }
+    };
+    // Nothing applied yet: everything would be created.
+    let run = diff(repo.path()).await;
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("would be created"), "{}", run.stdout);
+    assert!(!run.stdout.contains("aHVudGVyMg=="), "{}", run.stdout);
+    // Applied: no changes.
+    let applied = policyrun_async(
+        repo.path(),
+        &["apply", "--kubeconfig", &kubeconfig, "--until", "dev"],
+    )
+    .await;
+    assert_eq!(applied.code, 0, "{}", applied.stdout);
+    let run = diff(repo.path()).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // A changed setting and a changed password: shown, the password hidden.
+    let library = repo.path().join("common/app.libsonnet");
+    let text = fs::read_to_string(&library).unwrap();
+    fs::write(
+        &library,
+        text.replace("std.base64('hunter2')", "std.base64('s3cond')")
+            .replace("replicas: 2", "replicas: 4"),
+    )
+    .unwrap();
+    assert_eq!(policyrun_async(repo.path(), &["expand"]).await.code, 0);
+    let run = diff(repo.path()).await;
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("+    \"replicas\": 4")
+            && run.stdout.contains("policyrun diff: CHANGES"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("would change (hidden): data.password"),
+        "{}",
+        run.stdout
+    );
+    for secret in ["aHVudGVyMg==", "czNjb25k", "hunter2", "s3cond"] {
+        assert!(!run.stdout.contains(secret), "{}", run.stdout);
+    }
+}

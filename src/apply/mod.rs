@@ -4,6 +4,7 @@
 //! order objects are applied in (`order`), when a live object counts as rolled out
 //! (`readiness`), and which live objects pruning may delete (`ownership`).
 
+pub mod diff;
 pub mod kubeapi;
 pub mod order;
 pub mod ownership;

@@ -53,6 +53,75 @@ pub fn repository_name(root: &Path) -> String {
         .unwrap_or_else(|| "repository".to_owned())
 }
 
+/// The objects of a cluster's expansions as they are applied: with policyrun's label and
+/// ownership annotation.
+pub fn desired_objects(
+    repository: &str,
+    cluster: &str,
+    expanded: &[crate::expand::Expanded],
+) -> Vec<Desired> {
+    expanded
+        .iter()
+        .filter(|e| e.cluster == cluster)
+        .filter_map(|e| e.result.as_ref().ok())
+        .flat_map(|files| files.objects.iter())
+        .map(|object| {
+            let mut value = object.value.clone();
+            ownership::mark(
+                &mut value,
+                &Owner {
+                    repository: repository.to_owned(),
+                    cluster: cluster.to_owned(),
+                    entry: object.id.entry.to_string_lossy().into_owned(),
+                },
+            );
+            Desired {
+                id: Arc::new(object.id.clone()),
+                file: object.file.clone(),
+                value,
+            }
+        })
+        .collect()
+}
+
+/// `policyrun diff`: per selected cluster, what applying its tree would change.
+pub fn diff(
+    config: &Config,
+    plan: &Plan,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Vec<Outcome>, String> {
+    let repository = repository_name(&config.root);
+    let mut outcomes = Vec::new();
+    for cluster in clusters(config, plan)? {
+        let options = gate::Options {
+            clusters: vec![cluster.name.clone()],
+            ..gate::Options::default()
+        };
+        let (expanded, _) = gate::expand(config, &options)?;
+        outcomes.extend(
+            gate::expansion_outcomes(&expanded)
+                .into_iter()
+                .filter(|o| o.status.is_failure()),
+        );
+        let objects = desired_objects(&repository, &cluster.name, &expanded);
+        let result = runtime.block_on(async {
+            let client =
+                super::kubeapi::connect(&cluster.context, plan.kubeconfig.as_deref()).await?;
+            Ok::<_, String>(super::diff::cluster(&client, objects).await)
+        });
+        match result {
+            Ok(found) => outcomes.extend(found),
+            Err(problem) => outcomes.push(
+                Outcome::new(Stage::Apply, STAGE, Status::Error)
+                    .cluster(&cluster.name)
+                    .subject(format!("stage {}", cluster.name))
+                    .message(problem),
+            ),
+        }
+    }
+    Ok(outcomes)
+}
+
 /// Runs the rollout; `runtime` drives the API calls, the gate runs on rayon in between.
 /// Returns every outcome; the rollout stopped where a stage failed.
 pub fn run(
@@ -101,28 +170,7 @@ pub fn run(
             stopped = Some(format!("the gate failed for cluster {}", cluster.name));
             continue;
         }
-        let objects: Vec<Desired> = run
-            .expanded
-            .iter()
-            .filter_map(|e| e.result.as_ref().ok())
-            .flat_map(|files| files.objects.iter())
-            .map(|object| {
-                let mut value = object.value.clone();
-                ownership::mark(
-                    &mut value,
-                    &Owner {
-                        repository: repository.clone(),
-                        cluster: cluster.name.clone(),
-                        entry: object.id.entry.to_string_lossy().into_owned(),
-                    },
-                );
-                Desired {
-                    id: Arc::new(object.id.clone()),
-                    file: object.file.clone(),
-                    value,
-                }
-            })
-            .collect();
+        let objects = desired_objects(&repository, &cluster.name, &run.expanded);
         // (b)-(d) Apply, watch, and decide.
         let timeouts = plan.timeouts.or(cluster.apply);
         let mut options = plan.stage;

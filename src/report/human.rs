@@ -125,6 +125,9 @@ impl<W: Write> Report for Human<W> {
         let summary = Summary::of(outcomes);
         let verdict = if summary.has_failures() {
             self.paint("31;1", "FAILED")
+        } else if info.command == "diff" && summary.warnings > 0 {
+            // `diff` reports what would change as warnings (exit code 3).
+            self.paint("33;1", "CHANGES")
         } else {
             self.paint("32;1", "PASSED")
         };

@@ -10,6 +10,12 @@ local fault = std.extVar('fault');
       metadata: { name: 'settings', namespace: 'app' },
       data: { cluster: std.extVar('cluster') },
     },
+    creds: {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'creds', namespace: 'app' },
+      data: { password: std.base64('hunter2') },
+    },
     web: {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
