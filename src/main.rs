@@ -88,6 +88,10 @@ struct ApplyArgs {
     /// Take over fields another field manager owns instead of failing on the conflict
     #[arg(long)]
     force_conflicts: bool,
+    /// After a healthy stage, delete the objects policyrun applied to the cluster before
+    /// that the tree no longer holds (never Namespaces or CRDs)
+    #[arg(long)]
+    prune: bool,
     /// The kubeconfig holding each cluster's context (default: $KUBECONFIG or ~/.kube/config;
     /// in a pod without one, the pod's service account)
     #[arg(long, value_name = "PATH")]
@@ -579,6 +583,7 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
             timeout: args.timeout,
             stage_timeout: args.stage_timeout,
         },
+        prune: args.prune,
     };
     let runtime = api_runtime()?;
     let mut outcomes = apply::rollout::run(&config, &plan, &runtime).map_err(UsageError)?;

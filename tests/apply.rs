@@ -711,3 +711,80 @@ async fn diff_shows_what_apply_would_change_with_secret_values_hidden() {
         assert!(!run.stdout.contains(secret), "{}", run.stdout);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_deletes_only_what_it_applied_for_this_cluster_and_never_namespaces() {
+    let repo = support::fixture("apply-basic");
+    let (servers, kubeconfig) = three_clusters(repo.path()).await;
+    let kubeconfig = kubeconfig.to_str().unwrap().to_owned();
+    let apply = |args: &'static [&'static str]| {
+        let repo = repo.path().to_path_buf();
+        let kubeconfig = kubeconfig.clone();
+        async move {
+            let mut all = vec![
+                "apply",
+                "--kubeconfig",
+                kubeconfig.as_str(),
+                "--until",
+                "dev",
+            ];
+            all.extend_from_slice(args);
+            policyrun_async(&repo, &all).await
+        }
+    };
+    assert_eq!(apply(&[]).await.code, 0);
+    let dev = &servers[0];
+    let owner = dev.get("configmaps", Some("app"), "settings").unwrap()["metadata"]["annotations"]
+        ["policyrun.io/owner"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Objects pruning must leave alone: a label without ownership, another cluster's.
+    dev.put(
+        "",
+        "configmaps",
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "inherited", "namespace": "app",
+                            "labels": {"app.kubernetes.io/managed-by": "policyrun"}}}),
+    );
+    dev.put(
+        "",
+        "configmaps",
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "from-web", "namespace": "app",
+                            "labels": {"app.kubernetes.io/managed-by": "policyrun"},
+                            "annotations": {"policyrun.io/owner": owner.replace("/dev/", "/web/")}}}),
+    );
+    // The tree drops its ConfigMap and its Namespace.
+    let library = repo.path().join("common/app.libsonnet");
+    let text = fs::read_to_string(&library).unwrap();
+    let start = text.find("    ns: {").unwrap();
+    let end = text.find("    creds: {").unwrap();
+    fs::write(&library, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    assert_eq!(policyrun_async(repo.path(), &["expand"]).await.code, 0);
+
+    // Without --prune nothing is deleted.
+    assert_eq!(apply(&[]).await.code, 0);
+    assert!(dev.get("configmaps", Some("app"), "settings").is_some());
+    // A dry run names what would go.
+    let run = apply(&["--prune", "--dry-run", "-v"]).await;
+    assert!(run.stdout.contains("would be pruned"), "{}", run.stdout);
+    assert!(dev.get("configmaps", Some("app"), "settings").is_some());
+    // --prune: ours goes; the others and the Namespace stay.
+    let run = apply(&["--prune", "-v"]).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        dev.get("configmaps", Some("app"), "settings").is_none(),
+        "{}",
+        run.stdout
+    );
+    assert!(dev.get("configmaps", Some("app"), "inherited").is_some());
+    assert!(dev.get("configmaps", Some("app"), "from-web").is_some());
+    assert!(dev.get("namespaces", None, "app").is_some());
+    assert!(
+        run.stdout.contains("never pruned automatically"),
+        "{}",
+        run.stdout
+    );
+    assert!(dev.get("deployments", Some("app"), "web").is_some());
+}

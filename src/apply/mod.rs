@@ -8,6 +8,7 @@ pub mod diff;
 pub mod kubeapi;
 pub mod order;
 pub mod ownership;
+pub mod prune;
 pub mod readiness;
 pub mod rollout;
 pub mod stage;

@@ -24,6 +24,8 @@ pub struct Plan {
     pub stage: StageOptions,
     /// ...unless given here (the command line).
     pub timeouts: crate::config::ApplySettings,
+    /// After a healthy stage, delete what policyrun applied before and the tree dropped.
+    pub prune: bool,
 }
 
 /// The clusters a plan walks, in rollout order.
@@ -183,7 +185,21 @@ pub fn run(
         let result = runtime.block_on(async {
             let client =
                 super::kubeapi::connect(&cluster.context, plan.kubeconfig.as_deref()).await?;
-            Ok::<_, String>(stage::run(&client, objects, options).await)
+            let mut result = stage::run(&client, objects.clone(), options).await;
+            // Only a healthy stage prunes: what replaces a pruned object must be running.
+            if plan.prune && result.healthy {
+                let pruned = super::prune::run(
+                    &client,
+                    &objects,
+                    &repository,
+                    &cluster.name,
+                    options.apply.dry_run,
+                )
+                .await;
+                result.healthy &= pruned.iter().all(|o| !o.status.is_failure());
+                result.outcomes.extend(pruned);
+            }
+            Ok::<_, String>(result)
         });
         match result {
             Ok(result) => {

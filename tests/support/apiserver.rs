@@ -172,6 +172,19 @@ impl ApiServer {
             .count()
     }
 
+    /// Stores an object as if someone else had created it.
+    pub fn put(&self, group: &str, plural: &str, object: Value) {
+        let namespace = object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let name = object["metadata"]["name"].as_str().unwrap().to_owned();
+        self.state.lock().unwrap().objects.insert(
+            (group.to_owned(), plural.to_owned(), namespace, name),
+            object,
+        );
+    }
+
     /// The stored object, if any.
     pub fn get(&self, plural: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
         let state = self.state.lock().unwrap();
@@ -301,6 +314,10 @@ fn route(
     let mut state = state.lock().unwrap();
     match (method, name) {
         (&Method::GET, None) => {
+            let selector = query
+                .get("labelSelector")
+                .map(|s| decode(s))
+                .unwrap_or_default();
             let items: Vec<Value> = state
                 .objects
                 .iter()
@@ -308,6 +325,7 @@ fn route(
                     g == group && p == plural && (namespace.is_none() || ns.as_deref() == namespace)
                 })
                 .map(|(_, v)| v.clone())
+                .filter(|v| selects(&selector, v))
                 .collect();
             let api_version = api_version(resource);
             answer(
@@ -426,6 +444,28 @@ fn route(
             "not served",
         ),
     }
+}
+
+/// Percent-decoding enough for label selectors.
+fn decode(text: &str) -> String {
+    text.replace("%2F", "/")
+        .replace("%2f", "/")
+        .replace("%3D", "=")
+        .replace("%3d", "=")
+        .replace("%2C", ",")
+        .replace("%2c", ",")
+}
+
+/// `key=value,...` equality selectors.
+fn selects(selector: &str, object: &Value) -> bool {
+    selector.split(',').filter(|s| !s.is_empty()).all(|term| {
+        let (key, value) = term.split_once('=').unwrap_or((term, ""));
+        object
+            .pointer("/metadata/labels")
+            .and_then(|l| l.get(key))
+            .and_then(Value::as_str)
+            == Some(value)
+    })
 }
 
 fn key(group: &str, plural: &str, namespace: Option<&str>, name: &str) -> Key {
