@@ -1,5 +1,8 @@
 //! Timing helpers shared by the benchmarks: CPU time of the whole process and medians.
 
+// Each benchmark uses some of them.
+#![allow(dead_code)]
+
 use std::time::{Duration, Instant};
 
 /// CPU time of every thread of this process so far (Linux: `/proc/self/task/*/schedstat`),
