@@ -87,10 +87,14 @@ fn main() {
             let dir = tempfile::tempdir().expect("temporary directory");
             let path = dir.path().join("kubeconfig");
             std::fs::write(&path, server.kubeconfig("bench", "bench-token")).expect("kubeconfig");
-            let client = kubeapi::connect("bench", Some(&path)).await.expect("client");
+            let client = kubeapi::connect("bench", Some(&path))
+                .await
+                .expect("client");
             let mut namespaces: Vec<Desired> = (0..10)
-                .map(|t| desired(json!({"apiVersion": "v1", "kind": "Namespace",
-                                        "metadata": {"name": format!("team-{t:02}")}})))
+                .map(|t| {
+                    desired(json!({"apiVersion": "v1", "kind": "Namespace",
+                                        "metadata": {"name": format!("team-{t:02}")}}))
+                })
                 .collect();
             let objects: Vec<Desired> = (0..count).map(|i| desired(object(i))).collect();
             namespaces.extend(objects);
@@ -107,6 +111,12 @@ fn main() {
         count + 10,
         count / 4
     );
-    println!("  first apply (creates):   {:>8.1} ms", median(first).as_secs_f64() * 1e3);
-    println!("  second apply (no change): {:>7.1} ms", median(again).as_secs_f64() * 1e3);
+    println!(
+        "  first apply (creates):   {:>8.1} ms",
+        median(first).as_secs_f64() * 1e3
+    );
+    println!(
+        "  second apply (no change): {:>7.1} ms",
+        median(again).as_secs_f64() * 1e3
+    );
 }

@@ -92,6 +92,10 @@ struct ApplyArgs {
     /// that the tree no longer holds (never Namespaces or CRDs)
     #[arg(long)]
     prune: bool,
+    /// What to do with workloads that do not become ready: leave them, pause them (as
+    /// `kubectl rollout pause`), or put back the spec they had before the stage
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnFailureArg::Leave)]
+    on_failure: OnFailureArg,
     /// The kubeconfig holding each cluster's context (default: $KUBECONFIG or ~/.kube/config;
     /// in a pod without one, the pod's service account)
     #[arg(long, value_name = "PATH")]
@@ -117,6 +121,13 @@ struct PolicyArgs {
     /// virtual machine (faster; an error inside a rule body makes the body undefined)
     #[arg(long, value_enum, value_name = "ENGINE")]
     policy_engine: Option<EngineArg>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OnFailureArg {
+    Leave,
+    Pause,
+    Undo,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -576,6 +587,11 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
             apply: apply::kubeapi::ApplyOptions {
                 dry_run: args.dry_run,
                 force_conflicts: args.force_conflicts,
+            },
+            on_failure: match args.on_failure {
+                OnFailureArg::Leave => apply::stage::OnFailure::Leave,
+                OnFailureArg::Pause => apply::stage::OnFailure::Pause,
+                OnFailureArg::Undo => apply::stage::OnFailure::Undo,
             },
             ..apply::stage::StageOptions::default()
         },

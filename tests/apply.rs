@@ -788,3 +788,63 @@ async fn prune_deletes_only_what_it_applied_for_this_cluster_and_never_namespace
     );
     assert!(dev.get("deployments", Some("app"), "web").is_some());
 }
+
+async fn failed_second_rollout(on_failure: stage::OnFailure) -> (ApiServer, Vec<Outcome>) {
+    let server = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_for(&server, &dir).await;
+    let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}});
+    let first = stage::run(
+        &client,
+        vec![desired(namespace.clone()), desired(deployment(2, "web:1"))],
+        fast(),
+    )
+    .await;
+    assert!(first.healthy, "{:#?}", first.outcomes);
+    let options = StageOptions {
+        resource_timeout: Duration::from_millis(300),
+        on_failure,
+        ..fast()
+    };
+    let second = stage::run(
+        &client,
+        vec![
+            desired(namespace),
+            desired(with_fault(deployment(2, "web:2"), "never-ready")),
+        ],
+        options,
+    )
+    .await;
+    assert!(!second.healthy);
+    (server, second.outcomes)
+}
+
+#[tokio::test]
+async fn on_failure_pause_pauses_the_failed_deployment() {
+    let (server, outcomes) = failed_second_rollout(stage::OnFailure::Pause).await;
+    let action = find(&outcomes, "app/web", "on-failure");
+    assert_eq!(action.status, Status::Passed);
+    assert!(action.message.starts_with("paused"), "{}", action.message);
+    let live = server.get("deployments", Some("app"), "web").unwrap();
+    assert_eq!(live["spec"]["paused"], true);
+}
+
+#[tokio::test]
+async fn on_failure_undo_puts_the_previous_spec_back() {
+    let (server, outcomes) = failed_second_rollout(stage::OnFailure::Undo).await;
+    let action = find(&outcomes, "app/web", "on-failure");
+    assert!(action.message.contains("rolled back"), "{}", action.message);
+    let live = server.get("deployments", Some("app"), "web").unwrap();
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"],
+        "web:1"
+    );
+    // The default leaves the failed rollout alone.
+    let (server, outcomes) = failed_second_rollout(stage::OnFailure::Leave).await;
+    assert!(!outcomes.iter().any(|o| o.check == "on-failure"));
+    let live = server.get("deployments", Some("app"), "web").unwrap();
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"],
+        "web:2"
+    );
+}

@@ -163,6 +163,23 @@ pub async fn apply(
     serde_json::to_value(applied).map_err(|e| e.to_string())
 }
 
+/// A JSON merge patch of one object (`--on-failure pause`); not a field-manager apply, so
+/// that the next apply takes the field back.
+pub async fn merge_patch(
+    client: &kube::Client,
+    resources: &Resources,
+    object: &Value,
+    patch: &Value,
+) -> Result<Value, String> {
+    let (api, name) = api_for(client, resources, object)?;
+    let patch = Patch::Merge(patch);
+    let params = PatchParams::default();
+    let patched = retrying(|| api.patch(&name, &params, &patch))
+        .await
+        .map_err(|e| api_error(&e))?;
+    serde_json::to_value(patched).map_err(|e| e.to_string())
+}
+
 /// The live object, `None` when it does not exist.
 pub async fn get(
     client: &kube::Client,

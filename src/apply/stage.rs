@@ -34,7 +34,24 @@ pub struct StageOptions {
     pub poll: Duration,
     /// Requests in flight at once within a group.
     pub concurrency: usize,
+    /// What happens to workloads that do not become ready.
+    pub on_failure: OnFailure,
 }
+
+/// `--on-failure`: what to do with the rollouts that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnFailure {
+    /// Leave them as they are (the default).
+    #[default]
+    Leave,
+    /// Pause them, as `kubectl rollout pause` does (Deployments only).
+    Pause,
+    /// Put back the spec they had before this stage.
+    Undo,
+}
+
+/// Check name of what `--on-failure` did to a failed rollout.
+pub const ON_FAILURE: &str = "on-failure";
 
 impl Default for StageOptions {
     fn default() -> Self {
@@ -44,6 +61,7 @@ impl Default for StageOptions {
             stage_timeout: Duration::from_secs(900),
             poll: Duration::from_secs(2),
             concurrency: 8,
+            on_failure: OnFailure::Leave,
         }
     }
 }
@@ -83,6 +101,8 @@ pub async fn run(
     let mut resources = Resources::default();
     let mut applied: Vec<Desired> = Vec::new();
     let mut healthy = true;
+    // The workloads as they were before this stage, for `--on-failure undo`.
+    let mut previous: HashMap<String, Value> = HashMap::new();
     for (group, members) in
         apply_order(objects, |d| (d.id.api_version.as_str(), d.id.kind.as_str()))
     {
@@ -103,6 +123,13 @@ pub async fn run(
                 let (api_version, kind) = slot.key();
                 let found = resources.resolve(client, api_version, kind).await;
                 slot.insert(found.err());
+            }
+        }
+        if group == Group::Workloads && options.on_failure == OnFailure::Undo {
+            for desired in &members {
+                if let Ok(Some(live)) = kubeapi::get(client, &resources, &desired.value).await {
+                    previous.insert(desired.id.display_name(), live);
+                }
             }
         }
         let resources_now = &resources;
@@ -157,11 +184,90 @@ pub async fn run(
         }
     }
     if !options.apply.dry_run && healthy {
+        let by_name: HashMap<String, Desired> = applied
+            .iter()
+            .map(|d| (d.id.display_name(), d.clone()))
+            .collect();
         let waited = wait_all(client, &resources, applied, options, started).await;
         healthy &= waited.iter().all(|o| o.status == Status::Passed);
+        if options.on_failure != OnFailure::Leave {
+            for failed in waited.iter().filter(|o| o.status != Status::Passed) {
+                let Some(desired) = failed.subject.as_ref().and_then(|s| by_name.get(s)) else {
+                    continue;
+                };
+                if Group::of(&desired.id.api_version, &desired.id.kind) != Group::Workloads {
+                    continue;
+                }
+                let before = previous.get(&desired.id.display_name());
+                outcomes.push(
+                    after_failure(client, &resources, desired, before, options.on_failure).await,
+                );
+            }
+        }
         outcomes.extend(waited);
     }
     StageResult { outcomes, healthy }
+}
+
+/// Pauses a failed rollout or puts its previous spec back; the outcome says which, or why
+/// neither could be done.
+async fn after_failure(
+    client: &kube::Client,
+    resources: &Resources,
+    desired: &Desired,
+    before: Option<&Value>,
+    action: OnFailure,
+) -> Outcome {
+    let base = outcome(desired, ON_FAILURE, Status::Passed);
+    let result = match action {
+        OnFailure::Leave => return base.message("left as it is"),
+        OnFailure::Pause if desired.id.kind != "Deployment" => {
+            return Outcome {
+                status: Status::Warning,
+                ..base
+            }
+            .message(format!(
+                "not paused: only Deployments can be paused, not a {}",
+                desired.id.kind
+            ));
+        }
+        OnFailure::Pause => kubeapi::merge_patch(
+            client,
+            resources,
+            &desired.value,
+            &serde_json::json!({"spec": {"paused": true}}),
+        )
+        .await
+        .map(|_| "paused (resume with kubectl rollout resume)".to_owned()),
+        OnFailure::Undo => match before {
+            None => {
+                return Outcome {
+                    status: Status::Warning,
+                    ..base
+                }
+                .message("not rolled back: it did not exist before this stage");
+            }
+            Some(before) => {
+                let mut restored = before.clone();
+                super::diff::strip_server_fields(&mut restored);
+                let force = ApplyOptions {
+                    dry_run: false,
+                    force_conflicts: true,
+                };
+                kubeapi::apply(client, resources, &restored, force)
+                    .await
+                    .map(|_| "rolled back to the spec it had before this stage".to_owned())
+            }
+        },
+    };
+    match result {
+        Ok(done) => base.message(done),
+        Err(problem) => Outcome {
+            status: Status::Failed,
+            ..base
+        }
+        .message(problem),
+    }
 }
 
 /// Waits for every object at once, each within the resource timeout and all within what

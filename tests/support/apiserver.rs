@@ -2,7 +2,8 @@
 //! client talks to, since no kube-apiserver, envtest, kind, k3s or kwok can be installed on
 //! these machines. It serves discovery (`/api`, `/apis`, resource lists with scope),
 //! server-side apply (`application/apply-patch+yaml` with `fieldManager`, `force`,
-//! `dryRun=All`; the generation grows only when the spec changes), GET, LIST and DELETE. It
+//! `dryRun=All`; the generation grows only when the spec changes), JSON merge patches, GET,
+//! LIST (with equality label selectors) and DELETE. It
 //! is not a Kubernetes implementation: apply merges the applied object over the stored one
 //! instead of tracking field ownership. A rollout simulator moves the status of Deployments,
 //! StatefulSets, DaemonSets, Jobs and CRDs forward every tick, as their controllers would.
@@ -358,6 +359,32 @@ fn route(
                     &format!("{plural} \"{name}\" not found"),
                 ),
             }
+        }
+        (&Method::PATCH, Some(name)) if content_type == "application/merge-patch+json" => {
+            let Ok(patch) = serde_json::from_slice::<Value>(body) else {
+                return status(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "the body is not JSON",
+                );
+            };
+            let key = key(group, plural, namespace, name);
+            let Some(stored) = state.objects.get(&key).cloned() else {
+                return status(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    &format!("{plural} \"{name}\" not found"),
+                );
+            };
+            let mut patched = stored.clone();
+            merge(&mut patched, &patch);
+            state.resource_version += 1;
+            let generation = stored["metadata"]["generation"].as_i64().unwrap_or(1);
+            let changed = stored.get("spec") != patched.get("spec");
+            patched["metadata"]["generation"] = json!(generation + i64::from(changed));
+            patched["metadata"]["resourceVersion"] = json!(state.resource_version.to_string());
+            state.objects.insert(key, patched.clone());
+            answer(StatusCode::OK, patched)
         }
         (&Method::PATCH, Some(name)) => {
             if content_type != "application/apply-patch+yaml" {
