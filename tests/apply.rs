@@ -848,3 +848,61 @@ async fn on_failure_undo_puts_the_previous_spec_back() {
         "web:2"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_finishes_in_flight_work_reports_and_stops() {
+    let repo = support::fixture("apply-basic");
+    let config = fs::read_to_string(repo.path().join("policyrun.toml")).unwrap();
+    fs::write(
+        repo.path().join("policyrun.toml"),
+        config.replace(
+            "name = \"dev\"\n",
+            "name = \"dev\"\n[cluster.ext_vars]\nfault = \"never-ready\"\n",
+        ),
+    )
+    .unwrap();
+    assert_eq!(policyrun_async(repo.path(), &["expand"]).await.code, 0);
+    let (servers, kubeconfig) = three_clusters(repo.path()).await;
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_policyrun"))
+        .args([
+            "apply",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--timeout",
+            "60",
+        ])
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until dev's objects are applied and the stage waits on the stuck Deployment.
+    let started = std::time::Instant::now();
+    while servers[0].get("deployments", Some("app"), "web").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "nothing applied"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "stopped long before the timeout"
+    );
+    assert!(stdout.contains("interrupted while waiting"), "{stdout}");
+    assert!(stdout.contains("not applied: interrupted"), "{stdout}");
+    assert_eq!(servers[1].writes() + servers[2].writes(), 0);
+}

@@ -133,6 +133,12 @@ pub fn run(
 ) -> Result<Vec<Outcome>, String> {
     let clusters = clusters(config, plan)?;
     let repository = repository_name(&config.root);
+    // From here on Ctrl-C finishes what is in flight instead of killing the process.
+    runtime.spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stage::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
     let mut outcomes = Vec::new();
     let mut stopped: Option<String> = None;
     for cluster in clusters {
@@ -142,6 +148,9 @@ pub fn run(
                 .subject(format!("stage {}", cluster.name))
                 .message(message)
         };
+        if stopped.is_none() && stage::interrupted() {
+            stopped = Some("interrupted".to_owned());
+        }
         if let Some(reason) = &stopped {
             outcomes.push(stage_outcome(
                 Status::Skipped,
@@ -207,6 +216,12 @@ pub fn run(
                 outcomes.extend(result.outcomes);
                 if healthy {
                     outcomes.push(stage_outcome(Status::Passed, "healthy".into()));
+                } else if stage::interrupted() {
+                    outcomes.push(stage_outcome(
+                        Status::Failed,
+                        "interrupted: requests in flight finished, nothing further applied".into(),
+                    ));
+                    stopped = Some("interrupted".to_owned());
                 } else {
                     outcomes.push(stage_outcome(
                         Status::Failed,

@@ -53,6 +53,14 @@ pub enum OnFailure {
 /// Check name of what `--on-failure` did to a failed rollout.
 pub const ON_FAILURE: &str = "on-failure";
 
+/// Set when the user interrupts (Ctrl-C): requests in flight finish, nothing new starts,
+/// waits end. Process-wide, as the signal is.
+pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 impl Default for StageOptions {
     fn default() -> Self {
         StageOptions {
@@ -106,13 +114,17 @@ pub async fn run(
     for (group, members) in
         apply_order(objects, |d| (d.id.api_version.as_str(), d.id.kind.as_str()))
     {
-        if !healthy {
+        if !healthy || interrupted() {
             // A failed group's dependents are not applied at all.
+            let reason = if interrupted() {
+                "not applied: interrupted".to_owned()
+            } else {
+                format!("not applied: an earlier group ({group} depends on it) failed")
+            };
             for desired in &members {
-                outcomes.push(outcome(desired, APPLIED, Status::Skipped).message(format!(
-                    "not applied: an earlier group ({group} depends on it) failed"
-                )));
+                outcomes.push(outcome(desired, APPLIED, Status::Skipped).message(reason.clone()));
             }
+            healthy = false;
             continue;
         }
         // Kinds are looked up one at a time (each group version once), then applied at once.
@@ -141,6 +153,7 @@ pub async fn run(
                     .flatten();
                 async move {
                     let result = match lookup {
+                        _ if interrupted() => Err("not applied: interrupted".to_owned()),
                         Some(problem) => Err(problem),
                         None => {
                             kubeapi::apply(client, resources_now, &desired.value, options.apply)
@@ -330,6 +343,15 @@ pub async fn wait(
         };
         if !matches!(readiness, Readiness::Waiting(_)) || started.elapsed() >= limit {
             return (readiness, started.elapsed());
+        }
+        if interrupted() {
+            return (
+                Readiness::Failed(match readiness {
+                    Readiness::Waiting(what) => format!("interrupted while waiting: {what}"),
+                    other => format!("interrupted: {other:?}"),
+                }),
+                started.elapsed(),
+            );
         }
         tokio::time::sleep(interval.min(limit.saturating_sub(started.elapsed()))).await;
         interval = (interval * 2).min(poll);
