@@ -906,3 +906,28 @@ async fn ctrl_c_finishes_in_flight_work_reports_and_stops() {
     assert!(stdout.contains("not applied: interrupted"), "{stdout}");
     assert_eq!(servers[1].writes() + servers[2].writes(), 0);
 }
+
+#[tokio::test]
+async fn field_ownership_conflicts_are_reported_and_overridden_only_when_forced() {
+    let server = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_for(&server, &dir).await;
+    let mut resources = Resources::default();
+    let contested = with_fault(deployment(2, "web:1"), "conflict");
+    let error = apply(&client, &mut resources, &contested, ApplyOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        error.contains("Conflict (409)") && error.contains(".spec.replicas"),
+        "{error}"
+    );
+    assert!(server.get("deployments", Some("app"), "web").is_none());
+    let forced = ApplyOptions {
+        dry_run: false,
+        force_conflicts: true,
+    };
+    apply(&client, &mut resources, &contested, forced)
+        .await
+        .unwrap();
+    assert!(server.get("deployments", Some("app"), "web").is_some());
+}

@@ -9,7 +9,8 @@
 //! StatefulSets, DaemonSets, Jobs and CRDs forward every tick, as their controllers would.
 //! Faults are injected per object with the annotation `test.policyrun.io/fault`:
 //! `never-ready`, `progress-deadline`, `job-fails`, `forbidden` (403 on apply), `invalid`
-//! (422 on apply), `flaky` (500 on the first two applies), `throttled` (429 on the first two).
+//! (422 on apply), `conflict` (409 unless forced), `flaky` (500 on the first two applies),
+//! `throttled` (429 on the first two).
 //! Watches come later.
 
 #![allow(dead_code)]
@@ -434,6 +435,13 @@ fn route(
                         StatusCode::TOO_MANY_REQUESTS,
                         "TooManyRequests",
                         "the server has received too many requests",
+                    );
+                }
+                "conflict" if query.get("force").is_none_or(|f| f != "true") => {
+                    return status(
+                        StatusCode::CONFLICT,
+                        "Conflict",
+                        "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using apps/v1: .spec.replicas",
                     );
                 }
                 "forbidden" => {
