@@ -588,6 +588,12 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
                 dry_run: args.dry_run,
                 force_conflicts: args.force_conflicts,
             },
+            // A live line where someone watches; plain lines in CI logs.
+            progress: if want_progress(args.report.output) {
+                apply::stage::Progress::Bar
+            } else {
+                apply::stage::Progress::Lines
+            },
             on_failure: match args.on_failure {
                 OnFailureArg::Leave => apply::stage::OnFailure::Leave,
                 OnFailureArg::Pause => apply::stage::OnFailure::Pause,

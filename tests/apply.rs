@@ -474,6 +474,13 @@ async fn a_dev_stage_that_never_becomes_ready_stops_int_and_web() {
         "{}",
         run.stdout
     );
+    // Outside a terminal, progress is plain lines on standard error.
+    assert!(
+        run.stderr
+            .contains("dev: waiting for 4 objects to become ready"),
+        "{}",
+        run.stderr
+    );
     assert!(servers[0].writes() > 0);
     assert_eq!(servers[1].writes(), 0, "int is never touched");
     assert_eq!(servers[2].writes(), 0, "web is never touched");

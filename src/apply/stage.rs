@@ -36,6 +36,19 @@ pub struct StageOptions {
     pub concurrency: usize,
     /// What happens to workloads that do not become ready.
     pub on_failure: OnFailure,
+    /// How waiting is shown while it lasts.
+    pub progress: Progress,
+}
+
+/// Live progress while a stage waits, on standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Progress {
+    #[default]
+    Off,
+    /// Plain lines for logs (CI): what is waited on, every ten seconds.
+    Lines,
+    /// A live line on a terminal: how many are ready, what is waited on and why.
+    Bar,
 }
 
 /// `--on-failure`: what to do with the rollouts that failed.
@@ -70,6 +83,7 @@ impl Default for StageOptions {
             poll: Duration::from_secs(2),
             concurrency: 8,
             on_failure: OnFailure::Leave,
+            progress: Progress::Off,
         }
     }
 }
@@ -292,34 +306,150 @@ async fn wait_all(
     options: StageOptions,
     started: Instant,
 ) -> Vec<Outcome> {
-    stream::iter(objects)
-        .map(|desired| async move {
-            let left = options.stage_timeout.saturating_sub(started.elapsed());
-            let limit = options.resource_timeout.min(left);
-            let (readiness, waited) =
-                wait(client, resources, &desired.value, limit, options.poll).await;
-            let status = match readiness {
-                Readiness::Ready(_) => Status::Passed,
-                Readiness::Waiting(_) | Readiness::Failed(_) => Status::Failed,
-            };
-            let message = match readiness {
-                Readiness::Ready(how) => how,
-                Readiness::Failed(why) => why,
-                Readiness::Waiting(what) => format!(
-                    "not ready after {:.0?} ({}): {what}",
-                    waited,
-                    if limit < options.resource_timeout {
-                        "stage timeout"
-                    } else {
-                        "timeout"
-                    }
-                ),
-            };
-            outcome(&desired, READY, status).message(message)
+    let total = objects.len();
+    let cluster = objects
+        .first()
+        .map(|d| d.id.cluster.clone())
+        .unwrap_or_default();
+    let watching = Watching::default();
+    let waits = stream::iter(objects)
+        .map(|desired| {
+            let watching = &watching;
+            async move {
+                let left = options.stage_timeout.saturating_sub(started.elapsed());
+                let limit = options.resource_timeout.min(left);
+                let name = desired.id.display_name();
+                let (readiness, waited) = wait(
+                    client,
+                    resources,
+                    &desired.value,
+                    limit,
+                    options.poll,
+                    |why| watching.waiting(&name, why),
+                )
+                .await;
+                watching.finished(&name);
+                let status = match readiness {
+                    Readiness::Ready(_) => Status::Passed,
+                    Readiness::Waiting(_) | Readiness::Failed(_) => Status::Failed,
+                };
+                let message = match readiness {
+                    Readiness::Ready(how) => how,
+                    Readiness::Failed(why) => why,
+                    Readiness::Waiting(what) => format!(
+                        "not ready after {:.0?} ({}): {what}",
+                        waited,
+                        if limit < options.resource_timeout {
+                            "stage timeout"
+                        } else {
+                            "timeout"
+                        }
+                    ),
+                };
+                outcome(&desired, READY, status).message(message)
+            }
         })
         .buffer_unordered(options.concurrency.max(1) * 4)
-        .collect()
-        .await
+        .collect::<Vec<Outcome>>();
+    let (outcomes, ()) = tokio::join!(waits, watching.show(&cluster, total, options.progress));
+    outcomes
+}
+
+/// What a stage is still waiting on, for live progress.
+#[derive(Default)]
+struct Watching {
+    pending: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+impl Watching {
+    fn waiting(&self, name: &str, why: &str) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.insert(name.to_owned(), why.to_owned());
+        }
+    }
+
+    fn finished(&self, name: &str) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.remove(name);
+        }
+        self.done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The first few objects waited on, with why.
+    fn summary(&self) -> (usize, String) {
+        let pending = self.pending.lock().map(|p| p.clone()).unwrap_or_default();
+        let shown: Vec<String> = pending
+            .iter()
+            .take(3)
+            .map(|(name, why)| format!("{name} ({why})"))
+            .collect();
+        let more = pending.len().saturating_sub(shown.len());
+        let mut text = shown.join(", ");
+        if more > 0 {
+            text.push_str(&format!(" and {more} more"));
+        }
+        (pending.len(), text)
+    }
+
+    /// Shows progress until every object has finished waiting.
+    async fn show(&self, cluster: &str, total: usize, mode: Progress) {
+        use std::sync::atomic::Ordering;
+        let bar = match mode {
+            Progress::Off => return,
+            Progress::Bar => {
+                let bar = indicatif::ProgressBar::with_draw_target(
+                    Some(total as u64),
+                    indicatif::ProgressDrawTarget::stderr(),
+                );
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{spinner} {prefix}: {pos}/{len} ready {wide_msg}",
+                ) {
+                    bar.set_style(style);
+                }
+                bar.set_prefix(cluster.to_owned());
+                Some(bar)
+            }
+            Progress::Lines => {
+                eprintln_safe(&format!(
+                    "{cluster}: waiting for {total} objects to become ready"
+                ));
+                None
+            }
+        };
+        let mut last_line = Instant::now();
+        while self.done.load(Ordering::SeqCst) < total {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let (waiting, text) = self.summary();
+            match &bar {
+                Some(bar) => {
+                    bar.set_position(self.done.load(Ordering::SeqCst) as u64);
+                    bar.set_message(if waiting > 0 {
+                        format!("waiting on {text}")
+                    } else {
+                        String::new()
+                    });
+                }
+                None if last_line.elapsed() >= Duration::from_secs(10) && waiting > 0 => {
+                    eprintln_safe(&format!(
+                        "{cluster}: {} of {total} ready, waiting on {text}",
+                        self.done.load(Ordering::SeqCst)
+                    ));
+                    last_line = Instant::now();
+                }
+                None => {}
+            }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A line on standard error; a closed stream is not worth failing a rollout for.
+fn eprintln_safe(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Looks at one object until it is ready, has failed, or `limit` has passed; returns the
@@ -331,6 +461,7 @@ pub async fn wait(
     object: &Value,
     limit: Duration,
     poll: Duration,
+    on_waiting: impl Fn(&str),
 ) -> (Readiness, Duration) {
     let started = Instant::now();
     let mut interval = poll.min(Duration::from_millis(50));
@@ -344,6 +475,9 @@ pub async fn wait(
         if !matches!(readiness, Readiness::Waiting(_)) || started.elapsed() >= limit {
             return (readiness, started.elapsed());
         }
+        if let Readiness::Waiting(why) = &readiness {
+            on_waiting(why);
+        }
         if interrupted() {
             return (
                 Readiness::Failed(match readiness {
@@ -355,5 +489,34 @@ pub async fn wait(
         }
         tokio::time::sleep(interval.min(limit.saturating_sub(started.elapsed()))).await;
         interval = (interval * 2).min(poll);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_names_the_first_objects_waited_on_and_counts_the_rest() {
+        let watching = Watching::default();
+        for (name, why) in [
+            ("Deployment a/web", "1 of 3 updated replicas are available"),
+            (
+                "Deployment a/api",
+                "waiting for the deployment spec update to be observed",
+            ),
+            ("Job a/migrate", "1 active, 0 succeeded, 0 failed"),
+            ("StatefulSet a/db", "waiting for 1 pods to be ready"),
+            ("DaemonSet a/agent", "1 of 2 updated pods are available"),
+        ] {
+            watching.waiting(name, why);
+        }
+        watching.finished("Deployment a/api");
+        let (count, text) = watching.summary();
+        assert_eq!(count, 4);
+        assert_eq!(
+            text,
+            "DaemonSet a/agent (1 of 2 updated pods are available), Deployment a/web (1 of 3 updated replicas are available), Job a/migrate (1 active, 0 succeeded, 0 failed) and 1 more"
+        );
     }
 }
