@@ -63,9 +63,7 @@ pub struct Package {
     /// A Rego reference to the package document (`data.kubernetes.security`).
     pub reference: String,
     pub rules: Vec<RuleDecl>,
-    /// Whether the package declares conftest `exception` rules.
-    pub has_exceptions: bool,
-    /// `data.<package>.exception` when it does.
+    /// `data.<package>.exception` when the package declares conftest `exception` rules.
     pub exception_path: Option<String>,
 }
 
@@ -483,12 +481,10 @@ fn select_packages(infos: &[ModuleInfo], settings: &Settings) -> Vec<Package> {
             name: info.package.clone(),
             reference: info.reference.clone(),
             rules: Vec::new(),
-            has_exceptions: false,
             exception_path: None,
         });
         for (name, line) in &info.rules {
             if name == "exception" {
-                package.has_exceptions = true;
                 package.exception_path = Some(format!("{}.exception", info.reference));
             } else if let Some(kind) = rule_kind(name)
                 && !info.functions.contains(name)

@@ -451,15 +451,22 @@ fn prepare(
     clusters: &HashMap<Option<String>, ClusterContext>,
     choice: RegoEngine,
 ) -> Result<(Prepared, Option<Outcome>), Problem> {
-    let context_problem = |context: &ClusterContext, e: &dyn std::fmt::Display| Problem {
-        file: PathBuf::from("policyrun.toml"),
-        line: None,
-        column: None,
-        message: format!(
-            "cannot add the context of cluster `{}` to data (does a data file already define `policyrun`?): {e}",
-            context.name
-        ),
-        detail: None,
+    // A copy of `base` that knows the cluster it judges (`data.policyrun.cluster`).
+    let with_context = |base: &Engine, context: &ClusterContext| -> Result<Engine, Problem> {
+        let mut engine = base.clone();
+        engine
+            .add_data(Value::from(context.to_data()))
+            .map_err(|e| Problem {
+                file: PathBuf::from("policyrun.toml"),
+                line: None,
+                column: None,
+                message: format!(
+                    "cannot add the context of cluster `{}` to data (does a data file already define `policyrun`?): {e}",
+                    context.name
+                ),
+                detail: None,
+            })?;
+        Ok(engine)
     };
     let mut note = None;
     if choice == RegoEngine::Vm {
@@ -467,11 +474,10 @@ fn prepare(
             Ok(program) => {
                 let mut data = HashMap::new();
                 for (key, context) in clusters {
-                    let mut engine = loaded.engine.clone();
-                    engine
-                        .add_data(Value::from(context.to_data()))
-                        .map_err(|e| context_problem(context, &e))?;
-                    data.insert(key.clone(), engine.get_data());
+                    data.insert(
+                        key.clone(),
+                        with_context(&loaded.engine, context)?.get_data(),
+                    );
                 }
                 return Ok((Prepared::Vm { program, data }, None));
             }
@@ -498,10 +504,7 @@ fn prepare(
     })?;
     let mut engines = HashMap::new();
     for (key, context) in clusters {
-        let mut engine = base.clone();
-        engine
-            .add_data(Value::from(context.to_data()))
-            .map_err(|e| context_problem(context, &e))?;
+        let mut engine = with_context(&base, context)?;
         engine.set_input(Value::new_object());
         if let Some(rule) = loaded.packages.first().and_then(|p| p.rules.first()) {
             // Errors here are about this empty input only; real objects report their own.
