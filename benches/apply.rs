@@ -74,7 +74,7 @@ fn main() {
         .build()
         .expect("runtime");
     let options = StageOptions {
-        poll: Duration::from_millis(200),
+        retry: Duration::from_millis(200),
         ..StageOptions::default()
     };
     let mut first = Vec::new();

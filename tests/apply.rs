@@ -225,7 +225,7 @@ fn fast() -> StageOptions {
     StageOptions {
         resource_timeout: Duration::from_secs(10),
         stage_timeout: Duration::from_secs(20),
-        poll: Duration::from_millis(10),
+        retry: Duration::from_millis(10),
         ..StageOptions::default()
     }
 }
@@ -305,8 +305,112 @@ async fn rollouts_that_fail_or_never_finish_make_the_stage_unhealthy() {
         never.message
     );
     assert!(never.message.contains("(timeout)"), "{}", never.message);
+    // What the pods and events say comes with the failure.
+    assert!(
+        never.message.contains(
+            "pod never-5d8f9c-x7k2p: container web waiting: ImagePullBackOff (Back-off pulling image \"web:1\")"
+        ),
+        "{}",
+        never.message
+    );
+    assert!(
+        job.message
+            .contains("last event: Warning BackoffLimitExceeded: Job has reached"),
+        "{}",
+        job.message
+    );
     // Failures are reported at once; only the stuck object waits for its timeout.
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn readiness_is_watched_and_a_dropped_watch_is_resumed_where_it_stopped() {
+    let server = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_for(&server, &dir).await;
+    let mut slow = deployment(2, "web:1");
+    slow["metadata"]["name"] = json!("slow");
+    let objects = vec![
+        desired(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})),
+        desired(with_fault(deployment(3, "web:1"), "dropped-watch")),
+        desired(with_fault(slow, "slow")),
+    ];
+    // Reading again is held back to every 30 s: only watch events can finish in time.
+    let options = StageOptions {
+        retry: Duration::from_secs(30),
+        ..fast()
+    };
+    let result = stage::run(&client, objects, options).await;
+    assert!(result.healthy, "{:#?}", result.outcomes);
+    assert!(
+        find(&result.outcomes, "app/slow", "ready")
+            .message
+            .contains("2 of 2"),
+        "{:#?}",
+        result.outcomes
+    );
+    let requests = server.requests();
+    let dropped = server.state.lock().unwrap().dropped_watches;
+    assert!(dropped >= 2, "{dropped} watches dropped");
+    // Each drop is followed by a watch from the last version seen, not a fresh read.
+    let versions: Vec<u64> = requests
+        .iter()
+        .filter(|r| r.contains("watch=true") && r.contains("metadata.name%3Dweb"))
+        .map(|r| {
+            r.rsplit_once("resourceVersion=")
+                .unwrap()
+                .1
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(versions.len() >= dropped as usize, "{versions:?}");
+    assert!(
+        versions[0] > 0 && versions.windows(2).all(|w| w[0] < w[1]),
+        "{versions:?}"
+    );
+    let reads = requests
+        .iter()
+        .filter(|r| r.starts_with("GET /apis/apps/v1/namespaces/app/deployments/web"))
+        .count();
+    assert_eq!(reads, 1, "{requests:#?}");
+}
+
+#[tokio::test]
+async fn where_watching_is_forbidden_the_objects_are_read_again_instead() {
+    let server = ApiServer::start().await;
+    server.state.lock().unwrap().refuse_watches = true;
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_for(&server, &dir).await;
+    let objects = workloads().into_iter().map(desired).collect();
+    let result = stage::run(&client, objects, fast()).await;
+    assert!(result.healthy, "{:#?}", result.outcomes);
+    let reads = server
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /apis/apps/v1/namespaces/app/deployments/web"))
+        .count();
+    assert!(reads >= 2, "read {reads} times");
+}
+
+#[tokio::test]
+async fn a_watch_from_a_version_the_server_no_longer_keeps_starts_over_from_a_fresh_read() {
+    let server = ApiServer::start().await;
+    // Only the latest change is kept, so a watch from any earlier version is `410 Gone`.
+    server.state.lock().unwrap().history = 1;
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_for(&server, &dir).await;
+    let objects = workloads().into_iter().map(desired).collect();
+    let result = stage::run(&client, objects, fast()).await;
+    assert!(result.healthy, "{:#?}", result.outcomes);
+    let expired = server.state.lock().unwrap().expired_watches;
+    assert!(expired >= 1, "no watch expired");
+    let reads = server
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /apis/apps/v1/namespaces/app/deployments/web"))
+        .count();
+    assert!(reads >= 2, "an expired watch is followed by a fresh read");
 }
 
 #[tokio::test]

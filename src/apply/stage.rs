@@ -13,7 +13,8 @@ use serde_json::Value;
 
 use super::kubeapi::{self, ApplyOptions, Resources};
 use super::order::{Group, apply_order};
-use super::readiness::{self, Readiness};
+use super::readiness::Readiness;
+use super::{diagnose, watch};
 use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
 
 /// Check names of the apply stage: each object is `applied`, then `ready`.
@@ -30,8 +31,8 @@ pub struct StageOptions {
     pub resource_timeout: Duration,
     /// How long the whole stage may take.
     pub stage_timeout: Duration,
-    /// How often a waiting object is looked at again.
-    pub poll: Duration,
+    /// The longest pause before a waiting object is read again when it cannot be watched.
+    pub retry: Duration,
     /// Requests in flight at once within a group.
     pub concurrency: usize,
     /// What happens to workloads that do not become ready.
@@ -80,7 +81,7 @@ impl Default for StageOptions {
             apply: ApplyOptions::default(),
             resource_timeout: Duration::from_secs(300),
             stage_timeout: Duration::from_secs(900),
-            poll: Duration::from_secs(2),
+            retry: Duration::from_secs(2),
             concurrency: 8,
             on_failure: OnFailure::Leave,
             progress: Progress::Off,
@@ -319,12 +320,12 @@ async fn wait_all(
                 let left = options.stage_timeout.saturating_sub(started.elapsed());
                 let limit = options.resource_timeout.min(left);
                 let name = desired.id.display_name();
-                let (readiness, waited) = wait(
+                let (readiness, waited) = watch::wait(
                     client,
                     resources,
                     &desired.value,
                     limit,
-                    options.poll,
+                    options.retry,
                     |why| watching.waiting(&name, why),
                 )
                 .await;
@@ -333,7 +334,7 @@ async fn wait_all(
                     Readiness::Ready(_) => Status::Passed,
                     Readiness::Waiting(_) | Readiness::Failed(_) => Status::Failed,
                 };
-                let message = match readiness {
+                let mut message = match readiness {
                     Readiness::Ready(how) => how,
                     Readiness::Failed(why) => why,
                     Readiness::Waiting(what) => format!(
@@ -346,6 +347,15 @@ async fn wait_all(
                         }
                     ),
                 };
+                let workload =
+                    Group::of(&desired.id.api_version, &desired.id.kind) == Group::Workloads;
+                if status == Status::Failed
+                    && workload
+                    && !interrupted()
+                    && let Some(why) = diagnose::explain(client, &desired.value).await
+                {
+                    message = format!("{message}; {why}");
+                }
                 outcome(&desired, READY, status).message(message)
             }
         })
@@ -450,46 +460,6 @@ impl Watching {
 fn eprintln_safe(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-/// Looks at one object until it is ready, has failed, or `limit` has passed; returns the
-/// last readiness and how long it waited. It looks again soon at first (most objects are
-/// ready within a second), then less often, up to every `poll`.
-pub async fn wait(
-    client: &kube::Client,
-    resources: &Resources,
-    object: &Value,
-    limit: Duration,
-    poll: Duration,
-    on_waiting: impl Fn(&str),
-) -> (Readiness, Duration) {
-    let started = Instant::now();
-    let mut interval = poll.min(Duration::from_millis(50));
-    loop {
-        let readiness = match kubeapi::get(client, resources, object).await {
-            Ok(Some(live)) => readiness::of(&live),
-            Ok(None) => Readiness::Waiting("not found".into()),
-            // A transient error is another reason to look again.
-            Err(problem) => Readiness::Waiting(format!("cannot read it: {problem}")),
-        };
-        if !matches!(readiness, Readiness::Waiting(_)) || started.elapsed() >= limit {
-            return (readiness, started.elapsed());
-        }
-        if let Readiness::Waiting(why) = &readiness {
-            on_waiting(why);
-        }
-        if interrupted() {
-            return (
-                Readiness::Failed(match readiness {
-                    Readiness::Waiting(what) => format!("interrupted while waiting: {what}"),
-                    other => format!("interrupted: {other:?}"),
-                }),
-                started.elapsed(),
-            );
-        }
-        tokio::time::sleep(interval.min(limit.saturating_sub(started.elapsed()))).await;
-        interval = (interval * 2).min(poll);
-    }
 }
 
 #[cfg(test)]

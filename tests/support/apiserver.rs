@@ -3,24 +3,31 @@
 //! these machines. It serves discovery (`/api`, `/apis`, resource lists with scope),
 //! server-side apply (`application/apply-patch+yaml` with `fieldManager`, `force`,
 //! `dryRun=All`; the generation grows only when the spec changes), JSON merge patches, GET,
-//! LIST (with equality label selectors) and DELETE. It
-//! is not a Kubernetes implementation: apply merges the applied object over the stored one
-//! instead of tracking field ownership. A rollout simulator moves the status of Deployments,
-//! StatefulSets, DaemonSets, Jobs and CRDs forward every tick, as their controllers would.
+//! LIST (with equality label and field selectors), DELETE and WATCH: every change gets the
+//! next resourceVersion and goes into a bounded history that watches replay from the version
+//! they name; a version older than the history gets the ERROR event `410 Gone`, as from a
+//! real server. It is not a Kubernetes implementation: apply merges the applied object over
+//! the stored one instead of tracking field ownership. A rollout simulator moves the status
+//! of Deployments, StatefulSets, DaemonSets, Jobs and CRDs forward every tick, as their
+//! controllers would; a workload that never becomes ready gets a Pod stuck in
+//! `ImagePullBackOff`, a failed Job an Event.
 //! Faults are injected per object with the annotation `test.policyrun.io/fault`:
-//! `never-ready`, `progress-deadline`, `job-fails`, `forbidden` (403 on apply), `invalid`
-//! (422 on apply), `conflict` (409 unless forced), `flaky` (500 on the first two applies),
-//! `throttled` (429 on the first two).
-//! Watches come later.
+//! `never-ready`, `slow` (one step every ten ticks), `progress-deadline`, `job-fails`,
+//! `forbidden` (403 on apply), `invalid` (422 on apply), `conflict` (409 unless forced),
+//! `flaky` (500 on the first two applies), `throttled` (429 on the first two),
+//! `dropped-watch` (every watch on it is closed after at most one event).
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use futures::StreamExt;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Bytes, Frame, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -49,6 +56,8 @@ pub fn builtin_resources() -> Vec<Resource> {
         r("", "v1", "Secret", "secrets", true),
         r("", "v1", "Service", "services", true),
         r("", "v1", "ServiceAccount", "serviceaccounts", true),
+        r("", "v1", "Pod", "pods", true),
+        r("", "v1", "Event", "events", true),
         r("apps", "v1", "Deployment", "deployments", true),
         r("apps", "v1", "StatefulSet", "statefulsets", true),
         r("apps", "v1", "DaemonSet", "daemonsets", true),
@@ -80,8 +89,16 @@ pub fn builtin_resources() -> Vec<Resource> {
 /// (group, plural, namespace, name)
 type Key = (String, String, Option<String>, String);
 
+/// One change, as a watch reports it.
+pub struct Change {
+    pub resource_version: u64,
+    pub key: Key,
+    /// `ADDED`, `MODIFIED` or `DELETED`.
+    pub kind: &'static str,
+    pub object: Value,
+}
+
 /// What the server holds, open to the tests.
-#[derive(Default)]
 pub struct State {
     pub objects: BTreeMap<Key, Value>,
     pub resource_version: u64,
@@ -89,13 +106,73 @@ pub struct State {
     pub requests: Vec<String>,
     /// Applies seen per object, for faults that pass after a few attempts.
     pub attempts: BTreeMap<Key, u32>,
+    /// The latest changes, at most `history` of them, for watches to replay.
+    pub changes: VecDeque<Change>,
+    pub history: usize,
+    /// Watches answered `410 Gone` because the version they asked for was too old.
+    pub expired_watches: u32,
+    /// Watches closed early by the `dropped-watch` fault.
+    pub dropped_watches: u32,
+    /// Ticks of the rollout simulator so far.
+    pub ticks: u64,
+    /// Answer every watch `403 Forbidden`, as RBAC without the `watch` verb does.
+    pub refuse_watches: bool,
 }
 
-/// A running server; it stops when the runtime that started it ends.
+impl Default for State {
+    fn default() -> Self {
+        State {
+            objects: BTreeMap::new(),
+            resource_version: 0,
+            requests: Vec::new(),
+            attempts: BTreeMap::new(),
+            changes: VecDeque::new(),
+            history: 10_000,
+            expired_watches: 0,
+            dropped_watches: 0,
+            ticks: 0,
+            refuse_watches: false,
+        }
+    }
+}
+
+impl State {
+    /// Stores a change under the next resourceVersion and returns the object as stored.
+    fn record(&mut self, key: Key, kind: &'static str, mut object: Value) -> Value {
+        self.resource_version += 1;
+        object["metadata"]["resourceVersion"] = json!(self.resource_version.to_string());
+        if kind == "DELETED" {
+            self.objects.remove(&key);
+        } else {
+            self.objects.insert(key.clone(), object.clone());
+        }
+        self.changes.push_back(Change {
+            resource_version: self.resource_version,
+            key,
+            kind,
+            object: object.clone(),
+        });
+        while self.changes.len() > self.history.max(1) {
+            self.changes.pop_front();
+        }
+        object
+    }
+}
+
+/// A running server; it stops when dropped (or when the runtime that started it ends).
 pub struct ApiServer {
     pub url: String,
     pub state: Arc<Mutex<State>>,
     resources: Arc<Vec<Resource>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }
 
 impl ApiServer {
@@ -106,7 +183,7 @@ impl ApiServer {
         let state = Arc::new(Mutex::new(State::default()));
         let resources = Arc::new(builtin_resources());
         let ticking = state.clone();
-        tokio::spawn(async move {
+        let simulator = tokio::spawn(async move {
             let mut ticks = tokio::time::interval(std::time::Duration::from_millis(10));
             loop {
                 ticks.tick().await;
@@ -114,7 +191,7 @@ impl ApiServer {
             }
         });
         let (s, r) = (state.clone(), resources.clone());
-        tokio::spawn(async move {
+        let server = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
@@ -134,6 +211,7 @@ impl ApiServer {
             url,
             state,
             resources,
+            tasks: vec![simulator, server],
         }
     }
 
@@ -181,10 +259,20 @@ impl ApiServer {
             .and_then(Value::as_str)
             .map(str::to_owned);
         let name = object["metadata"]["name"].as_str().unwrap().to_owned();
-        self.state.lock().unwrap().objects.insert(
+        self.state.lock().unwrap().record(
             (group.to_owned(), plural.to_owned(), namespace, name),
+            "ADDED",
             object,
         );
+    }
+
+    /// How many watches the server opened for objects named `name`.
+    pub fn watches_of(&self, name: &str) -> usize {
+        let selector = format!("fieldSelector=metadata.name%3D{name}&");
+        self.requests()
+            .iter()
+            .filter(|r| r.contains("watch=true") && format!("{r}&").contains(&selector))
+            .count()
     }
 
     /// The stored object, if any.
@@ -202,13 +290,13 @@ impl ApiServer {
     }
 }
 
-type Answer = Response<Full<Bytes>>;
+type Answer = Response<BoxBody<Bytes, Infallible>>;
 
 fn answer(code: StatusCode, body: Value) -> Answer {
     Response::builder()
         .status(code)
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
+        .body(Full::new(Bytes::from(body.to_string())).boxed())
         .unwrap()
 }
 
@@ -270,7 +358,7 @@ async fn handle(
 }
 
 fn route(
-    state: &Mutex<State>,
+    state: &Arc<Mutex<State>>,
     resources: &[Resource],
     method: &Method,
     path: &str,
@@ -313,21 +401,47 @@ fn route(
     else {
         return status(StatusCode::NOT_FOUND, "NotFound", "no such resource");
     };
+    let selector = Selector {
+        group: group.to_owned(),
+        plural: plural.to_owned(),
+        namespace: namespace.map(str::to_owned),
+        labels: query
+            .get("labelSelector")
+            .map(|s| decode(s))
+            .unwrap_or_default(),
+        fields: query
+            .get("fieldSelector")
+            .map(|s| decode(s))
+            .unwrap_or_default(),
+    };
+    if method == Method::GET
+        && name.is_none()
+        && query.get("watch").is_some_and(|w| w == "true" || w == "1")
+    {
+        if state.lock().unwrap().refuse_watches {
+            return status(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &format!(
+                    "{plural} is forbidden: User \"jenkins\" cannot watch resource \"{plural}\""
+                ),
+            );
+        }
+        let from = query.get("resourceVersion").and_then(|v| v.parse().ok());
+        let timeout = query
+            .get("timeoutSeconds")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(300);
+        return watch(state.clone(), selector, from, Duration::from_secs(timeout));
+    }
     let mut state = state.lock().unwrap();
     match (method, name) {
         (&Method::GET, None) => {
-            let selector = query
-                .get("labelSelector")
-                .map(|s| decode(s))
-                .unwrap_or_default();
             let items: Vec<Value> = state
                 .objects
                 .iter()
-                .filter(|((g, p, ns, _), _)| {
-                    g == group && p == plural && (namespace.is_none() || ns.as_deref() == namespace)
-                })
+                .filter(|(key, v)| selector.matches(key, v))
                 .map(|(_, v)| v.clone())
-                .filter(|v| selects(&selector, v))
                 .collect();
             let api_version = api_version(resource);
             answer(
@@ -349,11 +463,14 @@ fn route(
         }
         (&Method::DELETE, Some(name)) => {
             let key = key(group, plural, namespace, name);
-            match state.objects.remove(&key) {
-                Some(_) => answer(
-                    StatusCode::OK,
-                    json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
-                ),
+            match state.objects.get(&key).cloned() {
+                Some(gone) => {
+                    state.record(key, "DELETED", gone);
+                    answer(
+                        StatusCode::OK,
+                        json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+                    )
+                }
                 None => status(
                     StatusCode::NOT_FOUND,
                     "NotFound",
@@ -379,12 +496,10 @@ fn route(
             };
             let mut patched = stored.clone();
             merge(&mut patched, &patch);
-            state.resource_version += 1;
             let generation = stored["metadata"]["generation"].as_i64().unwrap_or(1);
             let changed = stored.get("spec") != patched.get("spec");
             patched["metadata"]["generation"] = json!(generation + i64::from(changed));
-            patched["metadata"]["resourceVersion"] = json!(state.resource_version.to_string());
-            state.objects.insert(key, patched.clone());
+            let patched = state.record(key, "MODIFIED", patched);
             answer(StatusCode::OK, patched)
         }
         (&Method::PATCH, Some(name)) => {
@@ -467,10 +582,18 @@ fn route(
             }
             let dry_run = query.get("dryRun").is_some_and(|v| v == "All");
             let existing = state.objects.get(&key).cloned();
-            let merged = apply(&mut state, existing, applied, dry_run);
-            if !dry_run {
-                state.objects.insert(key, merged.clone());
+            let uid = format!("uid-{}", state.resource_version + 1);
+            let merged = apply(existing.as_ref(), applied, &uid);
+            if dry_run || existing.as_ref() == Some(&merged) {
+                // Nothing stored, or nothing changed: no new version, as from a real server.
+                return answer(StatusCode::OK, merged);
             }
+            let kind = if existing.is_some() {
+                "MODIFIED"
+            } else {
+                "ADDED"
+            };
+            let merged = state.record(key, kind, merged);
             answer(StatusCode::OK, merged)
         }
         _ => status(
@@ -491,16 +614,140 @@ fn decode(text: &str) -> String {
         .replace("%2c", ",")
 }
 
-/// `key=value,...` equality selectors.
-fn selects(selector: &str, object: &Value) -> bool {
-    selector.split(',').filter(|s| !s.is_empty()).all(|term| {
-        let (key, value) = term.split_once('=').unwrap_or((term, ""));
-        object
-            .pointer("/metadata/labels")
-            .and_then(|l| l.get(key))
-            .and_then(Value::as_str)
-            == Some(value)
-    })
+/// Which objects a LIST or WATCH is about.
+struct Selector {
+    group: String,
+    plural: String,
+    namespace: Option<String>,
+    /// `key=value,...` equality label selectors.
+    labels: String,
+    /// `metadata.name=x,involvedObject.name=y`: equality on dotted field paths.
+    fields: String,
+}
+
+impl Selector {
+    fn matches(&self, (group, plural, namespace, _): &Key, object: &Value) -> bool {
+        let terms = |text: &str| -> Vec<(String, String)> {
+            text.split(',')
+                .filter(|s| !s.is_empty())
+                .map(|term| {
+                    let (key, value) = term.split_once('=').unwrap_or((term, ""));
+                    (key.to_owned(), value.to_owned())
+                })
+                .collect()
+        };
+        *group == self.group
+            && *plural == self.plural
+            && (self.namespace.is_none() || *namespace == self.namespace)
+            && terms(&self.labels).iter().all(|(key, value)| {
+                object
+                    .pointer("/metadata/labels")
+                    .and_then(|l| l.get(key))
+                    .and_then(Value::as_str)
+                    == Some(value)
+            })
+            && terms(&self.fields).iter().all(|(path, value)| {
+                let pointer = format!("/{}", path.replace('.', "/"));
+                object.pointer(&pointer).and_then(Value::as_str) == Some(value)
+            })
+    }
+}
+
+/// The `410 Gone` status of a watch from `version` when the history starts at `oldest`.
+fn gone(version: u64, oldest: Option<u64>) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "reason": "Expired", "code": 410,
+        "message": format!("too old resource version: {version} ({})", oldest.unwrap_or(1) - 1)})
+}
+
+/// A watch: newline-separated JSON events, from the changes after `from` (or, without a
+/// version, the objects as they are now as `ADDED`), until `timeout` or until the
+/// `dropped-watch` fault closes it.
+fn watch(
+    state: Arc<Mutex<State>>,
+    selector: Selector,
+    from: Option<u64>,
+    timeout: Duration,
+) -> Answer {
+    let (sender, receiver) = futures::channel::mpsc::unbounded::<Bytes>();
+    let event = |kind: &str, object: &Value| {
+        Bytes::from(format!("{}\n", json!({"type": kind, "object": object})))
+    };
+    let mut cursor = {
+        let mut state = state.lock().unwrap();
+        let oldest = state.changes.front().map(|c| c.resource_version);
+        match from {
+            None | Some(0) => {
+                for (key, object) in &state.objects {
+                    if selector.matches(key, object) {
+                        let _ = sender.unbounded_send(event("ADDED", object));
+                    }
+                }
+                Some(state.resource_version)
+            }
+            Some(version) if oldest.is_some_and(|oldest| version + 1 < oldest) => {
+                state.expired_watches += 1;
+                let _ = sender.unbounded_send(event("ERROR", &gone(version, oldest)));
+                None
+            }
+            Some(version) => Some(version),
+        }
+    };
+    if cursor.is_some() {
+        tokio::spawn(async move {
+            let deadline = Instant::now() + timeout;
+            while let Some(after) = cursor {
+                if sender.is_closed() {
+                    // The client went away.
+                    return;
+                }
+                let (lines, drop_now) = {
+                    let mut state = state.lock().unwrap();
+                    let mut lines = Vec::new();
+                    let mut drop_now = false;
+                    let oldest = state.changes.front().map(|c| c.resource_version);
+                    if oldest.is_some_and(|oldest| after + 1 < oldest) {
+                        // Changes this watch has not sent are gone from the history.
+                        state.expired_watches += 1;
+                        let _ = sender.unbounded_send(event("ERROR", &gone(after, oldest)));
+                        return;
+                    }
+                    let first = state
+                        .changes
+                        .partition_point(|c| c.resource_version <= after);
+                    for change in state.changes.range(first..) {
+                        cursor = Some(change.resource_version);
+                        if selector.matches(&change.key, &change.object) {
+                            lines.push(event(change.kind, &change.object));
+                            drop_now |= fault(&change.object) == "dropped-watch";
+                            if drop_now {
+                                break;
+                            }
+                        }
+                    }
+                    if drop_now {
+                        state.dropped_watches += 1;
+                    }
+                    (lines, drop_now)
+                };
+                for line in lines {
+                    if sender.unbounded_send(line).is_err() {
+                        return;
+                    }
+                }
+                if drop_now || Instant::now() >= deadline {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+    }
+    let body = StreamBody::new(receiver.map(|line| Ok::<_, Infallible>(Frame::data(line))));
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .body(BodyExt::boxed(body))
+        .unwrap()
 }
 
 fn key(group: &str, plural: &str, namespace: Option<&str>, name: &str) -> Key {
@@ -522,17 +769,13 @@ fn api_version(resource: &Resource) -> String {
 
 /// The object an apply leaves: the applied fields over the stored object, metadata the
 /// server owns kept, the generation bumped only when the spec changed, status untouched.
-fn apply(state: &mut State, existing: Option<Value>, applied: Value, dry_run: bool) -> Value {
-    if !dry_run {
-        state.resource_version += 1;
-    }
-    let resource_version = state.resource_version.to_string();
+/// The resourceVersion is the stored one; storing the result gives it the next.
+fn apply(existing: Option<&Value>, applied: Value, uid: &str) -> Value {
     match existing {
         None => {
             let mut object = applied;
             let metadata = &mut object["metadata"];
-            metadata["uid"] = json!(format!("uid-{resource_version}"));
-            metadata["resourceVersion"] = json!(resource_version);
+            metadata["uid"] = json!(uid);
             metadata["generation"] = json!(1);
             metadata["creationTimestamp"] = json!("2026-11-29T00:00:00Z");
             object
@@ -546,7 +789,7 @@ fn apply(state: &mut State, existing: Option<Value>, applied: Value, dry_run: bo
                 .unwrap_or(1);
             let changed = stored.get("spec") != object.get("spec");
             object["metadata"]["generation"] = json!(generation + i64::from(changed));
-            object["metadata"]["resourceVersion"] = json!(resource_version);
+            object["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"].clone();
             object["metadata"]["uid"] = stored["metadata"]["uid"].clone();
             if let Some(status) = stored.get("status") {
                 object["status"] = status.clone();
@@ -565,17 +808,86 @@ fn fault(object: &Value) -> &str {
         .unwrap_or("")
 }
 
-/// One tick of the controllers: every workload's status one step nearer its spec.
+/// One tick of the controllers: every workload's status one step nearer its spec (a
+/// `slow` one every tenth tick); what they leave behind for a stuck or failed workload.
 fn simulate(state: &mut State) {
-    let mut changed = false;
-    for object in state.objects.values_mut() {
-        let before = object.clone();
-        step(object);
-        changed |= *object != before;
+    state.ticks += 1;
+    let ticks = state.ticks;
+    let mut changed = Vec::new();
+    let mut created = Vec::new();
+    for (key, object) in &state.objects {
+        if fault(object) == "slow" && !ticks.is_multiple_of(10) {
+            continue;
+        }
+        let mut next = object.clone();
+        step(&mut next);
+        if next != *object {
+            created.extend(leftovers(key, &next, &state.objects));
+            changed.push((key.clone(), next));
+        }
     }
-    if changed {
-        state.resource_version += 1;
+    for (key, object) in changed {
+        state.record(key, "MODIFIED", object);
     }
+    for (key, object) in created {
+        state.record(key, "ADDED", object);
+    }
+}
+
+/// What a controller leaves when a workload is stuck or failed, once: a Pod waiting in
+/// `ImagePullBackOff` for a `never-ready` Deployment, StatefulSet or DaemonSet, a Warning
+/// Event for a failed Job.
+fn leftovers(key: &Key, object: &Value, objects: &BTreeMap<Key, Value>) -> Vec<(Key, Value)> {
+    let (_, _, namespace, name) = key;
+    let kind = object["kind"].as_str().unwrap_or("");
+    let mut made = Vec::new();
+    let workload = matches!(kind, "Deployment" | "StatefulSet" | "DaemonSet");
+    if workload && fault(object) == "never-ready" {
+        let pod = format!("{name}-5d8f9c-x7k2p");
+        let labels = object
+            .pointer("/spec/selector/matchLabels")
+            .cloned()
+            .unwrap_or(json!({}));
+        let container = object
+            .pointer("/spec/template/spec/containers/0")
+            .cloned()
+            .unwrap_or(json!({}));
+        let image = container["image"].as_str().unwrap_or("").to_owned();
+        made.push((
+            (
+                "".to_owned(),
+                "pods".to_owned(),
+                namespace.clone(),
+                pod.clone(),
+            ),
+            json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": pod, "namespace": namespace, "labels": labels},
+                "spec": {"containers": [{"name": container["name"], "image": image}]},
+                "status": {"phase": "Pending", "containerStatuses": [{
+                    "name": container["name"], "ready": false, "restartCount": 0, "image": image,
+                    "imageID": "",
+                    "state": {"waiting": {"reason": "ImagePullBackOff",
+                        "message": format!("Back-off pulling image \"{image}\"")}}}]}}),
+        ));
+    }
+    let failed = object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|c| c["type"] == "Failed"));
+    if kind == "Job" && failed {
+        let event = format!("{name}.1800000000000001");
+        made.push((
+            ("".to_owned(), "events".to_owned(), namespace.clone(), event.clone()),
+            json!({"apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": event, "namespace": namespace},
+                "involvedObject": {"apiVersion": "batch/v1", "kind": "Job", "name": name, "namespace": namespace},
+                "type": "Warning", "reason": "BackoffLimitExceeded",
+                "message": "Job has reached the specified backoff limit",
+                "lastTimestamp": "2026-11-29T00:00:03Z", "count": 1}),
+        ));
+    }
+    made.retain(|(key, _)| !objects.contains_key(key));
+    made
 }
 
 fn step(object: &mut Value) {
@@ -638,6 +950,8 @@ fn step(object: &mut Value) {
                 up(status, "numberAvailable", 2);
             }
         }
+        // Decided, or stuck for good (`never-ready`): nothing moves any more.
+        "Job" if status.get("conditions").is_some() || status["ticks"].as_i64() >= Some(3) => {}
         "Job" => {
             let ticks = status["ticks"].as_i64().unwrap_or(0) + 1;
             status["ticks"] = json!(ticks);
