@@ -579,6 +579,7 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
             "--timeout and --stage-timeout must be at least 1 second".into(),
         ));
     }
+    given_kubeconfig(args.kubeconfig.as_deref())?;
     let plan = apply::rollout::Plan {
         clusters: args.common.clusters.clone(),
         until: args.until.clone(),
@@ -617,6 +618,18 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
     )
 }
 
+/// A `--kubeconfig` that names no file is a mistake on the command line (exit 2), not a
+/// cluster that failed.
+fn given_kubeconfig(path: Option<&std::path::Path>) -> Result<(), UsageError> {
+    match path {
+        Some(path) if !path.is_file() => Err(UsageError(format!(
+            "--kubeconfig {}: no such file",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The runtime for API calls: they wait on the network, so two threads do.
 fn api_runtime() -> Result<tokio::runtime::Runtime, UsageError> {
     Ok(tokio::runtime::Builder::new_multi_thread()
@@ -628,6 +641,7 @@ fn api_runtime() -> Result<tokio::runtime::Runtime, UsageError> {
 fn run_diff(args: DiffArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     let config = load_config(&args.common)?;
+    given_kubeconfig(args.kubeconfig.as_deref())?;
     let plan = apply::rollout::Plan {
         clusters: args.common.clusters.clone(),
         kubeconfig: args.kubeconfig.clone(),

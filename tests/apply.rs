@@ -545,6 +545,25 @@ async fn a_clean_three_stage_rollout_applies_every_cluster_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kubeconfig_that_is_not_there_is_a_usage_error() {
+    let repo = support::fixture("apply-basic");
+    for command in ["apply", "diff"] {
+        let run = policyrun_async(
+            repo.path(),
+            &[command, "--kubeconfig", "nowhere/kubeconfig"],
+        )
+        .await;
+        assert_eq!(run.code, 2, "{command}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr
+                .contains("--kubeconfig nowhere/kubeconfig: no such file"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dev_stage_that_never_becomes_ready_stops_int_and_web() {
     let repo = support::fixture("apply-basic");
     let config = fs::read_to_string(repo.path().join("policyrun.toml")).unwrap();
