@@ -981,6 +981,17 @@ async fn on_failure_undo_puts_the_previous_spec_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_finishes_in_flight_work_reports_and_stops() {
+    interrupted_by("-INT").await;
+}
+
+/// Jenkins stops an aborted or timed-out step with SIGTERM: the same clean stop, report
+/// included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_as_ctrl_c_does() {
+    interrupted_by("-TERM").await;
+}
+
+async fn interrupted_by(signal: &str) {
     let repo = support::fixture("apply-basic");
     let config = fs::read_to_string(repo.path().join("policyrun.toml")).unwrap();
     fs::write(
@@ -1018,7 +1029,7 @@ async fn ctrl_c_finishes_in_flight_work_reports_and_stops() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());

@@ -125,6 +125,26 @@ pub fn diff(
 }
 
 /// Runs the rollout; `runtime` drives the API calls, the gate runs on rayon in between.
+/// Resolves when SIGINT (Ctrl-C) or, on Unix, SIGTERM arrives; false if neither can be
+/// listened for.
+async fn stopped_by_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+            return tokio::signal::ctrl_c().await.is_ok();
+        };
+        tokio::select! {
+            interrupt = tokio::signal::ctrl_c() => interrupt.is_ok(),
+            _ = terminate.recv() => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
+}
+
 /// Returns every outcome; the rollout stopped where a stage failed.
 pub fn run(
     config: &Config,
@@ -133,9 +153,10 @@ pub fn run(
 ) -> Result<Vec<Outcome>, String> {
     let clusters = clusters(config, plan)?;
     let repository = repository_name(&config.root);
-    // From here on Ctrl-C finishes what is in flight instead of killing the process.
+    // From here on Ctrl-C, or the SIGTERM of a CI job that is aborted or out of time,
+    // finishes what is in flight and reports instead of killing the process.
     runtime.spawn(async {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if stopped_by_signal().await {
             stage::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     });
