@@ -324,6 +324,34 @@ async fn rollouts_that_fail_or_never_finish_make_the_stage_unhealthy() {
 }
 
 #[tokio::test]
+async fn the_stage_timeout_ends_every_wait_that_the_resource_timeout_would_not() {
+    let server = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_for(&server, &dir).await;
+    let mut other = deployment(1, "web:1");
+    other["metadata"]["name"] = json!("other");
+    let objects = vec![
+        desired(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})),
+        desired(with_fault(deployment(1, "web:1"), "never-ready")),
+        desired(with_fault(other, "never-ready")),
+    ];
+    let options = StageOptions {
+        resource_timeout: Duration::from_secs(60),
+        stage_timeout: Duration::from_millis(500),
+        ..fast()
+    };
+    let started = std::time::Instant::now();
+    let result = stage::run(&client, objects, options).await;
+    assert!(!result.healthy);
+    for name in ["app/web", "app/other"] {
+        let stuck = find(&result.outcomes, name, "ready");
+        assert_eq!(stuck.status, Status::Failed);
+        assert!(stuck.message.contains("(stage timeout)"), "{}", stuck.message);
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
 async fn readiness_is_watched_and_a_dropped_watch_is_resumed_where_it_stopped() {
     let server = ApiServer::start().await;
     let dir = tempfile::tempdir().unwrap();
