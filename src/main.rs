@@ -93,7 +93,8 @@ struct ApplyArgs {
     #[arg(long)]
     prune: bool,
     /// What to do with workloads that do not become ready: leave them, pause them (as
-    /// `kubectl rollout pause`), or put back the spec they had before the stage
+    /// `kubectl rollout pause`), or give them back the pod template they had before the stage
+    /// (as `kubectl rollout undo`)
     #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnFailureArg::Leave)]
     on_failure: OnFailureArg,
     /// The kubeconfig holding each cluster's context (default: $KUBECONFIG or ~/.kube/config;

@@ -346,7 +346,11 @@ async fn the_stage_timeout_ends_every_wait_that_the_resource_timeout_would_not()
     for name in ["app/web", "app/other"] {
         let stuck = find(&result.outcomes, name, "ready");
         assert_eq!(stuck.status, Status::Failed);
-        assert!(stuck.message.contains("(stage timeout)"), "{}", stuck.message);
+        assert!(
+            stuck.message.contains("(stage timeout)"),
+            "{}",
+            stuck.message
+        );
     }
     assert!(started.elapsed() < Duration::from_secs(10));
 }
@@ -964,15 +968,10 @@ async fn failed_second_rollout(on_failure: stage::OnFailure) -> (ApiServer, Vec<
         on_failure,
         ..fast()
     };
-    let second = stage::run(
-        &client,
-        vec![
-            desired(namespace),
-            desired(with_fault(deployment(2, "web:2"), "never-ready")),
-        ],
-        options,
-    )
-    .await;
+    // The stage changes the image, adds a template annotation and scales to 3.
+    let mut changed = with_fault(deployment(3, "web:2"), "never-ready");
+    changed["spec"]["template"]["metadata"]["annotations"] = json!({"restarted": "now"});
+    let second = stage::run(&client, vec![desired(namespace), desired(changed)], options).await;
     assert!(!second.healthy);
     (server, second.outcomes)
 }
@@ -988,15 +987,28 @@ async fn on_failure_pause_pauses_the_failed_deployment() {
 }
 
 #[tokio::test]
-async fn on_failure_undo_puts_the_previous_spec_back() {
+async fn on_failure_undo_puts_the_previous_pod_template_back_and_leaves_the_rest() {
     let (server, outcomes) = failed_second_rollout(stage::OnFailure::Undo).await;
     let action = find(&outcomes, "app/web", "on-failure");
-    assert!(action.message.contains("rolled back"), "{}", action.message);
+    assert!(
+        action.message.contains("rolled back to the pod template"),
+        "{}",
+        action.message
+    );
     let live = server.get("deployments", Some("app"), "web").unwrap();
+    // The pod template is the one from before the stage, exactly ...
     assert_eq!(
         live["spec"]["template"]["spec"]["containers"][0]["image"],
         "web:1"
     );
+    assert!(
+        live["spec"]["template"]["metadata"]
+            .get("annotations")
+            .is_none(),
+        "{live:#}"
+    );
+    // ... and the rest of the spec is left as it is, as `kubectl rollout undo` does.
+    assert_eq!(live["spec"]["replicas"], 3);
     // The default leaves the failed rollout alone.
     let (server, outcomes) = failed_second_rollout(stage::OnFailure::Leave).await;
     assert!(!outcomes.iter().any(|o| o.check == "on-failure"));

@@ -60,7 +60,8 @@ pub enum OnFailure {
     Leave,
     /// Pause them, as `kubectl rollout pause` does (Deployments only).
     Pause,
-    /// Put back the spec they had before this stage.
+    /// Put back the pod template they had before this stage (Deployments, StatefulSets,
+    /// DaemonSets), as `kubectl rollout undo` does with the previous revision.
     Undo,
 }
 
@@ -267,26 +268,58 @@ async fn after_failure(
         )
         .await
         .map(|_| "paused (resume with kubectl rollout resume)".to_owned()),
-        OnFailure::Undo => match before {
-            None => {
+        OnFailure::Undo
+            if !matches!(
+                desired.id.kind.as_str(),
+                "Deployment" | "StatefulSet" | "DaemonSet"
+            ) =>
+        {
+            return Outcome {
+                status: Status::Warning,
+                ..base
+            }
+            .message(format!(
+                "not rolled back: a {} has no revisions to go back to",
+                desired.id.kind
+            ));
+        }
+        OnFailure::Undo => {
+            let Some(before) = before.and_then(|b| b.pointer("/spec/template")) else {
                 return Outcome {
                     status: Status::Warning,
                     ..base
                 }
                 .message("not rolled back: it did not exist before this stage");
+            };
+            match kubeapi::get(client, resources, &desired.value).await {
+                Err(problem) => Err(problem),
+                Ok(None) => Err("not rolled back: it is gone".to_owned()),
+                Ok(Some(now)) => {
+                    let now = now.pointer("/spec/template").unwrap_or(&Value::Null);
+                    match merge_patch_between(now, before) {
+                        None => {
+                            return Outcome {
+                                status: Status::Warning,
+                                ..base
+                            }
+                            .message(
+                                "not rolled back: this stage did not change its pod template",
+                            );
+                        }
+                        Some(template) => kubeapi::merge_patch(
+                            client,
+                            resources,
+                            &desired.value,
+                            &serde_json::json!({"spec": {"template": template}}),
+                        )
+                        .await
+                        .map(|_| {
+                            "rolled back to the pod template it had before this stage".to_owned()
+                        }),
+                    }
+                }
             }
-            Some(before) => {
-                let mut restored = before.clone();
-                super::diff::strip_server_fields(&mut restored);
-                let force = ApplyOptions {
-                    dry_run: false,
-                    force_conflicts: true,
-                };
-                kubeapi::apply(client, resources, &restored, force)
-                    .await
-                    .map(|_| "rolled back to the spec it had before this stage".to_owned())
-            }
-        },
+        }
     };
     match result {
         Ok(done) => base.message(done),
@@ -295,6 +328,35 @@ async fn after_failure(
             ..base
         }
         .message(problem),
+    }
+}
+
+/// The JSON merge patch (RFC 7386) that turns `from` into `to`: changed members set,
+/// members `to` lacks set to null; `None` when they are equal. A rollback by merge patch
+/// changes the pod template only, as `kubectl rollout undo` does, and leaves the rest of the
+/// spec (replicas an autoscaler owns, say) to whoever manages it.
+fn merge_patch_between(from: &Value, to: &Value) -> Option<Value> {
+    if from == to {
+        return None;
+    }
+    match (from, to) {
+        (Value::Object(from), Value::Object(to)) => {
+            let mut patch = serde_json::Map::new();
+            for (key, value) in to {
+                let change = match from.get(key) {
+                    Some(old) => merge_patch_between(old, value),
+                    None => Some(value.clone()),
+                };
+                if let Some(change) = change {
+                    patch.insert(key.clone(), change);
+                }
+            }
+            for key in from.keys().filter(|key| !to.contains_key(*key)) {
+                patch.insert(key.clone(), Value::Null);
+            }
+            Some(Value::Object(patch))
+        }
+        _ => Some(to.clone()),
     }
 }
 
@@ -465,6 +527,24 @@ fn eprintln_safe(line: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_merge_patch_between_two_values_turns_one_into_the_other() {
+        use serde_json::json;
+        let from = json!({"metadata": {"annotations": {"new": "1"}, "labels": {"app": "x"}},
+            "spec": {"containers": [{"name": "x", "image": "x:2"}]}});
+        let to = json!({"metadata": {"labels": {"app": "x"}},
+            "spec": {"containers": [{"name": "x", "image": "x:1"}]}});
+        let patch = merge_patch_between(&from, &to).unwrap();
+        assert_eq!(
+            patch,
+            json!({"metadata": {"annotations": null},
+                "spec": {"containers": [{"name": "x", "image": "x:1"}]}})
+        );
+        assert_eq!(merge_patch_between(&to, &to), None);
+        // Not an object: replaced whole.
+        assert_eq!(merge_patch_between(&json!(1), &to), Some(to.clone()));
+    }
 
     #[test]
     fn progress_names_the_first_objects_waited_on_and_counts_the_rest() {

@@ -495,7 +495,7 @@ fn route(
                 );
             };
             let mut patched = stored.clone();
-            merge(&mut patched, &patch);
+            merge_patch(&mut patched, &patch);
             let generation = stored["metadata"]["generation"].as_i64().unwrap_or(1);
             let changed = stored.get("spec") != patched.get("spec");
             patched["metadata"]["generation"] = json!(generation + i64::from(changed));
@@ -992,6 +992,23 @@ fn merge(into: &mut Value, from: &Value) {
             }
         }
         (into, from) => *into = from.clone(),
+    }
+}
+
+/// A JSON merge patch (RFC 7386): objects merge key by key, null removes a key,
+/// everything else replaces.
+fn merge_patch(into: &mut Value, patch: &Value) {
+    match (into, patch) {
+        (Value::Object(into), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    into.remove(key);
+                } else {
+                    merge_patch(into.entry(key.clone()).or_insert(Value::Null), value);
+                }
+            }
+        }
+        (into, patch) => *into = patch.clone(),
     }
 }
 
