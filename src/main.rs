@@ -43,7 +43,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gate: expand every entry, check the committed JSON is up to date, validate
-    /// every object against the Kubernetes schemas (default)
+    /// every object against the Kubernetes schemas and run the policies (default)
     Check(CheckArgs),
     /// Rewrite the committed JSON below the generated root from the sources
     Expand(CommonArgs),
@@ -60,6 +60,44 @@ enum Command {
     /// Show what `apply` would change in each cluster: live objects against the API
     /// server's dry-run answer (exit 3 when something would change)
     Diff(DiffArgs),
+    /// Install (or remove) a git pre-push hook that runs the gate before every push
+    Hook(HookArgs),
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell)
+    Completions(CompletionsArgs),
+    /// Print the manual page, or write one per command into a directory
+    Man(ManArgs),
+}
+
+#[derive(Args, Clone)]
+struct HookArgs {
+    #[command(subcommand)]
+    action: HookAction,
+    /// The repository (or any directory inside it)
+    #[arg(short = 'C', long = "repo", value_name = "DIR", global = true)]
+    repo: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Clone)]
+enum HookAction {
+    /// Write .git/hooks/pre-push (or under core.hooksPath); a hook policyrun did not write
+    /// is never replaced
+    Install,
+    /// Remove the hook policyrun wrote; any other stays
+    Uninstall,
+}
+
+#[derive(Args, Clone)]
+struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+#[derive(Args, Clone)]
+struct ManArgs {
+    /// Write policyrun.1 and policyrun-<command>.1 here instead of printing policyrun.1
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -380,6 +418,9 @@ fn main() -> ExitCode {
         Some(Command::Verify(args)) => run_verify(args),
         Some(Command::Apply(args)) => run_apply(args),
         Some(Command::Diff(args)) => run_diff(args),
+        Some(Command::Hook(args)) => run_hook(args),
+        Some(Command::Completions(args)) => run_completions(args),
+        Some(Command::Man(args)) => run_man(args),
     };
     let code = match result {
         Ok(summary) if summary.has_failures() => exit::FAILED,
@@ -392,6 +433,83 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code as u8)
+}
+
+fn run_hook(args: HookArgs) -> Result<Summary, UsageError> {
+    // The hook runs the gate, so it belongs in a repository the gate can run in.
+    let config = Config::discover(&start_dir(&args.repo)?)?;
+    let path = policyrun::hook::hook_path(&config.root).map_err(UsageError)?;
+    let done = match args.action {
+        HookAction::Install => {
+            let binary = std::env::current_exe()?;
+            policyrun::hook::install(&path, &binary)
+        }
+        HookAction::Uninstall => policyrun::hook::uninstall(&path),
+    }
+    .map_err(UsageError)?;
+    use policyrun::hook::Done;
+    let said = match done {
+        Done::Installed(path) => format!(
+            "installed {}: `git push` runs the gate first",
+            path.display()
+        ),
+        Done::UpToDate(path) => format!("{} is up to date", path.display()),
+        Done::Removed(path) => format!("removed {}", path.display()),
+        Done::NotInstalled(path) => format!("no policyrun hook at {}", path.display()),
+    };
+    let _ = writeln!(std::io::stdout(), "{said}");
+    Ok(Summary::default())
+}
+
+fn run_completions(args: CompletionsArgs) -> Result<Summary, UsageError> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "policyrun", &mut script);
+    write_stdout(&script)?;
+    Ok(Summary::default())
+}
+
+/// The manual pages come from the same definitions as `--help`, so they cannot drift.
+fn run_man(args: ManArgs) -> Result<Summary, UsageError> {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let render = |page: clap::Command| -> Result<Vec<u8>, UsageError> {
+        let mut roff = Vec::new();
+        clap_mangen::Man::new(page).render(&mut roff)?;
+        Ok(roff)
+    };
+    let Some(dir) = args.out_dir else {
+        write_stdout(&render(command)?)?;
+        return Ok(Summary::default());
+    };
+    if !dir.is_dir() {
+        return Err(UsageError(format!(
+            "--out-dir {}: not a directory",
+            dir.display()
+        )));
+    }
+    let mut pages = vec![("policyrun.1".to_owned(), render(command.clone())?)];
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("policyrun-{}", sub.get_name());
+        let page = sub.clone().name(name.clone());
+        pages.push((format!("{name}.1"), render(page)?));
+    }
+    for (file, roff) in pages {
+        let path = dir.join(&file);
+        policyrun::write::write_atomically(&path, &roff)
+            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+        let _ = writeln!(std::io::stdout(), "wrote {}", path.display());
+    }
+    Ok(Summary::default())
+}
+
+/// Writes to standard output; a reader that stopped reading is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<(), UsageError> {
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 fn set_jobs(jobs: Option<usize>) -> Result<(), UsageError> {

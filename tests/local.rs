@@ -1,0 +1,179 @@
+//! The local workflow around the binary: the pre-push hook it installs (run for real by
+//! git), shell completions and manual pages generated from its command-line definition.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) -> std::process::Output {
+    let output = Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(["-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A fixture repository under git with one commit, and a bare remote to push to.
+fn repository(fixture: &str) -> (tempfile::TempDir, tempfile::TempDir) {
+    let repo = support::fixture(fixture);
+    let remote = tempfile::tempdir().unwrap();
+    git(remote.path(), &["init", "-q", "--bare"]);
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "initial"]);
+    git(
+        repo.path(),
+        &["remote", "add", "origin", remote.path().to_str().unwrap()],
+    );
+    (repo, remote)
+}
+
+fn push(repo: &Path) -> std::process::Output {
+    Command::new("git")
+        .args(["push", "-q", "origin", "HEAD:main"])
+        .current_dir(repo)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_installed_hook_lets_a_passing_tree_be_pushed_and_stops_a_failing_one() {
+    let (repo, _remote) = repository("basic");
+    let run = support::policyrun(repo.path(), &["hook", "install"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let hook = repo.path().join(".git/hooks/pre-push");
+    assert!(run.stdout.contains("installed"), "{}", run.stdout);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&hook).unwrap().permissions().mode();
+        assert_eq!(mode & 0o111, 0o111, "executable");
+    }
+    // Installing again changes nothing.
+    let again = support::policyrun(repo.path(), &["hook", "install"]);
+    assert!(again.stdout.contains("up to date"), "{}", again.stdout);
+
+    let pushed = push(repo.path());
+    assert!(
+        pushed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+
+    // A source change without the regenerated JSON: the gate fails and so does the push.
+    let entry = repo.path().join("clusters/dev/app.jsonnet");
+    let text = fs::read_to_string(&entry).unwrap();
+    fs::write(&entry, text.replace("ratio: '0.25'", "ratio: '0.5'")).unwrap();
+    git(
+        repo.path(),
+        &["commit", "-q", "-am", "a change not expanded"],
+    );
+    let refused = push(repo.path());
+    assert!(!refused.status.success(), "the push went through");
+    let said = String::from_utf8_lossy(&refused.stdout).to_string()
+        + &String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("FAILED"), "{said}");
+
+    let removed = support::policyrun(repo.path(), &["hook", "uninstall"]);
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
+    assert!(!hook.exists());
+}
+
+#[test]
+fn a_hook_policyrun_did_not_write_is_left_alone() {
+    let (repo, _remote) = repository("basic");
+    let hook = repo.path().join(".git/hooks/pre-push");
+    fs::write(&hook, "#!/bin/sh\nmake lint\n").unwrap();
+    for action in ["install", "uninstall"] {
+        let run = support::policyrun(repo.path(), &["hook", action]);
+        assert_eq!(run.code, 2, "{action}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("not written by policyrun"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(fs::read_to_string(&hook).unwrap(), "#!/bin/sh\nmake lint\n");
+    }
+}
+
+#[test]
+fn outside_a_git_repository_the_hook_is_a_usage_error() {
+    let repo = support::fixture("basic");
+    let run = support::policyrun(repo.path(), &["hook", "install"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("not in a git repository"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn completion_scripts_cover_every_command_and_bash_accepts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let run = support::policyrun(dir.path(), &["completions", shell]);
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        for command in ["check", "expand", "apply", "diff", "verify", "hook"] {
+            assert!(run.stdout.contains(command), "{shell} lacks {command}");
+        }
+        if shell == "bash" {
+            let script = dir.path().join("policyrun.bash");
+            fs::write(&script, &run.stdout).unwrap();
+            let syntax = Command::new("bash")
+                .arg("-n")
+                .arg(&script)
+                .output()
+                .unwrap();
+            assert!(
+                syntax.status.success(),
+                "{}",
+                String::from_utf8_lossy(&syntax.stderr)
+            );
+        }
+    }
+    let unknown = support::policyrun(dir.path(), &["completions", "tcsh"]);
+    assert_eq!(unknown.code, 2);
+}
+
+#[test]
+fn manual_pages_are_written_one_per_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = support::policyrun(dir.path(), &["man"]);
+    assert_eq!(page.code, 0, "{}", page.stderr);
+    assert!(page.stdout.contains(".TH policyrun 1"), "{}", page.stdout);
+    assert!(
+        page.stdout.contains("Exit codes"),
+        "the long help is the page"
+    );
+
+    let out = dir.path().join("man1");
+    fs::create_dir(&out).unwrap();
+    let run = support::policyrun(dir.path(), &["man", "--out-dir", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for command in ["check", "apply", "diff", "hook"] {
+        let text = fs::read_to_string(out.join(format!("policyrun-{command}.1"))).unwrap();
+        assert!(
+            text.contains(&format!(".TH policyrun-{command} 1")),
+            "{text}"
+        );
+    }
+    assert!(
+        fs::read_to_string(out.join("policyrun-apply.1"))
+            .unwrap()
+            .contains("kubeconfig")
+    );
+    let missing = support::policyrun(dir.path(), &["man", "--out-dir", "nowhere"]);
+    assert_eq!(missing.code, 2);
+}
