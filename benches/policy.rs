@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use measure::{median, timed};
 use policyrun::config::Config;
 use policyrun::gate::{self, Options};
-use policyrun::policy::{PolicyStage, RegoEngine};
+use policyrun::policy::{Part, PolicyStage, RegoEngine};
 use policyrun::schema::Catalog;
 use policyrun::{discover, expand, write};
 
@@ -91,8 +91,9 @@ fn main() {
     }
     let run = |side: &Side| {
         let (outcomes, wall, cpu) = timed(|| {
-            side.pool
-                .install(|| gate::policy_outcomes(&config, &side.stage, &catalog, &targets))
+            side.pool.install(|| {
+                gate::policy_outcomes(&config, &side.stage, &catalog, &targets, &Part::whole())
+            })
         });
         assert!(
             !outcomes.iter().any(|o| o.check == policyrun::policy::LOAD),
@@ -121,7 +122,9 @@ fn main() {
     let verdicts = |side: &Side| {
         let mut found: Vec<(String, String, policyrun::outcome::Status, String)> = side
             .pool
-            .install(|| gate::policy_outcomes(&config, &side.stage, &catalog, &targets))
+            .install(|| {
+                gate::policy_outcomes(&config, &side.stage, &catalog, &targets, &Part::whole())
+            })
             .into_iter()
             .map(|o| {
                 let cluster = o.cluster.unwrap_or_default();

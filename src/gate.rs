@@ -14,6 +14,7 @@ use crate::freshness;
 use crate::outcome::{Location, Outcome, Stage, Status};
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
 use crate::schema::{self, Catalog, Target, gvk::Gvk};
+use crate::shard::Shard;
 
 pub const EVALUATE: &str = "evaluate";
 pub const UNIQUE_IDENTITY: &str = "unique-identity";
@@ -29,6 +30,8 @@ pub struct Options {
     pub without_schema: bool,
     /// Leave the policy stage out.
     pub without_policy: bool,
+    /// Check and report only this shard's share (`--shard K/N`).
+    pub shard: Option<Shard>,
 }
 
 /// Everything a gate run produced: outcomes for reports, expansions and the schema catalog
@@ -75,16 +78,49 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     );
     let (expanded, _) = expanded?;
     let mut catalog = catalog?;
+    // Duplicate identities are found across all entries, then reported by their own shard.
     let mut outcomes = expansion_outcomes(&expanded);
-    outcomes.extend(freshness::check(config, &committed, &expanded));
-    let targets = targets(&expanded);
+    let owned = |e: &Expanded| {
+        options
+            .shard
+            .is_none_or(|s| s.owns_entry(&e.cluster, &e.entry.path))
+    };
+    let (own, others): (Vec<Expanded>, Vec<Expanded>) = expanded.into_iter().partition(owned);
+    // The other shards' generated files look like orphans here: the filter below leaves
+    // them to their owners, and a true orphan to the shard of the entry it names.
+    outcomes.extend(freshness::check(config, &committed, &own));
+    let own_targets = targets(&own);
     if !options.without_schema {
-        outcomes.extend(schema::run(&mut catalog, &targets));
+        outcomes.extend(schema::run(&mut catalog, &own_targets));
     }
     if let Some(policies) = policies {
-        outcomes.extend(policy_outcomes(config, &policies, &catalog, &targets));
+        // Every object is context (namespaces created, inventory, waiver usage).
+        let mut all_targets = own_targets;
+        all_targets.extend(targets(&others));
+        let part = match &options.shard {
+            None => policy::Part::whole(),
+            Some(shard) => policy::Part {
+                owns: &|t: &Target| {
+                    t.cluster
+                        .zip(t.entry)
+                        .is_some_and(|(c, e)| shard.owns_entry(c, e))
+                },
+                run_wide: shard.is_first(),
+            },
+        };
+        outcomes.extend(policy_outcomes(
+            config,
+            &policies,
+            &catalog,
+            &all_targets,
+            &part,
+        ));
     }
-    drop(targets);
+    if let Some(shard) = &options.shard {
+        outcomes.retain(|o| shard.owns(o, &config.generated));
+    }
+    let mut expanded = own;
+    expanded.extend(others);
     Ok(Run {
         outcomes,
         expanded,
@@ -98,6 +134,7 @@ pub fn policy_outcomes(
     policies: &PolicyStage,
     catalog: &Catalog,
     targets: &[Target],
+    part: &policy::Part,
 ) -> Vec<Outcome> {
     let mut namespaces = policy::namespaces_by_cluster(targets);
     let contexts = config
@@ -120,6 +157,7 @@ pub fn policy_outcomes(
             catalog.namespaced(cluster, &Gvk::from_api_version(&id.api_version, &id.kind))
         },
         Date::today(),
+        part,
     )
 }
 

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod report;
 pub mod sandbox;
 pub mod schema;
+pub mod shard;
 pub mod validate;
 pub mod write;
 

@@ -260,6 +260,10 @@ struct CheckArgs {
     /// Whether a formatting-only difference warns or fails (overrides `format_only`)
     #[arg(long, value_enum, value_name = "WHAT")]
     format_only: Option<FormatOnlyArg>,
+    /// Check and report only shard K of N (1 <= K <= N): entries split by a fixed hash of
+    /// cluster and name; the N shards' results together are one whole run's
+    #[arg(long, value_name = "K/N")]
+    shard: Option<policyrun::shard::Shard>,
 }
 
 #[derive(Args, Clone)]
@@ -570,6 +574,7 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
     let options = gate::Options {
         clusters: args.common.clusters.clone(),
         progress: want_progress(args.report.output),
+        shard: args.shard,
         ..gate::Options::default()
     };
     let run = gate::check(&config, &options).map_err(UsageError)?;

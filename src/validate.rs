@@ -74,6 +74,7 @@ pub fn test(
         &contexts,
         &|_, id| catalog.namespaced(None, &Gvk::from_api_version(&id.api_version, &id.kind)),
         Date::today(),
+        &crate::policy::Part::whole(),
     ));
     Ok(outcomes)
 }

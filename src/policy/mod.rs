@@ -186,14 +186,16 @@ impl PolicyStage {
         self.loaded.as_ref().map_or(&[], |l| l.packages.as_slice())
     }
 
-    /// Evaluates every target. `clusters` gives each cluster's context (`None` is the
-    /// cluster of plain manifests); `namespaced` tells a kind's scope in a cluster, if known.
+    /// Evaluates the targets `part` owns. `clusters` gives each cluster's context (`None`
+    /// is the cluster of plain manifests); `namespaced` tells a kind's scope in a cluster,
+    /// if known. Every target is Gatekeeper's inventory, whether owned or not.
     pub fn run(
         &self,
         targets: &[Target],
         clusters: &HashMap<Option<String>, ClusterContext>,
         namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
         today: Date,
+        part: &Part,
     ) -> Vec<Outcome> {
         let mut outcomes = self.problems.clone();
         if !self.problems.is_empty() {
@@ -223,13 +225,23 @@ impl PolicyStage {
         };
         let evaluated: Vec<(Vec<Outcome>, Vec<usize>)> = targets
             .par_iter()
-            .map_init(Workers::default, |workers, target| {
+            .filter_map(|target| {
+                let own = (part.owns)(target);
+                // Another part's object is evaluated only to learn whether it uses a file
+                // waiver, by the part that reports the waivers.
+                let for_usage = part.run_wide && self.waivers.may_cover(target);
+                (own || for_usage).then_some((target, own))
+            })
+            .map_init(Workers::default, |workers, (target, own)| {
                 let mut results = Vec::new();
                 if let (Some(loaded), Some(prepared)) = (&self.loaded, &prepared) {
                     results.extend(rego_results(loaded, prepared, workers, target, namespaced));
                 }
                 results.extend(constraints.evaluate(&mut workers.gatekeeper, target, namespaced));
                 let (mut found, used) = waivers::apply(&self.waivers, results, target, today);
+                if !own {
+                    found.clear();
+                }
                 redact::secret_values(target, &mut found);
                 (found, used)
             })
@@ -239,8 +251,28 @@ impl PolicyStage {
             outcomes.extend(found);
             usage.mark(used);
         }
-        outcomes.extend(usage.report(&self.waivers, today));
+        if part.run_wide {
+            outcomes.extend(usage.report(&self.waivers, today));
+        }
         outcomes
+    }
+}
+
+/// The share of a policy run that is evaluated and reported (`--shard`): every target
+/// is still context, but only those it `owns` are reported, and one part (`run_wide`)
+/// reports the waiver files' own verdicts, which need every object's results.
+pub struct Part<'a> {
+    pub owns: &'a (dyn Fn(&Target) -> bool + Sync),
+    pub run_wide: bool,
+}
+
+impl Part<'static> {
+    /// The whole run.
+    pub fn whole() -> Part<'static> {
+        Part {
+            owns: &|_| true,
+            run_wide: true,
+        }
     }
 }
 

@@ -109,11 +109,15 @@ pub struct Waiver {
 
 impl Waiver {
     fn covers(&self, target: &Target, check: &str) -> bool {
+        self.rule == check && self.selects(target)
+    }
+
+    /// Whether the waiver names this object, whatever the rule.
+    fn selects(&self, target: &Target) -> bool {
         fn matches(wanted: &Option<String>, actual: Option<&str>) -> bool {
             wanted.as_deref().is_none_or(|w| Some(w) == actual)
         }
-        self.rule == check
-            && matches(&self.cluster, target.cluster)
+        matches(&self.cluster, target.cluster)
             && matches(&self.kind, Some(&target.id.kind))
             && matches(&self.namespace, target.id.namespace.as_deref())
             && matches(&self.name, Some(&target.id.name))
@@ -197,6 +201,11 @@ pub struct Waivers {
 }
 
 impl Waivers {
+    /// Whether some file waiver names this object (for whichever rule).
+    pub fn may_cover(&self, target: &Target) -> bool {
+        self.entries.iter().any(|w| w.selects(target))
+    }
+
     /// Reads the waiver files: each a YAML or JSON list of entries. Every entry needs
     /// `rule`, `reason`, `owner` and `expires`; a bad one fails the run.
     pub fn read(root: &Path, files: &[PathBuf]) -> Result<Waivers, Vec<Outcome>> {
