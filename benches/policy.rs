@@ -192,5 +192,36 @@ fn main() {
         "  check without the policy stage: {:.1} ms wall",
         check.as_secs_f64() * 1e3
     );
+    // `--shard K/2`: the whole gate with the packs against each of its two halves, for
+    // what an agent saves when two share the gate.
+    let gate_with = |shard: Option<&str>| {
+        let started = Instant::now();
+        let options = Options {
+            shard: shard.map(|s| s.parse().expect("shard")),
+            ..Options::default()
+        };
+        let run = gate::check(&config, &options).expect("gate runs");
+        let elapsed = started.elapsed();
+        std::mem::forget(run);
+        elapsed
+    };
+    let shards = [None, Some("1/2"), Some("2/2")];
+    let mut shard_times: Vec<Vec<Duration>> = vec![Vec::new(); shards.len()];
+    gate_with(None);
+    for round in 0..rounds {
+        for i in 0..shards.len() {
+            let i = (i + round) % shards.len();
+            shard_times[i].push(gate_with(shards[i]));
+        }
+    }
+    let shard_medians: Vec<Duration> = shard_times.into_iter().map(median).collect();
+    let slowest = shard_medians[1].max(shard_medians[2]);
+    println!(
+        "  whole check with the packs: {:.1} ms wall; --shard 1/2 {:.1} ms, 2/2 {:.1} ms: the slower half takes {:.2} of the whole",
+        shard_medians[0].as_secs_f64() * 1e3,
+        shard_medians[1].as_secs_f64() * 1e3,
+        shard_medians[2].as_secs_f64() * 1e3,
+        slowest.as_secs_f64() / shard_medians[0].as_secs_f64()
+    );
     std::mem::forget(expanded);
 }
