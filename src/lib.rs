@@ -15,6 +15,7 @@ pub mod policy;
 pub mod report;
 pub mod sandbox;
 pub mod schema;
+pub mod style;
 pub mod validate;
 pub mod write;
 
