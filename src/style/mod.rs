@@ -1,7 +1,9 @@
 //! The style stage: every jsonnet source of the repository must be in the canonical form of
 //! the reference formatter (`jsonnetfmt`, C++ libjsonnet) with the `[style]` options, so that
-//! reviews are about what a change does, not about its layout.
+//! reviews are about what a change does, not about its layout. `policyrun fmt` (`fmt.rs`)
+//! rewrites what this stage fails.
 
+pub mod fmt;
 pub mod libjsonnet;
 
 use std::fs;
