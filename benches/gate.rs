@@ -6,7 +6,8 @@
 //! Run with `cargo bench --bench gate`; `POLICYRUN_BENCH_STACKS=100,1000` and
 //! `POLICYRUN_BENCH_ROUNDS=9` change the defaults; `POLICYRUN_BENCH_PHASES=1` also prints
 //! the expansion and freshness phases of each round; `POLICYRUN_BENCH_ONLY=evaluate` (or
-//! `check`) runs one side alone, for a profiler.
+//! `check`) runs one side alone, for a profiler. The check is also run without its schema
+//! stage and without its style stage, and the style stage alone, for their shares.
 
 mod measure;
 mod synthetic;
@@ -22,19 +23,16 @@ use indicatif::ProgressBar;
 use measure::{median, timed};
 use policyrun::config::Config;
 use policyrun::gate::{self, Options};
+use policyrun::outcome::Status;
 use policyrun::report::{self, Report, RunInfo, human::Human, junit};
 use policyrun::{discover, expand, write};
 
 /// The whole gate as `policyrun check --junit` runs it: expansion, freshness, sorting,
 /// the human report (to a sink) and the JUnit document. Returns the expansions, which
 /// the binary leaves to the process exit, for the caller to drop outside the timing.
-fn full_check(config: &Config, with_schema: bool) -> Vec<expand::Expanded> {
+fn full_check(config: &Config, options: &Options) -> Vec<expand::Expanded> {
     let started = Instant::now();
-    let options = Options {
-        without_schema: !with_schema,
-        ..Options::default()
-    };
-    let run = gate::check(config, &options).expect("gate runs");
+    let run = gate::check(config, options).expect("gate runs");
     let gate_time = started.elapsed();
     let mut outcomes = run.outcomes;
     let order: Vec<String> = config.clusters.iter().map(|c| c.name.clone()).collect();
@@ -53,10 +51,9 @@ fn full_check(config: &Config, with_schema: bool) -> Vec<expand::Expanded> {
             started.elapsed()
         );
     }
-    assert!(
-        outcomes.iter().all(|o| !o.status.is_failure()),
-        "the synthetic repository must pass the gate"
-    );
+    if let Some(failure) = outcomes.iter().find(|o| o.status.is_failure()) {
+        panic!("the synthetic repository must pass the gate: {failure:?}");
+    }
     assert!(!xml.is_empty());
     run.expanded
 }
@@ -81,6 +78,12 @@ struct Prepared {
     check_cpu: Vec<Duration>,
     without_schema: Vec<Duration>,
     without_schema_cpu: Vec<Duration>,
+    without_style: Vec<Duration>,
+    without_style_cpu: Vec<Duration>,
+    /// The style stage alone (`style::check` on every source), and how many sources.
+    style: Vec<Duration>,
+    style_cpu: Vec<Duration>,
+    sources: usize,
 }
 
 fn prepare(stacks: usize) -> Prepared {
@@ -104,7 +107,7 @@ fn prepare(stacks: usize) -> Prepared {
 
     // Warm the file cache and the thread pool for both sides.
     collect_garbage();
-    full_check(&config, true);
+    full_check(&config, &Options::default());
     collect_garbage();
     Prepared {
         _dir: dir,
@@ -118,16 +121,23 @@ fn prepare(stacks: usize) -> Prepared {
         check_cpu: Vec::new(),
         without_schema: Vec::new(),
         without_schema_cpu: Vec::new(),
+        without_style: Vec::new(),
+        without_style_cpu: Vec::new(),
+        style: Vec::new(),
+        style_cpu: Vec::new(),
+        sources: 0,
     }
 }
 
-fn measure_check_with(repo: &mut Prepared, with_schema: bool) {
+fn measure_check_with(repo: &mut Prepared, options: Options) {
     collect_garbage();
-    let (expanded, wall, cpu) = timed(|| full_check(&repo.config, with_schema));
-    let (walls, cpus) = if with_schema {
-        (&mut repo.check, &mut repo.check_cpu)
-    } else {
+    let (expanded, wall, cpu) = timed(|| full_check(&repo.config, &options));
+    let (walls, cpus) = if options.without_schema {
         (&mut repo.without_schema, &mut repo.without_schema_cpu)
+    } else if options.without_style {
+        (&mut repo.without_style, &mut repo.without_style_cpu)
+    } else {
+        (&mut repo.check, &mut repo.check_cpu)
     };
     walls.push(wall);
     cpus.extend(cpu);
@@ -135,11 +145,36 @@ fn measure_check_with(repo: &mut Prepared, with_schema: bool) {
 }
 
 fn measure_check(repo: &mut Prepared) {
-    measure_check_with(repo, true);
+    measure_check_with(repo, Options::default());
 }
 
 fn measure_without_schema(repo: &mut Prepared) {
-    measure_check_with(repo, false);
+    let options = Options {
+        without_schema: true,
+        ..Options::default()
+    };
+    measure_check_with(repo, options);
+}
+
+fn measure_without_style(repo: &mut Prepared) {
+    let options = Options {
+        without_style: true,
+        ..Options::default()
+    };
+    measure_check_with(repo, options);
+}
+
+/// The style stage on its own: walking the repository and formatting every source.
+fn measure_style(repo: &mut Prepared) {
+    let clusters: Vec<_> = repo.config.clusters.iter().collect();
+    let (outcomes, wall, cpu) = timed(|| policyrun::style::check(&repo.config, &clusters));
+    assert!(
+        outcomes.iter().all(|o| o.status == Status::Passed),
+        "the synthetic sources must be in canonical form"
+    );
+    repo.sources = outcomes.len();
+    repo.style.push(wall);
+    repo.style_cpu.extend(cpu);
 }
 
 fn measure_evaluate(repo: &mut Prepared) {
@@ -159,7 +194,7 @@ fn round(repo: &mut Prepared) {
     let only = std::env::var("POLICYRUN_BENCH_ONLY").unwrap_or_default();
     if only == "check" {
         collect_garbage();
-        full_check(&repo.config, true);
+        full_check(&repo.config, &Options::default());
         return;
     }
     if only == "evaluate" {
@@ -167,7 +202,13 @@ fn round(repo: &mut Prepared) {
         let _ = expand::evaluate_only(&repo.config, &repo.entries);
         return;
     }
-    let sides: [fn(&mut Prepared); 3] = [measure_evaluate, measure_check, measure_without_schema];
+    let sides: [fn(&mut Prepared); 5] = [
+        measure_evaluate,
+        measure_check,
+        measure_without_schema,
+        measure_without_style,
+        measure_style,
+    ];
     let first = repo.check.len() % sides.len();
     for i in 0..sides.len() {
         sides[(first + i) % sides.len()](repo);
@@ -323,6 +364,26 @@ fn main() {
             percent(ratios(&repo.check_cpu, &repo.without_schema_cpu)),
             ms(median(repo.check.clone())),
             ms(median(repo.without_schema.clone())),
+        );
+    }
+    for repo in &repos {
+        let style = median(repo.style.clone());
+        println!(
+            "{:>7} stacks: the style stage adds {} to the check (wall; cpu {}): check {} vs {} without it; alone {} for {} sources ({:.0} µs each, cpu {}), {:.1}% of the check's cpu",
+            repo.stacks,
+            percent(ratios(&repo.check, &repo.without_style)),
+            percent(ratios(&repo.check_cpu, &repo.without_style_cpu)),
+            ms(median(repo.check.clone())),
+            ms(median(repo.without_style.clone())),
+            ms(style),
+            repo.sources,
+            style.as_secs_f64() * 1e6 / repo.sources.max(1) as f64,
+            if repo.style_cpu.is_empty() {
+                "-".to_owned()
+            } else {
+                ms(median(repo.style_cpu.clone()))
+            },
+            ratios(&repo.style_cpu, &repo.check_cpu).map_or(f64::NAN, |r| r * 100.0),
         );
     }
     if let Some(largest) = repos.last() {

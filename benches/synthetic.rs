@@ -111,8 +111,8 @@ local kube = import 'kube.libsonnet';
 fn entry(i: usize, cluster: &str, replicas: usize) -> String {
     format!(
         r#"// Stack {i} in this cluster.
-local kube = import 'kube.libsonnet';
 local app = import '../../common/app-{i:04}.jsonnet';
+local kube = import 'kube.libsonnet';
 
 kube.List() {{
   items_+: app {{

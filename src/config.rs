@@ -69,6 +69,8 @@ struct RawConfig {
     policy: RawPolicy,
     #[serde(default)]
     apply: ApplySettings,
+    #[serde(default)]
+    style: RawStyle,
 }
 
 /// `[apply]` and `[cluster.apply]`: how long a rollout waits, in seconds.
@@ -116,6 +118,22 @@ struct RawPolicy {
     waivers: Vec<String>,
     #[serde(default)]
     gatekeeper: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStyle {
+    enabled: Option<bool>,
+    indent: Option<i64>,
+    max_blank_lines: Option<i64>,
+    string_style: Option<crate::style::StringStyle>,
+    comment_style: Option<crate::style::CommentStyle>,
+    pad_arrays: Option<bool>,
+    pad_objects: Option<bool>,
+    pretty_field_names: Option<bool>,
+    sort_imports: Option<bool>,
+    #[serde(default)]
+    exclude: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -181,6 +199,8 @@ pub struct Config {
     pub schema: crate::schema::Settings,
     /// Where the policies are and which run; paths absolute, inside the repository.
     pub policy: crate::policy::Settings,
+    /// The style stage and `fmt`: formatter options and what is left out.
+    pub style: crate::style::Settings,
 }
 
 impl Config {
@@ -329,10 +349,12 @@ impl Config {
 
         let schema = schema_settings(&root, raw.schema)?;
         let policy = policy_settings(&root, raw.policy)?;
+        let style = style_settings(raw.style)?;
 
         Ok(Config {
             schema,
             policy,
+            style,
             root,
             jpath,
             generated,
@@ -449,6 +471,38 @@ fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Setting
         engine: raw.engine.unwrap_or_default(),
         waivers,
         gatekeeper,
+    })
+}
+
+/// The `[style]` table; every default is jsonnetfmt's.
+fn style_settings(raw: RawStyle) -> Result<crate::style::Settings, String> {
+    use crate::style::{Exclude, FormatOptions, Settings};
+    let defaults = FormatOptions::default();
+    let count = |key: &str, value: Option<i64>, default: u32, max: i64| match value {
+        None => Ok(default),
+        Some(n) if (0..=max).contains(&n) => Ok(n as u32),
+        Some(n) => Err(format!("style.{key}: {n} is out of range (0 to {max})")),
+    };
+    Ok(Settings {
+        enabled: raw.enabled.unwrap_or(true),
+        options: FormatOptions {
+            indent: count("indent", raw.indent, defaults.indent, 16)?,
+            max_blank_lines: count(
+                "max_blank_lines",
+                raw.max_blank_lines,
+                defaults.max_blank_lines,
+                100,
+            )?,
+            string_style: raw.string_style.unwrap_or(defaults.string_style),
+            comment_style: raw.comment_style.unwrap_or(defaults.comment_style),
+            pad_arrays: raw.pad_arrays.unwrap_or(defaults.pad_arrays),
+            pad_objects: raw.pad_objects.unwrap_or(defaults.pad_objects),
+            pretty_field_names: raw
+                .pretty_field_names
+                .unwrap_or(defaults.pretty_field_names),
+            sort_imports: raw.sort_imports.unwrap_or(defaults.sort_imports),
+        },
+        exclude: Exclude::new("style.exclude", raw.exclude)?,
     })
 }
 
@@ -693,6 +747,49 @@ mod tests {
             ("[schema]\nignore_misssing = true\n", "ignore_misssing"),
         ] {
             let err = parse(&dir, &format!("{text}{cluster}")).unwrap_err();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn style_table_defaults_to_jsonnetfmt_and_names_bad_keys() {
+        use crate::style::{CommentStyle, FormatOptions, StringStyle};
+        let dir = repo();
+        let cluster = "[[cluster]]\nname = \"dev\"\n";
+        let cfg = parse(&dir, cluster).unwrap();
+        assert!(cfg.style.enabled);
+        assert_eq!(cfg.style.options, FormatOptions::default());
+        assert_eq!(cfg.style.options.string_style, StringStyle::Single);
+        assert_eq!(cfg.style.options.comment_style, CommentStyle::Slash);
+        assert!((cfg.style.options.indent, cfg.style.options.max_blank_lines) == (2, 2));
+
+        let cfg = parse(
+            &dir,
+            &format!(
+                "{cluster}[style]\nenabled = false\nindent = 4\nmax_blank_lines = 1\nstring_style = \"double\"\ncomment_style = \"hash\"\npad_arrays = true\npad_objects = false\npretty_field_names = false\nsort_imports = false\nexclude = [\"vendor\", \"**/*_gen.libsonnet\"]\n"
+            ),
+        )
+        .unwrap();
+        let options = &cfg.style.options;
+        assert!(!cfg.style.enabled);
+        assert_eq!((options.indent, options.max_blank_lines), (4, 1));
+        assert_eq!(options.string_style, StringStyle::Double);
+        assert_eq!(options.comment_style, CommentStyle::Hash);
+        assert!(options.pad_arrays && !options.pad_objects);
+        assert!(!options.pretty_field_names && !options.sort_imports);
+        assert!(cfg.style.exclude.matches(Path::new("lib/x_gen.libsonnet")));
+
+        for (text, key) in [
+            ("[style]\nindnet = 2\n", "indnet"),
+            ("[style]\nindent = 17\n", "style.indent"),
+            ("[style]\nindent = -1\n", "style.indent"),
+            ("[style]\nmax_blank_lines = 1000\n", "style.max_blank_lines"),
+            ("[style]\nstring_style = \"backtick\"\n", "string_style"),
+            ("[style]\ncomment_style = \"semicolon\"\n", "comment_style"),
+            ("[style]\npad_arrays = \"yes\"\n", "pad_arrays"),
+            ("[style]\nexclude = [\"../other\"]\n", "style.exclude[0]"),
+        ] {
+            let err = parse(&dir, &format!("{cluster}{text}")).unwrap_err();
             assert!(err.contains(key), "{text}: {err}");
         }
     }

@@ -52,13 +52,21 @@ pub fn compare(produced: &Produced, committed: Option<&[u8]>) -> Verdict {
 
 /// A unified diff from the committed text to the produced one.
 pub fn unified_diff(path: &Path, committed: &str, produced: &str) -> String {
-    let diff = similar::TextDiff::from_lines(committed, produced);
+    labelled_diff(
+        &format!("{} (committed)", path.display()),
+        &format!("{} (produced by the sources)", path.display()),
+        committed,
+        produced,
+    )
+}
+
+/// A unified diff from `old` to `new` under the given header names; every report shows
+/// diffs in this one shape (the style stage's too).
+pub fn labelled_diff(old_name: &str, new_name: &str, old: &str, new: &str) -> String {
+    let diff = similar::TextDiff::from_lines(old, new);
     diff.unified_diff()
         .context_radius(3)
-        .header(
-            &format!("{} (committed)", path.display()),
-            &format!("{} (produced by the sources)", path.display()),
-        )
+        .header(old_name, new_name)
         .to_string()
 }
 

@@ -15,6 +15,7 @@ use crate::outcome::{Location, Outcome, Stage, Status};
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
 use crate::schema::{self, Catalog, Target, gvk::Gvk};
 use crate::shard::Shard;
+use crate::style;
 
 pub const EVALUATE: &str = "evaluate";
 pub const UNIQUE_IDENTITY: &str = "unique-identity";
@@ -32,6 +33,8 @@ pub struct Options {
     pub without_policy: bool,
     /// Check and report only this shard's share (`--shard K/N`).
     pub shard: Option<Shard>,
+    /// Leave the style stage out (as `[style] enabled = false` does).
+    pub without_style: bool,
 }
 
 /// Everything a gate run produced: outcomes for reports, expansions and the schema catalog
@@ -54,19 +57,28 @@ pub fn expand(config: &Config, options: &Options) -> Result<(Vec<Expanded>, bool
     Ok((expanded, all))
 }
 
-/// Runs the gate: expansion, identity checks, freshness, schemas and policies. The committed
-/// tree is listed, and the schemas and policies are loaded, while the entries expand: none
-/// needs the others, and done afterwards they would be time when one core works and the
-/// others idle.
+/// Runs the gate: style, expansion, identity checks, freshness, schemas and policies. The
+/// sources are formatted, the committed tree is listed, and the schemas and policies are
+/// loaded while the entries expand: none needs the others, and done afterwards they would
+/// be time when one core works and the others idle.
 pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let clusters = config.select_clusters(&options.clusters)?;
     let all_clusters = clusters.len() == config.clusters.len();
     let with_policy = !options.without_policy && !config.policy.is_empty();
-    let ((expanded, committed), (catalog, policies)) = rayon::join(
+    // The sources are no entry's: shard 1 checks them all (see `Shard::owns`).
+    let with_style = !options.without_style
+        && config.style.enabled
+        && options.shard.is_none_or(|s| s.is_first());
+    let ((expanded, (committed, style)), (catalog, policies)) = rayon::join(
         || {
             rayon::join(
                 || expand(config, options),
-                || freshness::CommittedTree::scan(config, &clusters, all_clusters),
+                || {
+                    rayon::join(
+                        || freshness::CommittedTree::scan(config, &clusters, all_clusters),
+                        || with_style.then(|| style::check(config, &clusters)),
+                    )
+                },
             )
         },
         || {
@@ -80,6 +92,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let mut catalog = catalog?;
     // Duplicate identities are found across all entries, then reported by their own shard.
     let mut outcomes = expansion_outcomes(&expanded);
+    outcomes.extend(style.into_iter().flatten());
     let owned = |e: &Expanded| {
         options
             .shard

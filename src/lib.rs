@@ -17,6 +17,7 @@ pub mod report;
 pub mod sandbox;
 pub mod schema;
 pub mod shard;
+pub mod style;
 pub mod validate;
 pub mod write;
 

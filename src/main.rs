@@ -60,6 +60,9 @@ enum Command {
     /// Show what `apply` would change in each cluster: live objects against the API
     /// server's dry-run answer (exit 3 when something would change)
     Diff(DiffArgs),
+    /// Rewrite jsonnet files into the canonical form the style stage checks (jsonnetfmt's,
+    /// with the [style] options of policyrun.toml)
+    Fmt(FmtArgs),
     /// Install (or remove) a git pre-push hook that runs the gate before every push
     Hook(HookArgs),
     /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell)
@@ -98,6 +101,26 @@ struct ManArgs {
     /// Write policyrun.1 and policyrun-<command>.1 here instead of printing policyrun.1
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+struct FmtArgs {
+    /// Files or directories inside the repository (default: every jsonnet file the style
+    /// stage checks)
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Write nothing; exit 1 when a file is not in canonical form (as `jsonnetfmt --test`)
+    #[arg(long)]
+    check: bool,
+    /// The repository (or any directory inside it); policyrun.toml is looked up from here
+    #[arg(short = 'C', long = "repo", value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// Worker threads (default: one per core)
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
+    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
 }
 
 #[derive(Args, Clone)]
@@ -425,6 +448,7 @@ fn main() -> ExitCode {
         Some(Command::Hook(args)) => run_hook(args),
         Some(Command::Completions(args)) => run_completions(args),
         Some(Command::Man(args)) => run_man(args),
+        Some(Command::Fmt(args)) => run_fmt(args),
     };
     let code = match result {
         Ok(summary) if summary.has_failures() => exit::FAILED,
@@ -834,6 +858,37 @@ fn run_expand(common: CommonArgs) -> Result<Summary, UsageError> {
             output: Output::Human,
             verbose: false,
             color: common.color,
+            junit: None,
+        },
+    )
+}
+
+fn run_fmt(args: FmtArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    set_jobs(args.jobs)?;
+    let config = Config::discover(&start_dir(&args.repo)?)?;
+    let cwd = std::env::current_dir()?;
+    let run =
+        policyrun::style::fmt::run(&config, &cwd, &args.paths, args.check).map_err(UsageError)?;
+    let mut stdout = io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(run.listing().as_bytes())
+        .and_then(|()| stdout.flush())
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        return Err(UsageError(format!("cannot write to standard output: {e}")));
+    }
+    drop(stdout);
+    let mut outcomes = run.outcomes;
+    finish(
+        &cluster_order(&config),
+        &mut outcomes,
+        started,
+        ReportOptions {
+            command: "fmt",
+            output: Output::Human,
+            verbose: false,
+            color: args.color,
             junit: None,
         },
     )

@@ -20,6 +20,9 @@ pub enum Stage {
     Schema,
     /// Evaluating the Rego policies (and Gatekeeper constraints) for every object.
     Policy,
+    /// Checking that jsonnet sources are in the reference formatter's canonical form. After
+    /// the stages about what reaches a cluster, so that reports show layout last.
+    Style,
     /// Applying a cluster's objects and watching them roll out.
     Apply,
 }
@@ -31,6 +34,7 @@ impl Stage {
             Stage::Freshness => "freshness",
             Stage::Schema => "schema",
             Stage::Policy => "policy",
+            Stage::Style => "style",
             Stage::Apply => "apply",
         }
     }

@@ -134,6 +134,22 @@ fn ensure_real_dirs(root: &Path, generated: &Path, relative: &Path) -> Result<()
 /// Writes to a temporary file beside the target and renames it over the target, so a
 /// reader (or a crash) never sees half a file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically_as(path, bytes, None)
+}
+
+/// Replaces an existing file atomically, giving the new file the old one's permissions:
+/// rewriting a source (`policyrun fmt`) must not make a private file readable or an
+/// executable one plain.
+pub fn replace_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let permissions = fs::metadata(path)?.permissions();
+    write_atomically_as(path, bytes, Some(permissions))
+}
+
+fn write_atomically_as(
+    path: &Path,
+    bytes: &[u8],
+    permissions: Option<fs::Permissions>,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -145,6 +161,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             .write(true)
             .create_new(true)
             .open(&temp)?;
+        if let Some(permissions) = permissions {
+            file.set_permissions(permissions)?;
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&temp, path)
@@ -185,6 +204,20 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn replacing_keeps_the_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("run.jsonnet");
+        fs::write(&target, "old").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o750)).unwrap();
+        replace_atomically(&target, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&target).unwrap(), "new");
+        let mode = fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o750);
     }
 
     #[cfg(unix)]

@@ -13,7 +13,7 @@ fn clean_repository_passes() {
     let run = policyrun(repo.path(), &[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("PASSED: 14 checks, 14 passed"),
+        run.stdout.contains("PASSED: 18 checks, 18 passed"),
         "{}",
         run.stdout
     );
@@ -28,12 +28,23 @@ fn clean_repository_passes() {
             "Namespace app",
             "clusters/dev/app.jsonnet",
             "clusters/int/app.jsonnet",
+            "clusters/int/config/unused.jsonnet",
             "generated/dev/app/ns.json",
             "generated/dev/app/settings.json",
             "generated/int/app/ns.json",
             "generated/int/app/settings.json",
+            "lib/mini.libsonnet",
         ]
     );
+    // Each source in the style stage too: the entries' outcomes come first (stage order).
+    let stages = |subject: &str| -> Vec<String> {
+        outcomes[subject]
+            .iter()
+            .map(|o| o["stage"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(stages("clusters/dev/app.jsonnet"), ["expand", "style"]);
+    assert_eq!(stages("lib/mini.libsonnet"), ["style"]);
     assert!(outcomes.values().flatten().all(|o| o["status"] == "passed"));
 }
 
@@ -42,7 +53,8 @@ fn policyrun_finds_its_configuration_from_a_subdirectory() {
     let repo = fixture("basic");
     let run = policyrun(&repo.path().join("clusters/dev"), &["--cluster", "dev"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("PASSED: 7 checks"), "{}", run.stdout);
+    // dev's files and the shared ones (lib/), not int's.
+    assert!(run.stdout.contains("PASSED: 9 checks"), "{}", run.stdout);
 }
 
 /// Every failure kind in one run: each entry and file gets its own status and message,
@@ -198,7 +210,37 @@ fn every_failure_kind_is_reported_with_its_status() {
         .filter(|n| n.has_tag_name("testsuite"))
         .map(|n| n.attribute("name").unwrap().to_owned())
         .collect();
-    assert_eq!(suites, ["dev expand", "dev freshness", "dev schema"]);
+    assert_eq!(
+        suites,
+        [
+            "dev expand",
+            "dev freshness",
+            "dev schema",
+            "dev style",
+            "repository style"
+        ]
+    );
+    // The source that does not parse fails the style stage too, at the formatter's position.
+    assert_eq!(
+        case("clusters/dev/syntax.jsonnet").attribute("classname"),
+        Some("policyrun.dev.expand")
+    );
+    let style = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .find(|n| {
+            n.attribute("name") == Some("clusters/dev/syntax.jsonnet")
+                && n.attribute("classname") == Some("policyrun.dev.style")
+        })
+        .expect("a style testcase for syntax.jsonnet");
+    let error = style.children().find(|n| n.has_tag_name("error")).unwrap();
+    assert!(
+        error
+            .text()
+            .unwrap()
+            .contains("at clusters/dev/syntax.jsonnet:3:"),
+        "{xml}"
+    );
 }
 
 #[test]
@@ -214,7 +256,8 @@ fn human_report_names_every_problem_and_exit_code_is_one() {
         "ERR  expand     clusters/dev/syntax.jsonnet",
         "at clusters/dev/assert.jsonnet:2:28",
         "FAIL expand     clusters/dev/dup-b.jsonnet",
-        "FAILED: 26 checks, 17 passed, 1 warning(s), 4 failed, 4 error(s)",
+        "ERR  style      clusters/dev/syntax.jsonnet",
+        "FAILED: 36 checks, 26 passed, 1 warning(s), 4 failed, 5 error(s)",
     ] {
         assert!(
             run.stdout.contains(needle),
@@ -342,8 +385,9 @@ fn domain_named_layout_is_gated_by_its_configuration_alone() {
         };
         assert_eq!(list[0]["status"], expected, "{subject}");
     }
-    // Files and entries, and the schema checks of the four objects (per subject).
-    assert_eq!(outcomes.len(), 12);
+    // Files and entries (with their style checks), the schema checks of the four objects
+    // (per subject), and the library's style check.
+    assert_eq!(outcomes.len(), 13);
     assert!(outcomes.contains_key("generated/web.example.com/frontend/canary.json"));
 
     let run = policyrun(repo.path(), &["--format-only", "fail"]);
@@ -780,9 +824,12 @@ fn reports_list_clusters_in_rollout_order() {
             "int expand",
             "int freshness",
             "int schema",
+            "int style",
             "dev expand",
             "dev freshness",
-            "dev schema"
+            "dev schema",
+            "dev style",
+            "repository style"
         ]
     );
 }

@@ -179,9 +179,11 @@ pub fn run(
             ));
             continue;
         }
-        // (a) The gate for this cluster's tree, as the pull request saw it.
+        // (a) The gate for this cluster's tree, as the pull request saw it — but for the
+        // style stage: layout is for reviewers, and must never hold back a rollout.
         let options = gate::Options {
             clusters: vec![cluster.name.clone()],
+            without_style: true,
             ..gate::Options::default()
         };
         let run = gate::check(config, &options)?;

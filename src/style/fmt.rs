@@ -1,0 +1,292 @@
+//! `policyrun fmt`: rewrites jsonnet sources into the canonical form the style stage checks.
+//! Each file is replaced atomically with its permissions kept, and a file already in
+//! canonical form is never written, so editors, build tools and `make` see no change.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::libjsonnet::Formatter;
+use super::{CHECK, Problem, Verdict, judge, outcome, owner, sources};
+use crate::config::Config;
+use crate::outcome::{Outcome, Stage, Status};
+use crate::report::visible;
+use crate::write::replace_atomically;
+
+/// What a `fmt` run did: one outcome per file (plus any directory that could not be
+/// listed), and the files it rewrote — or, with `check_only`, would rewrite.
+#[derive(Debug, Default)]
+pub struct FmtRun {
+    pub outcomes: Vec<Outcome>,
+    pub changed: Vec<PathBuf>,
+    pub unchanged: usize,
+    pub check_only: bool,
+}
+
+impl FmtRun {
+    /// The lines `fmt` prints before its report: what changed and the counts. File names
+    /// come from the repository, so they are shown escaped.
+    pub fn listing(&self) -> String {
+        let verb = if self.check_only {
+            "would format"
+        } else {
+            "formatted"
+        };
+        let mut text = String::new();
+        for path in &self.changed {
+            text.push_str(&format!(
+                "{verb} {}\n",
+                visible(&path.display().to_string())
+            ));
+        }
+        let problems = self
+            .outcomes
+            .iter()
+            .filter(|o| o.status == Status::Error)
+            .count();
+        text.push_str(&format!(
+            "{} {verb}, {} unchanged, {problems} not formatted (errors)\n",
+            self.changed.len(),
+            self.unchanged,
+        ));
+        text
+    }
+}
+
+/// Formats `paths` (files or directories, relative to `cwd`; every source of the
+/// repository when empty). A path that does not exist, lies outside the repository (after
+/// symbolic links are resolved) or below the generated root is an `Err`: nothing runs.
+/// Directories are searched like the repository is by the style stage; a file named
+/// explicitly is formatted whatever its extension.
+pub fn run(
+    config: &Config,
+    cwd: &Path,
+    paths: &[PathBuf],
+    check_only: bool,
+) -> Result<FmtRun, String> {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    if paths.is_empty() {
+        (files, problems) = sources(config, &config.root);
+    }
+    for given in paths {
+        let relative = inside_repository(config, &cwd.join(given), given)?;
+        let full = config.root.join(&relative);
+        if full.is_dir() {
+            let (found, trouble) = sources(config, &full);
+            files.extend(found);
+            problems.extend(trouble);
+        } else {
+            files.push(relative);
+        }
+    }
+    files.sort();
+    files.dedup();
+
+    let options = &config.style.options;
+    let results: Vec<(PathBuf, Result<Verdict, Problem>, Option<String>)> = files
+        .into_par_iter()
+        .map_init(
+            || Formatter::new(options),
+            |formatter, path| {
+                let verdict = judge(formatter, &config.root, &path);
+                let written = match (&verdict, check_only) {
+                    (Ok(Verdict::NotCanonical { formatted, .. }), false) => Some(
+                        replace_atomically(&config.root.join(&path), formatted.as_bytes())
+                            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+                    ),
+                    _ => None,
+                };
+                match written {
+                    Some(Err(message)) => (path, verdict, Some(message)),
+                    _ => (path, verdict, None),
+                }
+            },
+        )
+        .collect();
+
+    let mut run = FmtRun {
+        check_only,
+        ..FmtRun::default()
+    };
+    for (path, verdict, write_error) in results {
+        let cluster = owner(config, &path).map(|c| c.name.as_str());
+        let mut reported = outcome(&path, cluster, &verdict);
+        match (&verdict, write_error) {
+            (_, Some(message)) => {
+                reported.status = Status::Error;
+                reported.message = message;
+            }
+            (Ok(Verdict::NotCanonical { .. }), None) => {
+                run.changed.push(path.clone());
+                if !check_only {
+                    // Rewritten: it passes now, and the diff says what changed.
+                    reported.status = Status::Passed;
+                    reported.message = "rewritten in canonical form".to_owned();
+                }
+            }
+            (Ok(Verdict::Canonical), None) => run.unchanged += 1,
+            (Err(_), None) => {}
+        }
+        run.outcomes.push(reported);
+    }
+    run.outcomes.extend(
+        problems
+            .into_iter()
+            .map(|problem| problem_outcome(config, problem)),
+    );
+    Ok(run)
+}
+
+fn problem_outcome(config: &Config, problem: Problem) -> Outcome {
+    let mut outcome = Outcome::new(Stage::Style, CHECK, Status::Error)
+        .subject(problem.location.file.display().to_string())
+        .message(problem.message)
+        .location(problem.location);
+    outcome.cluster =
+        owner(config, &outcome.location.as_ref().unwrap().file).map(|c| c.name.clone());
+    outcome
+}
+
+/// `path` relative to the repository root, after every symbolic link is resolved, so a
+/// link that leads out (or into the generated tree) is refused, not written through.
+fn inside_repository(config: &Config, path: &Path, given: &Path) -> Result<PathBuf, String> {
+    let real = path
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", given.display()))?;
+    let relative = real.strip_prefix(&config.root).map_err(|_| {
+        format!(
+            "{}: outside the repository ({}); fmt only rewrites the repository's files",
+            given.display(),
+            config.root.display()
+        )
+    })?;
+    if relative.starts_with(&config.generated) {
+        return Err(format!(
+            "{}: below the generated root `{}`, which `expand` writes; fmt leaves it alone",
+            given.display(),
+            config.generated.display()
+        ));
+    }
+    Ok(relative.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn repo() -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in [
+            ("clusters/dev/good.jsonnet", "{ a: 1 }\n"),
+            ("clusters/dev/ugly.jsonnet", "{a:1}\n"),
+            ("lib/bad.libsonnet", "{ a: }\n"),
+            ("generated/dev/x.json", "{\"a\": 1}\n"),
+        ] {
+            let full = dir.path().join(path);
+            fs::create_dir_all(full.parent().unwrap()).unwrap();
+            fs::write(full, text).unwrap();
+        }
+        let config = Config::parse(
+            "[[cluster]]\nname = \"dev\"\n",
+            dir.path().canonicalize().unwrap(),
+        )
+        .unwrap();
+        (dir, config)
+    }
+
+    #[test]
+    fn rewrites_only_what_is_not_canonical() {
+        let (dir, config) = repo();
+        let run = run(&config, dir.path(), &[], false).unwrap();
+        assert_eq!(
+            run.changed,
+            vec![PathBuf::from("clusters/dev/ugly.jsonnet")]
+        );
+        assert_eq!(run.unchanged, 1);
+        let read = |p: &str| fs::read_to_string(dir.path().join(p)).unwrap();
+        assert_eq!(read("clusters/dev/ugly.jsonnet"), "{ a: 1 }\n");
+        assert_eq!(read("lib/bad.libsonnet"), "{ a: }\n");
+        assert_eq!(read("generated/dev/x.json"), "{\"a\": 1}\n");
+        let bad = run
+            .outcomes
+            .iter()
+            .find(|o| o.subject.as_deref() == Some("lib/bad.libsonnet"))
+            .unwrap();
+        assert_eq!(bad.status, Status::Error);
+        assert!(
+            run.listing()
+                .ends_with("1 formatted, 1 unchanged, 1 not formatted (errors)\n")
+        );
+    }
+
+    #[test]
+    fn check_only_writes_nothing() {
+        let (dir, config) = repo();
+        let run = run(&config, dir.path(), &[PathBuf::from("clusters")], true).unwrap();
+        assert_eq!(
+            run.changed,
+            vec![PathBuf::from("clusters/dev/ugly.jsonnet")]
+        );
+        let ugly = run
+            .outcomes
+            .iter()
+            .find(|o| o.status == Status::Failed)
+            .unwrap();
+        assert!(ugly.detail.as_ref().unwrap().contains("+{ a: 1 }"));
+        assert_eq!(
+            fs::read_to_string(dir.path().join("clusters/dev/ugly.jsonnet")).unwrap(),
+            "{a:1}\n"
+        );
+        assert!(
+            run.listing()
+                .starts_with("would format clusters/dev/ugly.jsonnet\n")
+        );
+    }
+
+    #[test]
+    fn paths_outside_or_generated_are_refused() {
+        let (dir, config) = repo();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("x.jsonnet"), "{a:1}\n").unwrap();
+        let err = run(
+            &config,
+            dir.path(),
+            &[outside.path().join("x.jsonnet")],
+            false,
+        )
+        .unwrap_err();
+        assert!(err.contains("outside the repository"), "{err}");
+        let err = run(
+            &config,
+            dir.path(),
+            &[PathBuf::from("generated/dev/x.json")],
+            false,
+        )
+        .unwrap_err();
+        assert!(err.contains("generated root"), "{err}");
+        let err = run(&config, dir.path(), &[PathBuf::from("nope.jsonnet")], false).unwrap_err();
+        assert!(err.starts_with("nope.jsonnet:"), "{err}");
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(
+                outside.path().join("x.jsonnet"),
+                dir.path().join("clusters/dev/link.jsonnet"),
+            )
+            .unwrap();
+            let err = run(
+                &config,
+                dir.path(),
+                &[PathBuf::from("clusters/dev/link.jsonnet")],
+                false,
+            )
+            .unwrap_err();
+            assert!(err.contains("outside the repository"), "{err}");
+            assert_eq!(
+                fs::read_to_string(outside.path().join("x.jsonnet")).unwrap(),
+                "{a:1}\n"
+            );
+        }
+    }
+}

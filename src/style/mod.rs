@@ -1,0 +1,511 @@
+//! The style stage: every jsonnet source of the repository must be in the canonical form of
+//! the reference formatter (`jsonnetfmt`, C++ libjsonnet) with the `[style]` options, so that
+//! reviews are about what a change does, not about its layout. `policyrun fmt` (`fmt.rs`)
+//! rewrites what this stage fails.
+
+pub mod fmt;
+pub mod libjsonnet;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
+use serde::Deserialize;
+use walkdir::WalkDir;
+
+use crate::config::{CONFIG_FILE, Cluster, Config};
+use crate::outcome::{Location, Outcome, Stage, Status};
+use libjsonnet::{FormatError, Formatter};
+
+/// The check's stable name in reports.
+pub const CHECK: &str = "formatted";
+
+/// How string literals are quoted (jsonnetfmt's `--string-style`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StringStyle {
+    /// `'…'` where the string holds no `'` (jsonnetfmt's default).
+    Single,
+    Double,
+    Leave,
+}
+
+/// How line comments are written (jsonnetfmt's `--comment-style`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommentStyle {
+    Hash,
+    /// `//` (jsonnetfmt's default).
+    Slash,
+    Leave,
+}
+
+/// The formatter's options; the defaults are jsonnetfmt's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatOptions {
+    /// Spaces per level; 0 leaves indentation alone.
+    pub indent: u32,
+    /// Blank lines kept in a row; 0 leaves vertical spacing alone.
+    pub max_blank_lines: u32,
+    pub string_style: StringStyle,
+    pub comment_style: CommentStyle,
+    /// `[ 1, 2 ]` instead of `[1, 2]`.
+    pub pad_arrays: bool,
+    /// `{ a: 1 }` instead of `{a: 1}`.
+    pub pad_objects: bool,
+    /// `a: 1` instead of `'a': 1`, `x.a` instead of `x['a']`, where the name allows.
+    pub pretty_field_names: bool,
+    /// Top-level `local x = import '…'` lines in alphabetical order.
+    pub sort_imports: bool,
+}
+
+impl Default for FormatOptions {
+    fn default() -> Self {
+        FormatOptions {
+            indent: 2,
+            max_blank_lines: 2,
+            string_style: StringStyle::Single,
+            comment_style: CommentStyle::Slash,
+            pad_arrays: false,
+            pad_objects: true,
+            pretty_field_names: true,
+            sort_imports: true,
+        }
+    }
+}
+
+/// The `[style]` table, checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Whether `check` runs the stage (`fmt` works either way).
+    pub enabled: bool,
+    pub options: FormatOptions,
+    pub exclude: Exclude,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            enabled: true,
+            options: FormatOptions::default(),
+            exclude: Exclude::default(),
+        }
+    }
+}
+
+/// Paths the stage leaves alone: globs over repository-relative paths (`/`-separated; `*`
+/// stays inside one component, `**` crosses them). A pattern that names a directory
+/// excludes everything below it.
+#[derive(Debug, Clone, Default)]
+pub struct Exclude {
+    patterns: Vec<String>,
+    set: GlobSet,
+}
+
+impl Exclude {
+    /// `key` names the setting in error messages (`style.exclude`).
+    pub fn new(key: &str, patterns: Vec<String>) -> Result<Exclude, String> {
+        let mut builder = GlobSetBuilder::new();
+        for (i, pattern) in patterns.iter().enumerate() {
+            let trimmed = pattern.trim_start_matches("./").trim_end_matches('/');
+            if trimmed.is_empty() || trimmed.starts_with('/') || trimmed.contains("..") {
+                return Err(format!(
+                    "{key}[{i}]: `{pattern}` must be a relative path or glob inside the repository"
+                ));
+            }
+            let glob = GlobBuilder::new(trimmed)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| format!("{key}[{i}]: `{pattern}`: {e}"))?;
+            builder.add(glob);
+        }
+        let set = builder
+            .build()
+            .map_err(|e| format!("{key}: cannot be compiled: {e}"))?;
+        Ok(Exclude { patterns, set })
+    }
+
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    pub fn matches(&self, relative: &Path) -> bool {
+        !self.patterns.is_empty() && self.set.is_match(relative)
+    }
+}
+
+/// What formatting one file found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Canonical,
+    /// The file's text and its canonical form.
+    NotCanonical {
+        original: String,
+        formatted: String,
+    },
+}
+
+/// A file the formatter could not judge: unreadable, not UTF-8, or not jsonnet at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    pub location: Location,
+}
+
+/// Reads `root/relative` and formats it. `relative` is what messages call the file.
+pub fn judge(formatter: &Formatter, root: &Path, relative: &Path) -> Result<Verdict, Problem> {
+    let shown = relative.to_string_lossy();
+    let problem = |message: String| Problem {
+        message,
+        location: Location::file(relative),
+    };
+    let bytes =
+        fs::read(root.join(relative)).map_err(|e| problem(format!("cannot read {shown}: {e}")))?;
+    // libjsonnet would read invalid bytes as U+FFFD, and a rewrite would then replace them.
+    let text = String::from_utf8(bytes).map_err(|e| {
+        problem(format!(
+            "{shown}: is not UTF-8 text (invalid byte at offset {}); jsonnet source must be UTF-8",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let formatted = formatter
+        .format(&shown, text.as_bytes())
+        .map_err(|error| match error {
+            FormatError::Syntax(message) => Problem {
+                location: syntax_location(&shown, &message)
+                    .unwrap_or_else(|| Location::file(relative)),
+                message: format!("does not parse: {message}"),
+            },
+            FormatError::Unusable(message) => problem(message),
+        })?;
+    if formatted == text {
+        return Ok(Verdict::Canonical);
+    }
+    Ok(Verdict::NotCanonical {
+        original: text,
+        formatted,
+    })
+}
+
+/// The position in a libjsonnet static error: `file:L:C: …`, `file:L:C-C2: …` or
+/// `file:(L:C)-(L2:C2): …`; the start is what a reader jumps to.
+fn syntax_location(file: &str, message: &str) -> Option<Location> {
+    let rest = message.strip_prefix(file)?.strip_prefix(':')?;
+    let rest = rest.strip_prefix('(').unwrap_or(rest);
+    let mut parts = rest.splitn(3, [':', '-', ')']);
+    let line = parts.next()?.parse().ok()?;
+    let column = parts.next()?.parse().ok()?;
+    Some(Location {
+        file: PathBuf::from(file),
+        line: Some(line),
+        column: Some(column),
+    })
+}
+
+/// The outcome of one file's check, as the stage reports it.
+pub fn outcome(path: &Path, cluster: Option<&str>, result: &Result<Verdict, Problem>) -> Outcome {
+    let mut base = Outcome::new(Stage::Style, CHECK, Status::Passed)
+        .subject(path.display().to_string())
+        .location(Location::file(path));
+    if let Some(cluster) = cluster {
+        base = base.cluster(cluster);
+    }
+    match result {
+        Ok(Verdict::Canonical) => base,
+        Ok(Verdict::NotCanonical {
+            original,
+            formatted,
+        }) => Outcome {
+            status: Status::Failed,
+            ..base
+        }
+        .message(format!(
+            "not in canonical form (jsonnetfmt): `policyrun fmt {}` rewrites it",
+            path.display()
+        ))
+        .location(Location {
+            file: path.to_path_buf(),
+            line: Some(first_difference(original, formatted)),
+            column: None,
+        })
+        .detail(crate::freshness::labelled_diff(
+            &path.display().to_string(),
+            &format!("{} (formatted)", path.display()),
+            original,
+            formatted,
+        )),
+        Err(problem) => Outcome {
+            status: Status::Error,
+            ..base
+        }
+        .message(problem.message.clone())
+        .location(problem.location.clone()),
+    }
+}
+
+/// The 1-based line where two texts first differ.
+fn first_difference(a: &str, b: &str) -> usize {
+    let mut line = 1;
+    for (x, y) in a.split_inclusive('\n').zip(b.split_inclusive('\n')) {
+        if x != y {
+            return line;
+        }
+        line += 1;
+    }
+    line
+}
+
+/// The jsonnet sources of a repository that the style stage covers, relative to the root,
+/// sorted: every `*.jsonnet` and `*.libsonnet` file below `start` (a directory inside the
+/// root), except what lies
+///
+/// - below the generated root (JSON, written by `expand`),
+/// - in hidden files and directories (`.git`),
+/// - in a directory holding its own `policyrun.toml` (another repository, such as a test
+///   fixture, with its own settings),
+/// - in a directory tagged as a cache (`CACHEDIR.TAG`, as Cargo's `target/` is),
+/// - in paths matching `[style] exclude`.
+///
+/// Symbolic links are not followed, and a linked file is not a source of its own (its
+/// target is, when it lies in the repository). Directories that cannot be listed come back
+/// as problems.
+pub fn sources(config: &Config, start: &Path) -> (Vec<PathBuf>, Vec<Problem>) {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    let relative = |path: &Path| {
+        path.strip_prefix(&config.root)
+            .unwrap_or(path)
+            .to_path_buf()
+    };
+    let walker = WalkDir::new(start)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|item| item.depth() == 0 || !left_out(config, &relative(item.path()), item));
+    for item in walker {
+        match item {
+            Ok(item) if item.file_type().is_file() && is_jsonnet(item.path()) => {
+                files.push(relative(item.path()));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let path = e.path().map_or_else(|| relative(start), relative);
+                problems.push(Problem {
+                    message: format!("cannot list {}: {e}", path.display()),
+                    location: Location::file(path),
+                });
+            }
+        }
+    }
+    (files, problems)
+}
+
+pub fn is_jsonnet(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("jsonnet" | "libsonnet")
+    )
+}
+
+fn left_out(config: &Config, relative: &Path, item: &walkdir::DirEntry) -> bool {
+    if item.file_name().to_string_lossy().starts_with('.') || config.style.exclude.matches(relative)
+    {
+        return true;
+    }
+    if !item.file_type().is_dir() {
+        return false;
+    }
+    relative == config.generated
+        || item.path().join(CONFIG_FILE).is_file()
+        || is_cache_dir(item.path())
+}
+
+/// A directory tagged by the Cache Directory Tagging Specification (bford.info/cachedir):
+/// build output and caches that no one reviews.
+fn is_cache_dir(dir: &Path) -> bool {
+    const SIGNATURE: &[u8] = b"Signature: 8a477f597d28d172789f06886806bc55";
+    let mut head = [0u8; SIGNATURE.len()];
+    fs::File::open(dir.join("CACHEDIR.TAG"))
+        .and_then(|mut file| file.read_exact(&mut head))
+        .is_ok_and(|()| head == SIGNATURE)
+}
+
+/// The cluster whose directory holds `path` (the innermost, should directories nest).
+pub fn owner<'a>(config: &'a Config, path: &Path) -> Option<&'a Cluster> {
+    config
+        .clusters
+        .iter()
+        .filter(|c| path.starts_with(&c.dir))
+        .max_by_key(|c| c.dir.components().count())
+}
+
+/// The stage: one outcome per source — passed, failed with a diff, or an error naming
+/// `file:line:column` — for the sources of the selected `clusters` and those that belong
+/// to no cluster (`lib/`, `common/`). Files are formatted in parallel, one formatter per
+/// rayon job (libjsonnet VMs are not shared between threads).
+pub fn check(config: &Config, clusters: &[&Cluster]) -> Vec<Outcome> {
+    let (files, problems) = sources(config, &config.root);
+    let selected = |cluster: Option<&Cluster>| {
+        cluster.is_none_or(|c| clusters.iter().any(|s| s.name == c.name))
+    };
+    let files: Vec<(PathBuf, Option<&str>)> = files
+        .into_iter()
+        .filter_map(|path| {
+            let cluster = owner(config, &path);
+            selected(cluster).then(|| (path, cluster.map(|c| c.name.as_str())))
+        })
+        .collect();
+    let options = &config.style.options;
+    let mut outcomes: Vec<Outcome> = files
+        .par_iter()
+        .map_init(
+            || Formatter::new(options),
+            |formatter, (path, cluster)| {
+                outcome(path, *cluster, &judge(formatter, &config.root, path))
+            },
+        )
+        .collect();
+    outcomes.extend(problems.into_iter().map(|problem| {
+        let cluster = owner(config, &problem.location.file).map(|c| c.name.clone());
+        let mut outcome = Outcome::new(Stage::Style, CHECK, Status::Error)
+            .subject(problem.location.file.display().to_string())
+            .message(problem.message)
+            .location(problem.location);
+        outcome.cluster = cluster;
+        outcome
+    }));
+    outcomes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_locations_in_every_shape() {
+        let at = |message: &str| {
+            syntax_location("a/b.jsonnet", message).map(|l| (l.line.unwrap(), l.column.unwrap()))
+        };
+        assert_eq!(at("a/b.jsonnet:3:6: Unexpected: \",\""), Some((3, 6)));
+        assert_eq!(at("a/b.jsonnet:3:6-9: Expected"), Some((3, 6)));
+        assert_eq!(at("a/b.jsonnet:(3:6)-(5:1): Unterminated"), Some((3, 6)));
+        assert_eq!(at("a/b.jsonnet: no location"), None);
+        assert_eq!(at("other.jsonnet:1:1: x"), None);
+    }
+
+    #[test]
+    fn first_difference_counts_lines() {
+        assert_eq!(first_difference("a\nb\nc\n", "a\nb\nC\n"), 3);
+        assert_eq!(first_difference("a\n", "a\nb\n"), 2);
+        assert_eq!(first_difference("x", "y"), 1);
+    }
+
+    #[test]
+    fn exclude_patterns_are_globs_over_relative_paths() {
+        let exclude = Exclude::new(
+            "style.exclude",
+            vec![
+                "vendor".into(),
+                "**/*_test.jsonnet".into(),
+                "lib/gen/*".into(),
+            ],
+        )
+        .unwrap();
+        assert!(exclude.matches(Path::new("vendor")));
+        assert!(exclude.matches(Path::new("clusters/dev/a_test.jsonnet")));
+        assert!(exclude.matches(Path::new("lib/gen/x.libsonnet")));
+        assert!(!exclude.matches(Path::new("lib/gen/deep/x.libsonnet")));
+        assert!(!exclude.matches(Path::new("lib/kube.libsonnet")));
+        for bad in ["../x", "/etc", "", "a/[b"] {
+            let err = Exclude::new("style.exclude", vec![bad.into()]).unwrap_err();
+            assert!(err.starts_with("style.exclude[0]"), "{bad}: {err}");
+        }
+    }
+
+    fn repo(files: &[(&str, &str)]) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let full = dir.path().join(path);
+            fs::create_dir_all(full.parent().unwrap()).unwrap();
+            fs::write(full, text).unwrap();
+        }
+        fs::create_dir_all(dir.path().join("lib")).unwrap();
+        let config = Config::parse(
+            "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n[style]\nexclude = [\"vendor\"]\n",
+            dir.path().canonicalize().unwrap(),
+        )
+        .unwrap();
+        (dir, config)
+    }
+
+    #[test]
+    fn sources_leave_out_what_is_not_ours() {
+        let (_dir, config) = repo(&[
+            ("clusters/dev/a.jsonnet", "{}\n"),
+            ("clusters/int/config/b.libsonnet", "{}\n"),
+            ("clusters/int/notes.txt", ""),
+            ("common/c.jsonnet", "{}\n"),
+            ("generated/dev/a/x.json", "{}\n"),
+            ("generated/stray.jsonnet", "{}\n"),
+            (".git/hooks/h.jsonnet", "{}\n"),
+            ("lib/.hidden.libsonnet", "{}\n"),
+            ("testdata/other/policyrun.toml", ""),
+            ("testdata/other/clusters/dev/x.jsonnet", "{}\n"),
+            (
+                "target/CACHEDIR.TAG",
+                "Signature: 8a477f597d28d172789f06886806bc55\n",
+            ),
+            ("target/out/x.jsonnet", "{}\n"),
+            ("build/CACHEDIR.TAG", "not the signature\n"),
+            ("build/kept.jsonnet", "{}\n"),
+            ("vendor/lib.libsonnet", "{}\n"),
+        ]);
+        let (files, problems) = sources(&config, &config.root);
+        assert!(problems.is_empty(), "{problems:?}");
+        let files: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            files,
+            vec![
+                "build/kept.jsonnet",
+                "clusters/dev/a.jsonnet",
+                "clusters/int/config/b.libsonnet",
+                "common/c.jsonnet",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_stage_reports_every_file_of_the_selected_clusters() {
+        let (_dir, config) = repo(&[
+            ("clusters/dev/a.jsonnet", "{ a: 1 }\n"),
+            ("clusters/int/b.jsonnet", "{a:1}\n"),
+            ("common/c.libsonnet", "{\n  a: ,\n}\n"),
+        ]);
+        let all: Vec<&Cluster> = config.clusters.iter().collect();
+        let outcomes = check(&config, &all);
+        let by_subject = |s: &str| outcomes.iter().find(|o| o.subject.as_deref() == Some(s));
+        let a = by_subject("clusters/dev/a.jsonnet").unwrap();
+        assert_eq!(
+            (a.status, a.cluster.as_deref()),
+            (Status::Passed, Some("dev"))
+        );
+        let b = by_subject("clusters/int/b.jsonnet").unwrap();
+        assert_eq!(b.status, Status::Failed);
+        assert!(b.detail.as_ref().unwrap().contains("+{ a: 1 }"), "{b:?}");
+        let c = by_subject("common/c.libsonnet").unwrap();
+        assert_eq!((c.status, c.cluster.as_deref()), (Status::Error, None));
+        let location = c.location.as_ref().unwrap();
+        assert_eq!((location.line, location.column), (Some(2), Some(6)));
+        assert!(
+            c.message.contains("common/c.libsonnet:2:6"),
+            "{}",
+            c.message
+        );
+
+        let only_dev = check(&config, &all[..1]);
+        assert_eq!(only_dev.len(), 2, "{only_dev:?}");
+        assert!(only_dev.iter().all(|o| o.cluster.as_deref() != Some("int")));
+    }
+}
