@@ -982,3 +982,20 @@ fn stale_secrets_are_diffed_without_their_values() {
         );
     }
 }
+
+/// Regression: a source nested a few thousand levels deep (any pull request can write one)
+/// aborted the whole process with a stack overflow on the default 2 MiB worker stacks.
+#[test]
+fn deeply_nested_sources_are_judged_not_fatal() {
+    let repo = fixture("basic");
+    let depth = 5_000;
+    let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    fs::write(
+        repo.path().join("clusters/dev/deep.jsonnet"),
+        format!("{{ items_: {{}}, deep:: {nested} }}\n"),
+    )
+    .unwrap();
+    // `policyrun` panics here if the process ends by a signal.
+    let run = policyrun(repo.path(), &["check"]);
+    assert!(run.code <= 1, "{}{}", run.stdout, run.stderr);
+}
