@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::config::{Config, Layout};
 use crate::discover::Entry;
+use crate::imports::{ImportLog, Input};
 use crate::outcome::{Location, ObjectId, pointer_segment};
 use crate::report::visible;
 use crate::sandbox::SandboxResolver;
@@ -72,6 +73,10 @@ pub struct Expanded {
     pub cluster: String,
     pub elapsed: Duration,
     pub result: Result<ExpandedFiles, Failure>,
+    /// Every file the evaluator resolved or read for this entry, transitively (and the
+    /// places its imports looked and found nothing), sorted by path. `None` when that
+    /// list cannot be known completely (an evaluator panic, an unreadable import).
+    pub inputs: Option<Vec<Input>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -139,10 +144,11 @@ pub fn evaluate_file(config: &Config, cluster: usize, path: &Path) -> Result<Str
 }
 
 /// The evaluator states of one rayon worker, one per cluster: ext vars live in a state and
-/// it caches evaluated imports, so a state must not be shared between clusters.
+/// it caches evaluated imports, so a state must not be shared between clusters. Each state
+/// has its import log, which lives exactly as long as the state's cache of imports.
 struct Worker<'c> {
     config: &'c Config,
-    states: Vec<Option<State>>,
+    states: Vec<Option<(State, ImportLog)>>,
 }
 
 impl<'c> Worker<'c> {
@@ -156,6 +162,10 @@ impl<'c> Worker<'c> {
     }
 
     fn state(&mut self, cluster: usize) -> &State {
+        &self.state_and_log(cluster).0
+    }
+
+    fn state_and_log(&mut self, cluster: usize) -> &(State, ImportLog) {
         let config = self.config;
         self.states[cluster].get_or_insert_with(|| {
             let context = jrsonnet_stdlib::ContextInitializer::new(PathResolver::Relative(
@@ -167,14 +177,16 @@ impl<'c> Worker<'c> {
             context.settings_mut().trace_printer = Rc::new(SafeTracePrinter {
                 root: config.root.clone(),
             });
+            let log = ImportLog::new();
             let mut builder = State::builder();
             builder
-                .import_resolver(SandboxResolver::new(
+                .import_resolver(SandboxResolver::recording(
                     config.root.clone(),
                     config.jpath.clone(),
+                    log.clone(),
                 ))
                 .context_initializer(context);
-            builder.build()
+            (builder.build(), log)
         })
     }
 
@@ -207,6 +219,7 @@ impl<'c> Worker<'c> {
                     result: Err(Failure::plain(format!(
                         "internal error in the jsonnet evaluator: {what} (please report this with the entry)"
                     ))),
+                    inputs: None,
                 }
             }
         }
@@ -215,17 +228,25 @@ impl<'c> Worker<'c> {
     fn expand(&mut self, entry: &Entry) -> Expanded {
         let started = Instant::now();
         let cluster = self.config.clusters[entry.cluster].name.clone();
-        let state = self.state(entry.cluster).clone();
+        let (state, log) = self.state_and_log(entry.cluster).clone();
         let result = {
             let _entered = state.enter();
             self.import(&state, entry)
                 .and_then(|value| self.split(&cluster, entry, &value))
         };
+        // The entry's real path is the root of its import closure; the resolver checked
+        // it before the import, so this only fails when the import failed too.
+        let inputs = self
+            .resolver()
+            .entry(&entry.path)
+            .ok()
+            .and_then(|source| log.inputs(&self.config.root, source.path()?));
         Expanded {
             entry: entry.clone(),
             cluster,
             elapsed: started.elapsed(),
             result,
+            inputs,
         }
     }
 
@@ -582,6 +603,7 @@ pub fn identity(object: &Value) -> Result<Identity, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::fs;
 
     #[test]
     fn lists_are_flattened_and_pointers_kept() {
@@ -639,6 +661,81 @@ mod tests {
         assert_eq!(shown[MAX_STACK_LINES / 2], "    ... 60 more frames ...");
         assert_eq!(shown[MAX_STACK_LINES], "frame 99");
         assert_eq!(compact_stack(&[]), "");
+    }
+
+    /// The second entry on a worker gets `x.libsonnet` from the state's cache without x's
+    /// imports being resolved again; its inputs must list them all the same.
+    #[test]
+    fn inputs_include_what_a_cached_import_imported() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for (path, text) in [
+            (
+                "lib/x.libsonnet",
+                "{ y: import 'y.libsonnet', conf: importstr 'data/app.conf', bin: importbin 'data/blob' }",
+            ),
+            ("lib/y.libsonnet", "{ v: 1 }"),
+            ("lib/data/app.conf", "a = 1\n"),
+            ("lib/data/blob", "\u{0}\u{1}"),
+            (
+                "clusters/dev/a.jsonnet",
+                "local x = import 'x.libsonnet'; { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { v: std.toString(x.y.v), c: x.conf, b: std.toString(std.length(x.bin)) } } }",
+            ),
+            (
+                "clusters/dev/b.jsonnet",
+                "local x = import 'x.libsonnet'; { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b' }, data: { c: x.conf, v: std.toString(x.y.v) } } }",
+            ),
+        ] {
+            fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            fs::write(root.join(path), text).unwrap();
+        }
+        let config = Config::parse("[[cluster]]\nname = \"dev\"\n", root.clone()).unwrap();
+        let mut worker = Worker::new(&config);
+        let entry = |name: &str| Entry {
+            cluster: 0,
+            path: PathBuf::from(format!("clusters/dev/{name}.jsonnet")),
+            stem: name.to_owned(),
+        };
+        let a = worker.expand(&entry("a"));
+        let b = worker.expand(&entry("b"));
+        assert!(a.result.is_ok() && b.result.is_ok(), "{a:?} {b:?}");
+        let paths = |e: &Expanded| -> Vec<(String, bool)> {
+            e.inputs
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|i| (i.path.display().to_string(), i.digest.is_some()))
+                .collect()
+        };
+        // importbin 'data/blob' only ever ran for `a`, on this worker: `b` may reach it
+        // through x, so it is listed (more is safe, less would not be).
+        let expected: Vec<(String, bool)> = [
+            ("clusters/dev/b.jsonnet", true),
+            ("clusters/dev/x.libsonnet", false),
+            ("lib/data/app.conf", true),
+            ("lib/data/blob", true),
+            ("lib/x.libsonnet", true),
+            ("lib/y.libsonnet", true),
+        ]
+        .iter()
+        .map(|(p, d)| ((*p).to_owned(), *d))
+        .collect();
+        assert_eq!(paths(&b), expected);
+        assert!(!paths(&b).iter().any(|(p, _)| p.contains("a.jsonnet")));
+        let digest = |e: &Expanded, path: &str| {
+            e.inputs
+                .as_ref()
+                .unwrap()
+                .iter()
+                .find(|i| i.path == Path::new(path))
+                .unwrap()
+                .digest
+        };
+        assert_eq!(
+            digest(&b, "lib/data/app.conf"),
+            Some(crate::imports::Digest::of(b"a = 1\n"))
+        );
+        assert_eq!(digest(&a, "lib/y.libsonnet"), digest(&b, "lib/y.libsonnet"));
     }
 
     #[test]

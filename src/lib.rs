@@ -8,6 +8,7 @@ pub mod discover;
 pub mod expand;
 pub mod freshness;
 pub mod gate;
+pub mod imports;
 pub mod manifests;
 pub mod outcome;
 pub mod paths;
