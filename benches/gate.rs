@@ -42,6 +42,7 @@ fn full_check(config: &Config, with_schema: bool) -> Vec<expand::Expanded> {
     let info = RunInfo {
         command: "check",
         elapsed: started.elapsed(),
+        stats: None,
     };
     Human::new(std::io::sink(), false, false)
         .write(&outcomes, &info)

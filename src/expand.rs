@@ -2,6 +2,7 @@
 //! layout commits and the Kubernetes objects later stages check. jrsonnet values are not
 //! `Send`, so each rayon worker owns its evaluator states and only plain data leaves it.
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -77,6 +78,9 @@ pub struct Expanded {
     /// places its imports looked and found nothing), sorted by path. `None` when that
     /// list cannot be known completely (an evaluator panic, an unreadable import).
     pub inputs: Option<Vec<Input>>,
+    /// The `std.trace` lines printed while the entry evaluated, as printed: a result taken
+    /// from the cache prints them again, as an evaluation would.
+    pub traces: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -98,17 +102,56 @@ pub fn output_prefix(config: &Config, cluster: &str, entry: &Entry) -> PathBuf {
 
 /// Expands every entry in parallel. `progress` is advanced once per entry.
 pub fn expand_all(config: &Config, entries: &[Entry], progress: &ProgressBar) -> Vec<Expanded> {
+    expand_all_with(config, entries, progress, |_| None, |_, _| {})
+        .into_iter()
+        .map(|(expanded, _)| expanded)
+        .collect()
+}
+
+/// Expands every entry in parallel: the `i`th is taken from `reuse(i)` when that has it
+/// (the cache), else evaluated and then handed to `evaluated(i, ..)` (to be cached). The
+/// flag says which of the two it was. `progress` is advanced once per entry.
+pub fn expand_all_with(
+    config: &Config,
+    entries: &[Entry],
+    progress: &ProgressBar,
+    reuse: impl Fn(usize) -> Option<Expanded> + Sync + Send,
+    evaluated: impl Fn(usize, &Expanded) + Sync + Send,
+) -> Vec<(Expanded, bool)> {
     entries
         .par_iter()
+        .enumerate()
         .map_init(
             || Worker::new(config),
-            |worker, entry| {
-                let expanded = worker.expand_guarded(entry);
+            |worker, (i, entry)| {
+                let result = match reuse(i) {
+                    Some(expanded) => (expanded, true),
+                    None => {
+                        let expanded = worker.expand_guarded(entry);
+                        evaluated(i, &expanded);
+                        (expanded, false)
+                    }
+                };
                 progress.inc(1);
-                expanded
+                result
             },
         )
         .collect()
+}
+
+/// An entry's expansion from files it produced before (the cache's record of them):
+/// the objects, identities and problems are derived again, as after an evaluation.
+pub fn rebuild(
+    config: &Config,
+    entry: &Entry,
+    files: impl IntoIterator<Item = (PathBuf, Option<String>, String)>,
+) -> Result<ExpandedFiles, Failure> {
+    let cluster = &config.clusters[entry.cluster].name;
+    let mut out = ExpandedFiles::default();
+    for (path, item, text) in files {
+        add_file(&mut out, cluster, entry, path, item, text)?;
+    }
+    Ok(out)
 }
 
 /// Evaluates entries to their manifested JSON text only, as the jsonnet tool would: the
@@ -149,6 +192,8 @@ pub fn evaluate_file(config: &Config, cluster: usize, path: &Path) -> Result<Str
 struct Worker<'c> {
     config: &'c Config,
     states: Vec<Option<(State, ImportLog)>>,
+    /// What the states' trace printers printed since the last entry began.
+    traces: Rc<RefCell<Vec<String>>>,
 }
 
 impl<'c> Worker<'c> {
@@ -158,6 +203,7 @@ impl<'c> Worker<'c> {
         Worker {
             config,
             states: vec![None; config.clusters.len()],
+            traces: Rc::default(),
         }
     }
 
@@ -167,6 +213,7 @@ impl<'c> Worker<'c> {
 
     fn state_and_log(&mut self, cluster: usize) -> &(State, ImportLog) {
         let config = self.config;
+        let traces = &self.traces;
         self.states[cluster].get_or_insert_with(|| {
             let context = jrsonnet_stdlib::ContextInitializer::new(PathResolver::Relative(
                 config.root.clone(),
@@ -176,6 +223,7 @@ impl<'c> Worker<'c> {
             }
             context.settings_mut().trace_printer = Rc::new(SafeTracePrinter {
                 root: config.root.clone(),
+                printed: traces.clone(),
             });
             let log = ImportLog::new();
             let mut builder = State::builder();
@@ -220,6 +268,7 @@ impl<'c> Worker<'c> {
                         "internal error in the jsonnet evaluator: {what} (please report this with the entry)"
                     ))),
                     inputs: None,
+                    traces: self.traces.take(),
                 }
             }
         }
@@ -229,6 +278,7 @@ impl<'c> Worker<'c> {
         let started = Instant::now();
         let cluster = self.config.clusters[entry.cluster].name.clone();
         let (state, log) = self.state_and_log(entry.cluster).clone();
+        self.traces.borrow_mut().clear();
         let result = {
             let _entered = state.enter();
             self.import(&state, entry)
@@ -247,6 +297,7 @@ impl<'c> Worker<'c> {
             elapsed: started.elapsed(),
             result,
             inputs,
+            traces: self.traces.take(),
         }
     }
 
@@ -256,14 +307,14 @@ impl<'c> Worker<'c> {
         match self.config.layout {
             Layout::PerFile => {
                 let text = manifest(value, self.config.indent).map_err(|e| self.failure(&e))?;
-                self.add_file(&mut out, cluster, entry, prefix, None, text)?;
+                add_file(&mut out, cluster, entry, prefix, None, text)?;
             }
             Layout::PerItem => {
                 for (key, item) in self.items(value)? {
                     check_item_key(&key)?;
                     let text = manifest(&item, self.config.indent).map_err(|e| self.failure(&e))?;
                     let path = prefix.join(format!("{key}.json"));
-                    self.add_file(&mut out, cluster, entry, path, Some(key), text)?;
+                    add_file(&mut out, cluster, entry, path, Some(key), text)?;
                 }
             }
         }
@@ -318,59 +369,60 @@ impl<'c> Worker<'c> {
             .collect()
     }
 
-    fn add_file(
-        &self,
-        out: &mut ExpandedFiles,
-        cluster: &str,
-        entry: &Entry,
-        path: PathBuf,
-        item: Option<String>,
-        text: String,
-    ) -> Result<(), Failure> {
-        let value: Value = serde_json::from_str(&text).map_err(|e| {
-            Failure::plain(format!(
-                "{}: the evaluator's output is not valid JSON: {e}",
-                path.display()
-            ))
-        })?;
-        let mut found = Vec::new();
-        collect_objects(value, String::new(), &mut found);
-        for item_value in found {
-            match item_value {
-                Ok((pointer, object)) => match identity(&object) {
-                    Ok((api_version, kind, namespace, name)) => out.objects.push(Object {
-                        id: ObjectId {
-                            cluster: cluster.to_owned(),
-                            entry: entry.path.clone(),
-                            item: item.clone(),
-                            api_version,
-                            kind,
-                            namespace,
-                            name,
-                        },
-                        value: object,
-                        file: path.clone(),
-                    }),
-                    Err(problem) => out.problems.push(format!(
-                        "{}{}: {problem}",
-                        path.display(),
-                        pointer_suffix(&pointer)
-                    )),
-                },
-                Err(pointer) => out.problems.push(format!(
-                    "{}{}: not a Kubernetes object (no apiVersion and kind)",
-                    path.display(),
-                    pointer_suffix(&pointer)
-                )),
-            }
-        }
-        out.files.push(Produced { path, item, text });
-        Ok(())
-    }
-
     fn failure(&self, error: &JsonnetError) -> Failure {
         failure_from(&self.config.root, error)
     }
+}
+
+/// Adds one produced file and the objects in it. Evaluation and the cache both come
+/// through here, so a result taken from the cache is built exactly as a fresh one.
+fn add_file(
+    out: &mut ExpandedFiles,
+    cluster: &str,
+    entry: &Entry,
+    path: PathBuf,
+    item: Option<String>,
+    text: String,
+) -> Result<(), Failure> {
+    let value: Value = serde_json::from_str(&text).map_err(|e| {
+        Failure::plain(format!(
+            "{}: the evaluator's output is not valid JSON: {e}",
+            path.display()
+        ))
+    })?;
+    let mut found = Vec::new();
+    collect_objects(value, String::new(), &mut found);
+    for item_value in found {
+        match item_value {
+            Ok((pointer, object)) => match identity(&object) {
+                Ok((api_version, kind, namespace, name)) => out.objects.push(Object {
+                    id: ObjectId {
+                        cluster: cluster.to_owned(),
+                        entry: entry.path.clone(),
+                        item: item.clone(),
+                        api_version,
+                        kind,
+                        namespace,
+                        name,
+                    },
+                    value: object,
+                    file: path.clone(),
+                }),
+                Err(problem) => out.problems.push(format!(
+                    "{}{}: {problem}",
+                    path.display(),
+                    pointer_suffix(&pointer)
+                )),
+            },
+            Err(pointer) => out.problems.push(format!(
+                "{}{}: not a Kubernetes object (no apiVersion and kind)",
+                path.display(),
+                pointer_suffix(&pointer)
+            )),
+        }
+    }
+    out.files.push(Produced { path, item, text });
+    Ok(())
 }
 
 /// Prints `std.trace` messages to stderr like the jsonnet tool (`TRACE: file:line text`),
@@ -379,6 +431,8 @@ impl<'c> Worker<'c> {
 #[derive(Acyclic)]
 struct SafeTracePrinter {
     root: PathBuf,
+    /// Every line printed, for the entry's expansion to keep (see `Expanded::traces`).
+    printed: Rc<RefCell<Vec<String>>>,
 }
 
 impl TracePrinter for SafeTracePrinter {
@@ -393,9 +447,15 @@ impl TracePrinter for SafeTracePrinter {
             })
             .unwrap_or_default();
         let line = format!("TRACE:{} {}\n", visible(&place), visible(&text));
-        // One write per message, so that workers' traces do not interleave mid-line.
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        print_trace_line(&line);
+        self.printed.borrow_mut().push(line);
     }
+}
+
+/// Prints one trace line (already made visible) to stderr. One write per message, so that
+/// workers' traces do not interleave mid-line.
+pub(crate) fn print_trace_line(line: &str) {
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 fn manifest(value: &Val, indent: usize) -> jrsonnet_evaluator::Result<String> {
@@ -509,6 +569,11 @@ fn trailing_location(message: &str) -> Option<Location> {
         line: Some(line),
         column: Some(column),
     })
+}
+
+/// Whether an item key can name a file (the cache checks the keys its records hold).
+pub(crate) fn plain_item_key(key: &str) -> bool {
+    check_item_key(key).is_ok()
 }
 
 /// Item keys become file names: refuse anything that is not one plain name.

@@ -2,13 +2,18 @@
 //! Every stage reports per entry, file or object; none stops the others.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
+use serde::Serialize;
 
+use crate::cache::{Cache, Miss, Record, WorkTree};
 use crate::config::Config;
-use crate::discover;
+use crate::discover::{self, Entry};
 use crate::expand::{self, Expanded, Object};
 use crate::freshness;
 use crate::outcome::{Location, Outcome, Stage, Status};
@@ -29,6 +34,10 @@ pub struct Options {
     pub without_schema: bool,
     /// Leave the policy stage out.
     pub without_policy: bool,
+    /// Where expansions are cached; `None` evaluates every entry.
+    pub cache: Option<Cache>,
+    /// Notes from the caller for the run's stats (why there is no cache).
+    pub notes: Vec<String>,
 }
 
 /// Everything a gate run produced: outcomes for reports, expansions and the schema catalog
@@ -37,18 +46,160 @@ pub struct Run {
     pub outcomes: Vec<Outcome>,
     pub expanded: Vec<Expanded>,
     pub catalog: Catalog,
+    pub stats: Stats,
+}
+
+/// How a run came by its expansions: for the reports, and for the tests and benchmarks
+/// that must tell a cached run from an evaluated one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Entries of the selected clusters.
+    pub entries: usize,
+    /// Entries whose results the run checks.
+    pub checked: usize,
+    /// Checked entries that jsonnet evaluated.
+    pub evaluated: usize,
+    /// Checked entries whose expansion came from the cache.
+    pub cached: usize,
+    /// This repository's directory in the cache, when the run used one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_dir: Option<PathBuf>,
+    /// Records written to the cache.
+    pub cache_writes: usize,
+    /// What is worth saying but is no check: ignored records, a cache that cannot be
+    /// written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Discovers and expands the selected clusters' entries. A usage problem (unknown cluster,
 /// unreadable cluster directory) is an `Err`; everything else is an outcome.
 pub fn expand(config: &Config, options: &Options) -> Result<(Vec<Expanded>, bool), String> {
+    let (expanded, _, all) = expand_counted(config, options)?;
+    Ok((expanded, all))
+}
+
+/// As `expand`, with the stats.
+pub fn expand_counted(
+    config: &Config,
+    options: &Options,
+) -> Result<(Vec<Expanded>, Stats, bool), String> {
     let clusters = config.select_clusters(&options.clusters)?;
     let all = clusters.len() == config.clusters.len();
     let entries = discover::entries(config, &clusters)?;
+    let (expanded, stats) = expand_entries(config, options, &entries);
+    Ok((expanded, stats, all))
+}
+
+/// What the cache holds for one entry.
+struct Looked {
+    key: Option<String>,
+    record: Option<Record>,
+}
+
+/// Looks every entry up in the cache (in parallel: reading records and hashing their
+/// inputs is file I/O). Records that had to be ignored are counted in `notes`.
+fn look_up(
+    config: &Config,
+    cache: Option<&Cache>,
+    entries: &[Entry],
+    notes: &mut Vec<String>,
+) -> Vec<Looked> {
+    let Some(cache) = cache else {
+        return entries
+            .iter()
+            .map(|_| Looked {
+                key: None,
+                record: None,
+            })
+            .collect();
+    };
+    let tree = WorkTree::new(&config.root);
+    let looked: Vec<(Looked, Option<String>)> = entries
+        .par_iter()
+        .map(|entry| {
+            let key = cache.key(config, entry);
+            let (record, rejected) = match cache.lookup(config, entry, &key, &tree) {
+                Ok(record) => (Some(record), None),
+                Err(Miss::Rejected(why)) => {
+                    (None, Some(format!("{}: {why}", entry.path.display())))
+                }
+                Err(Miss::Absent | Miss::Stale) => (None, None),
+            };
+            let looked = Looked {
+                key: Some(key),
+                record,
+            };
+            (looked, rejected)
+        })
+        .collect();
+    let rejected: Vec<&String> = looked.iter().filter_map(|(_, r)| r.as_ref()).collect();
+    if let Some(first) = rejected.first() {
+        notes.push(format!(
+            "cache: ignored {} unusable record(s) and evaluated their entries again (first: {first})",
+            rejected.len()
+        ));
+    }
+    looked.into_iter().map(|(l, _)| l).collect()
+}
+
+/// Expands `entries`: from the cache where it holds an up-to-date record, else by
+/// evaluating them (and caching the result).
+fn expand_entries(config: &Config, options: &Options, entries: &[Entry]) -> (Vec<Expanded>, Stats) {
+    let cache = options.cache.as_ref();
+    let mut stats = Stats {
+        entries: entries.len(),
+        checked: entries.len(),
+        cache_dir: cache.map(|c| c.dir().to_path_buf()),
+        ..Stats::default()
+    };
+    stats.notes.extend(options.notes.iter().cloned());
+    let looked = look_up(config, cache, entries, &mut stats.notes);
+    let writes = AtomicUsize::new(0);
+    let write_problem: Mutex<Option<String>> = Mutex::new(None);
     let progress = progress_bar(entries.len() as u64, options.progress);
-    let expanded = expand::expand_all(config, &entries, &progress);
+    let expanded = expand::expand_all_with(
+        config,
+        entries,
+        &progress,
+        |i| {
+            let record = looked[i].record.as_ref()?;
+            record.expanded(config, &entries[i]).ok()
+        },
+        |i, expanded| {
+            let (Some(cache), Some(key)) = (cache, &looked[i].key) else {
+                return;
+            };
+            match cache.store(key, expanded) {
+                Ok(true) => {
+                    writes.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(false) => {}
+                Err(problem) => {
+                    if let Ok(mut first) = write_problem.lock() {
+                        first.get_or_insert(problem);
+                    }
+                }
+            }
+        },
+    );
     progress.finish_and_clear();
-    Ok((expanded, all))
+    stats.cache_writes = writes.into_inner();
+    if let Some(problem) = write_problem.into_inner().ok().flatten() {
+        stats.notes.push(format!("cache: {problem}"));
+    }
+    let expanded: Vec<Expanded> = expanded
+        .into_iter()
+        .map(|(expanded, cached)| {
+            if cached {
+                stats.cached += 1;
+            } else {
+                stats.evaluated += 1;
+            }
+            expanded
+        })
+        .collect();
+    (expanded, stats)
 }
 
 /// Runs the gate: expansion, identity checks, freshness, schemas and policies. The committed
@@ -62,7 +213,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let ((expanded, committed), (catalog, policies)) = rayon::join(
         || {
             rayon::join(
-                || expand(config, options),
+                || expand_counted(config, options),
                 || freshness::CommittedTree::scan(config, &clusters, all_clusters),
             )
         },
@@ -73,7 +224,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             )
         },
     );
-    let (expanded, _) = expanded?;
+    let (expanded, stats, _) = expanded?;
     let mut catalog = catalog?;
     let mut outcomes = expansion_outcomes(&expanded);
     outcomes.extend(freshness::check(config, &committed, &expanded));
@@ -89,6 +240,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         outcomes,
         expanded,
         catalog,
+        stats,
     })
 }
 

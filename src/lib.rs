@@ -3,6 +3,7 @@
 //! these modules so that tests and benchmarks drive the same code.
 
 pub mod apply;
+pub mod cache;
 pub mod config;
 pub mod discover;
 pub mod expand;

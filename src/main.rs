@@ -222,6 +222,13 @@ struct CheckArgs {
     /// Whether a formatting-only difference warns or fails (overrides `format_only`)
     #[arg(long, value_enum, value_name = "WHAT")]
     format_only: Option<FormatOnlyArg>,
+    /// Neither read nor write the expansion cache: evaluate every entry
+    #[arg(long)]
+    no_cache: bool,
+    /// The expansion cache's directory (default: $POLICYRUN_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/policyrun, else ~/.cache/policyrun); never inside the repository
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -449,9 +456,14 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
     }
     args.schema.apply(&mut config.schema)?;
     args.policy.apply(&mut config.policy);
+    let (cache, note) =
+        policyrun::cache::for_run(&config, args.cache_dir.as_deref(), args.no_cache)
+            .map_err(UsageError)?;
     let options = gate::Options {
         clusters: args.common.clusters.clone(),
         progress: want_progress(args.report.output),
+        cache,
+        notes: note.into_iter().collect(),
         ..gate::Options::default()
     };
     let run = gate::check(&config, &options).map_err(UsageError)?;
@@ -460,12 +472,9 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
     // delay the verdict (tens of milliseconds on a large tree), so the exit frees them.
     std::mem::forget(run.expanded);
     std::mem::forget(run.catalog);
-    finish(
-        &cluster_order(&config),
-        &mut outcomes,
-        started,
-        ReportOptions::new("check", args.report, args.common.color),
-    )
+    let mut report = ReportOptions::new("check", args.report, args.common.color);
+    report.stats = Some(run.stats);
+    finish(&cluster_order(&config), &mut outcomes, started, report)
 }
 
 fn run_validate(args: ValidateArgs) -> Result<Summary, UsageError> {
@@ -712,6 +721,7 @@ fn run_expand(common: CommonArgs) -> Result<Summary, UsageError> {
             verbose: false,
             color: common.color,
             junit: None,
+            stats: None,
         },
     )
 }
@@ -723,6 +733,8 @@ struct ReportOptions {
     verbose: bool,
     color: ColorChoice,
     junit: Option<PathBuf>,
+    /// How `check` came by its expansions.
+    stats: Option<gate::Stats>,
 }
 
 impl ReportOptions {
@@ -733,6 +745,7 @@ impl ReportOptions {
             verbose: report.verbose,
             color,
             junit: report.junit,
+            stats: None,
         }
     }
 }
@@ -751,6 +764,7 @@ fn finish(
     let info = RunInfo {
         command: options.command,
         elapsed: started.elapsed(),
+        stats: options.stats,
     };
     let stdout = std::io::stdout().lock();
     let mut reports: Vec<Box<dyn Report>> = vec![match options.output {
