@@ -12,13 +12,14 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cache::{Cache, Miss, Record, WorkTree};
+use crate::changes::Changes;
 use crate::config::Config;
 use crate::discover::{self, Entry};
 use crate::expand::{self, Expanded, Object};
 use crate::freshness;
 use crate::outcome::{Location, Outcome, Stage, Status};
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
-use crate::schema::{self, Catalog, Target, gvk::Gvk};
+use crate::schema::{self, Catalog, Target, crd, gvk::Gvk};
 
 pub const EVALUATE: &str = "evaluate";
 pub const UNIQUE_IDENTITY: &str = "unique-identity";
@@ -38,6 +39,8 @@ pub struct Options {
     pub cache: Option<Cache>,
     /// Notes from the caller for the run's stats (why there is no cache).
     pub notes: Vec<String>,
+    /// `check` only: check only the entries a change since this git revision reaches.
+    pub changed_since: Option<String>,
 }
 
 /// Everything a gate run produced: outcomes for reports, expansions and the schema catalog
@@ -61,6 +64,9 @@ pub struct Stats {
     pub evaluated: usize,
     /// Checked entries whose expansion came from the cache.
     pub cached: usize,
+    /// `--changed-since`'s revision: entries it does not reach are not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_since: Option<String>,
     /// This repository's directory in the cache, when the run used one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<PathBuf>,
@@ -87,8 +93,24 @@ pub fn expand_counted(
     let clusters = config.select_clusters(&options.clusters)?;
     let all = clusters.len() == config.clusters.len();
     let entries = discover::entries(config, &clusters)?;
-    let (expanded, stats) = expand_entries(config, options, &entries);
+    let (slots, stats) = expand_entries(config, options, &entries, None);
+    let expanded = slots
+        .into_iter()
+        .filter_map(|slot| match slot {
+            Slot::Checked(expanded) => Some(*expanded),
+            Slot::Context(_) => None,
+        })
+        .collect();
     Ok((expanded, stats, all))
+}
+
+/// One entry of a run: checked (with its expansion), or only known, for the checks that
+/// look across entries (`--changed-since` leaves it out): its objects' identities and
+/// generated files, with values only for CustomResourceDefinitions, which define other
+/// entries' kinds.
+enum Slot {
+    Checked(Box<Expanded>),
+    Context(Vec<Object>),
 }
 
 /// What the cache holds for one entry.
@@ -144,30 +166,53 @@ fn look_up(
 }
 
 /// Expands `entries`: from the cache where it holds an up-to-date record, else by
-/// evaluating them (and caching the result).
-fn expand_entries(config: &Config, options: &Options, entries: &[Entry]) -> (Vec<Expanded>, Stats) {
+/// evaluating them (and caching the result). With `changes`, an entry they do not reach
+/// is not checked: its record (it has one, or it would be reached) gives its context.
+fn expand_entries(
+    config: &Config,
+    options: &Options,
+    entries: &[Entry],
+    changes: Option<&Changes>,
+) -> (Vec<Slot>, Stats) {
     let cache = options.cache.as_ref();
     let mut stats = Stats {
         entries: entries.len(),
-        checked: entries.len(),
         cache_dir: cache.map(|c| c.dir().to_path_buf()),
+        changed_since: changes.map(|c| c.since.clone()),
         ..Stats::default()
     };
     stats.notes.extend(options.notes.iter().cloned());
+    if let Some(path) = changes.and_then(|c| c.everything.as_ref()) {
+        stats.notes.push(format!(
+            "{} changed: every entry is checked",
+            path.display()
+        ));
+    }
     let looked = look_up(config, cache, entries, &mut stats.notes);
+    let checked: Vec<usize> = (0..entries.len())
+        .filter(|&i| {
+            changes.is_none_or(|c| {
+                let inputs = looked[i].record.as_ref().map(Record::inputs);
+                c.reaches(config, &entries[i], inputs)
+            })
+        })
+        .collect();
+    stats.checked = checked.len();
+    let to_expand: Vec<Entry> = checked.iter().map(|&i| entries[i].clone()).collect();
     let writes = AtomicUsize::new(0);
     let write_problem: Mutex<Option<String>> = Mutex::new(None);
-    let progress = progress_bar(entries.len() as u64, options.progress);
+    let progress = progress_bar(to_expand.len() as u64, options.progress);
     let expanded = expand::expand_all_with(
         config,
-        entries,
+        &to_expand,
         &progress,
-        |i| {
+        |n| {
+            let i = checked[n];
             let record = looked[i].record.as_ref()?;
             record.expanded(config, &entries[i]).ok()
         },
-        |i, expanded| {
-            let (Some(cache), Some(key)) = (cache, &looked[i].key) else {
+        |n, expanded| {
+            let (Some(cache), Some(key)) = (cache, &looked[checked[n]].key) else {
                 return;
             };
             match cache.store(key, expanded) {
@@ -188,33 +233,62 @@ fn expand_entries(config: &Config, options: &Options, entries: &[Entry]) -> (Vec
     if let Some(problem) = write_problem.into_inner().ok().flatten() {
         stats.notes.push(format!("cache: {problem}"));
     }
-    let expanded: Vec<Expanded> = expanded
-        .into_iter()
-        .map(|(expanded, cached)| {
+    let mut expanded = expanded.into_iter();
+    let mut next_checked = checked.iter().peekable();
+    let mut slots = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        if next_checked.next_if(|&&c| c == i).is_some() {
+            let Some((expanded, cached)) = expanded.next() else {
+                break;
+            };
             if cached {
                 stats.cached += 1;
             } else {
                 stats.evaluated += 1;
             }
-            expanded
-        })
-        .collect();
-    (expanded, stats)
+            slots.push(Slot::Checked(Box::new(expanded)));
+        } else {
+            let objects = looked[i]
+                .record
+                .as_ref()
+                .map(|r| r.objects(config, entry, &[crd::CRD_KIND]))
+                .unwrap_or_default();
+            slots.push(Slot::Context(objects));
+        }
+    }
+    (slots, stats)
 }
 
 /// Runs the gate: expansion, identity checks, freshness, schemas and policies. The committed
 /// tree is listed, and the schemas and policies are loaded, while the entries expand: none
 /// needs the others, and done afterwards they would be time when one core works and the
 /// others idle.
+///
+/// With `changed_since`, only the entries the changes reach are checked; the others are
+/// context for the checks that look across entries (duplicate identities, the namespaces
+/// policies see, the CRDs that define kinds), and freshness looks only at the checked
+/// entries' generated files and at the orphans the change may have left. A revision git
+/// does not know is an `Err` (a usage error).
 pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let clusters = config.select_clusters(&options.clusters)?;
     let all_clusters = clusters.len() == config.clusters.len();
+    let changes = options
+        .changed_since
+        .as_deref()
+        .map(|rev| Changes::since(config, rev))
+        .transpose()?;
+    let entries = discover::entries(config, &clusters)?;
     let with_policy = !options.without_policy && !config.policy.is_empty();
-    let ((expanded, committed), (catalog, policies)) = rayon::join(
+    let ((slots, committed), (catalog, policies)) = rayon::join(
         || {
             rayon::join(
-                || expand_counted(config, options),
-                || freshness::CommittedTree::scan(config, &clusters, all_clusters),
+                || expand_entries(config, options, &entries, changes.as_ref()),
+                // A partial run knows where to look only after its entries are chosen.
+                || {
+                    changes
+                        .is_none()
+                        .then(|| freshness::CommittedTree::scan(config, &clusters, all_clusters))
+                },
             )
         },
         || {
@@ -224,16 +298,51 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             )
         },
     );
-    let (expanded, stats, _) = expanded?;
+    let (slots, stats) = slots;
     let mut catalog = catalog?;
-    let mut outcomes = expansion_outcomes(&expanded);
+    let mut outcomes = duplicate_identities(slots.iter().flat_map(|slot| {
+        let (objects, checked): (&[Object], bool) = match slot {
+            Slot::Checked(e) => (e.result.as_ref().map_or(&[], |r| &r.objects), true),
+            Slot::Context(objects) => (objects, false),
+        };
+        objects.iter().map(move |o| (o, checked))
+    }));
+    let mut context = Vec::new();
+    let mut expanded = Vec::with_capacity(stats.checked);
+    for slot in slots {
+        match slot {
+            Slot::Checked(e) => expanded.push(*e),
+            Slot::Context(objects) => context.extend(objects),
+        }
+    }
+    outcomes.extend(evaluation_outcomes(&expanded));
+    let committed = match (committed, &changes) {
+        (Some(committed), _) => committed,
+        (None, changes) => {
+            let mut places: Vec<PathBuf> = expanded
+                .iter()
+                .map(|e| expand::output_prefix(config, &e.cluster, &e.entry))
+                .collect();
+            if let Some(changes) = changes {
+                places.extend(changes.orphan_roots(config, &clusters, &entries));
+            }
+            freshness::CommittedTree::scan_some(config, &places)
+        }
+    };
     outcomes.extend(freshness::check(config, &committed, &expanded));
     let targets = targets(&expanded);
     if !options.without_schema {
+        for object in context.iter().filter(|o| crd::is_crd(&o.value)) {
+            // Its own problems are its entry's outcomes, in a run that checks it.
+            let origin = object.file.display().to_string();
+            let _ = catalog.add_crd(Some(&object.id.cluster), &object.value, &origin);
+        }
         outcomes.extend(schema::run(&mut catalog, &targets));
     }
     if let Some(policies) = policies {
-        outcomes.extend(policy_outcomes(config, &policies, &catalog, &targets));
+        outcomes.extend(policy_outcomes_with(
+            config, &policies, &catalog, &targets, &context,
+        ));
     }
     drop(targets);
     Ok(Run {
@@ -251,7 +360,28 @@ pub fn policy_outcomes(
     catalog: &Catalog,
     targets: &[Target],
 ) -> Vec<Outcome> {
+    policy_outcomes_with(config, policies, catalog, targets, &[])
+}
+
+/// As `policy_outcomes`, when the objects of entries not checked (`context`) exist too:
+/// policies see their Namespaces as created.
+pub fn policy_outcomes_with(
+    config: &Config,
+    policies: &PolicyStage,
+    catalog: &Catalog,
+    targets: &[Target],
+    context: &[Object],
+) -> Vec<Outcome> {
     let mut namespaces = policy::namespaces_by_cluster(targets);
+    for object in context {
+        let id = &object.id;
+        if id.kind == "Namespace" && id.api_version == "v1" {
+            namespaces
+                .entry(Some(id.cluster.clone()))
+                .or_default()
+                .insert(id.name.clone());
+        }
+    }
     let contexts = config
         .clusters
         .iter()
@@ -294,6 +424,19 @@ pub fn targets(expanded: &[Expanded]) -> Vec<Target<'_>> {
 
 /// One `evaluate` outcome per entry, problems with produced values, and duplicate identities.
 pub fn expansion_outcomes(expanded: &[Expanded]) -> Vec<Outcome> {
+    let mut outcomes = evaluation_outcomes(expanded);
+    outcomes.extend(duplicate_identities(
+        expanded
+            .iter()
+            .filter_map(|e| e.result.as_ref().ok())
+            .flat_map(|r| r.objects.iter())
+            .map(|o| (o, true)),
+    ));
+    outcomes
+}
+
+/// One `evaluate` outcome per entry, with the problems of its produced values.
+fn evaluation_outcomes(expanded: &[Expanded]) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(expanded.len());
     for e in expanded {
         let base = Outcome::new(Stage::Expand, EVALUATE, Status::Passed)
@@ -337,20 +480,19 @@ pub fn expansion_outcomes(expanded: &[Expanded]) -> Vec<Outcome> {
             }
         }
     }
-    outcomes.extend(duplicate_identities(expanded));
     outcomes
 }
 
 /// Two objects that the cluster would see as one (same group, kind, namespace and name)
-/// are a failure naming both sources.
-fn duplicate_identities(expanded: &[Expanded]) -> Vec<Outcome> {
-    let mut seen: HashMap<(&str, &str, &str, Option<&str>, &str), &Object> = HashMap::new();
+/// are a failure naming both sources. `objects` come in entry order, each saying whether
+/// its entry is checked; a pair is reported when one of the two is (a run that checks
+/// some entries still sees a clash with one it does not check).
+fn duplicate_identities<'a>(objects: impl Iterator<Item = (&'a Object, bool)>) -> Vec<Outcome> {
+    // Cluster, group, kind, namespace, name.
+    type Identity<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, &'a str);
+    let mut seen: HashMap<Identity, (&Object, bool)> = HashMap::new();
     let mut outcomes = Vec::new();
-    for object in expanded
-        .iter()
-        .filter_map(|e| e.result.as_ref().ok())
-        .flat_map(|r| r.objects.iter())
-    {
+    for (object, checked) in objects {
         let id = &object.id;
         let group = id.api_version.rsplit_once('/').map_or("", |(g, _)| g);
         let key = (
@@ -360,7 +502,10 @@ fn duplicate_identities(expanded: &[Expanded]) -> Vec<Outcome> {
             id.namespace.as_deref(),
             id.name.as_str(),
         );
-        if let Some(first) = seen.get(&key) {
+        if let Some(&(first, first_checked)) = seen.get(&key) {
+            if !checked && !first_checked {
+                continue;
+            }
             outcomes.push(
                 Outcome::new(Stage::Expand, UNIQUE_IDENTITY, Status::Failed)
                     .cluster(&id.cluster)
@@ -377,7 +522,7 @@ fn duplicate_identities(expanded: &[Expanded]) -> Vec<Outcome> {
                     .location(Location::file(object.file.clone())),
             );
         } else {
-            seen.insert(key, object);
+            seen.insert(key, (object, checked));
         }
     }
     outcomes

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod cache;
+pub mod changes;
 pub mod config;
 pub mod discover;
 pub mod expand;

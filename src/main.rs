@@ -229,6 +229,10 @@ struct CheckArgs {
     /// $XDG_CACHE_HOME/policyrun, else ~/.cache/policyrun); never inside the repository
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
     cache_dir: Option<PathBuf>,
+    /// Check only the entries whose inputs changed since this git revision (committed,
+    /// staged, unstaged or untracked changes)
+    #[arg(long, value_name = "REF")]
+    changed_since: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -464,6 +468,7 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
         progress: want_progress(args.report.output),
         cache,
         notes: note.into_iter().collect(),
+        changed_since: args.changed_since.clone(),
         ..gate::Options::default()
     };
     let run = gate::check(&config, &options).map_err(UsageError)?;

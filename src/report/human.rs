@@ -152,6 +152,14 @@ impl<W: Write> Report for Human<W> {
 /// counts of evaluated and cached entries with `-v`.
 fn stats_lines(stats: &crate::gate::Stats, verbose: bool) -> Vec<String> {
     let mut lines: Vec<String> = stats.notes.iter().map(|n| format!("note: {n}")).collect();
+    if let Some(since) = &stats.changed_since {
+        lines.push(format!(
+            "changed since {since}: {} of {} entries checked, {} skipped (nothing they read changed)",
+            stats.checked,
+            stats.entries,
+            stats.entries - stats.checked
+        ));
+    }
     if verbose {
         let mut line = format!(
             "expansion: {} entries, {} evaluated, {} from the cache",
@@ -256,6 +264,7 @@ mod tests {
             checked: 3,
             evaluated: 1,
             cached: 2,
+            changed_since: None,
             cache_dir: Some("/c/repo-1".into()),
             cache_writes: 1,
             notes: vec!["cache: ignored 1 unusable record(s)".into()],
