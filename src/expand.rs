@@ -286,11 +286,10 @@ impl<'c> Worker<'c> {
         };
         // The entry's real path is the root of its import closure; the resolver checked
         // it before the import, so this only fails when the import failed too.
-        let inputs = self
-            .resolver()
-            .entry(&entry.path)
-            .ok()
-            .and_then(|source| log.inputs(&self.config.root, source.path()?));
+        let inputs = self.resolver().entry(&entry.path).ok().and_then(|source| {
+            let entry_path = self.config.root.join(&entry.path);
+            log.inputs(&self.config.root, &entry_path, source.path()?)
+        });
         Expanded {
             entry: entry.clone(),
             cluster,

@@ -99,11 +99,12 @@ impl ImportLog {
             .insert(path.to_path_buf(), Digest::of(bytes));
     }
 
-    /// Every path the entry at `entry` (absolute, real) reached through its imports,
-    /// transitively, relative to `root`, sorted. `None` when the list cannot be complete:
-    /// a file was reached that was never read and cannot be read now, or a path is seen
-    /// both as absent and as present (the tree changed during the run).
-    pub fn inputs(&self, root: &Path, entry: &Path) -> Option<Vec<Input>> {
+    /// Every path the entry file `entry` (absolute; `real` with symbolic links resolved)
+    /// reached through its imports, transitively, relative to `root`, sorted, the entry
+    /// included. `None` when the list cannot be complete: a file was reached that was
+    /// never read and cannot be read now, or a path is seen both as absent and as present
+    /// (the tree changed during the run).
+    pub fn inputs(&self, root: &Path, entry: &Path, real: &Path) -> Option<Vec<Input>> {
         let log = self.0.borrow();
         let mut found: BTreeMap<PathBuf, Option<Digest>> = BTreeMap::new();
         let mut add = |absolute: &Path, digest: Option<Digest>| -> Option<()> {
@@ -120,8 +121,11 @@ impl ImportLog {
                 .or_else(|| std::fs::read(real).ok().map(|bytes| Digest::of(&bytes)))
         };
         let mut seen: HashSet<&Path> = HashSet::new();
-        let mut queue: Vec<&Path> = vec![entry];
-        add(entry, Some(digest_of(entry)?))?;
+        let mut queue: Vec<&Path> = vec![real];
+        let digest = digest_of(real)?;
+        add(real, Some(digest))?;
+        // An entry that is a link: where it points is an input too.
+        add(entry, Some(digest))?;
         while let Some(file) = queue.pop() {
             if !seen.insert(file) {
                 continue;
@@ -207,7 +211,7 @@ mod tests {
             &root.join("clusters/dev/b.jsonnet"),
             vec![Probe::Absent(root.join("clusters/dev/other"))],
         );
-        let inputs = log.inputs(root, &entry).unwrap();
+        let inputs = log.inputs(root, &entry, &entry).unwrap();
         let listed: Vec<(&str, bool)> = inputs
             .iter()
             .map(|i| (i.path.to_str().unwrap(), i.digest.is_some()))
@@ -241,7 +245,7 @@ mod tests {
                 real: root.join("x.libsonnet"),
             }],
         );
-        assert_eq!(log.inputs(root, &entry), None);
+        assert_eq!(log.inputs(root, &entry, &entry), None);
 
         let log = ImportLog::new();
         log.read(&entry, b"entry");
@@ -256,6 +260,6 @@ mod tests {
                 },
             ],
         );
-        assert_eq!(log.inputs(root, &entry), None);
+        assert_eq!(log.inputs(root, &entry, &entry), None);
     }
 }

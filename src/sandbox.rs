@@ -340,7 +340,7 @@ mod tests {
         r.load_file_contents(&found).unwrap();
         r.load_file_contents(&from).unwrap();
         let entry = root.join("clusters/dev/a.jsonnet");
-        let inputs = log.inputs(&root, &entry).unwrap();
+        let inputs = log.inputs(&root, &entry, &entry).unwrap();
         let listed: Vec<(String, bool)> = inputs
             .iter()
             .map(|i| (i.path.display().to_string(), i.digest.is_some()))
@@ -355,7 +355,7 @@ mod tests {
         );
         // A failed import adds nothing.
         assert!(r.resolve_from(&from, &"nope.libsonnet").is_err());
-        assert_eq!(log.inputs(&root, &entry).unwrap(), inputs);
+        assert_eq!(log.inputs(&root, &entry, &entry).unwrap(), inputs);
     }
 
     #[test]

@@ -221,6 +221,31 @@ fn each_input_invalidates_the_entries_that_read_it() {
     assert_eq!(repo.counts(), (0, 6));
 }
 
+/// An entry file that is a symbolic link: where it points is an input too.
+#[cfg(unix)]
+#[test]
+fn retargeting_a_linked_entry_invalidates_it() {
+    let repo = Repo::new();
+    let solo = fs::read_to_string(repo.root().join("clusters/dev/solo.jsonnet")).unwrap();
+    repo.write(
+        "common/linked-a.jsonnet",
+        &solo.replace("'solo'", "'linked-a'"),
+    );
+    repo.write(
+        "common/linked-b.jsonnet",
+        &solo.replace("'solo'", "'linked-b'"),
+    );
+    let link = repo.root().join("clusters/dev/linked.jsonnet");
+    std::os::unix::fs::symlink("../../common/linked-a.jsonnet", &link).unwrap();
+    assert_eq!(policyrun(repo.root(), &["expand"]).code, 0);
+    assert_eq!(repo.counts(), (7, 0));
+    assert_eq!(repo.counts(), (0, 7));
+    fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink("../../common/linked-b.jsonnet", &link).unwrap();
+    assert_eq!(policyrun(repo.root(), &["expand"]).code, 0);
+    assert_eq!(repo.counts(), (1, 6));
+}
+
 /// Another tool version (the key's version part) finds no records; the command line
 /// cannot change the version, so the library is driven directly.
 #[test]
