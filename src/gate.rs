@@ -187,6 +187,10 @@ fn expand_entries(
             "{} changed: every entry is checked",
             path.display()
         ));
+    } else if changes.is_some() && cache.is_none() {
+        stats
+            .notes
+            .push("without the cache no entry's inputs are known: every entry is checked".into());
     }
     let looked = look_up(config, cache, entries, &mut stats.notes);
     let checked: Vec<usize> = (0..entries.len())

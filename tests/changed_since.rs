@@ -361,6 +361,13 @@ fn without_the_cache_every_entry_is_checked() {
     );
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["expansion"]["checked"], 6);
+    assert!(
+        doc["expansion"]["notes"]
+            .to_string()
+            .contains("without the cache"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(run.code, 0);
 }
 
