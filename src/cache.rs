@@ -7,13 +7,16 @@
 //! versions) and leads to one record listing the entry's inputs with their digests (see
 //! `imports`) and the files it produced. A record is used only when every input still has
 //! the recorded content (or is still absent); otherwise the entry is evaluated and the
-//! record replaced.
+//! record replaced. Records live in a fixed number of bucket files chosen by key, not one
+//! file per entry: creating thousands of small files made a run that wrote every record
+//! (after a change to a shared library) twice as slow as no cache at all (BENCHMARKS.md).
 //!
 //! Nothing read from the cache is trusted before it is checked: a record carries its format
 //! version, a SHA-256 of everything after it, its own key, and paths that must lie where
 //! the entry's files belong. A truncated, garbled or foreign record is ignored (and
-//! replaced), never an error. Records are written to a temporary file and renamed, so
-//! concurrent runs see either the old or the new record, whole.
+//! replaced), never an error. Buckets are written to a temporary file and renamed, so
+//! concurrent runs see either the old or the new bucket, whole; of two runs rewriting one
+//! bucket at once, the last wins and the other's new records are simply not cached.
 //!
 //! Where it lives is decided by whoever runs policyrun — `--cache-dir`, `POLICYRUN_CACHE_DIR`,
 //! `$XDG_CACHE_HOME/policyrun`, `~/.cache/policyrun` — never by `policyrun.toml`: that file
@@ -28,6 +31,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Layout};
@@ -37,10 +41,17 @@ use crate::imports::{Digest, Input};
 use crate::outcome::ObjectId;
 
 /// Changes whenever the record layout changes; records of another format are ignored.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// The first line of every record.
 const MAGIC: &str = "policyrun-expansion-cache";
+
+/// The first line of every bucket file.
+const BUCKET_MAGIC: &str = "policyrun-expansion-bucket";
+
+/// How many bucket files a repository's records are spread over: few enough that writing
+/// every record creates few files, enough that one changed entry rewrites a small one.
+const BUCKETS: usize = 64;
 
 /// The evaluator whose output is cached: another jrsonnet may evaluate or print values
 /// differently. Checked against Cargo.lock by a unit test, so it cannot go stale.
@@ -135,14 +146,23 @@ pub enum Miss {
     Rejected(String),
 }
 
+/// The buckets holding some entries' records, read once for a run.
+pub struct Loaded {
+    buckets: Vec<Vec<u8>>,
+    /// Key → (bucket, the record's bytes in it).
+    index: HashMap<String, (usize, std::ops::Range<usize>)>,
+    /// Buckets that could not be read whole; the records after the damage are lost.
+    pub notes: Vec<String>,
+}
+
 /// An entry's record, checked: its format, checksum, key and paths are sound.
 #[derive(Debug, Clone)]
 pub struct Record {
     inputs: Vec<Input>,
     traces: Vec<String>,
-    files: Vec<(PathBuf, Option<String>, std::ops::Range<usize>)>,
+    /// Each produced file: path, item key and text.
+    files: Vec<(PathBuf, Option<String>, String)>,
     objects: Vec<(usize, ObjectHeader)>,
-    payload: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -204,6 +224,12 @@ impl Cache {
     pub fn open_as(dir: &Path, config: &Config, tool: String) -> Result<Cache, String> {
         let shown = dir.display();
         let dir = std::path::absolute(dir).map_err(|e| format!("cache directory {shown}: {e}"))?;
+        // Decided before anything is created: a refused directory must not appear.
+        if real_path(&dir).starts_with(&config.root) {
+            return Err(format!(
+                "cache directory {shown} is inside the repository; it must live outside it (a pull request could commit records there)"
+            ));
+        }
         create_private_dir(&dir)?;
         let real = dir
             .canonicalize()
@@ -253,26 +279,64 @@ impl Cache {
         Digest::of(&bytes).to_hex()
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.records.join(format!("{key}.rec"))
+    fn bucket_path(&self, bucket: usize) -> PathBuf {
+        self.records.join(format!("{bucket:02}.bucket"))
+    }
+
+    /// Reads the buckets that hold `keys`' records (in parallel: it is file I/O).
+    pub fn load(&self, keys: &[String]) -> Loaded {
+        let mut wanted: Vec<usize> = keys.iter().map(|k| bucket_of(k)).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let read: Vec<(usize, Vec<u8>, Option<String>)> = wanted
+            .par_iter()
+            .filter_map(|&bucket| match fs::read(self.bucket_path(bucket)) {
+                Ok(bytes) => Some((bucket, bytes, None)),
+                Err(e) if e.kind() == ErrorKind::NotFound => None,
+                Err(e) => Some((
+                    bucket,
+                    Vec::new(),
+                    Some(format!("cannot read bucket {bucket:02}: {e}")),
+                )),
+            })
+            .collect();
+        let mut loaded = Loaded {
+            buckets: Vec::with_capacity(read.len()),
+            index: HashMap::new(),
+            notes: Vec::new(),
+        };
+        for (bucket, bytes, problem) in read {
+            loaded.notes.extend(problem);
+            let (records, damage) = parse_bucket(&bytes);
+            if let Some(damage) = damage {
+                loaded.notes.push(format!(
+                    "bucket {bucket:02} is damaged ({damage}); the records after it were ignored"
+                ));
+            }
+            let at = loaded.buckets.len();
+            for (key, range) in records {
+                loaded.index.insert(key, (at, range));
+            }
+            loaded.buckets.push(bytes);
+        }
+        loaded
     }
 
     /// The entry's record when there is a sound one whose inputs are all unchanged in
     /// `tree`.
     pub fn lookup(
         &self,
+        loaded: &Loaded,
         config: &Config,
         entry: &Entry,
         key: &str,
         tree: &WorkTree,
     ) -> Result<Record, Miss> {
-        let bytes = match fs::read(self.path(key)) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Err(Miss::Absent),
-            Err(e) => return Err(Miss::Rejected(format!("cannot read it: {e}"))),
+        let Some((bucket, range)) = loaded.index.get(key) else {
+            return Err(Miss::Absent);
         };
         let record = self
-            .decode(config, entry, key, bytes)
+            .decode(config, entry, key, &loaded.buckets[*bucket][range.clone()])
             .map_err(Miss::Rejected)?;
         if tree.unchanged(&record.inputs) {
             Ok(record)
@@ -286,9 +350,9 @@ impl Cache {
         config: &Config,
         entry: &Entry,
         key: &str,
-        bytes: Vec<u8>,
+        bytes: &[u8],
     ) -> Result<Record, String> {
-        let (magic, rest) = split_line(&bytes).ok_or("truncated before its format line")?;
+        let (magic, rest) = split_line(bytes).ok_or("truncated before its format line")?;
         if magic != format!("{MAGIC} {FORMAT}").as_bytes() {
             return Err("not a record of this format".into());
         }
@@ -337,10 +401,11 @@ impl Cache {
                 ));
             }
             let end = offset + file.bytes;
-            if end > payload.len() || std::str::from_utf8(&payload[offset..end]).is_err() {
-                return Err("payload shorter than its header says, or not text".into());
-            }
-            files.push((file.path, file.item, offset..end));
+            let text = payload
+                .get(offset..end)
+                .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+                .ok_or("payload shorter than its header says, or not text")?;
+            files.push((file.path, file.item, text));
             offset = end;
         }
         if offset != payload.len() {
@@ -358,16 +423,15 @@ impl Cache {
             traces: header.traces,
             files,
             objects,
-            payload: payload.to_vec(),
         })
     }
 
-    /// Writes the record of a successful expansion whose inputs are known; returns
-    /// `Ok(false)` for one that is not cached (failures are evaluated again every time,
-    /// which keeps their messages exactly what the evaluator says).
-    pub fn store(&self, key: &str, expanded: &Expanded) -> Result<bool, String> {
+    /// The record of a successful expansion whose inputs are known, to be saved; `None`
+    /// for one that is not cached (failures are evaluated again every time, which keeps
+    /// their messages exactly what the evaluator says).
+    pub fn record(&self, key: &str, expanded: &Expanded) -> Option<Vec<u8>> {
         let (Ok(files), Some(inputs)) = (&expanded.result, &expanded.inputs) else {
-            return Ok(false);
+            return None;
         };
         let index: HashMap<&Path, usize> = files
             .files
@@ -377,9 +441,7 @@ impl Cache {
             .collect();
         let mut objects = Vec::with_capacity(files.objects.len());
         for object in &files.objects {
-            let Some(&file) = index.get(object.file.as_path()) else {
-                return Ok(false);
-            };
+            let file = *index.get(object.file.as_path())?;
             objects.push(ObjectHeader {
                 file,
                 api_version: object.id.api_version.clone(),
@@ -409,23 +471,67 @@ impl Cache {
             traces: expanded.traces.clone(),
         };
         // A path that is not UTF-8 cannot be written as JSON: such an entry is not cached.
-        let Ok(mut body) = serde_json::to_vec(&header) else {
-            return Ok(false);
-        };
+        let mut body = serde_json::to_vec(&header).ok()?;
         body.push(b'\n');
         for file in &files.files {
             body.extend_from_slice(file.text.as_bytes());
         }
         let mut record = format!("{MAGIC} {FORMAT}\n{}\n", Digest::of(&body).to_hex()).into_bytes();
         record.extend_from_slice(&body);
-        write_replacing(&self.path(key), &record)
-            .map(|()| true)
-            .map_err(|e| {
-                format!(
-                    "cannot write to the cache in {}: {e}",
-                    self.records.display()
-                )
+        Some(record)
+    }
+
+    /// Saves `new` records (key, record) and drops the `rejected` keys' records: each
+    /// bucket concerned is read again (another run may have written it meanwhile), the
+    /// sound records in it kept, and it is written whole through a temporary file.
+    /// Returns how many records were written.
+    pub fn save(&self, new: Vec<(String, Vec<u8>)>, rejected: &[String]) -> Result<usize, String> {
+        let mut by_bucket: BTreeMap<usize, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+        for key in rejected {
+            by_bucket.entry(bucket_of(key)).or_default();
+        }
+        for (key, record) in new {
+            by_bucket
+                .entry(bucket_of(&key))
+                .or_default()
+                .push((key, record));
+        }
+        let results: Vec<Result<usize, String>> = by_bucket
+            .into_par_iter()
+            .map(|(bucket, new)| {
+                let path = self.bucket_path(bucket);
+                let old = fs::read(&path).unwrap_or_default();
+                let (kept, _) = parse_bucket(&old);
+                let mut records: BTreeMap<&str, &[u8]> = kept
+                    .iter()
+                    .filter(|(key, range)| {
+                        !rejected.contains(key) && sound_record(&old[range.clone()])
+                    })
+                    .map(|(key, range)| (key.as_str(), &old[range.clone()]))
+                    .collect();
+                for (key, record) in &new {
+                    records.insert(key, record);
+                }
+                let mut bytes = format!("{BUCKET_MAGIC} {FORMAT}\n").into_bytes();
+                for (key, record) in records {
+                    bytes.extend_from_slice(format!("{key} {}\n", record.len()).as_bytes());
+                    bytes.extend_from_slice(record);
+                }
+                write_replacing(&path, &bytes)
+                    .map(|()| new.len())
+                    .map_err(|e| {
+                        format!(
+                            "cannot write to the cache in {}: {e}",
+                            self.records.display()
+                        )
+                    })
             })
+            .collect();
+        let mut written = 0;
+        for result in results {
+            written += result?;
+        }
+        Ok(written)
     }
 }
 
@@ -444,10 +550,10 @@ impl Record {
             let shown = crate::report::visible(line.trim_end_matches('\n'));
             expand::print_trace_line(&format!("{shown}\n"));
         }
-        let files = self.files.iter().map(|(path, item, range)| {
-            let text = String::from_utf8_lossy(&self.payload[range.clone()]).into_owned();
-            (path.clone(), item.clone(), text)
-        });
+        let files = self
+            .files
+            .iter()
+            .map(|(path, item, text)| (path.clone(), item.clone(), text.clone()));
         let result = expand::rebuild(config, entry, files).map_err(|f| f.message)?;
         Ok(Expanded {
             entry: entry.clone(),
@@ -468,7 +574,7 @@ impl Record {
         self.objects
             .iter()
             .map(|(file, header)| {
-                let (path, item, range) = &self.files[*file];
+                let (path, item, text) = &self.files[*file];
                 let id = ObjectId {
                     cluster: cluster.clone(),
                     entry: entry.path.clone(),
@@ -481,14 +587,9 @@ impl Record {
                 let mut value = serde_json::Value::Null;
                 if parse.contains(&header.kind.as_str()) {
                     let objects = parsed.entry(*file).or_insert_with(|| {
-                        let text = String::from_utf8_lossy(&self.payload[range.clone()]);
-                        expand::rebuild(
-                            config,
-                            entry,
-                            [(path.clone(), item.clone(), text.into_owned())],
-                        )
-                        .map(|files| files.objects)
-                        .unwrap_or_default()
+                        expand::rebuild(config, entry, [(path.clone(), item.clone(), text.clone())])
+                            .map(|files| files.objects)
+                            .unwrap_or_default()
                     });
                     if let Some(object) = objects.iter().find(|o| o.id == id) {
                         value = object.value.clone();
@@ -592,6 +693,89 @@ fn plain_relative(path: &Path) -> bool {
     path.components().count() > 0 && path.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
+/// `path` (absolute) with the symbolic links of its existing part resolved, the rest as
+/// given: where a directory would be created.
+fn real_path(path: &Path) -> PathBuf {
+    let mut existing = path;
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name);
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut real = existing
+        .canonicalize()
+        .unwrap_or_else(|_| existing.to_path_buf());
+    for name in rest.into_iter().rev() {
+        real.push(name);
+    }
+    real
+}
+
+/// The bucket a key's record lives in.
+fn bucket_of(key: &str) -> usize {
+    key.get(..2)
+        .and_then(|hex| usize::from_str_radix(hex, 16).ok())
+        .unwrap_or(0)
+        % BUCKETS
+}
+
+/// The records of a bucket file (`<key> <length>` lines, each followed by the record),
+/// as far as it can be read, and what stopped the reading when it did not reach the end.
+fn parse_bucket(bytes: &[u8]) -> (Vec<(String, std::ops::Range<usize>)>, Option<String>) {
+    let mut records = Vec::new();
+    if bytes.is_empty() {
+        return (records, None);
+    }
+    let Some((magic, _)) = split_line(bytes) else {
+        return (records, Some("truncated before its format line".into()));
+    };
+    if magic != format!("{BUCKET_MAGIC} {FORMAT}").as_bytes() {
+        return (records, Some("not a bucket of this format".into()));
+    }
+    let stop = |records: Vec<(String, std::ops::Range<usize>)>, what: &str| {
+        let count = records.len();
+        (records, Some(format!("{what} after {count} records")))
+    };
+    let mut at = magic.len() + 1;
+    while at < bytes.len() {
+        let Some((line, _)) = split_line(&bytes[at..]) else {
+            return stop(records, "truncated");
+        };
+        let start = at + line.len() + 1;
+        let parsed = std::str::from_utf8(line).ok().and_then(|line| {
+            let (key, length) = line.split_once(' ')?;
+            let valid = key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit());
+            Some((key.to_owned(), length.parse::<usize>().ok()?)).filter(|_| valid)
+        });
+        let Some((key, length)) = parsed else {
+            return stop(records, "garbled");
+        };
+        let Some(end) = start.checked_add(length).filter(|&end| end <= bytes.len()) else {
+            return stop(records, "truncated");
+        };
+        records.push((key, start..end));
+        at = end;
+    }
+    (records, None)
+}
+
+/// Whether a record's format line and checksum hold (what a bucket rewrite keeps).
+fn sound_record(record: &[u8]) -> bool {
+    let Some((magic, rest)) = split_line(record) else {
+        return false;
+    };
+    let Some((checksum, body)) = split_line(rest) else {
+        return false;
+    };
+    magic == format!("{MAGIC} {FORMAT}").as_bytes()
+        && checksum == Digest::of(body).to_hex().as_bytes()
+}
+
 fn split_line(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     let end = bytes.iter().position(|&b| b == b'\n')?;
     Some((&bytes[..end], &bytes[end + 1..]))
@@ -628,8 +812,9 @@ fn check_private(dir: &Path) -> Result<(), String> {
 }
 
 /// Writes to a temporary file beside `path` and renames it over `path`: a reader sees the
-/// old record or the new one, never part of one. No fsync: a record a crash truncates
-/// fails its checksum and is evaluated again.
+/// old bucket or the new one, never part of one. No fsync: of a bucket a crash truncates,
+/// the records before the damage are used (each has its checksum), the rest evaluated
+/// again.
 fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -803,7 +988,7 @@ mod tests {
             traces: Vec::new(),
         };
         let good = record(header("generated/dev/a/x.json", Some("x"), "lib/x"), "{}");
-        assert!(cache.decode(&config, &entry, &key, good).is_ok());
+        assert!(cache.decode(&config, &entry, &key, &good).is_ok());
         for (path, item, input) in [
             ("generated/dev/b/x.json", Some("x"), "lib/x"),
             ("generated/dev/a/../../../etc/x.json", Some("x"), "lib/x"),
@@ -814,12 +999,12 @@ mod tests {
         ] {
             let bytes = record(header(path, item, input), "{}");
             assert!(
-                cache.decode(&config, &entry, &key, bytes).is_err(),
+                cache.decode(&config, &entry, &key, &bytes).is_err(),
                 "{path} {item:?} {input}"
             );
         }
         let short = record(header("generated/dev/a/x.json", Some("x"), "lib/x"), "{");
-        assert!(cache.decode(&config, &entry, &key, short).is_err());
+        assert!(cache.decode(&config, &entry, &key, &short).is_err());
     }
 
     #[test]

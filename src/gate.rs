@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -120,28 +119,33 @@ struct Looked {
 }
 
 /// Looks every entry up in the cache (in parallel: reading records and hashing their
-/// inputs is file I/O). Records that had to be ignored are counted in `notes`.
+/// inputs is file I/O). Records that had to be ignored are counted in `notes`; their keys
+/// are returned, so that saving drops them.
 fn look_up(
     config: &Config,
     cache: Option<&Cache>,
     entries: &[Entry],
     notes: &mut Vec<String>,
-) -> Vec<Looked> {
+) -> (Vec<Looked>, Vec<String>) {
     let Some(cache) = cache else {
-        return entries
+        let looked = entries
             .iter()
             .map(|_| Looked {
                 key: None,
                 record: None,
             })
             .collect();
+        return (looked, Vec::new());
     };
+    let keys: Vec<String> = entries.par_iter().map(|e| cache.key(config, e)).collect();
+    let loaded = cache.load(&keys);
+    notes.extend(loaded.notes.iter().map(|n| format!("cache: {n}")));
     let tree = WorkTree::new(&config.root);
     let looked: Vec<(Looked, Option<String>)> = entries
         .par_iter()
-        .map(|entry| {
-            let key = cache.key(config, entry);
-            let (record, rejected) = match cache.lookup(config, entry, &key, &tree) {
+        .zip(keys)
+        .map(|(entry, key)| {
+            let (record, rejected) = match cache.lookup(&loaded, config, entry, &key, &tree) {
                 Ok(record) => (Some(record), None),
                 Err(Miss::Rejected(why)) => {
                     (None, Some(format!("{}: {why}", entry.path.display())))
@@ -162,7 +166,12 @@ fn look_up(
             rejected.len()
         ));
     }
-    looked.into_iter().map(|(l, _)| l).collect()
+    let rejected_keys = looked
+        .iter()
+        .filter(|(_, r)| r.is_some())
+        .filter_map(|(l, _)| l.key.clone())
+        .collect();
+    (looked.into_iter().map(|(l, _)| l).collect(), rejected_keys)
 }
 
 /// Expands `entries`: from the cache where it holds an up-to-date record, else by
@@ -192,7 +201,7 @@ fn expand_entries(
             .notes
             .push("without the cache no entry's inputs are known: every entry is checked".into());
     }
-    let looked = look_up(config, cache, entries, &mut stats.notes);
+    let (looked, rejected) = look_up(config, cache, entries, &mut stats.notes);
     let checked: Vec<usize> = (0..entries.len())
         .filter(|&i| {
             changes.is_none_or(|c| {
@@ -203,8 +212,7 @@ fn expand_entries(
         .collect();
     stats.checked = checked.len();
     let to_expand: Vec<Entry> = checked.iter().map(|&i| entries[i].clone()).collect();
-    let writes = AtomicUsize::new(0);
-    let write_problem: Mutex<Option<String>> = Mutex::new(None);
+    let new_records: Mutex<Vec<(String, Vec<u8>)>> = Mutex::new(Vec::new());
     let progress = progress_bar(to_expand.len() as u64, options.progress);
     let expanded = expand::expand_all_with(
         config,
@@ -219,23 +227,21 @@ fn expand_entries(
             let (Some(cache), Some(key)) = (cache, &looked[checked[n]].key) else {
                 return;
             };
-            match cache.store(key, expanded) {
-                Ok(true) => {
-                    writes.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(false) => {}
-                Err(problem) => {
-                    if let Ok(mut first) = write_problem.lock() {
-                        first.get_or_insert(problem);
-                    }
-                }
+            // Encoded here, on the worker; written together at the end.
+            if let (Some(record), Ok(mut new)) = (cache.record(key, expanded), new_records.lock()) {
+                new.push((key.clone(), record));
             }
         },
     );
     progress.finish_and_clear();
-    stats.cache_writes = writes.into_inner();
-    if let Some(problem) = write_problem.into_inner().ok().flatten() {
-        stats.notes.push(format!("cache: {problem}"));
+    if let Some(cache) = cache {
+        let new = new_records.into_inner().unwrap_or_default();
+        if !new.is_empty() || !rejected.is_empty() {
+            match cache.save(new, &rejected) {
+                Ok(written) => stats.cache_writes = written,
+                Err(problem) => stats.notes.push(format!("cache: {problem}")),
+            }
+        }
     }
     let mut expanded = expanded.into_iter();
     let mut next_checked = checked.iter().peekable();

@@ -70,23 +70,62 @@ impl Repo {
         self.write(path, &text.replace(from, to));
     }
 
-    /// Every record file in the cache.
-    fn records(&self) -> Vec<PathBuf> {
-        walkdir::WalkDir::new(self.cache.path())
-            .into_iter()
-            .map(|e| e.unwrap().into_path())
-            .filter(|p| p.extension().is_some_and(|e| e == "rec"))
-            .collect()
+    /// Every record in the cache: its bucket file, key and place in the file. The bucket
+    /// format: a format line, then `<key> <length>` lines each followed by the record.
+    fn records(&self) -> Vec<Record> {
+        let mut found = Vec::new();
+        for bucket in walkdir::WalkDir::new(self.cache.path()) {
+            let path = bucket.unwrap().into_path();
+            if path.extension().is_none_or(|e| e != "bucket") {
+                continue;
+            }
+            let bytes = fs::read(&path).unwrap();
+            let mut at = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+            while at < bytes.len() {
+                let end = at + bytes[at..].iter().position(|&b| b == b'\n').unwrap();
+                let line = std::str::from_utf8(&bytes[at..end]).unwrap();
+                let (key, length) = line.split_once(' ').unwrap();
+                let start = end + 1;
+                let stop = start + length.parse::<usize>().unwrap();
+                found.push(Record {
+                    bucket: path.clone(),
+                    key: key.to_owned(),
+                    bytes: bytes[start..stop].to_vec(),
+                    line: at..start,
+                    range: start..stop,
+                });
+                at = stop;
+            }
+        }
+        found
     }
 
     /// The record of one entry (found by the entry path its header names).
-    fn record_of(&self, entry: &str) -> PathBuf {
+    fn record_of(&self, entry: &str) -> Record {
         let needle = format!("\"entry\":\"{entry}\"");
         self.records()
             .into_iter()
-            .find(|p| String::from_utf8_lossy(&fs::read(p).unwrap()).contains(&needle))
+            .find(|r| String::from_utf8_lossy(&r.bytes).contains(&needle))
             .unwrap_or_else(|| panic!("no record for {entry}"))
     }
+
+    /// Puts `bytes` in the place of `record`, keeping its key.
+    fn replace(&self, record: &Record, bytes: &[u8]) {
+        let old = fs::read(&record.bucket).unwrap();
+        let mut new = old[..record.line.start].to_vec();
+        new.extend_from_slice(format!("{} {}\n", record.key, bytes.len()).as_bytes());
+        new.extend_from_slice(bytes);
+        new.extend_from_slice(&old[record.range.end..]);
+        fs::write(&record.bucket, new).unwrap();
+    }
+}
+
+struct Record {
+    bucket: PathBuf,
+    key: String,
+    bytes: Vec<u8>,
+    line: std::ops::Range<usize>,
+    range: std::ops::Range<usize>,
 }
 
 /// The outcomes of a JSON report, which must not depend on where expansions came from.
@@ -104,6 +143,11 @@ fn a_second_run_evaluates_nothing_and_reports_the_same() {
     assert_eq!(first["expansion"]["cached"], 0);
     assert_eq!(first["expansion"]["cache_writes"], 6);
     assert_eq!(repo.records().len(), 6);
+    assert!(
+        repo.records()
+            .iter()
+            .all(|r| r.bytes.starts_with(b"policyrun-expansion-cache 2\n"))
+    );
 
     let (run, second) = repo.check(&[]);
     assert_eq!(run.code, 0);
@@ -308,8 +352,9 @@ fn another_tool_version_does_not_see_the_records() {
 fn damaged_or_foreign_records_are_ignored_and_replaced() {
     let repo = Repo::new();
     let (_, first) = repo.check(&[]);
-    let record = repo.record_of("clusters/dev/solo.jsonnet");
-    let good = fs::read(&record).unwrap();
+    let solo = "clusters/dev/solo.jsonnet";
+    let good = repo.record_of(solo).bytes;
+    let other = repo.record_of("clusters/dev/db.jsonnet").bytes;
 
     let damages: Vec<(&str, Vec<u8>)> = vec![
         ("truncated", good[..good.len() / 2].to_vec()),
@@ -325,38 +370,60 @@ fn damaged_or_foreign_records_are_ignored_and_replaced() {
             String::from_utf8(good.clone())
                 .unwrap()
                 .replacen(
-                    "policyrun-expansion-cache 1",
+                    "policyrun-expansion-cache 2",
                     "policyrun-expansion-cache 9",
                     1,
                 )
                 .into_bytes(),
         ),
-        (
-            "another entry's",
-            fs::read(repo.record_of("clusters/dev/db.jsonnet")).unwrap(),
-        ),
+        ("another entry's", other.clone()),
         ("not a record", b"{\"key\": \"x\"}\n".to_vec()),
     ];
     for (damage, bytes) in damages {
-        fs::write(&record, &bytes).unwrap();
+        repo.replace(&repo.record_of(solo), &bytes);
         let (run, doc) = repo.check(&[]);
         assert_eq!(run.code, 0, "{damage}: {}{}", run.stdout, run.stderr);
         assert_eq!(doc["expansion"]["evaluated"], 1, "{damage}");
         assert_eq!(doc["expansion"]["cache_writes"], 1, "{damage}");
         let notes = doc["expansion"]["notes"].to_string();
         assert!(
-            notes.contains("ignored 1 unusable record")
-                && notes.contains("clusters/dev/solo.jsonnet"),
+            notes.contains("ignored 1 unusable record") && notes.contains(solo),
             "{damage}: {notes}"
         );
         assert_eq!(outcomes(&doc), outcomes(&first), "{damage}");
         // Rewritten whole: the next run takes it.
-        assert_eq!(fs::read(&record).unwrap().len(), good.len(), "{damage}");
+        assert_eq!(repo.record_of(solo).bytes, good, "{damage}");
+        assert_eq!(repo.counts(), (0, 6), "{damage}");
+    }
+
+    // A damaged bucket file: what follows the damage is lost, evaluated again, rewritten.
+    let bucket = repo.record_of(solo).bucket;
+    let whole = fs::read(&bucket).unwrap();
+    for (damage, bytes) in [
+        ("cut short", whole[..whole.len() - 10].to_vec()),
+        ("another format", {
+            let mut bytes = whole.clone();
+            bytes[0] = b'X';
+            bytes
+        }),
+        ("garbage", b"garbage".to_vec()),
+    ] {
+        fs::write(&bucket, &bytes).unwrap();
+        let (run, doc) = repo.check(&[]);
+        assert_eq!(run.code, 0, "{damage}: {}{}", run.stdout, run.stderr);
+        assert!(
+            doc["expansion"]["evaluated"].as_u64().unwrap() >= 1,
+            "{damage}"
+        );
+        let notes = doc["expansion"]["notes"].to_string();
+        assert!(notes.contains("is damaged"), "{damage}: {notes}");
+        assert_eq!(outcomes(&doc), outcomes(&first), "{damage}");
+        assert_eq!(fs::read(&bucket).unwrap(), whole, "{damage}");
         assert_eq!(repo.counts(), (0, 6), "{damage}");
     }
 
     // The human report says so too, without failing.
-    fs::write(&record, b"garbage").unwrap();
+    repo.replace(&repo.record_of(solo), b"garbage");
     let cache = repo.cache.path().to_str().unwrap();
     let run = policyrun(repo.root(), &["--cache-dir", cache]);
     assert_eq!(run.code, 0);
@@ -412,7 +479,7 @@ fn the_cache_stays_outside_the_repository_and_out_of_policyrun_toml() {
         "{}",
         run.stderr
     );
-    assert!(!repo.root().join(".cache/expansions-v1").exists());
+    assert!(!repo.root().join(".cache").exists());
 
     // From the environment: the run goes on without a cache and says why.
     let inside = repo.root().join("lib");
@@ -444,7 +511,16 @@ fn a_cache_directory_others_can_write_is_not_trusted() {
     use std::os::unix::fs::PermissionsExt;
     let repo = Repo::new();
     assert_eq!(repo.counts(), (6, 0));
-    let shared = repo.cache.path().join("expansions-v1");
+    let shared = fs::read_dir(repo.cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("expansions-v")
+        })
+        .unwrap();
     fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
     let cache = repo.cache.path().to_str().unwrap();
     let run = policyrun(repo.root(), &["check", "--cache-dir", cache]);
