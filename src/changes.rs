@@ -51,25 +51,32 @@ impl Changes {
         // --no-renames: a renamed file must show as deleted at its old path, whose
         // generated files then become orphans. --relative: paths relative to the root
         // (policyrun.toml may sit below the top of the git repository), and only those.
-        let diff = git(
-            &config.root,
-            &[
-                "diff",
-                "--name-only",
-                "-z",
-                "--no-renames",
-                "--no-ext-diff",
-                "--relative",
-                &commit,
-                "--",
-            ],
-        )
-        .map_err(|e| format!("--changed-since {rev}: {e}"))?;
-        let untracked = git(
-            &config.root,
-            &["ls-files", "--others", "--exclude-standard", "-z"],
-        )
-        .map_err(|e| format!("--changed-since {rev}: {e}"))?;
+        // Both walk the work tree; they run side by side.
+        let (diff, untracked) = rayon::join(
+            || {
+                git(
+                    &config.root,
+                    &[
+                        "diff",
+                        "--name-only",
+                        "-z",
+                        "--no-renames",
+                        "--no-ext-diff",
+                        "--relative",
+                        &commit,
+                        "--",
+                    ],
+                )
+            },
+            || {
+                git(
+                    &config.root,
+                    &["ls-files", "--others", "--exclude-standard", "-z"],
+                )
+            },
+        );
+        let diff = diff.map_err(|e| format!("--changed-since {rev}: {e}"))?;
+        let untracked = untracked.map_err(|e| format!("--changed-since {rev}: {e}"))?;
         let paths = diff
             .split(|&b| b == 0)
             .chain(untracked.split(|&b| b == 0))

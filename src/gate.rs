@@ -92,7 +92,7 @@ pub fn expand_counted(
     let clusters = config.select_clusters(&options.clusters)?;
     let all = clusters.len() == config.clusters.len();
     let entries = discover::entries(config, &clusters)?;
-    let (slots, stats) = expand_entries(config, options, &entries, None);
+    let (slots, stats, _) = expand_entries(config, options, &entries, None)?;
     let expanded = slots
         .into_iter()
         .filter_map(|slot| match slot {
@@ -181,7 +181,33 @@ fn expand_entries(
     config: &Config,
     options: &Options,
     entries: &[Entry],
+    changed_since: Option<&str>,
+) -> Result<(Vec<Slot>, Stats, Option<Changes>), String> {
+    // git lists the changes while the cache is read: neither needs the other.
+    let mut notes = Vec::new();
+    let (changes, (looked, rejected)) = rayon::join(
+        || {
+            changed_since
+                .map(|rev| Changes::since(config, rev))
+                .transpose()
+        },
+        || look_up(config, options.cache.as_ref(), entries, &mut notes),
+    );
+    let changes = changes?;
+    let (slots, mut stats) =
+        expand_looked(config, options, entries, changes.as_ref(), looked, rejected);
+    stats.notes.extend(notes);
+    Ok((slots, stats, changes))
+}
+
+/// The rest of `expand_entries`, once the cache was read and the changes are known.
+fn expand_looked(
+    config: &Config,
+    options: &Options,
+    entries: &[Entry],
     changes: Option<&Changes>,
+    looked: Vec<Looked>,
+    rejected: Vec<String>,
 ) -> (Vec<Slot>, Stats) {
     let cache = options.cache.as_ref();
     let mut stats = Stats {
@@ -201,7 +227,6 @@ fn expand_entries(
             .notes
             .push("without the cache no entry's inputs are known: every entry is checked".into());
     }
-    let (looked, rejected) = look_up(config, cache, entries, &mut stats.notes);
     let checked: Vec<usize> = (0..entries.len())
         .filter(|&i| {
             changes.is_none_or(|c| {
@@ -282,21 +307,16 @@ fn expand_entries(
 pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let clusters = config.select_clusters(&options.clusters)?;
     let all_clusters = clusters.len() == config.clusters.len();
-    let changes = options
-        .changed_since
-        .as_deref()
-        .map(|rev| Changes::since(config, rev))
-        .transpose()?;
     let entries = discover::entries(config, &clusters)?;
+    let partial = options.changed_since.is_some();
     let with_policy = !options.without_policy && !config.policy.is_empty();
     let ((slots, committed), (catalog, policies)) = rayon::join(
         || {
             rayon::join(
-                || expand_entries(config, options, &entries, changes.as_ref()),
+                || expand_entries(config, options, &entries, options.changed_since.as_deref()),
                 // A partial run knows where to look only after its entries are chosen.
                 || {
-                    changes
-                        .is_none()
+                    (!partial)
                         .then(|| freshness::CommittedTree::scan(config, &clusters, all_clusters))
                 },
             )
@@ -308,7 +328,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             )
         },
     );
-    let (slots, stats) = slots;
+    let (slots, stats, changes) = slots?;
     let mut catalog = catalog?;
     let mut outcomes = duplicate_identities(slots.iter().flat_map(|slot| {
         let (objects, checked): (&[Object], bool) = match slot {
