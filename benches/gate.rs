@@ -40,6 +40,7 @@ fn full_check(config: &Config, options: &Options) -> Vec<expand::Expanded> {
     let info = RunInfo {
         command: "check",
         elapsed: started.elapsed(),
+        stats: None,
     };
     Human::new(std::io::sink(), false, false)
         .write(&outcomes, &info)

@@ -71,6 +71,8 @@ struct RawConfig {
     apply: ApplySettings,
     #[serde(default)]
     style: RawStyle,
+    /// Only read to refuse it with a reason (see `Config::parse`).
+    cache: Option<toml::Value>,
 }
 
 /// `[apply]` and `[cluster.apply]`: how long a rollout waits, in seconds.
@@ -260,6 +262,13 @@ impl Config {
     pub fn parse(text: &str, root: PathBuf) -> Result<Config, String> {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        if raw.cache.is_some() {
+            return Err(format!(
+                "cache: the expansion cache's directory is chosen by whoever runs policyrun \
+                 (--cache-dir or {}), not by this file, which comes with the change under review",
+                crate::cache::DIR_VARIABLE
+            ));
+        }
 
         let jpath = raw
             .jpath
@@ -665,6 +674,11 @@ mod tests {
         assert!(err.contains("cluster[0].dir"), "{err}");
         let err = parse(&dir, "").unwrap_err();
         assert!(err.contains("[[cluster]]"), "{err}");
+        let err = parse(&dir, &format!("[cache]\ndir = \"/etc\"\n{cluster}")).unwrap_err();
+        assert!(
+            err.starts_with("cache:") && err.contains("--cache-dir"),
+            "{err}"
+        );
         let err = parse(
             &dir,
             "[[cluster]]\nname = \"dev\"\next_vars = { cluster = \"x\" }\n",

@@ -2,6 +2,7 @@
 //! layout commits and the Kubernetes objects later stages check. jrsonnet values are not
 //! `Send`, so each rayon worker owns its evaluator states and only plain data leaves it.
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -20,6 +21,7 @@ use serde_json::Value;
 
 use crate::config::{Config, Layout};
 use crate::discover::Entry;
+use crate::imports::{ImportLog, Input};
 use crate::outcome::{Location, ObjectId, pointer_segment};
 use crate::report::visible;
 use crate::sandbox::SandboxResolver;
@@ -72,6 +74,13 @@ pub struct Expanded {
     pub cluster: String,
     pub elapsed: Duration,
     pub result: Result<ExpandedFiles, Failure>,
+    /// Every file the evaluator resolved or read for this entry, transitively (and the
+    /// places its imports looked and found nothing), sorted by path. `None` when that
+    /// list cannot be known completely (an evaluator panic, an unreadable import).
+    pub inputs: Option<Vec<Input>>,
+    /// The `std.trace` lines printed while the entry evaluated, as printed: a result taken
+    /// from the cache prints them again, as an evaluation would.
+    pub traces: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -93,17 +102,56 @@ pub fn output_prefix(config: &Config, cluster: &str, entry: &Entry) -> PathBuf {
 
 /// Expands every entry in parallel. `progress` is advanced once per entry.
 pub fn expand_all(config: &Config, entries: &[Entry], progress: &ProgressBar) -> Vec<Expanded> {
+    expand_all_with(config, entries, progress, |_| None, |_, _| {})
+        .into_iter()
+        .map(|(expanded, _)| expanded)
+        .collect()
+}
+
+/// Expands every entry in parallel: the `i`th is taken from `reuse(i)` when that has it
+/// (the cache), else evaluated and then handed to `evaluated(i, ..)` (to be cached). The
+/// flag says which of the two it was. `progress` is advanced once per entry.
+pub fn expand_all_with(
+    config: &Config,
+    entries: &[Entry],
+    progress: &ProgressBar,
+    reuse: impl Fn(usize) -> Option<Expanded> + Sync + Send,
+    evaluated: impl Fn(usize, &Expanded) + Sync + Send,
+) -> Vec<(Expanded, bool)> {
     entries
         .par_iter()
+        .enumerate()
         .map_init(
             || Worker::new(config),
-            |worker, entry| {
-                let expanded = worker.expand_guarded(entry);
+            |worker, (i, entry)| {
+                let result = match reuse(i) {
+                    Some(expanded) => (expanded, true),
+                    None => {
+                        let expanded = worker.expand_guarded(entry);
+                        evaluated(i, &expanded);
+                        (expanded, false)
+                    }
+                };
                 progress.inc(1);
-                expanded
+                result
             },
         )
         .collect()
+}
+
+/// An entry's expansion from files it produced before (the cache's record of them):
+/// the objects, identities and problems are derived again, as after an evaluation.
+pub fn rebuild(
+    config: &Config,
+    entry: &Entry,
+    files: impl IntoIterator<Item = (PathBuf, Option<String>, String)>,
+) -> Result<ExpandedFiles, Failure> {
+    let cluster = &config.clusters[entry.cluster].name;
+    let mut out = ExpandedFiles::default();
+    for (path, item, text) in files {
+        add_file(&mut out, cluster, entry, path, item, text)?;
+    }
+    Ok(out)
 }
 
 /// Evaluates entries to their manifested JSON text only, as the jsonnet tool would: the
@@ -139,10 +187,13 @@ pub fn evaluate_file(config: &Config, cluster: usize, path: &Path) -> Result<Str
 }
 
 /// The evaluator states of one rayon worker, one per cluster: ext vars live in a state and
-/// it caches evaluated imports, so a state must not be shared between clusters.
+/// it caches evaluated imports, so a state must not be shared between clusters. Each state
+/// has its import log, which lives exactly as long as the state's cache of imports.
 struct Worker<'c> {
     config: &'c Config,
-    states: Vec<Option<State>>,
+    states: Vec<Option<(State, ImportLog)>>,
+    /// What the states' trace printers printed since the last entry began.
+    traces: Rc<RefCell<Vec<String>>>,
 }
 
 impl<'c> Worker<'c> {
@@ -152,11 +203,17 @@ impl<'c> Worker<'c> {
         Worker {
             config,
             states: vec![None; config.clusters.len()],
+            traces: Rc::default(),
         }
     }
 
     fn state(&mut self, cluster: usize) -> &State {
+        &self.state_and_log(cluster).0
+    }
+
+    fn state_and_log(&mut self, cluster: usize) -> &(State, ImportLog) {
         let config = self.config;
+        let traces = &self.traces;
         self.states[cluster].get_or_insert_with(|| {
             let context = jrsonnet_stdlib::ContextInitializer::new(PathResolver::Relative(
                 config.root.clone(),
@@ -166,15 +223,18 @@ impl<'c> Worker<'c> {
             }
             context.settings_mut().trace_printer = Rc::new(SafeTracePrinter {
                 root: config.root.clone(),
+                printed: traces.clone(),
             });
+            let log = ImportLog::new();
             let mut builder = State::builder();
             builder
-                .import_resolver(SandboxResolver::new(
+                .import_resolver(SandboxResolver::recording(
                     config.root.clone(),
                     config.jpath.clone(),
+                    log.clone(),
                 ))
                 .context_initializer(context);
-            builder.build()
+            (builder.build(), log)
         })
     }
 
@@ -207,6 +267,8 @@ impl<'c> Worker<'c> {
                     result: Err(Failure::plain(format!(
                         "internal error in the jsonnet evaluator: {what} (please report this with the entry)"
                     ))),
+                    inputs: None,
+                    traces: self.traces.take(),
                 }
             }
         }
@@ -215,17 +277,26 @@ impl<'c> Worker<'c> {
     fn expand(&mut self, entry: &Entry) -> Expanded {
         let started = Instant::now();
         let cluster = self.config.clusters[entry.cluster].name.clone();
-        let state = self.state(entry.cluster).clone();
+        let (state, log) = self.state_and_log(entry.cluster).clone();
+        self.traces.borrow_mut().clear();
         let result = {
             let _entered = state.enter();
             self.import(&state, entry)
                 .and_then(|value| self.split(&cluster, entry, &value))
         };
+        // The entry's real path is the root of its import closure; the resolver checked
+        // it before the import, so this only fails when the import failed too.
+        let inputs = self.resolver().entry(&entry.path).ok().and_then(|source| {
+            let entry_path = self.config.root.join(&entry.path);
+            log.inputs(&self.config.root, &entry_path, source.path()?)
+        });
         Expanded {
             entry: entry.clone(),
             cluster,
             elapsed: started.elapsed(),
             result,
+            inputs,
+            traces: self.traces.take(),
         }
     }
 
@@ -235,14 +306,14 @@ impl<'c> Worker<'c> {
         match self.config.layout {
             Layout::PerFile => {
                 let text = manifest(value, self.config.indent).map_err(|e| self.failure(&e))?;
-                self.add_file(&mut out, cluster, entry, prefix, None, text)?;
+                add_file(&mut out, cluster, entry, prefix, None, text)?;
             }
             Layout::PerItem => {
                 for (key, item) in self.items(value)? {
                     check_item_key(&key)?;
                     let text = manifest(&item, self.config.indent).map_err(|e| self.failure(&e))?;
                     let path = prefix.join(format!("{key}.json"));
-                    self.add_file(&mut out, cluster, entry, path, Some(key), text)?;
+                    add_file(&mut out, cluster, entry, path, Some(key), text)?;
                 }
             }
         }
@@ -297,59 +368,60 @@ impl<'c> Worker<'c> {
             .collect()
     }
 
-    fn add_file(
-        &self,
-        out: &mut ExpandedFiles,
-        cluster: &str,
-        entry: &Entry,
-        path: PathBuf,
-        item: Option<String>,
-        text: String,
-    ) -> Result<(), Failure> {
-        let value: Value = serde_json::from_str(&text).map_err(|e| {
-            Failure::plain(format!(
-                "{}: the evaluator's output is not valid JSON: {e}",
-                path.display()
-            ))
-        })?;
-        let mut found = Vec::new();
-        collect_objects(value, String::new(), &mut found);
-        for item_value in found {
-            match item_value {
-                Ok((pointer, object)) => match identity(&object) {
-                    Ok((api_version, kind, namespace, name)) => out.objects.push(Object {
-                        id: ObjectId {
-                            cluster: cluster.to_owned(),
-                            entry: entry.path.clone(),
-                            item: item.clone(),
-                            api_version,
-                            kind,
-                            namespace,
-                            name,
-                        },
-                        value: object,
-                        file: path.clone(),
-                    }),
-                    Err(problem) => out.problems.push(format!(
-                        "{}{}: {problem}",
-                        path.display(),
-                        pointer_suffix(&pointer)
-                    )),
-                },
-                Err(pointer) => out.problems.push(format!(
-                    "{}{}: not a Kubernetes object (no apiVersion and kind)",
-                    path.display(),
-                    pointer_suffix(&pointer)
-                )),
-            }
-        }
-        out.files.push(Produced { path, item, text });
-        Ok(())
-    }
-
     fn failure(&self, error: &JsonnetError) -> Failure {
         failure_from(&self.config.root, error)
     }
+}
+
+/// Adds one produced file and the objects in it. Evaluation and the cache both come
+/// through here, so a result taken from the cache is built exactly as a fresh one.
+fn add_file(
+    out: &mut ExpandedFiles,
+    cluster: &str,
+    entry: &Entry,
+    path: PathBuf,
+    item: Option<String>,
+    text: String,
+) -> Result<(), Failure> {
+    let value: Value = serde_json::from_str(&text).map_err(|e| {
+        Failure::plain(format!(
+            "{}: the evaluator's output is not valid JSON: {e}",
+            path.display()
+        ))
+    })?;
+    let mut found = Vec::new();
+    collect_objects(value, String::new(), &mut found);
+    for item_value in found {
+        match item_value {
+            Ok((pointer, object)) => match identity(&object) {
+                Ok((api_version, kind, namespace, name)) => out.objects.push(Object {
+                    id: ObjectId {
+                        cluster: cluster.to_owned(),
+                        entry: entry.path.clone(),
+                        item: item.clone(),
+                        api_version,
+                        kind,
+                        namespace,
+                        name,
+                    },
+                    value: object,
+                    file: path.clone(),
+                }),
+                Err(problem) => out.problems.push(format!(
+                    "{}{}: {problem}",
+                    path.display(),
+                    pointer_suffix(&pointer)
+                )),
+            },
+            Err(pointer) => out.problems.push(format!(
+                "{}{}: not a Kubernetes object (no apiVersion and kind)",
+                path.display(),
+                pointer_suffix(&pointer)
+            )),
+        }
+    }
+    out.files.push(Produced { path, item, text });
+    Ok(())
 }
 
 /// Prints `std.trace` messages to stderr like the jsonnet tool (`TRACE: file:line text`),
@@ -358,6 +430,8 @@ impl<'c> Worker<'c> {
 #[derive(Acyclic)]
 struct SafeTracePrinter {
     root: PathBuf,
+    /// Every line printed, for the entry's expansion to keep (see `Expanded::traces`).
+    printed: Rc<RefCell<Vec<String>>>,
 }
 
 impl TracePrinter for SafeTracePrinter {
@@ -372,9 +446,15 @@ impl TracePrinter for SafeTracePrinter {
             })
             .unwrap_or_default();
         let line = format!("TRACE:{} {}\n", visible(&place), visible(&text));
-        // One write per message, so that workers' traces do not interleave mid-line.
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        print_trace_line(&line);
+        self.printed.borrow_mut().push(line);
     }
+}
+
+/// Prints one trace line (already made visible) to stderr. One write per message, so that
+/// workers' traces do not interleave mid-line.
+pub(crate) fn print_trace_line(line: &str) {
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 fn manifest(value: &Val, indent: usize) -> jrsonnet_evaluator::Result<String> {
@@ -490,6 +570,11 @@ fn trailing_location(message: &str) -> Option<Location> {
     })
 }
 
+/// Whether an item key can name a file (the cache checks the keys its records hold).
+pub(crate) fn plain_item_key(key: &str) -> bool {
+    check_item_key(key).is_ok()
+}
+
 /// Item keys become file names: refuse anything that is not one plain name.
 fn check_item_key(key: &str) -> Result<(), Failure> {
     let valid = !key.is_empty()
@@ -582,6 +667,7 @@ pub fn identity(object: &Value) -> Result<Identity, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::fs;
 
     #[test]
     fn lists_are_flattened_and_pointers_kept() {
@@ -639,6 +725,81 @@ mod tests {
         assert_eq!(shown[MAX_STACK_LINES / 2], "    ... 60 more frames ...");
         assert_eq!(shown[MAX_STACK_LINES], "frame 99");
         assert_eq!(compact_stack(&[]), "");
+    }
+
+    /// The second entry on a worker gets `x.libsonnet` from the state's cache without x's
+    /// imports being resolved again; its inputs must list them all the same.
+    #[test]
+    fn inputs_include_what_a_cached_import_imported() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for (path, text) in [
+            (
+                "lib/x.libsonnet",
+                "{ y: import 'y.libsonnet', conf: importstr 'data/app.conf', bin: importbin 'data/blob' }",
+            ),
+            ("lib/y.libsonnet", "{ v: 1 }"),
+            ("lib/data/app.conf", "a = 1\n"),
+            ("lib/data/blob", "\u{0}\u{1}"),
+            (
+                "clusters/dev/a.jsonnet",
+                "local x = import 'x.libsonnet'; { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { v: std.toString(x.y.v), c: x.conf, b: std.toString(std.length(x.bin)) } } }",
+            ),
+            (
+                "clusters/dev/b.jsonnet",
+                "local x = import 'x.libsonnet'; { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b' }, data: { c: x.conf, v: std.toString(x.y.v) } } }",
+            ),
+        ] {
+            fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            fs::write(root.join(path), text).unwrap();
+        }
+        let config = Config::parse("[[cluster]]\nname = \"dev\"\n", root.clone()).unwrap();
+        let mut worker = Worker::new(&config);
+        let entry = |name: &str| Entry {
+            cluster: 0,
+            path: PathBuf::from(format!("clusters/dev/{name}.jsonnet")),
+            stem: name.to_owned(),
+        };
+        let a = worker.expand(&entry("a"));
+        let b = worker.expand(&entry("b"));
+        assert!(a.result.is_ok() && b.result.is_ok(), "{a:?} {b:?}");
+        let paths = |e: &Expanded| -> Vec<(String, bool)> {
+            e.inputs
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|i| (i.path.display().to_string(), i.digest.is_some()))
+                .collect()
+        };
+        // importbin 'data/blob' only ever ran for `a`, on this worker: `b` may reach it
+        // through x, so it is listed (more is safe, less would not be).
+        let expected: Vec<(String, bool)> = [
+            ("clusters/dev/b.jsonnet", true),
+            ("clusters/dev/x.libsonnet", false),
+            ("lib/data/app.conf", true),
+            ("lib/data/blob", true),
+            ("lib/x.libsonnet", true),
+            ("lib/y.libsonnet", true),
+        ]
+        .iter()
+        .map(|(p, d)| ((*p).to_owned(), *d))
+        .collect();
+        assert_eq!(paths(&b), expected);
+        assert!(!paths(&b).iter().any(|(p, _)| p.contains("a.jsonnet")));
+        let digest = |e: &Expanded, path: &str| {
+            e.inputs
+                .as_ref()
+                .unwrap()
+                .iter()
+                .find(|i| i.path == Path::new(path))
+                .unwrap()
+                .digest
+        };
+        assert_eq!(
+            digest(&b, "lib/data/app.conf"),
+            Some(crate::imports::Digest::of(b"a = 1\n"))
+        );
+        assert_eq!(digest(&a, "lib/y.libsonnet"), digest(&b, "lib/y.libsonnet"));
     }
 
     #[test]

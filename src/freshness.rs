@@ -181,15 +181,35 @@ impl CommittedTree {
                 .map(|c| config.generated.join(&c.name))
                 .collect()
         };
+        Self::scan_roots(config, &scan_roots, false)
+    }
+
+    /// Only these places below the generated root (directories or files), for a run that
+    /// checks some entries (`--changed-since`): their generated files and the places of
+    /// orphans the change may have left. Files elsewhere are neither read nor orphans.
+    pub fn scan_some(config: &Config, places: &[PathBuf]) -> Self {
+        let places: Vec<PathBuf> = places
+            .iter()
+            .filter(|p| p.starts_with(&config.generated))
+            .cloned()
+            .collect();
+        Self::scan_roots(config, &places, true)
+    }
+
+    fn scan_roots(config: &Config, scan_roots: &[PathBuf], files_too: bool) -> Self {
         let mut tree = CommittedTree {
             files: HashSet::new(),
             others: Vec::new(),
         };
-        for scan_root in scan_roots {
+        for scan_root in scan_roots.iter().cloned() {
             // The scan root's own components (`generated`, `generated/dev`) must not be
             // links either: the walk would start inside whatever they point to.
             match paths::lstat_below(&config.root, &scan_root) {
                 Ok(Some(meta)) if meta.is_dir() => {}
+                Ok(Some(meta)) if files_too && meta.is_file() => {
+                    tree.files.insert(scan_root);
+                    continue;
+                }
                 Ok(None) => continue,
                 Ok(Some(_)) => {
                     tree.others.push((

@@ -2,18 +2,23 @@
 //! Every stage reports per entry, file or object; none stops the others.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
+use serde::Serialize;
 
+use crate::cache::{Cache, Miss, Record, WorkTree};
+use crate::changes::Changes;
 use crate::config::Config;
-use crate::discover;
+use crate::discover::{self, Entry};
 use crate::expand::{self, Expanded, Object};
 use crate::freshness;
 use crate::outcome::{Location, Outcome, Stage, Status};
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
-use crate::schema::{self, Catalog, Target, gvk::Gvk};
+use crate::schema::{self, Catalog, Target, crd, gvk::Gvk};
 use crate::shard::Shard;
 use crate::style;
 
@@ -31,7 +36,13 @@ pub struct Options {
     pub without_schema: bool,
     /// Leave the policy stage out.
     pub without_policy: bool,
-    /// Check and report only this shard's share (`--shard K/N`).
+    /// Where expansions are cached; `None` evaluates every entry.
+    pub cache: Option<Cache>,
+    /// Notes from the caller for the run's stats (why there is no cache).
+    pub notes: Vec<String>,
+    /// `check` only: check only the entries a change since this git revision reaches.
+    pub changed_since: Option<String>,
+    /// Check and report only this shard's share (`--shard K/N`); not with `changed_since`.
     pub shard: Option<Shard>,
     /// Leave the style stage out (as `[style] enabled = false` does).
     pub without_style: bool,
@@ -43,39 +54,294 @@ pub struct Run {
     pub outcomes: Vec<Outcome>,
     pub expanded: Vec<Expanded>,
     pub catalog: Catalog,
+    pub stats: Stats,
+}
+
+/// How a run came by its expansions: for the reports, and for the tests and benchmarks
+/// that must tell a cached run from an evaluated one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Entries of the selected clusters.
+    pub entries: usize,
+    /// Entries whose results the run checks.
+    pub checked: usize,
+    /// Checked entries that jsonnet evaluated.
+    pub evaluated: usize,
+    /// Checked entries whose expansion came from the cache.
+    pub cached: usize,
+    /// `--changed-since`'s revision: entries it does not reach are not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_since: Option<String>,
+    /// This repository's directory in the cache, when the run used one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_dir: Option<PathBuf>,
+    /// Records written to the cache.
+    pub cache_writes: usize,
+    /// What is worth saying but is no check: ignored records, a cache that cannot be
+    /// written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Discovers and expands the selected clusters' entries. A usage problem (unknown cluster,
 /// unreadable cluster directory) is an `Err`; everything else is an outcome.
 pub fn expand(config: &Config, options: &Options) -> Result<(Vec<Expanded>, bool), String> {
+    let (expanded, _, all) = expand_counted(config, options)?;
+    Ok((expanded, all))
+}
+
+/// As `expand`, with the stats.
+pub fn expand_counted(
+    config: &Config,
+    options: &Options,
+) -> Result<(Vec<Expanded>, Stats, bool), String> {
     let clusters = config.select_clusters(&options.clusters)?;
     let all = clusters.len() == config.clusters.len();
     let entries = discover::entries(config, &clusters)?;
-    let progress = progress_bar(entries.len() as u64, options.progress);
-    let expanded = expand::expand_all(config, &entries, &progress);
+    let (slots, stats, _) = expand_entries(config, options, &entries, None)?;
+    let expanded = slots
+        .into_iter()
+        .filter_map(|slot| match slot {
+            Slot::Checked(expanded) => Some(*expanded),
+            Slot::Context(_) => None,
+        })
+        .collect();
+    Ok((expanded, stats, all))
+}
+
+/// One entry of a run: checked (with its expansion), or only known, for the checks that
+/// look across entries (`--changed-since` leaves it out): its objects' identities and
+/// generated files, with values only for CustomResourceDefinitions, which define other
+/// entries' kinds.
+enum Slot {
+    Checked(Box<Expanded>),
+    Context(Vec<Object>),
+}
+
+/// What the cache holds for one entry.
+struct Looked {
+    key: Option<String>,
+    record: Option<Record>,
+}
+
+/// Looks every entry up in the cache (in parallel: reading records and hashing their
+/// inputs is file I/O). Records that had to be ignored are counted in `notes`; their keys
+/// are returned, so that saving drops them.
+fn look_up(
+    config: &Config,
+    cache: Option<&Cache>,
+    entries: &[Entry],
+    notes: &mut Vec<String>,
+) -> (Vec<Looked>, Vec<String>) {
+    let Some(cache) = cache else {
+        let looked = entries
+            .iter()
+            .map(|_| Looked {
+                key: None,
+                record: None,
+            })
+            .collect();
+        return (looked, Vec::new());
+    };
+    let keys: Vec<String> = entries.par_iter().map(|e| cache.key(config, e)).collect();
+    let loaded = cache.load(&keys);
+    notes.extend(loaded.notes.iter().map(|n| format!("cache: {n}")));
+    let tree = WorkTree::new(&config.root);
+    let looked: Vec<(Looked, Option<String>)> = entries
+        .par_iter()
+        .zip(keys)
+        .map(|(entry, key)| {
+            let (record, rejected) = match cache.lookup(&loaded, config, entry, &key, &tree) {
+                Ok(record) => (Some(record), None),
+                Err(Miss::Rejected(why)) => {
+                    (None, Some(format!("{}: {why}", entry.path.display())))
+                }
+                Err(Miss::Absent | Miss::Stale) => (None, None),
+            };
+            let looked = Looked {
+                key: Some(key),
+                record,
+            };
+            (looked, rejected)
+        })
+        .collect();
+    let rejected: Vec<&String> = looked.iter().filter_map(|(_, r)| r.as_ref()).collect();
+    if let Some(first) = rejected.first() {
+        notes.push(format!(
+            "cache: ignored {} unusable record(s) and evaluated their entries again (first: {first})",
+            rejected.len()
+        ));
+    }
+    let rejected_keys = looked
+        .iter()
+        .filter(|(_, r)| r.is_some())
+        .filter_map(|(l, _)| l.key.clone())
+        .collect();
+    (looked.into_iter().map(|(l, _)| l).collect(), rejected_keys)
+}
+
+/// Expands `entries`: from the cache where it holds an up-to-date record, else by
+/// evaluating them (and caching the result). With `changes`, an entry they do not reach
+/// is not checked: its record (it has one, or it would be reached) gives its context.
+fn expand_entries(
+    config: &Config,
+    options: &Options,
+    entries: &[Entry],
+    changed_since: Option<&str>,
+) -> Result<(Vec<Slot>, Stats, Option<Changes>), String> {
+    // git lists the changes while the cache is read: neither needs the other.
+    let mut notes = Vec::new();
+    let (changes, (looked, rejected)) = rayon::join(
+        || {
+            changed_since
+                .map(|rev| Changes::since(config, rev))
+                .transpose()
+        },
+        || look_up(config, options.cache.as_ref(), entries, &mut notes),
+    );
+    let changes = changes?;
+    let (slots, mut stats) =
+        expand_looked(config, options, entries, changes.as_ref(), looked, rejected);
+    stats.notes.extend(notes);
+    Ok((slots, stats, changes))
+}
+
+/// The rest of `expand_entries`, once the cache was read and the changes are known.
+fn expand_looked(
+    config: &Config,
+    options: &Options,
+    entries: &[Entry],
+    changes: Option<&Changes>,
+    looked: Vec<Looked>,
+    rejected: Vec<String>,
+) -> (Vec<Slot>, Stats) {
+    let cache = options.cache.as_ref();
+    let mut stats = Stats {
+        entries: entries.len(),
+        cache_dir: cache.map(|c| c.dir().to_path_buf()),
+        changed_since: changes.map(|c| c.since.clone()),
+        ..Stats::default()
+    };
+    stats.notes.extend(options.notes.iter().cloned());
+    if let Some(path) = changes.and_then(|c| c.everything.as_ref()) {
+        stats.notes.push(format!(
+            "{} changed: every entry is checked",
+            path.display()
+        ));
+    } else if changes.is_some() && cache.is_none() {
+        stats
+            .notes
+            .push("without the cache no entry's inputs are known: every entry is checked".into());
+    }
+    let checked: Vec<usize> = (0..entries.len())
+        .filter(|&i| {
+            changes.is_none_or(|c| {
+                let inputs = looked[i].record.as_ref().map(Record::inputs);
+                c.reaches(config, &entries[i], inputs)
+            })
+        })
+        .collect();
+    stats.checked = checked.len();
+    let to_expand: Vec<Entry> = checked.iter().map(|&i| entries[i].clone()).collect();
+    let new_records: Mutex<Vec<(String, Vec<u8>)>> = Mutex::new(Vec::new());
+    let progress = progress_bar(to_expand.len() as u64, options.progress);
+    let expanded = expand::expand_all_with(
+        config,
+        &to_expand,
+        &progress,
+        |n| {
+            let i = checked[n];
+            let record = looked[i].record.as_ref()?;
+            record.expanded(config, &entries[i]).ok()
+        },
+        |n, expanded| {
+            let (Some(cache), Some(key)) = (cache, &looked[checked[n]].key) else {
+                return;
+            };
+            // Encoded here, on the worker; written together at the end.
+            if let (Some(record), Ok(mut new)) = (cache.record(key, expanded), new_records.lock()) {
+                new.push((key.clone(), record));
+            }
+        },
+    );
     progress.finish_and_clear();
-    Ok((expanded, all))
+    if let Some(cache) = cache {
+        let new = new_records.into_inner().unwrap_or_default();
+        if !new.is_empty() || !rejected.is_empty() {
+            match cache.save(new, &rejected) {
+                Ok(written) => stats.cache_writes = written,
+                Err(problem) => stats.notes.push(format!("cache: {problem}")),
+            }
+        }
+    }
+    let mut expanded = expanded.into_iter();
+    let mut next_checked = checked.iter().peekable();
+    let mut slots = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        if next_checked.next_if(|&&c| c == i).is_some() {
+            let Some((expanded, cached)) = expanded.next() else {
+                break;
+            };
+            if cached {
+                stats.cached += 1;
+            } else {
+                stats.evaluated += 1;
+            }
+            slots.push(Slot::Checked(Box::new(expanded)));
+        } else {
+            let objects = looked[i]
+                .record
+                .as_ref()
+                .map(|r| r.objects(config, entry, &[crd::CRD_KIND]))
+                .unwrap_or_default();
+            slots.push(Slot::Context(objects));
+        }
+    }
+    (slots, stats)
 }
 
 /// Runs the gate: style, expansion, identity checks, freshness, schemas and policies. The
 /// sources are formatted, the committed tree is listed, and the schemas and policies are
 /// loaded while the entries expand: none needs the others, and done afterwards they would
 /// be time when one core works and the others idle.
+///
+/// With `changed_since`, only the entries the changes reach are checked; the others are
+/// context for the checks that look across entries (duplicate identities, the namespaces
+/// policies see, the CRDs that define kinds), and freshness looks only at the checked
+/// entries' generated files and at the orphans the change may have left. A revision git
+/// does not know is an `Err` (a usage error).
+///
+/// With `shard`, every entry is still expanded — the checks across entries need them all —
+/// but only the shard's own entries, files and objects are checked and reported (see
+/// `shard`).
 pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let clusters = config.select_clusters(&options.clusters)?;
     let all_clusters = clusters.len() == config.clusters.len();
+    let entries = discover::entries(config, &clusters)?;
+    let partial = options.changed_since.is_some();
+    if partial && options.shard.is_some() {
+        return Err(
+            "--shard and --changed-since do not go together: a shard is a share of a whole run"
+                .into(),
+        );
+    }
     let with_policy = !options.without_policy && !config.policy.is_empty();
     // The sources are no entry's: shard 1 checks them all (see `Shard::owns`).
     let with_style = !options.without_style
         && config.style.enabled
         && options.shard.is_none_or(|s| s.is_first());
-    let ((expanded, (committed, style)), (catalog, policies)) = rayon::join(
+    let ((slots, (committed, style)), (catalog, policies)) = rayon::join(
         || {
             rayon::join(
-                || expand(config, options),
+                || expand_entries(config, options, &entries, options.changed_since.as_deref()),
                 || {
                     rayon::join(
-                        || freshness::CommittedTree::scan(config, &clusters, all_clusters),
+                        // A partial run knows where to look only after its entries are chosen.
+                        || {
+                            (!partial).then(|| {
+                                freshness::CommittedTree::scan(config, &clusters, all_clusters)
+                            })
+                        },
                         || with_style.then(|| style::check(config, &clusters)),
                     )
                 },
@@ -88,11 +354,38 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             )
         },
     );
-    let (expanded, _) = expanded?;
+    let (slots, stats, changes) = slots?;
     let mut catalog = catalog?;
-    // Duplicate identities are found across all entries, then reported by their own shard.
-    let mut outcomes = expansion_outcomes(&expanded);
+    let mut outcomes = duplicate_identities(slots.iter().flat_map(|slot| {
+        let (objects, checked): (&[Object], bool) = match slot {
+            Slot::Checked(e) => (e.result.as_ref().map_or(&[], |r| &r.objects), true),
+            Slot::Context(objects) => (objects, false),
+        };
+        objects.iter().map(move |o| (o, checked))
+    }));
+    let mut context = Vec::new();
+    let mut expanded = Vec::with_capacity(stats.checked);
+    for slot in slots {
+        match slot {
+            Slot::Checked(e) => expanded.push(*e),
+            Slot::Context(objects) => context.extend(objects),
+        }
+    }
+    outcomes.extend(evaluation_outcomes(&expanded));
     outcomes.extend(style.into_iter().flatten());
+    let committed = match (committed, &changes) {
+        (Some(committed), _) => committed,
+        (None, changes) => {
+            let mut places: Vec<PathBuf> = expanded
+                .iter()
+                .map(|e| expand::output_prefix(config, &e.cluster, &e.entry))
+                .collect();
+            if let Some(changes) = changes {
+                places.extend(changes.orphan_roots(config, &clusters, &entries));
+            }
+            freshness::CommittedTree::scan_some(config, &places)
+        }
+    };
     let owned = |e: &Expanded| {
         options
             .shard
@@ -104,14 +397,24 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     outcomes.extend(freshness::check(config, &committed, &own));
     let own_targets = targets(&own);
     if !options.without_schema {
+        for object in context.iter().filter(|o| crd::is_crd(&o.value)) {
+            // Its own problems are its entry's outcomes, in a run that checks it.
+            let origin = object.file.display().to_string();
+            let _ = catalog.add_crd(Some(&object.id.cluster), &object.value, &origin);
+        }
         outcomes.extend(schema::run(&mut catalog, &own_targets));
     }
     if let Some(policies) = policies {
-        // Every object is context (namespaces created, inventory, waiver usage).
+        // Every expanded object is context (namespaces created, inventory, waiver usage).
         let mut all_targets = own_targets;
         all_targets.extend(targets(&others));
         let part = match &options.shard {
-            None => policy::Part::whole(),
+            None => policy::Part {
+                // Entries left out by --changed-since may use a file waiver: whether one
+                // waives nothing is for a whole run to say.
+                usage_known: !partial,
+                ..policy::Part::whole()
+            },
             Some(shard) => policy::Part {
                 owns: &|t: &Target| {
                     t.cluster
@@ -119,13 +422,15 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
                         .is_some_and(|(c, e)| shard.owns_entry(c, e))
                 },
                 run_wide: shard.is_first(),
+                usage_known: true,
             },
         };
-        outcomes.extend(policy_outcomes(
+        outcomes.extend(policy_outcomes_with(
             config,
             &policies,
             &catalog,
             &all_targets,
+            &context,
             &part,
         ));
     }
@@ -138,6 +443,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         outcomes,
         expanded,
         catalog,
+        stats,
     })
 }
 
@@ -149,7 +455,29 @@ pub fn policy_outcomes(
     targets: &[Target],
     part: &policy::Part,
 ) -> Vec<Outcome> {
+    policy_outcomes_with(config, policies, catalog, targets, &[], part)
+}
+
+/// As `policy_outcomes`, when the objects of entries not checked (`context`) exist too:
+/// policies see their Namespaces as created.
+pub fn policy_outcomes_with(
+    config: &Config,
+    policies: &PolicyStage,
+    catalog: &Catalog,
+    targets: &[Target],
+    context: &[Object],
+    part: &policy::Part,
+) -> Vec<Outcome> {
     let mut namespaces = policy::namespaces_by_cluster(targets);
+    for object in context {
+        let id = &object.id;
+        if id.kind == "Namespace" && id.api_version == "v1" {
+            namespaces
+                .entry(Some(id.cluster.clone()))
+                .or_default()
+                .insert(id.name.clone());
+        }
+    }
     let contexts = config
         .clusters
         .iter()
@@ -193,6 +521,19 @@ pub fn targets(expanded: &[Expanded]) -> Vec<Target<'_>> {
 
 /// One `evaluate` outcome per entry, problems with produced values, and duplicate identities.
 pub fn expansion_outcomes(expanded: &[Expanded]) -> Vec<Outcome> {
+    let mut outcomes = evaluation_outcomes(expanded);
+    outcomes.extend(duplicate_identities(
+        expanded
+            .iter()
+            .filter_map(|e| e.result.as_ref().ok())
+            .flat_map(|r| r.objects.iter())
+            .map(|o| (o, true)),
+    ));
+    outcomes
+}
+
+/// One `evaluate` outcome per entry, with the problems of its produced values.
+fn evaluation_outcomes(expanded: &[Expanded]) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(expanded.len());
     for e in expanded {
         let base = Outcome::new(Stage::Expand, EVALUATE, Status::Passed)
@@ -236,20 +577,19 @@ pub fn expansion_outcomes(expanded: &[Expanded]) -> Vec<Outcome> {
             }
         }
     }
-    outcomes.extend(duplicate_identities(expanded));
     outcomes
 }
 
 /// Two objects that the cluster would see as one (same group, kind, namespace and name)
-/// are a failure naming both sources.
-fn duplicate_identities(expanded: &[Expanded]) -> Vec<Outcome> {
-    let mut seen: HashMap<(&str, &str, &str, Option<&str>, &str), &Object> = HashMap::new();
+/// are a failure naming both sources. `objects` come in entry order, each saying whether
+/// its entry is checked; a pair is reported when one of the two is (a run that checks
+/// some entries still sees a clash with one it does not check).
+fn duplicate_identities<'a>(objects: impl Iterator<Item = (&'a Object, bool)>) -> Vec<Outcome> {
+    // Cluster, group, kind, namespace, name.
+    type Identity<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, &'a str);
+    let mut seen: HashMap<Identity, (&Object, bool)> = HashMap::new();
     let mut outcomes = Vec::new();
-    for object in expanded
-        .iter()
-        .filter_map(|e| e.result.as_ref().ok())
-        .flat_map(|r| r.objects.iter())
-    {
+    for (object, checked) in objects {
         let id = &object.id;
         let group = id.api_version.rsplit_once('/').map_or("", |(g, _)| g);
         let key = (
@@ -259,7 +599,10 @@ fn duplicate_identities(expanded: &[Expanded]) -> Vec<Outcome> {
             id.namespace.as_deref(),
             id.name.as_str(),
         );
-        if let Some(first) = seen.get(&key) {
+        if let Some(&(first, first_checked)) = seen.get(&key) {
+            if !checked && !first_checked {
+                continue;
+            }
             outcomes.push(
                 Outcome::new(Stage::Expand, UNIQUE_IDENTITY, Status::Failed)
                     .cluster(&id.cluster)
@@ -276,7 +619,7 @@ fn duplicate_identities(expanded: &[Expanded]) -> Vec<Outcome> {
                     .location(Location::file(object.file.clone())),
             );
         } else {
-            seen.insert(key, object);
+            seen.insert(key, (object, checked));
         }
     }
     outcomes

@@ -3,12 +3,15 @@
 //! these modules so that tests and benchmarks drive the same code.
 
 pub mod apply;
+pub mod cache;
+pub mod changes;
 pub mod config;
 pub mod discover;
 pub mod expand;
 pub mod freshness;
 pub mod gate;
 pub mod hook;
+pub mod imports;
 pub mod manifests;
 pub mod outcome;
 pub mod paths;

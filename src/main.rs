@@ -285,8 +285,19 @@ struct CheckArgs {
     format_only: Option<FormatOnlyArg>,
     /// Check and report only shard K of N (1 <= K <= N): entries split by a fixed hash of
     /// cluster and name; the N shards' results together are one whole run's
-    #[arg(long, value_name = "K/N")]
+    #[arg(long, value_name = "K/N", conflicts_with = "changed_since")]
     shard: Option<policyrun::shard::Shard>,
+    /// Neither read nor write the expansion cache: evaluate every entry
+    #[arg(long)]
+    no_cache: bool,
+    /// The expansion cache's directory (default: $POLICYRUN_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/policyrun, else ~/.cache/policyrun); never inside the repository
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+    /// Check only the entries whose inputs changed since this git revision (committed,
+    /// staged, unstaged or untracked changes)
+    #[arg(long, value_name = "REF")]
+    changed_since: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -600,10 +611,16 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
     }
     args.schema.apply(&mut config.schema)?;
     args.policy.apply(&mut config.policy);
+    let (cache, note) =
+        policyrun::cache::for_run(&config, args.cache_dir.as_deref(), args.no_cache)
+            .map_err(UsageError)?;
     let options = gate::Options {
         clusters: args.common.clusters.clone(),
         progress: want_progress(args.report.output),
         shard: args.shard,
+        cache,
+        notes: note.into_iter().collect(),
+        changed_since: args.changed_since.clone(),
         ..gate::Options::default()
     };
     let run = gate::check(&config, &options).map_err(UsageError)?;
@@ -612,12 +629,9 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
     // delay the verdict (tens of milliseconds on a large tree), so the exit frees them.
     std::mem::forget(run.expanded);
     std::mem::forget(run.catalog);
-    finish(
-        &cluster_order(&config),
-        &mut outcomes,
-        started,
-        ReportOptions::new("check", args.report, args.common.color),
-    )
+    let mut report = ReportOptions::new("check", args.report, args.common.color);
+    report.stats = Some(run.stats);
+    finish(&cluster_order(&config), &mut outcomes, started, report)
 }
 
 fn run_validate(args: ValidateArgs) -> Result<Summary, UsageError> {
@@ -864,6 +878,7 @@ fn run_expand(common: CommonArgs) -> Result<Summary, UsageError> {
             verbose: false,
             color: common.color,
             junit: None,
+            stats: None,
         },
     )
 }
@@ -895,6 +910,7 @@ fn run_fmt(args: FmtArgs) -> Result<Summary, UsageError> {
             verbose: false,
             color: args.color,
             junit: None,
+            stats: None,
         },
     )
 }
@@ -906,6 +922,8 @@ struct ReportOptions {
     verbose: bool,
     color: ColorChoice,
     junit: Option<PathBuf>,
+    /// How `check` came by its expansions.
+    stats: Option<gate::Stats>,
 }
 
 impl ReportOptions {
@@ -916,6 +934,7 @@ impl ReportOptions {
             verbose: report.verbose,
             color,
             junit: report.junit,
+            stats: None,
         }
     }
 }
@@ -934,6 +953,7 @@ fn finish(
     let info = RunInfo {
         command: options.command,
         elapsed: started.elapsed(),
+        stats: options.stats,
     };
     let stdout = std::io::stdout().lock();
     let mut reports: Vec<Box<dyn Report>> = vec![match options.output {

@@ -12,18 +12,35 @@ use jrsonnet_evaluator::{
 use jrsonnet_gcmodule::Acyclic;
 use jrsonnet_ir::SourceFile;
 
+use crate::imports::{ImportLog, Probe};
+
 /// Resolves imports like the jsonnet tool (relative to the importing file, then each import
 /// path in order) but only to regular files whose real path lies inside `root`.
 #[derive(Acyclic)]
 pub struct SandboxResolver {
     root: PathBuf,
     jpath: Vec<PathBuf>,
+    /// Where every resolution and read is recorded, when the caller wants entries' inputs.
+    log: Option<ImportLog>,
 }
 
 impl SandboxResolver {
     /// `root` and every `jpath` entry must be canonical; config loading guarantees it.
     pub fn new(root: PathBuf, jpath: Vec<PathBuf>) -> Self {
-        SandboxResolver { root, jpath }
+        SandboxResolver {
+            root,
+            jpath,
+            log: None,
+        }
+    }
+
+    /// A resolver that records what it resolves and reads into `log`.
+    pub fn recording(root: PathBuf, jpath: Vec<PathBuf>, log: ImportLog) -> Self {
+        SandboxResolver {
+            root,
+            jpath,
+            log: Some(log),
+        }
     }
 
     /// The source path of an entry file, checked like an import.
@@ -42,12 +59,15 @@ impl SandboxResolver {
             .to_string_lossy()
     }
 
-    /// The importing file's directory first, then each import path in order.
+    /// The importing file's directory first, then each import path in order. Every place
+    /// looked at is pushed to `probes`: one where nothing was found is an input as much as
+    /// the file found, since a file created there would be imported instead.
     fn resolve_checked(
         &self,
         from: &SourcePath,
         requested: &Path,
         shown: &str,
+        probes: &mut Vec<Probe>,
     ) -> Result<Option<SourcePath>> {
         if requested.has_root() {
             return Err(refused(format!(
@@ -63,12 +83,21 @@ impl SandboxResolver {
                 )));
             }
         };
-        if let Some(found) = self.check(&lexically_normal(&base.join(requested)), shown)? {
-            return Ok(Some(found));
-        }
-        for dir in &self.jpath {
-            if let Some(found) = self.check(&lexically_normal(&dir.join(requested)), shown)? {
-                return Ok(Some(found));
+        let candidates = std::iter::once(&base)
+            .chain(&self.jpath)
+            .map(|dir| lexically_normal(&dir.join(requested)));
+        for candidate in candidates {
+            match self.check(&candidate, shown)? {
+                Some(found) => {
+                    if let Some(real) = found.path() {
+                        probes.push(Probe::Found {
+                            candidate,
+                            real: real.to_path_buf(),
+                        });
+                    }
+                    return Ok(Some(found));
+                }
+                None => probes.push(Probe::Absent(candidate)),
             }
         }
         Ok(None)
@@ -160,9 +189,16 @@ impl ImportResolver for SandboxResolver {
         let requested_path = path.as_path();
         let requested: &Path = requested_path.as_ref();
         let shown = requested.to_string_lossy();
+        let mut probes = Vec::new();
         let found = self
-            .resolve_checked(from, requested, &shown)
+            .resolve_checked(from, requested, &shown, &mut probes)
             .map_err(|e| self.locate(e, from, &shown))?;
+        // Only a successful import is an edge: a failed one fails whatever evaluates it.
+        if let (Some(log), Some(_), Some(file)) =
+            (&self.log, &found, from.downcast_ref::<SourceFile>())
+        {
+            log.resolved(file.path(), probes);
+        }
         found.ok_or_else(|| {
             Error::new(ErrorKind::ImportFileNotFound(
                 from.clone(),
@@ -185,8 +221,12 @@ impl ImportResolver for SandboxResolver {
                 file.path().display()
             )));
         }
-        fs::read(file.path())
-            .map_err(|e| refused(format!("cannot read `{}`: {e}", self.display(file.path()))))
+        let bytes = fs::read(file.path())
+            .map_err(|e| refused(format!("cannot read `{}`: {e}", self.display(file.path()))))?;
+        if let Some(log) = &self.log {
+            log.read(file.path(), &bytes);
+        }
+        Ok(bytes)
     }
 }
 
@@ -287,6 +327,35 @@ mod tests {
         }
         let err = r.entry(Path::new("clusters/dev/secret.txt")).unwrap_err();
         assert!(err.contains("symbolic link"), "{err}");
+    }
+
+    #[test]
+    fn records_where_it_looked_and_what_it_read() {
+        let (dir, _) = resolver();
+        let root = dir.path().canonicalize().unwrap();
+        let log = ImportLog::new();
+        let r = SandboxResolver::recording(root.clone(), vec![root.join("lib")], log.clone());
+        let from = from_entry(&r);
+        let found = r.resolve_from(&from, &"k.libsonnet").unwrap();
+        r.load_file_contents(&found).unwrap();
+        r.load_file_contents(&from).unwrap();
+        let entry = root.join("clusters/dev/a.jsonnet");
+        let inputs = log.inputs(&root, &entry, &entry).unwrap();
+        let listed: Vec<(String, bool)> = inputs
+            .iter()
+            .map(|i| (i.path.display().to_string(), i.digest.is_some()))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                ("clusters/dev/a.jsonnet".to_owned(), true),
+                ("clusters/dev/k.libsonnet".to_owned(), false),
+                ("lib/k.libsonnet".to_owned(), true),
+            ]
+        );
+        // A failed import adds nothing.
+        assert!(r.resolve_from(&from, &"nope.libsonnet").is_err());
+        assert_eq!(log.inputs(&root, &entry, &entry).unwrap(), inputs);
     }
 
     #[test]

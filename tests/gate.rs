@@ -846,6 +846,7 @@ fn closed_standard_output_still_writes_junit_and_keeps_the_verdict() {
             .args(["-v", "--junit", junit.to_str().unwrap()])
             .current_dir(repo.path())
             .env("NO_COLOR", "1")
+            .env("POLICYRUN_CACHE_DIR", support::test_cache_dir())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

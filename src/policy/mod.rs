@@ -252,7 +252,7 @@ impl PolicyStage {
             usage.mark(used);
         }
         if part.run_wide {
-            outcomes.extend(usage.report(&self.waivers, today));
+            outcomes.extend(usage.report(&self.waivers, today, part.usage_known));
         }
         outcomes
     }
@@ -264,6 +264,9 @@ impl PolicyStage {
 pub struct Part<'a> {
     pub owns: &'a (dyn Fn(&Target) -> bool + Sync),
     pub run_wide: bool,
+    /// Every object of the tree is among the targets, so a file waiver that waived nothing
+    /// is known to waive nothing (not so when `--changed-since` left entries out).
+    pub usage_known: bool,
 }
 
 impl Part<'static> {
@@ -272,6 +275,7 @@ impl Part<'static> {
         Part {
             owns: &|_| true,
             run_wide: true,
+            usage_known: true,
         }
     }
 }

@@ -390,8 +390,8 @@ impl Usage {
     }
 
     /// An expired file waiver fails the run whether or not it still matches (it must be
-    /// renewed or removed); one that waived nothing is a warning.
-    pub fn report(&self, waivers: &Waivers, today: Date) -> Vec<Outcome> {
+    /// renewed or removed); one that waived nothing is a warning, when `usage_known`.
+    pub fn report(&self, waivers: &Waivers, today: Date, usage_known: bool) -> Vec<Outcome> {
         let mut outcomes = Vec::new();
         for (waiver, used) in waivers.entries.iter().zip(&self.used) {
             let subject = format!("{} {}", waiver.label, waiver.rule);
@@ -405,7 +405,7 @@ impl Usage {
                     "waiver for `{}` (owner {}) expired on {}: renew or remove it",
                     waiver.rule, waiver.owner, waiver.expires
                 )));
-            } else if !used {
+            } else if !used && usage_known {
                 outcomes.push(base(Status::Warning).message(format!(
                     "waiver for `{}` (owner {}) matches no failing result",
                     waiver.rule, waiver.owner
@@ -419,6 +419,31 @@ impl Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unused_waiver_is_reported_only_when_every_object_was_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("waivers.yaml");
+        std::fs::write(
+            &file,
+            "- rule: a.deny\n  reason: r\n  owner: o\n  expires: 2099-01-01\n\
+             - rule: b.deny\n  reason: r\n  owner: o\n  expires: 2000-01-01\n",
+        )
+        .unwrap();
+        let waivers = Waivers::read(dir.path(), &[file]).unwrap();
+        let usage = Usage::new(&waivers);
+        let today = Date::parse("2026-11-29").unwrap();
+        let statuses = |known| -> Vec<Status> {
+            usage
+                .report(&waivers, today, known)
+                .iter()
+                .map(|o| o.status)
+                .collect()
+        };
+        assert_eq!(statuses(true), [Status::Warning, Status::Failed]);
+        // `--changed-since` left objects out: unused is unknown, expired is still expired.
+        assert_eq!(statuses(false), [Status::Failed]);
+    }
 
     #[test]
     fn dates_parse_strictly() {

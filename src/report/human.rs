@@ -122,6 +122,11 @@ impl<W: Write> Report for Human<W> {
                 }
             }
         }
+        if let Some(stats) = &info.stats {
+            for line in stats_lines(stats, self.verbose) {
+                writeln!(self.out, "{}", visible(&line))?;
+            }
+        }
         let summary = Summary::of(outcomes);
         let verdict = if summary.has_failures() {
             self.paint("31;1", "FAILED")
@@ -141,6 +146,36 @@ impl<W: Write> Report for Human<W> {
         )?;
         self.out.flush()
     }
+}
+
+/// What the run says about its expansions: notes always (an ignored cache record), the
+/// counts of evaluated and cached entries with `-v`.
+fn stats_lines(stats: &crate::gate::Stats, verbose: bool) -> Vec<String> {
+    let mut lines: Vec<String> = stats.notes.iter().map(|n| format!("note: {n}")).collect();
+    if let Some(since) = &stats.changed_since {
+        lines.push(format!(
+            "changed since {since}: {} of {} entries checked, {} skipped (nothing they read changed)",
+            stats.checked,
+            stats.entries,
+            stats.entries - stats.checked
+        ));
+    }
+    if verbose {
+        let mut line = format!(
+            "expansion: {} entries, {} evaluated, {} from the cache",
+            stats.checked, stats.evaluated, stats.cached
+        );
+        match &stats.cache_dir {
+            Some(dir) => line.push_str(&format!(
+                " ({} written to {})",
+                stats.cache_writes,
+                dir.display()
+            )),
+            None => line.push_str(" (no cache)"),
+        }
+        lines.push(line);
+    }
+    lines
 }
 
 fn counts(summary: &Summary) -> String {
@@ -169,6 +204,7 @@ mod tests {
         let info = RunInfo {
             command: "check",
             elapsed: Duration::from_millis(1500),
+            stats: None,
         };
         Human::new(&mut out, color, false)
             .write(outcomes, &info)
@@ -219,6 +255,45 @@ mod tests {
         let text = render(&outcomes, false);
         assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
         assert!(text.contains("boom \\u{1b}[2J"), "{text}");
+    }
+
+    #[test]
+    fn stats_show_notes_always_and_counts_when_verbose() {
+        let stats = crate::gate::Stats {
+            entries: 3,
+            checked: 3,
+            evaluated: 1,
+            cached: 2,
+            changed_since: None,
+            cache_dir: Some("/c/repo-1".into()),
+            cache_writes: 1,
+            notes: vec!["cache: ignored 1 unusable record(s)".into()],
+        };
+        let info = RunInfo {
+            command: "check",
+            elapsed: Duration::ZERO,
+            stats: Some(stats),
+        };
+        let render = |verbose| {
+            let mut out = Vec::new();
+            Human::new(&mut out, false, verbose)
+                .write(&sample(), &info)
+                .unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let quiet = render(false);
+        assert!(
+            quiet.contains("note: cache: ignored 1 unusable record(s)\n"),
+            "{quiet}"
+        );
+        assert!(!quiet.contains("expansion:"), "{quiet}");
+        let verbose = render(true);
+        assert!(
+            verbose.contains(
+                "expansion: 3 entries, 1 evaluated, 2 from the cache (1 written to /c/repo-1)\n"
+            ),
+            "{verbose}"
+        );
     }
 
     #[test]

@@ -27,6 +27,9 @@ struct Document<'a> {
     passed: bool,
     elapsed_seconds: f64,
     summary: Summary,
+    /// How `check` came by its expansions (entries evaluated, cached, checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expansion: Option<&'a crate::gate::Stats>,
     outcomes: &'a [Outcome],
 }
 
@@ -39,6 +42,7 @@ impl<W: Write> Report for Json<W> {
             passed: !summary.has_failures(),
             elapsed_seconds: info.elapsed.as_secs_f64(),
             summary,
+            expansion: info.stats.as_ref(),
             outcomes,
         };
         serde_json::to_writer_pretty(&mut self.out, &document)?;
@@ -64,6 +68,7 @@ mod tests {
         let info = RunInfo {
             command: "check",
             elapsed: Duration::ZERO,
+            stats: None,
         };
         Json::new(&mut out).write(&outcomes, &info).unwrap();
         let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();

@@ -173,6 +173,7 @@ mod tests {
         RunInfo {
             command: "check",
             elapsed: Duration::from_millis(10),
+            stats: None,
         }
     }
 

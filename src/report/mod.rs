@@ -31,11 +31,14 @@ pub fn visible(text: &str) -> String {
 }
 
 /// What every report gets besides the outcomes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunInfo {
     /// The command that ran (`check`, `expand`), for headers.
     pub command: &'static str,
     pub elapsed: Duration,
+    /// How the gate came by its expansions (`check` only): entries checked and skipped,
+    /// evaluated and taken from the cache, and notes about the cache.
+    pub stats: Option<crate::gate::Stats>,
 }
 
 /// A finished run's outcomes, written somewhere.

@@ -39,14 +39,30 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The expansion cache the tests' runs share (unless a test names its own): inside the
+/// target directory, so that tests never write into the user's `~/.cache`, and shared,
+/// so that the suite runs the cache's hits, writes and concurrent use all the time.
+pub fn test_cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("policyrun-cache")
+}
+
 /// Runs `policyrun` in `dir` with no colour and no CI-dependent behaviour.
 pub fn policyrun(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_policyrun"))
+    policyrun_with(dir, args, &[])
+}
+
+/// As `policyrun`, with more environment variables.
+pub fn policyrun_with(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_policyrun"));
+    command
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+        .env("POLICYRUN_CACHE_DIR", test_cache_dir());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
     Run {
         code: output.status.code().expect("policyrun ended by a signal"),
         stdout: String::from_utf8(output.stdout).unwrap(),

@@ -1,0 +1,340 @@
+//! `--changed-since REF`: which entries a change since a git revision reaches, so that a
+//! local run before pushing checks only what the branch touched. An entry is reached when
+//! a path it read (see `imports`; the cache's records know them without evaluating) or
+//! one of its generated files changed; an entry whose inputs are not known is always
+//! checked, and a change to what the whole gate depends on (policyrun.toml, the policies,
+//! the schemas) checks everything. git runs as a subprocess, locally: no fetch, no network.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::config::{CONFIG_FILE, Cluster, Config};
+use crate::discover::Entry;
+use crate::expand::output_prefix;
+use crate::imports::Input;
+
+/// The paths that changed since a revision, relative to the repository root.
+#[derive(Debug, Clone)]
+pub struct Changes {
+    /// The revision as given.
+    pub since: String,
+    paths: HashSet<PathBuf>,
+    /// Changed paths below the generated root.
+    generated: Vec<PathBuf>,
+    /// The first changed path that concerns the whole gate, when there is one.
+    pub everything: Option<PathBuf>,
+}
+
+impl Changes {
+    /// The changes in the work tree (committed since `rev`, staged, unstaged, untracked)
+    /// of the repository at `config.root`. A revision git does not know, or a repository
+    /// that is no git work tree, is an `Err` naming it (a usage error).
+    pub fn since(config: &Config, rev: &str) -> Result<Changes, String> {
+        if rev.is_empty() || rev.starts_with('-') {
+            return Err(format!(
+                "--changed-since {rev:?}: not a revision (it must not be empty or start with `-`)"
+            ));
+        }
+        let inside = git(&config.root, &["rev-parse", "--is-inside-work-tree"])
+            .map_err(|e| format!("--changed-since {rev}: {e}"))?;
+        if inside.as_slice() != b"true\n" {
+            return Err(format!(
+                "--changed-since {rev}: {} is not inside a git work tree",
+                config.root.display()
+            ));
+        }
+        let commit = format!("{rev}^{{commit}}");
+        git(&config.root, &["rev-parse", "--verify", "--quiet", &commit]).map_err(|_| {
+            format!("--changed-since {rev}: no such commit in this repository (is it fetched?)")
+        })?;
+        // --no-renames: a renamed file must show as deleted at its old path, whose
+        // generated files then become orphans. --relative: paths relative to the root
+        // (policyrun.toml may sit below the top of the git repository), and only those.
+        // Both walk the work tree; they run side by side.
+        let (diff, untracked) = rayon::join(
+            || {
+                git(
+                    &config.root,
+                    &[
+                        "diff",
+                        "--name-only",
+                        "-z",
+                        "--no-renames",
+                        "--no-ext-diff",
+                        "--relative",
+                        &commit,
+                        "--",
+                    ],
+                )
+            },
+            || {
+                git(
+                    &config.root,
+                    &["ls-files", "--others", "--exclude-standard", "-z"],
+                )
+            },
+        );
+        let diff = diff.map_err(|e| format!("--changed-since {rev}: {e}"))?;
+        let untracked = untracked.map_err(|e| format!("--changed-since {rev}: {e}"))?;
+        let paths = diff
+            .split(|&b| b == 0)
+            .chain(untracked.split(|&b| b == 0))
+            .filter(|p| !p.is_empty())
+            .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()));
+        Ok(Changes::from_paths(config, rev, paths))
+    }
+
+    /// Changes made of the given paths (relative to the root).
+    pub fn from_paths(
+        config: &Config,
+        since: &str,
+        paths: impl IntoIterator<Item = PathBuf>,
+    ) -> Changes {
+        let paths: HashSet<PathBuf> = paths.into_iter().collect();
+        let whole_gate = whole_gate_paths(config);
+        let mut everything: Vec<&PathBuf> = paths
+            .iter()
+            .filter(|p| whole_gate.iter().any(|w| p.starts_with(w)))
+            .collect();
+        everything.sort();
+        let mut generated: Vec<PathBuf> = paths
+            .iter()
+            .filter(|p| p.starts_with(&config.generated))
+            .cloned()
+            .collect();
+        generated.sort();
+        Changes {
+            since: since.to_owned(),
+            everything: everything.first().map(|p| (*p).clone()),
+            generated,
+            paths,
+        }
+    }
+
+    /// Whether `entry` must be checked: everything is, or its inputs are unknown, or the
+    /// entry, one of its inputs (a file read, or a place an import found nothing) or one
+    /// of its generated files changed.
+    pub fn reaches(&self, config: &Config, entry: &Entry, inputs: Option<&[Input]>) -> bool {
+        let Some(inputs) = inputs else {
+            return true;
+        };
+        if self.everything.is_some() || self.paths.contains(&entry.path) {
+            return true;
+        }
+        if inputs.iter().any(|input| self.paths.contains(&input.path)) {
+            return true;
+        }
+        let prefix = output_prefix(config, &config.clusters[entry.cluster].name, entry);
+        self.generated.iter().any(|p| p.starts_with(&prefix))
+    }
+
+    /// Where freshness must look besides the checked entries' own generated files:
+    /// changed generated paths no entry of `clusters` owns (an added stray file is an
+    /// orphan), and the generated files of entries that were deleted (orphans too, if they
+    /// are still committed). `entries` are all entries of `clusters`.
+    pub fn orphan_roots(
+        &self,
+        config: &Config,
+        clusters: &[&Cluster],
+        entries: &[Entry],
+    ) -> Vec<PathBuf> {
+        let prefixes: Vec<PathBuf> = entries
+            .iter()
+            .map(|e| output_prefix(config, &config.clusters[e.cluster].name, e))
+            .collect();
+        let in_clusters = |path: &Path| {
+            clusters
+                .iter()
+                .any(|c| path.starts_with(config.generated.join(&c.name)))
+        };
+        let mut roots: Vec<PathBuf> = self
+            .generated
+            .iter()
+            .filter(|p| in_clusters(p) && !prefixes.iter().any(|prefix| p.starts_with(prefix)))
+            .cloned()
+            .collect();
+        let existing: HashSet<&Path> = entries.iter().map(|e| e.path.as_path()).collect();
+        for path in &self.paths {
+            let Some(stem) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".jsonnet"))
+            else {
+                continue;
+            };
+            if stem.is_empty() || stem.starts_with('.') || existing.contains(path.as_path()) {
+                continue;
+            }
+            for cluster in clusters {
+                if path.parent() != Some(cluster.dir.as_path()) {
+                    continue;
+                }
+                let Some(index) = config.clusters.iter().position(|c| c.name == cluster.name)
+                else {
+                    continue;
+                };
+                let gone = Entry {
+                    cluster: index,
+                    path: path.clone(),
+                    stem: stem.to_owned(),
+                };
+                roots.push(output_prefix(config, &cluster.name, &gone));
+            }
+        }
+        roots.sort();
+        roots.dedup();
+        roots
+    }
+}
+
+/// What every entry's verdict depends on besides its own inputs: the configuration, the
+/// policies and schemas (the defaults and whatever policyrun.toml names).
+fn whole_gate_paths(config: &Config) -> Vec<PathBuf> {
+    let mut paths = vec![
+        PathBuf::from(CONFIG_FILE),
+        PathBuf::from("policies"),
+        PathBuf::from("schemas"),
+    ];
+    let relative = |p: &Path| p.strip_prefix(&config.root).ok().map(Path::to_path_buf);
+    let policy = &config.policy;
+    let schema = &config.schema;
+    for path in policy
+        .dirs
+        .iter()
+        .chain(&policy.waivers)
+        .chain(&policy.gatekeeper)
+        .chain(&schema.crd_files)
+        .chain(&schema.schema_dir)
+    {
+        paths.extend(relative(path));
+    }
+    for location in &schema.locations {
+        // A path template: the directory before its first placeholder.
+        let fixed: PathBuf = Path::new(&location.path)
+            .components()
+            .take_while(|c| !c.as_os_str().to_string_lossy().contains('{'))
+            .collect();
+        paths.extend(relative(&fixed));
+    }
+    paths.retain(|p| !p.as_os_str().is_empty());
+    paths
+}
+
+/// Runs git in `dir` and returns its standard output; its error output on failure.
+fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Err(format!(
+            "git {} failed: {}",
+            args.first().unwrap_or(&""),
+            crate::report::visible(stderr.trim())
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imports::Digest;
+
+    fn config() -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["lib", "clusters/dev", "clusters/int", "policies"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        let config = Config::parse(
+            "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n",
+            dir.path().canonicalize().unwrap(),
+        )
+        .unwrap();
+        (dir, config)
+    }
+
+    fn entry(cluster: usize, path: &str) -> Entry {
+        Entry {
+            cluster,
+            path: PathBuf::from(path),
+            stem: Path::new(path)
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned(),
+        }
+    }
+
+    fn input(path: &str, present: bool) -> Input {
+        Input {
+            path: PathBuf::from(path),
+            digest: present.then(|| Digest::of(b"x")),
+        }
+    }
+
+    #[test]
+    fn reaches_entries_through_inputs_and_generated_files() {
+        let (_dir, config) = config();
+        let a = entry(0, "clusters/dev/a.jsonnet");
+        let inputs = [
+            input("clusters/dev/a.jsonnet", true),
+            input("clusters/dev/kube.libsonnet", false),
+            input("lib/kube.libsonnet", true),
+        ];
+        let changes =
+            |paths: &[&str]| Changes::from_paths(&config, "main", paths.iter().map(PathBuf::from));
+        let reaches = |paths: &[&str]| changes(paths).reaches(&config, &a, Some(&inputs));
+        assert!(reaches(&["lib/kube.libsonnet"]));
+        assert!(
+            reaches(&["clusters/dev/kube.libsonnet"]),
+            "a file created where an import looked"
+        );
+        assert!(reaches(&["clusters/dev/a.jsonnet"]));
+        assert!(reaches(&["generated/dev/a/deploy.json"]));
+        assert!(reaches(&["policyrun.toml"]));
+        assert!(reaches(&["policies/security/pods.rego"]));
+        assert!(!reaches(&["lib/other.libsonnet"]));
+        assert!(!reaches(&["generated/dev/ab/deploy.json"]));
+        assert!(!reaches(&["README.md"]));
+        assert!(changes(&[]).reaches(&config, &a, None), "unknown inputs");
+        assert_eq!(
+            changes(&["README.md", "schemas/x.json", "policyrun.toml"]).everything,
+            Some(PathBuf::from("policyrun.toml"))
+        );
+    }
+
+    #[test]
+    fn orphan_roots_are_deleted_entries_and_unowned_generated_files() {
+        let (_dir, config) = config();
+        let entries = vec![entry(0, "clusters/dev/a.jsonnet")];
+        let clusters: Vec<&Cluster> = config.clusters.iter().take(1).collect();
+        let changes = Changes::from_paths(
+            &config,
+            "main",
+            [
+                "clusters/dev/gone.jsonnet",
+                "clusters/dev/lib.libsonnet",
+                "clusters/dev/config/nested.jsonnet",
+                "clusters/int/gone.jsonnet",
+                "generated/dev/a/x.json",
+                "generated/dev/stray.json",
+                "generated/int/other/x.json",
+            ]
+            .into_iter()
+            .map(PathBuf::from),
+        );
+        assert_eq!(
+            changes.orphan_roots(&config, &clusters, &entries),
+            vec![
+                PathBuf::from("generated/dev/gone"),
+                PathBuf::from("generated/dev/stray.json")
+            ]
+        );
+    }
+}

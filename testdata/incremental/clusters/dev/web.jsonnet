@@ -1,0 +1,1 @@
+{ items_: import '../../common/web.jsonnet' }

@@ -1,0 +1,534 @@
+//! The expansion cache: the real binary on `testdata/incremental` (six entries sharing a
+//! library, a common stack and an importstr'd file) with a cache directory of its own, and
+//! the library for what the command line cannot reach (another tool version).
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use policyrun::cache::Cache;
+use policyrun::config::Config;
+use policyrun::gate::{self, Options};
+use serde_json::Value;
+use support::{Run, fixture, policyrun, policyrun_with};
+
+/// A private copy of the fixture and an empty cache directory outside it.
+struct Repo {
+    dir: tempfile::TempDir,
+    cache: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        Repo {
+            dir: fixture("incremental"),
+            cache: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `policyrun check --output json` with this repository's cache.
+    fn check(&self, extra: &[&str]) -> (Run, Value) {
+        let mut args = vec![
+            "check",
+            "--output",
+            "json",
+            "--cache-dir",
+            self.cache.path().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let run = policyrun(self.root(), &args);
+        let doc: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", run.stdout, run.stderr));
+        (run, doc)
+    }
+
+    /// Runs the check and returns (evaluated, cached) after asserting it passed.
+    fn counts(&self) -> (u64, u64) {
+        let (run, doc) = self.check(&[]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        let stats = &doc["expansion"];
+        (
+            stats["evaluated"].as_u64().unwrap(),
+            stats["cached"].as_u64().unwrap(),
+        )
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        let full = self.root().join(path);
+        fs::create_dir_all(full.parent().unwrap()).unwrap();
+        fs::write(full, text).unwrap();
+    }
+
+    fn edit(&self, path: &str, from: &str, to: &str) {
+        let text = fs::read_to_string(self.root().join(path)).unwrap();
+        assert!(text.contains(from), "{path} has no {from:?}");
+        self.write(path, &text.replace(from, to));
+    }
+
+    /// Every record in the cache: its bucket file, key and place in the file. The bucket
+    /// format: a format line, then `<key> <length>` lines each followed by the record.
+    fn records(&self) -> Vec<Record> {
+        let mut found = Vec::new();
+        for bucket in walkdir::WalkDir::new(self.cache.path()) {
+            let path = bucket.unwrap().into_path();
+            if path.extension().is_none_or(|e| e != "bucket") {
+                continue;
+            }
+            let bytes = fs::read(&path).unwrap();
+            let mut at = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+            while at < bytes.len() {
+                let end = at + bytes[at..].iter().position(|&b| b == b'\n').unwrap();
+                let line = std::str::from_utf8(&bytes[at..end]).unwrap();
+                let (key, length) = line.split_once(' ').unwrap();
+                let start = end + 1;
+                let stop = start + length.parse::<usize>().unwrap();
+                found.push(Record {
+                    bucket: path.clone(),
+                    key: key.to_owned(),
+                    bytes: bytes[start..stop].to_vec(),
+                    line: at..start,
+                    range: start..stop,
+                });
+                at = stop;
+            }
+        }
+        found
+    }
+
+    /// The record of one entry (found by the entry path its header names).
+    fn record_of(&self, entry: &str) -> Record {
+        let needle = format!("\"entry\":\"{entry}\"");
+        self.records()
+            .into_iter()
+            .find(|r| String::from_utf8_lossy(&r.bytes).contains(&needle))
+            .unwrap_or_else(|| panic!("no record for {entry}"))
+    }
+
+    /// Puts `bytes` in the place of `record`, keeping its key.
+    fn replace(&self, record: &Record, bytes: &[u8]) {
+        let old = fs::read(&record.bucket).unwrap();
+        let mut new = old[..record.line.start].to_vec();
+        new.extend_from_slice(format!("{} {}\n", record.key, bytes.len()).as_bytes());
+        new.extend_from_slice(bytes);
+        new.extend_from_slice(&old[record.range.end..]);
+        fs::write(&record.bucket, new).unwrap();
+    }
+}
+
+struct Record {
+    bucket: PathBuf,
+    key: String,
+    bytes: Vec<u8>,
+    line: std::ops::Range<usize>,
+    range: std::ops::Range<usize>,
+}
+
+/// The outcomes of a JSON report, which must not depend on where expansions came from.
+fn outcomes(doc: &Value) -> &Value {
+    &doc["outcomes"]
+}
+
+#[test]
+fn a_second_run_evaluates_nothing_and_reports_the_same() {
+    let repo = Repo::new();
+    let (run, first) = repo.check(&[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(first["expansion"]["entries"], 6);
+    assert_eq!(first["expansion"]["evaluated"], 6);
+    assert_eq!(first["expansion"]["cached"], 0);
+    assert_eq!(first["expansion"]["cache_writes"], 6);
+    assert_eq!(repo.records().len(), 6);
+    assert!(
+        repo.records()
+            .iter()
+            .all(|r| r.bytes.starts_with(b"policyrun-expansion-cache 2\n"))
+    );
+
+    let (run, second) = repo.check(&[]);
+    assert_eq!(run.code, 0);
+    assert_eq!(second["expansion"]["evaluated"], 0);
+    assert_eq!(second["expansion"]["cached"], 6);
+    assert_eq!(second["expansion"]["cache_writes"], 0);
+    assert_eq!(outcomes(&first), outcomes(&second));
+
+    // People see it with -v.
+    let cache = repo.cache.path().to_str().unwrap();
+    let run = policyrun(repo.root(), &["-v", "--cache-dir", cache]);
+    assert!(
+        run.stdout
+            .contains("expansion: 6 entries, 0 evaluated, 6 from the cache"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// `std.trace` output is part of what an evaluation does: a cached result prints it again.
+#[test]
+fn traces_are_printed_again_from_the_cache() {
+    let repo = Repo::new();
+    repo.edit(
+        "clusters/dev/solo.jsonnet",
+        "data: { cluster: std.extVar('cluster') },",
+        "data: std.trace('solo evaluated', { cluster: std.extVar('cluster') }),",
+    );
+    let (run, first) = repo.check(&[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let line = "TRACE: solo evaluated\n";
+    assert!(run.stderr.contains(line), "{}", run.stderr);
+    let (run, second) = repo.check(&[]);
+    assert_eq!(second["expansion"]["cached"], 6);
+    assert_eq!(run.stderr.matches(line).count(), 1, "{}", run.stderr);
+    assert_eq!(outcomes(&first), outcomes(&second));
+}
+
+/// A cached failure would have to replay the evaluator's message exactly; failures are
+/// evaluated every time instead, and a stale committed file fails from the cache too.
+#[test]
+fn failures_are_not_cached_and_cached_results_still_fail_freshness() {
+    let repo = Repo::new();
+    repo.edit(
+        "clusters/dev/solo.jsonnet",
+        "kind: 'ConfigMap',",
+        "kind: 'ConfigMap', x: error 'boom',",
+    );
+    let (run, doc) = repo.check(&[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(doc["expansion"]["cache_writes"], 5);
+    let (run, doc) = repo.check(&[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(doc["expansion"]["evaluated"], 1);
+    assert!(run.stdout.contains("boom"), "{}", run.stdout);
+
+    let repo = Repo::new();
+    assert_eq!(repo.counts(), (6, 0));
+    repo.edit("generated/dev/db/db.json", "10Gi", "20Gi");
+    let (run, doc) = repo.check(&[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(doc["expansion"]["cached"], 6);
+    assert!(run.stdout.contains("stale"), "{}", run.stdout);
+}
+
+/// Each part of what an entry's output depends on invalidates exactly the records that
+/// depend on it; the counts differ per change (see the fixture).
+#[test]
+fn each_input_invalidates_the_entries_that_read_it() {
+    let repo = Repo::new();
+    assert_eq!(repo.counts(), (6, 0));
+
+    // The entry itself (expand afterwards so the committed JSON stays fresh).
+    repo.edit("clusters/dev/solo.jsonnet", "cluster:", "cluster_name:");
+    assert_eq!(
+        policyrun(repo.root(), &["expand", "--cluster", "dev"]).code,
+        0
+    );
+    assert_eq!(repo.counts(), (1, 5));
+
+    // A library two imports deep: dev/web, dev/db, int/web.
+    repo.edit("lib/names.libsonnet", "'app-'", "'app-' + ''");
+    assert_eq!(repo.counts(), (3, 3));
+
+    // A file read with importstr: dev/web and int/web.
+    repo.edit("common/config/web.conf", "4", "4 ");
+    assert_eq!(policyrun(repo.root(), &["expand"]).code, 0);
+    assert_eq!(repo.counts(), (2, 4));
+
+    // A common stack: dev/db only.
+    repo.edit("common/db.jsonnet", "'10Gi'", "'10' + 'Gi'");
+    assert_eq!(repo.counts(), (1, 5));
+
+    // A file created where an import looked first (common/ before lib/): it would be
+    // imported instead, so every entry that imports app.libsonnet from common/ is stale.
+    let library = fs::read_to_string(repo.root().join("lib/app.libsonnet")).unwrap();
+    repo.write(
+        "common/app.libsonnet",
+        &library.replace("names.libsonnet", "../lib/names.libsonnet"),
+    );
+    assert_eq!(repo.counts(), (3, 3));
+
+    // An ext var: every entry's key changes.
+    repo.edit(
+        "policyrun.toml",
+        "region = \"eu\"",
+        "region = \"eu\"\ntier = \"1\"",
+    );
+    assert_eq!(repo.counts(), (6, 0));
+
+    // A setting that shapes the output: every entry.
+    repo.edit("policyrun.toml", "[ext_vars]", "indent = 3\n\n[ext_vars]");
+    assert_eq!(policyrun(repo.root(), &["expand"]).code, 0);
+    assert_eq!(repo.counts(), (6, 0));
+    assert_eq!(repo.counts(), (0, 6));
+}
+
+/// An entry file that is a symbolic link: where it points is an input too.
+#[cfg(unix)]
+#[test]
+fn retargeting_a_linked_entry_invalidates_it() {
+    let repo = Repo::new();
+    let solo = fs::read_to_string(repo.root().join("clusters/dev/solo.jsonnet")).unwrap();
+    repo.write(
+        "common/linked-a.jsonnet",
+        &solo.replace("'solo'", "'linked-a'"),
+    );
+    repo.write(
+        "common/linked-b.jsonnet",
+        &solo.replace("'solo'", "'linked-b'"),
+    );
+    let link = repo.root().join("clusters/dev/linked.jsonnet");
+    std::os::unix::fs::symlink("../../common/linked-a.jsonnet", &link).unwrap();
+    assert_eq!(policyrun(repo.root(), &["expand"]).code, 0);
+    assert_eq!(repo.counts(), (7, 0));
+    assert_eq!(repo.counts(), (0, 7));
+    fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink("../../common/linked-b.jsonnet", &link).unwrap();
+    assert_eq!(policyrun(repo.root(), &["expand"]).code, 0);
+    assert_eq!(repo.counts(), (1, 6));
+}
+
+/// Another tool version (the key's version part) finds no records; the command line
+/// cannot change the version, so the library is driven directly.
+#[test]
+fn another_tool_version_does_not_see_the_records() {
+    let repo = Repo::new();
+    let config = Config::load(&repo.root().join("policyrun.toml")).unwrap();
+    let run = |tool: &str| {
+        let options = Options {
+            cache: Some(Cache::open_as(repo.cache.path(), &config, tool.to_owned()).unwrap()),
+            ..Options::default()
+        };
+        gate::check(&config, &options).unwrap()
+    };
+    let first = run("policyrun 1");
+    assert_eq!((first.stats.evaluated, first.stats.cached), (6, 0));
+    let again = run("policyrun 1");
+    assert_eq!((again.stats.evaluated, again.stats.cached), (0, 6));
+    let other = run("policyrun 2");
+    assert_eq!((other.stats.evaluated, other.stats.cached), (6, 0));
+
+    // A hit is the same expansion as an evaluation: files, objects, identities, problems
+    // and inputs.
+    let strip = |run: gate::Run| {
+        let mut expanded = run.expanded;
+        for e in &mut expanded {
+            e.elapsed = Default::default();
+        }
+        expanded
+    };
+    let evaluated = strip(other);
+    let cached = strip(run("policyrun 2"));
+    assert_eq!(evaluated, cached);
+    let web = evaluated
+        .iter()
+        .find(|e| e.entry.path == Path::new("clusters/dev/web.jsonnet"))
+        .unwrap();
+    let inputs: Vec<String> = web
+        .inputs
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|i| i.path.display().to_string())
+        .collect();
+    for input in [
+        "clusters/dev/web.jsonnet",
+        "common/web.jsonnet",
+        "common/config/web.conf",
+        "common/app.libsonnet",
+        "lib/app.libsonnet",
+        "lib/names.libsonnet",
+    ] {
+        assert!(
+            inputs.contains(&input.to_owned()),
+            "{input} not in {inputs:?}"
+        );
+    }
+}
+
+#[test]
+fn damaged_or_foreign_records_are_ignored_and_replaced() {
+    let repo = Repo::new();
+    let (_, first) = repo.check(&[]);
+    let solo = "clusters/dev/solo.jsonnet";
+    let good = repo.record_of(solo).bytes;
+    let other = repo.record_of("clusters/dev/db.jsonnet").bytes;
+
+    let damages: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("empty", Vec::new()),
+        ("garbled", {
+            let mut bytes = good.clone();
+            let last = bytes.len() - 3;
+            bytes[last] ^= 0x20;
+            bytes
+        }),
+        (
+            "another format",
+            String::from_utf8(good.clone())
+                .unwrap()
+                .replacen(
+                    "policyrun-expansion-cache 2",
+                    "policyrun-expansion-cache 9",
+                    1,
+                )
+                .into_bytes(),
+        ),
+        ("another entry's", other.clone()),
+        ("not a record", b"{\"key\": \"x\"}\n".to_vec()),
+    ];
+    for (damage, bytes) in damages {
+        repo.replace(&repo.record_of(solo), &bytes);
+        let (run, doc) = repo.check(&[]);
+        assert_eq!(run.code, 0, "{damage}: {}{}", run.stdout, run.stderr);
+        assert_eq!(doc["expansion"]["evaluated"], 1, "{damage}");
+        assert_eq!(doc["expansion"]["cache_writes"], 1, "{damage}");
+        let notes = doc["expansion"]["notes"].to_string();
+        assert!(
+            notes.contains("ignored 1 unusable record") && notes.contains(solo),
+            "{damage}: {notes}"
+        );
+        assert_eq!(outcomes(&doc), outcomes(&first), "{damage}");
+        // Rewritten whole: the next run takes it.
+        assert_eq!(repo.record_of(solo).bytes, good, "{damage}");
+        assert_eq!(repo.counts(), (0, 6), "{damage}");
+    }
+
+    // A damaged bucket file: what follows the damage is lost, evaluated again, rewritten.
+    let bucket = repo.record_of(solo).bucket;
+    let whole = fs::read(&bucket).unwrap();
+    for (damage, bytes) in [
+        ("cut short", whole[..whole.len() - 10].to_vec()),
+        ("another format", {
+            let mut bytes = whole.clone();
+            bytes[0] = b'X';
+            bytes
+        }),
+        ("garbage", b"garbage".to_vec()),
+    ] {
+        fs::write(&bucket, &bytes).unwrap();
+        let (run, doc) = repo.check(&[]);
+        assert_eq!(run.code, 0, "{damage}: {}{}", run.stdout, run.stderr);
+        assert!(
+            doc["expansion"]["evaluated"].as_u64().unwrap() >= 1,
+            "{damage}"
+        );
+        let notes = doc["expansion"]["notes"].to_string();
+        assert!(notes.contains("is damaged"), "{damage}: {notes}");
+        assert_eq!(outcomes(&doc), outcomes(&first), "{damage}");
+        assert_eq!(fs::read(&bucket).unwrap(), whole, "{damage}");
+        assert_eq!(repo.counts(), (0, 6), "{damage}");
+    }
+
+    // The human report says so too, without failing.
+    repo.replace(&repo.record_of(solo), b"garbage");
+    let cache = repo.cache.path().to_str().unwrap();
+    let run = policyrun(repo.root(), &["--cache-dir", cache]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout
+            .contains("note: cache: ignored 1 unusable record(s)"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn no_cache_neither_reads_nor_writes() {
+    let repo = Repo::new();
+    let cache = repo.cache.path().join("never");
+    let env: &[(&str, &Path)] = &[("POLICYRUN_CACHE_DIR", &cache)];
+    let run = policyrun_with(
+        repo.root(),
+        &["check", "--no-cache", "--output", "json"],
+        env,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["expansion"]["evaluated"], 6);
+    assert!(doc["expansion"].get("cache_dir").is_none());
+    assert!(!cache.exists());
+
+    // The environment variable is the default; --no-cache also ignores a warm cache.
+    let run = policyrun_with(repo.root(), &["check"], env);
+    assert_eq!(run.code, 0);
+    assert!(cache.exists());
+    let run = policyrun_with(
+        repo.root(),
+        &["check", "--no-cache", "--output", "json"],
+        env,
+    );
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["expansion"]["evaluated"], 6);
+
+    let run = policyrun(repo.root(), &["check", "--no-cache", "--cache-dir", "/tmp"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+/// The cache must live outside the repository (a pull request could commit forged
+/// records there), and policyrun.toml, which comes with the pull request, cannot move it.
+#[test]
+fn the_cache_stays_outside_the_repository_and_out_of_policyrun_toml() {
+    let repo = Repo::new();
+    let run = policyrun(repo.root(), &["check", "--cache-dir", ".cache"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("--cache-dir") && run.stderr.contains("inside the repository"),
+        "{}",
+        run.stderr
+    );
+    assert!(!repo.root().join(".cache").exists());
+
+    // From the environment: the run goes on without a cache and says why.
+    let inside = repo.root().join("lib");
+    let run = policyrun_with(repo.root(), &["check"], &[("POLICYRUN_CACHE_DIR", &inside)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("note: cache:") && run.stdout.contains("inside the repository"),
+        "{}",
+        run.stdout
+    );
+
+    repo.edit(
+        "policyrun.toml",
+        "[ext_vars]",
+        "[cache]\ndir = \"/etc\"\n\n[ext_vars]",
+    );
+    let run = policyrun(repo.root(), &["check"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("policyrun.toml: cache:"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_directory_others_can_write_is_not_trusted() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = Repo::new();
+    assert_eq!(repo.counts(), (6, 0));
+    let shared = fs::read_dir(repo.cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("expansions-v")
+        })
+        .unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
+    let cache = repo.cache.path().to_str().unwrap();
+    let run = policyrun(repo.root(), &["check", "--cache-dir", cache]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("owned by this user and writable by it alone"),
+        "{}",
+        run.stderr
+    );
+}
