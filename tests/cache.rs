@@ -59,15 +59,11 @@ impl Repo {
     }
 
     fn write(&self, path: &str, text: &str) {
-        let full = self.root().join(path);
-        fs::create_dir_all(full.parent().unwrap()).unwrap();
-        fs::write(full, text).unwrap();
+        support::write_file(self.root(), path, text);
     }
 
     fn edit(&self, path: &str, from: &str, to: &str) {
-        let text = fs::read_to_string(self.root().join(path)).unwrap();
-        assert!(text.contains(from), "{path} has no {from:?}");
-        self.write(path, &text.replace(from, to));
+        support::edit_file(self.root(), path, from, to);
     }
 
     /// Every record in the cache: its bucket file, key and place in the file. The bucket

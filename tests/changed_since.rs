@@ -8,7 +8,6 @@ mod support;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 use support::{Run, fixture, policyrun};
@@ -19,27 +18,7 @@ struct Repo {
 }
 
 fn git(root: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .args([
-            "-c",
-            "user.name=policyrun tests",
-            "-c",
-            "user.email=tests@policyrun.invalid",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::git(root, args);
 }
 
 impl Repo {
@@ -100,15 +79,11 @@ impl Repo {
     }
 
     fn write(&self, path: &str, text: &str) {
-        let full = self.root().join(path);
-        fs::create_dir_all(full.parent().unwrap()).unwrap();
-        fs::write(full, text).unwrap();
+        support::write_file(self.root(), path, text);
     }
 
     fn edit(&self, path: &str, from: &str, to: &str) {
-        let text = fs::read_to_string(self.root().join(path)).unwrap();
-        assert!(text.contains(from), "{path} has no {from:?}");
-        self.write(path, &text.replace(from, to));
+        support::edit_file(self.root(), path, from, to);
     }
 }
 

@@ -14,6 +14,41 @@ pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Runs git in `root` with a fixed identity and no signing, whatever the machine's git
+/// configuration says; a failure fails the test with git's words.
+pub fn git(root: &Path, args: &[&str]) -> std::process::Output {
+    let output = Command::new("git")
+        .args(["-c", "user.name=policyrun tests"])
+        .args(["-c", "user.email=tests@policyrun.invalid"])
+        .args(["-c", "commit.gpgsign=false"])
+        .args(["-c", "init.defaultBranch=main"])
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Writes `text` to `path` below `root`, creating its directories.
+pub fn write_file(root: &Path, path: &str, text: &str) {
+    let full = root.join(path);
+    fs::create_dir_all(full.parent().unwrap()).unwrap();
+    fs::write(full, text).unwrap();
+}
+
+/// Replaces `from` by `to` in `path` below `root`, which must contain it.
+pub fn edit_file(root: &Path, path: &str, from: &str, to: &str) {
+    let text = fs::read_to_string(root.join(path)).unwrap();
+    assert!(text.contains(from), "{path} has no {from:?}");
+    write_file(root, path, &text.replace(from, to));
+}
+
 /// A private copy of `testdata/<name>`, so tests can change it and run in parallel.
 pub fn fixture(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
