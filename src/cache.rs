@@ -815,6 +815,60 @@ fn check_private(dir: &Path) -> Result<(), String> {
 /// old bucket or the new one, never part of one. No fsync: of a bucket a crash truncates,
 /// the records before the damage are used (each has its checksum), the rest evaluated
 /// again.
+/// The style stage's memory in a repository's cache directory: the digests of the sources
+/// it found canonical, for one formatter and set of options (the salt).
+const STYLE_FILE: &str = "style-canonical";
+const STYLE_MAGIC: &str = "policyrun-style-canonical";
+
+impl Cache {
+    /// Digests of the sources found canonical before with `salt` (the formatter's version
+    /// and options); empty when there are none, or they are for another salt, or the file
+    /// is damaged (its checksum is checked: what is read is never trusted blindly).
+    pub fn canonical_sources(&self, salt: &str) -> std::collections::HashSet<Digest> {
+        let Ok(bytes) = fs::read(self.records.join(STYLE_FILE)) else {
+            return Default::default();
+        };
+        let Some((header, body)) = split_line(&bytes) else {
+            return Default::default();
+        };
+        let expected = format!(
+            "{STYLE_MAGIC} {FORMAT} {} {}",
+            Digest::of(salt.as_bytes()).to_hex(),
+            Digest::of(body).to_hex()
+        );
+        if header != expected.as_bytes() {
+            return Default::default();
+        }
+        body.split(|b| *b == b'\n')
+            .filter_map(|line| Digest::from_hex(std::str::from_utf8(line).ok()?))
+            .collect()
+    }
+
+    /// Replaces the memory with `digests` (this run's canonical sources), for `salt`.
+    pub fn save_canonical_sources(
+        &self,
+        salt: &str,
+        digests: &std::collections::BTreeSet<Digest>,
+    ) -> Result<(), String> {
+        let mut body = String::with_capacity(digests.len() * 65);
+        for digest in digests {
+            body.push_str(&digest.to_hex());
+            body.push('\n');
+        }
+        let header = format!(
+            "{STYLE_MAGIC} {FORMAT} {} {}\n",
+            Digest::of(salt.as_bytes()).to_hex(),
+            Digest::of(body.as_bytes()).to_hex()
+        );
+        write_replacing(&self.records.join(STYLE_FILE), (header + &body).as_bytes()).map_err(|e| {
+            format!(
+                "cannot write to the cache in {}: {e}",
+                self.records.display()
+            )
+        })
+    }
+}
+
 fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));

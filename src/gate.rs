@@ -342,7 +342,11 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
                                 freshness::CommittedTree::scan(config, &clusters, all_clusters)
                             })
                         },
-                        || with_style.then(|| style::check(config, &clusters)),
+                        || {
+                            with_style.then(|| {
+                                style::check_remembering(config, &clusters, options.cache.as_ref())
+                            })
+                        },
                     )
                 },
             )
@@ -354,7 +358,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             )
         },
     );
-    let (slots, stats, changes) = slots?;
+    let (slots, mut stats, changes) = slots?;
     let mut catalog = catalog?;
     let mut outcomes = duplicate_identities(slots.iter().flat_map(|slot| {
         let (objects, checked): (&[Object], bool) = match slot {
@@ -372,7 +376,9 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         }
     }
     outcomes.extend(evaluation_outcomes(&expanded));
-    outcomes.extend(style.into_iter().flatten());
+    let (style, style_note) = style.unwrap_or_default();
+    outcomes.extend(style);
+    stats.notes.extend(style_note);
     let committed = match (committed, &changes) {
         (Some(committed), _) => committed,
         (None, changes) => {

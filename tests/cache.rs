@@ -528,3 +528,76 @@ fn a_cache_directory_others_can_write_is_not_trusted() {
         run.stderr
     );
 }
+
+/// The style stage remembers, in the cache, the digests of the sources it found canonical,
+/// and formats only what it has not seen canonical with the same formatter and options.
+#[test]
+fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
+    use policyrun::cache::Cache;
+    use policyrun::config::Config;
+    use policyrun::imports::Digest;
+    use policyrun::outcome::Status;
+    use policyrun::style;
+
+    let repo = Repo::new();
+    let mut config = Config::discover(repo.root()).unwrap();
+    let cache = Cache::open(repo.cache.path(), &config).unwrap();
+    let clusters: Vec<_> = config.clusters.iter().collect();
+    let status_of = |outcomes: &[policyrun::outcome::Outcome], file: &str| {
+        outcomes
+            .iter()
+            .find(|o| o.subject.as_deref() == Some(file))
+            .map(|o| o.status)
+            .unwrap_or_else(|| panic!("no outcome for {file}"))
+    };
+    let (first, note) = style::check_remembering(&config, &clusters, Some(&cache));
+    assert!(note.is_none(), "{note:?}");
+    assert!(
+        first.iter().all(|o| o.status == Status::Passed),
+        "{first:?}"
+    );
+    assert!(cache.dir().join("style-canonical").is_file());
+    let (again, _) = style::check_remembering(&config, &clusters, Some(&cache));
+    assert_eq!(again.len(), first.len());
+    assert!(again.iter().all(|o| o.status == Status::Passed));
+
+    // Changed bytes are judged afresh: the memory is by content.
+    let file = "lib/names.libsonnet";
+    let text = fs::read_to_string(repo.root().join(file)).unwrap();
+    let unformatted = text.replacen(": ", ":   ", 1);
+    assert_ne!(text, unformatted);
+    repo.write(file, &unformatted);
+    let (changed, _) = style::check_remembering(&config, &clusters, Some(&cache));
+    assert_eq!(status_of(&changed, file), Status::Failed);
+
+    // What the memory says is what the stage believes (so it lives outside the repository,
+    // in a directory only its owner may write) ...
+    let digest = Digest::of(unformatted.as_bytes());
+    let salt = style::memory_salt(&config);
+    cache
+        .save_canonical_sources(&salt, &[digest].into_iter().collect())
+        .unwrap();
+    let (believed, _) = style::check(&config, &clusters)
+        .into_iter()
+        .partition::<Vec<_>, _>(|o| o.subject.as_deref() == Some(file));
+    assert_eq!(believed[0].status, Status::Failed, "without the cache");
+    let (remembered, _) = style::check_remembering(&config, &clusters, Some(&cache));
+    assert_eq!(status_of(&remembered, file), Status::Passed);
+    // ... but only for the formatter and options it was written with,
+    config.style.options.pad_arrays = !config.style.options.pad_arrays;
+    cache
+        .save_canonical_sources(&salt, &[digest].into_iter().collect())
+        .unwrap();
+    let (other_options, _) = style::check_remembering(&config, &clusters, Some(&cache));
+    assert_eq!(status_of(&other_options, file), Status::Failed);
+    config.style.options.pad_arrays = !config.style.options.pad_arrays;
+    // ... and only when its checksum holds.
+    cache
+        .save_canonical_sources(&salt, &[digest].into_iter().collect())
+        .unwrap();
+    let memory = cache.dir().join("style-canonical");
+    let damaged = fs::read_to_string(&memory).unwrap().replace('a', "b");
+    fs::write(&memory, damaged).unwrap();
+    let (after_damage, _) = style::check_remembering(&config, &clusters, Some(&cache));
+    assert_eq!(status_of(&after_damage, file), Status::Failed);
+}

@@ -6,6 +6,7 @@
 pub mod fmt;
 pub mod libjsonnet;
 
+use std::collections::{BTreeSet, HashSet};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,9 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use walkdir::WalkDir;
 
+use crate::cache::Cache;
 use crate::config::{CONFIG_FILE, Cluster, Config};
+use crate::imports::Digest;
 use crate::outcome::{Location, Outcome, Stage, Status};
 use libjsonnet::{FormatError, Formatter};
 
@@ -156,6 +159,32 @@ pub struct Problem {
 
 /// Reads `root/relative` and formats it. `relative` is what messages call the file.
 pub fn judge(formatter: &Formatter, root: &Path, relative: &Path) -> Result<Verdict, Problem> {
+    format_source(formatter, relative, read_source(root, relative)?)
+}
+
+/// As `judge`, except that a source whose digest is `known` canonical is not formatted
+/// again; returns the digest of a source found canonical, for the next run to know.
+fn judge_remembering(
+    formatter: &Formatter,
+    root: &Path,
+    relative: &Path,
+    known: &HashSet<Digest>,
+) -> (Result<Verdict, Problem>, Option<Digest>) {
+    let text = match read_source(root, relative) {
+        Ok(text) => text,
+        Err(problem) => return (Err(problem), None),
+    };
+    let digest = Digest::of(text.as_bytes());
+    if known.contains(&digest) {
+        return (Ok(Verdict::Canonical), Some(digest));
+    }
+    let verdict = format_source(formatter, relative, text);
+    let canonical = matches!(verdict, Ok(Verdict::Canonical)).then_some(digest);
+    (verdict, canonical)
+}
+
+/// The UTF-8 text of `root/relative`.
+fn read_source(root: &Path, relative: &Path) -> Result<String, Problem> {
     let shown = relative.to_string_lossy();
     let problem = |message: String| Problem {
         message,
@@ -164,12 +193,21 @@ pub fn judge(formatter: &Formatter, root: &Path, relative: &Path) -> Result<Verd
     let bytes =
         fs::read(root.join(relative)).map_err(|e| problem(format!("cannot read {shown}: {e}")))?;
     // libjsonnet would read invalid bytes as U+FFFD, and a rewrite would then replace them.
-    let text = String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(bytes).map_err(|e| {
         problem(format!(
             "{shown}: is not UTF-8 text (invalid byte at offset {}); jsonnet source must be UTF-8",
             e.utf8_error().valid_up_to()
         ))
-    })?;
+    })
+}
+
+/// The formatter's verdict on `text`, the content of `relative`.
+fn format_source(formatter: &Formatter, relative: &Path, text: String) -> Result<Verdict, Problem> {
+    let shown = relative.to_string_lossy();
+    let problem = |message: String| Problem {
+        message,
+        location: Location::file(relative),
+    };
     let formatted = formatter
         .format(&shown, text.as_bytes())
         .map_err(|error| match error {
@@ -346,6 +384,31 @@ pub fn owner<'a>(config: &'a Config, path: &Path) -> Option<&'a Cluster> {
 /// to no cluster (`lib/`, `common/`). Files are formatted in parallel, one formatter per
 /// rayon job (libjsonnet VMs are not shared between threads).
 pub fn check(config: &Config, clusters: &[&Cluster]) -> Vec<Outcome> {
+    check_remembering(config, clusters, None).0
+}
+
+/// What a remembered verdict depends on besides the source: the formatter and its options.
+pub fn memory_salt(config: &Config) -> String {
+    format!(
+        "libjsonnet {} {:?}",
+        libjsonnet::version(),
+        config.style.options
+    )
+}
+
+/// As `check`, remembering in `cache` which sources are canonical: an unchanged source
+/// found canonical before (with the same formatter and options) is not formatted again, so
+/// a re-run formats only what changed. Also returns a note when the memory could not be
+/// written.
+pub fn check_remembering(
+    config: &Config,
+    clusters: &[&Cluster],
+    cache: Option<&Cache>,
+) -> (Vec<Outcome>, Option<String>) {
+    let salt = memory_salt(config);
+    let known = cache
+        .map(|c| c.canonical_sources(&salt))
+        .unwrap_or_default();
     let (files, problems) = sources(config, &config.root);
     let selected = |cluster: Option<&Cluster>| {
         cluster.is_none_or(|c| clusters.iter().any(|s| s.name == c.name))
@@ -358,15 +421,31 @@ pub fn check(config: &Config, clusters: &[&Cluster]) -> Vec<Outcome> {
         })
         .collect();
     let options = &config.style.options;
-    let mut outcomes: Vec<Outcome> = files
+    let judged: Vec<(Outcome, Option<Digest>)> = files
         .par_iter()
         .map_init(
             || Formatter::new(options),
             |formatter, (path, cluster)| {
-                outcome(path, *cluster, &judge(formatter, &config.root, path))
+                let (verdict, canonical) = judge_remembering(formatter, &config.root, path, &known);
+                (outcome(path, *cluster, &verdict), canonical)
             },
         )
         .collect();
+    let mut canonical = BTreeSet::new();
+    let mut outcomes = Vec::with_capacity(judged.len());
+    for (judged, digest) in judged {
+        outcomes.push(judged);
+        canonical.extend(digest);
+    }
+    // Only a run over every source may forget the others' digests.
+    let every_source = clusters.len() == config.clusters.len();
+    let note = match cache {
+        Some(cache) if every_source && canonical != known.into_iter().collect() => cache
+            .save_canonical_sources(&salt, &canonical)
+            .err()
+            .map(|problem| format!("cache: {problem}")),
+        _ => None,
+    };
     outcomes.extend(problems.into_iter().map(|problem| {
         let cluster = owner(config, &problem.location.file).map(|c| c.name.clone());
         let mut outcome = Outcome::new(Stage::Style, CHECK, Status::Error)
@@ -376,7 +455,7 @@ pub fn check(config: &Config, clusters: &[&Cluster]) -> Vec<Outcome> {
         outcome.cluster = cluster;
         outcome
     }));
-    outcomes
+    (outcomes, note)
 }
 
 #[cfg(test)]
