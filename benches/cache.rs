@@ -81,16 +81,7 @@ impl Side {
 }
 
 fn ratio(a: &[Duration], b: &[Duration]) -> String {
-    if a.len() != b.len() || a.is_empty() {
-        return "-".into();
-    }
-    let mut r: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| x.as_secs_f64() / y.as_secs_f64())
-        .collect();
-    r.sort_by(f64::total_cmp);
-    format!("{:.1}%", r[r.len() / 2] * 100.0)
+    measure::median_ratio(a, b).map_or_else(|| "-".into(), |r| format!("{:.1}%", r * 100.0))
 }
 
 fn ms(d: Duration) -> String {

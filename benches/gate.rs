@@ -320,18 +320,7 @@ fn main() {
         return;
     }
     let ms = |d: Duration| format!("{:.1}ms", d.as_secs_f64() * 1e3);
-    let ratios = |a: &[Duration], b: &[Duration]| -> Option<f64> {
-        if a.len() != b.len() || a.is_empty() {
-            return None;
-        }
-        let mut r: Vec<f64> = a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| x.as_secs_f64() / y.as_secs_f64())
-            .collect();
-        r.sort_by(f64::total_cmp);
-        Some(r[r.len() / 2])
-    };
+    let ratios = measure::median_ratio;
     let show = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{r:.3}"));
     let percent = |r: Option<f64>| {
         r.map_or_else(|| "-".to_owned(), |r| format!("{:+.1}%", (r - 1.0) * 100.0))

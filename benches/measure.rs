@@ -32,3 +32,18 @@ pub fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
 }
+
+/// The median of each round's own ratio `a[i] / b[i]`: a round disturbed by another tenant
+/// moves both sides, not the ratio. `None` without paired samples.
+pub fn median_ratio(a: &[Duration], b: &[Duration]) -> Option<f64> {
+    if a.len() != b.len() || a.is_empty() {
+        return None;
+    }
+    let mut ratios: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| x.as_secs_f64() / y.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    Some(ratios[ratios.len() / 2])
+}

@@ -229,8 +229,7 @@ impl PolicyStage {
                 let own = (part.owns)(target);
                 // Another part's object is evaluated only to learn whether it uses a file
                 // waiver, by the part that reports the waivers.
-                let for_usage = part.run_wide && self.waivers.may_cover(target);
-                (own || for_usage).then_some((target, own))
+                (own || (part.run_wide && self.waivers.may_cover(target))).then_some((target, own))
             })
             .map_init(Workers::default, |workers, (target, own)| {
                 let mut results = Vec::new();
