@@ -261,6 +261,40 @@ fn an_evaluation_error_fails_with_module_line_and_rule() {
     assert!(text.contains("could not parse string as number"), "{text}");
 }
 
+#[test]
+fn a_rule_is_skipped_only_for_kinds_its_leading_kind_test_rules_out() {
+    // testdata/policy-kinds: a rule that tests the kind first, one that tests it second and
+    // one defined in two modules, on a ConfigMap and a Deployment whose `level` label is no
+    // number.
+    let dir = fixture("policy-kinds");
+    let run = policyrun(dir.path(), &["test", "--output", "json", "manifests"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let outcomes = policy_outcomes(&run.stdout);
+    let config_map = "ConfigMap apps/settings";
+    let deployment = "Deployment apps/web";
+    // Not a kind the rule tests for: undefined, as evaluating it would say.
+    assert_eq!(
+        status(find(&outcomes, "", config_map, "main.deny_level")),
+        "passed"
+    );
+    // A kind it tests for: evaluated, and its error fails the run.
+    let level = find(&outcomes, "", deployment, "main.deny_level");
+    assert_eq!(status(level), "error", "{level}");
+    assert!(message(level).contains("guarded.rego:9"), "{level}");
+    // A kind test after another statement rules nothing out: that statement runs for every
+    // kind, so its error is reported for the ConfigMap too.
+    for object in [config_map, deployment] {
+        assert_eq!(
+            status(find(&outcomes, "", object, "main.deny_late")),
+            "error"
+        );
+    }
+    // One definition limited to pods, another for every kind: evaluated for the ConfigMap.
+    let split = find(&outcomes, "", config_map, "main.deny_split");
+    assert_eq!(status(split), "failed", "{split}");
+    assert_eq!(message(split), "nothing may say split");
+}
+
 // ---- a repository: per-cluster parameters, context, waivers, Gatekeeper ------------------
 
 fn gate() -> (i32, BTreeMap<(String, String), Value>) {

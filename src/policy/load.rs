@@ -11,6 +11,7 @@ use regorus::unstable::{Lexer, Parser, Rule as AstRule, RuleHead, Source, TokenK
 use regorus::{Engine, Value};
 use walkdir::WalkDir;
 
+use super::kinds::{self, Kinds};
 use super::{RegoVersion, Settings};
 
 /// Something wrong with the policies themselves, with the place it was found.
@@ -45,6 +46,9 @@ pub struct RuleDecl {
     pub kind: RuleKind,
     pub file: PathBuf,
     pub line: usize,
+    /// The kinds of object the rule can report on, from every definition of it in the
+    /// package: the interpreter skips the others (see [`super::kinds`]).
+    pub kinds: Kinds,
 }
 
 impl RuleDecl {
@@ -78,6 +82,8 @@ pub struct ModuleInfo {
     pub rules: Vec<(String, usize)>,
     /// Names among `rules` that are functions (`deny_if(x) if ...`): never results.
     pub functions: Vec<String>,
+    /// For each rule name, the kinds its definitions in this module can report on.
+    pub kinds: BTreeMap<String, Kinds>,
 }
 
 /// The loaded policies: an engine holding every module and data file (not yet prepared:
@@ -397,6 +403,7 @@ fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<
                 components.into_iter().skip_while(|c| c == "data").collect();
             let mut rules: Vec<(String, usize)> = Vec::new();
             let mut functions = Vec::new();
+            let mut kinds: BTreeMap<String, Kinds> = BTreeMap::new();
             for rule in &module.policy {
                 let (refr, line, function) = match rule.as_ref() {
                     AstRule::Spec { head, span, .. } => match head {
@@ -417,6 +424,12 @@ fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<
                 if function && parts.len() == 1 {
                     functions.push(name.clone());
                 }
+                let definition = kinds::of_definition(rule);
+                let merged = match kinds.remove(&name) {
+                    Some(earlier) => earlier.union(definition),
+                    None => definition,
+                };
+                kinds.insert(name.clone(), merged);
                 if !rules.iter().any(|(n, _)| *n == name) {
                     rules.push((name, line as usize));
                 }
@@ -428,6 +441,7 @@ fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<
                 is_test: *is_test,
                 rules,
                 functions,
+                kinds,
             }
         })
         .collect()
@@ -497,6 +511,7 @@ fn select_packages(infos: &[ModuleInfo], settings: &Settings) -> Vec<Package> {
                     kind,
                     file: info.file.clone(),
                     line: *line,
+                    kinds: package_kinds(infos, &info.package, name),
                 });
             }
         }
@@ -505,6 +520,17 @@ fn select_packages(infos: &[ModuleInfo], settings: &Settings) -> Vec<Package> {
         .into_values()
         .filter(|p| !p.rules.is_empty())
         .collect()
+}
+
+/// The kinds a rule can report on over every module of its package (tests included, when
+/// loaded: their definitions are part of the rule too).
+fn package_kinds(infos: &[ModuleInfo], package: &str, rule: &str) -> Kinds {
+    infos
+        .iter()
+        .filter(|i| i.package == package)
+        .filter_map(|i| i.kinds.get(rule).cloned())
+        .reduce(Kinds::union)
+        .unwrap_or_default()
 }
 
 /// Rego keywords that can stand before `(` without being a call.
@@ -640,6 +666,7 @@ mod tests {
             kind: RuleKind::Deny,
             file: PathBuf::new(),
             line: 1,
+            kinds: Kinds::Any,
         };
         assert_eq!(rule("deny_run_as_root").exception_name(), "run_as_root");
         assert_eq!(rule("deny").exception_name(), "");

@@ -3,6 +3,7 @@
 //! loaded and prepared once per cluster; every rayon worker evaluates on its own clone.
 
 pub mod gatekeeper;
+pub mod kinds;
 pub mod load;
 pub mod redact;
 pub mod results;
@@ -179,6 +180,18 @@ impl PolicyStage {
             gatekeeper,
             problems,
         }
+    }
+
+    /// Evaluates every rule for every object, even where a rule's leading kind test rules
+    /// the object out (see [`kinds`]): the benchmark's baseline for what skipping saves.
+    #[doc(hidden)]
+    pub fn without_kind_skipping(mut self) -> PolicyStage {
+        for package in self.loaded.iter_mut().flat_map(|l| l.packages.iter_mut()) {
+            for rule in &mut package.rules {
+                rule.kinds = kinds::Kinds::Any;
+            }
+        }
+        self
     }
 
     /// The packages whose rules run (empty when nothing loaded).
@@ -758,6 +771,7 @@ fn evaluate(
                 .collect();
         }
     };
+    let kind = object.get("kind").and_then(serde_json::Value::as_str);
     OBJECT_CONTEXT.with(|slot| *slot.borrow_mut() = context.to_value());
     engine.set_input(input);
     let mut value_of = |path: &str| -> Result<Option<serde_json::Value>, String> {
@@ -786,11 +800,14 @@ fn evaluate(
                     .rules
                     .iter()
                     .map(|rule| {
-                        (
+                        let verdict = if rule.kinds.admits(kind) {
                             value_of(&rule.path)
-                                .and_then(|value| results::verdict(&rule.name, value.as_ref())),
-                            excepted.contains(rule.exception_name()),
-                        )
+                                .and_then(|value| results::verdict(&rule.name, value.as_ref()))
+                        } else {
+                            // Every body fails at its leading kind test: undefined.
+                            Ok(Verdict::Clean)
+                        };
+                        (verdict, excepted.contains(rule.exception_name()))
                     })
                     .collect(),
             )
