@@ -12,9 +12,13 @@
 //! sorting, the human report to a sink, the JUnit document). Run with
 //! `cargo bench --bench cache`; `POLICYRUN_BENCH_STACKS=1000`, `POLICYRUN_BENCH_ROUNDS=7`
 //! change the defaults, `POLICYRUN_BENCH_PHASES=1` also times the warm run's parts, and
-//! `POLICYRUN_BENCH_ONLY=uncached|cold|warm|changed` runs that side alone (for a profiler).
+//! `POLICYRUN_BENCH_ONLY=uncached|cold|warm|changed|forgetful` runs that side alone (for a
+//! profiler).
 //! `POLICYRUN_BENCH_CORPUS=DIR` only writes the corpus, expanded and committed to git, into
-//! DIR (which must not exist), to time the binary on it.
+//! DIR (which must not exist), to time the binary on it. `POLICYRUN_BENCH_POLICIES=1` adds
+//! our bundled packs to the corpus (at the baseline level, which it passes), so that every
+//! side runs the policy stage too — the warm side with its memory of verdicts — plus a side
+//! `forgetful`: warm expansions, the policy verdicts forgotten before each run.
 
 mod measure;
 mod synthetic;
@@ -88,6 +92,35 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
+/// Copies our bundled packs and waivers into the corpus and selects them, every cluster at
+/// the Pod Security baseline (the synthetic workloads set no security contexts, which the
+/// restricted level requires).
+fn add_policies(root: &Path) {
+    let packs = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    for entry in walkdir::WalkDir::new(&packs) {
+        let entry = entry.expect("the packs");
+        let target = root
+            .join("policies")
+            .join(entry.path().strip_prefix(&packs).expect("inside"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("a directory");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("a pack file");
+        }
+    }
+    let config = root.join("policyrun.toml");
+    let text = std::fs::read_to_string(&config).expect("policyrun.toml");
+    let text = text.replace(
+        "\"\n",
+        "\"\n[cluster.policy]\npod_security = \"baseline\"\n",
+    );
+    std::fs::write(
+        &config,
+        text + "\n[policy]\nnamespaces = [\"namespace\", \"security\", \"cluster\"]\nwaivers = [\"policies/waivers.yaml\"]\n",
+    )
+    .expect("policyrun.toml");
+}
+
 fn main() {
     let benchmarking = std::env::args().any(|a| a == "--bench");
     let stacks: usize = std::env::var("POLICYRUN_BENCH_STACKS")
@@ -108,6 +141,10 @@ fn main() {
     assert!(!root.exists(), "{} exists", root.display());
     let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("lib");
     synthetic::generate(&root, &library, stacks).expect("write the synthetic repository");
+    let with_policies = std::env::var_os("POLICYRUN_BENCH_POLICIES").is_some();
+    if with_policies {
+        add_policies(&root);
+    }
     let config = Config::load(&root.join("policyrun.toml")).expect("configuration");
     let clusters: Vec<_> = config.clusters.iter().collect();
     let entries = policyrun::discover::entries(&config, &clusters).expect("entries");
@@ -115,6 +152,7 @@ fn main() {
         policyrun::expand::expand_all(&config, &entries, &indicatif::ProgressBar::hidden());
     let (_, problems) = policyrun::write::write_tree(&config, &clusters, &expanded, true);
     assert!(problems.is_empty(), "{problems:?}");
+    let objects = gate::targets(&expanded).len();
     drop(expanded);
     git(&root, &["init", "-q"]);
     git(&root, &["add", "-A"]);
@@ -174,6 +212,12 @@ fn main() {
     let (stats, ..) = run(&["--cache-dir", &warm_dir], true);
     let stats = stats.expect("stats");
     assert_eq!(stats["cached"], entries.len());
+    if with_policies {
+        assert_eq!(
+            stats["policy_recalled"], objects,
+            "every object's verdicts recalled"
+        );
+    }
     run(&["--cache-dir", &changed_dir], false);
     edit(usize::MAX);
     let (stats, ..) = run(
@@ -187,22 +231,38 @@ fn main() {
     );
     restore();
 
-    let (mut uncached, mut cold, mut warm, mut changed) = (
+    // With the packs: warm expansions, but the policy verdicts forgotten before each run
+    // (their file deleted), for what remembering them saves.
+    let forgetful_dir = path(&cache_dir("forgetful"));
+    let forget = || {
+        for file in walkdir::WalkDir::new(&forgetful_dir) {
+            let file = file.expect("the cache").into_path();
+            if file.file_name().is_some_and(|n| n == "policy-verdicts") {
+                std::fs::remove_file(file).expect("forget the verdicts");
+            }
+        }
+    };
+    if with_policies {
+        run(&["--cache-dir", &forgetful_dir], false);
+    }
+    let (mut uncached, mut cold, mut warm, mut changed, mut forgetful) = (
+        Side::default(),
         Side::default(),
         Side::default(),
         Side::default(),
         Side::default(),
     );
     let only = std::env::var("POLICYRUN_BENCH_ONLY").ok().map(|side| {
-        ["uncached", "cold", "warm", "changed"]
+        ["uncached", "cold", "warm", "changed", "forgetful"]
             .iter()
             .position(|s| *s == side)
-            .expect("POLICYRUN_BENCH_ONLY: uncached, cold, warm or changed")
+            .expect("POLICYRUN_BENCH_ONLY: uncached, cold, warm, changed or forgetful")
     });
+    let sides = if with_policies { 5 } else { 4 };
     for round in 0..rounds {
         // The sides rotate their order, so that none always follows the same one.
-        for side in 0..4 {
-            let which = (round + side) % 4;
+        for side in 0..sides {
+            let which = (round + side) % sides;
             if only.is_some_and(|o| o != which) {
                 continue;
             }
@@ -223,6 +283,11 @@ fn main() {
                 2 => {
                     let (_, wall, cpu) = run(&["--cache-dir", &warm_dir], false);
                     warm.push(wall, Some(cpu));
+                }
+                4 => {
+                    forget();
+                    let (_, wall, cpu) = run(&["--cache-dir", &forgetful_dir], false);
+                    forgetful.push(wall, Some(cpu));
                 }
                 _ => {
                     // A new edit each round, so the stack's three entries are evaluated.
@@ -256,7 +321,11 @@ fn main() {
         ("cold (empty cache)", &cold),
         ("warm (nothing changed)", &warm),
         ("--changed-since, 1 stack", &changed),
+        ("warm, verdicts forgotten", &forgetful),
     ] {
+        if side.wall.is_empty() {
+            continue;
+        }
         let cpu = if side.cpu.is_empty() {
             "-".into()
         } else {
@@ -296,6 +365,13 @@ fn main() {
         ratio(&changed.wall, &warm.wall),
         ratio(&changed.cpu, &warm.cpu)
     );
+    if with_policies {
+        println!(
+            "  warm / warm, verdicts forgotten: {} ({})",
+            ratio(&warm.wall, &forgetful.wall),
+            ratio(&warm.cpu, &forgetful.cpu)
+        );
+    }
     if phases {
         warm_phases(&config, &root, &clusters);
     }

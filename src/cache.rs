@@ -811,34 +811,56 @@ fn check_private(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes to a temporary file beside `path` and renames it over `path`: a reader sees the
-/// old bucket or the new one, never part of one. No fsync: of a bucket a crash truncates,
-/// the records before the damage are used (each has its checksum), the rest evaluated
-/// again.
 /// The style stage's memory in a repository's cache directory: the digests of the sources
 /// it found canonical, for one formatter and set of options (the salt).
 const STYLE_FILE: &str = "style-canonical";
 const STYLE_MAGIC: &str = "policyrun-style-canonical";
 
 impl Cache {
-    /// Digests of the sources found canonical before with `salt` (the formatter's version
-    /// and options); empty when there are none, or they are for another salt, or the file
-    /// is damaged (its checksum is checked: what is read is never trusted blindly).
-    pub fn canonical_sources(&self, salt: &str) -> std::collections::HashSet<Digest> {
-        let Ok(bytes) = fs::read(self.records.join(STYLE_FILE)) else {
-            return Default::default();
-        };
-        let Some((header, body)) = split_line(&bytes) else {
-            return Default::default();
-        };
+    /// The body of a stage's memory file (`name`, starting with the line `magic FORMAT
+    /// salt-digest body-digest`) when it was written for `salt` and is whole: a missing,
+    /// damaged or foreign file is `None`, never trusted (its checksum is checked).
+    pub fn read_memory(&self, name: &str, magic: &str, salt: &str) -> Option<Vec<u8>> {
+        let bytes = fs::read(self.records.join(name)).ok()?;
+        let (header, body) = split_line(&bytes)?;
         let expected = format!(
-            "{STYLE_MAGIC} {FORMAT} {} {}",
+            "{magic} {FORMAT} {} {}",
             Digest::of(salt.as_bytes()).to_hex(),
             Digest::of(body).to_hex()
         );
-        if header != expected.as_bytes() {
+        (header == expected.as_bytes()).then(|| body.to_vec())
+    }
+
+    /// Replaces a stage's memory file with `body`, for `salt`, atomically.
+    pub fn write_memory(
+        &self,
+        name: &str,
+        magic: &str,
+        salt: &str,
+        body: &[u8],
+    ) -> Result<(), String> {
+        let mut bytes = format!(
+            "{magic} {FORMAT} {} {}\n",
+            Digest::of(salt.as_bytes()).to_hex(),
+            Digest::of(body).to_hex()
+        )
+        .into_bytes();
+        bytes.extend_from_slice(body);
+        write_replacing(&self.records.join(name), &bytes).map_err(|e| {
+            format!(
+                "cannot write to the cache in {}: {e}",
+                self.records.display()
+            )
+        })
+    }
+
+    /// Digests of the sources found canonical before with `salt` (the formatter's version
+    /// and options); empty when there are none, or they are for another salt, or the file
+    /// is damaged.
+    pub fn canonical_sources(&self, salt: &str) -> std::collections::HashSet<Digest> {
+        let Some(body) = self.read_memory(STYLE_FILE, STYLE_MAGIC, salt) else {
             return Default::default();
-        }
+        };
         body.split(|b| *b == b'\n')
             .filter_map(|line| Digest::from_hex(std::str::from_utf8(line).ok()?))
             .collect()
@@ -855,20 +877,14 @@ impl Cache {
             body.push_str(&digest.to_hex());
             body.push('\n');
         }
-        let header = format!(
-            "{STYLE_MAGIC} {FORMAT} {} {}\n",
-            Digest::of(salt.as_bytes()).to_hex(),
-            Digest::of(body.as_bytes()).to_hex()
-        );
-        write_replacing(&self.records.join(STYLE_FILE), (header + &body).as_bytes()).map_err(|e| {
-            format!(
-                "cannot write to the cache in {}: {e}",
-                self.records.display()
-            )
-        })
+        self.write_memory(STYLE_FILE, STYLE_MAGIC, salt, body.as_bytes())
     }
 }
 
+/// Writes to a temporary file beside `path` and renames it over `path`: a reader sees the
+/// old file or the new one, never part of one. No fsync: of a bucket a crash truncates,
+/// the records before the damage are used (each has its checksum), the rest evaluated
+/// again; a damaged memory file fails its checksum and is ignored whole.
 fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));

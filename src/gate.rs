@@ -17,6 +17,7 @@ use crate::discover::{self, Entry};
 use crate::expand::{self, Expanded, Object};
 use crate::freshness;
 use crate::outcome::{Location, Outcome, Stage, Status};
+use crate::policy::memory::VerdictMemory;
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
 use crate::schema::{self, Catalog, Target, crd, gvk::Gvk};
 use crate::shard::Shard;
@@ -77,6 +78,8 @@ pub struct Stats {
     pub cache_dir: Option<PathBuf>,
     /// Records written to the cache.
     pub cache_writes: usize,
+    /// Objects whose policy verdicts came from the cache instead of an evaluation.
+    pub policy_recalled: usize,
     /// What is worth saying but is no check: ignored records, a cache that cannot be
     /// written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -354,7 +357,13 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         || {
             rayon::join(
                 || Catalog::new(config.schema.clone()),
-                || with_policy.then(|| PolicyStage::new(&config.root, &config.policy)),
+                || {
+                    with_policy.then(|| {
+                        let stage = PolicyStage::new(&config.root, &config.policy);
+                        let memory = options.cache.as_ref().and_then(|c| stage.memory(c));
+                        (stage, memory)
+                    })
+                },
             )
         },
     );
@@ -410,7 +419,15 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         }
         outcomes.extend(schema::run(&mut catalog, &own_targets));
     }
-    if let Some(policies) = policies {
+    if let Some((policies, memory)) = policies {
+        let memory = match memory {
+            Some(Ok(memory)) => Some(memory),
+            Some(Err(reason)) => {
+                stats.notes.push(format!("cache: {reason}"));
+                None
+            }
+            None => None,
+        };
         // Every expanded object is context (namespaces created, inventory, waiver usage).
         let mut all_targets = own_targets;
         all_targets.extend(targets(&others));
@@ -438,7 +455,16 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             &all_targets,
             &context,
             &part,
+            memory.as_ref(),
         ));
+        if let Some(memory) = memory {
+            stats.policy_recalled = memory.recalled();
+            // Only a run that evaluated every object knows which verdicts are of the past.
+            let whole_run = !partial && options.shard.is_none();
+            if let Err(problem) = memory.save(whole_run) {
+                stats.notes.push(format!("cache: {problem}"));
+            }
+        }
     }
     if let Some(shard) = &options.shard {
         outcomes.retain(|o| shard.owns(o, &config.generated));
@@ -461,11 +487,11 @@ pub fn policy_outcomes(
     targets: &[Target],
     part: &policy::Part,
 ) -> Vec<Outcome> {
-    policy_outcomes_with(config, policies, catalog, targets, &[], part)
+    policy_outcomes_with(config, policies, catalog, targets, &[], part, None)
 }
 
 /// As `policy_outcomes`, when the objects of entries not checked (`context`) exist too:
-/// policies see their Namespaces as created.
+/// policies see their Namespaces as created; and with the verdicts of earlier runs.
 pub fn policy_outcomes_with(
     config: &Config,
     policies: &PolicyStage,
@@ -473,6 +499,7 @@ pub fn policy_outcomes_with(
     targets: &[Target],
     context: &[Object],
     part: &policy::Part,
+    memory: Option<&VerdictMemory>,
 ) -> Vec<Outcome> {
     let mut namespaces = policy::namespaces_by_cluster(targets);
     for object in context {
@@ -505,6 +532,7 @@ pub fn policy_outcomes_with(
         },
         Date::today(),
         part,
+        memory,
     )
 }
 

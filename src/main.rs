@@ -287,11 +287,11 @@ struct CheckArgs {
     /// cluster and name; the N shards' results together are one whole run's
     #[arg(long, value_name = "K/N", conflicts_with = "changed_since")]
     shard: Option<policyrun::shard::Shard>,
-    /// Neither read nor write the expansion cache: evaluate every entry
+    /// Neither read nor write the cache: evaluate every entry, and every object's policies
     #[arg(long)]
     no_cache: bool,
-    /// The expansion cache's directory (default: $POLICYRUN_CACHE_DIR, else
-    /// $XDG_CACHE_HOME/policyrun, else ~/.cache/policyrun); never inside the repository
+    /// Where the cache of expansions and policy verdicts lives (default: $POLICYRUN_CACHE_DIR,
+    /// else $XDG_CACHE_HOME/policyrun, else ~/.cache/policyrun); never inside the repository
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
     cache_dir: Option<PathBuf>,
     /// Check only the entries whose inputs changed since this git revision (committed,

@@ -11,40 +11,21 @@ use policyrun::cache::Cache;
 use policyrun::config::Config;
 use policyrun::gate::{self, Options};
 use serde_json::Value;
-use support::{Run, fixture, policyrun, policyrun_with};
+use support::{CachedRepo, policyrun, policyrun_with};
 
-/// A private copy of the fixture and an empty cache directory outside it.
-struct Repo {
-    dir: tempfile::TempDir,
-    cache: tempfile::TempDir,
+/// The fixture with a cache of its own, and what these tests look at in that cache.
+struct Repo(CachedRepo);
+
+impl std::ops::Deref for Repo {
+    type Target = CachedRepo;
+    fn deref(&self) -> &CachedRepo {
+        &self.0
+    }
 }
 
 impl Repo {
     fn new() -> Repo {
-        Repo {
-            dir: fixture("incremental"),
-            cache: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// `policyrun check --output json` with this repository's cache.
-    fn check(&self, extra: &[&str]) -> (Run, Value) {
-        let mut args = vec![
-            "check",
-            "--output",
-            "json",
-            "--cache-dir",
-            self.cache.path().to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let run = policyrun(self.root(), &args);
-        let doc: Value = serde_json::from_str(&run.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", run.stdout, run.stderr));
-        (run, doc)
+        Repo(CachedRepo::new("incremental"))
     }
 
     /// Runs the check and returns (evaluated, cached) after asserting it passed.

@@ -13,6 +13,8 @@ use walkdir::WalkDir;
 
 use super::kinds::{self, Kinds};
 use super::{RegoVersion, Settings};
+use crate::imports::Digest;
+use sha2::{Digest as _, Sha256};
 
 /// Something wrong with the policies themselves, with the place it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +95,27 @@ pub struct Loaded {
     pub engine: Engine,
     pub modules: Vec<ModuleInfo>,
     pub packages: Vec<Package>,
+    /// What the policies are made of: every module and data file read, path and content,
+    /// and the syntax setting they were read with.
+    pub digest: Digest,
+    /// Where a module calls a builtin whose value is not the same on every call
+    /// (`time.now_ns`, `rand.intn`, ...) or that has an effect (`print`): the verdicts of
+    /// such policies are not worth remembering between runs.
+    pub unrepeatable: Option<String>,
 }
+
+/// Builtins whose value differs from call to call or from machine to machine, or that have
+/// an effect beside their value.
+const UNREPEATABLE: &[&str] = &[
+    "time.now_ns",
+    "rand.intn",
+    "uuid.rfc4122",
+    "opa.runtime",
+    "http.send",
+    "net.lookup_ip_addr",
+    "print",
+    "trace",
+];
 
 /// Is this a conftest rule name? `deny`, `violation`, `warn`, each alone or with `_suffix`.
 pub fn rule_kind(name: &str) -> Option<RuleKind> {
@@ -182,6 +204,17 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
     // instead of quietly making a `deny` undefined.
     engine.set_strict_builtin_errors(true);
     let mut modules = Vec::new();
+    let mut contents = Sha256::new();
+    let mut take_in = |path: &Path, bytes: &[u8]| {
+        for part in [path.as_os_str().as_encoded_bytes(), bytes] {
+            contents.update((part.len() as u64).to_le_bytes());
+            contents.update(part);
+        }
+    };
+    take_in(
+        Path::new("rego"),
+        format!("{:?}", settings.rego_version).as_bytes(),
+    );
     for path in &rego_files {
         let is_test = path
             .file_name()
@@ -198,6 +231,7 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
                 continue;
             }
         };
+        take_in(&display, text.as_bytes());
         match add_module(
             &mut engine,
             &display.to_string_lossy(),
@@ -209,10 +243,17 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
         }
     }
     for path in &data_files {
-        if let Err(message) = add_data_file(&mut engine, path) {
+        let added = fs::read_to_string(path)
+            .map_err(|e| format!("cannot read: {e}"))
+            .and_then(|text| {
+                take_in(&relative(root, path), text.as_bytes());
+                add_data_file(&mut engine, path, &text)
+            });
+        if let Err(message) = added {
             problems.push(problem(root, path, message));
         }
     }
+    let digest = Digest(contents.finalize().into());
     let infos = module_infos(&mut engine, &modules);
     problems.extend(missing_functions(&mut engine));
     if !problems.is_empty() {
@@ -249,10 +290,13 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
             ),
         )]);
     }
+    let unrepeatable = unrepeatable_call(&mut engine);
     Ok(Loaded {
         engine,
         modules: infos,
         packages,
+        digest,
+        unrepeatable,
     })
 }
 
@@ -341,13 +385,12 @@ pub fn error_problem(file: &Path, text: &str) -> Problem {
 }
 
 /// Data files are merged at the root of `data`, as `opa eval -d` and `conftest --data` do.
-fn add_data_file(engine: &mut Engine, path: &Path) -> Result<(), String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+fn add_data_file(engine: &mut Engine, path: &Path, text: &str) -> Result<(), String> {
     let json = path.extension().and_then(|e| e.to_str()) == Some("json");
     let value: serde_json::Value = if json {
-        serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?
+        serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?
     } else {
-        serde_saphyr::from_str(&text).map_err(|e| format!("not valid YAML: {e}"))?
+        serde_saphyr::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?
     };
     if !value.is_object() {
         return Err(
@@ -531,6 +574,18 @@ fn package_kinds(infos: &[ModuleInfo], package: &str, rule: &str) -> Kinds {
         .filter_map(|i| i.kinds.get(rule).cloned())
         .reduce(Kinds::union)
         .unwrap_or_default()
+}
+
+/// The first call to an [`UNREPEATABLE`] builtin, as `file:line calls name`.
+fn unrepeatable_call(engine: &mut Engine) -> Option<String> {
+    let modules = engine.get_modules().clone();
+    modules.iter().find_map(|module| {
+        let source: &Source = &module.package.span.source;
+        calls(source)
+            .into_iter()
+            .find(|(path, _, _)| UNREPEATABLE.contains(&path.as_str()))
+            .map(|(path, line, _)| format!("{}:{line} calls {path}", source.get_path()))
+    })
 }
 
 /// Rego keywords that can stand before `(` without being a call.

@@ -5,6 +5,7 @@
 pub mod gatekeeper;
 pub mod kinds;
 pub mod load;
+pub mod memory;
 pub mod redact;
 pub mod results;
 pub mod verify;
@@ -21,9 +22,12 @@ use regorus::rvm::vm::RegoVM;
 use regorus::{Engine, Value};
 use serde::Deserialize;
 
+use crate::cache::Cache;
+use crate::imports::Digest;
 use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::schema::Target;
 use load::{Loaded, Package, Problem, RuleDecl, RuleKind};
+use memory::VerdictMemory;
 use results::Verdict;
 use waivers::{Date, Waivers};
 
@@ -194,6 +198,15 @@ impl PolicyStage {
         self
     }
 
+    /// The memory of these policies' verdicts in `cache` (`None` without policies to
+    /// evaluate; `Err` says why they are not remembered).
+    pub fn memory<'c>(&self, cache: &'c Cache) -> Option<Result<VerdictMemory<'c>, String>> {
+        let loaded = self.loaded.as_ref().filter(|l| !l.packages.is_empty())?;
+        self.problems
+            .is_empty()
+            .then(|| VerdictMemory::open(cache, loaded, self.engine))
+    }
+
     /// The packages whose rules run (empty when nothing loaded).
     pub fn packages(&self) -> &[Package] {
         self.loaded.as_ref().map_or(&[], |l| l.packages.as_slice())
@@ -209,6 +222,7 @@ impl PolicyStage {
         namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
         today: Date,
         part: &Part,
+        memory: Option<&VerdictMemory>,
     ) -> Vec<Outcome> {
         let mut outcomes = self.problems.clone();
         if !self.problems.is_empty() {
@@ -236,6 +250,13 @@ impl PolicyStage {
                 return outcomes;
             }
         };
+        let recall = memory.map(|memory| Recall {
+            memory,
+            clusters: clusters
+                .iter()
+                .map(|(name, context)| (name.clone(), VerdictMemory::cluster_digest(context)))
+                .collect(),
+        });
         let evaluated: Vec<(Vec<Outcome>, Vec<usize>)> = targets
             .par_iter()
             .filter_map(|target| {
@@ -247,7 +268,14 @@ impl PolicyStage {
             .map_init(Workers::default, |workers, (target, own)| {
                 let mut results = Vec::new();
                 if let (Some(loaded), Some(prepared)) = (&self.loaded, &prepared) {
-                    results.extend(rego_results(loaded, prepared, workers, target, namespaced));
+                    results.extend(rego_results(
+                        loaded,
+                        prepared,
+                        workers,
+                        target,
+                        namespaced,
+                        recall.as_ref(),
+                    ));
                 }
                 results.extend(constraints.evaluate(&mut workers.gatekeeper, target, namespaced));
                 let (mut found, used) = waivers::apply(&self.waivers, results, target, today);
@@ -292,13 +320,21 @@ impl Part<'static> {
     }
 }
 
-/// One outcome per rule of every selected package for one object.
+/// The verdict memory as one run consults it, with the digest of each cluster's context.
+struct Recall<'m> {
+    memory: &'m VerdictMemory<'m>,
+    clusters: HashMap<Option<String>, Digest>,
+}
+
+/// One outcome per rule of every selected package for one object: remembered from an
+/// earlier run with the same inputs, or evaluated (and then remembered).
 fn rego_results(
     loaded: &Loaded,
     prepared: &Prepared,
     workers: &mut Workers,
     target: &Target,
     namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+    recall: Option<&Recall>,
 ) -> Vec<Outcome> {
     let context = ObjectContext {
         entry: target.entry,
@@ -306,6 +342,16 @@ fn rego_results(
         namespaced: namespaced(target.cluster, target.id),
     };
     let key = target.cluster.map(str::to_owned);
+    let memory_key = recall.and_then(|r| {
+        r.memory
+            .key(r.clusters.get(&key), &context, target.value)
+            .map(|k| (r.memory, k))
+    });
+    if let Some((memory, memory_key)) = memory_key
+        && let Some(verdicts) = memory.recall(&memory_key, &loaded.packages)
+    {
+        return verdict_outcomes(loaded, target, verdicts);
+    }
     let no_context = || {
         vec![policy_outcome(target, LOAD, Status::Error).message(format!(
             "no policy context for cluster `{}`",
@@ -338,6 +384,18 @@ fn rego_results(
             evaluate(engine, &loaded.packages, target.value, &context)
         }
     };
+    if let Some((memory, memory_key)) = memory_key {
+        memory.remember(memory_key, &verdicts);
+    }
+    verdict_outcomes(loaded, target, verdicts)
+}
+
+/// The outcomes of one object's verdicts: one per rule of every package.
+fn verdict_outcomes(
+    loaded: &Loaded,
+    target: &Target,
+    verdicts: Vec<PackageVerdicts>,
+) -> Vec<Outcome> {
     let id = Arc::new(target.id.clone());
     let mut outcomes = Vec::new();
     for (package, verdict) in loaded.packages.iter().zip(verdicts) {

@@ -174,6 +174,12 @@ fn stats_lines(stats: &crate::gate::Stats, verbose: bool) -> Vec<String> {
             None => line.push_str(" (no cache)"),
         }
         lines.push(line);
+        if stats.policy_recalled > 0 {
+            lines.push(format!(
+                "policies: the verdicts of {} object(s) from the cache",
+                stats.policy_recalled
+            ));
+        }
     }
     lines
 }
@@ -267,6 +273,7 @@ mod tests {
             changed_since: None,
             cache_dir: Some("/c/repo-1".into()),
             cache_writes: 1,
+            policy_recalled: 7,
             notes: vec!["cache: ignored 1 unusable record(s)".into()],
         };
         let info = RunInfo {
@@ -287,11 +294,16 @@ mod tests {
             "{quiet}"
         );
         assert!(!quiet.contains("expansion:"), "{quiet}");
+        assert!(!quiet.contains("policies:"), "{quiet}");
         let verbose = render(true);
         assert!(
             verbose.contains(
                 "expansion: 3 entries, 1 evaluated, 2 from the cache (1 written to /c/repo-1)\n"
             ),
+            "{verbose}"
+        );
+        assert!(
+            verbose.contains("policies: the verdicts of 7 object(s) from the cache\n"),
             "{verbose}"
         );
     }

@@ -56,6 +56,41 @@ pub fn fixture(name: &str) -> tempfile::TempDir {
     dir
 }
 
+/// A private copy of a fixture with an empty cache directory of its own, outside it.
+pub struct CachedRepo {
+    pub dir: tempfile::TempDir,
+    pub cache: tempfile::TempDir,
+}
+
+impl CachedRepo {
+    pub fn new(fixture_name: &str) -> CachedRepo {
+        CachedRepo {
+            dir: fixture(fixture_name),
+            cache: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `policyrun check --output json` with this repository's cache, and its report.
+    pub fn check(&self, extra: &[&str]) -> (Run, serde_json::Value) {
+        let mut args = vec![
+            "check",
+            "--output",
+            "json",
+            "--cache-dir",
+            self.cache.path().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let run = policyrun(self.root(), &args);
+        let doc = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", run.stdout, run.stderr));
+        (run, doc)
+    }
+}
+
 pub fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.unwrap();
