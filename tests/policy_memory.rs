@@ -58,8 +58,18 @@ fn a_warm_run_recalls_every_objects_verdicts_and_reports_the_same() {
     let repo = repo();
     let (cold_run, cold) = repo.check(&[]);
     assert_eq!(recalled(&cold), 0);
+    let written = fs::metadata(memory_file(&repo))
+        .unwrap()
+        .modified()
+        .unwrap();
     let (warm_run, warm) = repo.check(&[]);
     assert_eq!(recalled(&warm), OBJECTS);
+    // Nothing new learnt, nothing of the past: the file is left as it is.
+    let now = fs::metadata(memory_file(&repo))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(now, written);
     assert_eq!(warm_run.code, cold_run.code);
     // Failures, warnings, waived results and Gatekeeper violations alike.
     let outcomes = policy_outcomes(&cold);

@@ -43,6 +43,8 @@ pub struct VerdictMemory<'c> {
     known: HashMap<Digest, String>,
     kept: Mutex<BTreeMap<Digest, String>>,
     recalled: AtomicUsize,
+    /// Verdicts this run evaluated and remembered.
+    learned: AtomicUsize,
 }
 
 impl<'c> VerdictMemory<'c> {
@@ -93,6 +95,7 @@ impl<'c> VerdictMemory<'c> {
             known,
             kept: Mutex::new(BTreeMap::new()),
             recalled: AtomicUsize::new(0),
+            learned: AtomicUsize::new(0),
         })
     }
 
@@ -188,6 +191,7 @@ impl<'c> VerdictMemory<'c> {
         }
         if let Ok(encoded) = serde_json::to_string(&remembered) {
             self.keep(key, encoded);
+            self.learned.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -207,8 +211,13 @@ impl<'c> VerdictMemory<'c> {
     /// A whole run drops the verdicts of objects that no longer exist.
     pub fn save(self, whole_run: bool) -> Result<(), String> {
         let mut kept = self.kept.into_inner().map_err(|e| e.to_string())?;
+        let learned = self.learned.load(Ordering::Relaxed);
         if kept.is_empty() {
             // Nothing evaluated (broken policies, no objects): nothing learnt, nothing lost.
+            return Ok(());
+        }
+        if learned == 0 && (!whole_run || kept.len() == self.known.len()) {
+            // Every verdict came from the file, and none in it is of the past: it stays.
             return Ok(());
         }
         if !whole_run {
