@@ -107,7 +107,7 @@ impl<'c> VerdictMemory<'c> {
     /// The key of one object's verdicts.
     pub(super) fn key(
         &self,
-        cluster: Option<&Digest>,
+        cluster: &Digest,
         context: &ObjectContext,
         object: &serde_json::Value,
     ) -> Option<Digest> {
@@ -115,7 +115,7 @@ impl<'c> VerdictMemory<'c> {
         let mut hasher = Sha256::new();
         let entry = context.entry.map(|e| e.as_os_str().as_encoded_bytes());
         let parts: [&[u8]; 5] = [
-            cluster.map_or(&[][..], |c| &c.0[..]),
+            &cluster.0[..],
             entry.unwrap_or_default(),
             context.generated.as_os_str().as_encoded_bytes(),
             match context.namespaced {

@@ -342,10 +342,11 @@ fn rego_results(
         namespaced: namespaced(target.cluster, target.id),
     };
     let key = target.cluster.map(str::to_owned);
+    // An object of a cluster without a context is an error below, never remembered.
     let memory_key = recall.and_then(|r| {
-        r.memory
-            .key(r.clusters.get(&key), &context, target.value)
-            .map(|k| (r.memory, k))
+        let cluster = r.clusters.get(&key)?;
+        let object_key = r.memory.key(cluster, &context, target.value)?;
+        Some((r.memory, object_key))
     });
     if let Some((memory, memory_key)) = memory_key
         && let Some(verdicts) = memory.recall(&memory_key, &loaded.packages)
