@@ -444,6 +444,25 @@ impl<E: std::fmt::Display> From<E> for UsageError {
 }
 
 fn main() -> ExitCode {
+    // The command runs on a thread with a worker's stack, not on the main thread's 8 MiB:
+    // rayon runs a parallel loop's last unsplit part on the calling thread (all of it, for
+    // a single entry), and formatting, evaluating and dropping deeply nested jsonnet recurse
+    // once per level — a 50,000-deep value aborted `policyrun expand` here.
+    let command = std::thread::Builder::new()
+        .name("policyrun".into())
+        .stack_size(WORKER_STACK)
+        .spawn(run);
+    match command.map(|thread| thread.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "policyrun: error: cannot start: {e}");
+            ExitCode::from(exit::USAGE as u8)
+        }
+    }
+}
+
+fn run() -> ExitCode {
     let cli = Cli::parse();
     // Only `diff` reports changes, as warnings; for it they decide the exit code.
     let reports_changes = matches!(cli.command, Some(Command::Diff(_)));

@@ -1000,3 +1000,26 @@ fn deeply_nested_sources_are_judged_not_fatal() {
     let run = policyrun(repo.path(), &["check"]);
     assert!(run.code <= 1, "{}{}", run.stdout, run.stderr);
 }
+
+/// Regression: with a single entry rayon ran the whole expansion on the calling thread, the
+/// process's 8 MiB main thread, so a value nested 100,000 levels deep (a `foldl` builds one
+/// from a one-line source) aborted `expand` while its manifestation failed cleanly on the
+/// workers' stacks.
+#[test]
+fn a_deep_value_in_a_lone_entry_is_an_error_not_an_abort() {
+    let repo = tempfile::tempdir().unwrap();
+    support::write_file(
+        repo.path(),
+        "policyrun.toml",
+        "jpath = []\n[[cluster]]\nname = \"dev\"\n",
+    );
+    support::write_file(
+        repo.path(),
+        "clusters/dev/deep.jsonnet",
+        "{ items_: { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'deep', namespace: 'app' }, data: { v: std.toString(std.foldl(function(acc, x) [acc], std.range(1, 100000), [])) } } } }\n",
+    );
+    // `policyrun` panics here if the process ends by a signal.
+    let run = policyrun(repo.path(), &["expand"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("max_stack"), "{}", run.stdout);
+}
