@@ -13,6 +13,7 @@ pub mod gate;
 pub mod hook;
 pub mod imports;
 pub mod manifests;
+pub mod nesting;
 pub mod outcome;
 pub mod paths;
 pub mod policy;

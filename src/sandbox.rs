@@ -13,6 +13,7 @@ use jrsonnet_gcmodule::Acyclic;
 use jrsonnet_ir::SourceFile;
 
 use crate::imports::{ImportLog, Probe};
+use crate::nesting;
 
 /// Resolves imports like the jsonnet tool (relative to the importing file, then each import
 /// path in order) but only to regular files whose real path lies inside `root`.
@@ -223,6 +224,22 @@ impl ImportResolver for SandboxResolver {
         }
         let bytes = fs::read(file.path())
             .map_err(|e| refused(format!("cannot read `{}`: {e}", self.display(file.path()))))?;
+        // Refused before jrsonnet parses it: nested deep enough, it would overflow the
+        // parser's stack and abort the whole run. Files `importstr`'d as text are not
+        // jsonnet, so only the extensions jsonnet is written in are looked at.
+        let jsonnet = file
+            .path()
+            .extension()
+            .is_some_and(|e| e == "jsonnet" || e == "libsonnet" || e == "json");
+        if jsonnet && let Err(deep) = nesting::check(&bytes) {
+            return Err(refused(format!(
+                "`{}`:{}:{}: {}",
+                self.display(file.path()),
+                deep.line,
+                deep.column,
+                deep.message()
+            )));
+        }
         if let Some(log) = &self.log {
             log.read(file.path(), &bytes);
         }

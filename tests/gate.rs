@@ -1023,3 +1023,40 @@ fn a_deep_value_in_a_lone_entry_is_an_error_not_an_abort() {
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("max_stack"), "{}", run.stdout);
 }
+
+/// Regression: a source nested far deeper than anyone writes by hand — here a chain of
+/// 300,000 unary minus signs in an imported library, 300 KB — aborted the process in
+/// jrsonnet's parser and kept libjsonnet's formatter busy for over a minute. It is refused
+/// before either parses it, with its place.
+#[test]
+fn a_source_nested_beyond_the_limit_is_refused_with_its_place() {
+    let repo = fixture("basic");
+    support::write_file(
+        repo.path(),
+        "lib/deep.libsonnet",
+        &format!("{{\n  n: {}1,\n}}\n", "-".repeat(300_000)),
+    );
+    support::write_file(
+        repo.path(),
+        "clusters/dev/deep.jsonnet",
+        "local deep = import 'deep.libsonnet';\n{ items_: { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'deep', namespace: 'app' }, data: { n: std.toString(deep.n) } } } }\n",
+    );
+    // `policyrun` panics here if the process ends by a signal.
+    let run = policyrun(repo.path(), &["check", "--output", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = json_outcomes(&run);
+    let evaluate = &outcomes["clusters/dev/deep.jsonnet"][0];
+    assert_eq!(evaluate["status"], "error", "{evaluate}");
+    let message = evaluate["message"].as_str().unwrap();
+    assert!(
+        message.contains("lib/deep.libsonnet`:2:") && message.contains("nested more than"),
+        "{message}"
+    );
+    let style = &outcomes["lib/deep.libsonnet"];
+    assert!(
+        style
+            .iter()
+            .any(|o| o["status"] == "error" && o["location"]["line"] == 2),
+        "{style:?}"
+    );
+}

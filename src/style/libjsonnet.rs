@@ -77,6 +77,17 @@ impl Formatter {
     /// The canonical form of `source`. `filename` only appears in error messages, as the
     /// formatter writes them (`filename:line:column: message`).
     pub fn format(&self, filename: &str, source: &[u8]) -> Result<String, FormatError> {
+        // libjsonnet's parser recurses once per level and its passes over the tree are
+        // quadratic in some chains: a deep source would abort the process or hold it for
+        // minutes, so it is refused as a static error would be.
+        if let Err(deep) = crate::nesting::check(source) {
+            return Err(FormatError::Syntax(format!(
+                "{filename}:{}:{}: {}",
+                deep.line,
+                deep.column,
+                deep.message()
+            )));
+        }
         let snippet = CString::new(source).map_err(|e| {
             FormatError::Unusable(format!(
                 "{filename}: holds a NUL byte at offset {}; jsonnet source cannot",
