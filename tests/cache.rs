@@ -582,3 +582,24 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
     let (after_damage, _) = style::check_remembering(&config, &clusters, Some(&cache));
     assert_eq!(status_of(&after_damage, file), Status::Failed);
 }
+
+#[test]
+fn a_run_notes_its_use_and_deletes_the_records_of_checkouts_gone_a_month() {
+    let repo = Repo::new();
+    let gone = repo
+        .cache
+        .path()
+        .join("expansions-v2/old-checkout-0123456789abcdef");
+    fs::create_dir_all(&gone).unwrap();
+    fs::write(gone.join("00.bucket"), "records").unwrap();
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60 * 86_400);
+    fs::File::create(gone.join("last-used"))
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+    let (run, doc) = repo.check(&[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(!gone.exists(), "records unused for 60 days are deleted");
+    let own = PathBuf::from(doc["expansion"]["cache_dir"].as_str().unwrap());
+    assert!(own.join("last-used").exists());
+}
