@@ -1,14 +1,16 @@
 //! JUnit XML for Jenkins: one testsuite per stage and cluster, one testcase per entry or
 //! generated file, classnames `policyrun.<cluster>.<stage>` so that Jenkins' test tree groups
-//! by cluster, then stage. Written with quick-junit, which escapes text and drops characters
-//! XML cannot hold (ANSI escapes from jsonnet errors, for one).
+//! by cluster, then stage. The document is written here, element by element, with text
+//! escaped and what XML cannot hold dropped (ANSI escapes from jsonnet errors, other control
+//! characters): it replaced quick-junit, which built every testcase as a structure and ran
+//! each string through an ANSI parser — half of a warm run with 345,000 testcases
+//! (BENCHMARKS.md). `testdata/junit-4.xsd` is Jenkins' schema; the tests hold the output to it.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 
-use quick_junit::{
-    NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatus, TestSuite, XmlString,
-};
 use rayon::prelude::*;
 
 use super::{Report, RunInfo};
@@ -38,6 +40,14 @@ fn class_part(text: &str) -> String {
     text.replace('.', "_")
 }
 
+/// One testsuite, written, with its counts for the document's root.
+struct Suite {
+    xml: String,
+    tests: usize,
+    failures: usize,
+    errors: usize,
+}
+
 /// The whole document, from outcomes in report order (`report::sort`): suites appear in
 /// that order (clusters in rollout order), testcases by subject within a suite. Outcomes
 /// about the same subject in one suite — neighbours, once sorted — become one testcase
@@ -46,130 +56,185 @@ pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
     fn suite_of(o: &Outcome) -> (Stage, &str) {
         (o.stage, o.cluster.as_deref().unwrap_or("repository"))
     }
-    let mut report = JunitReport::new("policyrun");
-    report.set_time(info.elapsed);
-    // Suites are built on every core (a large gate has tens of thousands of testcases),
-    // then added in order.
+    // Suites are written on every core (a large gate has hundreds of thousands of
+    // testcases), then joined in order.
     let suites: Vec<&[Outcome]> = outcomes
         .chunk_by(|a, b| suite_of(a) == suite_of(b))
         .collect();
-    let built: Vec<TestSuite> = suites
+    let written: Vec<Suite> = suites
         .par_iter()
         .map(|suite_outcomes| {
             let (stage, cluster) = suite_of(&suite_outcomes[0]);
-            // Made once: quick-junit runs every string it is given through an ANSI escape
-            // parser, which for one classname per testcase was a third of a warm run
-            // with 345,000 testcases; a ready XmlString is taken as it is.
-            let classname = XmlString::new(format!(
+            let classname = escaped(&format!(
                 "policyrun.{}.{}",
                 class_part(cluster),
                 stage.as_str()
-            ));
+            ))
+            .into_owned();
             let cases: Vec<&[Outcome]> = suite_outcomes
                 .chunk_by(|a, b| a.subject_name() == b.subject_name())
                 .collect();
-            let cases: Vec<TestCase> = cases
-                .par_iter()
-                .map(|case| {
-                    let group: Vec<&Outcome> = case.iter().collect();
-                    test_case(case[0].subject_name().into_owned(), &classname, &group)
-                })
-                .collect();
-            let mut suite = TestSuite::new(format!("{cluster} {stage}"));
-            suite.add_test_cases(cases);
-            suite
+            let mut xml = String::with_capacity(cases.len() * 120);
+            let mut counts = [0usize; 3];
+            for case in &cases {
+                let worst = test_case(&mut xml, &case[0].subject_name(), &classname, case);
+                match worst {
+                    Status::Failed => counts[0] += 1,
+                    Status::Error => counts[1] += 1,
+                    Status::Skipped => counts[2] += 1,
+                    Status::Passed | Status::Warning => {}
+                }
+            }
+            let [failures, errors, skipped] = counts;
+            let head = format!(
+                "    <testsuite name=\"{}\" tests=\"{}\" skipped=\"{skipped}\" errors=\"{errors}\" failures=\"{failures}\">\n",
+                escaped(&format!("{cluster} {stage}")),
+                cases.len()
+            );
+            xml.insert_str(0, &head);
+            xml.push_str("    </testsuite>\n");
+            Suite {
+                xml,
+                tests: cases.len(),
+                failures,
+                errors,
+            }
         })
         .collect();
-    report.add_test_suites(built);
-    let xml = report
-        .to_string()
-        .map_err(|e| io::Error::other(format!("cannot write JUnit XML: {e}")))?;
-    Ok(drop_root_skipped_attribute(xml))
+    let (tests, failures, errors) = written.iter().fold((0, 0, 0), |(t, f, e), s| {
+        (t + s.tests, f + s.failures, e + s.errors)
+    });
+    let mut xml = String::with_capacity(written.iter().map(|s| s.xml.len()).sum::<usize>() + 200);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        xml,
+        "<testsuites name=\"policyrun\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{:.3}\">",
+        info.elapsed.as_secs_f64()
+    );
+    for suite in &written {
+        xml.push_str(&suite.xml);
+    }
+    xml.push_str("</testsuites>\n");
+    Ok(xml)
 }
 
-/// The testcase for one subject: the worst status of its outcomes, with their messages,
-/// locations and details. Warnings pass (Jenkins has no such status) with their text kept
-/// in the testcase's system-out.
-fn test_case(subject: String, classname: &XmlString, group: &[&Outcome]) -> TestCase {
+/// Writes the testcase for one subject and returns its status: the worst of its outcomes,
+/// with their messages, locations and details. Warnings pass (Jenkins has no such status)
+/// with their text kept in the testcase's system-out.
+fn test_case(xml: &mut String, subject: &str, classname: &str, group: &[Outcome]) -> Status {
     let worst = group
         .iter()
         .map(|o| o.status)
         .max()
         .unwrap_or(Status::Passed);
+    let _ = write!(
+        xml,
+        "        <testcase name=\"{}\" classname=\"{classname}\"",
+        escaped(subject)
+    );
     if worst == Status::Passed {
         // Most testcases: nothing to say, so nothing is formatted.
-        let mut case = TestCase::new(subject, TestCaseStatus::success());
-        case.set_classname(classname.clone());
-        return case;
+        xml.push_str("/>\n");
+        return worst;
     }
-    let shown: Vec<&Outcome> = group
-        .iter()
-        .copied()
-        .filter(|o| o.status == worst)
-        .collect();
+    let shown: Vec<&Outcome> = group.iter().filter(|o| o.status == worst).collect();
     let mut text = String::new();
     for outcome in &shown {
         if !text.is_empty() {
             text.push_str("\n\n");
         }
-        text.push_str(&format!("[{}] {}", outcome.check, outcome.message));
+        let _ = write!(text, "[{}] {}", outcome.check, outcome.message);
         if let Some(location) = &outcome.location {
-            text.push_str(&format!("\nat {location}"));
+            let _ = write!(text, "\nat {location}");
         }
         if let Some(detail) = &outcome.detail {
             text.push('\n');
             text.push_str(detail);
         }
     }
-    let status = match worst {
-        Status::Passed | Status::Warning => TestCaseStatus::success(),
+    xml.push_str(">\n");
+    match worst {
+        Status::Passed => {}
+        Status::Warning => {
+            let _ = writeln!(
+                xml,
+                "            <system-out>warning: {}</system-out>",
+                escaped(&text)
+            );
+        }
         Status::Skipped => {
-            let mut status = TestCaseStatus::skipped();
             // junit-4.xsd allows no attributes on <skipped>: the reason goes in its text.
-            status.set_description(text.clone());
-            status
+            let _ = writeln!(xml, "            <skipped>{}</skipped>", escaped(&text));
         }
         Status::Failed | Status::Error => {
-            let kind = if worst == Status::Error {
-                NonSuccessKind::Error
+            let element = if worst == Status::Error {
+                "error"
             } else {
-                NonSuccessKind::Failure
+                "failure"
             };
-            let mut status = TestCaseStatus::non_success(kind);
-            status
-                .set_message(shown[0].message.clone())
-                .set_type(shown[0].check.clone())
-                .set_description(text.clone());
-            status
+            let _ = writeln!(
+                xml,
+                "            <{element} message=\"{}\" type=\"{}\">{}</{element}>",
+                escaped(&shown[0].message),
+                escaped(&shown[0].check),
+                escaped(&text)
+            );
         }
-    };
-    let mut case = TestCase::new(subject, status);
-    case.set_classname(classname.clone());
-    if worst == Status::Warning {
-        case.set_system_out(format!("warning: {text}"));
     }
-    case
+    xml.push_str("        </testcase>\n");
+    worst
 }
 
-/// quick-junit 0.7 always writes `skipped="N"` on `<testsuites>`, an attribute Jenkins'
-/// junit-4.xsd does not declare; the counts stay on each `<testsuite>`.
-fn drop_root_skipped_attribute(xml: String) -> String {
-    let Some(start) = xml.find("<testsuites") else {
-        return xml;
+/// `text` as XML character data or an attribute value: markup characters escaped, ANSI
+/// escape sequences and the characters XML 1.0 cannot hold (controls other than tab, line
+/// feed and carriage return; U+FFFE, U+FFFF) dropped.
+fn escaped(text: &str) -> Cow<'_, str> {
+    let plain = |c: char| {
+        !matches!(c, '&' | '<' | '>' | '"' | '\'' | '\u{FFFE}' | '\u{FFFF}')
+            && (c >= ' ' || matches!(c, '\t' | '\n' | '\r'))
+            && c != '\u{7f}'
     };
-    let end = xml[start..].find('>').map_or(xml.len(), |i| start + i);
-    let tag = &xml[start..end];
-    let Some(at) = tag.find(" skipped=\"") else {
-        return xml;
-    };
-    let value_start = start + at + " skipped=\"".len();
-    let Some(close) = xml[value_start..].find('"') else {
-        return xml;
-    };
-    let mut out = String::with_capacity(xml.len());
-    out.push_str(&xml[..start + at]);
-    out.push_str(&xml[value_start + close + 1..]);
-    out
+    if text.chars().all(plain) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\u{1b}' => match chars.next() {
+                // CSI: parameters up to a final byte in @..~.
+                Some('[') => {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                // OSC: up to BEL or ESC \.
+                Some(']') => {
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' {
+                            break;
+                        }
+                        if c == '\u{1b}' && chars.peek() == Some(&'\\') {
+                            chars.next();
+                            break;
+                        }
+                    }
+                }
+                // Any other escape is ESC and one character.
+                _ => {}
+            },
+            c if plain(c) => out.push(c),
+            _ => {}
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -229,7 +294,13 @@ mod tests {
             .children()
             .find(|n| n.has_tag_name("error"))
             .unwrap();
-        assert!(error.attribute("message").unwrap().contains("]]> <b> &"));
+        assert!(
+            error
+                .attribute("message")
+                .unwrap()
+                .contains("]]> <b> & red ")
+        );
+        assert!(!xml.contains("[31m") && !xml.contains("[0m"), "{xml}");
         assert!(!xml.contains('\x1b') && !xml.contains('\u{0}') && !xml.contains('\x07'));
         assert!(cases[1].children().any(|n| n.has_tag_name("system-out")));
         let skipped = cases[2]
@@ -237,14 +308,26 @@ mod tests {
             .find(|n| n.has_tag_name("skipped"))
             .unwrap();
         assert_eq!(skipped.attributes().count(), 0);
+        let counts = |node: roxmltree::Node, name: &str| node.attribute(name).map(str::to_owned);
+        assert_eq!(counts(root, "tests").as_deref(), Some("3"));
+        assert_eq!(counts(root, "errors").as_deref(), Some("1"));
+        assert_eq!(counts(suites[1], "skipped").as_deref(), Some("1"));
     }
 
     #[test]
-    fn root_skipped_attribute_is_dropped() {
-        let xml = "<?xml?>\n<testsuites name=\"p\" tests=\"1\" skipped=\"0\" failures=\"0\">\n<testsuite skipped=\"0\">".to_owned();
+    fn escapes_markup_and_drops_what_xml_cannot_hold() {
+        assert!(matches!(escaped("plain text\twith tab"), Cow::Borrowed(_)));
         assert_eq!(
-            drop_root_skipped_attribute(xml),
-            "<?xml?>\n<testsuites name=\"p\" tests=\"1\" failures=\"0\">\n<testsuite skipped=\"0\">"
+            escaped("a<b>&\"c\" 'd'"),
+            "a&lt;b&gt;&amp;&quot;c&quot; &apos;d&apos;"
+        );
+        assert_eq!(
+            escaped("\u{1b}[1;31mred\u{1b}[0m \u{1b}]0;title\u{7}x \u{1b}]8;;u\u{1b}\\y \u{1b}Mz"),
+            "red x y z"
+        );
+        assert_eq!(
+            escaped("nul\u{0} bell\u{7} del\u{7f} \u{FFFE}\n"),
+            "nul bell del \n"
         );
     }
 }
