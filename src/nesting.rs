@@ -50,7 +50,8 @@ pub fn check(source: &[u8]) -> Result<(), TooDeep> {
     let mut levels = vec![Level::default()];
     let mut depth = 0usize;
     while let Some(byte) = scan.peek(0) {
-        let start = scan.at;
+        // Where this token starts, for the error.
+        let (line, column) = (scan.line, scan.at - scan.line_start + 1);
         match byte {
             b'"' | b'\'' => scan.quoted(byte),
             b'@' if matches!(scan.peek(1), Some(b'"' | b'\'')) => {
@@ -116,10 +117,7 @@ pub fn check(source: &[u8]) -> Result<(), TooDeep> {
             _ => scan.advance(1),
         }
         if depth > LIMIT {
-            return Err(TooDeep {
-                line: scan.line_of(start),
-                column: start - scan.line_start_of(start) + 1,
-            });
+            return Err(TooDeep { line, column });
         }
     }
     Ok(())
@@ -148,22 +146,6 @@ impl Scan<'_> {
                 self.at += 1;
             }
         }
-    }
-
-    /// The line of `position`, which is at or before the cursor's.
-    fn line_of(&self, position: usize) -> usize {
-        let after = self.source[position.min(self.source.len())..self.at]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        self.line - after
-    }
-
-    fn line_start_of(&self, position: usize) -> usize {
-        self.source[..position.min(self.source.len())]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1)
     }
 
     fn word(&mut self) -> &[u8] {

@@ -40,9 +40,11 @@ fn class_part(text: &str) -> String {
     text.replace('.', "_")
 }
 
-/// One testsuite, written, with its counts for the document's root.
+/// One testsuite, written (its opening tag apart: it holds counts known only once the
+/// testcases are written), with its counts for the document's root.
 struct Suite {
-    xml: String,
+    head: String,
+    cases: String,
     tests: usize,
     failures: usize,
     errors: usize,
@@ -74,7 +76,7 @@ pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
             let cases: Vec<&[Outcome]> = suite_outcomes
                 .chunk_by(|a, b| a.subject_name() == b.subject_name())
                 .collect();
-            let mut xml = String::with_capacity(cases.len() * 120);
+            let mut xml = String::with_capacity(cases.len() * 120 + 32);
             let mut counts = [0usize; 3];
             for case in &cases {
                 let worst = test_case(&mut xml, &case[0].subject_name(), &classname, case);
@@ -91,10 +93,10 @@ pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
                 escaped(&format!("{cluster} {stage}")),
                 cases.len()
             );
-            xml.insert_str(0, &head);
             xml.push_str("    </testsuite>\n");
             Suite {
-                xml,
+                head,
+                cases: xml,
                 tests: cases.len(),
                 failures,
                 errors,
@@ -104,7 +106,8 @@ pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
     let (tests, failures, errors) = written.iter().fold((0, 0, 0), |(t, f, e), s| {
         (t + s.tests, f + s.failures, e + s.errors)
     });
-    let mut xml = String::with_capacity(written.iter().map(|s| s.xml.len()).sum::<usize>() + 200);
+    let size: usize = written.iter().map(|s| s.head.len() + s.cases.len()).sum();
+    let mut xml = String::with_capacity(size + 200);
     xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         xml,
@@ -112,7 +115,8 @@ pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
         info.elapsed.as_secs_f64()
     );
     for suite in &written {
-        xml.push_str(&suite.xml);
+        xml.push_str(&suite.head);
+        xml.push_str(&suite.cases);
     }
     xml.push_str("</testsuites>\n");
     Ok(xml)
