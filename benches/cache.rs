@@ -334,43 +334,26 @@ fn main() {
         println!("{name:<28} {:>11} {cpu:>11}", ms(median(side.wall.clone())));
     }
     println!("ratios (median of each round's own ratio), wall (cpu):");
-    println!(
-        "  cold / no cache:              {} ({})",
-        ratio(&cold.wall, &uncached.wall),
-        ratio(&cold.cpu, &uncached.cpu)
-    );
-    println!(
-        "  warm / cold:                  {} ({})   target <= 15%",
-        ratio(&warm.wall, &cold.wall),
-        ratio(&warm.cpu, &cold.cpu)
-    );
-    println!(
-        "  warm / no cache:              {} ({})",
-        ratio(&warm.wall, &uncached.wall),
-        ratio(&warm.cpu, &uncached.cpu)
-    );
-    println!(
-        "  changed-since / cold:         {} ({})   target <= 10%; 3 of {} entries checked",
-        ratio(&changed.wall, &cold.wall),
-        ratio(&changed.cpu, &cold.cpu),
-        entries.len()
-    );
-    println!(
-        "  changed-since / no cache:     {} ({})",
-        ratio(&changed.wall, &uncached.wall),
-        ratio(&changed.cpu, &uncached.cpu)
-    );
-    println!(
-        "  changed-since / warm full:    {} ({})",
-        ratio(&changed.wall, &warm.wall),
-        ratio(&changed.cpu, &warm.cpu)
-    );
+    let changed_note = format!("target <= 10%; 3 of {} entries checked", entries.len());
+    let mut rows: Vec<(&str, &Side, &Side, &str)> = vec![
+        ("cold / no cache", &cold, &uncached, ""),
+        ("warm / cold", &warm, &cold, "target <= 15%"),
+        ("warm / no cache", &warm, &uncached, ""),
+        ("changed-since / cold", &changed, &cold, &changed_note),
+        ("changed-since / no cache", &changed, &uncached, ""),
+        ("changed-since / warm full", &changed, &warm, ""),
+    ];
     if with_policies {
-        println!(
-            "  warm / warm, verdicts forgotten: {} ({})",
-            ratio(&warm.wall, &forgetful.wall),
-            ratio(&warm.cpu, &forgetful.cpu)
+        rows.push(("warm / warm, verdicts forgotten", &warm, &forgetful, ""));
+    }
+    for (name, side, base, note) in rows {
+        let line = format!(
+            "  {:<33} {} ({})   {note}",
+            format!("{name}:"),
+            ratio(&side.wall, &base.wall),
+            ratio(&side.cpu, &base.cpu)
         );
+        println!("{}", line.trim_end());
     }
     if phases {
         warm_phases(&config, &root, &clusters);
