@@ -256,6 +256,7 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
     let digest = Digest(contents.finalize().into());
     let infos = module_infos(&mut engine, &modules);
     problems.extend(missing_functions(&mut engine));
+    problems.extend(super::safety::unsafe_variables(&mut engine));
     if !problems.is_empty() {
         return Err(problems);
     }

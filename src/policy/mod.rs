@@ -8,6 +8,7 @@ pub mod load;
 pub mod memory;
 pub mod redact;
 pub mod results;
+pub mod safety;
 pub mod verify;
 pub mod waivers;
 
