@@ -272,8 +272,12 @@ impl Prepared<'_> {
                     } else {
                         ""
                     };
-                    Outcome { status, ..base }
-                        .message(format!("{check}{note}: {}", messages.join("; ")))
+                    let line = format!("{check}{note}: {}", messages.join("; "));
+                    // Each violation on its own, as gator lists them; the line names the
+                    // constraint.
+                    let mut outcome = Outcome { status, ..base }.messages(messages);
+                    outcome.message = line;
+                    outcome
                 }
                 Err(text) => {
                     let (message, _) = load::engine_error(&text);

@@ -420,10 +420,11 @@ fn verdict_outcomes(
                 .message(problem)
                 .detail(rule_place(rule)),
                 Ok(Verdict::Clean) => base,
-                Ok(Verdict::Messages(_)) if excepted => Outcome {
+                Ok(Verdict::Messages(messages)) if excepted => Outcome {
                     status: Status::Skipped,
                     ..base
                 }
+                .messages(messages)
                 .message(format!(
                     "excepted by an `exception` rule in package {}",
                     package.name
@@ -435,7 +436,7 @@ fn verdict_outcomes(
                     },
                     ..base
                 }
-                .message(messages.join("; "))
+                .messages(messages)
                 .detail(rule_place(rule)),
             });
         }
