@@ -243,7 +243,7 @@ impl PolicyStage {
             }
             _ => None,
         };
-        let constraints = match self.gatekeeper.prepare(targets) {
+        let constraints = match self.gatekeeper.prepare(targets, namespaced) {
             Ok(prepared) => prepared,
             Err(problems) => {
                 outcomes.extend(problems);
