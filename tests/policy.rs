@@ -577,6 +577,12 @@ fn gatekeeper_matches_an_object_without_namespace_as_one_of_default() {
             "K8sReviewNamespace/platform-namespaces",
         ]
     );
+    // Cluster-scoped: `namespaces` and `namespaceSelector` do not disqualify it.
+    assert_eq!(
+        constraints("ClusterRole reader "),
+        ["K8sEachLabel/cluster-roles-too"]
+    );
+    assert_eq!(constraints("Namespace other "), Vec::<String>::new());
     // The template reviews the request the API server makes of it.
     let review = find(
         &outcomes,

@@ -330,11 +330,13 @@ impl Prepared<'_> {
             _ => {}
         }
         let namespace = landing.namespace;
-        if let Some(wanted) = &m.namespaces {
-            match namespace {
-                Some(ns) if wanted.iter().any(|w| glob_prefix(w, ns)) => {}
-                _ => return false,
-            }
+        // A cluster-scoped object (other than a Namespace) has no namespace to disqualify it:
+        // Gatekeeper lets it through `namespaces` and `namespaceSelector`, as through
+        // `excludedNamespaces`.
+        if let (Some(wanted), Some(ns)) = (&m.namespaces, namespace)
+            && !wanted.iter().any(|w| glob_prefix(w, ns))
+        {
+            return false;
         }
         if let Some(ns) = namespace
             && m.excluded_namespaces.iter().any(|w| glob_prefix(w, ns))
@@ -351,10 +353,7 @@ impl Prepared<'_> {
         {
             return false;
         }
-        if let Some(selector) = &m.namespace_selector {
-            let Some(ns) = namespace else {
-                return false;
-            };
+        if let (Some(selector), Some(ns)) = (&m.namespace_selector, namespace) {
             let labels = self
                 .namespace_labels
                 .get(&(target.cluster.map(str::to_owned), ns.to_owned()));
@@ -815,8 +814,12 @@ mod tests {
         assert_eq!(selected(&prepared, &loose), [0, 2, 3, 4]);
         let elsewhere = id("ConfigMap", "v1", Some("app"), "a");
         assert_eq!(selected(&prepared, &elsewhere), [1, 4]);
+        // Cluster-scoped: no namespace disqualifies it (Gatekeeper's match), only the scope.
         let cluster_role = id("ClusterRole", "rbac.authorization.k8s.io/v1", None, "r");
-        assert_eq!(selected(&prepared, &cluster_role), [1, 5]);
+        assert_eq!(selected(&prepared, &cluster_role), [0, 1, 2, 3, 5]);
+        // A Namespace is matched as its own namespace, and is cluster-scoped.
+        let namespace = id("Namespace", "v1", None, "app");
+        assert_eq!(selected(&prepared, &namespace), [1, 5]);
     }
 
     #[test]
