@@ -573,6 +573,7 @@ fn gatekeeper_matches_an_object_without_namespace_as_one_of_default() {
         constraints("ConfigMap other/placed "),
         [
             "K8sEachLabel/not-default",
+            "K8sEachLabel/suffix-glob",
             "K8sInInventory/configmaps-in-inventory",
             "K8sReviewNamespace/platform-namespaces",
         ]

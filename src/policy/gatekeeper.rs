@@ -334,17 +334,19 @@ impl Prepared<'_> {
         // Gatekeeper lets it through `namespaces` and `namespaceSelector`, as through
         // `excludedNamespaces`.
         if let (Some(wanted), Some(ns)) = (&m.namespaces, namespace)
-            && !wanted.iter().any(|w| glob_prefix(w, ns))
+            && !wanted.iter().any(|w| wildcard_matches(w, ns))
         {
             return false;
         }
         if let Some(ns) = namespace
-            && m.excluded_namespaces.iter().any(|w| glob_prefix(w, ns))
+            && m.excluded_namespaces
+                .iter()
+                .any(|w| wildcard_matches(w, ns))
         {
             return false;
         }
         if let Some(name) = &m.name
-            && !glob_prefix(name, &id.name)
+            && !wildcard_matches(name, &id.name)
         {
             return false;
         }
@@ -456,11 +458,14 @@ fn namespace_labels(name: &str, declared: Option<&Json>) -> Json {
     Json::Object(labels)
 }
 
-/// Gatekeeper's name patterns: exact, or a prefix ending in `*`.
-fn glob_prefix(pattern: &str, value: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => value.starts_with(prefix),
-        None => pattern == value,
+/// Gatekeeper's name patterns: exact, or a glob with `*` at its end (a prefix: `kube-*`), at its
+/// start (a suffix: `*-system`) or at both (a part: `*-test-*`).
+fn wildcard_matches(pattern: &str, value: &str) -> bool {
+    match (pattern.strip_prefix('*'), pattern.strip_suffix('*')) {
+        (Some(rest), Some(_)) => value.contains(rest.strip_suffix('*').unwrap_or(rest)),
+        (Some(suffix), None) => value.ends_with(suffix),
+        (None, Some(prefix)) => value.starts_with(prefix),
+        (None, None) => pattern == value,
     }
 }
 
@@ -824,8 +829,14 @@ mod tests {
 
     #[test]
     fn name_patterns() {
-        assert!(glob_prefix("kube-*", "kube-system"));
-        assert!(!glob_prefix("kube-*", "default"));
-        assert!(glob_prefix("default", "default"));
+        assert!(wildcard_matches("kube-*", "kube-system"));
+        assert!(!wildcard_matches("kube-*", "default"));
+        assert!(wildcard_matches("default", "default"));
+        assert!(!wildcard_matches("default", "default-2"));
+        assert!(wildcard_matches("*-system", "gatekeeper-system"));
+        assert!(!wildcard_matches("*-system", "system-a"));
+        assert!(wildcard_matches("*-test-*", "app-test-1"));
+        assert!(!wildcard_matches("*-test-*", "app-prod-1"));
+        assert!(wildcard_matches("*", "anything"));
     }
 }
