@@ -159,8 +159,15 @@ pub struct Outcome {
     /// A stable name for the check (`evaluate`, `up-to-date`, `unique-identity`).
     pub check: String,
     pub status: Status,
-    /// One line a person reads first; empty when the check passed.
+    /// One line a person reads first; empty when the check passed. When the check found
+    /// several things (a Rego rule's set of messages, a Gatekeeper constraint's violations)
+    /// it joins them, with whatever context the stage adds (the constraint, a waiver).
     pub message: String,
+    /// Each finding on its own, as the policy wrote it, for the reports that list or count
+    /// them; empty when `message` is the only one. Read it through [`Outcome::each_message`].
+    /// Serialized by the JSON report, which always writes the list.
+    #[serde(skip)]
+    pub messages: Vec<String>,
     /// More text: a diff, a jsonnet stack trace.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -179,6 +186,7 @@ impl Outcome {
             check: check.to_owned(),
             status,
             message: String::new(),
+            messages: Vec::new(),
             detail: None,
             location: None,
         }
@@ -207,6 +215,52 @@ impl Outcome {
     pub fn message(mut self, message: impl Into<String>) -> Self {
         self.message = message.into();
         self
+    }
+
+    /// Several findings: each kept on its own, and `message` set to them joined by `; `
+    /// (a stage that wants a different one-line summary sets `message` after this).
+    pub fn messages(mut self, messages: Vec<String>) -> Self {
+        self.message = messages.join("; ");
+        self.messages = messages;
+        self
+    }
+
+    /// Every finding on its own: the separate messages if the outcome has them, else its one
+    /// message (none when that is empty, as it is for a passed check).
+    pub fn each_message(&self) -> Vec<&str> {
+        if !self.messages.is_empty() {
+            self.messages.iter().map(String::as_str).collect()
+        } else if !self.message.is_empty() {
+            vec![self.message.as_str()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The outcome's findings as a list under a lead, for reports that show each on its own
+    /// line: `Some((lead, messages))` when there are several and `message` is them joined
+    /// after a lead (`K8sRequiredLabels/x: ` gives the lead `K8sRequiredLabels/x`; none
+    /// gives an empty lead). `None` when one line says it all, or when `message` says
+    /// something else (a waiver's reason, with the waived findings in the detail).
+    pub fn itemized(&self) -> Option<(&str, &[String])> {
+        if self.messages.len() < 2 {
+            return None;
+        }
+        let joined = self.messages.join("; ");
+        let lead = self.message.strip_suffix(joined.as_str())?;
+        let lead = lead.strip_suffix(": ").unwrap_or(lead).trim_end();
+        Some((lead, &self.messages))
+    }
+
+    /// How many findings fail the run: one per message of a failed outcome (a rule with
+    /// three messages is three violations, as conftest and gator count them), and one for a
+    /// failed outcome without a message; none for any other status.
+    pub fn violations(&self) -> usize {
+        if self.status == Status::Failed {
+            self.messages.len().max(1)
+        } else {
+            0
+        }
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
@@ -243,6 +297,9 @@ pub struct Summary {
     pub warnings: usize,
     pub failed: usize,
     pub errors: usize,
+    /// The findings of the failed outcomes, one per message ([`Outcome::violations`]): at
+    /// least `failed`, more where a rule or constraint found several things in one object.
+    pub violations: usize,
 }
 
 impl Summary {
@@ -256,6 +313,7 @@ impl Summary {
                 Status::Failed => summary.failed += 1,
                 Status::Error => summary.errors += 1,
             }
+            summary.violations += outcome.violations();
         }
         summary
     }
@@ -288,6 +346,38 @@ mod tests {
         failing.push(Outcome::new(Stage::Expand, "evaluate", Status::Error));
         assert!(Summary::of(&failing).has_failures());
         assert_eq!(Summary::of(&failing).total(), 4);
+    }
+
+    #[test]
+    fn several_messages_are_kept_apart_and_counted() {
+        let several = Outcome::new(Stage::Policy, "main.deny", Status::Failed)
+            .messages(vec!["no limits".into(), "runs as root".into()]);
+        assert_eq!(several.message, "no limits; runs as root");
+        assert_eq!(several.each_message(), ["no limits", "runs as root"]);
+        assert_eq!(several.violations(), 2);
+        let one = Outcome::new(Stage::Freshness, "up-to-date", Status::Failed).message("stale");
+        assert_eq!(one.each_message(), ["stale"]);
+        assert_eq!(one.violations(), 1);
+        let warned = Outcome::new(Stage::Policy, "main.warn", Status::Warning)
+            .messages(vec!["a".into(), "b".into()]);
+        assert_eq!(warned.violations(), 0);
+        let passed = Outcome::new(Stage::Policy, "main.deny", Status::Passed);
+        assert!(passed.each_message().is_empty());
+        assert_eq!(
+            several.itemized(),
+            Some(("", &["no limits".to_owned(), "runs as root".to_owned()][..]))
+        );
+        let mut constraint = several.clone();
+        constraint.message = format!("K8sLimits/all: {}", constraint.message);
+        assert_eq!(
+            constraint.itemized().map(|(lead, _)| lead),
+            Some("K8sLimits/all")
+        );
+        constraint.message = "waived until 2999-01-01 by ops: later".into();
+        assert_eq!(constraint.itemized(), None);
+        assert_eq!(one.itemized(), None);
+        let summary = Summary::of([&several, &one, &warned, &passed]);
+        assert_eq!((summary.failed, summary.violations), (2, 3));
     }
 
     #[test]

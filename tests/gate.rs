@@ -86,6 +86,18 @@ fn every_failure_kind_is_reported_with_its_status() {
         "{diff}"
     );
 
+    // Every outcome lists its findings: here the one message of each check.
+    assert_eq!(stale["messages"], serde_json::json!([stale["message"]]));
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    for outcome in doc["outcomes"].as_array().unwrap() {
+        let expected = match outcome["message"].as_str().unwrap() {
+            "" => serde_json::json!([]),
+            message => serde_json::json!([message]),
+        };
+        assert_eq!(outcome["messages"], expected, "{outcome}");
+    }
+    assert_eq!(doc["summary"]["violations"], doc["summary"]["failed"]);
+
     let missing = one("generated/dev/missing/cm.json", "up-to-date");
     assert_eq!(missing["status"], "failed");
     assert!(missing["message"].as_str().unwrap().starts_with("missing"));

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fs;
 
 use serde_json::Value;
-use support::{assert_valid_junit, copy_tree, fixture, manifest_dir, policyrun};
+use support::{CachedRepo, assert_valid_junit, copy_tree, fixture, manifest_dir, policyrun};
 
 /// `(cluster, subject)` -> outcome, for the policy stage of a JSON report. Subjects of the
 /// policy stage end in the rule, so each key is one object and rule.
@@ -529,6 +529,176 @@ fn verify_runs_a_repositorys_policy_tests() {
     assert_eq!(run.code, 1);
     assert!(
         run.stdout.contains("broken_test.test_wrong"),
+        "{}",
+        run.stdout
+    );
+}
+
+// ---- Gatekeeper's `default` namespace; several messages per object and rule -------------
+
+fn default_ns(extra: &[&str]) -> (i32, Value) {
+    let dir = fixture("policy-default-ns");
+    let mut args = vec!["check", "--output", "json"];
+    args.extend_from_slice(extra);
+    let run = policyrun(dir.path(), &args);
+    let doc = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
+    (run.code, doc)
+}
+
+#[test]
+fn gatekeeper_matches_an_object_without_namespace_as_one_of_default() {
+    let (code, doc) = default_ns(&[]);
+    assert_eq!(code, 1, "{doc}");
+    let outcomes = policy_outcomes(&doc.to_string());
+    let constraints = |object: &str| -> Vec<String> {
+        outcomes
+            .iter()
+            .filter(|((_, s), _)| s.starts_with(object))
+            .map(|(_, o)| o["check"].as_str().unwrap().to_owned())
+            .filter(|c| c.starts_with("K8s"))
+            .collect()
+    };
+    // namespaces: [default] and a namespaceSelector on the API server's name label select
+    // it; excludedNamespaces: [default] does not.
+    assert_eq!(
+        constraints("ConfigMap loose "),
+        [
+            "K8sEachLabel/only-default",
+            "K8sInInventory/configmaps-in-inventory",
+            "K8sReviewNamespace/default-by-name-label",
+        ]
+    );
+    assert_eq!(
+        constraints("ConfigMap other/placed "),
+        [
+            "K8sEachLabel/not-default",
+            "K8sEachLabel/suffix-glob",
+            "K8sInInventory/configmaps-in-inventory",
+            "K8sReviewNamespace/platform-namespaces",
+        ]
+    );
+    // Cluster-scoped: `namespaces` and `namespaceSelector` do not disqualify it.
+    assert_eq!(
+        constraints("ClusterRole reader "),
+        ["K8sEachLabel/cluster-roles-too"]
+    );
+    assert_eq!(constraints("Namespace other "), Vec::<String>::new());
+    // The template reviews the request the API server makes of it.
+    let review = find(
+        &outcomes,
+        "dev",
+        "ConfigMap loose",
+        "K8sReviewNamespace/default-by-name-label",
+    );
+    assert_eq!(status(review), "warning");
+    assert_eq!(
+        review["messages"],
+        serde_json::json!(["review.namespace=default object.metadata.namespace=default"])
+    );
+    // The inventory lists it under `default`.
+    assert_eq!(
+        status(find(
+            &outcomes,
+            "dev",
+            "ConfigMap loose",
+            "K8sInInventory/configmaps-in-inventory"
+        )),
+        "passed"
+    );
+    // The committed JSON is untouched: the namespace is filled in for Gatekeeper only.
+    let schema_and_freshness_pass = doc["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["stage"] != "policy")
+        .all(|o| o["status"] == "passed");
+    assert!(schema_and_freshness_pass, "{doc}");
+}
+
+#[test]
+fn each_message_is_listed_and_counted() {
+    let out = tempfile::tempdir().unwrap();
+    let junit = out.path().join("junit.xml");
+    let (_, doc) = default_ns(&["--junit", junit.to_str().unwrap()]);
+    let outcomes = policy_outcomes(&doc.to_string());
+    let rule = find(&outcomes, "dev", "ConfigMap loose", "main.deny");
+    assert_eq!(status(rule), "failed");
+    assert_eq!(
+        rule["messages"],
+        serde_json::json!([
+            "ConfigMap loose has no label owner",
+            "ConfigMap loose has no label team"
+        ])
+    );
+    assert_eq!(
+        message(rule),
+        "ConfigMap loose has no label owner; ConfigMap loose has no label team"
+    );
+    let constraint = find(
+        &outcomes,
+        "dev",
+        "ConfigMap loose",
+        "K8sEachLabel/only-default",
+    );
+    assert_eq!(
+        constraint["messages"],
+        serde_json::json!(["missing label owner", "missing label team"])
+    );
+    assert_eq!(
+        message(constraint),
+        "K8sEachLabel/only-default: missing label owner; missing label team"
+    );
+    // Every outcome has the list: empty when passed, one element for a single message.
+    let passed = find(&outcomes, "dev", "ConfigMap other/placed", "main.deny");
+    assert_eq!(passed["messages"], serde_json::json!([]));
+    // Two failed outcomes, four violations.
+    assert_eq!(doc["summary"]["failed"], 2, "{}", doc["summary"]);
+    assert_eq!(doc["summary"]["violations"], 4, "{}", doc["summary"]);
+
+    let xml = fs::read_to_string(&junit).unwrap();
+    assert_valid_junit(&xml);
+    assert!(
+        xml.contains("[main.deny]\n- ConfigMap loose has no label owner\n- ConfigMap loose has no label team\n"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            "[K8sEachLabel/only-default] K8sEachLabel/only-default:\n- missing label owner\n- missing label team\n"
+        ),
+        "{xml}"
+    );
+
+    // Recalled from the verdict memory on a warm run: the same list.
+    let cached = CachedRepo::new("policy-default-ns");
+    let (_, cold) = cached.check(&[]);
+    let (_, warm) = cached.check(&[]);
+    assert_eq!(
+        warm["expansion"]["policy_recalled"], 4,
+        "{}",
+        warm["expansion"]
+    );
+    for doc in [&cold, &warm] {
+        let outcomes = policy_outcomes(&doc.to_string());
+        assert_eq!(
+            find(&outcomes, "dev", "ConfigMap loose", "main.deny")["messages"],
+            rule["messages"]
+        );
+        assert_eq!(doc["summary"]["violations"], 4);
+    }
+
+    // The human report: a line each, and the count of violations.
+    let dir = fixture("policy-default-ns");
+    let run = policyrun(dir.path(), &["check"]);
+    assert!(
+        run.stdout.contains(
+            "         - ConfigMap loose has no label owner\n         - ConfigMap loose has no label team\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("2 failed (4 violations) in "),
         "{}",
         run.stdout
     );

@@ -2,6 +2,12 @@
 //! admission controller evaluates them: the template's Rego sees `input.review.object`,
 //! `input.parameters` and `data.inventory` (the cluster's expanded objects), and only
 //! objects the constraint's `match` selects are judged.
+//!
+//! A namespaced object without `metadata.namespace` is judged as the object the API server
+//! will create: one in the `default` namespace (`kubectl apply` without `-n` targets it, and
+//! the server fills in the request's namespace before admission). So `match` selects it as
+//! an object of `default`, the template's review has `namespace` and
+//! `object.metadata.namespace` set to `default`, and the inventory lists it there.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -14,6 +20,13 @@ use super::results::{self, Verdict};
 use super::{load_outcome, policy_outcome};
 use crate::outcome::{ObjectId, Outcome, Status};
 use crate::schema::Target;
+
+/// Where the API server creates a namespaced object that names no namespace.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// The label the API server puts on every Namespace (its name), which Gatekeeper's
+/// `namespaceSelector` sees like any other.
+const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
 const TEMPLATE_GROUP: &str = "templates.gatekeeper.sh/";
 const CONSTRAINT_GROUP: &str = "constraints.gatekeeper.sh/";
@@ -140,7 +153,12 @@ impl Constraints {
     }
 
     /// Gives every template each cluster's inventory, once, before the parallel part.
-    pub fn prepare<'a>(&'a self, targets: &[Target]) -> Result<Prepared<'a>, Vec<Outcome>> {
+    /// `namespaced` tells a kind's scope (as for [`Prepared::evaluate`]).
+    pub fn prepare<'a>(
+        &'a self,
+        targets: &[Target],
+        namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+    ) -> Result<Prepared<'a>, Vec<Outcome>> {
         let mut prepared = Prepared {
             constraints: &self.constraints,
             engines: HashMap::new(),
@@ -156,20 +174,17 @@ impl Constraints {
                 .entry(target.cluster)
                 .or_insert_with(|| json!({"cluster": {}, "namespace": {}}));
             let id = target.id;
-            let slot = match &id.namespace {
-                Some(ns) => &mut inventory["namespace"][ns.as_str()],
-                None => &mut inventory["cluster"],
+            let landing = Landing::of(target, namespaced);
+            let slot = match landing.namespace {
+                Some(ns) if !is_namespace(id) => &mut inventory["namespace"][ns],
+                _ => &mut inventory["cluster"],
             };
             slot[id.api_version.as_str()][id.kind.as_str()][id.name.as_str()] =
-                target.value.clone();
-            if id.kind == "Namespace" && id.api_version == "v1" {
+                landing.object(target.value).into_owned();
+            if is_namespace(id) {
                 prepared.namespace_labels.insert(
                     (target.cluster.map(str::to_owned), id.name.clone()),
-                    target
-                        .value
-                        .pointer("/metadata/labels")
-                        .cloned()
-                        .unwrap_or(Json::Null),
+                    namespace_labels(&id.name, target.value.pointer("/metadata/labels")),
                 );
             }
         }
@@ -204,7 +219,8 @@ impl Constraints {
 pub struct Prepared<'a> {
     constraints: &'a [Constraint],
     engines: HashMap<(usize, Option<String>), Engine>,
-    /// Labels of every Namespace object, by (cluster, name), for `namespaceSelector`.
+    /// Labels of every Namespace object, by (cluster, name), for `namespaceSelector`, with
+    /// the label the API server adds.
     namespace_labels: HashMap<(Option<String>, String), Json>,
     violations: Vec<String>,
 }
@@ -218,8 +234,9 @@ impl Prepared<'_> {
         namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
     ) -> Vec<Outcome> {
         let mut outcomes = Vec::new();
+        let landing = Landing::of(target, namespaced);
         for constraint in self.constraints {
-            if !self.selects(constraint, target, namespaced) {
+            if !self.selects(constraint, target, &landing) {
                 continue;
             }
             let key = (constraint.template, target.cluster.map(str::to_owned));
@@ -239,9 +256,9 @@ impl Prepared<'_> {
                 "review": {
                     "kind": {"group": group, "version": version, "kind": target.id.kind},
                     "name": target.id.name,
-                    "namespace": target.id.namespace.clone().unwrap_or_default(),
+                    "namespace": landing.review_namespace(target.id),
                     "operation": "CREATE",
-                    "object": target.value,
+                    "object": landing.object(target.value),
                 },
                 "parameters": constraint.parameters,
             });
@@ -272,8 +289,12 @@ impl Prepared<'_> {
                     } else {
                         ""
                     };
-                    Outcome { status, ..base }
-                        .message(format!("{check}{note}: {}", messages.join("; ")))
+                    let line = format!("{check}{note}: {}", messages.join("; "));
+                    // Each violation on its own, as gator lists them; the line names the
+                    // constraint.
+                    let mut outcome = Outcome { status, ..base }.messages(messages);
+                    outcome.message = line;
+                    outcome
                 }
                 Err(text) => {
                     let (message, _) = load::engine_error(&text);
@@ -291,12 +312,7 @@ impl Prepared<'_> {
 
     /// Gatekeeper's `match`: kinds, scope, namespaces, excludedNamespaces, name,
     /// labelSelector and namespaceSelector, all of which must hold.
-    fn selects(
-        &self,
-        constraint: &Constraint,
-        target: &Target,
-        namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
-    ) -> bool {
+    fn selects(&self, constraint: &Constraint, target: &Target, landing: &Landing) -> bool {
         let m = &constraint.selector;
         let id = target.id;
         let group = id.api_version.rsplit_once('/').map_or("", |(g, _)| g);
@@ -308,31 +324,29 @@ impl Prepared<'_> {
         {
             return false;
         }
-        let is_namespaced = namespaced(target.cluster, id).unwrap_or(id.namespace.is_some());
         match m.scope.as_str() {
-            "Cluster" if is_namespaced => return false,
-            "Namespaced" if !is_namespaced => return false,
+            "Cluster" if landing.is_namespaced => return false,
+            "Namespaced" if !landing.is_namespaced => return false,
             _ => {}
         }
-        // Gatekeeper treats a Namespace as belonging to itself.
-        let namespace = if id.kind == "Namespace" && id.api_version == "v1" {
-            Some(id.name.as_str())
-        } else {
-            id.namespace.as_deref()
-        };
-        if let Some(wanted) = &m.namespaces {
-            match namespace {
-                Some(ns) if wanted.iter().any(|w| glob_prefix(w, ns)) => {}
-                _ => return false,
-            }
+        let namespace = landing.namespace;
+        // A cluster-scoped object (other than a Namespace) has no namespace to disqualify it:
+        // Gatekeeper lets it through `namespaces` and `namespaceSelector`, as through
+        // `excludedNamespaces`.
+        if let (Some(wanted), Some(ns)) = (&m.namespaces, namespace)
+            && !wanted.iter().any(|w| wildcard_matches(w, ns))
+        {
+            return false;
         }
         if let Some(ns) = namespace
-            && m.excluded_namespaces.iter().any(|w| glob_prefix(w, ns))
+            && m.excluded_namespaces
+                .iter()
+                .any(|w| wildcard_matches(w, ns))
         {
             return false;
         }
         if let Some(name) = &m.name
-            && !glob_prefix(name, &id.name)
+            && !wildcard_matches(name, &id.name)
         {
             return false;
         }
@@ -341,27 +355,117 @@ impl Prepared<'_> {
         {
             return false;
         }
-        if let Some(selector) = &m.namespace_selector {
-            let Some(ns) = namespace else {
-                return false;
-            };
+        if let (Some(selector), Some(ns)) = (&m.namespace_selector, namespace) {
             let labels = self
                 .namespace_labels
                 .get(&(target.cluster.map(str::to_owned), ns.to_owned()));
-            match labels {
-                Some(labels) if label_selector_matches(selector, Some(labels)) => {}
-                _ => return false,
+            // `default` exists in every cluster: when the tree does not declare it, its
+            // labels are those the API server gives it. Any other namespace the tree does
+            // not create is unknown, and selects nothing.
+            let fallback;
+            let labels = match labels {
+                Some(labels) => labels,
+                None if ns == DEFAULT_NAMESPACE => {
+                    fallback = namespace_labels(ns, None);
+                    &fallback
+                }
+                None => return false,
+            };
+            if !label_selector_matches(selector, Some(labels)) {
+                return false;
             }
         }
         true
     }
 }
 
-/// Gatekeeper's name patterns: exact, or a prefix ending in `*`.
-fn glob_prefix(pattern: &str, value: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => value.starts_with(prefix),
-        None => pattern == value,
+/// Where an object lands in its cluster, as Gatekeeper's match and review see it.
+struct Landing<'t> {
+    /// From the cluster's schemas and CRDs; an unknown kind counts as namespaced when it
+    /// names a namespace.
+    is_namespaced: bool,
+    /// The namespace the object belongs to: a Namespace's own name, `metadata.namespace`,
+    /// or `default` for a namespaced object that names none; `None` for cluster-scoped ones.
+    namespace: Option<&'t str>,
+    /// The namespace is `default` only because the object names none.
+    defaulted: bool,
+}
+
+impl<'t> Landing<'t> {
+    fn of(
+        target: &Target<'t>,
+        namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+    ) -> Landing<'t> {
+        let id = target.id;
+        let is_namespaced = namespaced(target.cluster, id).unwrap_or(id.namespace.is_some());
+        let (namespace, defaulted) = if is_namespace(id) {
+            // Gatekeeper treats a Namespace as belonging to itself.
+            (Some(id.name.as_str()), false)
+        } else {
+            match id.namespace.as_deref() {
+                Some(ns) => (Some(ns), false),
+                None if is_namespaced => (Some(DEFAULT_NAMESPACE), true),
+                None => (None, false),
+            }
+        };
+        Landing {
+            is_namespaced,
+            namespace,
+            defaulted,
+        }
+    }
+
+    /// `review.namespace`: the namespace of the request, empty for cluster-scoped objects
+    /// (and for a Namespace, whose creation request names none).
+    fn review_namespace(&self, id: &ObjectId) -> &'t str {
+        match self.namespace {
+            Some(ns) if !is_namespace(id) => ns,
+            _ => "",
+        }
+    }
+
+    /// The object as admission sees it: with `metadata.namespace` filled in where the
+    /// namespace was defaulted.
+    fn object<'v>(&self, value: &'v Json) -> std::borrow::Cow<'v, Json> {
+        match self.namespace {
+            Some(ns) if self.defaulted => {
+                let mut object = value.clone();
+                if let Some(fields) = object.as_object_mut() {
+                    let metadata = fields.entry("metadata").or_insert_with(|| json!({}));
+                    if let Some(metadata) = metadata.as_object_mut() {
+                        metadata.insert("namespace".to_owned(), json!(ns));
+                    }
+                }
+                std::borrow::Cow::Owned(object)
+            }
+            _ => std::borrow::Cow::Borrowed(value),
+        }
+    }
+}
+
+fn is_namespace(id: &ObjectId) -> bool {
+    id.kind == "Namespace" && id.api_version == "v1"
+}
+
+/// A Namespace's labels as the cluster has them: those of its object (if any), and the
+/// API server's own label with its name, which no object can change.
+fn namespace_labels(name: &str, declared: Option<&Json>) -> Json {
+    let mut labels = declared
+        .and_then(Json::as_object)
+        .cloned()
+        .unwrap_or_default();
+    labels.insert(NAMESPACE_NAME_LABEL.to_owned(), json!(name));
+    Json::Object(labels)
+}
+
+/// Gatekeeper's name patterns: exact, or a glob with `*` at its end (a prefix: `kube-*`), at its
+/// start (a suffix: `*-system`) or at both (a part: `*-test-*`).
+fn wildcard_matches(pattern: &str, value: &str) -> bool {
+    match (pattern.strip_prefix('*'), pattern.strip_suffix('*')) {
+        (Some(rest), Some(_)) => value.contains(rest.strip_suffix('*').unwrap_or(rest)),
+        (Some(suffix), None) => value.ends_with(suffix),
+        (None, Some(prefix)) => value.starts_with(prefix),
+        (None, None) => pattern == value,
     }
 }
 
@@ -574,10 +678,165 @@ mod tests {
         assert!(!label_selector_matches(&selector, None));
     }
 
+    fn id(kind: &str, api_version: &str, namespace: Option<&str>, name: &str) -> ObjectId {
+        ObjectId {
+            cluster: "dev".into(),
+            entry: "clusters/dev/app.jsonnet".into(),
+            item: None,
+            api_version: api_version.into(),
+            kind: kind.into(),
+            namespace: namespace.map(str::to_owned),
+            name: name.into(),
+        }
+    }
+
+    fn target<'a>(id: &'a ObjectId, value: &'a Json) -> Target<'a> {
+        Target {
+            subject: id.display_name(),
+            cluster: Some("dev"),
+            entry: None,
+            id,
+            value,
+            location: crate::outcome::Location::file("generated/dev/app/x.json"),
+        }
+    }
+
+    /// Scopes as the built-in schemas know them; `Widget` is a kind nobody knows.
+    fn scope(_: Option<&str>, id: &ObjectId) -> Option<bool> {
+        match id.kind.as_str() {
+            "ConfigMap" => Some(true),
+            "ClusterRole" | "Namespace" => Some(false),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_namespaced_object_without_namespace_lands_in_default() {
+        let value = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}});
+        let loose = id("ConfigMap", "v1", None, "a");
+        let landing = Landing::of(&target(&loose, &value), &scope);
+        assert!(landing.is_namespaced && landing.defaulted);
+        assert_eq!(landing.namespace, Some("default"));
+        assert_eq!(landing.review_namespace(&loose), "default");
+        assert_eq!(
+            landing.object(&value)["metadata"],
+            json!({"name": "a", "namespace": "default"})
+        );
+        // Named namespace: kept, object untouched.
+        let placed = id("ConfigMap", "v1", Some("app"), "a");
+        let landing = Landing::of(&target(&placed, &value), &scope);
+        assert_eq!((landing.namespace, landing.defaulted), (Some("app"), false));
+        assert!(matches!(
+            landing.object(&value),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn cluster_scoped_and_unknown_objects_keep_no_namespace() {
+        let value = json!({"metadata": {"name": "x"}});
+        for object in [
+            id("ClusterRole", "rbac.authorization.k8s.io/v1", None, "x"),
+            // Unknown scope and no namespace: cluster-scoped, as before.
+            id("Widget", "example.com/v1", None, "x"),
+        ] {
+            let landing = Landing::of(&target(&object, &value), &scope);
+            assert!(!landing.is_namespaced, "{object:?}");
+            assert_eq!(landing.namespace, None);
+            assert_eq!(landing.review_namespace(&object), "");
+        }
+        let namespace = id("Namespace", "v1", None, "app");
+        let landing = Landing::of(&target(&namespace, &value), &scope);
+        assert_eq!(landing.namespace, Some("app"));
+        assert_eq!(landing.review_namespace(&namespace), "");
+        assert!(!landing.defaulted);
+    }
+
+    #[test]
+    fn namespaces_carry_the_api_servers_name_label() {
+        assert_eq!(
+            namespace_labels("app", Some(&json!({"team": "web"}))),
+            json!({"team": "web", "kubernetes.io/metadata.name": "app"})
+        );
+        // The server's value wins over a declared one.
+        assert_eq!(
+            namespace_labels(
+                "app",
+                Some(&json!({"kubernetes.io/metadata.name": "other"}))
+            ),
+            json!({"kubernetes.io/metadata.name": "app"})
+        );
+        assert_eq!(
+            namespace_labels("default", None),
+            json!({"kubernetes.io/metadata.name": "default"})
+        );
+    }
+
+    #[test]
+    fn match_sees_the_default_namespace() {
+        let constraint = |selector: Json| {
+            let m: Json = json!({"match": selector});
+            let templates = [Template {
+                kind: "K8sX".into(),
+                engine: Engine::new(),
+                violation: "data.x.violation".into(),
+            }];
+            let mut value = json!({"kind": "K8sX", "metadata": {"name": "c"}, "spec": m});
+            value["apiVersion"] = json!("constraints.gatekeeper.sh/v1beta1");
+            super::constraint(&templates, &value).unwrap()
+        };
+        let constraints = [
+            constraint(json!({"namespaces": ["default"]})),
+            constraint(json!({"excludedNamespaces": ["def*"]})),
+            constraint(
+                json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "default"}}}),
+            ),
+            constraint(json!({"namespaceSelector": {"matchLabels": {"tier": "base"}}})),
+            constraint(json!({"scope": "Namespaced"})),
+            constraint(json!({"scope": "Cluster"})),
+        ];
+        let mut prepared = Prepared {
+            constraints: &constraints,
+            engines: HashMap::new(),
+            namespace_labels: HashMap::new(),
+            violations: Vec::new(),
+        };
+        let selected = |prepared: &Prepared, object: &ObjectId| -> Vec<usize> {
+            let value = json!({});
+            let target = target(object, &value);
+            let landing = Landing::of(&target, &scope);
+            (0..constraints.len())
+                .filter(|&i| prepared.selects(&constraints[i], &target, &landing))
+                .collect()
+        };
+        let loose = id("ConfigMap", "v1", None, "a");
+        // `default` not in the tree: only its automatic label is known.
+        assert_eq!(selected(&prepared, &loose), [0, 2, 4]);
+        prepared.namespace_labels.insert(
+            (Some("dev".into()), "default".into()),
+            namespace_labels("default", Some(&json!({"tier": "base"}))),
+        );
+        assert_eq!(selected(&prepared, &loose), [0, 2, 3, 4]);
+        let elsewhere = id("ConfigMap", "v1", Some("app"), "a");
+        assert_eq!(selected(&prepared, &elsewhere), [1, 4]);
+        // Cluster-scoped: no namespace disqualifies it (Gatekeeper's match), only the scope.
+        let cluster_role = id("ClusterRole", "rbac.authorization.k8s.io/v1", None, "r");
+        assert_eq!(selected(&prepared, &cluster_role), [0, 1, 2, 3, 5]);
+        // A Namespace is matched as its own namespace, and is cluster-scoped.
+        let namespace = id("Namespace", "v1", None, "app");
+        assert_eq!(selected(&prepared, &namespace), [1, 5]);
+    }
+
     #[test]
     fn name_patterns() {
-        assert!(glob_prefix("kube-*", "kube-system"));
-        assert!(!glob_prefix("kube-*", "default"));
-        assert!(glob_prefix("default", "default"));
+        assert!(wildcard_matches("kube-*", "kube-system"));
+        assert!(!wildcard_matches("kube-*", "default"));
+        assert!(wildcard_matches("default", "default"));
+        assert!(!wildcard_matches("default", "default-2"));
+        assert!(wildcard_matches("*-system", "gatekeeper-system"));
+        assert!(!wildcard_matches("*-system", "system-a"));
+        assert!(wildcard_matches("*-test-*", "app-test-1"));
+        assert!(!wildcard_matches("*-test-*", "app-prod-1"));
+        assert!(wildcard_matches("*", "anything"));
     }
 }

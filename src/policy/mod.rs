@@ -244,7 +244,7 @@ impl PolicyStage {
             }
             _ => None,
         };
-        let constraints = match self.gatekeeper.prepare(targets) {
+        let constraints = match self.gatekeeper.prepare(targets, namespaced) {
             Ok(prepared) => prepared,
             Err(problems) => {
                 outcomes.extend(problems);
@@ -421,10 +421,11 @@ fn verdict_outcomes(
                 .message(problem)
                 .detail(rule_place(rule)),
                 Ok(Verdict::Clean) => base,
-                Ok(Verdict::Messages(_)) if excepted => Outcome {
+                Ok(Verdict::Messages(messages)) if excepted => Outcome {
                     status: Status::Skipped,
                     ..base
                 }
+                .messages(messages)
                 .message(format!(
                     "excepted by an `exception` rule in package {}",
                     package.name
@@ -436,7 +437,7 @@ fn verdict_outcomes(
                     },
                     ..base
                 }
-                .message(messages.join("; "))
+                .messages(messages)
                 .detail(rule_place(rule)),
             });
         }

@@ -10,8 +10,8 @@ use crate::schema::Target;
 /// What a hidden value is replaced with.
 pub const HIDDEN: &str = "<hidden>";
 
-/// Replaces every value of the target's `data` and `stringData` in the outcomes' messages and
-/// details, when the target is a Secret.
+/// Replaces every value of the target's `data` and `stringData` in the outcomes' messages
+/// (the one line and each finding on its own) and details, when the target is a Secret.
 pub fn secret_values(target: &Target, outcomes: &mut [Outcome]) {
     let values = secret_strings(target.value);
     if values.is_empty() {
@@ -19,6 +19,9 @@ pub fn secret_values(target: &Target, outcomes: &mut [Outcome]) {
     }
     for outcome in outcomes {
         outcome.message = hide(&outcome.message, &values);
+        for message in &mut outcome.messages {
+            *message = hide(message, &values);
+        }
         if let Some(detail) = &outcome.detail {
             outcome.detail = Some(hide(detail, &values));
         }
@@ -119,6 +122,30 @@ mod tests {
             outcomes[0].detail.as_deref(),
             Some("token in base64: <hidden>")
         );
+    }
+
+    #[test]
+    fn every_message_of_several_is_cleaned() {
+        let value = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
+            "data": {"password": "aHVudGVyMg=="}});
+        let id = id("Secret");
+        let mut outcomes = vec![
+            Outcome::new(Stage::Policy, "main.deny", Status::Failed).messages(vec![
+                "first hunter2".into(),
+                "second aHVudGVyMg==".into(),
+                "third is clean".into(),
+            ]),
+        ];
+        secret_values(&target_of(&id, &value), &mut outcomes);
+        assert_eq!(
+            outcomes[0].messages,
+            ["first <hidden>", "second <hidden>", "third is clean"]
+        );
+        assert_eq!(
+            outcomes[0].message,
+            "first <hidden>; second <hidden>; third is clean"
+        );
+        assert!(outcomes[0].itemized().is_some());
     }
 
     #[test]

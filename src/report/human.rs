@@ -71,7 +71,15 @@ impl<W: Write> Human<W> {
             visible(&subject),
         );
         writeln!(self.out, "{line}")?;
-        if !outcome.message.is_empty() {
+        if let Some((lead, messages)) = outcome.itemized() {
+            // Several findings: one line each, under the constraint or waiver they come with.
+            if !lead.is_empty() {
+                writeln!(self.out, "         {}:", visible(lead))?;
+            }
+            for message in messages {
+                writeln!(self.out, "         - {}", visible(message))?;
+            }
+        } else if !outcome.message.is_empty() {
             writeln!(self.out, "         {}", visible(&outcome.message))?;
         }
         if let Some(location) = &outcome.location {
@@ -136,9 +144,15 @@ impl<W: Write> Report for Human<W> {
         } else {
             self.paint("32;1", "PASSED")
         };
+        // Said only when it adds something: a failed check that found several things.
+        let violations = if summary.violations > summary.failed {
+            format!(" ({} violations)", summary.violations)
+        } else {
+            String::new()
+        };
         writeln!(
             self.out,
-            "policyrun {}: {verdict}: {} checks, {} in {:.2}s",
+            "policyrun {}: {verdict}: {} checks, {}{violations} in {:.2}s",
             info.command,
             summary.total(),
             counts(&summary),
@@ -305,6 +319,38 @@ mod tests {
         assert!(
             verbose.contains("policies: the verdicts of 7 object(s) from the cache\n"),
             "{verbose}"
+        );
+    }
+
+    #[test]
+    fn several_messages_get_a_line_each_and_are_counted() {
+        let mut constraint = Outcome::new(Stage::Policy, "K8sLabels/need", Status::Failed)
+            .cluster("dev")
+            .subject("ConfigMap default/a K8sLabels/need")
+            .messages(vec![
+                "missing label team".into(),
+                "missing label owner".into(),
+            ]);
+        constraint.message = format!("K8sLabels/need: {}", constraint.message);
+        let rule = Outcome::new(Stage::Policy, "main.deny", Status::Failed)
+            .cluster("dev")
+            .subject("ConfigMap default/a main.deny")
+            .messages(vec!["first".into(), "second".into()]);
+        let text = render(&[constraint, rule], false);
+        assert!(
+            text.contains(
+                "         K8sLabels/need:\n         - missing label team\n         - missing label owner\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("main.deny\n         - first\n         - second\n"),
+            "{text}"
+        );
+        assert!(!text.contains("first; second"), "{text}");
+        assert!(
+            text.ends_with("FAILED: 2 checks, 0 passed, 2 failed (4 violations) in 1.50s\n"),
+            "{text}"
         );
     }
 

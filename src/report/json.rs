@@ -1,4 +1,6 @@
 //! Machine-readable output (`--output json`): the summary and every outcome, in report order.
+//! Each outcome has `message` (one line for people) and `messages` (each finding on its own,
+//! so that a consumer can count violations as with conftest's `failures: [{msg}]`).
 
 use std::io::{self, Write};
 
@@ -30,7 +32,16 @@ struct Document<'a> {
     /// How `check` came by its expansions (entries evaluated, cached, checked).
     #[serde(skip_serializing_if = "Option::is_none")]
     expansion: Option<&'a crate::gate::Stats>,
-    outcomes: &'a [Outcome],
+    outcomes: Vec<OutcomeEntry<'a>>,
+}
+
+/// An outcome with its findings listed: `messages` is never left out, so a consumer reads
+/// one shape for every stage (empty for a passed check, one element for most others).
+#[derive(Serialize)]
+struct OutcomeEntry<'a> {
+    #[serde(flatten)]
+    outcome: &'a Outcome,
+    messages: Vec<&'a str>,
 }
 
 impl<W: Write> Report for Json<W> {
@@ -43,7 +54,13 @@ impl<W: Write> Report for Json<W> {
             elapsed_seconds: info.elapsed.as_secs_f64(),
             summary,
             expansion: info.stats.as_ref(),
-            outcomes,
+            outcomes: outcomes
+                .iter()
+                .map(|outcome| OutcomeEntry {
+                    outcome,
+                    messages: outcome.each_message(),
+                })
+                .collect(),
         };
         serde_json::to_writer_pretty(&mut self.out, &document)?;
         writeln!(self.out)?;
@@ -63,6 +80,13 @@ mod tests {
             Outcome::new(Stage::Freshness, "up-to-date", Status::Warning)
                 .cluster("dev")
                 .subject("generated/dev/a/x.json"),
+            Outcome::new(Stage::Policy, "main.deny", Status::Failed)
+                .cluster("dev")
+                .subject("Pod a/b main.deny")
+                .messages(vec!["no limits".into(), "runs as root".into()]),
+            Outcome::new(Stage::Policy, "main.warn", Status::Passed)
+                .cluster("dev")
+                .subject("Pod a/b main.warn"),
         ];
         let mut out = Vec::new();
         let info = RunInfo {
@@ -73,10 +97,19 @@ mod tests {
         Json::new(&mut out).write(&outcomes, &info).unwrap();
         let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(doc["version"], 1);
-        assert_eq!(doc["passed"], true);
+        assert_eq!(doc["passed"], false);
         assert_eq!(doc["summary"]["warnings"], 1);
+        assert_eq!(doc["summary"]["failed"], 1);
+        assert_eq!(doc["summary"]["violations"], 2);
         assert_eq!(doc["outcomes"][0]["stage"], "freshness");
         assert_eq!(doc["outcomes"][0]["status"], "warning");
         assert_eq!(doc["outcomes"][0]["subject"], "generated/dev/a/x.json");
+        assert_eq!(doc["outcomes"][0]["messages"], serde_json::json!([]));
+        assert_eq!(doc["outcomes"][1]["message"], "no limits; runs as root");
+        assert_eq!(
+            doc["outcomes"][1]["messages"],
+            serde_json::json!(["no limits", "runs as root"])
+        );
+        assert_eq!(doc["outcomes"][2]["messages"], serde_json::json!([]));
     }
 }

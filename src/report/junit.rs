@@ -147,7 +147,21 @@ fn test_case(xml: &mut String, subject: &str, classname: &str, group: &[Outcome]
         if !text.is_empty() {
             text.push_str("\n\n");
         }
-        let _ = write!(text, "[{}] {}", outcome.check, outcome.message);
+        match outcome.itemized() {
+            // Several findings: each on its own line, so that Jenkins shows them as a list.
+            Some((lead, messages)) => {
+                let _ = write!(text, "[{}]", outcome.check);
+                if !lead.is_empty() {
+                    let _ = write!(text, " {lead}:");
+                }
+                for message in messages {
+                    let _ = write!(text, "\n- {message}");
+                }
+            }
+            None => {
+                let _ = write!(text, "[{}] {}", outcome.check, outcome.message);
+            }
+        }
         if let Some(location) = &outcome.location {
             let _ = write!(text, "\nat {location}");
         }
@@ -316,6 +330,39 @@ mod tests {
         assert_eq!(counts(root, "tests").as_deref(), Some("3"));
         assert_eq!(counts(root, "errors").as_deref(), Some("1"));
         assert_eq!(counts(suites[1], "skipped").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn several_messages_are_lines_of_the_failure_text() {
+        let mut constraint = Outcome::new(Stage::Policy, "K8sLabels/need", Status::Failed)
+            .cluster("dev")
+            .subject("ConfigMap default/a K8sLabels/need")
+            .messages(vec!["missing <team>".into(), "missing owner".into()]);
+        constraint.message = format!("K8sLabels/need: {}", constraint.message);
+        let rule = Outcome::new(Stage::Policy, "main.deny", Status::Failed)
+            .cluster("dev")
+            .subject("ConfigMap default/a main.deny")
+            .messages(vec!["first".into(), "second".into()])
+            .location(Location::file("generated/dev/a.json"));
+        let xml = render(&[constraint, rule], &info()).unwrap();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let failures: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .collect();
+        assert_eq!(failures.len(), 2, "{xml}");
+        assert_eq!(
+            failures[0].text(),
+            Some("[K8sLabels/need] K8sLabels/need:\n- missing <team>\n- missing owner")
+        );
+        assert_eq!(
+            failures[0].attribute("message"),
+            Some("K8sLabels/need: missing <team>; missing owner")
+        );
+        assert_eq!(
+            failures[1].text(),
+            Some("[main.deny]\n- first\n- second\nat generated/dev/a.json")
+        );
     }
 
     #[test]
