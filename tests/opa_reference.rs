@@ -91,8 +91,9 @@ impl OpaRun {
             .expect("job written to opa-reference");
         let stderr = String::from_utf8_lossy(&output.stderr);
         let mode = &self.mode;
+        // Its own time is in its note; this one includes waiting for policyrun.
         eprintln!(
-            "OPA ({mode}): {:.1?} {}",
+            "OPA ({mode}) answered after {:.1?}: {}",
             self.started.elapsed(),
             stderr.trim()
         );
@@ -372,6 +373,9 @@ fn compare(
         verdicts_by_engine.push((engine, verdicts));
     }
     let answer = opa.answer();
+    if let Some(refused) = answer["compile_error"].as_str() {
+        eprintln!("OPA refuses the modules, so every rule is an error there: {refused}");
+    }
     let answers = answer["cases"].as_array().expect("one answer per case");
     assert_eq!(answers.len(), targets.len());
 
