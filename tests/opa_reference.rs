@@ -281,7 +281,7 @@ fn compare(
     contexts: &HashMap<Option<String>, ClusterContext>,
     namespaced: &dyn Fn(Option<&str>, &ObjectId) -> Option<bool>,
     run: &dyn Fn(&PolicyStage) -> Vec<Outcome>,
-) -> (usize, Vec<Difference>) {
+) -> Comparison {
     let key = |cluster: Option<&str>, file: &Path| (cluster.map(str::to_owned), file.to_owned());
     let index: HashMap<_, usize> = targets
         .iter()
@@ -379,6 +379,15 @@ fn compare(
     let answers = answer["cases"].as_array().expect("one answer per case");
     assert_eq!(answers.len(), targets.len());
 
+    let mut opa_failures: BTreeMap<String, usize> =
+        checks.iter().map(|(check, _)| (check.clone(), 0)).collect();
+    for (i, target) in targets.iter().enumerate() {
+        for (check, path) in &checks {
+            if let Verdict::Failed(_) = opa_verdict(target, check, &answers[i][path.as_str()]) {
+                *opa_failures.get_mut(check).unwrap() += 1;
+            }
+        }
+    }
     let mut differences = Vec::new();
     for (engine, verdicts) in &verdicts_by_engine {
         for (i, target) in targets.iter().enumerate() {
@@ -405,7 +414,20 @@ fn compare(
             }
         }
     }
-    (targets.len() * checks.len(), differences)
+    Comparison {
+        compared: targets.len() * checks.len(),
+        differences,
+        opa_failures,
+    }
+}
+
+/// What [`compare`] found.
+struct Comparison {
+    /// Verdicts compared per engine.
+    compared: usize,
+    differences: Vec<Difference>,
+    /// Per rule, on how many objects OPA found violations.
+    opa_failures: BTreeMap<String, usize>,
 }
 
 /// Fails with the first differences in full and how many each engine has per rule; with
@@ -483,7 +505,7 @@ fn example_repository_verdicts_equal_opas() {
     let packs = packs_without_waivers();
     let contexts = gate::cluster_contexts(&config, &targets, &[]);
     let about = |i: usize| targets[i].subject.clone();
-    let (compared, differences) = compare(
+    let found = compare(
         packs.path(),
         &pack_settings(packs.path()),
         &targets,
@@ -492,7 +514,7 @@ fn example_repository_verdicts_equal_opas() {
         &|cluster, id| gate::namespaced(&catalog, cluster, id),
         &|stage| gate::policy_outcomes(&config, stage, &catalog, &targets, &Part::whole()),
     );
-    assert_no_differences("example repository", compared, &differences);
+    assert_no_differences("example repository", found.compared, &found.differences);
 }
 
 // ---- (b) a generated corpus --------------------------------------------------------------
@@ -1010,9 +1032,110 @@ fn pick_cluster(rng: &mut Rng, clusters: &[(String, Value)]) -> String {
     rng.pick(clusters).0.clone()
 }
 
+/// Where a changed field is: in the pod spec, or in a container of one of the three lists.
+#[derive(Clone, Copy)]
+enum Field {
+    Pod(&'static [&'static str]),
+    Container(&'static [&'static str]),
+}
+
+/// Fields whose rules read them together: the pod's setting and the container's override,
+/// user namespaces and `procMount` (Kubernetes 1.35), Windows pods and the Linux-only
+/// controls, capabilities dropped and added. One change at a time rarely meets the other.
+const INTERACTING: [(Field, Field); 10] = [
+    (
+        Field::Pod(&["hostUsers"]),
+        Field::Container(&["securityContext", "procMount"]),
+    ),
+    (
+        Field::Pod(&["os"]),
+        Field::Container(&["securityContext", "allowPrivilegeEscalation"]),
+    ),
+    (
+        Field::Pod(&["os"]),
+        Field::Container(&["securityContext", "seccompProfile"]),
+    ),
+    (
+        Field::Pod(&["os"]),
+        Field::Container(&["securityContext", "capabilities", "drop"]),
+    ),
+    (
+        Field::Pod(&["securityContext", "runAsNonRoot"]),
+        Field::Container(&["securityContext", "runAsNonRoot"]),
+    ),
+    (
+        Field::Pod(&["securityContext", "runAsUser"]),
+        Field::Container(&["securityContext", "runAsUser"]),
+    ),
+    (
+        Field::Pod(&["securityContext", "seccompProfile"]),
+        Field::Container(&["securityContext", "seccompProfile"]),
+    ),
+    (
+        Field::Pod(&["securityContext", "windowsOptions"]),
+        Field::Container(&["securityContext", "windowsOptions"]),
+    ),
+    (
+        Field::Pod(&["securityContext", "appArmorProfile"]),
+        Field::Container(&["securityContext", "appArmorProfile"]),
+    ),
+    (
+        Field::Container(&["securityContext", "capabilities", "drop"]),
+        Field::Container(&["securityContext", "capabilities", "add"]),
+    ),
+];
+
+/// Sets `field` of `spec` to one of its choices (in a container of a list picked at random,
+/// which is created if missing), and notes the change.
+fn change_field(
+    rng: &mut Rng,
+    spec: &mut Value,
+    field: Field,
+    catalogue: &[(&'static [&'static str], Vec<Choice>)],
+    changes: &mut Vec<String>,
+) {
+    let path = match field {
+        Field::Pod(path) | Field::Container(path) => path,
+    };
+    let choices = &catalogue
+        .iter()
+        .find(|(known, _)| *known == path)
+        .unwrap_or_else(|| panic!("no choices for {path:?}"))
+        .1;
+    let choice = rng.pick(choices);
+    match field {
+        Field::Pod(_) => {
+            set_path(spec, path, choice);
+            changes.push(format!("spec.{}={}", path.join("."), shown(choice)));
+        }
+        Field::Container(_) => {
+            let list = *rng.pick(&[
+                "containers",
+                "containers",
+                "initContainers",
+                "ephemeralContainers",
+            ]);
+            if !spec.is_object() {
+                *spec = compliant_pod_spec();
+            }
+            if !spec[list].is_array() || spec[list].as_array().unwrap().is_empty() {
+                spec[list] = json!([compliant_container(&format!("{list}-0"))]);
+            }
+            let items = spec[list].as_array_mut().unwrap();
+            if items.len() < 2 && rng.below(4) == 0 {
+                items.push(compliant_container(&format!("{list}-1")));
+            }
+            let at = rng.below(items.len());
+            set_path(&mut items[at], path, choice);
+            changes.push(format!("{list}[{at}].{}={}", path.join("."), shown(choice)));
+        }
+    }
+}
+
 /// A pod-bearing object: a compliant workload with one to three fields changed (a
 /// container field in any of the three lists, a pod field, the pod's annotations or the
-/// object's namespace), and a line saying what changed.
+/// object's namespace), a quarter of them with a pair of interacting fields changed first,
+/// and a line saying what changed.
 fn pod_item(rng: &mut Rng, number: usize) -> (Value, String) {
     let (api_version, kind) = *rng.pick(&POD_KINDS);
     let mut spec = compliant_pod_spec();
@@ -1021,33 +1144,30 @@ fn pod_item(rng: &mut Rng, number: usize) -> (Value, String) {
     let mut changes = Vec::new();
     let container = container_fields();
     let pod = pod_fields();
+    let catalogue_of = |field: Field| match field {
+        Field::Pod(_) => &pod,
+        Field::Container(_) => &container,
+    };
+    if rng.below(4) == 0 {
+        let (first, second) = *rng.pick(&INTERACTING);
+        change_field(rng, &mut spec, first, catalogue_of(first), &mut changes);
+        change_field(rng, &mut spec, second, catalogue_of(second), &mut changes);
+    }
     for _ in 0..1 + rng.below(3) {
         match rng.below(10) {
             0..=5 => {
-                let list = *rng.pick(&[
-                    "containers",
-                    "containers",
-                    "initContainers",
-                    "ephemeralContainers",
-                ]);
-                if !spec[list].is_array() || spec[list].as_array().unwrap().is_empty() {
-                    spec[list] = json!([compliant_container(&format!("{list}-0"))]);
-                }
-                let items = spec[list].as_array_mut().unwrap();
-                if items.len() < 2 && rng.below(4) == 0 {
-                    items.push(compliant_container(&format!("{list}-1")));
-                }
-                let at = rng.below(items.len());
-                let (path, choices) = rng.pick(&container);
-                let choice = rng.pick(choices);
-                set_path(&mut items[at], path, choice);
-                changes.push(format!("{list}[{at}].{}={}", path.join("."), shown(choice)));
+                let path = rng.pick(&container).0;
+                change_field(
+                    rng,
+                    &mut spec,
+                    Field::Container(path),
+                    &container,
+                    &mut changes,
+                );
             }
             6..=8 => {
-                let (path, choices) = rng.pick(&pod);
-                let choice = rng.pick(choices);
-                set_path(&mut spec, path, choice);
-                changes.push(format!("spec.{}={}", path.join("."), shown(choice)));
+                let path = rng.pick(&pod).0;
+                change_field(rng, &mut spec, Field::Pod(path), &pod, &mut changes);
             }
             _ if rng.below(2) == 0 => {
                 let choices = annotation_choices();
@@ -1102,6 +1222,8 @@ fn other_item(rng: &mut Rng, number: usize) -> (Value, String) {
         0 => {
             let service_type = rng
                 .pick(&[
+                    json!("LoadBalancer"),
+                    json!("LoadBalancer"),
                     json!("LoadBalancer"),
                     json!("ClusterIP"),
                     json!("NodePort"),
@@ -1194,7 +1316,7 @@ fn corpus_scope(id: &ObjectId) -> Option<bool> {
 }
 
 const POD_OBJECTS: usize = 6000;
-const OTHER_OBJECTS: usize = 400;
+const OTHER_OBJECTS: usize = 600;
 
 fn generated_corpus() -> Vec<Item> {
     let mut rng = Rng(0x0000_5eed_0a12);
@@ -1259,7 +1381,7 @@ fn generated_corpus_verdicts_equal_opas() {
     let settings = pack_settings(root);
     let scope = |_: Option<&str>, id: &ObjectId| corpus_scope(id);
     let about = |i: usize| items[i].about.clone();
-    let (compared, differences) = compare(
+    let found = compare(
         root,
         &settings,
         &targets,
@@ -1277,7 +1399,22 @@ fn generated_corpus_verdicts_equal_opas() {
             )
         },
     );
-    assert_no_differences("generated corpus", compared, &differences);
+    assert_no_differences("generated corpus", found.compared, &found.differences);
+    // Equal verdicts prove little about a rule the corpus never breaks: every rule must
+    // find violations (and pass objects), or the generator needs the fields it reads.
+    let never: Vec<&String> = found
+        .opa_failures
+        .iter()
+        .filter(|(_, failed)| **failed == 0 || **failed == targets.len())
+        .map(|(check, _)| check)
+        .collect();
+    assert!(
+        never.is_empty(),
+        "the generated corpus never fails (or always fails) these rules in OPA; \
+         extend the generator with the fields they read: {never:?}\nper rule: {:?}",
+        found.opa_failures
+    );
+    eprintln!("objects failing each rule in OPA: {:?}", found.opa_failures);
 }
 
 // ---- the bundled modules and their tests -------------------------------------------------
