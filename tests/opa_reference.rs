@@ -38,7 +38,12 @@ fn opa_available() -> bool {
         .output();
     let found = match probe {
         Ok(output) if output.status.success() => Ok(()),
-        Ok(output) => Err(String::from_utf8_lossy(&output.stderr).trim().to_owned()),
+        // Python's last line names the missing module; the traceback above it does not help.
+        Ok(output) => Err(String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .last()
+            .unwrap_or("python3 -c 'import opa_bindings' failed")
+            .to_owned()),
         Err(e) => Err(format!("python3: {e}")),
     };
     required_in_ci(
