@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::discover::{self, Entry};
 use crate::expand::{self, Expanded, Object};
 use crate::freshness;
-use crate::outcome::{Location, Outcome, Stage, Status};
+use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::policy::memory::VerdictMemory;
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
 use crate::schema::{self, Catalog, Target, crd, gvk::Gvk};
@@ -501,6 +501,24 @@ pub fn policy_outcomes_with(
     part: &policy::Part,
     memory: Option<&VerdictMemory>,
 ) -> Vec<Outcome> {
+    let contexts = cluster_contexts(config, targets, context);
+    policies.run(
+        targets,
+        &contexts,
+        &|cluster, id| namespaced(catalog, cluster, id),
+        Date::today(),
+        part,
+        memory,
+    )
+}
+
+/// Each configured cluster's policy context: its `[cluster.policy]` table and the Namespaces
+/// among `targets` and the `context` objects (entries not checked, whose Namespaces exist too).
+pub fn cluster_contexts(
+    config: &Config,
+    targets: &[Target],
+    context: &[Object],
+) -> HashMap<Option<String>, ClusterContext> {
     let mut namespaces = policy::namespaces_by_cluster(targets);
     for object in context {
         let id = &object.id;
@@ -511,7 +529,7 @@ pub fn policy_outcomes_with(
                 .insert(id.name.clone());
         }
     }
-    let contexts = config
+    config
         .clusters
         .iter()
         .map(|c| {
@@ -523,17 +541,12 @@ pub fn policy_outcomes_with(
             };
             (key, context)
         })
-        .collect();
-    policies.run(
-        targets,
-        &contexts,
-        &|cluster, id| {
-            catalog.namespaced(cluster, &Gvk::from_api_version(&id.api_version, &id.kind))
-        },
-        Date::today(),
-        part,
-        memory,
-    )
+        .collect()
+}
+
+/// Whether the object's kind is namespaced in `cluster`, as far as the schemas tell.
+pub fn namespaced(catalog: &Catalog, cluster: Option<&str>, id: &ObjectId) -> Option<bool> {
+    catalog.namespaced(cluster, &Gvk::from_api_version(&id.api_version, &id.kind))
 }
 
 /// Every expanded object as something the schema and policy stages check.

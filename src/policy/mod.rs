@@ -208,6 +208,14 @@ impl PolicyStage {
             .then(|| VerdictMemory::open(cache, loaded, self.engine))
     }
 
+    /// The data files' document, as every cluster's data starts (`None` when nothing
+    /// loaded): with [`policyrun_document`], what another engine needs to judge an object
+    /// as this stage does (the OPA reference test).
+    pub fn data_files(&self) -> Option<serde_json::Value> {
+        let loaded = self.loaded.as_ref()?;
+        serde_json::to_value(loaded.engine.get_data()).ok()
+    }
+
     /// The packages whose rules run (empty when nothing loaded).
     pub fn packages(&self) -> &[Package] {
         self.loaded.as_ref().map_or(&[], |l| l.packages.as_slice())
@@ -337,11 +345,7 @@ fn rego_results(
     namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
     recall: Option<&Recall>,
 ) -> Vec<Outcome> {
-    let context = ObjectContext {
-        entry: target.entry,
-        generated: &target.location.file,
-        namespaced: namespaced(target.cluster, target.id),
-    };
+    let context = ObjectContext::of(target, namespaced(target.cluster, target.id));
     let key = target.cluster.map(str::to_owned);
     // An object of a cluster without a context is an error below, never remembered.
     let memory_key = recall.and_then(|r| {
@@ -477,6 +481,21 @@ fn rule_place(rule: &RuleDecl) -> String {
         rule.file.display(),
         rule.line
     )
+}
+
+/// `data.policyrun` exactly as the stage hands it to regorus for `target` in `cluster`
+/// (`namespaced` as [`PolicyStage::run`]'s callback tells it): for checking verdicts with
+/// another engine.
+pub fn policyrun_document(
+    cluster: &ClusterContext,
+    target: &Target,
+    namespaced: Option<bool>,
+) -> Result<serde_json::Value, String> {
+    let mut document = cluster.to_data()["policyrun"].take();
+    let object = serde_json::to_value(ObjectContext::of(target, namespaced).to_value())
+        .map_err(|e| e.to_string())?;
+    document["object"] = object;
+    Ok(document)
 }
 
 /// A problem with the policies, as an outcome that fails the run.
@@ -786,6 +805,14 @@ struct ObjectContext<'a> {
 }
 
 impl ObjectContext<'_> {
+    fn of<'t>(target: &'t Target, namespaced: Option<bool>) -> ObjectContext<'t> {
+        ObjectContext {
+            entry: target.entry,
+            generated: &target.location.file,
+            namespaced,
+        }
+    }
+
     fn to_value(&self) -> Value {
         let mut object = BTreeMap::new();
         if let Some(entry) = self.entry {
@@ -904,4 +931,54 @@ pub fn add_object_context(engine: &mut Engine) -> Result<(), String> {
         )
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object_id() -> ObjectId {
+        ObjectId {
+            cluster: "dev".to_owned(),
+            entry: PathBuf::from("clusters/dev/app.jsonnet"),
+            item: Some("deploy".to_owned()),
+            api_version: "apps/v1".to_owned(),
+            kind: "Deployment".to_owned(),
+            namespace: Some("apps".to_owned()),
+            name: "app".to_owned(),
+        }
+    }
+
+    #[test]
+    fn policyrun_document_holds_the_cluster_and_the_objects_context() {
+        let id = object_id();
+        let value = serde_json::json!({"kind": "Deployment"});
+        let target = Target {
+            subject: id.display_name(),
+            cluster: Some("dev"),
+            entry: Some(&id.entry),
+            id: &id,
+            value: &value,
+            location: Location::file("generated/dev/app/deploy.json"),
+        };
+        let cluster = ClusterContext {
+            name: "dev".to_owned(),
+            policy: serde_json::Value::Null,
+            namespaces: BTreeSet::from(["apps".to_owned()]),
+        };
+        assert_eq!(
+            policyrun_document(&cluster, &target, Some(true)).unwrap(),
+            serde_json::json!({
+                "cluster": {"name": "dev", "policy": {}, "namespaces": ["apps"]},
+                "object": {
+                    "entry": "clusters/dev/app.jsonnet",
+                    "generated": "generated/dev/app/deploy.json",
+                    "namespaced": true
+                }
+            })
+        );
+        // An unknown scope is left out, as regorus sees it: undefined, not null.
+        let document = policyrun_document(&cluster, &target, None).unwrap();
+        assert!(document["object"].get("namespaced").is_none(), "{document}");
+    }
 }

@@ -243,3 +243,17 @@ fn xmllint(xml: &str) {
         Err(e) => panic!("CI must have xmllint (libxml2-utils): {e}"),
     }
 }
+
+/// Whether an optional tool of the tests is usable (`found`). Without it a test skips with
+/// a note naming how to install it; under CI (`CI` set) its absence fails the test, so that
+/// a check never silently stops running there.
+pub fn required_in_ci(what: &str, install: &str, found: Result<(), String>) -> bool {
+    match found {
+        Ok(()) => true,
+        Err(why) if std::env::var_os("CI").is_none() => {
+            eprintln!("{what} not available ({why}): skipped; install with `{install}`");
+            false
+        }
+        Err(why) => panic!("CI must have {what} ({why}); install with `{install}`"),
+    }
+}
