@@ -356,3 +356,39 @@ fn the_binary_refuses_an_unsafe_module_with_its_place_before_evaluating() {
         verify.stdout
     );
 }
+
+#[test]
+fn a_gatekeeper_template_with_an_unsafe_variable_fails_the_run() {
+    let dir = support::fixture("policy-gate");
+    std::fs::write(
+        dir.path().join("gatekeeper/unsafe.yaml"),
+        r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8sdropall
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sDropAll
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sdropall
+
+        violation[{"msg": "drop ALL"}] {
+          c := input.review.object.spec.containers[_]
+          not c.securityContext.capabilities.drop[_] == "ALL"
+        }
+"#,
+    )
+    .unwrap();
+    let run = policyrun(dir.path(), &["check"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("var _ is unsafe"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+}

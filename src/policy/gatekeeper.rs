@@ -574,9 +574,11 @@ fn template(root: &Path, file: &Path, line: usize, value: &Json) -> Result<Templ
         let added = load::add_source(&mut engine, &name, text).map_err(|p| vec![p])?;
         package.get_or_insert(added);
     }
-    let missing = load::missing_functions(&mut engine);
-    if !missing.is_empty() {
-        return Err(missing);
+    let mut problems = load::missing_functions(&mut engine);
+    // Gatekeeper compiles templates with OPA, which refuses unsafe variables.
+    problems.extend(super::safety::unsafe_variables(&mut engine));
+    if !problems.is_empty() {
+        return Err(problems);
     }
     let package = package.unwrap_or_default();
     Ok(Template {
