@@ -164,8 +164,8 @@ fn pack_settings(root: &Path) -> Settings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Verdict {
     Passed,
-    /// The rule's messages, sorted and joined with "; " as policyrun's `message` holds them.
-    Failed(String),
+    /// The rule's messages, each on its own, sorted.
+    Failed(Vec<String>),
     /// An evaluation error (texts differ between engines; that there is one must not).
     Error(String),
     /// Anything else policyrun reports (an `exception`, a warning rule): never expected.
@@ -192,7 +192,7 @@ impl Verdict {
         };
         match self {
             Verdict::Passed => "passed".to_owned(),
-            Verdict::Failed(messages) => format!("failed: {}", cut(messages)),
+            Verdict::Failed(messages) => format!("failed: {}", cut(&messages.join(" | "))),
             Verdict::Error(text) => format!("error: {}", cut(text)),
             Verdict::Other(text) => cut(text),
         }
@@ -202,28 +202,34 @@ impl Verdict {
 /// policyrun's verdict before waivers: an object's own waiver annotation turns a failure
 /// into a skip that keeps the rule's messages in its detail.
 fn policyrun_verdict(outcome: &Outcome) -> Verdict {
+    let sorted = |messages: Vec<&str>| {
+        let mut messages: Vec<String> = messages.into_iter().map(str::to_owned).collect();
+        messages.sort();
+        messages
+    };
     let waived = (outcome.status == Status::Skipped)
         .then(|| outcome.detail.as_deref()?.strip_prefix("waived result: "))
         .flatten()
-        .and_then(|detail| detail.rsplit_once("\nwaiver: "));
-    if let Some((messages, _)) = waived {
-        return Verdict::Failed(messages.to_owned());
+        .is_some();
+    if waived {
+        // A waived result keeps the messages it waived.
+        return Verdict::Failed(sorted(outcome.each_message()));
     }
     match outcome.status {
         Status::Passed => Verdict::Passed,
-        Status::Failed => Verdict::Failed(outcome.message.clone()),
+        Status::Failed => Verdict::Failed(sorted(outcome.each_message())),
         Status::Error => Verdict::Error(outcome.message.clone()),
         other => Verdict::Other(format!("{other:?}: {}", outcome.message)),
     }
 }
 
-/// OPA's verdict as policyrun would report it: messages in policyrun's order and with a
+/// OPA's verdict as policyrun would report it: each message on its own, sorted, with a
 /// Secret's values hidden, as policyrun hides them in every message about a Secret.
 fn opa_verdict(target: &Target, check: &str, answer: &Value) -> Verdict {
     if let Some(error) = answer.get("error") {
         return Verdict::Error(error.as_str().unwrap_or_default().to_owned());
     }
-    let mut messages: Vec<String> = answer["messages"]
+    let messages: Vec<String> = answer["messages"]
         .as_array()
         .unwrap_or_else(|| panic!("opa-reference answered {answer} for {check}"))
         .iter()
@@ -232,14 +238,16 @@ fn opa_verdict(target: &Target, check: &str, answer: &Value) -> Verdict {
     if messages.is_empty() {
         return Verdict::Passed;
     }
-    messages.sort();
-    // policyrun's Outcome joins a rule's messages; when it keeps them as a list, compare
-    // the sorted lists instead.
-    let mut outcome =
-        [Outcome::new(Stage::Policy, check, Status::Failed).message(messages.join("; "))];
+    let mut outcome = [Outcome::new(Stage::Policy, check, Status::Failed).messages(messages)];
     policy::redact::secret_values(target, &mut outcome);
     let [outcome] = outcome;
-    Verdict::Failed(outcome.message)
+    let mut messages: Vec<String> = outcome
+        .each_message()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    messages.sort();
+    Verdict::Failed(messages)
 }
 
 /// One object of a corpus, owned so that targets can borrow it.
