@@ -75,8 +75,8 @@ probe_fields := ["livenessProbe", "readinessProbe", "startupProbe"]
 
 lifecycle_handler_fields := ["postStart", "preStop"]
 
-# A value that is neither unset (null) nor the given allowed one; for the booleans the standard
-# allows only as false (privileged, hostNetwork, hostProcess ...).
+# A value other than null (unset) and false, for the booleans the standard allows only as
+# false (privileged, hostNetwork, hostProcess ...): true, but also "true", 1 or {}.
 _set_other_than_false(v) if {
 	v != false
 	v != null
