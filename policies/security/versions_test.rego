@@ -13,8 +13,34 @@ cluster(level, version) := {"name": "dev", "policy": {"pod_security": level, "po
 # A cluster at the level without a version.
 unpinned(level) := {"name": "dev", "policy": {"pod_security": level}, "namespaces": fx.namespaces}
 
-messages(rule, obj, cl) := n if {
-	n := count(data.security[rule]) with input as obj with data.policyrun.cluster as cl
+# The number of messages of data.security.<rule> for obj in cluster cl, one definition per rule
+# (data.security[rule] would evaluate the whole package).
+messages("deny_pod_security_version", obj, cl) := n if {
+	n := count(data.security.deny_pod_security_version) with input as obj with data.policyrun.cluster as cl
+}
+
+messages("deny_probe_host", obj, cl) := n if {
+	n := count(data.security.deny_probe_host) with input as obj with data.policyrun.cluster as cl
+}
+
+messages("deny_proc_mount", obj, cl) := n if {
+	n := count(data.security.deny_proc_mount) with input as obj with data.policyrun.cluster as cl
+}
+
+messages("deny_run_as_root", obj, cl) := n if {
+	n := count(data.security.deny_run_as_root) with input as obj with data.policyrun.cluster as cl
+}
+
+messages("deny_privilege_escalation", obj, cl) := n if {
+	n := count(data.security.deny_privilege_escalation) with input as obj with data.policyrun.cluster as cl
+}
+
+messages("deny_capabilities_drop_all", obj, cl) := n if {
+	n := count(data.security.deny_capabilities_drop_all) with input as obj with data.policyrun.cluster as cl
+}
+
+messages("deny_seccomp_profile", obj, cl) := n if {
+	n := count(data.security.deny_seccomp_profile) with input as obj with data.policyrun.cluster as cl
 }
 
 minor(cl) := m if {
