@@ -5,20 +5,23 @@ import rego.v1
 
 import data.lib.fixtures_test as fx
 
-packs := ["namespace", "security", "cluster"]
+# The bundled packs by name. Spelled out rather than looked up as data[pack]: OPA's compiler
+# takes data[<variable>] for a reference to every package, this one included, and refuses the
+# module as recursive.
+pack_documents := {"namespace": data.namespace, "security": data.security, "cluster": data.cluster}
 
 # Every deny rule of every pack, as [pack, rule].
 deny_rules := {[pack, name] |
-	some pack in packs
-	some name, _ in data[pack]
+	some pack, doc in pack_documents
+	some name, _ in doc
 	startswith(name, "deny_")
 }
 
 # Every denial of every pack for obj, as [pack, rule, message].
 denials(obj, object_ctx) := found if {
 	found := {[pack, name, msg] |
-		some pack in packs
-		some name, msgs in data[pack]
+		some pack, doc in pack_documents
+		some name, msgs in doc
 		startswith(name, "deny_")
 		some msg in msgs
 	} with input as obj
@@ -28,9 +31,9 @@ denials(obj, object_ctx) := found if {
 
 # Every deny rule was looked at, with the value of a set (the check below is not vacuous).
 test_all_deny_rules_are_sets if {
-	count(deny_rules) == 25
+	count(deny_rules) == 27
 	every rule in deny_rules {
-		is_set(data[rule[0]][rule[1]]) with input as fx.good_deployment
+		is_set(pack_documents[rule[0]][rule[1]]) with input as fx.good_deployment
 			with data.policyrun.cluster as fx.restricted_cluster
 			with data.policyrun.object as fx.namespaced_object
 	}

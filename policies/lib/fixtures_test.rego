@@ -187,6 +187,7 @@ bad_container := {
 	"name": "agent",
 	"image": "agent",
 	"ports": [{"containerPort": 9100, "hostPort": 9100}],
+	"livenessProbe": {"httpGet": {"path": "/metrics", "port": 9100, "host": "169.254.169.254"}},
 	"securityContext": {
 		"privileged": true,
 		"allowPrivilegeEscalation": true,
@@ -213,7 +214,7 @@ bad_pod_spec := {
 pod_security_rules := {
 	"deny_privileged", "deny_host_namespaces", "deny_host_path", "deny_host_ports",
 	"deny_capabilities", "deny_proc_mount", "deny_sysctls", "deny_apparmor", "deny_selinux",
-	"deny_seccomp_unconfined", "deny_windows_host_process",
+	"deny_seccomp_unconfined", "deny_windows_host_process", "deny_probe_host",
 	"deny_volume_types", "deny_privilege_escalation", "deny_run_as_root", "deny_seccomp_profile",
 	"deny_capabilities_drop_all",
 	"deny_image_tag", "deny_resources",

@@ -105,7 +105,34 @@ restricted_enforced if pod_security_level == "restricted"
 # For speed the security rules inline these two tests (equivalent for every value of
 # pod_security, set or not):
 #   baseline:   not data.policyrun.cluster.policy.pod_security == "privileged"
-#   restricted: not data.policyrun.cluster.policy.pod_security in {"privileged", "baseline"}
+#   restricted: not data.policyrun.cluster.policy.pod_security == "privileged"
+#               not data.policyrun.cluster.policy.pod_security == "baseline"
+# Not `not ... pod_security in {"privileged", "baseline"}`: `in` is a call, and OPA evaluates
+# a call whose argument is undefined as undefined before negating it, so with pod_security
+# unset that body fails in OPA (no restricted control would apply) and succeeds in regorus.
+# A comparison of a reference (`==`) is negated as a whole in both engines.
+
+# --- Version of the Pod Security Standards ----------------------------------------------
+#
+# data.policyrun.cluster.policy.pod_security_version pins the standard of a Kubernetes
+# release, as the namespace label pod-security.kubernetes.io/enforce-version does for the
+# admission plugin: "v1.33", "v1.34", "v1.35" or "latest". Unset means "latest". Any other
+# value also means "latest", the standard the pack is written for, and
+# security.deny_pod_security_version reports it on every pod-bearing object, so that a typo
+# (or a pin to a release this pack does not know) never goes unnoticed.
+#
+# The value is the minor release the standard belongs to; "latest" is the newest release
+# whose standard this pack implements, v1.35 (the release of policyrun's built-in schemas).
+
+pod_security_versions := {"v1.33": 33, "v1.34": 34, "v1.35": 35, "latest": 35}
+
+default pod_security_minor := 35
+
+pod_security_minor := m if {
+	v := data.policyrun.cluster.policy.pod_security_version
+	is_string(v)
+	m := pod_security_versions[v]
+}
 
 cluster_name := n if {
 	n := data.policyrun.cluster.name

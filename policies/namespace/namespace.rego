@@ -38,6 +38,8 @@ _namespace := ns if {
 	ns != ""
 }
 
-_known_namespace(ns) if ns in data.policyrun.cluster.namespaces
+# Iterated with a reference, which reads any value (null, a string) the same way in OPA and
+# regorus; `some n in <string>` is an error in regorus.
+_known_namespace(ns) if data.policyrun.cluster.namespaces[_] == ns
 
 _known_namespace(ns) if data.policyrun.cluster.policy.external_namespaces[_] == ns

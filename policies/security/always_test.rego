@@ -111,7 +111,7 @@ test_readiness_probe_not_required_of_jobs_pods_and_init_containers if {
 	}
 
 	# The init container of the good spec has no readinessProbe.
-	not fx.init_container.readinessProbe
+	object.get(fx.init_container, "readinessProbe", null) == null
 }
 
 # --- deny_ingress_tls ------------------------------------------------------------------

@@ -19,19 +19,19 @@ test_privileged_false_allowed if {
 
 test_privileged_denied if {
 	spec := fx.with_container({"securityContext": {"privileged": true}})
-	data.security.deny_privileged == {`container "web" is privileged (securityContext.privileged: true)`} with input as fx.deployment(spec)
+	data.security.deny_privileged == {`container "web" is privileged (securityContext.privileged: true); only false is allowed`} with input as fx.deployment(spec)
 		with data.policyrun.cluster as fx.baseline_cluster
 }
 
 test_privileged_init_container_denied if {
 	spec := fx.with_init_container({"securityContext": {"privileged": true}})
-	data.security.deny_privileged == {`init container "migrate" is privileged (securityContext.privileged: true)`} with input as fx.deployment(spec)
+	data.security.deny_privileged == {`init container "migrate" is privileged (securityContext.privileged: true); only false is allowed`} with input as fx.deployment(spec)
 		with data.policyrun.cluster as fx.baseline_cluster
 }
 
 test_privileged_ephemeral_container_denied if {
 	spec := fx.with_ephemeral({"name": "debug", "image": "busybox:1.36", "securityContext": {"privileged": true}})
-	data.security.deny_privileged == {`ephemeral container "debug" is privileged (securityContext.privileged: true)`} with input as fx.workload("Pod", spec)
+	data.security.deny_privileged == {`ephemeral container "debug" is privileged (securityContext.privileged: true); only false is allowed`} with input as fx.workload("Pod", spec)
 		with data.policyrun.cluster as fx.baseline_cluster
 }
 
@@ -45,9 +45,9 @@ test_host_namespaces_allowed if {
 test_host_namespaces_denied if {
 	spec := fx.with_pod({"hostNetwork": true, "hostPID": true, "hostIPC": true})
 	data.security.deny_host_namespaces == {
-		"pod sets hostNetwork: true and shares the node's namespace",
-		"pod sets hostPID: true and shares the node's namespace",
-		"pod sets hostIPC: true and shares the node's namespace",
+		"pod sets hostNetwork: true and shares the node's namespace; only false is allowed",
+		"pod sets hostPID: true and shares the node's namespace; only false is allowed",
+		"pod sets hostIPC: true and shares the node's namespace; only false is allowed",
 	} with input as fx.workload("DaemonSet", spec)
 		with data.policyrun.cluster as fx.baseline_cluster
 }
@@ -195,13 +195,13 @@ test_seccomp_unconfined_allowed if {
 
 test_seccomp_unconfined_pod_denied if {
 	spec := fx.with_pod({"securityContext": {"seccompProfile": {"type": "Unconfined"}}})
-	data.security.deny_seccomp_unconfined == {"pod sets seccompProfile.type Unconfined, which disables seccomp"} with input as fx.deployment(spec)
+	data.security.deny_seccomp_unconfined == {"pod sets seccompProfile.type Unconfined; Unconfined disables seccomp, only RuntimeDefault or Localhost are allowed"} with input as fx.deployment(spec)
 		with data.policyrun.cluster as fx.baseline_cluster
 }
 
 test_seccomp_unconfined_container_denied if {
 	spec := fx.with_init_container({"securityContext": {"seccompProfile": {"type": "Unconfined"}}})
-	data.security.deny_seccomp_unconfined == {`init container "migrate" sets seccompProfile.type Unconfined, which disables seccomp`} with input as fx.deployment(spec)
+	data.security.deny_seccomp_unconfined == {`init container "migrate" sets seccompProfile.type Unconfined; Unconfined disables seccomp, only RuntimeDefault or Localhost are allowed`} with input as fx.deployment(spec)
 		with data.policyrun.cluster as fx.baseline_cluster
 }
 
@@ -218,12 +218,12 @@ test_windows_host_process_denied if {
 		"hostNetwork": true,
 		"securityContext": {"windowsOptions": {"hostProcess": true, "runAsUserName": "NT AUTHORITY\\SYSTEM"}},
 	})
-	data.security.deny_windows_host_process == {"pod runs as a Windows HostProcess (windowsOptions.hostProcess: true)"} with input as fx.deployment(spec)
+	data.security.deny_windows_host_process == {"pod runs as a Windows HostProcess (windowsOptions.hostProcess: true); only false is allowed"} with input as fx.deployment(spec)
 		with data.policyrun.cluster as fx.baseline_cluster
 }
 
 test_windows_host_process_container_denied if {
 	spec := fx.with_container({"securityContext": {"windowsOptions": {"hostProcess": true}}})
-	data.security.deny_windows_host_process == {`container "web" runs as a Windows HostProcess (windowsOptions.hostProcess: true)`} with input as fx.deployment(spec)
+	data.security.deny_windows_host_process == {`container "web" runs as a Windows HostProcess (windowsOptions.hostProcess: true); only false is allowed`} with input as fx.deployment(spec)
 		with data.policyrun.cluster as fx.baseline_cluster
 }

@@ -27,7 +27,7 @@ test_volume_types_denied if {
 		{"name": "tmp", "emptyDir": {}},
 		{"name": "shared", "nfs": {"server": "nfs.example.com", "path": "/exports/web"}},
 	]})
-	data.security.deny_volume_types == {`volume "shared" is of type nfs; the restricted level allows only configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected and secret`} with input as fx.deployment(spec)
+	data.security.deny_volume_types == {`volume "shared" is of type nfs; the restricted level allows only configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected and secret`} with input as fx.deployment(spec)
 		with data.policyrun.cluster as fx.restricted_cluster
 }
 
@@ -97,7 +97,7 @@ test_run_as_root_pod_false_denied if {
 	c := object.union(fx.container, {"securityContext": {"runAsNonRoot": true}})
 	ic := object.union(fx.init_container, {"securityContext": {"runAsNonRoot": true}})
 	spec := object.union(fx.pod_spec, {"securityContext": {"runAsNonRoot": false}, "containers": [c], "initContainers": [ic]})
-	data.security.deny_run_as_root == {"pod sets securityContext.runAsNonRoot: false"} with input as fx.deployment(spec)
+	data.security.deny_run_as_root == {"pod sets securityContext.runAsNonRoot: false; only true is allowed"} with input as fx.deployment(spec)
 		with data.policyrun.cluster as fx.restricted_cluster
 }
 
@@ -107,8 +107,8 @@ test_run_as_user_zero_denied if {
 		"containers": [object.union(fx.container, {"securityContext": {"runAsUser": 0}})],
 	})
 	data.security.deny_run_as_root == {
-		"pod sets securityContext.runAsUser: 0 (root)",
-		`container "web" sets securityContext.runAsUser: 0 (root)`,
+		"pod sets securityContext.runAsUser: 0; it must be a non-zero user id (0 is root)",
+		`container "web" sets securityContext.runAsUser: 0; it must be a non-zero user id (0 is root)`,
 	} with input as fx.deployment(spec)
 		with data.policyrun.cluster as fx.restricted_cluster
 }
