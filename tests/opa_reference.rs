@@ -1015,7 +1015,11 @@ fn corpus_clusters() -> Vec<(String, Value)> {
         ),
         (
             "odd-settings".to_owned(),
-            json!({"pod_security": 1, "public_load_balancers": "true", "external_namespaces": "elsewhere"}),
+            json!({"pod_security": 1, "public_load_balancers": "true", "external_namespaces": "elsewhere", "pod_security_version": 1.35}),
+        ),
+        (
+            "unknown-version".to_owned(),
+            json!({"pod_security": "baseline", "pod_security_version": "1.35"}),
         ),
     ];
     for level in ["baseline", "restricted"] {
