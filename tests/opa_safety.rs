@@ -392,3 +392,132 @@ spec:
         run.stderr
     );
 }
+
+/// Evaluates `data.t.r` of each module (a JSON array of strings on standard input) with one
+/// input, printing per module `true` (the rule holds), `false` or the error.
+const OPA_EVAL: &str = r#"
+import json, sys
+from opa_bindings import OpaEngine, OpaError
+job = json.load(sys.stdin)
+out = []
+for text in job["modules"]:
+    engine = OpaEngine()
+    try:
+        engine.add_policy("t.rego", text)
+        result = engine.eval_query("x = data.t.r", job["input"])
+        out.append(bool(result and result[0]["x"]))
+    except OpaError as e:
+        out.append(str(e))
+    engine.close()
+json.dump(out, sys.stdout)
+"#;
+
+/// Negated expressions over an undefined reference, a bound variable and constants.
+fn negations() -> Vec<String> {
+    let shapes = [
+        "A == B",
+        "A != B",
+        "A > B",
+        "A < 1",
+        "startswith(A, \"a\")",
+        "count(A) > 0",
+        "is_object(A)",
+        "f(A)",
+        "object.get(A, \"k\", 1) == 1",
+        "A in {\"a\"}",
+        "\"a\" in A",
+        "s[A]",
+        "A",
+        "A + 1 == 2",
+        "A[B] == 1",
+        "[A] == [B]",
+        "upper(A) == B",
+    ];
+    let terms = [
+        "c.x",
+        "c",
+        "\"a\"",
+        "c.x.y",
+        "input.z",
+        "[c.x]",
+        "{\"k\": c.x}",
+    ];
+    let mut found = Vec::new();
+    for shape in shapes {
+        for a in terms {
+            for b in terms {
+                if !shape.contains('B') && b != terms[0] {
+                    continue;
+                }
+                found.push(shape.replace('A', a).replace('B', b));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn negations_whose_verdict_depends_on_the_engine_are_exactly_the_ones_warned_about() {
+    if !opa_available() {
+        return;
+    }
+    let input = serde_json::json!({"c": [{}]});
+    let modules: Vec<String> = negations()
+        .iter()
+        .map(|negation| {
+            format!(
+                "package t\nimport rego.v1\ns := {{\"a\"}}\nf(v) if v == 1\nr if {{\n\tc := input.c[_]\n\tnot {negation}\n}}\n"
+            )
+        })
+        .collect();
+    let mut child = Command::new("python3")
+        .args(["-c", OPA_EVAL])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let job = serde_json::to_vec(&serde_json::json!({"modules": modules, "input": input})).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&job));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    let opa: Vec<Value> = serde_json::from_slice(&output.stdout).expect("the OPA driver's JSON");
+    let (mut compared, mut dependent) = (0, 0);
+    let mut wrong = Vec::new();
+    for (text, opa) in modules.iter().zip(&opa) {
+        let Some(opa) = opa.as_bool() else {
+            continue; // OPA's type checker refuses it: nothing to compare.
+        };
+        let mut engine = Engine::new();
+        engine.set_strict_builtin_errors(true);
+        if engine.add_policy("t.rego".into(), text.clone()).is_err() {
+            continue;
+        }
+        engine.set_input(regorus::Value::from(input.clone()));
+        let ours = match engine.eval_rule("data.t.r".into()) {
+            Ok(value) => value == regorus::Value::from(true),
+            Err(_) => continue, // an error fails the run under policyrun: not a verdict
+        };
+        compared += 1;
+        let differs = ours != opa;
+        dependent += usize::from(differs);
+        let warned = !policyrun::policy::safety::engine_dependent_negations(&mut engine).is_empty();
+        if warned != differs {
+            wrong.push(format!(
+                "{}\n  OPA: {opa}, regorus: {ours}, warned: {warned}",
+                text.lines().nth(6).unwrap_or_default()
+            ));
+        }
+    }
+    eprintln!("{compared} negations compared, {dependent} with another verdict in OPA");
+    assert!(
+        wrong.is_empty(),
+        "{} of {compared} negations are warned about wrongly:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(
+        dependent >= 50 && compared - dependent >= 50,
+        "{dependent} of {compared}"
+    );
+}

@@ -102,6 +102,9 @@ pub struct Loaded {
     /// (`time.now_ns`, `rand.intn`, ...) or that has an effect (`print`): the verdicts of
     /// such policies are not worth remembering between runs.
     pub unrepeatable: Option<String>,
+    /// Negations whose verdict depends on the engine (see
+    /// [`super::safety::engine_dependent_negations`]): warnings, not errors.
+    pub notes: Vec<Problem>,
 }
 
 /// Builtins whose value differs from call to call or from machine to machine, or that have
@@ -292,12 +295,14 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
         )]);
     }
     let unrepeatable = unrepeatable_call(&mut engine);
+    let notes = super::safety::engine_dependent_negations(&mut engine);
     Ok(Loaded {
         engine,
         modules: infos,
         packages,
         digest,
         unrepeatable,
+        notes,
     })
 }
 

@@ -237,6 +237,18 @@ impl PolicyStage {
         if !self.problems.is_empty() {
             return outcomes;
         }
+        // Said once per run, by the part that reports the run-wide results.
+        if part.run_wide {
+            outcomes.extend(
+                self.loaded
+                    .iter()
+                    .flat_map(|l| &l.notes)
+                    .map(|note| Outcome {
+                        status: Status::Warning,
+                        ..load_outcome(note.clone())
+                    }),
+            );
+        }
         let prepared = match &self.loaded {
             Some(loaded) if !loaded.packages.is_empty() => {
                 match prepare(loaded, clusters, self.engine) {

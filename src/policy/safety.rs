@@ -64,6 +64,159 @@ pub fn unsafe_variables(engine: &mut Engine) -> Vec<Problem> {
     problems
 }
 
+/// Negations whose verdict depends on the engine: inside `not`, OPA evaluates the arguments
+/// of a call (a builtin, a function, an operator other than `==`, `in`, a lookup `s[x.y]`)
+/// and the references inside an array, set or object before the rest, so the whole body
+/// fails when such a reference is undefined; regorus takes the negated expression as
+/// undefined, and the negation holds. `not x.y == "v"` means the same in both. One warning
+/// per negation, at the reference.
+pub fn engine_dependent_negations(engine: &mut Engine) -> Vec<Problem> {
+    let modules = engine.get_modules().clone();
+    let mut found = Vec::new();
+    for module in modules.iter() {
+        let file = PathBuf::from(module.package.span.source.get_path());
+        for rule in &module.policy {
+            let Rule::Spec { bodies, .. } = rule.as_ref() else {
+                continue;
+            };
+            for body in bodies {
+                negations_in_query(&body.query, &mut |reference: &Span| {
+                    found.push(Problem {
+                        file: file.clone(),
+                        line: Some(reference.line as usize),
+                        column: Some(reference.col as usize),
+                        message: format!(
+                            "the verdict of this negation depends on the engine: when `{}` is undefined, OPA (conftest, Gatekeeper) fails the whole body, policyrun's engine takes the negation as true; bind it first (`v := object.get(...)`) or test it in a helper rule that takes a bound value",
+                            reference.text()
+                        ),
+                        detail: None,
+                    });
+                });
+            }
+        }
+    }
+    found
+}
+
+fn negations_in_query(query: &Query, report: &mut dyn FnMut(&Span)) {
+    for stmt in &query.stmts {
+        match &stmt.literal {
+            Literal::NotExpr { expr, .. } => {
+                if let Some(reference) = undefined_argument(expr, false) {
+                    report(reference);
+                }
+                nested_queries(expr, report);
+            }
+            Literal::Expr { expr, .. } => nested_queries(expr, report),
+            Literal::SomeIn { collection, .. } => nested_queries(collection, report),
+            Literal::Every { query, domain, .. } => {
+                nested_queries(domain, report);
+                negations_in_query(query, report);
+            }
+            Literal::SomeVars { .. } => {}
+        }
+    }
+}
+
+/// The negations inside the comprehensions of an expression.
+fn nested_queries(expr: &Expr, report: &mut dyn FnMut(&Span)) {
+    match expr {
+        Expr::ArrayCompr { query, .. }
+        | Expr::SetCompr { query, .. }
+        | Expr::ObjectCompr { query, .. } => negations_in_query(query, report),
+        Expr::Array { items, .. } | Expr::Set { items, .. } => {
+            items.iter().for_each(|i| nested_queries(i, report));
+        }
+        Expr::Object { fields, .. } => fields.iter().for_each(|(_, k, v)| {
+            nested_queries(k, report);
+            nested_queries(v, report);
+        }),
+        Expr::Call { params, .. } => params.iter().for_each(|p| nested_queries(p, report)),
+        Expr::UnaryExpr { expr, .. } | Expr::RefDot { refr: expr, .. } => {
+            nested_queries(expr, report);
+        }
+        Expr::RefBrack { refr, index, .. } => {
+            nested_queries(refr, report);
+            nested_queries(index, report);
+        }
+        Expr::BinExpr { lhs, rhs, .. }
+        | Expr::BoolExpr { lhs, rhs, .. }
+        | Expr::ArithExpr { lhs, rhs, .. }
+        | Expr::AssignExpr { lhs, rhs, .. } => {
+            nested_queries(lhs, report);
+            nested_queries(rhs, report);
+        }
+        Expr::Membership {
+            key,
+            value,
+            collection,
+            ..
+        } => {
+            key.iter().for_each(|k| nested_queries(k, report));
+            nested_queries(value, report);
+            nested_queries(collection, report);
+        }
+        _ => {}
+    }
+}
+
+/// A reference (`x.y`, `input.a`, `data.p.r`, `x[i]`) that can be undefined, handed as an
+/// argument to a call inside a negated expression; `as_argument` says whether `expr` is one.
+fn undefined_argument(expr: &Expr, as_argument: bool) -> Option<&Span> {
+    let arguments: Vec<&Expr> = match expr {
+        Expr::RefDot { refr, .. } => {
+            return if as_argument {
+                Some(expr.span())
+            } else {
+                undefined_argument(refr, false)
+            };
+        }
+        Expr::RefBrack { refr, index, .. } => {
+            if as_argument {
+                return Some(expr.span());
+            }
+            // A lookup by a computed key is a call too (`s[x.y]`).
+            return undefined_argument(index, true).or_else(|| undefined_argument(refr, false));
+        }
+        // `==` compares, in both engines, only what is defined.
+        Expr::BoolExpr {
+            op: regorus::unstable::BoolOp::Eq,
+            lhs,
+            rhs,
+            ..
+        } => {
+            return undefined_argument(lhs, false).or_else(|| undefined_argument(rhs, false));
+        }
+        Expr::Call { params, .. } => params.iter().map(|p| p.as_ref()).collect(),
+        Expr::BoolExpr { lhs, rhs, .. }
+        | Expr::ArithExpr { lhs, rhs, .. }
+        | Expr::BinExpr { lhs, rhs, .. } => vec![lhs.as_ref(), rhs.as_ref()],
+        Expr::UnaryExpr { expr, .. } => vec![expr.as_ref()],
+        Expr::Membership {
+            key,
+            value,
+            collection,
+            ..
+        } => key
+            .iter()
+            .map(|k| k.as_ref())
+            .chain([value.as_ref(), collection.as_ref()])
+            .collect(),
+        // An array, set or object holding a reference is built first, as a call would be.
+        Expr::Array { items, .. } | Expr::Set { items, .. } => {
+            items.iter().map(|i| i.as_ref()).collect()
+        }
+        Expr::Object { fields, .. } => fields
+            .iter()
+            .flat_map(|(_, k, v)| [k.as_ref(), v.as_ref()])
+            .collect(),
+        _ => return None,
+    };
+    arguments
+        .into_iter()
+        .find_map(|argument| undefined_argument(argument, true))
+}
+
 /// Something OPA's compiler refuses, where it reports it: `what` is OPA's own wording
 /// (`var x is unsafe`), `why` says what to do about it.
 #[derive(Debug, Clone)]
@@ -1639,6 +1792,42 @@ f(x) := y if y := x + 1"#,
         assert_eq!(
             refused("allow if {\n\tx := 1\n\ty := [x | some x in input.s]\n\ty[x]\n}"),
             Vec::<String>::new()
+        );
+    }
+
+    /// The references the engine-dependence warning names, in a v1 module.
+    fn warned(rules: &str) -> Vec<String> {
+        let mut engine = Engine::new();
+        engine
+            .add_policy(
+                "p.rego".into(),
+                format!("package p\nimport rego.v1\n\n{rules}"),
+            )
+            .expect("module parses");
+        engine_dependent_negations(&mut engine)
+            .into_iter()
+            .map(|p| {
+                let at = p.message.split('`').nth(1).unwrap_or_default().to_owned();
+                format!("{}:{} {at}", p.line.unwrap_or(0), p.column.unwrap_or(0))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn negated_calls_on_references_are_warned_about_and_comparisons_are_not() {
+        let rules = r#"deny contains "x" if {
+	c := input.c[_]
+	not startswith(c.image, "r/")
+	not c.resources.cpu == "1"
+	not c.securityContext
+	not count(object.get(c, "ports", [])) > 0
+	not c.name in {"a", "b"}
+	not [c.x] == [1]
+	v := [1 | not is_object(c.y)]
+}"#;
+        assert_eq!(
+            warned(rules),
+            ["6:21 c.image", "10:10 c.name", "11:11 c.x", "12:30 c.y"]
         );
     }
 
