@@ -360,6 +360,51 @@ impl Config {
         let policy = policy_settings(&root, raw.policy)?;
         let style = style_settings(raw.style)?;
 
+        // `expand` writes below the generated root and deletes what it did not write there:
+        // nothing else the configuration names may lie inside it or around it.
+        let mut named: Vec<(String, PathBuf)> = vec![(".git".to_owned(), root.join(".git"))];
+        named.extend(
+            jpath
+                .iter()
+                .enumerate()
+                .map(|(i, dir)| (format!("jpath[{i}]"), dir.clone())),
+        );
+        named.extend(
+            clusters
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("cluster[{i}].dir"), root.join(&c.dir))),
+        );
+        for (key, paths) in [
+            ("policy.dirs", &policy.dirs),
+            ("policy.waivers", &policy.waivers),
+            ("policy.gatekeeper", &policy.gatekeeper),
+            ("schema.crds", &schema.crd_files),
+        ] {
+            named.extend(
+                paths
+                    .iter()
+                    .enumerate()
+                    .map(|(i, path)| (format!("{key}[{i}]"), path.clone())),
+            );
+        }
+        named.extend(
+            schema
+                .schema_dir
+                .iter()
+                .map(|dir| ("schema.schema_dir".to_owned(), dir.clone())),
+        );
+        let generated_path = root.join(&generated);
+        for (key, path) in named {
+            if generated_path.starts_with(&path) || path.starts_with(&generated_path) {
+                let shown = path.strip_prefix(&root).unwrap_or(&path);
+                return Err(format!(
+                    "generated: `{generated_text}` overlaps {key} (`{}`): `expand` writes below the generated root and deletes what it does not produce there",
+                    shown.display()
+                ));
+            }
+        }
+
         Ok(Config {
             schema,
             policy,
@@ -642,6 +687,44 @@ mod tests {
         assert!(err.contains("generatd"), "{err}");
         let err = parse(&dir, "[[cluster]]\nname = \"dev\"\nkontext = \"x\"\n").unwrap_err();
         assert!(err.contains("kontext"), "{err}");
+    }
+
+    #[test]
+    fn the_generated_root_overlaps_nothing_else_the_configuration_names() {
+        let dir = repo();
+        std::fs::create_dir_all(dir.path().join("policies/security")).unwrap();
+        std::fs::write(dir.path().join("policies/waivers.yaml"), "[]\n").unwrap();
+        let cluster = "[[cluster]]\nname = \"dev\"\n";
+        for (text, key) in [
+            ("generated = \"policies\"\n", "policy.dirs[0]"),
+            ("generated = \"policies/security/out\"\n", "policy.dirs[0]"),
+            ("generated = \"lib\"\n", "jpath[0]"),
+            ("generated = \".git\"\n", ".git"),
+            ("generated = \".git/objects\"\n", ".git"),
+            ("generated = \"clusters\"\n", "cluster[0].dir"),
+            ("generated = \"clusters/dev/out\"\n", "cluster[0].dir"),
+            (
+                "generated = \"out\"\njpath = [\"lib\", \"dev.example.com\"]\n[policy]\nwaivers = [\"policies/waivers.yaml\"]\n",
+                "",
+            ),
+        ] {
+            let result = parse(&dir, &format!("{text}{cluster}"));
+            if key.is_empty() {
+                assert!(result.is_ok(), "{text}: {:?}", result.err());
+                continue;
+            }
+            let err = result.err().unwrap_or_else(|| panic!("{text} is accepted"));
+            assert!(
+                err.contains(key) && err.contains("generated"),
+                "{text}: {err}"
+            );
+        }
+        let err = parse(
+            &dir,
+            &format!("generated = \"policies\"\n[policy]\ndirs = []\nwaivers = [\"policies/waivers.yaml\"]\n{cluster}"),
+        )
+        .unwrap_err();
+        assert!(err.contains("policy.waivers[0]"), "{err}");
     }
 
     #[test]
