@@ -60,3 +60,38 @@ fn tree(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// `policies/sub` as a symbolic link to a directory of policies: they never ran, the run
+/// passed, and nothing said so.
+#[test]
+fn a_linked_directory_of_policies_fails_the_run() {
+    let dir = fixture("policy-gate");
+    let root = dir.path();
+    let elsewhere = root.join("more-policies");
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::write(
+        elsewhere.join("deny.rego"),
+        "package gate\nimport rego.v1\ndeny_everything contains \"no\" if true\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&elsewhere, root.join("policies/sub")).unwrap();
+    let run = policyrun(root, &["check", "--output", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let load: Vec<&serde_json::Value> = doc["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["check"] == "load" && o["status"] == "error")
+        .collect();
+    assert_eq!(load.len(), 1, "{load:#?}");
+    assert_eq!(load[0]["location"]["file"], "policies/sub");
+    assert!(
+        load[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("symbolic link to a directory"),
+        "{}",
+        load[0]["message"]
+    );
+}

@@ -157,7 +157,19 @@ fn policy_files(
             let path = item.path();
             let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
             let wanted = matches!(extension, "rego" | "json" | "yaml" | "yml");
-            if !wanted || settings.is_excluded(path) {
+            // A linked directory would hold policies that never run: refused like a linked
+            // module, not skipped in silence.
+            let linked_directory = item.path_is_symlink() && path.is_dir();
+            if (!wanted && !linked_directory) || settings.is_excluded(path) {
+                continue;
+            }
+            if linked_directory {
+                problems.push(problem(
+                    root,
+                    path,
+                    "is a symbolic link to a directory; policy directories are read only as directories inside the repository, and the policies in this one would never run"
+                        .into(),
+                ));
                 continue;
             }
             if item.path_is_symlink() {
