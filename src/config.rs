@@ -233,10 +233,25 @@ impl Config {
 
     /// Loads a configuration file; its directory is the repository root.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        // Read only as a regular file of the repository: a link (to /proc/self/environ, say)
+        // would have the parse error quote what it points to, and a FIFO would hang the run.
+        let refuse = |message: String| ConfigError {
             path: path.to_path_buf(),
-            message: format!("cannot read: {e}"),
-        })?;
+            message,
+        };
+        let meta =
+            std::fs::symlink_metadata(path).map_err(|e| refuse(format!("cannot read: {e}")))?;
+        if meta.file_type().is_symlink() {
+            return Err(refuse(
+                "is a symbolic link; the configuration is read only as a regular file of the repository"
+                    .into(),
+            ));
+        }
+        if !meta.is_file() {
+            return Err(refuse("is not a regular file".into()));
+        }
+        let text =
+            std::fs::read_to_string(path).map_err(|e| refuse(format!("cannot read: {e}")))?;
         let root = path
             .parent()
             .map(|p| {
@@ -260,8 +275,7 @@ impl Config {
 
     /// Parses and validates configuration text for the repository at `root` (canonical).
     pub fn parse(text: &str, root: PathBuf) -> Result<Config, String> {
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         if raw.cache.is_some() {
             return Err(format!(
                 "cache: the expansion cache's directory is chosen by whoever runs policyrun \
@@ -602,6 +616,53 @@ fn existing_dir_inside(root: &Path, key: &str, text: &str) -> Result<PathBuf, St
         return Err(format!("{key}: `{text}` is not a directory"));
     }
     Ok(canonical)
+}
+
+/// A TOML error as `line L, column C: message`, without the excerpt of the text the parser
+/// adds: the file may not be what it claims to be, and nothing read is echoed raw.
+fn toml_error(text: &str, error: &toml::de::Error) -> String {
+    // The message may hold a value of the file (`invalid type: string "…"`): kept short, and
+    // control characters escaped.
+    let mut message: String = error
+        .message()
+        .trim_end()
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if message.chars().count() > 200 {
+        message = message.chars().take(200).collect::<String>() + "…";
+    }
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            // The key of a `key = value` line names what is wrong; only the key is shown.
+            let key = text
+                .lines()
+                .nth(line - 1)
+                .and_then(|l| l.split_once('='))
+                .map(|(key, _)| key.trim())
+                .filter(|key| {
+                    !key.is_empty()
+                        && key.len() <= 64
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "_-.\"' ".contains(c))
+                });
+            match key {
+                Some(key) => format!("line {line}, column {column}, key `{key}`: {message}"),
+                None => format!("line {line}, column {column}: {message}"),
+            }
+        }
+        None => message,
+    }
 }
 
 /// `expand` writes below the generated root, so no part of it may be a symlink: one committed

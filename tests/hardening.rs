@@ -95,3 +95,38 @@ fn a_linked_directory_of_policies_fails_the_run() {
         load[0]["message"]
     );
 }
+
+/// `ln -s /proc/self/environ policyrun.toml`: the TOML parse error printed the file's first
+/// line, the agent's whole environment. The configuration is now read only as a regular file,
+/// and a parse error names the line and column without quoting the text.
+#[test]
+fn the_configuration_is_never_quoted_from_outside_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("environ");
+    fs::write(
+        &secret,
+        "AWS_SECRET_ACCESS_KEY=leaked-credential\0PATH=/bin\0",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&secret, root.join("policyrun.toml")).unwrap();
+    let run = policyrun(root, &["check"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(!all.contains("leaked-credential"), "{all}");
+    assert!(all.contains("symbolic link"), "{all}");
+
+    // A broken file of the repository's own: the place, not its text.
+    fs::remove_file(root.join("policyrun.toml")).unwrap();
+    fs::write(
+        root.join("policyrun.toml"),
+        "jpath = [\n  \"lib\"\nTOKEN = leaked-credential\n",
+    )
+    .unwrap();
+    let run = policyrun(root, &["check"]);
+    assert_eq!(run.code, 2);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(!all.contains("leaked-credential"), "{all}");
+    assert!(all.contains("line 3, column 1"), "{all}");
+}
