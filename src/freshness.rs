@@ -24,6 +24,9 @@ pub enum Verdict {
     /// Same value, different bytes (another jsonnet implementation's number formatting).
     FormattingOnly,
     Stale,
+    /// The committed JSON holds a key twice in one object (`serde_json`'s wording, with the
+    /// line): readers disagree on which value wins, so it does not say one thing.
+    DuplicateKey(String),
     Missing,
 }
 
@@ -36,6 +39,9 @@ pub fn compare(produced: &Produced, committed: Option<&[u8]>) -> Verdict {
         return Verdict::UpToDate;
     }
     // Only files whose bytes differ get parsed: the rare path pays for the value comparison.
+    if let Some(duplicate) = duplicate_key(committed) {
+        return Verdict::DuplicateKey(duplicate);
+    }
     let same_value = match (
         serde_json::from_slice::<Value>(committed),
         serde_json::from_str::<Value>(&produced.text),
@@ -47,6 +53,65 @@ pub fn compare(produced: &Produced, committed: Option<&[u8]>) -> Verdict {
         Verdict::FormattingOnly
     } else {
         Verdict::Stale
+    }
+}
+
+/// The first key that occurs twice in one object of `json`, as `duplicate key `k` at line L
+/// column C`; `None` when there is none or the text is not JSON (then the value comparison
+/// says stale).
+fn duplicate_key(json: &[u8]) -> Option<String> {
+    use serde::Deserialize;
+    use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    struct Distinct;
+    impl<'de> Deserialize<'de> for Distinct {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(DistinctVisitor)
+        }
+    }
+    struct DistinctVisitor;
+    impl<'de> Visitor<'de> for DistinctVisitor {
+        type Value = Distinct;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Distinct, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key.clone()) {
+                    let shown: String = key.escape_debug().take(80).collect();
+                    return Err(de::Error::custom(format!("duplicate key `{shown}`")));
+                }
+                map.next_value::<Distinct>()?;
+            }
+            Ok(Distinct)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Distinct, A::Error> {
+            while seq.next_element::<Distinct>()?.is_some() {}
+            Ok(Distinct)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Distinct, E> {
+            Ok(Distinct)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Distinct, E> {
+            Ok(Distinct)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Distinct, E> {
+            Ok(Distinct)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Distinct, E> {
+            Ok(Distinct)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Distinct, E> {
+            Ok(Distinct)
+        }
+        fn visit_unit<E>(self) -> Result<Distinct, E> {
+            Ok(Distinct)
+        }
+    }
+    match serde_json::from_slice::<Distinct>(json) {
+        Err(e) if e.to_string().starts_with("duplicate key") => Some(e.to_string()),
+        _ => None,
     }
 }
 
@@ -306,6 +371,14 @@ fn check_file(
             ..base
         }
         .message("missing: not committed; run `policyrun expand` and commit the result"),
+        Verdict::DuplicateKey(duplicate) => Outcome {
+            status: Status::Failed,
+            ..base
+        }
+        .message(format!(
+            "stale: {duplicate}: JSON readers disagree on which value wins, so what a reviewer reads may not be what is applied; run `policyrun expand`"
+        ))
+        .location(Location::file(produced.path.clone())),
         verdict @ (Verdict::Stale | Verdict::FormattingOnly) => {
             let committed_text = String::from_utf8_lossy(committed.as_deref().unwrap_or_default());
             let diff = secret_safe_diff(&produced.path, &committed_text, &produced.text)
@@ -447,6 +520,27 @@ mod tests {
         );
         assert_eq!(compare(&p, Some(b"{\"a\": 0.2}")), Verdict::Stale);
         assert_eq!(compare(&p, Some(b"not json")), Verdict::Stale);
+    }
+
+    #[test]
+    fn a_key_twice_in_one_object_is_stale_whatever_the_value() {
+        let p = produced("{\n  \"kind\": \"ConfigMap\"\n}\n");
+        // The last value is what serde_json keeps: the value comparison alone said "same".
+        let twice = b"{\n  \"kind\": \"Secret\",\n  \"kind\": \"ConfigMap\"\n}\n";
+        match compare(&p, Some(twice)) {
+            Verdict::DuplicateKey(what) => {
+                assert!(what.starts_with("duplicate key `kind` at line 3"), "{what}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Nested, and in an array; the same key in two objects is fine.
+        let nested = br#"[{"a": 1}, {"a": 2, "b": {"c": 1, "c": 1}}]"#;
+        assert!(matches!(
+            compare(&p, Some(nested)),
+            Verdict::DuplicateKey(_)
+        ));
+        let distinct = br#"[{"a": 1}, {"a": 2, "b": {"c": 1}}]"#;
+        assert_eq!(compare(&p, Some(distinct)), Verdict::Stale);
     }
 
     #[test]

@@ -130,3 +130,34 @@ fn the_configuration_is_never_quoted_from_outside_the_repository() {
     assert!(!all.contains("leaked-credential"), "{all}");
     assert!(all.contains("line 3, column 1"), "{all}");
 }
+
+/// Committed JSON with a key twice (`"kind": "Secret", "kind": "ConfigMap"`) counted as
+/// "formatting only" (a warning, exit 0), although parsers disagree on which value wins.
+#[test]
+fn committed_json_with_a_key_twice_is_stale() {
+    let dir = fixture("basic");
+    let root = dir.path();
+    let file = root.join("generated/int/app/settings.json");
+    let text = fs::read_to_string(&file).unwrap();
+    let twice = text.replace(
+        "  \"kind\": \"ConfigMap\",",
+        "  \"kind\": \"Secret\",\n  \"kind\": \"ConfigMap\",",
+    );
+    assert_ne!(text, twice);
+    fs::write(&file, twice).unwrap();
+    let run = policyrun(root, &["check", "--output", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let stale: Vec<&serde_json::Value> = doc["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["stage"] == "freshness" && o["status"] == "failed")
+        .collect();
+    assert_eq!(stale.len(), 1, "{stale:#?}");
+    let message = stale[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("duplicate key `kind` at line 8"),
+        "{message}"
+    );
+}
