@@ -984,6 +984,16 @@ fn finish(
         Output::Json => Box::new(Json::new(stdout)),
     }];
     if let Some(path) = options.junit {
+        // Written only to a regular file or a new path: the report replaces what is there
+        // (a link, a FIFO or a device such as /dev/full became a regular file).
+        if let Ok(meta) = std::fs::symlink_metadata(&path)
+            && !meta.file_type().is_file()
+        {
+            return Err(UsageError(format!(
+                "--junit {}: not a regular file; reports are written only to regular files or new paths",
+                path.display()
+            )));
+        }
         reports.push(Box::new(Junit::new(path)));
     }
     let mut first_error = None;

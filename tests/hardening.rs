@@ -161,3 +161,36 @@ fn committed_json_with_a_key_twice_is_stale() {
         "{message}"
     );
 }
+
+/// `--junit PATH` where PATH was a link, a FIFO or a device replaced it with a regular file.
+#[test]
+fn the_junit_report_is_written_only_to_a_regular_file_or_a_new_path() {
+    let dir = fixture("basic");
+    let root = dir.path();
+    let target = root.join("kept.txt");
+    fs::write(&target, "kept\n").unwrap();
+    std::os::unix::fs::symlink(&target, root.join("link.xml")).unwrap();
+    fs::create_dir(root.join("a-directory.xml")).unwrap();
+    for name in ["link.xml", "a-directory.xml"] {
+        let run = policyrun(root, &["check", "--junit", name]);
+        assert_eq!(run.code, 2, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    }
+    assert!(
+        fs::symlink_metadata(root.join("link.xml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(fs::read_to_string(&target).unwrap(), "kept\n");
+    // A new path and an existing regular file are written.
+    for name in ["new.xml", "new.xml"] {
+        let run = policyrun(root, &["check", "--junit", name]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert!(
+            fs::read_to_string(root.join(name))
+                .unwrap()
+                .contains("<testsuites")
+        );
+    }
+}
