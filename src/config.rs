@@ -509,15 +509,24 @@ fn schema_settings(root: &Path, raw: RawSchema) -> Result<crate::schema::Setting
 /// The `[policy]` table. Without `dirs`, `policies/` is used when it exists (a repository
 /// without policies has no policy stage); named directories must exist.
 fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Settings, String> {
+    // What judges the pull request is read only through no link at all: a linked policy
+    // directory or waiver file is refused, as a linked `.rego` file below them is.
     let inside = |key: &str, paths: &[String]| {
         paths
             .iter()
             .enumerate()
-            .map(|(i, path)| existing_inside(root, &format!("{key}[{i}]"), path))
+            .map(|(i, path)| {
+                let key = format!("{key}[{i}]");
+                crate::paths::lstat_below(root, &relative_inside(&key, path)?)
+                    .map_err(|problem| format!("{key}: {problem}"))?;
+                existing_inside(root, &key, path)
+            })
             .collect::<Result<Vec<_>, _>>()
     };
     let dirs = match raw.dirs {
         None if root.join("policies").is_dir() => {
+            crate::paths::lstat_below(root, Path::new("policies"))
+                .map_err(|problem| format!("policy.dirs: {problem}"))?;
             vec![existing_dir_inside(root, "policy.dirs", "policies")?]
         }
         None => Vec::new(),

@@ -194,3 +194,33 @@ fn the_junit_report_is_written_only_to_a_regular_file_or_a_new_path() {
         );
     }
 }
+
+/// The configured policy directory and waiver files are read through no link either: one
+/// committed by a pull request decides which policies and waivers judge it.
+#[test]
+fn a_linked_policy_directory_or_waiver_file_is_refused() {
+    let dir = fixture("policy-gate");
+    let root = dir.path();
+    fs::rename(root.join("policies"), root.join("real-policies")).unwrap();
+    std::os::unix::fs::symlink(root.join("real-policies"), root.join("policies")).unwrap();
+    let run = policyrun(root, &["check"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("policy.dirs"), "{}", run.stderr);
+    assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
+
+    let dir = fixture("policy-gate");
+    let root = dir.path();
+    fs::rename(
+        root.join("policies/waivers.yaml"),
+        root.join("waivers-elsewhere.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        root.join("waivers-elsewhere.yaml"),
+        root.join("policies/waivers.yaml"),
+    )
+    .unwrap();
+    let run = policyrun(root, &["check"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("policy.waivers[0]"), "{}", run.stderr);
+}
