@@ -120,43 +120,55 @@ fn negations_in_query(query: &Query, report: &mut dyn FnMut(&Span)) {
 
 /// The negations inside the comprehensions of an expression.
 fn nested_queries(expr: &Expr, report: &mut dyn FnMut(&Span)) {
+    match comprehension(expr) {
+        Some((_, query)) => negations_in_query(query, report),
+        None => sub_expressions(expr)
+            .into_iter()
+            .for_each(|e| nested_queries(e, report)),
+    }
+}
+
+/// The expressions directly inside one, comprehensions left out (see [`comprehension`]).
+fn sub_expressions(expr: &Expr) -> Vec<&Expr> {
     match expr {
-        Expr::ArrayCompr { query, .. }
-        | Expr::SetCompr { query, .. }
-        | Expr::ObjectCompr { query, .. } => negations_in_query(query, report),
         Expr::Array { items, .. } | Expr::Set { items, .. } => {
-            items.iter().for_each(|i| nested_queries(i, report));
+            items.iter().map(|i| i.as_ref()).collect()
         }
-        Expr::Object { fields, .. } => fields.iter().for_each(|(_, k, v)| {
-            nested_queries(k, report);
-            nested_queries(v, report);
-        }),
-        Expr::Call { params, .. } => params.iter().for_each(|p| nested_queries(p, report)),
-        Expr::UnaryExpr { expr, .. } | Expr::RefDot { refr: expr, .. } => {
-            nested_queries(expr, report);
-        }
-        Expr::RefBrack { refr, index, .. } => {
-            nested_queries(refr, report);
-            nested_queries(index, report);
-        }
+        Expr::Object { fields, .. } => fields
+            .iter()
+            .flat_map(|(_, k, v)| [k.as_ref(), v.as_ref()])
+            .collect(),
+        Expr::Call { params, .. } => params.iter().map(|p| p.as_ref()).collect(),
+        Expr::UnaryExpr { expr, .. } | Expr::RefDot { refr: expr, .. } => vec![expr.as_ref()],
+        Expr::RefBrack { refr, index, .. } => vec![refr.as_ref(), index.as_ref()],
         Expr::BinExpr { lhs, rhs, .. }
         | Expr::BoolExpr { lhs, rhs, .. }
         | Expr::ArithExpr { lhs, rhs, .. }
-        | Expr::AssignExpr { lhs, rhs, .. } => {
-            nested_queries(lhs, report);
-            nested_queries(rhs, report);
-        }
+        | Expr::AssignExpr { lhs, rhs, .. } => vec![lhs.as_ref(), rhs.as_ref()],
         Expr::Membership {
             key,
             value,
             collection,
             ..
-        } => {
-            key.iter().for_each(|k| nested_queries(k, report));
-            nested_queries(value, report);
-            nested_queries(collection, report);
+        } => key
+            .iter()
+            .map(|k| k.as_ref())
+            .chain([value.as_ref(), collection.as_ref()])
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A comprehension's terms (what it collects) and its query.
+fn comprehension(expr: &Expr) -> Option<(Vec<&Expr>, &Query)> {
+    match expr {
+        Expr::ArrayCompr { term, query, .. } | Expr::SetCompr { term, query, .. } => {
+            Some((vec![term.as_ref()], query.as_ref()))
         }
-        _ => {}
+        Expr::ObjectCompr {
+            key, value, query, ..
+        } => Some((vec![key.as_ref(), value.as_ref()], query.as_ref())),
+        _ => None,
     }
 }
 
@@ -592,9 +604,9 @@ impl Resolver<'_> {
         statement: &Span,
     ) -> bool {
         let mut spans = Vec::new();
-        argument_spans(value, &mut spans);
+        pattern_spans(value, &mut spans);
         if let Some(key) = key {
-            argument_spans(key, &mut spans);
+            pattern_spans(key, &mut spans);
         }
         let mut in_collection = BTreeSet::new();
         names_in(collection, &mut in_collection);
@@ -651,21 +663,10 @@ impl Resolver<'_> {
 
     /// Declares the variables of a pattern (`x`, `[a, b]`, `{"k": v}`).
     fn declare_pattern(&mut self, pattern: &Expr, occurrence: Occurrence) {
-        match pattern {
-            Expr::Var { span, .. } if span.text() != "_" => {
-                self.declare(span, occurrence, span);
-            }
-            Expr::Array { items, .. } => {
-                for item in items {
-                    self.declare_pattern(item, occurrence);
-                }
-            }
-            Expr::Object { fields, .. } => {
-                for (_, _, value) in fields {
-                    self.declare_pattern(value, occurrence);
-                }
-            }
-            _ => {}
+        let mut spans = Vec::new();
+        pattern_spans(pattern, &mut spans);
+        for span in spans.iter().filter(|s| s.text() != "_") {
+            self.declare(span, occurrence, span);
         }
     }
 
@@ -902,52 +903,15 @@ impl Resolver<'_> {
 
 /// Every name in an expression, comprehensions included.
 fn names_in(expr: &Expr, names: &mut BTreeSet<String>) {
-    match expr {
-        Expr::Var { span, .. } => {
-            names.insert(span.text().to_owned());
-        }
-        Expr::Array { items, .. } | Expr::Set { items, .. } => {
-            items.iter().for_each(|i| names_in(i, names));
-        }
-        Expr::Object { fields, .. } => fields.iter().for_each(|(_, k, v)| {
-            names_in(k, names);
-            names_in(v, names);
-        }),
-        Expr::ArrayCompr { term, query, .. } | Expr::SetCompr { term, query, .. } => {
-            names_in(term, names);
-            query.stmts.iter().for_each(|s| statement_names(s, names));
-        }
-        Expr::ObjectCompr {
-            key, value, query, ..
-        } => {
-            names_in(key, names);
-            names_in(value, names);
-            query.stmts.iter().for_each(|s| statement_names(s, names));
-        }
-        Expr::Call { params, .. } => params.iter().for_each(|p| names_in(p, names)),
-        Expr::UnaryExpr { expr, .. } | Expr::RefDot { refr: expr, .. } => names_in(expr, names),
-        Expr::RefBrack { refr, index, .. } => {
-            names_in(refr, names);
-            names_in(index, names);
-        }
-        Expr::BinExpr { lhs, rhs, .. }
-        | Expr::BoolExpr { lhs, rhs, .. }
-        | Expr::ArithExpr { lhs, rhs, .. }
-        | Expr::AssignExpr { lhs, rhs, .. } => {
-            names_in(lhs, names);
-            names_in(rhs, names);
-        }
-        Expr::Membership {
-            key,
-            value,
-            collection,
-            ..
-        } => {
-            key.iter().for_each(|k| names_in(k, names));
-            names_in(value, names);
-            names_in(collection, names);
-        }
-        _ => {}
+    if let Expr::Var { span, .. } = expr {
+        names.insert(span.text().to_owned());
+    } else if let Some((terms, query)) = comprehension(expr) {
+        terms.into_iter().for_each(|t| names_in(t, names));
+        query.stmts.iter().for_each(|s| statement_names(s, names));
+    } else {
+        sub_expressions(expr)
+            .into_iter()
+            .for_each(|e| names_in(e, names));
     }
 }
 
@@ -979,15 +943,33 @@ fn statement_names(stmt: &LiteralStmt, names: &mut BTreeSet<String>) {
 
 /// The names a pattern (`x`, `[a, b]`, `{"k": v}`) declares.
 fn pattern_names(pattern: &Expr, names: &mut HashSet<String>) {
-    match pattern {
-        Expr::Var { span, .. } if span.text() != "_" => {
-            names.insert(span.text().to_owned());
+    let mut spans = Vec::new();
+    pattern_spans(pattern, &mut spans);
+    names.extend(
+        spans
+            .iter()
+            .map(|s| s.text().to_owned())
+            .filter(|name| name != "_"),
+    );
+}
+
+impl Term {
+    /// The terms directly inside this one (none for a comprehension: it is checked on its
+    /// own).
+    fn children(&self) -> Vec<&Term> {
+        match self {
+            Term::Var(..) | Term::Known | Term::Closure(_) => Vec::new(),
+            Term::Array(items) | Term::Composite(items) | Term::Call(_, items) => {
+                items.iter().collect()
+            }
+            Term::Object(fields) => fields.iter().flat_map(|(k, v)| [k, v]).collect(),
+            Term::Ref(head, path) => std::iter::once(head.as_ref()).chain(path).collect(),
+            Term::Membership(key, value, collection) => key
+                .iter()
+                .map(|k| k.as_ref())
+                .chain([value.as_ref(), collection.as_ref()])
+                .collect(),
         }
-        Expr::Array { items, .. } => items.iter().for_each(|i| pattern_names(i, names)),
-        Expr::Object { fields, .. } => {
-            fields.iter().for_each(|(_, _, v)| pattern_names(v, names));
-        }
-        _ => {}
     }
 }
 
@@ -995,25 +977,7 @@ fn pattern_names(pattern: &Expr, names: &mut HashSet<String>) {
 fn vars_of<'t>(term: &'t Term, out: &mut Vec<(&'t Var, &'t Span)>) {
     match term {
         Term::Var(var, span) => out.push((var, span)),
-        Term::Known | Term::Closure(_) => {}
-        Term::Array(items) | Term::Composite(items) | Term::Call(_, items) => {
-            items.iter().for_each(|i| vars_of(i, out));
-        }
-        Term::Object(fields) => {
-            for (k, v) in fields {
-                vars_of(k, out);
-                vars_of(v, out);
-            }
-        }
-        Term::Ref(head, path) => {
-            vars_of(head, out);
-            path.iter().for_each(|p| vars_of(p, out));
-        }
-        Term::Membership(key, value, collection) => {
-            key.iter().for_each(|k| vars_of(k, out));
-            vars_of(value, out);
-            vars_of(collection, out);
-        }
+        other => other.children().into_iter().for_each(|c| vars_of(c, out)),
     }
 }
 
@@ -1033,25 +997,10 @@ fn all_in(term: &Term, safe: &BTreeSet<Var>, out: &BTreeSet<Var>) -> bool {
 fn closures_of<'t>(term: &'t Term, out: &mut Vec<&'t Closure>) {
     match term {
         Term::Closure(c) => out.push(c),
-        Term::Var(..) | Term::Known => {}
-        Term::Array(items) | Term::Composite(items) | Term::Call(_, items) => {
-            items.iter().for_each(|i| closures_of(i, out));
-        }
-        Term::Object(fields) => {
-            for (k, v) in fields {
-                closures_of(k, out);
-                closures_of(v, out);
-            }
-        }
-        Term::Ref(head, path) => {
-            closures_of(head, out);
-            path.iter().for_each(|p| closures_of(p, out));
-        }
-        Term::Membership(key, value, collection) => {
-            key.iter().for_each(|k| closures_of(k, out));
-            closures_of(value, out);
-            closures_of(collection, out);
-        }
+        other => other
+            .children()
+            .into_iter()
+            .for_each(|c| closures_of(c, out)),
     }
 }
 
@@ -1068,21 +1017,10 @@ fn ref_outputs(term: &Term, safe: &BTreeSet<Var>, out: &mut BTreeSet<Var>) {
                 ref_outputs(index, safe, out);
             }
         }
-        Term::Var(..) | Term::Known | Term::Closure(_) => {}
-        Term::Array(items) | Term::Composite(items) | Term::Call(_, items) => {
-            items.iter().for_each(|i| ref_outputs(i, safe, out));
-        }
-        Term::Object(fields) => {
-            for (k, v) in fields {
-                ref_outputs(k, safe, out);
-                ref_outputs(v, safe, out);
-            }
-        }
-        Term::Membership(key, value, collection) => {
-            key.iter().for_each(|k| ref_outputs(k, safe, out));
-            ref_outputs(value, safe, out);
-            ref_outputs(collection, safe, out);
-        }
+        other => other
+            .children()
+            .into_iter()
+            .for_each(|c| ref_outputs(c, safe, out)),
     }
 }
 
@@ -1092,22 +1030,11 @@ fn index_vars(term: &Term, out: &mut BTreeSet<Var>) {
         Term::Var(var, _) => {
             out.insert(var.clone());
         }
-        Term::Known | Term::Closure(_) => {}
-        Term::Array(items) | Term::Composite(items) | Term::Call(_, items) => {
-            items.iter().for_each(|i| index_vars(i, out));
-        }
-        Term::Object(fields) => {
-            for (k, v) in fields {
-                index_vars(k, out);
-                index_vars(v, out);
-            }
-        }
         Term::Ref(_, path) => path.iter().for_each(|p| index_vars(p, out)),
-        Term::Membership(key, value, collection) => {
-            key.iter().for_each(|k| index_vars(k, out));
-            index_vars(value, out);
-            index_vars(collection, out);
-        }
+        other => other
+            .children()
+            .into_iter()
+            .for_each(|c| index_vars(c, out)),
     }
 }
 
@@ -1207,6 +1134,23 @@ fn assign(lhs: &Term, rhs: &Term, bound: &mut BTreeSet<Var>) {
     }
 }
 
+/// What a call, an operator or `in` binds as a statement of its own: what its references
+/// iterate, and a builtin's output argument; `None` for other terms.
+fn call_like_outputs(term: &Term, safe: &BTreeSet<Var>) -> Option<BTreeSet<Var>> {
+    if !matches!(
+        term,
+        Term::Call(..) | Term::Composite(_) | Term::Membership(..)
+    ) {
+        return None;
+    }
+    let mut out = BTreeSet::new();
+    ref_outputs(term, safe, &mut out);
+    if let Term::Call(name, args) = term {
+        call_outputs(name, args, safe, &mut out);
+    }
+    Some(out)
+}
+
 /// A builtin called with one argument more than it takes binds that last argument
 /// (`count(xs, n)`), once the others are bound.
 fn call_outputs(name: &str, args: &[Term], safe: &BTreeSet<Var>, out: &mut BTreeSet<Var>) {
@@ -1220,20 +1164,22 @@ fn call_outputs(name: &str, args: &[Term], safe: &BTreeSet<Var>, out: &mut BTree
 }
 
 impl Statement {
+    /// The statement's terms, `with` values included.
+    fn terms(&self) -> Vec<&Term> {
+        let mut terms = match &self.form {
+            Form::Declare => Vec::new(),
+            Form::Plain(t) | Form::Not(t) | Form::Every { domain: t, .. } => vec![t],
+            Form::Unify(a, b) | Form::Assign(a, b) | Form::SomeIn(a, b) => vec![a, b],
+        };
+        terms.extend(&self.with_values);
+        terms
+    }
+
     /// Variables outside closures, `with` values included, each with its first occurrence.
     fn vars(&self) -> Vec<(&Var, &Span)> {
         let mut out = Vec::new();
-        match &self.form {
-            Form::Declare => {}
-            Form::Plain(t) | Form::Not(t) => vars_of(t, &mut out),
-            Form::Unify(a, b) | Form::Assign(a, b) | Form::SomeIn(a, b) => {
-                vars_of(a, &mut out);
-                vars_of(b, &mut out);
-            }
-            Form::Every { domain, .. } => vars_of(domain, &mut out),
-        }
-        for value in &self.with_values {
-            vars_of(value, &mut out);
+        for term in self.terms() {
+            vars_of(term, &mut out);
         }
         out
     }
@@ -1261,30 +1207,18 @@ impl Statement {
                 ref_outputs(domain, safe, carried);
                 out.clone_from(carried);
             }
-            Form::Plain(term) => {
-                ref_outputs(term, safe, &mut out);
-                if let Term::Call(name, args) = term {
-                    call_outputs(name, args, safe, &mut out);
+            Form::Plain(term) => match call_like_outputs(term, safe) {
+                Some(outputs) => {
+                    carried.clone_from(&outputs);
+                    out = outputs;
                 }
-                if matches!(
-                    term,
-                    Term::Call(..) | Term::Composite(_) | Term::Membership(..)
-                ) {
-                    carried.clone_from(&out);
-                }
-            }
+                None => ref_outputs(term, safe, &mut out),
+            },
             Form::Unify(a, b) | Form::Assign(a, b) | Form::SomeIn(a, b) => {
                 // A call on either side is evaluated first, as a statement of its own.
                 for side in [a, b] {
-                    if let Term::Call(name, args) = side {
-                        let mut hoisted = BTreeSet::new();
-                        ref_outputs(side, safe, &mut hoisted);
-                        call_outputs(name, args, safe, &mut hoisted);
-                        carried.clone_from(&hoisted);
-                    } else if matches!(side, Term::Composite(_) | Term::Membership(..)) {
-                        let mut hoisted = BTreeSet::new();
-                        ref_outputs(side, safe, &mut hoisted);
-                        carried.clone_from(&hoisted);
+                    if let Some(hoisted) = call_like_outputs(side, safe) {
+                        *carried = hoisted;
                     }
                 }
                 let mut bound: BTreeSet<Var> = safe.union(carried).cloned().collect();
@@ -1311,17 +1245,8 @@ impl Statement {
 
     fn closures(&self) -> Vec<&Closure> {
         let mut out = Vec::new();
-        match &self.form {
-            Form::Declare => {}
-            Form::Plain(t) | Form::Not(t) => closures_of(t, &mut out),
-            Form::Unify(a, b) | Form::Assign(a, b) | Form::SomeIn(a, b) => {
-                closures_of(a, &mut out);
-                closures_of(b, &mut out);
-            }
-            Form::Every { domain, .. } => closures_of(domain, &mut out),
-        }
-        for value in &self.with_values {
-            closures_of(value, &mut out);
+        for term in self.terms() {
+            closures_of(term, &mut out);
         }
         out
     }
@@ -1477,12 +1402,13 @@ fn check_closure(closure: &Closure, around: &BTreeSet<Var>, at: &Span, found: &m
     }
 }
 
-/// The variables a function's argument binds (`x`, `[a, b]`, `{"k": v}`).
-fn argument_spans(arg: &Expr, out: &mut Vec<Span>) {
+/// The variables of a pattern — a function's argument, the left side of `:=`, the key and
+/// value of `some ... in` (`x`, `[a, b]`, `{"k": v}`), `_` included.
+fn pattern_spans(arg: &Expr, out: &mut Vec<Span>) {
     match arg {
         Expr::Var { span, .. } => out.push(span.clone()),
-        Expr::Array { items, .. } => items.iter().for_each(|i| argument_spans(i, out)),
-        Expr::Object { fields, .. } => fields.iter().for_each(|(_, _, v)| argument_spans(v, out)),
+        Expr::Array { items, .. } => items.iter().for_each(|i| pattern_spans(i, out)),
+        Expr::Object { fields, .. } => fields.iter().for_each(|(_, _, v)| pattern_spans(v, out)),
         _ => {}
     }
 }
@@ -1555,7 +1481,7 @@ fn check_module(module: &Module, globals: &HashSet<String>) -> Vec<Finding> {
             let mut arguments = BTreeSet::new();
             for arg in args {
                 let mut names = Vec::new();
-                argument_spans(arg, &mut names);
+                pattern_spans(arg, &mut names);
                 for span in names {
                     arguments.extend(resolver.declare(&span, Occurrence::Argument, &span));
                 }
