@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 
-use support::{fixture, policyrun};
+use support::{fixture, outcome_list, policyrun};
 
 /// `generated = "policies"` (or `lib`, `.git`, a cluster directory) was accepted, and
 /// `expand` then deleted the policies as orphans of the generated tree.
@@ -77,11 +77,8 @@ fn a_linked_directory_of_policies_fails_the_run() {
     std::os::unix::fs::symlink(&elsewhere, root.join("policies/sub")).unwrap();
     let run = policyrun(root, &["check", "--output", "json"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let load: Vec<&serde_json::Value> = doc["outcomes"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let load: Vec<serde_json::Value> = outcome_list(&run)
+        .into_iter()
         .filter(|o| o["check"] == "load" && o["status"] == "error")
         .collect();
     assert_eq!(load.len(), 1, "{load:#?}");
@@ -147,11 +144,8 @@ fn committed_json_with_a_key_twice_is_stale() {
     fs::write(&file, twice).unwrap();
     let run = policyrun(root, &["check", "--output", "json"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let stale: Vec<&serde_json::Value> = doc["outcomes"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let stale: Vec<serde_json::Value> = outcome_list(&run)
+        .into_iter()
         .filter(|o| o["stage"] == "freshness" && o["status"] == "failed")
         .collect();
     assert_eq!(stale.len(), 1, "{stale:#?}");

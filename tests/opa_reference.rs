@@ -21,7 +21,7 @@ use policyrun::policy::{self, ClusterContext, Part, PolicyStage, RegoEngine, Set
 use policyrun::schema::{Catalog, Target};
 use policyrun::{discover, expand};
 use serde_json::{Value, json};
-use support::{manifest_dir, policyrun, required_in_ci};
+use support::{manifest_dir, opa_available, policyrun};
 
 /// The packages of the bundled packs, as our own policyrun.toml selects them.
 const PACKAGES: [&str; 3] = ["namespace", "security", "cluster"];
@@ -30,28 +30,6 @@ const PACKAGES: [&str; 3] = ["namespace", "security", "cluster"];
 const SHOWN: usize = 25;
 
 // ---- OPA through scripts/opa-reference ---------------------------------------------------
-
-/// Whether OPA's Python bindings load; under CI their absence fails the test.
-fn opa_available() -> bool {
-    let probe = Command::new("python3")
-        .args(["-c", "import opa_bindings"])
-        .output();
-    let found = match probe {
-        Ok(output) if output.status.success() => Ok(()),
-        // Python's last line names the missing module; the traceback above it does not help.
-        Ok(output) => Err(String::from_utf8_lossy(&output.stderr)
-            .lines()
-            .last()
-            .unwrap_or("python3 -c 'import opa_bindings' failed")
-            .to_owned()),
-        Err(e) => Err(format!("python3: {e}")),
-    };
-    required_in_ci(
-        "OPA's Python bindings",
-        "pip install --ignore-requires-python opa-golib-python-bindings==0.4.4",
-        found,
-    )
-}
 
 /// Runs `scripts/opa-reference MODE` with `job` on standard input; its JSON answer.
 fn opa_reference(mode: &str, job: &Value) -> Value {

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 
 use regorus::Engine;
 use serde_json::Value;
-use support::{copy_tree, manifest_dir, policyrun};
+use support::{copy_tree, manifest_dir, opa_available, outcome_list, policyrun};
 
 /// Reads modules (a JSON array of strings) on standard input and prints, per module, OPA's
 /// compile errors as `[line, code, message]` triples.
@@ -38,37 +38,27 @@ for text in json.load(sys.stdin):
 json.dump(out, sys.stdout)
 "#;
 
-/// Is OPA's Python module importable? Without it the test is skipped, except under CI.
-fn opa_available() -> bool {
-    let found = Command::new("python3")
-        .args(["-c", "import opa_bindings"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found && std::env::var_os("CI").is_some() {
-        panic!(
-            "CI must have OPA's Python bindings: pip install --ignore-requires-python opa-golib-python-bindings==0.4.4"
-        );
-    }
-    if !found {
-        eprintln!("skipped: OPA's Python bindings are not installed (see README, reference tests)");
-    }
-    found
-}
-
-fn opa_errors(modules: &[String]) -> Vec<Vec<(usize, String, String)>> {
+/// Runs a Python program that drives OPA with `job` (JSON) on standard input; its JSON answer.
+fn run_opa(program: &str, job: &Value) -> Value {
     let mut child = Command::new("python3")
-        .args(["-c", OPA_COMPILE])
+        .args(["-c", program])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 runs");
-    let input = serde_json::to_vec(modules).unwrap();
+    let input = serde_json::to_vec(job).unwrap();
     let mut stdin = child.stdin.take().unwrap();
+    // Written from another thread: the answer may fill the pipe before the job is read.
     let writer = std::thread::spawn(move || stdin.write_all(&input));
     let output = child.wait_with_output().unwrap();
     writer.join().unwrap().unwrap();
     assert!(output.status.success(), "the OPA driver failed");
     serde_json::from_slice(&output.stdout).expect("the OPA driver's JSON")
+}
+
+fn opa_errors(modules: &[String]) -> Vec<Vec<(usize, String, String)>> {
+    serde_json::from_value(run_opa(OPA_COMPILE, &serde_json::json!(modules)))
+        .expect("lines, codes and messages")
 }
 
 /// A small deterministic generator (xorshift), so that every run checks the same modules.
@@ -325,8 +315,7 @@ fn the_binary_refuses_an_unsafe_module_with_its_place_before_evaluating() {
     .unwrap();
     let run = policyrun(root, &["test", "--output", "json", "pod.yaml"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
-    let outcomes = doc["outcomes"].as_array().unwrap();
+    let outcomes = outcome_list(&run);
     assert_eq!(outcomes.len(), 1, "nothing is evaluated: {outcomes:#?}");
     let error = &outcomes[0];
     assert_eq!(error["status"], "error");
@@ -470,21 +459,14 @@ fn negations_whose_verdict_depends_on_the_engine_are_exactly_the_ones_warned_abo
             )
         })
         .collect();
-    let mut child = Command::new("python3")
-        .args(["-c", OPA_EVAL])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let job = serde_json::to_vec(&serde_json::json!({"modules": modules, "input": input})).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&job));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    let opa: Vec<Value> = serde_json::from_slice(&output.stdout).expect("the OPA driver's JSON");
+    let opa = run_opa(
+        OPA_EVAL,
+        &serde_json::json!({"modules": modules, "input": input}),
+    );
+    let opa = opa.as_array().expect("one answer per module");
     let (mut compared, mut dependent) = (0, 0);
     let mut wrong = Vec::new();
-    for (text, opa) in modules.iter().zip(&opa) {
+    for (text, opa) in modules.iter().zip(opa) {
         let Some(opa) = opa.as_bool() else {
             continue; // OPA's type checker refuses it: nothing to compare.
         };

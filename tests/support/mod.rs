@@ -140,16 +140,44 @@ pub fn policyrun_with(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
     }
 }
 
-/// `policyrun --output json` outcomes keyed by subject (each subject's outcomes in order).
-pub fn json_outcomes(run: &Run) -> BTreeMap<String, Vec<serde_json::Value>> {
+/// The outcomes of a `policyrun --output json` run, in report order.
+pub fn outcome_list(run: &Run) -> Vec<serde_json::Value> {
     let doc: serde_json::Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", run.stdout, run.stderr));
+    doc["outcomes"].as_array().unwrap().clone()
+}
+
+/// `policyrun --output json` outcomes keyed by subject (each subject's outcomes in order).
+pub fn json_outcomes(run: &Run) -> BTreeMap<String, Vec<serde_json::Value>> {
     let mut map: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
-    for outcome in doc["outcomes"].as_array().unwrap() {
+    for outcome in outcome_list(run) {
         let subject = outcome["subject"].as_str().unwrap().to_owned();
-        map.entry(subject).or_default().push(outcome.clone());
+        map.entry(subject).or_default().push(outcome);
     }
     map
+}
+
+/// Whether OPA's Python bindings load (the reference in the tests); under CI their absence
+/// fails the test.
+pub fn opa_available() -> bool {
+    let probe = Command::new("python3")
+        .args(["-c", "import opa_bindings"])
+        .output();
+    let found = match probe {
+        Ok(output) if output.status.success() => Ok(()),
+        // Python's last line names the missing module; the traceback above it does not help.
+        Ok(output) => Err(String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .last()
+            .unwrap_or("python3 -c 'import opa_bindings' failed")
+            .to_owned()),
+        Err(e) => Err(format!("python3: {e}")),
+    };
+    required_in_ci(
+        "OPA's Python bindings",
+        "pip install --ignore-requires-python opa-golib-python-bindings==0.4.4",
+        found,
+    )
 }
 
 /// Checks a JUnit document against `testdata/junit-4.xsd` (Jenkins' JUnit model): every
