@@ -300,6 +300,21 @@ fn a_rule_is_skipped_only_for_kinds_its_leading_kind_test_rules_out() {
 
 // ---- a repository: per-cluster parameters, context, waivers, Gatekeeper ------------------
 
+/// The Gatekeeper constraints (`K8s…` checks) reported for the objects whose subject starts
+/// with `object`, in `cluster` (in any when `None`).
+fn constraint_checks(
+    outcomes: &BTreeMap<(String, String), Value>,
+    cluster: Option<&str>,
+    object: &str,
+) -> Vec<String> {
+    outcomes
+        .iter()
+        .filter(|((c, s), _)| cluster.is_none_or(|wanted| c == wanted) && s.starts_with(object))
+        .map(|(_, o)| o["check"].as_str().unwrap().to_owned())
+        .filter(|c| c.starts_with("K8s"))
+        .collect()
+}
+
 fn gate() -> (i32, BTreeMap<(String, String), Value>) {
     let dir = fixture("policy-gate");
     let run = policyrun(dir.path(), &["check", "--output", "json"]);
@@ -431,14 +446,7 @@ fn a_malformed_waiver_fails_the_run() {
 #[test]
 fn gatekeeper_constraints_match_like_the_admission_controller() {
     let (_, outcomes) = gate();
-    let checks = |object: &str| -> Vec<String> {
-        outcomes
-            .iter()
-            .filter(|((c, s), _)| c == "dev" && s.starts_with(object))
-            .map(|(_, o)| o["check"].as_str().unwrap().to_owned())
-            .filter(|c| c.starts_with("K8s"))
-            .collect()
-    };
+    let checks = |object: &str| constraint_checks(&outcomes, Some("dev"), object);
     // kinds + namespaces; labelSelector matching nothing; excludedNamespaces; scope.
     assert_eq!(
         checks("Deployment app/web "),
@@ -554,14 +562,7 @@ fn gatekeeper_matches_an_object_without_namespace_as_one_of_default() {
     let (code, doc) = default_ns(&[]);
     assert_eq!(code, 1, "{doc}");
     let outcomes = policy_outcomes(&doc.to_string());
-    let constraints = |object: &str| -> Vec<String> {
-        outcomes
-            .iter()
-            .filter(|((_, s), _)| s.starts_with(object))
-            .map(|(_, o)| o["check"].as_str().unwrap().to_owned())
-            .filter(|c| c.starts_with("K8s"))
-            .collect()
-    };
+    let constraints = |object: &str| constraint_checks(&outcomes, None, object);
     // namespaces: [default] and a namespaceSelector on the API server's name label select
     // it; excludedNamespaces: [default] does not.
     assert_eq!(
