@@ -68,11 +68,21 @@ struct RawConfig {
     #[serde(default)]
     policy: RawPolicy,
     #[serde(default)]
-    apply: ApplySettings,
+    apply: RawApply,
     #[serde(default)]
     style: RawStyle,
     /// Only read to refuse it with a reason (see `Config::parse`).
     cache: Option<toml::Value>,
+}
+
+/// `[apply]`: the rollout's timeouts and the bake's defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApply {
+    timeout: Option<u64>,
+    stage_timeout: Option<u64>,
+    #[serde(default)]
+    bake: crate::apply::bake::RawSettings,
 }
 
 /// `[apply]` and `[cluster.apply]`: how long a rollout waits, in seconds.
@@ -164,6 +174,8 @@ struct RawCluster {
     policy: Option<toml::Table>,
     #[serde(default)]
     apply: ApplySettings,
+    #[serde(default)]
+    bake: crate::apply::bake::RawSettings,
 }
 
 /// One cluster, in rollout order.
@@ -181,6 +193,8 @@ pub struct Cluster {
     pub policy: serde_json::Value,
     /// Rollout timeouts for this cluster, the `[apply]` table's where not set.
     pub apply: ApplySettings,
+    /// The bake after this cluster's stage: `[cluster.bake]` over `[apply.bake]`.
+    pub bake: crate::apply::bake::Settings,
 }
 
 /// The validated configuration. Paths are relative to `root` unless they say otherwise.
@@ -322,7 +336,11 @@ impl Config {
             check_ext_var_name("ext_vars", name)?;
         }
 
-        raw.apply.check("apply")?;
+        let apply = ApplySettings {
+            timeout: raw.apply.timeout,
+            stage_timeout: raw.apply.stage_timeout,
+        };
+        apply.check("apply")?;
         if raw.clusters.is_empty() {
             return Err("no [[cluster]] table: list the clusters in rollout order".into());
         }
@@ -360,9 +378,16 @@ impl Config {
                     .map_err(|e| format!("{key}.policy: cannot be passed to policies: {e}"))?,
             };
             rc.apply.check(&format!("{key}.apply"))?;
+            let bake = crate::apply::bake::Settings::resolve(
+                &format!("{key}.bake"),
+                &rc.name,
+                &rc.bake,
+                &raw.apply.bake,
+            )?;
             clusters.push(Cluster {
                 policy,
-                apply: rc.apply.or(raw.apply),
+                apply: rc.apply.or(apply),
+                bake,
                 context: rc.context.unwrap_or_else(|| rc.name.clone()),
                 name: rc.name,
                 dir,
@@ -632,21 +657,7 @@ fn existing_dir_inside(root: &Path, key: &str, text: &str) -> Result<PathBuf, St
 fn toml_error(text: &str, error: &toml::de::Error) -> String {
     // The message may hold a value of the file (`invalid type: string "…"`): kept short, and
     // control characters escaped.
-    let mut message: String = error
-        .message()
-        .trim_end()
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
-    if message.chars().count() > 200 {
-        message = message.chars().take(200).collect::<String>() + "…";
-    }
+    let message = crate::report::excerpt(error.message(), 200);
     match error.span() {
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
@@ -757,6 +768,34 @@ mod tests {
         assert!(err.contains("generatd"), "{err}");
         let err = parse(&dir, "[[cluster]]\nname = \"dev\"\nkontext = \"x\"\n").unwrap_err();
         assert!(err.contains("kontext"), "{err}");
+    }
+
+    #[test]
+    fn each_cluster_bakes_with_its_own_keys_over_the_apply_table_s() {
+        let dir = repo();
+        let text = "[apply]\ntimeout = 60\n[apply.bake]\nduration = 600\nprometheus = \"http://p:9090\"\n\
+                    [[cluster]]\nname = \"dev\"\n[cluster.bake]\nduration = 30\n\
+                    [[cluster]]\nname = \"int\"\n";
+        let cfg = parse(&dir, text).unwrap();
+        assert_eq!(cfg.clusters[0].bake.duration.as_secs(), 30);
+        assert_eq!(cfg.clusters[1].bake.duration.as_secs(), 600);
+        assert_eq!(cfg.clusters[1].bake.prometheus, "http://p:9090");
+        assert_eq!(cfg.clusters[1].apply.timeout, Some(60));
+        // Without a bake table nothing bakes, as before there was one.
+        let cfg = parse(&dir, "[[cluster]]\nname = \"dev\"\n").unwrap();
+        assert!(!cfg.clusters[0].bake.enabled());
+        let err = parse(
+            &dir,
+            "[apply.bake]\nduraton = 5\n[[cluster]]\nname = \"dev\"\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("duraton"), "{err}");
+        let err = parse(
+            &dir,
+            "[[cluster]]\nname = \"dev\"\n[cluster.bake]\nduration = 5\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("cluster[0].bake.prometheus"), "{err}");
     }
 
     #[test]

@@ -158,6 +158,10 @@ struct ApplyArgs {
     /// (as `kubectl rollout undo`)
     #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnFailureArg::Leave)]
     on_failure: OnFailureArg,
+    /// Promote each cluster as soon as its rollouts are ready, without the bake that
+    /// policyrun.toml configures (an emergency); every report says the bake was skipped
+    #[arg(long)]
+    no_bake: bool,
     /// The kubeconfig holding each cluster's context (default: $KUBECONFIG or ~/.kube/config;
     /// in a pod without one, the pod's service account)
     #[arg(long, value_name = "PATH")]
@@ -793,6 +797,7 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
             stage_timeout: args.stage_timeout,
         },
         prune: args.prune,
+        no_bake: args.no_bake,
     };
     let runtime = api_runtime()?;
     let mut outcomes = apply::rollout::run(&config, &plan, &runtime).map_err(UsageError)?;

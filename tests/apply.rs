@@ -502,40 +502,11 @@ async fn a_dry_run_stage_changes_nothing() {
 
 // ---- `policyrun apply`, the binary -------------------------------------------------------
 
-/// Three test API servers, one per cluster of `testdata/apply-basic`, and a kubeconfig
-/// whose contexts `dev`, `int` and `web` reach them.
 async fn three_clusters(dir: &Path) -> ([ApiServer; 3], std::path::PathBuf) {
-    let servers = [
-        ApiServer::start().await,
-        ApiServer::start().await,
-        ApiServer::start().await,
-    ];
-    let kubeconfig = dir.join("kubeconfig");
-    fs::write(
-        &kubeconfig,
-        ApiServer::kubeconfig_for(
-            &[
-                ("dev", &servers[0]),
-                ("int", &servers[1]),
-                ("web", &servers[2]),
-            ],
-            TOKEN,
-        ),
-    )
-    .unwrap();
-    (servers, kubeconfig)
+    support::apiserver::three_clusters(dir, TOKEN).await
 }
 
-async fn policyrun_async(dir: &Path, args: &[&str]) -> support::Run {
-    let dir = dir.to_path_buf();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        support::policyrun(&dir, &args)
-    })
-    .await
-    .unwrap()
-}
+use support::policyrun_async;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_three_stage_rollout_applies_every_cluster_in_order() {

@@ -26,6 +26,8 @@ pub struct Plan {
     pub timeouts: crate::config::ApplySettings,
     /// After a healthy stage, delete what policyrun applied before and the tree dropped.
     pub prune: bool,
+    /// Promote as soon as a stage is ready, without the configured bake (an emergency).
+    pub no_bake: bool,
 }
 
 /// The clusters a plan walks, in rollout order.
@@ -214,10 +216,59 @@ pub fn run(
         if let Some(seconds) = timeouts.stage_timeout {
             options.stage_timeout = std::time::Duration::from_secs(seconds);
         }
+        // The bake's server and credential are checked before anything is applied: a bake
+        // that could never run must not leave the cluster changed.
+        let bake = &cluster.bake;
+        let dry_run = options.apply.dry_run;
+        let prometheus = match bake.enabled() && !dry_run && !plan.no_bake {
+            false => None,
+            true => match runtime.block_on(async {
+                let server = bake.connect()?;
+                super::bake::preflight(bake, &server).await?;
+                Ok::<_, String>(server)
+            }) {
+                Ok(server) => Some(server),
+                Err(problem) => {
+                    outcomes.push(stage_outcome(
+                        Status::Error,
+                        format!("cannot verify health: {problem}; nothing applied"),
+                    ));
+                    stopped = Some(format!("cluster {} cannot be baked", cluster.name));
+                    continue;
+                }
+            },
+        };
         let result = runtime.block_on(async {
             let client =
                 super::kubeapi::connect(&cluster.context, plan.kubeconfig.as_deref()).await?;
             let mut result = stage::run(&client, objects.clone(), options).await;
+            let mut bake_failed = false;
+            if result.healthy && bake.enabled() {
+                let baked = match &prometheus {
+                    None if dry_run => super::bake::skipped(
+                        &cluster.name,
+                        "skipped: a dry run changes nothing to bake",
+                    ),
+                    None => super::bake::skipped(
+                        &cluster.name,
+                        "skipped (--no-bake): promoted as soon as every rollout was ready",
+                    ),
+                    Some(server) => {
+                        super::bake::run(&cluster.name, bake, server, options.progress).await
+                    }
+                };
+                if baked.status.is_failure() {
+                    result.healthy = false;
+                    bake_failed = !stage::interrupted();
+                    if bake_failed && options.on_failure != stage::OnFailure::Leave {
+                        result.outcomes.extend(
+                            stage::after_bake_failure(&client, &result.changed, options.on_failure)
+                                .await,
+                        );
+                    }
+                }
+                result.outcomes.push(baked);
+            }
             // Only a healthy stage prunes: what replaces a pruned object must be running.
             if plan.prune && result.healthy {
                 let pruned = super::prune::run(
@@ -231,14 +282,20 @@ pub fn run(
                 result.healthy &= pruned.iter().all(|o| !o.status.is_failure());
                 result.outcomes.extend(pruned);
             }
-            Ok::<_, String>(result)
+            Ok::<_, String>((result, bake_failed))
         });
         match result {
-            Ok(result) => {
+            Ok((result, bake_failed)) => {
                 let healthy = result.healthy;
                 outcomes.extend(result.outcomes);
                 if healthy {
                     outcomes.push(stage_outcome(Status::Passed, "healthy".into()));
+                } else if bake_failed {
+                    outcomes.push(stage_outcome(
+                        Status::Failed,
+                        "ready, then not healthy while baking: the rollout stops here".into(),
+                    ));
+                    stopped = Some(format!("cluster {} failed its bake", cluster.name));
                 } else if stage::interrupted() {
                     outcomes.push(stage_outcome(
                         Status::Failed,

@@ -102,6 +102,16 @@ pub struct Desired {
 pub struct StageResult {
     pub outcomes: Vec<Outcome>,
     pub healthy: bool,
+    /// The workloads whose spec this stage changed (or created), with what they were before;
+    /// kept only when `--on-failure` is to act on them, for a bake that fails later.
+    pub changed: Vec<Changed>,
+}
+
+/// A workload the stage changed, and the live object before it did.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    pub desired: Desired,
+    pub before: Option<Value>,
 }
 
 fn outcome(desired: &Desired, check: &str, status: Status) -> Outcome {
@@ -125,8 +135,10 @@ pub async fn run(
     let mut resources = Resources::default();
     let mut applied: Vec<Desired> = Vec::new();
     let mut healthy = true;
-    // The workloads as they were before this stage, for `--on-failure undo`.
+    // The workloads as they were before this stage, for `--on-failure undo` and to tell
+    // which ones this stage changed.
     let mut previous: HashMap<String, Value> = HashMap::new();
+    let mut changed: Vec<Changed> = Vec::new();
     for (group, members) in
         apply_order(objects, |d| (d.id.api_version.as_str(), d.id.kind.as_str()))
     {
@@ -153,7 +165,7 @@ pub async fn run(
                 slot.insert(found.err());
             }
         }
-        if group == Group::Workloads && options.on_failure == OnFailure::Undo {
+        if group == Group::Workloads && options.on_failure != OnFailure::Leave {
             for desired in &members {
                 if let Ok(Some(live)) = kubeapi::get(client, &resources, &desired.value).await {
                     previous.insert(desired.id.display_name(), live);
@@ -184,7 +196,18 @@ pub async fn run(
             .await;
         for (desired, result) in results {
             match result {
-                Ok(_) => {
+                Ok(live) => {
+                    if group == Group::Workloads && options.on_failure != OnFailure::Leave {
+                        let before = previous.get(&desired.id.display_name());
+                        // The generation grows exactly when the spec changed.
+                        let generation = |v: &Value| v.pointer("/metadata/generation").cloned();
+                        if before.is_none_or(|b| generation(b) != generation(&live)) {
+                            changed.push(Changed {
+                                desired: desired.clone(),
+                                before: before.cloned(),
+                            });
+                        }
+                    }
                     let note = if options.apply.dry_run {
                         "server-side dry run accepted"
                     } else {
@@ -235,7 +258,40 @@ pub async fn run(
         }
         outcomes.extend(waited);
     }
-    StageResult { outcomes, healthy }
+    StageResult {
+        outcomes,
+        healthy,
+        changed,
+    }
+}
+
+/// `--on-failure` for a stage that became ready and then failed its bake: pauses or rolls
+/// back every workload the stage changed, as for a rollout that did not become ready.
+pub async fn after_bake_failure(
+    client: &kube::Client,
+    changed: &[Changed],
+    action: OnFailure,
+) -> Vec<Outcome> {
+    let mut resources = Resources::default();
+    let mut outcomes = Vec::new();
+    for workload in changed {
+        let id = &workload.desired.id;
+        if let Err(problem) = resources.resolve(client, &id.api_version, &id.kind).await {
+            outcomes.push(outcome(&workload.desired, ON_FAILURE, Status::Failed).message(problem));
+            continue;
+        }
+        outcomes.push(
+            after_failure(
+                client,
+                &resources,
+                &workload.desired,
+                workload.before.as_ref(),
+                action,
+            )
+            .await,
+        );
+    }
+    outcomes
 }
 
 /// Pauses a failed rollout or puts its previous spec back; the outcome says which, or why

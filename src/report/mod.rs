@@ -30,6 +30,16 @@ pub fn visible(text: &str) -> String {
         .collect()
 }
 
+/// At most `limit` characters of words that came from elsewhere (a parser quoting a file, a
+/// server's error), trimmed and made [`visible`], with `…` where they were cut.
+pub fn excerpt(text: &str, limit: usize) -> String {
+    let shown = visible(text.trim());
+    if shown.chars().count() <= limit {
+        return shown;
+    }
+    shown.chars().take(limit).collect::<String>() + "…"
+}
+
 /// What every report gets besides the outcomes.
 #[derive(Debug, Clone, Default)]
 pub struct RunInfo {

@@ -1044,3 +1044,30 @@ fn resource_list(resources: &[Resource], group: &str, version: &str) -> Value {
     };
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list})
 }
+
+/// Three test API servers, one per cluster of `testdata/apply-basic`, and a kubeconfig in
+/// `dir` whose contexts `dev`, `int` and `web` reach them with `token`.
+pub async fn three_clusters(
+    dir: &std::path::Path,
+    token: &str,
+) -> ([ApiServer; 3], std::path::PathBuf) {
+    let servers = [
+        ApiServer::start().await,
+        ApiServer::start().await,
+        ApiServer::start().await,
+    ];
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        ApiServer::kubeconfig_for(
+            &[
+                ("dev", &servers[0]),
+                ("int", &servers[1]),
+                ("web", &servers[2]),
+            ],
+            token,
+        ),
+    )
+    .unwrap();
+    (servers, kubeconfig)
+}

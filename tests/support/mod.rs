@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod prometheus;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -284,4 +285,17 @@ pub fn required_in_ci(what: &str, install: &str, found: Result<(), String>) -> b
         }
         Err(why) => panic!("CI must have {what} ({why}); install with `{install}`"),
     }
+}
+
+/// [`policyrun`] from async tests: the binary runs on a blocking thread, so the test's own
+/// servers keep answering it.
+pub async fn policyrun_async(dir: &Path, args: &[&str]) -> Run {
+    let dir = dir.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        policyrun(&dir, &args)
+    })
+    .await
+    .unwrap()
 }

@@ -1,0 +1,842 @@
+//! The bake: after a stage became ready, the cluster runs the new release for a while and
+//! Prometheus is asked, every interval, whether it is still healthy — no blocking alert
+//! firing, every required expression true. Readiness is necessary, not sufficient: a release
+//! that starts failing a minute after it became ready must not reach the next cluster. The
+//! first sample that is not clean ends the bake and fails the stage, and a sample that cannot
+//! be taken fails it too ("cannot verify health"): the bake fails closed.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use super::prometheus::{self, Alert, Prometheus, Sample};
+use super::stage::{Progress, interrupted};
+use crate::outcome::{Outcome, Stage, Status};
+
+/// Check name of a cluster's bake in the reports.
+pub const BAKE: &str = "bake";
+
+/// The longest bake a configuration may ask for: a day.
+const MAX_DURATION: u64 = 24 * 60 * 60;
+/// Attempts per query before a sample counts as not taken.
+const ATTEMPTS: u32 = 3;
+/// How often plain progress lines are written in CI logs.
+const LINE_EVERY: Duration = Duration::from_secs(30);
+
+/// `[apply.bake]` and `[cluster.bake]` as written: a cluster's keys over `[apply.bake]`'s.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    duration: Option<u64>,
+    prometheus: Option<String>,
+    interval: Option<u64>,
+    alerts: Option<String>,
+    cluster_label: Option<String>,
+    ignore: Option<Vec<String>>,
+    require: Option<Vec<String>>,
+    bearer_token_file: Option<String>,
+    bearer_token_env: Option<String>,
+    basic_auth_user: Option<String>,
+    basic_auth_password_file: Option<String>,
+    basic_auth_password_env: Option<String>,
+}
+
+/// Where a credential is read from when the bake starts; never the credential itself, so
+/// the configuration can be printed and compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    File(PathBuf),
+    Env(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    Bearer(SecretSource),
+    Basic {
+        user: String,
+        password: SecretSource,
+    },
+}
+
+/// One cluster's bake, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Settings {
+    /// Zero: no bake.
+    pub duration: Duration,
+    pub interval: Duration,
+    /// The server's base URL (empty when there is no bake).
+    pub prometheus: String,
+    /// Each result series is a blocking alert, unless its `alertname` is ignored.
+    pub alerts: String,
+    pub ignore: BTreeSet<String>,
+    /// Each must return a sample with a non-zero value at every sample.
+    pub require: Vec<String>,
+    pub credential: Option<Credential>,
+}
+
+impl Settings {
+    pub fn enabled(&self) -> bool {
+        !self.duration.is_zero()
+    }
+
+    /// The settings of the cluster `cluster`, from its own table (`key`, for messages) over
+    /// the defaults.
+    pub fn resolve(
+        key: &str,
+        cluster: &str,
+        own: &RawSettings,
+        defaults: &RawSettings,
+    ) -> Result<Settings, String> {
+        let pick = |mine: &Option<String>, theirs: &Option<String>| {
+            mine.clone().or_else(|| theirs.clone())
+        };
+        let duration = own.duration.or(defaults.duration).unwrap_or(0);
+        if duration > MAX_DURATION {
+            return Err(format!(
+                "{key}.duration: {duration} seconds is more than a day ({MAX_DURATION})"
+            ));
+        }
+        let interval = own.interval.or(defaults.interval).unwrap_or(15);
+        if !(1..=3600).contains(&interval) {
+            return Err(format!(
+                "{key}.interval: {interval} is out of range (1 to 3600 seconds)"
+            ));
+        }
+        let label = pick(&own.cluster_label, &defaults.cluster_label)
+            .unwrap_or_else(|| "cluster".to_owned());
+        if !label.is_empty() && !is_label_name(&label) {
+            return Err(format!(
+                "{key}.cluster_label: `{label}` is not a Prometheus label name"
+            ));
+        }
+        let alerts = match pick(&own.alerts, &defaults.alerts) {
+            Some(expression) => expression,
+            // Cluster names are letters, digits, `-`, `_` and `.`: nothing to escape.
+            None if label.is_empty() => r#"ALERTS{alertstate="firing"}"#.to_owned(),
+            None => format!(r#"ALERTS{{alertstate="firing", {label}="{cluster}"}}"#),
+        };
+        let require = own
+            .require
+            .clone()
+            .or_else(|| defaults.require.clone())
+            .unwrap_or_default();
+        for (i, expression) in std::iter::once(&alerts).chain(&require).enumerate() {
+            if expression.trim().is_empty() {
+                let which = if i == 0 {
+                    "alerts".to_owned()
+                } else {
+                    format!("require[{}]", i - 1)
+                };
+                return Err(format!("{key}.{which}: an empty expression"));
+            }
+        }
+        let ignore: BTreeSet<String> = own
+            .ignore
+            .clone()
+            .or_else(|| defaults.ignore.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let credential = credential(key, own, defaults)?;
+        let prometheus = pick(&own.prometheus, &defaults.prometheus).unwrap_or_default();
+        if duration > 0 {
+            if prometheus.is_empty() {
+                return Err(format!(
+                    "{key}.prometheus: the server to ask is needed when `duration` is set"
+                ));
+            }
+            check_url(key, &prometheus)?;
+        } else if !prometheus.is_empty() {
+            check_url(key, &prometheus)?;
+        }
+        Ok(Settings {
+            duration: Duration::from_secs(duration),
+            interval: Duration::from_secs(interval),
+            prometheus: prometheus.trim_end_matches('/').to_owned(),
+            alerts,
+            ignore,
+            require,
+            credential,
+        })
+    }
+
+    /// The `Authorization` header value, read now from the file or variable configured.
+    fn authorization(&self) -> Result<Option<String>, String> {
+        Ok(match &self.credential {
+            None => None,
+            Some(Credential::Bearer(source)) => Some(format!("Bearer {}", source.read()?)),
+            Some(Credential::Basic { user, password }) => {
+                let pair = format!("{user}:{}", password.read()?);
+                Some(format!(
+                    "Basic {}",
+                    data_encoding::BASE64.encode(pair.as_bytes())
+                ))
+            }
+        })
+    }
+
+    /// A client for this cluster's server, the credential read. Done before the stage
+    /// applies anything: a bake that could never run must not leave a cluster changed.
+    pub fn connect(&self) -> Result<Prometheus, String> {
+        let timeout = (self.interval / 2).clamp(Duration::from_secs(2), Duration::from_secs(10));
+        Prometheus::new(&self.prometheus, self.authorization()?, timeout)
+    }
+}
+
+impl SecretSource {
+    /// The secret, without a trailing line break; the message names where it was looked
+    /// for, never what was found.
+    fn read(&self) -> Result<String, String> {
+        let text = match self {
+            SecretSource::File(path) => std::fs::read_to_string(path).map_err(|e| {
+                format!(
+                    "cannot read the Prometheus credential file {}: {e}",
+                    path.display()
+                )
+            })?,
+            SecretSource::Env(name) => std::env::var(name).map_err(|_| {
+                format!("the environment variable {name} is not set (the Prometheus credential)")
+            })?,
+        };
+        let text = text.trim_end_matches(['\r', '\n']).to_owned();
+        if text.is_empty() {
+            return Err(format!(
+                "the Prometheus credential in {} is empty",
+                self.describe()
+            ));
+        }
+        Ok(text)
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            SecretSource::File(path) => format!("the file {}", path.display()),
+            SecretSource::Env(name) => format!("${name}"),
+        }
+    }
+}
+
+fn credential(
+    key: &str,
+    own: &RawSettings,
+    defaults: &RawSettings,
+) -> Result<Option<Credential>, String> {
+    // A cluster that names any credential key names its whole credential.
+    let mentions = |raw: &RawSettings| {
+        raw.bearer_token_file.is_some()
+            || raw.bearer_token_env.is_some()
+            || raw.basic_auth_user.is_some()
+            || raw.basic_auth_password_file.is_some()
+            || raw.basic_auth_password_env.is_some()
+    };
+    let raw = if mentions(own) { own } else { defaults };
+    let source = |file: &Option<String>, env: &Option<String>, what: &str| match (file, env) {
+        (Some(_), Some(_)) => Err(format!(
+            "{key}: {what}_file and {what}_env are two sources for one secret: name one"
+        )),
+        (Some(path), None) if path.is_empty() => Err(format!("{key}.{what}_file: empty")),
+        (Some(path), None) => Ok(Some(SecretSource::File(PathBuf::from(path)))),
+        (None, Some(name)) if !is_env_name(name) => Err(format!(
+            "{key}.{what}_env: `{name}` is not an environment variable name"
+        )),
+        (None, Some(name)) => Ok(Some(SecretSource::Env(name.clone()))),
+        (None, None) => Ok(None),
+    };
+    let bearer = source(
+        &raw.bearer_token_file,
+        &raw.bearer_token_env,
+        "bearer_token",
+    )?;
+    let password = source(
+        &raw.basic_auth_password_file,
+        &raw.basic_auth_password_env,
+        "basic_auth_password",
+    )?;
+    match (bearer, &raw.basic_auth_user, password) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(format!(
+            "{key}: a bearer token and basic authentication are two credentials: name one"
+        )),
+        (Some(token), None, None) => Ok(Some(Credential::Bearer(token))),
+        (None, Some(user), Some(password)) if !user.contains(':') && !user.is_empty() => {
+            Ok(Some(Credential::Basic {
+                user: user.clone(),
+                password,
+            }))
+        }
+        (None, Some(_), Some(_)) => Err(format!(
+            "{key}.basic_auth_user: must be non-empty and hold no `:`"
+        )),
+        (None, Some(_), None) => Err(format!(
+            "{key}: basic_auth_user needs basic_auth_password_file or basic_auth_password_env"
+        )),
+        (None, None, Some(_)) => Err(format!(
+            "{key}: a basic_auth_password needs basic_auth_user"
+        )),
+        (None, None, None) => Ok(None),
+    }
+}
+
+/// `http://` or `https://`, a host, no credentials (a URL is printed in messages), no query.
+fn check_url(key: &str, url: &str) -> Result<(), String> {
+    let refuse = |why: &str| Err(format!("{key}.prometheus: {why}"));
+    let Ok(uri) = url.parse::<hyper::Uri>() else {
+        return refuse("not a URL");
+    };
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return refuse("must start with http:// or https://");
+    }
+    let Some(authority) = uri.authority() else {
+        return refuse("names no host");
+    };
+    if authority.as_str().contains('@') {
+        return refuse(
+            "holds credentials; the URL is shown in reports: use bearer_token_* or basic_auth_* instead",
+        );
+    }
+    if uri.query().is_some() {
+        return refuse("must not hold a query");
+    }
+    Ok(())
+}
+
+fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_env_name(name: &str) -> bool {
+    is_label_name(name)
+}
+
+/// What one sample found.
+#[derive(Debug, Clone, PartialEq)]
+enum Health {
+    /// `held`: requirements that held.
+    Clean { held: usize },
+    /// What is wrong, one line each.
+    Unhealthy(Vec<String>),
+    /// The sample could not be taken.
+    Unknown(String),
+}
+
+/// Bakes one cluster: samples until the duration is over, the first unclean sample or an
+/// interruption. The outcome is the bake's result for the reports.
+pub async fn run(
+    cluster: &str,
+    settings: &Settings,
+    server: &Prometheus,
+    progress: Progress,
+) -> Outcome {
+    let started = Instant::now();
+    let shown = Shown::start(cluster, settings, progress);
+    let mut samples = 0usize;
+    let result = loop {
+        let health = sample(settings, server).await;
+        samples += 1;
+        let into = started.elapsed();
+        match health {
+            Health::Clean { held } => shown.update(into, held),
+            Health::Unhealthy(problems) => {
+                break (
+                    Status::Failed,
+                    format!(
+                        "not healthy at sample {samples}, {} into {}: {}; the rollout stops here",
+                        clock(into),
+                        clock(settings.duration),
+                        problems.join("; ")
+                    ),
+                );
+            }
+            Health::Unknown(why) => {
+                break (
+                    Status::Failed,
+                    format!(
+                        "cannot verify health at sample {samples}, {} into {}: {why}",
+                        clock(into),
+                        clock(settings.duration)
+                    ),
+                );
+            }
+        }
+        if into >= settings.duration {
+            break (
+                Status::Passed,
+                format!(
+                    "clean for {}: {samples} samples from {}, no blocking alert{}",
+                    clock(settings.duration),
+                    server.url(),
+                    match settings.require.len() {
+                        0 => String::new(),
+                        1 => ", the requirement held".to_owned(),
+                        n => format!(", all {n} requirements held"),
+                    }
+                ),
+            );
+        }
+        // The next sample an interval after this one, the last one at the very end.
+        let next = (started + into + settings.interval).min(started + settings.duration);
+        if !wait_until(next, &shown, started).await {
+            break (
+                Status::Failed,
+                format!(
+                    "interrupted while baking, {} into {}, after {samples} clean samples",
+                    clock(started.elapsed()),
+                    clock(settings.duration)
+                ),
+            );
+        }
+    };
+    shown.finish();
+    Outcome::new(Stage::Apply, BAKE, result.0)
+        .cluster(cluster)
+        .subject(format!("bake {cluster}"))
+        .message(result.1)
+}
+
+/// Asks every query of the bake once, before the stage applies anything: a server that
+/// cannot be reached, a credential it refuses or an expression it cannot parse must not
+/// leave a cluster changed with a bake that could never pass. What the answers say does not
+/// matter yet: an alert firing before the stage may be what the stage fixes.
+pub async fn preflight(settings: &Settings, server: &Prometheus) -> Result<(), String> {
+    for expression in std::iter::once(&settings.alerts).chain(&settings.require) {
+        with_retries(settings, || server.query(expression))
+            .await
+            .map_err(|why| format!("`{expression}`: {why}"))?;
+    }
+    Ok(())
+}
+
+/// The outcome of a bake `--no-bake` skipped: the reports say so.
+pub fn skipped(cluster: &str, why: &str) -> Outcome {
+    Outcome::new(Stage::Apply, BAKE, Status::Skipped)
+        .cluster(cluster)
+        .subject(format!("bake {cluster}"))
+        .message(why)
+}
+
+/// Sleeps until `until`, keeping progress live; false when interrupted.
+async fn wait_until(until: Instant, shown: &Shown, started: Instant) -> bool {
+    loop {
+        if interrupted() {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return true;
+        }
+        shown.tick(started.elapsed());
+        tokio::time::sleep((until - now).min(Duration::from_millis(100))).await;
+    }
+}
+
+/// One sample: the alerts, then every requirement.
+async fn sample(settings: &Settings, server: &Prometheus) -> Health {
+    let firing = match with_retries(settings, || server.query(&settings.alerts)).await {
+        Ok(series) => series,
+        Err(why) => return Health::Unknown(format!("alerts `{}`: {why}", settings.alerts)),
+    };
+    let blocking: Vec<&Sample> = firing
+        .iter()
+        .filter(|series| {
+            series
+                .labels
+                .get("alertname")
+                .is_none_or(|name| !settings.ignore.contains(name))
+        })
+        .collect();
+    let mut problems = Vec::new();
+    if !blocking.is_empty() {
+        // Annotations and the time an alert became active are only in the alert list; an
+        // alert is named by its labels without it.
+        let known = with_retries(settings, || server.alerts())
+            .await
+            .unwrap_or_default();
+        problems.extend(blocking.iter().map(|series| describe_alert(series, &known)));
+    }
+    let mut held = 0;
+    for expression in &settings.require {
+        match with_retries(settings, || server.query(expression)).await {
+            Err(why) => return Health::Unknown(format!("requirement `{expression}`: {why}")),
+            Ok(series) => match requirement(&series) {
+                None => held += 1,
+                Some(seen) => {
+                    problems.push(format!("requirement `{expression}` did not hold: {seen}"))
+                }
+            },
+        }
+    }
+    if problems.is_empty() {
+        Health::Clean { held }
+    } else {
+        Health::Unhealthy(problems)
+    }
+}
+
+/// None when the requirement holds (a sample with a value other than zero); else what was
+/// seen.
+fn requirement(series: &[Sample]) -> Option<String> {
+    if series.iter().any(|s| s.value != 0.0 && !s.value.is_nan()) {
+        return None;
+    }
+    if series.is_empty() {
+        return Some("no samples".to_owned());
+    }
+    let shown: Vec<String> = series
+        .iter()
+        .take(3)
+        .map(|s| format!("{} {}", prometheus::label_set(&s.labels), s.value))
+        .collect();
+    let more = series.len().saturating_sub(shown.len());
+    Some(format!(
+        "{}{}",
+        shown.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    ))
+}
+
+/// `alert HighErrorRate {cluster="dev", severity="page"} firing since …: summary`.
+fn describe_alert(series: &Sample, known: &[Alert]) -> String {
+    let mut labels = series.labels.clone();
+    labels.remove("__name__");
+    labels.remove("alertstate");
+    let name = labels
+        .remove("alertname")
+        .unwrap_or_else(|| "(no alertname)".to_owned());
+    let alert = known.iter().find(|alert| {
+        alert.labels.get("alertname") == Some(&name)
+            && labels.iter().all(|(k, v)| alert.labels.get(k) == Some(v))
+    });
+    let mut text = format!("alert {name} {}", prometheus::label_set(&labels));
+    if let Some(alert) = alert {
+        text.push_str(&format!(" {}", alert.state));
+        if let Some(since) = &alert.active_at {
+            text.push_str(&format!(" since {since}"));
+        }
+        let words = alert
+            .annotations
+            .get("summary")
+            .or_else(|| alert.annotations.get("description"));
+        if let Some(words) = words {
+            text.push_str(&format!(": {}", one_line(words)));
+        }
+    } else {
+        text.push_str(" firing");
+    }
+    text
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A query, tried again after a short pause when it fails, all within the interval.
+async fn with_retries<T, F, Fut>(settings: &Settings, mut query: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let mut pause = (settings.interval / 8).max(Duration::from_millis(100));
+    let mut attempt = 1;
+    loop {
+        match query().await {
+            Ok(found) => return Ok(found),
+            Err(why) if attempt >= ATTEMPTS || interrupted() => {
+                return Err(format!("{why} (tried {attempt} times)"));
+            }
+            Err(_) => {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// `3m20s`, `10m`, `45s`.
+fn clock(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match (seconds / 60, seconds % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
+    }
+}
+
+/// Progress while a bake lasts, on standard error.
+struct Shown {
+    cluster: String,
+    duration: Duration,
+    requirements: usize,
+    bar: Option<indicatif::ProgressBar>,
+    lines: bool,
+    last_line: std::sync::Mutex<Instant>,
+    held: std::sync::atomic::AtomicUsize,
+}
+
+impl Shown {
+    fn start(cluster: &str, settings: &Settings, progress: Progress) -> Shown {
+        let bar = (progress == Progress::Bar).then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {wide_msg}") {
+                bar.set_style(style);
+            }
+            bar
+        });
+        let lines = progress == Progress::Lines;
+        if lines {
+            eprintln_safe(&format!(
+                "{cluster}: baking for {}, asking {} every {}",
+                clock(settings.duration),
+                settings.prometheus,
+                clock(settings.interval)
+            ));
+        }
+        Shown {
+            cluster: cluster.to_owned(),
+            duration: settings.duration,
+            requirements: settings.require.len(),
+            bar,
+            lines,
+            last_line: std::sync::Mutex::new(Instant::now()),
+            held: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn text(&self, into: Duration) -> String {
+        let held = self.held.load(std::sync::atomic::Ordering::SeqCst);
+        format!(
+            "{}: baking {} of {}, no alerts{}",
+            self.cluster,
+            clock(into),
+            clock(self.duration),
+            match self.requirements {
+                0 => String::new(),
+                n => format!(", {held} of {n} requirements hold"),
+            }
+        )
+    }
+
+    fn update(&self, into: Duration, held: usize) {
+        self.held.store(held, std::sync::atomic::Ordering::SeqCst);
+        self.tick(into);
+    }
+
+    fn tick(&self, into: Duration) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(self.text(into));
+            bar.tick();
+        } else if self.lines
+            && let Ok(mut last) = self.last_line.lock()
+            && last.elapsed() >= LINE_EVERY
+        {
+            eprintln_safe(&self.text(into));
+            *last = Instant::now();
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn eprintln_safe(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> RawSettings {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_cluster_s_keys_override_the_defaults_and_the_alerts_are_its_own() {
+        let defaults = raw(r#"
+            duration = 600
+            prometheus = "http://prometheus:9090/"
+            ignore = ["Watchdog"]
+            bearer_token_env = "PROMETHEUS_TOKEN"
+        "#);
+        let dev =
+            Settings::resolve("cluster[0].bake", "dev", &raw("interval = 5"), &defaults).unwrap();
+        assert_eq!(dev.duration, Duration::from_secs(600));
+        assert_eq!(dev.interval, Duration::from_secs(5));
+        assert_eq!(dev.prometheus, "http://prometheus:9090");
+        assert_eq!(dev.alerts, r#"ALERTS{alertstate="firing", cluster="dev"}"#);
+        assert!(dev.ignore.contains("Watchdog"));
+        assert_eq!(
+            dev.credential,
+            Some(Credential::Bearer(SecretSource::Env(
+                "PROMETHEUS_TOKEN".into()
+            )))
+        );
+        let web = Settings::resolve(
+            "cluster[2].bake",
+            "web",
+            &raw(r#"
+                cluster_label = ""
+                basic_auth_user = "ops"
+                basic_auth_password_file = "/run/secrets/prometheus"
+            "#),
+            &defaults,
+        )
+        .unwrap();
+        assert_eq!(web.alerts, r#"ALERTS{alertstate="firing"}"#);
+        assert_eq!(
+            web.credential,
+            Some(Credential::Basic {
+                user: "ops".into(),
+                password: SecretSource::File("/run/secrets/prometheus".into())
+            })
+        );
+        // No bake configured: the default, which changes nothing.
+        let none = Settings::resolve("cluster[0].bake", "dev", &raw(""), &raw("")).unwrap();
+        assert!(!none.enabled());
+    }
+
+    #[test]
+    fn bad_settings_name_their_key() {
+        let refused = |text: &str| {
+            Settings::resolve("cluster[1].bake", "int", &raw(text), &raw("")).unwrap_err()
+        };
+        assert!(refused("duration = 60").contains("cluster[1].bake.prometheus"));
+        assert!(
+            refused("duration = 60\nprometheus = \"http://user:pw@p:9090\"")
+                .contains("holds credentials")
+        );
+        assert!(!refused("duration = 60\nprometheus = \"http://user:pw@p:9090\"").contains("pw"));
+        assert!(refused("duration = 60\nprometheus = \"ftp://p\"").contains("http://"));
+        assert!(refused("interval = 0").contains("cluster[1].bake.interval"));
+        assert!(refused("duration = 100000000").contains("more than a day"));
+        assert!(refused("cluster_label = \"a-b\"").contains("cluster_label"));
+        assert!(refused("require = [\" \"]").contains("require[0]"));
+        assert!(
+            refused("bearer_token_env = \"A\"\nbearer_token_file = \"/t\"").contains("two sources")
+        );
+        assert!(
+            refused("bearer_token_env = \"A\"\nbasic_auth_user = \"u\"")
+                .contains("two credentials")
+        );
+        assert!(refused("basic_auth_user = \"u\"").contains("needs basic_auth_password"));
+        assert!(refused("bearer_token_env = \"1X\"").contains("not an environment variable"));
+    }
+
+    #[test]
+    fn credentials_are_read_when_the_bake_starts_and_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "s3cret-token\n").unwrap();
+        let settings = Settings {
+            credential: Some(Credential::Bearer(SecretSource::File(file.clone()))),
+            ..Settings::default()
+        };
+        assert_eq!(
+            settings.authorization().unwrap().as_deref(),
+            Some("Bearer s3cret-token")
+        );
+        let basic = Settings {
+            credential: Some(Credential::Basic {
+                user: "ops".into(),
+                password: SecretSource::File(file.clone()),
+            }),
+            ..Settings::default()
+        };
+        assert_eq!(
+            basic.authorization().unwrap().as_deref(),
+            Some("Basic b3BzOnMzY3JldC10b2tlbg==")
+        );
+        std::fs::write(&file, "\n").unwrap();
+        let empty = settings.authorization().unwrap_err();
+        assert!(
+            empty.contains("is empty") && empty.contains("token"),
+            "{empty}"
+        );
+        let missing = Settings {
+            credential: Some(Credential::Bearer(SecretSource::Env(
+                "POLICYRUN_TEST_NO_SUCH_VARIABLE".into(),
+            ))),
+            ..Settings::default()
+        };
+        assert!(
+            missing
+                .authorization()
+                .unwrap_err()
+                .contains("POLICYRUN_TEST_NO_SUCH_VARIABLE is not set")
+        );
+    }
+
+    fn series(labels: &[(&str, &str)], value: f64) -> Sample {
+        Sample {
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            value,
+        }
+    }
+
+    #[test]
+    fn a_requirement_holds_on_any_non_zero_sample() {
+        assert_eq!(requirement(&[series(&[], 0.0), series(&[], 2.0)]), None);
+        assert_eq!(requirement(&[]).as_deref(), Some("no samples"));
+        assert_eq!(
+            requirement(&[series(&[("job", "app")], 0.0)]).as_deref(),
+            Some(r#"{job="app"} 0"#)
+        );
+        assert!(requirement(&[series(&[], f64::NAN)]).is_some());
+    }
+
+    #[test]
+    fn an_alert_is_named_with_its_labels_summary_and_start() {
+        let firing = series(
+            &[
+                ("__name__", "ALERTS"),
+                ("alertname", "AppErrors"),
+                ("alertstate", "firing"),
+                ("cluster", "dev"),
+            ],
+            1.0,
+        );
+        let known = vec![Alert {
+            labels: [("alertname", "AppErrors"), ("cluster", "dev")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            annotations: [("summary".to_owned(), "errors\n  in dev".to_owned())].into(),
+            state: "firing".into(),
+            active_at: Some("2026-12-02T05:00:00Z".into()),
+        }];
+        assert_eq!(
+            describe_alert(&firing, &known),
+            r#"alert AppErrors {cluster="dev"} firing since 2026-12-02T05:00:00Z: errors in dev"#
+        );
+        assert_eq!(
+            describe_alert(&firing, &[]),
+            r#"alert AppErrors {cluster="dev"} firing"#
+        );
+    }
+
+    #[test]
+    fn durations_read_as_a_clock() {
+        assert_eq!(clock(Duration::from_secs(200)), "3m20s");
+        assert_eq!(clock(Duration::from_secs(600)), "10m");
+        assert_eq!(clock(Duration::from_secs(45)), "45s");
+    }
+}

@@ -1,0 +1,490 @@
+//! The bake between rollout stages, against a real Prometheus (`support/prometheus`) that
+//! scrapes metrics the test changes, and the test API servers of `support/apiserver`: a
+//! clean bake promotes, an alert or a requirement that fails stops the rollout before the
+//! next cluster gets a single write, and a server that cannot be asked fails closed.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::apiserver::{ApiServer, three_clusters};
+use support::prometheus::{self, Metrics, Prometheus};
+
+const TOKEN: &str = "bake-test-kube-token";
+
+/// An alert per cluster that serves errors, and a noisy one a configuration ignores.
+const RULES: &str = r#"
+groups:
+  - name: app
+    rules:
+      - alert: AppErrors
+        expr: app_errors_total > 0
+        labels:
+          severity: page
+        annotations:
+          summary: "{{ $labels.cluster }} serves errors"
+      - alert: NoisyCanary
+        expr: app_noise > 0
+"#;
+
+fn metrics_text(errors: &[(&str, u32)], noise: &[&str], ready_ratio: f64) -> String {
+    let mut text = String::from("# TYPE app_errors_total counter\n");
+    for cluster in ["dev", "int", "web", "other"] {
+        let count = errors
+            .iter()
+            .find(|(c, _)| *c == cluster)
+            .map_or(0, |(_, n)| *n);
+        text.push_str(&format!(
+            "app_errors_total{{cluster=\"{cluster}\"}} {count}\n"
+        ));
+        let noisy = u32::from(noise.contains(&cluster));
+        text.push_str(&format!("app_noise{{cluster=\"{cluster}\"}} {noisy}\n"));
+        text.push_str(&format!(
+            "app_ready_ratio{{cluster=\"{cluster}\"}} {ready_ratio}\n"
+        ));
+    }
+    text
+}
+
+/// The apply fixture with `bake` (TOML lines) as its `[apply.bake]` table.
+fn repository(bake: &str) -> tempfile::TempDir {
+    let repo = support::fixture("apply-basic");
+    let path = repo.path().join("policyrun.toml");
+    let config = fs::read_to_string(&path).unwrap();
+    fs::write(&path, format!("{config}\n[apply.bake]\n{bake}\n")).unwrap();
+    repo
+}
+
+fn bake_table(server: &Prometheus, duration: u64, extra: &str) -> String {
+    format!(
+        "duration = {duration}\ninterval = 1\nprometheus = \"{}\"\n{extra}",
+        server.url
+    )
+}
+
+/// `policyrun apply` as a child process, with `--output json`; env as given.
+fn start_apply(repo: &Path, kubeconfig: &Path, extra: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_policyrun"));
+    command
+        .args(["apply", "--output", "json", "--kubeconfig"])
+        .arg(kubeconfig)
+        .args(["--junit", "apply.xml"])
+        .args(extra)
+        .current_dir(repo)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    Child {
+        child: command.spawn().unwrap(),
+        repo: repo.to_path_buf(),
+    }
+}
+
+struct Child {
+    child: std::process::Child,
+    repo: std::path::PathBuf,
+}
+
+struct Finished {
+    code: Option<i32>,
+    report: Value,
+    stderr: String,
+    junit: String,
+    raw: String,
+}
+
+impl Child {
+    async fn finish(self) -> Finished {
+        let repo = self.repo;
+        let output = tokio::task::spawn_blocking(move || self.child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        let report: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("not a JSON report ({e}): {stdout}\n{stderr}"));
+        let junit = fs::read_to_string(repo.join("apply.xml")).unwrap_or_default();
+        Finished {
+            code: output.status.code(),
+            raw: format!("{stdout}\n{stderr}\n{junit}"),
+            report,
+            stderr,
+            junit,
+        }
+    }
+}
+
+impl Finished {
+    fn outcome(&self, check: &str, subject: &str) -> &Value {
+        self.report["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["check"] == check && o["subject"] == subject)
+            .unwrap_or_else(|| panic!("no {check} outcome for {subject}: {:#}", self.report))
+    }
+
+    fn message(&self, check: &str, subject: &str) -> String {
+        self.outcome(check, subject)["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn has(&self, check: &str, subject: &str) -> bool {
+        self.report["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["check"] == check && o["subject"] == subject)
+    }
+}
+
+/// Waits until `ready` holds, polling; panics after `limit`.
+async fn until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn image(server: &ApiServer) -> Option<String> {
+    server
+        .get("deployments", Some("app"), "web")?
+        .pointer("/spec/template/spec/containers/0/image")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_bake_promotes_and_alerts_of_other_clusters_or_ignored_ones_do_not_block() {
+    if !prometheus::available() {
+        return;
+    }
+    // Firing all along: an alert for a cluster that is not ours, and an ignored one on dev.
+    let metrics = Metrics::serve(&metrics_text(&[("other", 3)], &["dev"], 1.0));
+    let server = Prometheus::start(&metrics, RULES, None);
+    server.wait_for(r#"ALERTS{alertname="AppErrors", cluster="other", alertstate="firing"}"#);
+    server.wait_for(r#"ALERTS{alertname="NoisyCanary", cluster="dev", alertstate="firing"}"#);
+    let repo = repository(&bake_table(
+        &server,
+        2,
+        "ignore = [\"NoisyCanary\"]\nrequire = [\"app_ready_ratio{cluster=\\\"dev\\\"} > 0.5\"]\n",
+    ));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let run = start_apply(repo.path(), &kubeconfig, &[], &[])
+        .finish()
+        .await;
+    assert_eq!(run.code, Some(0), "{}", run.raw);
+    for (cluster, api) in ["dev", "int", "web"].iter().zip(&servers) {
+        let bake = run.outcome("bake", &format!("bake {cluster}"));
+        assert_eq!(bake["status"], "passed", "{bake:#}");
+        let message = bake["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("clean for 2s: ") && message.contains("the requirement held"),
+            "{message}"
+        );
+        assert!(api.writes() > 0, "{cluster} was applied");
+        assert_eq!(
+            run.outcome("stage", &format!("stage {cluster}"))["status"],
+            "passed"
+        );
+    }
+    // Outside a terminal, the bake says what it waits for on standard error.
+    assert!(
+        run.stderr
+            .contains("dev: baking for 2s, asking http://127.0.0.1:"),
+        "{}",
+        run.stderr
+    );
+    support::assert_valid_junit(&run.junit);
+    assert!(run.junit.contains("bake web"), "{}", run.junit);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_during_dev_s_bake_stops_the_rollout_and_undo_puts_the_old_template_back() {
+    if !prometheus::available() {
+        return;
+    }
+    let metrics = Metrics::serve(&metrics_text(&[], &[], 1.0));
+    let server = Prometheus::start(&metrics, RULES, None);
+    let repo = repository(&bake_table(&server, 60, ""));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    // Version 1.0 everywhere, without baking.
+    let first = start_apply(repo.path(), &kubeconfig, &["--no-bake"], &[])
+        .finish()
+        .await;
+    assert_eq!(first.code, Some(0), "{}", first.raw);
+    let int_writes = servers[1].writes();
+    // Version 2.0, and dev starts serving errors once it runs it.
+    let library = repo.path().join("common/app.libsonnet");
+    let text = fs::read_to_string(&library).unwrap();
+    fs::write(&library, text.replace("web:1.0", "web:2.0")).unwrap();
+    let expand = support::policyrun_async(repo.path(), &["expand"]).await;
+    assert_eq!(expand.code, 0, "{}{}", expand.stdout, expand.stderr);
+    let started = Instant::now();
+    let apply = start_apply(repo.path(), &kubeconfig, &["--on-failure", "undo"], &[]);
+    until(Duration::from_secs(60), "dev to run 2.0", || {
+        image(&servers[0]).as_deref() == Some("registry.example.com/web:2.0")
+    })
+    .await;
+    metrics.set(&metrics_text(&[("dev", 7)], &[], 1.0));
+    let run = apply.finish().await;
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "the bake ended at the alert, not after its 60 s"
+    );
+    let bake = run.outcome("bake", "bake dev");
+    assert_eq!(bake["status"], "failed");
+    let message = bake["message"].as_str().unwrap();
+    assert!(
+        message.contains(r#"alert AppErrors {cluster="dev", instance="#)
+            && message.contains("severity=\"page\"")
+            && message.contains("firing since ")
+            && message.contains(": dev serves errors"),
+        "{message}"
+    );
+    assert!(
+        run.message("stage", "stage dev")
+            .contains("not healthy while baking"),
+    );
+    assert_eq!(servers[1].writes(), int_writes, "int never got a write");
+    assert_eq!(run.outcome("stage", "stage int")["status"], "skipped");
+    // --on-failure undo: dev's Deployment has the template from before the stage.
+    assert_eq!(
+        image(&servers[0]).as_deref(),
+        Some("registry.example.com/web:1.0")
+    );
+    let undo = run.outcome("on-failure", "Deployment app/web");
+    assert_eq!(undo["status"], "passed", "{undo:#}");
+    support::assert_valid_junit(&run.junit);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_requirement_that_turns_false_fails_the_stage_with_the_value_seen() {
+    if !prometheus::available() {
+        return;
+    }
+    let metrics = Metrics::serve(&metrics_text(&[], &[], 1.0));
+    let server = Prometheus::start(&metrics, RULES, None);
+    let repo = repository(&bake_table(
+        &server,
+        60,
+        "require = [\"app_ready_ratio{cluster=\\\"dev\\\"}\"]\n",
+    ));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let apply = start_apply(repo.path(), &kubeconfig, &["--until", "int"], &[]);
+    until(Duration::from_secs(60), "dev to be applied", || {
+        image(&servers[0]).is_some()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    metrics.set(&metrics_text(&[], &[], 0.0));
+    let run = apply.finish().await;
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    let message = run.message("bake", "bake dev");
+    assert!(
+        message.contains(r#"requirement `app_ready_ratio{cluster="dev"}` did not hold: {"#)
+            && message.contains(r#"cluster="dev""#)
+            && message.contains("} 0"),
+        "{message}"
+    );
+    assert_eq!(servers[1].writes(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_goes_away_fails_the_bake_closed() {
+    if !prometheus::available() {
+        return;
+    }
+    let metrics = Metrics::serve(&metrics_text(&[], &[], 1.0));
+    let mut server = Prometheus::start(&metrics, RULES, None);
+    let repo = repository(&bake_table(&server, 60, ""));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let apply = start_apply(repo.path(), &kubeconfig, &[], &[]);
+    until(Duration::from_secs(60), "dev to be applied", || {
+        image(&servers[0]).is_some()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    server.stop();
+    let run = apply.finish().await;
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    let message = run.message("bake", "bake dev");
+    assert!(
+        message.contains("cannot verify health") && message.contains("tried 3 times"),
+        "{message}"
+    );
+    assert_eq!(servers[1].writes() + servers[2].writes(), 0);
+
+    // A server that is not there before the stage: nothing is applied at all.
+    let repo = repository("duration = 5\nprometheus = \"http://127.0.0.1:1\"\n");
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let run = start_apply(repo.path(), &kubeconfig, &[], &[])
+        .finish()
+        .await;
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    let stage = run.message("stage", "stage dev");
+    assert!(
+        stage.starts_with("cannot verify health: `ALERTS{")
+            && stage.contains("127.0.0.1:1")
+            && stage.ends_with("nothing applied"),
+        "{stage}"
+    );
+    assert_eq!(servers.iter().map(ApiServer::writes).sum::<usize>(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_bake_promotes_at_once_and_every_report_says_so() {
+    if !prometheus::available() {
+        return;
+    }
+    let metrics = Metrics::serve(&metrics_text(&[("dev", 1)], &[], 1.0));
+    let server = Prometheus::start(&metrics, RULES, None);
+    server.wait_for(r#"ALERTS{alertname="AppErrors", cluster="dev", alertstate="firing"}"#);
+    let repo = repository(&bake_table(&server, 600, ""));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let started = Instant::now();
+    let run = start_apply(repo.path(), &kubeconfig, &["--no-bake"], &[])
+        .finish()
+        .await;
+    assert_eq!(run.code, Some(0), "{}", run.raw);
+    assert!(started.elapsed() < Duration::from_secs(120));
+    for cluster in ["dev", "int", "web"] {
+        let bake = run.outcome("bake", &format!("bake {cluster}"));
+        assert_eq!(bake["status"], "skipped");
+        assert!(
+            bake["message"].as_str().unwrap().contains("--no-bake"),
+            "{bake:#}"
+        );
+    }
+    assert!(run.junit.contains("skipped (--no-bake)"), "{}", run.junit);
+    assert!(servers.iter().all(|s| s.writes() > 0));
+    // A dry run bakes nothing either, and says so.
+    let run = start_apply(repo.path(), &kubeconfig, &["--dry-run"], &[])
+        .finish()
+        .await;
+    assert_eq!(run.code, Some(0), "{}", run.raw);
+    assert!(run.message("bake", "bake dev").contains("dry run"));
+    // Without a bake configured there is no bake result at all.
+    let plain = support::fixture("apply-basic");
+    let (_servers, kubeconfig) = three_clusters(plain.path(), TOKEN).await;
+    let run = start_apply(plain.path(), &kubeconfig, &["--until", "dev"], &[])
+        .finish()
+        .await;
+    assert_eq!(run.code, Some(0), "{}", run.raw);
+    assert!(!run.has("bake", "bake dev"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prometheus_password_authenticates_and_is_never_printed() {
+    if !prometheus::available() {
+        return;
+    }
+    let metrics = Metrics::serve(&metrics_text(&[], &[], 1.0));
+    let server = Prometheus::start(&metrics, RULES, Some(prometheus::WEB_CONFIG_BASIC_AUTH));
+    let repo = repository(&bake_table(
+        &server,
+        1,
+        &format!(
+            "basic_auth_user = \"{}\"\nbasic_auth_password_env = \"BAKE_TEST_PASSWORD\"\n",
+            prometheus::TEST_USER
+        ),
+    ));
+    let (_servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let run = start_apply(
+        repo.path(),
+        &kubeconfig,
+        &["--until", "dev"],
+        &[("BAKE_TEST_PASSWORD", prometheus::TEST_PASSWORD)],
+    )
+    .finish()
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.raw);
+    assert_eq!(run.outcome("bake", "bake dev")["status"], "passed");
+    assert!(!run.raw.contains(prometheus::TEST_PASSWORD));
+
+    // A wrong password: refused by the server before anything is applied; not shown.
+    let wrong = "wrong-password-do-not-print";
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let run = start_apply(
+        repo.path(),
+        &kubeconfig,
+        &["--until", "dev"],
+        &[("BAKE_TEST_PASSWORD", wrong)],
+    )
+    .finish()
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    let message = run.message("stage", "stage dev");
+    assert!(
+        message.contains("HTTP 401") && message.ends_with("nothing applied"),
+        "{message}"
+    );
+    assert!(!run.raw.contains(wrong), "{}", run.raw);
+    assert_eq!(servers[0].writes(), 0);
+
+    // No password at all: refused before anything is applied.
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let run = start_apply(repo.path(), &kubeconfig, &["--until", "dev"], &[])
+        .finish()
+        .await;
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    let stage = run.message("stage", "stage dev");
+    assert!(
+        stage.contains("BAKE_TEST_PASSWORD") && stage.contains("nothing applied"),
+        "{stage}"
+    );
+    assert_eq!(servers[0].writes(), 0);
+}
+
+/// Jenkins stops an aborted or timed-out step with SIGTERM: a bake ends as the readiness
+/// wait does, with the report written and exit 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_bake_with_a_report() {
+    if !prometheus::available() {
+        return;
+    }
+    let metrics = Metrics::serve(&metrics_text(&[], &[], 1.0));
+    let server = Prometheus::start(&metrics, RULES, None);
+    let repo = repository(&bake_table(&server, 120, ""));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let started = Instant::now();
+    let apply = start_apply(repo.path(), &kubeconfig, &[], &[]);
+    until(Duration::from_secs(60), "dev to be applied", || {
+        image(&servers[0]).is_some()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &apply.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let run = apply.finish().await;
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "not the whole bake"
+    );
+    let bake = run.outcome("bake", "bake dev");
+    assert!(
+        bake["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("interrupted while baking"),
+        "{bake:#}"
+    );
+    assert_eq!(run.outcome("stage", "stage int")["status"], "skipped");
+    assert_eq!(servers[1].writes() + servers[2].writes(), 0);
+    support::assert_valid_junit(&run.junit);
+}
