@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 
-use support::{fixture, outcome_list, policyrun};
+use support::{fixture, outcome_list, policyrun, write_file};
 
 /// `generated = "policies"` (or `lib`, `.git`, a cluster directory) was accepted, and
 /// `expand` then deleted the policies as orphans of the generated tree.
@@ -217,4 +217,106 @@ fn a_linked_policy_directory_or_waiver_file_is_refused() {
     let run = policyrun(root, &["check"]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("policy.waivers[0]"), "{}", run.stderr);
+}
+
+// Secrets (items 2-4)
+
+/// The Secret of [`secret_repository`]'s entry: what no report may show, in every form a
+/// policy can get it in (committed, decoded, transformed).
+const SECRET_FORMS: &[&str] = &[
+    "aHVudGVyMi1zZWtyaXQ=",
+    "hunter2-sekrit",
+    "HUNTER2-SEKRIT",
+    "h.u.n.t.e.r",
+    "tok-sekrit-99",
+    "TOK-SEKRIT-99",
+    "dG9rLXNla3JpdC05OQ==",
+];
+
+/// A repository whose one cluster holds a Secret (`app/creds`, with `data.password`, an empty
+/// `data.empty` and `stringData.token`) and a ConfigMap, with `policies` in package `leak`
+/// `[policy]` lines `policy` and more `files`; its generated JSON is committed (by `expand`).
+fn secret_repository(policy: &str, policies: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_file(
+        root,
+        "policyrun.toml",
+        &format!(
+            "jpath = []\n\n[[cluster]]\nname = \"dev\"\n\n[policy]\nnamespaces = [\"leak\"]\n{policy}\n\n[style]\nenabled = false\n"
+        ),
+    );
+    write_file(root, "clusters/dev/app.jsonnet", SECRET_ENTRY);
+    write_file(root, "policies/leak.rego", policies);
+    for (path, text) in files {
+        write_file(root, path, text);
+    }
+    let run = policyrun(root, &["expand"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    dir
+}
+
+const SECRET_ENTRY: &str = "{
+  items_: {
+    ns: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'app' } },
+    settings: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'app' }, data: { a: 'b' } },
+    creds: {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'creds', namespace: 'app' },
+      data: { password: std.base64('hunter2-sekrit'), empty: '' },
+      stringData: { token: 'tok-sekrit-99' },
+    },
+  },
+}
+";
+
+/// Everything a run wrote: standard output and error, and the JUnit report if any.
+fn everything_shown(root: &std::path::Path, run: &support::Run) -> String {
+    let junit = fs::read_to_string(root.join("report.xml")).unwrap_or_default();
+    let _ = fs::remove_file(root.join("report.xml"));
+    format!("{}\n{}\n{junit}", run.stdout, run.stderr)
+}
+
+fn assert_no_secret_shown(what: &str, shown: &str) {
+    for form in SECRET_FORMS {
+        assert!(!shown.contains(form), "{what}: {form:?} shown:\n{shown}");
+    }
+}
+
+/// A committed Secret whose source now yields a ConfigMap at the same path: the stale
+/// diff showed the old Secret's values in every report (the other way round was masked).
+#[test]
+fn a_secret_the_sources_turn_into_a_config_map_keeps_its_values_hidden() {
+    let dir = secret_repository(
+        "",
+        "package leak\nimport rego.v1\ndeny_nothing if false\n",
+        &[],
+    );
+    let root = dir.path();
+    let secret_at = SECRET_ENTRY.find("    creds: {").unwrap();
+    let entry = format!(
+        "{}    creds: {{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {{ name: 'creds', namespace: 'app' }}, data: {{ password: 'not secret' }} }},\n  }},\n}}\n",
+        &SECRET_ENTRY[..secret_at]
+    );
+    write_file(root, "clusters/dev/app.jsonnet", &entry);
+    for args in [
+        &["check", "--junit", "report.xml"][..],
+        &["check", "--output", "json", "--junit", "report.xml"],
+    ] {
+        let run = policyrun(root, args);
+        assert_eq!(run.code, 1, "{args:?}: {}{}", run.stdout, run.stderr);
+        let shown = everything_shown(root, &run);
+        assert_no_secret_shown(&format!("{args:?}"), &shown);
+        assert!(shown.contains("password"), "{shown}");
+        assert!(shown.contains("<hidden, changed>"), "{shown}");
+        if args.contains(&"json") {
+            let stale: Vec<serde_json::Value> = outcome_list(&run)
+                .into_iter()
+                .filter(|o| o["stage"] == "freshness" && o["status"] == "failed")
+                .collect();
+            assert_eq!(stale.len(), 1, "{stale:#?}");
+            assert_eq!(stale[0]["subject"], "generated/dev/app/creds.json");
+        }
+    }
 }
