@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 
-use support::{fixture, outcome_list, policyrun, write_file};
+use support::{edit_file, fixture, outcome_list, policyrun, write_file};
 
 /// `generated = "policies"` (or `lib`, `.git`, a cluster directory) was accepted, and
 /// `expand` then deleted the policies as orphans of the generated tree.
@@ -319,4 +319,80 @@ fn a_secret_the_sources_turn_into_a_config_map_keeps_its_values_hidden() {
             assert_eq!(stale[0]["subject"], "generated/dev/app/creds.json");
         }
     }
+}
+
+/// A policy message built from a transformed secret value (`upper(p)`, `concat(".",
+/// split(p, ""))` of `p := base64.decode(input.data.password)`) was printed: redaction
+/// matches exact values only. Policies now see placeholders (empty values stay empty), in
+/// `check` and `test`, on either engine; the verdict memory keeps what they saw apart
+/// from what they see with `reveal_secret_values = true`.
+#[test]
+fn policies_see_secret_values_masked_so_no_transformation_leaks_them() {
+    let policies = "package leak
+import rego.v1
+
+deny_transformed contains msg if {
+  input.kind == \"Secret\"
+  p := base64.decode(input.data.password)
+  msg := sprintf(\"upper %s dotted %s token %s\", [upper(p), concat(\".\", split(p, \"\")), upper(input.stringData.token)])
+}
+
+warn_empty contains msg if {
+  input.kind == \"Secret\"
+  some key, value in input.data
+  value == \"\"
+  msg := sprintf(\"%s is empty\", [key])
+}
+";
+    let dir = secret_repository("", policies, &[]);
+    let root = dir.path();
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let masked = "upper <HIDDEN> dotted <.h.i.d.d.e.n.> token <HIDDEN>";
+    for engine in ["interpreter", "vm"] {
+        for args in [
+            &["check", "--junit", "report.xml"][..],
+            &["check", "--output", "json", "--cache-dir", cache_dir],
+            &["check", "--output", "json", "--cache-dir", cache_dir],
+            &["test", "--output", "json", "generated/dev/app"],
+        ] {
+            let args: Vec<&str> = args
+                .iter()
+                .chain(&["--policy-engine", engine])
+                .copied()
+                .collect();
+            let run = policyrun(root, &args);
+            assert_eq!(run.code, 1, "{args:?}: {}{}", run.stdout, run.stderr);
+            let shown = everything_shown(root, &run);
+            assert_no_secret_shown(&format!("{args:?}"), &shown);
+            assert!(shown.contains(masked), "{args:?}: {shown}");
+            assert!(shown.contains("empty is empty"), "{args:?}: {shown}");
+        }
+    }
+
+    // The same object with the values revealed is another verdict, not the remembered one.
+    edit_file(
+        root,
+        "policyrun.toml",
+        "namespaces = [\"leak\"]",
+        "namespaces = [\"leak\"]\nreveal_secret_values = true",
+    );
+    let run = policyrun(
+        root,
+        &["check", "--output", "json", "--cache-dir", cache_dir],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let messages: Vec<serde_json::Value> = outcome_list(&run)
+        .into_iter()
+        .filter(|o| o["check"] == "leak.deny_transformed" && o["status"] == "failed")
+        .collect();
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert!(
+        messages[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("upper HUNTER2-SEKRIT dotted h.u.n"),
+        "{}",
+        messages[0]["message"]
+    );
 }

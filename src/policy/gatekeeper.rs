@@ -82,6 +82,11 @@ pub struct Constraints {
 pub type WorkerEngines = HashMap<(usize, Option<String>), Engine>;
 
 impl Constraints {
+    /// No constraint judges anything.
+    pub fn is_empty(&self) -> bool {
+        self.constraints.is_empty()
+    }
+
     /// Reads every ConstraintTemplate and constraint below `paths` (YAML or JSON). Any other
     /// object there, a template that does not compile, or a constraint without a template
     /// fails the run.

@@ -12,6 +12,7 @@ pub mod safety;
 pub mod verify;
 pub mod waivers;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use crate::cache::Cache;
 use crate::imports::Digest;
 use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::schema::Target;
+use crate::secrets;
 use load::{Loaded, Package, Problem, RuleDecl, RuleKind};
 use memory::VerdictMemory;
 use results::Verdict;
@@ -75,6 +77,9 @@ pub struct Settings {
     pub waivers: Vec<PathBuf>,
     /// Directories or files holding Gatekeeper ConstraintTemplates and constraints.
     pub gatekeeper: Vec<PathBuf>,
+    /// Policies see the values of Secrets as they are, not placeholders (see
+    /// [`crate::secrets::as_policies_see`]).
+    pub reveal_secret_values: bool,
 }
 
 impl Default for Settings {
@@ -88,6 +93,7 @@ impl Default for Settings {
             engine: RegoEngine::default(),
             waivers: Vec::new(),
             gatekeeper: Vec::new(),
+            reveal_secret_values: false,
         }
     }
 }
@@ -153,6 +159,7 @@ pub struct PolicyStage {
     waivers: Waivers,
     gatekeeper: gatekeeper::Constraints,
     problems: Vec<Outcome>,
+    reveal_secret_values: bool,
 }
 
 impl PolicyStage {
@@ -184,6 +191,7 @@ impl PolicyStage {
             waivers,
             gatekeeper,
             problems,
+            reveal_secret_values: settings.reveal_secret_values,
         }
     }
 
@@ -205,7 +213,7 @@ impl PolicyStage {
         let loaded = self.loaded.as_ref().filter(|l| !l.packages.is_empty())?;
         self.problems
             .is_empty()
-            .then(|| VerdictMemory::open(cache, loaded, self.engine))
+            .then(|| VerdictMemory::open(cache, loaded, self.engine, self.reveal_secret_values))
     }
 
     /// The data files' document, as every cluster's data starts (`None` when nothing
@@ -264,7 +272,42 @@ impl PolicyStage {
             }
             _ => None,
         };
-        let constraints = match self.gatekeeper.prepare(targets, namespaced) {
+        // What the policies judge: the objects with their Secrets' values masked (unless
+        // revealed), for the Rego rules, the Gatekeeper reviews and inventories alike; the
+        // objects as they are only tell redaction what to hide.
+        let seen: Vec<Cow<serde_json::Value>> = targets
+            .iter()
+            .map(|t| secrets::as_policies_see(t.value, self.reveal_secret_values))
+            .collect();
+        let judged: Vec<Target> = targets
+            .iter()
+            .zip(&seen)
+            .map(|(target, value)| Target {
+                subject: target.subject.clone(),
+                cluster: target.cluster,
+                entry: target.entry,
+                id: target.id,
+                value,
+                location: target.location.clone(),
+            })
+            .collect();
+        // Gatekeeper templates read every object of the cluster (`data.inventory`): where
+        // they see the values, what they say is cleaned of every Secret's in the cluster.
+        let mut cluster_secrets: HashMap<Option<&str>, Vec<String>> = HashMap::new();
+        if self.reveal_secret_values && !self.gatekeeper.is_empty() {
+            for target in targets {
+                cluster_secrets
+                    .entry(target.cluster)
+                    .or_default()
+                    .extend(secrets::value_strings(target.value));
+            }
+            for values in cluster_secrets.values_mut() {
+                // Longest first, as `value_strings` gives them; equal ones next to each other.
+                values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+                values.dedup();
+            }
+        }
+        let constraints = match self.gatekeeper.prepare(&judged, namespaced) {
             Ok(prepared) => prepared,
             Err(problems) => {
                 outcomes.extend(problems);
@@ -280,13 +323,15 @@ impl PolicyStage {
         });
         let evaluated: Vec<(Vec<Outcome>, Vec<usize>)> = targets
             .par_iter()
-            .filter_map(|target| {
-                let own = (part.owns)(target);
+            .zip(judged.par_iter())
+            .filter_map(|(original, target)| {
+                let own = (part.owns)(original);
                 // Another part's object is evaluated only to learn whether it uses a file
                 // waiver, by the part that reports the waivers.
-                (own || (part.run_wide && self.waivers.may_cover(target))).then_some((target, own))
+                (own || (part.run_wide && self.waivers.may_cover(original)))
+                    .then_some((original, target, own))
             })
-            .map_init(Workers::default, |workers, (target, own)| {
+            .map_init(Workers::default, |workers, (original, target, own)| {
                 let mut results = Vec::new();
                 if let (Some(loaded), Some(prepared)) = (&self.loaded, &prepared) {
                     results.extend(rego_results(
@@ -298,12 +343,17 @@ impl PolicyStage {
                         recall.as_ref(),
                     ));
                 }
-                results.extend(constraints.evaluate(&mut workers.gatekeeper, target, namespaced));
+                let mut reviewed =
+                    constraints.evaluate(&mut workers.gatekeeper, target, namespaced);
+                if let Some(values) = cluster_secrets.get(&target.cluster) {
+                    redact::hide_values(values, &mut reviewed);
+                }
+                results.extend(reviewed);
                 let (mut found, used) = waivers::apply(&self.waivers, results, target, today);
                 if !own {
                     found.clear();
                 }
-                redact::secret_values(target, &mut found);
+                redact::secret_values(original, &mut found);
                 (found, used)
             })
             .collect();
@@ -992,5 +1042,59 @@ mod tests {
         // An unknown scope is left out, as regorus sees it: undefined, not null.
         let document = policyrun_document(&cluster, &target, None).unwrap();
         assert!(document["object"].get("namespaced").is_none(), "{document}");
+    }
+
+    /// The messages of a rule that reports what it sees of a Secret.
+    fn seen_of_a_secret(reveal_secret_values: bool, engine: RegoEngine) -> Vec<Outcome> {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::write(
+            root.join("seen.rego"),
+            "package main\nimport rego.v1\n\
+             deny contains sprintf(\"saw %s\", [input.data.password]) if {\n\
+             \tinput.kind == \"Secret\"\n}\n",
+        )
+        .unwrap();
+        let settings = Settings {
+            dirs: vec![root.clone()],
+            engine,
+            reveal_secret_values,
+            ..Settings::default()
+        };
+        let mut id = object_id();
+        id.api_version = "v1".to_owned();
+        id.kind = "Secret".to_owned();
+        // "aHVudGVyMg==" is base64 for "hunter2".
+        let value = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db"}, "data": {"password": "aHVudGVyMg=="}});
+        let target = Target {
+            subject: id.display_name(),
+            cluster: None,
+            entry: None,
+            id: &id,
+            value: &value,
+            location: Location::file("db.json"),
+        };
+        PolicyStage::new(&root, &settings).run(
+            &[target],
+            &HashMap::from([(None, ClusterContext::default())]),
+            &|_, _| Some(true),
+            Date::today(),
+            &Part::whole(),
+            None,
+        )
+    }
+
+    #[test]
+    fn policies_see_placeholders_unless_revealed() {
+        for engine in [RegoEngine::Interpreter, RegoEngine::Vm] {
+            let outcomes = seen_of_a_secret(false, engine);
+            let deny = outcomes.iter().find(|o| o.check == "main.deny").unwrap();
+            assert_eq!(deny.message, "saw PGhpZGRlbj4=", "{outcomes:#?}");
+            // Revealed, the value is there, and the redaction hides it.
+            let outcomes = seen_of_a_secret(true, engine);
+            let deny = outcomes.iter().find(|o| o.check == "main.deny").unwrap();
+            assert_eq!(deny.message, "saw <hidden>", "{outcomes:#?}");
+        }
     }
 }
