@@ -284,6 +284,101 @@ fn assert_no_secret_shown(what: &str, shown: &str) {
     }
 }
 
+/// A policy's `print` of a Secret's values (committed, decoded) reached standard error
+/// unredacted, and the run passed — `check` and `test`, on either engine, and from a
+/// Gatekeeper template reading the inventory. Print output is now kept with the rule's
+/// result, through the same redaction as messages; `reveal_secret_values = true` (policies
+/// see the values) is where only that redaction stands between a print and the log.
+#[test]
+fn a_policy_that_prints_secret_values_shows_them_hidden() {
+    let policies = "package leak
+import rego.v1
+
+warn_print contains \"printed\" if {
+  input.kind == \"Secret\"
+  print(\"raw\", input.data.password, \"decoded\", base64.decode(input.data.password), \"string\", input.stringData.token)
+}
+";
+    let template = "apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8sprintsecrets
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sPrintSecrets
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sprintsecrets
+
+        violation[{\"msg\": msg}] {
+          creds := data.inventory.namespace.app.v1.Secret.creds
+          print(\"reviewing\", input.review.object.kind, \"inventory\", creds.data.password, creds.stringData.token)
+          input.review.object.kind == \"never\"
+          msg := \"never\"
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sPrintSecrets
+metadata:
+  name: print-secrets
+spec:
+  match:
+    kinds:
+      - apiGroups: [\"\"]
+        kinds: [\"ConfigMap\", \"Secret\"]
+";
+    for reveal in [true, false] {
+        let dir = secret_repository(
+            &format!("reveal_secret_values = {reveal}\ngatekeeper = [\"gatekeeper\"]"),
+            policies,
+            &[("gatekeeper/print.yaml", template)],
+        );
+        let root = dir.path();
+        for engine in ["interpreter", "vm"] {
+            let what = format!("reveal {reveal}, {engine}");
+            let engine_flag = ["--policy-engine", engine];
+            for args in [
+                &["check", "--junit", "report.xml"][..],
+                &["check", "--output", "json", "--junit", "report.xml"],
+                &["check", "-v"],
+                &["test", "generated/dev/app/creds.json"],
+                &["test", "--output", "json", "generated/dev/app"],
+            ] {
+                let args: Vec<&str> = args.iter().chain(&engine_flag).copied().collect();
+                let run = policyrun(root, &args);
+                assert_eq!(run.code, 0, "{what} {args:?}: {}{}", run.stdout, run.stderr);
+                let shown = everything_shown(root, &run);
+                assert_no_secret_shown(&format!("{what} {args:?}"), &shown);
+                if args.contains(&"json") {
+                    // What was printed is there, with the values hidden.
+                    let details: Vec<String> = outcome_list(&run)
+                        .iter()
+                        .filter_map(|o| o["detail"].as_str())
+                        .filter(|d| d.contains("print: "))
+                        .map(str::to_owned)
+                        .collect();
+                    let printed = details.join("\n");
+                    assert!(
+                        printed.contains("leak.rego:6: raw ")
+                            && printed.contains("decoded <hidden> string <hidden>"),
+                        "{what}: {printed}"
+                    );
+                    if args[0] == "check" {
+                        assert!(
+                            printed.contains("reviewing ConfigMap inventory")
+                                && printed.contains("reviewing Secret inventory"),
+                            "{what}: {printed}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A committed Secret whose source now yields a ConfigMap at the same path: the stale
 /// diff showed the old Secret's values in every report (the other way round was masked).
 #[test]

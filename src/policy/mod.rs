@@ -418,7 +418,7 @@ fn rego_results(
     if let Some((memory, memory_key)) = memory_key
         && let Some(verdicts) = memory.recall(&memory_key, &loaded.packages)
     {
-        return verdict_outcomes(loaded, target, verdicts);
+        return verdict_outcomes(loaded, target, verdicts, &Printed::new());
     }
     let no_context = || {
         vec![policy_outcome(target, LOAD, Status::Error).message(format!(
@@ -426,6 +426,8 @@ fn rego_results(
             target.cluster.unwrap_or_default()
         ))]
     };
+    // regorus' virtual machine has no `print` (policies that call it run on the interpreter).
+    let mut printed = Printed::new();
     let verdicts = match prepared {
         Prepared::Vm { program, data } => {
             let Some(data) = data.get(&key) else {
@@ -449,13 +451,19 @@ fn rego_results(
                     None => return no_context(),
                 },
             };
-            evaluate(engine, &loaded.packages, target.value, &context)
+            evaluate(
+                engine,
+                &loaded.packages,
+                target.value,
+                &context,
+                &mut printed,
+            )
         }
     };
     if let Some((memory, memory_key)) = memory_key {
         memory.remember(memory_key, &verdicts);
     }
-    verdict_outcomes(loaded, target, verdicts)
+    verdict_outcomes(loaded, target, verdicts, &printed)
 }
 
 /// The outcomes of one object's verdicts: one per rule of every package.
@@ -463,6 +471,7 @@ fn verdict_outcomes(
     loaded: &Loaded,
     target: &Target,
     verdicts: Vec<PackageVerdicts>,
+    printed: &Printed,
 ) -> Vec<Outcome> {
     let id = Arc::new(target.id.clone());
     let mut outcomes = Vec::new();
@@ -474,9 +483,17 @@ fn verdict_outcomes(
             }
             PackageVerdicts::Rules(rules) => rules,
         };
-        for (rule, (verdict, excepted)) in package.rules.iter().zip(rules) {
+        for (i, (rule, (verdict, excepted))) in package.rules.iter().zip(rules).enumerate() {
             let base = policy_outcome_of(target, &id, &rule.check, Status::Passed);
-            outcomes.push(match verdict {
+            // What the package's `exception` rule printed goes with its first rule.
+            let exception = package.exception_path.as_ref().filter(|_| i == 0);
+            let prints: Vec<&String> = exception
+                .into_iter()
+                .chain([&rule.path])
+                .filter_map(|path| printed.get(path))
+                .flatten()
+                .collect();
+            let outcome = match verdict {
                 Err(problem) if problem.contains("\n-->") => {
                     evaluation_error(loaded, package, Some(rule), target, &problem)
                 }
@@ -505,10 +522,44 @@ fn verdict_outcomes(
                 }
                 .messages(messages)
                 .detail(rule_place(rule)),
-            });
+            };
+            outcomes.push(with_prints(outcome, &prints));
         }
     }
     outcomes
+}
+
+/// What `print` wrote while rules were evaluated for one object, by rule path. It is kept
+/// with the rule's result (never written to the terminal by the engine) so that it goes
+/// through the redaction of Secret values like every message.
+type Printed = HashMap<String, Vec<String>>;
+
+/// At most this many lines of print output are kept per result: a `print` in a loop must
+/// not drown the report.
+const MAX_PRINT_LINES: usize = 50;
+
+/// `outcome` with the print output of its rule (each line `print: <file>:<line>: <text>`)
+/// after its detail.
+pub(crate) fn with_prints(mut outcome: Outcome, prints: &[&String]) -> Outcome {
+    if prints.is_empty() {
+        return outcome;
+    }
+    let mut text = outcome.detail.take().unwrap_or_default();
+    for line in prints.iter().take(MAX_PRINT_LINES) {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str("print: ");
+        text.push_str(line);
+    }
+    if prints.len() > MAX_PRINT_LINES {
+        text.push_str(&format!(
+            "\nprint: {} more lines not shown",
+            prints.len() - MAX_PRINT_LINES
+        ));
+    }
+    outcome.detail = Some(text);
+    outcome
 }
 
 /// What one rayon worker keeps between objects: its own virtual machine or engine clones.
@@ -685,6 +736,8 @@ fn prepare(
         }
     }
     let mut base = loaded.engine.clone();
+    // Print output is gathered per rule, never written by the engine (see `Printed`).
+    base.set_gather_prints(true);
     add_object_context(&mut base).map_err(|e| Problem {
         file: PathBuf::from("policyrun-context.rego"),
         line: None,
@@ -699,6 +752,7 @@ fn prepare(
         if let Some(rule) = loaded.packages.first().and_then(|p| p.rules.first()) {
             // Errors here are about this empty input only; real objects report their own.
             let _ = engine.eval_rule(rule.path.clone());
+            let _ = engine.take_prints();
         }
         engines.insert(key.clone(), engine);
     }
@@ -910,6 +964,7 @@ fn evaluate(
     packages: &[Package],
     object: &serde_json::Value,
     context: &ObjectContext,
+    printed: &mut Printed,
 ) -> Vec<PackageVerdicts> {
     let input = match Value::deserialize(object) {
         Ok(input) => input,
@@ -925,9 +980,13 @@ fn evaluate(
     OBJECT_CONTEXT.with(|slot| *slot.borrow_mut() = context.to_value());
     engine.set_input(input);
     let mut value_of = |path: &str| -> Result<Option<serde_json::Value>, String> {
-        let value = engine
-            .eval_rule(path.to_owned())
-            .map_err(|e| e.to_string())?;
+        let value = engine.eval_rule(path.to_owned());
+        if let Ok(lines) = engine.take_prints()
+            && !lines.is_empty()
+        {
+            printed.entry(path.to_owned()).or_default().extend(lines);
+        }
+        let value = value.map_err(|e| e.to_string())?;
         if value == Value::Undefined {
             return Ok(None);
         }
@@ -1044,7 +1103,7 @@ mod tests {
         assert!(document["object"].get("namespaced").is_none(), "{document}");
     }
 
-    /// The messages of a rule that reports what it sees of a Secret.
+    /// The messages and print output of a rule that reports what it sees of a Secret.
     fn seen_of_a_secret(reveal_secret_values: bool, engine: RegoEngine) -> Vec<Outcome> {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
@@ -1052,7 +1111,7 @@ mod tests {
             root.join("seen.rego"),
             "package main\nimport rego.v1\n\
              deny contains sprintf(\"saw %s\", [input.data.password]) if {\n\
-             \tinput.kind == \"Secret\"\n}\n",
+             \tprint(\"decoded\", base64.decode(input.data.password))\n}\n",
         )
         .unwrap();
         let settings = Settings {
@@ -1086,15 +1145,43 @@ mod tests {
     }
 
     #[test]
-    fn policies_see_placeholders_unless_revealed() {
+    fn policies_see_placeholders_and_print_output_is_kept_cleaned() {
         for engine in [RegoEngine::Interpreter, RegoEngine::Vm] {
             let outcomes = seen_of_a_secret(false, engine);
             let deny = outcomes.iter().find(|o| o.check == "main.deny").unwrap();
             assert_eq!(deny.message, "saw PGhpZGRlbj4=", "{outcomes:#?}");
-            // Revealed, the value is there, and the redaction hides it.
+            let detail = deny.detail.as_deref().unwrap();
+            assert!(
+                detail.ends_with("print: seen.rego:4: decoded <hidden>"),
+                "{detail}"
+            );
+
             let outcomes = seen_of_a_secret(true, engine);
             let deny = outcomes.iter().find(|o| o.check == "main.deny").unwrap();
             assert_eq!(deny.message, "saw <hidden>", "{outcomes:#?}");
+            let detail = deny.detail.as_deref().unwrap();
+            assert!(
+                detail.ends_with("print: seen.rego:4: decoded <hidden>")
+                    && !detail.contains("hunter2"),
+                "{detail}"
+            );
         }
+    }
+
+    #[test]
+    fn print_output_follows_the_detail_and_is_bounded() {
+        let lines: Vec<String> = (0..MAX_PRINT_LINES + 3)
+            .map(|i| format!("p.rego:1: {i}"))
+            .collect();
+        let outcome = Outcome::new(Stage::Policy, "main.deny", Status::Passed).detail("rule deny");
+        let outcome = with_prints(outcome, &lines.iter().collect::<Vec<_>>());
+        let detail = outcome.detail.unwrap();
+        let shown: Vec<&str> = detail.lines().collect();
+        assert_eq!(shown[0], "rule deny");
+        assert_eq!(shown[1], "print: p.rego:1: 0");
+        assert_eq!(shown.len(), MAX_PRINT_LINES + 2);
+        assert_eq!(shown[MAX_PRINT_LINES + 1], "print: 3 more lines not shown");
+        let untouched = Outcome::new(Stage::Policy, "main.deny", Status::Passed);
+        assert_eq!(with_prints(untouched, &[]).detail, None);
     }
 }
