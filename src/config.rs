@@ -130,6 +130,8 @@ struct RawPolicy {
     waivers: Vec<String>,
     #[serde(default)]
     gatekeeper: Vec<String>,
+    #[serde(default)]
+    reveal_secret_values: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -573,6 +575,7 @@ fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Setting
         engine: raw.engine.unwrap_or_default(),
         waivers,
         gatekeeper,
+        reveal_secret_values: raw.reveal_secret_values,
     })
 }
 
@@ -998,6 +1001,26 @@ mod tests {
             let err = parse(&dir, &format!("{cluster}{text}")).unwrap_err();
             assert!(err.contains(key), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn secret_values_are_masked_for_policies_unless_revealed() {
+        let dir = repo();
+        let clusters = "[[cluster]]\nname = \"dev\"\n";
+        let config = parse(&dir, clusters).unwrap();
+        assert!(!config.policy.reveal_secret_values);
+        let config = parse(
+            &dir,
+            &format!("{clusters}[policy]\nreveal_secret_values = true\n"),
+        )
+        .unwrap();
+        assert!(config.policy.reveal_secret_values);
+        let err = parse(
+            &dir,
+            &format!("{clusters}[policy]\nreveal_secret_values = \"yes\"\n"),
+        )
+        .unwrap_err();
+        assert!(err.contains("reveal_secret_values"), "{err}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::config::{Cluster, Config, FormatOnly};
 use crate::expand::{Expanded, Produced, output_prefix};
 use crate::outcome::{Location, Outcome, Stage, Status};
 use crate::paths;
+use crate::secrets;
 
 pub const CHECK: &str = "up-to-date";
 
@@ -135,16 +136,24 @@ pub fn labelled_diff(old_name: &str, new_name: &str, old: &str, new: &str) -> St
         .to_string()
 }
 
-/// For a file holding a Secret: a diff in which every Secret value is replaced by a marker
-/// (saying whether it changed), since a report must never show a secret value; `None` for
-/// other files.
+/// For a file holding a Secret on either side — committed or produced, so that a Secret
+/// the sources now turn into a ConfigMap does not show its old values: a diff in which every
+/// Secret value is replaced by a marker (saying whether it changed), since a report must
+/// never show a secret value; `None` for other files.
 fn secret_safe_diff(path: &Path, committed: &str, produced: &str) -> Option<String> {
     let mut produced: Value = serde_json::from_str(produced).ok()?;
-    if !holds_secret(&produced) {
+    let committed = serde_json::from_str::<Value>(committed).map_err(|_| committed);
+    let secret_committed = match &committed {
+        Ok(value) => secrets::holds_secret(value),
+        // Text no JSON reader takes is never applied, but it is shown: where it may be a
+        // Secret, it is not.
+        Err(text) => text.contains("Secret"),
+    };
+    if !secret_committed && !secrets::holds_secret(&produced) {
         return None;
     }
     let header = "(Secret values are hidden; a changed one shows as <hidden, changed>)\n";
-    let Ok(mut committed) = serde_json::from_str::<Value>(committed) else {
+    let Ok(mut committed) = committed else {
         return Some(format!(
             "{header}the committed file is not valid JSON; it is not shown because it may hold Secret values"
         ));
@@ -159,38 +168,38 @@ fn secret_safe_diff(path: &Path, committed: &str, produced: &str) -> Option<Stri
     ))
 }
 
-fn is_secret(value: &Value) -> bool {
-    value.get("kind").and_then(Value::as_str) == Some("Secret")
-        && value.get("apiVersion").and_then(Value::as_str) == Some("v1")
-}
-
-fn holds_secret(value: &Value) -> bool {
-    match value {
-        _ if is_secret(value) => true,
-        Value::Object(map) => map.values().any(holds_secret),
-        Value::Array(items) => items.iter().any(holds_secret),
-        _ => false,
-    }
-}
-
 /// Replaces the values of every Secret's `data` and `stringData` in `value` by markers;
-/// `other` is the same place on the other side, to tell changed values from equal ones.
+/// `other` is the same place on the other side, to tell changed values from equal ones. A
+/// value counts as unchanged only where the other side is a Secret too: "the same as the
+/// ConfigMap's value" would tell the value.
 pub(crate) fn mask_secrets(value: &mut Value, other: Option<&Value>) {
-    if is_secret(value) {
+    if secrets::is_secret(value) {
+        let other = other.filter(|o| secrets::is_secret(o));
         for field in ["data", "stringData"] {
             let theirs = other.and_then(|o| o.get(field));
-            if let Some(Value::Object(entries)) = value.get_mut(field) {
-                for (key, entry) in entries.iter_mut() {
-                    let same = theirs.and_then(|t| t.get(key)) == Some(&*entry);
-                    *entry = Value::String(
-                        if same {
-                            "<hidden>"
-                        } else {
-                            "<hidden, changed>"
-                        }
-                        .to_owned(),
-                    );
+            let marker = |same: bool| {
+                Value::String(
+                    if same {
+                        "<hidden>"
+                    } else {
+                        "<hidden, changed>"
+                    }
+                    .to_owned(),
+                )
+            };
+            match value.get_mut(field) {
+                Some(Value::Object(entries)) => {
+                    for (key, entry) in entries.iter_mut() {
+                        let same = theirs.and_then(|t| t.get(key)) == Some(&*entry);
+                        *entry = marker(same);
+                    }
                 }
+                // Not a map (an invalid Secret): hidden whole.
+                Some(whole) if !whole.is_null() => {
+                    let same = theirs == Some(&*whole);
+                    *whole = marker(same);
+                }
+                _ => {}
             }
         }
         return;
@@ -575,6 +584,41 @@ mod tests {
             "{broken}"
         );
         assert!(secret_safe_diff(Path::new("x.json"), "{}", "{\"kind\": \"ConfigMap\"}").is_none());
+    }
+
+    #[test]
+    fn a_committed_secret_the_sources_turn_into_a_config_map_is_masked() {
+        let committed = r#"{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
+            "data": {"password": "aHVudGVyMg=="}, "stringData": "tok-sekrit"}"#;
+        // The same value as the ConfigMap's: "unchanged" would tell it.
+        let produced = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "db"},
+            "data": {"password": "aHVudGVyMg=="}}"#;
+        let diff =
+            secret_safe_diff(Path::new("generated/dev/a/s.json"), produced, committed).unwrap();
+        assert!(
+            diff.contains("+    \"password\": \"<hidden, changed>\""),
+            "{diff}"
+        );
+        assert!(!diff.contains("tok-sekrit"), "{diff}");
+        let diff =
+            secret_safe_diff(Path::new("generated/dev/a/s.json"), committed, produced).unwrap();
+        assert!(
+            diff.contains("-    \"password\": \"<hidden, changed>\""),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("-  \"stringData\": \"<hidden, changed>\""),
+            "{diff}"
+        );
+        assert!(!diff.contains("tok-sekrit"), "{diff}");
+        // The ConfigMap's own value is no secret.
+        assert!(
+            diff.contains("+    \"password\": \"aHVudGVyMg==\""),
+            "{diff}"
+        );
+        let broken = r#"{"kind": "Secret", "data": {"password": "aHVudGVyMg=="},}"#;
+        let diff = secret_safe_diff(Path::new("x.json"), broken, produced).unwrap();
+        assert!(diff.contains("not valid JSON"), "{diff}");
     }
 
     #[test]

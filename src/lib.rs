@@ -20,6 +20,7 @@ pub mod policy;
 pub mod report;
 pub mod sandbox;
 pub mod schema;
+pub mod secrets;
 pub mod shard;
 pub mod style;
 pub mod validate;

@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 
-use support::{fixture, outcome_list, policyrun};
+use support::{edit_file, fixture, outcome_list, policyrun, write_file};
 
 /// `generated = "policies"` (or `lib`, `.git`, a cluster directory) was accepted, and
 /// `expand` then deleted the policies as orphans of the generated tree.
@@ -217,4 +217,277 @@ fn a_linked_policy_directory_or_waiver_file_is_refused() {
     let run = policyrun(root, &["check"]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("policy.waivers[0]"), "{}", run.stderr);
+}
+
+// Secrets (items 2-4)
+
+/// The Secret of [`secret_repository`]'s entry: what no report may show, in every form a
+/// policy can get it in (committed, decoded, transformed).
+const SECRET_FORMS: &[&str] = &[
+    "aHVudGVyMi1zZWtyaXQ=",
+    "hunter2-sekrit",
+    "HUNTER2-SEKRIT",
+    "h.u.n.t.e.r",
+    "tok-sekrit-99",
+    "TOK-SEKRIT-99",
+    "dG9rLXNla3JpdC05OQ==",
+];
+
+/// A repository whose one cluster holds a Secret (`app/creds`, with `data.password`, an empty
+/// `data.empty` and `stringData.token`) and a ConfigMap, with `policies` in package `leak`
+/// `[policy]` lines `policy` and more `files`; its generated JSON is committed (by `expand`).
+fn secret_repository(policy: &str, policies: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_file(
+        root,
+        "policyrun.toml",
+        &format!(
+            "jpath = []\n\n[[cluster]]\nname = \"dev\"\n\n[policy]\nnamespaces = [\"leak\"]\n{policy}\n\n[style]\nenabled = false\n"
+        ),
+    );
+    write_file(root, "clusters/dev/app.jsonnet", SECRET_ENTRY);
+    write_file(root, "policies/leak.rego", policies);
+    for (path, text) in files {
+        write_file(root, path, text);
+    }
+    let run = policyrun(root, &["expand"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    dir
+}
+
+const SECRET_ENTRY: &str = "{
+  items_: {
+    ns: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'app' } },
+    settings: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'app' }, data: { a: 'b' } },
+    creds: {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'creds', namespace: 'app' },
+      data: { password: std.base64('hunter2-sekrit'), empty: '' },
+      stringData: { token: 'tok-sekrit-99' },
+    },
+  },
+}
+";
+
+/// Everything a run wrote: standard output and error, and the JUnit report if any.
+fn everything_shown(root: &std::path::Path, run: &support::Run) -> String {
+    let junit = fs::read_to_string(root.join("report.xml")).unwrap_or_default();
+    let _ = fs::remove_file(root.join("report.xml"));
+    format!("{}\n{}\n{junit}", run.stdout, run.stderr)
+}
+
+fn assert_no_secret_shown(what: &str, shown: &str) {
+    for form in SECRET_FORMS {
+        assert!(!shown.contains(form), "{what}: {form:?} shown:\n{shown}");
+    }
+}
+
+/// A policy's `print` of a Secret's values (committed, decoded) reached standard error
+/// unredacted, and the run passed — `check` and `test`, on either engine, and from a
+/// Gatekeeper template reading the inventory. Print output is now kept with the rule's
+/// result, through the same redaction as messages; `reveal_secret_values = true` (policies
+/// see the values) is where only that redaction stands between a print and the log.
+#[test]
+fn a_policy_that_prints_secret_values_shows_them_hidden() {
+    let policies = "package leak
+import rego.v1
+
+warn_print contains \"printed\" if {
+  input.kind == \"Secret\"
+  print(\"raw\", input.data.password, \"decoded\", base64.decode(input.data.password), \"string\", input.stringData.token)
+}
+";
+    let template = "apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8sprintsecrets
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sPrintSecrets
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sprintsecrets
+
+        violation[{\"msg\": msg}] {
+          creds := data.inventory.namespace.app.v1.Secret.creds
+          print(\"reviewing\", input.review.object.kind, \"inventory\", creds.data.password, creds.stringData.token)
+          input.review.object.kind == \"never\"
+          msg := \"never\"
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sPrintSecrets
+metadata:
+  name: print-secrets
+spec:
+  match:
+    kinds:
+      - apiGroups: [\"\"]
+        kinds: [\"ConfigMap\", \"Secret\"]
+";
+    for reveal in [true, false] {
+        let dir = secret_repository(
+            &format!("reveal_secret_values = {reveal}\ngatekeeper = [\"gatekeeper\"]"),
+            policies,
+            &[("gatekeeper/print.yaml", template)],
+        );
+        let root = dir.path();
+        for engine in ["interpreter", "vm"] {
+            let what = format!("reveal {reveal}, {engine}");
+            let engine_flag = ["--policy-engine", engine];
+            for args in [
+                &["check", "--junit", "report.xml"][..],
+                &["check", "--output", "json", "--junit", "report.xml"],
+                &["check", "-v"],
+                &["test", "generated/dev/app/creds.json"],
+                &["test", "--output", "json", "generated/dev/app"],
+            ] {
+                let args: Vec<&str> = args.iter().chain(&engine_flag).copied().collect();
+                let run = policyrun(root, &args);
+                assert_eq!(run.code, 0, "{what} {args:?}: {}{}", run.stdout, run.stderr);
+                let shown = everything_shown(root, &run);
+                assert_no_secret_shown(&format!("{what} {args:?}"), &shown);
+                if args.contains(&"json") {
+                    // What was printed is there, with the values hidden.
+                    let details: Vec<String> = outcome_list(&run)
+                        .iter()
+                        .filter_map(|o| o["detail"].as_str())
+                        .filter(|d| d.contains("print: "))
+                        .map(str::to_owned)
+                        .collect();
+                    let printed = details.join("\n");
+                    assert!(
+                        printed.contains("leak.rego:6: raw ")
+                            && printed.contains("decoded <hidden> string <hidden>"),
+                        "{what}: {printed}"
+                    );
+                    if args[0] == "check" {
+                        assert!(
+                            printed.contains("reviewing ConfigMap inventory")
+                                && printed.contains("reviewing Secret inventory"),
+                            "{what}: {printed}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A committed Secret whose source now yields a ConfigMap at the same path: the stale
+/// diff showed the old Secret's values in every report (the other way round was masked).
+#[test]
+fn a_secret_the_sources_turn_into_a_config_map_keeps_its_values_hidden() {
+    let dir = secret_repository(
+        "",
+        "package leak\nimport rego.v1\ndeny_nothing if false\n",
+        &[],
+    );
+    let root = dir.path();
+    let secret_at = SECRET_ENTRY.find("    creds: {").unwrap();
+    let entry = format!(
+        "{}    creds: {{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {{ name: 'creds', namespace: 'app' }}, data: {{ password: 'not secret' }} }},\n  }},\n}}\n",
+        &SECRET_ENTRY[..secret_at]
+    );
+    write_file(root, "clusters/dev/app.jsonnet", &entry);
+    for args in [
+        &["check", "--junit", "report.xml"][..],
+        &["check", "--output", "json", "--junit", "report.xml"],
+    ] {
+        let run = policyrun(root, args);
+        assert_eq!(run.code, 1, "{args:?}: {}{}", run.stdout, run.stderr);
+        let shown = everything_shown(root, &run);
+        assert_no_secret_shown(&format!("{args:?}"), &shown);
+        assert!(shown.contains("password"), "{shown}");
+        assert!(shown.contains("<hidden, changed>"), "{shown}");
+        if args.contains(&"json") {
+            let stale: Vec<serde_json::Value> = outcome_list(&run)
+                .into_iter()
+                .filter(|o| o["stage"] == "freshness" && o["status"] == "failed")
+                .collect();
+            assert_eq!(stale.len(), 1, "{stale:#?}");
+            assert_eq!(stale[0]["subject"], "generated/dev/app/creds.json");
+        }
+    }
+}
+
+/// A policy message built from a transformed secret value (`upper(p)`, `concat(".",
+/// split(p, ""))` of `p := base64.decode(input.data.password)`) was printed: redaction
+/// matches exact values only. Policies now see placeholders (empty values stay empty), in
+/// `check` and `test`, on either engine; the verdict memory keeps what they saw apart
+/// from what they see with `reveal_secret_values = true`.
+#[test]
+fn policies_see_secret_values_masked_so_no_transformation_leaks_them() {
+    let policies = "package leak
+import rego.v1
+
+deny_transformed contains msg if {
+  input.kind == \"Secret\"
+  p := base64.decode(input.data.password)
+  msg := sprintf(\"upper %s dotted %s token %s\", [upper(p), concat(\".\", split(p, \"\")), upper(input.stringData.token)])
+}
+
+warn_empty contains msg if {
+  input.kind == \"Secret\"
+  some key, value in input.data
+  value == \"\"
+  msg := sprintf(\"%s is empty\", [key])
+}
+";
+    let dir = secret_repository("", policies, &[]);
+    let root = dir.path();
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let masked = "upper <HIDDEN> dotted <.h.i.d.d.e.n.> token <HIDDEN>";
+    for engine in ["interpreter", "vm"] {
+        for args in [
+            &["check", "--junit", "report.xml"][..],
+            &["check", "--output", "json", "--cache-dir", cache_dir],
+            &["check", "--output", "json", "--cache-dir", cache_dir],
+            &["test", "--output", "json", "generated/dev/app"],
+        ] {
+            let args: Vec<&str> = args
+                .iter()
+                .chain(&["--policy-engine", engine])
+                .copied()
+                .collect();
+            let run = policyrun(root, &args);
+            assert_eq!(run.code, 1, "{args:?}: {}{}", run.stdout, run.stderr);
+            let shown = everything_shown(root, &run);
+            assert_no_secret_shown(&format!("{args:?}"), &shown);
+            assert!(shown.contains(masked), "{args:?}: {shown}");
+            assert!(shown.contains("empty is empty"), "{args:?}: {shown}");
+        }
+    }
+
+    // The same object with the values revealed is another verdict, not the remembered one.
+    edit_file(
+        root,
+        "policyrun.toml",
+        "namespaces = [\"leak\"]",
+        "namespaces = [\"leak\"]\nreveal_secret_values = true",
+    );
+    let run = policyrun(
+        root,
+        &["check", "--output", "json", "--cache-dir", cache_dir],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let messages: Vec<serde_json::Value> = outcome_list(&run)
+        .into_iter()
+        .filter(|o| o["check"] == "leak.deny_transformed" && o["status"] == "failed")
+        .collect();
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert!(
+        messages[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("upper HUNTER2-SEKRIT dotted h.u.n"),
+        "{}",
+        messages[0]["message"]
+    );
 }

@@ -19,7 +19,7 @@ use policyrun::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use policyrun::policy::waivers::Date;
 use policyrun::policy::{self, ClusterContext, Part, PolicyStage, RegoEngine, Settings};
 use policyrun::schema::{Catalog, Target};
-use policyrun::{discover, expand};
+use policyrun::{discover, expand, secrets};
 use serde_json::{Value, json};
 use support::{manifest_dir, opa_available, policyrun};
 
@@ -325,7 +325,9 @@ fn compare(
             let context =
                 policy::policyrun_document(cluster, target, namespaced(target.cluster, target.id))
                     .unwrap();
-            json!({"object": target.value, "policyrun": context, "rules": rules})
+            // The object as the stage hands it to the policies: Secret values masked.
+            let object = secrets::as_policies_see(target.value, settings.reveal_secret_values);
+            json!({"object": object, "policyrun": context, "rules": rules})
         })
         .collect();
     let job = json!({

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::kubeapi::{self, ApplyOptions, Resources};
 use super::stage::Desired;
 use crate::outcome::{Location, Outcome, Stage, Status};
+use crate::secrets;
 
 /// Check name of a diff result: passed when nothing would change, a warning with the diff
 /// when something would.
@@ -86,22 +87,36 @@ pub fn object_diff(name: &str, live: Option<&Value>, predicted: &Value) -> Optio
 }
 
 /// `data.<key>` and `stringData.<key>` of a Secret whose values differ between the sides.
+/// Either side may be the Secret: where the other is not one, every value of the Secret
+/// counts as changed.
 fn changed_secret_keys(before: &Value, after: &Value) -> Vec<String> {
-    let is_secret = after.get("kind").and_then(Value::as_str) == Some("Secret");
-    if !is_secret || before.is_null() {
+    if before.is_null() || !(secrets::is_secret(before) || secrets::is_secret(after)) {
         return Vec::new();
     }
+    let side = |value: &'_ Value, field: &str| -> Option<Value> {
+        secrets::is_secret(value)
+            .then(|| value.get(field).cloned())
+            .flatten()
+    };
     let mut keys = Vec::new();
     for field in ["data", "stringData"] {
-        let (old, new) = (before.get(field), after.get(field));
-        let names: std::collections::BTreeSet<&String> = [old, new]
+        let (old, new) = (side(before, field), side(after, field));
+        let not_a_map = |v: &Option<Value>| v.as_ref().is_some_and(|v| !v.is_object());
+        if not_a_map(&old) || not_a_map(&new) {
+            // An invalid Secret's field, hidden whole.
+            if old != new {
+                keys.push(field.to_owned());
+            }
+            continue;
+        }
+        let names: std::collections::BTreeSet<&String> = [&old, &new]
             .into_iter()
             .flatten()
             .filter_map(Value::as_object)
             .flat_map(|m| m.keys())
             .collect();
         for key in names {
-            if old.and_then(|m| m.get(key)) != new.and_then(|m| m.get(key)) {
+            if old.as_ref().and_then(|m| m.get(key)) != new.as_ref().and_then(|m| m.get(key)) {
                 keys.push(format!("{field}.{key}"));
             }
         }
@@ -194,6 +209,32 @@ mod tests {
             "{diff}"
         );
         assert!(!diff.contains("YWRtaW4="), "{diff}");
+        assert!(
+            diff.contains("would change (hidden): data.password"),
+            "{diff}"
+        );
+    }
+
+    #[test]
+    fn a_secret_on_the_live_side_only_is_hidden_too() {
+        let live = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
+            "data": {"password": "aHVudGVyMg=="}});
+        let predicted = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "db"},
+            "data": {"password": "aHVudGVyMg=="}});
+        let diff = object_diff("db", Some(&live), &predicted).unwrap();
+        assert!(
+            diff.contains("-    \"password\": \"<hidden, changed>\""),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("would change (hidden): data.password"),
+            "{diff}"
+        );
+        let diff = object_diff("db", Some(&predicted), &live).unwrap();
+        assert!(
+            diff.contains("+    \"password\": \"<hidden, changed>\""),
+            "{diff}"
+        );
         assert!(
             diff.contains("would change (hidden): data.password"),
             "{diff}"

@@ -82,6 +82,11 @@ pub struct Constraints {
 pub type WorkerEngines = HashMap<(usize, Option<String>), Engine>;
 
 impl Constraints {
+    /// No constraint judges anything.
+    pub fn is_empty(&self) -> bool {
+        self.constraints.is_empty()
+    }
+
     /// Reads every ConstraintTemplate and constraint below `paths` (YAML or JSON). Any other
     /// object there, a template that does not compile, or a constraint without a template
     /// fails the run.
@@ -206,6 +211,7 @@ impl Constraints {
                     })?;
                 engine.set_input(Value::new_object());
                 let _ = engine.eval_query(self.templates[t].violation.clone(), false);
+                let _ = engine.take_prints();
                 prepared
                     .engines
                     .insert((t, cluster.map(str::to_owned)), engine);
@@ -264,20 +270,19 @@ impl Prepared<'_> {
             });
             engine.set_input(Value::from(input));
             let base = policy_outcome(target, &check, Status::Passed);
-            let result = engine
-                .eval_query(self.violations[constraint.template].clone(), false)
-                .map_err(|e| e.to_string())
-                .and_then(|r| {
-                    let value = r
-                        .result
-                        .first()
-                        .and_then(|r| r.expressions.first())
-                        .map(|e| serde_json::to_value(&e.value))
-                        .transpose()
-                        .map_err(|e| e.to_string())?;
-                    results::verdict("violation", value.as_ref())
-                });
-            outcomes.push(match result {
+            let result = engine.eval_query(self.violations[constraint.template].clone(), false);
+            let prints = engine.take_prints().unwrap_or_default();
+            let result = result.map_err(|e| e.to_string()).and_then(|r| {
+                let value = r
+                    .result
+                    .first()
+                    .and_then(|r| r.expressions.first())
+                    .map(|e| serde_json::to_value(&e.value))
+                    .transpose()
+                    .map_err(|e| e.to_string())?;
+                results::verdict("violation", value.as_ref())
+            });
+            let outcome = match result {
                 Ok(Verdict::Clean) => base,
                 Ok(Verdict::Messages(messages)) => {
                     let status = match constraint.enforcement {
@@ -305,7 +310,11 @@ impl Prepared<'_> {
                     .message(format!("template {} failed: {message}", constraint.kind))
                     .detail(text)
                 }
-            });
+            };
+            outcomes.push(super::with_prints(
+                outcome,
+                &prints.iter().collect::<Vec<_>>(),
+            ));
         }
         outcomes
     }
@@ -560,6 +569,9 @@ fn template(root: &Path, file: &Path, line: usize, value: &Json) -> Result<Templ
     let display = load::relative(root, file);
     let mut engine = Engine::new();
     engine.set_strict_builtin_errors(true);
+    // Print output goes with the constraint's result, through the redaction of Secret
+    // values, never straight to the terminal.
+    engine.set_gather_prints(true);
     let mut sources = vec![(format!("{}#{kind}", display.display()), rego)];
     for (i, lib) in libs.as_array().into_iter().flatten().enumerate() {
         if let Some(lib) = lib.as_str() {

@@ -6,7 +6,8 @@
 //! A verdict is recalled by a key naming everything an evaluation reads: the policies
 //! (every module and data file, path and content), the engine and the build of policyrun,
 //! the cluster's context (name, parameters, the namespaces its tree creates), the object's
-//! context (entry, generated file, scope) and the object itself. It lives in the
+//! context (entry, generated file, scope) and the object as the policies saw it (a Secret's
+//! values masked, unless `reveal_secret_values`, which the key names too). It lives in the
 //! repository's directory of the cache (`cache`: outside the repository, private to the
 //! user, never chosen by `policyrun.toml`), as one file with a checksum, read whole and
 //! ignored whole when damaged or written for other policies. Nothing that failed is
@@ -54,6 +55,7 @@ impl<'c> VerdictMemory<'c> {
         cache: &'c Cache,
         loaded: &Loaded,
         engine: RegoEngine,
+        reveal_secret_values: bool,
     ) -> Result<VerdictMemory<'c>, String> {
         if let Some(call) = &loaded.unrepeatable {
             return Err(format!(
@@ -70,9 +72,16 @@ impl<'c> VerdictMemory<'c> {
             })
             .map(String::as_str)
             .collect();
+        // The object in a key is the one the policies saw: with Secret values masked, unless
+        // revealed. The setting is named too, so that a verdict is never recalled across it.
         let salt = format!(
-            "{}; engine {engine:?}; policies {}; rules {}",
+            "{}; engine {engine:?}; secret values {}; policies {}; rules {}",
             cache::tool_version(),
+            if reveal_secret_values {
+                "revealed"
+            } else {
+                "masked"
+            },
             loaded.digest.to_hex(),
             rules.join(",")
         );

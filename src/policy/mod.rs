@@ -12,6 +12,7 @@ pub mod safety;
 pub mod verify;
 pub mod waivers;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use crate::cache::Cache;
 use crate::imports::Digest;
 use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::schema::Target;
+use crate::secrets;
 use load::{Loaded, Package, Problem, RuleDecl, RuleKind};
 use memory::VerdictMemory;
 use results::Verdict;
@@ -75,6 +77,9 @@ pub struct Settings {
     pub waivers: Vec<PathBuf>,
     /// Directories or files holding Gatekeeper ConstraintTemplates and constraints.
     pub gatekeeper: Vec<PathBuf>,
+    /// Policies see the values of Secrets as they are, not placeholders (see
+    /// [`crate::secrets::as_policies_see`]).
+    pub reveal_secret_values: bool,
 }
 
 impl Default for Settings {
@@ -88,6 +93,7 @@ impl Default for Settings {
             engine: RegoEngine::default(),
             waivers: Vec::new(),
             gatekeeper: Vec::new(),
+            reveal_secret_values: false,
         }
     }
 }
@@ -153,6 +159,7 @@ pub struct PolicyStage {
     waivers: Waivers,
     gatekeeper: gatekeeper::Constraints,
     problems: Vec<Outcome>,
+    reveal_secret_values: bool,
 }
 
 impl PolicyStage {
@@ -184,6 +191,7 @@ impl PolicyStage {
             waivers,
             gatekeeper,
             problems,
+            reveal_secret_values: settings.reveal_secret_values,
         }
     }
 
@@ -205,7 +213,7 @@ impl PolicyStage {
         let loaded = self.loaded.as_ref().filter(|l| !l.packages.is_empty())?;
         self.problems
             .is_empty()
-            .then(|| VerdictMemory::open(cache, loaded, self.engine))
+            .then(|| VerdictMemory::open(cache, loaded, self.engine, self.reveal_secret_values))
     }
 
     /// The data files' document, as every cluster's data starts (`None` when nothing
@@ -264,7 +272,42 @@ impl PolicyStage {
             }
             _ => None,
         };
-        let constraints = match self.gatekeeper.prepare(targets, namespaced) {
+        // What the policies judge: the objects with their Secrets' values masked (unless
+        // revealed), for the Rego rules, the Gatekeeper reviews and inventories alike; the
+        // objects as they are only tell redaction what to hide.
+        let seen: Vec<Cow<serde_json::Value>> = targets
+            .iter()
+            .map(|t| secrets::as_policies_see(t.value, self.reveal_secret_values))
+            .collect();
+        let judged: Vec<Target> = targets
+            .iter()
+            .zip(&seen)
+            .map(|(target, value)| Target {
+                subject: target.subject.clone(),
+                cluster: target.cluster,
+                entry: target.entry,
+                id: target.id,
+                value,
+                location: target.location.clone(),
+            })
+            .collect();
+        // Gatekeeper templates read every object of the cluster (`data.inventory`): where
+        // they see the values, what they say is cleaned of every Secret's in the cluster.
+        let mut cluster_secrets: HashMap<Option<&str>, Vec<String>> = HashMap::new();
+        if self.reveal_secret_values && !self.gatekeeper.is_empty() {
+            for target in targets {
+                cluster_secrets
+                    .entry(target.cluster)
+                    .or_default()
+                    .extend(secrets::value_strings(target.value));
+            }
+            for values in cluster_secrets.values_mut() {
+                // Longest first, as `value_strings` gives them; equal ones next to each other.
+                values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+                values.dedup();
+            }
+        }
+        let constraints = match self.gatekeeper.prepare(&judged, namespaced) {
             Ok(prepared) => prepared,
             Err(problems) => {
                 outcomes.extend(problems);
@@ -280,13 +323,15 @@ impl PolicyStage {
         });
         let evaluated: Vec<(Vec<Outcome>, Vec<usize>)> = targets
             .par_iter()
-            .filter_map(|target| {
-                let own = (part.owns)(target);
+            .zip(judged.par_iter())
+            .filter_map(|(original, target)| {
+                let own = (part.owns)(original);
                 // Another part's object is evaluated only to learn whether it uses a file
                 // waiver, by the part that reports the waivers.
-                (own || (part.run_wide && self.waivers.may_cover(target))).then_some((target, own))
+                (own || (part.run_wide && self.waivers.may_cover(original)))
+                    .then_some((original, target, own))
             })
-            .map_init(Workers::default, |workers, (target, own)| {
+            .map_init(Workers::default, |workers, (original, target, own)| {
                 let mut results = Vec::new();
                 if let (Some(loaded), Some(prepared)) = (&self.loaded, &prepared) {
                     results.extend(rego_results(
@@ -298,12 +343,17 @@ impl PolicyStage {
                         recall.as_ref(),
                     ));
                 }
-                results.extend(constraints.evaluate(&mut workers.gatekeeper, target, namespaced));
+                let mut reviewed =
+                    constraints.evaluate(&mut workers.gatekeeper, target, namespaced);
+                if let Some(values) = cluster_secrets.get(&target.cluster) {
+                    redact::hide_values(values, &mut reviewed);
+                }
+                results.extend(reviewed);
                 let (mut found, used) = waivers::apply(&self.waivers, results, target, today);
                 if !own {
                     found.clear();
                 }
-                redact::secret_values(target, &mut found);
+                redact::secret_values(original, &mut found);
                 (found, used)
             })
             .collect();
@@ -368,7 +418,7 @@ fn rego_results(
     if let Some((memory, memory_key)) = memory_key
         && let Some(verdicts) = memory.recall(&memory_key, &loaded.packages)
     {
-        return verdict_outcomes(loaded, target, verdicts);
+        return verdict_outcomes(loaded, target, verdicts, &Printed::new());
     }
     let no_context = || {
         vec![policy_outcome(target, LOAD, Status::Error).message(format!(
@@ -376,6 +426,8 @@ fn rego_results(
             target.cluster.unwrap_or_default()
         ))]
     };
+    // regorus' virtual machine has no `print` (policies that call it run on the interpreter).
+    let mut printed = Printed::new();
     let verdicts = match prepared {
         Prepared::Vm { program, data } => {
             let Some(data) = data.get(&key) else {
@@ -399,13 +451,19 @@ fn rego_results(
                     None => return no_context(),
                 },
             };
-            evaluate(engine, &loaded.packages, target.value, &context)
+            evaluate(
+                engine,
+                &loaded.packages,
+                target.value,
+                &context,
+                &mut printed,
+            )
         }
     };
     if let Some((memory, memory_key)) = memory_key {
         memory.remember(memory_key, &verdicts);
     }
-    verdict_outcomes(loaded, target, verdicts)
+    verdict_outcomes(loaded, target, verdicts, &printed)
 }
 
 /// The outcomes of one object's verdicts: one per rule of every package.
@@ -413,6 +471,7 @@ fn verdict_outcomes(
     loaded: &Loaded,
     target: &Target,
     verdicts: Vec<PackageVerdicts>,
+    printed: &Printed,
 ) -> Vec<Outcome> {
     let id = Arc::new(target.id.clone());
     let mut outcomes = Vec::new();
@@ -424,9 +483,17 @@ fn verdict_outcomes(
             }
             PackageVerdicts::Rules(rules) => rules,
         };
-        for (rule, (verdict, excepted)) in package.rules.iter().zip(rules) {
+        for (i, (rule, (verdict, excepted))) in package.rules.iter().zip(rules).enumerate() {
             let base = policy_outcome_of(target, &id, &rule.check, Status::Passed);
-            outcomes.push(match verdict {
+            // What the package's `exception` rule printed goes with its first rule.
+            let exception = package.exception_path.as_ref().filter(|_| i == 0);
+            let prints: Vec<&String> = exception
+                .into_iter()
+                .chain([&rule.path])
+                .filter_map(|path| printed.get(path))
+                .flatten()
+                .collect();
+            let outcome = match verdict {
                 Err(problem) if problem.contains("\n-->") => {
                     evaluation_error(loaded, package, Some(rule), target, &problem)
                 }
@@ -455,10 +522,44 @@ fn verdict_outcomes(
                 }
                 .messages(messages)
                 .detail(rule_place(rule)),
-            });
+            };
+            outcomes.push(with_prints(outcome, &prints));
         }
     }
     outcomes
+}
+
+/// What `print` wrote while rules were evaluated for one object, by rule path. It is kept
+/// with the rule's result (never written to the terminal by the engine) so that it goes
+/// through the redaction of Secret values like every message.
+type Printed = HashMap<String, Vec<String>>;
+
+/// At most this many lines of print output are kept per result: a `print` in a loop must
+/// not drown the report.
+const MAX_PRINT_LINES: usize = 50;
+
+/// `outcome` with the print output of its rule (each line `print: <file>:<line>: <text>`)
+/// after its detail.
+pub(crate) fn with_prints(mut outcome: Outcome, prints: &[&String]) -> Outcome {
+    if prints.is_empty() {
+        return outcome;
+    }
+    let mut text = outcome.detail.take().unwrap_or_default();
+    for line in prints.iter().take(MAX_PRINT_LINES) {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str("print: ");
+        text.push_str(line);
+    }
+    if prints.len() > MAX_PRINT_LINES {
+        text.push_str(&format!(
+            "\nprint: {} more lines not shown",
+            prints.len() - MAX_PRINT_LINES
+        ));
+    }
+    outcome.detail = Some(text);
+    outcome
 }
 
 /// What one rayon worker keeps between objects: its own virtual machine or engine clones.
@@ -635,6 +736,8 @@ fn prepare(
         }
     }
     let mut base = loaded.engine.clone();
+    // Print output is gathered per rule, never written by the engine (see `Printed`).
+    base.set_gather_prints(true);
     add_object_context(&mut base).map_err(|e| Problem {
         file: PathBuf::from("policyrun-context.rego"),
         line: None,
@@ -649,6 +752,7 @@ fn prepare(
         if let Some(rule) = loaded.packages.first().and_then(|p| p.rules.first()) {
             // Errors here are about this empty input only; real objects report their own.
             let _ = engine.eval_rule(rule.path.clone());
+            let _ = engine.take_prints();
         }
         engines.insert(key.clone(), engine);
     }
@@ -860,6 +964,7 @@ fn evaluate(
     packages: &[Package],
     object: &serde_json::Value,
     context: &ObjectContext,
+    printed: &mut Printed,
 ) -> Vec<PackageVerdicts> {
     let input = match Value::deserialize(object) {
         Ok(input) => input,
@@ -875,9 +980,13 @@ fn evaluate(
     OBJECT_CONTEXT.with(|slot| *slot.borrow_mut() = context.to_value());
     engine.set_input(input);
     let mut value_of = |path: &str| -> Result<Option<serde_json::Value>, String> {
-        let value = engine
-            .eval_rule(path.to_owned())
-            .map_err(|e| e.to_string())?;
+        let value = engine.eval_rule(path.to_owned());
+        if let Ok(lines) = engine.take_prints()
+            && !lines.is_empty()
+        {
+            printed.entry(path.to_owned()).or_default().extend(lines);
+        }
+        let value = value.map_err(|e| e.to_string())?;
         if value == Value::Undefined {
             return Ok(None);
         }
@@ -992,5 +1101,87 @@ mod tests {
         // An unknown scope is left out, as regorus sees it: undefined, not null.
         let document = policyrun_document(&cluster, &target, None).unwrap();
         assert!(document["object"].get("namespaced").is_none(), "{document}");
+    }
+
+    /// The messages and print output of a rule that reports what it sees of a Secret.
+    fn seen_of_a_secret(reveal_secret_values: bool, engine: RegoEngine) -> Vec<Outcome> {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::write(
+            root.join("seen.rego"),
+            "package main\nimport rego.v1\n\
+             deny contains sprintf(\"saw %s\", [input.data.password]) if {\n\
+             \tprint(\"decoded\", base64.decode(input.data.password))\n}\n",
+        )
+        .unwrap();
+        let settings = Settings {
+            dirs: vec![root.clone()],
+            engine,
+            reveal_secret_values,
+            ..Settings::default()
+        };
+        let mut id = object_id();
+        id.api_version = "v1".to_owned();
+        id.kind = "Secret".to_owned();
+        // "aHVudGVyMg==" is base64 for "hunter2".
+        let value = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db"}, "data": {"password": "aHVudGVyMg=="}});
+        let target = Target {
+            subject: id.display_name(),
+            cluster: None,
+            entry: None,
+            id: &id,
+            value: &value,
+            location: Location::file("db.json"),
+        };
+        PolicyStage::new(&root, &settings).run(
+            &[target],
+            &HashMap::from([(None, ClusterContext::default())]),
+            &|_, _| Some(true),
+            Date::today(),
+            &Part::whole(),
+            None,
+        )
+    }
+
+    #[test]
+    fn policies_see_placeholders_and_print_output_is_kept_cleaned() {
+        for engine in [RegoEngine::Interpreter, RegoEngine::Vm] {
+            let outcomes = seen_of_a_secret(false, engine);
+            let deny = outcomes.iter().find(|o| o.check == "main.deny").unwrap();
+            assert_eq!(deny.message, "saw PGhpZGRlbj4=", "{outcomes:#?}");
+            let detail = deny.detail.as_deref().unwrap();
+            assert!(
+                detail.ends_with("print: seen.rego:4: decoded <hidden>"),
+                "{detail}"
+            );
+
+            let outcomes = seen_of_a_secret(true, engine);
+            let deny = outcomes.iter().find(|o| o.check == "main.deny").unwrap();
+            assert_eq!(deny.message, "saw <hidden>", "{outcomes:#?}");
+            let detail = deny.detail.as_deref().unwrap();
+            assert!(
+                detail.ends_with("print: seen.rego:4: decoded <hidden>")
+                    && !detail.contains("hunter2"),
+                "{detail}"
+            );
+        }
+    }
+
+    #[test]
+    fn print_output_follows_the_detail_and_is_bounded() {
+        let lines: Vec<String> = (0..MAX_PRINT_LINES + 3)
+            .map(|i| format!("p.rego:1: {i}"))
+            .collect();
+        let outcome = Outcome::new(Stage::Policy, "main.deny", Status::Passed).detail("rule deny");
+        let outcome = with_prints(outcome, &lines.iter().collect::<Vec<_>>());
+        let detail = outcome.detail.unwrap();
+        let shown: Vec<&str> = detail.lines().collect();
+        assert_eq!(shown[0], "rule deny");
+        assert_eq!(shown[1], "print: p.rego:1: 0");
+        assert_eq!(shown.len(), MAX_PRINT_LINES + 2);
+        assert_eq!(shown[MAX_PRINT_LINES + 1], "print: 3 more lines not shown");
+        let untouched = Outcome::new(Stage::Policy, "main.deny", Status::Passed);
+        assert_eq!(with_prints(untouched, &[]).detail, None);
     }
 }

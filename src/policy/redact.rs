@@ -2,74 +2,31 @@
 //! from a pull request) may well put `input.data.password` into a message, so every message
 //! about a Secret is cleaned of its values, as committed (base64) and decoded.
 
-use serde_json::Value;
-
 use crate::outcome::Outcome;
 use crate::schema::Target;
+use crate::secrets;
 
-/// What a hidden value is replaced with.
-pub const HIDDEN: &str = "<hidden>";
-
-/// Replaces every value of the target's `data` and `stringData` in the outcomes' messages
-/// (the one line and each finding on its own) and details, when the target is a Secret.
+/// Replaces every value of the target's Secrets (the target itself, or nested in it) in the
+/// outcomes' messages (the one line and each finding on its own) and details.
 pub fn secret_values(target: &Target, outcomes: &mut [Outcome]) {
-    let values = secret_strings(target.value);
+    hide_values(&secrets::value_strings(target.value), outcomes);
+}
+
+/// Replaces each of `values` (from [`secrets::value_strings`]) in the outcomes' messages and
+/// details.
+pub fn hide_values(values: &[String], outcomes: &mut [Outcome]) {
     if values.is_empty() {
         return;
     }
     for outcome in outcomes {
-        outcome.message = hide(&outcome.message, &values);
+        outcome.message = secrets::hide(&outcome.message, values);
         for message in &mut outcome.messages {
-            *message = hide(message, &values);
+            *message = secrets::hide(message, values);
         }
         if let Some(detail) = &outcome.detail {
-            outcome.detail = Some(hide(detail, &values));
+            outcome.detail = Some(secrets::hide(detail, values));
         }
     }
-}
-
-/// The strings a Secret's values can appear as, longest first (so that a value containing
-/// another is hidden whole).
-fn secret_strings(object: &Value) -> Vec<String> {
-    let is_secret = object.get("kind").and_then(Value::as_str) == Some("Secret")
-        && object.get("apiVersion").and_then(Value::as_str) == Some("v1");
-    if !is_secret {
-        return Vec::new();
-    }
-    let mut found = Vec::new();
-    let mut add = |text: &str| {
-        if !text.is_empty() && !found.iter().any(|f| f == text) {
-            found.push(text.to_owned());
-        }
-    };
-    if let Some(data) = object.get("data").and_then(Value::as_object) {
-        for value in data.values().filter_map(Value::as_str) {
-            add(value);
-            if let Ok(decoded) = data_encoding::BASE64.decode(value.as_bytes())
-                && let Ok(text) = String::from_utf8(decoded)
-            {
-                add(&text);
-            }
-        }
-    }
-    if let Some(data) = object.get("stringData").and_then(Value::as_object) {
-        for value in data.values().filter_map(Value::as_str) {
-            add(value);
-            add(&data_encoding::BASE64.encode(value.as_bytes()));
-        }
-    }
-    found.sort_by_key(|text| std::cmp::Reverse(text.len()));
-    found
-}
-
-fn hide(text: &str, values: &[String]) -> String {
-    let mut text = text.to_owned();
-    for value in values {
-        if text.contains(value.as_str()) {
-            text = text.replace(value.as_str(), HIDDEN);
-        }
-    }
-    text
 }
 
 #[cfg(test)]
@@ -77,7 +34,7 @@ mod tests {
     use super::*;
     use crate::outcome::Location;
     use crate::outcome::{ObjectId, Stage, Status};
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn target_of<'a>(id: &'a ObjectId, value: &'a Value) -> Target<'a> {
         Target {
