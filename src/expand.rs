@@ -242,8 +242,15 @@ impl<'c> Worker<'c> {
         SandboxResolver::new(self.config.root.clone(), self.config.jpath.clone())
     }
 
+    /// Evaluates an entry. It is resolved by the state's own resolver, which then knows the
+    /// file is parsed: the state may hold it already, read for another entry's `importstr`.
     fn import(&self, state: &State, entry: &Entry) -> Result<Val, Failure> {
-        let source = self.resolver().entry(&entry.path).map_err(Failure::plain)?;
+        let resolver: &dyn std::any::Any = state.import_resolver();
+        let source = match resolver.downcast_ref::<SandboxResolver>() {
+            Some(sandbox) => sandbox.entry(&entry.path),
+            None => Err("internal error: the evaluator has no sandboxed import resolver".into()),
+        }
+        .map_err(Failure::plain)?;
         state.import_resolved(source).map_err(|e| self.failure(&e))
     }
 

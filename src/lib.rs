@@ -11,6 +11,7 @@ pub mod expand;
 pub mod freshness;
 pub mod gate;
 pub mod hook;
+pub mod import_kinds;
 pub mod imports;
 pub mod manifests;
 pub mod nesting;

@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 
-use support::{fixture, outcome_list, policyrun};
+use support::{assert_valid_junit, fixture, outcome_list, policyrun};
 
 /// `generated = "policies"` (or `lib`, `.git`, a cluster directory) was accepted, and
 /// `expand` then deleted the policies as orphans of the generated tree.
@@ -217,4 +217,96 @@ fn a_linked_policy_directory_or_waiver_file_is_refused() {
     let run = policyrun(root, &["check"]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("policy.waivers[0]"), "{}", run.stderr);
+}
+
+// Nesting and names (items 8, 10)
+
+/// `check --output json --junit report.xml` in `root`: the exit code, the JSON report's
+/// outcomes (the document must parse) and the JUnit report (it must validate).
+fn judged(root: &std::path::Path) -> (i32, Vec<serde_json::Value>, support::Run) {
+    let run = policyrun(
+        root,
+        &["check", "--output", "json", "--junit", "report.xml"],
+    );
+    let outcomes = outcome_list(&run);
+    assert_valid_junit(&fs::read_to_string(root.join("report.xml")).unwrap());
+    (run.code, outcomes, run)
+}
+
+/// The outcomes about `subject` (an entry or a generated file) with this status.
+fn about<'a>(
+    outcomes: &'a [serde_json::Value],
+    subject: &str,
+    status: &str,
+) -> Vec<&'a serde_json::Value> {
+    outcomes
+        .iter()
+        .filter(|o| o["subject"] == subject && o["status"] == status)
+        .collect()
+}
+
+/// A file imported under another extension (`import 'deep.data'`) holding 300,000 `[`
+/// aborted the run with a stack overflow: no report, every other entry's result lost.
+#[test]
+fn a_deep_file_imported_under_any_extension_is_an_error_not_a_crash() {
+    let dir = fixture("basic");
+    let root = dir.path();
+    let deep = "[".repeat(300_000);
+    fs::write(root.join("clusters/dev/deep.data"), &deep).unwrap();
+    fs::write(root.join("clusters/dev/deep.text"), &deep).unwrap();
+    // Read first as text by one entry (kept by the evaluator), imported as code by the next.
+    fs::write(
+        root.join("clusters/dev/a_text.jsonnet"),
+        "{ cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'app' }, data: { n: std.toString(std.length(importstr 'deep.text')) } } }",
+    )
+    .unwrap();
+    fs::write(
+        root.join("clusters/dev/b_code.jsonnet"),
+        "{ x: import 'deep.text' }",
+    )
+    .unwrap();
+    fs::write(
+        root.join("clusters/dev/deep.jsonnet"),
+        "{ x: import 'deep.data' }",
+    )
+    .unwrap();
+    fs::write(
+        root.join("clusters/dev/json.jsonnet"),
+        "{ x: std.parseJson(importstr 'deep.data') }",
+    )
+    .unwrap();
+    for jobs in ["1", "2"] {
+        let run = policyrun(root, &["check", "-j", jobs, "--output", "json"]);
+        assert_eq!(run.code, 1, "-j {jobs}: {}{}", run.stdout, run.stderr);
+    }
+    let (code, outcomes, run) = judged(root);
+    assert_eq!(code, 1, "{}{}", run.stdout, run.stderr);
+    for entry in ["deep", "b_code"] {
+        let errors = about(&outcomes, &format!("clusters/dev/{entry}.jsonnet"), "error");
+        assert_eq!(errors.len(), 1, "{entry}: {outcomes:#?}");
+        let message = errors[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("nested more than 10000 levels"),
+            "{message}"
+        );
+    }
+    let json = about(&outcomes, "clusters/dev/json.jsonnet", "error");
+    assert!(
+        json[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("recursion limit"),
+        "{json:#?}"
+    );
+    // Read as text only, the same bytes are data, and the other entries are judged.
+    assert!(
+        about(&outcomes, "clusters/dev/a_text.jsonnet", "error").is_empty(),
+        "{outcomes:#?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| o["subject"] == "clusters/int/app.jsonnet" && o["status"] == "passed"),
+        "{outcomes:#?}"
+    );
 }
