@@ -310,3 +310,81 @@ fn a_deep_file_imported_under_any_extension_is_an_error_not_a_crash() {
         "{outcomes:#?}"
     );
 }
+
+/// An entry file name with control characters or invalid UTF-8 ended the run with exit 2 and
+/// no report; a generated file with such a name cut the `--output json` document off
+/// mid-way. Each is now an error of its own, shown escaped, and every other entry is judged.
+#[test]
+fn badly_named_entries_and_generated_files_are_errors_in_complete_reports() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = fixture("basic");
+    let root = dir.path();
+    let entry = fs::read(root.join("clusters/dev/app.jsonnet")).unwrap();
+    let committed = fs::read(root.join("generated/dev/app/ns.json")).unwrap();
+    let bad_entries: [&[u8]; 2] = [
+        b"clusters/dev/bad\x1b[2J.jsonnet",
+        b"clusters/dev/c\xff.jsonnet",
+    ];
+    for name in bad_entries {
+        fs::write(root.join(OsStr::from_bytes(name)), &entry).unwrap();
+    }
+    let bad_dir = root.join(OsStr::from_bytes(b"generated/dev/d\x07"));
+    fs::create_dir_all(&bad_dir).unwrap();
+    fs::write(bad_dir.join("ns.json"), &committed).unwrap();
+    let bad_file = root.join(OsStr::from_bytes(b"generated/dev/app/x\xff.json"));
+    fs::write(&bad_file, &committed).unwrap();
+
+    let (code, outcomes, run) = judged(root);
+    assert_eq!(code, 1, "{}{}", run.stdout, run.stderr);
+    for (subject, says) in [
+        ("clusters/dev/bad\\u{1b}[2J.jsonnet", "control characters"),
+        ("clusters/dev/c\\xFF.jsonnet", "not valid UTF-8"),
+        ("generated/dev/d\\u{7}", "control characters"),
+        ("generated/dev/app/x\\xFF.json", "not valid UTF-8"),
+    ] {
+        let errors = about(&outcomes, subject, "error");
+        assert_eq!(errors.len(), 1, "{subject}: {outcomes:#?}");
+        let message = errors[0]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    }
+    // The other entries are judged as ever: evaluated, their files fresh.
+    for subject in [
+        "clusters/dev/app.jsonnet",
+        "clusters/int/app.jsonnet",
+        "generated/dev/app/ns.json",
+        "generated/int/app/settings.json",
+    ] {
+        assert!(
+            !about(&outcomes, subject, "passed").is_empty(),
+            "{subject}: {outcomes:#?}"
+        );
+    }
+    // The human report names them escaped, and sends no control character to the terminal.
+    let human = policyrun(root, &["check"]);
+    assert_eq!(human.code, 1);
+    assert!(
+        human.stdout.contains("clusters/dev/c\\xFF.jsonnet"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        !human.stdout.contains(['\u{1b}', '\u{7}']),
+        "{}",
+        human.stdout
+    );
+
+    // `expand` writes and removes nothing under a badly named path, and says why.
+    let expand = policyrun(root, &["expand"]);
+    assert_eq!(expand.code, 1, "{}{}", expand.stdout, expand.stderr);
+    assert!(
+        expand.stdout.contains("generated/dev/app/x\\xFF.json"),
+        "{}",
+        expand.stdout
+    );
+    assert_eq!(fs::read(&bad_file).unwrap(), committed);
+    assert_eq!(fs::read(bad_dir.join("ns.json")).unwrap(), committed);
+    for name in bad_entries {
+        assert_eq!(fs::read(root.join(OsStr::from_bytes(name))).unwrap(), entry);
+    }
+}
