@@ -25,6 +25,7 @@ use crate::imports::{ImportLog, Input};
 use crate::outcome::{Location, ObjectId, pointer_segment};
 use crate::report::visible;
 use crate::sandbox::SandboxResolver;
+use crate::stdlib::GateStdlib;
 
 /// A Kubernetes object the sources produce, with where it will be committed.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,16 +216,16 @@ impl<'c> Worker<'c> {
         let config = self.config;
         let traces = &self.traces;
         self.states[cluster].get_or_insert_with(|| {
-            let context = jrsonnet_stdlib::ContextInitializer::new(PathResolver::Relative(
+            let context = GateStdlib::new(
                 config.root.clone(),
-            ));
+                Rc::new(SafeTracePrinter {
+                    root: config.root.clone(),
+                    printed: traces.clone(),
+                }),
+            );
             for (name, value) in &config.clusters[cluster].ext_vars {
-                context.add_ext_str(IStr::from(name.as_str()), IStr::from(value.as_str()));
+                context.add_ext_str(name, value);
             }
-            context.settings_mut().trace_printer = Rc::new(SafeTracePrinter {
-                root: config.root.clone(),
-                printed: traces.clone(),
-            });
             let log = ImportLog::new();
             let mut builder = State::builder();
             builder

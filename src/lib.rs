@@ -22,6 +22,7 @@ pub mod report;
 pub mod sandbox;
 pub mod schema;
 pub mod shard;
+pub mod stdlib;
 pub mod style;
 pub mod validate;
 pub mod write;

@@ -388,3 +388,34 @@ fn badly_named_entries_and_generated_files_are_errors_in_complete_reports() {
         assert_eq!(fs::read(root.join(OsStr::from_bytes(name))).unwrap(), entry);
     }
 }
+
+/// `std.parseYaml` of text nested in block sequences (`- - - … 1`, no brackets for the YAML
+/// scanner to count) aborted the run with a stack overflow at 30,000 levels.
+#[test]
+fn deep_yaml_text_is_an_error_not_a_crash() {
+    let dir = fixture("basic");
+    let root = dir.path();
+    fs::write(
+        root.join("clusters/dev/deep.yaml"),
+        format!("{}1\n", "- ".repeat(300_000)),
+    )
+    .unwrap();
+    fs::write(
+        root.join("clusters/dev/yaml.jsonnet"),
+        "{ x: std.parseYaml(importstr 'deep.yaml') }",
+    )
+    .unwrap();
+    let (code, outcomes, run) = judged(root);
+    assert_eq!(code, 1, "{}{}", run.stdout, run.stderr);
+    let errors = about(&outcomes, "clusters/dev/yaml.jsonnet", "error");
+    assert_eq!(errors.len(), 1, "{outcomes:#?}");
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("failed to parse yaml") && message.contains("depth"),
+        "{message}"
+    );
+    assert!(
+        !about(&outcomes, "clusters/int/app.jsonnet", "passed").is_empty(),
+        "{outcomes:#?}"
+    );
+}
