@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 
-use support::{assert_valid_junit, fixture, outcome_list, policyrun};
+use support::{fixture, outcome_list, policyrun};
 
 /// `generated = "policies"` (or `lib`, `.git`, a cluster directory) was accepted, and
 /// `expand` then deleted the policies as orphans of the generated tree.
@@ -229,7 +229,7 @@ fn judged(root: &std::path::Path) -> (i32, Vec<serde_json::Value>, support::Run)
         &["check", "--output", "json", "--junit", "report.xml"],
     );
     let outcomes = outcome_list(&run);
-    assert_valid_junit(&fs::read_to_string(root.join("report.xml")).unwrap());
+    support::assert_valid_junit(&fs::read_to_string(root.join("report.xml")).unwrap());
     (run.code, outcomes, run)
 }
 
