@@ -147,7 +147,9 @@ fn main() {
     }
     let config = Config::load(&root.join("policyrun.toml")).expect("configuration");
     let clusters: Vec<_> = config.clusters.iter().collect();
-    let entries = policyrun::discover::entries(&config, &clusters).expect("entries");
+    let entries = policyrun::discover::entries(&config, &clusters)
+        .expect("entries")
+        .entries;
     let expanded =
         policyrun::expand::expand_all(&config, &entries, &indicatif::ProgressBar::hidden());
     let (_, problems) = policyrun::write::write_tree(&config, &clusters, &expanded, true);
@@ -377,7 +379,9 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::config::Clu
     let mut reports = Vec::new();
     let mut reads = Vec::new();
     let mut rebuilds = Vec::new();
-    let entries = policyrun::discover::entries(config, clusters).expect("entries");
+    let entries = policyrun::discover::entries(config, clusters)
+        .expect("entries")
+        .entries;
     let cache = options.cache.as_ref().expect("a cache");
     for _ in 0..5 {
         use rayon::prelude::*;
@@ -408,7 +412,7 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::config::Clu
     for _ in 0..5 {
         collect_garbage();
         let started = Instant::now();
-        let (expanded, stats, _) = gate::expand_counted(config, options).expect("expand");
+        let ((expanded, _, _), stats) = gate::expand_counted(config, options).expect("expand");
         lookups.push(started.elapsed());
         assert_eq!(stats.evaluated, 0);
         let started = Instant::now();

@@ -94,7 +94,9 @@ fn prepare(stacks: usize) -> Prepared {
     synthetic::generate(root, &library, stacks).expect("write the synthetic repository");
     let config = Config::load(&root.join("policyrun.toml")).expect("configuration");
     let clusters: Vec<_> = config.clusters.iter().collect();
-    let entries = discover::entries(&config, &clusters).expect("entries");
+    let entries = discover::entries(&config, &clusters)
+        .expect("entries")
+        .entries;
 
     // Commit the expansion, as the repository would have it.
     let expanded = expand::expand_all(&config, &entries, &ProgressBar::hidden());

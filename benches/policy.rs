@@ -56,7 +56,9 @@ fn main() {
     config.policy.namespaces = PACKAGES.iter().map(|p| p.to_string()).collect();
     config.policy.waivers = vec![manifest.join("policies/waivers.yaml")];
     let clusters: Vec<_> = config.clusters.iter().collect();
-    let entries = discover::entries(&config, &clusters).expect("entries");
+    let entries = discover::entries(&config, &clusters)
+        .expect("entries")
+        .entries;
     let expanded = expand::expand_all(&config, &entries, &indicatif::ProgressBar::hidden());
     let (_, problems) = write::write_tree(&config, &clusters, &expanded, true);
     assert!(problems.is_empty(), "{problems:?}");

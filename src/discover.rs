@@ -6,6 +6,10 @@ use std::path::PathBuf;
 use walkdir::WalkDir;
 
 use crate::config::{Cluster, Config};
+use crate::outcome::{Location, Outcome, Stage, Status, plain_name, shown_path};
+
+/// The check a badly named entry fails.
+pub const FILE_NAME: &str = "file-name";
 
 /// One jsonnet file to evaluate for one cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,9 +22,19 @@ pub struct Entry {
     pub stem: String,
 }
 
+/// What discovery found: the entries, and an error outcome for each entry file whose name
+/// cannot be used (not UTF-8, or holding control characters). Such a name cannot name
+/// generated files or be shown as it is; it is that entry's error, and the others are
+/// still judged.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    pub entries: Vec<Entry>,
+    pub badly_named: Vec<Outcome>,
+}
+
 /// The entries of the given clusters, in rollout order and by file name within a cluster.
-pub fn entries(config: &Config, clusters: &[&Cluster]) -> Result<Vec<Entry>, String> {
-    let mut found = Vec::new();
+pub fn entries(config: &Config, clusters: &[&Cluster]) -> Result<Discovered, String> {
+    let mut found = Discovered::default();
     for cluster in clusters {
         let index = config
             .clusters
@@ -44,30 +58,38 @@ pub fn entries(config: &Config, clusters: &[&Cluster]) -> Result<Vec<Entry>, Str
             if file_type.is_dir() {
                 continue;
             }
-            let Some(name) = item.file_name().to_str() else {
-                return Err(format!(
-                    "cluster `{}`: file name {:?} is not valid UTF-8",
-                    cluster.name,
-                    item.file_name()
-                ));
-            };
-            let Some(stem) = name.strip_suffix(".jsonnet") else {
+            let name = item.file_name();
+            let is_entry = name.as_encoded_bytes().strip_suffix(b".jsonnet");
+            let Some(stem) = is_entry else {
                 continue;
             };
-            if stem.is_empty() || stem.starts_with('.') {
+            if stem.is_empty() || stem.starts_with(b".") {
                 continue;
             }
+            let path = cluster.dir.join(name);
             // The stem names generated files and appears in every report and listing.
-            if stem.chars().any(char::is_control) {
-                return Err(format!(
-                    "cluster `{}`: entry file name {name:?} contains control characters; rename it",
-                    cluster.name
-                ));
-            }
-            found.push(Entry {
+            let Some(stem) = name.to_str().filter(|_| plain_name(name)) else {
+                let what = if name.to_str().is_none() {
+                    "is not valid UTF-8"
+                } else {
+                    "contains control characters"
+                };
+                found.badly_named.push(
+                    Outcome::new(Stage::Expand, FILE_NAME, Status::Error)
+                        .cluster(&cluster.name)
+                        .entry(path.clone())
+                        .subject(shown_path(&path))
+                        .message(format!(
+                            "entry file name {what} (shown escaped): it cannot name generated files; rename it"
+                        ))
+                        .location(Location::file(path)),
+                );
+                continue;
+            };
+            found.entries.push(Entry {
                 cluster: index,
-                path: cluster.dir.join(name),
-                stem: stem.to_owned(),
+                path,
+                stem: stem.strip_suffix(".jsonnet").unwrap_or(stem).to_owned(),
             });
         }
     }
@@ -101,7 +123,7 @@ mod tests {
         )
         .unwrap();
         let clusters: Vec<&Cluster> = config.clusters.iter().collect();
-        let found = entries(&config, &clusters).unwrap();
+        let found = entries(&config, &clusters).unwrap().entries;
         let paths: Vec<_> = found.iter().map(|e| e.path.clone()).collect();
         assert_eq!(
             paths,
@@ -113,10 +135,33 @@ mod tests {
         assert_eq!(found[0].stem, "a");
 
         fs::write(root.join("clusters/dev/bad\u{1b}[2J.jsonnet"), "{}").unwrap();
-        let err = entries(&config, &clusters).unwrap_err();
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let not_utf8 = std::ffi::OsStr::from_bytes(b"clusters/dev/c\xff.jsonnet");
+            fs::write(root.join(not_utf8), "{}").unwrap();
+            // Not an entry, whatever its name.
+            let other = std::ffi::OsStr::from_bytes(b"clusters/dev/n\xff.txt");
+            fs::write(root.join(other), "").unwrap();
+        }
+        let found = entries(&config, &clusters).unwrap();
+        assert_eq!(found.entries.len(), 2);
+        let refused: Vec<(String, &str)> = found
+            .badly_named
+            .iter()
+            .map(|o| (o.subject_name().into_owned(), o.message.as_str()))
+            .collect();
+        assert_eq!(refused.len(), if cfg!(unix) { 2 } else { 1 }, "{refused:?}");
+        assert_eq!(refused[0].0, "clusters/dev/bad\\u{1b}[2J.jsonnet");
         assert!(
-            err.contains("control characters") && !err.contains('\u{1b}'),
-            "{err}"
+            refused[0].1.contains("control characters"),
+            "{}",
+            refused[0].1
         );
+        if cfg!(unix) {
+            assert_eq!(refused[1].0, "clusters/dev/c\\xFF.jsonnet");
+            assert!(refused[1].1.contains("not valid UTF-8"), "{}", refused[1].1);
+        }
+        assert!(found.badly_named.iter().all(|o| o.status == Status::Error));
     }
 }

@@ -25,6 +25,7 @@ use crate::imports::{ImportLog, Input};
 use crate::outcome::{Location, ObjectId, pointer_segment};
 use crate::report::visible;
 use crate::sandbox::SandboxResolver;
+use crate::stdlib::GateStdlib;
 
 /// A Kubernetes object the sources produce, with where it will be committed.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,16 +216,16 @@ impl<'c> Worker<'c> {
         let config = self.config;
         let traces = &self.traces;
         self.states[cluster].get_or_insert_with(|| {
-            let context = jrsonnet_stdlib::ContextInitializer::new(PathResolver::Relative(
+            let context = GateStdlib::new(
                 config.root.clone(),
-            ));
+                Rc::new(SafeTracePrinter {
+                    root: config.root.clone(),
+                    printed: traces.clone(),
+                }),
+            );
             for (name, value) in &config.clusters[cluster].ext_vars {
-                context.add_ext_str(IStr::from(name.as_str()), IStr::from(value.as_str()));
+                context.add_ext_str(name, value);
             }
-            context.settings_mut().trace_printer = Rc::new(SafeTracePrinter {
-                root: config.root.clone(),
-                printed: traces.clone(),
-            });
             let log = ImportLog::new();
             let mut builder = State::builder();
             builder
@@ -242,8 +243,15 @@ impl<'c> Worker<'c> {
         SandboxResolver::new(self.config.root.clone(), self.config.jpath.clone())
     }
 
+    /// Evaluates an entry. It is resolved by the state's own resolver, which then knows the
+    /// file is parsed: the state may hold it already, read for another entry's `importstr`.
     fn import(&self, state: &State, entry: &Entry) -> Result<Val, Failure> {
-        let source = self.resolver().entry(&entry.path).map_err(Failure::plain)?;
+        let resolver: &dyn std::any::Any = state.import_resolver();
+        let source = match resolver.downcast_ref::<SandboxResolver>() {
+            Some(sandbox) => sandbox.entry(&entry.path),
+            None => Err("internal error: the evaluator has no sandboxed import resolver".into()),
+        }
+        .map_err(Failure::plain)?;
         state.import_resolved(source).map_err(|e| self.failure(&e))
     }
 

@@ -12,7 +12,7 @@ use walkdir::WalkDir;
 
 use crate::config::{Cluster, Config, FormatOnly};
 use crate::expand::{Expanded, Produced, output_prefix};
-use crate::outcome::{Location, Outcome, Stage, Status};
+use crate::outcome::{Location, Outcome, Stage, Status, plain_name, shown_path};
 use crate::paths;
 use crate::secrets;
 
@@ -276,6 +276,15 @@ impl CommittedTree {
             others: Vec::new(),
         };
         for scan_root in scan_roots.iter().cloned() {
+            // A place `--changed-since` names can be anywhere below the generated root.
+            if let Some(problem) = scan_root
+                .strip_prefix(&config.generated)
+                .ok()
+                .and_then(|below| below.iter().find_map(name_problem))
+            {
+                tree.others.push((scan_root.clone(), problem));
+                continue;
+            }
             // The scan root's own components (`generated`, `generated/dev`) must not be
             // links either: the walk would start inside whatever they point to.
             match paths::lstat_below(&config.root, &scan_root) {
@@ -297,10 +306,11 @@ impl CommittedTree {
                     continue;
                 }
             }
-            let walker = WalkDir::new(config.root.join(&scan_root))
+            let mut walker = WalkDir::new(config.root.join(&scan_root))
                 .follow_links(false)
-                .sort_by_file_name();
-            for item in walker {
+                .sort_by_file_name()
+                .into_iter();
+            while let Some(item) = walker.next() {
                 let item = match item {
                     Ok(item) => item,
                     Err(e) if e.io_error().map(|io| io.kind()) == Some(ErrorKind::NotFound) => {
@@ -316,14 +326,22 @@ impl CommittedTree {
                     }
                 };
                 let file_type = item.file_type();
-                if file_type.is_dir() {
-                    continue;
-                }
                 let relative = item
                     .path()
                     .strip_prefix(&config.root)
                     .unwrap_or(item.path())
                     .to_path_buf();
+                // A badly named directory is one error: nothing below it is looked at.
+                if let Some(problem) = name_problem(item.file_name()).filter(|_| item.depth() > 0) {
+                    if file_type.is_dir() {
+                        walker.skip_current_dir();
+                    }
+                    tree.others.push((relative, problem));
+                    continue;
+                }
+                if file_type.is_dir() {
+                    continue;
+                }
                 if file_type.is_file() {
                     tree.files.insert(relative);
                 } else {
@@ -414,6 +432,23 @@ fn check_file(
     }
 }
 
+/// What is wrong with a file name below the generated root, if anything. No entry produces
+/// such a name (entry stems and item keys are plain), and it cannot be shown as it is: it is
+/// an error of its own, and nothing below it is read or, by `expand`, removed.
+fn name_problem(name: &std::ffi::OsStr) -> Option<String> {
+    if plain_name(name) {
+        return None;
+    }
+    let what = if name.to_str().is_none() {
+        "is not valid UTF-8"
+    } else {
+        "contains control characters"
+    };
+    Some(format!(
+        "file name {what} (shown escaped); no entry produces such a name, rename or remove it"
+    ))
+}
+
 /// Reads a committed file without following symlinks: a link committed into the generated
 /// tree could otherwise put any file the agent can read into the report's diff.
 fn read_committed(root: &Path, relative: &Path) -> Result<Option<Vec<u8>>, String> {
@@ -458,7 +493,7 @@ pub fn find_orphans(config: &Config, tree: &CommittedTree, expanded: &[Expanded]
             .ok()
             .and_then(|p| p.components().next())
             .filter(|_| relative.parent() != Some(config.generated.as_path()))
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .map(|c| shown_path(Path::new(c.as_os_str())))
     };
     let mut orphans: Vec<Orphan> = tree
         .files
@@ -487,7 +522,7 @@ fn orphans(config: &Config, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<
         .into_iter()
         .map(|orphan| {
             let mut outcome = Outcome::new(Stage::Freshness, CHECK, Status::Failed)
-                .subject(orphan.path.display().to_string())
+                .subject(shown_path(&orphan.path))
                 .location(Location::file(orphan.path.clone()));
             if let Some(cluster) = &orphan.cluster {
                 outcome = outcome.cluster(cluster);
@@ -497,7 +532,7 @@ fn orphans(config: &Config, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<
                     status: Status::Error,
                     ..outcome
                 }
-                .message(format!("{}: {problem}", orphan.path.display())),
+                .message(format!("{}: {problem}", shown_path(&orphan.path))),
                 None => outcome.message(
                     "orphaned: committed but no longer produced by any entry; run `policyrun expand` to remove it",
                 ),
@@ -653,5 +688,51 @@ mod tests {
             read_committed(root, Path::new("generated/dev/none.json")),
             Ok(None)
         );
+    }
+
+    #[test]
+    fn badly_named_files_are_problems_and_nothing_below_them_is_listed() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for d in ["lib", "clusters/dev"] {
+            fs::create_dir_all(root.join(d)).unwrap();
+        }
+        let config = Config::parse("[[cluster]]\nname = \"dev\"\n", root.clone()).unwrap();
+        let bad_dir = Path::new(OsStr::from_bytes(b"generated/dev/d\x1b"));
+        let bad_file = Path::new(OsStr::from_bytes(b"generated/dev/a/x\xff.json"));
+        fs::create_dir_all(root.join(bad_dir)).unwrap();
+        fs::create_dir_all(root.join("generated/dev/a")).unwrap();
+        fs::write(root.join(bad_dir).join("y.json"), "{}").unwrap();
+        fs::write(root.join(bad_file), "{}").unwrap();
+        fs::write(root.join("generated/dev/a/ok.json"), "{}").unwrap();
+        let clusters: Vec<&Cluster> = config.clusters.iter().collect();
+        let tree = CommittedTree::scan(&config, &clusters, true);
+        assert_eq!(
+            tree.files,
+            HashSet::from([PathBuf::from("generated/dev/a/ok.json")])
+        );
+        let others: Vec<(&Path, &str)> = tree
+            .others
+            .iter()
+            .map(|(p, problem)| (p.as_path(), problem.as_str()))
+            .collect();
+        assert_eq!(others.len(), 2, "{others:?}");
+        assert_eq!(others[0].0, bad_file);
+        assert!(others[0].1.contains("not valid UTF-8"), "{}", others[0].1);
+        assert_eq!(others[1].0, bad_dir);
+        assert!(
+            others[1].1.contains("control characters"),
+            "{}",
+            others[1].1
+        );
+        // A place named by --changed-since, below a badly named directory.
+        let tree = CommittedTree::scan_some(&config, &[bad_dir.join("y.json")]);
+        assert!(tree.files.is_empty());
+        assert_eq!(tree.others.len(), 1);
+        let outcomes = orphans(&config, &tree, &[]);
+        assert_eq!(outcomes[0].status, Status::Error);
+        assert_eq!(outcomes[0].subject_name(), "generated/dev/d\\u{1b}/y.json");
     }
 }

@@ -86,21 +86,23 @@ pub struct Stats {
     pub notes: Vec<String>,
 }
 
+/// What `expand` found: the expansions, the error outcomes of entry files whose names cannot
+/// be used (never expanded), and whether every cluster was selected.
+pub type Expansion = (Vec<Expanded>, Vec<Outcome>, bool);
+
 /// Discovers and expands the selected clusters' entries. A usage problem (unknown cluster,
 /// unreadable cluster directory) is an `Err`; everything else is an outcome.
-pub fn expand(config: &Config, options: &Options) -> Result<(Vec<Expanded>, bool), String> {
-    let (expanded, _, all) = expand_counted(config, options)?;
-    Ok((expanded, all))
+pub fn expand(config: &Config, options: &Options) -> Result<Expansion, String> {
+    let (expansion, _) = expand_counted(config, options)?;
+    Ok(expansion)
 }
 
 /// As `expand`, with the stats.
-pub fn expand_counted(
-    config: &Config,
-    options: &Options,
-) -> Result<(Vec<Expanded>, Stats, bool), String> {
+pub fn expand_counted(config: &Config, options: &Options) -> Result<(Expansion, Stats), String> {
     let clusters = config.select_clusters(&options.clusters)?;
     let all = clusters.len() == config.clusters.len();
-    let entries = discover::entries(config, &clusters)?;
+    let discovered = discover::entries(config, &clusters)?;
+    let entries = discovered.entries;
     let (slots, stats, _) = expand_entries(config, options, &entries, None)?;
     let expanded = slots
         .into_iter()
@@ -109,7 +111,7 @@ pub fn expand_counted(
             Slot::Context(_) => None,
         })
         .collect();
-    Ok((expanded, stats, all))
+    Ok(((expanded, discovered.badly_named, all), stats))
 }
 
 /// One entry of a run: checked (with its expansion), or only known, for the checks that
@@ -320,7 +322,8 @@ fn expand_looked(
 pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let clusters = config.select_clusters(&options.clusters)?;
     let all_clusters = clusters.len() == config.clusters.len();
-    let entries = discover::entries(config, &clusters)?;
+    let discovered = discover::entries(config, &clusters)?;
+    let entries = discovered.entries;
     let partial = options.changed_since.is_some();
     if partial && options.shard.is_some() {
         return Err(
@@ -384,6 +387,9 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             Slot::Context(objects) => context.extend(objects),
         }
     }
+    // Reported whatever --changed-since selects: a name that cannot be used is no entry's
+    // change to judge, and leaving it out would pass it.
+    outcomes.extend(discovered.badly_named);
     outcomes.extend(evaluation_outcomes(&expanded));
     let (style, style_note) = style.unwrap_or_default();
     outcomes.extend(style);

@@ -856,11 +856,13 @@ fn run_expand(common: CommonArgs) -> Result<Summary, UsageError> {
         progress: want_progress(Output::Human),
         ..gate::Options::default()
     };
-    let (expanded, all_clusters) = gate::expand(&config, &options).map_err(UsageError)?;
+    let (expanded, badly_named, all_clusters) =
+        gate::expand(&config, &options).map_err(UsageError)?;
     let clusters = config
         .select_clusters(&common.clusters)
         .map_err(UsageError)?;
-    let mut outcomes = gate::expansion_outcomes(&expanded);
+    let mut outcomes = badly_named;
+    outcomes.extend(gate::expansion_outcomes(&expanded));
     let (changes, problems) = write::write_tree(&config, &clusters, &expanded, all_clusters);
     outcomes.extend(problems);
     let mut listing = String::new();

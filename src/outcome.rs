@@ -3,10 +3,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 /// The stage of the pipeline an outcome comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -82,6 +82,7 @@ impl Status {
 pub struct ObjectId {
     pub cluster: String,
     /// The entry file, relative to the repository root.
+    #[serde(serialize_with = "serialize_path")]
     pub entry: PathBuf,
     /// The key in the entry's item map (per-item layout), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,9 +109,69 @@ pub fn pointer_segment(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// A path the way every report shows it: file names come from the repository under review,
+/// so a byte that is not UTF-8 is shown as `\xFF` and a control character as `\u{1b}`,
+/// never written as it is (it would end a JSON document, or drive the terminal).
+pub fn shown_path(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut shown = String::new();
+        for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if c.is_control() {
+                    shown.extend(c.escape_unicode());
+                } else {
+                    shown.push(c);
+                }
+            }
+            for byte in chunk.invalid() {
+                shown.push_str(&format!("\\x{byte:02X}"));
+            }
+        }
+        shown
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy()
+            .chars()
+            .flat_map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whether a file name can be shown and used as it is: UTF-8 without control characters.
+pub fn plain_name(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|name| !name.chars().any(char::is_control))
+}
+
+/// Paths in reports are shown paths: a path that is not UTF-8 cannot be a JSON string, and
+/// serde would stop the document half-written.
+fn serialize_path<S: Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&shown_path(path))
+}
+
+fn serialize_some_path<S: Serializer>(
+    path: &Option<PathBuf>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(path) => serialize_path(path, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// A point in a source file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Location {
+    #[serde(serialize_with = "serialize_path")]
     pub file: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
@@ -130,7 +191,7 @@ impl Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
+        write!(f, "{}", shown_path(&self.file))?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
             if let Some(column) = self.column {
@@ -148,7 +209,10 @@ pub struct Outcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
     /// The entry file the subject comes from, relative to the repository root.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_some_path"
+    )]
     pub entry: Option<PathBuf>,
     /// What was checked when it is not the entry itself: a generated file's path.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -282,7 +346,7 @@ impl Outcome {
         } else if let Some(object) = &self.object {
             Cow::Owned(object.display_name())
         } else if let Some(entry) = &self.entry {
-            entry.to_string_lossy()
+            Cow::Owned(shown_path(entry))
         } else {
             Cow::Borrowed(&self.check)
         }
@@ -330,6 +394,25 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn bad_file_names_are_shown_escaped_and_serialize_as_json() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let bad = Path::new(OsStr::from_bytes(b"clusters/dev/b\xffad\x1b[2J.jsonnet"));
+        assert_eq!(shown_path(bad), "clusters/dev/b\\xFFad\\u{1b}[2J.jsonnet");
+        assert!(!plain_name(bad.as_os_str()));
+        assert!(!plain_name(OsStr::new("tab\there")));
+        assert!(plain_name(OsStr::new("fine-name.jsonnet")));
+        let outcome = Outcome::new(Stage::Freshness, "up-to-date", Status::Error)
+            .entry(bad)
+            .location(Location::file(bad));
+        let json = serde_json::to_value(&outcome).unwrap();
+        assert_eq!(json["entry"], shown_path(bad));
+        assert_eq!(json["location"]["file"], shown_path(bad));
+        assert_eq!(outcome.subject_name(), shown_path(bad));
+    }
 
     #[test]
     fn summary_counts_and_failure() {

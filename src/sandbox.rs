@@ -1,7 +1,12 @@
 //! An import resolver that keeps `import`, `importstr` and `importbin` inside the repository:
 //! pre-merge runs evaluate untrusted pull requests on an agent that holds cluster credentials,
 //! so a jsonnet file must not be able to read (and print into a report) anything outside it.
+//! It also refuses, before jrsonnet parses it, every file that is parsed as jsonnet (an entry,
+//! or a file some source `import`s, whatever its extension) and nests deeper than the parser
+//! can take: see [`crate::nesting`].
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fs;
 use std::io::ErrorKind as IoErrorKind;
 use std::path::{Component, Path, PathBuf};
@@ -12,8 +17,9 @@ use jrsonnet_evaluator::{
 use jrsonnet_gcmodule::Acyclic;
 use jrsonnet_ir::SourceFile;
 
+use crate::import_kinds::{CodeImports, code_imports};
 use crate::imports::{ImportLog, Probe};
-use crate::nesting;
+use crate::nesting::{self, TooDeep};
 
 /// Resolves imports like the jsonnet tool (relative to the importing file, then each import
 /// path in order) but only to regular files whose real path lies inside `root`.
@@ -23,6 +29,24 @@ pub struct SandboxResolver {
     jpath: Vec<PathBuf>,
     /// Where every resolution and read is recorded, when the caller wants entries' inputs.
     log: Option<ImportLog>,
+    /// What decides whether a file may reach jrsonnet's parser.
+    parsing: RefCell<Parsing>,
+}
+
+/// The resolver's record of the files jrsonnet reads and how it takes them. jrsonnet keeps
+/// a file's contents for the whole life of its state: a file read first for `importstr`
+/// and `import`ed later is parsed from that copy, without another read. So the nesting of
+/// what was read is kept, and checked again whenever an `import` resolves to the file.
+#[derive(Default)]
+struct Parsing {
+    /// Every file read: whether its nesting is within the limit.
+    nesting: HashMap<PathBuf, Result<(), TooDeep>>,
+    /// Every file read: the paths it imports as code.
+    imports: HashMap<PathBuf, CodeImports>,
+    /// How each file was last asked for; jrsonnet reads a file right after resolving it,
+    /// so this is how the read that follows takes it. A file read without being resolved
+    /// here (an entry resolved elsewhere) counts as code.
+    last_asked_as_text: HashMap<PathBuf, bool>,
 }
 
 impl SandboxResolver {
@@ -32,6 +56,7 @@ impl SandboxResolver {
             root,
             jpath,
             log: None,
+            parsing: RefCell::default(),
         }
     }
 
@@ -41,17 +66,57 @@ impl SandboxResolver {
             root,
             jpath,
             log: Some(log),
+            parsing: RefCell::default(),
         }
     }
 
-    /// The source path of an entry file, checked like an import.
+    /// The source path of an entry file, checked like an import (and, as it is parsed,
+    /// like one that imports it as code).
     pub fn entry(&self, relative: &Path) -> std::result::Result<SourcePath, String> {
         let candidate = lexically_normal(&self.root.join(relative));
-        match self.check(&candidate, &relative.display().to_string()) {
-            Ok(Some(path)) => Ok(path),
-            Ok(None) => Err(format!("{}: no such file", relative.display())),
-            Err(e) => Err(e.error().to_string()),
+        let found = match self.check(&candidate, &relative.display().to_string()) {
+            Ok(Some(path)) => path,
+            Ok(None) => return Err(format!("{}: no such file", relative.display())),
+            Err(e) => return Err(e.error().to_string()),
+        };
+        self.asked_for(&found, true)
+            .map_err(|e| e.error().to_string())?;
+        Ok(found)
+    }
+
+    /// Records how `found` is asked for; a file asked for as code that was already read and
+    /// is too deep is refused now, since jrsonnet would parse its kept copy.
+    fn asked_for(&self, found: &SourcePath, as_code: bool) -> Result<()> {
+        let Some(file) = found.downcast_ref::<SourceFile>() else {
+            return Ok(());
+        };
+        let mut parsing = self.parsing.borrow_mut();
+        parsing
+            .last_asked_as_text
+            .insert(file.path().to_path_buf(), !as_code);
+        match parsing.nesting.get(file.path()) {
+            Some(Err(deep)) if as_code => Err(self.too_deep(file.path(), deep)),
+            _ => Ok(()),
         }
+    }
+
+    /// Whether `from` imports `requested` as code. A source this resolver did not read (none
+    /// should import) counts as importing everything as code.
+    fn imports_as_code(&self, from: &SourcePath, requested: &str) -> bool {
+        let parsing = self.parsing.borrow();
+        from.downcast_ref::<SourceFile>()
+            .and_then(|file| parsing.imports.get(file.path()))
+            .is_none_or(|imports| imports.includes(requested))
+    }
+
+    fn too_deep(&self, path: &Path, deep: &TooDeep) -> Error {
+        refused(format!(
+            "`{}`:{}:{}: {}",
+            self.display(path),
+            deep.line,
+            deep.column,
+            deep.message()
+        ))
     }
 
     fn display<'a>(&self, path: &'a Path) -> std::borrow::Cow<'a, str> {
@@ -193,6 +258,15 @@ impl ImportResolver for SandboxResolver {
         let mut probes = Vec::new();
         let found = self
             .resolve_checked(from, requested, &shown, &mut probes)
+            .and_then(|found| {
+                if let Some(found) = &found {
+                    let as_code = requested
+                        .to_str()
+                        .is_none_or(|path| self.imports_as_code(from, path));
+                    self.asked_for(found, as_code)?;
+                }
+                Ok(found)
+            })
             .map_err(|e| self.locate(e, from, &shown))?;
         // Only a successful import is an edge: a failed one fails whatever evaluates it.
         if let (Some(log), Some(_), Some(file)) =
@@ -225,20 +299,21 @@ impl ImportResolver for SandboxResolver {
         let bytes = fs::read(file.path())
             .map_err(|e| refused(format!("cannot read `{}`: {e}", self.display(file.path()))))?;
         // Refused before jrsonnet parses it: nested deep enough, it would overflow the
-        // parser's stack and abort the whole run. Files `importstr`'d as text are not
-        // jsonnet, so only the extensions jsonnet is written in are looked at.
-        let jsonnet = file
-            .path()
-            .extension()
-            .is_some_and(|e| e == "jsonnet" || e == "libsonnet" || e == "json");
-        if jsonnet && let Err(deep) = nesting::check(&bytes) {
-            return Err(refused(format!(
-                "`{}`:{}:{}: {}",
-                self.display(file.path()),
-                deep.line,
-                deep.column,
-                deep.message()
-            )));
+        // parser's stack and abort the whole run. What is read for `importstr` or
+        // `importbin` is not parsed (long base64 or prose can look deep to the estimate).
+        let nesting = nesting::check(&bytes);
+        let imports = std::str::from_utf8(&bytes)
+            .map_or(CodeImports::Paths(Default::default()), code_imports);
+        let as_code = {
+            let mut parsing = self.parsing.borrow_mut();
+            parsing.imports.insert(file.path().to_path_buf(), imports);
+            parsing
+                .nesting
+                .insert(file.path().to_path_buf(), nesting.clone());
+            parsing.last_asked_as_text.get(file.path()) != Some(&true)
+        };
+        if as_code && let Err(deep) = nesting {
+            return Err(self.too_deep(file.path(), &deep));
         }
         if let Some(log) = &self.log {
             log.read(file.path(), &bytes);
@@ -373,6 +448,61 @@ mod tests {
         // A failed import adds nothing.
         assert!(r.resolve_from(&from, &"nope.libsonnet").is_err());
         assert_eq!(log.inputs(&root, &entry, &entry).unwrap(), inputs);
+    }
+
+    /// The file as jrsonnet reads it: resolved from `from`, then loaded.
+    fn read(r: &SandboxResolver, from: &SourcePath, path: &str) -> Result<Vec<u8>> {
+        r.resolve_from(from, &path)
+            .and_then(|found| r.load_file_contents(&found))
+    }
+
+    #[test]
+    fn deep_files_are_refused_when_parsed_whatever_their_extension() {
+        let (dir, r) = resolver();
+        let deep = "[".repeat(nesting::LIMIT + 1);
+        fs::write(dir.path().join("clusters/dev/deep.data"), &deep).unwrap();
+        fs::write(dir.path().join("clusters/dev/deep.jsonnet"), &deep).unwrap();
+        fs::write(
+            dir.path().join("clusters/dev/a.jsonnet"),
+            "{ t: importstr 'deep.data', b: importbin 'deep.jsonnet', c: import 'deep.data' }",
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("clusters/dev/text.jsonnet"),
+            "{ t: importstr 'deep.data' }",
+        )
+        .unwrap();
+        let a = from_entry(&r);
+        r.load_file_contents(&a).unwrap();
+        let err = read(&r, &a, "deep.data").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`clusters/dev/deep.data`:1:10001: nested more than"),
+            "{err}"
+        );
+
+        // Read as text, by a file that never imports it as code: no check.
+        let text = r.entry(Path::new("clusters/dev/text.jsonnet")).unwrap();
+        r.load_file_contents(&text).unwrap();
+        assert_eq!(read(&r, &text, "deep.data").unwrap(), deep.as_bytes());
+        // Kept by jrsonnet from that read, then imported as code: refused when resolved.
+        let err = r.resolve_from(&a, &"deep.data").unwrap_err();
+        assert!(err.to_string().contains("nested more than"), "{err}");
+        assert!(
+            err.to_string().contains("(clusters/dev/a.jsonnet:1:"),
+            "{err}"
+        );
+        // The same goes for an entry that was read as text before.
+        let entry = r.entry(Path::new("clusters/dev/deep.jsonnet")).unwrap();
+        r.asked_for(&entry, false).unwrap();
+        r.load_file_contents(&entry).unwrap();
+        let err = r.entry(Path::new("clusters/dev/deep.jsonnet")).unwrap_err();
+        assert!(err.contains("nested more than"), "{err}");
+        // A file read without being resolved here is parsed: an entry.
+        let root = dir.path().canonicalize().unwrap();
+        let fresh = SandboxResolver::new(root.clone(), Vec::new());
+        let entry = SourcePath::new(SourceFile::new(root.join("clusters/dev/deep.jsonnet")));
+        assert!(fresh.load_file_contents(&entry).is_err());
     }
 
     #[test]

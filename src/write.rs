@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{Cluster, Config};
 use crate::expand::Expanded;
 use crate::freshness::{self, Verdict};
-use crate::outcome::{Location, Outcome, Stage, Status};
+use crate::outcome::{Location, Outcome, Stage, Status, shown_path};
 use crate::paths;
 
 pub const WRITE: &str = "write";
@@ -72,14 +72,14 @@ pub fn write_tree(
     for orphan in freshness::find_orphans(config, &tree, expanded) {
         let failed = |message: String| {
             Outcome::new(Stage::Expand, WRITE, Status::Error)
-                .subject(orphan.path.display().to_string())
+                .subject(shown_path(&orphan.path))
                 .message(message)
                 .location(Location::file(orphan.path.clone()))
         };
         if let Some(problem) = &orphan.problem {
             outcomes.push(failed(format!(
                 "{}: {problem}; not removed",
-                orphan.path.display()
+                shown_path(&orphan.path)
             )));
             continue;
         }

@@ -946,24 +946,24 @@ fn trace_output_is_shown_escaped() {
 }
 
 /// Regression: `expand` listed the files it removed raw; a committed file name carrying an
-/// escape sequence reached the terminal.
+/// escape sequence reached the terminal. Such a name is now an error of its own (issue 13,
+/// item 10): shown escaped, and the file is left alone.
 #[test]
 fn expand_listing_shows_odd_file_names_escaped() {
     let repo = fixture("basic");
-    fs::write(
-        repo.path().join("generated/dev/app/odd\u{1b}[2J.json"),
-        "{}\n",
-    )
-    .unwrap();
+    let odd = repo.path().join("generated/dev/app/odd\u{1b}[2J.json");
+    fs::write(&odd, "{}\n").unwrap();
     let run = policyrun(repo.path(), &["expand"]);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout
-            .contains("removed generated/dev/app/odd\\u{1b}[2J.json"),
+        run.stdout.contains(
+            "generated/dev/app/odd\\u{1b}[2J.json: file name contains control characters"
+        ),
         "{}",
         run.stdout
     );
     assert!(!run.stdout.contains('\u{1b}'), "{}", run.stdout);
+    assert_eq!(fs::read_to_string(&odd).unwrap(), "{}\n");
 }
 
 /// Regression: a stale Secret showed its old and new values in the diff of every report.

@@ -491,3 +491,204 @@ warn_empty contains msg if {
         messages[0]["message"]
     );
 }
+
+// Nesting and names (items 8, 10)
+
+/// `check --output json --junit report.xml` in `root`: the exit code, the JSON report's
+/// outcomes (the document must parse) and the JUnit report (it must validate).
+fn judged(root: &std::path::Path) -> (i32, Vec<serde_json::Value>, support::Run) {
+    let run = policyrun(
+        root,
+        &["check", "--output", "json", "--junit", "report.xml"],
+    );
+    let outcomes = outcome_list(&run);
+    support::assert_valid_junit(&fs::read_to_string(root.join("report.xml")).unwrap());
+    (run.code, outcomes, run)
+}
+
+/// The outcomes about `subject` (an entry or a generated file) with this status.
+fn about<'a>(
+    outcomes: &'a [serde_json::Value],
+    subject: &str,
+    status: &str,
+) -> Vec<&'a serde_json::Value> {
+    outcomes
+        .iter()
+        .filter(|o| o["subject"] == subject && o["status"] == status)
+        .collect()
+}
+
+/// A file imported under another extension (`import 'deep.data'`) holding 300,000 `[`
+/// aborted the run with a stack overflow: no report, every other entry's result lost.
+#[test]
+fn a_deep_file_imported_under_any_extension_is_an_error_not_a_crash() {
+    let dir = fixture("basic");
+    let root = dir.path();
+    let deep = "[".repeat(300_000);
+    fs::write(root.join("clusters/dev/deep.data"), &deep).unwrap();
+    fs::write(root.join("clusters/dev/deep.text"), &deep).unwrap();
+    // Read first as text by one entry (kept by the evaluator), imported as code by the next.
+    fs::write(
+        root.join("clusters/dev/a_text.jsonnet"),
+        "{ cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'app' }, data: { n: std.toString(std.length(importstr 'deep.text')) } } }",
+    )
+    .unwrap();
+    fs::write(
+        root.join("clusters/dev/b_code.jsonnet"),
+        "{ x: import 'deep.text' }",
+    )
+    .unwrap();
+    fs::write(
+        root.join("clusters/dev/deep.jsonnet"),
+        "{ x: import 'deep.data' }",
+    )
+    .unwrap();
+    fs::write(
+        root.join("clusters/dev/json.jsonnet"),
+        "{ x: std.parseJson(importstr 'deep.data') }",
+    )
+    .unwrap();
+    for jobs in ["1", "2"] {
+        let run = policyrun(root, &["check", "-j", jobs, "--output", "json"]);
+        assert_eq!(run.code, 1, "-j {jobs}: {}{}", run.stdout, run.stderr);
+    }
+    let (code, outcomes, run) = judged(root);
+    assert_eq!(code, 1, "{}{}", run.stdout, run.stderr);
+    for entry in ["deep", "b_code"] {
+        let errors = about(&outcomes, &format!("clusters/dev/{entry}.jsonnet"), "error");
+        assert_eq!(errors.len(), 1, "{entry}: {outcomes:#?}");
+        let message = errors[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("nested more than 10000 levels"),
+            "{message}"
+        );
+    }
+    let json = about(&outcomes, "clusters/dev/json.jsonnet", "error");
+    assert!(
+        json[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("recursion limit"),
+        "{json:#?}"
+    );
+    // Read as text only, the same bytes are data, and the other entries are judged.
+    assert!(
+        about(&outcomes, "clusters/dev/a_text.jsonnet", "error").is_empty(),
+        "{outcomes:#?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| o["subject"] == "clusters/int/app.jsonnet" && o["status"] == "passed"),
+        "{outcomes:#?}"
+    );
+}
+
+/// An entry file name with control characters or invalid UTF-8 ended the run with exit 2 and
+/// no report; a generated file with such a name cut the `--output json` document off
+/// mid-way. Each is now an error of its own, shown escaped, and every other entry is judged.
+#[test]
+fn badly_named_entries_and_generated_files_are_errors_in_complete_reports() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = fixture("basic");
+    let root = dir.path();
+    let entry = fs::read(root.join("clusters/dev/app.jsonnet")).unwrap();
+    let committed = fs::read(root.join("generated/dev/app/ns.json")).unwrap();
+    let bad_entries: [&[u8]; 2] = [
+        b"clusters/dev/bad\x1b[2J.jsonnet",
+        b"clusters/dev/c\xff.jsonnet",
+    ];
+    for name in bad_entries {
+        fs::write(root.join(OsStr::from_bytes(name)), &entry).unwrap();
+    }
+    let bad_dir = root.join(OsStr::from_bytes(b"generated/dev/d\x07"));
+    fs::create_dir_all(&bad_dir).unwrap();
+    fs::write(bad_dir.join("ns.json"), &committed).unwrap();
+    let bad_file = root.join(OsStr::from_bytes(b"generated/dev/app/x\xff.json"));
+    fs::write(&bad_file, &committed).unwrap();
+
+    let (code, outcomes, run) = judged(root);
+    assert_eq!(code, 1, "{}{}", run.stdout, run.stderr);
+    for (subject, says) in [
+        ("clusters/dev/bad\\u{1b}[2J.jsonnet", "control characters"),
+        ("clusters/dev/c\\xFF.jsonnet", "not valid UTF-8"),
+        ("generated/dev/d\\u{7}", "control characters"),
+        ("generated/dev/app/x\\xFF.json", "not valid UTF-8"),
+    ] {
+        let errors = about(&outcomes, subject, "error");
+        assert_eq!(errors.len(), 1, "{subject}: {outcomes:#?}");
+        let message = errors[0]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    }
+    // The other entries are judged as ever: evaluated, their files fresh.
+    for subject in [
+        "clusters/dev/app.jsonnet",
+        "clusters/int/app.jsonnet",
+        "generated/dev/app/ns.json",
+        "generated/int/app/settings.json",
+    ] {
+        assert!(
+            !about(&outcomes, subject, "passed").is_empty(),
+            "{subject}: {outcomes:#?}"
+        );
+    }
+    // The human report names them escaped, and sends no control character to the terminal.
+    let human = policyrun(root, &["check"]);
+    assert_eq!(human.code, 1);
+    assert!(
+        human.stdout.contains("clusters/dev/c\\xFF.jsonnet"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        !human.stdout.contains(['\u{1b}', '\u{7}']),
+        "{}",
+        human.stdout
+    );
+
+    // `expand` writes and removes nothing under a badly named path, and says why.
+    let expand = policyrun(root, &["expand"]);
+    assert_eq!(expand.code, 1, "{}{}", expand.stdout, expand.stderr);
+    assert!(
+        expand.stdout.contains("generated/dev/app/x\\xFF.json"),
+        "{}",
+        expand.stdout
+    );
+    assert_eq!(fs::read(&bad_file).unwrap(), committed);
+    assert_eq!(fs::read(bad_dir.join("ns.json")).unwrap(), committed);
+    for name in bad_entries {
+        assert_eq!(fs::read(root.join(OsStr::from_bytes(name))).unwrap(), entry);
+    }
+}
+
+/// `std.parseYaml` of text nested in block sequences (`- - - … 1`, no brackets for the YAML
+/// scanner to count) aborted the run with a stack overflow at 30,000 levels.
+#[test]
+fn deep_yaml_text_is_an_error_not_a_crash() {
+    let dir = fixture("basic");
+    let root = dir.path();
+    fs::write(
+        root.join("clusters/dev/deep.yaml"),
+        format!("{}1\n", "- ".repeat(300_000)),
+    )
+    .unwrap();
+    fs::write(
+        root.join("clusters/dev/yaml.jsonnet"),
+        "{ x: std.parseYaml(importstr 'deep.yaml') }",
+    )
+    .unwrap();
+    let (code, outcomes, run) = judged(root);
+    assert_eq!(code, 1, "{}{}", run.stdout, run.stderr);
+    let errors = about(&outcomes, "clusters/dev/yaml.jsonnet", "error");
+    assert_eq!(errors.len(), 1, "{outcomes:#?}");
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("failed to parse yaml") && message.contains("depth"),
+        "{message}"
+    );
+    assert!(
+        !about(&outcomes, "clusters/int/app.jsonnet", "passed").is_empty(),
+        "{outcomes:#?}"
+    );
+}

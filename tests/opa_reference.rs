@@ -490,7 +490,9 @@ fn example_repository_verdicts_equal_opas() {
     let root = manifest_dir();
     let config = Config::load(&root.join("policyrun.toml")).expect("configuration");
     let clusters: Vec<_> = config.clusters.iter().collect();
-    let entries = discover::entries(&config, &clusters).expect("entries");
+    let entries = discover::entries(&config, &clusters)
+        .expect("entries")
+        .entries;
     let expanded = expand::expand_all(&config, &entries, &indicatif::ProgressBar::hidden());
     let targets = gate::targets(&expanded);
     assert!(targets.len() > 100, "{} objects", targets.len());

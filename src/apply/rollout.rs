@@ -101,7 +101,8 @@ pub fn diff(
             clusters: vec![cluster.name.clone()],
             ..gate::Options::default()
         };
-        let (expanded, _) = gate::expand(config, &options)?;
+        let (expanded, badly_named, _) = gate::expand(config, &options)?;
+        outcomes.extend(badly_named);
         outcomes.extend(
             gate::expansion_outcomes(&expanded)
                 .into_iter()

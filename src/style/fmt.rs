@@ -9,8 +9,7 @@ use rayon::prelude::*;
 use super::libjsonnet::Formatter;
 use super::{CHECK, Problem, Verdict, judge, outcome, owner, sources};
 use crate::config::Config;
-use crate::outcome::{Outcome, Stage, Status};
-use crate::report::visible;
+use crate::outcome::{Outcome, Stage, Status, shown_path};
 use crate::write::replace_atomically;
 
 /// What a `fmt` run did: one outcome per file (plus any directory that could not be
@@ -34,10 +33,7 @@ impl FmtRun {
         };
         let mut text = String::new();
         for path in &self.changed {
-            text.push_str(&format!(
-                "{verb} {}\n",
-                visible(&path.display().to_string())
-            ));
+            text.push_str(&format!("{verb} {}\n", shown_path(path)));
         }
         let problems = self
             .outcomes
@@ -140,7 +136,7 @@ pub fn run(
 
 fn problem_outcome(config: &Config, problem: Problem) -> Outcome {
     let mut outcome = Outcome::new(Stage::Style, CHECK, Status::Error)
-        .subject(problem.location.file.display().to_string())
+        .subject(shown_path(&problem.location.file))
         .message(problem.message)
         .location(problem.location);
     outcome.cluster =

@@ -19,7 +19,7 @@ use walkdir::WalkDir;
 use crate::cache::Cache;
 use crate::config::{CONFIG_FILE, Cluster, Config};
 use crate::imports::Digest;
-use crate::outcome::{Location, Outcome, Stage, Status};
+use crate::outcome::{Location, Outcome, Stage, Status, shown_path};
 use libjsonnet::{FormatError, Formatter};
 
 /// The check's stable name in reports.
@@ -185,7 +185,7 @@ fn judge_remembering(
 
 /// The UTF-8 text of `root/relative`.
 fn read_source(root: &Path, relative: &Path) -> Result<String, Problem> {
-    let shown = relative.to_string_lossy();
+    let shown = shown_path(relative);
     let problem = |message: String| Problem {
         message,
         location: Location::file(relative),
@@ -245,7 +245,7 @@ fn syntax_location(file: &str, message: &str) -> Option<Location> {
 /// The outcome of one file's check, as the stage reports it.
 pub fn outcome(path: &Path, cluster: Option<&str>, result: &Result<Verdict, Problem>) -> Outcome {
     let mut base = Outcome::new(Stage::Style, CHECK, Status::Passed)
-        .subject(path.display().to_string())
+        .subject(shown_path(path))
         .location(Location::file(path));
     if let Some(cluster) = cluster {
         base = base.cluster(cluster);
@@ -261,7 +261,7 @@ pub fn outcome(path: &Path, cluster: Option<&str>, result: &Result<Verdict, Prob
         }
         .message(format!(
             "not in canonical form (jsonnetfmt): `policyrun fmt {}` rewrites it",
-            path.display()
+            shown_path(path)
         ))
         .location(Location {
             file: path.to_path_buf(),
@@ -269,8 +269,8 @@ pub fn outcome(path: &Path, cluster: Option<&str>, result: &Result<Verdict, Prob
             column: None,
         })
         .detail(crate::freshness::labelled_diff(
-            &path.display().to_string(),
-            &format!("{} (formatted)", path.display()),
+            &shown_path(path),
+            &format!("{} (formatted)", shown_path(path)),
             original,
             formatted,
         )),
@@ -449,7 +449,7 @@ pub fn check_remembering(
     outcomes.extend(problems.into_iter().map(|problem| {
         let cluster = owner(config, &problem.location.file).map(|c| c.name.clone());
         let mut outcome = Outcome::new(Stage::Style, CHECK, Status::Error)
-            .subject(problem.location.file.display().to_string())
+            .subject(shown_path(&problem.location.file))
             .message(problem.message)
             .location(problem.location);
         outcome.cluster = cluster;
