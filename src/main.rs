@@ -187,6 +187,11 @@ struct PolicyArgs {
     /// virtual machine (faster; an error inside a rule body makes the body undefined)
     #[arg(long, value_enum, value_name = "ENGINE")]
     policy_engine: Option<EngineArg>,
+    /// Let policies see Secret values where policyrun.toml's `reveal_secret_values` asks for
+    /// them; without this flag they see placeholders whatever the file says (the file comes
+    /// with the pull request under review)
+    #[arg(long)]
+    allow_secret_values: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -203,7 +208,11 @@ enum EngineArg {
 }
 
 impl PolicyArgs {
-    fn apply(&self, settings: &mut policy::Settings) {
+    /// The command line over the configuration's policy settings; a warning when the file
+    /// asks for Secret values the command line does not allow.
+    fn apply(&self, settings: &mut policy::Settings) -> Option<policyrun::outcome::Outcome> {
+        let refused = settings.reveal_secret_values && !self.allow_secret_values;
+        settings.reveal_secret_values &= self.allow_secret_values;
         if !self.namespaces.is_empty() {
             settings.namespaces = self.namespaces.clone();
         }
@@ -214,6 +223,15 @@ impl PolicyArgs {
                 EngineArg::Vm => policy::RegoEngine::Vm,
             };
         }
+        refused.then(|| {
+            use policyrun::outcome::{Outcome, Stage, Status};
+            Outcome::new(Stage::Policy, "reveal_secret_values", Status::Warning)
+                .subject("policyrun.toml")
+                .message(
+                    "[policy] reveal_secret_values is set, but this run was not started with \
+                     --allow-secret-values: policies see placeholders for Secret values",
+                )
+        })
     }
 }
 
@@ -633,7 +651,7 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
         };
     }
     args.schema.apply(&mut config.schema)?;
-    args.policy.apply(&mut config.policy);
+    let refused_secret_values = args.policy.apply(&mut config.policy);
     let (cache, note) =
         policyrun::cache::for_run(&config, args.cache_dir.as_deref(), args.no_cache)
             .map_err(UsageError)?;
@@ -648,6 +666,7 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
     };
     let run = gate::check(&config, &options).map_err(UsageError)?;
     let mut outcomes = run.outcomes;
+    outcomes.extend(refused_secret_values);
     // The process ends after the report. Freeing every parsed object one by one would only
     // delay the verdict (tens of milliseconds on a large tree), so the exit frees them.
     std::mem::forget(run.expanded);
@@ -718,7 +737,7 @@ fn policy_setup(
 fn run_test(args: TestArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     let (root, mut settings, config) = policy_setup(&args.sources)?;
-    args.policy.apply(&mut settings);
+    let refused_secret_values = args.policy.apply(&mut settings);
     let cluster = match (&args.cluster, &config) {
         (None, _) => None,
         (Some(name), Some(config)) => {
@@ -739,6 +758,7 @@ fn run_test(args: TestArgs) -> Result<Summary, UsageError> {
     };
     let mut outcomes =
         validate::test(&root, &settings, cluster, &args.paths).map_err(UsageError)?;
+    outcomes.extend(refused_secret_values);
     let order = config.as_ref().map(cluster_order).unwrap_or_default();
     finish(
         &order,

@@ -339,7 +339,11 @@ spec:
         let root = dir.path();
         for engine in ["interpreter", "vm"] {
             let what = format!("reveal {reveal}, {engine}");
-            let engine_flag = ["--policy-engine", engine];
+            let engine_flag: &[&str] = if reveal {
+                &["--policy-engine", engine, "--allow-secret-values"]
+            } else {
+                &["--policy-engine", engine]
+            };
             for args in [
                 &["check", "--junit", "report.xml"][..],
                 &["check", "--output", "json", "--junit", "report.xml"],
@@ -347,7 +351,7 @@ spec:
                 &["test", "generated/dev/app/creds.json"],
                 &["test", "--output", "json", "generated/dev/app"],
             ] {
-                let args: Vec<&str> = args.iter().chain(&engine_flag).copied().collect();
+                let args: Vec<&str> = args.iter().chain(engine_flag).copied().collect();
                 let run = policyrun(root, &args);
                 assert_eq!(run.code, 0, "{what} {args:?}: {}{}", run.stdout, run.stderr);
                 let shown = everything_shown(root, &run);
@@ -465,16 +469,45 @@ warn_empty contains msg if {
         }
     }
 
-    // The same object with the values revealed is another verdict, not the remembered one.
+    // The file asking for the values is not enough: it comes with the pull request. The
+    // run says so, and the policies still see placeholders.
     edit_file(
         root,
         "policyrun.toml",
         "namespaces = [\"leak\"]",
         "namespaces = [\"leak\"]\nreveal_secret_values = true",
     );
+    for command in [
+        &["check", "--output", "json", "--cache-dir", cache_dir][..],
+        &["test", "--output", "json", "generated/dev/app"],
+    ] {
+        let run = policyrun(root, command);
+        assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+        let shown = everything_shown(root, &run);
+        assert_no_secret_shown(&format!("{command:?}"), &shown);
+        assert!(shown.contains(masked), "{command:?}: {shown}");
+        let warned = outcome_list(&run).into_iter().any(|o| {
+            o["check"] == "reveal_secret_values"
+                && o["status"] == "warning"
+                && o["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("--allow-secret-values")
+        });
+        assert!(warned, "{command:?}: {}", run.stdout);
+    }
+    // With the runner's consent too, the same object with the values revealed is another
+    // verdict, not the remembered one.
     let run = policyrun(
         root,
-        &["check", "--output", "json", "--cache-dir", cache_dir],
+        &[
+            "check",
+            "--output",
+            "json",
+            "--cache-dir",
+            cache_dir,
+            "--allow-secret-values",
+        ],
     );
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let messages: Vec<serde_json::Value> = outcome_list(&run)
