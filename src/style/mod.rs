@@ -79,6 +79,11 @@ impl Default for FormatOptions {
     }
 }
 
+/// The largest source the formatter is given unless configured (`[limits]
+/// style_source_bytes`): libjsonnet's formatter needs about 400 times a source's size in
+/// memory.
+pub const DEFAULT_MAX_SOURCE_BYTES: u64 = 1 << 20;
+
 /// The `[style]` table, checked.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -86,6 +91,8 @@ pub struct Settings {
     pub enabled: bool,
     pub options: FormatOptions,
     pub exclude: Exclude,
+    /// Larger sources are an error, never formatted.
+    pub max_source_bytes: u64,
 }
 
 impl Default for Settings {
@@ -94,6 +101,7 @@ impl Default for Settings {
             enabled: true,
             options: FormatOptions::default(),
             exclude: Exclude::default(),
+            max_source_bytes: DEFAULT_MAX_SOURCE_BYTES,
         }
     }
 }
