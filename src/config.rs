@@ -50,10 +50,10 @@ pub const POLICY_SECONDS: Budget = Budget {
     flag_max: 86_400,
 };
 
-/// Bytes of one jsonnet source the style stage formats. libjsonnet's formatter needs about
-/// 400 times a source's size in memory (a 25 MB file took 10 GB): 1 MiB, several times our
-/// largest hand-written library, costs at most about 400 MB; the file's ceiling, 8 MiB,
-/// about 3 GB.
+/// Bytes of one jsonnet source the style stage formats. libjsonnet's formatter needs up to
+/// about 400 times a source's size in memory (a 25 MB file took 10 GB; a 1 MiB array of
+/// numbers 340 MB): 1 MiB, 40 times our largest library (`lib/kube.libsonnet`, 24 KB), stays
+/// near that; the file's ceiling, 8 MiB, near 3 GB.
 pub const STYLE_SOURCE_BYTES: Budget = Budget {
     key: "limits.style_source_bytes",
     flag: "--style-source-bytes",
