@@ -268,6 +268,45 @@ struct CommonArgs {
     /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Budgets from whoever runs policyrun; they replace `[limits]` of policyrun.toml, which
+/// comes with the change under review and may raise them only up to a ceiling.
+#[derive(Args, Clone)]
+struct LimitArgs {
+    /// Seconds one entry's jsonnet evaluation may take (default: policyrun.toml's
+    /// `limits.evaluation_seconds`, else 60)
+    #[arg(long, value_name = "SECONDS")]
+    evaluation_seconds: Option<u64>,
+    /// Seconds the policies may take for one object (default: `limits.policy_seconds`, else 5)
+    #[arg(long, value_name = "SECONDS")]
+    policy_seconds: Option<u64>,
+    /// Largest jsonnet source the style stage formats, in bytes (default:
+    /// `limits.style_source_bytes`, else 1 MiB)
+    #[arg(long, value_name = "BYTES")]
+    style_source_bytes: Option<u64>,
+}
+
+impl LimitArgs {
+    fn apply(&self, config: &mut Config) -> Result<(), UsageError> {
+        use policyrun::config::{EVALUATION_SECONDS, POLICY_SECONDS, STYLE_SOURCE_BYTES};
+        use std::time::Duration;
+        if let Some(seconds) = self.evaluation_seconds {
+            config.evaluation_budget =
+                Duration::from_secs(EVALUATION_SECONDS.from_flag(seconds).map_err(UsageError)?);
+        }
+        if let Some(seconds) = self.policy_seconds {
+            config.policy.object_budget =
+                Duration::from_secs(POLICY_SECONDS.from_flag(seconds).map_err(UsageError)?);
+        }
+        if let Some(bytes) = self.style_source_bytes {
+            config.style.max_source_bytes =
+                STYLE_SOURCE_BYTES.from_flag(bytes).map_err(UsageError)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Args, Clone)]
@@ -570,11 +609,9 @@ fn write_stdout(bytes: &[u8]) -> Result<(), UsageError> {
     }
 }
 
-/// Stack of every worker thread. Parsing and evaluating jsonnet recurse once per level of
-/// nesting, and a pull request can nest as deep as it likes: with the default 2 MiB a file
-/// of a thousand nested brackets aborted the process. The size is only reserved address
-/// space; what a thread does not touch costs no memory.
-const WORKER_STACK: usize = 256 << 20;
+/// Stack of every worker thread (see `expand::WORKER_STACK`): rayon's run the stages, and
+/// format and drop deeply nested values.
+const WORKER_STACK: usize = policyrun::expand::WORKER_STACK;
 
 fn set_jobs(jobs: Option<usize>) -> Result<(), UsageError> {
     if jobs == Some(0) {
@@ -596,7 +633,9 @@ fn start_dir(repo: &Option<PathBuf>) -> Result<PathBuf, UsageError> {
 
 fn load_config(common: &CommonArgs) -> Result<Config, UsageError> {
     set_jobs(common.jobs)?;
-    Ok(Config::discover(&start_dir(&common.repo)?)?)
+    let mut config = Config::discover(&start_dir(&common.repo)?)?;
+    common.limits.apply(&mut config)?;
+    Ok(config)
 }
 
 fn cluster_order(config: &Config) -> Vec<String> {
