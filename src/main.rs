@@ -613,12 +613,29 @@ fn write_stdout(bytes: &[u8]) -> Result<(), UsageError> {
 /// format and drop deeply nested values.
 const WORKER_STACK: usize = policyrun::expand::WORKER_STACK;
 
+/// The most worker threads `--jobs` may ask for. The work is CPU-bound, so threads beyond
+/// the cores only add overhead; 256 covers the largest CI agents (192 cores) while the
+/// threads' reserved stacks (2 x 256 x 256 MiB: rayon's and the evaluators') stay a small
+/// part of the address space. `-j 20000` reserved 5 TB of stacks and never reported.
+const MAX_JOBS: usize = 256;
+
 fn set_jobs(jobs: Option<usize>) -> Result<(), UsageError> {
-    if jobs == Some(0) {
-        return Err(UsageError("--jobs must be at least 1".into()));
-    }
+    let threads = match jobs {
+        Some(0) => return Err(UsageError("--jobs must be at least 1".into())),
+        Some(n) if n > MAX_JOBS => {
+            return Err(UsageError(format!(
+                "--jobs {n}: at most {MAX_JOBS} worker threads (the work is CPU-bound; one per core is the default)"
+            )));
+        }
+        Some(n) => n,
+        // One per core, under the same cap; an explicit number, so that RAYON_NUM_THREADS
+        // cannot ask for more.
+        None => std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_JOBS),
+    };
     rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.unwrap_or(0))
+        .num_threads(threads)
         .stack_size(WORKER_STACK)
         .build_global()?;
     Ok(())
