@@ -1058,6 +1058,47 @@ mod tests {
     }
 
     #[test]
+    fn limits_default_and_are_kept_below_their_ceilings() {
+        let dir = repo();
+        let cluster = "[[cluster]]\nname = \"dev\"\n";
+        let cfg = parse(&dir, cluster).unwrap();
+        assert_eq!(cfg.evaluation_budget, Duration::from_secs(60));
+        assert_eq!(cfg.policy.object_budget, Duration::from_secs(5));
+        assert_eq!(cfg.style.max_source_bytes, 1 << 20);
+
+        let cfg = parse(
+            &dir,
+            &format!(
+                "{cluster}[limits]\nevaluation_seconds = 600\npolicy_seconds = 1\nstyle_source_bytes = 100\n"
+            ),
+        )
+        .unwrap();
+        assert_eq!(cfg.evaluation_budget, Duration::from_secs(600));
+        assert_eq!(cfg.policy.object_budget, Duration::from_secs(1));
+        assert_eq!(cfg.style.max_source_bytes, 100);
+
+        for (line, key) in [
+            ("evaluation_seconds = 601", "limits.evaluation_seconds"),
+            ("evaluation_seconds = 0", "limits.evaluation_seconds"),
+            ("policy_seconds = 61", "limits.policy_seconds"),
+            ("policy_seconds = -1", "limits.policy_seconds"),
+            ("style_source_bytes = 8388609", "limits.style_source_bytes"),
+            ("wall_seconds = 1", "wall_seconds"),
+        ] {
+            let err = parse(&dir, &format!("{cluster}[limits]\n{line}\n")).unwrap_err();
+            assert!(err.contains(key), "{line}: {err}");
+        }
+        assert_eq!(POLICY_SECONDS.from_flag(3600), Ok(3600));
+        assert!(
+            POLICY_SECONDS
+                .from_flag(0)
+                .unwrap_err()
+                .contains("--policy-seconds")
+        );
+        assert!(EVALUATION_SECONDS.from_flag(86_401).is_err());
+    }
+
+    #[test]
     fn select_clusters_keeps_rollout_order() {
         let dir = repo();
         let cfg = parse(

@@ -836,6 +836,69 @@ mod tests {
         assert_eq!(digest(&a, "lib/y.libsonnet"), digest(&b, "lib/y.libsonnet"));
     }
 
+    /// An entry past the evaluation budget is an error naming the budget, is never handed to
+    /// `evaluated` (the cache), and the other entries are expanded as usual.
+    #[test]
+    fn an_entry_past_the_budget_is_an_error_and_never_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let config_map = |name: &str, value: &str| {
+            format!(
+                "{{ cm: {{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {{ name: '{name}' }}, data: {{ v: {value} }} }} }}"
+            )
+        };
+        // About a second in a debug build: the abandoned thread ends soon after the test.
+        let slow = config_map(
+            "slow",
+            "std.toString(std.foldl(function(sum, x) sum + x, std.range(0, 300000), 0))",
+        );
+        fs::create_dir_all(root.join("clusters/dev")).unwrap();
+        fs::write(root.join("clusters/dev/slow.jsonnet"), slow).unwrap();
+        for name in ["a", "b", "c"] {
+            fs::write(
+                root.join(format!("clusters/dev/{name}.jsonnet")),
+                config_map(name, "'1'"),
+            )
+            .unwrap();
+        }
+        let mut config =
+            Config::parse("jpath = []\n[[cluster]]\nname = \"dev\"\n", root.clone()).unwrap();
+        config.evaluation_budget = Duration::from_millis(100);
+        let entries: Vec<Entry> = ["a", "slow", "b", "c"]
+            .iter()
+            .map(|name| Entry {
+                cluster: 0,
+                path: PathBuf::from(format!("clusters/dev/{name}.jsonnet")),
+                stem: (*name).to_owned(),
+            })
+            .collect();
+        let cached = std::sync::Mutex::new(Vec::new());
+        let expanded = expand_all_with(
+            &config,
+            &entries,
+            &ProgressBar::hidden(),
+            |_| None,
+            |i, _| cached.lock().unwrap().push(i),
+        );
+        assert_eq!(expanded.len(), 4);
+        for ((expanded, reused), entry) in expanded.iter().zip(&entries) {
+            assert_eq!(&expanded.entry, entry);
+            assert!(!reused);
+            if entry.stem == "slow" {
+                let failure = expanded.result.as_ref().unwrap_err();
+                assert!(
+                    failure.message.contains("limits.evaluation_seconds"),
+                    "{failure:?}"
+                );
+            } else {
+                assert!(expanded.result.is_ok(), "{expanded:?}");
+            }
+        }
+        let mut cached = cached.into_inner().unwrap();
+        cached.sort();
+        assert_eq!(cached, vec![0, 2, 3]);
+    }
+
     #[test]
     fn item_keys_must_be_plain_file_names() {
         for key in ["web", "web_svc", "0", "a.b", "a-b"] {
