@@ -64,7 +64,7 @@ pub const STYLE_SOURCE_BYTES: Budget = Budget {
 
 impl Budget {
     /// The value set in policyrun.toml (or the default), checked against the file's range.
-    fn from_file(&self, value: Option<i64>) -> Result<u64, String> {
+    fn checked_file_value(&self, value: Option<i64>) -> Result<u64, String> {
         match value {
             None => Ok(self.default),
             Some(n) if n >= 1 && n as u64 <= self.file_max => Ok(n as u64),
@@ -76,7 +76,7 @@ impl Budget {
     }
 
     /// A value given on the command line, checked against the flag's range.
-    pub fn from_flag(&self, value: u64) -> Result<u64, String> {
+    pub fn checked_flag_value(&self, value: u64) -> Result<u64, String> {
         if (1..=self.flag_max).contains(&value) {
             Ok(value)
         } else {
@@ -461,11 +461,13 @@ impl Config {
         let schema = schema_settings(&root, raw.schema)?;
         let mut policy = policy_settings(&root, raw.policy)?;
         let mut style = style_settings(raw.style)?;
-        let evaluation_budget =
-            Duration::from_secs(EVALUATION_SECONDS.from_file(raw.limits.evaluation_seconds)?);
+        let evaluation_budget = Duration::from_secs(
+            EVALUATION_SECONDS.checked_file_value(raw.limits.evaluation_seconds)?,
+        );
         policy.object_budget =
-            Duration::from_secs(POLICY_SECONDS.from_file(raw.limits.policy_seconds)?);
-        style.max_source_bytes = STYLE_SOURCE_BYTES.from_file(raw.limits.style_source_bytes)?;
+            Duration::from_secs(POLICY_SECONDS.checked_file_value(raw.limits.policy_seconds)?);
+        style.max_source_bytes =
+            STYLE_SOURCE_BYTES.checked_file_value(raw.limits.style_source_bytes)?;
 
         // `expand` writes below the generated root and deletes what it did not write there:
         // nothing else the configuration names may lie inside it or around it.
@@ -1088,14 +1090,14 @@ mod tests {
             let err = parse(&dir, &format!("{cluster}[limits]\n{line}\n")).unwrap_err();
             assert!(err.contains(key), "{line}: {err}");
         }
-        assert_eq!(POLICY_SECONDS.from_flag(3600), Ok(3600));
+        assert_eq!(POLICY_SECONDS.checked_flag_value(3600), Ok(3600));
         assert!(
             POLICY_SECONDS
-                .from_flag(0)
+                .checked_flag_value(0)
                 .unwrap_err()
                 .contains("--policy-seconds")
         );
-        assert!(EVALUATION_SECONDS.from_flag(86_401).is_err());
+        assert!(EVALUATION_SECONDS.checked_flag_value(86_401).is_err());
     }
 
     #[test]

@@ -294,16 +294,23 @@ impl LimitArgs {
         use policyrun::config::{EVALUATION_SECONDS, POLICY_SECONDS, STYLE_SOURCE_BYTES};
         use std::time::Duration;
         if let Some(seconds) = self.evaluation_seconds {
-            config.evaluation_budget =
-                Duration::from_secs(EVALUATION_SECONDS.from_flag(seconds).map_err(UsageError)?);
+            config.evaluation_budget = Duration::from_secs(
+                EVALUATION_SECONDS
+                    .checked_flag_value(seconds)
+                    .map_err(UsageError)?,
+            );
         }
         if let Some(seconds) = self.policy_seconds {
-            config.policy.object_budget =
-                Duration::from_secs(POLICY_SECONDS.from_flag(seconds).map_err(UsageError)?);
+            config.policy.object_budget = Duration::from_secs(
+                POLICY_SECONDS
+                    .checked_flag_value(seconds)
+                    .map_err(UsageError)?,
+            );
         }
         if let Some(bytes) = self.style_source_bytes {
-            config.style.max_source_bytes =
-                STYLE_SOURCE_BYTES.from_flag(bytes).map_err(UsageError)?;
+            config.style.max_source_bytes = STYLE_SOURCE_BYTES
+                .checked_flag_value(bytes)
+                .map_err(UsageError)?;
         }
         Ok(())
     }
