@@ -527,3 +527,36 @@ fn more_jobs_than_the_cap_is_a_usage_error() {
     let run = policyrun_within(root, &["check", "-j", "256"], 60);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }
+
+/// `verify` gives each policy unit test an object's budget: a runaway test is an error
+/// naming it, and the other tests still run.
+#[test]
+fn a_policy_test_past_the_budget_is_an_error() {
+    let dir = fixture("basic");
+    let root = dir.path();
+    support::write_file(
+        root,
+        "policies/main.rego",
+        "package main\nimport rego.v1\n\ndeny contains \"no name\" if input.metadata.name == \"\"\n",
+    );
+    support::write_file(
+        root,
+        "policies/main_test.rego",
+        "package main_test\nimport rego.v1\n\n\
+         test_runaway if {\n  r := numbers.range(1, 100000)\n  count([x | x := r[_] * r[_]]) > 0\n}\n\n\
+         test_named if {\n  denied := data.main.deny with input as {\"metadata\": {\"name\": \"a\"}}\n  count(denied) == 0\n}\n",
+    );
+    configure(root, "[limits]\npolicy_seconds = 1\n");
+    let run = policyrun_within(root, &["verify", "--output", "json"], 60);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = outcome_list(&run);
+    let errors = over_budget(&outcomes, "limits.policy_seconds");
+    assert_eq!(errors.len(), 1, "{outcomes:#?}");
+    assert_eq!(errors[0]["subject"], "main_test.test_runaway");
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| o["subject"] == "main_test.test_named" && o["status"] == "passed"),
+        "{outcomes:#?}"
+    );
+}

@@ -59,8 +59,8 @@ pub fn timer(limit: Duration) -> ExecutionTimerConfig {
 /// The error for results left undecided by the budget: it names the budget and how to set it.
 pub fn over_budget(limit: Duration, undecided: &str) -> String {
     format!(
-        "policy time budget exceeded: the policies took more than {} for this object \
-         (`limits.policy_seconds` in policyrun.toml, or `--policy-seconds`); {undecided} is undecided",
+        "policy time budget exceeded: evaluation took more than {} (the budget per object: \
+         `limits.policy_seconds` in policyrun.toml, or `--policy-seconds`); {undecided} is undecided",
         seconds(limit)
     )
 }
