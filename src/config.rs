@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -13,6 +14,79 @@ pub const CONFIG_FILE: &str = "policyrun.toml";
 /// Recursion depth of the jsonnet command-line tool; jrsonnet's own default (200) is lower,
 /// so deep but valid libraries would fail only here.
 pub const DEFAULT_MAX_STACK: usize = 500;
+
+/// One `[limits]` key: its default and the most policyrun.toml may raise it to. The file
+/// comes with the pull request under review, so a ceiling keeps a pull request from lifting
+/// a budget without bound; the trusted caller's command-line flags (`--evaluation-seconds`,
+/// ...) replace the file's value and may go up to `flag_max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// The key in `[limits]`, as messages name it.
+    pub key: &'static str,
+    /// The command-line flag that replaces the file's value.
+    pub flag: &'static str,
+    pub default: u64,
+    pub file_max: u64,
+    pub flag_max: u64,
+}
+
+/// Seconds one entry's jsonnet evaluation may take. Entries evaluate in milliseconds; a
+/// minute is far beyond any real one and still well inside a CI step's timeout.
+pub const EVALUATION_SECONDS: Budget = Budget {
+    key: "limits.evaluation_seconds",
+    flag: "--evaluation-seconds",
+    default: 60,
+    file_max: 600,
+    flag_max: 86_400,
+};
+
+/// Seconds the policies may take for one object (every rule and constraint together).
+/// Objects take microseconds to milliseconds.
+pub const POLICY_SECONDS: Budget = Budget {
+    key: "limits.policy_seconds",
+    flag: "--policy-seconds",
+    default: crate::policy::DEFAULT_OBJECT_BUDGET.as_secs(),
+    file_max: 60,
+    flag_max: 86_400,
+};
+
+/// Bytes of one jsonnet source the style stage formats. libjsonnet's formatter needs up to
+/// about 400 times a source's size in memory (a 25 MB file took 10 GB; a 1 MiB array of
+/// numbers 340 MB): 1 MiB, 40 times our largest library (`lib/kube.libsonnet`, 24 KB), stays
+/// near that; the file's ceiling, 8 MiB, near 3 GB.
+pub const STYLE_SOURCE_BYTES: Budget = Budget {
+    key: "limits.style_source_bytes",
+    flag: "--style-source-bytes",
+    default: crate::style::DEFAULT_MAX_SOURCE_BYTES,
+    file_max: 8 << 20,
+    flag_max: 1 << 30,
+};
+
+impl Budget {
+    /// The value set in policyrun.toml (or the default), checked against the file's range.
+    fn checked_file_value(&self, value: Option<i64>) -> Result<u64, String> {
+        match value {
+            None => Ok(self.default),
+            Some(n) if n >= 1 && n as u64 <= self.file_max => Ok(n as u64),
+            Some(n) => Err(format!(
+                "{}: {n} is out of range (1 to {}; the command line's {} may set more)",
+                self.key, self.file_max, self.flag
+            )),
+        }
+    }
+
+    /// A value given on the command line, checked against the flag's range.
+    pub fn checked_flag_value(&self, value: u64) -> Result<u64, String> {
+        if (1..=self.flag_max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!(
+                "{} {value}: out of range (1 to {})",
+                self.flag, self.flag_max
+            ))
+        }
+    }
+}
 
 /// A configuration problem: always names the file, and the key where there is one.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +145,8 @@ struct RawConfig {
     apply: RawApply,
     #[serde(default)]
     style: RawStyle,
+    #[serde(default)]
+    limits: RawLimits,
     /// Only read to refuse it with a reason (see `Config::parse`).
     cache: Option<toml::Value>,
 }
@@ -150,6 +226,16 @@ struct RawStyle {
     exclude: Vec<String>,
 }
 
+/// `[limits]`: the budgets that keep a hostile or broken change from running the gate
+/// until CI kills it without a report.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    evaluation_seconds: Option<i64>,
+    policy_seconds: Option<i64>,
+    style_source_bytes: Option<i64>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSchema {
@@ -212,6 +298,8 @@ pub struct Config {
     pub indent: usize,
     pub format_only: FormatOnly,
     pub max_stack: usize,
+    /// How long one entry's evaluation may take (`[limits] evaluation_seconds`).
+    pub evaluation_budget: Duration,
     pub clusters: Vec<Cluster>,
     /// How the schema stage finds schemas; paths absolute, inside the repository.
     pub schema: crate::schema::Settings,
@@ -398,8 +486,15 @@ impl Config {
         }
 
         let schema = schema_settings(&root, raw.schema)?;
-        let policy = policy_settings(&root, raw.policy)?;
-        let style = style_settings(raw.style)?;
+        let mut policy = policy_settings(&root, raw.policy)?;
+        let mut style = style_settings(raw.style)?;
+        let evaluation_budget = Duration::from_secs(
+            EVALUATION_SECONDS.checked_file_value(raw.limits.evaluation_seconds)?,
+        );
+        policy.object_budget =
+            Duration::from_secs(POLICY_SECONDS.checked_file_value(raw.limits.policy_seconds)?);
+        style.max_source_bytes =
+            STYLE_SOURCE_BYTES.checked_file_value(raw.limits.style_source_bytes)?;
 
         // `expand` writes below the generated root and deletes what it did not write there:
         // nothing else the configuration names may lie inside it or around it.
@@ -458,6 +553,7 @@ impl Config {
             indent,
             format_only: raw.format_only.unwrap_or(FormatOnly::Warn),
             max_stack,
+            evaluation_budget,
             clusters,
         })
     }
@@ -576,6 +672,7 @@ fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Setting
         waivers,
         gatekeeper,
         reveal_secret_values: raw.reveal_secret_values,
+        ..crate::policy::Settings::default()
     })
 }
 
@@ -608,6 +705,7 @@ fn style_settings(raw: RawStyle) -> Result<crate::style::Settings, String> {
             sort_imports: raw.sort_imports.unwrap_or(defaults.sort_imports),
         },
         exclude: Exclude::new("style.exclude", raw.exclude)?,
+        ..Settings::default()
     })
 }
 
@@ -1021,6 +1119,47 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("reveal_secret_values"), "{err}");
+    }
+
+    #[test]
+    fn limits_default_and_are_kept_below_their_ceilings() {
+        let dir = repo();
+        let cluster = "[[cluster]]\nname = \"dev\"\n";
+        let cfg = parse(&dir, cluster).unwrap();
+        assert_eq!(cfg.evaluation_budget, Duration::from_secs(60));
+        assert_eq!(cfg.policy.object_budget, Duration::from_secs(5));
+        assert_eq!(cfg.style.max_source_bytes, 1 << 20);
+
+        let cfg = parse(
+            &dir,
+            &format!(
+                "{cluster}[limits]\nevaluation_seconds = 600\npolicy_seconds = 1\nstyle_source_bytes = 100\n"
+            ),
+        )
+        .unwrap();
+        assert_eq!(cfg.evaluation_budget, Duration::from_secs(600));
+        assert_eq!(cfg.policy.object_budget, Duration::from_secs(1));
+        assert_eq!(cfg.style.max_source_bytes, 100);
+
+        for (line, key) in [
+            ("evaluation_seconds = 601", "limits.evaluation_seconds"),
+            ("evaluation_seconds = 0", "limits.evaluation_seconds"),
+            ("policy_seconds = 61", "limits.policy_seconds"),
+            ("policy_seconds = -1", "limits.policy_seconds"),
+            ("style_source_bytes = 8388609", "limits.style_source_bytes"),
+            ("wall_seconds = 1", "wall_seconds"),
+        ] {
+            let err = parse(&dir, &format!("{cluster}[limits]\n{line}\n")).unwrap_err();
+            assert!(err.contains(key), "{line}: {err}");
+        }
+        assert_eq!(POLICY_SECONDS.checked_flag_value(3600), Ok(3600));
+        assert!(
+            POLICY_SECONDS
+                .checked_flag_value(0)
+                .unwrap_err()
+                .contains("--policy-seconds")
+        );
+        assert!(EVALUATION_SECONDS.checked_flag_value(86_401).is_err());
     }
 
     #[test]

@@ -1,11 +1,17 @@
 //! Evaluates entry files with jrsonnet, in parallel, and splits each result into the files the
 //! layout commits and the Kubernetes objects later stages check. jrsonnet values are not
-//! `Send`, so each rayon worker owns its evaluator states and only plain data leaves it.
+//! `Send`, so each worker thread owns its evaluator states and only plain data leaves it.
+
+mod pool;
+
+pub use pool::WORKER_STACK;
 
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
@@ -112,6 +118,10 @@ pub fn expand_all(config: &Config, entries: &[Entry], progress: &ProgressBar) ->
 /// Expands every entry in parallel: the `i`th is taken from `reuse(i)` when that has it
 /// (the cache), else evaluated and then handed to `evaluated(i, ..)` (to be cached). The
 /// flag says which of the two it was. `progress` is advanced once per entry.
+///
+/// Entries evaluate on threads of their own (one per rayon worker), each within the
+/// configuration's evaluation budget: an entry past it is an error, and is never handed to
+/// `evaluated`. The rayon pool meanwhile stays free for the caller's other work.
 pub fn expand_all_with(
     config: &Config,
     entries: &[Entry],
@@ -119,25 +129,33 @@ pub fn expand_all_with(
     reuse: impl Fn(usize) -> Option<Expanded> + Sync + Send,
     evaluated: impl Fn(usize, &Expanded) + Sync + Send,
 ) -> Vec<(Expanded, bool)> {
-    entries
-        .par_iter()
-        .enumerate()
-        .map_init(
-            || Worker::new(config),
-            |worker, (i, entry)| {
-                let result = match reuse(i) {
-                    Some(expanded) => (expanded, true),
-                    None => {
-                        let expanded = worker.expand_guarded(entry);
-                        evaluated(i, &expanded);
-                        (expanded, false)
-                    }
-                };
+    let mut slots: Vec<Option<(Expanded, bool)>> = (0..entries.len())
+        .into_par_iter()
+        .map(|i| {
+            let reused = reuse(i).map(|expanded| (expanded, true));
+            if reused.is_some() {
                 progress.inc(1);
-                result
-            },
-        )
-        .collect()
+            }
+            reused
+        })
+        .collect();
+    let jobs: Vec<(usize, Entry)> = slots
+        .iter()
+        .enumerate()
+        .filter(|(_, slot)| slot.is_none())
+        .map(|(i, _)| (i, entries[i].clone()))
+        .collect();
+    if !jobs.is_empty() {
+        let done = pool::evaluate(config, jobs, rayon::current_num_threads(), progress);
+        // Encoded for the cache in parallel, as the evaluations ran.
+        done.par_iter()
+            .filter(|(_, _, in_budget)| *in_budget)
+            .for_each(|(i, expanded, _)| evaluated(*i, expanded));
+        for (i, expanded, _) in done {
+            slots[i] = Some((expanded, false));
+        }
+    }
+    slots.into_iter().flatten().collect()
 }
 
 /// An entry's expansion from files it produced before (the cache's record of them):
@@ -195,6 +213,8 @@ struct Worker<'c> {
     states: Vec<Option<(State, ImportLog)>>,
     /// What the states' trace printers printed since the last entry began.
     traces: Rc<RefCell<Vec<String>>>,
+    /// Set when nobody waits for this worker's entry any more: its traces are not printed.
+    silenced: Arc<AtomicBool>,
 }
 
 impl<'c> Worker<'c> {
@@ -205,7 +225,14 @@ impl<'c> Worker<'c> {
             config,
             states: vec![None; config.clusters.len()],
             traces: Rc::default(),
+            silenced: Arc::default(),
         }
+    }
+
+    /// Traces are not printed once `silenced` is set. Before the first entry only: the
+    /// states, built on first use, take the flag with them.
+    fn silence_with(&mut self, silenced: Arc<AtomicBool>) {
+        self.silenced = silenced;
     }
 
     fn state(&mut self, cluster: usize) -> &State {
@@ -215,12 +242,14 @@ impl<'c> Worker<'c> {
     fn state_and_log(&mut self, cluster: usize) -> &(State, ImportLog) {
         let config = self.config;
         let traces = &self.traces;
+        let silenced = &self.silenced;
         self.states[cluster].get_or_insert_with(|| {
             let context = GateStdlib::new(
                 config.root.clone(),
                 Rc::new(SafeTracePrinter {
                     root: config.root.clone(),
                     printed: traces.clone(),
+                    silenced: silenced.clone(),
                 }),
             );
             for (name, value) in &config.clusters[cluster].ext_vars {
@@ -440,6 +469,8 @@ struct SafeTracePrinter {
     root: PathBuf,
     /// Every line printed, for the entry's expansion to keep (see `Expanded::traces`).
     printed: Rc<RefCell<Vec<String>>>,
+    /// Nobody waits for the entry any more (its budget ran out): print nothing.
+    silenced: Arc<AtomicBool>,
 }
 
 impl TracePrinter for SafeTracePrinter {
@@ -454,6 +485,9 @@ impl TracePrinter for SafeTracePrinter {
             })
             .unwrap_or_default();
         let line = format!("TRACE:{} {}\n", visible(&place), visible(&text));
+        if self.silenced.load(Ordering::Relaxed) {
+            return;
+        }
         print_trace_line(&line);
         self.printed.borrow_mut().push(line);
     }
@@ -808,6 +842,69 @@ mod tests {
             Some(crate::imports::Digest::of(b"a = 1\n"))
         );
         assert_eq!(digest(&a, "lib/y.libsonnet"), digest(&b, "lib/y.libsonnet"));
+    }
+
+    /// An entry past the evaluation budget is an error naming the budget, is never handed to
+    /// `evaluated` (the cache), and the other entries are expanded as usual.
+    #[test]
+    fn an_entry_past_the_budget_is_an_error_and_never_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let config_map = |name: &str, value: &str| {
+            format!(
+                "{{ cm: {{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {{ name: '{name}' }}, data: {{ v: {value} }} }} }}"
+            )
+        };
+        // About a second in a debug build: the abandoned thread ends soon after the test.
+        let slow = config_map(
+            "slow",
+            "std.toString(std.foldl(function(sum, x) sum + x, std.range(0, 300000), 0))",
+        );
+        fs::create_dir_all(root.join("clusters/dev")).unwrap();
+        fs::write(root.join("clusters/dev/slow.jsonnet"), slow).unwrap();
+        for name in ["a", "b", "c"] {
+            fs::write(
+                root.join(format!("clusters/dev/{name}.jsonnet")),
+                config_map(name, "'1'"),
+            )
+            .unwrap();
+        }
+        let mut config =
+            Config::parse("jpath = []\n[[cluster]]\nname = \"dev\"\n", root.clone()).unwrap();
+        config.evaluation_budget = Duration::from_millis(100);
+        let entries: Vec<Entry> = ["a", "slow", "b", "c"]
+            .iter()
+            .map(|name| Entry {
+                cluster: 0,
+                path: PathBuf::from(format!("clusters/dev/{name}.jsonnet")),
+                stem: (*name).to_owned(),
+            })
+            .collect();
+        let cached = std::sync::Mutex::new(Vec::new());
+        let expanded = expand_all_with(
+            &config,
+            &entries,
+            &ProgressBar::hidden(),
+            |_| None,
+            |i, _| cached.lock().unwrap().push(i),
+        );
+        assert_eq!(expanded.len(), 4);
+        for ((expanded, reused), entry) in expanded.iter().zip(&entries) {
+            assert_eq!(&expanded.entry, entry);
+            assert!(!reused);
+            if entry.stem == "slow" {
+                let failure = expanded.result.as_ref().unwrap_err();
+                assert!(
+                    failure.message.contains("limits.evaluation_seconds"),
+                    "{failure:?}"
+                );
+            } else {
+                assert!(expanded.result.is_ok(), "{expanded:?}");
+            }
+        }
+        let mut cached = cached.into_inner().unwrap();
+        cached.sort();
+        assert_eq!(cached, vec![0, 2, 3]);
     }
 
     #[test]

@@ -290,6 +290,52 @@ struct CommonArgs {
     /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Budgets from whoever runs policyrun; they replace `[limits]` of policyrun.toml, which
+/// comes with the change under review and may raise them only up to a ceiling.
+#[derive(Args, Clone)]
+struct LimitArgs {
+    /// Seconds one entry's jsonnet evaluation may take (default: policyrun.toml's
+    /// `limits.evaluation_seconds`, else 60)
+    #[arg(long, value_name = "SECONDS")]
+    evaluation_seconds: Option<u64>,
+    /// Seconds the policies may take for one object (default: `limits.policy_seconds`, else 5)
+    #[arg(long, value_name = "SECONDS")]
+    policy_seconds: Option<u64>,
+    /// Largest jsonnet source the style stage formats, in bytes (default:
+    /// `limits.style_source_bytes`, else 1 MiB)
+    #[arg(long, value_name = "BYTES")]
+    style_source_bytes: Option<u64>,
+}
+
+impl LimitArgs {
+    fn apply(&self, config: &mut Config) -> Result<(), UsageError> {
+        use policyrun::config::{EVALUATION_SECONDS, POLICY_SECONDS, STYLE_SOURCE_BYTES};
+        use std::time::Duration;
+        if let Some(seconds) = self.evaluation_seconds {
+            config.evaluation_budget = Duration::from_secs(
+                EVALUATION_SECONDS
+                    .checked_flag_value(seconds)
+                    .map_err(UsageError)?,
+            );
+        }
+        if let Some(seconds) = self.policy_seconds {
+            config.policy.object_budget = Duration::from_secs(
+                POLICY_SECONDS
+                    .checked_flag_value(seconds)
+                    .map_err(UsageError)?,
+            );
+        }
+        if let Some(bytes) = self.style_source_bytes {
+            config.style.max_source_bytes = STYLE_SOURCE_BYTES
+                .checked_flag_value(bytes)
+                .map_err(UsageError)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Args, Clone)]
@@ -592,18 +638,33 @@ fn write_stdout(bytes: &[u8]) -> Result<(), UsageError> {
     }
 }
 
-/// Stack of every worker thread. Parsing and evaluating jsonnet recurse once per level of
-/// nesting, and a pull request can nest as deep as it likes: with the default 2 MiB a file
-/// of a thousand nested brackets aborted the process. The size is only reserved address
-/// space; what a thread does not touch costs no memory.
-const WORKER_STACK: usize = 256 << 20;
+/// Stack of every worker thread (see `expand::WORKER_STACK`): rayon's run the stages, and
+/// format and drop deeply nested values.
+const WORKER_STACK: usize = policyrun::expand::WORKER_STACK;
+
+/// The most worker threads `--jobs` may ask for. The work is CPU-bound, so threads beyond
+/// the cores only add overhead; 256 covers the largest CI agents (192 cores) while the
+/// threads' reserved stacks (2 x 256 x 256 MiB: rayon's and the evaluators') stay a small
+/// part of the address space. `-j 20000` reserved 5 TB of stacks and never reported.
+const MAX_JOBS: usize = 256;
 
 fn set_jobs(jobs: Option<usize>) -> Result<(), UsageError> {
-    if jobs == Some(0) {
-        return Err(UsageError("--jobs must be at least 1".into()));
-    }
+    let threads = match jobs {
+        Some(0) => return Err(UsageError("--jobs must be at least 1".into())),
+        Some(n) if n > MAX_JOBS => {
+            return Err(UsageError(format!(
+                "--jobs {n}: at most {MAX_JOBS} worker threads (the work is CPU-bound; one per core is the default)"
+            )));
+        }
+        Some(n) => n,
+        // One per core, under the same cap; an explicit number, so that RAYON_NUM_THREADS
+        // cannot ask for more.
+        None => std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_JOBS),
+    };
     rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.unwrap_or(0))
+        .num_threads(threads)
         .stack_size(WORKER_STACK)
         .build_global()?;
     Ok(())
@@ -618,7 +679,9 @@ fn start_dir(repo: &Option<PathBuf>) -> Result<PathBuf, UsageError> {
 
 fn load_config(common: &CommonArgs) -> Result<Config, UsageError> {
     set_jobs(common.jobs)?;
-    Ok(Config::discover(&start_dir(&common.repo)?)?)
+    let mut config = Config::discover(&start_dir(&common.repo)?)?;
+    common.limits.apply(&mut config)?;
+    Ok(config)
 }
 
 fn cluster_order(config: &Config) -> Vec<String> {

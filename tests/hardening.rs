@@ -725,3 +725,345 @@ fn deep_yaml_text_is_an_error_not_a_crash() {
         "{outcomes:#?}"
     );
 }
+
+// Budgets (item 9)
+
+/// Runs `policyrun` in `dir` as `support::policyrun` does, but kills it after `seconds`: a
+/// budget that does not hold must fail the test, not hang the suite.
+fn policyrun_within(dir: &std::path::Path, args: &[&str], seconds: u64) -> support::Run {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policyrun"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("POLICYRUN_CACHE_DIR", support::test_cache_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read while it runs, so that a full pipe cannot stall it.
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(seconds) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "policyrun {args:?} did not finish within {seconds} s; stderr so far:\n{}",
+                stderr.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    support::Run {
+        code: status.code().expect("policyrun ended by a signal"),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// Appends `text` to the repository's policyrun.toml.
+fn configure(root: &std::path::Path, text: &str) {
+    let config = fs::read_to_string(root.join("policyrun.toml")).unwrap();
+    fs::write(root.join("policyrun.toml"), format!("{config}\n{text}")).unwrap();
+}
+
+/// The JUnit file a run wrote: present, and valid against Jenkins' schema.
+fn written_junit(path: &std::path::Path) -> String {
+    let xml = fs::read_to_string(path).unwrap_or_else(|e| panic!("no JUnit file: {e}"));
+    support::assert_valid_junit(&xml);
+    xml
+}
+
+/// The `error` outcomes of a JSON run whose message names `key`.
+fn over_budget<'a>(outcomes: &'a [serde_json::Value], key: &str) -> Vec<&'a serde_json::Value> {
+    outcomes
+        .iter()
+        .filter(|o| o["status"] == "error" && o["message"].as_str().unwrap().contains(key))
+        .collect()
+}
+
+/// A fold over `std.range(0, 2000000000)` ran until CI killed the gate, with no report.
+/// Past its budget the entry is an error naming the budget; the other entries are checked
+/// and every report is written. The cache does not keep the failure as a result: a warm
+/// run evaluates the entry again and fails again. `expand` writes nothing for the entry.
+#[test]
+fn an_entry_past_its_evaluation_budget_is_an_error_and_the_run_reports() {
+    let dir = fixture("basic");
+    let root = dir.path();
+    support::write_file(
+        root,
+        "clusters/dev/runaway.jsonnet",
+        "{ cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'runaway', namespace: 'app' },\n\
+         data: { n: std.toString(std.foldl(function(sum, x) sum + x, std.range(0, 2000000000), 0)) } } }\n",
+    );
+    configure(root, "[limits]\nevaluation_seconds = 1\n");
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    for run_number in ["cold", "warm"] {
+        let args = [
+            "check",
+            "--output",
+            "json",
+            "--junit",
+            "junit.xml",
+            "--cache-dir",
+            cache_dir,
+        ];
+        let run = policyrun_within(root, &args, 60);
+        assert_eq!(run.code, 1, "{run_number}: {}{}", run.stdout, run.stderr);
+        let outcomes = outcome_list(&run);
+        let errors = over_budget(&outcomes, "limits.evaluation_seconds");
+        assert_eq!(errors.len(), 1, "{run_number}: {outcomes:#?}");
+        assert_eq!(errors[0]["subject"], "clusters/dev/runaway.jsonnet");
+        assert!(
+            errors[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("evaluation time budget exceeded"),
+            "{}",
+            errors[0]["message"]
+        );
+        // The other entries were evaluated and their objects checked.
+        let evaluated: Vec<&serde_json::Value> = outcomes
+            .iter()
+            .filter(|o| o["check"] == "evaluate" && o["status"] == "passed")
+            .collect();
+        assert_eq!(evaluated.len(), 2, "{run_number}: {outcomes:#?}");
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| o["stage"] == "schema" && o["status"] == "passed"),
+            "{outcomes:#?}"
+        );
+        assert!(written_junit(&root.join("junit.xml")).contains("evaluation time budget exceeded"));
+        fs::remove_file(root.join("junit.xml")).unwrap();
+    }
+
+    let run = policyrun_within(root, &["expand", "--evaluation-seconds", "1"], 60);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("limits.evaluation_seconds")
+            || run.stderr.contains("limits.evaluation_seconds"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(!root.join("generated/dev/runaway").exists());
+    assert!(root.join("generated/int/app/settings.json").exists());
+}
+
+/// The command line's budget replaces the file's; the file may not lift a budget beyond
+/// its ceiling.
+#[test]
+fn budgets_have_ceilings_in_the_file_and_the_command_line_replaces_them() {
+    let dir = fixture("basic");
+    let root = dir.path();
+    configure(root, "[limits]\nevaluation_seconds = 601\n");
+    let run = policyrun_within(root, &["check"], 60);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("limits.evaluation_seconds") && run.stderr.contains("1 to 600"),
+        "{}",
+        run.stderr
+    );
+    let config = fs::read_to_string(root.join("policyrun.toml")).unwrap();
+    fs::write(
+        root.join("policyrun.toml"),
+        config.replace("evaluation_seconds = 601", "evaluation_seconds = 600"),
+    )
+    .unwrap();
+    let run = policyrun_within(root, &["check"], 60);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    for flag in [
+        "--evaluation-seconds",
+        "--policy-seconds",
+        "--style-source-bytes",
+    ] {
+        let run = policyrun_within(root, &["check", flag, "0"], 60);
+        assert_eq!(run.code, 2, "{flag}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(flag), "{}", run.stderr);
+    }
+}
+
+/// A comprehension over `numbers.range(1, 100000)` squared ran until CI killed the gate. Past
+/// the object's budget its package is an error naming the budget, on either engine; the
+/// other objects are judged and every report is written.
+#[test]
+fn policies_past_an_objects_budget_are_an_error_on_both_engines() {
+    let dir = fixture("basic");
+    let root = dir.path();
+    support::write_file(
+        root,
+        "policies/runaway.rego",
+        "package main\nimport rego.v1\n\nr := numbers.range(1, 100000)\n\n\
+         deny contains msg if {\n  input.kind == \"ConfigMap\"\n  n := count([x | some a in r; some b in r; x := a * b])\n  msg := sprintf(\"%d\", [n])\n}\n\n\
+         deny_empty_name contains \"no name\" if {\n  input.metadata.name == \"\"\n}\n",
+    );
+    configure(root, "[limits]\npolicy_seconds = 1\n");
+    for engine in ["interpreter", "vm"] {
+        let args = [
+            "check",
+            "--no-cache",
+            "--policy-engine",
+            engine,
+            "--output",
+            "json",
+            "--junit",
+            "junit.xml",
+        ];
+        let run = policyrun_within(root, &args, 60);
+        assert_eq!(run.code, 1, "{engine}: {}{}", run.stdout, run.stderr);
+        let outcomes = outcome_list(&run);
+        let errors = over_budget(&outcomes, "limits.policy_seconds");
+        // The ConfigMap of each cluster; their Namespaces pass.
+        assert_eq!(errors.len(), 2, "{engine}: {outcomes:#?}");
+        for error in &errors {
+            assert_eq!(error["stage"], "policy");
+            assert!(
+                error["subject"]
+                    .as_str()
+                    .unwrap()
+                    .contains("ConfigMap app/settings"),
+                "{error}"
+            );
+        }
+        let namespaces_judged = outcomes
+            .iter()
+            .filter(|o| {
+                o["stage"] == "policy"
+                    && o["status"] == "passed"
+                    && o["subject"].as_str().unwrap().contains("Namespace app")
+            })
+            .count();
+        assert_eq!(namespaces_judged, 4, "{engine}: {outcomes:#?}");
+        assert!(written_junit(&root.join("junit.xml")).contains("policy time budget exceeded"));
+        fs::remove_file(root.join("junit.xml")).unwrap();
+    }
+}
+
+/// A Gatekeeper template that runs away is bounded by the same budget.
+#[test]
+fn a_constraint_template_past_the_objects_budget_is_an_error() {
+    let dir = fixture("policy-gate");
+    let root = dir.path();
+    support::write_file(
+        root,
+        "gatekeeper/runaway.yaml",
+        "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata:\n  name: k8srunaway\n\
+         spec:\n  crd:\n    spec:\n      names:\n        kind: K8sRunaway\n  targets:\n\
+         \x20   - target: admission.k8s.gatekeeper.sh\n      rego: |\n        package k8srunaway\n\n\
+         \x20       violation[{\"msg\": msg}] {\n          r := numbers.range(1, 100000)\n\
+         \x20         n := count([x | x := r[_] * r[_]])\n          msg := sprintf(\"%v\", [n])\n        }\n\
+         ---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRunaway\nmetadata:\n  name: runaway\n\
+         spec:\n  match:\n    kinds:\n      - apiGroups: [\"\"]\n        kinds: [\"ConfigMap\"]\n",
+    );
+    configure(root, "[limits]\npolicy_seconds = 1\n");
+    let run = policyrun_within(root, &["check", "--no-cache", "--output", "json"], 90);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = outcome_list(&run);
+    let errors = over_budget(&outcomes, "limits.policy_seconds");
+    assert!(!errors.is_empty(), "{outcomes:#?}");
+    assert!(
+        errors.iter().all(|e| e["check"] == "K8sRunaway/runaway"),
+        "{errors:#?}"
+    );
+}
+
+/// A 25 MB entry took 10 GB in the style stage. A source over the style budget is an error
+/// naming it, never formatted; the other sources are checked and every report is written.
+#[test]
+fn a_source_over_the_style_budget_is_an_error_and_is_not_formatted() {
+    let dir = fixture("basic");
+    let root = dir.path();
+    let big = format!("[\n{}]\n", "  1,\n".repeat(200));
+    support::write_file(root, "lib/big.libsonnet", &big);
+    configure(root, "[limits]\nstyle_source_bytes = 1000\n");
+    let run = policyrun_within(
+        root,
+        &["check", "--output", "json", "--junit", "junit.xml"],
+        60,
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = outcome_list(&run);
+    let errors = over_budget(&outcomes, "limits.style_source_bytes");
+    assert_eq!(errors.len(), 1, "{outcomes:#?}");
+    assert_eq!(errors[0]["stage"], "style");
+    assert_eq!(errors[0]["subject"], "lib/big.libsonnet");
+    let formatted = outcomes
+        .iter()
+        .filter(|o| o["stage"] == "style" && o["status"] == "passed")
+        .count();
+    assert!(formatted >= 3, "{outcomes:#?}");
+    assert!(written_junit(&root.join("junit.xml")).contains("style size budget exceeded"));
+
+    // The command line's budget replaces the file's.
+    // The command line's budget replaces the file's: the source is canonical.
+    let run = policyrun_within(root, &["check", "--style-source-bytes", "100000"], 60);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+/// `-j 20000` ran until CI killed it, without a report: more worker threads than policyrun
+/// allows is a usage error.
+#[test]
+fn more_jobs_than_the_cap_is_a_usage_error() {
+    let dir = fixture("basic");
+    let root = dir.path();
+    for command in ["check", "expand"] {
+        let run = policyrun_within(root, &[command, "-j", "20000"], 60);
+        assert_eq!(run.code, 2, "{command}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("--jobs 20000") && run.stderr.contains("at most 256"),
+            "{}",
+            run.stderr
+        );
+    }
+    let run = policyrun_within(root, &["check", "-j", "256"], 60);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+/// `verify` gives each policy unit test an object's budget: a runaway test is an error
+/// naming it, and the other tests still run.
+#[test]
+fn a_policy_test_past_the_budget_is_an_error() {
+    let dir = fixture("basic");
+    let root = dir.path();
+    support::write_file(
+        root,
+        "policies/main.rego",
+        "package main\nimport rego.v1\n\ndeny contains \"no name\" if input.metadata.name == \"\"\n",
+    );
+    support::write_file(
+        root,
+        "policies/main_test.rego",
+        "package main_test\nimport rego.v1\n\n\
+         test_runaway if {\n  r := numbers.range(1, 100000)\n  count([x | x := r[_] * r[_]]) > 0\n}\n\n\
+         test_named if {\n  denied := data.main.deny with input as {\"metadata\": {\"name\": \"a\"}}\n  count(denied) == 0\n}\n",
+    );
+    configure(root, "[limits]\npolicy_seconds = 1\n");
+    let run = policyrun_within(root, &["verify", "--output", "json"], 60);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = outcome_list(&run);
+    let errors = over_budget(&outcomes, "limits.policy_seconds");
+    assert_eq!(errors.len(), 1, "{outcomes:#?}");
+    assert_eq!(errors[0]["subject"], "main_test.test_runaway");
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| o["subject"] == "main_test.test_named" && o["status"] == "passed"),
+        "{outcomes:#?}"
+    );
+}

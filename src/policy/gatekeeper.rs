@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use regorus::{Engine, Value};
 use serde_json::{Value as Json, json};
 
+use super::budget::{self, ObjectBudget};
 use super::load::{self, Problem};
 use super::results::{self, Verdict};
 use super::{load_outcome, policy_outcome};
@@ -163,6 +164,7 @@ impl Constraints {
         &'a self,
         targets: &[Target],
         namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+        object_budget: std::time::Duration,
     ) -> Result<Prepared<'a>, Vec<Outcome>> {
         let mut prepared = Prepared {
             constraints: &self.constraints,
@@ -210,6 +212,8 @@ impl Constraints {
                         })]
                     })?;
                 engine.set_input(Value::new_object());
+                // The warm-up may run away as an object's evaluation can.
+                engine.set_execution_timer_config(budget::timer(object_budget));
                 let _ = engine.eval_query(self.templates[t].violation.clone(), false);
                 let _ = engine.take_prints();
                 prepared
@@ -238,6 +242,7 @@ impl Prepared<'_> {
         workers: &mut WorkerEngines,
         target: &Target,
         namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+        budget: &ObjectBudget,
     ) -> Vec<Outcome> {
         let mut outcomes = Vec::new();
         let landing = Landing::of(target, namespaced);
@@ -270,6 +275,18 @@ impl Prepared<'_> {
             });
             engine.set_input(Value::from(input));
             let base = policy_outcome(target, &check, Status::Passed);
+            let over_budget = || {
+                Outcome {
+                    status: Status::Error,
+                    ..base.clone()
+                }
+                .message(budget.message(&format!("constraint {check}")))
+            };
+            let Some(timer) = budget.timer() else {
+                outcomes.push(over_budget());
+                continue;
+            };
+            engine.set_execution_timer_config(timer);
             let result = engine.eval_query(self.violations[constraint.template].clone(), false);
             let prints = engine.take_prints().unwrap_or_default();
             let result = result.map_err(|e| e.to_string()).and_then(|r| {
@@ -301,6 +318,7 @@ impl Prepared<'_> {
                     outcome.message = line;
                     outcome
                 }
+                Err(_) if budget.is_spent() => over_budget(),
                 Err(text) => {
                     let (message, _) = load::engine_error(&text);
                     Outcome {

@@ -6,8 +6,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use regorus::Value;
 
-use super::load;
-use super::{Settings, load_outcome};
+use super::{Settings, budget, load, load_outcome};
 use crate::outcome::{Location, Outcome, Stage, Status};
 
 /// Check name of a policy unit test.
@@ -49,6 +48,8 @@ pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
     let mut engine = loaded.engine.clone();
     super::add_object_context(&mut engine)?;
     engine.set_input(Value::new_object());
+    // Each test gets an object's budget: the interpreter restarts its timer for every rule.
+    engine.set_execution_timer_config(budget::timer(settings.object_budget));
     let (first, first_name, _) = tests[0];
     let _ = engine.eval_query(format!("{}.{first_name}", first.reference), false);
     Ok(tests
@@ -88,6 +89,17 @@ pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
                             .to_json_str()
                             .unwrap_or_else(|_| "a non-true value".into())
                     )),
+                    Err(e)
+                        if e.downcast_ref::<regorus::LimitError>().is_some_and(|l| {
+                            matches!(l, regorus::LimitError::TimeLimitExceeded { .. })
+                        }) =>
+                    {
+                        Outcome {
+                            status: Status::Error,
+                            ..base
+                        }
+                        .message(budget::over_budget(settings.object_budget, "the test"))
+                    }
                     Err(e) => {
                         let text = e.to_string();
                         let (message, _) = load::engine_error(&text);

@@ -85,7 +85,12 @@ pub fn run(
         .map_init(
             || Formatter::new(options),
             |formatter, path| {
-                let verdict = judge(formatter, &config.root, &path);
+                let verdict = judge(
+                    formatter,
+                    &config.root,
+                    &path,
+                    config.style.max_source_bytes,
+                );
                 let written = match (&verdict, check_only) {
                     (Ok(Verdict::NotCanonical { formatted, .. }), false) => Some(
                         replace_atomically(&config.root.join(&path), formatted.as_bytes())

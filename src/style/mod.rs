@@ -79,6 +79,11 @@ impl Default for FormatOptions {
     }
 }
 
+/// The largest source the formatter is given unless configured (`[limits]
+/// style_source_bytes`): libjsonnet's formatter needs about 400 times a source's size in
+/// memory.
+pub const DEFAULT_MAX_SOURCE_BYTES: u64 = 1 << 20;
+
 /// The `[style]` table, checked.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -86,6 +91,8 @@ pub struct Settings {
     pub enabled: bool,
     pub options: FormatOptions,
     pub exclude: Exclude,
+    /// Larger sources are an error, never formatted.
+    pub max_source_bytes: u64,
 }
 
 impl Default for Settings {
@@ -94,6 +101,7 @@ impl Default for Settings {
             enabled: true,
             options: FormatOptions::default(),
             exclude: Exclude::default(),
+            max_source_bytes: DEFAULT_MAX_SOURCE_BYTES,
         }
     }
 }
@@ -157,9 +165,15 @@ pub struct Problem {
     pub location: Location,
 }
 
-/// Reads `root/relative` and formats it. `relative` is what messages call the file.
-pub fn judge(formatter: &Formatter, root: &Path, relative: &Path) -> Result<Verdict, Problem> {
-    format_source(formatter, relative, read_source(root, relative)?)
+/// Reads `root/relative` and formats it, unless it is larger than `max_bytes`. `relative`
+/// is what messages call the file.
+pub fn judge(
+    formatter: &Formatter,
+    root: &Path,
+    relative: &Path,
+    max_bytes: u64,
+) -> Result<Verdict, Problem> {
+    format_source(formatter, relative, read_source(root, relative, max_bytes)?)
 }
 
 /// As `judge`, except that a source whose digest is `known` canonical is not formatted
@@ -169,8 +183,9 @@ fn judge_remembering(
     root: &Path,
     relative: &Path,
     known: &HashSet<Digest>,
+    max_bytes: u64,
 ) -> (Result<Verdict, Problem>, Option<Digest>) {
-    let text = match read_source(root, relative) {
+    let text = match read_source(root, relative, max_bytes) {
         Ok(text) => text,
         Err(problem) => return (Err(problem), None),
     };
@@ -183,15 +198,25 @@ fn judge_remembering(
     (verdict, canonical)
 }
 
-/// The UTF-8 text of `root/relative`.
-fn read_source(root: &Path, relative: &Path) -> Result<String, Problem> {
+/// The UTF-8 text of `root/relative`, at most `max_bytes` of it: libjsonnet's formatter needs
+/// about 400 times a source's size in memory (a 25 MB source took 10 GB), so a larger
+/// source is an error, never read or formatted.
+fn read_source(root: &Path, relative: &Path, max_bytes: u64) -> Result<String, Problem> {
     let shown = shown_path(relative);
     let problem = |message: String| Problem {
         message,
         location: Location::file(relative),
     };
-    let bytes =
-        fs::read(root.join(relative)).map_err(|e| problem(format!("cannot read {shown}: {e}")))?;
+    let file = fs::File::open(root.join(relative))
+        .map_err(|e| problem(format!("cannot read {shown}: {e}")))?;
+    let mut bytes = Vec::new();
+    // One byte past the limit tells a file over it, whatever its metadata says.
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| problem(format!("cannot read {shown}: {e}")))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(problem(source_too_large(&shown, max_bytes)));
+    }
     // libjsonnet would read invalid bytes as U+FFFD, and a rewrite would then replace them.
     String::from_utf8(bytes).map_err(|e| {
         problem(format!(
@@ -199,6 +224,15 @@ fn read_source(root: &Path, relative: &Path) -> Result<String, Problem> {
             e.utf8_error().valid_up_to()
         ))
     })
+}
+
+/// The error for a source over the style stage's size budget: names the budget and its key.
+fn source_too_large(shown: &str, max_bytes: u64) -> String {
+    format!(
+        "{shown}: style size budget exceeded: larger than {max_bytes} bytes, so not formatted \
+         (`limits.style_source_bytes` in policyrun.toml, or `--style-source-bytes`; \
+         the formatter needs about 400 times a source's size in memory)"
+    )
 }
 
 /// The formatter's verdict on `text`, the content of `relative`.
@@ -421,12 +455,14 @@ pub fn check_remembering(
         })
         .collect();
     let options = &config.style.options;
+    let max_bytes = config.style.max_source_bytes;
     let judged: Vec<(Outcome, Option<Digest>)> = files
         .par_iter()
         .map_init(
             || Formatter::new(options),
             |formatter, (path, cluster)| {
-                let (verdict, canonical) = judge_remembering(formatter, &config.root, path, &known);
+                let (verdict, canonical) =
+                    judge_remembering(formatter, &config.root, path, &known, max_bytes);
                 (outcome(path, *cluster, &verdict), canonical)
             },
         )
