@@ -77,16 +77,23 @@ pub fn default_dir() -> Option<PathBuf> {
 /// The cache a run uses: none with `--no-cache`; `explicit` (`--cache-dir`) must be usable,
 /// or the run stops (exit 2: the caller asked for it); the default directory is only used
 /// when it is usable, otherwise the run goes on without a cache and the note says why.
+/// `name` (`--cache-name`) names the repository's records in the directory instead of its
+/// path, so that checkouts in different places share them.
 pub fn for_run(
     config: &Config,
     explicit: Option<&Path>,
+    name: Option<&str>,
     disabled: bool,
 ) -> Result<(Option<Cache>, Option<String>), String> {
     if disabled {
         return Ok((None, None));
     }
+    if let Some(name) = name {
+        check_name(name).map_err(|e| format!("--cache-name: {e}"))?;
+    }
+    let open = |dir: &Path| Cache::open_with(dir, config, tool_version(), name);
     if let Some(dir) = explicit {
-        return Cache::open(dir, config)
+        return open(dir)
             .map(|cache| (Some(cache), None))
             .map_err(|e| format!("--cache-dir: {e}"));
     }
@@ -98,7 +105,7 @@ pub fn for_run(
             )),
         ));
     };
-    Ok(match Cache::open(&dir, config) {
+    Ok(match open(&dir) {
         Ok(cache) => (Some(cache), None),
         Err(problem) => (
             None,
@@ -108,23 +115,15 @@ pub fn for_run(
 }
 
 /// What identifies the tool that produced a record: its version, the evaluator's, and the
-/// build of the running executable. A development build changes evaluation without
-/// changing its version number, so each build gets records of its own.
+/// build (a digest of the sources, the compiler and the profile, made by `build.rs`). A
+/// development build changes evaluation without changing its version number, so each
+/// build of other sources gets records of its own; builds of the same sources with the same
+/// toolchain share them, wherever and whenever they were built (see [Jenkins] in README).
 pub fn tool_version() -> String {
-    let build = std::env::current_exe()
-        .and_then(fs::metadata)
-        .map(|meta| {
-            let modified = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            format!("{}-{modified}", meta.len())
-        })
-        .unwrap_or_else(|_| "unknown".to_owned());
     format!(
-        "policyrun {} (build {build}); {ENGINE}",
-        env!("CARGO_PKG_VERSION")
+        "policyrun {} (build {}); {ENGINE}",
+        env!("CARGO_PKG_VERSION"),
+        env!("POLICYRUN_BUILD_ID")
     )
 }
 
@@ -223,6 +222,17 @@ impl Cache {
 
     /// As `open`, for records of the given tool version (tests use another).
     pub fn open_as(dir: &Path, config: &Config, tool: String) -> Result<Cache, String> {
+        Cache::open_with(dir, config, tool, None)
+    }
+
+    /// As `open_as`, the repository's records named `name` when given (see [`for_run`]),
+    /// else after the repository's place.
+    pub fn open_with(
+        dir: &Path,
+        config: &Config,
+        tool: String,
+        name: Option<&str>,
+    ) -> Result<Cache, String> {
         let shown = dir.display();
         let dir = std::path::absolute(dir).map_err(|e| format!("cache directory {shown}: {e}"))?;
         // Decided before anything is created: a refused directory must not appear.
@@ -241,7 +251,10 @@ impl Cache {
             ));
         }
         let format_dir = real.join(format!("expansions-v{FORMAT}"));
-        let records = format_dir.join(repository_name(&config.root));
+        let records = format_dir.join(match name {
+            Some(name) => format!("named-{name}"),
+            None => repository_name(&config.root),
+        });
         for dir in [&format_dir, &records] {
             create_private_dir(dir)?;
             check_private(dir)?;
@@ -691,6 +704,20 @@ fn repository_name(root: &Path) -> String {
         .collect();
     let digest = Digest::of(root.as_os_str().as_encoded_bytes()).to_hex();
     format!("{}-{}", name.trim_start_matches('.'), &digest[..16])
+}
+
+/// A `--cache-name`: one plain directory name, readable in a listing.
+fn check_name(name: &str) -> Result<(), String> {
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if name.is_empty() || name.len() > 64 || !plain || name.starts_with('.') {
+        return Err(format!(
+            "`{}` must be 1 to 64 letters, digits, `-`, `_` or `.`, not starting with `.`",
+            crate::report::visible(name)
+        ));
+    }
+    Ok(())
 }
 
 /// A relative path of plain names only, as the cache writes them.
@@ -1197,6 +1224,16 @@ mod tests {
                 && !odd.starts_with('.'),
             "{odd}"
         );
+    }
+
+    #[test]
+    fn cache_names_are_plain_directory_names() {
+        for good in ["policyrun-gate", "a", "main_1.2"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".hidden", "a/b", "..", "x\u{1b}", &"x".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -24,7 +24,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(
     name = "policyrun",
-    version,
+    // The build's identity (build.rs): which cache records this binary reads and writes.
+    version = concat!(env!("CARGO_PKG_VERSION"), " (build ", env!("POLICYRUN_BUILD_ID"), ")"),
     about = "Gate, expand and roll out Kubernetes configuration kept as jsonnet",
     long_about = "Gate, expand and roll out Kubernetes configuration kept as jsonnet.\n\n\
         Without a command, runs `check` (the same gate as CI).\n\n\
@@ -362,6 +363,10 @@ struct CheckArgs {
     /// else $XDG_CACHE_HOME/policyrun, else ~/.cache/policyrun); never inside the repository
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
     cache_dir: Option<PathBuf>,
+    /// Name this repository's records in the cache NAME instead of after the checkout's
+    /// path, so that checkouts in other places (CI workspaces) share them
+    #[arg(long, value_name = "NAME", conflicts_with = "no_cache")]
+    cache_name: Option<String>,
     /// Check only the entries whose inputs changed since this git revision (committed,
     /// staged, unstaged or untracked changes)
     #[arg(long, value_name = "REF")]
@@ -715,9 +720,13 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
     }
     args.schema.apply(&mut config.schema)?;
     let refused_secret_values = args.policy.apply(&mut config.policy);
-    let (cache, note) =
-        policyrun::cache::for_run(&config, args.cache_dir.as_deref(), args.no_cache)
-            .map_err(UsageError)?;
+    let (cache, note) = policyrun::cache::for_run(
+        &config,
+        args.cache_dir.as_deref(),
+        args.cache_name.as_deref(),
+        args.no_cache,
+    )
+    .map_err(UsageError)?;
     let options = gate::Options {
         clusters: args.common.clusters.clone(),
         progress: want_progress(args.report.output),

@@ -603,3 +603,103 @@ fn a_run_notes_its_use_and_deletes_the_records_of_checkouts_gone_a_month() {
     let own = PathBuf::from(doc["expansion"]["cache_dir"].as_str().unwrap());
     assert!(own.join("last-used").exists());
 }
+
+/// Every file below `dir` with its bytes, to tell whether a run changed anything there.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().to_path_buf(), fs::read(e.path()).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+fn check_json(root: &Path, args: &[&str]) -> (support::Run, Value) {
+    let mut all = vec!["check", "--output", "json"];
+    all.extend_from_slice(args);
+    let run = policyrun(root, &all);
+    let doc: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", run.stdout, run.stderr));
+    (run, doc)
+}
+
+/// Jenkins' trusted cache (README, Jenkins): main's build fills a cache under a fixed
+/// `--cache-name` and publishes it; a pull request's build, in another workspace, runs from
+/// a private copy of it. The pull request gets main's records, its verdict is exactly a cold
+/// run's, and what main published is left as it was.
+#[test]
+fn a_pull_request_runs_from_a_copy_of_main_s_published_cache_and_cannot_change_it() {
+    let main_tree = support::fixture("policy-gate");
+    let published = tempfile::tempdir().unwrap();
+    let published_dir = published.path().to_str().unwrap();
+    let named = [
+        "--cache-dir",
+        published_dir,
+        "--cache-name",
+        "policyrun-gate",
+    ];
+    let (main_run, main_doc) = check_json(main_tree.path(), &named);
+    assert_eq!(
+        main_run.code, 1,
+        "the fixture fails by design: {}",
+        main_run.stderr
+    );
+    assert_eq!(main_doc["expansion"]["cache_writes"], 2);
+    let published_files = snapshot(published.path());
+
+    // The pull request: another checkout (another path), one stack changed.
+    let pull = support::fixture("policy-gate");
+    assert_ne!(pull.path(), main_tree.path());
+    support::edit_file(
+        pull.path(),
+        "clusters/web/app.jsonnet",
+        "import",
+        "{ extra: 1 } + import",
+    );
+    let private = tempfile::tempdir().unwrap();
+    support::copy_tree(published.path(), private.path());
+    let private_dir = private.path().to_str().unwrap();
+    let (warm, warm_doc) = check_json(
+        pull.path(),
+        &["--cache-dir", private_dir, "--cache-name", "policyrun-gate"],
+    );
+    let (cold, _) = check_json(pull.path(), &["--no-cache"]);
+    assert_eq!(warm.code, cold.code);
+    assert_eq!(support::outcome_list(&warm), support::outcome_list(&cold));
+    let stats = &warm_doc["expansion"];
+    assert_eq!(
+        stats["cached"], 1,
+        "dev came from main's records: {stats:#}"
+    );
+    assert_eq!(stats["evaluated"], 1, "web changed: {stats:#}");
+    assert!(stats["policy_recalled"].as_u64().unwrap() > 0, "{stats:#}");
+
+    // What main published is byte for byte what it was, and main's next build reads it.
+    assert!(snapshot(published.path()) == published_files);
+    let (again, again_doc) = check_json(main_tree.path(), &named);
+    assert_eq!(
+        support::outcome_list(&again),
+        support::outcome_list(&main_run)
+    );
+    assert_eq!(again_doc["expansion"]["cached"], 2);
+
+    // Without the name the records belong to the checkout's path: the other checkout
+    // starts cold.
+    let unnamed = tempfile::tempdir().unwrap();
+    support::copy_tree(published.path(), unnamed.path());
+    let (_, doc) = check_json(
+        pull.path(),
+        &["--cache-dir", unnamed.path().to_str().unwrap()],
+    );
+    assert_eq!(doc["expansion"]["cached"], 0);
+
+    // A name that is not a plain directory name is a usage error.
+    let bad = policyrun(
+        pull.path(),
+        &["check", "--cache-dir", private_dir, "--cache-name", "../x"],
+    );
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("--cache-name"), "{}", bad.stderr);
+}

@@ -180,6 +180,28 @@ fn the_pull_request_gate_runs_the_judge_built_from_main() {
     }
     assert!(gates >= 2, "the single gate and the sharded gate: {gates}");
 
+    // Only main's builds publish the gate cache; a pull request's gate reads a private copy
+    // made from main's artifact, after clearing anything the pull request put there.
+    for name in stage_names(&code) {
+        let body = stage(&code, &name);
+        if body.contains("archiveArtifacts artifacts: 'gate-cache") {
+            assert!(!runs_on_pull_requests(&body), "stage {name}:\n{body}");
+            assert!(body.contains("branch 'main'"), "stage {name}:\n{body}");
+        }
+        if runs_on_pull_requests(&body) && body.contains("judge/policyrun check") {
+            assert!(body.contains("gateCache()"), "stage {name}:\n{body}");
+            assert!(!body.contains("archiveArtifacts"), "stage {name}:\n{body}");
+        }
+    }
+    let copy = block_after(&code, "void gateCache()").expect("gateCache()");
+    let cleared = copy.find("rm -rf published \"$WORKSPACE@tmp/gate-cache\"");
+    let copied = copy.find("copyArtifacts(");
+    assert!(
+        cleared.is_some() && copied.is_some() && cleared < copied,
+        "the copy starts from an empty place:\n{copy}"
+    );
+    assert!(copy.contains("+ '/main'"), "only main's artifact:\n{copy}");
+
     // The binary built from the checked-out sources serves main's own builds only.
     for name in stage_names(&code) {
         let body = stage(&code, &name);
