@@ -244,6 +244,14 @@ struct TestArgs {
     /// Judge the objects as this configured cluster's (its name and [cluster.policy])
     #[arg(long, value_name = "NAME")]
     cluster: Option<String>,
+    /// Judge every document of the run as one input, a list of `{"path", "contents"}`
+    /// (conftest's `--combine`), for policies that look across files
+    #[arg(long)]
+    combine: bool,
+    /// A data file, or a directory of them, merged into `data` for the policies (repeat;
+    /// conftest's `--data`); `.rego` files there are not loaded
+    #[arg(long = "data", value_name = "PATH")]
+    data: Vec<PathBuf>,
     #[command(flatten)]
     sources: PolicySources,
     #[command(flatten)]
@@ -810,6 +818,16 @@ fn run_test(args: TestArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     let (root, mut settings, config) = policy_setup(&args.sources)?;
     let refused_secret_values = args.policy.apply(&mut settings);
+    for path in &args.data {
+        let absolute = std::env::current_dir()?.join(path);
+        if !absolute.exists() {
+            return Err(UsageError(format!(
+                "--data: {} does not exist",
+                path.display()
+            )));
+        }
+        settings.data.push(absolute);
+    }
     let cluster = match (&args.cluster, &config) {
         (None, _) => None,
         (Some(name), Some(config)) => {
@@ -829,7 +847,7 @@ fn run_test(args: TestArgs) -> Result<Summary, UsageError> {
         }
     };
     let mut outcomes =
-        validate::test(&root, &settings, cluster, &args.paths).map_err(UsageError)?;
+        validate::test(&root, &settings, cluster, &args.paths, args.combine).map_err(UsageError)?;
     outcomes.extend(refused_secret_values);
     let order = config.as_ref().map(cluster_order).unwrap_or_default();
     finish(

@@ -1,5 +1,6 @@
 //! Plain manifest files — JSON, or YAML with several documents — read into Kubernetes
-//! objects with the file and line each came from, for `policyrun validate` and for CRD files.
+//! objects with the file and line each came from, for `policyrun validate` and for CRD files;
+//! or into plain documents of any shape, for `policyrun test` (conftest judges any data).
 //! Every document is parsed on its own, so one broken document never hides the others.
 
 use std::fs;
@@ -19,6 +20,9 @@ pub struct Item {
     pub line: usize,
     /// Where in the document the object sits (`/items/3` inside a List), empty at the top.
     pub pointer: String,
+    /// 0-based index of the document in its file (a JSON file is one document); documents
+    /// with no content (blank, only comments) are not counted.
+    pub document: usize,
     pub value: Result<Value, String>,
 }
 
@@ -46,6 +50,35 @@ pub fn files(path: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// Reads a file (or standard input for `-`) into its objects.
 pub fn read(path: &Path) -> Result<Vec<Item>, String> {
+    read_as(path, Shape::Objects)
+}
+
+/// Reads a file (or standard input for `-`) into its documents as they are: arrays and
+/// scalars are kept (the caller decides what they mean), a `List` is opened only when it is a
+/// Kubernetes one (it has an `apiVersion`), and a `null` document is no document.
+pub fn read_documents(path: &Path) -> Result<Vec<Item>, String> {
+    read_as(path, Shape::Documents)
+}
+
+/// Reads a file (or standard input for `-`) into its documents exactly as written: as
+/// [`read_documents`], but no `List` is opened (`test --combine` hands policies the files'
+/// documents, not the objects inside them).
+pub fn read_data(path: &Path) -> Result<Vec<Item>, String> {
+    read_as(path, Shape::Data)
+}
+
+/// What the reader expects a document to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Kubernetes objects: anything else is reported as not one.
+    Objects,
+    /// Any data, for policies in conftest's conventions; Kubernetes Lists opened.
+    Documents,
+    /// Any data, as written.
+    Data,
+}
+
+fn read_as(path: &Path, shape: Shape) -> Result<Vec<Item>, String> {
     let text = if path == Path::new("-") {
         let mut text = String::new();
         std::io::stdin()
@@ -57,19 +90,25 @@ pub fn read(path: &Path) -> Result<Vec<Item>, String> {
         String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?
     };
     let json = path.extension().and_then(|e| e.to_str()) == Some("json");
-    Ok(parse(&text, path, json))
+    Ok(parse_as(&text, path, json, shape))
 }
 
 /// Parses manifest text: JSON when `json` is set, else a YAML stream (JSON is YAML too).
 pub fn parse(text: &str, file: &Path, json: bool) -> Vec<Item> {
+    parse_as(text, file, json, Shape::Objects)
+}
+
+fn parse_as(text: &str, file: &Path, json: bool, shape: Shape) -> Vec<Item> {
     let mut out = Vec::new();
     if json {
         match serde_json::from_str::<Value>(text) {
-            Ok(value) => flatten(value, file, 1, String::new(), &mut out),
+            Ok(Value::Null) if shape != Shape::Objects => {}
+            Ok(value) => flatten(value, file, (1, 0), String::new(), shape, &mut out),
             Err(e) => out.push(Item {
                 file: file.to_path_buf(),
                 line: e.line(),
                 pointer: String::new(),
+                document: 0,
                 value: Err(format!("not valid JSON: {e}")),
             }),
         }
@@ -78,7 +117,8 @@ pub fn parse(text: &str, file: &Path, json: bool) -> Vec<Item> {
     // Documents are independent: a large stream parses on every core.
     let parsed: Vec<Vec<Item>> = yaml_documents(text)
         .into_par_iter()
-        .map(|(line, document)| {
+        .enumerate()
+        .map(|(index, (line, document))| {
             let mut out = Vec::new();
             // Objects are placed at their first line of content, past the marker and comments.
             let first_content = document
@@ -87,11 +127,19 @@ pub fn parse(text: &str, file: &Path, json: bool) -> Vec<Item> {
                 .unwrap_or(0);
             match parse_yaml(document) {
                 Ok(Value::Null) => {}
-                Ok(value) => flatten(value, file, line + first_content, String::new(), &mut out),
+                Ok(value) => flatten(
+                    value,
+                    file,
+                    (line + first_content, index),
+                    String::new(),
+                    shape,
+                    &mut out,
+                ),
                 Err((offset, message)) => out.push(Item {
                     file: file.to_path_buf(),
                     line: line + offset.saturating_sub(1),
                     pointer: String::new(),
+                    document: index,
                     value: Err(message),
                 }),
             }
@@ -159,24 +207,45 @@ fn parse_yaml(document: &str) -> Result<Value, (usize, String)> {
     })
 }
 
-/// Objects of a document: `List` kinds are opened, anything that is no object is reported.
-fn flatten(value: Value, file: &Path, line: usize, pointer: String, out: &mut Vec<Item>) {
+/// Objects of a document (at `line`, document `index` of its file): `List` kinds are
+/// opened, anything that is no object is reported (kept as it is for [`Shape::Documents`]).
+fn flatten(
+    value: Value,
+    file: &Path,
+    (line, index): (usize, usize),
+    pointer: String,
+    shape: Shape,
+    out: &mut Vec<Item>,
+) {
     let is_list = value
         .get("kind")
         .and_then(Value::as_str)
         .is_some_and(|k| k.ends_with("List"))
-        && value.get("items").is_some_and(Value::is_array);
+        && value.get("items").is_some_and(Value::is_array)
+        // A shopping list in plain data is data: only a Kubernetes List holds objects.
+        && match shape {
+            Shape::Objects => true,
+            Shape::Documents => value.get("apiVersion").is_some_and(Value::is_string),
+            Shape::Data => false,
+        };
     if is_list {
         if let Value::Object(mut map) = value
             && let Some(Value::Array(items)) = map.remove("items")
         {
             for (i, item) in items.into_iter().enumerate() {
-                flatten(item, file, line, format!("{pointer}/items/{i}"), out);
+                flatten(
+                    item,
+                    file,
+                    (line, index),
+                    format!("{pointer}/items/{i}"),
+                    shape,
+                    out,
+                );
             }
         }
         return;
     }
-    let value = if value.is_object() {
+    let value = if value.is_object() || shape != Shape::Objects {
         Ok(value)
     } else {
         Err(format!(
@@ -194,6 +263,7 @@ fn flatten(value: Value, file: &Path, line: usize, pointer: String, out: &mut Ve
         file: file.to_path_buf(),
         line,
         pointer,
+        document: index,
         value,
     });
 }
@@ -266,6 +336,40 @@ mod tests {
             reads[0].value.as_ref().unwrap()["data"]["a"],
             "--- not a marker, indented\nx\n"
         );
+    }
+
+    #[test]
+    fn documents_keep_any_shape_and_their_index() {
+        let text = "# c\n---\n[1, 2]\n---\nhello\n---\nnull\n---\nkind: ShoppingList\nitems: [a]\n---\napiVersion: v1\nkind: List\nitems: [{kind: A}]\n";
+        let documents = parse_as(text, Path::new("d.yaml"), false, Shape::Documents);
+        let seen: Vec<(usize, usize, String, String)> = documents
+            .iter()
+            .map(|d| {
+                let value = d.value.as_ref().unwrap().to_string();
+                (d.document, d.line, d.pointer.clone(), value)
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (0, 3, String::new(), "[1,2]".into()),
+                (1, 5, String::new(), "\"hello\"".into()),
+                // `null` is no document but keeps its place in the count.
+                (
+                    3,
+                    9,
+                    String::new(),
+                    "{\"items\":[\"a\"],\"kind\":\"ShoppingList\"}".into()
+                ),
+                (4, 12, "/items/0".into(), "{\"kind\":\"A\"}".into()),
+            ]
+        );
+        // As written: not even a Kubernetes List is opened.
+        let data = parse_as(text, Path::new("d.yaml"), false, Shape::Data);
+        assert_eq!(data.len(), 4);
+        assert_eq!(data[3].value.as_ref().unwrap()["kind"], "List");
+        let json = parse_as("null", Path::new("d.json"), true, Shape::Data);
+        assert!(json.is_empty());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `policyrun validate` and `policyrun test`: the schema and policy stages of the gate on
 //! plain JSON and YAML manifests
 //! (files, directories, standard input), so that manifests from anywhere get the same
-//! verdict as the expanded tree.
+//! verdict as the expanded tree; `test` also judges any other JSON or YAML document, as
+//! conftest does.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,9 +10,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::expand::identity;
-use crate::manifests;
-use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
-use crate::policy::{ClusterContext, PolicyStage, waivers::Date};
+use crate::manifests::{self, Item};
+use crate::outcome::{Location, ObjectId, Outcome, Stage, Status, shown_path};
+use crate::policy::{ClusterContext, Document, PolicyStage, waivers::Date};
 use crate::schema::{self, Catalog, Settings, Target, gvk::Gvk};
 
 /// Check name for input that is not a Kubernetes object at all.
@@ -48,20 +49,90 @@ pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String
     Ok(outcomes)
 }
 
-/// `policyrun test`: the policy stage on plain manifests, like `conftest test`. The
-/// Namespaces among the files are the ones policies see as created; `cluster` gives the
-/// name and `[cluster.policy]` parameters to judge them as, if any.
+/// `policyrun test`: the policy stage on plain manifests and documents, like `conftest
+/// test`. The Namespaces among the files are the ones policies see as created; `cluster`
+/// gives the name and `[cluster.policy]` parameters to judge them as, if any. With
+/// `combine`, every document of the run is one input, `[{"path", "contents"}, ...]`.
 pub fn test(
     root: &Path,
     settings: &crate::policy::Settings,
     cluster: Option<ClusterContext>,
     paths: &[PathBuf],
+    combine: bool,
 ) -> Result<Vec<Outcome>, String> {
     if settings.is_empty() {
         return Err("no policies to run: no policies/ directory and no [policy] dirs".into());
     }
     let stage = PolicyStage::new(root, settings);
-    let (found, mut outcomes) = read_objects(paths, Stage::Policy)?;
+    let read = if combine {
+        manifests::read_data
+    } else {
+        manifests::read_documents
+    };
+    let (items, mut outcomes) = read_items(paths, Stage::Policy, read)?;
+    let mut found = Vec::new();
+    let mut plain: Vec<Plain> = Vec::new();
+    for item in items {
+        let location = Location {
+            file: item.file.clone(),
+            line: Some(item.line),
+            column: None,
+        };
+        let value = match item.value {
+            Ok(value) => value,
+            Err(problem) => {
+                outcomes.push(unreadable(
+                    Stage::Policy,
+                    &item.file,
+                    Some(item.line),
+                    problem,
+                ));
+                continue;
+            }
+        };
+        if let Some(what) = scalar(&value) {
+            // A YAML line without `key: value` reads as a string: judging it would pass
+            // every rule that reads a field.
+            outcomes.push(
+                Outcome::new(Stage::Policy, READ, Status::Failed)
+                    .entry(item.file.clone())
+                    .subject(place(&location, &item.pointer))
+                    .message(format!(
+                        "not a document policies can judge: {what}, where rules read the fields of a mapping or the items of a list"
+                    ))
+                    .location(location),
+            );
+            continue;
+        }
+        if !combine && is_kubernetes(&value) {
+            match object(&item.file, &item.pointer, value, location, Stage::Policy) {
+                Ok(object) => found.push(object),
+                Err(outcome) => outcomes.push(*outcome),
+            }
+        } else {
+            plain.push(Plain {
+                item: Item {
+                    value: Ok(Value::Null),
+                    ..item
+                },
+                value,
+                location,
+            });
+        }
+    }
+    if found.is_empty() && plain.is_empty() && outcomes.is_empty() {
+        return Err(format!("no documents in {}", listed(paths)));
+    }
+    let combined = combine.then(|| combined_input(&plain));
+    let documents: Vec<Document> = match &combined {
+        Some(value) => vec![Document {
+            subject: "combined input".to_owned(),
+            file: None,
+            value,
+            location: None,
+        }],
+        None => plain.iter().map(Plain::document).collect(),
+    };
     let targets: Vec<Target> = found.iter().map(Found::target).collect();
     let mut context = cluster.unwrap_or_default();
     context.namespaces = crate::policy::namespaces_by_cluster(&targets)
@@ -69,8 +140,9 @@ pub fn test(
         .unwrap_or_default();
     let contexts = HashMap::from([(None, context)]);
     let catalog = Catalog::new(Settings::default())?;
-    outcomes.extend(stage.run(
+    outcomes.extend(stage.run_with_documents(
         &targets,
+        &documents,
         &contexts,
         &|_, id| catalog.namespaced(None, &Gvk::from_api_version(&id.api_version, &id.kind)),
         Date::today(),
@@ -81,8 +153,85 @@ pub fn test(
     Ok(outcomes)
 }
 
-/// Reads every object in `paths`; input that is not an object is an outcome of `stage`.
-pub fn read_objects(paths: &[PathBuf], stage: Stage) -> Result<(Vec<Found>, Vec<Outcome>), String> {
+/// A document of `test` that is not a Kubernetes object (or, with `--combine`, any).
+struct Plain {
+    /// Where it was read; its value is taken out into `value`.
+    item: Item,
+    value: Value,
+    location: Location,
+}
+
+impl Plain {
+    fn document(&self) -> Document<'_> {
+        let mut subject = format!("{}[{}]", shown_path(&self.item.file), self.item.document);
+        if !self.item.pointer.is_empty() {
+            subject = format!("{subject} {}", self.item.pointer);
+        }
+        Document {
+            subject,
+            file: Some(&self.item.file),
+            value: &self.value,
+            location: Some(self.location.clone()),
+        }
+    }
+}
+
+/// conftest's combined input: one `{"path", "contents"}` per file in the order read, the
+/// contents the file's document, or the list of its documents when it holds several.
+fn combined_input(plain: &[Plain]) -> Value {
+    let mut files: Vec<(&Path, Vec<&Value>)> = Vec::new();
+    for document in plain {
+        match files.last_mut() {
+            Some((file, values)) if *file == document.item.file => values.push(&document.value),
+            _ => files.push((&document.item.file, vec![&document.value])),
+        }
+    }
+    Value::Array(
+        files
+            .into_iter()
+            .map(|(file, values)| {
+                let contents = match values.as_slice() {
+                    [one] => (*one).clone(),
+                    many => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
+                };
+                serde_json::json!({"path": shown_path(file), "contents": contents})
+            })
+            .collect(),
+    )
+}
+
+/// A mapping that names its `apiVersion` and `kind` means to be a Kubernetes object: it is
+/// judged with the Kubernetes context, and a broken identity is a failure, not plain data.
+fn is_kubernetes(value: &Value) -> bool {
+    value.get("apiVersion").is_some() && value.get("kind").is_some()
+}
+
+/// What a document that is neither a mapping nor a list is, if it is one.
+fn scalar(value: &Value) -> Option<&'static str> {
+    match value {
+        Value::Object(_) | Value::Array(_) => None,
+        Value::String(_) => Some("a string"),
+        Value::Number(_) => Some("a number"),
+        Value::Bool(_) => Some("a boolean"),
+        Value::Null => Some("null"),
+    }
+}
+
+fn listed(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The files behind `paths`, read with `read`; a file that cannot be read is an outcome of
+/// `stage`, a path that does not exist an `Err`.
+fn read_items(
+    paths: &[PathBuf],
+    stage: Stage,
+    read: fn(&Path) -> Result<Vec<Item>, String>,
+) -> Result<(Vec<Item>, Vec<Outcome>), String> {
     let mut outcomes = Vec::new();
     let mut items = Vec::new();
     for path in paths {
@@ -92,12 +241,50 @@ pub fn read_objects(paths: &[PathBuf], stage: Stage) -> Result<(Vec<Found>, Vec<
             manifests::files(path)?
         };
         for file in files {
-            match manifests::read(&file) {
+            match read(&file) {
                 Ok(read) => items.extend(read),
                 Err(problem) => outcomes.push(unreadable(stage, &file, None, problem)),
             }
         }
     }
+    Ok((items, outcomes))
+}
+
+/// The Kubernetes object read at `file` and `pointer`, or why it is not one.
+fn object(
+    file: &Path,
+    pointer: &str,
+    value: Value,
+    location: Location,
+    stage: Stage,
+) -> Result<Found, Box<Outcome>> {
+    match identity(&value) {
+        Ok((api_version, kind, namespace, name)) => Ok(Found {
+            id: ObjectId {
+                cluster: String::new(),
+                entry: file.to_path_buf(),
+                item: (!pointer.is_empty()).then(|| pointer.to_owned()),
+                api_version,
+                kind,
+                namespace,
+                name,
+            },
+            value,
+            location,
+        }),
+        Err(problem) => Err(Box::new(
+            Outcome::new(stage, READ, Status::Failed)
+                .entry(file.to_path_buf())
+                .subject(place(&location, pointer))
+                .message(format!("not a Kubernetes object: {problem}"))
+                .location(location),
+        )),
+    }
+}
+
+/// Reads every object in `paths`; input that is not an object is an outcome of `stage`.
+pub fn read_objects(paths: &[PathBuf], stage: Stage) -> Result<(Vec<Found>, Vec<Outcome>), String> {
+    let (items, mut outcomes) = read_items(paths, stage, manifests::read)?;
     let mut found = Vec::new();
     for item in items {
         let location = Location {
@@ -112,27 +299,9 @@ pub fn read_objects(paths: &[PathBuf], stage: Stage) -> Result<(Vec<Found>, Vec<
                 continue;
             }
         };
-        match identity(&value) {
-            Ok((api_version, kind, namespace, name)) => found.push(Found {
-                id: ObjectId {
-                    cluster: String::new(),
-                    entry: item.file.clone(),
-                    item: (!item.pointer.is_empty()).then(|| item.pointer.clone()),
-                    api_version,
-                    kind,
-                    namespace,
-                    name,
-                },
-                value,
-                location,
-            }),
-            Err(problem) => outcomes.push(
-                Outcome::new(stage, READ, Status::Failed)
-                    .entry(item.file.clone())
-                    .subject(place(&location, &item.pointer))
-                    .message(format!("not a Kubernetes object: {problem}"))
-                    .location(location),
-            ),
+        match object(&item.file, &item.pointer, value, location, stage) {
+            Ok(object) => found.push(object),
+            Err(outcome) => outcomes.push(*outcome),
         }
     }
     if found.is_empty() && outcomes.is_empty() {

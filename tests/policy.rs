@@ -204,7 +204,7 @@ fn test_without_any_object_is_a_usage_error() {
     let run = policyrun(dir.path(), &["test", "empty.yaml"]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stderr.contains("no Kubernetes objects"),
+        run.stderr.contains("no documents in empty.yaml"),
         "{}",
         run.stderr
     );

@@ -145,7 +145,9 @@ fn policy_files(
 ) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let mut rego = Vec::new();
     let mut data = Vec::new();
-    for dir in &settings.dirs {
+    let dirs = settings.dirs.iter().map(|d| (d, true));
+    let data_only = settings.data.iter().map(|d| (d, false));
+    for (dir, with_modules) in dirs.chain(data_only) {
         for item in WalkDir::new(dir).follow_links(false).sort_by_file_name() {
             let item = match item {
                 Ok(item) => item,
@@ -156,7 +158,11 @@ fn policy_files(
             };
             let path = item.path();
             let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-            let wanted = matches!(extension, "rego" | "json" | "yaml" | "yml");
+            let wanted = match extension {
+                "rego" => with_modules,
+                "json" | "yaml" | "yml" => true,
+                _ => false,
+            };
             // A linked directory would hold policies that never run: refused like a linked
             // module, not skipped in silence.
             let linked_directory = item.path_is_symlink() && path.is_dir();

@@ -40,6 +40,16 @@ use waivers::{Date, Waivers};
 /// Check name for problems with the policies themselves (parse errors, missing builtins).
 pub const LOAD: &str = "load";
 
+/// A document that is not a Kubernetes object (or `test --combine`'s combined input),
+/// judged by the Rego rules as `input` in conftest's conventions.
+pub struct Document<'a> {
+    /// How reports name it: `values.yaml[0]`, the file and the document's index in it.
+    pub subject: String,
+    pub file: Option<&'a Path>,
+    pub value: &'a serde_json::Value,
+    pub location: Option<Location>,
+}
+
 /// Which Rego syntax the modules are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -74,6 +84,9 @@ pub const DEFAULT_OBJECT_BUDGET: Duration = Duration::from_secs(5);
 pub struct Settings {
     /// Directories (or files) holding `.rego` modules and data files.
     pub dirs: Vec<PathBuf>,
+    /// More data files, or directories of them (`test --data`, conftest's `--data`): merged
+    /// into `data` as the data files in `dirs` are; a `.rego` file among them is not loaded.
+    pub data: Vec<PathBuf>,
     /// Packages whose rules run (conftest's `--namespace`).
     pub namespaces: Vec<String>,
     /// Every package's rules run (conftest's `--all-namespaces`).
@@ -97,6 +110,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             dirs: Vec::new(),
+            data: Vec::new(),
             namespaces: vec!["main".to_owned()],
             all_namespaces: false,
             rego_version: RegoVersion::default(),
@@ -208,6 +222,66 @@ impl PolicyStage {
         }
     }
 
+    /// The Rego rules' outcomes for documents that are not Kubernetes objects: the same
+    /// evaluation as an object's, with no `data.policyrun.object`, no waiver and no
+    /// Gatekeeper constraint (they select objects by kind and name). A Secret inside a
+    /// document (the combined input holds every file) is hidden as in an object.
+    fn judge_documents(&self, documents: &[Document], prepared: Option<&Prepared>) -> Vec<Outcome> {
+        let (Some(loaded), Some(prepared)) = (&self.loaded, prepared) else {
+            // Only Gatekeeper constraints: nothing would judge the documents, and a gate
+            // that judged nothing must not pass.
+            return documents
+                .iter()
+                .map(|document| {
+                    let mut outcome = Outcome::new(Stage::Policy, LOAD, Status::Error)
+                        .subject(document.subject.clone())
+                        .message("no Rego policies to judge a document that is not a Kubernetes object (Gatekeeper constraints judge Kubernetes objects only)");
+                    outcome.entry = document.file.map(Path::to_path_buf);
+                    outcome.location = document.location.clone();
+                    outcome
+                })
+                .collect();
+        };
+        let evaluated: Vec<Vec<Outcome>> = documents
+            .par_iter()
+            .map_init(Workers::default, |workers, document| {
+                // Reports name a document by its file and index; the identity rules need
+                // is never shown (the outcomes carry no object).
+                let id = ObjectId {
+                    cluster: String::new(),
+                    entry: document.file.map(Path::to_path_buf).unwrap_or_default(),
+                    item: None,
+                    api_version: String::new(),
+                    kind: String::new(),
+                    namespace: None,
+                    name: String::new(),
+                };
+                let seen = secrets::as_policies_see(document.value, self.reveal_secret_values);
+                let target = Target {
+                    subject: document.subject.clone(),
+                    cluster: None,
+                    entry: document.file,
+                    id: &id,
+                    value: &seen,
+                    location: document
+                        .location
+                        .clone()
+                        .unwrap_or_else(|| Location::file("")),
+                };
+                let budget = ObjectBudget::start(self.object_budget);
+                let mut found =
+                    rego_results(loaded, prepared, workers, &target, None, None, &budget);
+                for outcome in &mut found {
+                    outcome.object = None;
+                    outcome.location = document.location.clone();
+                }
+                redact::hide_values(&secrets::value_strings(document.value), &mut found);
+                found
+            })
+            .collect();
+        evaluated.into_iter().flatten().collect()
+    }
+
     /// Evaluates every rule for every object, even where a rule's leading kind test rules
     /// the object out (see [`kinds`]): the benchmark's baseline for what skipping saves.
     #[doc(hidden)]
@@ -248,6 +322,22 @@ impl PolicyStage {
     pub fn run(
         &self,
         targets: &[Target],
+        clusters: &HashMap<Option<String>, ClusterContext>,
+        namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+        today: Date,
+        part: &Part,
+        memory: Option<&VerdictMemory>,
+    ) -> Vec<Outcome> {
+        self.run_with_documents(targets, &[], clusters, namespaced, today, part, memory)
+    }
+
+    /// [`PolicyStage::run`], and the Rego rules on `documents` that are not Kubernetes
+    /// objects (`policyrun test`), with the context of plain manifests (cluster `None`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_with_documents(
+        &self,
+        targets: &[Target],
+        documents: &[Document],
         clusters: &HashMap<Option<String>, ClusterContext>,
         namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
         today: Date,
@@ -352,12 +442,13 @@ impl PolicyStage {
                 let budget = ObjectBudget::start(self.object_budget);
                 let mut results = Vec::new();
                 if let (Some(loaded), Some(prepared)) = (&self.loaded, &prepared) {
+                    let context = ObjectContext::of(target, namespaced(target.cluster, target.id));
                     results.extend(rego_results(
                         loaded,
                         prepared,
                         workers,
                         target,
-                        namespaced,
+                        Some(&context),
                         recall.as_ref(),
                         &budget,
                     ));
@@ -380,6 +471,9 @@ impl PolicyStage {
         for (found, used) in evaluated {
             outcomes.extend(found);
             usage.mark(used);
+        }
+        if !documents.is_empty() {
+            outcomes.extend(self.judge_documents(documents, prepared.as_ref()));
         }
         if part.run_wide {
             outcomes.extend(usage.report(&self.waivers, today, part.usage_known));
@@ -423,16 +517,15 @@ fn rego_results(
     prepared: &Prepared,
     workers: &mut Workers,
     target: &Target,
-    namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+    context: Option<&ObjectContext>,
     recall: Option<&Recall>,
     budget: &ObjectBudget,
 ) -> Vec<Outcome> {
-    let context = ObjectContext::of(target, namespaced(target.cluster, target.id));
     let key = target.cluster.map(str::to_owned);
     // An object of a cluster without a context is an error below, never remembered.
-    let memory_key = recall.and_then(|r| {
+    let memory_key = recall.zip(context).and_then(|(r, context)| {
         let cluster = r.clusters.get(&key)?;
-        let object_key = r.memory.key(cluster, &context, target.value)?;
+        let object_key = r.memory.key(cluster, context, target.value)?;
         Some((r.memory, object_key))
     });
     if let Some((memory, memory_key)) = memory_key
@@ -465,7 +558,7 @@ fn rego_results(
                 vm.set_max_instructions(usize::MAX);
                 vm
             });
-            evaluate_vm(vm, &loaded.packages, data, target.value, &context, budget)
+            evaluate_vm(vm, &loaded.packages, data, target.value, context, budget)
         }
         Prepared::Interpreter { engines } => {
             let engine = match workers.rego.entry(key) {
@@ -479,7 +572,7 @@ fn rego_results(
                 engine,
                 &loaded.packages,
                 target.value,
-                &context,
+                context,
                 &mut printed,
                 budget,
             )
@@ -847,7 +940,7 @@ fn evaluate_vm(
     packages: &[Package],
     cluster_data: &Value,
     object: &serde_json::Value,
-    context: &ObjectContext,
+    context: Option<&ObjectContext>,
     budget: &ObjectBudget,
 ) -> Vec<PackageVerdicts> {
     let fail_all = |text: String| {
@@ -867,15 +960,19 @@ fn evaluate_vm(
         Err(e) => return fail_all(format!("cannot pass the object to Rego: {e}")),
     };
     let mut data = cluster_data.clone();
-    let added = match data.as_object_mut() {
-        Ok(root) => match root.get_mut(&Value::from("policyrun")) {
-            Some(policyrun) => policyrun
-                .as_object_mut()
-                .map(|p| p.insert(Value::from("object"), context.to_value()))
-                .map_err(|e| e.to_string()),
-            None => Err("no policyrun document".to_owned()),
+    // A document that is no Kubernetes object has no object context.
+    let added = match context {
+        None => Ok(None),
+        Some(context) => match data.as_object_mut() {
+            Ok(root) => match root.get_mut(&Value::from("policyrun")) {
+                Some(policyrun) => policyrun
+                    .as_object_mut()
+                    .map(|p| p.insert(Value::from("object"), context.to_value()))
+                    .map_err(|e| e.to_string()),
+                None => Err("no policyrun document".to_owned()),
+            },
+            Err(e) => Err(e.to_string()),
         },
-        Err(e) => Err(e.to_string()),
     };
     if let Err(e) = added.and_then(|_| vm.set_data(data).map_err(|e| e.to_string())) {
         return fail_all(format!("cannot set the object's context: {e}"));
@@ -1011,7 +1108,7 @@ fn evaluate(
     engine: &mut Engine,
     packages: &[Package],
     object: &serde_json::Value,
-    context: &ObjectContext,
+    context: Option<&ObjectContext>,
     printed: &mut Printed,
     budget: &ObjectBudget,
 ) -> Vec<PackageVerdicts> {
@@ -1026,7 +1123,9 @@ fn evaluate(
         }
     };
     let kind = object.get("kind").and_then(serde_json::Value::as_str);
-    OBJECT_CONTEXT.with(|slot| *slot.borrow_mut() = context.to_value());
+    OBJECT_CONTEXT.with(|slot| {
+        *slot.borrow_mut() = context.map_or(Value::Undefined, ObjectContext::to_value)
+    });
     engine.set_input(input);
     // `Err(None)`: the object's budget ran out before or during this rule.
     let mut value_of = |path: &str| -> Result<Option<serde_json::Value>, Option<String>> {
