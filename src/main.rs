@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use policyrun::config::{Config, FormatOnly};
+use policyrun::config::{Config, FormatOnly, Needs};
 use policyrun::outcome::{Outcome, Summary};
 use policyrun::policy::{self, ClusterContext};
 use policyrun::report::{self, Report, RunInfo, human::Human, json::Json, junit::Junit, visible};
@@ -754,7 +754,7 @@ fn run_validate(args: ValidateArgs) -> Result<Summary, UsageError> {
     // Inside a repository its [schema] settings apply (CRD files, locations, skips).
     let (mut settings, order) = match Config::find(&start_dir(&args.repo)?)? {
         Some(path) => {
-            let config = Config::load(&path)?;
+            let config = Config::load_for(&path, Needs::Manifests)?;
             let order = cluster_order(&config);
             (config.schema, order)
         }
@@ -778,7 +778,7 @@ fn policy_setup(
     set_jobs(sources.jobs)?;
     let policies = &sources.policies;
     let config = match Config::find(&start_dir(&sources.repo)?)? {
-        Some(path) => Some(Config::load(&path)?),
+        Some(path) => Some(Config::load_for(&path, Needs::Manifests)?),
         None => None,
     };
     let (root, mut settings) = match &config {
