@@ -64,6 +64,10 @@ pub fn read(path: &Path) -> Result<Vec<Item>, String> {
 pub fn parse(text: &str, file: &Path, json: bool) -> Vec<Item> {
     let mut out = Vec::new();
     if json {
+        // A blank file holds no document, as a blank YAML file does.
+        if text.trim().is_empty() {
+            return out;
+        }
         match serde_json::from_str::<Value>(text) {
             Ok(value) => flatten(value, file, 1, String::new(), &mut out),
             Err(e) => out.push(Item {
@@ -276,6 +280,7 @@ mod tests {
             true,
         );
         assert_eq!(reads[0].pointer, "/items/0");
+        assert!(parse(" \n", Path::new("m.json"), true).is_empty());
         let reads = parse("{\n\"kind\": }", Path::new("m.json"), true);
         assert_eq!(reads[0].line, 2);
         assert!(

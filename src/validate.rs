@@ -17,6 +17,10 @@ use crate::schema::{self, Catalog, Settings, Target, gvk::Gvk};
 /// Check name for input that is not a Kubernetes object at all.
 pub const READ: &str = "read";
 
+/// The message of a file that holds no object.
+pub const NO_OBJECTS: &str =
+    "no Kubernetes objects: the file holds no documents, only comments, or only empty Lists";
+
 /// One object read from a manifest.
 pub struct Found {
     pub id: ObjectId,
@@ -39,7 +43,8 @@ impl Found {
 }
 
 /// Validates every object in `paths` (`-` is standard input). A path that does not exist,
-/// or input with no object at all, is an `Err`: a gate that checked nothing must not pass.
+/// or a run that found no file at all, is an `Err`: a gate that read nothing must not pass.
+/// A file without objects is a skipped outcome (see [`read_objects`]).
 pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String> {
     let mut catalog = Catalog::new(settings)?;
     let (found, mut outcomes) = read_objects(paths, Stage::Schema)?;
@@ -82,21 +87,43 @@ pub fn test(
 }
 
 /// Reads every object in `paths`; input that is not an object is an outcome of `stage`.
+/// A file that holds no object (empty, only comments, only empty `List`s) is a skipped
+/// outcome saying so, as kubeconform passes such a file: a manifest rendered empty is not
+/// broken. Only a run that found no file at all is an `Err`.
 pub fn read_objects(paths: &[PathBuf], stage: Stage) -> Result<(Vec<Found>, Vec<Outcome>), String> {
     let mut outcomes = Vec::new();
     let mut items = Vec::new();
+    let mut files_found = 0;
     for path in paths {
         let files = if path == Path::new("-") {
             vec![path.clone()]
         } else {
             manifests::files(path)?
         };
+        files_found += files.len();
         for file in files {
             match manifests::read(&file) {
+                Ok(read) if read.is_empty() => outcomes.push(
+                    Outcome::new(stage, READ, Status::Skipped)
+                        .entry(file.clone())
+                        .subject(Location::file(&file).to_string())
+                        .message(NO_OBJECTS)
+                        .location(Location::file(&file)),
+                ),
                 Ok(read) => items.extend(read),
                 Err(problem) => outcomes.push(unreadable(stage, &file, None, problem)),
             }
         }
+    }
+    if files_found == 0 {
+        return Err(format!(
+            "no manifest files (.json, .yaml, .yml) in {}",
+            paths
+                .iter()
+                .map(|p| crate::outcome::shown_path(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     let mut found = Vec::new();
     for item in items {
@@ -134,16 +161,6 @@ pub fn read_objects(paths: &[PathBuf], stage: Stage) -> Result<(Vec<Found>, Vec<
                     .location(location),
             ),
         }
-    }
-    if found.is_empty() && outcomes.is_empty() {
-        return Err(format!(
-            "no Kubernetes objects in {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
     }
     Ok((found, outcomes))
 }

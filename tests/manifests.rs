@@ -103,3 +103,77 @@ fn validate_and_test_need_only_what_they_read() {
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("policy.dirs[0]"), "{}", run.stderr);
 }
+
+/// The files of `testdata/empty-manifests/manifests` that hold no object.
+const EMPTY_FILES: [&str; 4] = [
+    "manifests/blank.json",
+    "manifests/blank.yaml",
+    "manifests/comments.yaml",
+    "manifests/empty-list.yaml",
+];
+
+#[test]
+fn empty_files_are_noted_not_failed() {
+    let repo = fixture("empty-manifests");
+    let root = repo.path();
+    for command in ["validate", "test"] {
+        let junit = root.join(format!("{command}.xml"));
+        let run = policyrun(
+            root,
+            &[
+                command,
+                "--output",
+                "json",
+                "--junit",
+                junit.to_str().unwrap(),
+                "manifests",
+            ],
+        );
+        assert_eq!(run.code, 0, "{command}: {}{}", run.stdout, run.stderr);
+        let outcomes = outcome_list(&run);
+        for file in EMPTY_FILES {
+            let noted = find(&outcomes, file, "read");
+            assert_eq!(noted["status"], "skipped", "{command}: {noted}");
+            assert!(
+                noted["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("no Kubernetes objects"),
+                "{noted}"
+            );
+        }
+        // The object beside them is judged as usual.
+        assert!(
+            outcomes.iter().any(
+                |o| o["subject"].as_str().unwrap().starts_with("Namespace app")
+                    && o["status"] == "passed"
+            ),
+            "{command}: {outcomes:#?}"
+        );
+        support::assert_valid_junit(&fs::read_to_string(&junit).unwrap());
+        // People see the note without -v.
+        let run = policyrun(root, &[command, "manifests/comments.yaml"]);
+        assert_eq!(run.code, 0, "{command}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains("skip") && run.stdout.contains("no Kubernetes objects"),
+            "{command}: {}",
+            run.stdout
+        );
+    }
+    // An empty List from standard input is no failure either.
+    let run = support::policyrun_stdin(root, &["validate", "-"], "kind: List\nitems: []\n");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("1 skipped"), "{}", run.stdout);
+
+    // Reading nothing at all still stops the run: a path that does not exist, or no file.
+    for (args, says) in [
+        (&["validate", "manifests/typo.yaml"][..], "typo.yaml"),
+        (&["test", "manifests/typo.yaml"][..], "typo.yaml"),
+        (&["validate", "manifests/none"][..], "no manifest files"),
+        (&["test", "manifests/none"][..], "no manifest files"),
+    ] {
+        let run = policyrun(root, args);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+    }
+}

@@ -322,7 +322,8 @@ impl PolicyStage {
         }
         let constraints = match self
             .gatekeeper
-            .prepare(&judged, namespaced, self.object_budget) {
+            .prepare(&judged, namespaced, self.object_budget)
+        {
             Ok(prepared) => prepared,
             Err(problems) => {
                 outcomes.extend(problems);

@@ -141,6 +141,33 @@ pub fn policyrun_with(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
     }
 }
 
+/// As `policyrun`, with `input` on standard input.
+pub fn policyrun_stdin(dir: &Path, args: &[&str], input: &str) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policyrun"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("POLICYRUN_CACHE_DIR", test_cache_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().expect("policyrun ended by a signal"),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
 /// The outcomes of a `policyrun --output json` run, in report order.
 pub fn outcome_list(run: &Run) -> Vec<serde_json::Value> {
     let doc: serde_json::Value = serde_json::from_str(&run.stdout)
