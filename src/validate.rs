@@ -139,7 +139,7 @@ pub fn read_objects(paths: &[PathBuf], stage: Stage) -> Result<(Vec<Found>, Vec<
                 continue;
             }
         };
-        match identity(&value) {
+        match manifest_identity(&value) {
             Ok((api_version, kind, namespace, name)) => found.push(Found {
                 id: ObjectId {
                     cluster: String::new(),
@@ -163,6 +163,49 @@ pub fn read_objects(paths: &[PathBuf], stage: Stage) -> Result<(Vec<Found>, Vec<
         }
     }
     Ok((found, outcomes))
+}
+
+/// Who a manifest's object is: as the gate's `identity`, with what `kubectl create` takes
+/// besides — an object named by `metadata.generateName` alone is known by that prefix (the
+/// schema stage checks it as a prefix) — and a document lacking both `apiVersion` and
+/// `kind` said to lack both. The gate keeps requiring `metadata.name`: it applies
+/// server-side, by name.
+fn manifest_identity(value: &Value) -> Result<crate::expand::Identity, String> {
+    let absent = |v: Option<&Value>| v.is_none_or(|v| v.as_str() == Some(""));
+    if absent(value.get("apiVersion")) && absent(value.get("kind")) {
+        return Err("apiVersion and kind are missing".into());
+    }
+    let metadata = value.get("metadata");
+    let generate_name = metadata
+        .and_then(|m| m.get("generateName"))
+        .and_then(Value::as_str)
+        .filter(|prefix| !prefix.is_empty());
+    match generate_name {
+        Some(prefix) if absent(metadata.and_then(|m| m.get("name"))) => {
+            // The identity of the object as if the prefix were its name; nothing else of
+            // the object is copied.
+            let mut named = serde_json::Map::new();
+            for key in ["apiVersion", "kind"] {
+                if let Some(field) = value.get(key) {
+                    named.insert(key.to_owned(), field.clone());
+                }
+            }
+            let mut meta = serde_json::Map::new();
+            meta.insert("name".into(), Value::String(prefix.to_owned()));
+            if let Some(namespace) = metadata.and_then(|m| m.get("namespace")) {
+                meta.insert("namespace".into(), namespace.clone());
+            }
+            named.insert("metadata".into(), Value::Object(meta));
+            identity(&Value::Object(named))
+        }
+        // `kubectl create` takes either; the gate's message names only the one it needs.
+        _ => identity(value).map_err(|problem| {
+            problem.replace(
+                "metadata.name is missing",
+                "metadata.name and metadata.generateName are missing",
+            )
+        }),
+    }
 }
 
 /// `Kind namespace/name (file:line)`: names repeat across files, places do not.

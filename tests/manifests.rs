@@ -177,3 +177,60 @@ fn empty_files_are_noted_not_failed() {
         assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
     }
 }
+
+#[test]
+fn generated_names_pass_as_the_api_server_takes_them() {
+    let repo = fixture("generated-names");
+    let run = policyrun(
+        repo.path(),
+        &["validate", "--output", "json", "create.yaml"],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = outcome_list(&run);
+    let statuses: Vec<(String, String, String)> = outcomes
+        .iter()
+        .map(|o| {
+            (
+                o["subject"].as_str().unwrap().to_owned(),
+                o["check"].as_str().unwrap().to_owned(),
+                o["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // The Job named by its prefix passes both checks.
+    for check in ["schema", "metadata"] {
+        let job = find(
+            &outcomes,
+            "Job reports/nightly-report- (create.yaml:2)",
+            check,
+        );
+        assert_eq!(job["status"], "passed", "{job}");
+    }
+    let bad = find(&outcomes, "ConfigMap reports/Bad_Prefix-", "metadata");
+    assert_eq!(bad["status"], "failed");
+    assert!(
+        bad["message"]
+            .as_str()
+            .unwrap()
+            .contains("metadata.generateName `Bad_Prefix-` is not valid for a ConfigMap"),
+        "{bad}"
+    );
+    let cron = find(&outcomes, "CronJob reports/a-cron-job", "metadata");
+    assert_eq!(cron["status"], "failed", "{cron}");
+    assert!(
+        cron["message"].as_str().unwrap().contains("at most 52"),
+        "{cron}"
+    );
+    // Neither a name nor a prefix: still not an object the API server takes.
+    let unnamed = find(&outcomes, "create.yaml:39", "read");
+    assert_eq!(unnamed["status"], "failed");
+    assert_eq!(
+        unnamed["message"],
+        "not a Kubernetes object: ConfigMap: metadata.name and metadata.generateName are missing"
+    );
+    let neither = find(&outcomes, "create.yaml:46", "read");
+    assert_eq!(
+        neither["message"], "not a Kubernetes object: apiVersion and kind are missing",
+        "{statuses:#?}"
+    );
+}
