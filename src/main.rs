@@ -11,7 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use policyrun::config::{Config, FormatOnly, Needs};
 use policyrun::outcome::{Outcome, Summary};
 use policyrun::policy::{self, ClusterContext};
-use policyrun::report::{self, Report, RunInfo, human::Human, json::Json, junit::Junit, visible};
+use policyrun::report::{
+    self, Report, RunInfo, human::Human, json::Json, junit::Junit, table::Table, tap::Tap, visible,
+};
 use policyrun::schema::{self, SchemaLocation, bundle::KubeVersion};
 use policyrun::{apply, exit, gate, validate, write};
 
@@ -497,8 +499,14 @@ enum ColorChoice {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Output {
+    /// Problems grouped by cluster, with messages, places and diffs
     Human,
+    /// Every outcome, machine-readable
     Json,
+    /// The Test Anything Protocol, version 13: one test point per outcome
+    Tap,
+    /// An aligned table: status, stage, check, subject, message
+    Table,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -1081,6 +1089,12 @@ fn finish(
             options.verbose,
         )),
         Output::Json => Box::new(Json::new(stdout)),
+        Output::Tap => Box::new(Tap::new(stdout)),
+        Output::Table => Box::new(Table::new(
+            stdout,
+            use_color(options.color),
+            options.verbose,
+        )),
     }];
     if let Some(path) = options.junit {
         // Written only to a regular file or a new path: the report replaces what is there

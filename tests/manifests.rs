@@ -234,3 +234,203 @@ fn generated_names_pass_as_the_api_server_takes_them() {
         "{statuses:#?}"
     );
 }
+
+/// A copy of `testdata/report-formats` with a file whose name would forge TAP lines.
+fn report_formats() -> tempfile::TempDir {
+    let repo = fixture("report-formats");
+    #[cfg(unix)]
+    fs::write(
+        repo.path()
+            .join("manifests/evil\nok 7 - forged # SKIP \\ x.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: Evil\n",
+    )
+    .unwrap();
+    repo
+}
+
+/// Holds a TAP report, as Perl's TAP::Parser reads it, to the JSON report of the same run.
+fn assert_tap_matches_json(tap: &str, json: &[Value], what: &str) {
+    let parsed = support::parse_tap(tap);
+    assert_eq!(parsed["version"], 13, "{what}: {parsed:#}");
+    assert_eq!(
+        parsed["parse_errors"],
+        serde_json::json!([]),
+        "{what}: {tap}"
+    );
+    assert_eq!(parsed["planned"], json.len(), "{what}");
+    assert_eq!(parsed["run"], json.len(), "{what}");
+    let failures = json
+        .iter()
+        .filter(|o| o["status"] == "failed" || o["status"] == "error")
+        .count();
+    let skipped = json.iter().filter(|o| o["status"] == "skipped").count();
+    assert!(failures > 0, "{what}: a test of nothing");
+    assert_eq!(parsed["failed"], failures, "{what}");
+    assert_eq!(parsed["skipped"], skipped, "{what}");
+    let tests = parsed["tests"].as_array().unwrap();
+    for (i, (test, outcome)) in tests.iter().zip(json).enumerate() {
+        assert_eq!(test["number"], i + 1, "{what}");
+        let status = outcome["status"].as_str().unwrap();
+        let failing = status == "failed" || status == "error";
+        assert_eq!(test["actual_ok"], !failing, "{what}: {test} {outcome}");
+        let description = test["description"].as_str().unwrap();
+        assert!(description.starts_with("- "), "{what}: {test}");
+        assert!(!description.contains('\n'), "{what}: {test}");
+        if status == "skipped" {
+            assert_eq!(test["directive"], "SKIP", "{what}: {test}");
+        } else {
+            assert_eq!(test["directive"], "", "{what}: {test}");
+        }
+        if matches!(status, "failed" | "error" | "warning") {
+            let diagnostics = &test["diagnostics"];
+            assert_eq!(diagnostics["status"], status, "{what}: {test}");
+            // Read back exactly as written, whatever the repository put in it.
+            assert_eq!(diagnostics["message"], outcome["message"], "{what}: {test}");
+            assert_eq!(diagnostics["check"], outcome["check"], "{what}: {test}");
+            if let Some(detail) = outcome.get("detail") {
+                assert_eq!(&diagnostics["detail"], detail, "{what}: {test}");
+            }
+        } else {
+            assert!(test.get("diagnostics").is_none(), "{what}: {test}");
+        }
+    }
+}
+
+#[test]
+fn tap_reports_read_back_through_a_real_tap_consumer() {
+    if !support::tap_parser_available() {
+        return;
+    }
+    let repo = report_formats();
+    let root = repo.path();
+    for (command, expected) in [("validate", 1), ("test", 1)] {
+        let json = policyrun(root, &[command, "--output", "json", "manifests"]);
+        assert_eq!(
+            json.code, expected,
+            "{command}: {}{}",
+            json.stdout, json.stderr
+        );
+        let tap = policyrun(root, &[command, "--output", "tap", "manifests"]);
+        assert_eq!(tap.code, expected, "{command}: {}", tap.stderr);
+        assert!(
+            tap.stdout.starts_with("TAP version 13\n1.."),
+            "{}",
+            tap.stdout
+        );
+        let outcomes = outcome_list(&json);
+        assert_tap_matches_json(&tap.stdout, &outcomes, command);
+        // The empty file is a skipped test point.
+        assert_eq!(
+            support::parse_tap(&tap.stdout)["skipped"],
+            1,
+            "{}",
+            tap.stdout
+        );
+        // The hostile label's message went through the YAML block unharmed.
+        if command == "validate" {
+            let hostile = find(&outcomes, "ConfigMap app/hostile", "metadata");
+            assert!(
+                hostile["message"].as_str().unwrap().contains("\u{1b}[2J"),
+                "{hostile}"
+            );
+            let warning = find(&outcomes, "Endpoints app/web", "schema");
+            assert_eq!(warning["status"], "warning", "{warning}");
+        } else {
+            let deny = find(&outcomes, "ConfigMap app/hostile", "main.deny");
+            assert_eq!(deny["messages"].as_array().unwrap().len(), 2, "{deny}");
+        }
+    }
+
+    // The gate's own report, with diffs and jsonnet stacks in its details.
+    let broken = fixture("broken");
+    let json = policyrun(broken.path(), &["check", "--output", "json"]);
+    let tap = policyrun(broken.path(), &["check", "--output", "tap"]);
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    assert_eq!(tap.code, 1, "{}", tap.stderr);
+    let outcomes = outcome_list(&json);
+    assert!(outcomes.iter().any(|o| o.get("detail").is_some()));
+    assert_tap_matches_json(&tap.stdout, &outcomes, "check");
+}
+
+#[test]
+fn table_reports_are_aligned_one_row_per_outcome() {
+    let repo = report_formats();
+    let root = repo.path();
+    let json = policyrun(root, &["validate", "--output", "json", "manifests"]);
+    let outcomes = outcome_list(&json);
+    let run = policyrun(root, &["validate", "--output", "table", "-v", "manifests"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains('\u{1b}'), "{}", run.stdout);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    // The header, one row per outcome (none split by a hostile name or message), the summary.
+    assert_eq!(lines.len(), outcomes.len() + 2, "{}", run.stdout);
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["STATUS", "STAGE", "CHECK", "SUBJECT", "MESSAGE"]
+    );
+    let subject_column = lines[0].find("SUBJECT").unwrap();
+    for (line, outcome) in lines[1..=outcomes.len()].iter().zip(&outcomes) {
+        assert!(
+            line.starts_with(outcome["status"].as_str().unwrap()),
+            "{line} / {outcome}"
+        );
+        assert!(
+            line[subject_column..].starts_with(outcome["subject"].as_str().unwrap()),
+            "{line} / {outcome}"
+        );
+    }
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("policyrun validate: FAILED:"),
+        "{}",
+        run.stdout
+    );
+    // Without -v only the rows the human report lists; colour only when asked for.
+    let run = policyrun(root, &["validate", "--output", "table", "manifests"]);
+    let problems = outcomes.iter().filter(|o| o["status"] != "passed").count();
+    assert_eq!(run.stdout.lines().count(), problems + 2, "{}", run.stdout);
+    let run = policyrun(
+        root,
+        &[
+            "validate",
+            "--output",
+            "table",
+            "--color",
+            "always",
+            "manifests",
+        ],
+    );
+    assert!(
+        run.stdout.contains("\u{1b}[31;1mfailed\u{1b}[0m"),
+        "{}",
+        run.stdout
+    );
+
+    // test and check take it too.
+    let run = policyrun(root, &["test", "--output", "table", "manifests"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.lines().any(|l| l.split_whitespace().take(3).eq([
+            "failed",
+            "policy",
+            "main.deny"
+        ])),
+        "{}",
+        run.stdout
+    );
+    let broken = fixture("broken");
+    let run = policyrun(broken.path(), &["check", "--output", "table"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.starts_with("STATUS "), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("policyrun check: FAILED:"),
+        "{}",
+        run.stdout
+    );
+}

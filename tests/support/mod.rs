@@ -208,6 +208,43 @@ pub fn opa_available() -> bool {
     )
 }
 
+/// Whether Perl's TAP::Parser (Debian's perl ships it) is there to read TAP reports; under
+/// CI its absence fails the test.
+pub fn tap_parser_available() -> bool {
+    let probe = Command::new("perl")
+        .args(["-MTAP::Parser", "-MJSON::PP", "-e1"])
+        .output();
+    let found = match probe {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .next()
+            .unwrap_or("perl -MTAP::Parser failed")
+            .to_owned()),
+        Err(e) => Err(format!("perl: {e}")),
+    };
+    required_in_ci("Perl's TAP::Parser", "apt-get install perl", found)
+}
+
+/// What Perl's TAP::Parser reads in a TAP document (`tests/support/tap-summary.pl`): the
+/// plan, counts, parse errors, and each test point with its directive and YAML diagnostics.
+pub fn parse_tap(tap: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.tap");
+    fs::write(&file, tap).unwrap();
+    let output = Command::new("perl")
+        .arg(manifest_dir().join("tests/support/tap-summary.pl"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "TAP::Parser failed: {}\n{tap}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// Checks a JUnit document against `testdata/junit-4.xsd` (Jenkins' JUnit model): every
 /// element and attribute is declared, required attributes are present, children allowed.
 /// The schema is read, not restated, so the check follows the file.
