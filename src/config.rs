@@ -285,6 +285,22 @@ pub struct Cluster {
     pub bake: crate::apply::bake::Settings,
 }
 
+/// What the command that loads the configuration reads of the repository. A setting a
+/// command never reads is still checked as written (a relative path inside the
+/// repository) but need not exist, so `validate` runs in a repository whose jsonnet
+/// library is not checked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// The jsonnet tree: `check`, `expand`, `apply`, `diff`, `fmt`. Every directory the
+    /// file names must exist inside the repository.
+    Tree,
+    /// Plain manifests and policies: `validate`, `test`, `verify`. Schema, CRD, policy,
+    /// waiver and constraint paths must exist inside the repository, as they are read;
+    /// `jpath`, `generated` and cluster directories need not exist, and `jpath` is kept
+    /// as written (joined to the root), not resolved.
+    Manifests,
+}
+
 /// The validated configuration. Paths are relative to `root` unless they say otherwise.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -337,6 +353,11 @@ impl Config {
 
     /// Loads a configuration file; its directory is the repository root.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_for(path, Needs::Tree)
+    }
+
+    /// Loads a configuration file for a command that reads only what `needs` says.
+    pub fn load_for(path: &Path, needs: Needs) -> Result<Config, ConfigError> {
         // Read only as a regular file of the repository: a link (to /proc/self/environ, say)
         // would have the parse error quote what it points to, and a FIFO would hang the run.
         let refuse = |message: String| ConfigError {
@@ -371,7 +392,7 @@ impl Config {
                 path: path.to_path_buf(),
                 message: format!("cannot resolve the repository root: {e}"),
             })?;
-        Config::parse(&text, root).map_err(|message| ConfigError {
+        Config::parse_for(&text, root, needs).map_err(|message| ConfigError {
             path: path.to_path_buf(),
             message,
         })
@@ -379,6 +400,11 @@ impl Config {
 
     /// Parses and validates configuration text for the repository at `root` (canonical).
     pub fn parse(text: &str, root: PathBuf) -> Result<Config, String> {
+        Config::parse_for(text, root, Needs::Tree)
+    }
+
+    /// As [`Config::parse`], for a command that reads only what `needs` says.
+    pub fn parse_for(text: &str, root: PathBuf, needs: Needs) -> Result<Config, String> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         if raw.cache.is_some() {
             return Err(format!(
@@ -393,7 +419,13 @@ impl Config {
             .unwrap_or_else(|| vec!["lib".to_owned()])
             .iter()
             .enumerate()
-            .map(|(i, dir)| existing_dir_inside(&root, &format!("jpath[{i}]"), dir))
+            .map(|(i, dir)| {
+                let key = format!("jpath[{i}]");
+                match needs {
+                    Needs::Tree => existing_dir_inside(&root, &key, dir),
+                    Needs::Manifests => Ok(root.join(relative_inside(&key, dir)?)),
+                }
+            })
             .collect::<Result<Vec<_>, _>>()?;
 
         let generated_text = raw.generated.unwrap_or_else(|| "generated".to_owned());
@@ -404,7 +436,9 @@ impl Config {
                     .into(),
             );
         }
-        refuse_symlinks_below(&root, &generated, "generated")?;
+        if needs == Needs::Tree {
+            refuse_symlinks_below(&root, &generated, "generated")?;
+        }
 
         let items_field = raw.items_field.unwrap_or_else(|| "items_".to_owned());
         if items_field.is_empty() {
@@ -445,7 +479,9 @@ impl Config {
             let dir_text = rc.dir.unwrap_or_else(|| format!("clusters/{}", rc.name));
             let dir_key = format!("{key}.dir");
             let dir = relative_inside(&dir_key, &dir_text)?;
-            existing_dir_inside(&root, &dir_key, &dir_text)?;
+            if needs == Needs::Tree {
+                existing_dir_inside(&root, &dir_key, &dir_text)?;
+            }
             if dir.starts_with(&generated) {
                 return Err(format!(
                     "{dir_key}: `{dir_text}` lies inside the generated root `{generated_text}`"
@@ -978,6 +1014,44 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("cluster[0].ext_vars"), "{err}");
+    }
+
+    #[test]
+    fn manifest_commands_need_no_tree_but_stay_inside_the_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("crds")).unwrap();
+        let text = "jpath = [\"vendor/lib\"]\ngenerated = \"out\"\n[schema]\ncrds = [\"crds\"]\n[[cluster]]\nname = \"dev\"\n";
+        let err = Config::parse(text, root.clone()).unwrap_err();
+        assert!(err.contains("jpath[0]"), "{err}");
+        let cfg = Config::parse_for(text, root.clone(), Needs::Manifests).unwrap();
+        assert_eq!(cfg.jpath, vec![root.join("vendor/lib")]);
+        assert_eq!(cfg.schema.crd_files, vec![root.join("crds")]);
+        // What the manifest commands read must exist inside the repository; the rest must
+        // still be written as a path inside it.
+        for (text, key) in [
+            ("[schema]\ncrds = [\"missing\"]\n", "schema.crds[0]"),
+            ("[schema]\ncrds = [\"../crds\"]\n", "schema.crds[0]"),
+            ("[policy]\ndirs = [\"missing\"]\n", "policy.dirs[0]"),
+            ("[schema]\nschema_dir = \"missing\"\n", "schema.schema_dir"),
+            ("jpath = [\"../lib\"]\n", "jpath[0]"),
+            ("generated = \"/tmp/out\"\n", "generated"),
+        ] {
+            let err = Config::parse_for(
+                &format!("{text}[[cluster]]\nname = \"dev\"\n"),
+                root.clone(),
+                Needs::Manifests,
+            )
+            .unwrap_err();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        let err = Config::parse_for(
+            "[[cluster]]\nname = \"dev\"\ndir = \"../elsewhere\"\n",
+            root.clone(),
+            Needs::Manifests,
+        )
+        .unwrap_err();
+        assert!(err.contains("cluster[0].dir"), "{err}");
     }
 
     #[test]

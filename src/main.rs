@@ -8,10 +8,12 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use policyrun::config::{Config, FormatOnly};
+use policyrun::config::{Config, FormatOnly, Needs};
 use policyrun::outcome::{Outcome, Summary};
 use policyrun::policy::{self, ClusterContext};
-use policyrun::report::{self, Report, RunInfo, human::Human, json::Json, junit::Junit, visible};
+use policyrun::report::{
+    self, Report, RunInfo, human::Human, json::Json, junit::Junit, table::Table, tap::Tap, visible,
+};
 use policyrun::schema::{self, SchemaLocation, bundle::KubeVersion};
 use policyrun::{apply, exit, gate, validate, write};
 
@@ -505,8 +507,14 @@ enum ColorChoice {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Output {
+    /// Problems grouped by cluster, with messages, places and diffs
     Human,
+    /// Every outcome, machine-readable
     Json,
+    /// The Test Anything Protocol, version 13: one test point per outcome
+    Tap,
+    /// An aligned table: status, stage, check, subject, message
+    Table,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -762,7 +770,7 @@ fn run_validate(args: ValidateArgs) -> Result<Summary, UsageError> {
     // Inside a repository its [schema] settings apply (CRD files, locations, skips).
     let (mut settings, order) = match Config::find(&start_dir(&args.repo)?)? {
         Some(path) => {
-            let config = Config::load(&path)?;
+            let config = Config::load_for(&path, Needs::Manifests)?;
             let order = cluster_order(&config);
             (config.schema, order)
         }
@@ -786,7 +794,7 @@ fn policy_setup(
     set_jobs(sources.jobs)?;
     let policies = &sources.policies;
     let config = match Config::find(&start_dir(&sources.repo)?)? {
-        Some(path) => Some(Config::load(&path)?),
+        Some(path) => Some(Config::load_for(&path, Needs::Manifests)?),
         None => None,
     };
     let (root, mut settings) = match &config {
@@ -1099,6 +1107,12 @@ fn finish(
             options.verbose,
         )),
         Output::Json => Box::new(Json::new(stdout)),
+        Output::Tap => Box::new(Tap::new(stdout)),
+        Output::Table => Box::new(Table::new(
+            stdout,
+            use_color(options.color),
+            options.verbose,
+        )),
     }];
     if let Some(path) = options.junit {
         // Written only to a regular file or a new path: the report replaces what is there

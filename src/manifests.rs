@@ -101,6 +101,10 @@ pub fn parse(text: &str, file: &Path, json: bool) -> Vec<Item> {
 fn parse_as(text: &str, file: &Path, json: bool, shape: Shape) -> Vec<Item> {
     let mut out = Vec::new();
     if json {
+        // A blank file holds no document, as a blank YAML file does.
+        if text.trim().is_empty() {
+            return out;
+        }
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Null) if shape != Shape::Objects => {}
             Ok(value) => flatten(value, file, (1, 0), String::new(), shape, &mut out),
@@ -380,6 +384,7 @@ mod tests {
             true,
         );
         assert_eq!(reads[0].pointer, "/items/0");
+        assert!(parse(" \n", Path::new("m.json"), true).is_empty());
         let reads = parse("{\n\"kind\": }", Path::new("m.json"), true);
         assert_eq!(reads[0].line, 2);
         assert!(

@@ -18,6 +18,10 @@ use crate::schema::{self, Catalog, Settings, Target, gvk::Gvk};
 /// Check name for input that is not a Kubernetes object at all.
 pub const READ: &str = "read";
 
+/// The message of a file that holds no object.
+pub const NO_OBJECTS: &str =
+    "no Kubernetes objects: the file holds no documents, only comments, or only empty Lists";
+
 /// One object read from a manifest.
 pub struct Found {
     pub id: ObjectId,
@@ -40,7 +44,8 @@ impl Found {
 }
 
 /// Validates every object in `paths` (`-` is standard input). A path that does not exist,
-/// or input with no object at all, is an `Err`: a gate that checked nothing must not pass.
+/// or a run that found no file at all, is an `Err`: a gate that read nothing must not pass.
+/// A file without objects is a skipped outcome (see [`read_objects`]).
 pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String> {
     let mut catalog = Catalog::new(settings)?;
     let (found, mut outcomes) = read_objects(paths, Stage::Schema)?;
@@ -226,7 +231,10 @@ fn listed(paths: &[PathBuf]) -> String {
 }
 
 /// The files behind `paths`, read with `read`; a file that cannot be read is an outcome of
-/// `stage`, a path that does not exist an `Err`.
+/// `stage`, a path that does not exist an `Err`. A file that holds nothing (empty, only
+/// comments, only empty `List`s) is a skipped outcome saying so, as kubeconform passes such
+/// a file: a manifest rendered empty is not broken. Only a run that found no file at all is
+/// an `Err`.
 fn read_items(
     paths: &[PathBuf],
     stage: Stage,
@@ -234,18 +242,37 @@ fn read_items(
 ) -> Result<(Vec<Item>, Vec<Outcome>), String> {
     let mut outcomes = Vec::new();
     let mut items = Vec::new();
+    let mut files_found = 0;
     for path in paths {
         let files = if path == Path::new("-") {
             vec![path.clone()]
         } else {
             manifests::files(path)?
         };
+        files_found += files.len();
         for file in files {
             match read(&file) {
+                Ok(read) if read.is_empty() => outcomes.push(
+                    Outcome::new(stage, READ, Status::Skipped)
+                        .entry(file.clone())
+                        .subject(Location::file(&file).to_string())
+                        .message(NO_OBJECTS)
+                        .location(Location::file(&file)),
+                ),
                 Ok(read) => items.extend(read),
                 Err(problem) => outcomes.push(unreadable(stage, &file, None, problem)),
             }
         }
+    }
+    if files_found == 0 {
+        return Err(format!(
+            "no manifest files (.json, .yaml, .yml) in {}",
+            paths
+                .iter()
+                .map(|p| crate::outcome::shown_path(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     Ok((items, outcomes))
 }
@@ -258,7 +285,7 @@ fn object(
     location: Location,
     stage: Stage,
 ) -> Result<Found, Box<Outcome>> {
-    match identity(&value) {
+    match manifest_identity(&value) {
         Ok((api_version, kind, namespace, name)) => Ok(Found {
             id: ObjectId {
                 cluster: String::new(),
@@ -304,17 +331,50 @@ pub fn read_objects(paths: &[PathBuf], stage: Stage) -> Result<(Vec<Found>, Vec<
             Err(outcome) => outcomes.push(*outcome),
         }
     }
-    if found.is_empty() && outcomes.is_empty() {
-        return Err(format!(
-            "no Kubernetes objects in {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
     Ok((found, outcomes))
+}
+
+/// Who a manifest's object is: as the gate's `identity`, with what `kubectl create` takes
+/// besides — an object named by `metadata.generateName` alone is known by that prefix (the
+/// schema stage checks it as a prefix) — and a document lacking both `apiVersion` and
+/// `kind` said to lack both. The gate keeps requiring `metadata.name`: it applies
+/// server-side, by name.
+fn manifest_identity(value: &Value) -> Result<crate::expand::Identity, String> {
+    let absent = |v: Option<&Value>| v.is_none_or(|v| v.as_str() == Some(""));
+    if absent(value.get("apiVersion")) && absent(value.get("kind")) {
+        return Err("apiVersion and kind are missing".into());
+    }
+    let metadata = value.get("metadata");
+    let generate_name = metadata
+        .and_then(|m| m.get("generateName"))
+        .and_then(Value::as_str)
+        .filter(|prefix| !prefix.is_empty());
+    match generate_name {
+        Some(prefix) if absent(metadata.and_then(|m| m.get("name"))) => {
+            // The identity of the object as if the prefix were its name; nothing else of
+            // the object is copied.
+            let mut named = serde_json::Map::new();
+            for key in ["apiVersion", "kind"] {
+                if let Some(field) = value.get(key) {
+                    named.insert(key.to_owned(), field.clone());
+                }
+            }
+            let mut meta = serde_json::Map::new();
+            meta.insert("name".into(), Value::String(prefix.to_owned()));
+            if let Some(namespace) = metadata.and_then(|m| m.get("namespace")) {
+                meta.insert("namespace".into(), namespace.clone());
+            }
+            named.insert("metadata".into(), Value::Object(meta));
+            identity(&Value::Object(named))
+        }
+        // `kubectl create` takes either; the gate's message names only the one it needs.
+        _ => identity(value).map_err(|problem| {
+            problem.replace(
+                "metadata.name is missing",
+                "metadata.name and metadata.generateName are missing",
+            )
+        }),
+    }
 }
 
 /// `Kind namespace/name (file:line)`: names repeat across files, places do not.

@@ -340,7 +340,8 @@ fn scalars_fail_and_empty_documents_are_no_documents() {
     );
     let (run, outcomes) = test_json(dir.path(), &["odd"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert_eq!(outcomes.len(), 1, "{:#?}", outcomes.keys());
+    assert_eq!(outcomes.len(), 2, "{:#?}", outcomes.keys());
+    assert_eq!(get(&outcomes, "odd/empty.yaml")["status"], "skipped");
     let note = get(&outcomes, "odd/note.yaml:1");
     assert_eq!(note["status"], "failed");
     assert_eq!(note["check"], "read");
@@ -351,14 +352,17 @@ fn scalars_fail_and_empty_documents_are_no_documents() {
             .starts_with("not a document policies can judge: a string"),
         "{note}"
     );
-    // Nothing but empty documents: nothing was judged, which must not pass.
+    // Nothing but empty documents: as kubeconform, a note that the file holds none, not a
+    // failure (issue 17); a path that does not exist stays exit 2.
     let run = policyrun(dir.path(), &["test", "odd/empty.yaml"]);
-    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stderr.contains("no documents in odd/empty.yaml"),
+        run.stdout.contains("no Kubernetes objects"),
         "{}",
-        run.stderr
+        run.stdout
     );
+    let run = policyrun(dir.path(), &["test", "odd/missing.yaml"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
 }
 
 #[test]
@@ -375,7 +379,7 @@ fn a_mapping_with_apiversion_and_kind_stays_a_kubernetes_object() {
     let read = get(&outcomes, "k8s/nameless.yaml:1");
     assert_eq!(
         read["message"],
-        "not a Kubernetes object: ConfigMap: metadata.name is missing"
+        "not a Kubernetes object: ConfigMap: metadata.name and metadata.generateName are missing"
     );
 }
 

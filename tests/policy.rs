@@ -198,16 +198,18 @@ fn junit_has_a_stable_testcase_per_object_and_rule() {
 }
 
 #[test]
-fn test_without_any_object_is_a_usage_error() {
+fn test_of_a_file_without_objects_notes_it() {
     let dir = fixture("policy-conftest");
     fs::write(dir.path().join("empty.yaml"), "# nothing\n").unwrap();
     let run = policyrun(dir.path(), &["test", "empty.yaml"]);
-    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stderr.contains("no documents in empty.yaml"),
+        run.stdout.contains("no Kubernetes objects"),
         "{}",
-        run.stderr
+        run.stdout
     );
+    let run = policyrun(dir.path(), &["test", "no-such.yaml"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
 }
 
 // ---- failing closed ------------------------------------------------------------------

@@ -422,7 +422,8 @@ fn standard_input_and_usage_errors() {
     let run = policyrun(empty.path(), &["validate", "."]);
     assert_eq!(run.code, 2, "{}", run.stdout);
     assert!(
-        run.stderr.contains("no Kubernetes objects in ."),
+        run.stderr
+            .contains("no manifest files (.json, .yaml, .yml) in ."),
         "{}",
         run.stderr
     );

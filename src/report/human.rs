@@ -120,8 +120,11 @@ impl<W: Write> Report for Human<W> {
                 // A waived or excepted policy result is shown with its reason in every run
                 // (exceptions stay visible until they are removed), and so is what a rollout
                 // did not apply.
+                // So is a whole file skipped (`validate` and `test`: it holds no objects):
+                // it explains a count that would otherwise surprise.
                 let waived = outcome.status == Status::Skipped
-                    && matches!(outcome.stage, Stage::Policy | Stage::Apply);
+                    && (matches!(outcome.stage, Stage::Policy | Stage::Apply)
+                        || outcome.object.is_none());
                 if self.verbose
                     || waived
                     || !matches!(outcome.status, Status::Passed | Status::Skipped)

@@ -4,6 +4,8 @@
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod table;
+pub mod tap;
 
 use std::io;
 use std::time::Duration;

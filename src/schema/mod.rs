@@ -367,9 +367,21 @@ impl Catalog {
             }
         };
         let mut problems = Vec::new();
-        if let Some(problem) = self.names.check_name(&gvk, &target.id.name) {
-            problems.push(problem);
-        }
+        // A manifest for `kubectl create` may leave the name to the API server (`validate`
+        // only: the gate's objects always have a name).
+        let named = target
+            .value
+            .pointer("/metadata/name")
+            .is_some_and(|name| name.as_str() != Some(""));
+        let generate_name = target
+            .value
+            .pointer("/metadata/generateName")
+            .and_then(Value::as_str);
+        let problem = match generate_name {
+            Some(prefix) if !named => self.names.check_generate_name(&gvk, prefix),
+            _ => self.names.check_name(&gvk, &target.id.name),
+        };
+        problems.extend(problem);
         problems.extend(names::check_labels(target.value));
         let metadata = if problems.is_empty() {
             base(METADATA)

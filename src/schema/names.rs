@@ -52,9 +52,13 @@ impl NameRules {
         })
     }
 
+    fn rule_of(&self, gvk: &Gvk) -> &KindRule {
+        self.kinds.get(&gvk.group_kind()).unwrap_or(&self.default)
+    }
+
     /// Problems with `name` as the name of a `gvk` object; empty when it is fine.
     pub fn check_name(&self, gvk: &Gvk, name: &str) -> Option<String> {
-        let rule = self.kinds.get(&gvk.group_kind()).unwrap_or(&self.default);
+        let rule = self.rule_of(gvk);
         if let Some(max) = rule.max_length
             && name.len() > max
         {
@@ -64,35 +68,88 @@ impl NameRules {
                 gvk.kind
             ));
         }
-        let (ok, says) = match rule.rule {
-            Rule::DnsSubdomain => (
-                is_dns_subdomain(name),
-                "a DNS subdomain (at most 253 lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit)",
-            ),
-            Rule::DnsLabel => (
-                is_dns_label(name),
-                "a DNS label (at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit)",
-            ),
-            Rule::Dns1035Label => (
-                is_dns_label(name) && name.starts_with(|c: char| c.is_ascii_lowercase()),
-                "a DNS-1035 label (at most 63 lowercase letters, digits and `-`, starting with a letter and ending with a letter or digit)",
-            ),
-            Rule::PathSegment => (
-                !name.is_empty()
-                    && name != "."
-                    && name != ".."
-                    && !name.contains('/')
-                    && !name.contains('%'),
-                "a path segment (not `.` or `..`, no `/` or `%`)",
-            ),
-        };
-        (!ok).then(|| {
+        rule_problem(rule.rule, name).map(|says| {
             format!(
                 "metadata.name `{name}` is not valid for a {}: it must be {says}",
                 gvk.kind
             )
         })
     }
+
+    /// Problems with `prefix` as the `metadata.generateName` of a `gvk` object without a
+    /// name, checked as the API server does on create: the prefix itself (a trailing `-`
+    /// allowed) against the kind's rule, then the name it generates — the prefix cut to
+    /// [`MAX_GENERATED_PREFIX`] bytes and [`GENERATED_SUFFIX`] random lowercase letters and
+    /// digits — against the rule and the kind's length limit. Which letters and digits does
+    /// not matter: every rule treats them alike after the first character.
+    pub fn check_generate_name(&self, gvk: &Gvk, prefix: &str) -> Option<String> {
+        let rule = self.rule_of(gvk);
+        let masked = match prefix.strip_suffix('-') {
+            Some(rest) if !rest.is_empty() => format!("{rest}a"),
+            _ => prefix.to_owned(),
+        };
+        if let Some(says) = rule_problem(rule.rule, &masked) {
+            return Some(format!(
+                "metadata.generateName `{prefix}` is not valid for a {}: it must be {says} (a trailing `-` allowed)",
+                gvk.kind
+            ));
+        }
+        let mut cut = MAX_GENERATED_PREFIX.min(prefix.len());
+        while !prefix.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let generated = format!("{}{}", &prefix[..cut], "x".repeat(GENERATED_SUFFIX));
+        if let Some(max) = rule.max_length
+            && generated.len() > max
+        {
+            return Some(format!(
+                "metadata.generateName `{prefix}` is too long for a {}: the name generated from it has {} characters (the prefix and {GENERATED_SUFFIX} random ones), a {} name may have at most {max}",
+                gvk.kind,
+                generated.len(),
+                gvk.kind
+            ));
+        }
+        rule_problem(rule.rule, &generated).map(|says| {
+            format!(
+                "metadata.generateName `{prefix}` is not valid for a {}: the name generated from it (the prefix and {GENERATED_SUFFIX} random lowercase letters and digits) must be {says}",
+                gvk.kind
+            )
+        })
+    }
+}
+
+/// Random characters the API server appends to `metadata.generateName`.
+pub const GENERATED_SUFFIX: usize = 5;
+
+/// The API server keeps at most this many bytes of `metadata.generateName`, so that the
+/// generated name fits a 63-character DNS label.
+pub const MAX_GENERATED_PREFIX: usize = 63 - GENERATED_SUFFIX;
+
+/// What `name` must be under `rule`, when it is not.
+fn rule_problem(rule: Rule, name: &str) -> Option<&'static str> {
+    let (ok, says) = match rule {
+        Rule::DnsSubdomain => (
+            is_dns_subdomain(name),
+            "a DNS subdomain (at most 253 lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit)",
+        ),
+        Rule::DnsLabel => (
+            is_dns_label(name),
+            "a DNS label (at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit)",
+        ),
+        Rule::Dns1035Label => (
+            is_dns_label(name) && name.starts_with(|c: char| c.is_ascii_lowercase()),
+            "a DNS-1035 label (at most 63 lowercase letters, digits and `-`, starting with a letter and ending with a letter or digit)",
+        ),
+        Rule::PathSegment => (
+            !name.is_empty()
+                && name != "."
+                && name != ".."
+                && !name.contains('/')
+                && !name.contains('%'),
+            "a path segment (not `.` or `..`, no `/` or `%`)",
+        ),
+    };
+    (!ok).then_some(says)
 }
 
 /// Problems with the labels and annotations of an object: `metadata` and every pod template's
@@ -329,6 +386,42 @@ mod tests {
         );
         let custom = Gvk::from_api_version("cert-manager.io/v1", "Certificate");
         assert!(rules.check_name(&custom, "web_tls").is_some());
+    }
+
+    #[test]
+    fn generated_names_are_checked_as_prefixes() {
+        let rules = NameRules::builtin().unwrap();
+        let pod = Gvk::from_api_version("v1", "Pod");
+        assert!(rules.check_generate_name(&pod, "web-").is_none());
+        assert!(rules.check_generate_name(&pod, "web").is_none());
+        assert!(rules.check_generate_name(&pod, "web.v1-").is_none());
+        let upper = rules.check_generate_name(&pod, "Web-").unwrap();
+        assert!(
+            upper.contains("generateName `Web-`") && upper.contains("DNS subdomain"),
+            "{upper}"
+        );
+        assert!(rules.check_generate_name(&pod, "web.").is_some());
+        assert!(rules.check_generate_name(&pod, "-").is_some());
+        // The API server keeps 58 characters of a longer prefix.
+        let ns = Gvk::from_api_version("v1", "Namespace");
+        assert!(rules.check_generate_name(&ns, &"a".repeat(62)).is_none());
+        assert!(rules.check_generate_name(&ns, &"a".repeat(64)).is_some());
+        let svc = Gvk::from_api_version("v1", "Service");
+        assert!(rules.check_generate_name(&svc, "api-").is_none());
+        assert!(
+            rules
+                .check_generate_name(&svc, "1api-")
+                .unwrap()
+                .contains("DNS-1035")
+        );
+        // 47 characters and 5 generated are 52, a CronJob's most.
+        let cron = Gvk::from_api_version("batch/v1", "CronJob");
+        assert!(rules.check_generate_name(&cron, &"a".repeat(47)).is_none());
+        let long = rules.check_generate_name(&cron, &"a".repeat(48)).unwrap();
+        assert!(
+            long.contains("53 characters") && long.contains("at most 52"),
+            "{long}"
+        );
     }
 
     #[test]

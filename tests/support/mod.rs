@@ -141,6 +141,33 @@ pub fn policyrun_with(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
     }
 }
 
+/// As `policyrun`, with `input` on standard input.
+pub fn policyrun_stdin(dir: &Path, args: &[&str], input: &str) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policyrun"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("POLICYRUN_CACHE_DIR", test_cache_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().expect("policyrun ended by a signal"),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
 /// The outcomes of a `policyrun --output json` run, in report order.
 pub fn outcome_list(run: &Run) -> Vec<serde_json::Value> {
     let doc: serde_json::Value = serde_json::from_str(&run.stdout)
@@ -179,6 +206,43 @@ pub fn opa_available() -> bool {
         "pip install --ignore-requires-python opa-golib-python-bindings==0.4.4",
         found,
     )
+}
+
+/// Whether Perl's TAP::Parser (Debian's perl ships it) is there to read TAP reports; under
+/// CI its absence fails the test.
+pub fn tap_parser_available() -> bool {
+    let probe = Command::new("perl")
+        .args(["-MTAP::Parser", "-MJSON::PP", "-e1"])
+        .output();
+    let found = match probe {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .next()
+            .unwrap_or("perl -MTAP::Parser failed")
+            .to_owned()),
+        Err(e) => Err(format!("perl: {e}")),
+    };
+    required_in_ci("Perl's TAP::Parser", "apt-get install perl", found)
+}
+
+/// What Perl's TAP::Parser reads in a TAP document (`tests/support/tap-summary.pl`): the
+/// plan, counts, parse errors, and each test point with its directive and YAML diagnostics.
+pub fn parse_tap(tap: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.tap");
+    fs::write(&file, tap).unwrap();
+    let output = Command::new("perl")
+        .arg(manifest_dir().join("tests/support/tap-summary.pl"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "TAP::Parser failed: {}\n{tap}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// Checks a JUnit document against `testdata/junit-4.xsd` (Jenkins' JUnit model): every
