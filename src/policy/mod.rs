@@ -7,9 +7,11 @@ pub mod gatekeeper;
 pub mod kinds;
 pub mod load;
 pub mod memory;
+pub mod reads;
 pub mod redact;
 pub mod results;
 pub mod safety;
+mod share;
 pub mod verify;
 pub mod waivers;
 
@@ -17,6 +19,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rayon::prelude::*;
@@ -172,6 +175,11 @@ pub struct PolicyStage {
     gatekeeper: gatekeeper::Constraints,
     problems: Vec<Outcome>,
     reveal_secret_values: bool,
+    /// The selected rules and what each can read, for sharing evaluations (see [`share`]).
+    units: Option<share::Units>,
+    sharing: bool,
+    /// Rule evaluations (whole objects on the virtual machine) taken from another object.
+    shared: AtomicUsize,
 }
 
 impl PolicyStage {
@@ -197,7 +205,14 @@ impl PolicyStage {
                 problems.extend(found);
                 gatekeeper::Constraints::default()
             });
+        let units = loaded.as_ref().map(|l| {
+            let mut engine = l.engine.clone();
+            share::Units::of(&mut engine, &l.packages)
+        });
         PolicyStage {
+            units,
+            sharing: true,
+            shared: AtomicUsize::new(0),
             loaded,
             engine: settings.engine,
             object_budget: settings.object_budget,
@@ -218,6 +233,19 @@ impl PolicyStage {
             }
         }
         self
+    }
+
+    /// Evaluates every object on its own, even where objects of the same content could share
+    /// an evaluation (see [`share`]): what the reports must equal, for tests and benchmarks.
+    pub fn without_sharing(mut self) -> PolicyStage {
+        self.sharing = false;
+        self
+    }
+
+    /// Rule evaluations (whole objects on the virtual machine) that objects took from
+    /// another object of the same content and inputs in the runs so far.
+    pub fn shared(&self) -> usize {
+        self.shared.load(Ordering::Relaxed)
     }
 
     /// The memory of these policies' verdicts in `cache` (`None` without policies to
@@ -322,7 +350,8 @@ impl PolicyStage {
         }
         let constraints = match self
             .gatekeeper
-            .prepare(&judged, namespaced, self.object_budget) {
+            .prepare(&judged, namespaced, self.object_budget)
+        {
             Ok(prepared) => prepared,
             Err(problems) => {
                 outcomes.extend(problems);
@@ -336,44 +365,57 @@ impl PolicyStage {
                 .map(|(name, context)| (name.clone(), VerdictMemory::cluster_digest(context)))
                 .collect(),
         });
+        // Another part's object is evaluated only to learn whether it uses a file waiver,
+        // by the part that reports the waivers.
+        let wanted: Vec<bool> = targets
+            .par_iter()
+            .map(|t| (part.owns)(t) || (part.run_wide && self.waivers.may_cover(t)))
+            .collect();
+        let rego = match (&self.loaded, &prepared, &self.units) {
+            (Some(loaded), Some(prepared), Some(units)) => {
+                let (rego, shared) = share::rego_outcomes(
+                    loaded,
+                    prepared,
+                    units,
+                    self.sharing,
+                    self.object_budget,
+                    &judged,
+                    &wanted,
+                    clusters,
+                    namespaced,
+                    recall.as_ref(),
+                );
+                self.shared.fetch_add(shared, Ordering::Relaxed);
+                rego
+            }
+            _ => targets.iter().map(|_| None).collect(),
+        };
         let evaluated: Vec<(Vec<Outcome>, Vec<usize>)> = targets
             .par_iter()
             .zip(judged.par_iter())
-            .filter_map(|(original, target)| {
-                let own = (part.owns)(original);
-                // Another part's object is evaluated only to learn whether it uses a file
-                // waiver, by the part that reports the waivers.
-                (own || (part.run_wide && self.waivers.may_cover(original)))
-                    .then_some((original, target, own))
-            })
-            .map_init(Workers::default, |workers, (original, target, own)| {
-                // Every rule and constraint for this object shares one budget.
-                let budget = ObjectBudget::start(self.object_budget);
-                let mut results = Vec::new();
-                if let (Some(loaded), Some(prepared)) = (&self.loaded, &prepared) {
-                    results.extend(rego_results(
-                        loaded,
-                        prepared,
-                        workers,
-                        target,
-                        namespaced,
-                        recall.as_ref(),
-                        &budget,
-                    ));
-                }
-                let mut reviewed =
-                    constraints.evaluate(&mut workers.gatekeeper, target, namespaced, &budget);
-                if let Some(values) = cluster_secrets.get(&target.cluster) {
-                    redact::hide_values(values, &mut reviewed);
-                }
-                results.extend(reviewed);
-                let (mut found, used) = waivers::apply(&self.waivers, results, target, today);
-                if !own {
-                    found.clear();
-                }
-                redact::secret_values(original, &mut found);
-                (found, used)
-            })
+            .zip(rego.into_par_iter())
+            .zip(wanted.par_iter())
+            .filter(|(_, wanted)| **wanted)
+            .map_init(
+                gatekeeper::WorkerEngines::default,
+                |engines, (((original, target), rego), _)| {
+                    let own = (part.owns)(original);
+                    // Every rule and constraint for this object shares one budget.
+                    let (mut results, used) = rego.unwrap_or_default();
+                    let budget = ObjectBudget::resume(self.object_budget, used);
+                    let mut reviewed = constraints.evaluate(engines, target, namespaced, &budget);
+                    if let Some(values) = cluster_secrets.get(&target.cluster) {
+                        redact::hide_values(values, &mut reviewed);
+                    }
+                    results.extend(reviewed);
+                    let (mut found, used) = waivers::apply(&self.waivers, results, target, today);
+                    if !own {
+                        found.clear();
+                    }
+                    redact::secret_values(original, &mut found);
+                    (found, used)
+                },
+            )
             .collect();
         let mut usage = waivers::Usage::new(&self.waivers);
         for (found, used) in evaluated {
@@ -415,79 +457,18 @@ struct Recall<'m> {
     clusters: HashMap<Option<String>, Digest>,
 }
 
-/// One outcome per rule of every selected package for one object: remembered from an
-/// earlier run with the same inputs, or evaluated (and then remembered).
-fn rego_results(
-    loaded: &Loaded,
-    prepared: &Prepared,
-    workers: &mut Workers,
-    target: &Target,
-    namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
-    recall: Option<&Recall>,
-    budget: &ObjectBudget,
-) -> Vec<Outcome> {
-    let context = ObjectContext::of(target, namespaced(target.cluster, target.id));
-    let key = target.cluster.map(str::to_owned);
-    // An object of a cluster without a context is an error below, never remembered.
-    let memory_key = recall.and_then(|r| {
-        let cluster = r.clusters.get(&key)?;
-        let object_key = r.memory.key(cluster, &context, target.value)?;
-        Some((r.memory, object_key))
-    });
-    if let Some((memory, memory_key)) = memory_key
-        && let Some(verdicts) = memory.recall(&memory_key, &loaded.packages)
-    {
-        return verdict_outcomes(loaded, target, verdicts, &Printed::new());
-    }
-    let no_context = || {
-        vec![policy_outcome(target, LOAD, Status::Error).message(format!(
-            "no policy context for cluster `{}`",
-            target.cluster.unwrap_or_default()
-        ))]
-    };
-    // regorus' virtual machine has no `print` (policies that call it run on the interpreter).
-    let mut printed = Printed::new();
-    let verdicts = match prepared {
-        Prepared::Vm { program, data } => {
-            let Some(data) = data.get(&key) else {
-                return no_context();
-            };
-            let vm = workers.vm.get_or_insert_with(|| {
-                let mut vm = RegoVM::new();
-                vm.load_program(program.clone());
-                // As strict as the interpreter where the VM reports errors at all; inside a
-                // rule body it still treats them as "does not hold" (see `RegoEngine::Vm`).
-                vm.set_strict_builtin_errors(true);
-                // The object's time budget bounds the VM, as it does the interpreter. The
-                // default cap of 25,000 instructions cut our own packs on a Deployment of 50
-                // containers (an error the interpreter does not have) without naming a setting.
-                vm.set_max_instructions(usize::MAX);
-                vm
-            });
-            evaluate_vm(vm, &loaded.packages, data, target.value, &context, budget)
-        }
-        Prepared::Interpreter { engines } => {
-            let engine = match workers.rego.entry(key) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => match engines.get(e.key()) {
-                    Some(prepared) => e.insert(prepared.clone()),
-                    None => return no_context(),
-                },
-            };
-            evaluate(
-                engine,
-                &loaded.packages,
-                target.value,
-                &context,
-                &mut printed,
-                budget,
-            )
-        }
-    };
-    if let Some((memory, memory_key)) = memory_key {
-        memory.remember(memory_key, &verdicts);
-    }
-    verdict_outcomes(loaded, target, verdicts, &printed)
+/// A virtual machine for `program`, for one worker.
+fn new_vm(program: &Arc<Program>) -> RegoVM {
+    let mut vm = RegoVM::new();
+    vm.load_program(program.clone());
+    // As strict as the interpreter where the VM reports errors at all; inside a rule body
+    // it still treats them as "does not hold" (see `RegoEngine::Vm`).
+    vm.set_strict_builtin_errors(true);
+    // The object's time budget bounds the VM, as it does the interpreter. The default cap
+    // of 25,000 instructions cut our own packs on a Deployment of 50 containers (an error
+    // the interpreter does not have) without naming a setting.
+    vm.set_max_instructions(usize::MAX);
+    vm
 }
 
 /// The outcomes of one object's verdicts: one per rule of every package.
@@ -597,7 +578,6 @@ pub(crate) fn with_prints(mut outcome: Outcome, prints: &[&String]) -> Outcome {
 struct Workers {
     vm: Option<RegoVM>,
     rego: HashMap<Option<String>, Engine>,
-    gatekeeper: gatekeeper::WorkerEngines,
 }
 
 /// One outcome of the policy stage about one object.
@@ -995,97 +975,12 @@ impl ObjectContext<'_> {
 
 /// A package's result for one object: per rule, the verdict and whether an `exception`
 /// rule excepts it; or the engine's error text.
+#[derive(Clone)]
 enum PackageVerdicts {
     Rules(Vec<(Result<Verdict, String>, bool)>),
     Failed(String),
     /// The object's policy budget ran out before the package was decided: never remembered.
     OverBudget(String),
-}
-
-/// Evaluates every rule of every package for one object on the interpreter, rule by rule
-/// (regorus evaluates a single rule's path faster than a query, and correctly where a
-/// package spans several files). The object's context reaches `data.policyrun.object`
-/// through [`OBJECT_CONTEXT`], so the prepared engine never changes.
-fn evaluate(
-    engine: &mut Engine,
-    packages: &[Package],
-    object: &serde_json::Value,
-    context: &ObjectContext,
-    printed: &mut Printed,
-    budget: &ObjectBudget,
-) -> Vec<PackageVerdicts> {
-    let input = match Value::deserialize(object) {
-        Ok(input) => input,
-        Err(e) => {
-            let text = format!("cannot pass the object to Rego: {e}");
-            return packages
-                .iter()
-                .map(|_| PackageVerdicts::Failed(text.clone()))
-                .collect();
-        }
-    };
-    let kind = object.get("kind").and_then(serde_json::Value::as_str);
-    OBJECT_CONTEXT.with(|slot| *slot.borrow_mut() = context.to_value());
-    engine.set_input(input);
-    // `Err(None)`: the object's budget ran out before or during this rule.
-    let mut value_of = |path: &str| -> Result<Option<serde_json::Value>, Option<String>> {
-        // The interpreter restarts its timer for every rule: each gets what is left.
-        engine.set_execution_timer_config(budget.timer().ok_or(None)?);
-        let value = engine.eval_rule(path.to_owned());
-        if let Ok(lines) = engine.take_prints()
-            && !lines.is_empty()
-        {
-            printed.entry(path.to_owned()).or_default().extend(lines);
-        }
-        let value = value.map_err(|e| {
-            let timed_out = e
-                .downcast_ref::<regorus::LimitError>()
-                .is_some_and(|l| matches!(l, regorus::LimitError::TimeLimitExceeded { .. }));
-            (!timed_out && !budget.is_spent()).then(|| e.to_string())
-        })?;
-        if value == Value::Undefined {
-            return Ok(None);
-        }
-        serde_json::to_value(&value)
-            .map(Some)
-            .map_err(|e| Some(e.to_string()))
-    };
-    let over_budget = |package: &Package| {
-        PackageVerdicts::OverBudget(budget.message(&format!("package `{}`", package.name)))
-    };
-    let verdicts = packages
-        .iter()
-        .map(|package| {
-            let excepted = match &package.exception_path {
-                None => BTreeSet::new(),
-                Some(path) => match value_of(path) {
-                    Err(None) => return over_budget(package),
-                    Err(Some(text)) => return PackageVerdicts::Failed(text),
-                    Ok(value) => match results::exceptions(value.as_ref()) {
-                        Ok(names) => names,
-                        Err(text) => return PackageVerdicts::Failed(text),
-                    },
-                },
-            };
-            let mut rules = Vec::with_capacity(package.rules.len());
-            for rule in &package.rules {
-                let verdict = if rule.kinds.admits(kind) {
-                    match value_of(&rule.path) {
-                        Err(None) => return over_budget(package),
-                        Err(Some(text)) => Err(text),
-                        Ok(value) => results::verdict(&rule.name, value.as_ref()),
-                    }
-                } else {
-                    // Every body fails at its leading kind test: undefined.
-                    Ok(Verdict::Clean)
-                };
-                rules.push((verdict, excepted.contains(rule.exception_name())));
-            }
-            PackageVerdicts::Rules(rules)
-        })
-        .collect();
-    OBJECT_CONTEXT.with(|slot| *slot.borrow_mut() = Value::Undefined);
-    verdicts
 }
 
 thread_local! {
