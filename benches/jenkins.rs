@@ -17,7 +17,8 @@
 //! Cold and pull request also run with `POLICYRUN_NO_SHARING=1`, for what sharing evaluations
 //! between objects saves. Sides rotate their order every round; each round's ratio is taken
 //! on its own and the median reported. Run with `cargo bench --bench jenkins`;
-//! `POLICYRUN_BENCH_STACKS=1000`, `POLICYRUN_BENCH_ROUNDS=5` change the defaults.
+//! `POLICYRUN_BENCH_STACKS=1000`, `POLICYRUN_BENCH_ROUNDS=5` change the defaults;
+//! `POLICYRUN_BENCH_CORPUS=DIR` only writes the corpus into DIR.
 
 mod measure;
 mod synthetic;
@@ -108,7 +109,12 @@ fn main() {
         .unwrap_or(if benchmarking { 5 } else { 1 });
 
     let dir = tempfile::tempdir().expect("temporary directory");
-    let root = dir.path().join("repo");
+    // POLICYRUN_BENCH_CORPUS=DIR only writes the corpus (expanded) into DIR, to time or
+    // profile the binary on it by hand.
+    let corpus_only = std::env::var_os("POLICYRUN_BENCH_CORPUS").map(PathBuf::from);
+    let root = corpus_only
+        .clone()
+        .unwrap_or_else(|| dir.path().join("repo"));
     let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("lib");
     synthetic::generate_restricted(&root, &library, stacks).expect("the synthetic repository");
     add_policies(&root);
@@ -123,15 +129,21 @@ fn main() {
     assert!(problems.is_empty(), "{problems:?}");
     let objects = policyrun::gate::targets(&expanded).len();
     drop(expanded);
+    if let Some(corpus) = corpus_only {
+        println!("wrote {}", corpus.display());
+        return;
+    }
 
     let junit = dir.path().join("gate.xml");
-    let run = |args: &[&str], sharing: bool| -> (Value, Duration) {
+    // As the Jenkinsfile runs it (`check --junit FILE`, human output); with `stats`, the JSON
+    // report instead, for checking what a side does (its writing is not what Jenkins pays).
+    let run_with = |args: &[&str], sharing: bool, stats: bool| -> (Value, Duration) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_policyrun"));
+        command.arg("check").arg("--junit").arg(&junit);
+        if stats {
+            command.args(["--output", "json"]);
+        }
         command
-            .arg("check")
-            .arg("--junit")
-            .arg(&junit)
-            .args(["--output", "json"])
             .args(args)
             .current_dir(&root)
             .env("CI", "1")
@@ -141,16 +153,20 @@ fn main() {
         let started = Instant::now();
         let output = command.output().expect("policyrun runs");
         let wall = started.elapsed();
-        let doc: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
         assert!(
             output.status.success(),
-            "the corpus must pass the gate: {:?}",
-            doc["outcomes"].as_array().and_then(|o| o
-                .iter()
-                .find(|o| o["status"] == "failed" || o["status"] == "error"))
+            "the corpus must pass the gate: {}",
+            String::from_utf8_lossy(&output.stdout)
         );
+        let doc: Value = if stats {
+            serde_json::from_slice(&output.stdout).expect("a JSON report")
+        } else {
+            Value::Null
+        };
         (doc["expansion"].clone(), wall)
     };
+    let run = |args: &[&str], sharing: bool| run_with(args, sharing, false);
+    let stats_of = |args: &[&str]| run_with(args, true, true).0;
     let path = |p: &Path| p.to_str().expect("UTF-8 path").to_owned();
 
     // main's build publishes its gate cache.
@@ -199,13 +215,10 @@ fn main() {
     };
 
     // Check once what each side does.
-    let (stats, _) = run(
-        &["--cache-dir", &path(&warm), "--cache-name", CACHE_NAME],
-        true,
-    );
+    let stats = stats_of(&["--cache-dir", &path(&warm), "--cache-name", CACHE_NAME]);
     assert_eq!(stats["cached"], entries.len());
     assert_eq!(stats["policy_recalled"], objects);
-    let (stats, _) = run(&["--no-cache"], true);
+    let stats = stats_of(&["--no-cache"]);
     println!(
         "cold run: {} rule evaluations and {} schema checks shared",
         stats["policy_shared"], stats["schema_shared"]
@@ -213,10 +226,7 @@ fn main() {
     edit(usize::MAX / 2);
     let copy = dir.path().join("pr-check");
     copy_dir(&published, &copy);
-    let (stats, _) = run(
-        &["--cache-dir", &path(&copy), "--cache-name", CACHE_NAME],
-        true,
-    );
+    let stats = stats_of(&["--cache-dir", &path(&copy), "--cache-name", CACHE_NAME]);
     assert_eq!(stats["evaluated"], 3);
     println!(
         "pull request: {} entries evaluated, {} objects' verdicts recalled of {objects}",
