@@ -12,7 +12,27 @@ const STACKS_PER_TEAM: usize = 50;
 
 /// Writes a repository with `stacks` stacks in `common/`, each assembled by an entry in
 /// every cluster, plus one namespaces entry per cluster. Copies `lib/` from `library`.
+// Each benchmark uses one of the two.
+#[allow(dead_code)]
 pub fn generate(root: &Path, library: &Path, stacks: usize) -> std::io::Result<()> {
+    generate_with(root, library, stacks, false)
+}
+
+/// As [`generate`], with containers whose security context passes the Pod Security
+/// Standards' restricted level (non-root, no privilege escalation, every capability dropped,
+/// the runtime's seccomp profile), as a production tree's would.
+// Each benchmark uses one of the two.
+#[allow(dead_code)]
+pub fn generate_restricted(root: &Path, library: &Path, stacks: usize) -> std::io::Result<()> {
+    generate_with(root, library, stacks, true)
+}
+
+fn generate_with(
+    root: &Path,
+    library: &Path,
+    stacks: usize,
+    restricted: bool,
+) -> std::io::Result<()> {
     fs::create_dir_all(root.join("lib"))?;
     for entry in fs::read_dir(library)? {
         let entry = entry?;
@@ -28,7 +48,10 @@ pub fn generate(root: &Path, library: &Path, stacks: usize) -> std::io::Result<(
 
     fs::create_dir_all(root.join("common"))?;
     for i in 0..stacks {
-        fs::write(root.join(format!("common/app-{i:04}.jsonnet")), stack(i))?;
+        fs::write(
+            root.join(format!("common/app-{i:04}.jsonnet")),
+            stack(i, restricted),
+        )?;
     }
     let teams = stacks.div_ceil(STACKS_PER_TEAM);
     for (position, cluster) in CLUSTERS.iter().enumerate() {
@@ -49,7 +72,12 @@ fn team(i: usize) -> String {
     format!("team-{:03}", i / STACKS_PER_TEAM)
 }
 
-fn stack(i: usize) -> String {
+fn stack(i: usize, restricted: bool) -> String {
+    let security = if restricted {
+        "\n              securityContext: {\n                allowPrivilegeEscalation: false,\n                capabilities: { drop: ['ALL'] },\n                runAsNonRoot: true,\n                seccompProfile: { type: 'RuntimeDefault' },\n              },"
+    } else {
+        ""
+    };
     format!(
         r#"// Synthetic stack {i}: a web service with its configuration, service and ingress.
 local kube = import 'kube.libsonnet';
@@ -80,7 +108,7 @@ local kube = import 'kube.libsonnet';
                 limits: {{ cpu: '500m', memory: '256Mi' }},
               }},
               readinessProbe: {{ httpGet: {{ path: '/healthz', port: 'http' }} }},
-              volumeMounts_+: {{ config: {{ mountPath: '/etc/app', readOnly: true }} }},
+              volumeMounts_+: {{ config: {{ mountPath: '/etc/app', readOnly: true }} }},{security}
             }},
           }},
           volumes_+: {{ config: kube.ConfigMapVolume($.config) }},

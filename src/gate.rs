@@ -47,6 +47,10 @@ pub struct Options {
     pub shard: Option<Shard>,
     /// Leave the style stage out (as `[style] enabled = false` does).
     pub without_style: bool,
+    /// Evaluate every object on its own: no policy evaluation or schema check is shared
+    /// between objects of the same content (the reports must not differ; tests and
+    /// benchmarks compare; `POLICYRUN_NO_SHARING=1` for the binary).
+    pub without_sharing: bool,
 }
 
 /// Everything a gate run produced: outcomes for reports, expansions and the schema catalog
@@ -80,6 +84,11 @@ pub struct Stats {
     pub cache_writes: usize,
     /// Objects whose policy verdicts came from the cache instead of an evaluation.
     pub policy_recalled: usize,
+    /// Rule evaluations an object took from another object of the same content and inputs
+    /// in this run (whole objects on the virtual machine).
+    pub policy_shared: usize,
+    /// Objects whose schema check another object of the same content and schema made.
+    pub schema_shared: usize,
     /// What is worth saying but is no check: ignored records, a cache that cannot be
     /// written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -362,7 +371,10 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
                 || Catalog::new(config.schema.clone()),
                 || {
                     with_policy.then(|| {
-                        let stage = PolicyStage::new(&config.root, &config.policy);
+                        let mut stage = PolicyStage::new(&config.root, &config.policy);
+                        if options.without_sharing {
+                            stage = stage.without_sharing();
+                        }
                         let memory = options.cache.as_ref().and_then(|c| stage.memory(c));
                         (stage, memory)
                     })
@@ -423,7 +435,10 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             let origin = object.file.display().to_string();
             let _ = catalog.add_crd(Some(&object.id.cluster), &object.value, &origin);
         }
-        outcomes.extend(schema::run(&mut catalog, &own_targets));
+        let (checked, shared) =
+            schema::run_sharing(&mut catalog, &own_targets, !options.without_sharing);
+        outcomes.extend(checked);
+        stats.schema_shared = shared;
     }
     if let Some((policies, memory)) = policies {
         let memory = match memory {
@@ -463,6 +478,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             &part,
             memory.as_ref(),
         ));
+        stats.policy_shared = policies.shared();
         if let Some(memory) = memory {
             stats.policy_recalled = memory.recalled();
             // Only a run that evaluated every object knows which verdicts are of the past.

@@ -19,6 +19,7 @@ pub mod outcome;
 pub mod paths;
 pub mod policy;
 pub mod report;
+pub mod same;
 pub mod sandbox;
 pub mod schema;
 pub mod secrets;

@@ -750,6 +750,8 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
         cache,
         notes: note.into_iter().collect(),
         changed_since: args.changed_since.clone(),
+        // Not a flag: only for comparing reports with and without sharing (tests, benches).
+        without_sharing: std::env::var_os("POLICYRUN_NO_SHARING").is_some_and(|v| v == "1"),
         ..gate::Options::default()
     };
     let run = gate::check(&config, &options).map_err(UsageError)?;

@@ -29,6 +29,20 @@ impl ObjectBudget {
         }
     }
 
+    /// A budget of which `used` was spent before (in an earlier pass over the objects).
+    pub fn resume(limit: Duration, used: Duration) -> ObjectBudget {
+        let now = Instant::now();
+        ObjectBudget {
+            started: now.checked_sub(used).unwrap_or(now),
+            limit,
+        }
+    }
+
+    /// How much of the budget is spent so far.
+    pub fn used(&self) -> Duration {
+        self.started.elapsed()
+    }
+
     /// The timer for the next evaluation, with what is left; `None` once it is spent.
     pub fn timer(&self) -> Option<ExecutionTimerConfig> {
         let left = self.limit.checked_sub(self.started.elapsed())?;

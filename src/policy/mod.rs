@@ -7,9 +7,11 @@ pub mod gatekeeper;
 pub mod kinds;
 pub mod load;
 pub mod memory;
+pub mod reads;
 pub mod redact;
 pub mod results;
 pub mod safety;
+mod share;
 pub mod verify;
 pub mod waivers;
 
@@ -17,6 +19,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rayon::prelude::*;
@@ -186,6 +189,11 @@ pub struct PolicyStage {
     gatekeeper: gatekeeper::Constraints,
     problems: Vec<Outcome>,
     reveal_secret_values: bool,
+    /// The selected rules and what each can read, for sharing evaluations (see [`share`]).
+    units: Option<share::Units>,
+    sharing: bool,
+    /// Rule evaluations (whole objects on the virtual machine) taken from another object.
+    shared: AtomicUsize,
 }
 
 impl PolicyStage {
@@ -211,7 +219,14 @@ impl PolicyStage {
                 problems.extend(found);
                 gatekeeper::Constraints::default()
             });
+        let units = loaded.as_ref().map(|l| {
+            let mut engine = l.engine.clone();
+            share::Units::of(&mut engine, &l.packages)
+        });
         PolicyStage {
+            units,
+            sharing: true,
+            shared: AtomicUsize::new(0),
             loaded,
             engine: settings.engine,
             object_budget: settings.object_budget,
@@ -292,6 +307,19 @@ impl PolicyStage {
             }
         }
         self
+    }
+
+    /// Evaluates every object on its own, even where objects of the same content could share
+    /// an evaluation (see [`share`]): what the reports must equal, for tests and benchmarks.
+    pub fn without_sharing(mut self) -> PolicyStage {
+        self.sharing = false;
+        self
+    }
+
+    /// Rule evaluations (whole objects on the virtual machine) that objects took from
+    /// another object of the same content and inputs in the runs so far.
+    pub fn shared(&self) -> usize {
+        self.shared.load(Ordering::Relaxed)
     }
 
     /// The memory of these policies' verdicts in `cache` (`None` without policies to
@@ -427,45 +455,57 @@ impl PolicyStage {
                 .map(|(name, context)| (name.clone(), VerdictMemory::cluster_digest(context)))
                 .collect(),
         });
+        // Another part's object is evaluated only to learn whether it uses a file waiver,
+        // by the part that reports the waivers.
+        let wanted: Vec<bool> = targets
+            .par_iter()
+            .map(|t| (part.owns)(t) || (part.run_wide && self.waivers.may_cover(t)))
+            .collect();
+        let rego = match (&self.loaded, &prepared, &self.units) {
+            (Some(loaded), Some(prepared), Some(units)) => {
+                let (rego, shared) = share::rego_outcomes(
+                    loaded,
+                    prepared,
+                    units,
+                    self.sharing,
+                    self.object_budget,
+                    &judged,
+                    &wanted,
+                    clusters,
+                    namespaced,
+                    recall.as_ref(),
+                );
+                self.shared.fetch_add(shared, Ordering::Relaxed);
+                rego
+            }
+            _ => targets.iter().map(|_| None).collect(),
+        };
         let evaluated: Vec<(Vec<Outcome>, Vec<usize>)> = targets
             .par_iter()
             .zip(judged.par_iter())
-            .filter_map(|(original, target)| {
-                let own = (part.owns)(original);
-                // Another part's object is evaluated only to learn whether it uses a file
-                // waiver, by the part that reports the waivers.
-                (own || (part.run_wide && self.waivers.may_cover(original)))
-                    .then_some((original, target, own))
-            })
-            .map_init(Workers::default, |workers, (original, target, own)| {
-                // Every rule and constraint for this object shares one budget.
-                let budget = ObjectBudget::start(self.object_budget);
-                let mut results = Vec::new();
-                if let (Some(loaded), Some(prepared)) = (&self.loaded, &prepared) {
-                    let context = ObjectContext::of(target, namespaced(target.cluster, target.id));
-                    results.extend(rego_results(
-                        loaded,
-                        prepared,
-                        workers,
-                        target,
-                        Some(&context),
-                        recall.as_ref(),
-                        &budget,
-                    ));
-                }
-                let mut reviewed =
-                    constraints.evaluate(&mut workers.gatekeeper, target, namespaced, &budget);
-                if let Some(values) = cluster_secrets.get(&target.cluster) {
-                    redact::hide_values(values, &mut reviewed);
-                }
-                results.extend(reviewed);
-                let (mut found, used) = waivers::apply(&self.waivers, results, target, today);
-                if !own {
-                    found.clear();
-                }
-                redact::secret_values(original, &mut found);
-                (found, used)
-            })
+            .zip(rego.into_par_iter())
+            .zip(wanted.par_iter())
+            .filter(|(_, wanted)| **wanted)
+            .map_init(
+                gatekeeper::WorkerEngines::default,
+                |engines, (((original, target), rego), _)| {
+                    let own = (part.owns)(original);
+                    // Every rule and constraint for this object shares one budget.
+                    let (mut results, used) = rego.unwrap_or_default();
+                    let budget = ObjectBudget::resume(self.object_budget, used);
+                    let mut reviewed = constraints.evaluate(engines, target, namespaced, &budget);
+                    if let Some(values) = cluster_secrets.get(&target.cluster) {
+                        redact::hide_values(values, &mut reviewed);
+                    }
+                    results.extend(reviewed);
+                    let (mut found, used) = waivers::apply(&self.waivers, results, target, today);
+                    if !own {
+                        found.clear();
+                    }
+                    redact::secret_values(original, &mut found);
+                    (found, used)
+                },
+            )
             .collect();
         let mut usage = waivers::Usage::new(&self.waivers);
         for (found, used) in evaluated {
@@ -510,8 +550,10 @@ struct Recall<'m> {
     clusters: HashMap<Option<String>, Digest>,
 }
 
-/// One outcome per rule of every selected package for one object: remembered from an
-/// earlier run with the same inputs, or evaluated (and then remembered).
+/// One outcome per rule of every selected package for one document of `policyrun test`
+/// that is not a Kubernetes object (`context` is `None` then): remembered from an earlier
+/// run with the same inputs, or evaluated (and then remembered). Kubernetes objects go
+/// through [`share::rego_outcomes`], which evaluates what objects have in common once.
 fn rego_results(
     loaded: &Loaded,
     prepared: &Prepared,
@@ -546,18 +588,7 @@ fn rego_results(
             let Some(data) = data.get(&key) else {
                 return no_context();
             };
-            let vm = workers.vm.get_or_insert_with(|| {
-                let mut vm = RegoVM::new();
-                vm.load_program(program.clone());
-                // As strict as the interpreter where the VM reports errors at all; inside a
-                // rule body it still treats them as "does not hold" (see `RegoEngine::Vm`).
-                vm.set_strict_builtin_errors(true);
-                // The object's time budget bounds the VM, as it does the interpreter. The
-                // default cap of 25,000 instructions cut our own packs on a Deployment of 50
-                // containers (an error the interpreter does not have) without naming a setting.
-                vm.set_max_instructions(usize::MAX);
-                vm
-            });
+            let vm = workers.vm.get_or_insert_with(|| new_vm(program));
             evaluate_vm(vm, &loaded.packages, data, target.value, context, budget)
         }
         Prepared::Interpreter { engines } => {
@@ -582,6 +613,20 @@ fn rego_results(
         memory.remember(memory_key, &verdicts);
     }
     verdict_outcomes(loaded, target, verdicts, &printed)
+}
+
+/// A virtual machine for `program`, for one worker.
+fn new_vm(program: &Arc<Program>) -> RegoVM {
+    let mut vm = RegoVM::new();
+    vm.load_program(program.clone());
+    // As strict as the interpreter where the VM reports errors at all; inside a rule body
+    // it still treats them as "does not hold" (see `RegoEngine::Vm`).
+    vm.set_strict_builtin_errors(true);
+    // The object's time budget bounds the VM, as it does the interpreter. The default cap
+    // of 25,000 instructions cut our own packs on a Deployment of 50 containers (an error
+    // the interpreter does not have) without naming a setting.
+    vm.set_max_instructions(usize::MAX);
+    vm
 }
 
 /// The outcomes of one object's verdicts: one per rule of every package.
@@ -691,7 +736,6 @@ pub(crate) fn with_prints(mut outcome: Outcome, prints: &[&String]) -> Outcome {
 struct Workers {
     vm: Option<RegoVM>,
     rego: HashMap<Option<String>, Engine>,
-    gatekeeper: gatekeeper::WorkerEngines,
 }
 
 /// One outcome of the policy stage about one object.
@@ -1093,6 +1137,7 @@ impl ObjectContext<'_> {
 
 /// A package's result for one object: per rule, the verdict and whether an `exception`
 /// rule excepts it; or the engine's error text.
+#[derive(Clone)]
 enum PackageVerdicts {
     Rules(Vec<(Result<Verdict, String>, bool)>),
     Failed(String),

@@ -291,6 +291,8 @@ mod tests {
             cache_dir: Some("/c/repo-1".into()),
             cache_writes: 1,
             policy_recalled: 7,
+            policy_shared: 0,
+            schema_shared: 0,
             notes: vec!["cache: ignored 1 unusable record(s)".into()],
         };
         let info = RunInfo {

@@ -547,6 +547,17 @@ pub struct Target<'a> {
 /// the CRDs among the targets (for their cluster) define custom resources, each distinct
 /// kind is resolved once, then every object is checked in parallel.
 pub fn run(catalog: &mut Catalog, targets: &[Target]) -> Vec<Outcome> {
+    run_sharing(catalog, targets, true).0
+}
+
+/// [`run`], saying how many objects took the check of an earlier object of the same content
+/// checked against the same schema (`share`: whether they may; off, every object is checked
+/// on its own — the reports are the same).
+pub fn run_sharing(
+    catalog: &mut Catalog,
+    targets: &[Target],
+    share: bool,
+) -> (Vec<Outcome>, usize) {
     let mut outcomes = catalog.load_crd_files();
     for target in targets.iter().filter(|t| crd::is_crd(t.value)) {
         let origin = target.location.to_string();
@@ -570,8 +581,13 @@ pub fn run(catalog: &mut Catalog, targets: &[Target]) -> Vec<Outcome> {
             (cluster, Gvk::from_api_version(api_version, kind))
         }),
     );
-    outcomes.extend(check(catalog, targets));
-    outcomes
+    let (checked, shared) = if share {
+        check_sharing(catalog, targets)
+    } else {
+        (check(catalog, targets), 0)
+    };
+    outcomes.extend(checked);
+    (outcomes, shared)
 }
 
 /// Checks every target in parallel; the catalog must have resolved their kinds.
@@ -580,6 +596,71 @@ fn check(catalog: &Catalog, targets: &[Target]) -> Vec<Outcome> {
         .par_iter()
         .flat_map_iter(|target| catalog.check_object(target))
         .collect()
+}
+
+/// As [`check`], each content checked once per schema: an object equal to an earlier one
+/// whose kind resolves to the same compiled schema (a cluster's CRDs may give the same kind
+/// another) takes that object's verdicts, about itself. Everything else a check reads — the
+/// name and labels, the API version — is part of the content.
+fn check_sharing(catalog: &Catalog, targets: &[Target]) -> (Vec<Outcome>, usize) {
+    let values: Vec<Option<&Value>> = targets.iter().map(|t| Some(t.value)).collect();
+    let first = crate::same::first_equal(&values);
+    let schema_of = |target: &Target| {
+        let gvk = Gvk::from_api_version(&target.id.api_version, &target.id.kind);
+        match catalog
+            .resolved
+            .get(&(target.cluster.map(str::to_owned), gvk))
+        {
+            Some(Resolution::Schema { schema, warning }) => {
+                Some((Arc::as_ptr(schema), warning.clone()))
+            }
+            _ => None,
+        }
+    };
+    let takes: Vec<Option<usize>> = targets
+        .par_iter()
+        .enumerate()
+        .map(|(i, target)| {
+            let earlier = first[i];
+            (earlier != i
+                && schema_of(target).is_some()
+                && schema_of(target) == schema_of(&targets[earlier]))
+            .then_some(earlier)
+        })
+        .collect();
+    let checked: Vec<Option<[Outcome; 2]>> = targets
+        .par_iter()
+        .zip(&takes)
+        .map(|(target, takes)| takes.is_none().then(|| catalog.check_object(target)))
+        .collect();
+    let outcomes = targets
+        .par_iter()
+        .zip(&takes)
+        .zip(&checked)
+        .flat_map_iter(|((target, takes), own)| match (own, takes) {
+            (Some(own), _) => own.clone(),
+            (None, Some(earlier)) => match &checked[*earlier] {
+                Some(found) => found.clone().map(|o| about(o, target)),
+                None => catalog.check_object(target),
+            },
+            (None, None) => catalog.check_object(target),
+        })
+        .collect();
+    let shared = takes.iter().filter(|t| t.is_some()).count();
+    (outcomes, shared)
+}
+
+/// Another object's verdict, about `target`.
+fn about(found: Outcome, target: &Target) -> Outcome {
+    let mut outcome = Outcome {
+        subject: Some(target.subject.clone()),
+        object: Some(Arc::new(target.id.clone())),
+        location: Some(target.location.clone()),
+        ..found
+    };
+    outcome.cluster = target.cluster.map(str::to_owned);
+    outcome.entry = target.entry.map(Path::to_path_buf);
+    outcome
 }
 
 /// The files a location offers for `gvk`. A directory holds kubernetes-validate's and

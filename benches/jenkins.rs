@@ -1,0 +1,306 @@
+//! Measures the gate as Jenkins runs it (issue 16), on the synthetic corpus (3 clusters × N
+//! stacks, `synthetic.rs`, containers hardened to pass the restricted level) with our policy
+//! packs and the `[policy]` and `[cluster.policy]` settings of this repository's own
+//! `policyrun.toml` (`dev` baseline, `int` restricted, `web` restricted with public load
+//! balancers; packages `namespace`, `security`, `cluster`; our waivers). In one run, as ratios
+//! to the floor:
+//!
+//! - floor: `expand::evaluate_only`, every entry evaluated and manifested on every core, in
+//!   this process (as `benches/gate.rs` measures it): what the jsonnet tool alone would do;
+//! - cold: `policyrun check --no-cache --junit FILE`, the binary;
+//! - pull request: one stack changed (its ConfigMap's data, so its three entries and objects
+//!   are new; the generated files rewritten outside the timing), starting from a private copy
+//!   of the cache main's gate published (`--cache-dir COPY --cache-name policyrun-gate`, as
+//!   the Jenkinsfile runs it);
+//! - warm: the same with nothing changed.
+//!
+//! Cold and pull request also run with `POLICYRUN_NO_SHARING=1`, for what sharing evaluations
+//! between objects saves. Sides rotate their order every round; each round's ratio is taken
+//! on its own and the median reported. Run with `cargo bench --bench jenkins`;
+//! `POLICYRUN_BENCH_STACKS=1000`, `POLICYRUN_BENCH_ROUNDS=5` change the defaults;
+//! `POLICYRUN_BENCH_CORPUS=DIR` only writes the corpus into DIR.
+
+mod measure;
+mod synthetic;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use measure::{median, median_ratio};
+use policyrun::config::Config;
+use serde_json::Value;
+
+/// The name the Jenkinsfile gives main's published gate cache.
+const CACHE_NAME: &str = "policyrun-gate";
+
+/// The stack the pull request changes.
+const TOUCHED: &str = "app-0001";
+
+fn collect_garbage() {
+    rayon::broadcast(|_| jrsonnet_gcmodule::collect_thread_cycles());
+}
+
+/// Our packs, waivers and cluster parameters, as this repository's policyrun.toml sets them.
+fn add_policies(root: &Path) {
+    let packs = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    for entry in walkdir::WalkDir::new(&packs) {
+        let entry = entry.expect("the packs");
+        let target = root
+            .join("policies")
+            .join(entry.path().strip_prefix(&packs).expect("inside"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("a directory");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("a pack file");
+        }
+    }
+    let ours = Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policyrun.toml"))
+        .expect("our policyrun.toml");
+    let mut text = String::from("# synthetic, with our packs (benches/jenkins.rs)\n");
+    for cluster in synthetic::CLUSTERS {
+        let policy = &ours
+            .clusters
+            .iter()
+            .find(|c| c.name == cluster)
+            .expect("the cluster in our policyrun.toml")
+            .policy;
+        text.push_str(&format!(
+            "\n[[cluster]]\nname = \"{cluster}\"\n[cluster.policy]\n"
+        ));
+        for (key, value) in policy.as_object().expect("a table") {
+            text.push_str(&format!("{key} = {value}\n"));
+        }
+    }
+    text.push_str(&format!(
+        "\n[policy]\nnamespaces = {:?}\nwaivers = [\"policies/waivers.yaml\"]\n",
+        ours.policy.namespaces
+    ));
+    std::fs::write(root.join("policyrun.toml"), text).expect("policyrun.toml");
+}
+
+#[derive(Default)]
+struct Side {
+    wall: Vec<Duration>,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp runs");
+    assert!(status.success());
+}
+
+fn main() {
+    let benchmarking = std::env::args().any(|a| a == "--bench");
+    let stacks: usize = std::env::var("POLICYRUN_BENCH_STACKS")
+        .ok()
+        .map(|n| n.parse().expect("stack count"))
+        .unwrap_or(if benchmarking { 1000 } else { 10 });
+    let rounds: usize = std::env::var("POLICYRUN_BENCH_ROUNDS")
+        .ok()
+        .map(|n| n.parse().expect("round count"))
+        .unwrap_or(if benchmarking { 5 } else { 1 });
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // POLICYRUN_BENCH_CORPUS=DIR only writes the corpus (expanded) into DIR, to time or
+    // profile the binary on it by hand.
+    let corpus_only = std::env::var_os("POLICYRUN_BENCH_CORPUS").map(PathBuf::from);
+    let root = corpus_only
+        .clone()
+        .unwrap_or_else(|| dir.path().join("repo"));
+    let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("lib");
+    synthetic::generate_restricted(&root, &library, stacks).expect("the synthetic repository");
+    add_policies(&root);
+    let config = Config::load(&root.join("policyrun.toml")).expect("configuration");
+    let clusters: Vec<_> = config.clusters.iter().collect();
+    let entries = policyrun::discover::entries(&config, &clusters)
+        .expect("entries")
+        .entries;
+    let expanded =
+        policyrun::expand::expand_all(&config, &entries, &indicatif::ProgressBar::hidden());
+    let (_, problems) = policyrun::write::write_tree(&config, &clusters, &expanded, true);
+    assert!(problems.is_empty(), "{problems:?}");
+    let objects = policyrun::gate::targets(&expanded).len();
+    drop(expanded);
+    if let Some(corpus) = corpus_only {
+        println!("wrote {}", corpus.display());
+        return;
+    }
+
+    let junit = dir.path().join("gate.xml");
+    // As the Jenkinsfile runs it (`check --junit FILE`, human output); with `stats`, the JSON
+    // report instead, for checking what a side does (its writing is not what Jenkins pays).
+    let run_with = |args: &[&str], sharing: bool, stats: bool| -> (Value, Duration) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_policyrun"));
+        command.arg("check").arg("--junit").arg(&junit);
+        if stats {
+            command.args(["--output", "json"]);
+        }
+        command
+            .args(args)
+            .current_dir(&root)
+            .env("CI", "1")
+            .env("NO_COLOR", "1")
+            .env("POLICYRUN_NO_SHARING", if sharing { "0" } else { "1" })
+            .stderr(Stdio::inherit());
+        let started = Instant::now();
+        let output = command.output().expect("policyrun runs");
+        let wall = started.elapsed();
+        assert!(
+            output.status.success(),
+            "the corpus must pass the gate: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let doc: Value = if stats {
+            serde_json::from_slice(&output.stdout).expect("a JSON report")
+        } else {
+            Value::Null
+        };
+        (doc["expansion"].clone(), wall)
+    };
+    let run = |args: &[&str], sharing: bool| run_with(args, sharing, false);
+    let stats_of = |args: &[&str]| run_with(args, true, true).0;
+    let path = |p: &Path| p.to_str().expect("UTF-8 path").to_owned();
+
+    // main's build publishes its gate cache.
+    let published = dir.path().join("published");
+    std::fs::create_dir(&published).expect("the published cache");
+    run(
+        &["--cache-dir", &path(&published), "--cache-name", CACHE_NAME],
+        true,
+    );
+    let warm = dir.path().join("warm");
+    copy_dir(&published, &warm);
+
+    // The pull request: the stack's ConfigMap gets other data, and its generated files are
+    // rewritten as the author would commit them.
+    let touched = root.join(format!("common/{TOUCHED}.jsonnet"));
+    let original = std::fs::read_to_string(&touched).expect("the stack");
+    let generated: Vec<PathBuf> = synthetic::CLUSTERS
+        .iter()
+        .map(|c| root.join("generated").join(c).join(TOUCHED))
+        .collect();
+    let saved = dir.path().join("saved-generated");
+    for (cluster, dir) in synthetic::CLUSTERS.iter().zip(&generated) {
+        std::fs::create_dir_all(saved.join(cluster)).expect("a directory");
+        copy_dir(dir, &saved.join(cluster));
+    }
+    let edit = |round: usize| {
+        std::fs::write(
+            &touched,
+            original.replace("workers = 4", &format!("workers = {}", 5 + round)),
+        )
+        .expect("edit");
+        let status = Command::new(env!("CARGO_BIN_EXE_policyrun"))
+            .arg("expand")
+            .current_dir(&root)
+            .stdout(Stdio::null())
+            .status()
+            .expect("policyrun expand");
+        assert!(status.success());
+    };
+    let restore = || {
+        std::fs::write(&touched, &original).expect("restore");
+        for (cluster, dir) in synthetic::CLUSTERS.iter().zip(&generated) {
+            std::fs::remove_dir_all(dir).expect("remove");
+            copy_dir(&saved.join(cluster).join(TOUCHED), dir);
+        }
+    };
+
+    // Check once what each side does.
+    let stats = stats_of(&["--cache-dir", &path(&warm), "--cache-name", CACHE_NAME]);
+    assert_eq!(stats["cached"], entries.len());
+    assert_eq!(stats["policy_recalled"], objects);
+    let stats = stats_of(&["--no-cache"]);
+    println!(
+        "cold run: {} rule evaluations and {} schema checks shared",
+        stats["policy_shared"], stats["schema_shared"]
+    );
+    edit(usize::MAX / 2);
+    let copy = dir.path().join("pr-check");
+    copy_dir(&published, &copy);
+    let stats = stats_of(&["--cache-dir", &path(&copy), "--cache-name", CACHE_NAME]);
+    assert_eq!(stats["evaluated"], 3);
+    println!(
+        "pull request: {} entries evaluated, {} objects' verdicts recalled of {objects}",
+        stats["evaluated"], stats["policy_recalled"]
+    );
+    restore();
+
+    let names = [
+        "floor (evaluate_only)",
+        "cold (--no-cache)",
+        "cold, no sharing",
+        "pull request",
+        "pull request, no sharing",
+        "warm",
+    ];
+    let mut sides: Vec<Side> = names.iter().map(|_| Side::default()).collect();
+    for round in 0..rounds {
+        for step in 0..names.len() {
+            let which = (round + step) % names.len();
+            let wall = match which {
+                0 => {
+                    collect_garbage();
+                    let started = Instant::now();
+                    let texts = policyrun::expand::evaluate_only(&config, &entries);
+                    let wall = started.elapsed();
+                    assert!(texts.iter().all(Result::is_ok));
+                    drop(texts);
+                    wall
+                }
+                1 | 2 => run(&["--no-cache"], which == 1).1,
+                3 | 4 => {
+                    edit(round);
+                    let copy = dir.path().join(format!("pr-{round}-{which}"));
+                    copy_dir(&published, &copy);
+                    let wall = run(
+                        &["--cache-dir", &path(&copy), "--cache-name", CACHE_NAME],
+                        which == 3,
+                    )
+                    .1;
+                    restore();
+                    wall
+                }
+                _ => {
+                    run(
+                        &["--cache-dir", &path(&warm), "--cache-name", CACHE_NAME],
+                        true,
+                    )
+                    .1
+                }
+            };
+            sides[which].wall.push(wall);
+        }
+    }
+
+    println!(
+        "policyrun Jenkins benchmark: {} clusters × {stacks} stacks ({} entries, {objects} objects), our packs, {} cores, median of {rounds} rounds",
+        synthetic::CLUSTERS.len(),
+        entries.len(),
+        rayon::current_num_threads()
+    );
+    let floor = &sides[0].wall;
+    for (name, side) in names.iter().zip(&sides) {
+        let ratio = median_ratio(&side.wall, floor).map_or("-".into(), |r| format!("{r:.2}×"));
+        println!(
+            "  {name:<26} {:>9.1} ms   {ratio} the floor",
+            median(side.wall.clone()).as_secs_f64() * 1e3
+        );
+    }
+    let show = |a: usize, b: usize| {
+        median_ratio(&sides[a].wall, &sides[b].wall).map_or("-".into(), |r| format!("{r:.3}"))
+    };
+    println!(
+        "targets: pull request <= 1.5× the floor, cold <= 4×; sharing: cold {} of cold without, pull request {} of pull request without",
+        show(1, 2),
+        show(3, 4)
+    );
+}
