@@ -96,18 +96,7 @@ fn ms(d: Duration) -> String {
 /// the Pod Security baseline (the synthetic workloads set no security contexts, which the
 /// restricted level requires).
 fn add_policies(root: &Path) {
-    let packs = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    for entry in walkdir::WalkDir::new(&packs) {
-        let entry = entry.expect("the packs");
-        let target = root
-            .join("policies")
-            .join(entry.path().strip_prefix(&packs).expect("inside"));
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).expect("a directory");
-        } else {
-            std::fs::copy(entry.path(), &target).expect("a pack file");
-        }
-    }
+    synthetic::copy_policy_packs(root);
     let config = root.join("policyrun.toml");
     let text = std::fs::read_to_string(&config).expect("policyrun.toml");
     let text = text.replace(

@@ -46,18 +46,7 @@ fn collect_garbage() {
 
 /// Our packs, waivers and cluster parameters, as this repository's policyrun.toml sets them.
 fn add_policies(root: &Path) {
-    let packs = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    for entry in walkdir::WalkDir::new(&packs) {
-        let entry = entry.expect("the packs");
-        let target = root
-            .join("policies")
-            .join(entry.path().strip_prefix(&packs).expect("inside"));
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).expect("a directory");
-        } else {
-            std::fs::copy(entry.path(), &target).expect("a pack file");
-        }
-    }
+    synthetic::copy_policy_packs(root);
     let ours = Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policyrun.toml"))
         .expect("our policyrun.toml");
     let mut text = String::from("# synthetic, with our packs (benches/jenkins.rs)\n");

@@ -165,3 +165,21 @@ fn namespaces(teams: usize) -> String {
         "// The teams' namespaces.\nlocal kube = import 'kube.libsonnet';\n\nkube.List() {{\n  items_+: {{\n{items}  }},\n}}\n"
     )
 }
+
+/// Copies this repository's policy packs (`policies/`, tests and waivers included) into the
+/// corpus at `root/policies`.
+#[allow(dead_code)]
+pub fn copy_policy_packs(root: &Path) {
+    let packs = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    for entry in walkdir::WalkDir::new(&packs) {
+        let entry = entry.expect("the packs");
+        let target = root
+            .join("policies")
+            .join(entry.path().strip_prefix(&packs).expect("inside"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("a directory");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("a pack file");
+        }
+    }
+}

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use regorus::unstable::{Lexer, Parser, Rule as AstRule, RuleHead, Source, TokenKind};
+use regorus::unstable::{Lexer, Module, Parser, Rule as AstRule, RuleHead, Source, TokenKind};
 use regorus::{Engine, Value};
 use walkdir::WalkDir;
 
@@ -462,12 +462,7 @@ fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<
         .iter()
         .zip(modules.iter())
         .map(|((file, _, is_test), module)| {
-            let components: Vec<String> = Parser::get_path_ref_components(&module.package.refr)
-                .map(|spans| spans.iter().map(|s| unquote(s.text())).collect())
-                .unwrap_or_default();
-            // The package path starts after `data`.
-            let components: Vec<String> =
-                components.into_iter().skip_while(|c| c == "data").collect();
+            let components = package_path(module);
             let mut rules: Vec<(String, usize)> = Vec::new();
             let mut functions = Vec::new();
             let mut kinds: BTreeMap<String, Kinds> = BTreeMap::new();
@@ -514,7 +509,18 @@ fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<
         .collect()
 }
 
-fn unquote(text: &str) -> String {
+/// The package of a module as its path below `data`.
+pub(super) fn package_path(module: &Module) -> Vec<String> {
+    Parser::get_path_ref_components(&module.package.refr)
+        .map(|spans| spans.iter().map(|s| unquote(s.text())).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .skip_while(|c| c == "data")
+        .collect()
+}
+
+/// A path component as written, without the quotes of `["x-y"]` or a raw string.
+pub(super) fn unquote(text: &str) -> String {
     let trimmed = text.trim();
     if trimmed.len() >= 2
         && ((trimmed.starts_with('"') && trimmed.ends_with('"'))

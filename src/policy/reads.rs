@@ -15,7 +15,9 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use regorus::Engine;
-use regorus::unstable::{Expr, Literal, Module, Parser, Query, Rule, RuleHead};
+use regorus::unstable::{Expr, Literal, Module, Query, Rule, RuleHead};
+
+use super::load::package_path;
 
 /// What one rule can read of `data.policyrun`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -165,28 +167,6 @@ fn reference_path(text: &str) -> Option<Vec<String>> {
     match root {
         Some(name) if name == "data" => components.into_iter().collect(),
         _ => None,
-    }
-}
-
-/// The package of a module as its path below `data`.
-fn package_path(module: &Module) -> Vec<String> {
-    Parser::get_path_ref_components(&module.package.refr)
-        .map(|spans| spans.iter().map(|s| unquote(s.text())).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .skip_while(|c| c == "data")
-        .collect()
-}
-
-fn unquote(text: &str) -> String {
-    let trimmed = text.trim();
-    if trimmed.len() >= 2
-        && ((trimmed.starts_with('"') && trimmed.ends_with('"'))
-            || (trimmed.starts_with('`') && trimmed.ends_with('`')))
-    {
-        trimmed[1..trimmed.len() - 1].to_owned()
-    } else {
-        trimmed.to_owned()
     }
 }
 

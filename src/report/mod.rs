@@ -42,6 +42,25 @@ pub fn excerpt(text: &str, limit: usize) -> String {
     shown.chars().take(limit).collect::<String>() + "…"
 }
 
+/// The last line of the line-oriented reports (TAP, table): the verdict and every count.
+pub fn counts_line(command: &str, outcomes: &[Outcome]) -> String {
+    let summary = crate::outcome::Summary::of(outcomes);
+    let verdict = if summary.has_failures() {
+        "FAILED"
+    } else {
+        "PASSED"
+    };
+    format!(
+        "policyrun {command}: {verdict}: {} checks, {} passed, {} warning(s), {} failed, {} error(s), {} skipped",
+        summary.total(),
+        summary.passed,
+        summary.warnings,
+        summary.failed,
+        summary.errors,
+        summary.skipped
+    )
+}
+
 /// What every report gets besides the outcomes.
 #[derive(Debug, Clone, Default)]
 pub struct RunInfo {

@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use super::{Report, RunInfo, visible};
-use crate::outcome::{Outcome, Stage, Status, Summary};
+use crate::outcome::{Outcome, Stage, Status};
 
 pub struct Table<W: Write> {
     out: W,
@@ -96,22 +96,8 @@ impl<W: Write> Report for Table<W> {
             });
             line(&mut text, row.each_ref().map(String::as_str), paint);
         }
-        let summary = Summary::of(outcomes);
-        let verdict = if summary.has_failures() {
-            "FAILED"
-        } else {
-            "PASSED"
-        };
-        text.push_str(&format!(
-            "policyrun {}: {verdict}: {} checks, {} passed, {} warning(s), {} failed, {} error(s), {} skipped\n",
-            info.command,
-            summary.total(),
-            summary.passed,
-            summary.warnings,
-            summary.failed,
-            summary.errors,
-            summary.skipped
-        ));
+        text.push_str(&super::counts_line(info.command, outcomes));
+        text.push('\n');
         self.out.write_all(text.as_bytes())?;
         self.out.flush()
     }

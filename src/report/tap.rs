@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::{Report, RunInfo, visible};
-use crate::outcome::{Outcome, Status, Summary};
+use crate::outcome::{Outcome, Status};
 
 pub struct Tap<W: Write> {
     out: W,
@@ -31,23 +31,7 @@ impl<W: Write> Report for Tap<W> {
         for (index, outcome) in outcomes.iter().enumerate() {
             test_point(&mut text, index + 1, outcome);
         }
-        let summary = Summary::of(outcomes);
-        let verdict = if summary.has_failures() {
-            "FAILED"
-        } else {
-            "PASSED"
-        };
-        let _ = writeln!(
-            text,
-            "# policyrun {}: {verdict}: {} checks, {} passed, {} warning(s), {} failed, {} error(s), {} skipped",
-            info.command,
-            summary.total(),
-            summary.passed,
-            summary.warnings,
-            summary.failed,
-            summary.errors,
-            summary.skipped
-        );
+        let _ = writeln!(text, "# {}", super::counts_line(info.command, outcomes));
         self.out.write_all(text.as_bytes())?;
         self.out.flush()
     }
