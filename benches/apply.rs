@@ -21,7 +21,7 @@ use apiserver::ApiServer;
 use measure::median;
 use policyrun::apply::kubeapi;
 use policyrun::apply::stage::{self, Desired, StageOptions};
-use policyrun::outcome::ObjectId;
+use policyrun::model::outcome::ObjectId;
 use serde_json::{Value, json};
 
 fn object(i: usize) -> Value {

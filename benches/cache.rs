@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 
 use measure::median;
 use policyrun::cache::Cache;
-use policyrun::config::Config;
-use policyrun::gate::{self, Options};
+use policyrun::cli::config::Config;
+use policyrun::pipeline::check::{self as gate, Options};
 use policyrun::report::{self, Report, RunInfo, human::Human, junit};
 use serde_json::Value;
 
@@ -136,12 +136,16 @@ fn main() {
     }
     let config = Config::load(&root.join("policyrun.toml")).expect("configuration");
     let clusters: Vec<_> = config.clusters.iter().collect();
-    let entries = policyrun::discover::entries(&config, &clusters)
+    let entries = policyrun::jsonnet::discover::entries(&config, &clusters)
         .expect("entries")
         .entries;
-    let expanded =
-        policyrun::expand::expand_all(&config, &entries, &indicatif::ProgressBar::hidden());
-    let (_, problems) = policyrun::write::write_tree(&config, &clusters, &expanded, true);
+    let expanded = policyrun::jsonnet::expand::expand_all(
+        &config,
+        &entries,
+        &indicatif::ProgressBar::hidden(),
+    );
+    let (_, problems) =
+        policyrun::freshness::write::write_tree(&config, &clusters, &expanded, true);
     assert!(problems.is_empty(), "{problems:?}");
     let objects = gate::targets(&expanded).len();
     drop(expanded);
@@ -354,7 +358,7 @@ fn main() {
 /// Where a warm run's time goes: the expansion (cache lookups: reading and checking
 /// records, hashing inputs, parsing the cached files), the committed tree, freshness, the
 /// schema stage, and the reports.
-fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::config::Cluster]) {
+fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::cli::config::Cluster]) {
     // This process is another build than the binary: its records have keys of their own.
     let options = &Options {
         cache: Some(Cache::open(&root.with_extension("phases-cache"), config).expect("cache")),
@@ -368,7 +372,7 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::config::Clu
     let mut reports = Vec::new();
     let mut reads = Vec::new();
     let mut rebuilds = Vec::new();
-    let entries = policyrun::discover::entries(config, clusters)
+    let entries = policyrun::jsonnet::discover::entries(config, clusters)
         .expect("entries")
         .entries;
     let cache = options.cache.as_ref().expect("a cache");

@@ -21,11 +21,12 @@ use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use measure::{median, timed};
-use policyrun::config::Config;
-use policyrun::gate::{self, Options};
-use policyrun::outcome::Status;
+use policyrun::cli::config::Config;
+use policyrun::freshness::write;
+use policyrun::jsonnet::{discover, expand};
+use policyrun::model::outcome::Status;
+use policyrun::pipeline::check::{self as gate, Options};
 use policyrun::report::{self, Report, RunInfo, human::Human, junit};
-use policyrun::{discover, expand, write};
 
 /// The whole gate as `policyrun check --junit` runs it: expansion, freshness, sorting,
 /// the human report (to a sink) and the JUnit document. Returns the expansions, which
@@ -259,11 +260,11 @@ fn validate_throughput(repo: &Prepared, rounds: usize) {
     let mut validate = Vec::new();
     let mut objects = 0;
     for _ in 0..rounds {
-        let (items, wall, _) = timed(|| policyrun::manifests::read(&path).expect("read"));
+        let (items, wall, _) = timed(|| policyrun::model::manifests::read(&path).expect("read"));
         parse.push(wall);
         objects = items.len();
         let (outcomes, wall, _) = timed(|| {
-            policyrun::validate::run(
+            policyrun::pipeline::validate::run(
                 policyrun::schema::Settings::default(),
                 std::slice::from_ref(&path),
             )

@@ -31,7 +31,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use measure::{median, median_ratio};
-use policyrun::config::Config;
+use policyrun::cli::config::Config;
 use serde_json::Value;
 
 /// The name the Jenkinsfile gives main's published gate cache.
@@ -109,14 +109,18 @@ fn main() {
     add_policies(&root);
     let config = Config::load(&root.join("policyrun.toml")).expect("configuration");
     let clusters: Vec<_> = config.clusters.iter().collect();
-    let entries = policyrun::discover::entries(&config, &clusters)
+    let entries = policyrun::jsonnet::discover::entries(&config, &clusters)
         .expect("entries")
         .entries;
-    let expanded =
-        policyrun::expand::expand_all(&config, &entries, &indicatif::ProgressBar::hidden());
-    let (_, problems) = policyrun::write::write_tree(&config, &clusters, &expanded, true);
+    let expanded = policyrun::jsonnet::expand::expand_all(
+        &config,
+        &entries,
+        &indicatif::ProgressBar::hidden(),
+    );
+    let (_, problems) =
+        policyrun::freshness::write::write_tree(&config, &clusters, &expanded, true);
     assert!(problems.is_empty(), "{problems:?}");
-    let objects = policyrun::gate::targets(&expanded).len();
+    let objects = policyrun::pipeline::check::targets(&expanded).len();
     drop(expanded);
     if let Some(corpus) = corpus_only {
         println!("wrote {}", corpus.display());
@@ -239,7 +243,7 @@ fn main() {
                 0 => {
                     collect_garbage();
                     let started = Instant::now();
-                    let texts = policyrun::expand::evaluate_only(&config, &entries);
+                    let texts = policyrun::jsonnet::expand::evaluate_only(&config, &entries);
                     let wall = started.elapsed();
                     assert!(texts.iter().all(Result::is_ok));
                     drop(texts);

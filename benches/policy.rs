@@ -18,11 +18,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use measure::{median, timed};
-use policyrun::config::Config;
-use policyrun::gate::{self, Options};
+use policyrun::cli::config::Config;
+use policyrun::freshness::write;
+use policyrun::jsonnet::{discover, expand};
+use policyrun::pipeline::check::{self as gate, Options};
 use policyrun::policy::{Part, PolicyStage, RegoEngine};
 use policyrun::schema::Catalog;
-use policyrun::{discover, expand, write};
 
 /// The packages of the bundled packs, as our own policyrun.toml selects them.
 const PACKAGES: [&str; 3] = ["namespace", "security", "cluster"];
@@ -139,7 +140,7 @@ fn main() {
     }
     // Both engines give the same verdicts on the corpus (it raises no evaluation error).
     let verdicts = |side: &Side| {
-        let mut found: Vec<(String, String, policyrun::outcome::Status, String)> = side
+        let mut found: Vec<(String, String, policyrun::model::outcome::Status, String)> = side
             .pool
             .install(|| {
                 gate::policy_outcomes(&config, &side.stage, &catalog, &targets, &Part::whole())

@@ -26,20 +26,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, Layout};
-use crate::discover::Entry;
-use crate::expand::{self, Expanded, Object, output_prefix};
-use crate::imports::{Digest, Input};
-use crate::outcome::ObjectId;
+use crate::cli::config::{Config, Layout};
+use crate::jsonnet::discover::Entry;
+use crate::jsonnet::expand::{self, Expanded, Object, output_prefix};
+use crate::jsonnet::imports::{Digest, Input};
+use crate::model::atomic::{self, Durability};
+use crate::model::outcome::ObjectId;
 
 /// Changes whenever the record layout changes; records of another format are ignored.
 pub const FORMAT: u32 = 2;
@@ -535,7 +535,7 @@ impl Cache {
                     bytes.extend_from_slice(format!("{key} {}\n", record.len()).as_bytes());
                     bytes.extend_from_slice(record);
                 }
-                write_replacing(&path, &bytes)
+                atomic::write_with(&path, &bytes, Durability::Unsynced)
                     .map(|()| new.len())
                     .map_err(|e| {
                         format!(
@@ -565,7 +565,7 @@ impl Record {
     pub fn expanded(&self, config: &Config, entry: &Entry) -> Result<Expanded, String> {
         let started = std::time::Instant::now();
         for line in &self.traces {
-            let shown = crate::report::visible(line.trim_end_matches('\n'));
+            let shown = crate::model::text::visible(line.trim_end_matches('\n'));
             expand::print_trace_line(&format!("{shown}\n"));
         }
         let files = self
@@ -714,7 +714,7 @@ fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 64 || !plain || name.starts_with('.') {
         return Err(format!(
             "`{}` must be 1 to 64 letters, digits, `-`, `_` or `.`, not starting with `.`",
-            crate::report::visible(name)
+            crate::model::text::visible(name)
         ));
     }
     Ok(())
@@ -934,7 +934,7 @@ impl Cache {
         )
         .into_bytes();
         bytes.extend_from_slice(body);
-        write_replacing(&self.records.join(name), &bytes).map_err(|e| {
+        atomic::write_with(&self.records.join(name), &bytes, Durability::Unsynced).map_err(|e| {
             format!(
                 "cannot write to the cache in {}: {e}",
                 self.records.display()
@@ -967,33 +967,6 @@ impl Cache {
         }
         self.write_memory(STYLE_FILE, STYLE_MAGIC, salt, body.as_bytes())
     }
-}
-
-/// Writes to a temporary file beside `path` and renames it over `path`: a reader sees the
-/// old file or the new one, never part of one. No fsync: of a bucket a crash truncates,
-/// the records before the damage are used (each has its checksum), the rest evaluated
-/// again; a damaged memory file fails its checksum and is ignored whole.
-fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let temp = dir.join(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        drop(file);
-        fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
 }
 
 #[cfg(test)]

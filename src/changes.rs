@@ -9,10 +9,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::config::{CONFIG_FILE, Cluster, Config};
-use crate::discover::Entry;
-use crate::expand::output_prefix;
-use crate::imports::Input;
+use crate::cli::config::{CONFIG_FILE, Cluster, Config};
+use crate::jsonnet::discover::Entry;
+use crate::jsonnet::expand::output_prefix;
+use crate::jsonnet::imports::Input;
 
 /// The paths that changed since a revision, relative to the repository root.
 #[derive(Debug, Clone)]
@@ -236,7 +236,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
         Err(format!(
             "git {} failed: {}",
             args.first().unwrap_or(&""),
-            crate::report::visible(stderr.trim())
+            crate::model::text::visible(stderr.trim())
         ))
     }
 }
@@ -244,7 +244,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imports::Digest;
+    use crate::jsonnet::imports::Digest;
 
     fn config() -> (tempfile::TempDir, Config) {
         let dir = tempfile::tempdir().unwrap();

@@ -5,29 +5,15 @@
 pub mod apply;
 pub mod cache;
 pub mod changes;
-pub mod config;
-pub mod discover;
-pub mod expand;
+pub mod cli;
 pub mod freshness;
-pub mod gate;
-pub mod hook;
-pub mod import_kinds;
-pub mod imports;
-pub mod manifests;
-pub mod nesting;
-pub mod outcome;
-pub mod paths;
+pub mod jsonnet;
+pub mod model;
+pub mod pipeline;
 pub mod policy;
 pub mod report;
-pub mod same;
-pub mod sandbox;
 pub mod schema;
-pub mod secrets;
-pub mod shard;
-pub mod stdlib;
 pub mod style;
-pub mod validate;
-pub mod write;
 
 /// Exit codes, decided only in `main`.
 pub mod exit {

@@ -8,14 +8,17 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use policyrun::config::{Config, FormatOnly, Needs};
-use policyrun::outcome::{Outcome, Summary};
+use policyrun::cli::config::{Config, FormatOnly, Needs};
+use policyrun::freshness::write;
+use policyrun::model::outcome::{Outcome, Summary};
+use policyrun::model::text::visible;
+use policyrun::pipeline::{check as gate, validate};
 use policyrun::policy::{self, ClusterContext};
 use policyrun::report::{
-    self, Report, RunInfo, human::Human, json::Json, junit::Junit, table::Table, tap::Tap, visible,
+    self, Report, RunInfo, human::Human, json::Json, junit::Junit, table::Table, tap::Tap,
 };
 use policyrun::schema::{self, SchemaLocation, bundle::KubeVersion};
-use policyrun::{apply, exit, gate, validate, write};
+use policyrun::{apply, exit};
 
 // The gate allocates in many small pieces on every core (jsonnet values, Rego values,
 // outcomes): mimalloc's per-thread heaps cut the policy stage by about a fifth and keep
@@ -213,7 +216,7 @@ enum EngineArg {
 impl PolicyArgs {
     /// The command line over the configuration's policy settings; a warning when the file
     /// asks for Secret values the command line does not allow.
-    fn apply(&self, settings: &mut policy::Settings) -> Option<policyrun::outcome::Outcome> {
+    fn apply(&self, settings: &mut policy::Settings) -> Option<policyrun::model::outcome::Outcome> {
         let refused = settings.reveal_secret_values && !self.allow_secret_values;
         settings.reveal_secret_values &= self.allow_secret_values;
         if !self.namespaces.is_empty() {
@@ -227,7 +230,7 @@ impl PolicyArgs {
             };
         }
         refused.then(|| {
-            use policyrun::outcome::{Outcome, Stage, Status};
+            use policyrun::model::outcome::{Outcome, Stage, Status};
             Outcome::new(Stage::Policy, "reveal_secret_values", Status::Warning)
                 .subject("policyrun.toml")
                 .message(
@@ -324,7 +327,7 @@ struct LimitArgs {
 
 impl LimitArgs {
     fn apply(&self, config: &mut Config) -> Result<(), UsageError> {
-        use policyrun::config::{EVALUATION_SECONDS, POLICY_SECONDS, STYLE_SOURCE_BYTES};
+        use policyrun::cli::config::{EVALUATION_SECONDS, POLICY_SECONDS, STYLE_SOURCE_BYTES};
         use std::time::Duration;
         if let Some(seconds) = self.evaluation_seconds {
             config.evaluation_budget = Duration::from_secs(
@@ -365,7 +368,7 @@ struct CheckArgs {
     /// Check and report only shard K of N (1 <= K <= N): entries split by a fixed hash of
     /// cluster and name; the N shards' results together are one whole run's
     #[arg(long, value_name = "K/N", conflicts_with = "changed_since")]
-    shard: Option<policyrun::shard::Shard>,
+    shard: Option<policyrun::pipeline::shard::Shard>,
     /// Neither read nor write the cache: evaluate every entry, and every object's policies
     #[arg(long)]
     no_cache: bool,
@@ -585,16 +588,16 @@ fn run() -> ExitCode {
 fn run_hook(args: HookArgs) -> Result<Summary, UsageError> {
     // The hook runs the gate, so it belongs in a repository the gate can run in.
     let config = Config::discover(&start_dir(&args.repo)?)?;
-    let path = policyrun::hook::hook_path(&config.root).map_err(UsageError)?;
+    let path = policyrun::cli::hook::hook_path(&config.root).map_err(UsageError)?;
     let done = match args.action {
         HookAction::Install => {
             let binary = std::env::current_exe()?;
-            policyrun::hook::install(&path, &binary)
+            policyrun::cli::hook::install(&path, &binary)
         }
-        HookAction::Uninstall => policyrun::hook::uninstall(&path),
+        HookAction::Uninstall => policyrun::cli::hook::uninstall(&path),
     }
     .map_err(UsageError)?;
-    use policyrun::hook::Done;
+    use policyrun::cli::hook::Done;
     let said = match done {
         Done::Installed(path) => format!(
             "installed {}: `git push` runs the gate first",
@@ -644,7 +647,7 @@ fn run_man(args: ManArgs) -> Result<Summary, UsageError> {
     }
     for (file, roff) in pages {
         let path = dir.join(&file);
-        policyrun::write::write_atomically(&path, &roff)
+        policyrun::model::atomic::write_atomically(&path, &roff)
             .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
         let _ = writeln!(std::io::stdout(), "wrote {}", path.display());
     }
@@ -661,7 +664,7 @@ fn write_stdout(bytes: &[u8]) -> Result<(), UsageError> {
 
 /// Stack of every worker thread (see `expand::WORKER_STACK`): rayon's run the stages, and
 /// format and drop deeply nested values.
-const WORKER_STACK: usize = policyrun::expand::WORKER_STACK;
+const WORKER_STACK: usize = policyrun::jsonnet::expand::WORKER_STACK;
 
 /// The most worker threads `--jobs` may ask for. The work is CPU-bound, so threads beyond
 /// the cores only add overhead; 256 covers the largest CI agents (192 cores) while the
@@ -890,7 +893,7 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
         ));
     }
     given_kubeconfig(args.kubeconfig.as_deref())?;
-    let plan = apply::rollout::Plan {
+    let plan = policyrun::pipeline::rollout::Plan {
         clusters: args.common.clusters.clone(),
         until: args.until.clone(),
         kubeconfig: args.kubeconfig.clone(),
@@ -912,7 +915,7 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
             },
             ..apply::stage::StageOptions::default()
         },
-        timeouts: policyrun::config::ApplySettings {
+        timeouts: policyrun::cli::config::ApplySettings {
             timeout: args.timeout,
             stage_timeout: args.stage_timeout,
         },
@@ -920,7 +923,8 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
         no_bake: args.no_bake,
     };
     let runtime = api_runtime()?;
-    let mut outcomes = apply::rollout::run(&config, &plan, &runtime).map_err(UsageError)?;
+    let mut outcomes =
+        policyrun::pipeline::rollout::run(&config, &plan, &runtime).map_err(UsageError)?;
     finish(
         &cluster_order(&config),
         &mut outcomes,
@@ -953,13 +957,14 @@ fn run_diff(args: DiffArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     let config = load_config(&args.common)?;
     given_kubeconfig(args.kubeconfig.as_deref())?;
-    let plan = apply::rollout::Plan {
+    let plan = policyrun::pipeline::rollout::Plan {
         clusters: args.common.clusters.clone(),
         kubeconfig: args.kubeconfig.clone(),
-        ..apply::rollout::Plan::default()
+        ..policyrun::pipeline::rollout::Plan::default()
     };
     let runtime = api_runtime()?;
-    let mut outcomes = apply::rollout::diff(&config, &plan, &runtime).map_err(UsageError)?;
+    let mut outcomes =
+        policyrun::pipeline::rollout::diff(&config, &plan, &runtime).map_err(UsageError)?;
     finish(
         &cluster_order(&config),
         &mut outcomes,
@@ -1069,7 +1074,7 @@ struct ReportOptions {
     color: ColorChoice,
     junit: Option<PathBuf>,
     /// How `check` came by its expansions.
-    stats: Option<gate::Stats>,
+    stats: Option<policyrun::model::stats::Stats>,
 }
 
 impl ReportOptions {

@@ -181,7 +181,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use policyrun::apply::stage::{self, Desired, StageOptions};
-use policyrun::outcome::{ObjectId, Outcome, Status};
+use policyrun::model::outcome::{ObjectId, Outcome, Status};
 
 fn desired(value: Value) -> Desired {
     let text = |p: &str| value.pointer(p).and_then(Value::as_str).map(str::to_owned);

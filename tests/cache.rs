@@ -8,8 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use policyrun::cache::Cache;
-use policyrun::config::Config;
-use policyrun::gate::{self, Options};
+use policyrun::cli::config::Config;
+use policyrun::pipeline::check::{self as gate, Options};
 use serde_json::Value;
 use support::{CachedRepo, policyrun, policyrun_with};
 
@@ -515,16 +515,16 @@ fn a_cache_directory_others_can_write_is_not_trusted() {
 #[test]
 fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
     use policyrun::cache::Cache;
-    use policyrun::config::Config;
-    use policyrun::imports::Digest;
-    use policyrun::outcome::Status;
+    use policyrun::cli::config::Config;
+    use policyrun::jsonnet::imports::Digest;
+    use policyrun::model::outcome::Status;
     use policyrun::style;
 
     let repo = Repo::new();
     let mut config = Config::discover(repo.root()).unwrap();
     let cache = Cache::open(repo.cache.path(), &config).unwrap();
     let clusters: Vec<_> = config.clusters.iter().collect();
-    let status_of = |outcomes: &[policyrun::outcome::Outcome], file: &str| {
+    let status_of = |outcomes: &[policyrun::model::outcome::Outcome], file: &str| {
         outcomes
             .iter()
             .find(|o| o.subject.as_deref() == Some(file))

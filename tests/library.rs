@@ -6,8 +6,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use policyrun::config::Config;
-use policyrun::expand::evaluate_file;
+use policyrun::cli::config::Config;
+use policyrun::jsonnet::expand::evaluate_file;
 
 fn repository() -> Config {
     Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policyrun.toml")).unwrap()

@@ -13,13 +13,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use policyrun::config::Config;
-use policyrun::gate;
-use policyrun::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use policyrun::cli::config::Config;
+use policyrun::jsonnet::{discover, expand};
+use policyrun::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use policyrun::model::secrets;
+use policyrun::pipeline::check;
 use policyrun::policy::waivers::Date;
 use policyrun::policy::{self, ClusterContext, Part, PolicyStage, RegoEngine, Settings};
 use policyrun::schema::{Catalog, Target};
-use policyrun::{discover, expand, secrets};
 use serde_json::{Value, json};
 use support::{manifest_dir, opa_available, policyrun};
 
@@ -494,11 +495,11 @@ fn example_repository_verdicts_equal_opas() {
         .expect("entries")
         .entries;
     let expanded = expand::expand_all(&config, &entries, &indicatif::ProgressBar::hidden());
-    let targets = gate::targets(&expanded);
+    let targets = check::targets(&expanded);
     assert!(targets.len() > 100, "{} objects", targets.len());
     let catalog = Catalog::new(config.schema.clone()).expect("schemas");
     let packs = packs_without_waivers();
-    let contexts = gate::cluster_contexts(&config, &targets, &[]);
+    let contexts = check::cluster_contexts(&config, &targets, &[]);
     let about = |i: usize| targets[i].subject.clone();
     let found = compare(
         packs.path(),
@@ -506,8 +507,8 @@ fn example_repository_verdicts_equal_opas() {
         &targets,
         &about,
         &contexts,
-        &|cluster, id| gate::namespaced(&catalog, cluster, id),
-        &|stage| gate::policy_outcomes(&config, stage, &catalog, &targets, &Part::whole()),
+        &|cluster, id| check::namespaced(&catalog, cluster, id),
+        &|stage| check::policy_outcomes(&config, stage, &catalog, &targets, &Part::whole()),
     );
     assert_no_differences("example repository", found.compared, &found.differences);
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::prometheus::{self, Alert, Prometheus, Sample};
 use super::stage::{Progress, interrupted};
-use crate::outcome::{Outcome, Stage, Status};
+use crate::model::outcome::{Outcome, Stage, Status};
 
 /// Check name of a cluster's bake in the reports.
 pub const BAKE: &str = "bake";

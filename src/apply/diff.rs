@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::kubeapi::{self, ApplyOptions, Resources};
 use super::stage::Desired;
-use crate::outcome::{Location, Outcome, Stage, Status};
-use crate::secrets;
+use crate::model::outcome::{Location, Outcome, Stage, Status};
+use crate::model::secrets;
 
 /// Check name of a diff result: passed when nothing would change, a warning with the diff
 /// when something would.

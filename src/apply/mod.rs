@@ -15,6 +15,5 @@ pub mod ownership;
 pub mod prometheus;
 pub mod prune;
 pub mod readiness;
-pub mod rollout;
 pub mod stage;
 pub mod watch;

@@ -208,7 +208,7 @@ fn connection_problem(error: &(dyn std::error::Error + 'static)) -> String {
 
 /// At most 200 characters of a server's words, control characters escaped.
 fn excerpt(text: &str) -> String {
-    crate::report::excerpt(text, 200)
+    crate::model::text::excerpt(text, 200)
 }
 
 fn strings(value: Option<&Value>) -> BTreeMap<String, String> {

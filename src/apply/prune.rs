@@ -14,7 +14,7 @@ use super::kubeapi::{api_error, retrying};
 use super::order::delete_order;
 use super::ownership::{self, LiveKey, MANAGED_LABEL, MANAGED_VALUE, Verdict};
 use super::stage::Desired;
-use crate::outcome::{Outcome, Stage, Status};
+use crate::model::outcome::{Outcome, Stage, Status};
 
 /// Check name of a pruning result.
 pub const PRUNED: &str = "pruned";

@@ -15,7 +15,7 @@ use super::kubeapi::{self, ApplyOptions, Resources};
 use super::order::{Group, apply_order};
 use super::readiness::Readiness;
 use super::{diagnose, watch};
-use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 
 /// Check names of the apply stage: each object is `applied`, then `ready`.
 pub const APPLIED: &str = "applied";

@@ -19,7 +19,7 @@ use super::budget::{self, ObjectBudget};
 use super::load::{self, Problem};
 use super::results::{self, Verdict};
 use super::{load_outcome, policy_outcome};
-use crate::outcome::{ObjectId, Outcome, Status};
+use crate::model::outcome::{ObjectId, Outcome, Status};
 use crate::schema::Target;
 
 /// Where the API server creates a namespaced object that names no namespace.
@@ -96,7 +96,7 @@ impl Constraints {
         let mut templates = Vec::new();
         let mut raw_constraints = Vec::new();
         for path in paths {
-            let files = match crate::manifests::files(path) {
+            let files = match crate::model::manifests::files(path) {
                 Ok(files) => files,
                 Err(message) => {
                     problems.push(problem(root, path, None, message));
@@ -104,7 +104,7 @@ impl Constraints {
                 }
             };
             for file in files {
-                let items = match crate::manifests::read(&file) {
+                let items = match crate::model::manifests::read(&file) {
                     Ok(items) => items,
                     Err(message) => {
                         problems.push(problem(root, &file, None, message));
@@ -729,7 +729,7 @@ mod tests {
             entry: None,
             id,
             value,
-            location: crate::outcome::Location::file("generated/dev/app/x.json"),
+            location: crate::model::outcome::Location::file("generated/dev/app/x.json"),
         }
     }
 

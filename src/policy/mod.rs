@@ -30,10 +30,10 @@ use regorus::{Engine, Value};
 use serde::Deserialize;
 
 use crate::cache::Cache;
-use crate::imports::Digest;
-use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use crate::jsonnet::imports::Digest;
+use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use crate::model::secrets;
 use crate::schema::Target;
-use crate::secrets;
 use budget::ObjectBudget;
 use load::{Loaded, Package, Problem, RuleDecl, RuleKind};
 use memory::VerdictMemory;
@@ -101,7 +101,7 @@ pub struct Settings {
     /// Directories or files holding Gatekeeper ConstraintTemplates and constraints.
     pub gatekeeper: Vec<PathBuf>,
     /// Policies see the values of Secrets as they are, not placeholders (see
-    /// [`crate::secrets::as_policies_see`]).
+    /// [`crate::model::secrets::as_policies_see`]).
     pub reveal_secret_values: bool,
     /// How long every rule and constraint together may take for one object; past it the
     /// object's undecided packages and constraints are errors (see [`budget`]).

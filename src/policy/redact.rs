@@ -2,9 +2,9 @@
 //! from a pull request) may well put `input.data.password` into a message, so every message
 //! about a Secret is cleaned of its values, as committed (base64) and decoded.
 
-use crate::outcome::Outcome;
+use crate::model::outcome::Outcome;
+use crate::model::secrets;
 use crate::schema::Target;
-use crate::secrets;
 
 /// Replaces every value of the target's Secrets (the target itself, or nested in it) in the
 /// outcomes' messages (the one line and each finding on its own) and details.
@@ -32,8 +32,8 @@ pub fn hide_values(values: &[String], outcomes: &mut [Outcome]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Location;
-    use crate::outcome::{ObjectId, Stage, Status};
+    use crate::model::outcome::Location;
+    use crate::model::outcome::{ObjectId, Stage, Status};
     use serde_json::{Value, json};
 
     fn target_of<'a>(id: &'a ObjectId, value: &'a Value) -> Target<'a> {

@@ -24,7 +24,7 @@ use super::load::Package;
 use super::reads::{Analysis, Reads};
 use super::results::{self, Verdict};
 use super::{ClusterContext, ObjectContext, PackageVerdicts, Prepared, Printed, Recall, Workers};
-use crate::outcome::{ObjectId, Outcome};
+use crate::model::outcome::{ObjectId, Outcome};
 use crate::schema::Target;
 use std::time::Duration;
 
@@ -146,7 +146,7 @@ impl Plan {
             .iter()
             .map(|s| s.as_ref().map(|s| s.value))
             .collect();
-        let groups = crate::same::first_equal(&values);
+        let groups = crate::model::same::first_equal(&values);
         let owners = reads
             .par_iter()
             .map(|read| {
@@ -384,7 +384,7 @@ enum Source<'c> {
     /// Evaluated in this run (by itself or another object), then remembered under this key.
     Evaluated {
         context: ObjectContext<'c>,
-        memory_key: Option<crate::imports::Digest>,
+        memory_key: Option<crate::jsonnet::imports::Digest>,
     },
 }
 
@@ -519,9 +519,12 @@ pub(super) fn rego_outcomes(
         .map(|(t, (source, target))| {
             // Fails closed: an object whose verdicts cannot be found is an error, never passed.
             let error = |text: String| {
-                let outcome =
-                    super::policy_outcome(target, super::LOAD, crate::outcome::Status::Error)
-                        .message(text);
+                let outcome = super::policy_outcome(
+                    target,
+                    super::LOAD,
+                    crate::model::outcome::Status::Error,
+                )
+                .message(text);
                 Some((vec![outcome], Duration::ZERO))
             };
             let no_context = || {

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use regorus::Value;
 
 use super::{Settings, budget, load, load_outcome};
-use crate::outcome::{Location, Outcome, Stage, Status};
+use crate::model::outcome::{Location, Outcome, Stage, Status};
 
 /// Check name of a policy unit test.
 pub const TEST: &str = "test";

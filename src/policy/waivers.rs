@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::outcome::{Location, Outcome, Stage, Status};
+use crate::model::outcome::{Location, Outcome, Stage, Status};
 use crate::schema::Target;
 
 /// Check name for problems with waivers themselves (expired, unused, malformed).

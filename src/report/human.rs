@@ -3,8 +3,9 @@
 
 use std::io::{self, Write};
 
-use super::{Report, RunInfo, visible};
-use crate::outcome::{Outcome, Stage, Status, Summary};
+use super::{Report, RunInfo};
+use crate::model::outcome::{Outcome, Stage, Status, Summary};
+use crate::model::text::visible;
 
 pub struct Human<W: Write> {
     out: W,
@@ -167,7 +168,7 @@ impl<W: Write> Report for Human<W> {
 
 /// What the run says about its expansions: notes always (an ignored cache record), the
 /// counts of evaluated and cached entries with `-v`.
-fn stats_lines(stats: &crate::gate::Stats, verbose: bool) -> Vec<String> {
+fn stats_lines(stats: &crate::model::stats::Stats, verbose: bool) -> Vec<String> {
     let mut lines: Vec<String> = stats.notes.iter().map(|n| format!("note: {n}")).collect();
     if let Some(since) = &stats.changed_since {
         lines.push(format!(
@@ -219,7 +220,7 @@ fn counts(summary: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{Location, Stage};
+    use crate::model::outcome::{Location, Stage};
     use std::time::Duration;
 
     fn render(outcomes: &[Outcome], color: bool) -> String {
@@ -282,7 +283,7 @@ mod tests {
 
     #[test]
     fn stats_show_notes_always_and_counts_when_verbose() {
-        let stats = crate::gate::Stats {
+        let stats = crate::model::stats::Stats {
             entries: 3,
             checked: 3,
             evaluated: 1,

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{Report, RunInfo};
-use crate::outcome::{Outcome, Summary};
+use crate::model::outcome::{Outcome, Summary};
 
 /// Bumped when a field changes meaning or disappears.
 pub const FORMAT_VERSION: u32 = 1;
@@ -31,7 +31,7 @@ struct Document<'a> {
     summary: Summary,
     /// How `check` came by its expansions (entries evaluated, cached, checked).
     #[serde(skip_serializing_if = "Option::is_none")]
-    expansion: Option<&'a crate::gate::Stats>,
+    expansion: Option<&'a crate::model::stats::Stats>,
     outcomes: Vec<OutcomeEntry<'a>>,
 }
 
@@ -71,7 +71,7 @@ impl<W: Write> Report for Json<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{Stage, Status};
+    use crate::model::outcome::{Stage, Status};
     use std::time::Duration;
 
     #[test]

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use super::{Report, RunInfo};
-use crate::outcome::{Outcome, Stage, Status};
-use crate::write::write_atomically;
+use crate::model::atomic::write_atomically;
+use crate::model::outcome::{Outcome, Stage, Status};
 
 /// Writes the JUnit file atomically, so Jenkins never publishes half a report.
 pub struct Junit {
@@ -258,7 +258,7 @@ fn escaped(text: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Location;
+    use crate::model::outcome::Location;
     use std::time::Duration;
 
     fn info() -> RunInfo {

@@ -12,39 +12,11 @@ use std::time::Duration;
 
 use rayon::prelude::*;
 
-use crate::outcome::Outcome;
-
-/// Text from the repository under review, made safe for a terminal or a CI log: control
-/// characters (an escape sequence in a jsonnet `error` or `std.trace`) are shown escaped
-/// instead of driving the reader's terminal. Tabs stay.
-pub fn visible(text: &str) -> String {
-    if !text.chars().any(|c| c.is_control() && c != '\t') {
-        return text.to_owned();
-    }
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-/// At most `limit` characters of words that came from elsewhere (a parser quoting a file, a
-/// server's error), trimmed and made [`visible`], with `…` where they were cut.
-pub fn excerpt(text: &str, limit: usize) -> String {
-    let shown = visible(text.trim());
-    if shown.chars().count() <= limit {
-        return shown;
-    }
-    shown.chars().take(limit).collect::<String>() + "…"
-}
+use crate::model::outcome::Outcome;
 
 /// The last line of the line-oriented reports (TAP, table): the verdict and every count.
 pub fn counts_line(command: &str, outcomes: &[Outcome]) -> String {
-    let summary = crate::outcome::Summary::of(outcomes);
+    let summary = crate::model::outcome::Summary::of(outcomes);
     let verdict = if summary.has_failures() {
         "FAILED"
     } else {
@@ -69,7 +41,7 @@ pub struct RunInfo {
     pub elapsed: Duration,
     /// How the gate came by its expansions (`check` only): entries checked and skipped,
     /// evaluated and taken from the cache, and notes about the cache.
-    pub stats: Option<crate::gate::Stats>,
+    pub stats: Option<crate::model::stats::Stats>,
 }
 
 /// A finished run's outcomes, written somewhere.
@@ -126,7 +98,7 @@ fn apply_permutation<T>(items: &mut [T], mut order: Vec<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{Stage, Status};
+    use crate::model::outcome::{Stage, Status};
 
     #[test]
     fn permutations_are_applied_in_place() {

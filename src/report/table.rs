@@ -6,8 +6,9 @@
 
 use std::io::{self, Write};
 
-use super::{Report, RunInfo, visible};
-use crate::outcome::{Outcome, Stage, Status};
+use super::{Report, RunInfo};
+use crate::model::outcome::{Outcome, Stage, Status};
+use crate::model::text::visible;
 
 pub struct Table<W: Write> {
     out: W,

@@ -10,8 +10,9 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{Report, RunInfo, visible};
-use crate::outcome::{Outcome, Status};
+use super::{Report, RunInfo};
+use crate::model::outcome::{Outcome, Status};
+use crate::model::text::visible;
 
 pub struct Tap<W: Write> {
     out: W,
@@ -114,7 +115,7 @@ fn quoted(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{Location, Stage};
+    use crate::model::outcome::{Location, Stage};
     use std::time::Duration;
 
     fn render(outcomes: &[Outcome]) -> String {

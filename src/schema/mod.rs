@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use bundle::{BUILTIN_VERSION, DEFINITIONS_URI, Definitions, KubeVersion};
 use gvk::Gvk;
 use lifecycle::{Lifecycle, Verdict};
@@ -470,7 +470,7 @@ impl Catalog {
             );
         };
         for path in self.settings.crd_files.clone() {
-            let files = match crate::manifests::files(&path) {
+            let files = match crate::model::manifests::files(&path) {
                 Ok(files) => files,
                 Err(e) => {
                     problem(&path, None, format!("cannot read CRD files: {e}"));
@@ -478,7 +478,7 @@ impl Catalog {
                 }
             };
             for file in files {
-                let items = match crate::manifests::read(&file) {
+                let items = match crate::model::manifests::read(&file) {
                     Ok(items) => items,
                     Err(e) => {
                         problem(&file, None, e);
@@ -604,7 +604,7 @@ fn check(catalog: &Catalog, targets: &[Target]) -> Vec<Outcome> {
 /// name and labels, the API version — is part of the content.
 fn check_sharing(catalog: &Catalog, targets: &[Target]) -> (Vec<Outcome>, usize) {
     let values: Vec<Option<&Value>> = targets.iter().map(|t| Some(t.value)).collect();
-    let first = crate::same::first_equal(&values);
+    let first = crate::model::same::first_equal(&values);
     let schema_of = |target: &Target| {
         let gvk = Gvk::from_api_version(&target.id.api_version, &target.id.kind);
         match catalog

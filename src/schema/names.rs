@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::gvk::Gvk;
-use crate::outcome::pointer_segment;
+use crate::model::outcome::pointer_segment;
 
 const NAMES: &str = include_str!("../../schemas/object-names.json");
 

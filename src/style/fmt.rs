@@ -8,9 +8,9 @@ use rayon::prelude::*;
 
 use super::libjsonnet::Formatter;
 use super::{CHECK, Problem, Verdict, judge, outcome, owner, sources};
-use crate::config::Config;
-use crate::outcome::{Outcome, Stage, Status, shown_path};
-use crate::write::replace_atomically;
+use crate::cli::config::Config;
+use crate::model::atomic::replace_atomically;
+use crate::model::outcome::{Outcome, Stage, Status, shown_path};
 
 /// What a `fmt` run did: one outcome per file (plus any directory that could not be
 /// listed), and the files it rewrote — or, with `check_only`, would rewrite.

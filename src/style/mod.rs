@@ -17,9 +17,9 @@ use serde::Deserialize;
 use walkdir::WalkDir;
 
 use crate::cache::Cache;
-use crate::config::{CONFIG_FILE, Cluster, Config};
-use crate::imports::Digest;
-use crate::outcome::{Location, Outcome, Stage, Status, shown_path};
+use crate::cli::config::{CONFIG_FILE, Cluster, Config};
+use crate::jsonnet::imports::Digest;
+use crate::model::outcome::{Location, Outcome, Stage, Status, shown_path};
 use libjsonnet::{FormatError, Formatter};
 
 /// The check's stable name in reports.
@@ -302,7 +302,7 @@ pub fn outcome(path: &Path, cluster: Option<&str>, result: &Result<Verdict, Prob
             line: Some(first_difference(original, formatted)),
             column: None,
         })
-        .detail(crate::freshness::labelled_diff(
+        .detail(crate::model::text::labelled_diff(
             &shown_path(path),
             &format!("{} (formatted)", shown_path(path)),
             original,

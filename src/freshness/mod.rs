@@ -1,6 +1,8 @@
 //! Compares what the sources produce with the committed JSON, so that a review always shows
 //! exactly what a change does: each file is up to date, stale, missing or orphaned.
 
+pub mod write;
+
 use std::collections::HashSet;
 use std::fs;
 use std::io::ErrorKind;
@@ -10,11 +12,12 @@ use rayon::prelude::*;
 use serde_json::Value;
 use walkdir::WalkDir;
 
-use crate::config::{Cluster, Config, FormatOnly};
-use crate::expand::{Expanded, Produced, output_prefix};
-use crate::outcome::{Location, Outcome, Stage, Status, plain_name, shown_path};
-use crate::paths;
-use crate::secrets;
+use crate::cli::config::{Cluster, Config, FormatOnly};
+use crate::jsonnet::expand::{Expanded, Produced, output_prefix};
+use crate::model::outcome::{Location, Outcome, Stage, Status, plain_name, shown_path};
+use crate::model::paths;
+use crate::model::secrets;
+use crate::model::text::labelled_diff;
 
 pub const CHECK: &str = "up-to-date";
 
@@ -124,16 +127,6 @@ pub fn unified_diff(path: &Path, committed: &str, produced: &str) -> String {
         committed,
         produced,
     )
-}
-
-/// A unified diff from `old` to `new` under the given header names; every report shows
-/// diffs in this one shape (the style stage's too).
-pub fn labelled_diff(old_name: &str, new_name: &str, old: &str, new: &str) -> String {
-    let diff = similar::TextDiff::from_lines(old, new);
-    diff.unified_diff()
-        .context_radius(3)
-        .header(old_name, new_name)
-        .to_string()
 }
 
 /// For a file holding a Secret on either side — committed or produced, so that a Secret

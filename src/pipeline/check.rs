@@ -8,19 +8,19 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::cache::{Cache, Miss, Record, WorkTree};
 use crate::changes::Changes;
-use crate::config::Config;
-use crate::discover::{self, Entry};
-use crate::expand::{self, Expanded, Object};
+use crate::cli::config::Config;
 use crate::freshness;
-use crate::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use crate::jsonnet::discover::{self, Entry};
+use crate::jsonnet::expand::{self, Expanded, Object};
+use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use crate::model::stats::Stats;
+use crate::pipeline::shard::Shard;
 use crate::policy::memory::VerdictMemory;
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
 use crate::schema::{self, Catalog, Target, crd, gvk::Gvk};
-use crate::shard::Shard;
 use crate::style;
 
 pub const EVALUATE: &str = "evaluate";
@@ -60,39 +60,6 @@ pub struct Run {
     pub expanded: Vec<Expanded>,
     pub catalog: Catalog,
     pub stats: Stats,
-}
-
-/// How a run came by its expansions: for the reports, and for the tests and benchmarks
-/// that must tell a cached run from an evaluated one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Stats {
-    /// Entries of the selected clusters.
-    pub entries: usize,
-    /// Entries whose results the run checks.
-    pub checked: usize,
-    /// Checked entries that jsonnet evaluated.
-    pub evaluated: usize,
-    /// Checked entries whose expansion came from the cache.
-    pub cached: usize,
-    /// `--changed-since`'s revision: entries it does not reach are not checked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub changed_since: Option<String>,
-    /// This repository's directory in the cache, when the run used one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cache_dir: Option<PathBuf>,
-    /// Records written to the cache.
-    pub cache_writes: usize,
-    /// Objects whose policy verdicts came from the cache instead of an evaluation.
-    pub policy_recalled: usize,
-    /// Rule evaluations an object took from another object of the same content and inputs
-    /// in this run (whole objects on the virtual machine).
-    pub policy_shared: usize,
-    /// Objects whose schema check another object of the same content and schema made.
-    pub schema_shared: usize,
-    /// What is worth saying but is no check: ignored records, a cache that cannot be
-    /// written.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
 }
 
 /// What `expand` found: the expansions, the error outcomes of entry files whose names cannot

@@ -3,14 +3,15 @@
 //! and never touches what an entry that failed to evaluate had committed.
 
 use std::fs;
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Cluster, Config};
-use crate::expand::Expanded;
+use crate::cli::config::{Cluster, Config};
 use crate::freshness::{self, Verdict};
-use crate::outcome::{Location, Outcome, Stage, Status, shown_path};
-use crate::paths;
+use crate::jsonnet::expand::Expanded;
+use crate::model::atomic::write_atomically;
+use crate::model::outcome::{Location, Outcome, Stage, Status, shown_path};
+use crate::model::paths;
 
 pub const WRITE: &str = "write";
 
@@ -131,49 +132,6 @@ fn ensure_real_dirs(root: &Path, generated: &Path, relative: &Path) -> Result<()
     }
 }
 
-/// Writes to a temporary file beside the target and renames it over the target, so a
-/// reader (or a crash) never sees half a file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomically_as(path, bytes, None)
-}
-
-/// Replaces an existing file atomically, giving the new file the old one's permissions:
-/// rewriting a source (`policyrun fmt`) must not make a private file readable or an
-/// executable one plain.
-pub fn replace_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let permissions = fs::metadata(path)?.permissions();
-    write_atomically_as(path, bytes, Some(permissions))
-}
-
-fn write_atomically_as(
-    path: &Path,
-    bytes: &[u8],
-    permissions: Option<fs::Permissions>,
-) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.policyrun-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        if let Some(permissions) = permissions {
-            file.set_permissions(permissions)?;
-        }
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
-}
-
 /// Removes directories left empty by removing an orphan, up to (not including) the root.
 fn remove_empty_parents(root: &Path, generated: &Path, relative: &Path) {
     let mut dir = relative.parent();
@@ -191,34 +149,6 @@ fn remove_empty_parents(root: &Path, generated: &Path, relative: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atomic_write_replaces_and_leaves_no_temp() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("x.json");
-        fs::write(&target, "old").unwrap();
-        write_atomically(&target, b"new").unwrap();
-        assert_eq!(fs::read_to_string(&target).unwrap(), "new");
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 1, "{names:?}");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn replacing_keeps_the_permissions() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("run.jsonnet");
-        fs::write(&target, "old").unwrap();
-        fs::set_permissions(&target, fs::Permissions::from_mode(0o750)).unwrap();
-        replace_atomically(&target, b"new").unwrap();
-        assert_eq!(fs::read_to_string(&target).unwrap(), "new");
-        let mode = fs::metadata(&target).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o750);
-    }
 
     #[cfg(unix)]
     #[test]

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{Cluster, Config};
-use crate::gate;
-use crate::outcome::{Outcome, Stage, Status};
+use crate::cli::config::{Cluster, Config};
+use crate::model::outcome::{Outcome, Stage, Status};
+use crate::pipeline::check;
 
-use super::ownership::{self, Owner};
-use super::stage::{self, Desired, STAGE, StageOptions};
+use crate::apply::ownership::{self, Owner};
+use crate::apply::stage::{self, Desired, STAGE, StageOptions};
 
 /// What `policyrun apply` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -23,7 +23,7 @@ pub struct Plan {
     /// Everything but the timeouts, which come from each cluster's settings...
     pub stage: StageOptions,
     /// ...unless given here (the command line).
-    pub timeouts: crate::config::ApplySettings,
+    pub timeouts: crate::cli::config::ApplySettings,
     /// After a healthy stage, delete what policyrun applied before and the tree dropped.
     pub prune: bool,
     /// Promote as soon as a stage is ready, without the configured bake (an emergency).
@@ -62,7 +62,7 @@ pub fn repository_name(root: &Path) -> String {
 pub fn desired_objects(
     repository: &str,
     cluster: &str,
-    expanded: &[crate::expand::Expanded],
+    expanded: &[crate::jsonnet::expand::Expanded],
 ) -> Vec<Desired> {
     expanded
         .iter()
@@ -97,22 +97,23 @@ pub fn diff(
     let repository = repository_name(&config.root);
     let mut outcomes = Vec::new();
     for cluster in clusters(config, plan)? {
-        let options = gate::Options {
+        let options = check::Options {
             clusters: vec![cluster.name.clone()],
-            ..gate::Options::default()
+            ..check::Options::default()
         };
-        let (expanded, badly_named, _) = gate::expand(config, &options)?;
+        let (expanded, badly_named, _) = check::expand(config, &options)?;
         outcomes.extend(badly_named);
         outcomes.extend(
-            gate::expansion_outcomes(&expanded)
+            check::expansion_outcomes(&expanded)
                 .into_iter()
                 .filter(|o| o.status.is_failure()),
         );
         let objects = desired_objects(&repository, &cluster.name, &expanded);
         let result = runtime.block_on(async {
             let client =
-                super::kubeapi::connect(&cluster.context, plan.kubeconfig.as_deref()).await?;
-            Ok::<_, String>(super::diff::cluster(&client, objects).await)
+                crate::apply::kubeapi::connect(&cluster.context, plan.kubeconfig.as_deref())
+                    .await?;
+            Ok::<_, String>(crate::apply::diff::cluster(&client, objects).await)
         });
         match result {
             Ok(found) => outcomes.extend(found),
@@ -184,12 +185,12 @@ pub fn run(
         }
         // (a) The gate for this cluster's tree, as the pull request saw it — but for the
         // style stage: layout is for reviewers, and must never hold back a rollout.
-        let options = gate::Options {
+        let options = check::Options {
             clusters: vec![cluster.name.clone()],
             without_style: true,
-            ..gate::Options::default()
+            ..check::Options::default()
         };
-        let run = gate::check(config, &options)?;
+        let run = check::check(config, &options)?;
         let problems: Vec<Outcome> = run
             .outcomes
             .into_iter()
@@ -225,7 +226,7 @@ pub fn run(
             false => None,
             true => match runtime.block_on(async {
                 let server = bake.connect()?;
-                super::bake::preflight(bake, &server).await?;
+                crate::apply::bake::preflight(bake, &server).await?;
                 Ok::<_, String>(server)
             }) {
                 Ok(server) => Some(server),
@@ -241,21 +242,22 @@ pub fn run(
         };
         let result = runtime.block_on(async {
             let client =
-                super::kubeapi::connect(&cluster.context, plan.kubeconfig.as_deref()).await?;
+                crate::apply::kubeapi::connect(&cluster.context, plan.kubeconfig.as_deref())
+                    .await?;
             let mut result = stage::run(&client, objects.clone(), options).await;
             let mut bake_failed = false;
             if result.healthy && bake.enabled() {
                 let baked = match &prometheus {
-                    None if dry_run => super::bake::skipped(
+                    None if dry_run => crate::apply::bake::skipped(
                         &cluster.name,
                         "skipped: a dry run changes nothing to bake",
                     ),
-                    None => super::bake::skipped(
+                    None => crate::apply::bake::skipped(
                         &cluster.name,
                         "skipped (--no-bake): promoted as soon as every rollout was ready",
                     ),
                     Some(server) => {
-                        super::bake::run(&cluster.name, bake, server, options.progress).await
+                        crate::apply::bake::run(&cluster.name, bake, server, options.progress).await
                     }
                 };
                 if baked.status.is_failure() {
@@ -272,7 +274,7 @@ pub fn run(
             }
             // Only a healthy stage prunes: what replaces a pruned object must be running.
             if plan.prune && result.healthy {
-                let pruned = super::prune::run(
+                let pruned = crate::apply::prune::run(
                     &client,
                     &objects,
                     &repository,

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use indicatif::ProgressBar;
 
 use super::{Expanded, Failure, Worker};
-use crate::config::Config;
-use crate::discover::Entry;
-use crate::outcome::Location;
+use crate::cli::config::Config;
+use crate::jsonnet::discover::Entry;
+use crate::model::outcome::Location;
 
 /// Stack of every thread that evaluates jsonnet. Parsing and evaluating recurse once per
 /// level of nesting, and a pull request can nest as deep as it likes: with the default 2 MiB

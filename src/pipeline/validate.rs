@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::expand::identity;
-use crate::manifests::{self, Item};
-use crate::outcome::{Location, ObjectId, Outcome, Stage, Status, shown_path};
+use crate::jsonnet::expand::identity;
+use crate::model::manifests::{self, Item};
+use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status, shown_path};
 use crate::policy::{ClusterContext, Document, PolicyStage, waivers::Date};
 use crate::schema::{self, Catalog, Settings, Target, gvk::Gvk};
 
@@ -269,7 +269,7 @@ fn read_items(
             "no manifest files (.json, .yaml, .yml) in {}",
             paths
                 .iter()
-                .map(|p| crate::outcome::shown_path(p))
+                .map(|p| crate::model::outcome::shown_path(p))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
@@ -339,7 +339,7 @@ pub fn read_objects(paths: &[PathBuf], stage: Stage) -> Result<(Vec<Found>, Vec<
 /// schema stage checks it as a prefix) — and a document lacking both `apiVersion` and
 /// `kind` said to lack both. The gate keeps requiring `metadata.name`: it applies
 /// server-side, by name.
-fn manifest_identity(value: &Value) -> Result<crate::expand::Identity, String> {
+fn manifest_identity(value: &Value) -> Result<crate::jsonnet::expand::Identity, String> {
     let absent = |v: Option<&Value>| v.is_none_or(|v| v.as_str() == Some(""));
     if absent(value.get("apiVersion")) && absent(value.get("kind")) {
         return Err("apiVersion and kind are missing".into());

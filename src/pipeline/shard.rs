@@ -10,7 +10,7 @@
 use std::path::{Component, Path};
 use std::str::FromStr;
 
-use crate::outcome::Outcome;
+use crate::model::outcome::Outcome;
 
 /// One of `count` shards; `index` counts from 0 (the command line's K is `index + 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +107,7 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{Location, Stage, Status};
+    use crate::model::outcome::{Location, Stage, Status};
 
     #[test]
     fn shards_parse_strictly() {

@@ -265,7 +265,7 @@ mod tests {
 
     #[test]
     fn ordinary_sources_pass() {
-        let lib = include_str!("../lib/kube.libsonnet");
+        let lib = include_str!("../../lib/kube.libsonnet");
         assert_eq!(too_deep(lib), None);
         // Long, flat: many fields, many elements, long strings of operators in strings.
         let flat = format!(

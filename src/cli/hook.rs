@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::write::write_atomically;
+use crate::model::atomic::write_atomically;
 
 /// The line that marks a hook as ours.
 pub const MARKER: &str = "# policyrun pre-push hook: written by `policyrun hook install`";

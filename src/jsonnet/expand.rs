@@ -25,13 +25,13 @@ use jrsonnet_stdlib::TracePrinter;
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::config::{Config, Layout};
-use crate::discover::Entry;
-use crate::imports::{ImportLog, Input};
-use crate::outcome::{Location, ObjectId, pointer_segment};
-use crate::report::visible;
-use crate::sandbox::SandboxResolver;
-use crate::stdlib::GateStdlib;
+use crate::cli::config::{Config, Layout};
+use crate::jsonnet::discover::Entry;
+use crate::jsonnet::imports::{ImportLog, Input};
+use crate::jsonnet::sandbox::SandboxResolver;
+use crate::jsonnet::stdlib::GateStdlib;
+use crate::model::outcome::{Location, ObjectId, pointer_segment};
+use crate::model::text::visible;
 
 /// A Kubernetes object the sources produce, with where it will be committed.
 #[derive(Debug, Clone, PartialEq)]
@@ -839,7 +839,7 @@ mod tests {
         };
         assert_eq!(
             digest(&b, "lib/data/app.conf"),
-            Some(crate::imports::Digest::of(b"a = 1\n"))
+            Some(crate::jsonnet::imports::Digest::of(b"a = 1\n"))
         );
         assert_eq!(digest(&a, "lib/y.libsonnet"), digest(&b, "lib/y.libsonnet"));
     }

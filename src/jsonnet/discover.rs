@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use walkdir::WalkDir;
 
-use crate::config::{Cluster, Config};
-use crate::outcome::{Location, Outcome, Stage, Status, plain_name, shown_path};
+use crate::cli::config::{Cluster, Config};
+use crate::model::outcome::{Location, Outcome, Stage, Status, plain_name, shown_path};
 
 /// The check a badly named entry fails.
 pub const FILE_NAME: &str = "file-name";

@@ -3,7 +3,7 @@
 //! so a jsonnet file must not be able to read (and print into a report) anything outside it.
 //! It also refuses, before jrsonnet parses it, every file that is parsed as jsonnet (an entry,
 //! or a file some source `import`s, whatever its extension) and nests deeper than the parser
-//! can take: see [`crate::nesting`].
+//! can take: see [`crate::jsonnet::nesting`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -17,9 +17,9 @@ use jrsonnet_evaluator::{
 use jrsonnet_gcmodule::Acyclic;
 use jrsonnet_ir::SourceFile;
 
-use crate::import_kinds::{CodeImports, code_imports};
-use crate::imports::{ImportLog, Probe};
-use crate::nesting::{self, TooDeep};
+use crate::jsonnet::import_kinds::{CodeImports, code_imports};
+use crate::jsonnet::imports::{ImportLog, Probe};
+use crate::jsonnet::nesting::{self, TooDeep};
 
 /// Resolves imports like the jsonnet tool (relative to the importing file, then each import
 /// path in order) but only to regular files whose real path lies inside `root`.

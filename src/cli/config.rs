@@ -676,7 +676,7 @@ fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Setting
             .enumerate()
             .map(|(i, path)| {
                 let key = format!("{key}[{i}]");
-                crate::paths::lstat_below(root, &relative_inside(&key, path)?)
+                crate::model::paths::lstat_below(root, &relative_inside(&key, path)?)
                     .map_err(|problem| format!("{key}: {problem}"))?;
                 existing_inside(root, &key, path)
             })
@@ -684,7 +684,7 @@ fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Setting
     };
     let dirs = match raw.dirs {
         None if root.join("policies").is_dir() => {
-            crate::paths::lstat_below(root, Path::new("policies"))
+            crate::model::paths::lstat_below(root, Path::new("policies"))
                 .map_err(|problem| format!("policy.dirs: {problem}"))?;
             vec![existing_dir_inside(root, "policy.dirs", "policies")?]
         }
@@ -794,7 +794,7 @@ fn existing_dir_inside(root: &Path, key: &str, text: &str) -> Result<PathBuf, St
 fn toml_error(text: &str, error: &toml::de::Error) -> String {
     // The message may hold a value of the file (`invalid type: string "…"`): kept short, and
     // control characters escaped.
-    let message = crate::report::excerpt(error.message(), 200);
+    let message = crate::model::text::excerpt(error.message(), 200);
     match error.span() {
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
@@ -825,7 +825,7 @@ fn toml_error(text: &str, error: &toml::de::Error) -> String {
 /// `expand` writes below the generated root, so no part of it may be a symlink: one committed
 /// by a pull request would redirect those writes (and the freshness reads) elsewhere.
 fn refuse_symlinks_below(root: &Path, relative: &Path, key: &str) -> Result<(), String> {
-    match crate::paths::lstat_below(root, relative) {
+    match crate::model::paths::lstat_below(root, relative) {
         Err(problem) => Err(format!("{key}: {problem}")),
         Ok(Some(meta)) if !meta.is_dir() => Err(format!(
             "{key}: `{}` exists and is not a directory",

@@ -1,0 +1,5 @@
+//! The command line's side of the crate: `policyrun.toml` read into checked settings, and
+//! the git hook that runs the gate before a push.
+
+pub mod config;
+pub mod hook;

@@ -1,0 +1,11 @@
+//! The jsonnet stage: finds each cluster's entry files, evaluates them with jrsonnet inside
+//! a sandbox that keeps every read in the repository, and records which files each entry
+//! read.
+
+pub mod discover;
+pub mod expand;
+pub mod import_kinds;
+pub mod imports;
+pub mod nesting;
+pub mod sandbox;
+pub mod stdlib;
