@@ -37,8 +37,9 @@ use serde::{Deserialize, Serialize};
 use crate::cli::config::{Config, Layout};
 use crate::jsonnet::discover::Entry;
 use crate::jsonnet::expand::{self, Expanded, Object, output_prefix};
-use crate::jsonnet::imports::{Digest, Input};
+use crate::jsonnet::imports::Input;
 use crate::model::atomic::{self, Durability};
+use crate::model::digest::Digest;
 use crate::model::outcome::ObjectId;
 
 /// Changes whenever the record layout changes; records of another format are ignored.

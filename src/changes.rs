@@ -244,7 +244,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jsonnet::imports::Digest;
+    use crate::model::digest::Digest;
 
     fn config() -> (tempfile::TempDir, Config) {
         let dir = tempfile::tempdir().unwrap();

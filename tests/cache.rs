@@ -516,7 +516,7 @@ fn a_cache_directory_others_can_write_is_not_trusted() {
 fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
     use policyrun::cache::Cache;
     use policyrun::cli::config::Config;
-    use policyrun::jsonnet::imports::Digest;
+    use policyrun::model::digest::Digest;
     use policyrun::model::outcome::Status;
     use policyrun::style;
 

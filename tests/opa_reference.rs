@@ -15,12 +15,13 @@ use std::time::Instant;
 
 use policyrun::cli::config::Config;
 use policyrun::jsonnet::{discover, expand};
+use policyrun::model::object::Target;
 use policyrun::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use policyrun::model::secrets;
 use policyrun::pipeline::check;
 use policyrun::policy::waivers::Date;
 use policyrun::policy::{self, ClusterContext, Part, PolicyStage, RegoEngine, Settings};
-use policyrun::schema::{Catalog, Target};
+use policyrun::schema::Catalog;
 use serde_json::{Value, json};
 use support::{manifest_dir, opa_available, policyrun};
 

@@ -64,8 +64,8 @@ pub fn object_diff(name: &str, live: Option<&Value>, predicted: &Value) -> Optio
     }
     let changed_secrets = changed_secret_keys(&before, &after);
     let reference = before.clone();
-    crate::freshness::mask_secrets(&mut before, Some(&after));
-    crate::freshness::mask_secrets(&mut after, Some(&reference));
+    crate::model::secrets::mask_secrets(&mut before, Some(&after));
+    crate::model::secrets::mask_secrets(&mut after, Some(&reference));
     let text = |value: &Value| match value {
         Value::Null => String::new(),
         other => serde_json::to_string_pretty(other).unwrap_or_default() + "\n",

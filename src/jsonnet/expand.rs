@@ -839,7 +839,7 @@ mod tests {
         };
         assert_eq!(
             digest(&b, "lib/data/app.conf"),
-            Some(crate::jsonnet::imports::Digest::of(b"a = 1\n"))
+            Some(crate::model::digest::Digest::of(b"a = 1\n"))
         );
         assert_eq!(digest(&a, "lib/y.libsonnet"), digest(&b, "lib/y.libsonnet"));
     }

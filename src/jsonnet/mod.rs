@@ -6,6 +6,5 @@ pub mod discover;
 pub mod expand;
 pub mod import_kinds;
 pub mod imports;
-pub mod nesting;
 pub mod sandbox;
 pub mod stdlib;

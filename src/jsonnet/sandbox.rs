@@ -3,7 +3,7 @@
 //! so a jsonnet file must not be able to read (and print into a report) anything outside it.
 //! It also refuses, before jrsonnet parses it, every file that is parsed as jsonnet (an entry,
 //! or a file some source `import`s, whatever its extension) and nests deeper than the parser
-//! can take: see [`crate::jsonnet::nesting`].
+//! can take: see [`crate::model::nesting`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -19,7 +19,7 @@ use jrsonnet_ir::SourceFile;
 
 use crate::jsonnet::import_kinds::{CodeImports, code_imports};
 use crate::jsonnet::imports::{ImportLog, Probe};
-use crate::jsonnet::nesting::{self, TooDeep};
+use crate::model::nesting::{self, TooDeep};
 
 /// Resolves imports like the jsonnet tool (relative to the importing file, then each import
 /// path in order) but only to regular files whose real path lies inside `root`.

@@ -20,7 +20,7 @@ use jrsonnet_evaluator::{
 use jrsonnet_gcmodule::{Cc, Trace};
 use jrsonnet_stdlib::{Settings, TracePrinter};
 
-use crate::jsonnet::nesting;
+use crate::model::nesting;
 
 /// jrsonnet's standard library object with the gate's `parseYaml` over it, bound as `std`
 /// in every file (with that file's `std.thisFile`).

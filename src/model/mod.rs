@@ -3,7 +3,11 @@
 //! importing each other. Nothing here imports another part of the crate.
 
 pub mod atomic;
+pub mod digest;
+pub mod events;
 pub mod manifests;
+pub mod nesting;
+pub mod object;
 pub mod outcome;
 pub mod paths;
 pub mod same;

@@ -149,6 +149,57 @@ pub fn hide(text: &str, values: &[String]) -> String {
     text
 }
 
+/// Replaces the values of every Secret's `data` and `stringData` in `value` by markers;
+/// `other` is the same place on the other side, to tell changed values from equal ones. A
+/// value counts as unchanged only where the other side is a Secret too: "the same as the
+/// ConfigMap's value" would tell the value.
+pub fn mask_secrets(value: &mut Value, other: Option<&Value>) {
+    if is_secret(value) {
+        let other = other.filter(|o| is_secret(o));
+        for field in ["data", "stringData"] {
+            let theirs = other.and_then(|o| o.get(field));
+            let marker = |same: bool| {
+                Value::String(
+                    if same {
+                        "<hidden>"
+                    } else {
+                        "<hidden, changed>"
+                    }
+                    .to_owned(),
+                )
+            };
+            match value.get_mut(field) {
+                Some(Value::Object(entries)) => {
+                    for (key, entry) in entries.iter_mut() {
+                        let same = theirs.and_then(|t| t.get(key)) == Some(&*entry);
+                        *entry = marker(same);
+                    }
+                }
+                // Not a map (an invalid Secret): hidden whole.
+                Some(whole) if !whole.is_null() => {
+                    let same = theirs == Some(&*whole);
+                    *whole = marker(same);
+                }
+                _ => {}
+            }
+        }
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                mask_secrets(child, other.and_then(|o| o.get(key)));
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter_mut().enumerate() {
+                mask_secrets(child, other.and_then(|o| o.get(i)));
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

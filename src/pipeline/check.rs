@@ -15,12 +15,13 @@ use crate::cli::config::Config;
 use crate::freshness;
 use crate::jsonnet::discover::{self, Entry};
 use crate::jsonnet::expand::{self, Expanded, Object};
+use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::stats::Stats;
 use crate::pipeline::shard::Shard;
 use crate::policy::memory::VerdictMemory;
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
-use crate::schema::{self, Catalog, Target, crd, gvk::Gvk};
+use crate::schema::{self, Catalog, crd, gvk::Gvk};
 use crate::style;
 
 pub const EVALUATE: &str = "evaluate";

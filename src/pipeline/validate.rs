@@ -11,9 +11,10 @@ use serde_json::Value;
 
 use crate::jsonnet::expand::identity;
 use crate::model::manifests::{self, Item};
+use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status, shown_path};
 use crate::policy::{ClusterContext, Document, PolicyStage, waivers::Date};
-use crate::schema::{self, Catalog, Settings, Target, gvk::Gvk};
+use crate::schema::{self, Catalog, Settings, gvk::Gvk};
 
 /// Check name for input that is not a Kubernetes object at all.
 pub const READ: &str = "read";

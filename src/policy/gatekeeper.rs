@@ -19,8 +19,8 @@ use super::budget::{self, ObjectBudget};
 use super::load::{self, Problem};
 use super::results::{self, Verdict};
 use super::{load_outcome, policy_outcome};
+use crate::model::object::Target;
 use crate::model::outcome::{ObjectId, Outcome, Status};
-use crate::schema::Target;
 
 /// Where the API server creates a namespaced object that names no namespace.
 pub const DEFAULT_NAMESPACE: &str = "default";

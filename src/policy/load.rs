@@ -13,7 +13,7 @@ use walkdir::WalkDir;
 
 use super::kinds::{self, Kinds};
 use super::{RegoVersion, Settings};
-use crate::jsonnet::imports::Digest;
+use crate::model::digest::Digest;
 use sha2::{Digest as _, Sha256};
 
 /// Something wrong with the policies themselves, with the place it was found.

@@ -27,7 +27,7 @@ use super::load::{Loaded, Package};
 use super::results::Verdict;
 use super::{ClusterContext, ObjectContext, PackageVerdicts, RegoEngine};
 use crate::cache::{self, Cache};
-use crate::jsonnet::imports::Digest;
+use crate::model::digest::Digest;
 
 /// The memory's file in the repository's cache directory, and its first word.
 const FILE: &str = "policy-verdicts";

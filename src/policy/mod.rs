@@ -30,10 +30,10 @@ use regorus::{Engine, Value};
 use serde::Deserialize;
 
 use crate::cache::Cache;
-use crate::jsonnet::imports::Digest;
+use crate::model::digest::Digest;
+use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::secrets;
-use crate::schema::Target;
 use budget::ObjectBudget;
 use load::{Loaded, Package, Problem, RuleDecl, RuleKind};
 use memory::VerdictMemory;

@@ -2,9 +2,9 @@
 //! from a pull request) may well put `input.data.password` into a message, so every message
 //! about a Secret is cleaned of its values, as committed (base64) and decoded.
 
+use crate::model::object::Target;
 use crate::model::outcome::Outcome;
 use crate::model::secrets;
-use crate::schema::Target;
 
 /// Replaces every value of the target's Secrets (the target itself, or nested in it) in the
 /// outcomes' messages (the one line and each finding on its own) and details.

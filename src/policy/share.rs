@@ -24,8 +24,8 @@ use super::load::Package;
 use super::reads::{Analysis, Reads};
 use super::results::{self, Verdict};
 use super::{ClusterContext, ObjectContext, PackageVerdicts, Prepared, Printed, Recall, Workers};
+use crate::model::object::Target;
 use crate::model::outcome::{ObjectId, Outcome};
-use crate::schema::Target;
 use std::time::Duration;
 
 /// One evaluation the interpreter makes for an object: a package's `exception` rule or one
@@ -384,7 +384,7 @@ enum Source<'c> {
     /// Evaluated in this run (by itself or another object), then remembered under this key.
     Evaluated {
         context: ObjectContext<'c>,
-        memory_key: Option<crate::jsonnet::imports::Digest>,
+        memory_key: Option<crate::model::digest::Digest>,
     },
 }
 

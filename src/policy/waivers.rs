@@ -10,8 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::model::object::Target;
 use crate::model::outcome::{Location, Outcome, Stage, Status};
-use crate::schema::Target;
 
 /// Check name for problems with waivers themselves (expired, unused, malformed).
 pub const WAIVER: &str = "waiver";

@@ -1,6 +1,7 @@
 //! Reports turn the outcomes of a run into what people and machines read. Several can run
 //! for one run (human on stdout and JUnit to a file); each sees the same sorted outcomes.
 
+pub mod events;
 pub mod human;
 pub mod json;
 pub mod junit;

@@ -16,7 +16,8 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use crate::model::object::Target;
+use crate::model::outcome::{Location, Outcome, Stage, Status};
 use bundle::{BUILTIN_VERSION, DEFINITIONS_URI, Definitions, KubeVersion};
 use gvk::Gvk;
 use lifecycle::{Lifecycle, Verdict};
@@ -532,17 +533,6 @@ fn describe(error: &jsonschema::ValidationError, secret: bool) -> String {
     format!("{pointer}: {text}")
 }
 
-/// One object to check, wherever it came from.
-pub struct Target<'a> {
-    /// How reports name it (one JUnit testcase per subject).
-    pub subject: String,
-    pub cluster: Option<&'a str>,
-    pub entry: Option<&'a Path>,
-    pub id: &'a ObjectId,
-    pub value: &'a Value,
-    pub location: Location,
-}
-
 /// The whole schema stage, for `check` and `validate` alike: the configured CRD files and
 /// the CRDs among the targets (for their cluster) define custom resources, each distinct
 /// kind is resolved once, then every object is checked in parallel.
@@ -731,6 +721,7 @@ fn is_base64(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::outcome::ObjectId;
     use serde_json::json;
 
     fn id(api_version: &str, kind: &str, name: &str) -> ObjectId {

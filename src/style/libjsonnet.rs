@@ -80,7 +80,7 @@ impl Formatter {
         // libjsonnet's parser recurses once per level and its passes over the tree are
         // quadratic in some chains: a deep source would abort the process or hold it for
         // minutes, so it is refused as a static error would be.
-        if let Err(deep) = crate::jsonnet::nesting::check(source) {
+        if let Err(deep) = crate::model::nesting::check(source) {
             return Err(FormatError::Syntax(format!(
                 "{filename}:{}:{}: {}",
                 deep.line,

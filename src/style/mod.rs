@@ -18,7 +18,7 @@ use walkdir::WalkDir;
 
 use crate::cache::Cache;
 use crate::cli::config::{CONFIG_FILE, Cluster, Config};
-use crate::jsonnet::imports::Digest;
+use crate::model::digest::Digest;
 use crate::model::outcome::{Location, Outcome, Stage, Status, shown_path};
 use libjsonnet::{FormatError, Formatter};
 

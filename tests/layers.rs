@@ -1,0 +1,344 @@
+//! The direction of dependencies inside the crate, checked from the sources: every
+//! `crate::` path in a module's code must point to its own part or to a lower layer, so that
+//! the file list reads as the pipeline (README "How the code is laid out").
+//!
+//! Layers, lowest first: `model` (imports nothing), `store`, the stages (each its own part;
+//! no stage reaches into another), `report`, `pipeline`, `cli` with `main.rs`. Unit tests
+//! (`#[cfg(test)] mod tests`) are left out: a test may build its fixtures with anything.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Each stage is a part of its own: a stage that needs another's result gets it from the
+/// pipeline as plain data.
+const STAGES: &[&str] = &[
+    "jsonnet",
+    "freshness",
+    "schema",
+    "policy",
+    "style",
+    "changes",
+    "apply",
+];
+
+/// Dependencies that break the rule today and are being removed (issue 14). The test fails
+/// when one of them no longer exists, so the list can only shrink.
+const NOT_YET_REMOVED: &[(&str, &str)] = &[
+    ("cache", "cli::config"),
+    ("cache", "jsonnet::discover"),
+    ("cache", "jsonnet::expand"),
+    ("cache", "jsonnet::imports"),
+    ("changes", "cli::config"),
+    ("changes", "jsonnet::discover"),
+    ("changes", "jsonnet::expand"),
+    ("changes", "jsonnet::imports"),
+    ("freshness", "cli::config"),
+    ("freshness", "jsonnet::expand"),
+    ("freshness::write", "cli::config"),
+    ("freshness::write", "jsonnet::expand"),
+    ("jsonnet::discover", "cli::config"),
+    ("jsonnet::expand", "cli::config"),
+    ("jsonnet::expand::pool", "cli::config"),
+    ("pipeline::check", "cli::config"),
+    ("pipeline::rollout", "cli::config"),
+    ("style", "cli::config"),
+    ("style::fmt", "cli::config"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Layer {
+    Model,
+    Store,
+    Stage,
+    Report,
+    Pipeline,
+    Cli,
+}
+
+/// The layer and part (first path segment) of a module.
+fn place(module: &str) -> Option<(Layer, &str)> {
+    let part = match module.split("::").next().unwrap_or(module) {
+        // The binary and the crate root are the command line's.
+        "main" | "lib" => "cli",
+        part => part,
+    };
+    let layer = match part {
+        "model" => Layer::Model,
+        "store" | "cache" => Layer::Store,
+        "report" => Layer::Report,
+        "pipeline" => Layer::Pipeline,
+        "cli" => Layer::Cli,
+        stage if STAGES.contains(&stage) => Layer::Stage,
+        _ => return None,
+    };
+    Some((layer, part))
+}
+
+fn allowed(from: &str, to: &str) -> bool {
+    let (Some((from_layer, from_part)), Some((to_layer, to_part))) = (place(from), place(to))
+    else {
+        return false;
+    };
+    from_part == to_part || to_layer < from_layer
+}
+
+/// Every source file under `src/` as (module path, file).
+fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
+    let mut found = BTreeMap::new();
+    let mut pending = vec![src.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let relative = path.strip_prefix(src).unwrap().with_extension("");
+                let mut segments: Vec<String> = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                if segments.last().is_some_and(|s| s == "mod") && segments.len() > 1 {
+                    segments.pop();
+                }
+                found.insert(segments.join("::"), path);
+            }
+        }
+    }
+    found
+}
+
+/// The code of a file without its unit tests and comments.
+fn code_of(text: &str) -> String {
+    let body = match text.find("#[cfg(test)]\nmod tests") {
+        Some(at) => &text[..at],
+        None => text,
+    };
+    body.lines()
+        .map(|line| match line.find("//") {
+            Some(at) => &line[..at],
+            None => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The module a path like `crate::a::b::f` or `super::x` names: its longest prefix that is
+/// a module.
+fn resolve(from: &str, path: &[&str], known: &BTreeMap<String, PathBuf>) -> Option<String> {
+    let mut absolute: Vec<String> = Vec::new();
+    let mut rest = path;
+    match rest.first() {
+        Some(&"crate") | Some(&"policyrun") => rest = &rest[1..],
+        Some(&"super") => {
+            absolute = from.split("::").map(str::to_owned).collect();
+            // A file module's `super` is its parent; `main` and `lib` have none.
+            while rest.first() == Some(&"super") {
+                absolute.pop()?;
+                rest = &rest[1..];
+            }
+        }
+        _ => return None,
+    }
+    absolute.extend(rest.iter().map(|s| (*s).to_owned()));
+    (1..=absolute.len())
+        .rev()
+        .map(|n| absolute[..n].join("::"))
+        .find(|candidate| known.contains_key(candidate))
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The modules one module's code names.
+fn dependencies(module: &str, code: &str, known: &BTreeMap<String, PathBuf>) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for root in ["crate::", "super::", "policyrun::"] {
+        let mut from = 0;
+        while let Some(at) = code[from..].find(root) {
+            let start = from + at;
+            from = start + root.len();
+            if code[..start].chars().next_back().is_some_and(is_ident) {
+                continue;
+            }
+            let tail = &code[start..];
+            let end = tail
+                .find(|c: char| !(is_ident(c) || c == ':'))
+                .unwrap_or(tail.len());
+            let path: Vec<&str> = tail[..end].split("::").filter(|s| !s.is_empty()).collect();
+            if let Some(target) = resolve(module, &path, known)
+                && target != module
+            {
+                found.insert(target);
+            }
+        }
+    }
+    found
+}
+
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let known = modules(&src);
+    known
+        .iter()
+        .map(|(module, file)| {
+            let code = code_of(&fs::read_to_string(file).unwrap());
+            (module.clone(), dependencies(module, &code, &known))
+        })
+        .collect()
+}
+
+#[test]
+fn every_dependency_points_down_or_stays_in_its_part() {
+    let graph = graph();
+    let unplaced: Vec<&String> = graph.keys().filter(|m| place(m).is_none()).collect();
+    assert!(
+        unplaced.is_empty(),
+        "modules outside every layer (add them to one): {unplaced:?}"
+    );
+    let mut wrong = BTreeSet::new();
+    for (from, targets) in &graph {
+        for to in targets {
+            if !allowed(from, to) {
+                wrong.insert((from.clone(), to.clone()));
+            }
+        }
+    }
+    let listed: BTreeSet<(String, String)> = NOT_YET_REMOVED
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
+    let new: Vec<_> = wrong.difference(&listed).collect();
+    let gone: Vec<_> = listed.difference(&wrong).collect();
+    assert!(
+        new.is_empty(),
+        "dependencies that point up or sideways:\n{}",
+        new.iter()
+            .map(|(a, b)| format!("    (\"{a}\", \"{b}\"),"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        gone.is_empty(),
+        "removed, so take them off NOT_YET_REMOVED: {gone:?}"
+    );
+}
+
+/// Strongly connected sets of modules (Tarjan), for the cycle check.
+fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    struct Walk<'a> {
+        graph: &'a BTreeMap<String, BTreeSet<String>>,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        on_stack: BTreeSet<&'a str>,
+        found: Vec<Vec<String>>,
+    }
+    impl<'a> Walk<'a> {
+        fn visit(&mut self, node: &'a str) {
+            let n = self.index.len();
+            self.index.insert(node, n);
+            self.low.insert(node, n);
+            self.stack.push(node);
+            self.on_stack.insert(node);
+            for next in self.graph.get(node).into_iter().flatten() {
+                let next = next.as_str();
+                if !self.index.contains_key(next) {
+                    self.visit(next);
+                    let low = self.low[node].min(self.low[next]);
+                    self.low.insert(node, low);
+                } else if self.on_stack.contains(next) {
+                    let low = self.low[node].min(self.index[next]);
+                    self.low.insert(node, low);
+                }
+            }
+            if self.low[node] == self.index[node] {
+                let mut set = Vec::new();
+                while let Some(top) = self.stack.pop() {
+                    self.on_stack.remove(top);
+                    set.push(top.to_owned());
+                    if top == node {
+                        break;
+                    }
+                }
+                if set.len() > 1 {
+                    set.sort();
+                    self.found.push(set);
+                }
+            }
+        }
+    }
+    let mut walk = Walk {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on_stack: BTreeSet::new(),
+        found: Vec::new(),
+    };
+    for node in graph.keys() {
+        if !walk.index.contains_key(node.as_str()) {
+            walk.visit(node);
+        }
+    }
+    walk.found
+}
+
+#[test]
+fn no_cycle_leaves_a_part() {
+    let graph = graph();
+    let listed: BTreeSet<(&str, &str)> = NOT_YET_REMOVED.iter().copied().collect();
+    // The listed exceptions are what still closes cycles across parts; without them every
+    // cycle must stay inside one part.
+    let pruned: BTreeMap<String, BTreeSet<String>> = graph
+        .iter()
+        .map(|(from, targets)| {
+            let kept = targets
+                .iter()
+                .filter(|to| !listed.contains(&(from.as_str(), to.as_str())))
+                .cloned()
+                .collect();
+            (from.clone(), kept)
+        })
+        .collect();
+    let across: Vec<Vec<String>> = cycles(&pruned)
+        .into_iter()
+        .filter(|set| {
+            let parts: BTreeSet<&str> = set.iter().filter_map(|m| place(m).map(|p| p.1)).collect();
+            parts.len() > 1
+        })
+        .collect();
+    assert!(across.is_empty(), "cycles across parts: {across:?}");
+}
+
+#[test]
+fn the_checker_sees_what_it_must() {
+    let mut known = BTreeMap::new();
+    for module in [
+        "model::outcome",
+        "report",
+        "apply::stage",
+        "apply::watch",
+        "main",
+    ] {
+        known.insert(module.to_owned(), PathBuf::new());
+    }
+    let code = code_of(
+        "use crate::report::Report;\nuse super::watch::{self, Ready};\n// crate::pipeline\nlet x = crate::model::outcome::Status::Passed;\n#[cfg(test)]\nmod tests { use crate::main; }\n",
+    );
+    let found = dependencies("apply::stage", &code, &known);
+    let expected: BTreeSet<String> = ["report", "apply::watch", "model::outcome"]
+        .map(str::to_owned)
+        .into();
+    assert_eq!(found, expected);
+    assert!(!allowed("model::outcome", "report"));
+    assert!(!allowed("policy", "schema"));
+    assert!(allowed("policy::memory", "policy"));
+    assert!(allowed("pipeline::check", "policy"));
+    assert!(!allowed("apply::stage", "pipeline::rollout"));
+    let mut graph = BTreeMap::new();
+    graph.insert("a".to_owned(), BTreeSet::from(["b".to_owned()]));
+    graph.insert("b".to_owned(), BTreeSet::from(["a".to_owned()]));
+    assert_eq!(cycles(&graph), vec![vec!["a".to_owned(), "b".to_owned()]]);
+}
