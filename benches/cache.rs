@@ -135,17 +135,17 @@ fn main() {
         add_policies(&root);
     }
     let config = Config::load(&root.join("policyrun.toml")).expect("configuration");
-    let clusters: Vec<_> = config.clusters.iter().collect();
-    let entries = policyrun::jsonnet::discover::entries(&config, &clusters)
+    let clusters: Vec<_> = config.repo.clusters.iter().collect();
+    let entries = policyrun::jsonnet::discover::entries(&config.repo, &clusters)
         .expect("entries")
         .entries;
     let expanded = policyrun::jsonnet::expand::expand_all(
-        &config,
+        &config.repo,
         &entries,
         &indicatif::ProgressBar::hidden(),
     );
     let (_, problems) =
-        policyrun::freshness::write::write_tree(&config, &clusters, &expanded, true);
+        policyrun::freshness::write::write_tree(&config.repo, &clusters, &expanded, true);
     assert!(problems.is_empty(), "{problems:?}");
     let objects = gate::targets(&expanded).len();
     drop(expanded);
@@ -358,10 +358,12 @@ fn main() {
 /// Where a warm run's time goes: the expansion (cache lookups: reading and checking
 /// records, hashing inputs, parsing the cached files), the committed tree, freshness, the
 /// schema stage, and the reports.
-fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::cli::config::Cluster]) {
+fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::model::repository::Cluster]) {
     // This process is another build than the binary: its records have keys of their own.
     let options = &Options {
-        cache: Some(Cache::open(&root.with_extension("phases-cache"), config).expect("cache")),
+        cache: Some(
+            Cache::open(&root.with_extension("phases-cache"), &config.repo).expect("cache"),
+        ),
         ..Options::default()
     };
     gate::check(config, options).expect("warms the cache");
@@ -372,27 +374,34 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::cli::config
     let mut reports = Vec::new();
     let mut reads = Vec::new();
     let mut rebuilds = Vec::new();
-    let entries = policyrun::jsonnet::discover::entries(config, clusters)
+    let entries = policyrun::jsonnet::discover::entries(&config.repo, clusters)
         .expect("entries")
         .entries;
     let cache = options.cache.as_ref().expect("a cache");
     for _ in 0..5 {
         use rayon::prelude::*;
         let started = Instant::now();
-        let tree = policyrun::cache::WorkTree::new(&config.root);
-        let keys: Vec<String> = entries.par_iter().map(|e| cache.key(config, e)).collect();
+        let tree = policyrun::cache::WorkTree::new(&config.repo.root);
+        let keys: Vec<String> = entries
+            .par_iter()
+            .map(|e| cache.key(&config.repo, e))
+            .collect();
         let loaded = cache.load(&keys);
         let records: Vec<_> = entries
             .par_iter()
             .zip(&keys)
-            .map(|(e, key)| cache.lookup(&loaded, config, e, key, &tree).expect("a hit"))
+            .map(|(e, key)| {
+                cache
+                    .lookup(&loaded, &config.repo, e, key, &tree)
+                    .expect("a hit")
+            })
             .collect();
         reads.push(started.elapsed());
         let started = Instant::now();
         let expanded: Vec<_> = records
             .par_iter()
             .zip(&entries)
-            .map(|(r, e)| r.expanded(config, e).expect("rebuilt"))
+            .map(|(r, e)| r.expanded(&config.repo, e).expect("rebuilt"))
             .collect();
         rebuilds.push(started.elapsed());
         drop(expanded);
@@ -409,10 +418,10 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::cli::config
         lookups.push(started.elapsed());
         assert_eq!(stats.evaluated, 0);
         let started = Instant::now();
-        let tree = policyrun::freshness::CommittedTree::scan(config, clusters, true);
+        let tree = policyrun::freshness::CommittedTree::scan(&config.repo, clusters, true);
         scans.push(started.elapsed());
         let started = Instant::now();
-        let mut outcomes = policyrun::freshness::check(config, &tree, &expanded);
+        let mut outcomes = policyrun::freshness::check(&config.repo, &tree, &expanded);
         fresh.push(started.elapsed());
         let started = Instant::now();
         let mut catalog = policyrun::schema::Catalog::new(config.schema.clone()).expect("schemas");
@@ -422,7 +431,12 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::cli::config
         drop(targets);
         outcomes.extend(gate::expansion_outcomes(&expanded));
         let started = Instant::now();
-        let order: Vec<String> = config.clusters.iter().map(|c| c.name.clone()).collect();
+        let order: Vec<String> = config
+            .repo
+            .clusters
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
         report::sort(&mut outcomes, &order);
         let info = RunInfo {
             command: "check",

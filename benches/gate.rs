@@ -36,7 +36,12 @@ fn full_check(config: &Config, options: &Options) -> Vec<expand::Expanded> {
     let run = gate::check(config, options).expect("gate runs");
     let gate_time = started.elapsed();
     let mut outcomes = run.outcomes;
-    let order: Vec<String> = config.clusters.iter().map(|c| c.name.clone()).collect();
+    let order: Vec<String> = config
+        .repo
+        .clusters
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
     report::sort(&mut outcomes, &order);
     let info = RunInfo {
         command: "check",
@@ -94,18 +99,18 @@ fn prepare(stacks: usize) -> Prepared {
     let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("lib");
     synthetic::generate(root, &library, stacks).expect("write the synthetic repository");
     let config = Config::load(&root.join("policyrun.toml")).expect("configuration");
-    let clusters: Vec<_> = config.clusters.iter().collect();
-    let entries = discover::entries(&config, &clusters)
+    let clusters: Vec<_> = config.repo.clusters.iter().collect();
+    let entries = discover::entries(&config.repo, &clusters)
         .expect("entries")
         .entries;
 
     // Commit the expansion, as the repository would have it.
-    let expanded = expand::expand_all(&config, &entries, &ProgressBar::hidden());
+    let expanded = expand::expand_all(&config.repo, &entries, &ProgressBar::hidden());
     let objects = expanded
         .iter()
         .map(|e| e.result.as_ref().map_or(0, |r| r.objects.len()))
         .sum();
-    let (_, problems) = write::write_tree(&config, &clusters, &expanded, true);
+    let (_, problems) = write::write_tree(&config.repo, &clusters, &expanded, true);
     assert!(problems.is_empty(), "{problems:?}");
     drop(expanded);
 
@@ -170,8 +175,9 @@ fn measure_without_style(repo: &mut Prepared) {
 
 /// The style stage on its own: walking the repository and formatting every source.
 fn measure_style(repo: &mut Prepared) {
-    let clusters: Vec<_> = repo.config.clusters.iter().collect();
-    let (outcomes, wall, cpu) = timed(|| policyrun::style::check(&repo.config, &clusters));
+    let clusters: Vec<_> = repo.config.repo.clusters.iter().collect();
+    let (outcomes, wall, cpu) =
+        timed(|| policyrun::style::check(&repo.config.repo, &repo.config.style, &clusters));
     assert!(
         outcomes.iter().all(|o| o.status == Status::Passed),
         "the synthetic sources must be in canonical form"
@@ -183,7 +189,7 @@ fn measure_style(repo: &mut Prepared) {
 
 fn measure_evaluate(repo: &mut Prepared) {
     collect_garbage();
-    let (texts, wall, cpu) = timed(|| expand::evaluate_only(&repo.config, &repo.entries));
+    let (texts, wall, cpu) = timed(|| expand::evaluate_only(&repo.config.repo, &repo.entries));
     repo.evaluate.push(wall);
     repo.evaluate_cpu.extend(cpu);
     assert!(texts.iter().all(Result::is_ok));
@@ -203,7 +209,7 @@ fn round(repo: &mut Prepared) {
     }
     if only == "evaluate" {
         collect_garbage();
-        let _ = expand::evaluate_only(&repo.config, &repo.entries);
+        let _ = expand::evaluate_only(&repo.config.repo, &repo.entries);
         return;
     }
     let sides: [fn(&mut Prepared); 5] = [
@@ -219,13 +225,13 @@ fn round(repo: &mut Prepared) {
     }
     if std::env::var_os("POLICYRUN_BENCH_PHASES").is_some() {
         collect_garbage();
-        let clusters: Vec<_> = repo.config.clusters.iter().collect();
+        let clusters: Vec<_> = repo.config.repo.clusters.iter().collect();
         let started = Instant::now();
-        let expanded = expand::expand_all(&repo.config, &repo.entries, &ProgressBar::hidden());
+        let expanded = expand::expand_all(&repo.config.repo, &repo.entries, &ProgressBar::hidden());
         let expand_time = started.elapsed();
         let started = Instant::now();
-        let tree = policyrun::freshness::CommittedTree::scan(&repo.config, &clusters, true);
-        let outcomes = policyrun::freshness::check(&repo.config, &tree, &expanded);
+        let tree = policyrun::freshness::CommittedTree::scan(&repo.config.repo, &clusters, true);
+        let outcomes = policyrun::freshness::check(&repo.config.repo, &tree, &expanded);
         eprintln!(
             "phases ({} stacks): expand_all {:?}, freshness {:?} ({} outcomes)",
             repo.stacks,
@@ -239,11 +245,12 @@ fn round(repo: &mut Prepared) {
 /// `policyrun validate` on one multi-document YAML file holding every object the largest
 /// repository commits: objects per second, and how much of it is parsing.
 fn validate_throughput(repo: &Prepared, rounds: usize) {
-    let mut files: Vec<_> = walkdir::WalkDir::new(repo.config.root.join(&repo.config.generated))
-        .into_iter()
-        .map(|e| e.expect("walk the generated tree").into_path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
+    let mut files: Vec<_> =
+        walkdir::WalkDir::new(repo.config.repo.root.join(&repo.config.repo.generated))
+            .into_iter()
+            .map(|e| e.expect("walk the generated tree").into_path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
     files.sort();
     let mut yaml = String::new();
     for file in &files {

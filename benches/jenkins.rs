@@ -52,6 +52,7 @@ fn add_policies(root: &Path) {
     let mut text = String::from("# synthetic, with our packs (benches/jenkins.rs)\n");
     for cluster in synthetic::CLUSTERS {
         let policy = &ours
+            .repo
             .clusters
             .iter()
             .find(|c| c.name == cluster)
@@ -108,17 +109,17 @@ fn main() {
     synthetic::generate_restricted(&root, &library, stacks).expect("the synthetic repository");
     add_policies(&root);
     let config = Config::load(&root.join("policyrun.toml")).expect("configuration");
-    let clusters: Vec<_> = config.clusters.iter().collect();
-    let entries = policyrun::jsonnet::discover::entries(&config, &clusters)
+    let clusters: Vec<_> = config.repo.clusters.iter().collect();
+    let entries = policyrun::jsonnet::discover::entries(&config.repo, &clusters)
         .expect("entries")
         .entries;
     let expanded = policyrun::jsonnet::expand::expand_all(
-        &config,
+        &config.repo,
         &entries,
         &indicatif::ProgressBar::hidden(),
     );
     let (_, problems) =
-        policyrun::freshness::write::write_tree(&config, &clusters, &expanded, true);
+        policyrun::freshness::write::write_tree(&config.repo, &clusters, &expanded, true);
     assert!(problems.is_empty(), "{problems:?}");
     let objects = policyrun::pipeline::check::targets(&expanded).len();
     drop(expanded);
@@ -243,7 +244,7 @@ fn main() {
                 0 => {
                     collect_garbage();
                     let started = Instant::now();
-                    let texts = policyrun::jsonnet::expand::evaluate_only(&config, &entries);
+                    let texts = policyrun::jsonnet::expand::evaluate_only(&config.repo, &entries);
                     let wall = started.elapsed();
                     assert!(texts.iter().all(Result::is_ok));
                     drop(texts);

@@ -56,12 +56,12 @@ fn main() {
     config.policy.dirs = vec![manifest.join("policies")];
     config.policy.namespaces = PACKAGES.iter().map(|p| p.to_string()).collect();
     config.policy.waivers = vec![manifest.join("policies/waivers.yaml")];
-    let clusters: Vec<_> = config.clusters.iter().collect();
-    let entries = discover::entries(&config, &clusters)
+    let clusters: Vec<_> = config.repo.clusters.iter().collect();
+    let entries = discover::entries(&config.repo, &clusters)
         .expect("entries")
         .entries;
-    let expanded = expand::expand_all(&config, &entries, &indicatif::ProgressBar::hidden());
-    let (_, problems) = write::write_tree(&config, &clusters, &expanded, true);
+    let expanded = expand::expand_all(&config.repo, &entries, &indicatif::ProgressBar::hidden());
+    let (_, problems) = write::write_tree(&config.repo, &clusters, &expanded, true);
     assert!(problems.is_empty(), "{problems:?}");
     let targets = gate::targets(&expanded);
     let catalog = Catalog::new(config.schema.clone()).expect("schemas");
@@ -86,7 +86,7 @@ fn main() {
                 .expect("pool");
             sides.push(Side {
                 name: format!("{engine:?}, {} thread(s)", pool.current_num_threads()),
-                stage: PolicyStage::new(&config.root, &settings),
+                stage: PolicyStage::new(&config.repo.root, &settings),
                 pool,
                 wall: Vec::new(),
                 cpu: Vec::new(),
@@ -103,7 +103,7 @@ fn main() {
             .expect("pool");
         sides.push(Side {
             name: "Interpreter, 1, every rule".to_owned(),
-            stage: PolicyStage::new(&config.root, &settings).without_kind_skipping(),
+            stage: PolicyStage::new(&config.repo.root, &settings).without_kind_skipping(),
             pool,
             wall: Vec::new(),
             cpu: Vec::new(),
@@ -234,7 +234,7 @@ fn main() {
     let mut checks = Vec::new();
     for _ in 0..rounds.max(9) {
         let (loaded, wall, _) = timed(|| {
-            policyrun::policy::load::load(&config.root, &settings, false).expect("packs load")
+            policyrun::policy::load::load(&config.repo.root, &settings, false).expect("packs load")
         });
         loads.push(wall);
         let mut engine = loaded.engine.clone();

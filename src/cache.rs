@@ -34,13 +34,13 @@ use std::time::{Duration, SystemTime};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::config::{Config, Layout};
 use crate::jsonnet::discover::Entry;
 use crate::jsonnet::expand::{self, Expanded, Object, output_prefix};
 use crate::jsonnet::imports::Input;
 use crate::model::atomic::{self, Durability};
 use crate::model::digest::Digest;
 use crate::model::outcome::ObjectId;
+use crate::model::repository::{Layout, Repository};
 
 /// Changes whenever the record layout changes; records of another format are ignored.
 pub const FORMAT: u32 = 2;
@@ -81,7 +81,7 @@ pub fn default_dir() -> Option<PathBuf> {
 /// `name` (`--cache-name`) names the repository's records in the directory instead of its
 /// path, so that checkouts in different places share them.
 pub fn for_run(
-    config: &Config,
+    repo: &Repository,
     explicit: Option<&Path>,
     name: Option<&str>,
     disabled: bool,
@@ -92,7 +92,7 @@ pub fn for_run(
     if let Some(name) = name {
         check_name(name).map_err(|e| format!("--cache-name: {e}"))?;
     }
-    let open = |dir: &Path| Cache::open_with(dir, config, tool_version(), name);
+    let open = |dir: &Path| Cache::open_with(dir, repo, tool_version(), name);
     if let Some(dir) = explicit {
         return open(dir)
             .map(|cache| (Some(cache), None))
@@ -215,29 +215,29 @@ struct KeyMaterial<'a> {
 }
 
 impl Cache {
-    /// The cache for the repository at `config.root` below `dir`, created when missing.
+    /// The cache for the repository at `repo.root` below `dir`, created when missing.
     /// An `Err` says why it cannot be used; the caller decides whether that stops the run.
-    pub fn open(dir: &Path, config: &Config) -> Result<Cache, String> {
-        Cache::open_as(dir, config, tool_version())
+    pub fn open(dir: &Path, repo: &Repository) -> Result<Cache, String> {
+        Cache::open_as(dir, repo, tool_version())
     }
 
     /// As `open`, for records of the given tool version (tests use another).
-    pub fn open_as(dir: &Path, config: &Config, tool: String) -> Result<Cache, String> {
-        Cache::open_with(dir, config, tool, None)
+    pub fn open_as(dir: &Path, repo: &Repository, tool: String) -> Result<Cache, String> {
+        Cache::open_with(dir, repo, tool, None)
     }
 
     /// As `open_as`, the repository's records named `name` when given (see [`for_run`]),
     /// else after the repository's place.
     pub fn open_with(
         dir: &Path,
-        config: &Config,
+        repo: &Repository,
         tool: String,
         name: Option<&str>,
     ) -> Result<Cache, String> {
         let shown = dir.display();
         let dir = std::path::absolute(dir).map_err(|e| format!("cache directory {shown}: {e}"))?;
         // Decided before anything is created: a refused directory must not appear.
-        if real_path(&dir).starts_with(&config.root) {
+        if real_path(&dir).starts_with(&repo.root) {
             return Err(format!(
                 "cache directory {shown} is inside the repository; it must live outside it (a pull request could commit records there)"
             ));
@@ -246,7 +246,7 @@ impl Cache {
         let real = dir
             .canonicalize()
             .map_err(|e| format!("cache directory {shown}: {e}"))?;
-        if real.starts_with(&config.root) {
+        if real.starts_with(&repo.root) {
             return Err(format!(
                 "cache directory {shown} is inside the repository; it must live outside it (a pull request could commit records there)"
             ));
@@ -254,7 +254,7 @@ impl Cache {
         let format_dir = real.join(format!("expansions-v{FORMAT}"));
         let records = format_dir.join(match name {
             Some(name) => format!("named-{name}"),
-            None => repository_name(&config.root),
+            None => repository_name(&repo.root),
         });
         for dir in [&format_dir, &records] {
             create_private_dir(dir)?;
@@ -274,24 +274,24 @@ impl Cache {
 
     /// The first-level key of an entry: a hex SHA-256 of everything its output depends on
     /// besides the files it reads.
-    pub fn key(&self, config: &Config, entry: &Entry) -> String {
-        let cluster = &config.clusters[entry.cluster];
+    pub fn key(&self, repo: &Repository, entry: &Entry) -> String {
+        let cluster = &repo.clusters[entry.cluster];
         let material = KeyMaterial {
             format: FORMAT,
             tool: &self.tool,
             entry: &entry.path,
             cluster: &cluster.name,
             ext_vars: &cluster.ext_vars,
-            jpath: config
+            jpath: repo
                 .jpath
                 .iter()
-                .map(|p| p.strip_prefix(&config.root).unwrap_or(p))
+                .map(|p| p.strip_prefix(&repo.root).unwrap_or(p))
                 .collect(),
-            generated: &config.generated,
-            layout: config.layout.to_string(),
-            items_field: &config.items_field,
-            indent: config.indent,
-            max_stack: config.max_stack,
+            generated: &repo.generated,
+            layout: repo.layout.to_string(),
+            items_field: &repo.items_field,
+            indent: repo.indent,
+            max_stack: repo.max_stack,
         };
         // Serialising plain strings, numbers and a sorted map cannot fail.
         let bytes = serde_json::to_vec(&material).unwrap_or_default();
@@ -346,7 +346,7 @@ impl Cache {
     pub fn lookup(
         &self,
         loaded: &Loaded,
-        config: &Config,
+        repo: &Repository,
         entry: &Entry,
         key: &str,
         tree: &WorkTree,
@@ -355,7 +355,7 @@ impl Cache {
             return Err(Miss::Absent);
         };
         let record = self
-            .decode(config, entry, key, &loaded.buckets[*bucket][range.clone()])
+            .decode(repo, entry, key, &loaded.buckets[*bucket][range.clone()])
             .map_err(Miss::Rejected)?;
         if tree.unchanged(&record.inputs) {
             Ok(record)
@@ -366,7 +366,7 @@ impl Cache {
 
     fn decode(
         &self,
-        config: &Config,
+        repo: &Repository,
         entry: &Entry,
         key: &str,
         bytes: &[u8],
@@ -396,12 +396,12 @@ impl Cache {
             };
             inputs.push(Input { path, digest });
         }
-        let cluster = &config.clusters[entry.cluster].name;
-        let prefix = output_prefix(config, cluster, entry);
+        let cluster = &repo.clusters[entry.cluster].name;
+        let prefix = output_prefix(repo, cluster, entry);
         let mut files = Vec::with_capacity(header.files.len());
         let mut offset = 0;
         for file in header.files {
-            let expected = match (&config.layout, &file.item) {
+            let expected = match (&repo.layout, &file.item) {
                 (Layout::PerFile, None) => prefix.clone(),
                 (Layout::PerItem, Some(item)) if expand::plain_item_key(item) => {
                     prefix.join(format!("{item}.json"))
@@ -563,7 +563,7 @@ impl Record {
     /// The entry's expansion, rebuilt from the files it produced: the same files, objects
     /// and problems an evaluation gives, and the recorded inputs. The evaluation's trace
     /// lines are printed again, as the evaluation would have printed them.
-    pub fn expanded(&self, config: &Config, entry: &Entry) -> Result<Expanded, String> {
+    pub fn expanded(&self, repo: &Repository, entry: &Entry) -> Result<Expanded, String> {
         let started = std::time::Instant::now();
         for line in &self.traces {
             let shown = crate::model::text::visible(line.trim_end_matches('\n'));
@@ -573,10 +573,10 @@ impl Record {
             .files
             .iter()
             .map(|(path, item, text)| (path.clone(), item.clone(), text.clone()));
-        let result = expand::rebuild(config, entry, files).map_err(|f| f.message)?;
+        let result = expand::rebuild(repo, entry, files).map_err(|f| f.message)?;
         Ok(Expanded {
             entry: entry.clone(),
-            cluster: config.clusters[entry.cluster].name.clone(),
+            cluster: repo.clusters[entry.cluster].name.clone(),
             elapsed: started.elapsed(),
             result: Ok(result),
             inputs: Some(self.inputs.clone()),
@@ -587,8 +587,8 @@ impl Record {
     /// The entry's objects as its record lists them, without parsing its files: identities
     /// and generated files only, each value `null`, except that objects of the kinds in
     /// `parse` get their values (the file is parsed for them).
-    pub fn objects(&self, config: &Config, entry: &Entry, parse: &[&str]) -> Vec<Object> {
-        let cluster = &config.clusters[entry.cluster].name;
+    pub fn objects(&self, repo: &Repository, entry: &Entry, parse: &[&str]) -> Vec<Object> {
+        let cluster = &repo.clusters[entry.cluster].name;
         let mut parsed: HashMap<usize, Vec<Object>> = HashMap::new();
         self.objects
             .iter()
@@ -606,7 +606,7 @@ impl Record {
                 let mut value = serde_json::Value::Null;
                 if parse.contains(&header.kind.as_str()) {
                     let objects = parsed.entry(*file).or_insert_with(|| {
-                        expand::rebuild(config, entry, [(path.clone(), item.clone(), text.clone())])
+                        expand::rebuild(repo, entry, [(path.clone(), item.clone(), text.clone())])
                             .map(|files| files.objects)
                             .unwrap_or_default()
                     });
@@ -1037,13 +1037,15 @@ mod tests {
         }
     }
 
-    fn repo_with(text: &str) -> (tempfile::TempDir, Config) {
+    fn repo_with(text: &str) -> (tempfile::TempDir, Repository) {
         let dir = tempfile::tempdir().unwrap();
         for d in ["lib", "vendor", "clusters/dev", "clusters/int"] {
             fs::create_dir_all(dir.path().join(d)).unwrap();
         }
-        let config = Config::parse(text, dir.path().canonicalize().unwrap()).unwrap();
-        (dir, config)
+        let repo = crate::cli::config::Config::parse(text, dir.path().canonicalize().unwrap())
+            .unwrap()
+            .repo;
+        (dir, repo)
     }
 
     /// Every setting that shapes an entry's output is part of its key.
@@ -1056,10 +1058,10 @@ mod tests {
             stem: "a".into(),
         };
         let key = |text: &str, tool: &str, e: &Entry| {
-            let (dir, config) = repo_with(text);
+            let (dir, repo) = repo_with(text);
             let cache_dir = tempfile::tempdir().unwrap();
-            let cache = Cache::open_as(cache_dir.path(), &config, tool.into()).unwrap();
-            let key = cache.key(&config, e);
+            let cache = Cache::open_as(cache_dir.path(), &repo, tool.into()).unwrap();
+            let key = cache.key(&repo, e);
             drop(dir);
             key
         };
@@ -1133,16 +1135,16 @@ mod tests {
 
     #[test]
     fn records_with_paths_outside_the_entrys_place_are_refused() {
-        let (dir, config) = repo_with("[[cluster]]\nname = \"dev\"\n");
+        let (dir, repo) = repo_with("[[cluster]]\nname = \"dev\"\n");
         fs::write(dir.path().join("clusters/dev/a.jsonnet"), "{}").unwrap();
         let cache_dir = tempfile::tempdir().unwrap();
-        let cache = Cache::open_as(cache_dir.path(), &config, "t".into()).unwrap();
+        let cache = Cache::open_as(cache_dir.path(), &repo, "t".into()).unwrap();
         let entry = Entry {
             cluster: 0,
             path: PathBuf::from("clusters/dev/a.jsonnet"),
             stem: "a".into(),
         };
-        let key = cache.key(&config, &entry);
+        let key = cache.key(&repo, &entry);
         let record = |header: Header, payload: &str| {
             let mut body = serde_json::to_vec(&header).unwrap();
             body.push(b'\n');
@@ -1166,7 +1168,7 @@ mod tests {
             traces: Vec::new(),
         };
         let good = record(header("generated/dev/a/x.json", Some("x"), "lib/x"), "{}");
-        assert!(cache.decode(&config, &entry, &key, &good).is_ok());
+        assert!(cache.decode(&repo, &entry, &key, &good).is_ok());
         for (path, item, input) in [
             ("generated/dev/b/x.json", Some("x"), "lib/x"),
             ("generated/dev/a/../../../etc/x.json", Some("x"), "lib/x"),
@@ -1177,12 +1179,12 @@ mod tests {
         ] {
             let bytes = record(header(path, item, input), "{}");
             assert!(
-                cache.decode(&config, &entry, &key, &bytes).is_err(),
+                cache.decode(&repo, &entry, &key, &bytes).is_err(),
                 "{path} {item:?} {input}"
             );
         }
         let short = record(header("generated/dev/a/x.json", Some("x"), "lib/x"), "{");
-        assert!(cache.decode(&config, &entry, &key, &short).is_err());
+        assert!(cache.decode(&repo, &entry, &key, &short).is_err());
     }
 
     #[test]

@@ -4,7 +4,6 @@
 
 pub mod apply;
 pub mod cache;
-pub mod changes;
 pub mod cli;
 pub mod freshness;
 pub mod jsonnet;

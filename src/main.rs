@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use policyrun::cli::config::{Config, FormatOnly, Needs};
+use policyrun::cli::config::{Config, Needs};
 use policyrun::freshness::write;
 use policyrun::model::outcome::{Outcome, Summary};
+use policyrun::model::repository::FormatOnly;
 use policyrun::model::text::visible;
 use policyrun::pipeline::{check as gate, validate};
 use policyrun::policy::{self, ClusterContext};
@@ -330,7 +331,7 @@ impl LimitArgs {
         use policyrun::cli::config::{EVALUATION_SECONDS, POLICY_SECONDS, STYLE_SOURCE_BYTES};
         use std::time::Duration;
         if let Some(seconds) = self.evaluation_seconds {
-            config.evaluation_budget = Duration::from_secs(
+            config.repo.evaluation_budget = Duration::from_secs(
                 EVALUATION_SECONDS
                     .checked_flag_value(seconds)
                     .map_err(UsageError)?,
@@ -588,7 +589,7 @@ fn run() -> ExitCode {
 fn run_hook(args: HookArgs) -> Result<Summary, UsageError> {
     // The hook runs the gate, so it belongs in a repository the gate can run in.
     let config = Config::discover(&start_dir(&args.repo)?)?;
-    let path = policyrun::cli::hook::hook_path(&config.root).map_err(UsageError)?;
+    let path = policyrun::cli::hook::hook_path(&config.repo.root).map_err(UsageError)?;
     let done = match args.action {
         HookAction::Install => {
             let binary = std::env::current_exe()?;
@@ -709,7 +710,12 @@ fn load_config(common: &CommonArgs) -> Result<Config, UsageError> {
 }
 
 fn cluster_order(config: &Config) -> Vec<String> {
-    config.clusters.iter().map(|c| c.name.clone()).collect()
+    config
+        .repo
+        .clusters
+        .iter()
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 fn use_color(choice: ColorChoice) -> bool {
@@ -732,7 +738,7 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     let mut config = load_config(&args.common)?;
     if let Some(choice) = args.format_only {
-        config.format_only = match choice {
+        config.repo.format_only = match choice {
             FormatOnlyArg::Warn => FormatOnly::Warn,
             FormatOnlyArg::Fail => FormatOnly::Fail,
         };
@@ -740,7 +746,7 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
     args.schema.apply(&mut config.schema)?;
     let refused_secret_values = args.policy.apply(&mut config.policy);
     let (cache, note) = policyrun::cache::for_run(
-        &config,
+        &config.repo,
         args.cache_dir.as_deref(),
         args.cache_name.as_deref(),
         args.no_cache,
@@ -803,7 +809,7 @@ fn policy_setup(
         None => None,
     };
     let (root, mut settings) = match &config {
-        Some(config) => (config.root.clone(), config.policy.clone()),
+        Some(config) => (config.repo.root.clone(), config.policy.clone()),
         None => (std::env::current_dir()?, policy::Settings::default()),
     };
     let chosen: Vec<PathBuf> = if policies.is_empty() && config.is_none() {
@@ -845,6 +851,7 @@ fn run_test(args: TestArgs) -> Result<Summary, UsageError> {
         (None, _) => None,
         (Some(name), Some(config)) => {
             let cluster = config
+                .repo
                 .select_clusters(std::slice::from_ref(name))
                 .map_err(UsageError)?[0];
             Some(ClusterContext {
@@ -915,7 +922,7 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
             },
             ..apply::stage::StageOptions::default()
         },
-        timeouts: policyrun::cli::config::ApplySettings {
+        timeouts: policyrun::pipeline::settings::ApplySettings {
             timeout: args.timeout,
             stage_timeout: args.stage_timeout,
         },
@@ -984,11 +991,12 @@ fn run_expand(common: CommonArgs) -> Result<Summary, UsageError> {
     let (expanded, badly_named, all_clusters) =
         gate::expand(&config, &options).map_err(UsageError)?;
     let clusters = config
+        .repo
         .select_clusters(&common.clusters)
         .map_err(UsageError)?;
     let mut outcomes = badly_named;
     outcomes.extend(gate::expansion_outcomes(&expanded));
-    let (changes, problems) = write::write_tree(&config, &clusters, &expanded, all_clusters);
+    let (changes, problems) = write::write_tree(&config.repo, &clusters, &expanded, all_clusters);
     outcomes.extend(problems);
     let mut listing = String::new();
     // File names come from the repository under review: shown, never sent to the terminal.
@@ -1040,7 +1048,8 @@ fn run_fmt(args: FmtArgs) -> Result<Summary, UsageError> {
     let config = Config::discover(&start_dir(&args.repo)?)?;
     let cwd = std::env::current_dir()?;
     let run =
-        policyrun::style::fmt::run(&config, &cwd, &args.paths, args.check).map_err(UsageError)?;
+        policyrun::style::fmt::run(&config.repo, &config.style, &cwd, &args.paths, args.check)
+            .map_err(UsageError)?;
     let mut stdout = io::stdout().lock();
     if let Err(e) = stdout
         .write_all(run.listing().as_bytes())

@@ -275,7 +275,7 @@ fn another_tool_version_does_not_see_the_records() {
     let config = Config::load(&repo.root().join("policyrun.toml")).unwrap();
     let run = |tool: &str| {
         let options = Options {
-            cache: Some(Cache::open_as(repo.cache.path(), &config, tool.to_owned()).unwrap()),
+            cache: Some(Cache::open_as(repo.cache.path(), &config.repo, tool.to_owned()).unwrap()),
             ..Options::default()
         };
         gate::check(&config, &options).unwrap()
@@ -522,8 +522,8 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
 
     let repo = Repo::new();
     let mut config = Config::discover(repo.root()).unwrap();
-    let cache = Cache::open(repo.cache.path(), &config).unwrap();
-    let clusters: Vec<_> = config.clusters.iter().collect();
+    let cache = Cache::open(repo.cache.path(), &config.repo).unwrap();
+    let clusters: Vec<_> = config.repo.clusters.iter().collect();
     let status_of = |outcomes: &[policyrun::model::outcome::Outcome], file: &str| {
         outcomes
             .iter()
@@ -531,14 +531,15 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
             .map(|o| o.status)
             .unwrap_or_else(|| panic!("no outcome for {file}"))
     };
-    let (first, note) = style::check_remembering(&config, &clusters, Some(&cache));
+    let (first, note) =
+        style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
     assert!(note.is_none(), "{note:?}");
     assert!(
         first.iter().all(|o| o.status == Status::Passed),
         "{first:?}"
     );
     assert!(cache.dir().join("style-canonical").is_file());
-    let (again, _) = style::check_remembering(&config, &clusters, Some(&cache));
+    let (again, _) = style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
     assert_eq!(again.len(), first.len());
     assert!(again.iter().all(|o| o.status == Status::Passed));
 
@@ -548,28 +549,31 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
     let unformatted = text.replacen(": ", ":   ", 1);
     assert_ne!(text, unformatted);
     repo.write(file, &unformatted);
-    let (changed, _) = style::check_remembering(&config, &clusters, Some(&cache));
+    let (changed, _) =
+        style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
     assert_eq!(status_of(&changed, file), Status::Failed);
 
     // What the memory says is what the stage believes (so it lives outside the repository,
     // in a directory only its owner may write) ...
     let digest = Digest::of(unformatted.as_bytes());
-    let salt = style::memory_salt(&config);
+    let salt = style::memory_salt(&config.style);
     cache
         .save_canonical_sources(&salt, &[digest].into_iter().collect())
         .unwrap();
-    let (believed, _) = style::check(&config, &clusters)
+    let (believed, _) = style::check(&config.repo, &config.style, &clusters)
         .into_iter()
         .partition::<Vec<_>, _>(|o| o.subject.as_deref() == Some(file));
     assert_eq!(believed[0].status, Status::Failed, "without the cache");
-    let (remembered, _) = style::check_remembering(&config, &clusters, Some(&cache));
+    let (remembered, _) =
+        style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
     assert_eq!(status_of(&remembered, file), Status::Passed);
     // ... but only for the formatter and options it was written with,
     config.style.options.pad_arrays = !config.style.options.pad_arrays;
     cache
         .save_canonical_sources(&salt, &[digest].into_iter().collect())
         .unwrap();
-    let (other_options, _) = style::check_remembering(&config, &clusters, Some(&cache));
+    let (other_options, _) =
+        style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
     assert_eq!(status_of(&other_options, file), Status::Failed);
     config.style.options.pad_arrays = !config.style.options.pad_arrays;
     // ... and only when its checksum holds.
@@ -579,7 +583,8 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
     let memory = cache.dir().join("style-canonical");
     let damaged = fs::read_to_string(&memory).unwrap().replace('a', "b");
     fs::write(&memory, damaged).unwrap();
-    let (after_damage, _) = style::check_remembering(&config, &clusters, Some(&cache));
+    let (after_damage, _) =
+        style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
     assert_eq!(status_of(&after_damage, file), Status::Failed);
 }
 

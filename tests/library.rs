@@ -36,7 +36,7 @@ fn library_tests_pass() {
     let failures: Vec<String> = tests
         .iter()
         .filter_map(|test| {
-            evaluate_file(&config, 0, test).err().map(|f| {
+            evaluate_file(&config.repo, 0, test).err().map(|f| {
                 format!(
                     "{}: {}\n{}",
                     test.display(),
@@ -70,7 +70,7 @@ fn library_asserts_catch_common_mistakes() {
                 )
             })
             .trim();
-        match evaluate_file(&config, 0, &case) {
+        match evaluate_file(&config.repo, 0, &case) {
             Ok(output) => panic!(
                 "{} evaluated, but must fail with {expected:?}:\n{output}",
                 case.display()

@@ -491,11 +491,11 @@ fn example_repository_verdicts_equal_opas() {
     }
     let root = manifest_dir();
     let config = Config::load(&root.join("policyrun.toml")).expect("configuration");
-    let clusters: Vec<_> = config.clusters.iter().collect();
-    let entries = discover::entries(&config, &clusters)
+    let clusters: Vec<_> = config.repo.clusters.iter().collect();
+    let entries = discover::entries(&config.repo, &clusters)
         .expect("entries")
         .entries;
-    let expanded = expand::expand_all(&config, &entries, &indicatif::ProgressBar::hidden());
+    let expanded = expand::expand_all(&config.repo, &entries, &indicatif::ProgressBar::hidden());
     let targets = check::targets(&expanded);
     assert!(targets.len() > 100, "{} objects", targets.len());
     let catalog = Catalog::new(config.schema.clone()).expect("schemas");

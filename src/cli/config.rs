@@ -2,14 +2,15 @@
 //! repository-relative settings and a bad file stops the run before anything is evaluated.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
-/// The file name looked up in the repository root and its parents.
-pub const CONFIG_FILE: &str = "policyrun.toml";
+pub use crate::model::repository::CONFIG_FILE;
+use crate::model::repository::{Cluster, FormatOnly, Layout, Repository};
+pub use crate::pipeline::settings::Config;
+use crate::pipeline::settings::{ApplySettings, ClusterRollout};
 
 /// Recursion depth of the jsonnet command-line tool; jrsonnet's own default (200) is lower,
 /// so deep but valid libraries would fail only here.
@@ -96,33 +97,6 @@ pub struct ConfigError {
     pub message: String,
 }
 
-/// How an entry's value is split into committed files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Layout {
-    /// One file per key of the entry's item map: `<generated>/<cluster>/<stem>/<key>.json`.
-    PerItem,
-    /// The whole entry in one file: `<generated>/<cluster>/<stem>.json`.
-    PerFile,
-}
-
-impl fmt::Display for Layout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Layout::PerItem => "per-item",
-            Layout::PerFile => "per-file",
-        })
-    }
-}
-
-/// What a committed file that differs from the produced one only in formatting counts as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FormatOnly {
-    Warn,
-    Fail,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -159,38 +133,6 @@ struct RawApply {
     stage_timeout: Option<u64>,
     #[serde(default)]
     bake: crate::apply::bake::RawSettings,
-}
-
-/// `[apply]` and `[cluster.apply]`: how long a rollout waits, in seconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApplySettings {
-    /// How long one object may take to become ready.
-    pub timeout: Option<u64>,
-    /// How long one cluster's whole stage may take.
-    pub stage_timeout: Option<u64>,
-}
-
-impl ApplySettings {
-    /// `self`'s values where set, else `fallback`'s.
-    pub fn or(self, fallback: ApplySettings) -> ApplySettings {
-        ApplySettings {
-            timeout: self.timeout.or(fallback.timeout),
-            stage_timeout: self.stage_timeout.or(fallback.stage_timeout),
-        }
-    }
-
-    fn check(&self, key: &str) -> Result<(), String> {
-        for (name, value) in [
-            ("timeout", self.timeout),
-            ("stage_timeout", self.stage_timeout),
-        ] {
-            if value == Some(0) {
-                return Err(format!("{key}.{name}: must be at least 1 second"));
-            }
-        }
-        Ok(())
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -266,25 +208,6 @@ struct RawCluster {
     bake: crate::apply::bake::RawSettings,
 }
 
-/// One cluster, in rollout order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cluster {
-    pub name: String,
-    /// Directory of the cluster's entry files, relative to the repository root.
-    pub dir: PathBuf,
-    /// kubeconfig context used when applying to this cluster.
-    pub context: String,
-    /// Ext vars for this cluster's entries: the global ones, this cluster's, and `cluster`.
-    pub ext_vars: BTreeMap<String, String>,
-    /// The `[cluster.policy]` table: parameters policies read as
-    /// `data.policyrun.cluster.policy` (an empty object when not set).
-    pub policy: serde_json::Value,
-    /// Rollout timeouts for this cluster, the `[apply]` table's where not set.
-    pub apply: ApplySettings,
-    /// The bake after this cluster's stage: `[cluster.bake]` over `[apply.bake]`.
-    pub bake: crate::apply::bake::Settings,
-}
-
 /// What the command that loads the configuration reads of the repository. A setting a
 /// command never reads is still checked as written (a relative path inside the
 /// repository) but need not exist, so `validate` runs in a repository whose jsonnet
@@ -299,30 +222,6 @@ pub enum Needs {
     /// `jpath`, `generated` and cluster directories need not exist, and `jpath` is kept
     /// as written (joined to the root), not resolved.
     Manifests,
-}
-
-/// The validated configuration. Paths are relative to `root` unless they say otherwise.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Canonical repository root: the directory holding `policyrun.toml`.
-    pub root: PathBuf,
-    /// Import search paths, canonical and inside `root`, in the order given.
-    pub jpath: Vec<PathBuf>,
-    pub generated: PathBuf,
-    pub layout: Layout,
-    pub items_field: String,
-    pub indent: usize,
-    pub format_only: FormatOnly,
-    pub max_stack: usize,
-    /// How long one entry's evaluation may take (`[limits] evaluation_seconds`).
-    pub evaluation_budget: Duration,
-    pub clusters: Vec<Cluster>,
-    /// How the schema stage finds schemas; paths absolute, inside the repository.
-    pub schema: crate::schema::Settings,
-    /// Where the policies are and which run; paths absolute, inside the repository.
-    pub policy: crate::policy::Settings,
-    /// The style stage and `fmt`: formatter options and what is left out.
-    pub style: crate::style::Settings,
 }
 
 impl Config {
@@ -470,6 +369,7 @@ impl Config {
         }
         let mut names = BTreeSet::new();
         let mut clusters = Vec::with_capacity(raw.clusters.len());
+        let mut rollout = Vec::with_capacity(raw.clusters.len());
         for (i, rc) in raw.clusters.into_iter().enumerate() {
             let key = format!("cluster[{i}]");
             check_cluster_name(&key, &rc.name)?;
@@ -510,11 +410,13 @@ impl Config {
                 &rc.bake,
                 &raw.apply.bake,
             )?;
-            clusters.push(Cluster {
-                policy,
+            rollout.push(ClusterRollout {
                 apply: rc.apply.or(apply),
                 bake,
                 context: rc.context.unwrap_or_else(|| rc.name.clone()),
+            });
+            clusters.push(Cluster {
+                policy,
                 name: rc.name,
                 dir,
                 ext_vars,
@@ -578,41 +480,23 @@ impl Config {
         }
 
         Ok(Config {
+            repo: Repository {
+                root,
+                jpath,
+                generated,
+                layout: raw.layout.unwrap_or(Layout::PerItem),
+                items_field,
+                indent,
+                format_only: raw.format_only.unwrap_or(FormatOnly::Warn),
+                max_stack,
+                evaluation_budget,
+                clusters,
+            },
             schema,
             policy,
             style,
-            root,
-            jpath,
-            generated,
-            layout: raw.layout.unwrap_or(Layout::PerItem),
-            items_field,
-            indent,
-            format_only: raw.format_only.unwrap_or(FormatOnly::Warn),
-            max_stack,
-            evaluation_budget,
-            clusters,
+            rollout,
         })
-    }
-
-    /// The clusters selected by name (all of them, in rollout order, when `names` is empty).
-    pub fn select_clusters(&self, names: &[String]) -> Result<Vec<&Cluster>, String> {
-        if names.is_empty() {
-            return Ok(self.clusters.iter().collect());
-        }
-        for name in names {
-            if !self.clusters.iter().any(|c| &c.name == name) {
-                let known: Vec<&str> = self.clusters.iter().map(|c| c.name.as_str()).collect();
-                return Err(format!(
-                    "unknown cluster `{name}` (configured: {})",
-                    known.join(", ")
-                ));
-            }
-        }
-        Ok(self
-            .clusters
-            .iter()
-            .filter(|c| names.contains(&c.name))
-            .collect())
     }
 }
 
@@ -884,16 +768,16 @@ mod tests {
             "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n",
         )
         .unwrap();
-        assert_eq!(cfg.generated, PathBuf::from("generated"));
-        assert_eq!(cfg.layout, Layout::PerItem);
-        assert_eq!(cfg.items_field, "items_");
-        assert_eq!(cfg.indent, 2);
-        assert_eq!(cfg.max_stack, 500);
-        assert_eq!(cfg.clusters[1].dir, PathBuf::from("clusters/int"));
-        assert_eq!(cfg.clusters[1].context, "int");
-        assert_eq!(cfg.clusters[1].ext_vars["cluster"], "int");
+        assert_eq!(cfg.repo.generated, PathBuf::from("generated"));
+        assert_eq!(cfg.repo.layout, Layout::PerItem);
+        assert_eq!(cfg.repo.items_field, "items_");
+        assert_eq!(cfg.repo.indent, 2);
+        assert_eq!(cfg.repo.max_stack, 500);
+        assert_eq!(cfg.repo.clusters[1].dir, PathBuf::from("clusters/int"));
+        assert_eq!(cfg.rollout[1].context, "int");
+        assert_eq!(cfg.repo.clusters[1].ext_vars["cluster"], "int");
         assert_eq!(
-            cfg.jpath,
+            cfg.repo.jpath,
             vec![dir.path().canonicalize().unwrap().join("lib")]
         );
     }
@@ -914,13 +798,13 @@ mod tests {
                     [[cluster]]\nname = \"dev\"\n[cluster.bake]\nduration = 30\n\
                     [[cluster]]\nname = \"int\"\n";
         let cfg = parse(&dir, text).unwrap();
-        assert_eq!(cfg.clusters[0].bake.duration.as_secs(), 30);
-        assert_eq!(cfg.clusters[1].bake.duration.as_secs(), 600);
-        assert_eq!(cfg.clusters[1].bake.prometheus, "http://p:9090");
-        assert_eq!(cfg.clusters[1].apply.timeout, Some(60));
+        assert_eq!(cfg.rollout[0].bake.duration.as_secs(), 30);
+        assert_eq!(cfg.rollout[1].bake.duration.as_secs(), 600);
+        assert_eq!(cfg.rollout[1].bake.prometheus, "http://p:9090");
+        assert_eq!(cfg.rollout[1].apply.timeout, Some(60));
         // Without a bake table nothing bakes, as before there was one.
         let cfg = parse(&dir, "[[cluster]]\nname = \"dev\"\n").unwrap();
-        assert!(!cfg.clusters[0].bake.enabled());
+        assert!(!cfg.rollout[0].bake.enabled());
         let err = parse(
             &dir,
             "[apply.bake]\nduraton = 5\n[[cluster]]\nname = \"dev\"\n",
@@ -1025,7 +909,7 @@ mod tests {
         let err = Config::parse(text, root.clone()).unwrap_err();
         assert!(err.contains("jpath[0]"), "{err}");
         let cfg = Config::parse_for(text, root.clone(), Needs::Manifests).unwrap();
-        assert_eq!(cfg.jpath, vec![root.join("vendor/lib")]);
+        assert_eq!(cfg.repo.jpath, vec![root.join("vendor/lib")]);
         assert_eq!(cfg.schema.crd_files, vec![root.join("crds")]);
         // What the manifest commands read must exist inside the repository; the rest must
         // still be written as a path inside it.
@@ -1062,11 +946,11 @@ mod tests {
             "indent = 3\n[ext_vars]\nregion = \"eu\"\n[[cluster]]\nname = \"dev.example.com\"\ndir = \"dev.example.com\"\next_vars = { region = \"us\" }\n",
         )
         .unwrap();
-        let c = &cfg.clusters[0];
+        let c = &cfg.repo.clusters[0];
         assert_eq!(c.dir, PathBuf::from("dev.example.com"));
         assert_eq!(c.ext_vars["region"], "us");
         assert_eq!(c.ext_vars["cluster"], "dev.example.com");
-        assert_eq!(cfg.indent, 3);
+        assert_eq!(cfg.repo.indent, 3);
     }
 
     #[cfg(unix)]
@@ -1200,7 +1084,7 @@ mod tests {
         let dir = repo();
         let cluster = "[[cluster]]\nname = \"dev\"\n";
         let cfg = parse(&dir, cluster).unwrap();
-        assert_eq!(cfg.evaluation_budget, Duration::from_secs(60));
+        assert_eq!(cfg.repo.evaluation_budget, Duration::from_secs(60));
         assert_eq!(cfg.policy.object_budget, Duration::from_secs(5));
         assert_eq!(cfg.style.max_source_bytes, 1 << 20);
 
@@ -1211,7 +1095,7 @@ mod tests {
             ),
         )
         .unwrap();
-        assert_eq!(cfg.evaluation_budget, Duration::from_secs(600));
+        assert_eq!(cfg.repo.evaluation_budget, Duration::from_secs(600));
         assert_eq!(cfg.policy.object_budget, Duration::from_secs(1));
         assert_eq!(cfg.style.max_source_bytes, 100);
 
@@ -1245,11 +1129,13 @@ mod tests {
         )
         .unwrap();
         let picked = cfg
+            .repo
             .select_clusters(&["int".to_owned(), "dev".to_owned()])
             .unwrap();
         assert_eq!(picked[0].name, "dev");
         assert!(
-            cfg.select_clusters(&["web".to_owned()])
+            cfg.repo
+                .select_clusters(&["web".to_owned()])
                 .unwrap_err()
                 .contains("web")
         );

@@ -12,10 +12,10 @@ use rayon::prelude::*;
 use serde_json::Value;
 use walkdir::WalkDir;
 
-use crate::cli::config::{Cluster, Config, FormatOnly};
 use crate::jsonnet::expand::{Expanded, Produced, output_prefix};
 use crate::model::outcome::{Location, Outcome, Stage, Status, plain_name, shown_path};
 use crate::model::paths;
+use crate::model::repository::{Cluster, FormatOnly, Repository};
 use crate::model::secrets;
 use crate::model::text::labelled_diff;
 
@@ -162,15 +162,15 @@ fn secret_safe_diff(path: &Path, committed: &str, produced: &str) -> Option<Stri
 }
 
 /// Freshness outcomes for the given expansions against the committed `tree`, plus orphans.
-pub fn check(config: &Config, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<Outcome> {
+pub fn check(repo: &Repository, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<Outcome> {
     let mut outcomes: Vec<Outcome> = expanded
         .par_iter()
         .flat_map_iter(|e| {
             let files = e.result.as_ref().map(|r| r.files.as_slice()).unwrap_or(&[]);
-            files.iter().map(move |p| check_file(config, tree, e, p))
+            files.iter().map(move |p| check_file(repo, tree, e, p))
         })
         .collect();
-    outcomes.extend(orphans(config, tree, expanded));
+    outcomes.extend(orphans(repo, tree, expanded));
     outcomes
 }
 
@@ -188,31 +188,31 @@ pub struct CommittedTree {
 impl CommittedTree {
     /// Walks the generated directories of `clusters` (the whole generated root when
     /// `all_clusters`, so that a removed cluster's files show up as orphans).
-    pub fn scan(config: &Config, clusters: &[&Cluster], all_clusters: bool) -> Self {
+    pub fn scan(repo: &Repository, clusters: &[&Cluster], all_clusters: bool) -> Self {
         let scan_roots: Vec<PathBuf> = if all_clusters {
-            vec![config.generated.clone()]
+            vec![repo.generated.clone()]
         } else {
             clusters
                 .iter()
-                .map(|c| config.generated.join(&c.name))
+                .map(|c| repo.generated.join(&c.name))
                 .collect()
         };
-        Self::scan_roots(config, &scan_roots, false)
+        Self::scan_roots(repo, &scan_roots, false)
     }
 
     /// Only these places below the generated root (directories or files), for a run that
     /// checks some entries (`--changed-since`): their generated files and the places of
     /// orphans the change may have left. Files elsewhere are neither read nor orphans.
-    pub fn scan_some(config: &Config, places: &[PathBuf]) -> Self {
+    pub fn scan_some(repo: &Repository, places: &[PathBuf]) -> Self {
         let places: Vec<PathBuf> = places
             .iter()
-            .filter(|p| p.starts_with(&config.generated))
+            .filter(|p| p.starts_with(&repo.generated))
             .cloned()
             .collect();
-        Self::scan_roots(config, &places, true)
+        Self::scan_roots(repo, &places, true)
     }
 
-    fn scan_roots(config: &Config, scan_roots: &[PathBuf], files_too: bool) -> Self {
+    fn scan_roots(repo: &Repository, scan_roots: &[PathBuf], files_too: bool) -> Self {
         let mut tree = CommittedTree {
             files: HashSet::new(),
             others: Vec::new(),
@@ -220,7 +220,7 @@ impl CommittedTree {
         for scan_root in scan_roots.iter().cloned() {
             // A place `--changed-since` names can be anywhere below the generated root.
             if let Some(problem) = scan_root
-                .strip_prefix(&config.generated)
+                .strip_prefix(&repo.generated)
                 .ok()
                 .and_then(|below| below.iter().find_map(name_problem))
             {
@@ -229,7 +229,7 @@ impl CommittedTree {
             }
             // The scan root's own components (`generated`, `generated/dev`) must not be
             // links either: the walk would start inside whatever they point to.
-            match paths::lstat_below(&config.root, &scan_root) {
+            match paths::lstat_below(&repo.root, &scan_root) {
                 Ok(Some(meta)) if meta.is_dir() => {}
                 Ok(Some(meta)) if files_too && meta.is_file() => {
                     tree.files.insert(scan_root);
@@ -248,7 +248,7 @@ impl CommittedTree {
                     continue;
                 }
             }
-            let mut walker = WalkDir::new(config.root.join(&scan_root))
+            let mut walker = WalkDir::new(repo.root.join(&scan_root))
                 .follow_links(false)
                 .sort_by_file_name()
                 .into_iter();
@@ -261,7 +261,7 @@ impl CommittedTree {
                     Err(e) => {
                         let path = e
                             .path()
-                            .and_then(|p| p.strip_prefix(&config.root).ok())
+                            .and_then(|p| p.strip_prefix(&repo.root).ok())
                             .map_or_else(|| scan_root.clone(), Path::to_path_buf);
                         tree.others.push((path, format!("cannot list: {e}")));
                         continue;
@@ -270,7 +270,7 @@ impl CommittedTree {
                 let file_type = item.file_type();
                 let relative = item
                     .path()
-                    .strip_prefix(&config.root)
+                    .strip_prefix(&repo.root)
                     .unwrap_or(item.path())
                     .to_path_buf();
                 // A badly named directory is one error: nothing below it is looked at.
@@ -313,7 +313,7 @@ impl CommittedTree {
 }
 
 fn check_file(
-    config: &Config,
+    repo: &Repository,
     tree: &CommittedTree,
     expanded: &Expanded,
     produced: &Produced,
@@ -322,7 +322,7 @@ fn check_file(
         .cluster(&expanded.cluster)
         .entry(expanded.entry.path.clone())
         .subject(produced.path.display().to_string());
-    let committed = match tree.read(&config.root, &produced.path) {
+    let committed = match tree.read(&repo.root, &produced.path) {
         Ok(bytes) => bytes,
         Err(message) => {
             return Outcome {
@@ -359,7 +359,7 @@ fn check_file(
                 )
             } else {
                 (
-                    match config.format_only {
+                    match repo.format_only {
                         FormatOnly::Warn => Status::Warning,
                         FormatOnly::Fail => Status::Failed,
                     },
@@ -418,7 +418,7 @@ pub struct Orphan {
 /// Committed files that nothing produces, and anything in the tree that is not a plain
 /// file. Files below an entry that failed to evaluate are not orphans: what the entry
 /// produces is unknown.
-pub fn find_orphans(config: &Config, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<Orphan> {
+pub fn find_orphans(repo: &Repository, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<Orphan> {
     let produced: HashSet<&Path> = expanded
         .iter()
         .filter_map(|e| e.result.as_ref().ok())
@@ -427,14 +427,14 @@ pub fn find_orphans(config: &Config, tree: &CommittedTree, expanded: &[Expanded]
     let unknown: Vec<PathBuf> = expanded
         .iter()
         .filter(|e| e.result.is_err())
-        .map(|e| output_prefix(config, &e.cluster, &e.entry))
+        .map(|e| output_prefix(repo, &e.cluster, &e.entry))
         .collect();
     let cluster_of = |relative: &Path| {
         relative
-            .strip_prefix(&config.generated)
+            .strip_prefix(&repo.generated)
             .ok()
             .and_then(|p| p.components().next())
-            .filter(|_| relative.parent() != Some(config.generated.as_path()))
+            .filter(|_| relative.parent() != Some(repo.generated.as_path()))
             .map(|c| shown_path(Path::new(c.as_os_str())))
     };
     let mut orphans: Vec<Orphan> = tree
@@ -459,8 +459,8 @@ pub fn find_orphans(config: &Config, tree: &CommittedTree, expanded: &[Expanded]
     orphans
 }
 
-fn orphans(config: &Config, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<Outcome> {
-    find_orphans(config, tree, expanded)
+fn orphans(repo: &Repository, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<Outcome> {
+    find_orphans(repo, tree, expanded)
         .into_iter()
         .map(|orphan| {
             let mut outcome = Outcome::new(Stage::Freshness, CHECK, Status::Failed)
@@ -641,7 +641,9 @@ mod tests {
         for d in ["lib", "clusters/dev"] {
             fs::create_dir_all(root.join(d)).unwrap();
         }
-        let config = Config::parse("[[cluster]]\nname = \"dev\"\n", root.clone()).unwrap();
+        let repo = crate::cli::config::Config::parse("[[cluster]]\nname = \"dev\"\n", root.clone())
+            .unwrap()
+            .repo;
         let bad_dir = Path::new(OsStr::from_bytes(b"generated/dev/d\x1b"));
         let bad_file = Path::new(OsStr::from_bytes(b"generated/dev/a/x\xff.json"));
         fs::create_dir_all(root.join(bad_dir)).unwrap();
@@ -649,8 +651,8 @@ mod tests {
         fs::write(root.join(bad_dir).join("y.json"), "{}").unwrap();
         fs::write(root.join(bad_file), "{}").unwrap();
         fs::write(root.join("generated/dev/a/ok.json"), "{}").unwrap();
-        let clusters: Vec<&Cluster> = config.clusters.iter().collect();
-        let tree = CommittedTree::scan(&config, &clusters, true);
+        let clusters: Vec<&Cluster> = repo.clusters.iter().collect();
+        let tree = CommittedTree::scan(&repo, &clusters, true);
         assert_eq!(
             tree.files,
             HashSet::from([PathBuf::from("generated/dev/a/ok.json")])
@@ -670,10 +672,10 @@ mod tests {
             others[1].1
         );
         // A place named by --changed-since, below a badly named directory.
-        let tree = CommittedTree::scan_some(&config, &[bad_dir.join("y.json")]);
+        let tree = CommittedTree::scan_some(&repo, &[bad_dir.join("y.json")]);
         assert!(tree.files.is_empty());
         assert_eq!(tree.others.len(), 1);
-        let outcomes = orphans(&config, &tree, &[]);
+        let outcomes = orphans(&repo, &tree, &[]);
         assert_eq!(outcomes[0].status, Status::Error);
         assert_eq!(outcomes[0].subject_name(), "generated/dev/d\\u{1b}/y.json");
     }

@@ -6,12 +6,12 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use crate::cli::config::{Cluster, Config};
 use crate::freshness::{self, Verdict};
 use crate::jsonnet::expand::Expanded;
 use crate::model::atomic::write_atomically;
 use crate::model::outcome::{Location, Outcome, Stage, Status, shown_path};
 use crate::model::paths;
+use crate::model::repository::{Cluster, Repository};
 
 pub const WRITE: &str = "write";
 
@@ -26,7 +26,7 @@ pub struct Changes {
 /// Writes every produced file that differs from the committed one and removes orphans.
 /// Problems are returned as outcomes; the files that could be written are written.
 pub fn write_tree(
-    config: &Config,
+    repo: &Repository,
     clusters: &[&Cluster],
     expanded: &[Expanded],
     all_clusters: bool,
@@ -36,8 +36,8 @@ pub fn write_tree(
     for e in expanded {
         let Ok(files) = &e.result else { continue };
         for produced in &files.files {
-            let full = config.root.join(&produced.path);
-            let result = ensure_real_dirs(&config.root, &config.generated, &produced.path)
+            let full = repo.root.join(&produced.path);
+            let result = ensure_real_dirs(&repo.root, &repo.generated, &produced.path)
                 .and_then(|()| match fs::read(&full) {
                     Ok(bytes) => Ok(Some(bytes)),
                     Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
@@ -69,8 +69,8 @@ pub fn write_tree(
         }
     }
     // Scanned after writing, so that only what is still unproduced counts as an orphan.
-    let tree = freshness::CommittedTree::scan(config, clusters, all_clusters);
-    for orphan in freshness::find_orphans(config, &tree, expanded) {
+    let tree = freshness::CommittedTree::scan(repo, clusters, all_clusters);
+    for orphan in freshness::find_orphans(repo, &tree, expanded) {
         let failed = |message: String| {
             Outcome::new(Stage::Expand, WRITE, Status::Error)
                 .subject(shown_path(&orphan.path))
@@ -85,16 +85,16 @@ pub fn write_tree(
             continue;
         }
         // find_orphans only reports paths below the generated root; check before deleting.
-        if !orphan.path.starts_with(&config.generated) {
+        if !orphan.path.starts_with(&repo.generated) {
             outcomes.push(failed(format!(
                 "{}: outside the generated root; not removed",
                 orphan.path.display()
             )));
             continue;
         }
-        match fs::remove_file(config.root.join(&orphan.path)) {
+        match fs::remove_file(repo.root.join(&orphan.path)) {
             Ok(()) => {
-                remove_empty_parents(&config.root, &config.generated, &orphan.path);
+                remove_empty_parents(&repo.root, &repo.generated, &orphan.path);
                 changes.removed.push(orphan.path);
             }
             Err(e) => outcomes.push(failed(format!(

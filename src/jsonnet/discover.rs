@@ -1,12 +1,12 @@
 //! Finds the entry files of each cluster: the `*.jsonnet` files directly inside its directory.
-//! Files in subdirectories (`config/`) and `*.libsonnet` files are only ever imported.
+//! Files in subdirectories (`repo/`) and `*.libsonnet` files are only ever imported.
 
 use std::path::PathBuf;
 
 use walkdir::WalkDir;
 
-use crate::cli::config::{Cluster, Config};
 use crate::model::outcome::{Location, Outcome, Stage, Status, plain_name, shown_path};
+use crate::model::repository::{Cluster, Repository};
 
 /// The check a badly named entry fails.
 pub const FILE_NAME: &str = "file-name";
@@ -33,15 +33,15 @@ pub struct Discovered {
 }
 
 /// The entries of the given clusters, in rollout order and by file name within a cluster.
-pub fn entries(config: &Config, clusters: &[&Cluster]) -> Result<Discovered, String> {
+pub fn entries(repo: &Repository, clusters: &[&Cluster]) -> Result<Discovered, String> {
     let mut found = Discovered::default();
     for cluster in clusters {
-        let index = config
+        let index = repo
             .clusters
             .iter()
             .position(|c| c.name == cluster.name)
             .ok_or_else(|| format!("cluster `{}` is not configured", cluster.name))?;
-        let dir = config.root.join(&cluster.dir);
+        let dir = repo.root.join(&cluster.dir);
         let walker = WalkDir::new(&dir)
             .min_depth(1)
             .max_depth(1)
@@ -109,7 +109,7 @@ mod tests {
             "clusters/dev/b.jsonnet",
             "clusters/dev/a.jsonnet",
             "clusters/dev/shared.libsonnet",
-            "clusters/dev/config/nested.jsonnet",
+            "clusters/dev/repo/nested.jsonnet",
             "clusters/dev/notes.txt",
             "clusters/dev/.hidden.jsonnet",
             "lib/x.libsonnet",
@@ -117,13 +117,14 @@ mod tests {
             fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
             fs::write(root.join(path), "{}").unwrap();
         }
-        let config = Config::parse(
+        let repo = crate::cli::config::Config::parse(
             "[[cluster]]\nname = \"dev\"\n",
             root.canonicalize().unwrap(),
         )
-        .unwrap();
-        let clusters: Vec<&Cluster> = config.clusters.iter().collect();
-        let found = entries(&config, &clusters).unwrap().entries;
+        .unwrap()
+        .repo;
+        let clusters: Vec<&Cluster> = repo.clusters.iter().collect();
+        let found = entries(&repo, &clusters).unwrap().entries;
         let paths: Vec<_> = found.iter().map(|e| e.path.clone()).collect();
         assert_eq!(
             paths,
@@ -144,7 +145,7 @@ mod tests {
             let other = std::ffi::OsStr::from_bytes(b"clusters/dev/n\xff.txt");
             fs::write(root.join(other), "").unwrap();
         }
-        let found = entries(&config, &clusters).unwrap();
+        let found = entries(&repo, &clusters).unwrap();
         assert_eq!(found.entries.len(), 2);
         let refused: Vec<(String, &str)> = found
             .badly_named

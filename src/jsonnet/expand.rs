@@ -25,12 +25,12 @@ use jrsonnet_stdlib::TracePrinter;
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::cli::config::{Config, Layout};
 use crate::jsonnet::discover::Entry;
 use crate::jsonnet::imports::{ImportLog, Input};
 use crate::jsonnet::sandbox::SandboxResolver;
 use crate::jsonnet::stdlib::GateStdlib;
 use crate::model::outcome::{Location, ObjectId, pointer_segment};
+use crate::model::repository::{Layout, Repository};
 use crate::model::text::visible;
 
 /// A Kubernetes object the sources produce, with where it will be committed.
@@ -99,17 +99,17 @@ pub struct ExpandedFiles {
 }
 
 /// Where an entry's generated files go: a directory (per-item) or one file (per-file).
-pub fn output_prefix(config: &Config, cluster: &str, entry: &Entry) -> PathBuf {
-    let dir = config.generated.join(cluster);
-    match config.layout {
+pub fn output_prefix(repo: &Repository, cluster: &str, entry: &Entry) -> PathBuf {
+    let dir = repo.generated.join(cluster);
+    match repo.layout {
         Layout::PerItem => dir.join(&entry.stem),
         Layout::PerFile => dir.join(format!("{}.json", entry.stem)),
     }
 }
 
 /// Expands every entry in parallel. `progress` is advanced once per entry.
-pub fn expand_all(config: &Config, entries: &[Entry], progress: &ProgressBar) -> Vec<Expanded> {
-    expand_all_with(config, entries, progress, |_| None, |_, _| {})
+pub fn expand_all(repo: &Repository, entries: &[Entry], progress: &ProgressBar) -> Vec<Expanded> {
+    expand_all_with(repo, entries, progress, |_| None, |_, _| {})
         .into_iter()
         .map(|(expanded, _)| expanded)
         .collect()
@@ -123,7 +123,7 @@ pub fn expand_all(config: &Config, entries: &[Entry], progress: &ProgressBar) ->
 /// configuration's evaluation budget: an entry past it is an error, and is never handed to
 /// `evaluated`. The rayon pool meanwhile stays free for the caller's other work.
 pub fn expand_all_with(
-    config: &Config,
+    repo: &Repository,
     entries: &[Entry],
     progress: &ProgressBar,
     reuse: impl Fn(usize) -> Option<Expanded> + Sync + Send,
@@ -146,7 +146,7 @@ pub fn expand_all_with(
         .map(|(i, _)| (i, entries[i].clone()))
         .collect();
     if !jobs.is_empty() {
-        let done = pool::evaluate(config, jobs, rayon::current_num_threads(), progress);
+        let done = pool::evaluate(repo, jobs, rayon::current_num_threads(), progress);
         // Encoded for the cache in parallel, as the evaluations ran.
         done.par_iter()
             .filter(|(_, _, in_budget)| *in_budget)
@@ -161,11 +161,11 @@ pub fn expand_all_with(
 /// An entry's expansion from files it produced before (the cache's record of them):
 /// the objects, identities and problems are derived again, as after an evaluation.
 pub fn rebuild(
-    config: &Config,
+    repo: &Repository,
     entry: &Entry,
     files: impl IntoIterator<Item = (PathBuf, Option<String>, String)>,
 ) -> Result<ExpandedFiles, Failure> {
-    let cluster = &config.clusters[entry.cluster].name;
+    let cluster = &repo.clusters[entry.cluster].name;
     let mut out = ExpandedFiles::default();
     for (path, item, text) in files {
         add_file(&mut out, cluster, entry, path, item, text)?;
@@ -175,16 +175,16 @@ pub fn rebuild(
 
 /// Evaluates entries to their manifested JSON text only, as the jsonnet tool would: the
 /// baseline the benchmark compares the whole gate against.
-pub fn evaluate_only(config: &Config, entries: &[Entry]) -> Vec<Result<String, Failure>> {
+pub fn evaluate_only(repo: &Repository, entries: &[Entry]) -> Vec<Result<String, Failure>> {
     entries
         .par_iter()
         .map_init(
-            || Worker::new(config),
+            || Worker::new(repo),
             |worker, entry| {
                 let state = worker.state(entry.cluster).clone();
                 let _entered = state.enter();
                 let value = worker.import(&state, entry)?;
-                manifest(&value, config.indent).map_err(|e| worker.failure(&e))
+                manifest(&value, repo.indent).map_err(|e| worker.failure(&e))
             },
         )
         .collect()
@@ -192,8 +192,8 @@ pub fn evaluate_only(config: &Config, entries: &[Entry]) -> Vec<Result<String, F
 
 /// Evaluates one file as an entry of `cluster` (index into the configuration) and returns the
 /// jsonnet tool's output for it; used for the library's own tests.
-pub fn evaluate_file(config: &Config, cluster: usize, path: &Path) -> Result<String, Failure> {
-    let mut worker = Worker::new(config);
+pub fn evaluate_file(repo: &Repository, cluster: usize, path: &Path) -> Result<String, Failure> {
+    let mut worker = Worker::new(repo);
     let state = worker.state(cluster).clone();
     let _entered = state.enter();
     let entry = Entry {
@@ -202,14 +202,14 @@ pub fn evaluate_file(config: &Config, cluster: usize, path: &Path) -> Result<Str
         stem: String::new(),
     };
     let value = worker.import(&state, &entry)?;
-    manifest(&value, config.indent).map_err(|e| worker.failure(&e))
+    manifest(&value, repo.indent).map_err(|e| worker.failure(&e))
 }
 
 /// The evaluator states of one rayon worker, one per cluster: ext vars live in a state and
 /// it caches evaluated imports, so a state must not be shared between clusters. Each state
 /// has its import log, which lives exactly as long as the state's cache of imports.
 struct Worker<'c> {
-    config: &'c Config,
+    repo: &'c Repository,
     states: Vec<Option<(State, ImportLog)>>,
     /// What the states' trace printers printed since the last entry began.
     traces: Rc<RefCell<Vec<String>>>,
@@ -218,12 +218,12 @@ struct Worker<'c> {
 }
 
 impl<'c> Worker<'c> {
-    fn new(config: &'c Config) -> Self {
+    fn new(repo: &'c Repository) -> Self {
         // jrsonnet's depth limit is per thread; raise it to the jsonnet tool's on this one.
-        jrsonnet_evaluator::stack::set_stack_depth_limit(config.max_stack);
+        jrsonnet_evaluator::stack::set_stack_depth_limit(repo.max_stack);
         Worker {
-            config,
-            states: vec![None; config.clusters.len()],
+            repo,
+            states: vec![None; repo.clusters.len()],
             traces: Rc::default(),
             silenced: Arc::default(),
         }
@@ -240,27 +240,27 @@ impl<'c> Worker<'c> {
     }
 
     fn state_and_log(&mut self, cluster: usize) -> &(State, ImportLog) {
-        let config = self.config;
+        let repo = self.repo;
         let traces = &self.traces;
         let silenced = &self.silenced;
         self.states[cluster].get_or_insert_with(|| {
             let context = GateStdlib::new(
-                config.root.clone(),
+                repo.root.clone(),
                 Rc::new(SafeTracePrinter {
-                    root: config.root.clone(),
+                    root: repo.root.clone(),
                     printed: traces.clone(),
                     silenced: silenced.clone(),
                 }),
             );
-            for (name, value) in &config.clusters[cluster].ext_vars {
+            for (name, value) in &repo.clusters[cluster].ext_vars {
                 context.add_ext_str(name, value);
             }
             let log = ImportLog::new();
             let mut builder = State::builder();
             builder
                 .import_resolver(SandboxResolver::recording(
-                    config.root.clone(),
-                    config.jpath.clone(),
+                    repo.root.clone(),
+                    repo.jpath.clone(),
                     log.clone(),
                 ))
                 .context_initializer(context);
@@ -269,7 +269,7 @@ impl<'c> Worker<'c> {
     }
 
     fn resolver(&self) -> SandboxResolver {
-        SandboxResolver::new(self.config.root.clone(), self.config.jpath.clone())
+        SandboxResolver::new(self.repo.root.clone(), self.repo.jpath.clone())
     }
 
     /// Evaluates an entry. It is resolved by the state's own resolver, which then knows the
@@ -299,7 +299,7 @@ impl<'c> Worker<'c> {
                     .unwrap_or_else(|| "unknown panic".to_owned());
                 Expanded {
                     entry: entry.clone(),
-                    cluster: self.config.clusters[entry.cluster].name.clone(),
+                    cluster: self.repo.clusters[entry.cluster].name.clone(),
                     elapsed: started.elapsed(),
                     result: Err(Failure::plain(format!(
                         "internal error in the jsonnet evaluator: {what} (please report this with the entry)"
@@ -313,7 +313,7 @@ impl<'c> Worker<'c> {
 
     fn expand(&mut self, entry: &Entry) -> Expanded {
         let started = Instant::now();
-        let cluster = self.config.clusters[entry.cluster].name.clone();
+        let cluster = self.repo.clusters[entry.cluster].name.clone();
         let (state, log) = self.state_and_log(entry.cluster).clone();
         self.traces.borrow_mut().clear();
         let result = {
@@ -324,8 +324,8 @@ impl<'c> Worker<'c> {
         // The entry's real path is the root of its import closure; the resolver checked
         // it before the import, so this only fails when the import failed too.
         let inputs = self.resolver().entry(&entry.path).ok().and_then(|source| {
-            let entry_path = self.config.root.join(&entry.path);
-            log.inputs(&self.config.root, &entry_path, source.path()?)
+            let entry_path = self.repo.root.join(&entry.path);
+            log.inputs(&self.repo.root, &entry_path, source.path()?)
         });
         Expanded {
             entry: entry.clone(),
@@ -338,17 +338,17 @@ impl<'c> Worker<'c> {
     }
 
     fn split(&self, cluster: &str, entry: &Entry, value: &Val) -> Result<ExpandedFiles, Failure> {
-        let prefix = output_prefix(self.config, cluster, entry);
+        let prefix = output_prefix(self.repo, cluster, entry);
         let mut out = ExpandedFiles::default();
-        match self.config.layout {
+        match self.repo.layout {
             Layout::PerFile => {
-                let text = manifest(value, self.config.indent).map_err(|e| self.failure(&e))?;
+                let text = manifest(value, self.repo.indent).map_err(|e| self.failure(&e))?;
                 add_file(&mut out, cluster, entry, prefix, None, text)?;
             }
             Layout::PerItem => {
                 for (key, item) in self.items(value)? {
                     check_item_key(&key)?;
-                    let text = manifest(&item, self.config.indent).map_err(|e| self.failure(&e))?;
+                    let text = manifest(&item, self.repo.indent).map_err(|e| self.failure(&e))?;
                     let path = prefix.join(format!("{key}.json"));
                     add_file(&mut out, cluster, entry, path, Some(key), text)?;
                 }
@@ -360,7 +360,7 @@ impl<'c> Worker<'c> {
     /// The items of a per-item entry: the visible fields of its item map (`items_`, usually
     /// hidden), or of the entry itself when it has no such field.
     fn items(&self, value: &Val) -> Result<Vec<(String, Val)>, Failure> {
-        let field = self.config.items_field.as_str();
+        let field = self.repo.items_field.as_str();
         let Some(object) = value.as_obj() else {
             return Err(Failure::plain(format!(
                 "layout per-item: the entry must evaluate to an object (a List with `{field}`, or an object of items), got {}",
@@ -406,7 +406,7 @@ impl<'c> Worker<'c> {
     }
 
     fn failure(&self, error: &JsonnetError) -> Failure {
-        failure_from(&self.config.root, error)
+        failure_from(&self.repo.root, error)
     }
 }
 
@@ -795,8 +795,10 @@ mod tests {
             fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
             fs::write(root.join(path), text).unwrap();
         }
-        let config = Config::parse("[[cluster]]\nname = \"dev\"\n", root.clone()).unwrap();
-        let mut worker = Worker::new(&config);
+        let repo = crate::cli::config::Config::parse("[[cluster]]\nname = \"dev\"\n", root.clone())
+            .unwrap()
+            .repo;
+        let mut worker = Worker::new(&repo);
         let entry = |name: &str| Entry {
             cluster: 0,
             path: PathBuf::from(format!("clusters/dev/{name}.jsonnet")),
@@ -869,9 +871,13 @@ mod tests {
             )
             .unwrap();
         }
-        let mut config =
-            Config::parse("jpath = []\n[[cluster]]\nname = \"dev\"\n", root.clone()).unwrap();
-        config.evaluation_budget = Duration::from_millis(100);
+        let mut repo = crate::cli::config::Config::parse(
+            "jpath = []\n[[cluster]]\nname = \"dev\"\n",
+            root.clone(),
+        )
+        .unwrap()
+        .repo;
+        repo.evaluation_budget = Duration::from_millis(100);
         let entries: Vec<Entry> = ["a", "slow", "b", "c"]
             .iter()
             .map(|name| Entry {
@@ -882,7 +888,7 @@ mod tests {
             .collect();
         let cached = std::sync::Mutex::new(Vec::new());
         let expanded = expand_all_with(
-            &config,
+            &repo,
             &entries,
             &ProgressBar::hidden(),
             |_| None,

@@ -10,6 +10,7 @@ pub mod nesting;
 pub mod object;
 pub mod outcome;
 pub mod paths;
+pub mod repository;
 pub mod same;
 pub mod secrets;
 pub mod stats;

@@ -10,14 +10,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::cache::{Cache, Miss, Record, WorkTree};
-use crate::changes::Changes;
-use crate::cli::config::Config;
 use crate::freshness;
 use crate::jsonnet::discover::{self, Entry};
 use crate::jsonnet::expand::{self, Expanded, Object};
 use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::stats::Stats;
+use crate::pipeline::changes::Changes;
+use crate::pipeline::settings::Config;
 use crate::pipeline::shard::Shard;
 use crate::policy::memory::VerdictMemory;
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
@@ -76,9 +76,9 @@ pub fn expand(config: &Config, options: &Options) -> Result<Expansion, String> {
 
 /// As `expand`, with the stats.
 pub fn expand_counted(config: &Config, options: &Options) -> Result<(Expansion, Stats), String> {
-    let clusters = config.select_clusters(&options.clusters)?;
-    let all = clusters.len() == config.clusters.len();
-    let discovered = discover::entries(config, &clusters)?;
+    let clusters = config.repo.select_clusters(&options.clusters)?;
+    let all = clusters.len() == config.repo.clusters.len();
+    let discovered = discover::entries(&config.repo, &clusters)?;
     let entries = discovered.entries;
     let (slots, stats, _) = expand_entries(config, options, &entries, None)?;
     let expanded = slots
@@ -125,15 +125,18 @@ fn look_up(
             .collect();
         return (looked, Vec::new());
     };
-    let keys: Vec<String> = entries.par_iter().map(|e| cache.key(config, e)).collect();
+    let keys: Vec<String> = entries
+        .par_iter()
+        .map(|e| cache.key(&config.repo, e))
+        .collect();
     let loaded = cache.load(&keys);
     notes.extend(loaded.notes.iter().map(|n| format!("cache: {n}")));
-    let tree = WorkTree::new(&config.root);
+    let tree = WorkTree::new(&config.repo.root);
     let looked: Vec<(Looked, Option<String>)> = entries
         .par_iter()
         .zip(keys)
         .map(|(entry, key)| {
-            let (record, rejected) = match cache.lookup(&loaded, config, entry, &key, &tree) {
+            let (record, rejected) = match cache.lookup(&loaded, &config.repo, entry, &key, &tree) {
                 Ok(record) => (Some(record), None),
                 Err(Miss::Rejected(why)) => {
                     (None, Some(format!("{}: {why}", entry.path.display())))
@@ -228,13 +231,13 @@ fn expand_looked(
     let new_records: Mutex<Vec<(String, Vec<u8>)>> = Mutex::new(Vec::new());
     let progress = progress_bar(to_expand.len() as u64, options.progress);
     let expanded = expand::expand_all_with(
-        config,
+        &config.repo,
         &to_expand,
         &progress,
         |n| {
             let i = checked[n];
             let record = looked[i].record.as_ref()?;
-            record.expanded(config, &entries[i]).ok()
+            record.expanded(&config.repo, &entries[i]).ok()
         },
         |n, expanded| {
             let (Some(cache), Some(key)) = (cache, &looked[checked[n]].key) else {
@@ -274,7 +277,7 @@ fn expand_looked(
             let objects = looked[i]
                 .record
                 .as_ref()
-                .map(|r| r.objects(config, entry, &[crd::CRD_KIND]))
+                .map(|r| r.objects(&config.repo, entry, &[crd::CRD_KIND]))
                 .unwrap_or_default();
             slots.push(Slot::Context(objects));
         }
@@ -297,9 +300,9 @@ fn expand_looked(
 /// but only the shard's own entries, files and objects are checked and reported (see
 /// `shard`).
 pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
-    let clusters = config.select_clusters(&options.clusters)?;
-    let all_clusters = clusters.len() == config.clusters.len();
-    let discovered = discover::entries(config, &clusters)?;
+    let clusters = config.repo.select_clusters(&options.clusters)?;
+    let all_clusters = clusters.len() == config.repo.clusters.len();
+    let discovered = discover::entries(&config.repo, &clusters)?;
     let entries = discovered.entries;
     let partial = options.changed_since.is_some();
     if partial && options.shard.is_some() {
@@ -322,12 +325,21 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
                         // A partial run knows where to look only after its entries are chosen.
                         || {
                             (!partial).then(|| {
-                                freshness::CommittedTree::scan(config, &clusters, all_clusters)
+                                freshness::CommittedTree::scan(
+                                    &config.repo,
+                                    &clusters,
+                                    all_clusters,
+                                )
                             })
                         },
                         || {
                             with_style.then(|| {
-                                style::check_remembering(config, &clusters, options.cache.as_ref())
+                                style::check_remembering(
+                                    &config.repo,
+                                    &config.style,
+                                    &clusters,
+                                    options.cache.as_ref(),
+                                )
                             })
                         },
                     )
@@ -339,7 +351,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
                 || Catalog::new(config.schema.clone()),
                 || {
                     with_policy.then(|| {
-                        let mut stage = PolicyStage::new(&config.root, &config.policy);
+                        let mut stage = PolicyStage::new(&config.repo.root, &config.policy);
                         if options.without_sharing {
                             stage = stage.without_sharing();
                         }
@@ -379,12 +391,12 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         (None, changes) => {
             let mut places: Vec<PathBuf> = expanded
                 .iter()
-                .map(|e| expand::output_prefix(config, &e.cluster, &e.entry))
+                .map(|e| expand::output_prefix(&config.repo, &e.cluster, &e.entry))
                 .collect();
             if let Some(changes) = changes {
                 places.extend(changes.orphan_roots(config, &clusters, &entries));
             }
-            freshness::CommittedTree::scan_some(config, &places)
+            freshness::CommittedTree::scan_some(&config.repo, &places)
         }
     };
     let owned = |e: &Expanded| {
@@ -395,7 +407,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let (own, others): (Vec<Expanded>, Vec<Expanded>) = expanded.into_iter().partition(owned);
     // The other shards' generated files look like orphans here: the filter below leaves
     // them to their owners, and a true orphan to the shard of the entry it names.
-    outcomes.extend(freshness::check(config, &committed, &own));
+    outcomes.extend(freshness::check(&config.repo, &committed, &own));
     let own_targets = targets(&own);
     if !options.without_schema {
         for object in context.iter().filter(|o| crd::is_crd(&o.value)) {
@@ -457,7 +469,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         }
     }
     if let Some(shard) = &options.shard {
-        outcomes.retain(|o| shard.owns(o, &config.generated));
+        outcomes.retain(|o| shard.owns(o, &config.repo.generated));
     }
     let mut expanded = own;
     expanded.extend(others);
@@ -520,6 +532,7 @@ pub fn cluster_contexts(
         }
     }
     config
+        .repo
         .clusters
         .iter()
         .map(|c| {

@@ -2,7 +2,9 @@
 //! manifests, and the staged rollout. Stages come in as plain data and leave as outcomes;
 //! the pipeline decides the scope once and hands each stage what it needs.
 
+pub mod changes;
 pub mod check;
 pub mod rollout;
+pub mod settings;
 pub mod shard;
 pub mod validate;

@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cli::config::{Cluster, Config};
 use crate::model::outcome::{Outcome, Stage, Status};
+use crate::model::repository::Cluster;
 use crate::pipeline::check;
+use crate::pipeline::settings::{ClusterRollout, Config};
 
 use crate::apply::ownership::{self, Owner};
 use crate::apply::stage::{self, Desired, STAGE, StageOptions};
@@ -23,7 +24,7 @@ pub struct Plan {
     /// Everything but the timeouts, which come from each cluster's settings...
     pub stage: StageOptions,
     /// ...unless given here (the command line).
-    pub timeouts: crate::cli::config::ApplySettings,
+    pub timeouts: crate::pipeline::settings::ApplySettings,
     /// After a healthy stage, delete what policyrun applied before and the tree dropped.
     pub prune: bool,
     /// Promote as soon as a stage is ready, without the configured bake (an emergency).
@@ -31,8 +32,11 @@ pub struct Plan {
 }
 
 /// The clusters a plan walks, in rollout order.
-pub fn clusters<'a>(config: &'a Config, plan: &Plan) -> Result<Vec<&'a Cluster>, String> {
-    let mut selected = config.select_clusters(&plan.clusters)?;
+pub fn clusters<'a>(
+    config: &'a Config,
+    plan: &Plan,
+) -> Result<Vec<(&'a Cluster, &'a ClusterRollout)>, String> {
+    let mut selected = config.repo.select_clusters(&plan.clusters)?;
     if let Some(until) = &plan.until {
         let Some(last) = selected.iter().position(|c| &c.name == until) else {
             return Err(format!(
@@ -46,7 +50,13 @@ pub fn clusters<'a>(config: &'a Config, plan: &Plan) -> Result<Vec<&'a Cluster>,
         };
         selected.truncate(last + 1);
     }
-    Ok(selected)
+    selected
+        .into_iter()
+        .map(|cluster| match config.rollout_of(&cluster.name) {
+            Some(rollout) => Ok((cluster, rollout)),
+            None => Err(format!("cluster {}: no rollout settings", cluster.name)),
+        })
+        .collect()
 }
 
 /// The repository's name in ownership annotations: its directory's name.
@@ -94,9 +104,9 @@ pub fn diff(
     plan: &Plan,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Vec<Outcome>, String> {
-    let repository = repository_name(&config.root);
+    let repository = repository_name(&config.repo.root);
     let mut outcomes = Vec::new();
-    for cluster in clusters(config, plan)? {
+    for (cluster, rollout) in clusters(config, plan)? {
         let options = check::Options {
             clusters: vec![cluster.name.clone()],
             ..check::Options::default()
@@ -111,7 +121,7 @@ pub fn diff(
         let objects = desired_objects(&repository, &cluster.name, &expanded);
         let result = runtime.block_on(async {
             let client =
-                crate::apply::kubeapi::connect(&cluster.context, plan.kubeconfig.as_deref())
+                crate::apply::kubeapi::connect(&rollout.context, plan.kubeconfig.as_deref())
                     .await?;
             Ok::<_, String>(crate::apply::diff::cluster(&client, objects).await)
         });
@@ -156,7 +166,7 @@ pub fn run(
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Vec<Outcome>, String> {
     let clusters = clusters(config, plan)?;
-    let repository = repository_name(&config.root);
+    let repository = repository_name(&config.repo.root);
     // From here on Ctrl-C, or the SIGTERM of a CI job that is aborted or out of time,
     // finishes what is in flight and reports instead of killing the process.
     runtime.spawn(async {
@@ -166,7 +176,7 @@ pub fn run(
     });
     let mut outcomes = Vec::new();
     let mut stopped: Option<String> = None;
-    for cluster in clusters {
+    for (cluster, rollout) in clusters {
         let stage_outcome = |status, message: String| {
             Outcome::new(Stage::Apply, STAGE, status)
                 .cluster(&cluster.name)
@@ -210,7 +220,7 @@ pub fn run(
         }
         let objects = desired_objects(&repository, &cluster.name, &run.expanded);
         // (b)-(d) Apply, watch, and decide.
-        let timeouts = plan.timeouts.or(cluster.apply);
+        let timeouts = plan.timeouts.or(rollout.apply);
         let mut options = plan.stage;
         if let Some(seconds) = timeouts.timeout {
             options.resource_timeout = std::time::Duration::from_secs(seconds);
@@ -220,7 +230,7 @@ pub fn run(
         }
         // The bake's server and credential are checked before anything is applied: a bake
         // that could never run must not leave the cluster changed.
-        let bake = &cluster.bake;
+        let bake = &rollout.bake;
         let dry_run = options.apply.dry_run;
         let prometheus = match bake.enabled() && !dry_run && !plan.no_bake {
             false => None,
@@ -242,7 +252,7 @@ pub fn run(
         };
         let result = runtime.block_on(async {
             let client =
-                crate::apply::kubeapi::connect(&cluster.context, plan.kubeconfig.as_deref())
+                crate::apply::kubeapi::connect(&rollout.context, plan.kubeconfig.as_deref())
                     .await?;
             let mut result = stage::run(&client, objects.clone(), options).await;
             let mut bake_failed = false;

@@ -8,9 +8,9 @@ use rayon::prelude::*;
 
 use super::libjsonnet::Formatter;
 use super::{CHECK, Problem, Verdict, judge, outcome, owner, sources};
-use crate::cli::config::Config;
 use crate::model::atomic::replace_atomically;
 use crate::model::outcome::{Outcome, Stage, Status, shown_path};
+use crate::model::repository::Repository;
 
 /// What a `fmt` run did: one outcome per file (plus any directory that could not be
 /// listed), and the files it rewrote — or, with `check_only`, would rewrite.
@@ -55,7 +55,8 @@ impl FmtRun {
 /// Directories are searched like the repository is by the style stage; a file named
 /// explicitly is formatted whatever its extension.
 pub fn run(
-    config: &Config,
+    repo: &Repository,
+    settings: &super::Settings,
     cwd: &Path,
     paths: &[PathBuf],
     check_only: bool,
@@ -63,13 +64,13 @@ pub fn run(
     let mut files = Vec::new();
     let mut problems = Vec::new();
     if paths.is_empty() {
-        (files, problems) = sources(config, &config.root);
+        (files, problems) = sources(repo, &settings.exclude, &repo.root);
     }
     for given in paths {
-        let relative = inside_repository(config, &cwd.join(given), given)?;
-        let full = config.root.join(&relative);
+        let relative = inside_repository(repo, &cwd.join(given), given)?;
+        let full = repo.root.join(&relative);
         if full.is_dir() {
-            let (found, trouble) = sources(config, &full);
+            let (found, trouble) = sources(repo, &settings.exclude, &full);
             files.extend(found);
             problems.extend(trouble);
         } else {
@@ -79,21 +80,16 @@ pub fn run(
     files.sort();
     files.dedup();
 
-    let options = &config.style.options;
+    let options = &settings.options;
     let results: Vec<(PathBuf, Result<Verdict, Problem>, Option<String>)> = files
         .into_par_iter()
         .map_init(
             || Formatter::new(options),
             |formatter, path| {
-                let verdict = judge(
-                    formatter,
-                    &config.root,
-                    &path,
-                    config.style.max_source_bytes,
-                );
+                let verdict = judge(formatter, &repo.root, &path, settings.max_source_bytes);
                 let written = match (&verdict, check_only) {
                     (Ok(Verdict::NotCanonical { formatted, .. }), false) => Some(
-                        replace_atomically(&config.root.join(&path), formatted.as_bytes())
+                        replace_atomically(&repo.root.join(&path), formatted.as_bytes())
                             .map_err(|e| format!("cannot write {}: {e}", path.display())),
                     ),
                     _ => None,
@@ -111,7 +107,7 @@ pub fn run(
         ..FmtRun::default()
     };
     for (path, verdict, write_error) in results {
-        let cluster = owner(config, &path).map(|c| c.name.as_str());
+        let cluster = owner(repo, &path).map(|c| c.name.as_str());
         let mut reported = outcome(&path, cluster, &verdict);
         match (&verdict, write_error) {
             (_, Some(message)) => {
@@ -134,39 +130,38 @@ pub fn run(
     run.outcomes.extend(
         problems
             .into_iter()
-            .map(|problem| problem_outcome(config, problem)),
+            .map(|problem| problem_outcome(repo, problem)),
     );
     Ok(run)
 }
 
-fn problem_outcome(config: &Config, problem: Problem) -> Outcome {
+fn problem_outcome(repo: &Repository, problem: Problem) -> Outcome {
     let mut outcome = Outcome::new(Stage::Style, CHECK, Status::Error)
         .subject(shown_path(&problem.location.file))
         .message(problem.message)
         .location(problem.location);
-    outcome.cluster =
-        owner(config, &outcome.location.as_ref().unwrap().file).map(|c| c.name.clone());
+    outcome.cluster = owner(repo, &outcome.location.as_ref().unwrap().file).map(|c| c.name.clone());
     outcome
 }
 
 /// `path` relative to the repository root, after every symbolic link is resolved, so a
 /// link that leads out (or into the generated tree) is refused, not written through.
-fn inside_repository(config: &Config, path: &Path, given: &Path) -> Result<PathBuf, String> {
+fn inside_repository(repo: &Repository, path: &Path, given: &Path) -> Result<PathBuf, String> {
     let real = path
         .canonicalize()
         .map_err(|e| format!("{}: {e}", given.display()))?;
-    let relative = real.strip_prefix(&config.root).map_err(|_| {
+    let relative = real.strip_prefix(&repo.root).map_err(|_| {
         format!(
             "{}: outside the repository ({}); fmt only rewrites the repository's files",
             given.display(),
-            config.root.display()
+            repo.root.display()
         )
     })?;
-    if relative.starts_with(&config.generated) {
+    if relative.starts_with(&repo.generated) {
         return Err(format!(
             "{}: below the generated root `{}`, which `expand` writes; fmt leaves it alone",
             given.display(),
-            config.generated.display()
+            repo.generated.display()
         ));
     }
     Ok(relative.to_path_buf())
@@ -177,7 +172,7 @@ mod tests {
     use super::*;
     use std::fs;
 
-    fn repo() -> (tempfile::TempDir, Config) {
+    fn repo() -> (tempfile::TempDir, crate::cli::config::Config) {
         let dir = tempfile::tempdir().unwrap();
         for (path, text) in [
             ("clusters/dev/good.jsonnet", "{ a: 1 }\n"),
@@ -189,18 +184,18 @@ mod tests {
             fs::create_dir_all(full.parent().unwrap()).unwrap();
             fs::write(full, text).unwrap();
         }
-        let config = Config::parse(
+        let repo = crate::cli::config::Config::parse(
             "[[cluster]]\nname = \"dev\"\n",
             dir.path().canonicalize().unwrap(),
         )
         .unwrap();
-        (dir, config)
+        (dir, repo)
     }
 
     #[test]
     fn rewrites_only_what_is_not_canonical() {
-        let (dir, config) = repo();
-        let run = run(&config, dir.path(), &[], false).unwrap();
+        let (dir, repo) = repo();
+        let run = run(&repo.repo, &repo.style, dir.path(), &[], false).unwrap();
         assert_eq!(
             run.changed,
             vec![PathBuf::from("clusters/dev/ugly.jsonnet")]
@@ -224,8 +219,15 @@ mod tests {
 
     #[test]
     fn check_only_writes_nothing() {
-        let (dir, config) = repo();
-        let run = run(&config, dir.path(), &[PathBuf::from("clusters")], true).unwrap();
+        let (dir, repo) = repo();
+        let run = run(
+            &repo.repo,
+            &repo.style,
+            dir.path(),
+            &[PathBuf::from("clusters")],
+            true,
+        )
+        .unwrap();
         assert_eq!(
             run.changed,
             vec![PathBuf::from("clusters/dev/ugly.jsonnet")]
@@ -248,11 +250,12 @@ mod tests {
 
     #[test]
     fn paths_outside_or_generated_are_refused() {
-        let (dir, config) = repo();
+        let (dir, repo) = repo();
         let outside = tempfile::tempdir().unwrap();
         fs::write(outside.path().join("x.jsonnet"), "{a:1}\n").unwrap();
         let err = run(
-            &config,
+            &repo.repo,
+            &repo.style,
             dir.path(),
             &[outside.path().join("x.jsonnet")],
             false,
@@ -260,14 +263,22 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("outside the repository"), "{err}");
         let err = run(
-            &config,
+            &repo.repo,
+            &repo.style,
             dir.path(),
             &[PathBuf::from("generated/dev/x.json")],
             false,
         )
         .unwrap_err();
         assert!(err.contains("generated root"), "{err}");
-        let err = run(&config, dir.path(), &[PathBuf::from("nope.jsonnet")], false).unwrap_err();
+        let err = run(
+            &repo.repo,
+            &repo.style,
+            dir.path(),
+            &[PathBuf::from("nope.jsonnet")],
+            false,
+        )
+        .unwrap_err();
         assert!(err.starts_with("nope.jsonnet:"), "{err}");
         #[cfg(unix)]
         {
@@ -277,7 +288,8 @@ mod tests {
             )
             .unwrap();
             let err = run(
-                &config,
+                &repo.repo,
+                &repo.style,
                 dir.path(),
                 &[PathBuf::from("clusters/dev/link.jsonnet")],
                 false,

@@ -17,9 +17,9 @@ use serde::Deserialize;
 use walkdir::WalkDir;
 
 use crate::cache::Cache;
-use crate::cli::config::{CONFIG_FILE, Cluster, Config};
 use crate::model::digest::Digest;
 use crate::model::outcome::{Location, Outcome, Stage, Status, shown_path};
+use crate::model::repository::{CONFIG_FILE, Cluster, Repository};
 use libjsonnet::{FormatError, Formatter};
 
 /// The check's stable name in reports.
@@ -343,19 +343,17 @@ fn first_difference(a: &str, b: &str) -> usize {
 /// Symbolic links are not followed, and a linked file is not a source of its own (its
 /// target is, when it lies in the repository). Directories that cannot be listed come back
 /// as problems.
-pub fn sources(config: &Config, start: &Path) -> (Vec<PathBuf>, Vec<Problem>) {
+pub fn sources(repo: &Repository, exclude: &Exclude, start: &Path) -> (Vec<PathBuf>, Vec<Problem>) {
     let mut files = Vec::new();
     let mut problems = Vec::new();
-    let relative = |path: &Path| {
-        path.strip_prefix(&config.root)
-            .unwrap_or(path)
-            .to_path_buf()
-    };
+    let relative = |path: &Path| path.strip_prefix(&repo.root).unwrap_or(path).to_path_buf();
     let walker = WalkDir::new(start)
         .follow_links(false)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|item| item.depth() == 0 || !left_out(config, &relative(item.path()), item));
+        .filter_entry(|item| {
+            item.depth() == 0 || !left_out(repo, exclude, &relative(item.path()), item)
+        });
     for item in walker {
         match item {
             Ok(item) if item.file_type().is_file() && is_jsonnet(item.path()) => {
@@ -381,15 +379,19 @@ pub fn is_jsonnet(path: &Path) -> bool {
     )
 }
 
-fn left_out(config: &Config, relative: &Path, item: &walkdir::DirEntry) -> bool {
-    if item.file_name().to_string_lossy().starts_with('.') || config.style.exclude.matches(relative)
-    {
+fn left_out(
+    repo: &Repository,
+    exclude: &Exclude,
+    relative: &Path,
+    item: &walkdir::DirEntry,
+) -> bool {
+    if item.file_name().to_string_lossy().starts_with('.') || exclude.matches(relative) {
         return true;
     }
     if !item.file_type().is_dir() {
         return false;
     }
-    relative == config.generated
+    relative == repo.generated
         || item.path().join(CONFIG_FILE).is_file()
         || is_cache_dir(item.path())
 }
@@ -405,9 +407,8 @@ fn is_cache_dir(dir: &Path) -> bool {
 }
 
 /// The cluster whose directory holds `path` (the innermost, should directories nest).
-pub fn owner<'a>(config: &'a Config, path: &Path) -> Option<&'a Cluster> {
-    config
-        .clusters
+pub fn owner<'a>(repo: &'a Repository, path: &Path) -> Option<&'a Cluster> {
+    repo.clusters
         .iter()
         .filter(|c| path.starts_with(&c.dir))
         .max_by_key(|c| c.dir.components().count())
@@ -417,16 +418,16 @@ pub fn owner<'a>(config: &'a Config, path: &Path) -> Option<&'a Cluster> {
 /// `file:line:column` — for the sources of the selected `clusters` and those that belong
 /// to no cluster (`lib/`, `common/`). Files are formatted in parallel, one formatter per
 /// rayon job (libjsonnet VMs are not shared between threads).
-pub fn check(config: &Config, clusters: &[&Cluster]) -> Vec<Outcome> {
-    check_remembering(config, clusters, None).0
+pub fn check(repo: &Repository, settings: &Settings, clusters: &[&Cluster]) -> Vec<Outcome> {
+    check_remembering(repo, settings, clusters, None).0
 }
 
 /// What a remembered verdict depends on besides the source: the formatter and its options.
-pub fn memory_salt(config: &Config) -> String {
+pub fn memory_salt(settings: &Settings) -> String {
     format!(
         "libjsonnet {} {:?}",
         libjsonnet::version(),
-        config.style.options
+        settings.options
     )
 }
 
@@ -435,34 +436,35 @@ pub fn memory_salt(config: &Config) -> String {
 /// a re-run formats only what changed. Also returns a note when the memory could not be
 /// written.
 pub fn check_remembering(
-    config: &Config,
+    repo: &Repository,
+    settings: &Settings,
     clusters: &[&Cluster],
     cache: Option<&Cache>,
 ) -> (Vec<Outcome>, Option<String>) {
-    let salt = memory_salt(config);
+    let salt = memory_salt(settings);
     let known = cache
         .map(|c| c.canonical_sources(&salt))
         .unwrap_or_default();
-    let (files, problems) = sources(config, &config.root);
+    let (files, problems) = sources(repo, &settings.exclude, &repo.root);
     let selected = |cluster: Option<&Cluster>| {
         cluster.is_none_or(|c| clusters.iter().any(|s| s.name == c.name))
     };
     let files: Vec<(PathBuf, Option<&str>)> = files
         .into_iter()
         .filter_map(|path| {
-            let cluster = owner(config, &path);
+            let cluster = owner(repo, &path);
             selected(cluster).then(|| (path, cluster.map(|c| c.name.as_str())))
         })
         .collect();
-    let options = &config.style.options;
-    let max_bytes = config.style.max_source_bytes;
+    let options = &settings.options;
+    let max_bytes = settings.max_source_bytes;
     let judged: Vec<(Outcome, Option<Digest>)> = files
         .par_iter()
         .map_init(
             || Formatter::new(options),
             |formatter, (path, cluster)| {
                 let (verdict, canonical) =
-                    judge_remembering(formatter, &config.root, path, &known, max_bytes);
+                    judge_remembering(formatter, &repo.root, path, &known, max_bytes);
                 (outcome(path, *cluster, &verdict), canonical)
             },
         )
@@ -474,7 +476,7 @@ pub fn check_remembering(
         canonical.extend(digest);
     }
     // Only a run over every source may forget the others' digests.
-    let every_source = clusters.len() == config.clusters.len();
+    let every_source = clusters.len() == repo.clusters.len();
     let note = match cache {
         Some(cache) if every_source && canonical != known.into_iter().collect() => cache
             .save_canonical_sources(&salt, &canonical)
@@ -483,7 +485,7 @@ pub fn check_remembering(
         _ => None,
     };
     outcomes.extend(problems.into_iter().map(|problem| {
-        let cluster = owner(config, &problem.location.file).map(|c| c.name.clone());
+        let cluster = owner(repo, &problem.location.file).map(|c| c.name.clone());
         let mut outcome = Outcome::new(Stage::Style, CHECK, Status::Error)
             .subject(shown_path(&problem.location.file))
             .message(problem.message)
@@ -539,7 +541,7 @@ mod tests {
         }
     }
 
-    fn repo(files: &[(&str, &str)]) -> (tempfile::TempDir, Config) {
+    fn repo(files: &[(&str, &str)]) -> (tempfile::TempDir, crate::cli::config::Config) {
         let dir = tempfile::tempdir().unwrap();
         for (path, text) in files {
             let full = dir.path().join(path);
@@ -547,19 +549,19 @@ mod tests {
             fs::write(full, text).unwrap();
         }
         fs::create_dir_all(dir.path().join("lib")).unwrap();
-        let config = Config::parse(
+        let repo = crate::cli::config::Config::parse(
             "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n[style]\nexclude = [\"vendor\"]\n",
             dir.path().canonicalize().unwrap(),
         )
         .unwrap();
-        (dir, config)
+        (dir, repo)
     }
 
     #[test]
     fn sources_leave_out_what_is_not_ours() {
-        let (_dir, config) = repo(&[
+        let (_dir, repo) = repo(&[
             ("clusters/dev/a.jsonnet", "{}\n"),
-            ("clusters/int/config/b.libsonnet", "{}\n"),
+            ("clusters/int/repo/b.libsonnet", "{}\n"),
             ("clusters/int/notes.txt", ""),
             ("common/c.jsonnet", "{}\n"),
             ("generated/dev/a/x.json", "{}\n"),
@@ -577,7 +579,7 @@ mod tests {
             ("build/kept.jsonnet", "{}\n"),
             ("vendor/lib.libsonnet", "{}\n"),
         ]);
-        let (files, problems) = sources(&config, &config.root);
+        let (files, problems) = sources(&repo.repo, &repo.style.exclude, &repo.repo.root);
         assert!(problems.is_empty(), "{problems:?}");
         let files: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
         assert_eq!(
@@ -585,7 +587,7 @@ mod tests {
             vec![
                 "build/kept.jsonnet",
                 "clusters/dev/a.jsonnet",
-                "clusters/int/config/b.libsonnet",
+                "clusters/int/repo/b.libsonnet",
                 "common/c.jsonnet",
             ]
         );
@@ -593,13 +595,13 @@ mod tests {
 
     #[test]
     fn the_stage_reports_every_file_of_the_selected_clusters() {
-        let (_dir, config) = repo(&[
+        let (_dir, repo) = repo(&[
             ("clusters/dev/a.jsonnet", "{ a: 1 }\n"),
             ("clusters/int/b.jsonnet", "{a:1}\n"),
             ("common/c.libsonnet", "{\n  a: ,\n}\n"),
         ]);
-        let all: Vec<&Cluster> = config.clusters.iter().collect();
-        let outcomes = check(&config, &all);
+        let all: Vec<&Cluster> = repo.repo.clusters.iter().collect();
+        let outcomes = check(&repo.repo, &repo.style, &all);
         let by_subject = |s: &str| outcomes.iter().find(|o| o.subject.as_deref() == Some(s));
         let a = by_subject("clusters/dev/a.jsonnet").unwrap();
         assert_eq!(
@@ -619,7 +621,7 @@ mod tests {
             c.message
         );
 
-        let only_dev = check(&config, &all[..1]);
+        let only_dev = check(&repo.repo, &repo.style, &all[..1]);
         assert_eq!(only_dev.len(), 2, "{only_dev:?}");
         assert!(only_dev.iter().all(|o| o.cluster.as_deref() != Some("int")));
     }

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use indicatif::ProgressBar;
 
 use super::{Expanded, Failure, Worker};
-use crate::cli::config::Config;
 use crate::jsonnet::discover::Entry;
 use crate::model::outcome::Location;
+use crate::model::repository::Repository;
 
 /// Stack of every thread that evaluates jsonnet. Parsing and evaluating recurse once per
 /// level of nesting, and a pull request can nest as deep as it likes: with the default 2 MiB
@@ -41,17 +41,17 @@ struct Thread {
     tid: Arc<std::sync::atomic::AtomicI32>,
 }
 
-/// Evaluates `jobs` on `threads` evaluator threads, each entry within `config`'s evaluation
+/// Evaluates `jobs` on `threads` evaluator threads, each entry within `repo`'s evaluation
 /// budget. Returns, in no particular order, each job's expansion and whether it finished
 /// within the budget (only those may be cached). `progress` advances once per job.
 pub(super) fn evaluate(
-    config: &Config,
+    repo: &Repository,
     jobs: Vec<Job>,
     threads: usize,
     progress: &ProgressBar,
 ) -> Vec<(usize, Expanded, bool)> {
-    let budget = config.evaluation_budget;
-    let shared = Arc::new(config.clone());
+    let budget = repo.evaluation_budget;
+    let shared = Arc::new(repo.clone());
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let mut queue: VecDeque<Job> = jobs.into();
     let mut results = Vec::with_capacity(queue.len());
@@ -90,11 +90,7 @@ pub(super) fn evaluate(
                 .unwrap_or_else(|| "no evaluator thread is left".to_owned());
             for (index, entry) in queue.drain(..) {
                 let failure = Failure::plain(format!("cannot evaluate: {why}"));
-                results.push((
-                    index,
-                    failed(config, &entry, failure, Duration::ZERO),
-                    false,
-                ));
+                results.push((index, failed(repo, &entry, failure, Duration::ZERO), false));
                 progress.inc(1);
             }
             break;
@@ -128,7 +124,7 @@ pub(super) fn evaluate(
                     }
                     let (thread, (index, entry), _) = busy.swap_remove(at);
                     abandon(thread);
-                    results.push((index, over_budget(config, &entry, budget), false));
+                    results.push((index, over_budget(repo, &entry, budget), false));
                     progress.inc(1);
                     abandoned += 1;
                 }
@@ -152,7 +148,7 @@ fn deadline(budget: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
 }
 
-fn spawn_thread(id: usize, config: Arc<Config>, done: Sender<Done>) -> Result<Thread, String> {
+fn spawn_thread(id: usize, repo: Arc<Repository>, done: Sender<Done>) -> Result<Thread, String> {
     let (jobs, received) = mpsc::channel::<Job>();
     let silenced = Arc::new(AtomicBool::new(false));
     #[cfg(target_os = "linux")]
@@ -173,7 +169,7 @@ fn spawn_thread(id: usize, config: Arc<Config>, done: Sender<Done>) -> Result<Th
             #[cfg(target_os = "linux")]
             // SAFETY: gettid has no preconditions and cannot fail.
             tid.store(unsafe { libc::gettid() }, Ordering::SeqCst);
-            let mut worker = Worker::new(&config);
+            let mut worker = Worker::new(&repo);
             worker.silence_with(silenced);
             // Ends when the coordinator drops its sender: at the end of the run, or when it
             // abandoned this thread's entry.
@@ -207,10 +203,10 @@ fn abandon(thread: Thread) {
     drop(thread.jobs);
 }
 
-fn failed(config: &Config, entry: &Entry, failure: Failure, elapsed: Duration) -> Expanded {
+fn failed(repo: &Repository, entry: &Entry, failure: Failure, elapsed: Duration) -> Expanded {
     Expanded {
         entry: entry.clone(),
-        cluster: config.clusters[entry.cluster].name.clone(),
+        cluster: repo.clusters[entry.cluster].name.clone(),
         elapsed,
         result: Err(failure),
         inputs: None,
@@ -220,13 +216,13 @@ fn failed(config: &Config, entry: &Entry, failure: Failure, elapsed: Duration) -
 
 /// The error of an entry that did not finish within its budget: names the budget and the
 /// settings that change it.
-fn over_budget(config: &Config, entry: &Entry, budget: Duration) -> Expanded {
+fn over_budget(repo: &Repository, entry: &Entry, budget: Duration) -> Expanded {
     let failure = Failure {
         message: over_budget_message(budget),
         detail: None,
         location: Some(Location::file(entry.path.clone())),
     };
-    failed(config, entry, failure, budget)
+    failed(repo, entry, failure, budget)
 }
 
 fn over_budget_message(budget: Duration) -> String {

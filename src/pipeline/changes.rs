@@ -9,10 +9,12 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cli::config::{CONFIG_FILE, Cluster, Config};
+use crate::model::repository::CONFIG_FILE;
 use crate::jsonnet::discover::Entry;
 use crate::jsonnet::expand::output_prefix;
 use crate::jsonnet::imports::Input;
+use crate::model::repository::Cluster;
+use crate::pipeline::settings::Config;
 
 /// The paths that changed since a revision, relative to the repository root.
 #[derive(Debug, Clone)]
@@ -28,7 +30,7 @@ pub struct Changes {
 
 impl Changes {
     /// The changes in the work tree (committed since `rev`, staged, unstaged, untracked)
-    /// of the repository at `config.root`. A revision git does not know, or a repository
+    /// of the repository at `config.repo.root`. A revision git does not know, or a repository
     /// that is no git work tree, is an `Err` naming it (a usage error).
     pub fn since(config: &Config, rev: &str) -> Result<Changes, String> {
         if rev.is_empty() || rev.starts_with('-') {
@@ -36,16 +38,20 @@ impl Changes {
                 "--changed-since {rev:?}: not a revision (it must not be empty or start with `-`)"
             ));
         }
-        let inside = git(&config.root, &["rev-parse", "--is-inside-work-tree"])
+        let inside = git(&config.repo.root, &["rev-parse", "--is-inside-work-tree"])
             .map_err(|e| format!("--changed-since {rev}: {e}"))?;
         if inside.as_slice() != b"true\n" {
             return Err(format!(
                 "--changed-since {rev}: {} is not inside a git work tree",
-                config.root.display()
+                config.repo.root.display()
             ));
         }
         let commit = format!("{rev}^{{commit}}");
-        git(&config.root, &["rev-parse", "--verify", "--quiet", &commit]).map_err(|_| {
+        git(
+            &config.repo.root,
+            &["rev-parse", "--verify", "--quiet", &commit],
+        )
+        .map_err(|_| {
             format!("--changed-since {rev}: no such commit in this repository (is it fetched?)")
         })?;
         // --no-renames: a renamed file must show as deleted at its old path, whose
@@ -55,7 +61,7 @@ impl Changes {
         let (diff, untracked) = rayon::join(
             || {
                 git(
-                    &config.root,
+                    &config.repo.root,
                     &[
                         "diff",
                         "--name-only",
@@ -70,7 +76,7 @@ impl Changes {
             },
             || {
                 git(
-                    &config.root,
+                    &config.repo.root,
                     &["ls-files", "--others", "--exclude-standard", "-z"],
                 )
             },
@@ -100,7 +106,7 @@ impl Changes {
         everything.sort();
         let mut generated: Vec<PathBuf> = paths
             .iter()
-            .filter(|p| p.starts_with(&config.generated))
+            .filter(|p| p.starts_with(&config.repo.generated))
             .cloned()
             .collect();
         generated.sort();
@@ -125,7 +131,11 @@ impl Changes {
         if inputs.iter().any(|input| self.paths.contains(&input.path)) {
             return true;
         }
-        let prefix = output_prefix(config, &config.clusters[entry.cluster].name, entry);
+        let prefix = output_prefix(
+            &config.repo,
+            &config.repo.clusters[entry.cluster].name,
+            entry,
+        );
         self.generated.iter().any(|p| p.starts_with(&prefix))
     }
 
@@ -141,12 +151,12 @@ impl Changes {
     ) -> Vec<PathBuf> {
         let prefixes: Vec<PathBuf> = entries
             .iter()
-            .map(|e| output_prefix(config, &config.clusters[e.cluster].name, e))
+            .map(|e| output_prefix(&config.repo, &config.repo.clusters[e.cluster].name, e))
             .collect();
         let in_clusters = |path: &Path| {
             clusters
                 .iter()
-                .any(|c| path.starts_with(config.generated.join(&c.name)))
+                .any(|c| path.starts_with(config.repo.generated.join(&c.name)))
         };
         let mut roots: Vec<PathBuf> = self
             .generated
@@ -170,7 +180,11 @@ impl Changes {
                 if path.parent() != Some(cluster.dir.as_path()) {
                     continue;
                 }
-                let Some(index) = config.clusters.iter().position(|c| c.name == cluster.name)
+                let Some(index) = config
+                    .repo
+                    .clusters
+                    .iter()
+                    .position(|c| c.name == cluster.name)
                 else {
                     continue;
                 };
@@ -179,7 +193,7 @@ impl Changes {
                     path: path.clone(),
                     stem: stem.to_owned(),
                 };
-                roots.push(output_prefix(config, &cluster.name, &gone));
+                roots.push(output_prefix(&config.repo, &cluster.name, &gone));
             }
         }
         roots.sort();
@@ -196,7 +210,11 @@ fn whole_gate_paths(config: &Config) -> Vec<PathBuf> {
         PathBuf::from("policies"),
         PathBuf::from("schemas"),
     ];
-    let relative = |p: &Path| p.strip_prefix(&config.root).ok().map(Path::to_path_buf);
+    let relative = |p: &Path| {
+        p.strip_prefix(&config.repo.root)
+            .ok()
+            .map(Path::to_path_buf)
+    };
     let policy = &config.policy;
     let schema = &config.schema;
     for path in policy
@@ -313,7 +331,7 @@ mod tests {
     fn orphan_roots_are_deleted_entries_and_unowned_generated_files() {
         let (_dir, config) = config();
         let entries = vec![entry(0, "clusters/dev/a.jsonnet")];
-        let clusters: Vec<&Cluster> = config.clusters.iter().take(1).collect();
+        let clusters: Vec<&Cluster> = config.repo.clusters.iter().take(1).collect();
         let changes = Changes::from_paths(
             &config,
             "main",
