@@ -31,7 +31,7 @@ use policyrun::report::{self, Report, RunInfo, human::Human, junit};
 /// The whole gate as `policyrun check --junit` runs it: expansion, freshness, sorting,
 /// the human report (to a sink) and the JUnit document. Returns the expansions, which
 /// the binary leaves to the process exit, for the caller to drop outside the timing.
-fn full_check(config: &Config, options: &Options) -> Vec<expand::Expanded> {
+fn full_check(config: &Config, options: &Options) -> Vec<policyrun::model::expansion::Expanded> {
     let started = Instant::now();
     let run = gate::check(config, options).expect("gate runs");
     let gate_time = started.elapsed();
@@ -77,7 +77,7 @@ struct Prepared {
     _dir: tempfile::TempDir,
     stacks: usize,
     config: Config,
-    entries: Vec<discover::Entry>,
+    entries: Vec<policyrun::model::expansion::Entry>,
     objects: usize,
     evaluate: Vec<Duration>,
     check: Vec<Duration>,

@@ -34,11 +34,12 @@ use std::time::{Duration, SystemTime};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::jsonnet::discover::Entry;
-use crate::jsonnet::expand::{self, Expanded, Object, output_prefix};
-use crate::jsonnet::imports::Input;
+use crate::jsonnet::expand;
 use crate::model::atomic::{self, Durability};
 use crate::model::digest::Digest;
+use crate::model::expansion::Entry;
+use crate::model::expansion::Input;
+use crate::model::expansion::{Expanded, Object, output_prefix};
 use crate::model::outcome::ObjectId;
 use crate::model::repository::{Layout, Repository};
 

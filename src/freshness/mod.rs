@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 use walkdir::WalkDir;
 
-use crate::jsonnet::expand::{Expanded, Produced, output_prefix};
+use crate::model::expansion::{Expanded, Produced, output_prefix};
 use crate::model::outcome::{Location, Outcome, Stage, Status, plain_name, shown_path};
 use crate::model::paths;
 use crate::model::repository::{Cluster, FormatOnly, Repository};

@@ -7,8 +7,8 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::freshness::{self, Verdict};
-use crate::jsonnet::expand::Expanded;
 use crate::model::atomic::write_atomically;
+use crate::model::expansion::Expanded;
 use crate::model::outcome::{Location, Outcome, Stage, Status, shown_path};
 use crate::model::paths;
 use crate::model::repository::{Cluster, Repository};

@@ -1,26 +1,14 @@
 //! Finds the entry files of each cluster: the `*.jsonnet` files directly inside its directory.
 //! Files in subdirectories (`repo/`) and `*.libsonnet` files are only ever imported.
 
-use std::path::PathBuf;
-
 use walkdir::WalkDir;
 
+use crate::model::expansion::Entry;
 use crate::model::outcome::{Location, Outcome, Stage, Status, plain_name, shown_path};
 use crate::model::repository::{Cluster, Repository};
 
 /// The check a badly named entry fails.
 pub const FILE_NAME: &str = "file-name";
-
-/// One jsonnet file to evaluate for one cluster.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// Index of the cluster in `Config::clusters`.
-    pub cluster: usize,
-    /// Path relative to the repository root.
-    pub path: PathBuf,
-    /// File name without `.jsonnet`: the name of its generated file or directory.
-    pub stem: String,
-}
 
 /// What discovery found: the entries, and an error outcome for each entry file whose name
 /// cannot be used (not UTF-8, or holding control characters). Such a name cannot name
@@ -100,6 +88,7 @@ pub fn entries(repo: &Repository, clusters: &[&Cluster]) -> Result<Discovered, S
 mod tests {
     use super::*;
     use std::fs;
+    use std::path::PathBuf;
 
     #[test]
     fn only_top_level_jsonnet_files_are_entries() {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use indicatif::ProgressBar;
 use jrsonnet_evaluator::error::ErrorKind;
@@ -25,87 +25,15 @@ use jrsonnet_stdlib::TracePrinter;
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::jsonnet::discover::Entry;
-use crate::jsonnet::imports::{ImportLog, Input};
+use crate::jsonnet::imports::ImportLog;
 use crate::jsonnet::sandbox::SandboxResolver;
 use crate::jsonnet::stdlib::GateStdlib;
+use crate::model::expansion::{
+    Entry, Expanded, ExpandedFiles, Failure, Object, Produced, output_prefix,
+};
 use crate::model::outcome::{Location, ObjectId, pointer_segment};
 use crate::model::repository::{Layout, Repository};
 use crate::model::text::visible;
-
-/// A Kubernetes object the sources produce, with where it will be committed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Object {
-    pub id: ObjectId,
-    pub value: Value,
-    /// The generated file holding it, relative to the repository root.
-    pub file: PathBuf,
-}
-
-/// One file the layout commits for an entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Produced {
-    /// Relative to the repository root, below the generated root.
-    pub path: PathBuf,
-    /// The item key (per-item layout).
-    pub item: Option<String>,
-    /// Exactly the bytes the jsonnet command-line tool would write. Its parsed value lives
-    /// on in the entry's `objects`; a copy here would double the memory of a large run.
-    pub text: String,
-}
-
-/// Why an entry produced nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    /// The error, first line.
-    pub message: String,
-    /// The whole error with the jsonnet stack.
-    pub detail: Option<String>,
-    pub location: Option<Location>,
-}
-
-impl Failure {
-    fn plain(message: impl Into<String>) -> Self {
-        Failure {
-            message: message.into(),
-            detail: None,
-            location: None,
-        }
-    }
-}
-
-/// What one entry expanded to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Expanded {
-    pub entry: Entry,
-    pub cluster: String,
-    pub elapsed: Duration,
-    pub result: Result<ExpandedFiles, Failure>,
-    /// Every file the evaluator resolved or read for this entry, transitively (and the
-    /// places its imports looked and found nothing), sorted by path. `None` when that
-    /// list cannot be known completely (an evaluator panic, an unreadable import).
-    pub inputs: Option<Vec<Input>>,
-    /// The `std.trace` lines printed while the entry evaluated, as printed: a result taken
-    /// from the cache prints them again, as an evaluation would.
-    pub traces: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ExpandedFiles {
-    pub files: Vec<Produced>,
-    pub objects: Vec<Object>,
-    /// Values that are not well-formed Kubernetes objects (no kind, no name, ...).
-    pub problems: Vec<String>,
-}
-
-/// Where an entry's generated files go: a directory (per-item) or one file (per-file).
-pub fn output_prefix(repo: &Repository, cluster: &str, entry: &Entry) -> PathBuf {
-    let dir = repo.generated.join(cluster);
-    match repo.layout {
-        Layout::PerItem => dir.join(&entry.stem),
-        Layout::PerFile => dir.join(format!("{}.json", entry.stem)),
-    }
-}
 
 /// Expands every entry in parallel. `progress` is advanced once per entry.
 pub fn expand_all(repo: &Repository, entries: &[Entry], progress: &ProgressBar) -> Vec<Expanded> {
@@ -877,7 +805,7 @@ mod tests {
         )
         .unwrap()
         .repo;
-        repo.evaluation_budget = Duration::from_millis(100);
+        repo.evaluation_budget = std::time::Duration::from_millis(100);
         let entries: Vec<Entry> = ["a", "slow", "b", "c"]
             .iter()
             .map(|name| Entry {

@@ -16,17 +16,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::model::digest::Digest;
-
-/// One path an entry's value depends on.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Input {
-    /// Relative to the repository root.
-    pub path: PathBuf,
-    /// The digest of the content read there; `None` when an import looked for a file here
-    /// and found nothing: a file created there later would be imported instead of the one
-    /// found further along the search path, so its absence is an input too.
-    pub digest: Option<Digest>,
-}
+use crate::model::expansion::Input;
 
 /// What one import found on its way: each place it looked, in search order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -5,6 +5,7 @@
 pub mod atomic;
 pub mod digest;
 pub mod events;
+pub mod expansion;
 pub mod manifests;
 pub mod nesting;
 pub mod object;

@@ -9,10 +9,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::model::expansion::Entry;
+use crate::model::expansion::Input;
+use crate::model::expansion::output_prefix;
 use crate::model::repository::CONFIG_FILE;
-use crate::jsonnet::discover::Entry;
-use crate::jsonnet::expand::output_prefix;
-use crate::jsonnet::imports::Input;
 use crate::model::repository::Cluster;
 use crate::pipeline::settings::Config;
 

@@ -11,8 +11,10 @@ use rayon::prelude::*;
 
 use crate::cache::{Cache, Miss, Record, WorkTree};
 use crate::freshness;
-use crate::jsonnet::discover::{self, Entry};
-use crate::jsonnet::expand::{self, Expanded, Object};
+use crate::jsonnet::discover;
+use crate::jsonnet::expand;
+use crate::model::expansion::Entry;
+use crate::model::expansion::{Expanded, Object};
 use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::stats::Stats;
@@ -391,7 +393,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         (None, changes) => {
             let mut places: Vec<PathBuf> = expanded
                 .iter()
-                .map(|e| expand::output_prefix(&config.repo, &e.cluster, &e.entry))
+                .map(|e| crate::model::expansion::output_prefix(&config.repo, &e.cluster, &e.entry))
                 .collect();
             if let Some(changes) = changes {
                 places.extend(changes.orphan_roots(config, &clusters, &entries));

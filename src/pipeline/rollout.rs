@@ -72,7 +72,7 @@ pub fn repository_name(root: &Path) -> String {
 pub fn desired_objects(
     repository: &str,
     cluster: &str,
-    expanded: &[crate::jsonnet::expand::Expanded],
+    expanded: &[crate::model::expansion::Expanded],
 ) -> Vec<Desired> {
     expanded
         .iter()

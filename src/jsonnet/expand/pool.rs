@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use indicatif::ProgressBar;
 
 use super::{Expanded, Failure, Worker};
-use crate::jsonnet::discover::Entry;
+use crate::model::expansion::Entry;
 use crate::model::outcome::Location;
 use crate::model::repository::Repository;
 

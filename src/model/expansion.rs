@@ -1,0 +1,108 @@
+//! What the jsonnet stage hands to the stages after it, as plain data: the entries, the
+//! files and objects each produced (or why it produced nothing), and the files it read.
+//! Freshness, schema, policy and apply read these without knowing jsonnet.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::model::digest::Digest;
+use crate::model::outcome::{Location, ObjectId};
+use crate::model::repository::{Layout, Repository};
+
+/// One jsonnet file to evaluate for one cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Index of the cluster in `Repository::clusters`.
+    pub cluster: usize,
+    /// Path relative to the repository root.
+    pub path: PathBuf,
+    /// File name without `.jsonnet`: the name of its generated file or directory.
+    pub stem: String,
+}
+
+/// One path an entry's value depends on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Input {
+    /// Relative to the repository root.
+    pub path: PathBuf,
+    /// The digest of the content read there; `None` when an import looked for a file here
+    /// and found nothing: a file created there later would be imported instead of the one
+    /// found further along the search path, so its absence is an input too.
+    pub digest: Option<Digest>,
+}
+
+/// A Kubernetes object the sources produce, with where it will be committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    pub id: ObjectId,
+    pub value: Value,
+    /// The generated file holding it, relative to the repository root.
+    pub file: PathBuf,
+}
+
+/// One file the layout commits for an entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Produced {
+    /// Relative to the repository root, below the generated root.
+    pub path: PathBuf,
+    /// The item key (per-item layout).
+    pub item: Option<String>,
+    /// Exactly the bytes the jsonnet command-line tool would write. Its parsed value lives
+    /// on in the entry's `objects`; a copy here would double the memory of a large run.
+    pub text: String,
+}
+
+/// Why an entry produced nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The error, first line.
+    pub message: String,
+    /// The whole error with the jsonnet stack.
+    pub detail: Option<String>,
+    pub location: Option<Location>,
+}
+
+impl Failure {
+    pub fn plain(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            detail: None,
+            location: None,
+        }
+    }
+}
+
+/// What one entry expanded to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expanded {
+    pub entry: Entry,
+    pub cluster: String,
+    pub elapsed: Duration,
+    pub result: Result<ExpandedFiles, Failure>,
+    /// Every file the evaluator resolved or read for this entry, transitively (and the
+    /// places its imports looked and found nothing), sorted by path. `None` when that
+    /// list cannot be known completely (an evaluator panic, an unreadable import).
+    pub inputs: Option<Vec<Input>>,
+    /// The `std.trace` lines printed while the entry evaluated, as printed: a result taken
+    /// from the cache prints them again, as an evaluation would.
+    pub traces: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExpandedFiles {
+    pub files: Vec<Produced>,
+    pub objects: Vec<Object>,
+    /// Values that are not well-formed Kubernetes objects (no kind, no name, ...).
+    pub problems: Vec<String>,
+}
+
+/// Where an entry's generated files go: a directory (per-item) or one file (per-file).
+pub fn output_prefix(repo: &Repository, cluster: &str, entry: &Entry) -> PathBuf {
+    let dir = repo.generated.join(cluster);
+    match repo.layout {
+        Layout::PerItem => dir.join(&entry.stem),
+        Layout::PerFile => dir.join(format!("{}.json", entry.stem)),
+    }
+}
