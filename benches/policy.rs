@@ -22,7 +22,7 @@ use policyrun::cli::config::Config;
 use policyrun::freshness::write;
 use policyrun::jsonnet::{discover, expand};
 use policyrun::pipeline::check::{self as gate, Options};
-use policyrun::policy::{Part, PolicyStage, RegoEngine};
+use policyrun::policy::{PolicyStage, RegoEngine, RunShare};
 use policyrun::schema::Catalog;
 
 /// The packages of the bundled packs, as our own policyrun.toml selects them.
@@ -112,7 +112,7 @@ fn main() {
     let run = |side: &Side| {
         let (outcomes, wall, cpu) = timed(|| {
             side.pool.install(|| {
-                gate::policy_outcomes(&config, &side.stage, &catalog, &targets, &Part::whole())
+                gate::policy_outcomes(&config, &side.stage, &catalog, &targets, &RunShare::whole())
             })
         });
         assert!(
@@ -143,7 +143,7 @@ fn main() {
         let mut found: Vec<(String, String, policyrun::model::outcome::Status, String)> = side
             .pool
             .install(|| {
-                gate::policy_outcomes(&config, &side.stage, &catalog, &targets, &Part::whole())
+                gate::policy_outcomes(&config, &side.stage, &catalog, &targets, &RunShare::whole())
             })
             .into_iter()
             .map(|o| {

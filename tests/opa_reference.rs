@@ -20,7 +20,7 @@ use policyrun::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use policyrun::model::secrets;
 use policyrun::pipeline::check;
 use policyrun::policy::waivers::Date;
-use policyrun::policy::{self, ClusterContext, Part, PolicyStage, RegoEngine, Settings};
+use policyrun::policy::{self, ClusterContext, PolicyStage, RegoEngine, RunShare, Settings};
 use policyrun::schema::Catalog;
 use serde_json::{Value, json};
 use support::{manifest_dir, opa_available, policyrun};
@@ -509,7 +509,7 @@ fn example_repository_verdicts_equal_opas() {
         &about,
         &contexts,
         &|cluster, id| check::namespaced(&catalog, cluster, id),
-        &|stage| check::policy_outcomes(&config, stage, &catalog, &targets, &Part::whole()),
+        &|stage| check::policy_outcomes(&config, stage, &catalog, &targets, &RunShare::whole()),
     );
     assert_no_differences("example repository", found.compared, &found.differences);
 }
@@ -1395,7 +1395,7 @@ fn generated_corpus_verdicts_equal_opas() {
                 &contexts,
                 &scope,
                 Date::today(),
-                &Part::whole(),
+                &RunShare::whole(),
                 None,
             )
         },

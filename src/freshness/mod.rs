@@ -23,7 +23,7 @@ pub const CHECK: &str = "up-to-date";
 
 /// How a committed file relates to what the sources produce.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum CommittedState {
     UpToDate,
     /// Same value, different bytes (another jsonnet implementation's number formatting).
     FormattingOnly,
@@ -35,16 +35,16 @@ pub enum Verdict {
 }
 
 /// Compares one produced file with its committed version.
-pub fn compare(produced: &Produced, committed: Option<&[u8]>) -> Verdict {
+pub fn compare(produced: &Produced, committed: Option<&[u8]>) -> CommittedState {
     let Some(committed) = committed else {
-        return Verdict::Missing;
+        return CommittedState::Missing;
     };
     if committed == produced.text.as_bytes() {
-        return Verdict::UpToDate;
+        return CommittedState::UpToDate;
     }
     // Only files whose bytes differ get parsed: the rare path pays for the value comparison.
     if let Some(duplicate) = duplicate_key(committed) {
-        return Verdict::DuplicateKey(duplicate);
+        return CommittedState::DuplicateKey(duplicate);
     }
     let same_value = match (
         serde_json::from_slice::<Value>(committed),
@@ -54,9 +54,9 @@ pub fn compare(produced: &Produced, committed: Option<&[u8]>) -> Verdict {
         _ => false,
     };
     if same_value {
-        Verdict::FormattingOnly
+        CommittedState::FormattingOnly
     } else {
-        Verdict::Stale
+        CommittedState::Stale
     }
 }
 
@@ -334,13 +334,13 @@ fn check_file(
         }
     };
     match compare(produced, committed.as_deref()) {
-        Verdict::UpToDate => base,
-        Verdict::Missing => Outcome {
+        CommittedState::UpToDate => base,
+        CommittedState::Missing => Outcome {
             status: Status::Failed,
             ..base
         }
         .message("missing: not committed; run `policyrun expand` and commit the result"),
-        Verdict::DuplicateKey(duplicate) => Outcome {
+        CommittedState::DuplicateKey(duplicate) => Outcome {
             status: Status::Failed,
             ..base
         }
@@ -348,11 +348,11 @@ fn check_file(
             "stale: {duplicate}: JSON readers disagree on which value wins, so what a reviewer reads may not be what is applied; run `policyrun expand`"
         ))
         .location(Location::file(produced.path.clone())),
-        verdict @ (Verdict::Stale | Verdict::FormattingOnly) => {
+        verdict @ (CommittedState::Stale | CommittedState::FormattingOnly) => {
             let committed_text = String::from_utf8_lossy(committed.as_deref().unwrap_or_default());
             let diff = secret_safe_diff(&produced.path, &committed_text, &produced.text)
                 .unwrap_or_else(|| unified_diff(&produced.path, &committed_text, &produced.text));
-            let (status, message) = if verdict == Verdict::Stale {
+            let (status, message) = if verdict == CommittedState::Stale {
                 (
                     Status::Failed,
                     "stale: the committed file differs from what the sources produce; run `policyrun expand`",
@@ -498,14 +498,17 @@ mod tests {
     #[test]
     fn verdicts() {
         let p = produced("{\n  \"a\": 0.1\n}\n");
-        assert_eq!(compare(&p, None), Verdict::Missing);
-        assert_eq!(compare(&p, Some(p.text.as_bytes())), Verdict::UpToDate);
+        assert_eq!(compare(&p, None), CommittedState::Missing);
+        assert_eq!(
+            compare(&p, Some(p.text.as_bytes())),
+            CommittedState::UpToDate
+        );
         assert_eq!(
             compare(&p, Some(b"{\n   \"a\": 0.10000000000000001\n}\n")),
-            Verdict::FormattingOnly
+            CommittedState::FormattingOnly
         );
-        assert_eq!(compare(&p, Some(b"{\"a\": 0.2}")), Verdict::Stale);
-        assert_eq!(compare(&p, Some(b"not json")), Verdict::Stale);
+        assert_eq!(compare(&p, Some(b"{\"a\": 0.2}")), CommittedState::Stale);
+        assert_eq!(compare(&p, Some(b"not json")), CommittedState::Stale);
     }
 
     #[test]
@@ -514,7 +517,7 @@ mod tests {
         // The last value is what serde_json keeps: the value comparison alone said "same".
         let twice = b"{\n  \"kind\": \"Secret\",\n  \"kind\": \"ConfigMap\"\n}\n";
         match compare(&p, Some(twice)) {
-            Verdict::DuplicateKey(what) => {
+            CommittedState::DuplicateKey(what) => {
                 assert!(what.starts_with("duplicate key `kind` at line 3"), "{what}");
             }
             other => panic!("{other:?}"),
@@ -523,10 +526,10 @@ mod tests {
         let nested = br#"[{"a": 1}, {"a": 2, "b": {"c": 1, "c": 1}}]"#;
         assert!(matches!(
             compare(&p, Some(nested)),
-            Verdict::DuplicateKey(_)
+            CommittedState::DuplicateKey(_)
         ));
         let distinct = br#"[{"a": 1}, {"a": 2, "b": {"c": 1}}]"#;
-        assert_eq!(compare(&p, Some(distinct)), Verdict::Stale);
+        assert_eq!(compare(&p, Some(distinct)), CommittedState::Stale);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use crate::freshness::{self, Verdict};
+use crate::freshness::{self, CommittedState};
 use crate::model::atomic::write_atomically;
 use crate::model::expansion::Expanded;
 use crate::model::outcome::{Location, Outcome, Stage, Status, shown_path};
@@ -44,7 +44,9 @@ pub fn write_tree(
                     Err(e) => Err(format!("cannot read {}: {e}", produced.path.display())),
                 })
                 .and_then(|committed| {
-                    if freshness::compare(produced, committed.as_deref()) == Verdict::UpToDate {
+                    if freshness::compare(produced, committed.as_deref())
+                        == CommittedState::UpToDate
+                    {
                         Ok(false)
                     } else {
                         write_atomically(&full, produced.text.as_bytes())

@@ -435,13 +435,13 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         let mut all_targets = own_targets;
         all_targets.extend(targets(&others));
         let part = match &options.shard {
-            None => policy::Part {
+            None => policy::RunShare {
                 // Entries left out by --changed-since may use a file waiver: whether one
                 // waives nothing is for a whole run to say.
                 usage_known: !partial,
-                ..policy::Part::whole()
+                ..policy::RunShare::whole()
             },
-            Some(shard) => policy::Part {
+            Some(shard) => policy::RunShare {
                 owns: &|t: &Target| {
                     t.cluster
                         .zip(t.entry)
@@ -489,7 +489,7 @@ pub fn policy_outcomes(
     policies: &PolicyStage,
     catalog: &Catalog,
     targets: &[Target],
-    part: &policy::Part,
+    part: &policy::RunShare,
 ) -> Vec<Outcome> {
     policy_outcomes_with(config, policies, catalog, targets, &[], part, None)
 }
@@ -502,7 +502,7 @@ pub fn policy_outcomes_with(
     catalog: &Catalog,
     targets: &[Target],
     context: &[Object],
-    part: &policy::Part,
+    part: &policy::RunShare,
     memory: Option<&VerdictMemory>,
 ) -> Vec<Outcome> {
     let contexts = cluster_contexts(config, targets, context);

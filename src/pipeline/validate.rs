@@ -24,13 +24,13 @@ pub const NO_OBJECTS: &str =
     "no Kubernetes objects: the file holds no documents, only comments, or only empty Lists";
 
 /// One object read from a manifest.
-pub struct Found {
+pub struct ManifestObject {
     pub id: ObjectId,
     pub value: Value,
     pub location: Location,
 }
 
-impl Found {
+impl ManifestObject {
     /// The object as the schema and policy stages see it.
     pub fn target(&self) -> Target<'_> {
         Target {
@@ -50,7 +50,7 @@ impl Found {
 pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String> {
     let mut catalog = Catalog::new(settings)?;
     let (found, mut outcomes) = read_objects(paths, Stage::Schema)?;
-    let targets: Vec<Target> = found.iter().map(Found::target).collect();
+    let targets: Vec<Target> = found.iter().map(ManifestObject::target).collect();
     outcomes.extend(schema::run(&mut catalog, &targets));
     Ok(outcomes)
 }
@@ -139,7 +139,7 @@ pub fn test(
         }],
         None => plain.iter().map(Plain::document).collect(),
     };
-    let targets: Vec<Target> = found.iter().map(Found::target).collect();
+    let targets: Vec<Target> = found.iter().map(ManifestObject::target).collect();
     let mut context = cluster.unwrap_or_default();
     context.namespaces = crate::policy::namespaces_by_cluster(&targets)
         .remove(&None)
@@ -152,7 +152,7 @@ pub fn test(
         &contexts,
         &|_, id| catalog.namespaced(None, &Gvk::from_api_version(&id.api_version, &id.kind)),
         Date::today(),
-        &crate::policy::Part::whole(),
+        &crate::policy::RunShare::whole(),
         // Plain files come and go: there is no cache to remember their verdicts in.
         None,
     ));
@@ -285,9 +285,9 @@ fn object(
     value: Value,
     location: Location,
     stage: Stage,
-) -> Result<Found, Box<Outcome>> {
+) -> Result<ManifestObject, Box<Outcome>> {
     match manifest_identity(&value) {
-        Ok((api_version, kind, namespace, name)) => Ok(Found {
+        Ok((api_version, kind, namespace, name)) => Ok(ManifestObject {
             id: ObjectId {
                 cluster: String::new(),
                 entry: file.to_path_buf(),
@@ -311,7 +311,10 @@ fn object(
 }
 
 /// Reads every object in `paths`; input that is not an object is an outcome of `stage`.
-pub fn read_objects(paths: &[PathBuf], stage: Stage) -> Result<(Vec<Found>, Vec<Outcome>), String> {
+pub fn read_objects(
+    paths: &[PathBuf],
+    stage: Stage,
+) -> Result<(Vec<ManifestObject>, Vec<Outcome>), String> {
     let (items, mut outcomes) = read_items(paths, stage, manifests::read)?;
     let mut found = Vec::new();
     for item in items {
@@ -379,7 +382,7 @@ fn manifest_identity(value: &Value) -> Result<crate::jsonnet::expand::Identity, 
 }
 
 /// `Kind namespace/name (file:line)`: names repeat across files, places do not.
-fn subject(found: &Found) -> String {
+fn subject(found: &ManifestObject) -> String {
     format!(
         "{} ({})",
         found.id.display_name(),

@@ -17,7 +17,7 @@ use serde_json::{Value as Json, json};
 
 use super::budget::{self, ObjectBudget};
 use super::load::{self, Problem};
-use super::results::{self, Verdict};
+use super::results::{self, RuleResult};
 use super::{load_outcome, policy_outcome};
 use crate::model::object::Target;
 use crate::model::outcome::{ObjectId, Outcome, Status};
@@ -300,8 +300,8 @@ impl Prepared<'_> {
                 results::verdict("violation", value.as_ref())
             });
             let outcome = match result {
-                Ok(Verdict::Clean) => base,
-                Ok(Verdict::Messages(messages)) => {
+                Ok(RuleResult::Clean) => base,
+                Ok(RuleResult::Messages(messages)) => {
                     let status = match constraint.enforcement {
                         Enforcement::Deny => Status::Failed,
                         Enforcement::Warn | Enforcement::DryRun => Status::Warning,

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use sha2::{Digest as _, Sha256};
 
 use super::load::{Loaded, Package};
-use super::results::Verdict;
+use super::results::RuleResult;
 use super::{ClusterContext, ObjectContext, PackageVerdicts, RegoEngine};
 use crate::cache::{self, Cache};
 use crate::model::digest::Digest;
@@ -168,9 +168,9 @@ impl<'c> VerdictMemory<'c> {
                             .into_iter()
                             .map(|(messages, excepted)| {
                                 let verdict = if messages.is_empty() {
-                                    Verdict::Clean
+                                    RuleResult::Clean
                                 } else {
-                                    Verdict::Messages(messages)
+                                    RuleResult::Messages(messages)
                                 };
                                 (Ok(verdict), excepted)
                             })
@@ -191,8 +191,10 @@ impl<'c> VerdictMemory<'c> {
             let mut memory = Vec::with_capacity(rules.len());
             for (verdict, excepted) in rules {
                 match verdict {
-                    Ok(Verdict::Clean) => memory.push((Vec::new(), *excepted)),
-                    Ok(Verdict::Messages(messages)) => memory.push((messages.clone(), *excepted)),
+                    Ok(RuleResult::Clean) => memory.push((Vec::new(), *excepted)),
+                    Ok(RuleResult::Messages(messages)) => {
+                        memory.push((messages.clone(), *excepted))
+                    }
                     Err(_) => return,
                 }
             }

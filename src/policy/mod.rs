@@ -37,7 +37,7 @@ use crate::model::secrets;
 use budget::ObjectBudget;
 use load::{Loaded, Package, Problem, RuleDecl, RuleKind};
 use memory::VerdictMemory;
-use results::Verdict;
+use results::RuleResult;
 use waivers::{Date, Waivers};
 
 /// Check name for problems with the policies themselves (parse errors, missing builtins).
@@ -353,7 +353,7 @@ impl PolicyStage {
         clusters: &HashMap<Option<String>, ClusterContext>,
         namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
         today: Date,
-        part: &Part,
+        part: &RunShare,
         memory: Option<&VerdictMemory>,
     ) -> Vec<Outcome> {
         self.run_with_documents(targets, &[], clusters, namespaced, today, part, memory)
@@ -369,7 +369,7 @@ impl PolicyStage {
         clusters: &HashMap<Option<String>, ClusterContext>,
         namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
         today: Date,
-        part: &Part,
+        part: &RunShare,
         memory: Option<&VerdictMemory>,
     ) -> Vec<Outcome> {
         let mut outcomes = self.problems.clone();
@@ -525,7 +525,7 @@ impl PolicyStage {
 /// The share of a policy run that is evaluated and reported (`--shard`): every target
 /// is still context, but only those it `owns` are reported, and one part (`run_wide`)
 /// reports the waiver files' own verdicts, which need every object's results.
-pub struct Part<'a> {
+pub struct RunShare<'a> {
     pub owns: &'a (dyn Fn(&Target) -> bool + Sync),
     pub run_wide: bool,
     /// Every object of the tree is among the targets, so a file waiver that waived nothing
@@ -533,10 +533,10 @@ pub struct Part<'a> {
     pub usage_known: bool,
 }
 
-impl Part<'static> {
+impl RunShare<'static> {
     /// The whole run.
-    pub fn whole() -> Part<'static> {
-        Part {
+    pub fn whole() -> RunShare<'static> {
+        RunShare {
             owns: &|_| true,
             run_wide: true,
             usage_known: true,
@@ -672,8 +672,8 @@ fn verdict_outcomes(
                 }
                 .message(problem)
                 .detail(rule_place(rule)),
-                Ok(Verdict::Clean) => base,
-                Ok(Verdict::Messages(messages)) if excepted => Outcome {
+                Ok(RuleResult::Clean) => base,
+                Ok(RuleResult::Messages(messages)) if excepted => Outcome {
                     status: Status::Skipped,
                     ..base
                 }
@@ -682,7 +682,7 @@ fn verdict_outcomes(
                     "excepted by an `exception` rule in package {}",
                     package.name
                 )),
-                Ok(Verdict::Messages(messages)) => Outcome {
+                Ok(RuleResult::Messages(messages)) => Outcome {
                     status: match rule.kind {
                         RuleKind::Deny => Status::Failed,
                         RuleKind::Warn => Status::Warning,
@@ -1139,7 +1139,7 @@ impl ObjectContext<'_> {
 /// rule excepts it; or the engine's error text.
 #[derive(Clone)]
 enum PackageVerdicts {
-    Rules(Vec<(Result<Verdict, String>, bool)>),
+    Rules(Vec<(Result<RuleResult, String>, bool)>),
     Failed(String),
     /// The object's policy budget ran out before the package was decided: never remembered.
     OverBudget(String),
@@ -1222,7 +1222,7 @@ fn evaluate(
                     }
                 } else {
                     // Every body fails at its leading kind test: undefined.
-                    Ok(Verdict::Clean)
+                    Ok(RuleResult::Clean)
                 };
                 rules.push((verdict, excepted.contains(rule.exception_name())));
             }
@@ -1346,7 +1346,7 @@ mod tests {
             &HashMap::from([(None, ClusterContext::default())]),
             &|_, _| Some(true),
             Date::today(),
-            &Part::whole(),
+            &RunShare::whole(),
             None,
         )
     }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// A rule's verdict for one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum RuleResult {
     /// Undefined, empty, or `false`: nothing to report.
     Clean,
     /// The messages the rule produced, in the engine's (sorted) order.
@@ -18,11 +18,13 @@ pub enum Verdict {
 /// Reads a `deny`/`violation`/`warn` value. Anything that is not a collection of strings or
 /// `{"msg": ...}` objects (or a boolean) is an error: a policy that means something else
 /// must not pass by accident.
-pub fn verdict(rule: &str, value: Option<&Value>) -> Result<Verdict, String> {
+pub fn verdict(rule: &str, value: Option<&Value>) -> Result<RuleResult, String> {
     let items = match value {
-        None | Some(Value::Null) => return Ok(Verdict::Clean),
-        Some(Value::Bool(false)) => return Ok(Verdict::Clean),
-        Some(Value::Bool(true)) => return Ok(Verdict::Messages(vec![format!("{rule} is true")])),
+        None | Some(Value::Null) => return Ok(RuleResult::Clean),
+        Some(Value::Bool(false)) => return Ok(RuleResult::Clean),
+        Some(Value::Bool(true)) => {
+            return Ok(RuleResult::Messages(vec![format!("{rule} is true")]));
+        }
         Some(Value::Array(items)) => items,
         Some(other) => {
             return Err(format!(
@@ -32,7 +34,7 @@ pub fn verdict(rule: &str, value: Option<&Value>) -> Result<Verdict, String> {
         }
     };
     if items.is_empty() {
-        return Ok(Verdict::Clean);
+        return Ok(RuleResult::Clean);
     }
     let mut messages = Vec::with_capacity(items.len());
     for item in items {
@@ -54,7 +56,7 @@ pub fn verdict(rule: &str, value: Option<&Value>) -> Result<Verdict, String> {
             }
         }
     }
-    Ok(Verdict::Messages(messages))
+    Ok(RuleResult::Messages(messages))
 }
 
 /// The rule names an `exception` value excepts: conftest's `exception contains rules if
@@ -118,22 +120,22 @@ mod tests {
         let value = json!(["a", {"msg": "b", "details": {"x": 1}}]);
         assert_eq!(
             verdict("deny", Some(&value)),
-            Ok(Verdict::Messages(vec!["a".into(), "b".into()]))
+            Ok(RuleResult::Messages(vec!["a".into(), "b".into()]))
         );
     }
 
     #[test]
     fn undefined_empty_and_false_are_clean() {
-        assert_eq!(verdict("deny", None), Ok(Verdict::Clean));
-        assert_eq!(verdict("deny", Some(&json!([]))), Ok(Verdict::Clean));
-        assert_eq!(verdict("deny", Some(&json!(false))), Ok(Verdict::Clean));
+        assert_eq!(verdict("deny", None), Ok(RuleResult::Clean));
+        assert_eq!(verdict("deny", Some(&json!([]))), Ok(RuleResult::Clean));
+        assert_eq!(verdict("deny", Some(&json!(false))), Ok(RuleResult::Clean));
     }
 
     #[test]
     fn true_is_a_failure_with_a_message() {
         assert_eq!(
             verdict("deny_x", Some(&json!(true))),
-            Ok(Verdict::Messages(vec!["deny_x is true".into()]))
+            Ok(RuleResult::Messages(vec!["deny_x is true".into()]))
         );
     }
 

@@ -22,7 +22,7 @@ use super::budget::ObjectBudget;
 use super::load::Loaded;
 use super::load::Package;
 use super::reads::{Analysis, Reads};
-use super::results::{self, Verdict};
+use super::results::{self, RuleResult};
 use super::{ClusterContext, ObjectContext, PackageVerdicts, Prepared, Printed, Recall, Workers};
 use crate::model::object::Target;
 use crate::model::outcome::{ObjectId, Outcome};
@@ -359,7 +359,7 @@ pub(super) fn assemble<'r>(
                         Ok(value) => results::verdict(&rule.name, value.as_ref()),
                     }
                 } else {
-                    Ok(Verdict::Clean)
+                    Ok(RuleResult::Clean)
                 };
                 rules.push((verdict, excepted.contains(rule.exception_name())));
             }

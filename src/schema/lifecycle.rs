@@ -26,7 +26,7 @@ struct File {
 
 /// What the lifecycle table says about one kind at one release.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum ApiStatus {
     /// No longer served since `removed`.
     Removed {
         removed: String,
@@ -40,14 +40,14 @@ pub enum Verdict {
     },
 }
 
-impl Verdict {
+impl ApiStatus {
     pub fn message(&self, gvk: &Gvk) -> String {
         let instead = |replacement: &Option<String>| match replacement {
             Some(r) => format!("use {r}"),
             None => "it has no replacement".to_owned(),
         };
         match self {
-            Verdict::Removed {
+            ApiStatus::Removed {
                 removed,
                 replacement,
             } => format!(
@@ -56,7 +56,7 @@ impl Verdict {
                 gvk.kind,
                 instead(replacement)
             ),
-            Verdict::Deprecated {
+            ApiStatus::Deprecated {
                 deprecated,
                 removed,
                 replacement,
@@ -92,7 +92,7 @@ impl Lifecycle {
     }
 
     /// The verdict for `gvk` at `release`, if the table has one.
-    pub fn verdict(&self, gvk: &Gvk, release: KubeVersion) -> Option<Verdict> {
+    pub fn verdict(&self, gvk: &Gvk, release: KubeVersion) -> Option<ApiStatus> {
         let api_version = gvk.api_version();
         let reached = |v: &String| {
             KubeVersion::parse(v)
@@ -103,13 +103,13 @@ impl Lifecycle {
             .iter()
             .find(|e| e.api_version == api_version && e.kinds.iter().any(|k| k == &gvk.kind))?;
         if entry.removed.as_ref().is_some_and(reached) {
-            return Some(Verdict::Removed {
+            return Some(ApiStatus::Removed {
                 removed: entry.removed.clone().unwrap_or_default(),
                 replacement: entry.replacement.clone(),
             });
         }
         if entry.deprecated.as_ref().is_some_and(reached) {
-            return Some(Verdict::Deprecated {
+            return Some(ApiStatus::Deprecated {
                 deprecated: entry.deprecated.clone().unwrap_or_default(),
                 removed: entry.removed.clone(),
                 replacement: entry.replacement.clone(),
@@ -149,7 +149,7 @@ mod tests {
         let old = KubeVersion::parse("1.15").unwrap();
         assert!(matches!(
             table.verdict(&gvk, old),
-            Some(Verdict::Deprecated { .. })
+            Some(ApiStatus::Deprecated { .. })
         ));
         let tpr = Gvk::from_api_version("extensions/v1beta1", "ThirdPartyResource");
         assert!(
@@ -162,7 +162,7 @@ mod tests {
         let endpoints = Gvk::from_api_version("v1", "Endpoints");
         assert!(matches!(
             table.verdict(&endpoints, BUILTIN_VERSION),
-            Some(Verdict::Deprecated { .. })
+            Some(ApiStatus::Deprecated { .. })
         ));
         assert!(
             table
@@ -183,7 +183,7 @@ mod tests {
         for (gvk, _) in table.kinds() {
             let removed = matches!(
                 table.verdict(&gvk, defs.version),
-                Some(Verdict::Removed { .. })
+                Some(ApiStatus::Removed { .. })
             );
             assert_eq!(
                 defs.kinds.contains_key(&gvk),

@@ -20,7 +20,7 @@ use crate::model::object::Target;
 use crate::model::outcome::{Location, Outcome, Stage, Status};
 use bundle::{BUILTIN_VERSION, DEFINITIONS_URI, Definitions, KubeVersion};
 use gvk::Gvk;
-use lifecycle::{Lifecycle, Verdict};
+use lifecycle::{ApiStatus, Lifecycle};
 use names::NameRules;
 
 /// The check against the schema (and the API version's lifecycle).
@@ -83,7 +83,7 @@ impl KindSchema {
 #[derive(Clone)]
 enum Resolution {
     Skipped(String),
-    Removed(Verdict),
+    Removed(ApiStatus),
     Schema {
         schema: Arc<KindSchema>,
         warning: Option<String>,
@@ -222,7 +222,7 @@ impl Catalog {
             return Resolution::Skipped(format!("skipped: `{rule}` is in the skip list"));
         }
         let verdict = self.lifecycle.verdict(gvk, self.definitions.version);
-        if let Some(removed @ Verdict::Removed { .. }) = &verdict {
+        if let Some(removed @ ApiStatus::Removed { .. }) = &verdict {
             return Resolution::Removed(removed.clone());
         }
         let mut warning = verdict.map(|v| v.message(gvk));
