@@ -426,7 +426,14 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::model::repo
         let started = Instant::now();
         let mut catalog = policyrun::schema::Catalog::new(config.schema.clone()).expect("schemas");
         let targets = gate::targets(&expanded);
-        outcomes.extend(policyrun::schema::run(&mut catalog, &targets));
+        let input = policyrun::schema::Input {
+            targets: &targets,
+            context: &[],
+            share: true,
+        };
+        outcomes.extend(
+            policyrun::schema::run(&mut catalog, input, &policyrun::model::events::Unseen).outcomes,
+        );
         schemas.push(started.elapsed());
         drop(targets);
         outcomes.extend(gate::expansion_outcomes(&expanded));

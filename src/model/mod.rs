@@ -14,5 +14,6 @@ pub mod paths;
 pub mod repository;
 pub mod same;
 pub mod secrets;
+pub mod stage;
 pub mod stats;
 pub mod text;

@@ -13,10 +13,12 @@ use crate::cache::{Cache, Miss, Record, WorkTree};
 use crate::freshness;
 use crate::jsonnet::discover;
 use crate::jsonnet::expand;
+use crate::model::events::Unseen;
 use crate::model::expansion::Entry;
 use crate::model::expansion::{Expanded, Object};
 use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use crate::model::stage;
 use crate::model::stats::Stats;
 use crate::pipeline::changes::Changes;
 use crate::pipeline::settings::Config;
@@ -412,15 +414,16 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     outcomes.extend(freshness::check(&config.repo, &committed, &own));
     let own_targets = targets(&own);
     if !options.without_schema {
-        for object in context.iter().filter(|o| crd::is_crd(&o.value)) {
-            // Its own problems are its entry's outcomes, in a run that checks it.
-            let origin = object.file.display().to_string();
-            let _ = catalog.add_crd(Some(&object.id.cluster), &object.value, &origin);
-        }
-        let (checked, shared) =
-            schema::run_sharing(&mut catalog, &own_targets, !options.without_sharing);
-        outcomes.extend(checked);
-        stats.schema_shared = shared;
+        let input = schema::Input {
+            targets: &own_targets,
+            context: &context,
+            share: !options.without_sharing,
+        };
+        stage::add(
+            &mut outcomes,
+            &mut stats,
+            schema::run(&mut catalog, input, &Unseen),
+        );
     }
     if let Some((policies, memory)) = policies {
         let memory = match memory {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::jsonnet::expand::identity;
+use crate::model::events::Unseen;
 use crate::model::manifests::{self, Item};
 use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status, shown_path};
@@ -51,7 +52,12 @@ pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String
     let mut catalog = Catalog::new(settings)?;
     let (found, mut outcomes) = read_objects(paths, Stage::Schema)?;
     let targets: Vec<Target> = found.iter().map(ManifestObject::target).collect();
-    outcomes.extend(schema::run(&mut catalog, &targets));
+    let input = schema::Input {
+        targets: &targets,
+        context: &[],
+        share: true,
+    };
+    outcomes.extend(schema::run(&mut catalog, input, &Unseen).outcomes);
     Ok(outcomes)
 }
 

@@ -16,8 +16,12 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 use serde_json::Value;
 
+use crate::model::events::Events;
+use crate::model::expansion::Object;
 use crate::model::object::Target;
 use crate::model::outcome::{Location, Outcome, Stage, Status};
+use crate::model::stage::StageReport;
+use crate::model::stats::Stats;
 use bundle::{BUILTIN_VERSION, DEFINITIONS_URI, Definitions, KubeVersion};
 use gvk::Gvk;
 use lifecycle::{ApiStatus, Lifecycle};
@@ -533,22 +537,33 @@ fn describe(error: &jsonschema::ValidationError, secret: bool) -> String {
     format!("{pointer}: {text}")
 }
 
-/// The whole schema stage, for `check` and `validate` alike: the configured CRD files and
-/// the CRDs among the targets (for their cluster) define custom resources, each distinct
-/// kind is resolved once, then every object is checked in parallel.
-pub fn run(catalog: &mut Catalog, targets: &[Target]) -> Vec<Outcome> {
-    run_sharing(catalog, targets, true).0
+/// What the schema stage checks, and what it only learns kinds from.
+pub struct Input<'a> {
+    pub targets: &'a [Target<'a>],
+    /// Objects of entries the run does not check (`--changed-since` leaves them out): their
+    /// CustomResourceDefinitions still define kinds for the others, and their problems are
+    /// their own entry's, not reported here.
+    pub context: &'a [Object],
+    /// Whether objects of equal content checked against the same schema share one check
+    /// (off, every object is checked on its own — the reports are the same).
+    pub share: bool,
 }
 
-/// [`run`], saying how many objects took the check of an earlier object of the same content
-/// checked against the same schema (`share`: whether they may; off, every object is checked
-/// on its own — the reports are the same).
-pub fn run_sharing(
-    catalog: &mut Catalog,
-    targets: &[Target],
-    share: bool,
-) -> (Vec<Outcome>, usize) {
+/// The whole schema stage, for `check` and `validate` alike: the configured CRD files, the
+/// CRDs among the context and the targets (for their cluster) define custom resources, each
+/// distinct kind is resolved once, then every object is checked in parallel. The report
+/// counts the objects that took the check of an earlier object of the same content.
+pub fn run(catalog: &mut Catalog, input: Input, _events: &dyn Events) -> StageReport {
+    let Input {
+        targets,
+        context,
+        share,
+    } = input;
     let mut outcomes = catalog.load_crd_files();
+    for object in context.iter().filter(|o| crd::is_crd(&o.value)) {
+        let origin = object.file.display().to_string();
+        let _ = catalog.add_crd(Some(&object.id.cluster), &object.value, &origin);
+    }
     for target in targets.iter().filter(|t| crd::is_crd(t.value)) {
         let origin = target.location.to_string();
         if let Err(problem) = catalog.add_crd(target.cluster, target.value, &origin) {
@@ -577,7 +592,14 @@ pub fn run_sharing(
         (check(catalog, targets), 0)
     };
     outcomes.extend(checked);
-    (outcomes, shared)
+    StageReport {
+        outcomes,
+        notes: Vec::new(),
+        stats: Stats {
+            schema_shared: shared,
+            ..Stats::default()
+        },
+    }
 }
 
 /// Checks every target in parallel; the catalog must have resolved their kinds.
