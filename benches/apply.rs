@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use apiserver::ApiServer;
 use measure::median;
+use policyrun::apply::Cancel;
 use policyrun::apply::kubeapi;
 use policyrun::apply::stage::{self, Desired, StageOptions};
 use policyrun::model::outcome::ObjectId;
@@ -100,7 +101,7 @@ fn main() {
             namespaces.extend(objects);
             for samples in [&mut first, &mut again] {
                 let started = std::time::Instant::now();
-                let result = stage::run(&client, namespaces.clone(), options).await;
+                let result = stage::run(&client, namespaces.clone(), options, &Cancel::new()).await;
                 samples.push(started.elapsed());
                 assert!(result.healthy, "the stage is healthy");
             }

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use super::Cancel;
 use super::prometheus::{self, Alert, Prometheus, Sample};
-use super::stage::{Progress, interrupted};
+use super::stage::Progress;
 use crate::model::outcome::{Outcome, Stage, Status};
 
 /// Check name of a cluster's bake in the reports.
@@ -324,19 +325,20 @@ enum Health {
     Unknown(String),
 }
 
-/// Bakes one cluster: samples until the duration is over, the first unclean sample or an
-/// interruption. The outcome is the bake's result for the reports.
+/// Bakes one cluster: samples until the duration is over, the first unclean sample or
+/// `cancel` is cancelled. The outcome is the bake's result for the reports.
 pub async fn run(
     cluster: &str,
     settings: &Settings,
     server: &Prometheus,
     progress: Progress,
+    cancel: &Cancel,
 ) -> Outcome {
     let started = Instant::now();
     let shown = Shown::start(cluster, settings, progress);
     let mut samples = 0usize;
     let result = loop {
-        let health = sample(settings, server).await;
+        let health = sample(settings, server, cancel).await;
         samples += 1;
         let into = started.elapsed();
         match health {
@@ -380,7 +382,7 @@ pub async fn run(
         }
         // The next sample an interval after this one, the last one at the very end.
         let next = (started + into + settings.interval).min(started + settings.duration);
-        if !wait_until(next, &shown, started).await {
+        if !wait_until(next, &shown, started, cancel).await {
             break (
                 Status::Failed,
                 format!(
@@ -401,10 +403,15 @@ pub async fn run(
 /// Asks every query of the bake once, before the stage applies anything: a server that
 /// cannot be reached, a credential it refuses or an expression it cannot parse must not
 /// leave a cluster changed with a bake that could never pass. What the answers say does not
-/// matter yet: an alert firing before the stage may be what the stage fixes.
-pub async fn preflight(settings: &Settings, server: &Prometheus) -> Result<(), String> {
+/// matter yet: an alert firing before the stage may be what the stage fixes. Once `cancel`
+/// is cancelled, a failed query is not tried again.
+pub async fn preflight(
+    settings: &Settings,
+    server: &Prometheus,
+    cancel: &Cancel,
+) -> Result<(), String> {
     for expression in std::iter::once(&settings.alerts).chain(&settings.require) {
-        with_retries(settings, || server.query(expression))
+        with_retries(settings, cancel, || server.query(expression))
             .await
             .map_err(|why| format!("`{expression}`: {why}"))?;
     }
@@ -419,10 +426,10 @@ pub fn skipped(cluster: &str, why: &str) -> Outcome {
         .message(why)
 }
 
-/// Sleeps until `until`, keeping progress live; false when interrupted.
-async fn wait_until(until: Instant, shown: &Shown, started: Instant) -> bool {
+/// Sleeps until `until`, keeping progress live; false when cancelled.
+async fn wait_until(until: Instant, shown: &Shown, started: Instant, cancel: &Cancel) -> bool {
     loop {
-        if interrupted() {
+        if cancel.is_cancelled() {
             return false;
         }
         let now = Instant::now();
@@ -435,8 +442,8 @@ async fn wait_until(until: Instant, shown: &Shown, started: Instant) -> bool {
 }
 
 /// One sample: the alerts, then every requirement.
-async fn sample(settings: &Settings, server: &Prometheus) -> Health {
-    let firing = match with_retries(settings, || server.query(&settings.alerts)).await {
+async fn sample(settings: &Settings, server: &Prometheus, cancel: &Cancel) -> Health {
+    let firing = match with_retries(settings, cancel, || server.query(&settings.alerts)).await {
         Ok(series) => series,
         Err(why) => return Health::Unknown(format!("alerts `{}`: {why}", settings.alerts)),
     };
@@ -453,14 +460,14 @@ async fn sample(settings: &Settings, server: &Prometheus) -> Health {
     if !blocking.is_empty() {
         // Annotations and the time an alert became active are only in the alert list; an
         // alert is named by its labels without it.
-        let known = with_retries(settings, || server.alerts())
+        let known = with_retries(settings, cancel, || server.alerts())
             .await
             .unwrap_or_default();
         problems.extend(blocking.iter().map(|series| describe_alert(series, &known)));
     }
     let mut held = 0;
     for expression in &settings.require {
-        match with_retries(settings, || server.query(expression)).await {
+        match with_retries(settings, cancel, || server.query(expression)).await {
             Err(why) => return Health::Unknown(format!("requirement `{expression}`: {why}")),
             Ok(series) => match requirement(&series) {
                 None => held += 1,
@@ -539,7 +546,11 @@ fn one_line(text: &str) -> String {
 }
 
 /// A query, tried again after a short pause when it fails, all within the interval.
-async fn with_retries<T, F, Fut>(settings: &Settings, mut query: F) -> Result<T, String>
+async fn with_retries<T, F, Fut>(
+    settings: &Settings,
+    cancel: &Cancel,
+    mut query: F,
+) -> Result<T, String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, String>>,
@@ -549,7 +560,7 @@ where
     loop {
         match query().await {
             Ok(found) => return Ok(found),
-            Err(why) if attempt >= ATTEMPTS || interrupted() => {
+            Err(why) if attempt >= ATTEMPTS || cancel.is_cancelled() => {
                 return Err(format!("{why} (tried {attempt} times)"));
             }
             Err(_) => {

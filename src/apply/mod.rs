@@ -17,3 +17,43 @@ pub mod prune;
 pub mod readiness;
 pub mod stage;
 pub mod watch;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A request to stop a rollout (Ctrl-C, a CI job's SIGTERM): requests in flight finish,
+/// nothing new starts, waits end. A value the caller creates and hands to each part of
+/// apply, rather than a process-wide flag, so that two rollouts in one process — tests run
+/// side by side — cannot stop each other. Clones share one request.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    /// Asks everything holding this value (or a clone of it) to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clone_shares_the_request_and_another_cancellation_does_not() {
+        let rollout = Cancel::new();
+        let handed_to_the_signal_handler = rollout.clone();
+        let other_rollout = Cancel::new();
+        handed_to_the_signal_handler.cancel();
+        assert!(rollout.is_cancelled());
+        assert!(!other_rollout.is_cancelled());
+    }
+}

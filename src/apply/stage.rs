@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::kubeapi::{self, ApplyOptions, Resources};
 use super::order::{Group, apply_order};
 use super::readiness::Readiness;
-use super::{diagnose, watch};
+use super::{Cancel, diagnose, watch};
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 
 /// Check names of the apply stage: each object is `applied`, then `ready`.
@@ -68,14 +68,6 @@ pub enum OnFailure {
 /// Check name of what `--on-failure` did to a failed rollout.
 pub const ON_FAILURE: &str = "on-failure";
 
-/// Set when the user interrupts (Ctrl-C): requests in flight finish, nothing new starts,
-/// waits end. Process-wide, as the signal is.
-pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
-}
-
 impl Default for StageOptions {
     fn default() -> Self {
         StageOptions {
@@ -124,11 +116,13 @@ fn outcome(desired: &Desired, check: &str, status: Status) -> Outcome {
 }
 
 /// Runs one stage against `client`. A dry run applies with `dryRun=All` and waits for
-/// nothing: the server validated, nothing changed.
+/// nothing: the server validated, nothing changed. Once `cancel` is cancelled, requests in
+/// flight finish, nothing new is applied and waits end.
 pub async fn run(
     client: &kube::Client,
     objects: Vec<Desired>,
     options: StageOptions,
+    cancel: &Cancel,
 ) -> StageResult {
     let started = Instant::now();
     let mut outcomes = Vec::new();
@@ -142,9 +136,9 @@ pub async fn run(
     for (group, members) in
         apply_order(objects, |d| (d.id.api_version.as_str(), d.id.kind.as_str()))
     {
-        if !healthy || interrupted() {
+        if !healthy || cancel.is_cancelled() {
             // A failed group's dependents are not applied at all.
-            let reason = if interrupted() {
+            let reason = if cancel.is_cancelled() {
                 "not applied: interrupted".to_owned()
             } else {
                 format!("not applied: an earlier group ({group} depends on it) failed")
@@ -181,7 +175,7 @@ pub async fn run(
                     .flatten();
                 async move {
                     let result = match lookup {
-                        _ if interrupted() => Err("not applied: interrupted".to_owned()),
+                        _ if cancel.is_cancelled() => Err("not applied: interrupted".to_owned()),
                         Some(problem) => Err(problem),
                         None => {
                             kubeapi::apply(client, resources_now, &desired.value, options.apply)
@@ -229,7 +223,7 @@ pub async fn run(
                 .filter(|d| Group::of(&d.id.api_version, &d.id.kind) == Group::Definitions)
                 .cloned()
                 .collect();
-            let waited = wait_all(client, &resources, crds, options, started).await;
+            let waited = wait_all(client, &resources, crds, options, started, cancel).await;
             healthy &= waited.iter().all(|o| o.status == Status::Passed);
             outcomes.extend(waited);
             applied.retain(|d| Group::of(&d.id.api_version, &d.id.kind) != Group::Definitions);
@@ -240,7 +234,7 @@ pub async fn run(
             .iter()
             .map(|d| (d.id.display_name(), d.clone()))
             .collect();
-        let waited = wait_all(client, &resources, applied, options, started).await;
+        let waited = wait_all(client, &resources, applied, options, started, cancel).await;
         healthy &= waited.iter().all(|o| o.status == Status::Passed);
         if options.on_failure != OnFailure::Leave {
             for failed in waited.iter().filter(|o| o.status != Status::Passed) {
@@ -424,6 +418,7 @@ async fn wait_all(
     objects: Vec<Desired>,
     options: StageOptions,
     started: Instant,
+    cancel: &Cancel,
 ) -> Vec<Outcome> {
     let total = objects.len();
     let cluster = objects
@@ -444,6 +439,7 @@ async fn wait_all(
                     &desired.value,
                     limit,
                     options.retry,
+                    cancel,
                     |why| watching.waiting(&name, why),
                 )
                 .await;
@@ -469,7 +465,7 @@ async fn wait_all(
                     Group::of(&desired.id.api_version, &desired.id.kind) == Group::Workloads;
                 if status == Status::Failed
                     && workload
-                    && !interrupted()
+                    && !cancel.is_cancelled()
                     && let Some(why) = diagnose::explain(client, &desired.value).await
                 {
                     message = format!("{message}; {why}");

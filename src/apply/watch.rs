@@ -12,9 +12,9 @@ use futures::StreamExt;
 use kube::api::{DynamicObject, WatchEvent, WatchParams};
 use serde_json::Value;
 
+use super::Cancel;
 use super::kubeapi::{self, Resources};
 use super::readiness::{self, Readiness};
-use super::stage::interrupted;
 
 /// How often a quiet watch looks at the clock and for Ctrl-C.
 const LOOK_UP: Duration = Duration::from_millis(200);
@@ -22,15 +22,16 @@ const LOOK_UP: Duration = Duration::from_millis(200);
 /// The longest a single watch request asks the server to stay open; it is resumed after.
 const WATCH_SECONDS: u32 = 290;
 
-/// Follows one object until it is ready, has failed, or `limit` has passed; returns the
-/// last readiness and how long it waited. `retry` caps the pause before reading again
-/// after a watch could not be opened or ended without news.
+/// Follows one object until it is ready, has failed, `limit` has passed or `cancel` is
+/// cancelled; returns the last readiness and how long it waited. `retry` caps the pause
+/// before reading again after a watch could not be opened or ended without news.
 pub async fn wait(
     client: &kube::Client,
     resources: &Resources,
     object: &Value,
     limit: Duration,
     retry: Duration,
+    cancel: &Cancel,
     on_waiting: impl Fn(&str),
 ) -> (Readiness, Duration) {
     let started = Instant::now();
@@ -63,7 +64,7 @@ pub async fn wait(
                 }
             }
         }
-        if let Some(done) = decided(&last, started, limit) {
+        if let Some(done) = decided(&last, started, limit, cancel) {
             return done;
         }
         if let Readiness::Waiting(why) = &last {
@@ -86,7 +87,7 @@ pub async fn wait(
                         let next = tokio::time::timeout(LOOK_UP.min(left), events.next()).await;
                         let event = match next {
                             Err(_quiet) => {
-                                if let Some(done) = decided(&last, started, limit) {
+                                if let Some(done) = decided(&last, started, limit, cancel) {
                                     return done;
                                 }
                                 continue;
@@ -115,7 +116,7 @@ pub async fn wait(
                                 break;
                             }
                         }
-                        if let Some(done) = decided(&last, started, limit) {
+                        if let Some(done) = decided(&last, started, limit, cancel) {
                             return done;
                         }
                         if let Readiness::Waiting(why) = &last {
@@ -146,10 +147,15 @@ fn of(live: &DynamicObject) -> Readiness {
 }
 
 /// The end of the wait, if it has come: an answer, the limit passed, or Ctrl-C.
-fn decided(last: &Readiness, started: Instant, limit: Duration) -> Option<(Readiness, Duration)> {
+fn decided(
+    last: &Readiness,
+    started: Instant,
+    limit: Duration,
+    cancel: &Cancel,
+) -> Option<(Readiness, Duration)> {
     let waited = started.elapsed();
     match last {
-        Readiness::Waiting(what) if interrupted() => Some((
+        Readiness::Waiting(what) if cancel.is_cancelled() => Some((
             Readiness::Failed(format!("interrupted while waiting: {what}")),
             waited,
         )),

@@ -9,6 +9,7 @@ use crate::cli::config::{Cluster, Config};
 use crate::model::outcome::{Outcome, Stage, Status};
 use crate::pipeline::check;
 
+use crate::apply::Cancel;
 use crate::apply::ownership::{self, Owner};
 use crate::apply::stage::{self, Desired, STAGE, StageOptions};
 
@@ -159,9 +160,11 @@ pub fn run(
     let repository = repository_name(&config.root);
     // From here on Ctrl-C, or the SIGTERM of a CI job that is aborted or out of time,
     // finishes what is in flight and reports instead of killing the process.
-    runtime.spawn(async {
+    let cancel = Cancel::new();
+    let cancel_on_signal = cancel.clone();
+    runtime.spawn(async move {
         if stopped_by_signal().await {
-            stage::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+            cancel_on_signal.cancel();
         }
     });
     let mut outcomes = Vec::new();
@@ -173,7 +176,7 @@ pub fn run(
                 .subject(format!("stage {}", cluster.name))
                 .message(message)
         };
-        if stopped.is_none() && stage::interrupted() {
+        if stopped.is_none() && cancel.is_cancelled() {
             stopped = Some("interrupted".to_owned());
         }
         if let Some(reason) = &stopped {
@@ -226,7 +229,7 @@ pub fn run(
             false => None,
             true => match runtime.block_on(async {
                 let server = bake.connect()?;
-                crate::apply::bake::preflight(bake, &server).await?;
+                crate::apply::bake::preflight(bake, &server, &cancel).await?;
                 Ok::<_, String>(server)
             }) {
                 Ok(server) => Some(server),
@@ -244,7 +247,7 @@ pub fn run(
             let client =
                 crate::apply::kubeapi::connect(&cluster.context, plan.kubeconfig.as_deref())
                     .await?;
-            let mut result = stage::run(&client, objects.clone(), options).await;
+            let mut result = stage::run(&client, objects.clone(), options, &cancel).await;
             let mut bake_failed = false;
             if result.healthy && bake.enabled() {
                 let baked = match &prometheus {
@@ -257,12 +260,19 @@ pub fn run(
                         "skipped (--no-bake): promoted as soon as every rollout was ready",
                     ),
                     Some(server) => {
-                        crate::apply::bake::run(&cluster.name, bake, server, options.progress).await
+                        crate::apply::bake::run(
+                            &cluster.name,
+                            bake,
+                            server,
+                            options.progress,
+                            &cancel,
+                        )
+                        .await
                     }
                 };
                 if baked.status.is_failure() {
                     result.healthy = false;
-                    bake_failed = !stage::interrupted();
+                    bake_failed = !cancel.is_cancelled();
                     if bake_failed && options.on_failure != stage::OnFailure::Leave {
                         result.outcomes.extend(
                             stage::after_bake_failure(&client, &result.changed, options.on_failure)
@@ -299,7 +309,7 @@ pub fn run(
                         "ready, then not healthy while baking: the rollout stops here".into(),
                     ));
                     stopped = Some(format!("cluster {} failed its bake", cluster.name));
-                } else if stage::interrupted() {
+                } else if cancel.is_cancelled() {
                     outcomes.push(stage_outcome(
                         Status::Failed,
                         "interrupted: requests in flight finished, nothing further applied".into(),
