@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::Cancel;
 use super::prometheus::{self, Alert, Prometheus, Sample};
-use super::stage::Progress;
+use crate::model::events::{Event, Events};
 use crate::model::outcome::{Outcome, Stage, Status};
 
 /// Check name of a cluster's bake in the reports.
@@ -23,8 +23,8 @@ pub const BAKE: &str = "bake";
 const MAX_DURATION: u64 = 24 * 60 * 60;
 /// Attempts per query before a sample counts as not taken.
 const ATTEMPTS: u32 = 3;
-/// How often plain progress lines are written in CI logs.
-const LINE_EVERY: Duration = Duration::from_secs(30);
+/// How often a log gets a line about a bake that goes on.
+const LOG_EVERY: Duration = Duration::from_secs(30);
 
 /// `[apply.bake]` and `[cluster.bake]` as written: a cluster's keys over `[apply.bake]`'s.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -326,16 +326,17 @@ enum Health {
 }
 
 /// Bakes one cluster: samples until the duration is over, the first unclean sample or
-/// `cancel` is cancelled. The outcome is the bake's result for the reports.
+/// `cancel` is cancelled. The outcome is the bake's result for the reports; how far it is
+/// goes to `events` while it lasts.
 pub async fn run(
     cluster: &str,
     settings: &Settings,
     server: &Prometheus,
-    progress: Progress,
     cancel: &Cancel,
+    events: &dyn Events,
 ) -> Outcome {
     let started = Instant::now();
-    let shown = Shown::start(cluster, settings, progress);
+    let shown = BakeProgress::start(cluster, settings, events);
     let mut samples = 0usize;
     let result = loop {
         let health = sample(settings, server, cancel).await;
@@ -427,7 +428,12 @@ pub fn skipped(cluster: &str, why: &str) -> Outcome {
 }
 
 /// Sleeps until `until`, keeping progress live; false when cancelled.
-async fn wait_until(until: Instant, shown: &Shown, started: Instant, cancel: &Cancel) -> bool {
+async fn wait_until(
+    until: Instant,
+    shown: &BakeProgress<'_>,
+    started: Instant,
+    cancel: &Cancel,
+) -> bool {
     loop {
         if cancel.is_cancelled() {
             return false;
@@ -582,54 +588,40 @@ fn clock(duration: Duration) -> String {
     }
 }
 
-/// Progress while a bake lasts, on standard error.
-struct Shown {
-    cluster: String,
+/// How far a bake is, reported as events while it lasts.
+struct BakeProgress<'a> {
+    events: &'a dyn Events,
     duration: Duration,
     requirements: usize,
-    bar: Option<indicatif::ProgressBar>,
-    lines: bool,
-    last_line: std::sync::Mutex<Instant>,
     held: std::sync::atomic::AtomicUsize,
 }
 
-impl Shown {
-    fn start(cluster: &str, settings: &Settings, progress: Progress) -> Shown {
-        let bar = (progress == Progress::Bar).then(|| {
-            let bar = indicatif::ProgressBar::with_draw_target(
-                None,
-                indicatif::ProgressDrawTarget::stderr(),
-            );
-            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {wide_msg}") {
-                bar.set_style(style);
-            }
-            bar
+impl<'a> BakeProgress<'a> {
+    fn start(cluster: &str, settings: &Settings, events: &'a dyn Events) -> BakeProgress<'a> {
+        events.emit(Event::Begin {
+            what: &format!("{cluster}: baking"),
+            total: None,
+            log_every: Some(LOG_EVERY),
         });
-        let lines = progress == Progress::Lines;
-        if lines {
-            eprintln_safe(&format!(
-                "{cluster}: baking for {}, asking {} every {}",
-                clock(settings.duration),
-                settings.prometheus,
-                clock(settings.interval)
-            ));
-        }
-        Shown {
-            cluster: cluster.to_owned(),
+        events.emit(Event::LogLine(&format!(
+            "{cluster}: baking for {}, asking {} every {}",
+            clock(settings.duration),
+            settings.prometheus,
+            clock(settings.interval)
+        )));
+        BakeProgress {
+            events,
             duration: settings.duration,
             requirements: settings.require.len(),
-            bar,
-            lines,
-            last_line: std::sync::Mutex::new(Instant::now()),
             held: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    fn text(&self, into: Duration) -> String {
+    /// `1m of 10m, no alerts, 2 of 2 requirements hold`.
+    fn status(&self, into: Duration) -> String {
         let held = self.held.load(std::sync::atomic::Ordering::SeqCst);
         format!(
-            "{}: baking {} of {}, no alerts{}",
-            self.cluster,
+            "{} of {}, no alerts{}",
             clock(into),
             clock(self.duration),
             match self.requirements {
@@ -645,28 +637,15 @@ impl Shown {
     }
 
     fn tick(&self, into: Duration) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(self.text(into));
-            bar.tick();
-        } else if self.lines
-            && let Ok(mut last) = self.last_line.lock()
-            && last.elapsed() >= LINE_EVERY
-        {
-            eprintln_safe(&self.text(into));
-            *last = Instant::now();
-        }
+        self.events.emit(Event::Progress {
+            done: 0,
+            status: &self.status(into),
+        });
     }
 
     fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
+        self.events.emit(Event::End);
     }
-}
-
-fn eprintln_safe(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 #[cfg(test)]

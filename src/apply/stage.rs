@@ -15,6 +15,7 @@ use super::kubeapi::{self, ApplyOptions, Resources};
 use super::order::{Group, apply_order};
 use super::readiness::Readiness;
 use super::{Cancel, diagnose, watch};
+use crate::model::events::{Event, Events};
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 
 /// Check names of the apply stage: each object is `applied`, then `ready`.
@@ -37,20 +38,10 @@ pub struct StageOptions {
     pub concurrency: usize,
     /// What happens to workloads that do not become ready.
     pub on_failure: OnFailure,
-    /// How waiting is shown while it lasts.
-    pub progress: Progress,
 }
 
-/// Live progress while a stage waits, on standard error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Progress {
-    #[default]
-    Off,
-    /// Plain lines for logs (CI): what is waited on, every ten seconds.
-    Lines,
-    /// A live line on a terminal: how many are ready, what is waited on and why.
-    Bar,
-}
+/// How often a log gets a line about what a stage still waits on.
+const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// `--on-failure`: what to do with the rollouts that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,7 +68,6 @@ impl Default for StageOptions {
             retry: Duration::from_secs(2),
             concurrency: 8,
             on_failure: OnFailure::Leave,
-            progress: Progress::Off,
         }
     }
 }
@@ -117,12 +107,13 @@ fn outcome(desired: &Desired, check: &str, status: Status) -> Outcome {
 
 /// Runs one stage against `client`. A dry run applies with `dryRun=All` and waits for
 /// nothing: the server validated, nothing changed. Once `cancel` is cancelled, requests in
-/// flight finish, nothing new is applied and waits end.
+/// flight finish, nothing new is applied and waits end. What is waited on goes to `events`.
 pub async fn run(
     client: &kube::Client,
     objects: Vec<Desired>,
     options: StageOptions,
     cancel: &Cancel,
+    events: &dyn Events,
 ) -> StageResult {
     let started = Instant::now();
     let mut outcomes = Vec::new();
@@ -223,7 +214,7 @@ pub async fn run(
                 .filter(|d| Group::of(&d.id.api_version, &d.id.kind) == Group::Definitions)
                 .cloned()
                 .collect();
-            let waited = wait_all(client, &resources, crds, options, started, cancel).await;
+            let waited = wait_all(client, &resources, crds, options, started, cancel, events).await;
             healthy &= waited.iter().all(|o| o.status == Status::Passed);
             outcomes.extend(waited);
             applied.retain(|d| Group::of(&d.id.api_version, &d.id.kind) != Group::Definitions);
@@ -234,7 +225,10 @@ pub async fn run(
             .iter()
             .map(|d| (d.id.display_name(), d.clone()))
             .collect();
-        let waited = wait_all(client, &resources, applied, options, started, cancel).await;
+        let waited = wait_all(
+            client, &resources, applied, options, started, cancel, events,
+        )
+        .await;
         healthy &= waited.iter().all(|o| o.status == Status::Passed);
         if options.on_failure != OnFailure::Leave {
             for failed in waited.iter().filter(|o| o.status != Status::Passed) {
@@ -419,6 +413,7 @@ async fn wait_all(
     options: StageOptions,
     started: Instant,
     cancel: &Cancel,
+    events: &dyn Events,
 ) -> Vec<Outcome> {
     let total = objects.len();
     let cluster = objects
@@ -475,7 +470,7 @@ async fn wait_all(
         })
         .buffer_unordered(options.concurrency.max(1) * 4)
         .collect::<Vec<Outcome>>();
-    let (outcomes, ()) = tokio::join!(waits, watching.show(&cluster, total, options.progress));
+    let (outcomes, ()) = tokio::join!(waits, watching.show(&cluster, total, events));
     outcomes
 }
 
@@ -516,64 +511,33 @@ impl Watching {
         (pending.len(), text)
     }
 
-    /// Shows progress until every object has finished waiting.
-    async fn show(&self, cluster: &str, total: usize, mode: Progress) {
+    /// Reports progress until every object has finished waiting.
+    async fn show(&self, cluster: &str, total: usize, events: &dyn Events) {
         use std::sync::atomic::Ordering;
-        let bar = match mode {
-            Progress::Off => return,
-            Progress::Bar => {
-                let bar = indicatif::ProgressBar::with_draw_target(
-                    Some(total as u64),
-                    indicatif::ProgressDrawTarget::stderr(),
-                );
-                if let Ok(style) = indicatif::ProgressStyle::with_template(
-                    "{spinner} {prefix}: {pos}/{len} ready {wide_msg}",
-                ) {
-                    bar.set_style(style);
-                }
-                bar.set_prefix(cluster.to_owned());
-                Some(bar)
-            }
-            Progress::Lines => {
-                eprintln_safe(&format!(
-                    "{cluster}: waiting for {total} objects to become ready"
-                ));
-                None
-            }
-        };
-        let mut last_line = Instant::now();
+        let what = format!("{cluster}: ready");
+        events.emit(Event::Begin {
+            what: &what,
+            total: Some(total as u64),
+            log_every: Some(LOG_EVERY),
+        });
+        events.emit(Event::LogLine(&format!(
+            "{cluster}: waiting for {total} objects to become ready"
+        )));
         while self.done.load(Ordering::SeqCst) < total {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let (waiting, text) = self.summary();
-            match &bar {
-                Some(bar) => {
-                    bar.set_position(self.done.load(Ordering::SeqCst) as u64);
-                    bar.set_message(if waiting > 0 {
-                        format!("waiting on {text}")
-                    } else {
-                        String::new()
-                    });
-                }
-                None if last_line.elapsed() >= Duration::from_secs(10) && waiting > 0 => {
-                    eprintln_safe(&format!(
-                        "{cluster}: {} of {total} ready, waiting on {text}",
-                        self.done.load(Ordering::SeqCst)
-                    ));
-                    last_line = Instant::now();
-                }
-                None => {}
-            }
+            let status = if waiting > 0 {
+                format!("waiting on {text}")
+            } else {
+                String::new()
+            };
+            events.emit(Event::Progress {
+                done: self.done.load(Ordering::SeqCst) as u64,
+                status: &status,
+            });
         }
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
+        events.emit(Event::End);
     }
-}
-
-/// A line on standard error; a closed stream is not worth failing a rollout for.
-fn eprintln_safe(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 #[cfg(test)]

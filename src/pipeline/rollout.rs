@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cli::config::{Cluster, Config};
+use crate::model::events::Events;
 use crate::model::outcome::{Outcome, Stage, Status};
 use crate::pipeline::check;
 
@@ -150,11 +151,13 @@ async fn stopped_by_signal() -> bool {
     }
 }
 
-/// Returns every outcome; the rollout stopped where a stage failed.
+/// Returns every outcome; the rollout stopped where a stage failed. What a stage or a bake
+/// waits on goes to `events`.
 pub fn run(
     config: &Config,
     plan: &Plan,
     runtime: &tokio::runtime::Runtime,
+    events: &dyn Events,
 ) -> Result<Vec<Outcome>, String> {
     let clusters = clusters(config, plan)?;
     let repository = repository_name(&config.root);
@@ -247,7 +250,7 @@ pub fn run(
             let client =
                 crate::apply::kubeapi::connect(&cluster.context, plan.kubeconfig.as_deref())
                     .await?;
-            let mut result = stage::run(&client, objects.clone(), options, &cancel).await;
+            let mut result = stage::run(&client, objects.clone(), options, &cancel, events).await;
             let mut bake_failed = false;
             if result.healthy && bake.enabled() {
                 let baked = match &prometheus {
@@ -260,14 +263,7 @@ pub fn run(
                         "skipped (--no-bake): promoted as soon as every rollout was ready",
                     ),
                     Some(server) => {
-                        crate::apply::bake::run(
-                            &cluster.name,
-                            bake,
-                            server,
-                            options.progress,
-                            &cancel,
-                        )
-                        .await
+                        crate::apply::bake::run(&cluster.name, bake, server, &cancel, events).await
                     }
                 };
                 if baked.status.is_failure() {
