@@ -122,7 +122,7 @@ pub async fn run(
     let mut healthy = true;
     // The workloads as they were before this stage, for `--on-failure undo` and to tell
     // which ones this stage changed.
-    let mut previous: HashMap<String, Value> = HashMap::new();
+    let mut previous: HashMap<Arc<ObjectId>, Value> = HashMap::new();
     let mut changed: Vec<Changed> = Vec::new();
     for (group, members) in
         apply_order(objects, |d| (d.id.api_version.as_str(), d.id.kind.as_str()))
@@ -153,7 +153,7 @@ pub async fn run(
         if group == Group::Workloads && options.on_failure != OnFailure::Leave {
             for desired in &members {
                 if let Ok(Some(live)) = kubeapi::get(client, &resources, &desired.value).await {
-                    previous.insert(desired.id.display_name(), live);
+                    previous.insert(desired.id.clone(), live);
                 }
             }
         }
@@ -183,7 +183,7 @@ pub async fn run(
             match result {
                 Ok(live) => {
                     if group == Group::Workloads && options.on_failure != OnFailure::Leave {
-                        let before = previous.get(&desired.id.display_name());
+                        let before = previous.get(&desired.id);
                         // The generation grows exactly when the spec changed.
                         let generation = |v: &Value| v.pointer("/metadata/generation").cloned();
                         if before.is_none_or(|b| generation(b) != generation(&live)) {
@@ -215,36 +215,30 @@ pub async fn run(
                 .cloned()
                 .collect();
             let waited = wait_all(client, &resources, crds, options, started, cancel, events).await;
-            healthy &= waited.iter().all(|o| o.status == Status::Passed);
-            outcomes.extend(waited);
+            healthy &= waited.iter().all(|w| w.outcome.status == Status::Passed);
+            outcomes.extend(waited.into_iter().map(|w| w.outcome));
             applied.retain(|d| Group::of(&d.id.api_version, &d.id.kind) != Group::Definitions);
         }
     }
     if !options.apply.dry_run && healthy {
-        let by_name: HashMap<String, Desired> = applied
-            .iter()
-            .map(|d| (d.id.display_name(), d.clone()))
-            .collect();
         let waited = wait_all(
             client, &resources, applied, options, started, cancel, events,
         )
         .await;
-        healthy &= waited.iter().all(|o| o.status == Status::Passed);
+        healthy &= waited.iter().all(|w| w.outcome.status == Status::Passed);
         if options.on_failure != OnFailure::Leave {
-            for failed in waited.iter().filter(|o| o.status != Status::Passed) {
-                let Some(desired) = failed.subject.as_ref().and_then(|s| by_name.get(s)) else {
-                    continue;
-                };
+            for failed in waited.iter().filter(|w| w.outcome.status != Status::Passed) {
+                let desired = &failed.desired;
                 if Group::of(&desired.id.api_version, &desired.id.kind) != Group::Workloads {
                     continue;
                 }
-                let before = previous.get(&desired.id.display_name());
+                let before = previous.get(&desired.id);
                 outcomes.push(
                     after_failure(client, &resources, desired, before, options.on_failure).await,
                 );
             }
         }
-        outcomes.extend(waited);
+        outcomes.extend(waited.into_iter().map(|w| w.outcome));
     }
     StageResult {
         outcomes,
@@ -404,6 +398,13 @@ fn merge_patch_between(from: &Value, to: &Value) -> Option<Value> {
     }
 }
 
+/// An object waited on, and how the wait ended: what `--on-failure` acts on is the object
+/// itself, never found again from the report's text.
+struct Waited {
+    desired: Desired,
+    outcome: Outcome,
+}
+
 /// Waits for every object at once, each within the resource timeout and all within what
 /// is left of the stage's.
 async fn wait_all(
@@ -414,7 +415,7 @@ async fn wait_all(
     started: Instant,
     cancel: &Cancel,
     events: &dyn Events,
-) -> Vec<Outcome> {
+) -> Vec<Waited> {
     let total = objects.len();
     let cluster = objects
         .first()
@@ -465,13 +466,14 @@ async fn wait_all(
                 {
                     message = format!("{message}; {why}");
                 }
-                outcome(&desired, READY, status).message(message)
+                let outcome = outcome(&desired, READY, status).message(message);
+                Waited { desired, outcome }
             }
         })
         .buffer_unordered(options.concurrency.max(1) * 4)
-        .collect::<Vec<Outcome>>();
-    let (outcomes, ()) = tokio::join!(waits, watching.show(&cluster, total, events));
-    outcomes
+        .collect::<Vec<Waited>>();
+    let (waited, ()) = tokio::join!(waits, watching.show(&cluster, total, events));
+    waited
 }
 
 /// What a stage is still waiting on, for live progress.
