@@ -17,7 +17,7 @@ use crate::model::events::{Event, Events};
 use crate::model::outcome::{Outcome, Stage, Status};
 
 /// Check name of a cluster's bake in the reports.
-pub const BAKE: &str = "bake";
+pub(crate) const BAKE: &str = "bake";
 
 /// The longest bake a configuration may ask for: a day.
 const MAX_DURATION: u64 = 24 * 60 * 60;
@@ -78,13 +78,13 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         !self.duration.is_zero()
     }
 
     /// The settings of the cluster `cluster`, from its own table (`key`, for messages) over
     /// the defaults.
-    pub fn resolve(
+    pub(crate) fn resolve(
         key: &str,
         cluster: &str,
         own: &RawSettings,
@@ -180,7 +180,7 @@ impl Settings {
 
     /// A client for this cluster's server, the credential read. Done before the stage
     /// applies anything: a bake that could never run must not leave a cluster changed.
-    pub fn connect(&self) -> Result<Prometheus, String> {
+    pub(crate) fn connect(&self) -> Result<Prometheus, String> {
         let timeout = (self.interval / 2).clamp(Duration::from_secs(2), Duration::from_secs(10));
         Prometheus::new(&self.prometheus, self.authorization()?, timeout)
     }
@@ -328,7 +328,7 @@ enum Health {
 /// Bakes one cluster: samples until the duration is over, the first unclean sample or
 /// `cancel` is cancelled. The outcome is the bake's result for the reports; how far it is
 /// goes to `events` while it lasts.
-pub async fn run(
+pub(crate) async fn run(
     cluster: &str,
     settings: &Settings,
     server: &Prometheus,
@@ -406,7 +406,7 @@ pub async fn run(
 /// leave a cluster changed with a bake that could never pass. What the answers say does not
 /// matter yet: an alert firing before the stage may be what the stage fixes. Once `cancel`
 /// is cancelled, a failed query is not tried again.
-pub async fn preflight(
+pub(crate) async fn preflight(
     settings: &Settings,
     server: &Prometheus,
     cancel: &Cancel,
@@ -420,7 +420,7 @@ pub async fn preflight(
 }
 
 /// The outcome of a bake `--no-bake` skipped: the reports say so.
-pub fn skipped(cluster: &str, why: &str) -> Outcome {
+pub(crate) fn skipped(cluster: &str, why: &str) -> Outcome {
     Outcome::new(Stage::Apply, BAKE, Status::Skipped)
         .cluster(cluster)
         .subject(format!("bake {cluster}"))

@@ -6,17 +6,20 @@
 //! order objects are applied in (`order`), when a live object counts as rolled out
 //! (`readiness`), and which live objects pruning may delete (`ownership`).
 
-pub mod bake;
-pub mod diagnose;
-pub mod diff;
+// What the pipeline calls: the stage and the connection (also for the binary, the tests and
+// the benches), the bake, diff, pruning and the ownership mark.
+pub(crate) mod bake;
+pub(crate) mod diff;
 pub mod kubeapi;
-pub mod order;
-pub mod ownership;
-pub mod prometheus;
-pub mod prune;
-pub mod readiness;
+pub(crate) mod ownership;
+pub(crate) mod prune;
 pub mod stage;
-pub mod watch;
+// How a stage does its work.
+mod diagnose;
+mod order;
+mod prometheus;
+mod readiness;
+mod watch;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
