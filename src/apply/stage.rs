@@ -72,7 +72,10 @@ impl Default for StageOptions {
     }
 }
 
-/// One object to apply: who it is, where it was generated, its JSON.
+/// One object to apply: who it is, where it was generated, its JSON. The same three things
+/// as the expansion's `Object`, with policyrun's ownership mark added to the value and the
+/// identity shared (`Arc`) by every outcome about it; `pipeline::rollout::desired_objects`
+/// builds one from the other.
 #[derive(Debug, Clone)]
 pub struct Desired {
     pub id: Arc<ObjectId>,
