@@ -19,8 +19,10 @@ use std::time::Duration;
 
 use apiserver::ApiServer;
 use measure::median;
+use policyrun::apply::Cancel;
 use policyrun::apply::kubeapi;
 use policyrun::apply::stage::{self, Desired, StageOptions};
+use policyrun::model::events::Unseen;
 use policyrun::model::outcome::ObjectId;
 use serde_json::{Value, json};
 
@@ -100,7 +102,14 @@ fn main() {
             namespaces.extend(objects);
             for samples in [&mut first, &mut again] {
                 let started = std::time::Instant::now();
-                let result = stage::run(&client, namespaces.clone(), options).await;
+                let result = stage::run(
+                    &client,
+                    namespaces.clone(),
+                    options,
+                    &Cancel::new(),
+                    &Unseen,
+                )
+                .await;
                 samples.push(started.elapsed());
                 assert!(result.healthy, "the stage is healthy");
             }

@@ -909,12 +909,6 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
                 dry_run: args.dry_run,
                 force_conflicts: args.force_conflicts,
             },
-            // A live line where someone watches; plain lines in CI logs.
-            progress: if want_progress(args.report.output) {
-                apply::stage::Progress::Bar
-            } else {
-                apply::stage::Progress::Lines
-            },
             on_failure: match args.on_failure {
                 OnFailureArg::Leave => apply::stage::OnFailure::Leave,
                 OnFailureArg::Pause => apply::stage::OnFailure::Pause,
@@ -929,9 +923,17 @@ fn run_apply(args: ApplyArgs) -> Result<Summary, UsageError> {
         prune: args.prune,
         no_bake: args.no_bake,
     };
+    // A live line where someone watches; plain lines in CI logs.
+    let progress: Box<dyn policyrun::model::events::Events> = if want_progress(args.report.output) {
+        Box::new(policyrun::report::events::Bar::new())
+    } else {
+        Box::new(policyrun::report::events::Lines::every(
+            std::time::Duration::from_secs(10),
+        ))
+    };
     let runtime = api_runtime()?;
-    let mut outcomes =
-        policyrun::pipeline::rollout::run(&config, &plan, &runtime).map_err(UsageError)?;
+    let mut outcomes = policyrun::pipeline::rollout::run(&config, &plan, &runtime, &*progress)
+        .map_err(UsageError)?;
     finish(
         &cluster_order(&config),
         &mut outcomes,

@@ -180,7 +180,9 @@ async fn refusals_name_the_object_and_never_the_token() {
 use std::sync::Arc;
 use std::time::Duration;
 
+use policyrun::apply::Cancel;
 use policyrun::apply::stage::{self, Desired, StageOptions};
+use policyrun::model::events::Unseen;
 use policyrun::model::outcome::{ObjectId, Outcome, Status};
 
 fn desired(value: Value) -> Desired {
@@ -243,7 +245,7 @@ async fn a_clean_stage_applies_in_dependency_order_and_waits_for_every_rollout()
     let dir = tempfile::tempdir().unwrap();
     let client = client_for(&server, &dir).await;
     let objects = workloads().into_iter().map(desired).collect();
-    let result = stage::run(&client, objects, fast()).await;
+    let result = stage::run(&client, objects, fast(), &Cancel::new(), &Unseen).await;
     assert!(result.healthy, "{:#?}", result.outcomes);
     assert_eq!(result.outcomes.len(), 12, "applied + ready per object");
     assert!(result.outcomes.iter().all(|o| o.status == Status::Passed));
@@ -283,7 +285,7 @@ async fn rollouts_that_fail_or_never_finish_make_the_stage_unhealthy() {
         ..fast()
     };
     let started = std::time::Instant::now();
-    let result = stage::run(&client, objects, options).await;
+    let result = stage::run(&client, objects, options, &Cancel::new(), &Unseen).await;
     assert!(!result.healthy);
     let deadline = find(&result.outcomes, "app/web", "ready");
     assert_eq!(deadline.status, Status::Failed);
@@ -341,7 +343,7 @@ async fn the_stage_timeout_ends_every_wait_that_the_resource_timeout_would_not()
         ..fast()
     };
     let started = std::time::Instant::now();
-    let result = stage::run(&client, objects, options).await;
+    let result = stage::run(&client, objects, options, &Cancel::new(), &Unseen).await;
     assert!(!result.healthy);
     for name in ["app/web", "app/other"] {
         let stuck = find(&result.outcomes, name, "ready");
@@ -372,7 +374,7 @@ async fn readiness_is_watched_and_a_dropped_watch_is_resumed_where_it_stopped() 
         retry: Duration::from_secs(30),
         ..fast()
     };
-    let result = stage::run(&client, objects, options).await;
+    let result = stage::run(&client, objects, options, &Cancel::new(), &Unseen).await;
     assert!(result.healthy, "{:#?}", result.outcomes);
     assert!(
         find(&result.outcomes, "app/slow", "ready")
@@ -415,7 +417,7 @@ async fn where_watching_is_forbidden_the_objects_are_read_again_instead() {
     let dir = tempfile::tempdir().unwrap();
     let client = client_for(&server, &dir).await;
     let objects = workloads().into_iter().map(desired).collect();
-    let result = stage::run(&client, objects, fast()).await;
+    let result = stage::run(&client, objects, fast(), &Cancel::new(), &Unseen).await;
     assert!(result.healthy, "{:#?}", result.outcomes);
     let reads = server
         .requests()
@@ -433,7 +435,7 @@ async fn a_watch_from_a_version_the_server_no_longer_keeps_starts_over_from_a_fr
     let dir = tempfile::tempdir().unwrap();
     let client = client_for(&server, &dir).await;
     let objects = workloads().into_iter().map(desired).collect();
-    let result = stage::run(&client, objects, fast()).await;
+    let result = stage::run(&client, objects, fast(), &Cancel::new(), &Unseen).await;
     assert!(result.healthy, "{:#?}", result.outcomes);
     let expired = server.state.lock().unwrap().expired_watches;
     assert!(expired >= 1, "no watch expired");
@@ -458,7 +460,7 @@ async fn a_refused_apply_stops_the_groups_that_depend_on_it() {
         )),
         desired(deployment(1, "web:1")),
     ];
-    let result = stage::run(&client, objects, fast()).await;
+    let result = stage::run(&client, objects, fast(), &Cancel::new(), &Unseen).await;
     assert!(!result.healthy);
     let refused = find(&result.outcomes, "app/settings", "applied");
     assert_eq!(refused.status, Status::Failed);
@@ -487,7 +489,7 @@ async fn a_dry_run_stage_changes_nothing() {
         },
         ..fast()
     };
-    let result = stage::run(&client, objects, options).await;
+    let result = stage::run(&client, objects, options, &Cancel::new(), &Unseen).await;
     assert!(result.healthy, "{:#?}", result.outcomes);
     assert_eq!(result.outcomes.len(), 6, "applied only");
     assert!(server.state.lock().unwrap().objects.is_empty());
@@ -775,7 +777,7 @@ async fn an_unreachable_server_is_retried_then_reported() {
     let objects = vec![desired(
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}),
     )];
-    let result = stage::run(&client, objects, fast()).await;
+    let result = stage::run(&client, objects, fast(), &Cancel::new(), &Unseen).await;
     assert!(!result.healthy);
     assert!(started.elapsed() < Duration::from_secs(30));
 }
@@ -931,6 +933,8 @@ async fn failed_second_rollout(on_failure: stage::OnFailure) -> (ApiServer, Vec<
         &client,
         vec![desired(namespace.clone()), desired(deployment(2, "web:1"))],
         fast(),
+        &Cancel::new(),
+        &Unseen,
     )
     .await;
     assert!(first.healthy, "{:#?}", first.outcomes);
@@ -942,7 +946,14 @@ async fn failed_second_rollout(on_failure: stage::OnFailure) -> (ApiServer, Vec<
     // The stage changes the image, adds a template annotation and scales to 3.
     let mut changed = with_fault(deployment(3, "web:2"), "never-ready");
     changed["spec"]["template"]["metadata"]["annotations"] = json!({"restarted": "now"});
-    let second = stage::run(&client, vec![desired(namespace), desired(changed)], options).await;
+    let second = stage::run(
+        &client,
+        vec![desired(namespace), desired(changed)],
+        options,
+        &Cancel::new(),
+        &Unseen,
+    )
+    .await;
     assert!(!second.healthy);
     (server, second.outcomes)
 }
@@ -987,6 +998,115 @@ async fn on_failure_undo_puts_the_previous_pod_template_back_and_leaves_the_rest
     assert_eq!(
         live["spec"]["template"]["spec"]["containers"][0]["image"],
         "web:2"
+    );
+}
+
+/// Every event, as text, in the order it came.
+#[derive(Default)]
+struct Recorded(std::sync::Mutex<Vec<String>>);
+
+impl policyrun::model::events::Events for Recorded {
+    fn emit(&self, event: policyrun::model::events::Event<'_>) {
+        self.0.lock().unwrap().push(format!("{event:?}"));
+    }
+}
+
+/// The stage writes nothing itself: what it waits on reaches a sink as events, a wait
+/// begun, what a log says about it, progress with what is awaited, and its end.
+#[tokio::test]
+async fn a_stage_reports_what_it_waits_on_as_events() {
+    let server = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = client_for(&server, &dir).await;
+    let mut slow = deployment(2, "web:1");
+    slow["metadata"]["name"] = json!("slow");
+    let objects = vec![
+        desired(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})),
+        desired(with_fault(slow, "slow")),
+    ];
+    let recorded = Recorded::default();
+    let result = stage::run(&client, objects, fast(), &Cancel::new(), &recorded).await;
+    assert!(result.healthy, "{:#?}", result.outcomes);
+    let events = recorded.0.into_inner().unwrap();
+    assert_eq!(
+        events[0],
+        "Begin { what: \"dev: ready\", total: Some(2), log_every: Some(10s) }"
+    );
+    assert_eq!(
+        events[1],
+        "LogLine(\"dev: waiting for 2 objects to become ready\")"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with("Progress") && e.contains("waiting on Deployment app/slow (")),
+        "{events:#?}"
+    );
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("End"),
+        "{events:#?}"
+    );
+}
+
+/// Cancellation is a value each rollout holds: a stage cancelled while it waits stops, and
+/// another stage in the same process, with a cancellation of its own, runs to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_stage_stops_and_does_not_stop_another() {
+    let stuck_server = ApiServer::start().await;
+    let stuck_dir = tempfile::tempdir().unwrap();
+    let stuck_client = client_for(&stuck_server, &stuck_dir).await;
+    let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}});
+    let stuck_cancel = Cancel::new();
+    let options = StageOptions {
+        resource_timeout: Duration::from_secs(60),
+        stage_timeout: Duration::from_secs(60),
+        ..fast()
+    };
+    let started = std::time::Instant::now();
+    let stuck = stage::run(
+        &stuck_client,
+        vec![
+            desired(namespace.clone()),
+            desired(with_fault(deployment(2, "web:1"), "never-ready")),
+        ],
+        options,
+        &stuck_cancel,
+        &Unseen,
+    );
+    let cancel_once_waiting = async {
+        while stuck_server
+            .get("deployments", Some("app"), "web")
+            .is_none()
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stuck_cancel.cancel();
+    };
+    let (stuck, ()) = tokio::join!(stuck, cancel_once_waiting);
+    assert!(!stuck.healthy);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "stopped long before the timeout"
+    );
+    let waited = find(&stuck.outcomes, "app/web", "ready");
+    assert!(
+        waited.message.starts_with("interrupted while waiting"),
+        "{}",
+        waited.message
+    );
+
+    let other_server = ApiServer::start().await;
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_client = client_for(&other_server, &other_dir).await;
+    let objects = workloads().into_iter().map(desired).collect();
+    let other = stage::run(&other_client, objects, fast(), &Cancel::new(), &Unseen).await;
+    assert!(other.healthy, "{:#?}", other.outcomes);
+    assert!(
+        other_server
+            .get("deployments", Some("app"), "web")
+            .is_some()
     );
 }
 

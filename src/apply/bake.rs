@@ -11,19 +11,20 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use super::Cancel;
 use super::prometheus::{self, Alert, Prometheus, Sample};
-use super::stage::{Progress, interrupted};
+use crate::model::events::{Event, Events};
 use crate::model::outcome::{Outcome, Stage, Status};
 
 /// Check name of a cluster's bake in the reports.
-pub const BAKE: &str = "bake";
+pub(crate) const BAKE: &str = "bake";
 
 /// The longest bake a configuration may ask for: a day.
 const MAX_DURATION: u64 = 24 * 60 * 60;
 /// Attempts per query before a sample counts as not taken.
 const ATTEMPTS: u32 = 3;
-/// How often plain progress lines are written in CI logs.
-const LINE_EVERY: Duration = Duration::from_secs(30);
+/// How often a log gets a line about a bake that goes on.
+const LOG_EVERY: Duration = Duration::from_secs(30);
 
 /// `[apply.bake]` and `[cluster.bake]` as written: a cluster's keys over `[apply.bake]`'s.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -77,13 +78,13 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         !self.duration.is_zero()
     }
 
     /// The settings of the cluster `cluster`, from its own table (`key`, for messages) over
     /// the defaults.
-    pub fn resolve(
+    pub(crate) fn resolve(
         key: &str,
         cluster: &str,
         own: &RawSettings,
@@ -179,7 +180,7 @@ impl Settings {
 
     /// A client for this cluster's server, the credential read. Done before the stage
     /// applies anything: a bake that could never run must not leave a cluster changed.
-    pub fn connect(&self) -> Result<Prometheus, String> {
+    pub(crate) fn connect(&self) -> Result<Prometheus, String> {
         let timeout = (self.interval / 2).clamp(Duration::from_secs(2), Duration::from_secs(10));
         Prometheus::new(&self.prometheus, self.authorization()?, timeout)
     }
@@ -324,19 +325,21 @@ enum Health {
     Unknown(String),
 }
 
-/// Bakes one cluster: samples until the duration is over, the first unclean sample or an
-/// interruption. The outcome is the bake's result for the reports.
-pub async fn run(
+/// Bakes one cluster: samples until the duration is over, the first unclean sample or
+/// `cancel` is cancelled. The outcome is the bake's result for the reports; how far it is
+/// goes to `events` while it lasts.
+pub(crate) async fn run(
     cluster: &str,
     settings: &Settings,
     server: &Prometheus,
-    progress: Progress,
+    cancel: &Cancel,
+    events: &dyn Events,
 ) -> Outcome {
     let started = Instant::now();
-    let shown = Shown::start(cluster, settings, progress);
+    let shown = BakeProgress::start(cluster, settings, events);
     let mut samples = 0usize;
     let result = loop {
-        let health = sample(settings, server).await;
+        let health = sample(settings, server, cancel).await;
         samples += 1;
         let into = started.elapsed();
         match health {
@@ -380,7 +383,7 @@ pub async fn run(
         }
         // The next sample an interval after this one, the last one at the very end.
         let next = (started + into + settings.interval).min(started + settings.duration);
-        if !wait_until(next, &shown, started).await {
+        if !wait_until(next, &shown, started, cancel).await {
             break (
                 Status::Failed,
                 format!(
@@ -401,10 +404,15 @@ pub async fn run(
 /// Asks every query of the bake once, before the stage applies anything: a server that
 /// cannot be reached, a credential it refuses or an expression it cannot parse must not
 /// leave a cluster changed with a bake that could never pass. What the answers say does not
-/// matter yet: an alert firing before the stage may be what the stage fixes.
-pub async fn preflight(settings: &Settings, server: &Prometheus) -> Result<(), String> {
+/// matter yet: an alert firing before the stage may be what the stage fixes. Once `cancel`
+/// is cancelled, a failed query is not tried again.
+pub(crate) async fn preflight(
+    settings: &Settings,
+    server: &Prometheus,
+    cancel: &Cancel,
+) -> Result<(), String> {
     for expression in std::iter::once(&settings.alerts).chain(&settings.require) {
-        with_retries(settings, || server.query(expression))
+        with_retries(settings, cancel, || server.query(expression))
             .await
             .map_err(|why| format!("`{expression}`: {why}"))?;
     }
@@ -412,17 +420,22 @@ pub async fn preflight(settings: &Settings, server: &Prometheus) -> Result<(), S
 }
 
 /// The outcome of a bake `--no-bake` skipped: the reports say so.
-pub fn skipped(cluster: &str, why: &str) -> Outcome {
+pub(crate) fn skipped(cluster: &str, why: &str) -> Outcome {
     Outcome::new(Stage::Apply, BAKE, Status::Skipped)
         .cluster(cluster)
         .subject(format!("bake {cluster}"))
         .message(why)
 }
 
-/// Sleeps until `until`, keeping progress live; false when interrupted.
-async fn wait_until(until: Instant, shown: &Shown, started: Instant) -> bool {
+/// Sleeps until `until`, keeping progress live; false when cancelled.
+async fn wait_until(
+    until: Instant,
+    shown: &BakeProgress<'_>,
+    started: Instant,
+    cancel: &Cancel,
+) -> bool {
     loop {
-        if interrupted() {
+        if cancel.is_cancelled() {
             return false;
         }
         let now = Instant::now();
@@ -435,8 +448,8 @@ async fn wait_until(until: Instant, shown: &Shown, started: Instant) -> bool {
 }
 
 /// One sample: the alerts, then every requirement.
-async fn sample(settings: &Settings, server: &Prometheus) -> Health {
-    let firing = match with_retries(settings, || server.query(&settings.alerts)).await {
+async fn sample(settings: &Settings, server: &Prometheus, cancel: &Cancel) -> Health {
+    let firing = match with_retries(settings, cancel, || server.query(&settings.alerts)).await {
         Ok(series) => series,
         Err(why) => return Health::Unknown(format!("alerts `{}`: {why}", settings.alerts)),
     };
@@ -453,14 +466,14 @@ async fn sample(settings: &Settings, server: &Prometheus) -> Health {
     if !blocking.is_empty() {
         // Annotations and the time an alert became active are only in the alert list; an
         // alert is named by its labels without it.
-        let known = with_retries(settings, || server.alerts())
+        let known = with_retries(settings, cancel, || server.alerts())
             .await
             .unwrap_or_default();
         problems.extend(blocking.iter().map(|series| describe_alert(series, &known)));
     }
     let mut held = 0;
     for expression in &settings.require {
-        match with_retries(settings, || server.query(expression)).await {
+        match with_retries(settings, cancel, || server.query(expression)).await {
             Err(why) => return Health::Unknown(format!("requirement `{expression}`: {why}")),
             Ok(series) => match requirement(&series) {
                 None => held += 1,
@@ -539,7 +552,11 @@ fn one_line(text: &str) -> String {
 }
 
 /// A query, tried again after a short pause when it fails, all within the interval.
-async fn with_retries<T, F, Fut>(settings: &Settings, mut query: F) -> Result<T, String>
+async fn with_retries<T, F, Fut>(
+    settings: &Settings,
+    cancel: &Cancel,
+    mut query: F,
+) -> Result<T, String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, String>>,
@@ -549,7 +566,7 @@ where
     loop {
         match query().await {
             Ok(found) => return Ok(found),
-            Err(why) if attempt >= ATTEMPTS || interrupted() => {
+            Err(why) if attempt >= ATTEMPTS || cancel.is_cancelled() => {
                 return Err(format!("{why} (tried {attempt} times)"));
             }
             Err(_) => {
@@ -571,54 +588,40 @@ fn clock(duration: Duration) -> String {
     }
 }
 
-/// Progress while a bake lasts, on standard error.
-struct Shown {
-    cluster: String,
+/// How far a bake is, reported as events while it lasts.
+struct BakeProgress<'a> {
+    events: &'a dyn Events,
     duration: Duration,
     requirements: usize,
-    bar: Option<indicatif::ProgressBar>,
-    lines: bool,
-    last_line: std::sync::Mutex<Instant>,
     held: std::sync::atomic::AtomicUsize,
 }
 
-impl Shown {
-    fn start(cluster: &str, settings: &Settings, progress: Progress) -> Shown {
-        let bar = (progress == Progress::Bar).then(|| {
-            let bar = indicatif::ProgressBar::with_draw_target(
-                None,
-                indicatif::ProgressDrawTarget::stderr(),
-            );
-            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {wide_msg}") {
-                bar.set_style(style);
-            }
-            bar
+impl<'a> BakeProgress<'a> {
+    fn start(cluster: &str, settings: &Settings, events: &'a dyn Events) -> BakeProgress<'a> {
+        events.emit(Event::Begin {
+            what: &format!("{cluster}: baking"),
+            total: None,
+            log_every: Some(LOG_EVERY),
         });
-        let lines = progress == Progress::Lines;
-        if lines {
-            eprintln_safe(&format!(
-                "{cluster}: baking for {}, asking {} every {}",
-                clock(settings.duration),
-                settings.prometheus,
-                clock(settings.interval)
-            ));
-        }
-        Shown {
-            cluster: cluster.to_owned(),
+        events.emit(Event::LogLine(&format!(
+            "{cluster}: baking for {}, asking {} every {}",
+            clock(settings.duration),
+            settings.prometheus,
+            clock(settings.interval)
+        )));
+        BakeProgress {
+            events,
             duration: settings.duration,
             requirements: settings.require.len(),
-            bar,
-            lines,
-            last_line: std::sync::Mutex::new(Instant::now()),
             held: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    fn text(&self, into: Duration) -> String {
+    /// `1m of 10m, no alerts, 2 of 2 requirements hold`.
+    fn status(&self, into: Duration) -> String {
         let held = self.held.load(std::sync::atomic::Ordering::SeqCst);
         format!(
-            "{}: baking {} of {}, no alerts{}",
-            self.cluster,
+            "{} of {}, no alerts{}",
             clock(into),
             clock(self.duration),
             match self.requirements {
@@ -634,28 +637,15 @@ impl Shown {
     }
 
     fn tick(&self, into: Duration) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(self.text(into));
-            bar.tick();
-        } else if self.lines
-            && let Ok(mut last) = self.last_line.lock()
-            && last.elapsed() >= LINE_EVERY
-        {
-            eprintln_safe(&self.text(into));
-            *last = Instant::now();
-        }
+        self.events.emit(Event::Progress {
+            done: 0,
+            status: &self.status(into),
+        });
     }
 
     fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
+        self.events.emit(Event::End);
     }
-}
-
-fn eprintln_safe(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ const MOST: usize = 300;
 
 /// What the cluster says about the workload `object` (its pods and latest event), if
 /// anything; for kinds without pods, its events only.
-pub async fn explain(client: &kube::Client, object: &Value) -> Option<String> {
+pub(crate) async fn explain(client: &kube::Client, object: &Value) -> Option<String> {
     let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str);
     let (namespace, name) = (text("/metadata/namespace")?, text("/metadata/name")?);
     let mut found = Vec::new();

@@ -11,7 +11,7 @@ use crate::model::secrets;
 
 /// Check name of a diff result: passed when nothing would change, a warning with the diff
 /// when something would.
-pub const DIFF: &str = "diff";
+pub(crate) const DIFF: &str = "diff";
 
 /// Metadata the API server writes, not the repository.
 const SERVER_METADATA: &[&str] = &[
@@ -25,7 +25,7 @@ const SERVER_METADATA: &[&str] = &[
 
 /// Leaves out what the server manages: `status`, server-written metadata, and kubectl's
 /// last-applied annotation.
-pub fn strip_server_fields(object: &mut Value) {
+pub(crate) fn strip_server_fields(object: &mut Value) {
     let Some(map) = object.as_object_mut() else {
         return;
     };
@@ -48,7 +48,7 @@ pub fn strip_server_fields(object: &mut Value) {
 
 /// A unified diff from the live object to the one applying would leave, Secret values
 /// hidden; `None` when they are the same.
-pub fn object_diff(name: &str, live: Option<&Value>, predicted: &Value) -> Option<String> {
+pub(crate) fn object_diff(name: &str, live: Option<&Value>, predicted: &Value) -> Option<String> {
     let mut after = predicted.clone();
     strip_server_fields(&mut after);
     let mut before = match live {
@@ -125,7 +125,7 @@ fn changed_secret_keys(before: &Value, after: &Value) -> Vec<String> {
 }
 
 /// One diff result per object of a cluster.
-pub async fn cluster(client: &kube::Client, objects: Vec<Desired>) -> Vec<Outcome> {
+pub(crate) async fn cluster(client: &kube::Client, objects: Vec<Desired>) -> Vec<Outcome> {
     let mut resources = Resources::default();
     let mut outcomes = Vec::with_capacity(objects.len());
     for desired in objects {

@@ -13,7 +13,7 @@ use kube::discovery::{self, ApiCapabilities, ApiResource, Scope};
 use serde_json::Value;
 
 /// The field manager of every apply.
-pub const FIELD_MANAGER: &str = "policyrun";
+pub(crate) const FIELD_MANAGER: &str = "policyrun";
 
 /// A client for the cluster reached through `context`. The kubeconfig is `kubeconfig`, else
 /// `$KUBECONFIG` or `~/.kube/config`; when there is none and the process runs in a pod
@@ -108,7 +108,11 @@ impl Resources {
     }
 
     /// A resource resolved before.
-    pub fn get(&self, api_version: &str, kind: &str) -> Option<&(ApiResource, ApiCapabilities)> {
+    pub(crate) fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Option<&(ApiResource, ApiCapabilities)> {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         self.known
             .get(&(group.to_owned(), version.to_owned(), kind.to_owned()))
@@ -116,7 +120,7 @@ impl Resources {
 }
 
 /// The API of an object's resource (namespaced or cluster-wide), once its kind is resolved.
-pub fn api_for(
+pub(crate) fn api_for(
     client: &kube::Client,
     resources: &Resources,
     object: &Value,
@@ -165,7 +169,7 @@ pub async fn apply(
 
 /// A JSON merge patch of one object (`--on-failure pause`); not a field-manager apply, so
 /// that the next apply takes the field back.
-pub async fn merge_patch(
+pub(crate) async fn merge_patch(
     client: &kube::Client,
     resources: &Resources,
     object: &Value,
@@ -181,7 +185,7 @@ pub async fn merge_patch(
 }
 
 /// The live object, `None` when it does not exist.
-pub async fn get(
+pub(crate) async fn get(
     client: &kube::Client,
     resources: &Resources,
     object: &Value,
@@ -202,7 +206,7 @@ const ATTEMPTS: u32 = 5;
 
 /// Runs `request`, again after 0.1, 0.2, 0.4 and 0.8 seconds while it fails transiently.
 /// A refusal (403, 404, 409, 422) is final at once.
-pub async fn retrying<T, F, Fut>(mut request: F) -> Result<T, kube::Error>
+pub(crate) async fn retrying<T, F, Fut>(mut request: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, kube::Error>>,
@@ -232,7 +236,7 @@ fn is_transient(error: &kube::Error) -> bool {
 
 /// The API server's own words for a refused request (403 forbidden, 409 conflict, 422
 /// invalid), which name the fields; other errors with their cause.
-pub fn api_error(error: &kube::Error) -> String {
+pub(crate) fn api_error(error: &kube::Error) -> String {
     match error {
         kube::Error::Api(status) => {
             format!("{} ({}): {}", status.reason, status.code, status.message)

@@ -6,14 +6,57 @@
 //! order objects are applied in (`order`), when a live object counts as rolled out
 //! (`readiness`), and which live objects pruning may delete (`ownership`).
 
-pub mod bake;
-pub mod diagnose;
-pub mod diff;
+// What the pipeline calls: the stage and the connection (also for the binary, the tests and
+// the benches), the bake, diff, pruning and the ownership mark.
+pub(crate) mod bake;
+pub(crate) mod diff;
 pub mod kubeapi;
-pub mod order;
-pub mod ownership;
-pub mod prometheus;
-pub mod prune;
-pub mod readiness;
+pub(crate) mod ownership;
+pub(crate) mod prune;
 pub mod stage;
-pub mod watch;
+// How a stage does its work.
+mod diagnose;
+mod order;
+mod prometheus;
+mod readiness;
+mod watch;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A request to stop a rollout (Ctrl-C, a CI job's SIGTERM): requests in flight finish,
+/// nothing new starts, waits end. A value the caller creates and hands to each part of
+/// apply, rather than a process-wide flag, so that two rollouts in one process — tests run
+/// side by side — cannot stop each other. Clones share one request.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    /// Asks everything holding this value (or a clone of it) to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clone_shares_the_request_and_another_cancellation_does_not() {
+        let rollout = Cancel::new();
+        let handed_to_the_signal_handler = rollout.clone();
+        let other_rollout = Cancel::new();
+        handed_to_the_signal_handler.cancel();
+        assert!(rollout.is_cancelled());
+        assert!(!other_rollout.is_cancelled());
+    }
+}

@@ -7,7 +7,7 @@ use std::fmt;
 
 /// An apply group, in apply order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Group {
+pub(crate) enum Group {
     /// CustomResourceDefinitions; the stage waits until they are Established.
     Definitions,
     Namespaces,
@@ -20,7 +20,7 @@ pub enum Group {
 }
 
 impl Group {
-    pub const ALL: [Group; 6] = [
+    pub(crate) const ALL: [Group; 6] = [
         Group::Definitions,
         Group::Namespaces,
         Group::Configuration,
@@ -30,7 +30,7 @@ impl Group {
     ];
 
     /// The group of an object by its apiVersion and kind.
-    pub fn of(api_version: &str, kind: &str) -> Group {
+    pub(crate) fn of(api_version: &str, kind: &str) -> Group {
         let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
         match (group, kind) {
             ("apiextensions.k8s.io", "CustomResourceDefinition") => Group::Definitions,
@@ -75,7 +75,10 @@ impl fmt::Display for Group {
 
 /// Splits `items` into the apply groups, in apply order (empty groups left out); each
 /// group keeps the items' own order.
-pub fn apply_order<T>(items: Vec<T>, key: impl Fn(&T) -> (&str, &str)) -> Vec<(Group, Vec<T>)> {
+pub(crate) fn apply_order<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> (&str, &str),
+) -> Vec<(Group, Vec<T>)> {
     let mut groups: Vec<(Group, Vec<T>)> = Group::ALL.iter().map(|g| (*g, Vec::new())).collect();
     for item in items {
         let (api_version, kind) = key(&item);
@@ -87,7 +90,10 @@ pub fn apply_order<T>(items: Vec<T>, key: impl Fn(&T) -> (&str, &str)) -> Vec<(G
 }
 
 /// The same groups in delete order: the reverse of the apply order.
-pub fn delete_order<T>(items: Vec<T>, key: impl Fn(&T) -> (&str, &str)) -> Vec<(Group, Vec<T>)> {
+pub(crate) fn delete_order<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> (&str, &str),
+) -> Vec<(Group, Vec<T>)> {
     let mut groups = apply_order(items, key);
     groups.reverse();
     groups

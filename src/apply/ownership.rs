@@ -8,29 +8,29 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 /// The label every applied object carries, so that a cluster can be listed for pruning.
-pub const MANAGED_LABEL: &str = "app.kubernetes.io/managed-by";
+pub(crate) const MANAGED_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Its value.
-pub const MANAGED_VALUE: &str = "policyrun";
+pub(crate) const MANAGED_VALUE: &str = "policyrun";
 /// The annotation that says who applied the object: `<repository>/<cluster>/<entry>`.
-pub const OWNER_ANNOTATION: &str = "policyrun.io/owner";
+pub(crate) const OWNER_ANNOTATION: &str = "policyrun.io/owner";
 
 /// Who applies an object: the repository, the cluster and the entry that produced it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Owner {
-    pub repository: String,
-    pub cluster: String,
-    pub entry: String,
+pub(crate) struct Owner {
+    pub(crate) repository: String,
+    pub(crate) cluster: String,
+    pub(crate) entry: String,
 }
 
 impl Owner {
     /// The annotation value.
-    pub fn annotation(&self) -> String {
+    pub(crate) fn annotation(&self) -> String {
         format!("{}/{}/{}", self.repository, self.cluster, self.entry)
     }
 
     /// Reads an annotation value back: the repository and cluster never contain `/`
     /// (cluster names cannot; the repository id is checked when configured), the entry may.
-    pub fn parse(text: &str) -> Option<Owner> {
+    pub(crate) fn parse(text: &str) -> Option<Owner> {
         let (repository, rest) = text.split_once('/')?;
         let (cluster, entry) = rest.split_once('/')?;
         if repository.is_empty() || cluster.is_empty() || entry.is_empty() {
@@ -46,10 +46,10 @@ impl Owner {
 
 /// Who a live object's identity is: (apiVersion group, kind, namespace, name). The version
 /// is left out: the same object is served under several.
-pub type LiveKey = (String, String, Option<String>, String);
+pub(crate) type LiveKey = (String, String, Option<String>, String);
 
 /// The key of a live or desired object.
-pub fn key(object: &Value) -> Option<LiveKey> {
+pub(crate) fn key(object: &Value) -> Option<LiveKey> {
     let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str);
     let api_version = text("/apiVersion")?;
     let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
@@ -62,7 +62,7 @@ pub fn key(object: &Value) -> Option<LiveKey> {
 }
 
 /// Adds policyrun's label and ownership annotation to an object about to be applied.
-pub fn mark(object: &mut Value, owner: &Owner) {
+pub(crate) fn mark(object: &mut Value, owner: &Owner) {
     let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };
@@ -81,7 +81,7 @@ pub fn mark(object: &mut Value, owner: &Owner) {
 
 /// Why a live object is or is not pruned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum PruneDecision {
     /// Applied by this repository for this cluster, and no longer in the tree.
     Prune,
     /// Still in the tree.
@@ -95,36 +95,36 @@ pub enum Verdict {
 }
 
 /// Decides, for one live object, whether pruning may delete it.
-pub fn verdict(
+pub(crate) fn prune_decision(
     live: &Value,
     desired: &HashSet<LiveKey>,
     repository: &str,
     cluster: &str,
-) -> Verdict {
+) -> PruneDecision {
     if key(live).is_some_and(|k| desired.contains(&k)) {
-        return Verdict::Desired;
+        return PruneDecision::Desired;
     }
     let annotation = live
         .pointer("/metadata/annotations")
         .and_then(|a| a.get(OWNER_ANNOTATION))
         .and_then(Value::as_str);
     let Some(text) = annotation else {
-        return Verdict::NotOurs;
+        return PruneDecision::NotOurs;
     };
     let Some(owner) = Owner::parse(text) else {
-        return Verdict::OwnedElsewhere(text.to_owned());
+        return PruneDecision::OwnedElsewhere(text.to_owned());
     };
     if owner.repository != repository || owner.cluster != cluster {
-        return Verdict::OwnedElsewhere(text.to_owned());
+        return PruneDecision::OwnedElsewhere(text.to_owned());
     }
     let controlled = live
         .pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
         .is_some_and(|refs| !refs.is_empty());
     if controlled {
-        return Verdict::Controlled;
+        return PruneDecision::Controlled;
     }
-    Verdict::Prune
+    PruneDecision::Prune
 }
 
 #[cfg(test)]
@@ -174,27 +174,27 @@ mod tests {
     fn only_our_own_objects_that_left_the_tree_are_pruned() {
         let desired = HashSet::new();
         assert_eq!(
-            verdict(&live(Some(&owner().annotation())), &desired, "infra", "dev"),
-            Verdict::Prune
+            prune_decision(&live(Some(&owner().annotation())), &desired, "infra", "dev"),
+            PruneDecision::Prune
         );
         // A label alone (inherited, copied) is not ownership.
         assert_eq!(
-            verdict(&live(None), &desired, "infra", "dev"),
-            Verdict::NotOurs
+            prune_decision(&live(None), &desired, "infra", "dev"),
+            PruneDecision::NotOurs
         );
         // Another cluster's or repository's objects are left alone.
         assert!(matches!(
-            verdict(
+            prune_decision(
                 &live(Some("infra/web/clusters/web/web.jsonnet")),
                 &desired,
                 "infra",
                 "dev"
             ),
-            Verdict::OwnedElsewhere(_)
+            PruneDecision::OwnedElsewhere(_)
         ));
         assert!(matches!(
-            verdict(&live(Some("other/dev/x.jsonnet")), &desired, "infra", "dev"),
-            Verdict::OwnedElsewhere(_)
+            prune_decision(&live(Some("other/dev/x.jsonnet")), &desired, "infra", "dev"),
+            PruneDecision::OwnedElsewhere(_)
         ));
         // Still desired: kept, whatever the version it is served under.
         let mut desired = HashSet::new();
@@ -204,8 +204,8 @@ mod tests {
             .unwrap(),
         );
         assert_eq!(
-            verdict(&live(Some(&owner().annotation())), &desired, "infra", "dev"),
-            Verdict::Desired
+            prune_decision(&live(Some(&owner().annotation())), &desired, "infra", "dev"),
+            PruneDecision::Desired
         );
     }
 
@@ -214,8 +214,8 @@ mod tests {
         let mut object = live(Some(&owner().annotation()));
         object["metadata"]["ownerReferences"] = json!([{"kind": "Deployment", "name": "web"}]);
         assert_eq!(
-            verdict(&object, &HashSet::new(), "infra", "dev"),
-            Verdict::Controlled
+            prune_decision(&object, &HashSet::new(), "infra", "dev"),
+            PruneDecision::Controlled
         );
     }
 }

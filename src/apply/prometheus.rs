@@ -22,22 +22,22 @@ const MAX_RESPONSE_BYTES: usize = 16 << 20;
 
 /// One series of an instant vector.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    pub labels: BTreeMap<String, String>,
-    pub value: f64,
+pub(crate) struct Sample {
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) value: f64,
 }
 
 /// One alert as Prometheus' rule manager holds it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Alert {
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
-    pub state: String,
-    pub active_at: Option<String>,
+pub(crate) struct Alert {
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) annotations: BTreeMap<String, String>,
+    pub(crate) state: String,
+    pub(crate) active_at: Option<String>,
 }
 
 /// A Prometheus server, as one cluster's bake queries it.
-pub struct Prometheus {
+pub(crate) struct Prometheus {
     base: String,
     authorization: Option<HeaderValue>,
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
@@ -48,7 +48,7 @@ impl Prometheus {
     /// `base` is the server's URL (`http://host:9090`, or with a path prefix);
     /// `authorization` the whole `Authorization` header value, if any. Each request may take
     /// `timeout`.
-    pub fn new(
+    pub(crate) fn new(
         base: &str,
         authorization: Option<String>,
         timeout: Duration,
@@ -78,12 +78,12 @@ impl Prometheus {
     }
 
     /// The URL as configured, for messages.
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.base
     }
 
     /// Evaluates `query` now; only an instant vector is an answer.
-    pub async fn query(&self, query: &str) -> Result<Vec<Sample>, String> {
+    pub(crate) async fn query(&self, query: &str) -> Result<Vec<Sample>, String> {
         let body = format!("query={}", form_encode(query));
         let data = self.call("/api/v1/query", Some(body)).await?;
         let kind = data.get("resultType").and_then(Value::as_str).unwrap_or("");
@@ -104,7 +104,7 @@ impl Prometheus {
     }
 
     /// The alerts Prometheus' rules hold now, firing or pending.
-    pub async fn alerts(&self) -> Result<Vec<Alert>, String> {
+    pub(crate) async fn alerts(&self) -> Result<Vec<Alert>, String> {
         let data = self.call("/api/v1/alerts", None).await?;
         let Some(alerts) = data.get("alerts").and_then(Value::as_array) else {
             return Err("the answer has no `alerts` list".into());
@@ -260,7 +260,7 @@ fn form_encode(text: &str) -> String {
 }
 
 /// `{a="1", b="2"}`, as PromQL writes a label set; `{}` when empty.
-pub fn label_set(labels: &BTreeMap<String, String>) -> String {
+pub(crate) fn label_set(labels: &BTreeMap<String, String>) -> String {
     let inner: Vec<String> = labels
         .iter()
         .map(|(k, v)| format!("{k}={}", serde_json::Value::String(v.clone())))

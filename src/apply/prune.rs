@@ -12,15 +12,15 @@ use serde_json::Value;
 
 use super::kubeapi::{api_error, retrying};
 use super::order::delete_order;
-use super::ownership::{self, LiveKey, MANAGED_LABEL, MANAGED_VALUE, Verdict};
+use super::ownership::{self, LiveKey, MANAGED_LABEL, MANAGED_VALUE, PruneDecision};
 use super::stage::Desired;
 use crate::model::outcome::{Outcome, Stage, Status};
 
 /// Check name of a pruning result.
-pub const PRUNED: &str = "pruned";
+pub(crate) const PRUNED: &str = "pruned";
 
 /// Deletes (or, in a dry run, names) what pruning may delete in one cluster.
-pub async fn run(
+pub(crate) async fn run(
     client: &kube::Client,
     desired: &[Desired],
     repository: &str,
@@ -31,26 +31,44 @@ pub async fn run(
         .iter()
         .filter_map(|d| ownership::key(&d.value))
         .collect();
-    let outcome = |status, subject: String, message: String| {
-        Outcome::new(Stage::Apply, PRUNED, status)
-            .cluster(cluster)
-            .subject(subject)
-            .message(message)
+    let (doomed, mut outcomes) = match prunable(client, &wanted, repository, cluster).await {
+        Ok(found) => found,
+        Err(problem) => return vec![problem],
     };
-    let discovery = match Discovery::new(client.clone()).run().await {
-        Ok(discovery) => discovery,
-        Err(e) => {
-            return vec![outcome(
-                Status::Error,
-                format!("prune {cluster}"),
-                format!("cannot list the cluster's resources: {}", api_error(&e)),
-            )];
-        }
-    };
+    outcomes.extend(delete(doomed, cluster, dry_run).await);
+    outcomes
+}
+
+fn outcome(cluster: &str, status: Status, subject: String, message: String) -> Outcome {
+    Outcome::new(Stage::Apply, PRUNED, status)
+        .cluster(cluster)
+        .subject(subject)
+        .message(message)
+}
+
+/// A live object pruning may delete, with the API to delete it through and its name.
+type Doomed = (Value, Api<DynamicObject>, String);
+
+/// Every live object with policyrun's label that ownership says pruning may delete, and an
+/// outcome for each kind that could not be listed; an error when the cluster's resources
+/// cannot be discovered at all.
+async fn prunable(
+    client: &kube::Client,
+    wanted: &HashSet<LiveKey>,
+    repository: &str,
+    cluster: &str,
+) -> Result<(Vec<Doomed>, Vec<Outcome>), Outcome> {
+    let discovery = Discovery::new(client.clone()).run().await.map_err(|e| {
+        outcome(
+            cluster,
+            Status::Error,
+            format!("prune {cluster}"),
+            format!("cannot list the cluster's resources: {}", api_error(&e)),
+        )
+    })?;
     let selector = format!("{MANAGED_LABEL}={MANAGED_VALUE}");
     let listing = ListParams::default().labels(&selector);
-    let deleting = DeleteParams::default();
-    let mut doomed: Vec<(Value, Api<DynamicObject>, String)> = Vec::new();
+    let mut doomed: Vec<Doomed> = Vec::new();
     let mut outcomes = Vec::new();
     for group in discovery.groups() {
         for (resource, capabilities) in group.recommended_resources() {
@@ -64,6 +82,7 @@ pub async fn run(
                 Ok(listed) => listed,
                 Err(e) => {
                     outcomes.push(outcome(
+                        cluster,
                         Status::Error,
                         format!("prune {cluster} {}", resource.kind),
                         format!("cannot list {}: {}", resource.plural, api_error(&e)),
@@ -78,7 +97,9 @@ pub async fn run(
                 // List items need not carry their type.
                 live["apiVersion"] = Value::String(resource.api_version.clone());
                 live["kind"] = Value::String(resource.kind.clone());
-                if ownership::verdict(&live, &wanted, repository, cluster) != Verdict::Prune {
+                if ownership::prune_decision(&live, wanted, repository, cluster)
+                    != PruneDecision::Prune
+                {
                     continue;
                 }
                 let namespace = live.pointer("/metadata/namespace").and_then(Value::as_str);
@@ -95,6 +116,14 @@ pub async fn run(
             }
         }
     }
+    Ok((doomed, outcomes))
+}
+
+/// Deletes (or names, in a dry run) newest dependents first; Namespaces and CRDs are only
+/// named.
+async fn delete(doomed: Vec<Doomed>, cluster: &str, dry_run: bool) -> Vec<Outcome> {
+    let deleting = DeleteParams::default();
+    let mut outcomes = Vec::new();
     for (_, members) in delete_order(doomed, |(live, _, _)| {
         (
             live["apiVersion"].as_str().unwrap_or(""),
@@ -107,10 +136,11 @@ pub async fn run(
                 Some(ns) => format!("{kind} {ns}/{name}"),
                 None => format!("{kind} {name}"),
             };
+            let outcome =
+                |status, message: String| outcome(cluster, status, subject.clone(), message);
             if matches!(kind.as_str(), "Namespace" | "CustomResourceDefinition") {
                 outcomes.push(outcome(
                     Status::Warning,
-                    subject,
                     format!(
                         "no longer in the tree, but a {kind} is never pruned automatically (everything in it would be deleted too): delete it by hand"
                     ),
@@ -118,15 +148,15 @@ pub async fn run(
                 continue;
             }
             if dry_run {
-                outcomes.push(outcome(Status::Passed, subject, "would be pruned".into()));
+                outcomes.push(outcome(Status::Passed, "would be pruned".into()));
                 continue;
             }
             match retrying(|| api.delete(&name, &deleting)).await {
-                Ok(_) => outcomes.push(outcome(Status::Passed, subject, "pruned".into())),
+                Ok(_) => outcomes.push(outcome(Status::Passed, "pruned".into())),
                 Err(e) if matches!(&e, kube::Error::Api(s) if s.code == 404) => {
-                    outcomes.push(outcome(Status::Passed, subject, "already gone".into()))
+                    outcomes.push(outcome(Status::Passed, "already gone".into()))
                 }
-                Err(e) => outcomes.push(outcome(Status::Failed, subject, api_error(&e))),
+                Err(e) => outcomes.push(outcome(Status::Failed, api_error(&e))),
             }
         }
     }

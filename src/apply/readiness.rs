@@ -6,7 +6,7 @@ use serde_json::Value;
 
 /// Where an object's rollout stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Readiness {
+pub(crate) enum Readiness {
     /// Rolled out; the text says how (`3 of 3 updated replicas are available`).
     Ready(String),
     /// Not yet; the text says what is waited on.
@@ -15,14 +15,16 @@ pub enum Readiness {
     Failed(String),
 }
 
+// The stage matches on the variants; the tests only ask whether it is ready.
+#[cfg(test)]
 impl Readiness {
-    pub fn is_ready(&self) -> bool {
+    fn is_ready(&self) -> bool {
         matches!(self, Readiness::Ready(_))
     }
 }
 
 /// The readiness of a live object. Kinds without a rollout are ready once applied.
-pub fn of(object: &Value) -> Readiness {
+pub(crate) fn of(object: &Value) -> Readiness {
     let group = object
         .get("apiVersion")
         .and_then(Value::as_str)

@@ -14,14 +14,15 @@ use serde_json::Value;
 use super::kubeapi::{self, ApplyOptions, Resources};
 use super::order::{Group, apply_order};
 use super::readiness::Readiness;
-use super::{diagnose, watch};
+use super::{Cancel, diagnose, watch};
+use crate::model::events::{Event, Events};
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 
 /// Check names of the apply stage: each object is `applied`, then `ready`.
-pub const APPLIED: &str = "applied";
-pub const READY: &str = "ready";
+const APPLIED: &str = "applied";
+const READY: &str = "ready";
 /// Problems of the stage as a whole (the gate refused, no connection).
-pub const STAGE: &str = "stage";
+pub(crate) const STAGE: &str = "stage";
 
 /// How a stage runs.
 #[derive(Debug, Clone, Copy)]
@@ -37,20 +38,10 @@ pub struct StageOptions {
     pub concurrency: usize,
     /// What happens to workloads that do not become ready.
     pub on_failure: OnFailure,
-    /// How waiting is shown while it lasts.
-    pub progress: Progress,
 }
 
-/// Live progress while a stage waits, on standard error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Progress {
-    #[default]
-    Off,
-    /// Plain lines for logs (CI): what is waited on, every ten seconds.
-    Lines,
-    /// A live line on a terminal: how many are ready, what is waited on and why.
-    Bar,
-}
+/// How often a log gets a line about what a stage still waits on.
+const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// `--on-failure`: what to do with the rollouts that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,15 +57,7 @@ pub enum OnFailure {
 }
 
 /// Check name of what `--on-failure` did to a failed rollout.
-pub const ON_FAILURE: &str = "on-failure";
-
-/// Set when the user interrupts (Ctrl-C): requests in flight finish, nothing new starts,
-/// waits end. Process-wide, as the signal is.
-pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
-}
+const ON_FAILURE: &str = "on-failure";
 
 impl Default for StageOptions {
     fn default() -> Self {
@@ -85,12 +68,14 @@ impl Default for StageOptions {
             retry: Duration::from_secs(2),
             concurrency: 8,
             on_failure: OnFailure::Leave,
-            progress: Progress::Off,
         }
     }
 }
 
-/// One object to apply: who it is, where it was generated, its JSON.
+/// One object to apply: who it is, where it was generated, its JSON. The same three things
+/// as the expansion's `Object`, with policyrun's ownership mark added to the value and the
+/// identity shared (`Arc`) by every outcome about it; `pipeline::rollout::desired_objects`
+/// builds one from the other.
 #[derive(Debug, Clone)]
 pub struct Desired {
     pub id: Arc<ObjectId>,
@@ -104,14 +89,14 @@ pub struct StageResult {
     pub healthy: bool,
     /// The workloads whose spec this stage changed (or created), with what they were before;
     /// kept only when `--on-failure` is to act on them, for a bake that fails later.
-    pub changed: Vec<Changed>,
+    pub(crate) changed: Vec<Changed>,
 }
 
 /// A workload the stage changed, and the live object before it did.
 #[derive(Debug, Clone)]
-pub struct Changed {
-    pub desired: Desired,
-    pub before: Option<Value>,
+pub(crate) struct Changed {
+    desired: Desired,
+    before: Option<Value>,
 }
 
 fn outcome(desired: &Desired, check: &str, status: Status) -> Outcome {
@@ -124,68 +109,105 @@ fn outcome(desired: &Desired, check: &str, status: Status) -> Outcome {
 }
 
 /// Runs one stage against `client`. A dry run applies with `dryRun=All` and waits for
-/// nothing: the server validated, nothing changed.
+/// nothing: the server validated, nothing changed. Once `cancel` is cancelled, requests in
+/// flight finish, nothing new is applied and waits end. What is waited on goes to `events`.
 pub async fn run(
     client: &kube::Client,
     objects: Vec<Desired>,
     options: StageOptions,
+    cancel: &Cancel,
+    events: &dyn Events,
 ) -> StageResult {
-    let started = Instant::now();
-    let mut outcomes = Vec::new();
-    let mut resources = Resources::default();
-    let mut applied: Vec<Desired> = Vec::new();
-    let mut healthy = true;
-    // The workloads as they were before this stage, for `--on-failure undo` and to tell
-    // which ones this stage changed.
-    let mut previous: HashMap<String, Value> = HashMap::new();
-    let mut changed: Vec<Changed> = Vec::new();
+    let mut stage = StageRun {
+        client,
+        options,
+        cancel,
+        events,
+        started: Instant::now(),
+        resources: Resources::default(),
+        outcomes: Vec::new(),
+        applied: Vec::new(),
+        healthy: true,
+        workloads_before: HashMap::new(),
+        changed: Vec::new(),
+    };
     for (group, members) in
         apply_order(objects, |d| (d.id.api_version.as_str(), d.id.kind.as_str()))
     {
-        if !healthy || interrupted() {
-            // A failed group's dependents are not applied at all.
-            let reason = if interrupted() {
-                "not applied: interrupted".to_owned()
-            } else {
-                format!("not applied: an earlier group ({group} depends on it) failed")
-            };
-            for desired in &members {
-                outcomes.push(outcome(desired, APPLIED, Status::Skipped).message(reason.clone()));
-            }
-            healthy = false;
+        if !stage.healthy || cancel.is_cancelled() {
+            stage.skip(group, &members);
             continue;
         }
-        // Kinds are looked up one at a time (each group version once), then applied at once.
-        let mut lookups = HashMap::new();
-        for desired in &members {
-            let key = (desired.id.api_version.clone(), desired.id.kind.clone());
-            if let std::collections::hash_map::Entry::Vacant(slot) = lookups.entry(key) {
-                let (api_version, kind) = slot.key();
-                let found = resources.resolve(client, api_version, kind).await;
-                slot.insert(found.err());
-            }
+        stage.apply_group(group, members).await;
+        if stage.healthy && group == Group::Definitions && !options.apply.dry_run {
+            stage.wait_for_definitions().await;
         }
-        if group == Group::Workloads && options.on_failure != OnFailure::Leave {
-            for desired in &members {
-                if let Ok(Some(live)) = kubeapi::get(client, &resources, &desired.value).await {
-                    previous.insert(desired.id.display_name(), live);
-                }
-            }
+    }
+    if !options.apply.dry_run && stage.healthy {
+        stage.wait_for_rollouts().await;
+    }
+    StageResult {
+        outcomes: stage.outcomes,
+        healthy: stage.healthy,
+        changed: stage.changed,
+    }
+}
+
+/// One stage as it goes: what it was given, and what it has done so far.
+struct StageRun<'a> {
+    client: &'a kube::Client,
+    options: StageOptions,
+    cancel: &'a Cancel,
+    events: &'a dyn Events,
+    started: Instant,
+    resources: Resources,
+    outcomes: Vec<Outcome>,
+    /// Applied and not yet waited for.
+    applied: Vec<Desired>,
+    healthy: bool,
+    /// The workloads as they were before this stage, for `--on-failure undo` and to tell
+    /// which ones this stage changed (kept only when `--on-failure` is to act).
+    workloads_before: HashMap<Arc<ObjectId>, Value>,
+    changed: Vec<Changed>,
+}
+
+impl StageRun<'_> {
+    /// A group after a failed one, or after Ctrl-C: its objects are not applied at all.
+    fn skip(&mut self, group: Group, members: &[Desired]) {
+        let reason = if self.cancel.is_cancelled() {
+            "not applied: interrupted".to_owned()
+        } else {
+            format!("not applied: an earlier group ({group} depends on it) failed")
+        };
+        for desired in members {
+            self.outcomes
+                .push(outcome(desired, APPLIED, Status::Skipped).message(reason.clone()));
         }
-        let resources_now = &resources;
+        self.healthy = false;
+    }
+
+    /// Applies a group's objects at once, a bounded number of requests in flight.
+    async fn apply_group(&mut self, group: Group, members: Vec<Desired>) {
+        let unknown_kinds = self.look_up_kinds(&members).await;
+        let acting_on_failure =
+            group == Group::Workloads && self.options.on_failure != OnFailure::Leave;
+        if acting_on_failure {
+            self.remember_workloads_before(&members).await;
+        }
+        let (client, options, cancel, resources) =
+            (self.client, self.options, self.cancel, &self.resources);
         let results: Vec<(Desired, Result<Value, String>)> = stream::iter(members)
             .map(|desired| {
-                let lookup = lookups
+                let unknown = unknown_kinds
                     .get(&(desired.id.api_version.clone(), desired.id.kind.clone()))
                     .cloned()
                     .flatten();
                 async move {
-                    let result = match lookup {
-                        _ if interrupted() => Err("not applied: interrupted".to_owned()),
+                    let result = match unknown {
+                        _ if cancel.is_cancelled() => Err("not applied: interrupted".to_owned()),
                         Some(problem) => Err(problem),
                         None => {
-                            kubeapi::apply(client, resources_now, &desired.value, options.apply)
-                                .await
+                            kubeapi::apply(client, resources, &desired.value, options.apply).await
                         }
                     };
                     (desired, result)
@@ -197,77 +219,124 @@ pub async fn run(
         for (desired, result) in results {
             match result {
                 Ok(live) => {
-                    if group == Group::Workloads && options.on_failure != OnFailure::Leave {
-                        let before = previous.get(&desired.id.display_name());
-                        // The generation grows exactly when the spec changed.
-                        let generation = |v: &Value| v.pointer("/metadata/generation").cloned();
-                        if before.is_none_or(|b| generation(b) != generation(&live)) {
-                            changed.push(Changed {
-                                desired: desired.clone(),
-                                before: before.cloned(),
-                            });
-                        }
+                    if acting_on_failure {
+                        self.note_if_changed(&desired, &live);
                     }
                     let note = if options.apply.dry_run {
                         "server-side dry run accepted"
                     } else {
                         ""
                     };
-                    outcomes.push(outcome(&desired, APPLIED, Status::Passed).message(note));
-                    applied.push(desired);
+                    self.outcomes
+                        .push(outcome(&desired, APPLIED, Status::Passed).message(note));
+                    self.applied.push(desired);
                 }
                 Err(problem) => {
-                    healthy = false;
-                    outcomes.push(outcome(&desired, APPLIED, Status::Failed).message(problem));
+                    self.healthy = false;
+                    self.outcomes
+                        .push(outcome(&desired, APPLIED, Status::Failed).message(problem));
                 }
             }
         }
-        if healthy && group == Group::Definitions && !options.apply.dry_run {
-            // Custom resources can be applied only once their definitions are established.
-            let crds: Vec<Desired> = applied
-                .iter()
-                .filter(|d| Group::of(&d.id.api_version, &d.id.kind) == Group::Definitions)
-                .cloned()
-                .collect();
-            let waited = wait_all(client, &resources, crds, options, started).await;
-            healthy &= waited.iter().all(|o| o.status == Status::Passed);
-            outcomes.extend(waited);
-            applied.retain(|d| Group::of(&d.id.api_version, &d.id.kind) != Group::Definitions);
+    }
+
+    /// Looks up each kind of the group once, one at a time (a lookup may run discovery):
+    /// per apiVersion and kind, why it cannot be applied, if it cannot.
+    async fn look_up_kinds(
+        &mut self,
+        members: &[Desired],
+    ) -> HashMap<(String, String), Option<String>> {
+        let mut unknown_kinds = HashMap::new();
+        for desired in members {
+            let key = (desired.id.api_version.clone(), desired.id.kind.clone());
+            if let std::collections::hash_map::Entry::Vacant(not_yet_looked_up) =
+                unknown_kinds.entry(key)
+            {
+                let (api_version, kind) = not_yet_looked_up.key();
+                let resolved = self.resources.resolve(self.client, api_version, kind).await;
+                not_yet_looked_up.insert(resolved.err());
+            }
+        }
+        unknown_kinds
+    }
+
+    async fn remember_workloads_before(&mut self, members: &[Desired]) {
+        for desired in members {
+            if let Ok(Some(live)) = kubeapi::get(self.client, &self.resources, &desired.value).await
+            {
+                self.workloads_before.insert(desired.id.clone(), live);
+            }
         }
     }
-    if !options.apply.dry_run && healthy {
-        let by_name: HashMap<String, Desired> = applied
+
+    /// Keeps a workload this stage created or whose spec it changed, for a bake that fails.
+    fn note_if_changed(&mut self, desired: &Desired, live: &Value) {
+        let before = self.workloads_before.get(&desired.id);
+        // The generation grows exactly when the spec changed.
+        let generation = |v: &Value| v.pointer("/metadata/generation").cloned();
+        if before.is_none_or(|b| generation(b) != generation(live)) {
+            self.changed.push(Changed {
+                desired: desired.clone(),
+                before: before.cloned(),
+            });
+        }
+    }
+
+    /// Custom resources can be applied only once their definitions are established.
+    async fn wait_for_definitions(&mut self) {
+        let is_definition =
+            |d: &Desired| Group::of(&d.id.api_version, &d.id.kind) == Group::Definitions;
+        let crds: Vec<Desired> = self
+            .applied
             .iter()
-            .map(|d| (d.id.display_name(), d.clone()))
+            .filter(|d| is_definition(d))
+            .cloned()
             .collect();
-        let waited = wait_all(client, &resources, applied, options, started).await;
-        healthy &= waited.iter().all(|o| o.status == Status::Passed);
-        if options.on_failure != OnFailure::Leave {
-            for failed in waited.iter().filter(|o| o.status != Status::Passed) {
-                let Some(desired) = failed.subject.as_ref().and_then(|s| by_name.get(s)) else {
-                    continue;
-                };
+        let waited = self.wait_all(crds).await;
+        self.healthy &= waited.iter().all(|w| w.outcome.status == Status::Passed);
+        self.outcomes.extend(waited.into_iter().map(|w| w.outcome));
+        self.applied.retain(|d| !is_definition(d));
+    }
+
+    /// Waits for everything applied to roll out; `--on-failure` acts on the workloads that
+    /// did not.
+    async fn wait_for_rollouts(&mut self) {
+        let applied = std::mem::take(&mut self.applied);
+        let waited = self.wait_all(applied).await;
+        self.healthy &= waited.iter().all(|w| w.outcome.status == Status::Passed);
+        if self.options.on_failure != OnFailure::Leave {
+            for failed in waited.iter().filter(|w| w.outcome.status != Status::Passed) {
+                let desired = &failed.desired;
                 if Group::of(&desired.id.api_version, &desired.id.kind) != Group::Workloads {
                     continue;
                 }
-                let before = previous.get(&desired.id.display_name());
-                outcomes.push(
-                    after_failure(client, &resources, desired, before, options.on_failure).await,
+                let before = self.workloads_before.get(&desired.id);
+                let action = self.options.on_failure;
+                self.outcomes.push(
+                    after_failure(self.client, &self.resources, desired, before, action).await,
                 );
             }
         }
-        outcomes.extend(waited);
+        self.outcomes.extend(waited.into_iter().map(|w| w.outcome));
     }
-    StageResult {
-        outcomes,
-        healthy,
-        changed,
+
+    async fn wait_all(&self, objects: Vec<Desired>) -> Vec<Waited> {
+        wait_all(
+            self.client,
+            &self.resources,
+            objects,
+            self.options,
+            self.started,
+            self.cancel,
+            self.events,
+        )
+        .await
     }
 }
 
 /// `--on-failure` for a stage that became ready and then failed its bake: pauses or rolls
 /// back every workload the stage changed, as for a rollout that did not become ready.
-pub async fn after_bake_failure(
+pub(crate) async fn after_bake_failure(
     client: &kube::Client,
     changed: &[Changed],
     action: OnFailure,
@@ -416,6 +485,13 @@ fn merge_patch_between(from: &Value, to: &Value) -> Option<Value> {
     }
 }
 
+/// An object waited on, and how the wait ended: what `--on-failure` acts on is the object
+/// itself, never found again from the report's text.
+struct Waited {
+    desired: Desired,
+    outcome: Outcome,
+}
+
 /// Waits for every object at once, each within the resource timeout and all within what
 /// is left of the stage's.
 async fn wait_all(
@@ -424,7 +500,9 @@ async fn wait_all(
     objects: Vec<Desired>,
     options: StageOptions,
     started: Instant,
-) -> Vec<Outcome> {
+    cancel: &Cancel,
+    events: &dyn Events,
+) -> Vec<Waited> {
     let total = objects.len();
     let cluster = objects
         .first()
@@ -444,6 +522,7 @@ async fn wait_all(
                     &desired.value,
                     limit,
                     options.retry,
+                    cancel,
                     |why| watching.waiting(&name, why),
                 )
                 .await;
@@ -469,18 +548,19 @@ async fn wait_all(
                     Group::of(&desired.id.api_version, &desired.id.kind) == Group::Workloads;
                 if status == Status::Failed
                     && workload
-                    && !interrupted()
+                    && !cancel.is_cancelled()
                     && let Some(why) = diagnose::explain(client, &desired.value).await
                 {
                     message = format!("{message}; {why}");
                 }
-                outcome(&desired, READY, status).message(message)
+                let outcome = outcome(&desired, READY, status).message(message);
+                Waited { desired, outcome }
             }
         })
         .buffer_unordered(options.concurrency.max(1) * 4)
-        .collect::<Vec<Outcome>>();
-    let (outcomes, ()) = tokio::join!(waits, watching.show(&cluster, total, options.progress));
-    outcomes
+        .collect::<Vec<Waited>>();
+    let (waited, ()) = tokio::join!(waits, watching.show(&cluster, total, events));
+    waited
 }
 
 /// What a stage is still waiting on, for live progress.
@@ -520,64 +600,33 @@ impl Watching {
         (pending.len(), text)
     }
 
-    /// Shows progress until every object has finished waiting.
-    async fn show(&self, cluster: &str, total: usize, mode: Progress) {
+    /// Reports progress until every object has finished waiting.
+    async fn show(&self, cluster: &str, total: usize, events: &dyn Events) {
         use std::sync::atomic::Ordering;
-        let bar = match mode {
-            Progress::Off => return,
-            Progress::Bar => {
-                let bar = indicatif::ProgressBar::with_draw_target(
-                    Some(total as u64),
-                    indicatif::ProgressDrawTarget::stderr(),
-                );
-                if let Ok(style) = indicatif::ProgressStyle::with_template(
-                    "{spinner} {prefix}: {pos}/{len} ready {wide_msg}",
-                ) {
-                    bar.set_style(style);
-                }
-                bar.set_prefix(cluster.to_owned());
-                Some(bar)
-            }
-            Progress::Lines => {
-                eprintln_safe(&format!(
-                    "{cluster}: waiting for {total} objects to become ready"
-                ));
-                None
-            }
-        };
-        let mut last_line = Instant::now();
+        let what = format!("{cluster}: ready");
+        events.emit(Event::Begin {
+            what: &what,
+            total: Some(total as u64),
+            log_every: Some(LOG_EVERY),
+        });
+        events.emit(Event::LogLine(&format!(
+            "{cluster}: waiting for {total} objects to become ready"
+        )));
         while self.done.load(Ordering::SeqCst) < total {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let (waiting, text) = self.summary();
-            match &bar {
-                Some(bar) => {
-                    bar.set_position(self.done.load(Ordering::SeqCst) as u64);
-                    bar.set_message(if waiting > 0 {
-                        format!("waiting on {text}")
-                    } else {
-                        String::new()
-                    });
-                }
-                None if last_line.elapsed() >= Duration::from_secs(10) && waiting > 0 => {
-                    eprintln_safe(&format!(
-                        "{cluster}: {} of {total} ready, waiting on {text}",
-                        self.done.load(Ordering::SeqCst)
-                    ));
-                    last_line = Instant::now();
-                }
-                None => {}
-            }
+            let status = if waiting > 0 {
+                format!("waiting on {text}")
+            } else {
+                String::new()
+            };
+            events.emit(Event::Progress {
+                done: self.done.load(Ordering::SeqCst) as u64,
+                status: &status,
+            });
         }
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
+        events.emit(Event::End);
     }
-}
-
-/// A line on standard error; a closed stream is not worth failing a rollout for.
-fn eprintln_safe(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 #[cfg(test)]

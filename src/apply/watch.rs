@@ -9,12 +9,12 @@ use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use kube::api::{DynamicObject, WatchEvent, WatchParams};
+use kube::api::{Api, DynamicObject, WatchEvent, WatchParams};
 use serde_json::Value;
 
+use super::Cancel;
 use super::kubeapi::{self, Resources};
 use super::readiness::{self, Readiness};
-use super::stage::interrupted;
 
 /// How often a quiet watch looks at the clock and for Ctrl-C.
 const LOOK_UP: Duration = Duration::from_millis(200);
@@ -22,15 +22,16 @@ const LOOK_UP: Duration = Duration::from_millis(200);
 /// The longest a single watch request asks the server to stay open; it is resumed after.
 const WATCH_SECONDS: u32 = 290;
 
-/// Follows one object until it is ready, has failed, or `limit` has passed; returns the
-/// last readiness and how long it waited. `retry` caps the pause before reading again
-/// after a watch could not be opened or ended without news.
-pub async fn wait(
+/// Follows one object until it is ready, has failed, `limit` has passed or `cancel` is
+/// cancelled; returns the last readiness and how long it waited. `retry` caps the pause
+/// before reading again after a watch could not be opened or ended without news.
+pub(crate) async fn wait(
     client: &kube::Client,
     resources: &Resources,
     object: &Value,
     limit: Duration,
     retry: Duration,
+    cancel: &Cancel,
     on_waiting: impl Fn(&str),
 ) -> (Readiness, Duration) {
     let started = Instant::now();
@@ -40,91 +41,29 @@ pub async fn wait(
     };
     let first_pause = Duration::from_millis(50).min(retry);
     let mut pause = first_pause;
-    let mut last = Readiness::Waiting("not read yet".into());
-    // Where to follow from; none means: read the object (again) first.
-    let mut version: Option<String> = None;
+    let mut following = Following {
+        last: Readiness::Waiting("not read yet".into()),
+        version: None,
+        started,
+        limit,
+        cancel,
+    };
     loop {
-        if version.is_none() {
-            match kubeapi::retrying(|| api.get_opt(&name)).await {
-                Ok(Some(live)) => {
-                    version = live.metadata.resource_version.clone();
-                    last = of(&live);
-                }
-                Ok(None) => {
-                    // Not there (yet): follow from now, whatever it becomes.
-                    version = Some("0".into());
-                    last = Readiness::Waiting("not found".into());
-                }
-                Err(error) => {
-                    last = Readiness::Waiting(format!(
-                        "cannot read it: {}",
-                        kubeapi::api_error(&error)
-                    ));
-                }
-            }
+        if following.version.is_none() {
+            following.read(&api, &name).await;
         }
-        if let Some(done) = decided(&last, started, limit) {
+        if let Some(done) = following.decided() {
             return done;
         }
-        if let Readiness::Waiting(why) = &last {
+        if let Readiness::Waiting(why) = &following.last {
             on_waiting(why);
         }
         let mut news = false;
-        if let Some(from) = version.clone() {
-            let left = limit.saturating_sub(started.elapsed());
-            let seconds = u32::try_from(left.as_secs().saturating_add(1))
-                .unwrap_or(WATCH_SECONDS)
-                .clamp(1, WATCH_SECONDS);
-            let params = WatchParams::default()
-                .fields(&format!("metadata.name={name}"))
-                .timeout(seconds);
-            match api.watch(&params, &from).await {
-                Ok(events) => {
-                    let mut events = pin!(events);
-                    loop {
-                        let left = limit.saturating_sub(started.elapsed());
-                        let next = tokio::time::timeout(LOOK_UP.min(left), events.next()).await;
-                        let event = match next {
-                            Err(_quiet) => {
-                                if let Some(done) = decided(&last, started, limit) {
-                                    return done;
-                                }
-                                continue;
-                            }
-                            // Closed by the server or broken off: resume from `version`.
-                            Ok(None) | Ok(Some(Err(_))) => break,
-                            Ok(Some(Ok(event))) => event,
-                        };
-                        match event {
-                            WatchEvent::Added(live) | WatchEvent::Modified(live) => {
-                                news = true;
-                                version = live.metadata.resource_version.clone();
-                                last = of(&live);
-                            }
-                            WatchEvent::Deleted(gone) => {
-                                news = true;
-                                version = gone.metadata.resource_version.clone();
-                                last = Readiness::Waiting("deleted".into());
-                            }
-                            WatchEvent::Bookmark(mark) => {
-                                version = Some(mark.metadata.resource_version);
-                            }
-                            WatchEvent::Error(_gone_or_refused) => {
-                                // 410 Gone, or the server's refusal: read afresh.
-                                version = None;
-                                break;
-                            }
-                        }
-                        if let Some(done) = decided(&last, started, limit) {
-                            return done;
-                        }
-                        if let Readiness::Waiting(why) = &last {
-                            on_waiting(why);
-                        }
-                    }
-                }
-                // Watching refused or unreachable: read again after a pause.
-                Err(_) => version = None,
+        if let Some(from) = following.version.clone() {
+            match following.watch(&api, &name, &from, &on_waiting).await {
+                WatchEnded::Decided(done) => return done,
+                WatchEnded::WithNews => news = true,
+                WatchEnded::WithoutNews => {}
             }
         }
         if news {
@@ -137,23 +76,140 @@ pub async fn wait(
     }
 }
 
+/// One object's wait as it goes.
+struct Following<'a> {
+    last: Readiness,
+    /// Where to follow from; none means: read the object (again) first.
+    version: Option<String>,
+    started: Instant,
+    limit: Duration,
+    cancel: &'a Cancel,
+}
+
+/// How one watch request ended.
+enum WatchEnded {
+    /// The wait is over: an answer, the limit passed, or Ctrl-C.
+    Decided((Readiness, Duration)),
+    /// Closed, broken off or refused after the object changed: follow again at once.
+    WithNews,
+    /// Closed, broken off or refused without a change: pause before following again.
+    WithoutNews,
+}
+
+impl Following<'_> {
+    /// Reads the object afresh, to follow it from its current version.
+    async fn read(&mut self, api: &Api<DynamicObject>, name: &str) {
+        match kubeapi::retrying(|| api.get_opt(name)).await {
+            Ok(Some(live)) => {
+                self.version = live.metadata.resource_version.clone();
+                self.last = of(&live);
+            }
+            Ok(None) => {
+                // Not there (yet): follow from now, whatever it becomes.
+                self.version = Some("0".into());
+                self.last = Readiness::Waiting("not found".into());
+            }
+            Err(error) => {
+                self.last =
+                    Readiness::Waiting(format!("cannot read it: {}", kubeapi::api_error(&error)));
+            }
+        }
+    }
+
+    /// Follows the object with one watch request from `from`, until the wait is decided
+    /// or the request ends. A watch that drops is resumed from the last version seen; one
+    /// the server refuses (410 Gone among others) or that cannot be opened leaves no
+    /// version, so the object is read afresh.
+    async fn watch(
+        &mut self,
+        api: &Api<DynamicObject>,
+        name: &str,
+        from: &str,
+        on_waiting: &impl Fn(&str),
+    ) -> WatchEnded {
+        let left = self.limit.saturating_sub(self.started.elapsed());
+        let seconds = u32::try_from(left.as_secs().saturating_add(1))
+            .unwrap_or(WATCH_SECONDS)
+            .clamp(1, WATCH_SECONDS);
+        let params = WatchParams::default()
+            .fields(&format!("metadata.name={name}"))
+            .timeout(seconds);
+        let mut news = false;
+        let events = match api.watch(&params, from).await {
+            Ok(events) => events,
+            // Watching refused or unreachable: read again after a pause.
+            Err(_) => {
+                self.version = None;
+                return WatchEnded::WithoutNews;
+            }
+        };
+        let mut events = pin!(events);
+        loop {
+            let left = self.limit.saturating_sub(self.started.elapsed());
+            let next = tokio::time::timeout(LOOK_UP.min(left), events.next()).await;
+            let event = match next {
+                Err(_quiet) => {
+                    if let Some(done) = self.decided() {
+                        return WatchEnded::Decided(done);
+                    }
+                    continue;
+                }
+                // Closed by the server or broken off: resume from `version`.
+                Ok(None) | Ok(Some(Err(_))) => break,
+                Ok(Some(Ok(event))) => event,
+            };
+            match event {
+                WatchEvent::Added(live) | WatchEvent::Modified(live) => {
+                    news = true;
+                    self.version = live.metadata.resource_version.clone();
+                    self.last = of(&live);
+                }
+                WatchEvent::Deleted(gone) => {
+                    news = true;
+                    self.version = gone.metadata.resource_version.clone();
+                    self.last = Readiness::Waiting("deleted".into());
+                }
+                WatchEvent::Bookmark(mark) => {
+                    self.version = Some(mark.metadata.resource_version);
+                }
+                WatchEvent::Error(_gone_or_refused) => {
+                    // 410 Gone, or the server's refusal: read afresh.
+                    self.version = None;
+                    break;
+                }
+            }
+            if let Some(done) = self.decided() {
+                return WatchEnded::Decided(done);
+            }
+            if let Readiness::Waiting(why) = &self.last {
+                on_waiting(why);
+            }
+        }
+        if news {
+            WatchEnded::WithNews
+        } else {
+            WatchEnded::WithoutNews
+        }
+    }
+
+    /// The end of the wait, if it has come: an answer, the limit passed, or Ctrl-C.
+    fn decided(&self) -> Option<(Readiness, Duration)> {
+        let waited = self.started.elapsed();
+        match &self.last {
+            Readiness::Waiting(what) if self.cancel.is_cancelled() => Some((
+                Readiness::Failed(format!("interrupted while waiting: {what}")),
+                waited,
+            )),
+            Readiness::Waiting(_) if waited < self.limit => None,
+            other => Some((other.clone(), waited)),
+        }
+    }
+}
+
 /// The readiness of a live object.
 fn of(live: &DynamicObject) -> Readiness {
     match serde_json::to_value(live) {
         Ok(value) => readiness::of(&value),
         Err(error) => Readiness::Waiting(format!("cannot read its status: {error}")),
-    }
-}
-
-/// The end of the wait, if it has come: an answer, the limit passed, or Ctrl-C.
-fn decided(last: &Readiness, started: Instant, limit: Duration) -> Option<(Readiness, Duration)> {
-    let waited = started.elapsed();
-    match last {
-        Readiness::Waiting(what) if interrupted() => Some((
-            Readiness::Failed(format!("interrupted while waiting: {what}")),
-            waited,
-        )),
-        Readiness::Waiting(_) if waited < limit => None,
-        other => Some((other.clone(), waited)),
     }
 }

@@ -5,11 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::model::events::Events;
 use crate::model::outcome::{Outcome, Stage, Status};
 use crate::model::repository::Cluster;
 use crate::pipeline::check;
 use crate::pipeline::settings::{ClusterRollout, Config};
 
+use crate::apply::Cancel;
 use crate::apply::ownership::{self, Owner};
 use crate::apply::stage::{self, Desired, STAGE, StageOptions};
 
@@ -159,19 +161,23 @@ async fn stopped_by_signal() -> bool {
     }
 }
 
-/// Returns every outcome; the rollout stopped where a stage failed.
+/// Returns every outcome; the rollout stopped where a stage failed. What a stage or a bake
+/// waits on goes to `events`.
 pub fn run(
     config: &Config,
     plan: &Plan,
     runtime: &tokio::runtime::Runtime,
+    events: &dyn Events,
 ) -> Result<Vec<Outcome>, String> {
     let clusters = clusters(config, plan)?;
     let repository = repository_name(&config.repo.root);
     // From here on Ctrl-C, or the SIGTERM of a CI job that is aborted or out of time,
     // finishes what is in flight and reports instead of killing the process.
-    runtime.spawn(async {
+    let cancel = Cancel::new();
+    let cancel_on_signal = cancel.clone();
+    runtime.spawn(async move {
         if stopped_by_signal().await {
-            stage::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+            cancel_on_signal.cancel();
         }
     });
     let mut outcomes = Vec::new();
@@ -183,7 +189,7 @@ pub fn run(
                 .subject(format!("stage {}", cluster.name))
                 .message(message)
         };
-        if stopped.is_none() && stage::interrupted() {
+        if stopped.is_none() && cancel.is_cancelled() {
             stopped = Some("interrupted".to_owned());
         }
         if let Some(reason) = &stopped {
@@ -236,7 +242,7 @@ pub fn run(
             false => None,
             true => match runtime.block_on(async {
                 let server = bake.connect()?;
-                crate::apply::bake::preflight(bake, &server).await?;
+                crate::apply::bake::preflight(bake, &server, &cancel).await?;
                 Ok::<_, String>(server)
             }) {
                 Ok(server) => Some(server),
@@ -254,7 +260,7 @@ pub fn run(
             let client =
                 crate::apply::kubeapi::connect(&rollout.context, plan.kubeconfig.as_deref())
                     .await?;
-            let mut result = stage::run(&client, objects.clone(), options).await;
+            let mut result = stage::run(&client, objects.clone(), options, &cancel, events).await;
             let mut bake_failed = false;
             if result.healthy && bake.enabled() {
                 let baked = match &prometheus {
@@ -267,12 +273,12 @@ pub fn run(
                         "skipped (--no-bake): promoted as soon as every rollout was ready",
                     ),
                     Some(server) => {
-                        crate::apply::bake::run(&cluster.name, bake, server, options.progress).await
+                        crate::apply::bake::run(&cluster.name, bake, server, &cancel, events).await
                     }
                 };
                 if baked.status.is_failure() {
                     result.healthy = false;
-                    bake_failed = !stage::interrupted();
+                    bake_failed = !cancel.is_cancelled();
                     if bake_failed && options.on_failure != stage::OnFailure::Leave {
                         result.outcomes.extend(
                             stage::after_bake_failure(&client, &result.changed, options.on_failure)
@@ -309,7 +315,7 @@ pub fn run(
                         "ready, then not healthy while baking: the rollout stops here".into(),
                     ));
                     stopped = Some(format!("cluster {} failed its bake", cluster.name));
-                } else if stage::interrupted() {
+                } else if cancel.is_cancelled() {
                     outcomes.push(stage_outcome(
                         Status::Failed,
                         "interrupted: requests in flight finished, nothing further applied".into(),
