@@ -12,11 +12,13 @@ use rayon::prelude::*;
 use serde_json::Value;
 use walkdir::WalkDir;
 
+use crate::model::events::Events;
 use crate::model::expansion::{Expanded, Produced, output_prefix};
 use crate::model::outcome::{Location, Outcome, Stage, Status, plain_name, shown_path};
 use crate::model::paths;
 use crate::model::repository::{Cluster, FormatOnly, Repository};
 use crate::model::secrets;
+use crate::model::stage::StageReport;
 use crate::model::text::labelled_diff;
 
 pub const CHECK: &str = "up-to-date";
@@ -159,6 +161,19 @@ fn secret_safe_diff(path: &Path, committed: &str, produced: &str) -> Option<Stri
         "{header}{}",
         unified_diff(path, &text(&committed), &text(&produced))
     ))
+}
+
+/// What the freshness stage compares: the committed tree (scanned while the entries
+/// expanded) and what the checked entries produced.
+pub struct Input<'a> {
+    pub committed: &'a CommittedTree,
+    pub expanded: &'a [Expanded],
+}
+
+/// The freshness stage: every produced file against its committed version, and every
+/// committed file no entry produces (an orphan).
+pub fn run(repo: &Repository, input: Input, _events: &dyn Events) -> StageReport {
+    StageReport::of(check(repo, input.committed, input.expanded))
 }
 
 /// Freshness outcomes for the given expansions against the committed `tree`, plus orphans.

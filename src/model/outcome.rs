@@ -95,6 +95,12 @@ pub struct ObjectId {
 }
 
 impl ObjectId {
+    /// A core Secret, as the API server tells one: a kind called Secret in another group is
+    /// some other resource (see [`crate::model::secrets::is_secret`] for values).
+    pub fn is_secret(&self) -> bool {
+        self.kind == "Secret" && self.api_version == "v1"
+    }
+
     /// `kind namespace/name` (or `kind name`), the way kubectl users read it.
     pub fn display_name(&self) -> String {
         match &self.namespace {

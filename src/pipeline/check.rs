@@ -411,7 +411,15 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let (own, others): (Vec<Expanded>, Vec<Expanded>) = expanded.into_iter().partition(owned);
     // The other shards' generated files look like orphans here: the filter below leaves
     // them to their owners, and a true orphan to the shard of the entry it names.
-    outcomes.extend(freshness::check(&config.repo, &committed, &own));
+    let input = freshness::Input {
+        committed: &committed,
+        expanded: &own,
+    };
+    stage::add(
+        &mut outcomes,
+        &mut stats,
+        freshness::run(&config.repo, input, &Unseen),
+    );
     let own_targets = targets(&own);
     if !options.without_schema {
         let input = schema::Input {

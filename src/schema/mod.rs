@@ -425,7 +425,7 @@ impl Catalog {
             };
         }
         // Secret values never reach a report, not even inside an error message.
-        let secret = target.id.kind == "Secret" && target.id.api_version == "v1";
+        let secret = target.id.is_secret();
         let mut errors: Vec<String> = validator
             .iter_errors(target.value)
             .take(MAX_ERRORS + 1)
