@@ -364,64 +364,18 @@ impl Config {
             stage_timeout: raw.apply.stage_timeout,
         };
         apply.check("apply")?;
-        if raw.clusters.is_empty() {
-            return Err("no [[cluster]] table: list the clusters in rollout order".into());
-        }
-        let mut names = BTreeSet::new();
-        let mut clusters = Vec::with_capacity(raw.clusters.len());
-        let mut rollout = Vec::with_capacity(raw.clusters.len());
-        for (i, rc) in raw.clusters.into_iter().enumerate() {
-            let key = format!("cluster[{i}]");
-            check_cluster_name(&key, &rc.name)?;
-            if !names.insert(rc.name.clone()) {
-                return Err(format!("{key}.name: cluster `{}` is listed twice", rc.name));
-            }
-            let dir_text = rc.dir.unwrap_or_else(|| format!("clusters/{}", rc.name));
-            let dir_key = format!("{key}.dir");
-            let dir = relative_inside(&dir_key, &dir_text)?;
-            if needs == Needs::Tree {
-                existing_dir_inside(&root, &dir_key, &dir_text)?;
-            }
-            if dir.starts_with(&generated) {
-                return Err(format!(
-                    "{dir_key}: `{dir_text}` lies inside the generated root `{generated_text}`"
-                ));
-            }
-            let mut ext_vars = raw.ext_vars.clone();
-            for (name, value) in rc.ext_vars {
-                check_ext_var_name(&format!("{key}.ext_vars"), &name)?;
-                ext_vars.insert(name, value);
-            }
-            if ext_vars.contains_key("cluster") {
-                return Err(format!(
-                    "{key}.ext_vars: `cluster` is set by policyrun to the cluster's name and cannot be configured"
-                ));
-            }
-            ext_vars.insert("cluster".to_owned(), rc.name.clone());
-            let policy = match rc.policy {
-                None => serde_json::Value::Object(serde_json::Map::new()),
-                Some(table) => serde_json::to_value(table)
-                    .map_err(|e| format!("{key}.policy: cannot be passed to policies: {e}"))?,
-            };
-            rc.apply.check(&format!("{key}.apply"))?;
-            let bake = crate::apply::bake::Settings::resolve(
-                &format!("{key}.bake"),
-                &rc.name,
-                &rc.bake,
-                &raw.apply.bake,
-            )?;
-            rollout.push(ClusterRollout {
-                apply: rc.apply.or(apply),
-                bake,
-                context: rc.context.unwrap_or_else(|| rc.name.clone()),
-            });
-            clusters.push(Cluster {
-                policy,
-                name: rc.name,
-                dir,
-                ext_vars,
-            });
-        }
+        let (clusters, rollout) = cluster_tables(
+            raw.clusters,
+            &raw.ext_vars,
+            apply,
+            &raw.apply.bake,
+            &Place {
+                root: &root,
+                generated: &generated,
+                generated_text: &generated_text,
+                needs,
+            },
+        )?;
 
         let schema = schema_settings(&root, raw.schema)?;
         let mut policy = policy_settings(&root, raw.policy)?;
@@ -434,50 +388,18 @@ impl Config {
         style.max_source_bytes =
             STYLE_SOURCE_BYTES.checked_file_value(raw.limits.style_source_bytes)?;
 
-        // `expand` writes below the generated root and deletes what it did not write there:
-        // nothing else the configuration names may lie inside it or around it.
-        let mut named: Vec<(String, PathBuf)> = vec![(".git".to_owned(), root.join(".git"))];
-        named.extend(
-            jpath
-                .iter()
-                .enumerate()
-                .map(|(i, dir)| (format!("jpath[{i}]"), dir.clone())),
-        );
-        named.extend(
-            clusters
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (format!("cluster[{i}].dir"), root.join(&c.dir))),
-        );
-        for (key, paths) in [
-            ("policy.dirs", &policy.dirs),
-            ("policy.waivers", &policy.waivers),
-            ("policy.gatekeeper", &policy.gatekeeper),
-            ("schema.crds", &schema.crd_files),
-        ] {
-            named.extend(
-                paths
-                    .iter()
-                    .enumerate()
-                    .map(|(i, path)| (format!("{key}[{i}]"), path.clone())),
-            );
-        }
-        named.extend(
-            schema
-                .schema_dir
-                .iter()
-                .map(|dir| ("schema.schema_dir".to_owned(), dir.clone())),
-        );
-        let generated_path = root.join(&generated);
-        for (key, path) in named {
-            if generated_path.starts_with(&path) || path.starts_with(&generated_path) {
-                let shown = path.strip_prefix(&root).unwrap_or(&path);
-                return Err(format!(
-                    "generated: `{generated_text}` overlaps {key} (`{}`): `expand` writes below the generated root and deletes what it does not produce there",
-                    shown.display()
-                ));
-            }
-        }
+        refuse_overlaps(
+            &Place {
+                root: &root,
+                generated: &generated,
+                generated_text: &generated_text,
+                needs,
+            },
+            &jpath,
+            &clusters,
+            &schema,
+            &policy,
+        )?;
 
         Ok(Config {
             repo: Repository {
@@ -498,6 +420,140 @@ impl Config {
             rollout,
         })
     }
+}
+
+/// Where the configuration is read, for the checks that need the repository: its root,
+/// the generated root (and how the file wrote it, for messages) and what the command reads.
+struct Place<'a> {
+    root: &'a Path,
+    generated: &'a Path,
+    generated_text: &'a str,
+    needs: Needs,
+}
+
+/// The `[[cluster]]` tables, in rollout order: each cluster's tree and its rollout settings.
+fn cluster_tables(
+    raw_clusters: Vec<RawCluster>,
+    ext_vars_default: &BTreeMap<String, String>,
+    apply: ApplySettings,
+    default_bake: &crate::apply::bake::RawSettings,
+    place: &Place,
+) -> Result<(Vec<Cluster>, Vec<ClusterRollout>), String> {
+    if raw_clusters.is_empty() {
+        return Err("no [[cluster]] table: list the clusters in rollout order".into());
+    }
+    let mut names = BTreeSet::new();
+    let mut clusters = Vec::with_capacity(raw_clusters.len());
+    let mut rollout = Vec::with_capacity(raw_clusters.len());
+    for (i, rc) in raw_clusters.into_iter().enumerate() {
+        let key = format!("cluster[{i}]");
+        check_cluster_name(&key, &rc.name)?;
+        if !names.insert(rc.name.clone()) {
+            return Err(format!("{key}.name: cluster `{}` is listed twice", rc.name));
+        }
+        let dir_text = rc.dir.unwrap_or_else(|| format!("clusters/{}", rc.name));
+        let dir_key = format!("{key}.dir");
+        let dir = relative_inside(&dir_key, &dir_text)?;
+        if place.needs == Needs::Tree {
+            existing_dir_inside(place.root, &dir_key, &dir_text)?;
+        }
+        if dir.starts_with(place.generated) {
+            return Err(format!(
+                "{dir_key}: `{dir_text}` lies inside the generated root `{}`",
+                place.generated_text
+            ));
+        }
+        let mut ext_vars = ext_vars_default.clone();
+        for (name, value) in rc.ext_vars {
+            check_ext_var_name(&format!("{key}.ext_vars"), &name)?;
+            ext_vars.insert(name, value);
+        }
+        if ext_vars.contains_key("cluster") {
+            return Err(format!(
+                "{key}.ext_vars: `cluster` is set by policyrun to the cluster's name and cannot be configured"
+            ));
+        }
+        ext_vars.insert("cluster".to_owned(), rc.name.clone());
+        let policy = match rc.policy {
+            None => serde_json::Value::Object(serde_json::Map::new()),
+            Some(table) => serde_json::to_value(table)
+                .map_err(|e| format!("{key}.policy: cannot be passed to policies: {e}"))?,
+        };
+        rc.apply.check(&format!("{key}.apply"))?;
+        let bake = crate::apply::bake::Settings::resolve(
+            &format!("{key}.bake"),
+            &rc.name,
+            &rc.bake,
+            default_bake,
+        )?;
+        rollout.push(ClusterRollout {
+            apply: rc.apply.or(apply),
+            bake,
+            context: rc.context.unwrap_or_else(|| rc.name.clone()),
+        });
+        clusters.push(Cluster {
+            policy,
+            name: rc.name,
+            dir,
+            ext_vars,
+        });
+    }
+    Ok((clusters, rollout))
+}
+
+/// `expand` writes below the generated root and deletes what it did not write there:
+/// nothing else the configuration names may lie inside it or around it.
+fn refuse_overlaps(
+    place: &Place,
+    jpath: &[PathBuf],
+    clusters: &[Cluster],
+    schema: &crate::schema::Settings,
+    policy: &crate::policy::Settings,
+) -> Result<(), String> {
+    let mut named: Vec<(String, PathBuf)> = vec![(".git".to_owned(), place.root.join(".git"))];
+    named.extend(
+        jpath
+            .iter()
+            .enumerate()
+            .map(|(i, dir)| (format!("jpath[{i}]"), dir.clone())),
+    );
+    named.extend(
+        clusters
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("cluster[{i}].dir"), place.root.join(&c.dir))),
+    );
+    for (key, paths) in [
+        ("policy.dirs", &policy.dirs),
+        ("policy.waivers", &policy.waivers),
+        ("policy.gatekeeper", &policy.gatekeeper),
+        ("schema.crds", &schema.crd_files),
+    ] {
+        named.extend(
+            paths
+                .iter()
+                .enumerate()
+                .map(|(i, path)| (format!("{key}[{i}]"), path.clone())),
+        );
+    }
+    named.extend(
+        schema
+            .schema_dir
+            .iter()
+            .map(|dir| ("schema.schema_dir".to_owned(), dir.clone())),
+    );
+    let generated_path = place.root.join(place.generated);
+    for (key, path) in named {
+        if generated_path.starts_with(&path) || path.starts_with(&generated_path) {
+            let shown = path.strip_prefix(place.root).unwrap_or(&path);
+            let generated_text = place.generated_text;
+            return Err(format!(
+                "generated: `{generated_text}` overlaps {key} (`{}`): `expand` writes below the generated root and deletes what it does not produce there",
+                shown.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The `[schema]` table: every path inside the repository, since the configuration comes
