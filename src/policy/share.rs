@@ -407,209 +407,294 @@ pub(super) fn rego_outcomes(
     namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
     recall: Option<&Recall>,
 ) -> (Vec<Option<ObjectOutcomes>>, usize) {
-    let sources: Vec<Source> = targets
-        .par_iter()
-        .zip(wanted.par_iter())
-        .map(|(target, wanted)| {
-            if !wanted {
-                return Source::Unwanted;
-            }
-            let key = target.cluster.map(str::to_owned);
-            if !clusters.contains_key(&key) {
-                return Source::NoContext;
-            }
-            let context = ObjectContext::of(target, namespaced(target.cluster, target.id));
-            let memory_key = recall.and_then(|r| {
-                let cluster = r.clusters.get(&key)?;
-                r.memory.key(cluster, &context, target.value)
-            });
-            if let (Some(r), Some(memory_key)) = (recall, &memory_key)
-                && let Some(verdicts) = r.memory.recall(memory_key, &loaded.packages)
-            {
-                return Source::Recalled(verdicts);
-            }
-            Source::Evaluated {
-                context,
-                memory_key,
-            }
-        })
-        .collect();
+    let round = Round {
+        loaded,
+        prepared,
+        units,
+        budget_limit,
+        targets,
+        clusters,
+        recall,
+    };
+    let sources = round.sources(wanted, namespaced);
+    let plan = round.plan(&sources, sharing);
+    let evaluated = round.evaluate(&sources, &plan);
+    round.outcomes(sources, &plan, &evaluated)
+}
 
-    let plan = if sharing {
-        let keys: Vec<&Option<String>> = clusters.keys().collect();
-        let documents: Vec<serde_json::Value> = keys
-            .iter()
-            .map(|k| clusters[*k].to_data()["policyrun"]["cluster"].take())
-            .collect();
-        let subjects: Vec<Option<Subject>> = sources
+/// One policy run over the targets on regorus, in its steps: where each object's verdicts
+/// come from, which object evaluates what for which others, the evaluations, and the
+/// outcomes assembled from them.
+struct Round<'a, 't> {
+    loaded: &'a Loaded,
+    prepared: &'a Prepared,
+    units: &'a Units,
+    budget_limit: Duration,
+    targets: &'a [Target<'t>],
+    clusters: &'a HashMap<Option<String>, ClusterContext>,
+    recall: Option<&'a Recall<'a>>,
+}
+
+/// What one object evaluated, and the time it took.
+type Evaluation = Option<(Evaluated, Duration)>;
+
+fn kind_of<'v>(target: &Target<'v>) -> Option<&'v str> {
+    target.value.get("kind").and_then(serde_json::Value::as_str)
+}
+
+impl Round<'_, '_> {
+    /// Where each wanted object's verdicts come from: the memory of earlier runs, an
+    /// evaluation, or nowhere (no policy context for its cluster).
+    fn sources(
+        &self,
+        wanted: &[bool],
+        namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+    ) -> Vec<Source<'_>> {
+        let Round {
+            targets,
+            clusters,
+            recall,
+            loaded,
+            ..
+        } = *self;
+        targets
+            .par_iter()
+            .zip(wanted.par_iter())
+            .map(|(target, wanted)| {
+                if !wanted {
+                    return Source::Unwanted;
+                }
+                let key = target.cluster.map(str::to_owned);
+                if !clusters.contains_key(&key) {
+                    return Source::NoContext;
+                }
+                let context = ObjectContext::of(target, namespaced(target.cluster, target.id));
+                let memory_key = recall.and_then(|r| {
+                    let cluster = r.clusters.get(&key)?;
+                    r.memory.key(cluster, &context, target.value)
+                });
+                if let (Some(r), Some(memory_key)) = (recall, &memory_key)
+                    && let Some(verdicts) = r.memory.recall(memory_key, &loaded.packages)
+                {
+                    return Source::Recalled(verdicts);
+                }
+                Source::Evaluated {
+                    context,
+                    memory_key,
+                }
+            })
+            .collect()
+    }
+
+    /// Which object evaluates each unit for which others (with sharing: the first object of
+    /// equal content and equal rule inputs; without: every object for itself).
+    fn plan(&self, sources: &[Source], sharing: bool) -> Plan {
+        let Round {
+            targets,
+            clusters,
+            units,
+            ..
+        } = *self;
+        if sharing {
+            let keys: Vec<&Option<String>> = clusters.keys().collect();
+            let documents: Vec<serde_json::Value> = keys
+                .iter()
+                .map(|k| clusters[*k].to_data()["policyrun"]["cluster"].take())
+                .collect();
+            let subjects: Vec<Option<Subject>> = sources
+                .par_iter()
+                .zip(targets.par_iter())
+                .map(|(source, target)| match source {
+                    Source::Evaluated { context, .. } => Some(Subject {
+                        value: target.value,
+                        cluster: keys.iter().position(|k| k.as_deref() == target.cluster),
+                        object: serde_json::to_value(context.to_value())
+                            .unwrap_or(serde_json::Value::Null),
+                    }),
+                    _ => None,
+                })
+                .collect();
+            Plan::new(&units.reads, &subjects, &documents)
+        } else {
+            Plan::alone(units.reads.len(), targets.len())
+        }
+    }
+
+    /// Each object evaluates what no object before it with the same inputs evaluates.
+    fn evaluate(&self, sources: &[Source], plan: &Plan) -> Vec<Evaluation> {
+        let Round {
+            targets,
+            prepared,
+            units,
+            loaded,
+            budget_limit,
+            ..
+        } = *self;
+        sources
             .par_iter()
             .zip(targets.par_iter())
-            .map(|(source, target)| match source {
-                Source::Evaluated { context, .. } => Some(Subject {
-                    value: target.value,
-                    cluster: keys.iter().position(|k| k.as_deref() == target.cluster),
-                    object: serde_json::to_value(context.to_value())
-                        .unwrap_or(serde_json::Value::Null),
-                }),
-                _ => None,
+            .enumerate()
+            .map_init(Workers::default, |workers, (t, (source, target))| {
+                let Source::Evaluated { context, .. } = source else {
+                    return None;
+                };
+                let budget = ObjectBudget::start(budget_limit);
+                let key = target.cluster.map(str::to_owned);
+                let evaluated = match prepared {
+                    Prepared::Vm { program, data } => {
+                        if plan.owner(units.whole, t) != t {
+                            return Some((Evaluated::Whole(None), Duration::ZERO));
+                        }
+                        let data = data.get(&key)?;
+                        let vm = workers.vm.get_or_insert_with(|| super::new_vm(program));
+                        Evaluated::Whole(Some(super::evaluate_vm(
+                            vm,
+                            &loaded.packages,
+                            data,
+                            target.value,
+                            Some(context),
+                            &budget,
+                        )))
+                    }
+                    Prepared::Interpreter { engines } => {
+                        let mut own = vec![false; units.len()];
+                        for u in units.admitted(&loaded.packages, kind_of(target)) {
+                            own[u] = plan.owner(units.units[u].reads, t) == t;
+                        }
+                        if !own.iter().any(|o| *o) {
+                            return Some((Evaluated::Units(Vec::new()), Duration::ZERO));
+                        }
+                        let engine = match workers.rego.entry(key) {
+                            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                            std::collections::hash_map::Entry::Vacant(e) => {
+                                let prepared = engines.get(e.key())?.clone();
+                                e.insert(prepared)
+                            }
+                        };
+                        evaluate_units(engine, units, &own, target.value, context, &budget)
+                    }
+                };
+                Some((evaluated, budget.used()))
             })
-            .collect();
-        Plan::new(&units.reads, &subjects, &documents)
-    } else {
-        Plan::alone(units.reads.len(), targets.len())
-    };
-
-    fn kind_of<'v>(target: &Target<'v>) -> Option<&'v str> {
-        target.value.get("kind").and_then(serde_json::Value::as_str)
+            .collect()
     }
-    // Each object evaluates what no object before it with the same inputs evaluates.
-    let evaluated: Vec<Option<(Evaluated, Duration)>> = sources
-        .par_iter()
-        .zip(targets.par_iter())
-        .enumerate()
-        .map_init(Workers::default, |workers, (t, (source, target))| {
-            let Source::Evaluated { context, .. } = source else {
-                return None;
-            };
-            let budget = ObjectBudget::start(budget_limit);
-            let key = target.cluster.map(str::to_owned);
-            let evaluated = match prepared {
-                Prepared::Vm { program, data } => {
-                    if plan.owner(units.whole, t) != t {
-                        return Some((Evaluated::Whole(None), Duration::ZERO));
-                    }
-                    let data = data.get(&key)?;
-                    let vm = workers.vm.get_or_insert_with(|| super::new_vm(program));
-                    Evaluated::Whole(Some(super::evaluate_vm(
-                        vm,
-                        &loaded.packages,
-                        data,
-                        target.value,
-                        Some(context),
-                        &budget,
-                    )))
-                }
-                Prepared::Interpreter { engines } => {
-                    let mut own = vec![false; units.len()];
-                    for u in units.admitted(&loaded.packages, kind_of(target)) {
-                        own[u] = plan.owner(units.units[u].reads, t) == t;
-                    }
-                    if !own.iter().any(|o| *o) {
-                        return Some((Evaluated::Units(Vec::new()), Duration::ZERO));
-                    }
-                    let engine = match workers.rego.entry(key) {
-                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                        std::collections::hash_map::Entry::Vacant(e) => {
-                            let prepared = engines.get(e.key())?.clone();
-                            e.insert(prepared)
-                        }
-                    };
-                    evaluate_units(engine, units, &own, target.value, context, &budget)
-                }
-            };
-            Some((evaluated, budget.used()))
-        })
-        .collect();
 
-    let shared = std::sync::atomic::AtomicUsize::new(0);
-    let outcomes = sources
-        .into_par_iter()
-        .zip(targets.par_iter())
-        .enumerate()
-        .map(|(t, (source, target))| {
-            // Fails closed: an object whose verdicts cannot be found is an error, never passed.
-            let error = |text: String| {
-                let outcome = super::policy_outcome(
-                    target,
-                    super::LOAD,
-                    crate::model::outcome::Status::Error,
-                )
-                .message(text);
-                Some((vec![outcome], Duration::ZERO))
-            };
-            let no_context = || {
-                error(format!(
-                    "no policy context for cluster `{}`",
-                    target.cluster.unwrap_or_default()
-                ))
-            };
-            let memory_key = match source {
-                Source::Unwanted => return None,
-                Source::NoContext => return no_context(),
-                Source::Recalled(verdicts) => {
-                    return Some((
-                        super::verdict_outcomes(loaded, target, verdicts, &Printed::new()),
-                        Duration::ZERO,
-                    ));
-                }
-                Source::Evaluated { memory_key, .. } => memory_key,
-            };
-            let used = evaluated[t]
-                .as_ref()
-                .map_or(Duration::ZERO, |(_, used)| *used);
-            let (verdicts, printed) = match &evaluated[t] {
-                None => return no_context(),
-                Some((Evaluated::Whole(_), _)) => {
-                    let owner = plan.owner(units.whole, t);
-                    if owner != t {
-                        shared.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    /// Every object's outcomes, from the memory, its own evaluation or the one it shares;
+    /// and how many evaluations objects took from others.
+    fn outcomes(
+        &self,
+        sources: Vec<Source>,
+        plan: &Plan,
+        evaluated: &[Evaluation],
+    ) -> (Vec<Option<ObjectOutcomes>>, usize) {
+        let Round {
+            targets,
+            units,
+            loaded,
+            budget_limit,
+            recall,
+            ..
+        } = *self;
+        let shared = std::sync::atomic::AtomicUsize::new(0);
+        let outcomes = sources
+            .into_par_iter()
+            .zip(targets.par_iter())
+            .enumerate()
+            .map(|(t, (source, target))| {
+                // Fails closed: an object whose verdicts cannot be found is an error, never passed.
+                let error = |text: String| {
+                    let outcome = super::policy_outcome(
+                        target,
+                        super::LOAD,
+                        crate::model::outcome::Status::Error,
+                    )
+                    .message(text);
+                    Some((vec![outcome], Duration::ZERO))
+                };
+                let no_context = || {
+                    error(format!(
+                        "no policy context for cluster `{}`",
+                        target.cluster.unwrap_or_default()
+                    ))
+                };
+                let memory_key = match source {
+                    Source::Unwanted => return None,
+                    Source::NoContext => return no_context(),
+                    Source::Recalled(verdicts) => {
+                        return Some((
+                            super::verdict_outcomes(loaded, target, verdicts, &Printed::new()),
+                            Duration::ZERO,
+                        ));
                     }
-                    match evaluated.get(owner) {
-                        Some(Some((Evaluated::Whole(Some(found)), _))) => {
-                            (found.clone(), Printed::new())
+                    Source::Evaluated { memory_key, .. } => memory_key,
+                };
+                let used = evaluated[t]
+                    .as_ref()
+                    .map_or(Duration::ZERO, |(_, used)| *used);
+                let (verdicts, printed) = match &evaluated[t] {
+                    None => return no_context(),
+                    Some((Evaluated::Whole(_), _)) => {
+                        let owner = plan.owner(units.whole, t);
+                        if owner != t {
+                            shared.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
-                        _ => return error("internal error: a shared evaluation is missing".into()),
+                        match evaluated.get(owner) {
+                            Some(Some((Evaluated::Whole(Some(found)), _))) => {
+                                (found.clone(), Printed::new())
+                            }
+                            _ => {
+                                return error(
+                                    "internal error: a shared evaluation is missing".into(),
+                                );
+                            }
+                        }
                     }
-                }
-                Some(_) => {
-                    let kind = kind_of(target);
-                    let admitted: Vec<usize> = units.admitted(&loaded.packages, kind).collect();
-                    let owner_of = |u: usize| plan.owner(units.units[u].reads, t);
-                    let failed = admitted
-                        .iter()
-                        .find_map(|&u| match &evaluated[owner_of(u)] {
+                    Some(_) => {
+                        let kind = kind_of(target);
+                        let admitted: Vec<usize> = units.admitted(&loaded.packages, kind).collect();
+                        let owner_of = |u: usize| plan.owner(units.units[u].reads, t);
+                        let failed = admitted
+                            .iter()
+                            .find_map(|&u| match &evaluated[owner_of(u)] {
+                                Some((Evaluated::Failed(text), _)) => Some(text.clone()),
+                                _ => None,
+                            });
+                        let failed = failed.or_else(|| match &evaluated[t] {
                             Some((Evaluated::Failed(text), _)) => Some(text.clone()),
                             _ => None,
                         });
-                    let failed = failed.or_else(|| match &evaluated[t] {
-                        Some((Evaluated::Failed(text), _)) => Some(text.clone()),
-                        _ => None,
-                    });
-                    if let Some(text) = failed {
-                        let verdicts = loaded
-                            .packages
-                            .iter()
-                            .map(|_| PackageVerdicts::Failed(text.clone()))
-                            .collect();
-                        (verdicts, Printed::new())
-                    } else {
-                        let borrowed = admitted.iter().filter(|&&u| owner_of(u) != t).count();
-                        shared.fetch_add(borrowed, std::sync::atomic::Ordering::Relaxed);
-                        assemble(
-                            &loaded.packages,
-                            units,
-                            kind,
-                            budget_limit,
-                            |u| match &evaluated[owner_of(u)] {
-                                Some((Evaluated::Units(results), _)) => {
-                                    results.get(u).and_then(Option::as_ref)
+                        if let Some(text) = failed {
+                            let verdicts = loaded
+                                .packages
+                                .iter()
+                                .map(|_| PackageVerdicts::Failed(text.clone()))
+                                .collect();
+                            (verdicts, Printed::new())
+                        } else {
+                            let borrowed = admitted.iter().filter(|&&u| owner_of(u) != t).count();
+                            shared.fetch_add(borrowed, std::sync::atomic::Ordering::Relaxed);
+                            assemble(&loaded.packages, units, kind, budget_limit, |u| {
+                                match &evaluated[owner_of(u)] {
+                                    Some((Evaluated::Units(results), _)) => {
+                                        results.get(u).and_then(Option::as_ref)
+                                    }
+                                    _ => None,
                                 }
-                                _ => None,
-                            },
-                        )
+                            })
+                        }
                     }
+                };
+                if let (Some(r), Some(memory_key)) = (recall, memory_key) {
+                    r.memory.remember(memory_key, &verdicts);
                 }
-            };
-            if let (Some(r), Some(memory_key)) = (recall, memory_key) {
-                r.memory.remember(memory_key, &verdicts);
-            }
-            Some((
-                super::verdict_outcomes(loaded, target, verdicts, &printed),
-                used,
-            ))
-        })
-        .collect();
-    (outcomes, shared.into_inner())
+                Some((
+                    super::verdict_outcomes(loaded, target, verdicts, &printed),
+                    used,
+                ))
+            })
+            .collect();
+        (outcomes, shared.into_inner())
+    }
 }
 
 #[cfg(test)]
