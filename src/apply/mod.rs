@@ -17,7 +17,7 @@ pub mod stage;
 // How a stage does its work.
 mod diagnose;
 mod order;
-mod prometheus;
+pub(crate) mod prometheus;
 mod readiness;
 mod watch;
 

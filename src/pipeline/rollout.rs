@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::model::events::Events;
+use crate::model::expansion::Expanded;
 use crate::model::outcome::{Outcome, Stage, Status};
 use crate::model::repository::Cluster;
 use crate::pipeline::check;
@@ -13,6 +14,7 @@ use crate::pipeline::settings::{ClusterRollout, Config};
 
 use crate::apply::Cancel;
 use crate::apply::ownership::{self, Owner};
+use crate::apply::prometheus::Prometheus;
 use crate::apply::stage::{self, Desired, STAGE, StageOptions};
 
 /// What `policyrun apply` was asked to do.
@@ -183,26 +185,104 @@ pub fn run(
     let mut outcomes = Vec::new();
     let mut stopped: Option<String> = None;
     for (cluster, rollout) in clusters {
-        let stage_outcome = |status, message: String| {
-            Outcome::new(Stage::Apply, STAGE, status)
-                .cluster(&cluster.name)
-                .subject(format!("stage {}", cluster.name))
-                .message(message)
-        };
         if stopped.is_none() && cancel.is_cancelled() {
             stopped = Some("interrupted".to_owned());
         }
+        let stage = StageRun {
+            cluster,
+            rollout,
+            plan,
+            repository: &repository,
+            cancel: &cancel,
+            events,
+        };
         if let Some(reason) = &stopped {
-            outcomes.push(stage_outcome(
-                Status::Skipped,
-                format!("not applied: {reason}"),
-            ));
+            outcomes.push(stage.outcome(Status::Skipped, format!("not applied: {reason}")));
             continue;
         }
-        // (a) The gate for this cluster's tree, as the pull request saw it — but for the
-        // style stage: layout is for reviewers, and must never hold back a rollout.
+        let (stage_outcomes, stop) = stage.run(config, runtime)?;
+        outcomes.extend(stage_outcomes);
+        stopped = stop;
+    }
+    Ok(outcomes)
+}
+
+/// One cluster's stage of a rollout, in its steps: (a) the gate on the cluster's tree,
+/// the bake's server checked, (b)-(c) apply and watch, (d) bake and prune, then the verdict.
+struct StageRun<'a> {
+    cluster: &'a Cluster,
+    rollout: &'a ClusterRollout,
+    plan: &'a Plan,
+    repository: &'a str,
+    cancel: &'a Cancel,
+    events: &'a dyn Events,
+}
+
+/// How applying and baking one stage went, before the verdict.
+struct Applied {
+    result: stage::StageResult,
+    bake_failed: bool,
+}
+
+impl StageRun<'_> {
+    fn outcome(&self, status: Status, message: String) -> Outcome {
+        Outcome::new(Stage::Apply, STAGE, status)
+            .cluster(&self.cluster.name)
+            .subject(format!("stage {}", self.cluster.name))
+            .message(message)
+    }
+
+    /// The stage's outcomes, and why the rollout stops after it (`None`: it goes on).
+    fn run(
+        &self,
+        config: &Config,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Result<(Vec<Outcome>, Option<String>), String> {
+        let name = &self.cluster.name;
+        let expanded = match self.gate(config)? {
+            Ok(expanded) => expanded,
+            Err(problems) => {
+                let mut outcomes = vec![self.outcome(
+                    Status::Failed,
+                    format!(
+                        "refusing to apply: the gate fails for this cluster's tree ({} problems, listed here)",
+                        problems.len()
+                    ),
+                )];
+                outcomes.extend(problems);
+                return Ok((
+                    outcomes,
+                    Some(format!("the gate failed for cluster {name}")),
+                ));
+            }
+        };
+        let objects = desired_objects(self.repository, name, &expanded);
+        let options = self.stage_options();
+        // The bake's server and credential are checked before anything is applied: a bake
+        // that could never run must not leave the cluster changed.
+        let prometheus = match self.bake_server(runtime, options.apply.dry_run) {
+            Ok(server) => server,
+            Err(problem) => {
+                let outcome = self.outcome(
+                    Status::Error,
+                    format!("cannot verify health: {problem}; nothing applied"),
+                );
+                return Ok((
+                    vec![outcome],
+                    Some(format!("cluster {name} cannot be baked")),
+                ));
+            }
+        };
+        let applied = runtime.block_on(self.apply_and_bake(objects, options, prometheus.as_ref()));
+        Ok(self.verdict(applied))
+    }
+
+    /// (a) The gate for this cluster's tree, as the pull request saw it — but for the style
+    /// stage: layout is for reviewers, and must never hold back a rollout. Its expansions
+    /// when it passes, its problems when it does not.
+    fn gate(&self, config: &Config) -> Result<Result<Vec<Expanded>, Vec<Outcome>>, String> {
         let options = check::Options {
-            clusters: vec![cluster.name.clone()],
+            clusters: vec![self.cluster.name.clone()],
             without_style: true,
             ..check::Options::default()
         };
@@ -212,128 +292,145 @@ pub fn run(
             .into_iter()
             .filter(|o| o.status.is_failure())
             .collect();
-        if !problems.is_empty() {
-            outcomes.push(stage_outcome(
-                Status::Failed,
-                format!(
-                    "refusing to apply: the gate fails for this cluster's tree ({} problems, listed here)",
-                    problems.len()
-                ),
-            ));
-            outcomes.extend(problems);
-            stopped = Some(format!("the gate failed for cluster {}", cluster.name));
-            continue;
-        }
-        let objects = desired_objects(&repository, &cluster.name, &run.expanded);
-        // (b)-(d) Apply, watch, and decide.
-        let timeouts = plan.timeouts.or(rollout.apply);
-        let mut options = plan.stage;
+        Ok(if problems.is_empty() {
+            Ok(run.expanded)
+        } else {
+            Err(problems)
+        })
+    }
+
+    /// The stage's options: the command line's timeouts over the cluster's own.
+    fn stage_options(&self) -> StageOptions {
+        let timeouts = self.plan.timeouts.or(self.rollout.apply);
+        let mut options = self.plan.stage;
         if let Some(seconds) = timeouts.timeout {
             options.resource_timeout = std::time::Duration::from_secs(seconds);
         }
         if let Some(seconds) = timeouts.stage_timeout {
             options.stage_timeout = std::time::Duration::from_secs(seconds);
         }
-        // The bake's server and credential are checked before anything is applied: a bake
-        // that could never run must not leave the cluster changed.
-        let bake = &rollout.bake;
-        let dry_run = options.apply.dry_run;
-        let prometheus = match bake.enabled() && !dry_run && !plan.no_bake {
-            false => None,
-            true => match runtime.block_on(async {
-                let server = bake.connect()?;
-                crate::apply::bake::preflight(bake, &server, &cancel).await?;
-                Ok::<_, String>(server)
-            }) {
-                Ok(server) => Some(server),
-                Err(problem) => {
-                    outcomes.push(stage_outcome(
-                        Status::Error,
-                        format!("cannot verify health: {problem}; nothing applied"),
-                    ));
-                    stopped = Some(format!("cluster {} cannot be baked", cluster.name));
-                    continue;
-                }
-            },
-        };
-        let result = runtime.block_on(async {
-            let client =
-                crate::apply::kubeapi::connect(&rollout.context, plan.kubeconfig.as_deref())
-                    .await?;
-            let mut result = stage::run(&client, objects.clone(), options, &cancel, events).await;
-            let mut bake_failed = false;
-            if result.healthy && bake.enabled() {
-                let baked = match &prometheus {
-                    None if dry_run => crate::apply::bake::skipped(
-                        &cluster.name,
-                        "skipped: a dry run changes nothing to bake",
-                    ),
-                    None => crate::apply::bake::skipped(
-                        &cluster.name,
-                        "skipped (--no-bake): promoted as soon as every rollout was ready",
-                    ),
-                    Some(server) => {
-                        crate::apply::bake::run(&cluster.name, bake, server, &cancel, events).await
-                    }
-                };
-                if baked.status.is_failure() {
-                    result.healthy = false;
-                    bake_failed = !cancel.is_cancelled();
-                    if bake_failed && options.on_failure != stage::OnFailure::Leave {
-                        result.outcomes.extend(
-                            stage::after_bake_failure(&client, &result.changed, options.on_failure)
-                                .await,
-                        );
-                    }
-                }
-                result.outcomes.push(baked);
-            }
-            // Only a healthy stage prunes: what replaces a pruned object must be running.
-            if plan.prune && result.healthy {
-                let pruned = crate::apply::prune::run(
-                    &client,
-                    &objects,
-                    &repository,
-                    &cluster.name,
-                    options.apply.dry_run,
-                )
-                .await;
-                result.healthy &= pruned.iter().all(|o| !o.status.is_failure());
-                result.outcomes.extend(pruned);
-            }
-            Ok::<_, String>((result, bake_failed))
-        });
-        match result {
-            Ok((result, bake_failed)) => {
-                let healthy = result.healthy;
-                outcomes.extend(result.outcomes);
-                if healthy {
-                    outcomes.push(stage_outcome(Status::Passed, "healthy".into()));
-                } else if bake_failed {
-                    outcomes.push(stage_outcome(
-                        Status::Failed,
-                        "ready, then not healthy while baking: the rollout stops here".into(),
-                    ));
-                    stopped = Some(format!("cluster {} failed its bake", cluster.name));
-                } else if cancel.is_cancelled() {
-                    outcomes.push(stage_outcome(
-                        Status::Failed,
-                        "interrupted: requests in flight finished, nothing further applied".into(),
-                    ));
-                    stopped = Some("interrupted".to_owned());
-                } else {
-                    outcomes.push(stage_outcome(
-                        Status::Failed,
-                        "not healthy: the rollout stops here".into(),
-                    ));
-                    stopped = Some(format!("cluster {} did not become healthy", cluster.name));
-                }
-            }
-            Err(problem) => {
-                outcomes.push(stage_outcome(Status::Error, problem));
-                stopped = Some(format!("cluster {} could not be reached", cluster.name));
-            }
-        }
+        options
     }
-    Ok(outcomes)
+
+    /// The Prometheus server the bake will ask, every query asked once already; `None` when
+    /// nothing will be baked.
+    fn bake_server(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        dry_run: bool,
+    ) -> Result<Option<Prometheus>, String> {
+        let bake = &self.rollout.bake;
+        if !bake.enabled() || dry_run || self.plan.no_bake {
+            return Ok(None);
+        }
+        runtime.block_on(async {
+            let server = bake.connect()?;
+            crate::apply::bake::preflight(bake, &server, self.cancel).await?;
+            Ok(Some(server))
+        })
+    }
+
+    /// (b)-(d) Apply and watch every object; when every rollout is ready, bake (or say why
+    /// not), act on a failed bake as `--on-failure` says, and prune when asked to.
+    async fn apply_and_bake(
+        &self,
+        objects: Vec<Desired>,
+        options: StageOptions,
+        prometheus: Option<&Prometheus>,
+    ) -> Result<Applied, String> {
+        let (cluster, bake, cancel) = (&self.cluster.name, &self.rollout.bake, self.cancel);
+        let client =
+            crate::apply::kubeapi::connect(&self.rollout.context, self.plan.kubeconfig.as_deref())
+                .await?;
+        let mut result = stage::run(&client, objects.clone(), options, cancel, self.events).await;
+        let mut bake_failed = false;
+        if result.healthy && bake.enabled() {
+            let baked = match prometheus {
+                None if options.apply.dry_run => crate::apply::bake::skipped(
+                    cluster,
+                    "skipped: a dry run changes nothing to bake",
+                ),
+                None => crate::apply::bake::skipped(
+                    cluster,
+                    "skipped (--no-bake): promoted as soon as every rollout was ready",
+                ),
+                Some(server) => {
+                    crate::apply::bake::run(cluster, bake, server, cancel, self.events).await
+                }
+            };
+            if baked.status.is_failure() {
+                result.healthy = false;
+                bake_failed = !cancel.is_cancelled();
+                if bake_failed && options.on_failure != stage::OnFailure::Leave {
+                    result.outcomes.extend(
+                        stage::after_bake_failure(&client, &result.changed, options.on_failure)
+                            .await,
+                    );
+                }
+            }
+            result.outcomes.push(baked);
+        }
+        // Only a healthy stage prunes: what replaces a pruned object must be running.
+        if self.plan.prune && result.healthy {
+            let pruned = crate::apply::prune::run(
+                &client,
+                &objects,
+                self.repository,
+                cluster,
+                options.apply.dry_run,
+            )
+            .await;
+            result.healthy &= pruned.iter().all(|o| !o.status.is_failure());
+            result.outcomes.extend(pruned);
+        }
+        Ok(Applied {
+            result,
+            bake_failed,
+        })
+    }
+
+    /// The stage's outcomes and its own verdict, and why the rollout stops here, if it does.
+    fn verdict(&self, applied: Result<Applied, String>) -> (Vec<Outcome>, Option<String>) {
+        let name = &self.cluster.name;
+        let Applied {
+            result,
+            bake_failed,
+        } = match applied {
+            Ok(applied) => applied,
+            Err(problem) => {
+                return (
+                    vec![self.outcome(Status::Error, problem)],
+                    Some(format!("cluster {name} could not be reached")),
+                );
+            }
+        };
+        let healthy = result.healthy;
+        let mut outcomes = result.outcomes;
+        let (outcome, stop) = if healthy {
+            (self.outcome(Status::Passed, "healthy".into()), None)
+        } else if bake_failed {
+            (
+                self.outcome(
+                    Status::Failed,
+                    "ready, then not healthy while baking: the rollout stops here".into(),
+                ),
+                Some(format!("cluster {name} failed its bake")),
+            )
+        } else if self.cancel.is_cancelled() {
+            (
+                self.outcome(
+                    Status::Failed,
+                    "interrupted: requests in flight finished, nothing further applied".into(),
+                ),
+                Some("interrupted".to_owned()),
+            )
+        } else {
+            (
+                self.outcome(Status::Failed, "not healthy: the rollout stops here".into()),
+                Some(format!("cluster {name} did not become healthy")),
+            )
+        };
+        outcomes.push(outcome);
+        (outcomes, stop)
+    }
 }
