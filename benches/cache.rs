@@ -31,10 +31,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use measure::median;
-use policyrun::cache::Cache;
+use policyrun::cache::Records;
 use policyrun::cli::config::Config;
 use policyrun::pipeline::check::{self as gate, Options};
 use policyrun::report::{self, Report, RunInfo, human::Human, junit};
+use policyrun::store::Store;
 use serde_json::Value;
 
 /// CPU time (user and system) of the children that ended so far.
@@ -362,7 +363,7 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::model::repo
     // This process is another build than the binary: its records have keys of their own.
     let options = &Options {
         cache: Some(
-            Cache::open(&root.with_extension("phases-cache"), &config.repo).expect("cache"),
+            Store::open(&root.with_extension("phases-cache"), &config.repo.root).expect("cache"),
         ),
         ..Options::default()
     };
@@ -377,7 +378,7 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::model::repo
     let entries = policyrun::jsonnet::discover::entries(&config.repo, clusters)
         .expect("entries")
         .entries;
-    let cache = options.cache.as_ref().expect("a cache");
+    let cache = Records::in_store(options.cache.as_ref().expect("a cache"));
     for _ in 0..5 {
         use rayon::prelude::*;
         let started = Instant::now();

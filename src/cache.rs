@@ -1,5 +1,6 @@
-//! A content-addressed cache of expansion results, outside the repository, so that a re-run
-//! skips evaluating every entry whose inputs did not change (evaluation is most of a run).
+//! A content-addressed cache of expansion results, kept in the store (outside the
+//! repository), so that a re-run skips evaluating every entry whose inputs did not change
+//! (evaluation is most of a run).
 //!
 //! It works like ccache's direct mode or Bazel's action cache: which files an entry reads is
 //! only known after evaluating it, so a first-level key names everything known beforehand
@@ -7,134 +8,37 @@
 //! versions) and leads to one record listing the entry's inputs with their digests (see
 //! `imports`) and the files it produced. A record is used only when every input still has
 //! the recorded content (or is still absent); otherwise the entry is evaluated and the
-//! record replaced. Records live in a fixed number of bucket files chosen by key, not one
-//! file per entry: creating thousands of small files made a run that wrote every record
-//! (after a change to a shared library) twice as slow as no cache at all (BENCHMARKS.md).
+//! record replaced. Records live in the store's buckets.
 //!
-//! Nothing read from the cache is trusted before it is checked: a record carries its format
-//! version, a SHA-256 of everything after it, its own key, and paths that must lie where
-//! the entry's files belong. A truncated, garbled or foreign record is ignored (and
-//! replaced), never an error. Buckets are written to a temporary file and renamed, so
-//! concurrent runs see either the old or the new bucket, whole; of two runs rewriting one
-//! bucket at once, the last wins and the other's new records are simply not cached.
-//!
-//! Where it lives is decided by whoever runs policyrun — `--cache-dir`, `POLICYRUN_CACHE_DIR`,
-//! `$XDG_CACHE_HOME/policyrun`, `~/.cache/policyrun` — never by `policyrun.toml`: that file
-//! comes with the pull request under review, and must not choose where the agent writes.
-//! A directory inside the repository is refused for the same reason (a pull request could
-//! commit forged records there).
+//! Nothing read from the cache is trusted before it is checked: a record is sealed by the
+//! store (format version and a SHA-256 of everything after it), and carries its own key
+//! and paths that must lie where the entry's files belong under the layout. A truncated,
+//! garbled or foreign record is ignored (and replaced), never an error.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::jsonnet::expand;
-use crate::model::atomic::{self, Durability};
 use crate::model::digest::Digest;
 use crate::model::expansion::Entry;
 use crate::model::expansion::Input;
 use crate::model::expansion::{Expanded, Object, output_prefix};
 use crate::model::outcome::ObjectId;
 use crate::model::repository::{Layout, Repository};
-
-/// Changes whenever the record layout changes; records of another format are ignored.
-pub const FORMAT: u32 = 2;
+use crate::store::{self, Buckets, FORMAT, Store};
 
 /// The first line of every record.
 const MAGIC: &str = "policyrun-expansion-cache";
 
-/// The first line of every bucket file.
-const BUCKET_MAGIC: &str = "policyrun-expansion-bucket";
-
-/// How many bucket files a repository's records are spread over: few enough that writing
-/// every record creates few files, enough that one changed entry rewrites a small one.
-const BUCKETS: usize = 64;
-
-/// The evaluator whose output is cached: another jrsonnet may evaluate or print values
-/// differently. Checked against Cargo.lock by a unit test, so it cannot go stale.
-pub const ENGINE: &str = "jrsonnet-evaluator 0.5.0-pre98, jrsonnet-stdlib 0.5.0-pre98";
-
-/// The environment variable naming the cache directory (`--cache-dir` overrides it).
-pub const DIR_VARIABLE: &str = "POLICYRUN_CACHE_DIR";
-
-/// The default cache directory: `$POLICYRUN_CACHE_DIR`, else `$XDG_CACHE_HOME/policyrun`,
-/// else `~/.cache/policyrun`; `None` when none of these can be told.
-pub fn default_dir() -> Option<PathBuf> {
-    let absolute = |name: &str| {
-        std::env::var_os(name)
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
-    absolute(DIR_VARIABLE)
-        .or_else(|| absolute("XDG_CACHE_HOME").map(|p| p.join("policyrun")))
-        .or_else(|| absolute("HOME").map(|p| p.join(".cache").join("policyrun")))
-}
-
-/// The cache a run uses: none with `--no-cache`; `explicit` (`--cache-dir`) must be usable,
-/// or the run stops (exit 2: the caller asked for it); the default directory is only used
-/// when it is usable, otherwise the run goes on without a cache and the note says why.
-/// `name` (`--cache-name`) names the repository's records in the directory instead of its
-/// path, so that checkouts in different places share them.
-pub fn for_run(
-    repo: &Repository,
-    explicit: Option<&Path>,
-    name: Option<&str>,
-    disabled: bool,
-) -> Result<(Option<Cache>, Option<String>), String> {
-    if disabled {
-        return Ok((None, None));
-    }
-    if let Some(name) = name {
-        check_name(name).map_err(|e| format!("--cache-name: {e}"))?;
-    }
-    let open = |dir: &Path| Cache::open_with(dir, repo, tool_version(), name);
-    if let Some(dir) = explicit {
-        return open(dir)
-            .map(|cache| (Some(cache), None))
-            .map_err(|e| format!("--cache-dir: {e}"));
-    }
-    let Some(dir) = default_dir() else {
-        return Ok((
-            None,
-            Some(format!(
-                "cache: no cache directory (set {DIR_VARIABLE}, XDG_CACHE_HOME or HOME); every entry is evaluated"
-            )),
-        ));
-    };
-    Ok(match open(&dir) {
-        Ok(cache) => (Some(cache), None),
-        Err(problem) => (
-            None,
-            Some(format!("cache: {problem}; every entry is evaluated")),
-        ),
-    })
-}
-
-/// What identifies the tool that produced a record: its version, the evaluator's, and the
-/// build (a digest of the sources, the compiler and the profile, made by `build.rs`). A
-/// development build changes evaluation without changing its version number, so each
-/// build of other sources gets records of its own; builds of the same sources with the same
-/// toolchain share them, wherever and whenever they were built (see [Jenkins] in README).
-pub fn tool_version() -> String {
-    format!(
-        "policyrun {} (build {}); {ENGINE}",
-        env!("CARGO_PKG_VERSION"),
-        env!("POLICYRUN_BUILD_ID")
-    )
-}
-
-/// One repository's records in a cache directory.
-#[derive(Debug, Clone)]
-pub struct Cache {
-    /// `<cache dir>/expansions-v<FORMAT>/<repository>`.
-    records: PathBuf,
-    tool: String,
+/// The expansion records of one repository's store.
+#[derive(Debug, Clone, Copy)]
+pub struct Records<'s> {
+    store: &'s Store,
 }
 
 /// Why an entry's record was not used.
@@ -146,15 +50,6 @@ pub enum Miss {
     Stale,
     /// A record that is unreadable, truncated, garbled or not ours: ignored and replaced.
     Rejected(String),
-}
-
-/// The buckets holding some entries' records, read once for a run.
-pub struct Loaded {
-    buckets: Vec<Vec<u8>>,
-    /// Key → (bucket, the record's bytes in it).
-    index: HashMap<String, (usize, std::ops::Range<usize>)>,
-    /// Buckets that could not be read whole; the records after the damage are lost.
-    pub notes: Vec<String>,
 }
 
 /// An entry's record, checked: its format, checksum, key and paths are sound.
@@ -215,62 +110,10 @@ struct KeyMaterial<'a> {
     max_stack: usize,
 }
 
-impl Cache {
-    /// The cache for the repository at `repo.root` below `dir`, created when missing.
-    /// An `Err` says why it cannot be used; the caller decides whether that stops the run.
-    pub fn open(dir: &Path, repo: &Repository) -> Result<Cache, String> {
-        Cache::open_as(dir, repo, tool_version())
-    }
-
-    /// As `open`, for records of the given tool version (tests use another).
-    pub fn open_as(dir: &Path, repo: &Repository, tool: String) -> Result<Cache, String> {
-        Cache::open_with(dir, repo, tool, None)
-    }
-
-    /// As `open_as`, the repository's records named `name` when given (see [`for_run`]),
-    /// else after the repository's place.
-    pub fn open_with(
-        dir: &Path,
-        repo: &Repository,
-        tool: String,
-        name: Option<&str>,
-    ) -> Result<Cache, String> {
-        let shown = dir.display();
-        let dir = std::path::absolute(dir).map_err(|e| format!("cache directory {shown}: {e}"))?;
-        // Decided before anything is created: a refused directory must not appear.
-        if real_path(&dir).starts_with(&repo.root) {
-            return Err(format!(
-                "cache directory {shown} is inside the repository; it must live outside it (a pull request could commit records there)"
-            ));
-        }
-        create_private_dir(&dir)?;
-        let real = dir
-            .canonicalize()
-            .map_err(|e| format!("cache directory {shown}: {e}"))?;
-        if real.starts_with(&repo.root) {
-            return Err(format!(
-                "cache directory {shown} is inside the repository; it must live outside it (a pull request could commit records there)"
-            ));
-        }
-        let format_dir = real.join(format!("expansions-v{FORMAT}"));
-        let records = format_dir.join(match name {
-            Some(name) => format!("named-{name}"),
-            None => repository_name(&repo.root),
-        });
-        for dir in [&format_dir, &records] {
-            create_private_dir(dir)?;
-            check_private(dir)?;
-        }
-        // Best effort: a cache that cannot note its use or tidy up still works.
-        let now = SystemTime::now();
-        let _ = touch(&records.join(LAST_USED), now);
-        prune_unused(&format_dir, &records, now);
-        Ok(Cache { records, tool })
-    }
-
-    /// This repository's record directory: deleting it clears the repository's cache.
-    pub fn dir(&self) -> &Path {
-        &self.records
+impl<'s> Records<'s> {
+    /// The expansion records kept in `store`, for its tool version.
+    pub fn in_store(store: &'s Store) -> Records<'s> {
+        Records { store }
     }
 
     /// The first-level key of an entry: a hex SHA-256 of everything its output depends on
@@ -279,7 +122,7 @@ impl Cache {
         let cluster = &repo.clusters[entry.cluster];
         let material = KeyMaterial {
             format: FORMAT,
-            tool: &self.tool,
+            tool: self.store.tool(),
             entry: &entry.path,
             cluster: &cluster.name,
             ext_vars: &cluster.ext_vars,
@@ -299,64 +142,26 @@ impl Cache {
         Digest::of(&bytes).to_hex()
     }
 
-    fn bucket_path(&self, bucket: usize) -> PathBuf {
-        self.records.join(format!("{bucket:02}.bucket"))
-    }
-
-    /// Reads the buckets that hold `keys`' records (in parallel: it is file I/O).
-    pub fn load(&self, keys: &[String]) -> Loaded {
-        let mut wanted: Vec<usize> = keys.iter().map(|k| bucket_of(k)).collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        let read: Vec<(usize, Vec<u8>, Option<String>)> = wanted
-            .par_iter()
-            .filter_map(|&bucket| match fs::read(self.bucket_path(bucket)) {
-                Ok(bytes) => Some((bucket, bytes, None)),
-                Err(e) if e.kind() == ErrorKind::NotFound => None,
-                Err(e) => Some((
-                    bucket,
-                    Vec::new(),
-                    Some(format!("cannot read bucket {bucket:02}: {e}")),
-                )),
-            })
-            .collect();
-        let mut loaded = Loaded {
-            buckets: Vec::with_capacity(read.len()),
-            index: HashMap::new(),
-            notes: Vec::new(),
-        };
-        for (bucket, bytes, problem) in read {
-            loaded.notes.extend(problem);
-            let (records, damage) = parse_bucket(&bytes);
-            if let Some(damage) = damage {
-                loaded.notes.push(format!(
-                    "bucket {bucket:02} is damaged ({damage}); the records after it were ignored"
-                ));
-            }
-            let at = loaded.buckets.len();
-            for (key, range) in records {
-                loaded.index.insert(key, (at, range));
-            }
-            loaded.buckets.push(bytes);
-        }
-        loaded
+    /// Reads the buckets that hold `keys`' records.
+    pub fn load(&self, keys: &[String]) -> Buckets {
+        self.store.load_buckets(keys)
     }
 
     /// The entry's record when there is a sound one whose inputs are all unchanged in
     /// `tree`.
     pub fn lookup(
         &self,
-        loaded: &Loaded,
+        loaded: &Buckets,
         repo: &Repository,
         entry: &Entry,
         key: &str,
         tree: &WorkTree,
     ) -> Result<Record, Miss> {
-        let Some((bucket, range)) = loaded.index.get(key) else {
+        let Some(bytes) = loaded.get(key) else {
             return Err(Miss::Absent);
         };
         let record = self
-            .decode(repo, entry, key, &loaded.buckets[*bucket][range.clone()])
+            .decode(repo, entry, key, bytes)
             .map_err(Miss::Rejected)?;
         if tree.unchanged(&record.inputs) {
             Ok(record)
@@ -372,18 +177,11 @@ impl Cache {
         key: &str,
         bytes: &[u8],
     ) -> Result<Record, String> {
-        let (magic, rest) = split_line(bytes).ok_or("truncated before its format line")?;
-        if magic != format!("{MAGIC} {FORMAT}").as_bytes() {
-            return Err("not a record of this format".into());
-        }
-        let (checksum, body) = split_line(rest).ok_or("truncated before its checksum")?;
-        if checksum != Digest::of(body).to_hex().as_bytes() {
-            return Err("checksum mismatch (truncated or garbled)".into());
-        }
-        let (header, payload) = split_line(body).ok_or("truncated inside its header")?;
+        let body = store::unseal(MAGIC, bytes)?;
+        let (header, payload) = store::split_line(body).ok_or("truncated inside its header")?;
         let header: Header =
             serde_json::from_slice(header).map_err(|e| format!("unreadable header: {e}"))?;
-        if header.key != key || header.tool != self.tool || header.entry != entry.path {
+        if header.key != key || header.tool != self.store.tool() || header.entry != entry.path {
             return Err("a record of another entry or tool (foreign)".into());
         }
         let mut inputs = Vec::with_capacity(header.inputs.len());
@@ -472,7 +270,7 @@ impl Cache {
         }
         let header = Header {
             key: key.to_owned(),
-            tool: self.tool.clone(),
+            tool: self.store.tool().to_owned(),
             entry: expanded.entry.path.clone(),
             inputs: inputs
                 .iter()
@@ -496,62 +294,13 @@ impl Cache {
         for file in &files.files {
             body.extend_from_slice(file.text.as_bytes());
         }
-        let mut record = format!("{MAGIC} {FORMAT}\n{}\n", Digest::of(&body).to_hex()).into_bytes();
-        record.extend_from_slice(&body);
-        Some(record)
+        Some(store::seal(MAGIC, &body))
     }
 
-    /// Saves `new` records (key, record) and drops the `rejected` keys' records: each
-    /// bucket concerned is read again (another run may have written it meanwhile), the
-    /// sound records in it kept, and it is written whole through a temporary file.
-    /// Returns how many records were written.
+    /// Saves `new` records (key, record) and drops the `rejected` keys' records (see
+    /// [`Store::save_buckets`]). Returns how many records were written.
     pub fn save(&self, new: Vec<(String, Vec<u8>)>, rejected: &[String]) -> Result<usize, String> {
-        let mut by_bucket: BTreeMap<usize, Vec<(String, Vec<u8>)>> = BTreeMap::new();
-        for key in rejected {
-            by_bucket.entry(bucket_of(key)).or_default();
-        }
-        for (key, record) in new {
-            by_bucket
-                .entry(bucket_of(&key))
-                .or_default()
-                .push((key, record));
-        }
-        let results: Vec<Result<usize, String>> = by_bucket
-            .into_par_iter()
-            .map(|(bucket, new)| {
-                let path = self.bucket_path(bucket);
-                let old = fs::read(&path).unwrap_or_default();
-                let (kept, _) = parse_bucket(&old);
-                let mut records: BTreeMap<&str, &[u8]> = kept
-                    .iter()
-                    .filter(|(key, range)| {
-                        !rejected.contains(key) && sound_record(&old[range.clone()])
-                    })
-                    .map(|(key, range)| (key.as_str(), &old[range.clone()]))
-                    .collect();
-                for (key, record) in &new {
-                    records.insert(key, record);
-                }
-                let mut bytes = format!("{BUCKET_MAGIC} {FORMAT}\n").into_bytes();
-                for (key, record) in records {
-                    bytes.extend_from_slice(format!("{key} {}\n", record.len()).as_bytes());
-                    bytes.extend_from_slice(record);
-                }
-                atomic::write_with(&path, &bytes, Durability::Unsynced)
-                    .map(|()| new.len())
-                    .map_err(|e| {
-                        format!(
-                            "cannot write to the cache in {}: {e}",
-                            self.records.display()
-                        )
-                    })
-            })
-            .collect();
-        let mut written = 0;
-        for result in results {
-            written += result?;
-        }
-        Ok(written)
+        self.store.save_buckets(MAGIC, new, rejected)
     }
 }
 
@@ -693,350 +442,45 @@ impl WorkTree {
     }
 }
 
-/// `<last component of the root>-<16 hex digits of its path's digest>`: unique per
-/// checkout, and readable for whoever wants to delete one repository's records.
-fn repository_name(root: &Path) -> String {
-    let name: String = root
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .take(40)
-        .collect();
-    let digest = Digest::of(root.as_os_str().as_encoded_bytes()).to_hex();
-    format!("{}-{}", name.trim_start_matches('.'), &digest[..16])
-}
-
-/// A `--cache-name`: one plain directory name, readable in a listing.
-fn check_name(name: &str) -> Result<(), String> {
-    let plain = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if name.is_empty() || name.len() > 64 || !plain || name.starts_with('.') {
-        return Err(format!(
-            "`{}` must be 1 to 64 letters, digits, `-`, `_` or `.`, not starting with `.`",
-            crate::model::text::visible(name)
-        ));
-    }
-    Ok(())
-}
-
 /// A relative path of plain names only, as the cache writes them.
 fn plain_relative(path: &Path) -> bool {
     path.components().count() > 0 && path.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
-/// `path` (absolute) with the symbolic links of its existing part resolved, the rest as
-/// given: where a directory would be created.
-fn real_path(path: &Path) -> PathBuf {
-    let mut existing = path;
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name);
-                existing = parent;
-            }
-            _ => break,
-        }
-    }
-    let mut real = existing
-        .canonicalize()
-        .unwrap_or_else(|_| existing.to_path_buf());
-    for name in rest.into_iter().rev() {
-        real.push(name);
-    }
-    real
-}
-
-/// The bucket a key's record lives in.
-fn bucket_of(key: &str) -> usize {
-    key.get(..2)
-        .and_then(|hex| usize::from_str_radix(hex, 16).ok())
-        .unwrap_or(0)
-        % BUCKETS
-}
-
-/// The records of a bucket file (`<key> <length>` lines, each followed by the record),
-/// as far as it can be read, and what stopped the reading when it did not reach the end.
-fn parse_bucket(bytes: &[u8]) -> (Vec<(String, std::ops::Range<usize>)>, Option<String>) {
-    let mut records = Vec::new();
-    if bytes.is_empty() {
-        return (records, None);
-    }
-    let Some((magic, _)) = split_line(bytes) else {
-        return (records, Some("truncated before its format line".into()));
-    };
-    if magic != format!("{BUCKET_MAGIC} {FORMAT}").as_bytes() {
-        return (records, Some("not a bucket of this format".into()));
-    }
-    let stop = |records: Vec<(String, std::ops::Range<usize>)>, what: &str| {
-        let count = records.len();
-        (records, Some(format!("{what} after {count} records")))
-    };
-    let mut at = magic.len() + 1;
-    while at < bytes.len() {
-        let Some((line, _)) = split_line(&bytes[at..]) else {
-            return stop(records, "truncated");
-        };
-        let start = at + line.len() + 1;
-        let parsed = std::str::from_utf8(line).ok().and_then(|line| {
-            let (key, length) = line.split_once(' ')?;
-            let valid = key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit());
-            Some((key.to_owned(), length.parse::<usize>().ok()?)).filter(|_| valid)
-        });
-        let Some((key, length)) = parsed else {
-            return stop(records, "garbled");
-        };
-        let Some(end) = start.checked_add(length).filter(|&end| end <= bytes.len()) else {
-            return stop(records, "truncated");
-        };
-        records.push((key, start..end));
-        at = end;
-    }
-    (records, None)
-}
-
-/// Whether a record's format line and checksum hold (what a bucket rewrite keeps).
-fn sound_record(record: &[u8]) -> bool {
-    let Some((magic, rest)) = split_line(record) else {
-        return false;
-    };
-    let Some((checksum, body)) = split_line(rest) else {
-        return false;
-    };
-    magic == format!("{MAGIC} {FORMAT}").as_bytes()
-        && checksum == Digest::of(body).to_hex().as_bytes()
-}
-
-fn split_line(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let end = bytes.iter().position(|&b| b == b'\n')?;
-    Some((&bytes[..end], &bytes[end + 1..]))
-}
-
-/// The file whose modification time says when a repository's records were last used.
-const LAST_USED: &str = "last-used";
-
-/// The file whose modification time says when unused records were last looked for.
-const LAST_PRUNED: &str = ".last-pruned";
-
-/// How long a repository's records outlive their last use. Every checkout (a worktree, a
-/// CI workspace) has records of its own; those of one gone for this long are deleted.
-const UNUSED_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
-
-/// How often a run looks for them.
-const PRUNE_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// Deletes the records of repositories not used for [`UNUSED_FOR`] (by their `last-used`
-/// file, else the directory's own time), at most once per [`PRUNE_EVERY`]; never `this`
-/// repository's, and nothing that is not a plain directory. Failures are ignored: other
-/// runs may be deleting the same directories.
-fn prune_unused(format_dir: &Path, this: &Path, now: SystemTime) -> usize {
-    let marker = format_dir.join(LAST_PRUNED);
-    let recently = fs::metadata(&marker)
-        .and_then(|m| m.modified())
-        .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age < PRUNE_EVERY));
-    if recently || touch(&marker, now).is_err() {
-        return 0;
-    }
-    let Ok(listing) = fs::read_dir(format_dir) else {
-        return 0;
-    };
-    let mut removed = 0;
-    for entry in listing.flatten() {
-        let path = entry.path();
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if !is_dir || path == this {
-            continue;
-        }
-        let used = fs::metadata(path.join(LAST_USED))
-            .or_else(|_| fs::symlink_metadata(&path))
-            .and_then(|m| m.modified());
-        let unused = used.is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > UNUSED_FOR));
-        if unused && fs::remove_dir_all(&path).is_ok() {
-            removed += 1;
-        }
-    }
-    removed
-}
-
-/// Creates `path` if missing and sets its modification time to `now`.
-fn touch(path: &Path, now: SystemTime) -> std::io::Result<()> {
-    fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)?
-        .set_modified(now)
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), String> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| format!("cannot create the cache directory {}: {e}", dir.display()))
-}
-
-/// The directories policyrun owns in the cache must be this user's alone: records written
-/// there by someone else would be believed.
-fn check_private(dir: &Path) -> Result<(), String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let meta = fs::symlink_metadata(dir)
-            .map_err(|e| format!("cache directory {}: {e}", dir.display()))?;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if !meta.is_dir() || meta.uid() != me || meta.mode() & 0o022 != 0 {
-            return Err(format!(
-                "cache directory {} is not a directory owned by this user and writable by it alone; not using it",
-                dir.display()
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The style stage's memory in a repository's cache directory: the digests of the sources
-/// it found canonical, for one formatter and set of options (the salt).
+/// The style stage's memory in a repository's store: the digests of the sources it found
+/// canonical, for one formatter and set of options (the salt).
 const STYLE_FILE: &str = "style-canonical";
 const STYLE_MAGIC: &str = "policyrun-style-canonical";
 
-impl Cache {
-    /// The body of a stage's memory file (`name`, starting with the line `magic FORMAT
-    /// salt-digest body-digest`) when it was written for `salt` and is whole: a missing,
-    /// damaged or foreign file is `None`, never trusted (its checksum is checked).
-    pub fn read_memory(&self, name: &str, magic: &str, salt: &str) -> Option<Vec<u8>> {
-        let bytes = fs::read(self.records.join(name)).ok()?;
-        let (header, body) = split_line(&bytes)?;
-        let expected = format!(
-            "{magic} {FORMAT} {} {}",
-            Digest::of(salt.as_bytes()).to_hex(),
-            Digest::of(body).to_hex()
-        );
-        (header == expected.as_bytes()).then(|| body.to_vec())
-    }
+/// Digests of the sources found canonical before with `salt` (the formatter's version
+/// and options); empty when there are none, or they are for another salt, or the file
+/// is damaged.
+pub fn canonical_sources(store: &Store, salt: &str) -> std::collections::HashSet<Digest> {
+    let Some(body) = store.read_memory(STYLE_FILE, STYLE_MAGIC, salt) else {
+        return Default::default();
+    };
+    body.split(|b| *b == b'\n')
+        .filter_map(|line| Digest::from_hex(std::str::from_utf8(line).ok()?))
+        .collect()
+}
 
-    /// Replaces a stage's memory file with `body`, for `salt`, atomically.
-    pub fn write_memory(
-        &self,
-        name: &str,
-        magic: &str,
-        salt: &str,
-        body: &[u8],
-    ) -> Result<(), String> {
-        let mut bytes = format!(
-            "{magic} {FORMAT} {} {}\n",
-            Digest::of(salt.as_bytes()).to_hex(),
-            Digest::of(body).to_hex()
-        )
-        .into_bytes();
-        bytes.extend_from_slice(body);
-        atomic::write_with(&self.records.join(name), &bytes, Durability::Unsynced).map_err(|e| {
-            format!(
-                "cannot write to the cache in {}: {e}",
-                self.records.display()
-            )
-        })
+/// Replaces the memory with `digests` (this run's canonical sources), for `salt`.
+pub fn save_canonical_sources(
+    store: &Store,
+    salt: &str,
+    digests: &std::collections::BTreeSet<Digest>,
+) -> Result<(), String> {
+    let mut body = String::with_capacity(digests.len() * 65);
+    for digest in digests {
+        body.push_str(&digest.to_hex());
+        body.push('\n');
     }
-
-    /// Digests of the sources found canonical before with `salt` (the formatter's version
-    /// and options); empty when there are none, or they are for another salt, or the file
-    /// is damaged.
-    pub fn canonical_sources(&self, salt: &str) -> std::collections::HashSet<Digest> {
-        let Some(body) = self.read_memory(STYLE_FILE, STYLE_MAGIC, salt) else {
-            return Default::default();
-        };
-        body.split(|b| *b == b'\n')
-            .filter_map(|line| Digest::from_hex(std::str::from_utf8(line).ok()?))
-            .collect()
-    }
-
-    /// Replaces the memory with `digests` (this run's canonical sources), for `salt`.
-    pub fn save_canonical_sources(
-        &self,
-        salt: &str,
-        digests: &std::collections::BTreeSet<Digest>,
-    ) -> Result<(), String> {
-        let mut body = String::with_capacity(digests.len() * 65);
-        for digest in digests {
-            body.push_str(&digest.to_hex());
-            body.push('\n');
-        }
-        self.write_memory(STYLE_FILE, STYLE_MAGIC, salt, body.as_bytes())
-    }
+    store.write_memory(STYLE_FILE, STYLE_MAGIC, salt, body.as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn records_unused_for_a_month_are_deleted_at_most_once_a_day() {
-        let cache = tempfile::tempdir().unwrap();
-        let format_dir = cache.path().join("expansions-v2");
-        let now = SystemTime::now();
-        let days = |n: u64| now - Duration::from_secs(n * 24 * 60 * 60);
-        let repository = |name: &str, used: Option<SystemTime>| {
-            let dir = format_dir.join(name);
-            fs::create_dir_all(&dir).unwrap();
-            if let Some(used) = used {
-                touch(&dir.join(LAST_USED), used).unwrap();
-            }
-            dir
-        };
-        let this = repository("this-1", Some(days(90)));
-        let gone = repository("gone-2", Some(days(31)));
-        let recent = repository("recent-3", Some(days(20)));
-        // No last-used file: the directory's own time counts.
-        let unmarked = repository("unmarked-4", None);
-        let file = format_dir.join("stray-file");
-        fs::write(&file, "x").unwrap();
-        assert_eq!(prune_unused(&format_dir, &this, now), 1);
-        assert!(this.exists() && recent.exists() && unmarked.exists() && file.exists());
-        assert!(!gone.exists());
-        // Within a day of that, nothing is looked at again.
-        let again = repository("gone-5", Some(days(40)));
-        assert_eq!(
-            prune_unused(&format_dir, &this, now + Duration::from_secs(3600)),
-            0
-        );
-        assert!(again.exists());
-        let tomorrow = now + Duration::from_secs(25 * 60 * 60);
-        assert_eq!(prune_unused(&format_dir, &this, tomorrow), 1);
-        assert!(!again.exists());
-        // A symbolic link to a directory is not followed, nor removed.
-        #[cfg(unix)]
-        {
-            let outside = tempfile::tempdir().unwrap();
-            touch(&outside.path().join(LAST_USED), days(100)).unwrap();
-            std::os::unix::fs::symlink(outside.path(), format_dir.join("link-6")).unwrap();
-            let later = tomorrow + Duration::from_secs(25 * 60 * 60);
-            assert_eq!(prune_unused(&format_dir, &this, later), 0);
-            assert!(outside.path().join(LAST_USED).exists());
-        }
-    }
-
-    #[test]
-    fn engine_matches_the_locked_evaluator() {
-        let lock = include_str!("../Cargo.lock");
-        for name in ["jrsonnet-evaluator", "jrsonnet-stdlib"] {
-            let version = lock
-                .split("[[package]]")
-                .find(|p| p.contains(&format!("name = \"{name}\"\n")))
-                .and_then(|p| p.split("version = \"").nth(1))
-                .and_then(|v| v.split('"').next())
-                .unwrap();
-            assert!(
-                ENGINE.contains(&format!("{name} {version}")),
-                "ENGINE says {ENGINE}, Cargo.lock has {name} {version}"
-            );
-        }
-    }
 
     fn repo_with(text: &str) -> (tempfile::TempDir, Repository) {
         let dir = tempfile::tempdir().unwrap();
@@ -1061,8 +505,8 @@ mod tests {
         let key = |text: &str, tool: &str, e: &Entry| {
             let (dir, repo) = repo_with(text);
             let cache_dir = tempfile::tempdir().unwrap();
-            let cache = Cache::open_as(cache_dir.path(), &repo, tool.into()).unwrap();
-            let key = cache.key(&repo, e);
+            let store = Store::open_as(cache_dir.path(), &repo.root, tool.into()).unwrap();
+            let key = Records::in_store(&store).key(&repo, e);
             drop(dir);
             key
         };
@@ -1139,7 +583,8 @@ mod tests {
         let (dir, repo) = repo_with("[[cluster]]\nname = \"dev\"\n");
         fs::write(dir.path().join("clusters/dev/a.jsonnet"), "{}").unwrap();
         let cache_dir = tempfile::tempdir().unwrap();
-        let cache = Cache::open_as(cache_dir.path(), &repo, "t".into()).unwrap();
+        let store = Store::open_as(cache_dir.path(), &repo.root, "t".into()).unwrap();
+        let cache = Records::in_store(&store);
         let entry = Entry {
             cluster: 0,
             path: PathBuf::from("clusters/dev/a.jsonnet"),
@@ -1150,10 +595,7 @@ mod tests {
             let mut body = serde_json::to_vec(&header).unwrap();
             body.push(b'\n');
             body.extend_from_slice(payload.as_bytes());
-            let mut bytes =
-                format!("{MAGIC} {FORMAT}\n{}\n", Digest::of(&body).to_hex()).into_bytes();
-            bytes.extend_from_slice(&body);
-            bytes
+            store::seal(MAGIC, &body)
         };
         let header = |path: &str, item: Option<&str>, input: &str| Header {
             key: key.clone(),
@@ -1186,31 +628,6 @@ mod tests {
         }
         let short = record(header("generated/dev/a/x.json", Some("x"), "lib/x"), "{");
         assert!(cache.decode(&repo, &entry, &key, &short).is_err());
-    }
-
-    #[test]
-    fn repository_names_are_readable_and_distinct() {
-        let a = repository_name(Path::new("/work/repo"));
-        let b = repository_name(Path::new("/other/repo"));
-        assert!(a.starts_with("repo-") && b.starts_with("repo-"), "{a} {b}");
-        assert_ne!(a, b);
-        let odd = repository_name(Path::new("/x/..\u{1b}[2Jevil name"));
-        assert!(
-            odd.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                && !odd.starts_with('.'),
-            "{odd}"
-        );
-    }
-
-    #[test]
-    fn cache_names_are_plain_directory_names() {
-        for good in ["policyrun-gate", "a", "main_1.2"] {
-            assert!(check_name(good).is_ok(), "{good}");
-        }
-        for bad in ["", ".hidden", "a/b", "..", "x\u{1b}", &"x".repeat(65)] {
-            assert!(check_name(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod report;
 pub mod schema;
+pub mod store;
 pub mod style;
 
 /// Exit codes, decided only in `main`.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::cache::{Cache, Miss, Record, WorkTree};
+use crate::cache::{Miss, Record, Records, WorkTree};
 use crate::freshness;
 use crate::jsonnet::discover;
 use crate::jsonnet::expand;
@@ -24,6 +24,7 @@ use crate::pipeline::shard::Shard;
 use crate::policy::memory::VerdictMemory;
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
 use crate::schema::{self, Catalog, crd, gvk::Gvk};
+use crate::store::Store;
 use crate::style;
 
 pub const EVALUATE: &str = "evaluate";
@@ -40,8 +41,9 @@ pub struct Options {
     pub without_schema: bool,
     /// Leave the policy stage out.
     pub without_policy: bool,
-    /// Where expansions are cached; `None` evaluates every entry.
-    pub cache: Option<Cache>,
+    /// Where expansions (and verdicts, canonical sources) are remembered; `None` evaluates
+    /// every entry.
+    pub cache: Option<Store>,
     /// Notes from the caller for the run's stats (why there is no cache).
     pub notes: Vec<String>,
     /// `check` only: check only the entries a change since this git revision reaches.
@@ -113,11 +115,11 @@ struct Looked {
 /// are returned, so that saving drops them.
 fn look_up(
     config: &Config,
-    cache: Option<&Cache>,
+    store: Option<&Store>,
     entries: &[Entry],
     notes: &mut Vec<String>,
 ) -> (Vec<Looked>, Vec<String>) {
-    let Some(cache) = cache else {
+    let Some(cache) = store.map(Records::in_store) else {
         let looked = entries
             .iter()
             .map(|_| Looked {
@@ -202,10 +204,11 @@ fn expand_looked(
     looked: Vec<Looked>,
     rejected: Vec<String>,
 ) -> (Vec<Slot>, Stats) {
-    let cache = options.cache.as_ref();
+    let store = options.cache.as_ref();
+    let cache = store.map(Records::in_store);
     let mut stats = Stats {
         entries: entries.len(),
-        cache_dir: cache.map(|c| c.dir().to_path_buf()),
+        cache_dir: store.map(|s| s.dir().to_path_buf()),
         changed_since: changes.map(|c| c.since.clone()),
         ..Stats::default()
     };
