@@ -447,37 +447,6 @@ fn plain_relative(path: &Path) -> bool {
     path.components().count() > 0 && path.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
-/// The style stage's memory in a repository's store: the digests of the sources it found
-/// canonical, for one formatter and set of options (the salt).
-const STYLE_FILE: &str = "style-canonical";
-const STYLE_MAGIC: &str = "policyrun-style-canonical";
-
-/// Digests of the sources found canonical before with `salt` (the formatter's version
-/// and options); empty when there are none, or they are for another salt, or the file
-/// is damaged.
-pub fn canonical_sources(store: &Store, salt: &str) -> std::collections::HashSet<Digest> {
-    let Some(body) = store.read_memory(STYLE_FILE, STYLE_MAGIC, salt) else {
-        return Default::default();
-    };
-    body.split(|b| *b == b'\n')
-        .filter_map(|line| Digest::from_hex(std::str::from_utf8(line).ok()?))
-        .collect()
-}
-
-/// Replaces the memory with `digests` (this run's canonical sources), for `salt`.
-pub fn save_canonical_sources(
-    store: &Store,
-    salt: &str,
-    digests: &std::collections::BTreeSet<Digest>,
-) -> Result<(), String> {
-    let mut body = String::with_capacity(digests.len() * 65);
-    for digest in digests {
-        body.push_str(&digest.to_hex());
-        body.push('\n');
-    }
-    store.write_memory(STYLE_FILE, STYLE_MAGIC, salt, body.as_bytes())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -558,8 +558,7 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
     // in a directory only its owner may write) ...
     let digest = Digest::of(unformatted.as_bytes());
     let salt = style::memory_salt(&config.style);
-    policyrun::cache::save_canonical_sources(&cache, &salt, &[digest].into_iter().collect())
-        .unwrap();
+    style::memory::save_canonical_sources(&cache, &salt, &[digest].into_iter().collect()).unwrap();
     let (believed, _) = style::check(&config.repo, &config.style, &clusters)
         .into_iter()
         .partition::<Vec<_>, _>(|o| o.subject.as_deref() == Some(file));
@@ -569,15 +568,13 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
     assert_eq!(status_of(&remembered, file), Status::Passed);
     // ... but only for the formatter and options it was written with,
     config.style.options.pad_arrays = !config.style.options.pad_arrays;
-    policyrun::cache::save_canonical_sources(&cache, &salt, &[digest].into_iter().collect())
-        .unwrap();
+    style::memory::save_canonical_sources(&cache, &salt, &[digest].into_iter().collect()).unwrap();
     let (other_options, _) =
         style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
     assert_eq!(status_of(&other_options, file), Status::Failed);
     config.style.options.pad_arrays = !config.style.options.pad_arrays;
     // ... and only when its checksum holds.
-    policyrun::cache::save_canonical_sources(&cache, &salt, &[digest].into_iter().collect())
-        .unwrap();
+    style::memory::save_canonical_sources(&cache, &salt, &[digest].into_iter().collect()).unwrap();
     let memory = cache.dir().join("style-canonical");
     let damaged = fs::read_to_string(&memory).unwrap().replace('a', "b");
     fs::write(&memory, damaged).unwrap();

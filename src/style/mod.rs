@@ -5,6 +5,7 @@
 
 pub mod fmt;
 pub mod libjsonnet;
+pub mod memory;
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
@@ -443,7 +444,7 @@ pub fn check_remembering(
 ) -> (Vec<Outcome>, Option<String>) {
     let salt = memory_salt(settings);
     let known = cache
-        .map(|c| crate::cache::canonical_sources(c, &salt))
+        .map(|c| memory::canonical_sources(c, &salt))
         .unwrap_or_default();
     let (files, problems) = sources(repo, &settings.exclude, &repo.root);
     let selected = |cluster: Option<&Cluster>| {
@@ -479,7 +480,7 @@ pub fn check_remembering(
     let every_source = clusters.len() == repo.clusters.len();
     let note = match cache {
         Some(cache) if every_source && canonical != known.into_iter().collect() => {
-            crate::cache::save_canonical_sources(cache, &salt, &canonical).err()
+            memory::save_canonical_sources(cache, &salt, &canonical).err()
         }
         _ => None,
     }
