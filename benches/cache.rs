@@ -31,8 +31,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use measure::median;
-use policyrun::cache::Records;
 use policyrun::cli::config::Config;
+use policyrun::jsonnet::records::Records;
 use policyrun::pipeline::check::{self as gate, Options};
 use policyrun::report::{self, Report, RunInfo, human::Human, junit};
 use policyrun::store::Store;
@@ -382,7 +382,7 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::model::repo
     for _ in 0..5 {
         use rayon::prelude::*;
         let started = Instant::now();
-        let tree = policyrun::cache::WorkTree::new(&config.repo.root);
+        let tree = policyrun::jsonnet::records::WorkTree::new(&config.repo.root);
         let keys: Vec<String> = entries
             .par_iter()
             .map(|e| cache.key(&config.repo, e))

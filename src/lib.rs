@@ -3,7 +3,6 @@
 //! these modules so that tests and benchmarks drive the same code.
 
 pub mod apply;
-pub mod cache;
 pub mod cli;
 pub mod freshness;
 pub mod jsonnet;

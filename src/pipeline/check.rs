@@ -9,10 +9,10 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::cache::{Miss, Record, Records, WorkTree};
 use crate::freshness;
 use crate::jsonnet::discover;
 use crate::jsonnet::expand;
+use crate::jsonnet::records::{Miss, Record, Records, WorkTree};
 use crate::model::expansion::Entry;
 use crate::model::expansion::{Expanded, Object};
 use crate::model::object::Target;

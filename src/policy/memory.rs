@@ -8,7 +8,7 @@
 //! the cluster's context (name, parameters, the namespaces its tree creates), the object's
 //! context (entry, generated file, scope) and the object as the policies saw it (a Secret's
 //! values masked, unless `reveal_secret_values`, which the key names too). It lives in the
-//! repository's directory of the cache (`cache`: outside the repository, private to the
+//! repository's directory of the cache (`store`: outside the repository, private to the
 //! user, never chosen by `policyrun.toml`), as one file with a checksum, read whole and
 //! ignored whole when damaged or written for other policies. Nothing that failed is
 //! remembered — an object whose evaluation raised an error is evaluated again on every run —
