@@ -143,7 +143,7 @@ fn main() {
     let expanded = policyrun::jsonnet::expand::expand_all(
         &config.repo,
         &entries,
-        &indicatif::ProgressBar::hidden(),
+        &policyrun::model::events::Unseen::shared(),
     );
     let (_, problems) =
         policyrun::freshness::write::write_tree(&config.repo, &clusters, &expanded, true);
@@ -402,7 +402,10 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::model::repo
         let expanded: Vec<_> = records
             .par_iter()
             .zip(&entries)
-            .map(|(r, e)| r.expanded(&config.repo, e).expect("rebuilt"))
+            .map(|(r, e)| {
+                r.expanded(&config.repo, e, &policyrun::model::events::Unseen)
+                    .expect("rebuilt")
+            })
             .collect();
         rebuilds.push(started.elapsed());
         drop(expanded);

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::jsonnet::expand;
 use crate::model::digest::Digest;
+use crate::model::events::{Event, Events};
 use crate::model::expansion::Entry;
 use crate::model::expansion::Input;
 use crate::model::expansion::{Expanded, Object, output_prefix};
@@ -312,12 +313,17 @@ impl Record {
 
     /// The entry's expansion, rebuilt from the files it produced: the same files, objects
     /// and problems an evaluation gives, and the recorded inputs. The evaluation's trace
-    /// lines are printed again, as the evaluation would have printed them.
-    pub fn expanded(&self, repo: &Repository, entry: &Entry) -> Result<Expanded, String> {
+    /// lines go to `events` again, as the evaluation would have sent them.
+    pub fn expanded(
+        &self,
+        repo: &Repository,
+        entry: &Entry,
+        events: &dyn Events,
+    ) -> Result<Expanded, String> {
         let started = std::time::Instant::now();
         for line in &self.traces {
             let shown = crate::model::text::visible(line.trim_end_matches('\n'));
-            expand::print_trace_line(&format!("{shown}\n"));
+            events.emit(Event::Trace(&format!("{shown}\n")));
         }
         let files = self
             .files
@@ -460,6 +466,64 @@ mod tests {
             .unwrap()
             .repo;
         (dir, repo)
+    }
+
+    /// Every event, as the sink saw it: what a terminal or log would have been sent.
+    #[derive(Default)]
+    struct Collected(Mutex<Vec<String>>);
+
+    impl Events for Collected {
+        fn emit(&self, event: Event<'_>) {
+            self.0.lock().unwrap().push(format!("{event:?}"));
+        }
+    }
+
+    /// Progress and traces reach the sink as events, and a record taken from the cache sends
+    /// the same trace lines, byte for byte, as the evaluation it replaces.
+    #[test]
+    fn an_evaluation_and_its_record_send_the_same_traces() {
+        let (dir, repo) = repo_with("[[cluster]]\nname = \"dev\"\n");
+        fs::write(
+            dir.path().join("clusters/dev/a.jsonnet"),
+            "std.trace('hello \\u001b[2J', { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'x' } } })",
+        )
+        .unwrap();
+        let entry = Entry {
+            cluster: 0,
+            path: PathBuf::from("clusters/dev/a.jsonnet"),
+            stem: "a".into(),
+        };
+        let evaluating = std::sync::Arc::new(Collected::default());
+        let sink: std::sync::Arc<dyn Events> = evaluating.clone();
+        let expanded = expand::expand_all(&repo, std::slice::from_ref(&entry), &sink);
+        let seen = evaluating.0.lock().unwrap().clone();
+        let trace = "Trace(\"TRACE: hello \\\\u{1b}[2J\\n\")";
+        assert_eq!(
+            seen,
+            [
+                "Begin { what: \"expanding\", total: Some(1) }",
+                trace,
+                "Progress { done: 1, status: \"entries\" }",
+                "End",
+            ],
+            "{seen:#?}"
+        );
+
+        let cache_dir = tempfile::tempdir().unwrap();
+        let store = Store::open_as(cache_dir.path(), &repo.root, "t".into()).unwrap();
+        let records = Records::in_store(&store);
+        let key = records.key(&repo, &entry);
+        let record = records.record(&key, &expanded[0]).expect("a record");
+        records.save(vec![(key.clone(), record)], &[]).unwrap();
+        let loaded = records.load(std::slice::from_ref(&key));
+        let tree = WorkTree::new(&repo.root);
+        let hit = records
+            .lookup(&loaded, &repo, &entry, &key, &tree)
+            .expect("a hit");
+        let replaying = Collected::default();
+        let rebuilt = hit.expanded(&repo, &entry, &replaying).unwrap();
+        assert_eq!(*replaying.0.lock().unwrap(), [trace]);
+        assert_eq!(rebuilt.traces, expanded[0].traces);
     }
 
     /// Every setting that shapes an entry's output is part of its key.

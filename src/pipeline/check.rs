@@ -3,16 +3,15 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::freshness;
 use crate::jsonnet::discover;
 use crate::jsonnet::expand;
 use crate::jsonnet::records::{Miss, Record, Records, WorkTree};
+use crate::model::events::Events;
 use crate::model::expansion::Entry;
 use crate::model::expansion::{Expanded, Object};
 use crate::model::object::Target;
@@ -23,6 +22,7 @@ use crate::pipeline::settings::Config;
 use crate::pipeline::shard::Shard;
 use crate::policy::memory::VerdictMemory;
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
+use crate::report::events::{Bar, TracesOnly};
 use crate::schema::{self, Catalog, crd, gvk::Gvk};
 use crate::store::Store;
 use crate::style;
@@ -234,15 +234,17 @@ fn expand_looked(
     stats.checked = checked.len();
     let to_expand: Vec<Entry> = checked.iter().map(|&i| entries[i].clone()).collect();
     let new_records: Mutex<Vec<(String, Vec<u8>)>> = Mutex::new(Vec::new());
-    let progress = progress_bar(to_expand.len() as u64, options.progress);
+    let events = expansion_events(options.progress);
     let expanded = expand::expand_all_with(
         &config.repo,
         &to_expand,
-        &progress,
+        &events,
         |n| {
             let i = checked[n];
             let record = looked[i].record.as_ref()?;
-            record.expanded(&config.repo, &entries[i]).ok()
+            record
+                .expanded(&config.repo, &entries[i], events.as_ref())
+                .ok()
         },
         |n, expanded| {
             let (Some(cache), Some(key)) = (cache, &looked[checked[n]].key) else {
@@ -254,7 +256,6 @@ fn expand_looked(
             }
         },
     );
-    progress.finish_and_clear();
     if let Some(cache) = cache {
         let new = new_records.into_inner().unwrap_or_default();
         if !new.is_empty() || !rejected.is_empty() {
@@ -680,18 +681,12 @@ fn duplicate_identities<'a>(objects: impl Iterator<Item = (&'a Object, bool)>) -
     outcomes
 }
 
-/// A progress bar on stderr when the caller asks for one (a terminal, outside CI), else a
-/// hidden one that costs nothing.
-fn progress_bar(len: u64, enabled: bool) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
+/// Where the expansion's events go: a progress bar on stderr when the caller asks for one
+/// (a terminal, outside CI), else only the entries' trace lines, which every run prints.
+fn expansion_events(progress: bool) -> Arc<dyn Events> {
+    if progress {
+        Arc::new(Bar::new())
+    } else {
+        Arc::new(TracesOnly)
     }
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} expanding {pos}/{len} entries {wide_bar} {elapsed}")
-    {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
 }
