@@ -241,7 +241,7 @@ pub fn unseal<'b>(magic: &str, record: &'b [u8]) -> Result<&'b [u8], String> {
 }
 
 /// The first line of `bytes` (without its newline) and the rest; `None` without a newline.
-pub fn split_line(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+pub(crate) fn split_line(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     let end = bytes.iter().position(|&b| b == b'\n')?;
     Some((&bytes[..end], &bytes[end + 1..]))
 }
