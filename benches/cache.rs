@@ -31,10 +31,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use measure::median;
-use policyrun::cache::Cache;
 use policyrun::cli::config::Config;
+use policyrun::jsonnet::records::Records;
 use policyrun::pipeline::check::{self as gate, Options};
 use policyrun::report::{self, Report, RunInfo, human::Human, junit};
+use policyrun::store::Store;
 use serde_json::Value;
 
 /// CPU time (user and system) of the children that ended so far.
@@ -142,7 +143,7 @@ fn main() {
     let expanded = policyrun::jsonnet::expand::expand_all(
         &config.repo,
         &entries,
-        &indicatif::ProgressBar::hidden(),
+        &policyrun::model::events::Unseen::shared(),
     );
     let (_, problems) =
         policyrun::freshness::write::write_tree(&config.repo, &clusters, &expanded, true);
@@ -362,7 +363,7 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::model::repo
     // This process is another build than the binary: its records have keys of their own.
     let options = &Options {
         cache: Some(
-            Cache::open(&root.with_extension("phases-cache"), &config.repo).expect("cache"),
+            Store::open(&root.with_extension("phases-cache"), &config.repo.root).expect("cache"),
         ),
         ..Options::default()
     };
@@ -377,11 +378,11 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::model::repo
     let entries = policyrun::jsonnet::discover::entries(&config.repo, clusters)
         .expect("entries")
         .entries;
-    let cache = options.cache.as_ref().expect("a cache");
+    let cache = Records::in_store(options.cache.as_ref().expect("a cache"));
     for _ in 0..5 {
         use rayon::prelude::*;
         let started = Instant::now();
-        let tree = policyrun::cache::WorkTree::new(&config.repo.root);
+        let tree = policyrun::jsonnet::records::WorkTree::new(&config.repo.root);
         let keys: Vec<String> = entries
             .par_iter()
             .map(|e| cache.key(&config.repo, e))
@@ -401,7 +402,10 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::model::repo
         let expanded: Vec<_> = records
             .par_iter()
             .zip(&entries)
-            .map(|(r, e)| r.expanded(&config.repo, e).expect("rebuilt"))
+            .map(|(r, e)| {
+                r.expanded(&config.repo, e, &policyrun::model::events::Unseen)
+                    .expect("rebuilt")
+            })
             .collect();
         rebuilds.push(started.elapsed());
         drop(expanded);

@@ -19,7 +19,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use indicatif::ProgressBar;
 use measure::{median, timed};
 use policyrun::cli::config::Config;
 use policyrun::freshness::write;
@@ -105,7 +104,11 @@ fn prepare(stacks: usize) -> Prepared {
         .entries;
 
     // Commit the expansion, as the repository would have it.
-    let expanded = expand::expand_all(&config.repo, &entries, &ProgressBar::hidden());
+    let expanded = expand::expand_all(
+        &config.repo,
+        &entries,
+        &policyrun::model::events::Unseen::shared(),
+    );
     let objects = expanded
         .iter()
         .map(|e| e.result.as_ref().map_or(0, |r| r.objects.len()))
@@ -189,7 +192,13 @@ fn measure_style(repo: &mut Prepared) {
 
 fn measure_evaluate(repo: &mut Prepared) {
     collect_garbage();
-    let (texts, wall, cpu) = timed(|| expand::evaluate_only(&repo.config.repo, &repo.entries));
+    let (texts, wall, cpu) = timed(|| {
+        expand::evaluate_only(
+            &repo.config.repo,
+            &repo.entries,
+            &policyrun::model::events::Unseen::shared(),
+        )
+    });
     repo.evaluate.push(wall);
     repo.evaluate_cpu.extend(cpu);
     assert!(texts.iter().all(Result::is_ok));
@@ -209,7 +218,11 @@ fn round(repo: &mut Prepared) {
     }
     if only == "evaluate" {
         collect_garbage();
-        let _ = expand::evaluate_only(&repo.config.repo, &repo.entries);
+        let _ = expand::evaluate_only(
+            &repo.config.repo,
+            &repo.entries,
+            &policyrun::model::events::Unseen::shared(),
+        );
         return;
     }
     let sides: [fn(&mut Prepared); 5] = [
@@ -227,7 +240,11 @@ fn round(repo: &mut Prepared) {
         collect_garbage();
         let clusters: Vec<_> = repo.config.repo.clusters.iter().collect();
         let started = Instant::now();
-        let expanded = expand::expand_all(&repo.config.repo, &repo.entries, &ProgressBar::hidden());
+        let expanded = expand::expand_all(
+            &repo.config.repo,
+            &repo.entries,
+            &policyrun::model::events::Unseen::shared(),
+        );
         let expand_time = started.elapsed();
         let started = Instant::now();
         let tree = policyrun::freshness::CommittedTree::scan(&repo.config.repo, &clusters, true);

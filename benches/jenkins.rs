@@ -116,7 +116,7 @@ fn main() {
     let expanded = policyrun::jsonnet::expand::expand_all(
         &config.repo,
         &entries,
-        &indicatif::ProgressBar::hidden(),
+        &policyrun::model::events::Unseen::shared(),
     );
     let (_, problems) =
         policyrun::freshness::write::write_tree(&config.repo, &clusters, &expanded, true);
@@ -244,7 +244,11 @@ fn main() {
                 0 => {
                     collect_garbage();
                     let started = Instant::now();
-                    let texts = policyrun::jsonnet::expand::evaluate_only(&config.repo, &entries);
+                    let texts = policyrun::jsonnet::expand::evaluate_only(
+                        &config.repo,
+                        &entries,
+                        &policyrun::model::events::Unseen::shared(),
+                    );
                     let wall = started.elapsed();
                     assert!(texts.iter().all(Result::is_ok));
                     drop(texts);

@@ -60,7 +60,11 @@ fn main() {
     let entries = discover::entries(&config.repo, &clusters)
         .expect("entries")
         .entries;
-    let expanded = expand::expand_all(&config.repo, &entries, &indicatif::ProgressBar::hidden());
+    let expanded = expand::expand_all(
+        &config.repo,
+        &entries,
+        &policyrun::model::events::Unseen::shared(),
+    );
     let (_, problems) = write::write_tree(&config.repo, &clusters, &expanded, true);
     assert!(problems.is_empty(), "{problems:?}");
     let targets = gate::targets(&expanded);

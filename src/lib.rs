@@ -3,7 +3,6 @@
 //! these modules so that tests and benchmarks drive the same code.
 
 pub mod apply;
-pub mod cache;
 pub mod cli;
 pub mod freshness;
 pub mod jsonnet;
@@ -12,6 +11,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod report;
 pub mod schema;
+pub mod store;
 pub mod style;
 
 /// Exit codes, decided only in `main`.

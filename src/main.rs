@@ -745,8 +745,8 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
     }
     args.schema.apply(&mut config.schema)?;
     let refused_secret_values = args.policy.apply(&mut config.policy);
-    let (cache, note) = policyrun::cache::for_run(
-        &config.repo,
+    let (cache, note) = policyrun::store::for_run(
+        &config.repo.root,
         args.cache_dir.as_deref(),
         args.cache_name.as_deref(),
         args.no_cache,

@@ -7,9 +7,9 @@ mod support;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use policyrun::cache::Cache;
 use policyrun::cli::config::Config;
 use policyrun::pipeline::check::{self as gate, Options};
+use policyrun::store::Store;
 use serde_json::Value;
 use support::{CachedRepo, policyrun, policyrun_with};
 
@@ -275,7 +275,9 @@ fn another_tool_version_does_not_see_the_records() {
     let config = Config::load(&repo.root().join("policyrun.toml")).unwrap();
     let run = |tool: &str| {
         let options = Options {
-            cache: Some(Cache::open_as(repo.cache.path(), &config.repo, tool.to_owned()).unwrap()),
+            cache: Some(
+                Store::open_as(repo.cache.path(), &config.repo.root, tool.to_owned()).unwrap(),
+            ),
             ..Options::default()
         };
         gate::check(&config, &options).unwrap()
@@ -514,7 +516,6 @@ fn a_cache_directory_others_can_write_is_not_trusted() {
 /// and formats only what it has not seen canonical with the same formatter and options.
 #[test]
 fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
-    use policyrun::cache::Cache;
     use policyrun::cli::config::Config;
     use policyrun::model::digest::Digest;
     use policyrun::model::outcome::Status;
@@ -522,7 +523,7 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
 
     let repo = Repo::new();
     let mut config = Config::discover(repo.root()).unwrap();
-    let cache = Cache::open(repo.cache.path(), &config.repo).unwrap();
+    let cache = Store::open(repo.cache.path(), &config.repo.root).unwrap();
     let clusters: Vec<_> = config.repo.clusters.iter().collect();
     let status_of = |outcomes: &[policyrun::model::outcome::Outcome], file: &str| {
         outcomes
@@ -557,9 +558,7 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
     // in a directory only its owner may write) ...
     let digest = Digest::of(unformatted.as_bytes());
     let salt = style::memory_salt(&config.style);
-    cache
-        .save_canonical_sources(&salt, &[digest].into_iter().collect())
-        .unwrap();
+    style::memory::save_canonical_sources(&cache, &salt, &[digest].into_iter().collect()).unwrap();
     let (believed, _) = style::check(&config.repo, &config.style, &clusters)
         .into_iter()
         .partition::<Vec<_>, _>(|o| o.subject.as_deref() == Some(file));
@@ -569,17 +568,13 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
     assert_eq!(status_of(&remembered, file), Status::Passed);
     // ... but only for the formatter and options it was written with,
     config.style.options.pad_arrays = !config.style.options.pad_arrays;
-    cache
-        .save_canonical_sources(&salt, &[digest].into_iter().collect())
-        .unwrap();
+    style::memory::save_canonical_sources(&cache, &salt, &[digest].into_iter().collect()).unwrap();
     let (other_options, _) =
         style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
     assert_eq!(status_of(&other_options, file), Status::Failed);
     config.style.options.pad_arrays = !config.style.options.pad_arrays;
     // ... and only when its checksum holds.
-    cache
-        .save_canonical_sources(&salt, &[digest].into_iter().collect())
-        .unwrap();
+    style::memory::save_canonical_sources(&cache, &salt, &[digest].into_iter().collect()).unwrap();
     let memory = cache.dir().join("style-canonical");
     let damaged = fs::read_to_string(&memory).unwrap().replace('a', "b");
     fs::write(&memory, damaged).unwrap();

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use policyrun::cli::config::Config;
 use policyrun::jsonnet::expand::evaluate_file;
+use policyrun::report::events::TracesOnly;
 
 fn repository() -> Config {
     Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policyrun.toml")).unwrap()
@@ -36,14 +37,16 @@ fn library_tests_pass() {
     let failures: Vec<String> = tests
         .iter()
         .filter_map(|test| {
-            evaluate_file(&config.repo, 0, test).err().map(|f| {
-                format!(
-                    "{}: {}\n{}",
-                    test.display(),
-                    f.message,
-                    f.detail.unwrap_or_default()
-                )
-            })
+            evaluate_file(&config.repo, 0, test, &traces())
+                .err()
+                .map(|f| {
+                    format!(
+                        "{}: {}\n{}",
+                        test.display(),
+                        f.message,
+                        f.detail.unwrap_or_default()
+                    )
+                })
         })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -70,7 +73,7 @@ fn library_asserts_catch_common_mistakes() {
                 )
             })
             .trim();
-        match evaluate_file(&config.repo, 0, &case) {
+        match evaluate_file(&config.repo, 0, &case, &traces()) {
             Ok(output) => panic!(
                 "{} evaluated, but must fail with {expected:?}:\n{output}",
                 case.display()
@@ -83,4 +86,9 @@ fn library_asserts_catch_common_mistakes() {
             ),
         }
     }
+}
+
+/// The library's traces reach stderr as the jsonnet tool's would.
+fn traces() -> std::sync::Arc<dyn policyrun::model::events::Events> {
+    std::sync::Arc::new(TracesOnly)
 }

@@ -495,7 +495,11 @@ fn example_repository_verdicts_equal_opas() {
     let entries = discover::entries(&config.repo, &clusters)
         .expect("entries")
         .entries;
-    let expanded = expand::expand_all(&config.repo, &entries, &indicatif::ProgressBar::hidden());
+    let expanded = expand::expand_all(
+        &config.repo,
+        &entries,
+        &policyrun::model::events::Unseen::shared(),
+    );
     let targets = check::targets(&expanded);
     assert!(targets.len() > 100, "{} objects", targets.len());
     let catalog = Catalog::new(config.schema.clone()).expect("schemas");

@@ -309,7 +309,7 @@ impl Config {
             return Err(format!(
                 "cache: the expansion cache's directory is chosen by whoever runs policyrun \
                  (--cache-dir or {}), not by this file, which comes with the change under review",
-                crate::cache::DIR_VARIABLE
+                crate::store::DIR_VARIABLE
             ));
         }
 

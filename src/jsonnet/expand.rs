@@ -7,14 +7,12 @@ mod pool;
 pub use pool::WORKER_STACK;
 
 use std::cell::RefCell;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use indicatif::ProgressBar;
 use jrsonnet_evaluator::error::ErrorKind;
 use jrsonnet_evaluator::function::CallLocation;
 use jrsonnet_evaluator::manifest::JsonFormat;
@@ -28,6 +26,7 @@ use serde_json::Value;
 use crate::jsonnet::imports::ImportLog;
 use crate::jsonnet::sandbox::SandboxResolver;
 use crate::jsonnet::stdlib::GateStdlib;
+use crate::model::events::{Event, Events};
 use crate::model::expansion::{
     Entry, Expanded, ExpandedFiles, Failure, Object, Produced, output_prefix,
 };
@@ -35,9 +34,14 @@ use crate::model::outcome::{Location, ObjectId, pointer_segment};
 use crate::model::repository::{Layout, Repository};
 use crate::model::text::visible;
 
-/// Expands every entry in parallel. `progress` is advanced once per entry.
-pub fn expand_all(repo: &Repository, entries: &[Entry], progress: &ProgressBar) -> Vec<Expanded> {
-    expand_all_with(repo, entries, progress, |_| None, |_, _| {})
+/// What the expansion's progress events count, after "expanding N/M".
+const COUNTED: &str = "entries";
+
+/// Expands every entry in parallel. Progress (`Begin`, a `Progress` per entry, `End`) and
+/// the entries' `std.trace` lines go to `events`; evaluator threads keep their own handle
+/// on it, since an entry past its budget is abandoned, not awaited.
+pub fn expand_all(repo: &Repository, entries: &[Entry], events: &Arc<dyn Events>) -> Vec<Expanded> {
+    expand_all_with(repo, entries, events, |_| None, |_, _| {})
         .into_iter()
         .map(|(expanded, _)| expanded)
         .collect()
@@ -45,7 +49,7 @@ pub fn expand_all(repo: &Repository, entries: &[Entry], progress: &ProgressBar) 
 
 /// Expands every entry in parallel: the `i`th is taken from `reuse(i)` when that has it
 /// (the cache), else evaluated and then handed to `evaluated(i, ..)` (to be cached). The
-/// flag says which of the two it was. `progress` is advanced once per entry.
+/// flag says which of the two it was. Events as for `expand_all`.
 ///
 /// Entries evaluate on threads of their own (one per rayon worker), each within the
 /// configuration's evaluation budget: an entry past it is an error, and is never handed to
@@ -53,16 +57,22 @@ pub fn expand_all(repo: &Repository, entries: &[Entry], progress: &ProgressBar) 
 pub fn expand_all_with(
     repo: &Repository,
     entries: &[Entry],
-    progress: &ProgressBar,
+    events: &Arc<dyn Events>,
     reuse: impl Fn(usize) -> Option<Expanded> + Sync + Send,
     evaluated: impl Fn(usize, &Expanded) + Sync + Send,
 ) -> Vec<(Expanded, bool)> {
+    events.emit(Event::Begin {
+        what: "expanding",
+        total: Some(entries.len() as u64),
+        log_every: None,
+    });
+    let progress = Progress::new(events.as_ref());
     let mut slots: Vec<Option<(Expanded, bool)>> = (0..entries.len())
         .into_par_iter()
         .map(|i| {
             let reused = reuse(i).map(|expanded| (expanded, true));
             if reused.is_some() {
-                progress.inc(1);
+                progress.step();
             }
             reused
         })
@@ -74,7 +84,7 @@ pub fn expand_all_with(
         .map(|(i, _)| (i, entries[i].clone()))
         .collect();
     if !jobs.is_empty() {
-        let done = pool::evaluate(repo, jobs, rayon::current_num_threads(), progress);
+        let done = pool::evaluate(repo, jobs, rayon::current_num_threads(), events, &progress);
         // Encoded for the cache in parallel, as the evaluations ran.
         done.par_iter()
             .filter(|(_, _, in_budget)| *in_budget)
@@ -83,7 +93,35 @@ pub fn expand_all_with(
             slots[i] = Some((expanded, false));
         }
     }
+    events.emit(Event::End);
     slots.into_iter().flatten().collect()
+}
+
+/// Entries done so far, reported as `Progress` events. One lock, so that the counts reach
+/// the sink in order even though workers finish in any order.
+struct Progress<'e> {
+    events: &'e dyn Events,
+    done: Mutex<u64>,
+}
+
+impl<'e> Progress<'e> {
+    fn new(events: &'e dyn Events) -> Self {
+        Progress {
+            events,
+            done: Mutex::new(0),
+        }
+    }
+
+    /// One more entry is done.
+    fn step(&self) {
+        if let Ok(mut done) = self.done.lock() {
+            *done += 1;
+            self.events.emit(Event::Progress {
+                done: *done,
+                status: COUNTED,
+            });
+        }
+    }
 }
 
 /// An entry's expansion from files it produced before (the cache's record of them):
@@ -101,13 +139,17 @@ pub fn rebuild(
     Ok(out)
 }
 
-/// Evaluates entries to their manifested JSON text only, as the jsonnet tool would: the
-/// baseline the benchmark compares the whole gate against.
-pub fn evaluate_only(repo: &Repository, entries: &[Entry]) -> Vec<Result<String, Failure>> {
+/// Evaluates entries to their manifested JSON text only, as the jsonnet tool would (traces
+/// to `events`): the baseline the benchmark compares the whole gate against.
+pub fn evaluate_only(
+    repo: &Repository,
+    entries: &[Entry],
+    events: &Arc<dyn Events>,
+) -> Vec<Result<String, Failure>> {
     entries
         .par_iter()
         .map_init(
-            || Worker::new(repo),
+            || Worker::new(repo, events.clone()),
             |worker, entry| {
                 let state = worker.state(entry.cluster).clone();
                 let _entered = state.enter();
@@ -119,9 +161,14 @@ pub fn evaluate_only(repo: &Repository, entries: &[Entry]) -> Vec<Result<String,
 }
 
 /// Evaluates one file as an entry of `cluster` (index into the configuration) and returns the
-/// jsonnet tool's output for it; used for the library's own tests.
-pub fn evaluate_file(repo: &Repository, cluster: usize, path: &Path) -> Result<String, Failure> {
-    let mut worker = Worker::new(repo);
+/// jsonnet tool's output for it (traces to `events`); used for the library's own tests.
+pub fn evaluate_file(
+    repo: &Repository,
+    cluster: usize,
+    path: &Path,
+    events: &Arc<dyn Events>,
+) -> Result<String, Failure> {
+    let mut worker = Worker::new(repo, events.clone());
     let state = worker.state(cluster).clone();
     let _entered = state.enter();
     let entry = Entry {
@@ -143,10 +190,12 @@ struct Worker<'c> {
     traces: Rc<RefCell<Vec<String>>>,
     /// Set when nobody waits for this worker's entry any more: its traces are not printed.
     silenced: Arc<AtomicBool>,
+    /// Where the states' trace printers send what `std.trace` printed.
+    events: Arc<dyn Events>,
 }
 
 impl<'c> Worker<'c> {
-    fn new(repo: &'c Repository) -> Self {
+    fn new(repo: &'c Repository, events: Arc<dyn Events>) -> Self {
         // jrsonnet's depth limit is per thread; raise it to the jsonnet tool's on this one.
         jrsonnet_evaluator::stack::set_stack_depth_limit(repo.max_stack);
         Worker {
@@ -154,6 +203,7 @@ impl<'c> Worker<'c> {
             states: vec![None; repo.clusters.len()],
             traces: Rc::default(),
             silenced: Arc::default(),
+            events,
         }
     }
 
@@ -171,6 +221,7 @@ impl<'c> Worker<'c> {
         let repo = self.repo;
         let traces = &self.traces;
         let silenced = &self.silenced;
+        let events = &self.events;
         self.states[cluster].get_or_insert_with(|| {
             let context = GateStdlib::new(
                 repo.root.clone(),
@@ -178,6 +229,7 @@ impl<'c> Worker<'c> {
                     root: repo.root.clone(),
                     printed: traces.clone(),
                     silenced: silenced.clone(),
+                    events: events.clone(),
                 }),
             );
             for (name, value) in &repo.clusters[cluster].ext_vars {
@@ -389,9 +441,10 @@ fn add_file(
     Ok(())
 }
 
-/// Prints `std.trace` messages to stderr like the jsonnet tool (`TRACE: file:line text`),
-/// but with the file relative to the repository and the text's control characters escaped:
-/// the text comes from the pull request under review and lands in a terminal or CI log.
+/// Passes `std.trace` messages on as trace events, as the jsonnet tool prints them
+/// (`TRACE: file:line text`), but with the file relative to the repository and the text's
+/// control characters escaped: the text comes from the pull request under review and
+/// lands in a terminal or CI log.
 #[derive(Acyclic)]
 struct SafeTracePrinter {
     root: PathBuf,
@@ -399,6 +452,7 @@ struct SafeTracePrinter {
     printed: Rc<RefCell<Vec<String>>>,
     /// Nobody waits for the entry any more (its budget ran out): print nothing.
     silenced: Arc<AtomicBool>,
+    events: Arc<dyn Events>,
 }
 
 impl TracePrinter for SafeTracePrinter {
@@ -416,15 +470,9 @@ impl TracePrinter for SafeTracePrinter {
         if self.silenced.load(Ordering::Relaxed) {
             return;
         }
-        print_trace_line(&line);
+        self.events.emit(Event::Trace(&line));
         self.printed.borrow_mut().push(line);
     }
-}
-
-/// Prints one trace line (already made visible) to stderr. One write per message, so that
-/// workers' traces do not interleave mid-line.
-pub(crate) fn print_trace_line(line: &str) {
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 fn manifest(value: &Val, indent: usize) -> jrsonnet_evaluator::Result<String> {
@@ -726,7 +774,7 @@ mod tests {
         let repo = crate::cli::config::Config::parse("[[cluster]]\nname = \"dev\"\n", root.clone())
             .unwrap()
             .repo;
-        let mut worker = Worker::new(&repo);
+        let mut worker = Worker::new(&repo, crate::model::events::Unseen::shared());
         let entry = |name: &str| Entry {
             cluster: 0,
             path: PathBuf::from(format!("clusters/dev/{name}.jsonnet")),
@@ -818,7 +866,7 @@ mod tests {
         let expanded = expand_all_with(
             &repo,
             &entries,
-            &ProgressBar::hidden(),
+            &crate::model::events::Unseen::shared(),
             |_| None,
             |i, _| cached.lock().unwrap().push(i),
         );

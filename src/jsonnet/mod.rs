@@ -6,5 +6,6 @@ pub mod discover;
 pub mod expand;
 pub mod import_kinds;
 pub mod imports;
+pub mod records;
 pub mod sandbox;
 pub mod stdlib;

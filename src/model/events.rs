@@ -42,3 +42,10 @@ pub struct Unseen;
 impl Events for Unseen {
     fn emit(&self, _: Event<'_>) {}
 }
+
+impl Unseen {
+    /// A handle for code that keeps its sink beyond a call (evaluator threads).
+    pub fn shared() -> std::sync::Arc<dyn Events> {
+        std::sync::Arc::new(Unseen)
+    }
+}

@@ -3,17 +3,15 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::cache::{Cache, Miss, Record, WorkTree};
 use crate::freshness;
 use crate::jsonnet::discover;
 use crate::jsonnet::expand;
-use crate::model::events::Unseen;
+use crate::jsonnet::records::{Miss, Record, Records, WorkTree};
+use crate::model::events::{Events, Unseen};
 use crate::model::expansion::Entry;
 use crate::model::expansion::{Expanded, Object};
 use crate::model::object::Target;
@@ -25,7 +23,9 @@ use crate::pipeline::settings::Config;
 use crate::pipeline::shard::Shard;
 use crate::policy::memory::VerdictMemory;
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
+use crate::report::events::{Bar, TracesOnly};
 use crate::schema::{self, Catalog, crd, gvk::Gvk};
+use crate::store::Store;
 use crate::style;
 
 pub const EVALUATE: &str = "evaluate";
@@ -42,8 +42,9 @@ pub struct Options {
     pub without_schema: bool,
     /// Leave the policy stage out.
     pub without_policy: bool,
-    /// Where expansions are cached; `None` evaluates every entry.
-    pub cache: Option<Cache>,
+    /// Where expansions (and verdicts, canonical sources) are remembered; `None` evaluates
+    /// every entry.
+    pub cache: Option<Store>,
     /// Notes from the caller for the run's stats (why there is no cache).
     pub notes: Vec<String>,
     /// `check` only: check only the entries a change since this git revision reaches.
@@ -115,11 +116,11 @@ struct Looked {
 /// are returned, so that saving drops them.
 fn look_up(
     config: &Config,
-    cache: Option<&Cache>,
+    store: Option<&Store>,
     entries: &[Entry],
     notes: &mut Vec<String>,
 ) -> (Vec<Looked>, Vec<String>) {
-    let Some(cache) = cache else {
+    let Some(cache) = store.map(Records::in_store) else {
         let looked = entries
             .iter()
             .map(|_| Looked {
@@ -204,10 +205,11 @@ fn expand_looked(
     looked: Vec<Looked>,
     rejected: Vec<String>,
 ) -> (Vec<Slot>, Stats) {
-    let cache = options.cache.as_ref();
+    let store = options.cache.as_ref();
+    let cache = store.map(Records::in_store);
     let mut stats = Stats {
         entries: entries.len(),
-        cache_dir: cache.map(|c| c.dir().to_path_buf()),
+        cache_dir: store.map(|s| s.dir().to_path_buf()),
         changed_since: changes.map(|c| c.since.clone()),
         ..Stats::default()
     };
@@ -233,15 +235,17 @@ fn expand_looked(
     stats.checked = checked.len();
     let to_expand: Vec<Entry> = checked.iter().map(|&i| entries[i].clone()).collect();
     let new_records: Mutex<Vec<(String, Vec<u8>)>> = Mutex::new(Vec::new());
-    let progress = progress_bar(to_expand.len() as u64, options.progress);
+    let events = expansion_events(options.progress);
     let expanded = expand::expand_all_with(
         &config.repo,
         &to_expand,
-        &progress,
+        &events,
         |n| {
             let i = checked[n];
             let record = looked[i].record.as_ref()?;
-            record.expanded(&config.repo, &entries[i]).ok()
+            record
+                .expanded(&config.repo, &entries[i], events.as_ref())
+                .ok()
         },
         |n, expanded| {
             let (Some(cache), Some(key)) = (cache, &looked[checked[n]].key) else {
@@ -253,7 +257,6 @@ fn expand_looked(
             }
         },
     );
-    progress.finish_and_clear();
     if let Some(cache) = cache {
         let new = new_records.into_inner().unwrap_or_default();
         if !new.is_empty() || !rejected.is_empty() {
@@ -688,18 +691,12 @@ fn duplicate_identities<'a>(objects: impl Iterator<Item = (&'a Object, bool)>) -
     outcomes
 }
 
-/// A progress bar on stderr when the caller asks for one (a terminal, outside CI), else a
-/// hidden one that costs nothing.
-fn progress_bar(len: u64, enabled: bool) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
+/// Where the expansion's events go: a progress bar on stderr when the caller asks for one
+/// (a terminal, outside CI), else only the entries' trace lines, which every run prints.
+fn expansion_events(progress: bool) -> Arc<dyn Events> {
+    if progress {
+        Arc::new(Bar::new())
+    } else {
+        Arc::new(TracesOnly)
     }
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} expanding {pos}/{len} entries {wide_bar} {elapsed}")
-    {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
 }

@@ -8,7 +8,7 @@
 //! the cluster's context (name, parameters, the namespaces its tree creates), the object's
 //! context (entry, generated file, scope) and the object as the policies saw it (a Secret's
 //! values masked, unless `reveal_secret_values`, which the key names too). It lives in the
-//! repository's directory of the cache (`cache`: outside the repository, private to the
+//! repository's directory of the cache (`store`: outside the repository, private to the
 //! user, never chosen by `policyrun.toml`), as one file with a checksum, read whole and
 //! ignored whole when damaged or written for other policies. Nothing that failed is
 //! remembered — an object whose evaluation raised an error is evaluated again on every run —
@@ -26,8 +26,8 @@ use sha2::{Digest as _, Sha256};
 use super::load::{Loaded, Package};
 use super::results::RuleResult;
 use super::{ClusterContext, ObjectContext, PackageVerdicts, RegoEngine};
-use crate::cache::{self, Cache};
 use crate::model::digest::Digest;
+use crate::store::{self, Store};
 
 /// The memory's file in the repository's cache directory, and its first word.
 const FILE: &str = "policy-verdicts";
@@ -39,7 +39,7 @@ type RuleMemory = (Vec<String>, bool);
 
 /// The verdicts known from earlier runs, and those this run used or found.
 pub struct VerdictMemory<'c> {
-    cache: &'c Cache,
+    cache: &'c Store,
     salt: String,
     known: HashMap<Digest, String>,
     kept: Mutex<BTreeMap<Digest, String>>,
@@ -52,7 +52,7 @@ impl<'c> VerdictMemory<'c> {
     /// The memory for `loaded` evaluated by `engine`, read from `cache`; `Err` says why
     /// these policies' verdicts are not remembered.
     pub fn open(
-        cache: &'c Cache,
+        cache: &'c Store,
         loaded: &Loaded,
         engine: RegoEngine,
         reveal_secret_values: bool,
@@ -76,7 +76,7 @@ impl<'c> VerdictMemory<'c> {
         // revealed. The setting is named too, so that a verdict is never recalled across it.
         let salt = format!(
             "{}; engine {engine:?}; secret values {}; policies {}; rules {}",
-            cache::tool_version(),
+            store::tool_version(),
             if reveal_secret_values {
                 "revealed"
             } else {

@@ -29,11 +29,11 @@ use regorus::rvm::vm::RegoVM;
 use regorus::{Engine, Value};
 use serde::Deserialize;
 
-use crate::cache::Cache;
 use crate::model::digest::Digest;
 use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::secrets;
+use crate::store::Store;
 use budget::ObjectBudget;
 use load::{Loaded, Package, Problem, RuleDecl, RuleKind};
 use memory::VerdictMemory;
@@ -324,7 +324,7 @@ impl PolicyStage {
 
     /// The memory of these policies' verdicts in `cache` (`None` without policies to
     /// evaluate; `Err` says why they are not remembered).
-    pub fn memory<'c>(&self, cache: &'c Cache) -> Option<Result<VerdictMemory<'c>, String>> {
+    pub fn memory<'c>(&self, cache: &'c Store) -> Option<Result<VerdictMemory<'c>, String>> {
         let loaded = self.loaded.as_ref().filter(|l| !l.packages.is_empty())?;
         self.problems
             .is_empty()

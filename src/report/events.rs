@@ -45,7 +45,9 @@ impl Events for Bar {
                 }
                 let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
                 let template = match total {
-                    Some(_) => "{spinner} {prefix} {pos}/{len} {wide_msg} {elapsed}",
+                    // The status right after the count, so that the expansion reads
+                    // "expanding 3/10 entries", then the bar.
+                    Some(_) => "{spinner} {prefix} {pos}/{len} {msg} {wide_bar} {elapsed}",
                     None => "{spinner} {prefix} {wide_msg}",
                 };
                 if let Ok(style) = ProgressStyle::with_template(template) {

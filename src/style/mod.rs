@@ -5,6 +5,7 @@
 
 pub mod fmt;
 pub mod libjsonnet;
+pub mod memory;
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
@@ -16,10 +17,10 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use walkdir::WalkDir;
 
-use crate::cache::Cache;
 use crate::model::digest::Digest;
 use crate::model::outcome::{Location, Outcome, Stage, Status, shown_path};
 use crate::model::repository::{CONFIG_FILE, Cluster, Repository};
+use crate::store::Store;
 use libjsonnet::{FormatError, Formatter};
 
 /// The check's stable name in reports.
@@ -439,11 +440,11 @@ pub fn check_remembering(
     repo: &Repository,
     settings: &Settings,
     clusters: &[&Cluster],
-    cache: Option<&Cache>,
+    cache: Option<&Store>,
 ) -> (Vec<Outcome>, Option<String>) {
     let salt = memory_salt(settings);
     let known = cache
-        .map(|c| c.canonical_sources(&salt))
+        .map(|c| memory::canonical_sources(c, &salt))
         .unwrap_or_default();
     let (files, problems) = sources(repo, &settings.exclude, &repo.root);
     let selected = |cluster: Option<&Cluster>| {
@@ -478,12 +479,12 @@ pub fn check_remembering(
     // Only a run over every source may forget the others' digests.
     let every_source = clusters.len() == repo.clusters.len();
     let note = match cache {
-        Some(cache) if every_source && canonical != known.into_iter().collect() => cache
-            .save_canonical_sources(&salt, &canonical)
-            .err()
-            .map(|problem| format!("cache: {problem}")),
+        Some(cache) if every_source && canonical != known.into_iter().collect() => {
+            memory::save_canonical_sources(cache, &salt, &canonical).err()
+        }
         _ => None,
-    };
+    }
+    .map(|problem| format!("cache: {problem}"));
     outcomes.extend(problems.into_iter().map(|problem| {
         let cluster = owner(repo, &problem.location.file).map(|c| c.name.clone());
         let mut outcome = Outcome::new(Stage::Style, CHECK, Status::Error)

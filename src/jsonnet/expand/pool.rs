@@ -11,9 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use indicatif::ProgressBar;
-
-use super::{Expanded, Failure, Worker};
+use super::{Expanded, Failure, Progress, Worker};
+use crate::model::events::Events;
 use crate::model::expansion::Entry;
 use crate::model::outcome::Location;
 use crate::model::repository::Repository;
@@ -43,12 +42,14 @@ struct Thread {
 
 /// Evaluates `jobs` on `threads` evaluator threads, each entry within `repo`'s evaluation
 /// budget. Returns, in no particular order, each job's expansion and whether it finished
-/// within the budget (only those may be cached). `progress` advances once per job.
+/// within the budget (only those may be cached). `progress` steps once per job; the threads
+/// send their entries' traces to `events`.
 pub(super) fn evaluate(
     repo: &Repository,
     jobs: Vec<Job>,
     threads: usize,
-    progress: &ProgressBar,
+    events: &Arc<dyn Events>,
+    progress: &Progress,
 ) -> Vec<(usize, Expanded, bool)> {
     let budget = repo.evaluation_budget;
     let shared = Arc::new(repo.clone());
@@ -60,7 +61,7 @@ pub(super) fn evaluate(
     let mut busy: Vec<(Thread, Job, Instant)> = Vec::new();
     let mut next_id = 0;
     let mut spawn = |idle: &mut Vec<Thread>| -> Result<(), String> {
-        let thread = spawn_thread(next_id, shared.clone(), done_tx.clone())?;
+        let thread = spawn_thread(next_id, shared.clone(), events.clone(), done_tx.clone())?;
         next_id += 1;
         idle.push(thread);
         Ok(())
@@ -91,7 +92,7 @@ pub(super) fn evaluate(
             for (index, entry) in queue.drain(..) {
                 let failure = Failure::plain(format!("cannot evaluate: {why}"));
                 results.push((index, failed(repo, &entry, failure, Duration::ZERO), false));
-                progress.inc(1);
+                progress.step();
             }
             break;
         }
@@ -109,7 +110,7 @@ pub(super) fn evaluate(
                 {
                     let (thread, _, _) = busy.swap_remove(at);
                     results.push((index, expanded, true));
-                    progress.inc(1);
+                    progress.step();
                     idle.push(thread);
                 }
             }
@@ -125,7 +126,7 @@ pub(super) fn evaluate(
                     let (thread, (index, entry), _) = busy.swap_remove(at);
                     abandon(thread);
                     results.push((index, over_budget(repo, &entry, budget), false));
-                    progress.inc(1);
+                    progress.step();
                     abandoned += 1;
                 }
                 for _ in 0..abandoned.min(queue.len()) {
@@ -148,7 +149,12 @@ fn deadline(budget: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
 }
 
-fn spawn_thread(id: usize, repo: Arc<Repository>, done: Sender<Done>) -> Result<Thread, String> {
+fn spawn_thread(
+    id: usize,
+    repo: Arc<Repository>,
+    events: Arc<dyn Events>,
+    done: Sender<Done>,
+) -> Result<Thread, String> {
     let (jobs, received) = mpsc::channel::<Job>();
     let silenced = Arc::new(AtomicBool::new(false));
     #[cfg(target_os = "linux")]
@@ -169,7 +175,7 @@ fn spawn_thread(id: usize, repo: Arc<Repository>, done: Sender<Done>) -> Result<
             #[cfg(target_os = "linux")]
             // SAFETY: gettid has no preconditions and cannot fail.
             tid.store(unsafe { libc::gettid() }, Ordering::SeqCst);
-            let mut worker = Worker::new(&repo);
+            let mut worker = Worker::new(&repo, events);
             worker.silence_with(silenced);
             // Ends when the coordinator drops its sender: at the end of the run, or when it
             // abandoned this thread's entry.

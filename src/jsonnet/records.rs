@@ -1,0 +1,673 @@
+//! A content-addressed cache of expansion results, kept in the store (outside the
+//! repository), so that a re-run skips evaluating every entry whose inputs did not change
+//! (evaluation is most of a run).
+//!
+//! It works like ccache's direct mode or Bazel's action cache: which files an entry reads is
+//! only known after evaluating it, so a first-level key names everything known beforehand
+//! (entry path, ext vars, the configuration that shapes the output, tool and engine
+//! versions) and leads to one record listing the entry's inputs with their digests (see
+//! `imports`) and the files it produced. A record is used only when every input still has
+//! the recorded content (or is still absent); otherwise the entry is evaluated and the
+//! record replaced. Records live in the store's buckets.
+//!
+//! Nothing read from the cache is trusted before it is checked: a record is sealed by the
+//! store (format version and a SHA-256 of everything after it), and carries its own key
+//! and paths that must lie where the entry's files belong under the layout. A truncated,
+//! garbled or foreign record is ignored (and replaced), never an error.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::jsonnet::expand;
+use crate::model::digest::Digest;
+use crate::model::events::{Event, Events};
+use crate::model::expansion::Entry;
+use crate::model::expansion::Input;
+use crate::model::expansion::{Expanded, Object, output_prefix};
+use crate::model::outcome::ObjectId;
+use crate::model::repository::{Layout, Repository};
+use crate::store::{self, Buckets, FORMAT, Store};
+
+/// The first line of every record.
+const MAGIC: &str = "policyrun-expansion-cache";
+
+/// The expansion records of one repository's store.
+#[derive(Debug, Clone, Copy)]
+pub struct Records<'s> {
+    store: &'s Store,
+}
+
+/// Why an entry's record was not used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Miss {
+    /// No record: never cached, or the configuration or tool changed.
+    Absent,
+    /// A record whose inputs changed since: the usual reason to evaluate again.
+    Stale,
+    /// A record that is unreadable, truncated, garbled or not ours: ignored and replaced.
+    Rejected(String),
+}
+
+/// An entry's record, checked: its format, checksum, key and paths are sound.
+#[derive(Debug, Clone)]
+pub struct Record {
+    inputs: Vec<Input>,
+    traces: Vec<String>,
+    /// Each produced file: path, item key and text.
+    files: Vec<(PathBuf, Option<String>, String)>,
+    objects: Vec<(usize, ObjectHeader)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Header {
+    key: String,
+    tool: String,
+    entry: PathBuf,
+    /// Path and hex digest; no digest: the path must not exist.
+    inputs: Vec<(PathBuf, Option<String>)>,
+    files: Vec<FileHeader>,
+    /// Each object's identity, so that a run checking only some entries knows the others'
+    /// objects without parsing their files.
+    objects: Vec<ObjectHeader>,
+    /// What `std.trace` printed during the evaluation, replayed on a hit.
+    traces: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct FileHeader {
+    path: PathBuf,
+    item: Option<String>,
+    bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct ObjectHeader {
+    file: usize,
+    api_version: String,
+    kind: String,
+    namespace: Option<String>,
+    name: String,
+}
+
+/// The part of the configuration and environment an entry's output depends on besides
+/// its inputs: everything in here is in the first-level key.
+#[derive(Serialize)]
+struct KeyMaterial<'a> {
+    format: u32,
+    tool: &'a str,
+    entry: &'a Path,
+    cluster: &'a str,
+    ext_vars: &'a BTreeMap<String, String>,
+    jpath: Vec<&'a Path>,
+    generated: &'a Path,
+    layout: String,
+    items_field: &'a str,
+    indent: usize,
+    max_stack: usize,
+}
+
+impl<'s> Records<'s> {
+    /// The expansion records kept in `store`, for its tool version.
+    pub fn in_store(store: &'s Store) -> Records<'s> {
+        Records { store }
+    }
+
+    /// The first-level key of an entry: a hex SHA-256 of everything its output depends on
+    /// besides the files it reads.
+    pub fn key(&self, repo: &Repository, entry: &Entry) -> String {
+        let cluster = &repo.clusters[entry.cluster];
+        let material = KeyMaterial {
+            format: FORMAT,
+            tool: self.store.tool(),
+            entry: &entry.path,
+            cluster: &cluster.name,
+            ext_vars: &cluster.ext_vars,
+            jpath: repo
+                .jpath
+                .iter()
+                .map(|p| p.strip_prefix(&repo.root).unwrap_or(p))
+                .collect(),
+            generated: &repo.generated,
+            layout: repo.layout.to_string(),
+            items_field: &repo.items_field,
+            indent: repo.indent,
+            max_stack: repo.max_stack,
+        };
+        // Serialising plain strings, numbers and a sorted map cannot fail.
+        let bytes = serde_json::to_vec(&material).unwrap_or_default();
+        Digest::of(&bytes).to_hex()
+    }
+
+    /// Reads the buckets that hold `keys`' records.
+    pub fn load(&self, keys: &[String]) -> Buckets {
+        self.store.load_buckets(keys)
+    }
+
+    /// The entry's record when there is a sound one whose inputs are all unchanged in
+    /// `tree`.
+    pub fn lookup(
+        &self,
+        loaded: &Buckets,
+        repo: &Repository,
+        entry: &Entry,
+        key: &str,
+        tree: &WorkTree,
+    ) -> Result<Record, Miss> {
+        let Some(bytes) = loaded.get(key) else {
+            return Err(Miss::Absent);
+        };
+        let record = self
+            .decode(repo, entry, key, bytes)
+            .map_err(Miss::Rejected)?;
+        if tree.unchanged(&record.inputs) {
+            Ok(record)
+        } else {
+            Err(Miss::Stale)
+        }
+    }
+
+    fn decode(
+        &self,
+        repo: &Repository,
+        entry: &Entry,
+        key: &str,
+        bytes: &[u8],
+    ) -> Result<Record, String> {
+        let body = store::unseal(MAGIC, bytes)?;
+        let (header, payload) = store::split_line(body).ok_or("truncated inside its header")?;
+        let header: Header =
+            serde_json::from_slice(header).map_err(|e| format!("unreadable header: {e}"))?;
+        if header.key != key || header.tool != self.store.tool() || header.entry != entry.path {
+            return Err("a record of another entry or tool (foreign)".into());
+        }
+        let mut inputs = Vec::with_capacity(header.inputs.len());
+        for (path, digest) in header.inputs {
+            if !plain_relative(&path) {
+                return Err(format!("input path {} is not plain", path.display()));
+            }
+            let digest = match digest {
+                None => None,
+                Some(hex) => Some(Digest::from_hex(&hex).ok_or("an input digest is not hex")?),
+            };
+            inputs.push(Input { path, digest });
+        }
+        let cluster = &repo.clusters[entry.cluster].name;
+        let prefix = output_prefix(repo, cluster, entry);
+        let mut files = Vec::with_capacity(header.files.len());
+        let mut offset = 0;
+        for file in header.files {
+            let expected = match (&repo.layout, &file.item) {
+                (Layout::PerFile, None) => prefix.clone(),
+                (Layout::PerItem, Some(item)) if expand::plain_item_key(item) => {
+                    prefix.join(format!("{item}.json"))
+                }
+                _ => {
+                    return Err(format!(
+                        "file {} does not fit the layout",
+                        file.path.display()
+                    ));
+                }
+            };
+            if file.path != expected {
+                return Err(format!(
+                    "file {} is not where this entry's files go",
+                    file.path.display()
+                ));
+            }
+            let end = offset + file.bytes;
+            let text = payload
+                .get(offset..end)
+                .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+                .ok_or("payload shorter than its header says, or not text")?;
+            files.push((file.path, file.item, text));
+            offset = end;
+        }
+        if offset != payload.len() {
+            return Err("payload longer than its header says".into());
+        }
+        let mut objects = Vec::with_capacity(header.objects.len());
+        for object in header.objects {
+            if object.file >= files.len() {
+                return Err("an object names a file the record does not hold".into());
+            }
+            objects.push((object.file, object));
+        }
+        Ok(Record {
+            inputs,
+            traces: header.traces,
+            files,
+            objects,
+        })
+    }
+
+    /// The record of a successful expansion whose inputs are known, to be saved; `None`
+    /// for one that is not cached (failures are evaluated again every time, which keeps
+    /// their messages exactly what the evaluator says).
+    pub fn record(&self, key: &str, expanded: &Expanded) -> Option<Vec<u8>> {
+        let (Ok(files), Some(inputs)) = (&expanded.result, &expanded.inputs) else {
+            return None;
+        };
+        let index: HashMap<&Path, usize> = files
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.path.as_path(), i))
+            .collect();
+        let mut objects = Vec::with_capacity(files.objects.len());
+        for object in &files.objects {
+            let file = *index.get(object.file.as_path())?;
+            objects.push(ObjectHeader {
+                file,
+                api_version: object.id.api_version.clone(),
+                kind: object.id.kind.clone(),
+                namespace: object.id.namespace.clone(),
+                name: object.id.name.clone(),
+            });
+        }
+        let header = Header {
+            key: key.to_owned(),
+            tool: self.store.tool().to_owned(),
+            entry: expanded.entry.path.clone(),
+            inputs: inputs
+                .iter()
+                .map(|i| (i.path.clone(), i.digest.map(|d| d.to_hex())))
+                .collect(),
+            files: files
+                .files
+                .iter()
+                .map(|f| FileHeader {
+                    path: f.path.clone(),
+                    item: f.item.clone(),
+                    bytes: f.text.len(),
+                })
+                .collect(),
+            objects,
+            traces: expanded.traces.clone(),
+        };
+        // A path that is not UTF-8 cannot be written as JSON: such an entry is not cached.
+        let mut body = serde_json::to_vec(&header).ok()?;
+        body.push(b'\n');
+        for file in &files.files {
+            body.extend_from_slice(file.text.as_bytes());
+        }
+        Some(store::seal(MAGIC, &body))
+    }
+
+    /// Saves `new` records (key, record) and drops the `rejected` keys' records (see
+    /// [`Store::save_buckets`]). Returns how many records were written.
+    pub fn save(&self, new: Vec<(String, Vec<u8>)>, rejected: &[String]) -> Result<usize, String> {
+        self.store.save_buckets(MAGIC, new, rejected)
+    }
+}
+
+impl Record {
+    /// The inputs the entry's value was computed from.
+    pub fn inputs(&self) -> &[Input] {
+        &self.inputs
+    }
+
+    /// The entry's expansion, rebuilt from the files it produced: the same files, objects
+    /// and problems an evaluation gives, and the recorded inputs. The evaluation's trace
+    /// lines go to `events` again, as the evaluation would have sent them.
+    pub fn expanded(
+        &self,
+        repo: &Repository,
+        entry: &Entry,
+        events: &dyn Events,
+    ) -> Result<Expanded, String> {
+        let started = std::time::Instant::now();
+        for line in &self.traces {
+            let shown = crate::model::text::visible(line.trim_end_matches('\n'));
+            events.emit(Event::Trace(&format!("{shown}\n")));
+        }
+        let files = self
+            .files
+            .iter()
+            .map(|(path, item, text)| (path.clone(), item.clone(), text.clone()));
+        let result = expand::rebuild(repo, entry, files).map_err(|f| f.message)?;
+        Ok(Expanded {
+            entry: entry.clone(),
+            cluster: repo.clusters[entry.cluster].name.clone(),
+            elapsed: started.elapsed(),
+            result: Ok(result),
+            inputs: Some(self.inputs.clone()),
+            traces: self.traces.clone(),
+        })
+    }
+
+    /// The entry's objects as its record lists them, without parsing its files: identities
+    /// and generated files only, each value `null`, except that objects of the kinds in
+    /// `parse` get their values (the file is parsed for them).
+    pub fn objects(&self, repo: &Repository, entry: &Entry, parse: &[&str]) -> Vec<Object> {
+        let cluster = &repo.clusters[entry.cluster].name;
+        let mut parsed: HashMap<usize, Vec<Object>> = HashMap::new();
+        self.objects
+            .iter()
+            .map(|(file, header)| {
+                let (path, item, text) = &self.files[*file];
+                let id = ObjectId {
+                    cluster: cluster.clone(),
+                    entry: entry.path.clone(),
+                    item: item.clone(),
+                    api_version: header.api_version.clone(),
+                    kind: header.kind.clone(),
+                    namespace: header.namespace.clone(),
+                    name: header.name.clone(),
+                };
+                let mut value = serde_json::Value::Null;
+                if parse.contains(&header.kind.as_str()) {
+                    let objects = parsed.entry(*file).or_insert_with(|| {
+                        expand::rebuild(repo, entry, [(path.clone(), item.clone(), text.clone())])
+                            .map(|files| files.objects)
+                            .unwrap_or_default()
+                    });
+                    if let Some(object) = objects.iter().find(|o| o.id == id) {
+                        value = object.value.clone();
+                    }
+                }
+                Object {
+                    id,
+                    value,
+                    file: path.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The repository's files as they are now, for checking recorded inputs: each path is
+/// looked at once per run, however many records name it.
+pub struct WorkTree {
+    root: PathBuf,
+    seen: Mutex<HashMap<PathBuf, Seen>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Absent,
+    File(Digest),
+    /// Neither: a directory, a special file, a link leading out of the repository, an
+    /// unreadable file. No record can match it; evaluating says what is wrong.
+    Unusable,
+}
+
+impl WorkTree {
+    pub fn new(root: &Path) -> Self {
+        WorkTree {
+            root: root.to_path_buf(),
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether every input still has its recorded content, or is still absent.
+    pub fn unchanged(&self, inputs: &[Input]) -> bool {
+        inputs.iter().all(|input| {
+            let now = self.look(&input.path);
+            match input.digest {
+                None => now == Seen::Absent,
+                Some(digest) => now == Seen::File(digest),
+            }
+        })
+    }
+
+    fn look(&self, relative: &Path) -> Seen {
+        if let Some(seen) = self.seen.lock().ok().and_then(|m| m.get(relative).copied()) {
+            return seen;
+        }
+        let seen = self.examine(relative);
+        if let Ok(mut map) = self.seen.lock() {
+            map.insert(relative.to_path_buf(), seen);
+        }
+        seen
+    }
+
+    /// As the sandbox would see the path: only a regular file whose real path is inside
+    /// the repository is read (a committed link to `/dev/zero` must not be hashed).
+    fn examine(&self, relative: &Path) -> Seen {
+        let full = self.root.join(relative);
+        match fs::symlink_metadata(&full) {
+            Err(e) if e.kind() == ErrorKind::NotFound => return Seen::Absent,
+            Err(_) => return Seen::Unusable,
+            Ok(_) => {}
+        }
+        let Ok(real) = full.canonicalize() else {
+            return Seen::Unusable;
+        };
+        if !real.starts_with(&self.root) || !fs::metadata(&real).is_ok_and(|m| m.is_file()) {
+            return Seen::Unusable;
+        }
+        match fs::read(&real) {
+            Ok(bytes) => Seen::File(Digest::of(&bytes)),
+            Err(_) => Seen::Unusable,
+        }
+    }
+}
+
+/// A relative path of plain names only, as the cache writes them.
+fn plain_relative(path: &Path) -> bool {
+    path.components().count() > 0 && path.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo_with(text: &str) -> (tempfile::TempDir, Repository) {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["lib", "vendor", "clusters/dev", "clusters/int"] {
+            fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        let repo = crate::cli::config::Config::parse(text, dir.path().canonicalize().unwrap())
+            .unwrap()
+            .repo;
+        (dir, repo)
+    }
+
+    /// Every event, as the sink saw it: what a terminal or log would have been sent.
+    #[derive(Default)]
+    struct Collected(Mutex<Vec<String>>);
+
+    impl Events for Collected {
+        fn emit(&self, event: Event<'_>) {
+            self.0.lock().unwrap().push(format!("{event:?}"));
+        }
+    }
+
+    /// Progress and traces reach the sink as events, and a record taken from the cache sends
+    /// the same trace lines, byte for byte, as the evaluation it replaces.
+    #[test]
+    fn an_evaluation_and_its_record_send_the_same_traces() {
+        let (dir, repo) = repo_with("[[cluster]]\nname = \"dev\"\n");
+        fs::write(
+            dir.path().join("clusters/dev/a.jsonnet"),
+            "std.trace('hello \\u001b[2J', { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'x' } } })",
+        )
+        .unwrap();
+        let entry = Entry {
+            cluster: 0,
+            path: PathBuf::from("clusters/dev/a.jsonnet"),
+            stem: "a".into(),
+        };
+        let evaluating = std::sync::Arc::new(Collected::default());
+        let sink: std::sync::Arc<dyn Events> = evaluating.clone();
+        let expanded = expand::expand_all(&repo, std::slice::from_ref(&entry), &sink);
+        let seen = evaluating.0.lock().unwrap().clone();
+        let trace = "Trace(\"TRACE: hello \\\\u{1b}[2J\\n\")";
+        assert_eq!(
+            seen,
+            [
+                "Begin { what: \"expanding\", total: Some(1) }",
+                trace,
+                "Progress { done: 1, status: \"entries\" }",
+                "End",
+            ],
+            "{seen:#?}"
+        );
+
+        let cache_dir = tempfile::tempdir().unwrap();
+        let store = Store::open_as(cache_dir.path(), &repo.root, "t".into()).unwrap();
+        let records = Records::in_store(&store);
+        let key = records.key(&repo, &entry);
+        let record = records.record(&key, &expanded[0]).expect("a record");
+        records.save(vec![(key.clone(), record)], &[]).unwrap();
+        let loaded = records.load(std::slice::from_ref(&key));
+        let tree = WorkTree::new(&repo.root);
+        let hit = records
+            .lookup(&loaded, &repo, &entry, &key, &tree)
+            .expect("a hit");
+        let replaying = Collected::default();
+        let rebuilt = hit.expanded(&repo, &entry, &replaying).unwrap();
+        assert_eq!(*replaying.0.lock().unwrap(), [trace]);
+        assert_eq!(rebuilt.traces, expanded[0].traces);
+    }
+
+    /// Every setting that shapes an entry's output is part of its key.
+    #[test]
+    fn the_key_covers_what_shapes_the_output() {
+        let base = "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n";
+        let entry = |cluster: usize, path: &str| Entry {
+            cluster,
+            path: PathBuf::from(path),
+            stem: "a".into(),
+        };
+        let key = |text: &str, tool: &str, e: &Entry| {
+            let (dir, repo) = repo_with(text);
+            let cache_dir = tempfile::tempdir().unwrap();
+            let store = Store::open_as(cache_dir.path(), &repo.root, tool.into()).unwrap();
+            let key = Records::in_store(&store).key(&repo, e);
+            drop(dir);
+            key
+        };
+        let dev = entry(0, "clusters/dev/a.jsonnet");
+        let reference = key(base, "t", &dev);
+        assert_eq!(key(base, "t", &dev), reference, "keys are stable");
+        let mut seen = std::collections::HashSet::from([reference.clone()]);
+        for (what, text, tool, e) in [
+            ("tool", base.to_owned(), "u", dev.clone()),
+            (
+                "entry",
+                base.to_owned(),
+                "t",
+                entry(0, "clusters/dev/b.jsonnet"),
+            ),
+            (
+                "cluster",
+                base.to_owned(),
+                "t",
+                entry(1, "clusters/dev/a.jsonnet"),
+            ),
+            (
+                "ext var",
+                format!("[ext_vars]\nx = \"1\"\n{base}"),
+                "t",
+                dev.clone(),
+            ),
+            (
+                "jpath",
+                format!("jpath = [\"vendor\", \"lib\"]\n{base}"),
+                "t",
+                dev.clone(),
+            ),
+            (
+                "generated",
+                format!("generated = \"out\"\n{base}"),
+                "t",
+                dev.clone(),
+            ),
+            (
+                "layout",
+                format!("layout = \"per-file\"\n{base}"),
+                "t",
+                dev.clone(),
+            ),
+            (
+                "items field",
+                format!("items_field = \"objects\"\n{base}"),
+                "t",
+                dev.clone(),
+            ),
+            ("indent", format!("indent = 3\n{base}"), "t", dev.clone()),
+            (
+                "max stack",
+                format!("max_stack = 100\n{base}"),
+                "t",
+                dev.clone(),
+            ),
+        ] {
+            assert!(
+                seen.insert(key(&text, tool, &e)),
+                "{what} does not change the key"
+            );
+        }
+        // What cannot change an expansion is not in it: the format_only verdict.
+        assert_eq!(
+            key(&format!("format_only = \"fail\"\n{base}"), "t", &dev),
+            reference
+        );
+    }
+
+    #[test]
+    fn records_with_paths_outside_the_entrys_place_are_refused() {
+        let (dir, repo) = repo_with("[[cluster]]\nname = \"dev\"\n");
+        fs::write(dir.path().join("clusters/dev/a.jsonnet"), "{}").unwrap();
+        let cache_dir = tempfile::tempdir().unwrap();
+        let store = Store::open_as(cache_dir.path(), &repo.root, "t".into()).unwrap();
+        let cache = Records::in_store(&store);
+        let entry = Entry {
+            cluster: 0,
+            path: PathBuf::from("clusters/dev/a.jsonnet"),
+            stem: "a".into(),
+        };
+        let key = cache.key(&repo, &entry);
+        let record = |header: Header, payload: &str| {
+            let mut body = serde_json::to_vec(&header).unwrap();
+            body.push(b'\n');
+            body.extend_from_slice(payload.as_bytes());
+            store::seal(MAGIC, &body)
+        };
+        let header = |path: &str, item: Option<&str>, input: &str| Header {
+            key: key.clone(),
+            tool: "t".into(),
+            entry: entry.path.clone(),
+            inputs: vec![(PathBuf::from(input), None)],
+            files: vec![FileHeader {
+                path: PathBuf::from(path),
+                item: item.map(str::to_owned),
+                bytes: 2,
+            }],
+            objects: Vec::new(),
+            traces: Vec::new(),
+        };
+        let good = record(header("generated/dev/a/x.json", Some("x"), "lib/x"), "{}");
+        assert!(cache.decode(&repo, &entry, &key, &good).is_ok());
+        for (path, item, input) in [
+            ("generated/dev/b/x.json", Some("x"), "lib/x"),
+            ("generated/dev/a/../../../etc/x.json", Some("x"), "lib/x"),
+            ("generated/dev/a/y.json", Some("x"), "lib/x"),
+            ("generated/dev/a/x.json", None, "lib/x"),
+            ("generated/dev/a/x.json", Some("x"), "../x"),
+            ("generated/dev/a/x.json", Some("x"), "/etc/passwd"),
+        ] {
+            let bytes = record(header(path, item, input), "{}");
+            assert!(
+                cache.decode(&repo, &entry, &key, &bytes).is_err(),
+                "{path} {item:?} {input}"
+            );
+        }
+        let short = record(header("generated/dev/a/x.json", Some("x"), "lib/x"), "{");
+        assert!(cache.decode(&repo, &entry, &key, &short).is_err());
+    }
+
+    #[test]
+    fn plain_paths_only() {
+        assert!(plain_relative(Path::new("lib/kube.libsonnet")));
+        for bad in ["", "/etc/passwd", "../x", "lib/../x", "./x"] {
+            assert!(!plain_relative(Path::new(bad)), "{bad}");
+        }
+    }
+}
