@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::Parser;
+
+use policyrun::cli::args::*;
 
 use policyrun::cli::config::{Config, Needs};
 use policyrun::freshness::write;
@@ -27,204 +29,20 @@ use policyrun::{apply, exit};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[derive(Parser)]
-#[command(
-    name = "policyrun",
-    // The build's identity (build.rs): which cache records this binary reads and writes.
-    version = concat!(env!("CARGO_PKG_VERSION"), " (build ", env!("POLICYRUN_BUILD_ID"), ")"),
-    about = "Gate, expand and roll out Kubernetes configuration kept as jsonnet",
-    long_about = "Gate, expand and roll out Kubernetes configuration kept as jsonnet.\n\n\
-        Without a command, runs `check` (the same gate as CI).\n\n\
-        Exit codes: 0 every check passed (warnings allowed); 1 a check failed or could not \
-        run; 2 usage, configuration or I/O error; 3 (diff only) applying would change \
-        something.",
-    args_conflicts_with_subcommands = true
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    check: CheckArgs,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the gate: expand every entry, check the committed JSON is up to date, validate
-    /// every object against the Kubernetes schemas and run the policies (default)
-    Check(CheckArgs),
-    /// Rewrite the committed JSON below the generated root from the sources
-    Expand(CommonArgs),
-    /// Validate plain JSON and YAML manifests (files, directories, `-` for standard input)
-    /// against the Kubernetes schemas, as `check` does the expanded tree
-    Validate(ValidateArgs),
-    /// Run the policies on plain JSON and YAML manifests, as `conftest test` does
-    Test(TestArgs),
-    /// Run the policies' unit tests: the `test_*` rules of `*_test.rego` files
-    Verify(VerifyArgs),
-    /// Roll the repository out: cluster by cluster in rollout order, each applied only when
-    /// its gate passes and the one before is healthy
-    Apply(ApplyArgs),
-    /// Show what `apply` would change in each cluster: live objects against the API
-    /// server's dry-run answer (exit 3 when something would change)
-    Diff(DiffArgs),
-    /// Rewrite jsonnet files into the canonical form the style stage checks (jsonnetfmt's,
-    /// with the [style] options of policyrun.toml)
-    Fmt(FmtArgs),
-    /// Install (or remove) a git pre-push hook that runs the gate before every push
-    Hook(HookArgs),
-    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell)
-    Completions(CompletionsArgs),
-    /// Print the manual page, or write one per command into a directory
-    Man(ManArgs),
-}
-
-#[derive(Args, Clone)]
-struct HookArgs {
-    #[command(subcommand)]
-    action: HookAction,
-    /// The repository (or any directory inside it)
-    #[arg(short = 'C', long = "repo", value_name = "DIR", global = true)]
-    repo: Option<PathBuf>,
-}
-
-#[derive(Subcommand, Clone)]
-enum HookAction {
-    /// Write .git/hooks/pre-push (or under core.hooksPath); a hook policyrun did not write
-    /// is never replaced
-    Install,
-    /// Remove the hook policyrun wrote; any other stays
-    Uninstall,
-}
-
-#[derive(Args, Clone)]
-struct CompletionsArgs {
-    /// The shell to complete for
-    #[arg(value_enum)]
-    shell: clap_complete::Shell,
-}
-
-#[derive(Args, Clone)]
-struct ManArgs {
-    /// Write policyrun.1 and policyrun-<command>.1 here instead of printing policyrun.1
-    #[arg(long, value_name = "DIR")]
-    out_dir: Option<PathBuf>,
-}
-
-#[derive(Args, Clone)]
-struct FmtArgs {
-    /// Files or directories inside the repository (default: every jsonnet file the style
-    /// stage checks)
-    #[arg(value_name = "PATH")]
-    paths: Vec<PathBuf>,
-    /// Write nothing; exit 1 when a file is not in canonical form (as `jsonnetfmt --test`)
-    #[arg(long)]
-    check: bool,
-    /// The repository (or any directory inside it); policyrun.toml is looked up from here
-    #[arg(short = 'C', long = "repo", value_name = "DIR")]
-    repo: Option<PathBuf>,
-    /// Worker threads (default: one per core)
-    #[arg(short = 'j', long, value_name = "N")]
-    jobs: Option<usize>,
-    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
-}
-
-#[derive(Args, Clone)]
-struct DiffArgs {
-    #[command(flatten)]
-    common: CommonArgs,
-    #[command(flatten)]
-    report: ReportArgs,
-    /// The kubeconfig holding each cluster's context (as for `apply`)
-    #[arg(long, value_name = "PATH")]
-    kubeconfig: Option<PathBuf>,
-}
-
-#[derive(Args, Clone)]
-struct ApplyArgs {
-    #[command(flatten)]
-    common: CommonArgs,
-    #[command(flatten)]
-    report: ReportArgs,
-    /// Stop after this cluster
-    #[arg(long, value_name = "NAME")]
-    until: Option<String>,
-    /// Server-side dry run: every object is validated by the API server, nothing changes
-    #[arg(long)]
-    dry_run: bool,
-    /// Take over fields another field manager owns instead of failing on the conflict
-    #[arg(long)]
-    force_conflicts: bool,
-    /// After a healthy stage, delete the objects policyrun applied to the cluster before
-    /// that the tree no longer holds (never Namespaces or CRDs)
-    #[arg(long)]
-    prune: bool,
-    /// What to do with workloads that do not become ready: leave them, pause them (as
-    /// `kubectl rollout pause`), or give them back the pod template they had before the stage
-    /// (as `kubectl rollout undo`)
-    #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnFailureArg::Leave)]
-    on_failure: OnFailureArg,
-    /// Promote each cluster as soon as its rollouts are ready, without the bake that
-    /// policyrun.toml configures (an emergency); every report says the bake was skipped
-    #[arg(long)]
-    no_bake: bool,
-    /// The kubeconfig holding each cluster's context (default: $KUBECONFIG or ~/.kube/config;
-    /// in a pod without one, the pod's service account)
-    #[arg(long, value_name = "PATH")]
-    kubeconfig: Option<PathBuf>,
-    /// Seconds one object may take to become ready (default: policyrun.toml's, else 300)
-    #[arg(long, value_name = "SECONDS")]
-    timeout: Option<u64>,
-    /// Seconds one cluster's whole stage may take (default: policyrun.toml's, else 900)
-    #[arg(long, value_name = "SECONDS")]
-    stage_timeout: Option<u64>,
-}
-
-/// Which policy packages run; they replace the `[policy]` table's `namespaces`.
-#[derive(Args, Clone)]
-struct PolicyArgs {
-    /// Run the rules of this Rego package (repeat; default `main`, or policyrun.toml's)
-    #[arg(long = "namespace", value_name = "PACKAGE")]
-    namespaces: Vec<String>,
-    /// Run the rules of every package
-    #[arg(long)]
-    all_namespaces: bool,
-    /// Evaluate with regorus' interpreter (default: fails on evaluation errors) or its
-    /// virtual machine (faster; an error inside a rule body makes the body undefined)
-    #[arg(long, value_enum, value_name = "ENGINE")]
-    policy_engine: Option<EngineArg>,
-    /// Let policies see Secret values where policyrun.toml's `reveal_secret_values` asks for
-    /// them; without this flag they see placeholders whatever the file says (the file comes
-    /// with the pull request under review)
-    #[arg(long)]
-    allow_secret_values: bool,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum OnFailureArg {
-    Leave,
-    Pause,
-    Undo,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum EngineArg {
-    Interpreter,
-    Vm,
-}
-
-impl PolicyArgs {
-    /// The command line over the configuration's policy settings; a warning when the file
-    /// asks for Secret values the command line does not allow.
-    fn apply(&self, settings: &mut policy::Settings) -> Option<policyrun::model::outcome::Outcome> {
-        let refused = settings.reveal_secret_values && !self.allow_secret_values;
-        settings.reveal_secret_values &= self.allow_secret_values;
-        if !self.namespaces.is_empty() {
-            settings.namespaces = self.namespaces.clone();
+/// The command line over the configuration's policy settings; a warning when the file
+/// asks for Secret values the command line does not allow.
+fn apply_policy_flags(
+    flags: &PolicyArgs,
+    settings: &mut policy::Settings,
+) -> Option<policyrun::model::outcome::Outcome> {
+    {
+        let refused = settings.reveal_secret_values && !flags.allow_secret_values;
+        settings.reveal_secret_values &= flags.allow_secret_values;
+        if !flags.namespaces.is_empty() {
+            settings.namespaces = flags.namespaces.clone();
         }
-        settings.all_namespaces |= self.all_namespaces;
-        if let Some(engine) = self.policy_engine {
+        settings.all_namespaces |= flags.all_namespaces;
+        if let Some(engine) = flags.policy_engine {
             settings.engine = match engine {
                 EngineArg::Interpreter => policy::RegoEngine::Interpreter,
                 EngineArg::Vm => policy::RegoEngine::Vm,
@@ -242,109 +60,25 @@ impl PolicyArgs {
     }
 }
 
-#[derive(Args, Clone)]
-struct TestArgs {
-    /// Manifest files or directories (`.json`, `.yaml`, `.yml`); `-` reads standard input
-    #[arg(value_name = "PATH", required = true)]
-    paths: Vec<PathBuf>,
-    /// Judge the objects as this configured cluster's (its name and [cluster.policy])
-    #[arg(long, value_name = "NAME")]
-    cluster: Option<String>,
-    /// Judge every document of the run as one input, a list of `{"path", "contents"}`
-    /// (conftest's `--combine`), for policies that look across files
-    #[arg(long)]
-    combine: bool,
-    /// A data file, or a directory of them, merged into `data` for the policies (repeat;
-    /// conftest's `--data`); `.rego` files there are not loaded
-    #[arg(long = "data", value_name = "PATH")]
-    data: Vec<PathBuf>,
-    #[command(flatten)]
-    sources: PolicySources,
-    #[command(flatten)]
-    policy: PolicyArgs,
-    #[command(flatten)]
-    report: ReportArgs,
-}
-
-#[derive(Args, Clone)]
-struct VerifyArgs {
-    #[command(flatten)]
-    sources: PolicySources,
-    #[command(flatten)]
-    report: ReportArgs,
-}
-
-/// Where `test` and `verify` find their policies, and how they run.
-#[derive(Args, Clone)]
-struct PolicySources {
-    /// Policy directory or file (repeat); default: policyrun.toml's, else `policy/`
-    #[arg(short = 'p', long = "policy", value_name = "PATH")]
-    policies: Vec<PathBuf>,
-    /// Where to look for policyrun.toml (optional)
-    #[arg(short = 'C', long = "repo", value_name = "DIR")]
-    repo: Option<PathBuf>,
-    /// Worker threads (default: one per core)
-    #[arg(short = 'j', long, value_name = "N")]
-    jobs: Option<usize>,
-    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
-}
-
-#[derive(Args, Clone)]
-struct CommonArgs {
-    /// The repository (or any directory inside it); policyrun.toml is looked up from here
-    #[arg(short = 'C', long = "repo", value_name = "DIR")]
-    repo: Option<PathBuf>,
-    /// Only this cluster (repeat for several); default: all, in rollout order
-    #[arg(long = "cluster", value_name = "NAME")]
-    clusters: Vec<String>,
-    /// Worker threads (default: one per core)
-    #[arg(short = 'j', long, value_name = "N")]
-    jobs: Option<usize>,
-    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
-    #[command(flatten)]
-    limits: LimitArgs,
-}
-
-/// Budgets from whoever runs policyrun; they replace `[limits]` of policyrun.toml, which
-/// comes with the change under review and may raise them only up to a ceiling.
-#[derive(Args, Clone)]
-struct LimitArgs {
-    /// Seconds one entry's jsonnet evaluation may take (default: policyrun.toml's
-    /// `limits.evaluation_seconds`, else 60)
-    #[arg(long, value_name = "SECONDS")]
-    evaluation_seconds: Option<u64>,
-    /// Seconds the policies may take for one object (default: `limits.policy_seconds`, else 5)
-    #[arg(long, value_name = "SECONDS")]
-    policy_seconds: Option<u64>,
-    /// Largest jsonnet source the style stage formats, in bytes (default:
-    /// `limits.style_source_bytes`, else 1 MiB)
-    #[arg(long, value_name = "BYTES")]
-    style_source_bytes: Option<u64>,
-}
-
-impl LimitArgs {
-    fn apply(&self, config: &mut Config) -> Result<(), UsageError> {
+fn apply_limit_flags(flags: &LimitArgs, config: &mut Config) -> Result<(), UsageError> {
+    {
         use policyrun::cli::config::{EVALUATION_SECONDS, POLICY_SECONDS, STYLE_SOURCE_BYTES};
         use std::time::Duration;
-        if let Some(seconds) = self.evaluation_seconds {
+        if let Some(seconds) = flags.evaluation_seconds {
             config.repo.evaluation_budget = Duration::from_secs(
                 EVALUATION_SECONDS
                     .checked_flag_value(seconds)
                     .map_err(UsageError)?,
             );
         }
-        if let Some(seconds) = self.policy_seconds {
+        if let Some(seconds) = flags.policy_seconds {
             config.policy.object_budget = Duration::from_secs(
                 POLICY_SECONDS
                     .checked_flag_value(seconds)
                     .map_err(UsageError)?,
             );
         }
-        if let Some(bytes) = self.style_source_bytes {
+        if let Some(bytes) = flags.style_source_bytes {
             config.style.max_source_bytes = STYLE_SOURCE_BYTES
                 .checked_flag_value(bytes)
                 .map_err(UsageError)?;
@@ -353,112 +87,23 @@ impl LimitArgs {
     }
 }
 
-#[derive(Args, Clone)]
-struct CheckArgs {
-    #[command(flatten)]
-    common: CommonArgs,
-    #[command(flatten)]
-    report: ReportArgs,
-    #[command(flatten)]
-    schema: SchemaArgs,
-    #[command(flatten)]
-    policy: PolicyArgs,
-    /// Whether a formatting-only difference warns or fails (overrides `format_only`)
-    #[arg(long, value_enum, value_name = "WHAT")]
-    format_only: Option<FormatOnlyArg>,
-    /// Check and report only shard K of N (1 <= K <= N): entries split by a fixed hash of
-    /// cluster and name; the N shards' results together are one whole run's
-    #[arg(long, value_name = "K/N", conflicts_with = "changed_since")]
-    shard: Option<policyrun::pipeline::shard::Shard>,
-    /// Neither read nor write the cache: evaluate every entry, and every object's policies
-    #[arg(long)]
-    no_cache: bool,
-    /// Where the cache of expansions and policy verdicts lives (default: $POLICYRUN_CACHE_DIR,
-    /// else $XDG_CACHE_HOME/policyrun, else ~/.cache/policyrun); never inside the repository
-    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
-    cache_dir: Option<PathBuf>,
-    /// Name this repository's records in the cache NAME instead of after the checkout's
-    /// path, so that checkouts in other places (CI workspaces) share them
-    #[arg(long, value_name = "NAME", conflicts_with = "no_cache")]
-    cache_name: Option<String>,
-    /// Check only the entries whose inputs changed since this git revision (committed,
-    /// staged, unstaged or untracked changes)
-    #[arg(long, value_name = "REF")]
-    changed_since: Option<String>,
-}
-
-#[derive(Args, Clone)]
-struct ValidateArgs {
-    /// Manifest files or directories (`.json`, `.yaml`, `.yml`); `-` reads standard input
-    #[arg(value_name = "PATH", required = true)]
-    paths: Vec<PathBuf>,
-    /// Where to look for policyrun.toml, whose [schema] settings apply (optional)
-    #[arg(short = 'C', long = "repo", value_name = "DIR")]
-    repo: Option<PathBuf>,
-    /// Worker threads (default: one per core)
-    #[arg(short = 'j', long, value_name = "N")]
-    jobs: Option<usize>,
-    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
-    #[command(flatten)]
-    report: ReportArgs,
-    #[command(flatten)]
-    schema: SchemaArgs,
-}
-
-#[derive(Args, Clone)]
-struct ReportArgs {
-    /// Also write a JUnit XML report to this file
-    #[arg(long, value_name = "PATH")]
-    junit: Option<PathBuf>,
-    /// Format of the report on standard output
-    #[arg(long, value_enum, default_value_t = Output::Human)]
-    output: Output,
-    /// List every check, not only problems
-    #[arg(short, long)]
-    verbose: bool,
-}
-
-/// Schema settings from the command line; they add to (locations, CRDs, skips) or replace
-/// (version, directory) the `[schema]` table of policyrun.toml.
-#[derive(Args, Clone)]
-struct SchemaArgs {
-    /// Validate against this Kubernetes release (default: the built-in one)
-    #[arg(long, value_name = "VERSION")]
-    kubernetes_version: Option<String>,
-    /// Directory holding the schemas of other releases (kubernetes-validate's
-    /// `vX.Y.Z-local-strict` directories)
-    #[arg(long, value_name = "DIR")]
-    schema_dir: Option<PathBuf>,
-    /// A schema directory or path template searched before the built-in schemas (repeat)
-    #[arg(long = "schema-location", value_name = "LOCATION")]
-    schema_locations: Vec<String>,
-    /// A CustomResourceDefinition file or directory whose kinds every object may use (repeat)
-    #[arg(long = "crd", value_name = "PATH")]
-    crds: Vec<PathBuf>,
-    /// Skip objects that have no schema instead of failing them
-    #[arg(long)]
-    ignore_missing_schemas: bool,
-    /// Kinds or group/version/Kinds not to validate (comma-separated; repeat)
-    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
-    skip: Vec<String>,
-}
-
-impl SchemaArgs {
-    /// Applies the flags to settings read from a configuration (or the defaults). Paths
-    /// given here are the caller's own, so they are not confined to the repository.
-    fn apply(&self, settings: &mut schema::Settings) -> Result<(), UsageError> {
+/// Applies the flags to settings read from a configuration (or the defaults). Paths
+/// given here are the caller's own, so they are not confined to the repository.
+fn apply_schema_flags(
+    flags: &SchemaArgs,
+    settings: &mut schema::Settings,
+) -> Result<(), UsageError> {
+    {
         let absolute = |path: &std::path::Path| -> Result<PathBuf, UsageError> {
             Ok(std::env::current_dir()?.join(path))
         };
-        if let Some(version) = &self.kubernetes_version {
+        if let Some(version) = &flags.kubernetes_version {
             settings.kubernetes_version = Some(
                 KubeVersion::parse(version)
                     .map_err(|e| UsageError(format!("--kubernetes-version: {e}")))?,
             );
         }
-        if let Some(dir) = &self.schema_dir {
+        if let Some(dir) = &flags.schema_dir {
             if !dir.is_dir() {
                 return Err(UsageError(format!(
                     "--schema-dir: {} is not a directory",
@@ -468,8 +113,8 @@ impl SchemaArgs {
             settings.schema_dir = Some(absolute(dir)?);
             settings.schema_dir_confined_to = None;
         }
-        let mut locations = Vec::with_capacity(self.schema_locations.len());
-        for location in &self.schema_locations {
+        let mut locations = Vec::with_capacity(flags.schema_locations.len());
+        for location in &flags.schema_locations {
             if location.contains("://") {
                 return Err(UsageError(format!(
                     "--schema-location {location}: policyrun reads schemas offline only; download them into a directory"
@@ -485,7 +130,7 @@ impl SchemaArgs {
         // The command line's locations come first: they are the more specific choice.
         locations.append(&mut settings.locations);
         settings.locations = locations;
-        for crd in &self.crds {
+        for crd in &flags.crds {
             if !crd.exists() {
                 return Err(UsageError(format!(
                     "--crd: {} does not exist",
@@ -494,37 +139,12 @@ impl SchemaArgs {
             }
             settings.crd_files.push(absolute(crd)?);
         }
-        settings.ignore_missing |= self.ignore_missing_schemas;
+        settings.ignore_missing |= flags.ignore_missing_schemas;
         settings
             .skip
-            .extend(self.skip.iter().filter(|s| !s.trim().is_empty()).cloned());
+            .extend(flags.skip.iter().filter(|s| !s.trim().is_empty()).cloned());
         Ok(())
     }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Output {
-    /// Problems grouped by cluster, with messages, places and diffs
-    Human,
-    /// Every outcome, machine-readable
-    Json,
-    /// The Test Anything Protocol, version 13: one test point per outcome
-    Tap,
-    /// An aligned table: status, stage, check, subject, message
-    Table,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum FormatOnlyArg {
-    Warn,
-    Fail,
 }
 
 /// A problem that stops the run before any check: exit code 2.
@@ -705,7 +325,7 @@ fn start_dir(repo: &Option<PathBuf>) -> Result<PathBuf, UsageError> {
 fn load_config(common: &CommonArgs) -> Result<Config, UsageError> {
     set_jobs(common.jobs)?;
     let mut config = Config::discover(&start_dir(&common.repo)?)?;
-    common.limits.apply(&mut config)?;
+    apply_limit_flags(&common.limits, &mut config)?;
     Ok(config)
 }
 
@@ -743,8 +363,8 @@ fn run_check(args: CheckArgs) -> Result<Summary, UsageError> {
             FormatOnlyArg::Fail => FormatOnly::Fail,
         };
     }
-    args.schema.apply(&mut config.schema)?;
-    let refused_secret_values = args.policy.apply(&mut config.policy);
+    apply_schema_flags(&args.schema, &mut config.schema)?;
+    let refused_secret_values = apply_policy_flags(&args.policy, &mut config.policy);
     let (cache, note) = policyrun::cache::for_run(
         &config.repo,
         args.cache_dir.as_deref(),
@@ -787,7 +407,7 @@ fn run_validate(args: ValidateArgs) -> Result<Summary, UsageError> {
         }
         None => (schema::Settings::default(), Vec::new()),
     };
-    args.schema.apply(&mut settings)?;
+    apply_schema_flags(&args.schema, &mut settings)?;
     let mut outcomes = validate::run(settings, &args.paths).map_err(UsageError)?;
     finish(
         &order,
@@ -836,7 +456,7 @@ fn policy_setup(
 fn run_test(args: TestArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     let (root, mut settings, config) = policy_setup(&args.sources)?;
-    let refused_secret_values = args.policy.apply(&mut settings);
+    let refused_secret_values = apply_policy_flags(&args.policy, &mut settings);
     for path in &args.data {
         let absolute = std::env::current_dir()?.join(path);
         if !absolute.exists() {
