@@ -3,9 +3,11 @@
 //! that runs the gate before a push.
 
 pub mod args;
+pub mod commands;
 pub mod config;
 pub mod hook;
 pub mod plan;
+pub mod reports;
 
 /// A problem that stops a command before any check can run (usage, configuration or I/O):
 /// exit code 2.
