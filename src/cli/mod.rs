@@ -6,8 +6,8 @@ pub mod args;
 pub mod commands;
 pub mod config;
 pub mod hook;
-pub mod plan;
-pub mod reports;
+pub(crate) mod plan;
+pub(crate) mod reports;
 
 /// A problem that stops a command before any check can run (usage, configuration or I/O):
 /// exit code 2.
