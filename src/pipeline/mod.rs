@@ -4,6 +4,7 @@
 
 pub mod changes;
 pub mod check;
+pub mod expand;
 pub mod rollout;
 pub mod settings;
 pub mod shard;

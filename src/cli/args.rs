@@ -1,0 +1,395 @@
+//! The command line as clap reads it: every command, flag and value, with the help text
+//! `--help`, the manual pages and the completion scripts are generated from. Plain values
+//! only; what they mean together with policyrun.toml is decided in `cli::plan`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "policyrun",
+    // The build's identity (build.rs): which cache records this binary reads and writes.
+    version = concat!(env!("CARGO_PKG_VERSION"), " (build ", env!("POLICYRUN_BUILD_ID"), ")"),
+    about = "Gate, expand and roll out Kubernetes configuration kept as jsonnet",
+    long_about = "Gate, expand and roll out Kubernetes configuration kept as jsonnet.\n\n\
+        Without a command, runs `check` (the same gate as CI).\n\n\
+        Exit codes: 0 every check passed (warnings allowed); 1 a check failed or could not \
+        run; 2 usage, configuration or I/O error; 3 (diff only) applying would change \
+        something.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the gate: expand every entry, check the committed JSON is up to date, validate
+    /// every object against the Kubernetes schemas and run the policies (default)
+    Check(CheckArgs),
+    /// Rewrite the committed JSON below the generated root from the sources
+    Expand(CommonArgs),
+    /// Validate plain JSON and YAML manifests (files, directories, `-` for standard input)
+    /// against the Kubernetes schemas, as `check` does the expanded tree
+    Validate(ValidateArgs),
+    /// Run the policies on plain JSON and YAML manifests, as `conftest test` does
+    Test(TestArgs),
+    /// Run the policies' unit tests: the `test_*` rules of `*_test.rego` files
+    Verify(VerifyArgs),
+    /// Roll the repository out: cluster by cluster in rollout order, each applied only when
+    /// its gate passes and the one before is healthy
+    Apply(ApplyArgs),
+    /// Show what `apply` would change in each cluster: live objects against the API
+    /// server's dry-run answer (exit 3 when something would change)
+    Diff(DiffArgs),
+    /// Rewrite jsonnet files into the canonical form the style stage checks (jsonnetfmt's,
+    /// with the [style] options of policyrun.toml)
+    Fmt(FmtArgs),
+    /// Install (or remove) a git pre-push hook that runs the gate before every push
+    Hook(HookArgs),
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell)
+    Completions(CompletionsArgs),
+    /// Print the manual page, or write one per command into a directory
+    Man(ManArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub(crate) action: HookAction,
+    /// The repository (or any directory inside it)
+    #[arg(short = 'C', long = "repo", value_name = "DIR", global = true)]
+    pub(crate) repo: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Clone)]
+pub enum HookAction {
+    /// Write .git/hooks/pre-push (or under core.hooksPath); a hook policyrun did not write
+    /// is never replaced
+    Install,
+    /// Remove the hook policyrun wrote; any other stays
+    Uninstall,
+}
+
+#[derive(Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Args, Clone)]
+pub struct ManArgs {
+    /// Write policyrun.1 and policyrun-<command>.1 here instead of printing policyrun.1
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+pub struct FmtArgs {
+    /// Files or directories inside the repository (default: every jsonnet file the style
+    /// stage checks)
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Write nothing; exit 1 when a file is not in canonical form (as `jsonnetfmt --test`)
+    #[arg(long)]
+    pub(crate) check: bool,
+    /// The repository (or any directory inside it); policyrun.toml is looked up from here
+    #[arg(short = 'C', long = "repo", value_name = "DIR")]
+    pub(crate) repo: Option<PathBuf>,
+    /// Worker threads (default: one per core)
+    #[arg(short = 'j', long, value_name = "N")]
+    pub(crate) jobs: Option<usize>,
+    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+}
+
+#[derive(Args, Clone)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
+    /// The kubeconfig holding each cluster's context (as for `apply`)
+    #[arg(long, value_name = "PATH")]
+    pub(crate) kubeconfig: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
+    /// Stop after this cluster
+    #[arg(long, value_name = "NAME")]
+    pub(crate) until: Option<String>,
+    /// Server-side dry run: every object is validated by the API server, nothing changes
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Take over fields another field manager owns instead of failing on the conflict
+    #[arg(long)]
+    pub(crate) force_conflicts: bool,
+    /// After a healthy stage, delete the objects policyrun applied to the cluster before
+    /// that the tree no longer holds (never Namespaces or CRDs)
+    #[arg(long)]
+    pub(crate) prune: bool,
+    /// What to do with workloads that do not become ready: leave them, pause them (as
+    /// `kubectl rollout pause`), or give them back the pod template they had before the stage
+    /// (as `kubectl rollout undo`)
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnFailureArg::Leave)]
+    pub(crate) on_failure: OnFailureArg,
+    /// Promote each cluster as soon as its rollouts are ready, without the bake that
+    /// policyrun.toml configures (an emergency); every report says the bake was skipped
+    #[arg(long)]
+    pub(crate) no_bake: bool,
+    /// The kubeconfig holding each cluster's context (default: $KUBECONFIG or ~/.kube/config;
+    /// in a pod without one, the pod's service account)
+    #[arg(long, value_name = "PATH")]
+    pub(crate) kubeconfig: Option<PathBuf>,
+    /// Seconds one object may take to become ready (default: policyrun.toml's, else 300)
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<u64>,
+    /// Seconds one cluster's whole stage may take (default: policyrun.toml's, else 900)
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) stage_timeout: Option<u64>,
+}
+
+/// Which policy packages run; they replace the `[policy]` table's `namespaces`.
+#[derive(Args, Clone)]
+pub struct PolicyArgs {
+    /// Run the rules of this Rego package (repeat; default `main`, or policyrun.toml's)
+    #[arg(long = "namespace", value_name = "PACKAGE")]
+    pub(crate) namespaces: Vec<String>,
+    /// Run the rules of every package
+    #[arg(long)]
+    pub(crate) all_namespaces: bool,
+    /// Evaluate with regorus' interpreter (default: fails on evaluation errors) or its
+    /// virtual machine (faster; an error inside a rule body makes the body undefined)
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub(crate) policy_engine: Option<EngineArg>,
+    /// Let policies see Secret values where policyrun.toml's `reveal_secret_values` asks for
+    /// them; without this flag they see placeholders whatever the file says (the file comes
+    /// with the pull request under review)
+    #[arg(long)]
+    pub(crate) allow_secret_values: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum OnFailureArg {
+    Leave,
+    Pause,
+    Undo,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum EngineArg {
+    Interpreter,
+    Vm,
+}
+
+#[derive(Args, Clone)]
+pub struct TestArgs {
+    /// Manifest files or directories (`.json`, `.yaml`, `.yml`); `-` reads standard input
+    #[arg(value_name = "PATH", required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Judge the objects as this configured cluster's (its name and [cluster.policy])
+    #[arg(long, value_name = "NAME")]
+    pub(crate) cluster: Option<String>,
+    /// Judge every document of the run as one input, a list of `{"path", "contents"}`
+    /// (conftest's `--combine`), for policies that look across files
+    #[arg(long)]
+    pub(crate) combine: bool,
+    /// A data file, or a directory of them, merged into `data` for the policies (repeat;
+    /// conftest's `--data`); `.rego` files there are not loaded
+    #[arg(long = "data", value_name = "PATH")]
+    pub(crate) data: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) sources: PolicySources,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub(crate) sources: PolicySources,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
+}
+
+/// Where `test` and `verify` find their policies, and how they run.
+#[derive(Args, Clone)]
+pub struct PolicySources {
+    /// Policy directory or file (repeat); default: policyrun.toml's, else `policy/`
+    #[arg(short = 'p', long = "policy", value_name = "PATH")]
+    pub(crate) policies: Vec<PathBuf>,
+    /// Where to look for policyrun.toml (optional)
+    #[arg(short = 'C', long = "repo", value_name = "DIR")]
+    pub(crate) repo: Option<PathBuf>,
+    /// Worker threads (default: one per core)
+    #[arg(short = 'j', long, value_name = "N")]
+    pub(crate) jobs: Option<usize>,
+    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+}
+
+#[derive(Args, Clone)]
+pub struct CommonArgs {
+    /// The repository (or any directory inside it); policyrun.toml is looked up from here
+    #[arg(short = 'C', long = "repo", value_name = "DIR")]
+    pub(crate) repo: Option<PathBuf>,
+    /// Only this cluster (repeat for several); default: all, in rollout order
+    #[arg(long = "cluster", value_name = "NAME")]
+    pub(crate) clusters: Vec<String>,
+    /// Worker threads (default: one per core)
+    #[arg(short = 'j', long, value_name = "N")]
+    pub(crate) jobs: Option<usize>,
+    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+}
+
+/// Budgets from whoever runs policyrun; they replace `[limits]` of policyrun.toml, which
+/// comes with the change under review and may raise them only up to a ceiling.
+#[derive(Args, Clone)]
+pub struct LimitArgs {
+    /// Seconds one entry's jsonnet evaluation may take (default: policyrun.toml's
+    /// `limits.evaluation_seconds`, else 60)
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) evaluation_seconds: Option<u64>,
+    /// Seconds the policies may take for one object (default: `limits.policy_seconds`, else 5)
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) policy_seconds: Option<u64>,
+    /// Largest jsonnet source the style stage formats, in bytes (default:
+    /// `limits.style_source_bytes`, else 1 MiB)
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) style_source_bytes: Option<u64>,
+}
+
+#[derive(Args, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
+    #[command(flatten)]
+    pub(crate) schema: SchemaArgs,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
+    /// Whether a formatting-only difference warns or fails (overrides `format_only`)
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub(crate) format_only: Option<FormatOnlyArg>,
+    /// Check and report only shard K of N (1 <= K <= N): entries split by a fixed hash of
+    /// cluster and name; the N shards' results together are one whole run's
+    #[arg(long, value_name = "K/N", conflicts_with = "changed_since")]
+    pub(crate) shard: Option<crate::pipeline::shard::Shard>,
+    /// Neither read nor write the cache: evaluate every entry, and every object's policies
+    #[arg(long)]
+    pub(crate) no_cache: bool,
+    /// Where the cache of expansions and policy verdicts lives (default: $POLICYRUN_CACHE_DIR,
+    /// else $XDG_CACHE_HOME/policyrun, else ~/.cache/policyrun); never inside the repository
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Name this repository's records in the cache NAME instead of after the checkout's
+    /// path, so that checkouts in other places (CI workspaces) share them
+    #[arg(long, value_name = "NAME", conflicts_with = "no_cache")]
+    pub(crate) cache_name: Option<String>,
+    /// Check only the entries whose inputs changed since this git revision (committed,
+    /// staged, unstaged or untracked changes)
+    #[arg(long, value_name = "REF")]
+    pub(crate) changed_since: Option<String>,
+}
+
+#[derive(Args, Clone)]
+pub struct ValidateArgs {
+    /// Manifest files or directories (`.json`, `.yaml`, `.yml`); `-` reads standard input
+    #[arg(value_name = "PATH", required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Where to look for policyrun.toml, whose [schema] settings apply (optional)
+    #[arg(short = 'C', long = "repo", value_name = "DIR")]
+    pub(crate) repo: Option<PathBuf>,
+    /// Worker threads (default: one per core)
+    #[arg(short = 'j', long, value_name = "N")]
+    pub(crate) jobs: Option<usize>,
+    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
+    #[command(flatten)]
+    pub(crate) schema: SchemaArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct ReportArgs {
+    /// Also write a JUnit XML report to this file
+    #[arg(long, value_name = "PATH")]
+    pub(crate) junit: Option<PathBuf>,
+    /// Format of the report on standard output
+    #[arg(long, value_enum, default_value_t = Output::Human)]
+    pub(crate) output: Output,
+    /// List every check, not only problems
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
+}
+
+/// Schema settings from the command line; they add to (locations, CRDs, skips) or replace
+/// (version, directory) the `[schema]` table of policyrun.toml.
+#[derive(Args, Clone)]
+pub struct SchemaArgs {
+    /// Validate against this Kubernetes release (default: the built-in one)
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) kubernetes_version: Option<String>,
+    /// Directory holding the schemas of other releases (kubernetes-validate's
+    /// `vX.Y.Z-local-strict` directories)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) schema_dir: Option<PathBuf>,
+    /// A schema directory or path template searched before the built-in schemas (repeat)
+    #[arg(long = "schema-location", value_name = "LOCATION")]
+    pub(crate) schema_locations: Vec<String>,
+    /// A CustomResourceDefinition file or directory whose kinds every object may use (repeat)
+    #[arg(long = "crd", value_name = "PATH")]
+    pub(crate) crds: Vec<PathBuf>,
+    /// Skip objects that have no schema instead of failing them
+    #[arg(long)]
+    pub(crate) ignore_missing_schemas: bool,
+    /// Kinds or group/version/Kinds not to validate (comma-separated; repeat)
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    pub(crate) skip: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Problems grouped by cluster, with messages, places and diffs
+    Human,
+    /// Every outcome, machine-readable
+    Json,
+    /// The Test Anything Protocol, version 13: one test point per outcome
+    Tap,
+    /// An aligned table: status, stage, check, subject, message
+    Table,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum FormatOnlyArg {
+    Warn,
+    Fail,
+}

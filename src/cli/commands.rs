@@ -1,0 +1,215 @@
+//! One function per command: build the command's plan, run its pipeline, write its
+//! reports, and hand the counts back to `main`, which alone decides the exit code.
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use crate::cli::UsageError;
+use crate::cli::args::{
+    ApplyArgs, CheckArgs, Cli, CommonArgs, CompletionsArgs, DiffArgs, FmtArgs, HookAction,
+    HookArgs, ManArgs, TestArgs, ValidateArgs, VerifyArgs,
+};
+use crate::cli::config::Config;
+use crate::cli::plan::{self, start_dir, start_workers};
+use crate::cli::reports::finish;
+use crate::model::events::Events;
+use crate::model::outcome::Summary;
+use crate::pipeline::{self, check as gate, validate};
+use crate::policy;
+use crate::report;
+
+pub fn check(args: CheckArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    start_workers(args.common.jobs)?;
+    let plan = plan::check(args)?;
+    let run = gate::check(&plan.config, &plan.gate).map_err(UsageError)?;
+    let mut outcomes = run.outcomes;
+    outcomes.extend(plan.refused_secret_values);
+    // The process ends after the report. Freeing every parsed object one by one would only
+    // delay the verdict (tens of milliseconds on a large tree), so the exit frees them.
+    std::mem::forget(run.expanded);
+    std::mem::forget(run.catalog);
+    finish(&plan.report, &mut outcomes, started, Some(run.stats))
+}
+
+pub fn expand(common: CommonArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    start_workers(common.jobs)?;
+    let plan = plan::expand(common)?;
+    let mut tree = pipeline::expand::run(&plan.config, &plan.gate).map_err(UsageError)?;
+    print_listing(&tree.listing())?;
+    finish(&plan.report, &mut tree.outcomes, started, None)
+}
+
+pub fn validate(args: ValidateArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    start_workers(args.jobs)?;
+    let plan = plan::validate(args)?;
+    let mut outcomes = validate::run(plan.settings, &plan.paths).map_err(UsageError)?;
+    finish(&plan.report, &mut outcomes, started, None)
+}
+
+pub fn test(args: TestArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    start_workers(args.sources.jobs)?;
+    let plan = plan::test(args)?;
+    let mut outcomes = validate::test(
+        &plan.root,
+        &plan.settings,
+        plan.cluster,
+        &plan.paths,
+        plan.combine,
+    )
+    .map_err(UsageError)?;
+    outcomes.extend(plan.refused_secret_values);
+    finish(&plan.report, &mut outcomes, started, None)
+}
+
+pub fn verify(args: VerifyArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    start_workers(args.sources.jobs)?;
+    let plan = plan::verify(args)?;
+    let mut outcomes = policy::verify::run(&plan.root, &plan.settings).map_err(UsageError)?;
+    finish(&plan.report, &mut outcomes, started, None)
+}
+
+pub fn apply(args: ApplyArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    start_workers(args.common.jobs)?;
+    let plan = plan::apply(args)?;
+    let progress: Box<dyn Events> = if plan.progress {
+        Box::new(report::events::Bar::new())
+    } else {
+        Box::new(report::events::Lines::every(Duration::from_secs(10)))
+    };
+    let runtime = api_runtime()?;
+    let mut outcomes = pipeline::rollout::run(&plan.config, &plan.rollout, &runtime, &*progress)
+        .map_err(UsageError)?;
+    finish(&plan.report, &mut outcomes, started, None)
+}
+
+pub fn diff(args: DiffArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    start_workers(args.common.jobs)?;
+    let plan = plan::diff(args)?;
+    let runtime = api_runtime()?;
+    let mut outcomes =
+        pipeline::rollout::diff(&plan.config, &plan.rollout, &runtime).map_err(UsageError)?;
+    finish(&plan.report, &mut outcomes, started, None)
+}
+
+/// The runtime for API calls: they wait on the network, so two threads do.
+fn api_runtime() -> Result<tokio::runtime::Runtime, UsageError> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+pub fn fmt(args: FmtArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    start_workers(args.jobs)?;
+    let plan = plan::fmt(args)?;
+    let run = crate::style::fmt::run(
+        &plan.config.repo,
+        &plan.config.style,
+        &plan.cwd,
+        &plan.paths,
+        plan.check_only,
+    )
+    .map_err(UsageError)?;
+    print_listing(&run.listing())?;
+    let mut outcomes = run.outcomes;
+    finish(&plan.report, &mut outcomes, started, None)
+}
+
+/// Prints what a command changed before its report; a reader that stopped reading is not
+/// an error.
+fn print_listing(listing: &str) -> Result<(), UsageError> {
+    let mut stdout = io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(listing.as_bytes())
+        .and_then(|()| stdout.flush())
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        return Err(UsageError(format!("cannot write to standard output: {e}")));
+    }
+    Ok(())
+}
+
+pub fn hook(args: HookArgs) -> Result<Summary, UsageError> {
+    // The hook runs the gate, so it belongs in a repository the gate can run in.
+    let config = Config::discover(&start_dir(&args.repo)?)?;
+    let path = crate::cli::hook::hook_path(&config.repo.root).map_err(UsageError)?;
+    let done = match args.action {
+        HookAction::Install => {
+            let binary = std::env::current_exe()?;
+            crate::cli::hook::install(&path, &binary)
+        }
+        HookAction::Uninstall => crate::cli::hook::uninstall(&path),
+    }
+    .map_err(UsageError)?;
+    use crate::cli::hook::Done;
+    let said = match done {
+        Done::Installed(path) => format!(
+            "installed {}: `git push` runs the gate first",
+            path.display()
+        ),
+        Done::UpToDate(path) => format!("{} is up to date", path.display()),
+        Done::Removed(path) => format!("removed {}", path.display()),
+        Done::NotInstalled(path) => format!("no policyrun hook at {}", path.display()),
+    };
+    let _ = writeln!(std::io::stdout(), "{said}");
+    Ok(Summary::default())
+}
+
+pub fn completions(args: CompletionsArgs) -> Result<Summary, UsageError> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "policyrun", &mut script);
+    write_stdout(&script)?;
+    Ok(Summary::default())
+}
+
+/// The manual pages come from the same definitions as `--help`, so they cannot drift.
+pub fn man(args: ManArgs) -> Result<Summary, UsageError> {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let render = |page: clap::Command| -> Result<Vec<u8>, UsageError> {
+        let mut roff = Vec::new();
+        clap_mangen::Man::new(page).render(&mut roff)?;
+        Ok(roff)
+    };
+    let Some(dir) = args.out_dir else {
+        write_stdout(&render(command)?)?;
+        return Ok(Summary::default());
+    };
+    if !dir.is_dir() {
+        return Err(UsageError(format!(
+            "--out-dir {}: not a directory",
+            dir.display()
+        )));
+    }
+    let mut pages = vec![("policyrun.1".to_owned(), render(command.clone())?)];
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("policyrun-{}", sub.get_name());
+        let page = sub.clone().name(name.clone());
+        pages.push((format!("{name}.1"), render(page)?));
+    }
+    for (file, roff) in pages {
+        let path = dir.join(&file);
+        crate::model::atomic::write_atomically(&path, &roff)
+            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+        let _ = writeln!(std::io::stdout(), "wrote {}", path.display());
+    }
+    Ok(Summary::default())
+}
+
+/// Writes to standard output; a reader that stopped reading is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<(), UsageError> {
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,106 @@
+//! The end of every command: outcomes sorted once, then every report the plan asks for
+//! written (human, JSON, TAP or table on standard output, JUnit to a file), and the counts
+//! that `main` turns into the exit code.
+
+use std::io;
+use std::time::Instant;
+
+use crate::cli::UsageError;
+use crate::cli::args::Output;
+use crate::cli::plan::ReportPlan;
+use crate::model::outcome::{Outcome, Summary};
+use crate::model::stats::Stats;
+use crate::report::{
+    self, Report, RunInfo, human::Human, json::Json, junit::Junit, table::Table, tap::Tap,
+};
+
+/// Sorts the outcomes, writes every report of `plan` and returns the counts for `main`.
+/// `stats` says how `check` came by its expansions.
+pub fn finish(
+    plan: &ReportPlan,
+    outcomes: &mut [Outcome],
+    started: Instant,
+    stats: Option<Stats>,
+) -> Result<Summary, UsageError> {
+    report::sort(outcomes, &plan.cluster_order);
+    let info = RunInfo {
+        command: plan.command,
+        elapsed: started.elapsed(),
+        stats,
+    };
+    write_reports(plan, outcomes, &info)?;
+    Ok(Summary::of(outcomes.iter()))
+}
+
+/// Writes every report of `plan`, the outcomes already sorted. Every report is written even
+/// when another fails: a closed standard output (`| head`) must not cost Jenkins its JUnit
+/// file. A reader that stopped reading is not an error; any other failure to write a report
+/// is, since the verdict would not reach anyone.
+pub fn write_reports(
+    plan: &ReportPlan,
+    outcomes: &[Outcome],
+    info: &RunInfo,
+) -> Result<(), UsageError> {
+    let stdout = io::stdout().lock();
+    let mut reports: Vec<Box<dyn Report>> = vec![match plan.output {
+        Output::Human => Box::new(Human::new(stdout, plan.color, plan.verbose)),
+        Output::Json => Box::new(Json::new(stdout)),
+        Output::Tap => Box::new(Tap::new(stdout)),
+        Output::Table => Box::new(Table::new(stdout, plan.color, plan.verbose)),
+    }];
+    if let Some(path) = &plan.junit {
+        // Written only to a regular file or a new path: the report replaces what is there
+        // (a link, a FIFO or a device such as /dev/full became a regular file).
+        if let Ok(meta) = std::fs::symlink_metadata(path)
+            && !meta.file_type().is_file()
+        {
+            return Err(UsageError(format!(
+                "--junit {}: not a regular file; reports are written only to regular files or new paths",
+                path.display()
+            )));
+        }
+        reports.push(Box::new(Junit::new(path.clone())));
+    }
+    let mut first_error = None;
+    for report in &mut reports {
+        if let Err(e) = report.write(outcomes, info)
+            && e.kind() != io::ErrorKind::BrokenPipe
+            && first_error.is_none()
+        {
+            first_error = Some(UsageError(format!("cannot write the report: {e}")));
+        }
+    }
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn junit_is_refused_where_it_would_replace_something_else_than_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = ReportPlan {
+            command: "check",
+            output: Output::Json,
+            verbose: false,
+            color: false,
+            junit: Some(dir.path().to_path_buf()),
+            cluster_order: Vec::new(),
+        };
+        let Err(UsageError(message)) = write_reports(&plan, &[], &RunInfo::default()) else {
+            panic!("a directory is not a report file");
+        };
+        assert_eq!(
+            message,
+            format!(
+                "--junit {}: not a regular file; reports are written only to regular files or new paths",
+                dir.path().display()
+            )
+        );
+        assert!(dir.path().is_dir(), "the directory stays");
+    }
+}
