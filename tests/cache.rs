@@ -532,15 +532,14 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
             .map(|o| o.status)
             .unwrap_or_else(|| panic!("no outcome for {file}"))
     };
-    let (first, note) =
-        style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
+    let (first, note) = remembering(&config, &clusters, &cache);
     assert!(note.is_none(), "{note:?}");
     assert!(
         first.iter().all(|o| o.status == Status::Passed),
         "{first:?}"
     );
     assert!(cache.dir().join("style-canonical").is_file());
-    let (again, _) = style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
+    let (again, _) = remembering(&config, &clusters, &cache);
     assert_eq!(again.len(), first.len());
     assert!(again.iter().all(|o| o.status == Status::Passed));
 
@@ -550,8 +549,7 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
     let unformatted = text.replacen(": ", ":   ", 1);
     assert_ne!(text, unformatted);
     repo.write(file, &unformatted);
-    let (changed, _) =
-        style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
+    let (changed, _) = remembering(&config, &clusters, &cache);
     assert_eq!(status_of(&changed, file), Status::Failed);
 
     // What the memory says is what the stage believes (so it lives outside the repository,
@@ -563,14 +561,12 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
         .into_iter()
         .partition::<Vec<_>, _>(|o| o.subject.as_deref() == Some(file));
     assert_eq!(believed[0].status, Status::Failed, "without the cache");
-    let (remembered, _) =
-        style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
+    let (remembered, _) = remembering(&config, &clusters, &cache);
     assert_eq!(status_of(&remembered, file), Status::Passed);
     // ... but only for the formatter and options it was written with,
     config.style.options.pad_arrays = !config.style.options.pad_arrays;
     style::memory::save_canonical_sources(&cache, &salt, &[digest].into_iter().collect()).unwrap();
-    let (other_options, _) =
-        style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
+    let (other_options, _) = remembering(&config, &clusters, &cache);
     assert_eq!(status_of(&other_options, file), Status::Failed);
     config.style.options.pad_arrays = !config.style.options.pad_arrays;
     // ... and only when its checksum holds.
@@ -578,8 +574,7 @@ fn the_style_stage_formats_only_sources_it_has_not_seen_canonical() {
     let memory = cache.dir().join("style-canonical");
     let damaged = fs::read_to_string(&memory).unwrap().replace('a', "b");
     fs::write(&memory, damaged).unwrap();
-    let (after_damage, _) =
-        style::check_remembering(&config.repo, &config.style, &clusters, Some(&cache));
+    let (after_damage, _) = remembering(&config, &clusters, &cache);
     assert_eq!(status_of(&after_damage, file), Status::Failed);
 }
 
@@ -702,4 +697,24 @@ fn a_pull_request_runs_from_a_copy_of_main_s_published_cache_and_cannot_change_i
     );
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("--cache-name"), "{}", bad.stderr);
+}
+
+/// The style stage over every source, with its memory in `cache`: its outcomes and its note.
+fn remembering(
+    config: &Config,
+    clusters: &[&policyrun::model::repository::Cluster],
+    cache: &Store,
+) -> (Vec<policyrun::model::outcome::Outcome>, Option<String>) {
+    let input = policyrun::style::Input {
+        clusters,
+        every_source: true,
+        memory: Some(cache),
+    };
+    let report = policyrun::style::run(
+        &config.repo,
+        &config.style,
+        input,
+        &policyrun::model::events::Unseen,
+    );
+    (report.outcomes, report.notes.into_iter().next())
 }

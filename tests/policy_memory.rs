@@ -201,3 +201,17 @@ fn policies_that_read_the_clock_are_not_remembered() {
     let notes = doc["expansion"]["notes"].to_string();
     assert!(notes.contains("clock.rego:7 calls time.now_ns"), "{notes}");
 }
+
+/// A run over some clusters saw only their objects: it must not forget the others'
+/// verdicts, or the next whole run evaluates them again. (The gate used to decide "whole
+/// run" without looking at `--cluster`; the scope now decides it once, issue 14.)
+#[test]
+fn a_run_over_one_cluster_keeps_the_other_clusters_verdicts() {
+    let repo = repo();
+    repo.check(&[]);
+    let (_, dev_only) = repo.check(&["--cluster", "dev"]);
+    assert_eq!(recalled(&dev_only), OBJECTS / 2);
+    let (_, whole) = repo.check(&[]);
+    assert_eq!(recalled(&whole), OBJECTS, "every verdict is still remembered");
+    assert_eq!(policy_outcomes(&whole), policy_outcomes(&uncached(&repo)));
+}

@@ -501,7 +501,7 @@ mod tests {
         assert_eq!(
             seen,
             [
-                "Begin { what: \"expanding\", total: Some(1) }",
+                "Begin { what: \"expanding\", total: Some(1), log_every: None }",
                 trace,
                 "Progress { done: 1, status: \"entries\" }",
                 "End",

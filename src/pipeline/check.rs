@@ -16,12 +16,12 @@ use crate::model::expansion::Entry;
 use crate::model::expansion::{Expanded, Object};
 use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use crate::model::repository::Cluster;
 use crate::model::stage;
 use crate::model::stats::Stats;
 use crate::pipeline::changes::Changes;
 use crate::pipeline::settings::Config;
 use crate::pipeline::shard::Shard;
-use crate::policy::memory::VerdictMemory;
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
 use crate::report::events::{Bar, TracesOnly};
 use crate::schema::{self, Catalog, crd, gvk::Gvk};
@@ -292,6 +292,54 @@ fn expand_looked(
     (slots, stats)
 }
 
+/// What part of the repository a run checks, decided once from the options: which
+/// clusters, and whether `--changed-since` or `--shard` leaves part of them to other runs.
+/// The stages whose memory may forget what a run did not see ask it, not the options.
+struct Scope<'c> {
+    clusters: Vec<&'c Cluster>,
+    /// Every configured cluster is selected.
+    every_cluster: bool,
+    /// `--changed-since`: entries the change does not reach are not checked.
+    partial: bool,
+    shard: Option<Shard>,
+}
+
+impl<'c> Scope<'c> {
+    fn of(config: &'c Config, options: &Options) -> Result<Scope<'c>, String> {
+        let clusters = config.repo.select_clusters(&options.clusters)?;
+        let partial = options.changed_since.is_some();
+        if partial && options.shard.is_some() {
+            return Err(
+                "--shard and --changed-since do not go together: a shard is a share of a whole run"
+                    .into(),
+            );
+        }
+        Ok(Scope {
+            every_cluster: clusters.len() == config.repo.clusters.len(),
+            clusters,
+            partial,
+            shard: options.shard,
+        })
+    }
+
+    /// Every jsonnet source is judged: the style stage runs over all sources whatever
+    /// `--changed-since` says, and only the first shard runs it.
+    fn every_source(&self) -> bool {
+        self.every_cluster
+    }
+
+    /// Every entry's objects are among the policy stage's targets (a shard still sees the
+    /// others' as context), so a file waiver that waived nothing is known to.
+    fn every_entry_seen(&self) -> bool {
+        !self.partial
+    }
+
+    /// Every object of the tree is evaluated in this run.
+    fn every_object(&self) -> bool {
+        self.every_cluster && !self.partial && self.shard.is_none()
+    }
+}
+
 /// Runs the gate: style, expansion, identity checks, freshness, schemas and policies. The
 /// sources are formatted, the committed tree is listed, and the schemas and policies are
 /// loaded while the entries expand: none needs the others, and done afterwards they would
@@ -307,17 +355,11 @@ fn expand_looked(
 /// but only the shard's own entries, files and objects are checked and reported (see
 /// `shard`).
 pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
-    let clusters = config.repo.select_clusters(&options.clusters)?;
-    let all_clusters = clusters.len() == config.repo.clusters.len();
-    let discovered = discover::entries(&config.repo, &clusters)?;
+    let scope = Scope::of(config, options)?;
+    let clusters = &scope.clusters;
+    let partial = scope.partial;
+    let discovered = discover::entries(&config.repo, clusters)?;
     let entries = discovered.entries;
-    let partial = options.changed_since.is_some();
-    if partial && options.shard.is_some() {
-        return Err(
-            "--shard and --changed-since do not go together: a shard is a share of a whole run"
-                .into(),
-        );
-    }
     let with_policy = !options.without_policy && !config.policy.is_empty();
     // The sources are no entry's: shard 1 checks them all (see `Shard::owns`).
     let with_style = !options.without_style
@@ -334,19 +376,19 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
                             (!partial).then(|| {
                                 freshness::CommittedTree::scan(
                                     &config.repo,
-                                    &clusters,
-                                    all_clusters,
+                                    clusters,
+                                    scope.every_cluster,
                                 )
                             })
                         },
                         || {
                             with_style.then(|| {
-                                style::check_remembering(
-                                    &config.repo,
-                                    &config.style,
-                                    &clusters,
-                                    options.cache.as_ref(),
-                                )
+                                let input = style::Input {
+                                    clusters,
+                                    every_source: scope.every_source(),
+                                    memory: options.cache.as_ref(),
+                                };
+                                style::run(&config.repo, &config.style, input, &Unseen)
                             })
                         },
                     )
@@ -390,9 +432,9 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     // change to judge, and leaving it out would pass it.
     outcomes.extend(discovered.badly_named);
     outcomes.extend(evaluation_outcomes(&expanded));
-    let (style, style_note) = style.unwrap_or_default();
-    outcomes.extend(style);
-    stats.notes.extend(style_note);
+    if let Some(style) = style {
+        stage::add(&mut outcomes, &mut stats, style);
+    }
     let committed = match (committed, &changes) {
         (Some(committed), _) => committed,
         (None, changes) => {
@@ -401,7 +443,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
                 .map(|e| crate::model::expansion::output_prefix(&config.repo, &e.cluster, &e.entry))
                 .collect();
             if let Some(changes) = changes {
-                places.extend(changes.orphan_roots(config, &clusters, &entries));
+                places.extend(changes.orphan_roots(config, clusters, &entries));
             }
             freshness::CommittedTree::scan_some(&config.repo, &places)
         }
@@ -437,22 +479,14 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         );
     }
     if let Some((policies, memory)) = policies {
-        let memory = match memory {
-            Some(Ok(memory)) => Some(memory),
-            Some(Err(reason)) => {
-                stats.notes.push(format!("cache: {reason}"));
-                None
-            }
-            None => None,
-        };
         // Every expanded object is context (namespaces created, inventory, waiver usage).
         let mut all_targets = own_targets;
         all_targets.extend(targets(&others));
-        let part = match &options.shard {
+        let share = match &options.shard {
             None => policy::RunShare {
                 // Entries left out by --changed-since may use a file waiver: whether one
-                // waives nothing is for a whole run to say.
-                usage_known: !partial,
+                // waives nothing is for a run that sees every entry to say.
+                usage_known: scope.every_entry_seen(),
                 ..policy::RunShare::whole()
             },
             Some(shard) => policy::RunShare {
@@ -462,27 +496,23 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
                         .is_some_and(|(c, e)| shard.owns_entry(c, e))
                 },
                 run_wide: shard.is_first(),
-                usage_known: true,
+                usage_known: scope.every_entry_seen(),
             },
         };
-        outcomes.extend(policy_outcomes_with(
-            config,
-            &policies,
-            &catalog,
-            &all_targets,
-            &context,
-            &part,
-            memory.as_ref(),
-        ));
-        stats.policy_shared = policies.shared();
-        if let Some(memory) = memory {
-            stats.policy_recalled = memory.recalled();
-            // Only a run that evaluated every object knows which verdicts are of the past.
-            let whole_run = !partial && options.shard.is_none();
-            if let Err(problem) = memory.save(whole_run) {
-                stats.notes.push(format!("cache: {problem}"));
-            }
-        }
+        let contexts = cluster_contexts(config, &all_targets, &context);
+        let input = policy::Input {
+            targets: &all_targets,
+            contexts: &contexts,
+            namespaced: &|cluster, id| namespaced(&catalog, cluster, id),
+            share: &share,
+            memory,
+            every_object: scope.every_object(),
+        };
+        stage::add(
+            &mut outcomes,
+            &mut stats,
+            policy::run(&policies, input, &Unseen),
+        );
     }
     if let Some(shard) = &options.shard {
         outcomes.retain(|o| shard.owns(o, &config.repo.generated));
@@ -497,7 +527,8 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     })
 }
 
-/// The policy stage over every expanded object, each cluster with its own context.
+/// The policy stage over `targets`, each cluster with its own context, without a memory of
+/// earlier runs (the reference tests compare these outcomes with OPA's).
 pub fn policy_outcomes(
     config: &Config,
     policies: &PolicyStage,
@@ -505,28 +536,14 @@ pub fn policy_outcomes(
     targets: &[Target],
     part: &policy::RunShare,
 ) -> Vec<Outcome> {
-    policy_outcomes_with(config, policies, catalog, targets, &[], part, None)
-}
-
-/// As `policy_outcomes`, when the objects of entries not checked (`context`) exist too:
-/// policies see their Namespaces as created; and with the verdicts of earlier runs.
-pub fn policy_outcomes_with(
-    config: &Config,
-    policies: &PolicyStage,
-    catalog: &Catalog,
-    targets: &[Target],
-    context: &[Object],
-    part: &policy::RunShare,
-    memory: Option<&VerdictMemory>,
-) -> Vec<Outcome> {
-    let contexts = cluster_contexts(config, targets, context);
+    let contexts = cluster_contexts(config, targets, &[]);
     policies.run(
         targets,
         &contexts,
         &|cluster, id| namespaced(catalog, cluster, id),
         Date::today(),
         part,
-        memory,
+        None,
     )
 }
 

@@ -30,9 +30,12 @@ use regorus::{Engine, Value};
 use serde::Deserialize;
 
 use crate::model::digest::Digest;
+use crate::model::events::Events;
 use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::secrets;
+use crate::model::stage::StageReport;
+use crate::model::stats::Stats;
 use crate::store::Store;
 use budget::ObjectBudget;
 use load::{Loaded, Package, Problem, RuleDecl, RuleKind};
@@ -194,6 +197,62 @@ pub struct PolicyStage {
     sharing: bool,
     /// Rule evaluations (whole objects on the virtual machine) taken from another object.
     shared: AtomicUsize,
+}
+
+/// What the policy stage judges, and what it learns the clusters from.
+pub struct Input<'a, 'm> {
+    /// Every expanded object: those `share` owns are judged, all are Gatekeeper's
+    /// inventory.
+    pub targets: &'a [Target<'a>],
+    /// Each cluster's context: its `[cluster.policy]` table and its Namespaces.
+    pub contexts: &'a HashMap<Option<String>, ClusterContext>,
+    /// A kind's scope in a cluster, if known.
+    pub namespaced: &'a (dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+    pub share: &'a RunShare<'a>,
+    /// The verdicts of earlier runs, opened while the entries expanded (or why it could
+    /// not be); `None` without a cache.
+    pub memory: Option<Result<VerdictMemory<'m>, String>>,
+    /// Every object of the tree is among the targets and evaluated: only then may the
+    /// memory forget the verdicts of objects it did not see.
+    pub every_object: bool,
+}
+
+/// The policy stage: every owned target judged by the loaded packages (or recalled from the
+/// memory of earlier runs), the memory saved, and the numbers of what was recalled and
+/// shared.
+pub fn run(stage: &PolicyStage, input: Input, _events: &dyn Events) -> StageReport {
+    let mut notes = Vec::new();
+    let memory = match input.memory {
+        Some(Ok(memory)) => Some(memory),
+        Some(Err(reason)) => {
+            notes.push(format!("cache: {reason}"));
+            None
+        }
+        None => None,
+    };
+    let outcomes = stage.run(
+        input.targets,
+        input.contexts,
+        input.namespaced,
+        Date::today(),
+        input.share,
+        memory.as_ref(),
+    );
+    let mut stats = Stats {
+        policy_shared: stage.shared(),
+        ..Stats::default()
+    };
+    if let Some(memory) = memory {
+        stats.policy_recalled = memory.recalled();
+        if let Err(problem) = memory.save(input.every_object) {
+            notes.push(format!("cache: {problem}"));
+        }
+    }
+    StageReport {
+        outcomes,
+        notes,
+        stats,
+    }
 }
 
 impl PolicyStage {

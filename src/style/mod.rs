@@ -18,8 +18,10 @@ use serde::Deserialize;
 use walkdir::WalkDir;
 
 use crate::model::digest::Digest;
+use crate::model::events::Events;
 use crate::model::outcome::{Location, Outcome, Stage, Status, shown_path};
 use crate::model::repository::{CONFIG_FILE, Cluster, Repository};
+use crate::model::stage::StageReport;
 use crate::store::Store;
 use libjsonnet::{FormatError, Formatter};
 
@@ -420,7 +422,12 @@ pub fn owner<'a>(repo: &'a Repository, path: &Path) -> Option<&'a Cluster> {
 /// to no cluster (`lib/`, `common/`). Files are formatted in parallel, one formatter per
 /// rayon job (libjsonnet VMs are not shared between threads).
 pub fn check(repo: &Repository, settings: &Settings, clusters: &[&Cluster]) -> Vec<Outcome> {
-    check_remembering(repo, settings, clusters, None).0
+    let input = Input {
+        clusters,
+        every_source: clusters.len() == repo.clusters.len(),
+        memory: None,
+    };
+    judge_sources(repo, settings, &input).0
 }
 
 /// What a remembered verdict depends on besides the source: the formatter and its options.
@@ -432,16 +439,43 @@ pub fn memory_salt(settings: &Settings) -> String {
     )
 }
 
-/// As `check`, remembering in `cache` which sources are canonical: an unchanged source
-/// found canonical before (with the same formatter and options) is not formatted again, so
-/// a re-run formats only what changed. Also returns a note when the memory could not be
-/// written.
-pub fn check_remembering(
+/// Which sources the style stage judges, and its memory.
+pub struct Input<'a> {
+    /// The selected clusters: their sources and those of no cluster (`lib/`, `common/`).
+    pub clusters: &'a [&'a Cluster],
+    /// Every source of the repository is judged: only then may the memory forget the
+    /// digests of sources it did not see.
+    pub every_source: bool,
+    /// Where the digests of canonical sources are remembered between runs.
+    pub memory: Option<&'a Store>,
+}
+
+/// The style stage: one outcome per source — passed, failed with a diff, or an error
+/// naming `file:line:column` — and a note when its memory could not be written.
+pub fn run(
     repo: &Repository,
     settings: &Settings,
-    clusters: &[&Cluster],
-    cache: Option<&Store>,
+    input: Input,
+    _events: &dyn Events,
+) -> StageReport {
+    let (outcomes, note) = judge_sources(repo, settings, &input);
+    StageReport {
+        outcomes,
+        notes: note.into_iter().collect(),
+        ..StageReport::default()
+    }
+}
+
+/// The sources `input` selects judged, remembering in its memory which are canonical: an
+/// unchanged source found canonical before (with the same formatter and options) is not
+/// formatted again, so a re-run formats only what changed. Also returns a note when the
+/// memory could not be written.
+fn judge_sources(
+    repo: &Repository,
+    settings: &Settings,
+    input: &Input,
 ) -> (Vec<Outcome>, Option<String>) {
+    let (clusters, cache) = (input.clusters, input.memory);
     let salt = memory_salt(settings);
     let known = cache
         .map(|c| memory::canonical_sources(c, &salt))
@@ -477,9 +511,8 @@ pub fn check_remembering(
         canonical.extend(digest);
     }
     // Only a run over every source may forget the others' digests.
-    let every_source = clusters.len() == repo.clusters.len();
     let note = match cache {
-        Some(cache) if every_source && canonical != known.into_iter().collect() => {
+        Some(cache) if input.every_source && canonical != known.into_iter().collect() => {
             memory::save_canonical_sources(cache, &salt, &canonical).err()
         }
         _ => None,
