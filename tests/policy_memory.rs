@@ -212,6 +212,10 @@ fn a_run_over_one_cluster_keeps_the_other_clusters_verdicts() {
     let (_, dev_only) = repo.check(&["--cluster", "dev"]);
     assert_eq!(recalled(&dev_only), OBJECTS / 2);
     let (_, whole) = repo.check(&[]);
-    assert_eq!(recalled(&whole), OBJECTS, "every verdict is still remembered");
+    assert_eq!(
+        recalled(&whole),
+        OBJECTS,
+        "every verdict is still remembered"
+    );
     assert_eq!(policy_outcomes(&whole), policy_outcomes(&uncached(&repo)));
 }

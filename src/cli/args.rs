@@ -67,7 +67,7 @@ pub struct HookArgs {
 }
 
 #[derive(Subcommand, Clone)]
-pub enum HookAction {
+pub(crate) enum HookAction {
     /// Write .git/hooks/pre-push (or under core.hooksPath); a hook policyrun did not write
     /// is never replaced
     Install,
@@ -162,7 +162,7 @@ pub struct ApplyArgs {
 
 /// Which policy packages run; they replace the `[policy]` table's `namespaces`.
 #[derive(Args, Clone)]
-pub struct PolicyArgs {
+pub(crate) struct PolicyArgs {
     /// Run the rules of this Rego package (repeat; default `main`, or policyrun.toml's)
     #[arg(long = "namespace", value_name = "PACKAGE")]
     pub(crate) namespaces: Vec<String>,
@@ -181,14 +181,14 @@ pub struct PolicyArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-pub enum OnFailureArg {
+pub(crate) enum OnFailureArg {
     Leave,
     Pause,
     Undo,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-pub enum EngineArg {
+pub(crate) enum EngineArg {
     Interpreter,
     Vm,
 }
@@ -227,7 +227,7 @@ pub struct VerifyArgs {
 
 /// Where `test` and `verify` find their policies, and how they run.
 #[derive(Args, Clone)]
-pub struct PolicySources {
+pub(crate) struct PolicySources {
     /// Policy directory or file (repeat); default: policyrun.toml's, else `policy/`
     #[arg(short = 'p', long = "policy", value_name = "PATH")]
     pub(crate) policies: Vec<PathBuf>,
@@ -263,7 +263,7 @@ pub struct CommonArgs {
 /// Budgets from whoever runs policyrun; they replace `[limits]` of policyrun.toml, which
 /// comes with the change under review and may raise them only up to a ceiling.
 #[derive(Args, Clone)]
-pub struct LimitArgs {
+pub(crate) struct LimitArgs {
     /// Seconds one entry's jsonnet evaluation may take (default: policyrun.toml's
     /// `limits.evaluation_seconds`, else 60)
     #[arg(long, value_name = "SECONDS")]
@@ -332,7 +332,7 @@ pub struct ValidateArgs {
 }
 
 #[derive(Args, Clone)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// Also write a JUnit XML report to this file
     #[arg(long, value_name = "PATH")]
     pub(crate) junit: Option<PathBuf>,
@@ -347,7 +347,7 @@ pub struct ReportArgs {
 /// Schema settings from the command line; they add to (locations, CRDs, skips) or replace
 /// (version, directory) the `[schema]` table of policyrun.toml.
 #[derive(Args, Clone)]
-pub struct SchemaArgs {
+pub(crate) struct SchemaArgs {
     /// Validate against this Kubernetes release (default: the built-in one)
     #[arg(long, value_name = "VERSION")]
     pub(crate) kubernetes_version: Option<String>,
@@ -370,14 +370,14 @@ pub struct SchemaArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
+pub(crate) enum Output {
     /// Problems grouped by cluster, with messages, places and diffs
     Human,
     /// Every outcome, machine-readable
@@ -389,7 +389,7 @@ pub enum Output {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-pub enum FormatOnlyArg {
+pub(crate) enum FormatOnlyArg {
     Warn,
     Fail,
 }

@@ -5,7 +5,7 @@
 pub mod args;
 pub mod commands;
 pub mod config;
-pub mod hook;
+pub(crate) mod hook;
 pub(crate) mod plan;
 pub(crate) mod reports;
 

@@ -4,8 +4,8 @@
 
 pub mod discover;
 pub mod expand;
-pub mod import_kinds;
-pub mod imports;
+pub(crate) mod import_kinds;
+pub(crate) mod imports;
 pub mod records;
-pub mod sandbox;
-pub mod stdlib;
+pub(crate) mod sandbox;
+pub(crate) mod stdlib;

@@ -2,18 +2,18 @@
 //! for a terminal — so that stages, the pipeline and the reports agree on it without
 //! importing each other. Nothing here imports another part of the crate.
 
-pub mod atomic;
+pub(crate) mod atomic;
 pub mod digest;
 pub mod events;
 pub mod expansion;
 pub mod manifests;
-pub mod nesting;
+pub(crate) mod nesting;
 pub mod object;
 pub mod outcome;
-pub mod paths;
+pub(crate) mod paths;
 pub mod repository;
-pub mod same;
+pub(crate) mod same;
 pub mod secrets;
-pub mod stage;
-pub mod stats;
-pub mod text;
+pub(crate) mod stage;
+pub(crate) mod stats;
+pub(crate) mod text;

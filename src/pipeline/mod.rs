@@ -2,10 +2,10 @@
 //! manifests, and the staged rollout. Stages come in as plain data and leave as outcomes;
 //! the pipeline decides the scope once and hands each stage what it needs.
 
-pub mod changes;
+pub(crate) mod changes;
 pub mod check;
-pub mod expand;
-pub mod rollout;
-pub mod settings;
-pub mod shard;
+pub(crate) mod expand;
+pub(crate) mod rollout;
+pub(crate) mod settings;
+pub(crate) mod shard;
 pub mod validate;

@@ -2,17 +2,17 @@
 //! object, with a context that tells policies which cluster they judge. The modules are
 //! loaded and prepared once per cluster; every rayon worker evaluates on its own clone.
 
-pub mod budget;
-pub mod gatekeeper;
+pub(crate) mod budget;
+pub(crate) mod gatekeeper;
 pub mod kinds;
 pub mod load;
-pub mod memory;
-pub mod reads;
+pub(crate) mod memory;
+pub(crate) mod reads;
 pub mod redact;
-pub mod results;
+pub(crate) mod results;
 pub mod safety;
 mod share;
-pub mod verify;
+pub(crate) mod verify;
 pub mod waivers;
 
 use std::borrow::Cow;

@@ -3,10 +3,10 @@
 
 pub mod events;
 pub mod human;
-pub mod json;
+pub(crate) mod json;
 pub mod junit;
-pub mod table;
-pub mod tap;
+pub(crate) mod table;
+pub(crate) mod tap;
 
 use std::io;
 use std::time::Duration;

@@ -118,7 +118,8 @@ impl Lifecycle {
         None
     }
 
-    /// Every kind the table names, for consistency checks.
+    /// Every kind the table names, for consistency checks (the tests).
+    #[cfg(test)]
     pub fn kinds(&self) -> impl Iterator<Item = (Gvk, Option<&str>)> {
         self.entries.iter().flat_map(|e| {
             e.kinds.iter().map(|k| {

@@ -3,11 +3,11 @@
 //! `CustomResourceDefinition`s in the tree, the lifecycle of its API version, and the
 //! naming rules the API server enforces beyond the schemas. `check` and `validate` share it.
 
-pub mod bundle;
-pub mod crd;
-pub mod gvk;
-pub mod lifecycle;
-pub mod names;
+pub(crate) mod bundle;
+pub(crate) mod crd;
+pub(crate) mod gvk;
+pub(crate) mod lifecycle;
+pub(crate) mod names;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

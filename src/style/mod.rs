@@ -3,8 +3,8 @@
 //! reviews are about what a change does, not about its layout. `policyrun fmt` (`fmt.rs`)
 //! rewrites what this stage fails.
 
-pub mod fmt;
-pub mod libjsonnet;
+pub(crate) mod fmt;
+pub(crate) mod libjsonnet;
 pub mod memory;
 
 use std::collections::{BTreeSet, HashSet};
