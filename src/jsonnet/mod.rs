@@ -8,4 +8,5 @@ pub(crate) mod import_kinds;
 pub(crate) mod imports;
 pub mod records;
 pub(crate) mod sandbox;
+pub mod stage;
 pub(crate) mod stdlib;

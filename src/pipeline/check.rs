@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::freshness;
+use crate::jsonnet;
 use crate::jsonnet::discover;
-use crate::jsonnet::expand;
-use crate::jsonnet::records::{Miss, Record, Records, WorkTree};
+use crate::jsonnet::stage::EntryExpansion;
 use crate::model::events::{Events, Unseen};
 use crate::model::expansion::Entry;
 use crate::model::expansion::{Expanded, Object};
@@ -24,7 +24,7 @@ use crate::pipeline::settings::Config;
 use crate::pipeline::shard::Shard;
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
 use crate::report::events::{Bar, TracesOnly};
-use crate::schema::{self, Catalog, crd, gvk::Gvk};
+use crate::schema::{self, Catalog, gvk::Gvk};
 use crate::store::Store;
 use crate::style;
 
@@ -85,211 +85,68 @@ pub fn expand_counted(config: &Config, options: &Options) -> Result<(Expansion, 
     let all = clusters.len() == config.repo.clusters.len();
     let discovered = discover::entries(&config.repo, &clusters)?;
     let entries = discovered.entries;
-    let (slots, stats, _) = expand_entries(config, options, &entries, None)?;
-    let expanded = slots
+    let (parts, stats, _) = expand_entries(config, options, &entries, None)?;
+    let expanded = parts
         .into_iter()
-        .filter_map(|slot| match slot {
-            Slot::Checked(expanded) => Some(*expanded),
-            Slot::Context(_) => None,
+        .filter_map(|part| match part {
+            EntryExpansion::Checked(expanded) => Some(*expanded),
+            EntryExpansion::ContextOnly(_) => None,
         })
         .collect();
     Ok(((expanded, discovered.badly_named, all), stats))
 }
 
-/// One entry of a run: checked (with its expansion), or only known, for the checks that
-/// look across entries (`--changed-since` leaves it out): its objects' identities and
-/// generated files, with values only for CustomResourceDefinitions, which define other
-/// entries' kinds.
-enum Slot {
-    Checked(Box<Expanded>),
-    Context(Vec<Object>),
-}
-
-/// What the cache holds for one entry.
-struct Looked {
-    key: Option<String>,
-    record: Option<Record>,
-}
-
-/// Looks every entry up in the cache (in parallel: reading records and hashing their
-/// inputs is file I/O). Records that had to be ignored are counted in `notes`; their keys
-/// are returned, so that saving drops them.
-fn look_up(
-    config: &Config,
-    store: Option<&Store>,
-    entries: &[Entry],
-    notes: &mut Vec<String>,
-) -> (Vec<Looked>, Vec<String>) {
-    let Some(cache) = store.map(Records::in_store) else {
-        let looked = entries
-            .iter()
-            .map(|_| Looked {
-                key: None,
-                record: None,
-            })
-            .collect();
-        return (looked, Vec::new());
-    };
-    let keys: Vec<String> = entries
-        .par_iter()
-        .map(|e| cache.key(&config.repo, e))
-        .collect();
-    let loaded = cache.load(&keys);
-    notes.extend(loaded.notes.iter().map(|n| format!("cache: {n}")));
-    let tree = WorkTree::new(&config.repo.root);
-    let looked: Vec<(Looked, Option<String>)> = entries
-        .par_iter()
-        .zip(keys)
-        .map(|(entry, key)| {
-            let (record, rejected) = match cache.lookup(&loaded, &config.repo, entry, &key, &tree) {
-                Ok(record) => (Some(record), None),
-                Err(Miss::Rejected(why)) => {
-                    (None, Some(format!("{}: {why}", entry.path.display())))
-                }
-                Err(Miss::Absent | Miss::Stale) => (None, None),
-            };
-            let looked = Looked {
-                key: Some(key),
-                record,
-            };
-            (looked, rejected)
-        })
-        .collect();
-    let rejected: Vec<&String> = looked.iter().filter_map(|(_, r)| r.as_ref()).collect();
-    if let Some(first) = rejected.first() {
-        notes.push(format!(
-            "cache: ignored {} unusable record(s) and evaluated their entries again (first: {first})",
-            rejected.len()
-        ));
-    }
-    let rejected_keys = looked
-        .iter()
-        .filter(|(_, r)| r.is_some())
-        .filter_map(|(l, _)| l.key.clone())
-        .collect();
-    (looked.into_iter().map(|(l, _)| l).collect(), rejected_keys)
-}
-
-/// Expands `entries`: from the cache where it holds an up-to-date record, else by
-/// evaluating them (and caching the result). With `changes`, an entry they do not reach
-/// is not checked: its record (it has one, or it would be reached) gives its context.
+/// Expands `entries` with the jsonnet stage: from the records where one is up to date,
+/// else by evaluating them (and recording the result). With `changed_since`, an entry the
+/// change does not reach is not checked: its record (it has one, or it would be reached)
+/// gives its context.
 fn expand_entries(
     config: &Config,
     options: &Options,
     entries: &[Entry],
     changed_since: Option<&str>,
-) -> Result<(Vec<Slot>, Stats, Option<Changes>), String> {
-    // git lists the changes while the cache is read: neither needs the other.
-    let mut notes = Vec::new();
-    let (changes, (looked, rejected)) = rayon::join(
+) -> Result<(Vec<EntryExpansion>, Stats, Option<Changes>), String> {
+    let input = jsonnet::stage::Input {
+        entries,
+        records: options.cache.as_ref(),
+    };
+    // git lists the changes while the records are read: neither needs the other.
+    let (changes, recalled) = rayon::join(
         || {
             changed_since
                 .map(|rev| Changes::since(config, rev))
                 .transpose()
         },
-        || look_up(config, options.cache.as_ref(), entries, &mut notes),
+        || jsonnet::stage::recall(&config.repo, &input),
     );
     let changes = changes?;
-    let (slots, mut stats) =
-        expand_looked(config, options, entries, changes.as_ref(), looked, rejected);
-    stats.notes.extend(notes);
-    Ok((slots, stats, changes))
-}
-
-/// The rest of `expand_entries`, once the cache was read and the changes are known.
-fn expand_looked(
-    config: &Config,
-    options: &Options,
-    entries: &[Entry],
-    changes: Option<&Changes>,
-    looked: Vec<Looked>,
-    rejected: Vec<String>,
-) -> (Vec<Slot>, Stats) {
-    let store = options.cache.as_ref();
-    let cache = store.map(Records::in_store);
     let mut stats = Stats {
-        entries: entries.len(),
-        cache_dir: store.map(|s| s.dir().to_path_buf()),
-        changed_since: changes.map(|c| c.since.clone()),
+        changed_since: changes.as_ref().map(|c| c.since.clone()),
         ..Stats::default()
     };
     stats.notes.extend(options.notes.iter().cloned());
-    if let Some(path) = changes.and_then(|c| c.everything.as_ref()) {
+    if let Some(path) = changes.as_ref().and_then(|c| c.everything.as_ref()) {
         stats.notes.push(format!(
             "{} changed: every entry is checked",
             path.display()
         ));
-    } else if changes.is_some() && cache.is_none() {
+    } else if changes.is_some() && options.cache.is_none() {
         stats
             .notes
             .push("without the cache no entry's inputs are known: every entry is checked".into());
     }
-    let checked: Vec<usize> = (0..entries.len())
-        .filter(|&i| {
-            changes.is_none_or(|c| {
-                let inputs = looked[i].record.as_ref().map(Record::inputs);
-                c.reaches(config, &entries[i], inputs)
-            })
+    let checked: Vec<bool> = (0..entries.len())
+        .map(|i| {
+            changes
+                .as_ref()
+                .is_none_or(|c| c.reaches(config, &entries[i], recalled.inputs(i)))
         })
         .collect();
-    stats.checked = checked.len();
-    let to_expand: Vec<Entry> = checked.iter().map(|&i| entries[i].clone()).collect();
-    let new_records: Mutex<Vec<(String, Vec<u8>)>> = Mutex::new(Vec::new());
     let events = expansion_events(options.progress);
-    let expanded = expand::expand_all_with(
-        &config.repo,
-        &to_expand,
-        &events,
-        |n| {
-            let i = checked[n];
-            let record = looked[i].record.as_ref()?;
-            record
-                .expanded(&config.repo, &entries[i], events.as_ref())
-                .ok()
-        },
-        |n, expanded| {
-            let (Some(cache), Some(key)) = (cache, &looked[checked[n]].key) else {
-                return;
-            };
-            // Encoded here, on the worker; written together at the end.
-            if let (Some(record), Ok(mut new)) = (cache.record(key, expanded), new_records.lock()) {
-                new.push((key.clone(), record));
-            }
-        },
-    );
-    if let Some(cache) = cache {
-        let new = new_records.into_inner().unwrap_or_default();
-        if !new.is_empty() || !rejected.is_empty() {
-            match cache.save(new, &rejected) {
-                Ok(written) => stats.cache_writes = written,
-                Err(problem) => stats.notes.push(format!("cache: {problem}")),
-            }
-        }
-    }
-    let mut expanded = expanded.into_iter();
-    let mut next_checked = checked.iter().peekable();
-    let mut slots = Vec::with_capacity(entries.len());
-    for (i, entry) in entries.iter().enumerate() {
-        if next_checked.next_if(|&&c| c == i).is_some() {
-            let Some((expanded, cached)) = expanded.next() else {
-                break;
-            };
-            if cached {
-                stats.cached += 1;
-            } else {
-                stats.evaluated += 1;
-            }
-            slots.push(Slot::Checked(Box::new(expanded)));
-        } else {
-            let objects = looked[i]
-                .record
-                .as_ref()
-                .map(|r| r.objects(&config.repo, entry, &[crd::CRD_KIND]))
-                .unwrap_or_default();
-            slots.push(Slot::Context(objects));
-        }
-    }
-    (slots, stats)
+    let (parts, report) = jsonnet::stage::run(&config.repo, input, recalled, &checked, &events);
+    stats.notes.extend(report.notes);
+    stats.absorb(report.stats);
+    Ok((parts, stats, changes))
 }
 
 /// What part of the repository a run checks, decided once from the options: which
@@ -365,7 +222,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let with_style = !options.without_style
         && config.style.enabled
         && options.shard.is_none_or(|s| s.is_first());
-    let ((slots, (committed, style)), (catalog, policies)) = rayon::join(
+    let ((parts, (committed, style)), (catalog, policies)) = rayon::join(
         || {
             rayon::join(
                 || expand_entries(config, options, &entries, options.changed_since.as_deref()),
@@ -411,21 +268,21 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             )
         },
     );
-    let (slots, mut stats, changes) = slots?;
+    let (parts, mut stats, changes) = parts?;
     let mut catalog = catalog?;
-    let mut outcomes = duplicate_identities(slots.iter().flat_map(|slot| {
-        let (objects, checked): (&[Object], bool) = match slot {
-            Slot::Checked(e) => (e.result.as_ref().map_or(&[], |r| &r.objects), true),
-            Slot::Context(objects) => (objects, false),
+    let mut outcomes = duplicate_identities(parts.iter().flat_map(|part| {
+        let (objects, checked): (&[Object], bool) = match part {
+            EntryExpansion::Checked(e) => (e.result.as_ref().map_or(&[], |r| &r.objects), true),
+            EntryExpansion::ContextOnly(objects) => (objects, false),
         };
         objects.iter().map(move |o| (o, checked))
     }));
     let mut context = Vec::new();
     let mut expanded = Vec::with_capacity(stats.checked);
-    for slot in slots {
-        match slot {
-            Slot::Checked(e) => expanded.push(*e),
-            Slot::Context(objects) => context.extend(objects),
+    for part in parts {
+        match part {
+            EntryExpansion::Checked(e) => expanded.push(*e),
+            EntryExpansion::ContextOnly(objects) => context.extend(objects),
         }
     }
     // Reported whatever --changed-since selects: a name that cannot be used is no entry's
