@@ -17,11 +17,12 @@ use crate::model::expansion::{Expanded, Object};
 use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::repository::Cluster;
-use crate::model::stage;
+use crate::model::stage::{self, StageReport};
 use crate::model::stats::Stats;
 use crate::pipeline::changes::Changes;
 use crate::pipeline::settings::Config;
 use crate::pipeline::shard::Shard;
+use crate::policy::memory::VerdictMemory;
 use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
 use crate::report::events::{Bar, TracesOnly};
 use crate::schema::{self, Catalog, gvk::Gvk};
@@ -213,98 +214,27 @@ impl<'c> Scope<'c> {
 /// `shard`).
 pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let scope = Scope::of(config, options)?;
-    let clusters = &scope.clusters;
-    let partial = scope.partial;
-    let discovered = discover::entries(&config.repo, clusters)?;
+    let discovered = discover::entries(&config.repo, &scope.clusters)?;
     let entries = discovered.entries;
-    let with_policy = !options.without_policy && !config.policy.is_empty();
-    // The sources are no entry's: shard 1 checks them all (see `Shard::owns`).
-    let with_style = !options.without_style
-        && config.style.enabled
-        && options.shard.is_none_or(|s| s.is_first());
-    let ((parts, (committed, style)), (catalog, policies)) = rayon::join(
-        || {
-            rayon::join(
-                || expand_entries(config, options, &entries, options.changed_since.as_deref()),
-                || {
-                    rayon::join(
-                        // A partial run knows where to look only after its entries are chosen.
-                        || {
-                            (!partial).then(|| {
-                                freshness::CommittedTree::scan(
-                                    &config.repo,
-                                    clusters,
-                                    scope.every_cluster,
-                                )
-                            })
-                        },
-                        || {
-                            with_style.then(|| {
-                                let input = style::Input {
-                                    clusters,
-                                    every_source: scope.every_source(),
-                                    memory: options.cache.as_ref(),
-                                };
-                                style::run(&config.repo, &config.style, input, &Unseen)
-                            })
-                        },
-                    )
-                },
-            )
-        },
-        || {
-            rayon::join(
-                || Catalog::new(config.schema.clone()),
-                || {
-                    with_policy.then(|| {
-                        let mut stage = PolicyStage::new(&config.repo.root, &config.policy);
-                        if options.without_sharing {
-                            stage = stage.without_sharing();
-                        }
-                        let memory = options.cache.as_ref().and_then(|c| stage.memory(c));
-                        (stage, memory)
-                    })
-                },
-            )
-        },
-    );
-    let (parts, mut stats, changes) = parts?;
-    let mut catalog = catalog?;
-    let mut outcomes = duplicate_identities(parts.iter().flat_map(|part| {
-        let (objects, checked): (&[Object], bool) = match part {
-            EntryExpansion::Checked(e) => (e.result.as_ref().map_or(&[], |r| &r.objects), true),
-            EntryExpansion::ContextOnly(objects) => (objects, false),
-        };
-        objects.iter().map(move |o| (o, checked))
-    }));
-    let mut context = Vec::new();
-    let mut expanded = Vec::with_capacity(stats.checked);
-    for part in parts {
-        match part {
-            EntryExpansion::Checked(e) => expanded.push(*e),
-            EntryExpansion::ContextOnly(objects) => context.extend(objects),
-        }
-    }
+    let started = start(config, options, &scope, &entries);
+    let (parts, mut stats, changes) = started.parts?;
+    let mut catalog = started.catalog?;
+    let (mut outcomes, expanded, context) = split_parts(parts, stats.checked);
     // Reported whatever --changed-since selects: a name that cannot be used is no entry's
     // change to judge, and leaving it out would pass it.
     outcomes.extend(discovered.badly_named);
     outcomes.extend(evaluation_outcomes(&expanded));
-    if let Some(style) = style {
+    if let Some(style) = started.style {
         stage::add(&mut outcomes, &mut stats, style);
     }
-    let committed = match (committed, &changes) {
-        (Some(committed), _) => committed,
-        (None, changes) => {
-            let mut places: Vec<PathBuf> = expanded
-                .iter()
-                .map(|e| crate::model::expansion::output_prefix(&config.repo, &e.cluster, &e.entry))
-                .collect();
-            if let Some(changes) = changes {
-                places.extend(changes.orphan_roots(config, clusters, &entries));
-            }
-            freshness::CommittedTree::scan_some(&config.repo, &places)
-        }
-    };
+    let committed = committed_tree(
+        config,
+        &scope,
+        started.committed,
+        &expanded,
+        changes.as_ref(),
+        &entries,
+    );
     let owned = |e: &Expanded| {
         options
             .shard
@@ -335,26 +265,24 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             schema::run(&mut catalog, input, &Unseen),
         );
     }
-    if let Some((policies, memory)) = policies {
+    if let Some((policies, memory)) = started.policies {
         // Every expanded object is context (namespaces created, inventory, waiver usage).
         let mut all_targets = own_targets;
         all_targets.extend(targets(&others));
-        let share = match &options.shard {
-            None => policy::RunShare {
-                // Entries left out by --changed-since may use a file waiver: whether one
-                // waives nothing is for a run that sees every entry to say.
-                usage_known: scope.every_entry_seen(),
-                ..policy::RunShare::whole()
-            },
-            Some(shard) => policy::RunShare {
-                owns: &|t: &Target| {
-                    t.cluster
-                        .zip(t.entry)
-                        .is_some_and(|(c, e)| shard.owns_entry(c, e))
-                },
-                run_wide: shard.is_first(),
-                usage_known: scope.every_entry_seen(),
-            },
+        let owns = |t: &Target| {
+            options.shard.is_none_or(|shard| {
+                t.cluster
+                    .zip(t.entry)
+                    .is_some_and(|(c, e)| shard.owns_entry(c, e))
+            })
+        };
+        let share = policy::RunShare {
+            owns: &owns,
+            // Said once, by the first shard (or the whole run).
+            run_wide: options.shard.is_none_or(|s| s.is_first()),
+            // Entries left out by --changed-since may use a file waiver: whether one
+            // waives nothing is for a run that sees every entry to say.
+            usage_known: scope.every_entry_seen(),
         };
         let contexts = cluster_contexts(config, &all_targets, &context);
         let input = policy::Input {
@@ -382,6 +310,131 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         catalog,
         stats,
     })
+}
+
+/// What the gate starts at once, since none needs another's result: the entries' expansion,
+/// the committed tree's scan, the style stage, the schema catalog and the policies with
+/// their memory. Done one after the other they would be time when one core works and the
+/// others idle.
+struct Started<'c> {
+    parts: Result<(Vec<EntryExpansion>, Stats, Option<Changes>), String>,
+    /// `None` in a partial run, which knows where to look only after its entries are chosen.
+    committed: Option<freshness::CommittedTree>,
+    style: Option<StageReport>,
+    catalog: Result<Catalog, String>,
+    policies: Option<(PolicyStage, Option<Result<VerdictMemory<'c>, String>>)>,
+}
+
+fn start<'c>(
+    config: &Config,
+    options: &'c Options,
+    scope: &Scope,
+    entries: &[Entry],
+) -> Started<'c> {
+    let with_policy = !options.without_policy && !config.policy.is_empty();
+    // The sources are no entry's: shard 1 checks them all (see `Shard::owns`).
+    let with_style = !options.without_style
+        && config.style.enabled
+        && options.shard.is_none_or(|s| s.is_first());
+    let ((parts, (committed, style)), (catalog, policies)) = rayon::join(
+        || {
+            rayon::join(
+                || expand_entries(config, options, entries, options.changed_since.as_deref()),
+                || {
+                    rayon::join(
+                        || {
+                            (!scope.partial).then(|| {
+                                freshness::CommittedTree::scan(
+                                    &config.repo,
+                                    &scope.clusters,
+                                    scope.every_cluster,
+                                )
+                            })
+                        },
+                        || {
+                            with_style.then(|| {
+                                let input = style::Input {
+                                    clusters: &scope.clusters,
+                                    every_source: scope.every_source(),
+                                    memory: options.cache.as_ref(),
+                                };
+                                style::run(&config.repo, &config.style, input, &Unseen)
+                            })
+                        },
+                    )
+                },
+            )
+        },
+        || {
+            rayon::join(
+                || Catalog::new(config.schema.clone()),
+                || {
+                    with_policy.then(|| {
+                        let mut stage = PolicyStage::new(&config.repo.root, &config.policy);
+                        if options.without_sharing {
+                            stage = stage.without_sharing();
+                        }
+                        let memory = options.cache.as_ref().and_then(|c| stage.memory(c));
+                        (stage, memory)
+                    })
+                },
+            )
+        },
+    );
+    Started {
+        parts,
+        committed,
+        style,
+        catalog,
+        policies,
+    }
+}
+
+/// The checked entries' expansions and the objects of the others (context), and the
+/// duplicate-identity outcomes, which look across both.
+fn split_parts(
+    parts: Vec<EntryExpansion>,
+    checked: usize,
+) -> (Vec<Outcome>, Vec<Expanded>, Vec<Object>) {
+    let outcomes = duplicate_identities(parts.iter().flat_map(|part| {
+        let (objects, checked): (&[Object], bool) = match part {
+            EntryExpansion::Checked(e) => (e.result.as_ref().map_or(&[], |r| &r.objects), true),
+            EntryExpansion::ContextOnly(objects) => (objects, false),
+        };
+        objects.iter().map(move |o| (o, checked))
+    }));
+    let mut context = Vec::new();
+    let mut expanded = Vec::with_capacity(checked);
+    for part in parts {
+        match part {
+            EntryExpansion::Checked(e) => expanded.push(*e),
+            EntryExpansion::ContextOnly(objects) => context.extend(objects),
+        }
+    }
+    (outcomes, expanded, context)
+}
+
+/// The committed tree freshness compares with: the whole scan, or in a partial run the
+/// places of the checked entries and the orphans the change may have left.
+fn committed_tree(
+    config: &Config,
+    scope: &Scope,
+    scanned: Option<freshness::CommittedTree>,
+    expanded: &[Expanded],
+    changes: Option<&Changes>,
+    entries: &[Entry],
+) -> freshness::CommittedTree {
+    if let Some(scanned) = scanned {
+        return scanned;
+    }
+    let mut places: Vec<PathBuf> = expanded
+        .iter()
+        .map(|e| crate::model::expansion::output_prefix(&config.repo, &e.cluster, &e.entry))
+        .collect();
+    if let Some(changes) = changes {
+        places.extend(changes.orphan_roots(config, &scope.clusters, entries));
+    }
+    freshness::CommittedTree::scan_some(&config.repo, &places)
 }
 
 /// The policy stage over `targets`, each cluster with its own context, without a memory of

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::libjsonnet::Formatter;
-use super::{CHECK, Problem, Verdict, judge, outcome, owner, sources};
+use super::{CHECK, Problem, SourceForm, judge, outcome, owner, sources};
 use crate::model::atomic::replace_atomically;
 use crate::model::outcome::{Outcome, Stage, Status, shown_path};
 use crate::model::repository::Repository;
@@ -81,14 +81,14 @@ pub fn run(
     files.dedup();
 
     let options = &settings.options;
-    let results: Vec<(PathBuf, Result<Verdict, Problem>, Option<String>)> = files
+    let results: Vec<(PathBuf, Result<SourceForm, Problem>, Option<String>)> = files
         .into_par_iter()
         .map_init(
             || Formatter::new(options),
             |formatter, path| {
                 let verdict = judge(formatter, &repo.root, &path, settings.max_source_bytes);
                 let written = match (&verdict, check_only) {
-                    (Ok(Verdict::NotCanonical { formatted, .. }), false) => Some(
+                    (Ok(SourceForm::NotCanonical { formatted, .. }), false) => Some(
                         replace_atomically(&repo.root.join(&path), formatted.as_bytes())
                             .map_err(|e| format!("cannot write {}: {e}", path.display())),
                     ),
@@ -114,7 +114,7 @@ pub fn run(
                 reported.status = Status::Error;
                 reported.message = message;
             }
-            (Ok(Verdict::NotCanonical { .. }), None) => {
+            (Ok(SourceForm::NotCanonical { .. }), None) => {
                 run.changed.push(path.clone());
                 if !check_only {
                     // Rewritten: it passes now, and the diff says what changed.
@@ -122,7 +122,7 @@ pub fn run(
                     reported.message = "rewritten in canonical form".to_owned();
                 }
             }
-            (Ok(Verdict::Canonical), None) => run.unchanged += 1,
+            (Ok(SourceForm::Canonical), None) => run.unchanged += 1,
             (Err(_), None) => {}
         }
         run.outcomes.push(reported);

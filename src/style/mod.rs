@@ -152,7 +152,7 @@ impl Exclude {
 
 /// What formatting one file found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum SourceForm {
     Canonical,
     /// The file's text and its canonical form.
     NotCanonical {
@@ -175,7 +175,7 @@ pub fn judge(
     root: &Path,
     relative: &Path,
     max_bytes: u64,
-) -> Result<Verdict, Problem> {
+) -> Result<SourceForm, Problem> {
     format_source(formatter, relative, read_source(root, relative, max_bytes)?)
 }
 
@@ -187,17 +187,17 @@ fn judge_remembering(
     relative: &Path,
     known: &HashSet<Digest>,
     max_bytes: u64,
-) -> (Result<Verdict, Problem>, Option<Digest>) {
+) -> (Result<SourceForm, Problem>, Option<Digest>) {
     let text = match read_source(root, relative, max_bytes) {
         Ok(text) => text,
         Err(problem) => return (Err(problem), None),
     };
     let digest = Digest::of(text.as_bytes());
     if known.contains(&digest) {
-        return (Ok(Verdict::Canonical), Some(digest));
+        return (Ok(SourceForm::Canonical), Some(digest));
     }
     let verdict = format_source(formatter, relative, text);
-    let canonical = matches!(verdict, Ok(Verdict::Canonical)).then_some(digest);
+    let canonical = matches!(verdict, Ok(SourceForm::Canonical)).then_some(digest);
     (verdict, canonical)
 }
 
@@ -239,7 +239,11 @@ fn source_too_large(shown: &str, max_bytes: u64) -> String {
 }
 
 /// The formatter's verdict on `text`, the content of `relative`.
-fn format_source(formatter: &Formatter, relative: &Path, text: String) -> Result<Verdict, Problem> {
+fn format_source(
+    formatter: &Formatter,
+    relative: &Path,
+    text: String,
+) -> Result<SourceForm, Problem> {
     let shown = relative.to_string_lossy();
     let problem = |message: String| Problem {
         message,
@@ -256,9 +260,9 @@ fn format_source(formatter: &Formatter, relative: &Path, text: String) -> Result
             FormatError::Unusable(message) => problem(message),
         })?;
     if formatted == text {
-        return Ok(Verdict::Canonical);
+        return Ok(SourceForm::Canonical);
     }
-    Ok(Verdict::NotCanonical {
+    Ok(SourceForm::NotCanonical {
         original: text,
         formatted,
     })
@@ -280,7 +284,11 @@ fn syntax_location(file: &str, message: &str) -> Option<Location> {
 }
 
 /// The outcome of one file's check, as the stage reports it.
-pub fn outcome(path: &Path, cluster: Option<&str>, result: &Result<Verdict, Problem>) -> Outcome {
+pub fn outcome(
+    path: &Path,
+    cluster: Option<&str>,
+    result: &Result<SourceForm, Problem>,
+) -> Outcome {
     let mut base = Outcome::new(Stage::Style, CHECK, Status::Passed)
         .subject(shown_path(path))
         .location(Location::file(path));
@@ -288,8 +296,8 @@ pub fn outcome(path: &Path, cluster: Option<&str>, result: &Result<Verdict, Prob
         base = base.cluster(cluster);
     }
     match result {
-        Ok(Verdict::Canonical) => base,
-        Ok(Verdict::NotCanonical {
+        Ok(SourceForm::Canonical) => base,
+        Ok(SourceForm::NotCanonical {
             original,
             formatted,
         }) => Outcome {
