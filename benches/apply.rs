@@ -103,10 +103,12 @@ fn main() {
             for samples in [&mut first, &mut again] {
                 let started = std::time::Instant::now();
                 let result = stage::run(
-                    &client,
-                    namespaces.clone(),
-                    options,
-                    &Cancel::new(),
+                    &options,
+                    stage::Input {
+                        client: &client,
+                        objects: namespaces.clone(),
+                        cancel: &Cancel::new(),
+                    },
                     &Unseen,
                 )
                 .await;

@@ -245,16 +245,35 @@ async fn a_clean_stage_applies_in_dependency_order_and_waits_for_every_rollout()
     let dir = tempfile::tempdir().unwrap();
     let client = client_for(&server, &dir).await;
     let objects = workloads().into_iter().map(desired).collect();
-    let result = stage::run(&client, objects, fast(), &Cancel::new(), &Unseen).await;
-    assert!(result.healthy, "{:#?}", result.outcomes);
-    assert_eq!(result.outcomes.len(), 12, "applied + ready per object");
-    assert!(result.outcomes.iter().all(|o| o.status == Status::Passed));
+    let result = stage::run(
+        &fast(),
+        stage::Input {
+            client: &client,
+            objects,
+            cancel: &Cancel::new(),
+        },
+        &Unseen,
+    )
+    .await;
+    assert!(result.healthy, "{:#?}", result.report.outcomes);
+    assert_eq!(
+        result.report.outcomes.len(),
+        12,
+        "applied + ready per object"
+    );
     assert!(
-        find(&result.outcomes, "app/web", "ready")
+        result
+            .report
+            .outcomes
+            .iter()
+            .all(|o| o.status == Status::Passed)
+    );
+    assert!(
+        find(&result.report.outcomes, "app/web", "ready")
             .message
             .contains("3 of 3"),
         "{:#?}",
-        result.outcomes
+        result.report.outcomes
     );
     // Namespaces before configuration before workloads.
     let patches: Vec<String> = server
@@ -285,22 +304,31 @@ async fn rollouts_that_fail_or_never_finish_make_the_stage_unhealthy() {
         ..fast()
     };
     let started = std::time::Instant::now();
-    let result = stage::run(&client, objects, options, &Cancel::new(), &Unseen).await;
+    let result = stage::run(
+        &options,
+        stage::Input {
+            client: &client,
+            objects,
+            cancel: &Cancel::new(),
+        },
+        &Unseen,
+    )
+    .await;
     assert!(!result.healthy);
-    let deadline = find(&result.outcomes, "app/web", "ready");
+    let deadline = find(&result.report.outcomes, "app/web", "ready");
     assert_eq!(deadline.status, Status::Failed);
     assert!(
         deadline.message.contains("ProgressDeadlineExceeded"),
         "{}",
         deadline.message
     );
-    let job = find(&result.outcomes, "app/migrate", "ready");
+    let job = find(&result.report.outcomes, "app/migrate", "ready");
     assert!(
         job.message.contains("BackoffLimitExceeded"),
         "{}",
         job.message
     );
-    let never = find(&result.outcomes, "app/never", "ready");
+    let never = find(&result.report.outcomes, "app/never", "ready");
     assert!(
         never.message.starts_with("not ready after"),
         "{}",
@@ -343,10 +371,19 @@ async fn the_stage_timeout_ends_every_wait_that_the_resource_timeout_would_not()
         ..fast()
     };
     let started = std::time::Instant::now();
-    let result = stage::run(&client, objects, options, &Cancel::new(), &Unseen).await;
+    let result = stage::run(
+        &options,
+        stage::Input {
+            client: &client,
+            objects,
+            cancel: &Cancel::new(),
+        },
+        &Unseen,
+    )
+    .await;
     assert!(!result.healthy);
     for name in ["app/web", "app/other"] {
-        let stuck = find(&result.outcomes, name, "ready");
+        let stuck = find(&result.report.outcomes, name, "ready");
         assert_eq!(stuck.status, Status::Failed);
         assert!(
             stuck.message.contains("(stage timeout)"),
@@ -374,14 +411,23 @@ async fn readiness_is_watched_and_a_dropped_watch_is_resumed_where_it_stopped() 
         retry: Duration::from_secs(30),
         ..fast()
     };
-    let result = stage::run(&client, objects, options, &Cancel::new(), &Unseen).await;
-    assert!(result.healthy, "{:#?}", result.outcomes);
+    let result = stage::run(
+        &options,
+        stage::Input {
+            client: &client,
+            objects,
+            cancel: &Cancel::new(),
+        },
+        &Unseen,
+    )
+    .await;
+    assert!(result.healthy, "{:#?}", result.report.outcomes);
     assert!(
-        find(&result.outcomes, "app/slow", "ready")
+        find(&result.report.outcomes, "app/slow", "ready")
             .message
             .contains("2 of 2"),
         "{:#?}",
-        result.outcomes
+        result.report.outcomes
     );
     let requests = server.requests();
     let dropped = server.state.lock().unwrap().dropped_watches;
@@ -417,8 +463,17 @@ async fn where_watching_is_forbidden_the_objects_are_read_again_instead() {
     let dir = tempfile::tempdir().unwrap();
     let client = client_for(&server, &dir).await;
     let objects = workloads().into_iter().map(desired).collect();
-    let result = stage::run(&client, objects, fast(), &Cancel::new(), &Unseen).await;
-    assert!(result.healthy, "{:#?}", result.outcomes);
+    let result = stage::run(
+        &fast(),
+        stage::Input {
+            client: &client,
+            objects,
+            cancel: &Cancel::new(),
+        },
+        &Unseen,
+    )
+    .await;
+    assert!(result.healthy, "{:#?}", result.report.outcomes);
     let reads = server
         .requests()
         .iter()
@@ -435,8 +490,17 @@ async fn a_watch_from_a_version_the_server_no_longer_keeps_starts_over_from_a_fr
     let dir = tempfile::tempdir().unwrap();
     let client = client_for(&server, &dir).await;
     let objects = workloads().into_iter().map(desired).collect();
-    let result = stage::run(&client, objects, fast(), &Cancel::new(), &Unseen).await;
-    assert!(result.healthy, "{:#?}", result.outcomes);
+    let result = stage::run(
+        &fast(),
+        stage::Input {
+            client: &client,
+            objects,
+            cancel: &Cancel::new(),
+        },
+        &Unseen,
+    )
+    .await;
+    assert!(result.healthy, "{:#?}", result.report.outcomes);
     let expired = server.state.lock().unwrap().expired_watches;
     assert!(expired >= 1, "no watch expired");
     let reads = server
@@ -460,9 +524,18 @@ async fn a_refused_apply_stops_the_groups_that_depend_on_it() {
         )),
         desired(deployment(1, "web:1")),
     ];
-    let result = stage::run(&client, objects, fast(), &Cancel::new(), &Unseen).await;
+    let result = stage::run(
+        &fast(),
+        stage::Input {
+            client: &client,
+            objects,
+            cancel: &Cancel::new(),
+        },
+        &Unseen,
+    )
+    .await;
     assert!(!result.healthy);
-    let refused = find(&result.outcomes, "app/settings", "applied");
+    let refused = find(&result.report.outcomes, "app/settings", "applied");
     assert_eq!(refused.status, Status::Failed);
     assert!(
         refused.message.contains("Forbidden (403)"),
@@ -470,7 +543,7 @@ async fn a_refused_apply_stops_the_groups_that_depend_on_it() {
         refused.message
     );
     assert_eq!(
-        find(&result.outcomes, "app/web", "applied").status,
+        find(&result.report.outcomes, "app/web", "applied").status,
         Status::Skipped
     );
     assert!(server.get("deployments", Some("app"), "web").is_none());
@@ -489,9 +562,18 @@ async fn a_dry_run_stage_changes_nothing() {
         },
         ..fast()
     };
-    let result = stage::run(&client, objects, options, &Cancel::new(), &Unseen).await;
-    assert!(result.healthy, "{:#?}", result.outcomes);
-    assert_eq!(result.outcomes.len(), 6, "applied only");
+    let result = stage::run(
+        &options,
+        stage::Input {
+            client: &client,
+            objects,
+            cancel: &Cancel::new(),
+        },
+        &Unseen,
+    )
+    .await;
+    assert!(result.healthy, "{:#?}", result.report.outcomes);
+    assert_eq!(result.report.outcomes.len(), 6, "applied only");
     assert!(server.state.lock().unwrap().objects.is_empty());
     assert!(
         server
@@ -777,7 +859,16 @@ async fn an_unreachable_server_is_retried_then_reported() {
     let objects = vec![desired(
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}),
     )];
-    let result = stage::run(&client, objects, fast(), &Cancel::new(), &Unseen).await;
+    let result = stage::run(
+        &fast(),
+        stage::Input {
+            client: &client,
+            objects,
+            cancel: &Cancel::new(),
+        },
+        &Unseen,
+    )
+    .await;
     assert!(!result.healthy);
     assert!(started.elapsed() < Duration::from_secs(30));
 }
@@ -930,14 +1021,16 @@ async fn failed_second_rollout(on_failure: stage::OnFailure) -> (ApiServer, Vec<
     let client = client_for(&server, &dir).await;
     let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}});
     let first = stage::run(
-        &client,
-        vec![desired(namespace.clone()), desired(deployment(2, "web:1"))],
-        fast(),
-        &Cancel::new(),
+        &fast(),
+        stage::Input {
+            client: &client,
+            objects: vec![desired(namespace.clone()), desired(deployment(2, "web:1"))],
+            cancel: &Cancel::new(),
+        },
         &Unseen,
     )
     .await;
-    assert!(first.healthy, "{:#?}", first.outcomes);
+    assert!(first.healthy, "{:#?}", first.report.outcomes);
     let options = StageOptions {
         resource_timeout: Duration::from_millis(300),
         on_failure,
@@ -947,15 +1040,17 @@ async fn failed_second_rollout(on_failure: stage::OnFailure) -> (ApiServer, Vec<
     let mut changed = with_fault(deployment(3, "web:2"), "never-ready");
     changed["spec"]["template"]["metadata"]["annotations"] = json!({"restarted": "now"});
     let second = stage::run(
-        &client,
-        vec![desired(namespace), desired(changed)],
-        options,
-        &Cancel::new(),
+        &options,
+        stage::Input {
+            client: &client,
+            objects: vec![desired(namespace), desired(changed)],
+            cancel: &Cancel::new(),
+        },
         &Unseen,
     )
     .await;
     assert!(!second.healthy);
-    (server, second.outcomes)
+    (server, second.report.outcomes)
 }
 
 #[tokio::test]
@@ -1025,8 +1120,17 @@ async fn a_stage_reports_what_it_waits_on_as_events() {
         desired(with_fault(slow, "slow")),
     ];
     let recorded = Recorded::default();
-    let result = stage::run(&client, objects, fast(), &Cancel::new(), &recorded).await;
-    assert!(result.healthy, "{:#?}", result.outcomes);
+    let result = stage::run(
+        &fast(),
+        stage::Input {
+            client: &client,
+            objects,
+            cancel: &Cancel::new(),
+        },
+        &recorded,
+    )
+    .await;
+    assert!(result.healthy, "{:#?}", result.report.outcomes);
     let events = recorded.0.into_inner().unwrap();
     assert_eq!(
         events[0],
@@ -1065,13 +1169,15 @@ async fn a_cancelled_stage_stops_and_does_not_stop_another() {
     };
     let started = std::time::Instant::now();
     let stuck = stage::run(
-        &stuck_client,
-        vec![
-            desired(namespace.clone()),
-            desired(with_fault(deployment(2, "web:1"), "never-ready")),
-        ],
-        options,
-        &stuck_cancel,
+        &options,
+        stage::Input {
+            client: &stuck_client,
+            objects: vec![
+                desired(namespace.clone()),
+                desired(with_fault(deployment(2, "web:1"), "never-ready")),
+            ],
+            cancel: &stuck_cancel,
+        },
         &Unseen,
     );
     let cancel_once_waiting = async {
@@ -1090,7 +1196,7 @@ async fn a_cancelled_stage_stops_and_does_not_stop_another() {
         started.elapsed() < Duration::from_secs(30),
         "stopped long before the timeout"
     );
-    let waited = find(&stuck.outcomes, "app/web", "ready");
+    let waited = find(&stuck.report.outcomes, "app/web", "ready");
     assert!(
         waited.message.starts_with("interrupted while waiting"),
         "{}",
@@ -1101,8 +1207,17 @@ async fn a_cancelled_stage_stops_and_does_not_stop_another() {
     let other_dir = tempfile::tempdir().unwrap();
     let other_client = client_for(&other_server, &other_dir).await;
     let objects = workloads().into_iter().map(desired).collect();
-    let other = stage::run(&other_client, objects, fast(), &Cancel::new(), &Unseen).await;
-    assert!(other.healthy, "{:#?}", other.outcomes);
+    let other = stage::run(
+        &fast(),
+        stage::Input {
+            client: &other_client,
+            objects,
+            cancel: &Cancel::new(),
+        },
+        &Unseen,
+    )
+    .await;
+    assert!(other.healthy, "{:#?}", other.report.outcomes);
     assert!(
         other_server
             .get("deployments", Some("app"), "web")

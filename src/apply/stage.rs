@@ -17,6 +17,7 @@ use super::readiness::Readiness;
 use super::{Cancel, diagnose, watch};
 use crate::model::events::{Event, Events};
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
+use crate::model::stage::StageReport;
 
 /// Check names of the apply stage: each object is `applied`, then `ready`.
 const APPLIED: &str = "applied";
@@ -83,9 +84,19 @@ pub struct Desired {
     pub value: Value,
 }
 
-/// What a stage did: one `applied` and (unless a dry run) one `ready` outcome per object.
+/// What one stage applies, and to which cluster.
+pub struct Input<'a> {
+    /// The cluster's API server.
+    pub client: &'a kube::Client,
+    pub objects: Vec<Desired>,
+    /// Set when the user interrupts: requests in flight finish, nothing new starts.
+    pub cancel: &'a Cancel,
+}
+
+/// What a stage did: its report (one `applied` and, unless a dry run, one `ready` outcome per
+/// object), and what the rollout decides on besides.
 pub struct StageResult {
-    pub outcomes: Vec<Outcome>,
+    pub report: StageReport,
     pub healthy: bool,
     /// The workloads whose spec this stage changed (or created), with what they were before;
     /// kept only when `--on-failure` is to act on them, for a bake that fails later.
@@ -108,16 +119,17 @@ fn outcome(desired: &Desired, check: &str, status: Status) -> Outcome {
         .location(Location::file(desired.file.clone()))
 }
 
-/// Runs one stage against `client`. A dry run applies with `dryRun=All` and waits for
-/// nothing: the server validated, nothing changed. Once `cancel` is cancelled, requests in
-/// flight finish, nothing new is applied and waits end. What is waited on goes to `events`.
-pub async fn run(
-    client: &kube::Client,
-    objects: Vec<Desired>,
-    options: StageOptions,
-    cancel: &Cancel,
-    events: &dyn Events,
-) -> StageResult {
+/// Runs one stage: the input's objects applied to its cluster in order, then waited on. A
+/// dry run applies with `dryRun=All` and waits for nothing: the server validated, nothing
+/// changed. Once the input's `cancel` is cancelled, requests in flight finish, nothing new is
+/// applied and waits end. What is waited on goes to `events`.
+pub async fn run(options: &StageOptions, input: Input<'_>, events: &dyn Events) -> StageResult {
+    let Input {
+        client,
+        objects,
+        cancel,
+    } = input;
+    let options = *options;
     let mut stage = StageRun {
         client,
         options,
@@ -147,7 +159,7 @@ pub async fn run(
         stage.wait_for_rollouts().await;
     }
     StageResult {
-        outcomes: stage.outcomes,
+        report: StageReport::of(stage.outcomes),
         healthy: stage.healthy,
         changed: stage.changed,
     }

@@ -342,7 +342,12 @@ impl StageRun<'_> {
         let client =
             crate::apply::kubeapi::connect(&self.rollout.context, self.plan.kubeconfig.as_deref())
                 .await?;
-        let mut result = stage::run(&client, objects.clone(), options, cancel, self.events).await;
+        let input = stage::Input {
+            client: &client,
+            objects: objects.clone(),
+            cancel,
+        };
+        let mut result = stage::run(&options, input, self.events).await;
         let mut bake_failed = false;
         if result.healthy && bake.enabled() {
             let baked = match prometheus {
@@ -362,13 +367,13 @@ impl StageRun<'_> {
                 result.healthy = false;
                 bake_failed = !cancel.is_cancelled();
                 if bake_failed && options.on_failure != stage::OnFailure::Leave {
-                    result.outcomes.extend(
+                    result.report.outcomes.extend(
                         stage::after_bake_failure(&client, &result.changed, options.on_failure)
                             .await,
                     );
                 }
             }
-            result.outcomes.push(baked);
+            result.report.outcomes.push(baked);
         }
         // Only a healthy stage prunes: what replaces a pruned object must be running.
         if self.plan.prune && result.healthy {
@@ -381,7 +386,7 @@ impl StageRun<'_> {
             )
             .await;
             result.healthy &= pruned.iter().all(|o| !o.status.is_failure());
-            result.outcomes.extend(pruned);
+            result.report.outcomes.extend(pruned);
         }
         Ok(Applied {
             result,
@@ -405,7 +410,7 @@ impl StageRun<'_> {
             }
         };
         let healthy = result.healthy;
-        let mut outcomes = result.outcomes;
+        let mut outcomes = result.report.outcomes;
         let (outcome, stop) = if healthy {
             (self.outcome(Status::Passed, "healthy".into()), None)
         } else if bake_failed {
