@@ -12,14 +12,11 @@ use crate::jsonnet::expand;
 use crate::jsonnet::records::{Miss, Record, Records, WorkTree};
 use crate::model::events::Events;
 use crate::model::expansion::{Entry, Expanded, Object};
+use crate::model::object::CRD_KIND;
 use crate::model::repository::Repository;
 use crate::model::stage::StageReport;
 use crate::model::stats::Stats;
 use crate::store::Store;
-
-/// The kind whose values entries not checked still contribute: their definitions give
-/// other entries' objects a schema.
-const CONTEXT_KINDS: &[&str] = &["CustomResourceDefinition"];
 
 /// What the jsonnet stage expands.
 pub struct Input<'a> {
@@ -54,8 +51,8 @@ pub enum EntryExpansion {
     /// Checked, with its expansion.
     Checked(Box<Expanded>),
     /// Only known, for the checks that look across entries (`--changed-since` leaves it
-    /// out): its objects' identities and generated files, with values only for the kinds
-    /// that define other entries' kinds.
+    /// out): its objects' identities and generated files, with values only for
+    /// CustomResourceDefinitions, which define other entries' kinds.
     ContextOnly(Vec<Object>),
 }
 
@@ -188,7 +185,7 @@ pub fn run(
             let objects = lookups[i]
                 .record
                 .as_ref()
-                .map(|r| r.objects(repo, entry, CONTEXT_KINDS))
+                .map(|r| r.objects(repo, entry, &[CRD_KIND]))
                 .unwrap_or_default();
             parts.push(EntryExpansion::ContextOnly(objects));
         }

@@ -7,6 +7,10 @@ use serde_json::Value;
 
 use crate::model::outcome::{Location, ObjectId};
 
+/// The kind that defines other kinds: the schema stage learns custom resources from it, and
+/// the jsonnet stage keeps its values for entries a run does not check.
+pub const CRD_KIND: &str = "CustomResourceDefinition";
+
 /// One object to check, wherever it came from.
 pub struct Target<'a> {
     /// How reports name it (one JUnit testcase per subject).

@@ -82,9 +82,8 @@ pub fn expand(config: &Config, options: &Options) -> Result<Expansion, String> {
 
 /// As `expand`, with the stats.
 pub fn expand_counted(config: &Config, options: &Options) -> Result<(Expansion, Stats), String> {
-    let clusters = config.repo.select_clusters(&options.clusters)?;
-    let all = clusters.len() == config.repo.clusters.len();
-    let discovered = discover::entries(&config.repo, &clusters)?;
+    let scope = Scope::of(config, options)?;
+    let discovered = discover::entries(&config.repo, &scope.clusters)?;
     let entries = discovered.entries;
     let (parts, stats, _) = expand_entries(config, options, &entries, None)?;
     let expanded = parts
@@ -94,7 +93,10 @@ pub fn expand_counted(config: &Config, options: &Options) -> Result<(Expansion, 
             EntryExpansion::ContextOnly(_) => None,
         })
         .collect();
-    Ok(((expanded, discovered.badly_named, all), stats))
+    Ok((
+        (expanded, discovered.badly_named, scope.every_cluster),
+        stats,
+    ))
 }
 
 /// Expands `entries` with the jsonnet stage: from the records where one is up to date,

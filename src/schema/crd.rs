@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 use super::bundle::DEFINITIONS_URI;
 use super::gvk::Gvk;
 
+pub use crate::model::object::CRD_KIND;
 pub const CRD_API_VERSION: &str = "apiextensions.k8s.io/v1";
-pub const CRD_KIND: &str = "CustomResourceDefinition";
 const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
 /// One served version of a custom resource.
