@@ -38,18 +38,6 @@ use policyrun::report::{self, Report, RunInfo, human::Human, junit};
 use policyrun::store::Store;
 use serde_json::Value;
 
-/// CPU time (user and system) of the children that ended so far.
-fn children_cpu() -> Duration {
-    // SAFETY: getrusage only writes the struct it is given.
-    let usage = unsafe {
-        let mut usage = std::mem::zeroed::<libc::rusage>();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
-        usage
-    };
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    time(usage.ru_utime) + time(usage.ru_stime)
-}
-
 fn collect_garbage() {
     rayon::broadcast(|_| jrsonnet_gcmodule::collect_thread_cycles());
 }
@@ -177,11 +165,11 @@ fn main() {
         if json {
             command.args(["--output", "json"]);
         }
-        let cpu_before = children_cpu();
+        let cpu_before = measure::children_cpu();
         let started = Instant::now();
         let output = command.output().expect("policyrun runs");
         let wall = started.elapsed();
-        let cpu = children_cpu().saturating_sub(cpu_before);
+        let cpu = measure::children_cpu().saturating_sub(cpu_before);
         assert!(output.status.success(), "policyrun {args:?} failed");
         let stats = json.then(|| {
             let doc: Value = serde_json::from_slice(&output.stdout).expect("JSON report");

@@ -7,6 +7,10 @@
 //!
 //! - floor: `expand::evaluate_only`, every entry evaluated and manifested on every core, in
 //!   this process (as `benches/gate.rs` measures it): what the jsonnet tool alone would do;
+//! - the jsonnet tool itself, when there is one (`POLICYRUN_BENCH_JRSONNET=PATH`, else
+//!   `jrsonnet` on the PATH): one process per cluster, all at once, each evaluating a file
+//!   that imports every entry of its cluster with the cluster's ext vars; checked once to
+//!   give every entry's value as `evaluate_only` does;
 //! - cold: `policyrun check --no-cache --junit FILE`, the binary;
 //! - pull request: one stack changed (its ConfigMap's data, so its three entries and objects
 //!   are new; the generated files rewritten outside the timing), starting from a private copy
@@ -75,6 +79,81 @@ fn add_policies(root: &Path) {
 #[derive(Default)]
 struct Side {
     wall: Vec<Duration>,
+    /// User and system time: of this process for the floor, of the child processes for
+    /// the other sides. Steadier than the wall clock on a shared machine.
+    cpu: Vec<Duration>,
+}
+
+/// The jsonnet tool to compare the floor with: `POLICYRUN_BENCH_JRSONNET`, else `jrsonnet`
+/// when the PATH has one.
+fn jsonnet_tool() -> Option<PathBuf> {
+    let tool = std::env::var_os("POLICYRUN_BENCH_JRSONNET")
+        .map_or_else(|| PathBuf::from("jrsonnet"), PathBuf::from);
+    let answers = Command::new(&tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    answers.then_some(tool)
+}
+
+/// Per cluster, the jsonnet tool's command over every entry of that cluster: a file in
+/// `dir` that imports each entry under its path, the repository's import paths and the
+/// cluster's ext vars.
+fn jsonnet_tool_commands(
+    tool: &Path,
+    repo: &policyrun::model::repository::Repository,
+    entries: &[policyrun::model::expansion::Entry],
+    dir: &Path,
+) -> Vec<Command> {
+    (0..repo.clusters.len())
+        .map(|cluster| {
+            let mut file = String::from("{\n");
+            for entry in entries.iter().filter(|e| e.cluster == cluster) {
+                let key = serde_json::to_string(&entry.path).expect("a path");
+                let path = serde_json::to_string(&repo.root.join(&entry.path)).expect("a path");
+                file.push_str(&format!("  {key}: import {path},\n"));
+            }
+            file.push_str("}\n");
+            let every_entry = dir.join(format!("every-entry-{cluster}.jsonnet"));
+            std::fs::write(&every_entry, file).expect("the jsonnet tool's input");
+            let mut command = Command::new(tool);
+            for path in &repo.jpath {
+                command.arg("-J").arg(path);
+            }
+            for (name, value) in &repo.clusters[cluster].ext_vars {
+                command.arg("--ext-str").arg(format!("{name}={value}"));
+            }
+            command
+                .arg("--max-stack")
+                .arg(repo.max_stack.to_string())
+                .arg(&every_entry)
+                .current_dir(&repo.root)
+                .stderr(Stdio::inherit());
+            command
+        })
+        .collect()
+}
+
+/// Runs the jsonnet tool's commands at once and waits for all; their standard outputs.
+fn run_jsonnet_tool(commands: &mut [Command]) -> Vec<Vec<u8>> {
+    let children: Vec<_> = commands
+        .iter_mut()
+        .map(|c| {
+            c.stdout(Stdio::piped())
+                .spawn()
+                .expect("the jsonnet tool starts")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().expect("the jsonnet tool ends");
+            assert!(output.status.success(), "the jsonnet tool failed");
+            output.stdout
+        })
+        .collect()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -131,7 +210,7 @@ fn main() {
     let junit = dir.path().join("gate.xml");
     // As the Jenkinsfile runs it (`check --junit FILE`, human output); with `stats`, the JSON
     // report instead, for checking what a side does (its writing is not what Jenkins pays).
-    let run_with = |args: &[&str], sharing: bool, stats: bool| -> (Value, Duration) {
+    let run_with = |args: &[&str], sharing: bool, stats: bool| -> (Value, (Duration, Duration)) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_policyrun"));
         command.arg("check").arg("--junit").arg(&junit);
         if stats {
@@ -144,9 +223,11 @@ fn main() {
             .env("NO_COLOR", "1")
             .env("POLICYRUN_NO_SHARING", if sharing { "0" } else { "1" })
             .stderr(Stdio::inherit());
+        let cpu_before = measure::children_cpu();
         let started = Instant::now();
         let output = command.output().expect("policyrun runs");
         let wall = started.elapsed();
+        let cpu = measure::children_cpu().saturating_sub(cpu_before);
         assert!(
             output.status.success(),
             "the corpus must pass the gate: {}",
@@ -157,7 +238,7 @@ fn main() {
         } else {
             Value::Null
         };
-        (doc["expansion"].clone(), wall)
+        (doc["expansion"].clone(), (wall, cpu))
     };
     let run = |args: &[&str], sharing: bool| run_with(args, sharing, false);
     let stats_of = |args: &[&str]| run_with(args, true, true).0;
@@ -228,6 +309,42 @@ fn main() {
     );
     restore();
 
+    // The jsonnet tool, checked once to give each entry the value the floor gives it.
+    let tool = jsonnet_tool();
+    let mut tool_commands = tool
+        .as_ref()
+        .map(|tool| jsonnet_tool_commands(tool, &config.repo, &entries, dir.path()));
+    if let Some(commands) = tool_commands.as_mut() {
+        let outputs = run_jsonnet_tool(commands);
+        let ours = policyrun::jsonnet::expand::evaluate_only(
+            &config.repo,
+            &entries,
+            &policyrun::model::events::Unseen::shared(),
+        );
+        let theirs: Vec<Value> = outputs
+            .iter()
+            .map(|o| serde_json::from_slice(o).expect("the jsonnet tool's JSON"))
+            .collect();
+        for (entry, text) in entries.iter().zip(ours) {
+            let key = entry.path.to_str().expect("UTF-8 path");
+            let ours: Value = serde_json::from_str(&text.expect("evaluates")).expect("JSON");
+            assert_eq!(
+                theirs[entry.cluster][key], ours,
+                "the jsonnet tool and evaluate_only differ on {key}"
+            );
+        }
+        println!(
+            "the jsonnet tool ({}) gives all {} entries the values evaluate_only gives",
+            tool.as_ref()
+                .map_or(String::new(), |t| t.display().to_string()),
+            entries.len()
+        );
+    } else {
+        println!(
+            "no jsonnet tool (POLICYRUN_BENCH_JRSONNET or jrsonnet on the PATH): that side is left out"
+        );
+    }
+
     let names = [
         "floor (evaluate_only)",
         "cold (--no-cache)",
@@ -235,24 +352,25 @@ fn main() {
         "pull request",
         "pull request, no sharing",
         "warm",
+        "the jsonnet tool",
     ];
     let mut sides: Vec<Side> = names.iter().map(|_| Side::default()).collect();
     for round in 0..rounds {
         for step in 0..names.len() {
             let which = (round + step) % names.len();
-            let wall = match which {
+            let (wall, cpu) = match which {
                 0 => {
                     collect_garbage();
-                    let started = Instant::now();
-                    let texts = policyrun::jsonnet::expand::evaluate_only(
-                        &config.repo,
-                        &entries,
-                        &policyrun::model::events::Unseen::shared(),
-                    );
-                    let wall = started.elapsed();
+                    let (texts, wall, cpu) = measure::timed(|| {
+                        policyrun::jsonnet::expand::evaluate_only(
+                            &config.repo,
+                            &entries,
+                            &policyrun::model::events::Unseen::shared(),
+                        )
+                    });
                     assert!(texts.iter().all(Result::is_ok));
                     drop(texts);
-                    wall
+                    (wall, cpu.expect("the process CPU-time clock"))
                 }
                 1 | 2 => run(&["--no-cache"], which == 1).1,
                 3 | 4 => {
@@ -267,15 +385,28 @@ fn main() {
                     restore();
                     wall
                 }
-                _ => {
+                5 => {
                     run(
                         &["--cache-dir", &path(&warm), "--cache-name", CACHE_NAME],
                         true,
                     )
                     .1
                 }
+                _ => {
+                    let Some(commands) = tool_commands.as_mut() else {
+                        continue;
+                    };
+                    let cpu_before = measure::children_cpu();
+                    let started = Instant::now();
+                    let outputs = run_jsonnet_tool(commands);
+                    let wall = started.elapsed();
+                    let cpu = measure::children_cpu().saturating_sub(cpu_before);
+                    drop(outputs);
+                    (wall, cpu)
+                }
             };
             sides[which].wall.push(wall);
+            sides[which].cpu.push(cpu);
         }
     }
 
@@ -285,16 +416,33 @@ fn main() {
         entries.len(),
         rayon::current_num_threads()
     );
-    let floor = &sides[0].wall;
+    println!(
+        "  {:<26} {:>9} {:>9} {:>9} {:>9}   {:>9} {:>9}",
+        "side", "wall ms", "/floor", "/tool", "CPU ms", "/floor", "/tool"
+    );
     for (name, side) in names.iter().zip(&sides) {
-        let ratio = median_ratio(&side.wall, floor).map_or("-".into(), |r| format!("{r:.2}×"));
+        if side.wall.is_empty() {
+            continue;
+        }
+        let ratio = |of: &[Duration], to: &[Duration]| {
+            median_ratio(of, to).map_or("-".into(), |r| format!("{r:.2}×"))
+        };
+        let ms = |samples: &[Duration]| median(samples.to_vec()).as_secs_f64() * 1e3;
         println!(
-            "  {name:<26} {:>9.1} ms   {ratio} the floor",
-            median(side.wall.clone()).as_secs_f64() * 1e3
+            "  {name:<26} {:>9.1} {:>9} {:>9} {:>9.1}   {:>9} {:>9}",
+            ms(&side.wall),
+            ratio(&side.wall, &sides[0].wall),
+            ratio(&side.wall, &sides[6].wall),
+            ms(&side.cpu),
+            ratio(&side.cpu, &sides[0].cpu),
+            ratio(&side.cpu, &sides[6].cpu),
         );
     }
     let show = |a: usize, b: usize| {
-        median_ratio(&sides[a].wall, &sides[b].wall).map_or("-".into(), |r| format!("{r:.3}"))
+        let of = |pick: fn(&Side) -> &Vec<Duration>| {
+            median_ratio(pick(&sides[a]), pick(&sides[b])).map_or("-".into(), |r| format!("{r:.3}"))
+        };
+        format!("{} (CPU {})", of(|s| &s.wall), of(|s| &s.cpu))
     };
     println!(
         "targets: pull request <= 1.5× the floor, cold <= 4×; sharing: cold {} of cold without, pull request {} of pull request without",

@@ -25,6 +25,18 @@ pub fn cpu_time() -> Option<Duration> {
     ))
 }
 
+/// CPU time (user and system) of the children that ended so far.
+pub fn children_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
 /// Wall-clock and CPU time of `work`.
 pub fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration, Option<Duration>) {
     let cpu_before = cpu_time();
