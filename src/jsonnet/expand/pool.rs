@@ -186,11 +186,11 @@ fn spawn_thread(
                 }
             }
             drop(worker);
-            // What is left is jsonnet's reference cycles: every object's `self` and `super`.
-            // The thread's object space would trace all of them when the thread ends, on the
-            // cores the later stages need (a fifth of a cold gate's CPU time on 3,000
-            // entries, BENCHMARKS.md, issue 16); the process ends soon after the run, and
-            // the memory goes with it.
+            // What is left is jsonnet's reference cycles (objects reach themselves through
+            // `self`, closures hold their scope). The thread's object space would trace all
+            // of them when the thread ends, on the cores the later stages need (a fifth of a
+            // cold gate's CPU time on 3,000 entries, BENCHMARKS.md, issue 16); the process
+            // ends soon after the run, and the memory goes with it.
             jrsonnet_gcmodule::with_thread_object_space(|space| space.leak());
         })
         .map_err(|e| format!("cannot start an evaluator thread: {e}"))?;
