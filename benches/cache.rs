@@ -165,11 +165,8 @@ fn main() {
         if json {
             command.args(["--output", "json"]);
         }
-        let cpu_before = measure::children_cpu();
-        let started = Instant::now();
-        let output = command.output().expect("policyrun runs");
-        let wall = started.elapsed();
-        let cpu = measure::children_cpu().saturating_sub(cpu_before);
+        let (output, wall, cpu) =
+            measure::timed_children(|| command.output().expect("policyrun runs"));
         assert!(output.status.success(), "policyrun {args:?} failed");
         let stats = json.then(|| {
             let doc: Value = serde_json::from_slice(&output.stdout).expect("JSON report");

@@ -32,7 +32,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use measure::{median, median_ratio};
 use policyrun::cli::config::Config;
@@ -40,6 +40,9 @@ use serde_json::Value;
 
 /// The name the Jenkinsfile gives main's published gate cache.
 const CACHE_NAME: &str = "policyrun-gate";
+
+/// The index of the jsonnet tool's side, the last of the sides.
+const TOOL: usize = 6;
 
 /// The stack the pull request changes.
 const TOUCHED: &str = "app-0001";
@@ -223,11 +226,8 @@ fn main() {
             .env("NO_COLOR", "1")
             .env("POLICYRUN_NO_SHARING", if sharing { "0" } else { "1" })
             .stderr(Stdio::inherit());
-        let cpu_before = measure::children_cpu();
-        let started = Instant::now();
-        let output = command.output().expect("policyrun runs");
-        let wall = started.elapsed();
-        let cpu = measure::children_cpu().saturating_sub(cpu_before);
+        let (output, wall, cpu) =
+            measure::timed_children(|| command.output().expect("policyrun runs"));
         assert!(
             output.status.success(),
             "the corpus must pass the gate: {}",
@@ -396,11 +396,8 @@ fn main() {
                     let Some(commands) = tool_commands.as_mut() else {
                         continue;
                     };
-                    let cpu_before = measure::children_cpu();
-                    let started = Instant::now();
-                    let outputs = run_jsonnet_tool(commands);
-                    let wall = started.elapsed();
-                    let cpu = measure::children_cpu().saturating_sub(cpu_before);
+                    let (outputs, wall, cpu) =
+                        measure::timed_children(|| run_jsonnet_tool(commands));
                     drop(outputs);
                     (wall, cpu)
                 }
@@ -432,10 +429,10 @@ fn main() {
             "  {name:<26} {:>9.1} {:>9} {:>9} {:>9.1}   {:>9} {:>9}",
             ms(&side.wall),
             ratio(&side.wall, &sides[0].wall),
-            ratio(&side.wall, &sides[6].wall),
+            ratio(&side.wall, &sides[TOOL].wall),
             ms(&side.cpu),
             ratio(&side.cpu, &sides[0].cpu),
-            ratio(&side.cpu, &sides[6].cpu),
+            ratio(&side.cpu, &sides[TOOL].cpu),
         );
     }
     let show = |a: usize, b: usize| {

@@ -25,8 +25,18 @@ pub fn cpu_time() -> Option<Duration> {
     ))
 }
 
+/// Wall-clock time of `work` and the CPU time (user and system) of the child processes that
+/// ended meanwhile: what a command run by `work` cost.
+pub fn timed_children<T>(work: impl FnOnce() -> T) -> (T, Duration, Duration) {
+    let cpu_before = children_cpu();
+    let started = Instant::now();
+    let result = work();
+    let wall = started.elapsed();
+    (result, wall, children_cpu().saturating_sub(cpu_before))
+}
+
 /// CPU time (user and system) of the children that ended so far.
-pub fn children_cpu() -> Duration {
+fn children_cpu() -> Duration {
     // SAFETY: getrusage only writes the struct it is given.
     let usage = unsafe {
         let mut usage = std::mem::zeroed::<libc::rusage>();
