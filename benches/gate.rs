@@ -291,6 +291,7 @@ fn validate_throughput(repo: &Prepared, rounds: usize) {
             policyrun::pipeline::validate::run(
                 policyrun::schema::Settings::default(),
                 std::slice::from_ref(&path),
+                true,
             )
             .expect("validate")
         });

@@ -8,7 +8,7 @@ mod support;
 use std::fs;
 
 use serde_json::Value;
-use support::{edit_file, fixture, outcome_list, policyrun};
+use support::{edit_file, fixture, outcome_list, policyrun, write_file};
 
 fn find<'a>(outcomes: &'a [Value], subject_start: &str, check: &str) -> &'a Value {
     outcomes
@@ -433,4 +433,41 @@ fn table_reports_are_aligned_one_row_per_outcome() {
         "{}",
         run.stdout
     );
+}
+
+/// `test` shares rule evaluations between objects of equal content as `check` does, and
+/// `--no-sharing` turns that off; the verdicts must be the same either way, also when the
+/// rule reads the object's file through a helper in another file of its package.
+#[test]
+fn test_shares_as_check_does_and_no_sharing_gives_the_same_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: apps\ndata:\n  a: b\n";
+    write_file(root, "manifests/a.yaml", config_map);
+    write_file(root, "manifests/b.yaml", config_map);
+    write_file(
+        root,
+        "policy/deny.rego",
+        "package main\nimport rego.v1\ndeny contains \"b.yaml is not allowed\" if { input.kind == \"ConfigMap\"; _from_b }\n",
+    );
+    write_file(
+        root,
+        "policy/helpers.rego",
+        "package main\nimport rego.v1\n_from_b if endswith(data.policyrun.object.entry, \"b.yaml\")\n",
+    );
+    let shared = policyrun(root, &["test", "--output", "json", "manifests"]);
+    let alone = policyrun(
+        root,
+        &["test", "--no-sharing", "--output", "json", "manifests"],
+    );
+    assert_eq!(alone.code, 1, "{}{}", alone.stdout, alone.stderr);
+    assert_eq!(shared.code, alone.code, "{}", shared.stdout);
+    assert_eq!(outcome_list(&shared), outcome_list(&alone));
+    let outcomes = outcome_list(&alone);
+    let failed: Vec<&Value> = outcomes
+        .iter()
+        .filter(|o| o["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0]["subject"].as_str().unwrap().contains("b.yaml"));
 }

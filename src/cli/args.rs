@@ -214,6 +214,8 @@ pub struct TestArgs {
     #[command(flatten)]
     pub(crate) policy: PolicyArgs,
     #[command(flatten)]
+    pub(crate) sharing: SharingArgs,
+    #[command(flatten)]
     pub(crate) report: ReportArgs,
 }
 
@@ -277,6 +279,23 @@ pub(crate) struct LimitArgs {
     pub(crate) style_source_bytes: Option<u64>,
 }
 
+/// Sharing of verdicts between objects of equal inputs, for the commands that share.
+#[derive(Args, Clone)]
+pub(crate) struct SharingArgs {
+    /// Judge every object on its own: no policy evaluation or schema check is taken from an
+    /// earlier object of equal content and inputs (the report is the same, only slower; for
+    /// comparing). `POLICYRUN_NO_SHARING=1` does the same
+    #[arg(long)]
+    pub(crate) no_sharing: bool,
+}
+
+impl SharingArgs {
+    /// The flag, or the environment variable that tests and benchmarks set.
+    pub(crate) fn off(&self) -> bool {
+        self.no_sharing || std::env::var_os("POLICYRUN_NO_SHARING").is_some_and(|v| v == "1")
+    }
+}
+
 #[derive(Args, Clone)]
 pub struct CheckArgs {
     #[command(flatten)]
@@ -287,6 +306,8 @@ pub struct CheckArgs {
     pub(crate) schema: SchemaArgs,
     #[command(flatten)]
     pub(crate) policy: PolicyArgs,
+    #[command(flatten)]
+    pub(crate) sharing: SharingArgs,
     /// Whether a formatting-only difference warns or fails (overrides `format_only`)
     #[arg(long, value_enum, value_name = "WHAT")]
     pub(crate) format_only: Option<FormatOnlyArg>,
@@ -329,6 +350,8 @@ pub struct ValidateArgs {
     pub(crate) report: ReportArgs,
     #[command(flatten)]
     pub(crate) schema: SchemaArgs,
+    #[command(flatten)]
+    pub(crate) sharing: SharingArgs,
 }
 
 #[derive(Args, Clone)]

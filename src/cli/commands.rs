@@ -45,7 +45,7 @@ pub fn validate(args: ValidateArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     start_workers(args.jobs)?;
     let plan = plan::validate(args)?;
-    let mut outcomes = validate::run(plan.settings, &plan.paths).map_err(UsageError)?;
+    let mut outcomes = validate::run(plan.settings, &plan.paths, plan.share).map_err(UsageError)?;
     finish(&plan.report, &mut outcomes, started, None)
 }
 
@@ -59,6 +59,7 @@ pub fn test(args: TestArgs) -> Result<Summary, UsageError> {
         plan.cluster,
         &plan.paths,
         plan.combine,
+        plan.share,
     )
     .map_err(UsageError)?;
     outcomes.extend(plan.refused_secret_values);

@@ -96,8 +96,7 @@ pub fn check(args: CheckArgs) -> Result<CheckPlan, UsageError> {
         cache,
         notes: note.into_iter().collect(),
         changed_since: args.changed_since.clone(),
-        // Not a flag: only for comparing reports with and without sharing (tests, benches).
-        without_sharing: std::env::var_os("POLICYRUN_NO_SHARING").is_some_and(|v| v == "1"),
+        without_sharing: args.sharing.off(),
         ..check::Options::default()
     };
     let report = ReportPlan::new(
@@ -141,6 +140,8 @@ pub fn expand(common: CommonArgs) -> Result<ExpandPlan, UsageError> {
 pub struct ValidatePlan {
     pub settings: schema::Settings,
     pub paths: Vec<PathBuf>,
+    /// Objects of equal content share one schema check (`--no-sharing`: off).
+    pub share: bool,
     pub report: ReportPlan,
 }
 
@@ -158,6 +159,7 @@ pub fn validate(args: ValidateArgs) -> Result<ValidatePlan, UsageError> {
     Ok(ValidatePlan {
         settings,
         paths: args.paths,
+        share: !args.sharing.off(),
         report: ReportPlan::new("validate", &args.report, args.color, order),
     })
 }
@@ -170,6 +172,8 @@ pub struct TestPlan {
     pub cluster: Option<ClusterContext>,
     pub paths: Vec<PathBuf>,
     pub combine: bool,
+    /// Objects of equal inputs share one evaluation of a rule (`--no-sharing`: off).
+    pub share: bool,
     pub refused_secret_values: Option<Outcome>,
     pub report: ReportPlan,
 }
@@ -213,6 +217,7 @@ pub fn test(args: TestArgs) -> Result<TestPlan, UsageError> {
         cluster,
         paths: args.paths,
         combine: args.combine,
+        share: !args.sharing.off(),
         refused_secret_values,
         report: ReportPlan::new("test", &args.report, args.sources.color, order),
     })

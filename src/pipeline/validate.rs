@@ -47,15 +47,16 @@ impl ManifestObject {
 
 /// Validates every object in `paths` (`-` is standard input). A path that does not exist,
 /// or a run that found no file at all, is an `Err`: a gate that read nothing must not pass.
-/// A file without objects is a skipped outcome (see [`read_objects`]).
-pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String> {
+/// A file without objects is a skipped outcome (see [`read_objects`]). With `share`, objects
+/// of equal content share one schema check.
+pub fn run(settings: Settings, paths: &[PathBuf], share: bool) -> Result<Vec<Outcome>, String> {
     let mut catalog = Catalog::new(settings)?;
     let (found, mut outcomes) = read_objects(paths, Stage::Schema)?;
     let targets: Vec<Target> = found.iter().map(ManifestObject::target).collect();
     let input = schema::Input {
         targets: &targets,
         context: &[],
-        share: true,
+        share,
     };
     outcomes.extend(schema::run(&mut catalog, input, &Unseen).outcomes);
     Ok(outcomes)
@@ -64,18 +65,23 @@ pub fn run(settings: Settings, paths: &[PathBuf]) -> Result<Vec<Outcome>, String
 /// `policyrun test`: the policy stage on plain manifests and documents, like `conftest
 /// test`. The Namespaces among the files are the ones policies see as created; `cluster`
 /// gives the name and `[cluster.policy]` parameters to judge them as, if any. With
-/// `combine`, every document of the run is one input, `[{"path", "contents"}, ...]`.
+/// `combine`, every document of the run is one input, `[{"path", "contents"}, ...]`. With
+/// `share`, objects of equal inputs share one evaluation of a rule.
 pub fn test(
     root: &Path,
     settings: &crate::policy::Settings,
     cluster: Option<ClusterContext>,
     paths: &[PathBuf],
     combine: bool,
+    share: bool,
 ) -> Result<Vec<Outcome>, String> {
     if settings.is_empty() {
         return Err("no policies to run: no policies/ directory and no [policy] dirs".into());
     }
-    let stage = PolicyStage::new(root, settings);
+    let mut stage = PolicyStage::new(root, settings);
+    if !share {
+        stage = stage.without_sharing();
+    }
     let read = if combine {
         manifests::read_data
     } else {
