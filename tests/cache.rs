@@ -584,7 +584,7 @@ fn a_run_notes_its_use_and_deletes_the_records_of_checkouts_gone_a_month() {
     let gone = repo
         .cache
         .path()
-        .join("expansions-v2/old-checkout-0123456789abcdef");
+        .join("expansions-v3/old-checkout-0123456789abcdef");
     fs::create_dir_all(&gone).unwrap();
     fs::write(gone.join("00.bucket"), "records").unwrap();
     let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60 * 86_400);

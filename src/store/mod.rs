@@ -26,9 +26,12 @@ use std::time::SystemTime;
 use crate::model::atomic::{self, Durability};
 use crate::model::digest::Digest;
 
-/// Changes whenever the layout of what the store holds changes; files of another format
-/// are ignored (and its directory name changes with it).
-pub const FORMAT: u32 = 2;
+/// Changes whenever the layout of what the store holds changes, or what an earlier release
+/// stored must never be recalled again; files of another format are ignored (and its
+/// directory name changes with it). 3: records list the symbolic links their imports went
+/// through, keys name the budgets, and verdicts shared by an analysis that missed helpers in
+/// other files of a package are forgotten (issue 23).
+pub const FORMAT: u32 = 3;
 
 /// The evaluator whose output the tool's records hold: another jrsonnet may evaluate or
 /// print values differently. Checked against Cargo.lock by a unit test, so it cannot go
@@ -162,6 +165,7 @@ impl Store {
         let now = SystemTime::now();
         let _ = prune::touch(&repository.join(prune::LAST_USED), now);
         prune::prune_unused(&format_dir, &repository, now);
+        prune::prune_other_formats(&real, FORMAT, now);
         Ok(Store {
             dir: repository,
             tool,
@@ -385,7 +389,7 @@ mod tests {
                 .dir()
                 .starts_with(cache.path().canonicalize().unwrap())
         );
-        assert!(store.dir().parent().unwrap().ends_with("expansions-v2"));
+        assert!(store.dir().parent().unwrap().ends_with("expansions-v3"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -397,7 +401,7 @@ mod tests {
         assert!(Store::open_as(&inside, &root, "t".into()).is_err());
         assert!(!inside.exists(), "a refused directory is not created");
         let named = Store::open_with(cache.path(), &root, "t".into(), Some("gate")).unwrap();
-        assert!(named.dir().ends_with("expansions-v2/named-gate"));
+        assert!(named.dir().ends_with("expansions-v3/named-gate"));
     }
 
     #[test]

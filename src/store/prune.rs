@@ -50,6 +50,38 @@ pub(super) fn prune_unused(format_dir: &Path, this: &Path, now: SystemTime) -> u
     removed
 }
 
+/// Tidies the directories of other formats in the cache directory `cache` as
+/// [`prune_unused`] tidies this one's (an older release may still be using its own), and
+/// removes one that is left with nothing but its pruning marker: no release reads it any more.
+pub(super) fn prune_other_formats(cache: &Path, current: u32, now: SystemTime) -> usize {
+    let Ok(listing) = fs::read_dir(cache) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in listing.flatten() {
+        let name = entry.file_name();
+        let other = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("expansions-v"))
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|format| format != current);
+        if !other || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let dir = entry.path();
+        // No directory of theirs is this run's: `dir` itself stands in for "none".
+        removed += prune_unused(&dir, &dir, now);
+        let left: Vec<_> = fs::read_dir(&dir)
+            .map(|l| l.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        if left.iter().all(|n| n == LAST_PRUNED) {
+            let _ = fs::remove_file(dir.join(LAST_PRUNED));
+            let _ = fs::remove_dir(&dir);
+        }
+    }
+    removed
+}
+
 /// Creates `path` if missing and sets its modification time to `now`.
 pub(super) fn touch(path: &Path, now: SystemTime) -> std::io::Result<()> {
     fs::OpenOptions::new()
@@ -67,7 +99,7 @@ mod tests {
     #[test]
     fn records_unused_for_a_month_are_deleted_at_most_once_a_day() {
         let cache = tempfile::tempdir().unwrap();
-        let format_dir = cache.path().join("expansions-v2");
+        let format_dir = cache.path().join("expansions-v3");
         let now = SystemTime::now();
         let days = |n: u64| now - Duration::from_secs(n * 24 * 60 * 60);
         let repository = |name: &str, used: Option<SystemTime>| {
@@ -108,5 +140,31 @@ mod tests {
             assert_eq!(prune_unused(&format_dir, &this, later), 0);
             assert!(outside.path().join(LAST_USED).exists());
         }
+    }
+
+    #[test]
+    fn directories_of_other_formats_go_once_nothing_in_them_is_used() {
+        let cache = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let days = |n: u64| now - Duration::from_secs(n * 24 * 60 * 60);
+        let repository = |format: &str, name: &str, used: SystemTime| {
+            let dir = cache.path().join(format).join(name);
+            fs::create_dir_all(&dir).unwrap();
+            touch(&dir.join(LAST_USED), used).unwrap();
+            dir
+        };
+        let old_gone = repository("expansions-v1", "gone-1", days(40));
+        let old_recent = repository("expansions-v2", "recent-2", days(3));
+        let current = repository("expansions-v3", "gone-3", days(40));
+        fs::create_dir_all(cache.path().join("expansions-vx")).unwrap();
+        assert_eq!(prune_other_formats(cache.path(), 3, now), 1);
+        assert!(!old_gone.exists() && !cache.path().join("expansions-v1").exists());
+        // Still used by an older release: kept until a month after its last use.
+        assert!(old_recent.exists());
+        // The current format's directories are `prune_unused`'s, with this run's excepted.
+        assert!(current.exists() && cache.path().join("expansions-vx").exists());
+        let later = now + Duration::from_secs(40 * 24 * 60 * 60);
+        assert_eq!(prune_other_formats(cache.path(), 3, later), 1);
+        assert!(!cache.path().join("expansions-v2").exists());
     }
 }
