@@ -60,7 +60,10 @@ mod tests {
         let text = std::fs::read_to_string(store.dir().join(STYLE_FILE)).unwrap();
         let (header, listed) = text.split_once('\n').unwrap();
         assert!(
-            header.starts_with("policyrun-style-canonical 2 "),
+            header.starts_with(&format!(
+                "policyrun-style-canonical {} ",
+                crate::store::FORMAT
+            )),
             "{header}"
         );
         let expected: String = digests
