@@ -822,6 +822,45 @@ mod tests {
         assert_eq!(digest(&a, "lib/y.libsonnet"), digest(&b, "lib/y.libsonnet"));
     }
 
+    /// Evaluator threads outlive their run without corrupting the heap. They used to leak
+    /// their jsonnet object space and end; the destructor of jrsonnet's thread-local empty
+    /// object then wrote into the freed head of the space's list. This test binary uses the
+    /// system allocator, which noticed at the next allocations of that size and aborted.
+    #[test]
+    fn evaluator_threads_end_their_run_without_writing_into_freed_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        fs::create_dir_all(root.join("clusters/dev")).unwrap();
+        fs::create_dir_all(root.join("lib")).unwrap();
+        let entries: Vec<Entry> = (0..4)
+            .map(|i| {
+                let name = format!("e{i}");
+                fs::write(
+                    root.join(format!("clusters/dev/{name}.jsonnet")),
+                    "{ cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', annotations: {} }, data: {} } }",
+                )
+                .unwrap();
+                Entry {
+                    cluster: 0,
+                    path: PathBuf::from(format!("clusters/dev/{name}.jsonnet")),
+                    stem: name,
+                }
+            })
+            .collect();
+        let repo = crate::cli::config::Config::parse("[[cluster]]\nname = \"dev\"\n", root)
+            .unwrap()
+            .repo;
+        for _ in 0..3 {
+            let expanded = expand_all(&repo, &entries, &crate::model::events::Unseen::shared());
+            assert!(expanded.iter().all(|e| e.result.is_ok()), "{expanded:?}");
+            // Time for an evaluator thread to end, if it would, and for its destructors to
+            // run; then allocations of every small size.
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let blocks: Vec<Vec<u8>> = (0..20_000).map(|i| vec![0u8; 8 + i % 64]).collect();
+            assert_eq!(blocks.len(), 20_000);
+        }
+    }
+
     /// An entry past the evaluation budget is an error naming the budget, is never handed to
     /// `evaluated` (the cache), and the other entries are expanded as usual.
     #[test]

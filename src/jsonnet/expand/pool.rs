@@ -186,20 +186,32 @@ fn spawn_thread(
                 }
             }
             drop(worker);
-            // What is left is jsonnet's reference cycles (objects reach themselves through
-            // `self`, closures hold their scope). The thread's object space would trace all
-            // of them when the thread ends, on the cores the later stages need (a fifth of a
-            // cold gate's CPU time on 3,000 entries, BENCHMARKS.md, issue 16); the process
-            // ends soon after the run, and the memory goes with it.
-            jrsonnet_gcmodule::with_thread_object_space(|space| space.leak());
+            wait_for_the_process_end()
         })
         .map_err(|e| format!("cannot start an evaluator thread: {e}"))?;
     Ok(thread)
 }
 
+/// Where an evaluator thread ends up once it has no more entries: it never ends by itself.
+///
+/// What its jsonnet values leave behind is reference cycles (objects reach themselves
+/// through `self`, closures hold their scope). Were the thread to end, its object space would
+/// trace all of them, on the cores the later stages need (a fifth of a cold gate's CPU time on
+/// 3,000 entries, BENCHMARKS.md, issue 16); the process ends soon after the run, and the
+/// memory goes with it. The object space cannot be leaked instead (`ObjectSpace::leak`): that
+/// frees the head of its list while jrsonnet's own thread-local values (its empty object)
+/// still point into it, and their destructors at the thread's end wrote into freed memory —
+/// heap corruption that crashed about one gate in twenty on a repository whose jsonnet wrote
+/// `{}` (found by `tests/differential`). Parked, the thread runs no destructor at all.
+fn wait_for_the_process_end() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
 /// Lets an evaluation run on without anyone waiting for it: its traces go unprinted, it
 /// gets the least CPU time (so that it slows the entries still to come as little as
-/// possible), and its thread ends with its evaluation or with the process.
+/// possible), and its thread waits for the process's end once its evaluation is over.
 fn abandon(thread: Thread) {
     thread.silenced.store(true, Ordering::SeqCst);
     #[cfg(target_os = "linux")]
