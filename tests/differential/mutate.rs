@@ -21,10 +21,22 @@ pub enum Effect {
     TouchGenerated,
 }
 
-/// Applies one random mutation; returns what it did and what the driver must do.
-pub fn mutate(model: &mut Model, rng: &mut Rng) -> (String, Effect) {
+/// The mutations that change only jsonnet sources and the generated tree, not the
+/// configuration or the policies (whose change puts every entry in `--changed-since`'s scope).
+const TREE_ONLY: &[usize] = &[0, 1, 2, 3, 4, 5, 13, 14, 15, 16, 18, 20, 22, 23, 27];
+
+/// Applies one random mutation (one of the tree's only, with `tree_only`); returns what it
+/// did and what the driver must do.
+pub fn mutate(model: &mut Model, rng: &mut Rng, tree_only: bool) -> (String, Effect) {
     loop {
-        let which = rng.below(28);
+        let which = if tree_only {
+            *rng.pick(TREE_ONLY)
+        } else {
+            rng.below(28)
+        };
+        if tree_only && which == 27 {
+            return ("generated file edited".into(), Effect::TouchGenerated);
+        }
         if let Some(done) = try_mutation(model, rng, which) {
             return done;
         }
