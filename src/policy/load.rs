@@ -107,6 +107,12 @@ pub struct Loaded {
     pub notes: Vec<Problem>,
 }
 
+/// The prefix of the names policyrun keeps for itself: the interpreter's object context
+/// (`__policyrun_object_context`), the packages it generates. A policy that defined or
+/// called one could reach policyrun's own machinery, or hide from the read analysis, so a
+/// module that names one is refused.
+pub(super) const RESERVED: &str = "__policyrun";
+
 /// Builtins whose value differs from call to call or from machine to machine, or that have
 /// an effect beside their value.
 const UNREPEATABLE: &[&str] = &[

@@ -1298,7 +1298,7 @@ thread_local! {
 }
 
 /// The builtin behind `data.policyrun.object` on the interpreter.
-const OBJECT_CONTEXT_BUILTIN: &str = "__policyrun_object_context";
+pub(super) const OBJECT_CONTEXT_BUILTIN: &str = "__policyrun_object_context";
 
 /// Makes `data.policyrun.object` a rule whose value is the current object's context, so that
 /// tests can still replace it with `with data.policyrun.object as {...}`.
