@@ -385,9 +385,15 @@ impl PolicyStage {
     /// evaluate; `Err` says why they are not remembered).
     pub fn memory<'c>(&self, cache: &'c Store) -> Option<Result<VerdictMemory<'c>, String>> {
         let loaded = self.loaded.as_ref().filter(|l| !l.packages.is_empty())?;
-        self.problems
-            .is_empty()
-            .then(|| VerdictMemory::open(cache, loaded, self.engine, self.reveal_secret_values))
+        self.problems.is_empty().then(|| {
+            VerdictMemory::open(
+                cache,
+                loaded,
+                self.engine,
+                self.reveal_secret_values,
+                self.object_budget,
+            )
+        })
     }
 
     /// The data files' document, as every cluster's data starts (`None` when nothing
