@@ -180,6 +180,18 @@ fn policy_problems(doc: &Value) -> Vec<(String, String, String)> {
     found
 }
 
+/// The policy stage's load errors, as one text (file, line, column and message of each).
+fn load_errors(doc: &Value) -> String {
+    doc["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["stage"] == "policy" && o["status"] == "error")
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn failed(cluster: &str, check: &str) -> (String, String, String) {
     (cluster.to_owned(), check.to_owned(), "failed".to_owned())
 }
@@ -263,4 +275,69 @@ exception contains rules if {
             failed("int", "p.deny_configmap")
         ]
     );
+}
+
+#[test]
+fn a_policy_may_not_call_policyruns_own_object_context_function() {
+    // Defined in another package, a function of the same name made the unknown-function
+    // check take the direct call for known, and the read analysis did not see it read the
+    // object's entry: int's ConfigMap took dev's verdict.
+    let repo = two_clusters(&[
+        (
+            "policies/a.rego",
+            r#"package p
+
+import rego.v1
+
+deny_ctx contains "int entry" if {
+	input.kind == "ConfigMap"
+	ctx := __policyrun_object_context()
+	startswith(ctx.entry, "clusters/int")
+}
+"#,
+        ),
+        (
+            "policies/other.rego",
+            "package other\n\nimport rego.v1\n\n__policyrun_object_context(x) := 1\n",
+        ),
+    ]);
+    let (code, doc) = check(repo.path(), true);
+    assert_eq!(code, check(repo.path(), false).0);
+    assert_ne!(code, 0);
+    let errors = load_errors(&doc);
+    for place in ["policies/a.rego", "policies/other.rego"] {
+        assert!(errors.contains(place), "{errors}");
+    }
+    assert!(errors.contains("__policyrun"), "{errors}");
+    assert!(errors.contains("reserved"), "{errors}");
+}
+
+#[test]
+fn a_missing_builtin_is_not_taken_for_a_function_of_the_same_last_name_elsewhere() {
+    // Never reached for a ConfigMap: without the check at load time, the rule would pass
+    // every object of this repository without ever running its body.
+    let repo = two_clusters(&[
+        (
+            "policies/a.rego",
+            r#"package p
+
+import rego.v1
+
+deny_digest contains "pinned secret changed" if {
+	input.kind == "Secret"
+	crypto.sha256(input.data.key) != "abc"
+}
+"#,
+        ),
+        (
+            "policies/other.rego",
+            "package other\n\nimport rego.v1\n\nsha256(x) := x\n",
+        ),
+    ]);
+    let (code, doc) = check(repo.path(), true);
+    assert_eq!(code, check(repo.path(), false).0);
+    assert_ne!(code, 0);
+    let errors = load_errors(&doc);
+    assert!(errors.contains("crypto.sha256"), "{errors}");
+    assert!(errors.contains("policies/a.rego"), "{errors}");
 }
