@@ -219,3 +219,60 @@ fn a_run_over_one_cluster_keeps_the_other_clusters_verdicts() {
     );
     assert_eq!(policy_outcomes(&whole), policy_outcomes(&uncached(&repo)));
 }
+
+/// The budget is part of what an evaluation reads: a verdict reached in 4 s under a budget
+/// of 120 is not the verdict of a run that allows 1 s, which leaves the object undecided.
+#[test]
+fn a_verdict_is_never_recalled_under_another_policy_budget() {
+    let repo = repo();
+    // Seconds of work for dev's `settings`, deterministically: a count over a million
+    // numbers, which can never be negative.
+    write_file(
+        repo.root(),
+        "policies/slow.rego",
+        r#"package gate
+
+import rego.v1
+
+deny_slow contains "a negative count" if {
+	input.kind == "ConfigMap"
+	input.metadata.name == "settings"
+	data.policyrun.cluster.name == "dev"
+	count([x | some x in numbers.range(1, 1000000); x % 7 == 0]) < 0
+}
+"#,
+    );
+    let over_budget = |doc: &Value| -> Vec<String> {
+        doc["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["status"] == "error")
+            .filter(|o| o["message"].as_str().unwrap_or("").contains("budget"))
+            .map(|o| format!("{} {}", o["cluster"], o["check"]))
+            .collect()
+    };
+    let (_, generous) = repo.check(&["--policy-seconds", "120"]);
+    assert_eq!(over_budget(&generous), Vec::<String>::new());
+    let (tight_run, tight) = repo.check(&["--policy-seconds", "1"]);
+    let cold_run = policyrun(
+        repo.root(),
+        &[
+            "check",
+            "--output",
+            "json",
+            "--no-cache",
+            "--policy-seconds",
+            "1",
+        ],
+    );
+    let cold: Value = serde_json::from_str(&cold_run.stdout).unwrap();
+    assert!(
+        over_budget(&cold).contains(&"\"dev\" \"gate\"".to_owned()),
+        "{:?}",
+        over_budget(&cold)
+    );
+    assert_eq!(over_budget(&tight), over_budget(&cold));
+    assert_eq!(tight_run.code, cold_run.code);
+    assert_eq!(policy_outcomes(&tight), policy_outcomes(&cold));
+}

@@ -153,3 +153,191 @@ fn the_example_repository_reports_the_same_with_and_without_sharing() {
     let doc = same_reports(&manifest_dir());
     assert!(count(&doc, "policy_shared") > 0, "{:#}", doc["expansion"]);
 }
+
+/// `testdata/policy-shared-inputs` (`dev` and `int` deploy the same ConfigMap; `int`'s
+/// policy level is `high`, `dev`'s `low`) with these policy files added.
+fn two_clusters(policies: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = fixture("policy-shared-inputs");
+    for (path, text) in policies {
+        write_file(dir.path(), path, text);
+    }
+    dir
+}
+
+/// The `(cluster, check, status)` of every outcome of the policy stage that did not pass.
+fn policy_problems(doc: &Value) -> Vec<(String, String, String)> {
+    let mut found: Vec<(String, String, String)> = doc["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["stage"] == "policy" && o["status"] != "passed")
+        .map(|o| {
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            (text(&o["cluster"]), text(&o["check"]), text(&o["status"]))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The policy stage's load errors, as one text (file, line, column and message of each).
+fn load_errors(doc: &Value) -> String {
+    doc["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["stage"] == "policy" && o["status"] == "error")
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn failed(cluster: &str, check: &str) -> (String, String, String) {
+    (cluster.to_owned(), check.to_owned(), "failed".to_owned())
+}
+
+#[test]
+fn a_helper_rule_or_function_in_another_file_of_the_package_is_followed() {
+    let repo = two_clusters(&[
+        (
+            "policies/a.rego",
+            r#"package p
+
+import rego.v1
+
+deny_crossfile contains "int forbids this ConfigMap" if {
+	input.kind == "ConfigMap"
+	_is_int
+}
+
+deny_crossfile_fn contains msg if {
+	input.kind == "ConfigMap"
+	msg := _label("cm")
+}
+"#,
+        ),
+        (
+            "policies/b.rego",
+            r#"package p
+
+import rego.v1
+
+_is_int if data.policyrun.cluster.name == "int"
+
+_label(x) := sprintf("%s denied in high clusters", [x]) if data.policyrun.cluster.policy.level == "high"
+"#,
+        ),
+    ]);
+    let doc = same_reports(repo.path());
+    assert_eq!(
+        policy_problems(&doc),
+        [
+            failed("int", "p.deny_crossfile"),
+            failed("int", "p.deny_crossfile_fn")
+        ]
+    );
+    // The rule that reads nothing of the cluster is still shared.
+    assert!(count(&doc, "policy_shared") > 0, "{:#}", doc["expansion"]);
+}
+
+#[test]
+fn an_exception_whose_helper_is_in_another_file_is_each_clusters_own() {
+    let repo = two_clusters(&[
+        (
+            "policies/a.rego",
+            r#"package p
+
+import rego.v1
+
+deny_configmap contains "no ConfigMaps here" if input.kind == "ConfigMap"
+
+# dev may keep its ConfigMaps; nobody else may.
+exception contains rules if {
+	_dev_only
+	rules := ["configmap"]
+}
+"#,
+        ),
+        (
+            "policies/b.rego",
+            "package p\n\nimport rego.v1\n\n_dev_only if data.policyrun.cluster.name == \"dev\"\n",
+        ),
+    ]);
+    let doc = same_reports(repo.path());
+    assert_eq!(
+        policy_problems(&doc),
+        [
+            (
+                "dev".to_owned(),
+                "p.deny_configmap".to_owned(),
+                "skipped".to_owned()
+            ),
+            failed("int", "p.deny_configmap")
+        ]
+    );
+}
+
+#[test]
+fn a_policy_may_not_call_policyruns_own_object_context_function() {
+    // Defined in another package, a function of the same name made the unknown-function
+    // check take the direct call for known, and the read analysis did not see it read the
+    // object's entry: int's ConfigMap took dev's verdict.
+    let repo = two_clusters(&[
+        (
+            "policies/a.rego",
+            r#"package p
+
+import rego.v1
+
+deny_ctx contains "int entry" if {
+	input.kind == "ConfigMap"
+	ctx := __policyrun_object_context()
+	startswith(ctx.entry, "clusters/int")
+}
+"#,
+        ),
+        (
+            "policies/other.rego",
+            "package other\n\nimport rego.v1\n\n__policyrun_object_context(x) := 1\n",
+        ),
+    ]);
+    let (code, doc) = check(repo.path(), true);
+    assert_eq!(code, check(repo.path(), false).0);
+    assert_ne!(code, 0);
+    let errors = load_errors(&doc);
+    for place in ["policies/a.rego", "policies/other.rego"] {
+        assert!(errors.contains(place), "{errors}");
+    }
+    assert!(errors.contains("__policyrun"), "{errors}");
+    assert!(errors.contains("reserved"), "{errors}");
+}
+
+#[test]
+fn a_missing_builtin_is_not_taken_for_a_function_of_the_same_last_name_elsewhere() {
+    // Never reached for a ConfigMap: without the check at load time, the rule would pass
+    // every object of this repository without ever running its body.
+    let repo = two_clusters(&[
+        (
+            "policies/a.rego",
+            r#"package p
+
+import rego.v1
+
+deny_digest contains "pinned secret changed" if {
+	input.kind == "Secret"
+	crypto.sha256(input.data.key) != "abc"
+}
+"#,
+        ),
+        (
+            "policies/other.rego",
+            "package other\n\nimport rego.v1\n\nsha256(x) := x\n",
+        ),
+    ]);
+    let (code, doc) = check(repo.path(), true);
+    assert_eq!(code, check(repo.path(), false).0);
+    assert_ne!(code, 0);
+    let errors = load_errors(&doc);
+    assert!(errors.contains("crypto.sha256"), "{errors}");
+    assert!(errors.contains("policies/a.rego"), "{errors}");
+}

@@ -3,11 +3,14 @@
 //! policy pass without running — a module that does not parse, a call to a builtin regorus
 //! lacks — is a problem found here, before any object is evaluated.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use regorus::unstable::{Lexer, Module, Parser, Rule as AstRule, RuleHead, Source, TokenKind};
+use regorus::unstable::{
+    Expr, Lexer, Literal, Module, NodeRef, Parser, Query, Rule as AstRule, RuleHead, Source,
+    TokenKind,
+};
 use regorus::{Engine, Value};
 use walkdir::WalkDir;
 
@@ -106,6 +109,12 @@ pub struct Loaded {
     /// [`super::safety::engine_dependent_negations`]): warnings, not errors.
     pub notes: Vec<Problem>,
 }
+
+/// The prefix of the names policyrun keeps for itself: the interpreter's object context
+/// (`__policyrun_object_context`), the packages it generates. A policy that defined or
+/// called one could reach policyrun's own machinery, or hide from the read analysis, so a
+/// module that names one is refused.
+pub(super) const RESERVED: &str = "__policyrun";
 
 /// Builtins whose value differs from call to call or from machine to machine, or that have
 /// an effect beside their value.
@@ -276,6 +285,7 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
     }
     let digest = Digest(contents.finalize().into());
     let infos = module_infos(&mut engine, &modules);
+    problems.extend(reserved_names(&mut engine));
     problems.extend(missing_functions(&mut engine));
     problems.extend(super::safety::unsafe_variables(&mut engine));
     if !problems.is_empty() {
@@ -626,12 +636,18 @@ const KEYWORDS: &[&str] = &[
 
 /// Calls to functions that are neither builtins regorus has nor defined by any module.
 /// regorus would only notice them when a call is reached, so a `deny` that calls
-/// `crypto.sha256` would pass every object that stops before it: found here instead, by
-/// reading each module's tokens.
+/// `crypto.sha256` would pass every object that stops before it: found here instead. A call
+/// is resolved as OPA resolves it: a builtin by its full dotted name; else the function at
+/// the path it names — through the module's import alias (`import data.lib` makes `lib.f`
+/// `data.lib.f`), as written below `data`, or below the module's package (`f` in package `p`
+/// is `data.p.f`, `a.f` is `data.p.a.f`). It is known only if a function (or `default`
+/// function) is defined at exactly that path: a function of the same name elsewhere is
+/// another function.
 pub fn missing_functions(engine: &mut Engine) -> Vec<Problem> {
     let modules = engine.get_modules().clone();
-    let mut defined: HashSet<String> = HashSet::new();
+    let mut defined: HashSet<Vec<String>> = HashSet::new();
     for module in modules.iter() {
+        let package = package_path(module);
         for rule in &module.policy {
             let refr = match rule.as_ref() {
                 AstRule::Spec {
@@ -641,10 +657,10 @@ pub fn missing_functions(engine: &mut Engine) -> Vec<Problem> {
                 AstRule::Default { refr, args, .. } if !args.is_empty() => refr,
                 _ => continue,
             };
-            if let Ok(parts) = Parser::get_path_ref_components(refr)
-                && let Some(last) = parts.last()
-            {
-                defined.insert(unquote(last.text()));
+            if let Ok(parts) = Parser::get_path_ref_components(refr) {
+                let mut path = package.clone();
+                path.extend(parts.iter().map(|p| unquote(p.text())));
+                defined.insert(path);
             }
         }
     }
@@ -656,21 +672,270 @@ pub fn missing_functions(engine: &mut Engine) -> Vec<Problem> {
         if !seen_sources.insert(file.clone()) {
             continue;
         }
-        for (path, line, column) in calls(source) {
-            let last = path.rsplit('.').next().unwrap_or(&path);
-            let known = path == "print"
-                || regorus::unstable::BUILTINS.contains_key(path.as_str())
-                || defined.contains(last);
-            if !known {
-                problems.push(Problem {
-                    file: PathBuf::from(&file),
-                    line: Some(line),
-                    column: Some(column),
-                    message: format!(
-                        "`{path}` is not a builtin policyrun's Rego engine (regorus) has, nor a function any policy defines; the policy cannot be evaluated"
-                    ),
-                    detail: None,
-                });
+        let package = package_path(module);
+        let imports = import_aliases(module);
+        let mut check = |fcn: &NodeRef<Expr>| {
+            let Ok(parts) = Parser::get_path_ref_components(fcn) else {
+                return;
+            };
+            let path: Vec<String> = parts.iter().map(|p| unquote(p.text())).collect();
+            if path.iter().any(|c| c.starts_with(RESERVED)) {
+                // Refused on its own by `reserved_names`.
+                return;
+            }
+            let written = path.join(".");
+            if written == "print" || regorus::unstable::BUILTINS.contains_key(written.as_str()) {
+                return;
+            }
+            let Some((root, rest)) = path.split_first() else {
+                return;
+            };
+            let mut candidates: Vec<Vec<String>> = Vec::new();
+            if root == "data" {
+                candidates.push(rest.to_vec());
+            } else {
+                if let Some(target) = imports.get(root) {
+                    candidates.push(target.iter().chain(rest).cloned().collect());
+                }
+                // regorus falls back to the package when the import holds no such function.
+                candidates.push(package.iter().chain(&path).cloned().collect());
+            }
+            if candidates.iter().any(|c| defined.contains(c)) {
+                return;
+            }
+            let looked_at = candidates
+                .iter()
+                .map(|c| format!("`{}`", reference(c)))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            // Where the name starts (a dotted reference's own span is its last part).
+            let at = parts.first().map_or(fcn.span(), |first| first);
+            problems.push(Problem {
+                file: PathBuf::from(&file),
+                line: Some(at.line as usize),
+                column: Some(at.col as usize),
+                message: format!(
+                    "`{written}` is not a builtin policyrun's Rego engine (regorus) has, nor a function the policies define (none at {looked_at}); the policy cannot be evaluated"
+                ),
+                detail: None,
+            });
+        };
+        for rule in &module.policy {
+            each_expression(rule, &mut |expr| {
+                if let Expr::Call { fcn, .. } = expr {
+                    check(fcn);
+                }
+            });
+        }
+    }
+    problems.sort_by_key(|p| (p.file.clone(), p.line, p.column));
+    problems
+}
+
+/// A module's import aliases and the paths below `data` they stand for. Only `data`
+/// imports can name a function; keyword imports (`rego.v1`, `future.keywords`) bind no name.
+fn import_aliases(module: &Module) -> HashMap<String, Vec<String>> {
+    let mut aliases = HashMap::new();
+    for import in &module.imports {
+        let Ok(parts) = Parser::get_path_ref_components(&import.refr) else {
+            continue;
+        };
+        let path: Vec<String> = parts.iter().map(|p| unquote(p.text())).collect();
+        let Some(("data", below)) = path.split_first().map(|(r, b)| (r.as_str(), b)) else {
+            continue;
+        };
+        let alias = match &import.r#as {
+            Some(alias) => alias.text().to_owned(),
+            None => match below.last() {
+                Some(last) => last.clone(),
+                None => continue,
+            },
+        };
+        aliases.insert(alias, below.to_vec());
+    }
+    aliases
+}
+
+/// Every expression of a rule, nested ones included: its head (reference, key, value,
+/// arguments), every body and `else`, `with` modifiers, comprehensions, `every` and
+/// `some ... in`.
+fn each_expression(rule: &AstRule, visit: &mut dyn FnMut(&Expr)) {
+    match rule {
+        AstRule::Spec { head, bodies, .. } => {
+            match head {
+                RuleHead::Compr { refr, assign, .. } => {
+                    walk_expression(refr, visit);
+                    if let Some(assign) = assign {
+                        walk_expression(&assign.value, visit);
+                    }
+                }
+                RuleHead::Set { refr, key, .. } => {
+                    walk_expression(refr, visit);
+                    if let Some(key) = key {
+                        walk_expression(key, visit);
+                    }
+                }
+                RuleHead::Func {
+                    refr, args, assign, ..
+                } => {
+                    walk_expression(refr, visit);
+                    for arg in args {
+                        walk_expression(arg, visit);
+                    }
+                    if let Some(assign) = assign {
+                        walk_expression(&assign.value, visit);
+                    }
+                }
+            }
+            for body in bodies {
+                if let Some(assign) = &body.assign {
+                    walk_expression(&assign.value, visit);
+                }
+                walk_query(&body.query, visit);
+            }
+        }
+        AstRule::Default {
+            refr, args, value, ..
+        } => {
+            walk_expression(refr, visit);
+            for arg in args {
+                walk_expression(arg, visit);
+            }
+            walk_expression(value, visit);
+        }
+    }
+}
+
+fn walk_query(query: &Query, visit: &mut dyn FnMut(&Expr)) {
+    for stmt in &query.stmts {
+        for modifier in &stmt.with_mods {
+            walk_expression(&modifier.refr, visit);
+            walk_expression(&modifier.r#as, visit);
+        }
+        match &stmt.literal {
+            Literal::SomeVars { .. } => {}
+            Literal::SomeIn {
+                key,
+                value,
+                collection,
+                ..
+            } => {
+                if let Some(key) = key {
+                    walk_expression(key, visit);
+                }
+                walk_expression(value, visit);
+                walk_expression(collection, visit);
+            }
+            Literal::Expr { expr, .. } | Literal::NotExpr { expr, .. } => {
+                walk_expression(expr, visit)
+            }
+            Literal::Every { domain, query, .. } => {
+                walk_expression(domain, visit);
+                walk_query(query, visit);
+            }
+        }
+    }
+}
+
+fn walk_expression(expr: &Expr, visit: &mut dyn FnMut(&Expr)) {
+    visit(expr);
+    match expr {
+        Expr::String { .. }
+        | Expr::RawString { .. }
+        | Expr::Number { .. }
+        | Expr::Bool { .. }
+        | Expr::Null { .. }
+        | Expr::Var { .. } => {}
+        Expr::Array { items, .. } | Expr::Set { items, .. } => {
+            for item in items {
+                walk_expression(item, visit);
+            }
+        }
+        Expr::Object { fields, .. } => {
+            for (_, key, value) in fields {
+                walk_expression(key, visit);
+                walk_expression(value, visit);
+            }
+        }
+        Expr::ArrayCompr { term, query, .. } | Expr::SetCompr { term, query, .. } => {
+            walk_expression(term, visit);
+            walk_query(query, visit);
+        }
+        Expr::ObjectCompr {
+            key, value, query, ..
+        } => {
+            walk_expression(key, visit);
+            walk_expression(value, visit);
+            walk_query(query, visit);
+        }
+        Expr::Call { fcn, params, .. } => {
+            // The function's own reference may hold index expressions (`f[x]` is no call
+            // OPA accepts, but its parts are expressions all the same).
+            walk_expression(fcn, visit);
+            for param in params {
+                walk_expression(param, visit);
+            }
+        }
+        Expr::UnaryExpr { expr, .. } | Expr::RefDot { refr: expr, .. } => {
+            walk_expression(expr, visit)
+        }
+        Expr::RefBrack { refr, index, .. } => {
+            walk_expression(refr, visit);
+            walk_expression(index, visit);
+        }
+        Expr::BinExpr { lhs, rhs, .. }
+        | Expr::BoolExpr { lhs, rhs, .. }
+        | Expr::ArithExpr { lhs, rhs, .. }
+        | Expr::AssignExpr { lhs, rhs, .. } => {
+            walk_expression(lhs, visit);
+            walk_expression(rhs, visit);
+        }
+        Expr::Membership {
+            key,
+            value,
+            collection,
+            ..
+        } => {
+            if let Some(key) = key {
+                walk_expression(key, visit);
+            }
+            walk_expression(value, visit);
+            walk_expression(collection, visit);
+        }
+    }
+}
+
+/// Every name in the modules that starts with [`RESERVED`] — in a package, an import, a rule
+/// head or a body, however spelled — as a problem at its place: a policy that defined or
+/// called one could reach policyrun's own machinery (`__policyrun_object_context` is what
+/// `data.policyrun.object` is made of on the interpreter) or hide from the read analysis.
+pub fn reserved_names(engine: &mut Engine) -> Vec<Problem> {
+    let modules = engine.get_modules().clone();
+    let mut problems = Vec::new();
+    let mut seen_sources = HashSet::new();
+    for module in modules.iter() {
+        let source: &Source = &module.package.span.source;
+        let file = source.get_path().clone();
+        if !seen_sources.insert(file.clone()) {
+            continue;
+        }
+        let mut lexer = Lexer::new(source);
+        while let Ok(token) = lexer.next_token() {
+            match token.0 {
+                TokenKind::Eof => break,
+                TokenKind::Ident if token.1.text().starts_with(RESERVED) => {
+                    problems.push(Problem {
+                        file: PathBuf::from(&file),
+                        line: Some(token.1.line as usize),
+                        column: Some(token.1.col as usize),
+                        message: format!(
+                            "`{}` is reserved: names starting with `{RESERVED}` are policyrun's own, and a policy may not define, call or refer to one",
+                            token.1.text()
+                        ),
+                        detail: None,
+                    });
+                }
+                _ => {}
             }
         }
     }
@@ -809,6 +1074,142 @@ mod tests {
             !problems[0].message.contains("`if`"),
             "{}",
             problems[0].message
+        );
+    }
+
+    /// `line:column name` of every call [`missing_functions`] refuses in `modules`.
+    fn missing(modules: &[&str]) -> Vec<String> {
+        let mut engine = Engine::new();
+        for (i, module) in modules.iter().enumerate() {
+            engine
+                .add_policy(format!("m{i}.rego"), (*module).to_owned())
+                .expect("module parses");
+        }
+        missing_functions(&mut engine)
+            .into_iter()
+            .map(|p| {
+                let name = p.message.split('`').nth(1).unwrap_or_default().to_owned();
+                format!("{}:{} {name}", p.line.unwrap(), p.column.unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_call_is_known_only_at_the_full_path_it_names() {
+        let other = "package other\nimport rego.v1\nsha256(x) := x\nf(x) := x\n";
+        // A builtin regorus lacks, a function of another package called by its bare name.
+        assert_eq!(
+            missing(&[
+                "package p\nimport rego.v1\nx if crypto.sha256(\"a\")\ny if f(1)\n",
+                other
+            ]),
+            ["3:6 crypto.sha256", "4:6 f"]
+        );
+        // Written below `data`: checked as written.
+        assert_eq!(
+            missing(&[
+                "package p\nimport rego.v1\nx if data.other.f(1)\ny if data.other.g(1)\nz if data.p.other.f(1)\n",
+                other
+            ]),
+            ["4:6 data.other.g", "5:6 data.p.other.f"]
+        );
+    }
+
+    #[test]
+    fn imports_ref_heads_packages_below_and_defaults_resolve_a_call() {
+        assert_eq!(
+            missing(&[
+                r#"package p
+import rego.v1
+import data.lib
+import data.lib as l
+import data.lib.g as gee
+a.f(x) := x
+default dflt(_) := 1
+x if {
+	lib.f(1)
+	l.f(1)
+	gee(1)
+	a.f(1)
+	sub.h(1)
+	dflt(1)
+	count([1]) == 1
+	print("p")
+	trace("t")
+}
+"#,
+                "package lib\nimport rego.v1\nf(x) := x\ng(x) := x\n",
+                "package p.sub\nimport rego.v1\nh(x) := x\n",
+            ]),
+            Vec::<String>::new()
+        );
+        // An alias stands for its import only: `lib.nope` is nowhere.
+        assert_eq!(
+            missing(&[
+                "package p\nimport rego.v1\nimport data.lib\nx if lib.nope(1)\n",
+                "package lib\nimport rego.v1\nf(x) := x\n",
+            ]),
+            ["4:6 lib.nope"]
+        );
+    }
+
+    #[test]
+    fn calls_are_found_in_every_part_of_a_rule() {
+        let found = missing(&[r#"package p
+import rego.v1
+v := a(1) if { b(1) } else := c(1) if { d(1) }
+default w := e(1)
+s contains f(1) if true
+fn(x) := g(x)
+t if { every n in h(1) { i(n) } }
+u if { some n in j(1); [k(n) | true]; {l(1): m(1) | true} }
+y if { x with input as n(1) }
+"#]);
+        let names: Vec<&str> = found
+            .iter()
+            .map(|f| f.rsplit(' ').next().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n"
+            ]
+        );
+    }
+
+    #[test]
+    fn policyruns_own_names_are_refused_wherever_they_appear() {
+        let mut engine = Engine::new();
+        for (name, text) in [
+            (
+                "a.rego",
+                "package p\nimport rego.v1\nx if __policyrun_object_context().entry\n",
+            ),
+            (
+                "b.rego",
+                "package other\nimport rego.v1\n__policyrun_object_context(x) := 1\n",
+            ),
+            (
+                "c.rego",
+                "package __policyrun_gather__\nimport rego.v1\nresults := 1\n",
+            ),
+            (
+                "d.rego",
+                "package q\nimport rego.v1\nimport data.__policyrun_x as y\nz := \"__policyrun_in_a_string\"\n",
+            ),
+        ] {
+            engine.add_policy(name.to_owned(), text.to_owned()).unwrap();
+        }
+        let found: Vec<String> = reserved_names(&mut engine)
+            .into_iter()
+            .map(|p| format!("{}:{}", p.file.display(), p.line.unwrap()))
+            .collect();
+        assert_eq!(found, ["a.rego:3", "b.rego:3", "c.rego:1", "d.rego:3"]);
+        // The call is refused once, as reserved, not again as unknown.
+        assert!(
+            missing_functions(&mut engine)
+                .iter()
+                .all(|p| !p.message.contains(RESERVED))
         );
     }
 

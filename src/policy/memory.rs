@@ -5,6 +5,8 @@
 //!
 //! A verdict is recalled by a key naming everything an evaluation reads: the policies
 //! (every module and data file, path and content), the engine and the build of policyrun,
+//! the time budget per object (a verdict reached under a generous budget is not the
+//! verdict of a run whose budget would have left the object undecided),
 //! the cluster's context (name, parameters, the namespaces its tree creates), the object's
 //! context (entry, generated file, scope) and the object as the policies saw it (a Secret's
 //! values masked, unless `reveal_secret_values`, which the key names too). It lives in the
@@ -20,6 +22,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 
@@ -56,6 +59,7 @@ impl<'c> VerdictMemory<'c> {
         loaded: &Loaded,
         engine: RegoEngine,
         reveal_secret_values: bool,
+        object_budget: Duration,
     ) -> Result<VerdictMemory<'c>, String> {
         if let Some(call) = &loaded.unrepeatable {
             return Err(format!(
@@ -73,10 +77,12 @@ impl<'c> VerdictMemory<'c> {
             .map(String::as_str)
             .collect();
         // The object in a key is the one the policies saw: with Secret values masked, unless
-        // revealed. The setting is named too, so that a verdict is never recalled across it.
+        // revealed. The setting is named too, so that a verdict is never recalled across it;
+        // and so is the budget, which decides whether a slow rule is decided at all.
         let salt = format!(
-            "{}; engine {engine:?}; secret values {}; policies {}; rules {}",
+            "{}; engine {engine:?}; budget {}ns; secret values {}; policies {}; rules {}",
             store::tool_version(),
+            object_budget.as_nanos(),
             if reveal_secret_values {
                 "revealed"
             } else {

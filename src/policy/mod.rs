@@ -385,9 +385,15 @@ impl PolicyStage {
     /// evaluate; `Err` says why they are not remembered).
     pub fn memory<'c>(&self, cache: &'c Store) -> Option<Result<VerdictMemory<'c>, String>> {
         let loaded = self.loaded.as_ref().filter(|l| !l.packages.is_empty())?;
-        self.problems
-            .is_empty()
-            .then(|| VerdictMemory::open(cache, loaded, self.engine, self.reveal_secret_values))
+        self.problems.is_empty().then(|| {
+            VerdictMemory::open(
+                cache,
+                loaded,
+                self.engine,
+                self.reveal_secret_values,
+                self.object_budget,
+            )
+        })
     }
 
     /// The data files' document, as every cluster's data starts (`None` when nothing
@@ -1298,7 +1304,7 @@ thread_local! {
 }
 
 /// The builtin behind `data.policyrun.object` on the interpreter.
-const OBJECT_CONTEXT_BUILTIN: &str = "__policyrun_object_context";
+pub(super) const OBJECT_CONTEXT_BUILTIN: &str = "__policyrun_object_context";
 
 /// Makes `data.policyrun.object` a rule whose value is the current object's context, so that
 /// tests can still replace it with `with data.policyrun.object as {...}`.

@@ -5,19 +5,23 @@
 //! The reading is exact, not a heuristic: it over-approximates and says "anything" whenever it
 //! cannot tell. A reference `data.policyrun.cluster.policy.pod_security` reads that value; a
 //! reference whose path stops at a dynamic part (`data.policyrun.cluster.policy[k]`) reads
-//! everything below its static prefix; a name that may be a rule of the package, an import or
-//! a function is followed to every definition it may mean. A rule is said to read anything
-//! when something it reaches uses `with`, reads `data` at its root (`data[x]`, `walk(data)`),
-//! or calls a builtin whose value is not the same on every call (`time.now_ns`, ...); and
-//! every rule is, when a module declares a package under `policyrun` (its rules would be part
-//! of the document the analysis reasons about).
+//! everything below its static prefix. Names are resolved as OPA resolves them, over the
+//! whole package whichever file defines what (see [`Scope`]), and every rule or function
+//! whose path a reference may reach is followed, all its definitions (`else` bodies and
+//! `default`s included). A call of policyrun's own `__policyrun_object_context` reads
+//! `object` (policies may not call it: [`super::load`] refuses the name). A rule is said to
+//! read anything when something it reaches uses `with`, reads `data` at its root (`data[x]`,
+//! `walk(data)`), names another of policyrun's own names, or calls a builtin whose value is
+//! not the same on every call (`time.now_ns`, ...); and every rule is, when a module
+//! declares a package under `policyrun` (its rules would be part of the document the
+//! analysis reasons about).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use regorus::Engine;
 use regorus::unstable::{Expr, Literal, Module, Query, Rule, RuleHead};
 
-use super::load::package_path;
+use super::load::{RESERVED, package_path};
 
 /// What one rule can read of `data.policyrun`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -212,37 +216,30 @@ fn static_component(index: &Expr) -> Option<String> {
     }
 }
 
-/// What names mean inside one module.
+/// What names mean inside one module, resolved as OPA resolves them: `data` and `input` are
+/// themselves, an import alias stands for what it imports (only `data` and `input` imports
+/// bind a name: `import rego.v1` and `import future.keywords...` bind none), and any other
+/// name is `data.<package>.<name>`: a rule of the package in any of its files, a ref-head
+/// rule (`a.b.c := ...` defines `data.<package>.a.b.c`) or a rule of a package below
+/// (`package p.a` is `a` in `p`). A local variable is taken for a rule of its name too: if
+/// one lives there it is followed needlessly, never missed.
 struct Scope {
     package: Vec<String>,
-    /// First head component of every rule of the module's package in this module: a name
-    /// that may refer to a rule (over-approximated: a local variable of the same name is
-    /// taken for the rule too).
-    rules: HashSet<String>,
-    /// Import aliases and the path below `data` they stand for (`None`: not under `data`).
+    /// Import aliases and the path below `data` they stand for (`None`: `input`).
     imports: HashMap<String, Option<Vec<String>>>,
 }
 
 impl Scope {
     fn of(module: &Module, package: &[String]) -> Scope {
-        let mut rules = HashSet::new();
-        for rule in &module.policy {
-            let refr = match rule.as_ref() {
-                Rule::Spec { head, .. } => match head {
-                    RuleHead::Compr { refr, .. }
-                    | RuleHead::Set { refr, .. }
-                    | RuleHead::Func { refr, .. } => refr,
-                },
-                Rule::Default { refr, .. } => refr,
-            };
-            if let (Some(name), _) = chain(refr) {
-                rules.insert(name);
-            }
-        }
         let mut imports = HashMap::new();
         for import in &module.imports {
-            let (root, components) = chain(&import.refr);
-            let Some(root) = root else { continue };
+            let (Some(root), components) = chain(&import.refr) else {
+                continue;
+            };
+            if root != "data" && root != "input" {
+                // Keyword imports: they change the syntax, not what a name means.
+                continue;
+            }
             let alias = import
                 .r#as
                 .as_ref()
@@ -253,14 +250,12 @@ impl Scope {
                     None => Some(root.clone()),
                 });
             let Some(alias) = alias else { continue };
-            // Only `data` imports can reach rules or the policyrun document.
             let target =
                 (root == "data").then(|| components.into_iter().map_while(|c| c).collect());
             imports.insert(alias, target);
         }
         Scope {
             package: package.to_vec(),
-            rules,
             imports,
         }
     }
@@ -375,23 +370,38 @@ impl Scope {
         self.indices(expr, direct);
         let Some(root) = root else { return };
         let statics: Vec<String> = components.iter().map_while(|c| c.clone()).collect();
-        if root == "data" {
-            direct.data.push(statics);
-            return;
-        }
-        if let Some(target) = self.imports.get(&root) {
-            if let Some(target) = target {
-                let mut path = target.clone();
-                path.extend(statics.iter().cloned());
-                direct.data.push(path);
+        if std::iter::once(&root)
+            .chain(&statics)
+            .any(|name| name.starts_with(RESERVED))
+        {
+            // policyrun's own functions and packages (refused in policies at load time):
+            // the object's context, or what cannot be told.
+            if root == super::OBJECT_CONTEXT_BUILTIN && statics.is_empty() {
+                direct
+                    .data
+                    .push(vec!["policyrun".to_owned(), "object".to_owned()]);
+            } else {
+                direct.unknown = true;
             }
             return;
         }
-        if self.rules.contains(&root) {
-            let mut path = self.package.clone();
-            path.push(root);
-            path.extend(statics);
-            direct.data.push(path);
+        match root.as_str() {
+            "data" => direct.data.push(statics),
+            "input" => {}
+            _ => {
+                if let Some(Some(target)) = self.imports.get(&root) {
+                    let mut path = target.clone();
+                    path.extend(statics.iter().cloned());
+                    direct.data.push(path);
+                }
+                // Also the package's own name, import or not: regorus looks a function up
+                // there when the import holds none, and a rule of the package may share an
+                // alias's name.
+                let mut path = self.package.clone();
+                path.push(root);
+                path.extend(statics);
+                direct.data.push(path);
+            }
         }
     }
 
@@ -584,6 +594,142 @@ name := data.policyrun.cluster.name
 deny contains name if { name := input.metadata.name }
 "#]);
         assert_eq!(a.reads("data.p.deny"), paths(&["cluster.name"]));
+    }
+
+    #[test]
+    fn names_are_resolved_over_every_file_of_the_package() {
+        let a = analysis(&[
+            r#"package p
+import rego.v1
+deny_rule contains "x" if { input.kind == "ConfigMap"; _is_int }
+deny_fn contains m if { m := _label("cm") }
+exception contains rules if { _dev_only; rules := ["x"] }
+"#,
+            r#"package p
+import rego.v1
+_is_int if data.policyrun.cluster.name == "int"
+_label(x) := sprintf("%s", [x]) if data.policyrun.cluster.policy.level == "high"
+_dev_only if data.policyrun.object.entry == "clusters/dev/app.jsonnet"
+"#,
+        ]);
+        assert_eq!(a.reads("data.p.deny_rule"), paths(&["cluster.name"]));
+        assert_eq!(a.reads("data.p.deny_fn"), paths(&["cluster.policy.level"]));
+        assert_eq!(a.reads("data.p.exception"), paths(&["object.entry"]));
+    }
+
+    #[test]
+    fn ref_heads_and_packages_below_are_reached_by_their_first_name() {
+        let a = analysis(&[
+            r#"package p
+import rego.v1
+limits.pods.max := data.policyrun.cluster.policy.max_pods
+deny_head contains "x" if { limits.pods.max < 3 }
+deny_whole contains "x" if { count(limits) > 0 }
+deny_below contains "x" if { sub.flag }
+deny_dynamic contains "x" if { some k; sub[k] }
+"#,
+            r#"package p.sub
+import rego.v1
+flag if data.policyrun.cluster.name == "int"
+other := data.policyrun.object.namespaced
+"#,
+        ]);
+        assert_eq!(
+            a.reads("data.p.deny_head"),
+            paths(&["cluster.policy.max_pods"])
+        );
+        assert_eq!(
+            a.reads("data.p.deny_whole"),
+            paths(&["cluster.policy.max_pods"])
+        );
+        assert_eq!(a.reads("data.p.deny_below"), paths(&["cluster.name"]));
+        assert_eq!(
+            a.reads("data.p.deny_dynamic"),
+            paths(&["cluster.name", "object.namespaced"])
+        );
+    }
+
+    #[test]
+    fn keyword_imports_bind_no_name() {
+        // `import rego.v1` once made a rule named `v1` look like the import's alias.
+        for keywords in [
+            "import rego.v1",
+            "import future.keywords",
+            "import future.keywords.in\nimport future.keywords.if\nimport future.keywords.contains",
+        ] {
+            let module = format!(
+                "package p\n{keywords}\nv1 if data.policyrun.cluster.name == \"int\"\nin_ if data.policyrun.cluster.policy.x\ndeny contains \"x\" if {{ v1; in_ }}\n"
+            );
+            let a = analysis(&[&module]);
+            assert_eq!(
+                a.reads("data.p.deny"),
+                paths(&["cluster.name", "cluster.policy.x"]),
+                "{keywords}"
+            );
+        }
+    }
+
+    #[test]
+    fn else_default_every_some_in_and_comprehensions_are_followed() {
+        let a = analysis(&[r#"package p
+import rego.v1
+level := "a" if { data.policyrun.cluster.policy.a } else := "b" if { data.policyrun.cluster.policy.b } else := "c"
+default fallback := false
+fallback if data.policyrun.cluster.name == "int"
+default f(_) := 1
+f(x) := 2 if { x == data.policyrun.cluster.policy.f }
+deny_else contains level if true
+deny_default contains "x" if fallback
+deny_default_fn contains "x" if f(1) == 2
+deny_every contains "x" if { every n in input.ns { n in data.policyrun.cluster.namespaces } }
+deny_some_in contains "x" if { some n in data.policyrun.cluster.policy.list; n == 1 }
+deny_compr contains "x" if { count({k | some k, _ in data.policyrun.object}) > 0 }
+"#]);
+        assert_eq!(
+            a.reads("data.p.deny_else"),
+            paths(&["cluster.policy.a", "cluster.policy.b"])
+        );
+        assert_eq!(a.reads("data.p.deny_default"), paths(&["cluster.name"]));
+        assert_eq!(
+            a.reads("data.p.deny_default_fn"),
+            paths(&["cluster.policy.f"])
+        );
+        assert_eq!(a.reads("data.p.deny_every"), paths(&["cluster.namespaces"]));
+        assert_eq!(
+            a.reads("data.p.deny_some_in"),
+            paths(&["cluster.policy.list"])
+        );
+        assert_eq!(a.reads("data.p.deny_compr"), paths(&["object"]));
+    }
+
+    #[test]
+    fn policyruns_own_names_read_the_object_or_anything() {
+        let a = analysis(&[r#"package p
+import rego.v1
+deny_ctx contains "x" if { ctx := __policyrun_object_context(); ctx.entry }
+deny_other contains "x" if { data.__policyrun_gather__.results }
+deny_nested contains "x" if { data.q.__policyrun_object_context() }
+"#]);
+        assert_eq!(a.reads("data.p.deny_ctx"), paths(&["object"]));
+        assert_eq!(a.reads("data.p.deny_other"), Reads::Anything);
+        assert_eq!(a.reads("data.p.deny_nested"), Reads::Anything);
+    }
+
+    #[test]
+    fn an_import_alias_and_the_package_name_are_both_followed() {
+        let a = analysis(&[
+            r#"package p
+import rego.v1
+import data.lib
+deny contains "x" if { lib.f(1) }
+"#,
+            "package lib\nimport rego.v1\nf(x) := x if data.policyrun.cluster.name\n",
+            "package p.lib\nimport rego.v1\nf(x) := x if data.policyrun.cluster.policy.y\n",
+        ]);
+        assert_eq!(
+            a.reads("data.p.deny"),
+            paths(&["cluster.name", "cluster.policy.y"])
+        );
     }
 
     #[test]
