@@ -718,3 +718,60 @@ fn remembering(
     );
     (report.outcomes, report.notes.into_iter().next())
 }
+
+/// A run with the repository's cache against one without: the same exit code and the same
+/// outcomes, or the cache served what the sources no longer produce. Returns the cached run.
+fn assert_warm_is_cold(repo: &CachedRepo, extra: &[&str]) -> (support::Run, Value) {
+    let (warm, doc) = repo.check(extra);
+    let mut args = vec!["check", "--output", "json", "--no-cache"];
+    args.extend_from_slice(extra);
+    let cold = policyrun(repo.root(), &args);
+    assert_eq!(
+        warm.code, cold.code,
+        "cached:\n{}\nwithout the cache:\n{}",
+        warm.stdout, cold.stdout
+    );
+    assert_eq!(support::outcome_list(&warm), support::outcome_list(&cold));
+    (warm, doc)
+}
+
+/// One cluster, `dev`, without an import path.
+const ONE_CLUSTER_NO_JPATH: &str = "jpath = []\n[[cluster]]\nname = \"dev\"\n";
+
+/// The evaluation budget decides whether an entry passes: a record made under a generous
+/// budget is not recalled under a tight one, which an evaluation would exceed.
+#[test]
+fn a_record_made_under_one_evaluation_budget_is_not_recalled_under_another() {
+    // Several seconds to evaluate in either profile (about 4 s in a debug build).
+    let count = if cfg!(debug_assertions) {
+        1_500_000
+    } else {
+        15_000_000
+    };
+    let entry = format!(
+        "{{ items_: {{ cm: {{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {{ name: 'slow', namespace: 'apps' }}, data: {{ sum: std.toString(std.foldl(function(sum, x) sum + x, std.range(1, {count}), 0)) }} }} }} }}\n"
+    );
+    let repo = CachedRepo {
+        dir: tempfile::tempdir().unwrap(),
+        cache: tempfile::tempdir().unwrap(),
+    };
+    support::write_file(repo.root(), "policyrun.toml", ONE_CLUSTER_NO_JPATH);
+    support::write_file(repo.root(), "clusters/dev/slow.jsonnet", &entry);
+    assert_eq!(policyrun(repo.root(), &["expand"]).code, 0);
+    let (run, doc) = repo.check(&[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(doc["expansion"]["cache_writes"], 1);
+
+    let (run, doc) = assert_warm_is_cold(&repo, &["--evaluation-seconds", "1"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("evaluation time budget exceeded"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(doc["expansion"]["cached"], 0);
+    // The generous budget's record is still there for runs under that budget.
+    let (run, doc) = repo.check(&[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(doc["expansion"]["cached"], 1);
+}

@@ -4,8 +4,8 @@
 //!
 //! It works like ccache's direct mode or Bazel's action cache: which files an entry reads is
 //! only known after evaluating it, so a first-level key names everything known beforehand
-//! (entry path, ext vars, the configuration that shapes the output, tool and engine
-//! versions) and leads to one record listing the entry's inputs with their digests (see
+//! (entry path, ext vars, the configuration that shapes the output or decides whether the
+//! evaluation succeeds, tool and engine versions) and leads to one record listing the entry's inputs with their digests (see
 //! `imports`) and the files it produced. A record is used only when every input still has
 //! the recorded content (or is still absent); otherwise the entry is evaluated and the
 //! record replaced. Records live in the store's buckets.
@@ -20,6 +20,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -94,8 +95,10 @@ struct ObjectHeader {
     name: String,
 }
 
-/// The part of the configuration and environment an entry's output depends on besides
-/// its inputs: everything in here is in the first-level key.
+/// The part of the configuration and environment an entry's verdict depends on besides
+/// its inputs: everything in here is in the first-level key. The import paths are the
+/// directories they resolved to when policyrun.toml was read (a retargeted `lib` link
+/// makes another key).
 #[derive(Serialize)]
 struct KeyMaterial<'a> {
     format: u32,
@@ -109,6 +112,9 @@ struct KeyMaterial<'a> {
     items_field: &'a str,
     indent: usize,
     max_stack: usize,
+    /// Whether the evaluation finishes in time decides whether the entry passes: a record
+    /// made under a generous budget must not stand in for an evaluation a tight one stops.
+    evaluation_budget: Duration,
 }
 
 impl<'s> Records<'s> {
@@ -137,6 +143,7 @@ impl<'s> Records<'s> {
             items_field: &repo.items_field,
             indent: repo.indent,
             max_stack: repo.max_stack,
+            evaluation_budget: repo.evaluation_budget,
         };
         // Serialising plain strings, numbers and a sorted map cannot fail.
         let bytes = serde_json::to_vec(&material).unwrap_or_default();
@@ -526,7 +533,8 @@ mod tests {
         assert_eq!(rebuilt.traces, expanded[0].traces);
     }
 
-    /// Every setting that shapes an entry's output is part of its key.
+    /// Every setting that shapes an entry's output, or decides whether its evaluation
+    /// succeeds, is part of its key.
     #[test]
     fn the_key_covers_what_shapes_the_output() {
         let base = "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n";
@@ -595,6 +603,12 @@ mod tests {
             (
                 "max stack",
                 format!("max_stack = 100\n{base}"),
+                "t",
+                dev.clone(),
+            ),
+            (
+                "evaluation budget",
+                format!("[limits]\nevaluation_seconds = 5\n{base}"),
                 "t",
                 dev.clone(),
             ),
