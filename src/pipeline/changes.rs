@@ -119,8 +119,8 @@ impl Changes {
     }
 
     /// Whether `entry` must be checked: everything is, or its inputs are unknown, or the
-    /// entry, one of its inputs (a file read, or a place an import found nothing) or one
-    /// of its generated files changed.
+    /// entry, one of its inputs (a file read, a place an import found nothing, a link on
+    /// the way to either) or one of its generated files changed.
     pub fn reaches(&self, config: &Config, entry: &Entry, inputs: Option<&[Input]>) -> bool {
         let Some(inputs) = inputs else {
             return true;
@@ -263,6 +263,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
 mod tests {
     use super::*;
     use crate::model::digest::Digest;
+    use crate::model::expansion::Seen;
 
     fn config() -> (tempfile::TempDir, Config) {
         let dir = tempfile::tempdir().unwrap();
@@ -292,7 +293,11 @@ mod tests {
     fn input(path: &str, present: bool) -> Input {
         Input {
             path: PathBuf::from(path),
-            digest: present.then(|| Digest::of(b"x")),
+            seen: if present {
+                Seen::File(Digest::of(b"x"))
+            } else {
+                Seen::Absent
+            },
         }
     }
 
