@@ -506,3 +506,68 @@ fn a_retargeted_link_on_an_imports_way_reaches_its_importers() {
         assert_same_verdict_as_a_cold_run(&repo, &run, "clusters/dev/app.jsonnet");
     }
 }
+
+/// An import path (`jpath`) that is a link is resolved when policyrun.toml is read, so a
+/// record knows only where it led; a retargeted one reaches every entry that looked there.
+#[cfg(unix)]
+#[test]
+fn a_retargeted_import_path_link_reaches_the_entries_that_looked_there() {
+    let app = entry_showing_version_of("app", "x.libsonnet");
+    let repo = repo_of(
+        "jpath = [\"vendor\"]\n[[cluster]]\nname = \"dev\"\n",
+        &[
+            ("vendor1/x.libsonnet", "{ version: 'one' }\n"),
+            ("vendor2/x.libsonnet", "{ version: 'two' }\n"),
+            ("clusters/dev/app.jsonnet", &app),
+            (
+                "clusters/dev/solo.jsonnet",
+                "{ items_: { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'solo', namespace: 'apps' } } } }\n",
+            ),
+        ],
+        &[("vendor", "vendor1")],
+    );
+    relink(repo.root(), "vendor", "vendor2");
+    // A full run records the entry under the new import path ...
+    let (run, _) = repo.check(&[]);
+    assert_eq!(run.code, 1, "stale: {}", run.stdout);
+    // ... and that record holds, but the link changed since HEAD.
+    let (run, doc, checked) = repo.since("HEAD");
+    assert_eq!(
+        checked.iter().collect::<Vec<_>>(),
+        ["dev/app"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(doc["expansion"]["cached"], 1, "{}", run.stdout);
+    assert_same_verdict_as_a_cold_run(&repo, &run, "clusters/dev/app.jsonnet");
+}
+
+/// A link deleted where an import looked first: the import now finds another file, and
+/// the record made afterwards lists only the place below the link, where nothing is. git
+/// lists the link's own path, above that place.
+#[cfg(unix)]
+#[test]
+fn a_deleted_link_above_where_an_import_looked_reaches_the_importers() {
+    let app = entry_showing_version_of("app", "v/x.libsonnet");
+    let repo = repo_of(
+        "[[cluster]]\nname = \"dev\"\n",
+        &[
+            ("lib/v/x.libsonnet", "{ version: 'lib' }\n"),
+            ("other/x.libsonnet", "{ version: 'other' }\n"),
+            ("clusters/dev/app.jsonnet", &app),
+        ],
+        &[("clusters/dev/v", "../../other")],
+    );
+    fs::remove_file(repo.root().join("clusters/dev/v")).unwrap();
+    let (run, _) = repo.check(&[]);
+    assert_eq!(run.code, 1, "stale: {}", run.stdout);
+    let (run, doc, checked) = repo.since("HEAD");
+    assert_eq!(
+        checked.iter().collect::<Vec<_>>(),
+        ["dev/app"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(doc["expansion"]["cached"], 1, "{}", run.stdout);
+    assert_same_verdict_as_a_cold_run(&repo, &run, "clusters/dev/app.jsonnet");
+}
