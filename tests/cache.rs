@@ -718,3 +718,224 @@ fn remembering(
     );
     (report.outcomes, report.notes.into_iter().next())
 }
+
+/// A repository of one cluster (`dev`, import path `lib`) made of `files` and of symbolic
+/// links (`path`, `target`), with a cache of its own, its JSON expanded: what the fixture
+/// directories cannot hold.
+#[cfg(unix)]
+fn repo_of(config: &str, files: &[(&str, &str)], links: &[(&str, &str)]) -> CachedRepo {
+    let repo = CachedRepo {
+        dir: tempfile::tempdir().unwrap(),
+        cache: tempfile::tempdir().unwrap(),
+    };
+    support::write_file(repo.root(), "policyrun.toml", config);
+    for (path, text) in files {
+        support::write_file(repo.root(), path, text);
+    }
+    for (path, target) in links {
+        relink(repo.root(), path, target);
+    }
+    let run = policyrun(repo.root(), &["expand"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    repo
+}
+
+/// Links that lead `lib/v` to `lib/v1`, and the link to point elsewhere to lead it to
+/// `lib/v2` instead.
+#[cfg(unix)]
+struct Chain {
+    links: &'static [(&'static str, &'static str)],
+    /// The link and its new target.
+    retarget: (&'static str, &'static str),
+}
+
+/// `lib/v` a link to `v1`, and `lib/v` a link to `lib/w`, a link to `v1`.
+#[cfg(unix)]
+const CHAINS: [Chain; 2] = [
+    Chain {
+        links: &[("lib/v", "v1")],
+        retarget: ("lib/v", "v2"),
+    },
+    Chain {
+        links: &[("lib/v", "w"), ("lib/w", "v1")],
+        retarget: ("lib/w", "v2"),
+    },
+];
+
+/// Points the symbolic link `path` below `root` at `target`, as `ln -sfn` does.
+#[cfg(unix)]
+fn relink(root: &Path, path: &str, target: &str) {
+    let link = root.join(path);
+    if fs::symlink_metadata(&link).is_ok() {
+        fs::remove_file(&link).unwrap();
+    }
+    fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, &link).unwrap();
+}
+
+/// A run with the repository's cache against one without: the same exit code and the same
+/// outcomes, or the cache served what the sources no longer produce. Returns the cached run.
+fn assert_warm_is_cold(repo: &CachedRepo, extra: &[&str]) -> (support::Run, Value) {
+    let (warm, doc) = repo.check(extra);
+    let mut args = vec!["check", "--output", "json", "--no-cache"];
+    args.extend_from_slice(extra);
+    let cold = policyrun(repo.root(), &args);
+    assert_eq!(
+        warm.code, cold.code,
+        "cached:\n{}\nwithout the cache:\n{}",
+        warm.stdout, cold.stdout
+    );
+    assert_eq!(support::outcome_list(&warm), support::outcome_list(&cold));
+    (warm, doc)
+}
+
+/// One cluster, `dev`, with the default import path `lib`.
+const ONE_CLUSTER: &str = "[[cluster]]\nname = \"dev\"\n";
+/// The same, without an import path.
+const ONE_CLUSTER_NO_JPATH: &str = "jpath = []\n[[cluster]]\nname = \"dev\"\n";
+
+/// An entry that shows `version` of what `import`ing `path` gives.
+fn entry_showing_version_of(path: &str) -> String {
+    format!(
+        "local x = import '{path}';\n{{ items_: {{ cm: {{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {{ name: 'app', namespace: 'apps' }}, data: {{ version: x.version }} }} }} }}\n"
+    )
+}
+
+/// Two versions of a library whose `x.libsonnet` files are identical; each imports its own
+/// `y.libsonnet`, and those differ.
+#[cfg(unix)]
+fn two_versions(entry: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("lib/v1/x.libsonnet", "import 'y.libsonnet'\n".to_owned()),
+        ("lib/v2/x.libsonnet", "import 'y.libsonnet'\n".to_owned()),
+        ("lib/v1/y.libsonnet", "{ version: 'one' }\n".to_owned()),
+        ("lib/v2/y.libsonnet", "{ version: 'two' }\n".to_owned()),
+        ("clusters/dev/app.jsonnet", entry.to_owned()),
+    ]
+}
+
+/// Where an import resolves to is an input, not only the path written and the bytes found
+/// there: retargeting a directory link (`ln -sfn v2 lib/v`) on an import's way, or a link
+/// that such a link points through, leaves every recorded path with the same bytes, yet
+/// the import now reads another `y.libsonnet`.
+#[cfg(unix)]
+#[test]
+fn retargeting_a_directory_link_on_an_imports_way_invalidates_its_importers() {
+    let entry = entry_showing_version_of("v/x.libsonnet");
+    let files = two_versions(&entry);
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+    for Chain {
+        links,
+        retarget: (link, target),
+    } in CHAINS
+    {
+        let repo = repo_of(ONE_CLUSTER, &files, links);
+        let (run, doc) = repo.check(&[]);
+        assert_eq!(run.code, 0, "{links:?}: {}{}", run.stdout, run.stderr);
+        assert_eq!(doc["expansion"]["evaluated"], 1);
+        let (_, doc) = assert_warm_is_cold(&repo, &[]);
+        assert_eq!(doc["expansion"]["cached"], 1, "{links:?}");
+
+        relink(repo.root(), link, target);
+        let (run, doc) = assert_warm_is_cold(&repo, &[]);
+        assert_eq!(run.code, 1, "{links:?}: {}", run.stdout);
+        assert!(run.stdout.contains("stale"), "{links:?}: {}", run.stdout);
+        assert_eq!(doc["expansion"]["evaluated"], 1, "{links:?}");
+        // Recorded again as it is now, and taken from the cache.
+        let (_, doc) = assert_warm_is_cold(&repo, &[]);
+        assert_eq!(doc["expansion"]["cached"], 1, "{links:?}");
+    }
+}
+
+/// An entry file that is a link, retargeted to an identical file in another directory: its
+/// relative imports now resolve there.
+#[cfg(unix)]
+#[test]
+fn retargeting_a_linked_entry_to_an_identical_file_elsewhere_invalidates_it() {
+    let entry = entry_showing_version_of("values.libsonnet");
+    let repo = repo_of(
+        ONE_CLUSTER_NO_JPATH,
+        &[
+            ("stacks/one/app.jsonnet", &entry),
+            ("stacks/two/app.jsonnet", &entry),
+            ("stacks/one/values.libsonnet", "{ version: 'one' }\n"),
+            ("stacks/two/values.libsonnet", "{ version: 'two' }\n"),
+        ],
+        &[("clusters/dev/app.jsonnet", "../../stacks/one/app.jsonnet")],
+    );
+    let (run, _) = repo.check(&[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let (_, doc) = assert_warm_is_cold(&repo, &[]);
+    assert_eq!(doc["expansion"]["cached"], 1);
+
+    relink(
+        repo.root(),
+        "clusters/dev/app.jsonnet",
+        "../../stacks/two/app.jsonnet",
+    );
+    let (run, doc) = assert_warm_is_cold(&repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("stale"), "{}", run.stdout);
+    assert_eq!(doc["expansion"]["evaluated"], 1);
+}
+
+/// The evaluation budget decides whether an entry passes: a record made under a generous
+/// budget is not recalled under a tight one, which an evaluation would exceed.
+#[test]
+fn a_record_made_under_one_evaluation_budget_is_not_recalled_under_another() {
+    // Several seconds to evaluate in either profile (about 4 s in a debug build).
+    let count = if cfg!(debug_assertions) {
+        1_500_000
+    } else {
+        15_000_000
+    };
+    let entry = format!(
+        "{{ items_: {{ cm: {{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {{ name: 'slow', namespace: 'apps' }}, data: {{ sum: std.toString(std.foldl(function(sum, x) sum + x, std.range(1, {count}), 0)) }} }} }} }}\n"
+    );
+    let repo = CachedRepo {
+        dir: tempfile::tempdir().unwrap(),
+        cache: tempfile::tempdir().unwrap(),
+    };
+    support::write_file(repo.root(), "policyrun.toml", ONE_CLUSTER_NO_JPATH);
+    support::write_file(repo.root(), "clusters/dev/slow.jsonnet", &entry);
+    assert_eq!(policyrun(repo.root(), &["expand"]).code, 0);
+    let (run, doc) = repo.check(&[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(doc["expansion"]["cache_writes"], 1);
+
+    let (run, doc) = assert_warm_is_cold(&repo, &["--evaluation-seconds", "1"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("evaluation time budget exceeded"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(doc["expansion"]["cached"], 0);
+    // The generous budget's record is still there for runs under that budget.
+    let (run, doc) = repo.check(&[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(doc["expansion"]["cached"], 1);
+}
+
+/// An import path that is a link is resolved when policyrun.toml is read, and the key names
+/// the directory it led to: retargeted, it leads to other records.
+#[cfg(unix)]
+#[test]
+fn retargeting_a_linked_import_path_changes_the_key() {
+    let entry = entry_showing_version_of("x.libsonnet");
+    let repo = repo_of(
+        "jpath = [\"vendor\"]\n[[cluster]]\nname = \"dev\"\n",
+        &[
+            ("vendor1/x.libsonnet", "{ version: 'one' }\n"),
+            ("vendor2/x.libsonnet", "{ version: 'two' }\n"),
+            ("clusters/dev/app.jsonnet", &entry),
+        ],
+        &[("vendor", "vendor1")],
+    );
+    let (run, _) = repo.check(&[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    relink(repo.root(), "vendor", "vendor2");
+    let (run, doc) = assert_warm_is_cold(&repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(doc["expansion"]["cached"], 0);
+}

@@ -368,3 +368,206 @@ fn a_bad_revision_is_a_usage_error_naming_it() {
         run.stderr
     );
 }
+
+/// A repository of one cluster made of `files` and symbolic links (`path`, `target`), its
+/// JSON expanded and committed, and a cache warmed by a full run: for what the fixture
+/// directories cannot hold (links).
+#[cfg(unix)]
+fn repo_of(config: &str, files: &[(&str, &str)], links: &[(&str, &str)]) -> Repo {
+    let repo = Repo {
+        dir: tempfile::tempdir().unwrap(),
+        cache: tempfile::tempdir().unwrap(),
+    };
+    repo.write("policyrun.toml", config);
+    for (path, text) in files {
+        repo.write(path, text);
+    }
+    for (path, target) in links {
+        relink(repo.root(), path, target);
+    }
+    assert_eq!(policyrun(repo.root(), &["expand"]).code, 0);
+    git(repo.root(), &["init", "-q"]);
+    git(repo.root(), &["add", "-A"]);
+    git(repo.root(), &["commit", "-q", "-m", "links"]);
+    let (run, _) = repo.check(&[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    repo
+}
+
+/// Links that lead `lib/v` to `lib/v1`, and the link to point elsewhere to lead it to
+/// `lib/v2` instead.
+#[cfg(unix)]
+struct Chain {
+    links: &'static [(&'static str, &'static str)],
+    /// The link and its new target.
+    retarget: (&'static str, &'static str),
+}
+
+/// `lib/v` a link to `v1`, and `lib/v` a link to `lib/w`, a link to `v1`.
+#[cfg(unix)]
+const CHAINS: [Chain; 2] = [
+    Chain {
+        links: &[("lib/v", "v1")],
+        retarget: ("lib/v", "v2"),
+    },
+    Chain {
+        links: &[("lib/v", "w"), ("lib/w", "v1")],
+        retarget: ("lib/w", "v2"),
+    },
+];
+
+/// Points the symbolic link `path` below `root` at `target`, as `ln -sfn` does.
+#[cfg(unix)]
+fn relink(root: &Path, path: &str, target: &str) {
+    let link = root.join(path);
+    if fs::symlink_metadata(&link).is_ok() {
+        fs::remove_file(&link).unwrap();
+    }
+    fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, &link).unwrap();
+}
+
+/// An entry that shows `version` of what `import`ing `path` gives.
+#[cfg(unix)]
+fn entry_showing_version_of(name: &str, path: &str) -> String {
+    format!(
+        "local x = import '{path}';\n{{ items_: {{ cm: {{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {{ name: '{name}', namespace: 'apps' }}, data: {{ version: x.version }} }} }} }}\n"
+    )
+}
+
+/// The `--changed-since` run's outcomes for `entry` and its exit code must be a full run's
+/// without the cache.
+#[cfg(unix)]
+fn assert_same_verdict_as_a_cold_run(repo: &Repo, since: &Run, entry: &str) {
+    let cold = policyrun(repo.root(), &["check", "--no-cache", "--output", "json"]);
+    assert_eq!(
+        since.code, cold.code,
+        "--changed-since:\n{}\nwithout the cache:\n{}",
+        since.stdout, cold.stdout
+    );
+    let of_entry = |run: &Run| -> Vec<Value> {
+        support::outcome_list(run)
+            .into_iter()
+            .filter(|o| o["entry"] == entry)
+            .collect()
+    };
+    assert!(!of_entry(&cold).is_empty());
+    assert_eq!(of_entry(since), of_entry(&cold));
+}
+
+/// git lists a retargeted link by its own path, which no import names: the link is an input
+/// of every entry whose imports pass through it, however many links lead to it. The record
+/// made before the change does not hold any more; the one a full run makes afterwards lists
+/// the link.
+#[cfg(unix)]
+#[test]
+fn a_retargeted_link_on_an_imports_way_reaches_its_importers() {
+    let app = entry_showing_version_of("app", "v/x.libsonnet");
+    let other = entry_showing_version_of("other", "other.libsonnet");
+    let files = [
+        ("lib/v1/x.libsonnet", "import 'y.libsonnet'\n"),
+        ("lib/v2/x.libsonnet", "import 'y.libsonnet'\n"),
+        ("lib/v1/y.libsonnet", "{ version: 'one' }\n"),
+        ("lib/v2/y.libsonnet", "{ version: 'two' }\n"),
+        ("lib/other.libsonnet", "{ version: 'other' }\n"),
+        ("clusters/dev/app.jsonnet", app.as_str()),
+        ("clusters/dev/other.jsonnet", other.as_str()),
+    ];
+    for Chain {
+        links,
+        retarget: (link, target),
+    } in CHAINS
+    {
+        let repo = repo_of("[[cluster]]\nname = \"dev\"\n", &files, links);
+        assert!(repo.checked_after("HEAD").is_empty());
+        relink(repo.root(), link, target);
+        let (run, _, checked) = repo.since("HEAD");
+        assert_eq!(
+            checked.iter().collect::<Vec<_>>(),
+            ["dev/app"],
+            "{links:?}: {}",
+            run.stdout
+        );
+        assert_same_verdict_as_a_cold_run(&repo, &run, "clusters/dev/app.jsonnet");
+
+        let (run, _) = repo.check(&[]);
+        assert_eq!(run.code, 1, "{links:?}: stale: {}", run.stdout);
+        let (run, doc, checked) = repo.since("HEAD");
+        assert_eq!(
+            checked.iter().collect::<Vec<_>>(),
+            ["dev/app"],
+            "{links:?}: {}",
+            run.stdout
+        );
+        assert_eq!(
+            doc["expansion"]["cached"], 1,
+            "{links:?}: from the new record"
+        );
+        assert_same_verdict_as_a_cold_run(&repo, &run, "clusters/dev/app.jsonnet");
+    }
+}
+
+/// An import path (`jpath`) that is a link is resolved when policyrun.toml is read, so a
+/// record knows only where it led; a retargeted one reaches every entry that looked there.
+#[cfg(unix)]
+#[test]
+fn a_retargeted_import_path_link_reaches_the_entries_that_looked_there() {
+    let app = entry_showing_version_of("app", "x.libsonnet");
+    let repo = repo_of(
+        "jpath = [\"vendor\"]\n[[cluster]]\nname = \"dev\"\n",
+        &[
+            ("vendor1/x.libsonnet", "{ version: 'one' }\n"),
+            ("vendor2/x.libsonnet", "{ version: 'two' }\n"),
+            ("clusters/dev/app.jsonnet", &app),
+            (
+                "clusters/dev/solo.jsonnet",
+                "{ items_: { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'solo', namespace: 'apps' } } } }\n",
+            ),
+        ],
+        &[("vendor", "vendor1")],
+    );
+    relink(repo.root(), "vendor", "vendor2");
+    // A full run records the entry under the new import path ...
+    let (run, _) = repo.check(&[]);
+    assert_eq!(run.code, 1, "stale: {}", run.stdout);
+    // ... and that record holds, but the link changed since HEAD.
+    let (run, doc, checked) = repo.since("HEAD");
+    assert_eq!(
+        checked.iter().collect::<Vec<_>>(),
+        ["dev/app"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(doc["expansion"]["cached"], 1, "{}", run.stdout);
+    assert_same_verdict_as_a_cold_run(&repo, &run, "clusters/dev/app.jsonnet");
+}
+
+/// A link deleted where an import looked first: the import now finds another file, and
+/// the record made afterwards lists only the place below the link, where nothing is. git
+/// lists the link's own path, above that place.
+#[cfg(unix)]
+#[test]
+fn a_deleted_link_above_where_an_import_looked_reaches_the_importers() {
+    let app = entry_showing_version_of("app", "v/x.libsonnet");
+    let repo = repo_of(
+        "[[cluster]]\nname = \"dev\"\n",
+        &[
+            ("lib/v/x.libsonnet", "{ version: 'lib' }\n"),
+            ("other/x.libsonnet", "{ version: 'other' }\n"),
+            ("clusters/dev/app.jsonnet", &app),
+        ],
+        &[("clusters/dev/v", "../../other")],
+    );
+    fs::remove_file(repo.root().join("clusters/dev/v")).unwrap();
+    let (run, _) = repo.check(&[]);
+    assert_eq!(run.code, 1, "stale: {}", run.stdout);
+    let (run, doc, checked) = repo.since("HEAD");
+    assert_eq!(
+        checked.iter().collect::<Vec<_>>(),
+        ["dev/app"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(doc["expansion"]["cached"], 1, "{}", run.stdout);
+    assert_same_verdict_as_a_cold_run(&repo, &run, "clusters/dev/app.jsonnet");
+}

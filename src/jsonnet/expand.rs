@@ -248,10 +248,6 @@ impl<'c> Worker<'c> {
         })
     }
 
-    fn resolver(&self) -> SandboxResolver {
-        SandboxResolver::new(self.repo.root.clone(), self.repo.jpath.clone())
-    }
-
     /// Evaluates an entry. It is resolved by the state's own resolver, which then knows the
     /// file is parsed: the state may hold it already, read for another entry's `importstr`.
     fn import(&self, state: &State, entry: &Entry) -> Result<Val, Failure> {
@@ -301,12 +297,9 @@ impl<'c> Worker<'c> {
             self.import(&state, entry)
                 .and_then(|value| self.split(&cluster, entry, &value))
         };
-        // The entry's real path is the root of its import closure; the resolver checked
-        // it before the import, so this only fails when the import failed too.
-        let inputs = self.resolver().entry(&entry.path).ok().and_then(|source| {
-            let entry_path = self.repo.root.join(&entry.path);
-            log.inputs(&self.repo.root, &entry_path, source.path()?)
-        });
+        // The entry as the state's resolver found it before the evaluation is the root of
+        // its import closure; an entry that did not resolve has no inputs to record.
+        let inputs = log.inputs(&self.repo.root, &self.repo.root.join(&entry.path));
         Expanded {
             entry: entry.clone(),
             cluster,
@@ -788,7 +781,10 @@ mod tests {
                 .as_ref()
                 .unwrap()
                 .iter()
-                .map(|i| (i.path.display().to_string(), i.digest.is_some()))
+                .map(|i| {
+                    let present = i.seen != crate::model::expansion::Seen::Absent;
+                    (i.path.display().to_string(), present)
+                })
                 .collect()
         };
         // importbin 'data/blob' only ever ran for `a`, on this worker: `b` may reach it
@@ -813,11 +809,12 @@ mod tests {
                 .iter()
                 .find(|i| i.path == Path::new(path))
                 .unwrap()
-                .digest
+                .seen
+                .clone()
         };
         assert_eq!(
             digest(&b, "lib/data/app.conf"),
-            Some(crate::model::digest::Digest::of(b"a = 1\n"))
+            crate::model::expansion::Seen::File(crate::model::digest::Digest::of(b"a = 1\n"))
         );
         assert_eq!(digest(&a, "lib/y.libsonnet"), digest(&b, "lib/y.libsonnet"));
     }

@@ -6,6 +6,7 @@ pub mod discover;
 pub mod expand;
 pub(crate) mod import_kinds;
 pub(crate) mod imports;
+pub(crate) mod links;
 pub mod records;
 pub(crate) mod sandbox;
 pub mod stage;

@@ -4,11 +4,13 @@
 //!
 //! It works like ccache's direct mode or Bazel's action cache: which files an entry reads is
 //! only known after evaluating it, so a first-level key names everything known beforehand
-//! (entry path, ext vars, the configuration that shapes the output, tool and engine
-//! versions) and leads to one record listing the entry's inputs with their digests (see
-//! `imports`) and the files it produced. A record is used only when every input still has
-//! the recorded content (or is still absent); otherwise the entry is evaluated and the
-//! record replaced. Records live in the store's buckets.
+//! (entry path, ext vars, the configuration that shapes the output or decides whether the
+//! evaluation succeeds, tool and engine versions) and leads to one record listing the
+//! entry's inputs (see `imports`) and the files it produced: each file read with its
+//! digest, each place an import found nothing, and each symbolic link on the way to any of
+//! them with its target. A record is used only when every input is still as recorded and
+//! no other link lies on their way (so every import resolves where it did); otherwise the
+//! entry is evaluated and the record replaced. Records live in the store's buckets.
 //!
 //! Nothing read from the cache is trusted before it is checked: a record is sealed by the
 //! store (format version and a SHA-256 of everything after it), and carries its own key
@@ -19,16 +21,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::jsonnet::expand;
+use crate::jsonnet::links::{self, End};
 use crate::model::digest::Digest;
 use crate::model::events::{Event, Events};
 use crate::model::expansion::Entry;
-use crate::model::expansion::Input;
 use crate::model::expansion::{Expanded, Object, output_prefix};
+use crate::model::expansion::{Input, Seen};
 use crate::model::outcome::ObjectId;
 use crate::model::repository::{Layout, Repository};
 use crate::store::{self, Buckets, FORMAT, Store};
@@ -68,14 +72,27 @@ struct Header {
     key: String,
     tool: String,
     entry: PathBuf,
-    /// Path and hex digest; no digest: the path must not exist.
-    inputs: Vec<(PathBuf, Option<String>)>,
+    inputs: Vec<InputHeader>,
     files: Vec<FileHeader>,
     /// Each object's identity, so that a run checking only some entries knows the others'
     /// objects without parsing their files.
     objects: Vec<ObjectHeader>,
     /// What `std.trace` printed during the evaluation, replayed on a hit.
     traces: Vec<String>,
+}
+
+/// One input as a record holds it. Each is an object naming its kind: a record written
+/// before links were inputs holds `[path, digest]` pairs, which do not read as this shape
+/// (such a record is rejected, never taken for one without links).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum InputHeader {
+    /// Path and hex digest of the file's content.
+    File(PathBuf, String),
+    /// Nothing may be at the path.
+    Absent(PathBuf),
+    /// Path and target of a symbolic link.
+    Link(PathBuf, PathBuf),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -94,8 +111,10 @@ struct ObjectHeader {
     name: String,
 }
 
-/// The part of the configuration and environment an entry's output depends on besides
-/// its inputs: everything in here is in the first-level key.
+/// The part of the configuration and environment an entry's verdict depends on besides
+/// its inputs: everything in here is in the first-level key. The import paths are the
+/// directories they resolved to when policyrun.toml was read (a retargeted `lib` link
+/// makes another key).
 #[derive(Serialize)]
 struct KeyMaterial<'a> {
     format: u32,
@@ -109,6 +128,9 @@ struct KeyMaterial<'a> {
     items_field: &'a str,
     indent: usize,
     max_stack: usize,
+    /// Whether the evaluation finishes in time decides whether the entry passes: a record
+    /// made under a generous budget must not stand in for an evaluation a tight one stops.
+    evaluation_budget: Duration,
 }
 
 impl<'s> Records<'s> {
@@ -137,6 +159,7 @@ impl<'s> Records<'s> {
             items_field: &repo.items_field,
             indent: repo.indent,
             max_stack: repo.max_stack,
+            evaluation_budget: repo.evaluation_budget,
         };
         // Serialising plain strings, numbers and a sorted map cannot fail.
         let bytes = serde_json::to_vec(&material).unwrap_or_default();
@@ -186,15 +209,27 @@ impl<'s> Records<'s> {
             return Err("a record of another entry or tool (foreign)".into());
         }
         let mut inputs = Vec::with_capacity(header.inputs.len());
-        for (path, digest) in header.inputs {
+        for input in header.inputs {
+            let (path, seen) = match input {
+                InputHeader::File(path, hex) => {
+                    let digest = Digest::from_hex(&hex).ok_or("an input digest is not hex")?;
+                    (path, Seen::File(digest))
+                }
+                InputHeader::Absent(path) => (path, Seen::Absent),
+                // The target is only compared with what the link says now, never opened.
+                InputHeader::Link(path, target) => (path, Seen::Link(target)),
+            };
             if !plain_relative(&path) {
                 return Err(format!("input path {} is not plain", path.display()));
             }
-            let digest = match digest {
-                None => None,
-                Some(hex) => Some(Digest::from_hex(&hex).ok_or("an input digest is not hex")?),
-            };
-            inputs.push(Input { path, digest });
+            inputs.push(Input { path, seen });
+        }
+        // Every evaluation reads its entry: a record without it is not one of ours.
+        if !inputs
+            .iter()
+            .any(|i| i.path == entry.path && matches!(i.seen, Seen::File(_)))
+        {
+            return Err("its inputs do not hold the entry".into());
         }
         let cluster = &repo.clusters[entry.cluster].name;
         let prefix = output_prefix(repo, cluster, entry);
@@ -275,7 +310,11 @@ impl<'s> Records<'s> {
             entry: expanded.entry.path.clone(),
             inputs: inputs
                 .iter()
-                .map(|i| (i.path.clone(), i.digest.map(|d| d.to_hex())))
+                .map(|i| match &i.seen {
+                    Seen::File(digest) => InputHeader::File(i.path.clone(), digest.to_hex()),
+                    Seen::Absent => InputHeader::Absent(i.path.clone()),
+                    Seen::Link(target) => InputHeader::Link(i.path.clone(), target.clone()),
+                })
                 .collect(),
             files: files
                 .files
@@ -384,15 +423,25 @@ impl Record {
 /// looked at once per run, however many records name it.
 pub struct WorkTree {
     root: PathBuf,
-    seen: Mutex<HashMap<PathBuf, Seen>>,
+    seen: Mutex<HashMap<PathBuf, Arc<Look>>>,
 }
 
+/// One path as it is now.
+struct Look {
+    content: Content,
+    /// Every symbolic link on the way to the path (relative path, target), the path itself
+    /// included when it is one.
+    links: Vec<(PathBuf, PathBuf)>,
+}
+
+/// What the sandbox would find at a path, links followed.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Seen {
+enum Content {
     Absent,
     File(Digest),
     /// Neither: a directory, a special file, a link leading out of the repository, an
-    /// unreadable file. No record can match it; evaluating says what is wrong.
+    /// unreadable file, a way that cannot be followed. No record can match it; evaluating
+    /// says what is wrong.
     Unusable,
 }
 
@@ -404,46 +453,80 @@ impl WorkTree {
         }
     }
 
-    /// Whether every input still has its recorded content, or is still absent.
+    /// Whether every input is still as recorded — a file with its content, nothing, a
+    /// link with its target — and every link on the way to any of them now is one the
+    /// inputs list: a link that appeared, or a directory turned into one, would make an
+    /// import resolve elsewhere with every recorded path unchanged.
     pub fn unchanged(&self, inputs: &[Input]) -> bool {
+        let recorded: HashMap<&Path, &Path> = inputs
+            .iter()
+            .filter_map(|input| match &input.seen {
+                Seen::Link(target) => Some((input.path.as_path(), target.as_path())),
+                _ => None,
+            })
+            .collect();
         inputs.iter().all(|input| {
             let now = self.look(&input.path);
-            match input.digest {
-                None => now == Seen::Absent,
-                Some(digest) => now == Seen::File(digest),
-            }
+            let same_way = now
+                .links
+                .iter()
+                .all(|(path, target)| recorded.get(path.as_path()) == Some(&target.as_path()));
+            same_way
+                && match &input.seen {
+                    Seen::File(digest) => now.content == Content::File(*digest),
+                    Seen::Absent => now.content == Content::Absent,
+                    // Still a link: the last one met on the way to itself.
+                    Seen::Link(_) => now.links.iter().any(|(path, _)| *path == input.path),
+                }
         })
     }
 
-    fn look(&self, relative: &Path) -> Seen {
-        if let Some(seen) = self.seen.lock().ok().and_then(|m| m.get(relative).copied()) {
-            return seen;
+    fn look(&self, relative: &Path) -> Arc<Look> {
+        if let Some(look) = self.seen.lock().ok().and_then(|m| m.get(relative).cloned()) {
+            return look;
         }
-        let seen = self.examine(relative);
+        let look = Arc::new(self.examine(relative));
         if let Ok(mut map) = self.seen.lock() {
-            map.insert(relative.to_path_buf(), seen);
+            map.insert(relative.to_path_buf(), look.clone());
         }
-        seen
+        look
+    }
+
+    fn examine(&self, relative: &Path) -> Look {
+        let full = self.root.join(relative);
+        let walked = links::walk(&self.root, &full);
+        let links = walked
+            .links
+            .into_iter()
+            .filter_map(|link| {
+                let path = link.path.strip_prefix(&self.root).ok()?.to_path_buf();
+                Some((path, link.target))
+            })
+            .collect();
+        let content = match walked.end {
+            End::Stuck => Content::Unusable,
+            End::Reached(_) | End::Missing | End::Outside => self.content(&full),
+        };
+        Look { content, links }
     }
 
     /// As the sandbox would see the path: only a regular file whose real path is inside
     /// the repository is read (a committed link to `/dev/zero` must not be hashed).
-    fn examine(&self, relative: &Path) -> Seen {
-        let full = self.root.join(relative);
-        match fs::symlink_metadata(&full) {
-            Err(e) if e.kind() == ErrorKind::NotFound => return Seen::Absent,
-            Err(_) => return Seen::Unusable,
+    fn content(&self, full: &Path) -> Content {
+        match fs::symlink_metadata(full) {
+            Err(e) if e.kind() == ErrorKind::NotFound => return Content::Absent,
+            Err(_) => return Content::Unusable,
             Ok(_) => {}
         }
         let Ok(real) = full.canonicalize() else {
-            return Seen::Unusable;
+            return Content::Unusable;
         };
         if !real.starts_with(&self.root) || !fs::metadata(&real).is_ok_and(|m| m.is_file()) {
-            return Seen::Unusable;
+            return Content::Unusable;
         }
         match fs::read(&real) {
-            Ok(bytes) => Seen::File(Digest::of(&bytes)),
-            Err(_) => Seen::Unusable,
+            Ok(bytes) => Content::File(Digest::of(&bytes)),
+            Err(_) => Content::Unusable,
         }
     }
 }
@@ -526,7 +609,8 @@ mod tests {
         assert_eq!(rebuilt.traces, expanded[0].traces);
     }
 
-    /// Every setting that shapes an entry's output is part of its key.
+    /// Every setting that shapes an entry's output, or decides whether its evaluation
+    /// succeeds, is part of its key.
     #[test]
     fn the_key_covers_what_shapes_the_output() {
         let base = "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n";
@@ -598,6 +682,12 @@ mod tests {
                 "t",
                 dev.clone(),
             ),
+            (
+                "evaluation budget",
+                format!("[limits]\nevaluation_seconds = 5\n{base}"),
+                "t",
+                dev.clone(),
+            ),
         ] {
             assert!(
                 seen.insert(key(&text, tool, &e)),
@@ -634,7 +724,10 @@ mod tests {
             key: key.clone(),
             tool: "t".into(),
             entry: entry.path.clone(),
-            inputs: vec![(PathBuf::from(input), None)],
+            inputs: vec![
+                InputHeader::File(entry.path.clone(), Digest::of(b"{}").to_hex()),
+                InputHeader::Absent(PathBuf::from(input)),
+            ],
             files: vec![FileHeader {
                 path: PathBuf::from(path),
                 item: item.map(str::to_owned),
@@ -661,6 +754,131 @@ mod tests {
         }
         let short = record(header("generated/dev/a/x.json", Some("x"), "lib/x"), "{");
         assert!(cache.decode(&repo, &entry, &key, &short).is_err());
+
+        // A link's path is held to the same rule; its target is only ever compared.
+        for (link, accepted) in [("lib/v", true), ("../v", false), ("/lib/v", false)] {
+            let mut with_link = header("generated/dev/a/x.json", Some("x"), "lib/x");
+            with_link
+                .inputs
+                .push(InputHeader::Link(link.into(), "/etc/../v1".into()));
+            let bytes = record(with_link, "{}");
+            assert_eq!(
+                cache.decode(&repo, &entry, &key, &bytes).is_ok(),
+                accepted,
+                "{link}"
+            );
+        }
+        // Inputs that do not hold the entry are not an evaluation's.
+        let mut without_entry = header("generated/dev/a/x.json", Some("x"), "lib/x");
+        without_entry.inputs.remove(0);
+        let bytes = record(without_entry, "{}");
+        assert!(cache.decode(&repo, &entry, &key, &bytes).is_err());
+    }
+
+    /// A record written before links were inputs (`[path, digest]` pairs) is rejected
+    /// whole, never read as one whose inputs hold no links.
+    #[test]
+    fn a_record_in_the_shape_before_links_is_rejected() {
+        let (dir, repo) = repo_with("[[cluster]]\nname = \"dev\"\n");
+        fs::write(dir.path().join("clusters/dev/a.jsonnet"), "{}").unwrap();
+        let cache_dir = tempfile::tempdir().unwrap();
+        let store = Store::open_as(cache_dir.path(), &repo.root, "t".into()).unwrap();
+        let cache = Records::in_store(&store);
+        let entry = Entry {
+            cluster: 0,
+            path: PathBuf::from("clusters/dev/a.jsonnet"),
+            stem: "a".into(),
+        };
+        let key = cache.key(&repo, &entry);
+        let old = serde_json::json!({
+            "key": key,
+            "tool": "t",
+            "entry": "clusters/dev/a.jsonnet",
+            "inputs": [
+                ["clusters/dev/a.jsonnet", Digest::of(b"{}").to_hex()],
+                ["clusters/dev/x.libsonnet", null],
+            ],
+            "files": [{ "path": "generated/dev/a/x.json", "item": "x", "bytes": 2 }],
+            "objects": [],
+            "traces": [],
+        });
+        let mut body = serde_json::to_vec(&old).unwrap();
+        body.push(b'\n');
+        body.extend_from_slice(b"{}");
+        let bytes = store::seal(MAGIC, &body);
+        let error = cache.decode(&repo, &entry, &key, &bytes).unwrap_err();
+        assert!(error.contains("unreadable header"), "{error}");
+    }
+
+    /// A recorded link must still be a link with the recorded target, and no link the
+    /// record does not list may lie on the way to any input now.
+    #[cfg(unix)]
+    #[test]
+    fn the_work_tree_checks_the_links_on_the_way() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for (path, text) in [
+            ("lib/v1/x.libsonnet", "same"),
+            ("lib/v2/x.libsonnet", "same"),
+            ("lib/v3/x.libsonnet", "same"),
+        ] {
+            fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            fs::write(root.join(path), text).unwrap();
+        }
+        symlink("v1", root.join("lib/v")).unwrap();
+        let input = |path: &str, seen: Seen| Input {
+            path: PathBuf::from(path),
+            seen,
+        };
+        let same = Seen::File(Digest::of(b"same"));
+        let inputs = vec![
+            input("lib/v", Seen::Link("v1".into())),
+            input("lib/v/x.libsonnet", same.clone()),
+            input("lib/v1/x.libsonnet", same.clone()),
+            input("lib/v/y.libsonnet", Seen::Absent),
+        ];
+        assert!(WorkTree::new(&root).unchanged(&inputs));
+        // Without the link among the inputs, the way to the import is not the recorded one.
+        assert!(!WorkTree::new(&root).unchanged(&inputs[1..]));
+
+        fs::remove_file(root.join("lib/v")).unwrap();
+        symlink("v2", root.join("lib/v")).unwrap();
+        assert!(!WorkTree::new(&root).unchanged(&inputs), "retargeted");
+
+        fs::remove_file(root.join("lib/v")).unwrap();
+        symlink("w", root.join("lib/v")).unwrap();
+        symlink("v1", root.join("lib/w")).unwrap();
+        let chained = [
+            vec![
+                input("lib/v", Seen::Link("w".into())),
+                input("lib/w", Seen::Link("v1".into())),
+            ],
+            inputs[1..].to_vec(),
+        ]
+        .concat();
+        assert!(WorkTree::new(&root).unchanged(&chained));
+        assert!(
+            !WorkTree::new(&root).unchanged(&inputs),
+            "a link in between"
+        );
+
+        // A directory on a recorded real path turned into a link to identical files: every
+        // recorded path has its bytes, but relative imports would resolve elsewhere.
+        fs::rename(root.join("lib/v1"), root.join("lib/old")).unwrap();
+        symlink("v3", root.join("lib/v1")).unwrap();
+        assert!(!WorkTree::new(&root).unchanged(&chained));
+
+        // A link turned back into what it led to is no link any more.
+        fs::remove_file(root.join("lib/v1")).unwrap();
+        fs::remove_file(root.join("lib/w")).unwrap();
+        fs::rename(root.join("lib/old"), root.join("lib/w")).unwrap();
+        let only_w = [
+            vec![input("lib/v", Seen::Link("w".into()))],
+            vec![input("lib/w", Seen::Link("v1".into()))],
+        ]
+        .concat();
+        assert!(!WorkTree::new(&root).unchanged(&only_w));
     }
 
     #[test]

@@ -18,7 +18,8 @@ use jrsonnet_gcmodule::Acyclic;
 use jrsonnet_ir::SourceFile;
 
 use crate::jsonnet::import_kinds::{CodeImports, code_imports};
-use crate::jsonnet::imports::{ImportLog, Probe};
+use crate::jsonnet::imports::{ImportLog, Probe, Way};
+use crate::jsonnet::links::{self, End};
 use crate::model::nesting::{self, TooDeep};
 
 /// Resolves imports like the jsonnet tool (relative to the importing file, then each import
@@ -51,6 +52,8 @@ struct Parsing {
 
 impl SandboxResolver {
     /// `root` and every `jpath` entry must be canonical; config loading guarantees it.
+    /// Only tests resolve without recording: an evaluation records what its entry read.
+    #[cfg(test)]
     pub fn new(root: PathBuf, jpath: Vec<PathBuf>) -> Self {
         SandboxResolver {
             root,
@@ -81,7 +84,25 @@ impl SandboxResolver {
         };
         self.asked_for(&found, true)
             .map_err(|e| e.error().to_string())?;
+        if let (Some(log), Some(real)) = (&self.log, found.path()) {
+            log.entered(&candidate, real, self.way(&candidate, Some(real)));
+        }
         Ok(found)
+    }
+
+    /// The symbolic links met on the way to `candidate`, when the walk ends where the
+    /// sandbox found the file (`real`) or, for a path where it found nothing, at nothing;
+    /// `None` (inputs unknown) when the two disagree. Only a recording resolver walks.
+    fn way(&self, candidate: &Path, real: Option<&Path>) -> Way {
+        self.log.as_ref()?;
+        let walked = links::walk(&self.root, candidate);
+        let agrees = match (&walked.end, real) {
+            (End::Reached(end), Some(real)) => end == real,
+            // A link out of the repository to nothing: the sandbox found nothing too.
+            (End::Missing | End::Outside, None) => true,
+            _ => false,
+        };
+        agrees.then_some(walked.links)
     }
 
     /// Records how `found` is asked for; a file asked for as code that was already read and
@@ -126,8 +147,9 @@ impl SandboxResolver {
     }
 
     /// The importing file's directory first, then each import path in order. Every place
-    /// looked at is pushed to `probes`: one where nothing was found is an input as much as
-    /// the file found, since a file created there would be imported instead.
+    /// looked at is pushed to `probes`, with the links on its way: one where nothing was
+    /// found is an input as much as the file found, since a file created there would be
+    /// imported instead.
     fn resolve_checked(
         &self,
         from: &SourcePath,
@@ -156,14 +178,22 @@ impl SandboxResolver {
             match self.check(&candidate, shown)? {
                 Some(found) => {
                     if let Some(real) = found.path() {
+                        let way = self.way(&candidate, Some(real));
                         probes.push(Probe::Found {
                             candidate,
                             real: real.to_path_buf(),
+                            way,
                         });
                     }
                     return Ok(Some(found));
                 }
-                None => probes.push(Probe::Absent(candidate)),
+                None => {
+                    let way = self.way(&candidate, None);
+                    probes.push(Probe::Absent {
+                        path: candidate,
+                        way,
+                    });
+                }
             }
         }
         Ok(None)
@@ -345,6 +375,7 @@ fn lexically_normal(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::expansion::Seen;
 
     #[test]
     fn lexical_normalisation() {
@@ -432,10 +463,10 @@ mod tests {
         r.load_file_contents(&found).unwrap();
         r.load_file_contents(&from).unwrap();
         let entry = root.join("clusters/dev/a.jsonnet");
-        let inputs = log.inputs(&root, &entry, &entry).unwrap();
+        let inputs = log.inputs(&root, &entry).unwrap();
         let listed: Vec<(String, bool)> = inputs
             .iter()
-            .map(|i| (i.path.display().to_string(), i.digest.is_some()))
+            .map(|i| (i.path.display().to_string(), i.seen != Seen::Absent))
             .collect();
         assert_eq!(
             listed,
@@ -447,7 +478,69 @@ mod tests {
         );
         // A failed import adds nothing.
         assert!(r.resolve_from(&from, &"nope.libsonnet").is_err());
-        assert_eq!(log.inputs(&root, &entry, &entry).unwrap(), inputs);
+        assert_eq!(log.inputs(&root, &entry).unwrap(), inputs);
+    }
+
+    /// Every link on the way to an entry, to what its imports found and to where they
+    /// found nothing (relative to the entry's real directory: `stacks/`) is recorded with
+    /// its target, links that links lead through included.
+    #[cfg(unix)]
+    #[test]
+    fn records_the_links_on_the_way() {
+        use std::os::unix::fs::symlink;
+        let (dir, _) = resolver();
+        let root = dir.path().canonicalize().unwrap();
+        fs::create_dir_all(root.join("lib/v1")).unwrap();
+        fs::create_dir_all(root.join("stacks")).unwrap();
+        fs::write(root.join("lib/v1/x.libsonnet"), "{}").unwrap();
+        fs::write(root.join("stacks/a.jsonnet"), "{}").unwrap();
+        symlink("w", root.join("lib/v")).unwrap();
+        symlink("v1", root.join("lib/w")).unwrap();
+        symlink("gone", root.join("stacks/v")).unwrap();
+        fs::remove_file(root.join("clusters/dev/a.jsonnet")).unwrap();
+        symlink(
+            "../../stacks/a.jsonnet",
+            root.join("clusters/dev/a.jsonnet"),
+        )
+        .unwrap();
+        let log = ImportLog::new();
+        let r = SandboxResolver::recording(root.clone(), vec![root.join("lib")], log.clone());
+        let from = from_entry(&r);
+        r.load_file_contents(&from).unwrap();
+        let found = r.resolve_from(&from, &"v/x.libsonnet").unwrap();
+        r.load_file_contents(&found).unwrap();
+        let inputs = log
+            .inputs(&root, &root.join("clusters/dev/a.jsonnet"))
+            .unwrap();
+        let listed: Vec<(String, Seen)> = inputs
+            .iter()
+            .map(|i| {
+                let seen = match &i.seen {
+                    Seen::File(_) => Seen::File(crate::model::digest::Digest::of(b"{}")),
+                    other => other.clone(),
+                };
+                (i.path.display().to_string(), seen)
+            })
+            .collect();
+        let file = Seen::File(crate::model::digest::Digest::of(b"{}"));
+        let link = |target: &str| Seen::Link(PathBuf::from(target));
+        assert_eq!(
+            listed,
+            vec![
+                ("clusters/dev/a.jsonnet".to_owned(), file.clone()),
+                (
+                    "clusters/dev/a.jsonnet".to_owned(),
+                    link("../../stacks/a.jsonnet")
+                ),
+                ("lib/v".to_owned(), link("w")),
+                ("lib/v/x.libsonnet".to_owned(), file.clone()),
+                ("lib/v1/x.libsonnet".to_owned(), file.clone()),
+                ("lib/w".to_owned(), link("v1")),
+                ("stacks/a.jsonnet".to_owned(), file.clone()),
+                ("stacks/v".to_owned(), link("gone")),
+                ("stacks/v/x.libsonnet".to_owned(), Seen::Absent),
+            ]
+        );
     }
 
     /// The file as jrsonnet reads it: resolved from `from`, then loaded.

@@ -22,15 +22,28 @@ pub struct Entry {
     pub stem: String,
 }
 
-/// One path an entry's value depends on.
+/// One path an entry's value depends on, and what the evaluation found there.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Input {
     /// Relative to the repository root.
     pub path: PathBuf,
-    /// The digest of the content read there; `None` when an import looked for a file here
-    /// and found nothing: a file created there later would be imported instead of the one
-    /// found further along the search path, so its absence is an input too.
-    pub digest: Option<Digest>,
+    pub seen: Seen,
+}
+
+/// What an entry's evaluation found at one of its input paths. A path can be an input
+/// twice: as a link (its target) and as the file the link leads to (its content).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Seen {
+    /// A file with this content, links on its way followed.
+    File(Digest),
+    /// Nothing: an import looked for a file here and found none. A file created there
+    /// later would be imported instead of the one found further along the search path, so
+    /// its absence is an input too.
+    Absent,
+    /// A symbolic link with this target, as written, met on the way to another input:
+    /// where an import resolves to depends on it, though no path an import names does.
+    /// Its path is where git lists it (no links in its directory).
+    Link(PathBuf),
 }
 
 /// A Kubernetes object the sources produce, with where it will be committed.
@@ -81,9 +94,10 @@ pub struct Expanded {
     pub cluster: String,
     pub elapsed: Duration,
     pub result: Result<ExpandedFiles, Failure>,
-    /// Every file the evaluator resolved or read for this entry, transitively (and the
-    /// places its imports looked and found nothing), sorted by path. `None` when that
-    /// list cannot be known completely (an evaluator panic, an unreadable import).
+    /// Every file the evaluator resolved or read for this entry, transitively, the places
+    /// its imports looked and found nothing, and the symbolic links on the way to any of
+    /// them, sorted by path. `None` when that list cannot be known completely (an
+    /// evaluator panic, an unreadable import, a link that changed during the run).
     pub inputs: Option<Vec<Input>>,
     /// The `std.trace` lines printed while the entry evaluated, as printed: a result taken
     /// from the cache prints them again, as an evaluation would.

@@ -1,11 +1,13 @@
 //! `--changed-since REF`: which entries a change since a git revision reaches, so that a
 //! local run before pushing checks only what the branch touched. An entry is reached when
-//! a path it read (see `imports`; the cache's records know them without evaluating) or
-//! one of its generated files changed; an entry whose inputs are not known is always
-//! checked, and a change to what the whole gate depends on (policyrun.toml, the policies,
-//! the schemas) checks everything. git runs as a subprocess, locally: no fetch, no network.
+//! a path it read or a symbolic link on the way to one (see `imports`; the cache's records
+//! know them without evaluating) or one of its generated files changed; an entry whose
+//! inputs are not known is always checked, and a change to what the whole gate depends on
+//! (policyrun.toml, the policies, the schemas) checks everything. git runs as a
+//! subprocess, locally: no fetch, no network.
 
 use std::collections::HashSet;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,6 +26,11 @@ pub struct Changes {
     paths: HashSet<PathBuf>,
     /// Changed paths below the generated root.
     generated: Vec<PathBuf>,
+    /// Where each changed path that is a symbolic link now leads, relative to the root.
+    /// Import paths are resolved when policyrun.toml is read, so a record names the
+    /// directory a linked `jpath` led to, never the link: a retargeted `lib` link is
+    /// found by where it leads.
+    led_to: Vec<PathBuf>,
     /// The first changed path that concerns the whole gate, when there is one.
     pub everything: Option<PathBuf>,
 }
@@ -91,7 +98,8 @@ impl Changes {
         Ok(Changes::from_paths(config, rev, paths))
     }
 
-    /// Changes made of the given paths (relative to the root).
+    /// Changes made of the given paths (relative to the root). Those that are symbolic
+    /// links are looked at in the work tree.
     pub fn from_paths(
         config: &Config,
         since: &str,
@@ -110,17 +118,32 @@ impl Changes {
             .cloned()
             .collect();
         generated.sort();
+        let root = &config.repo.root;
+        let mut led_to: Vec<PathBuf> = paths
+            .iter()
+            .filter_map(|path| {
+                let full = root.join(path);
+                let link = fs::symlink_metadata(&full).ok()?.file_type().is_symlink();
+                let real = full.canonicalize().ok().filter(|_| link)?;
+                real.strip_prefix(root).ok().map(Path::to_path_buf)
+            })
+            .collect();
+        led_to.sort();
         Changes {
             since: since.to_owned(),
             everything: everything.first().map(|p| (*p).clone()),
             generated,
+            led_to,
             paths,
         }
     }
 
     /// Whether `entry` must be checked: everything is, or its inputs are unknown, or the
-    /// entry, one of its inputs (a file read, or a place an import found nothing) or one
-    /// of its generated files changed.
+    /// entry, one of its inputs (a file read, a place an import found nothing, a link on
+    /// the way to either) or one of its generated files changed. A changed path above an
+    /// input counts too: git lists only files and links, so it is a link (or a file) that
+    /// was, or now is, on the input's way. So does a changed link that now leads to an
+    /// input or above one.
     pub fn reaches(&self, config: &Config, entry: &Entry, inputs: Option<&[Input]>) -> bool {
         let Some(inputs) = inputs else {
             return true;
@@ -128,7 +151,14 @@ impl Changes {
         if self.everything.is_some() || self.paths.contains(&entry.path) {
             return true;
         }
-        if inputs.iter().any(|input| self.paths.contains(&input.path)) {
+        let reached = |input: &Input| {
+            input
+                .path
+                .ancestors()
+                .any(|on_way| self.paths.contains(on_way))
+                || self.led_to.iter().any(|to| input.path.starts_with(to))
+        };
+        if inputs.iter().any(reached) {
             return true;
         }
         let prefix = output_prefix(
@@ -263,6 +293,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
 mod tests {
     use super::*;
     use crate::model::digest::Digest;
+    use crate::model::expansion::Seen;
 
     fn config() -> (tempfile::TempDir, Config) {
         let dir = tempfile::tempdir().unwrap();
@@ -292,7 +323,11 @@ mod tests {
     fn input(path: &str, present: bool) -> Input {
         Input {
             path: PathBuf::from(path),
-            digest: present.then(|| Digest::of(b"x")),
+            seen: if present {
+                Seen::File(Digest::of(b"x"))
+            } else {
+                Seen::Absent
+            },
         }
     }
 
@@ -325,6 +360,52 @@ mod tests {
             changes(&["README.md", "schemas/x.json", "policyrun.toml"]).everything,
             Some(PathBuf::from("policyrun.toml"))
         );
+    }
+
+    /// git lists a retargeted link by its own path: a link on an input's way, a path
+    /// above an input (a link deleted or added there), and a link that now leads to where
+    /// an entry read (a linked import path) reach the entry.
+    #[cfg(unix)]
+    #[test]
+    fn reaches_entries_through_links() {
+        let (dir, config) = config();
+        std::fs::create_dir_all(dir.path().join("vendor1")).unwrap();
+        std::os::unix::fs::symlink("vendor1", dir.path().join("vendor")).unwrap();
+        std::os::unix::fs::symlink("lib", dir.path().join("docs-lib")).unwrap();
+        let a = entry(0, "clusters/dev/a.jsonnet");
+        let inputs = [
+            input("clusters/dev/a.jsonnet", true),
+            input("clusters/dev/v/x.libsonnet", false),
+            Input {
+                path: PathBuf::from("lib/v"),
+                seen: Seen::Link(PathBuf::from("w")),
+            },
+            Input {
+                path: PathBuf::from("lib/w"),
+                seen: Seen::Link(PathBuf::from("v1")),
+            },
+            input("lib/v/x.libsonnet", true),
+            input("lib/v1/x.libsonnet", true),
+            input("vendor1/y.libsonnet", true),
+        ];
+        let reaches = |paths: &[&str]| {
+            Changes::from_paths(&config, "main", paths.iter().map(PathBuf::from)).reaches(
+                &config,
+                &a,
+                Some(&inputs),
+            )
+        };
+        assert!(reaches(&["lib/w"]), "a link a link leads through");
+        assert!(reaches(&["lib/v"]));
+        assert!(
+            reaches(&["clusters/dev/v"]),
+            "above a place an import looked"
+        );
+        assert!(reaches(&["vendor"]), "a link leading to what it read");
+        assert!(reaches(&["docs-lib"]), "leads above what it read");
+        assert!(!reaches(&["lib/v2"]));
+        assert!(!reaches(&["clusters/dev/v/y.libsonnet"]));
+        assert!(!reaches(&["vendor2"]), "not a link, not above an input");
     }
 
     #[test]
