@@ -11,6 +11,8 @@ use policyrun::cli::config::Config;
 use policyrun::pipeline::check::{self as gate, Options};
 use policyrun::store::Store;
 use serde_json::Value;
+#[cfg(unix)]
+use support::{CHAINS, Chain, relink};
 use support::{CachedRepo, policyrun, policyrun_with};
 
 /// The fixture with a cache of its own, and what these tests look at in that cache.
@@ -120,11 +122,9 @@ fn a_second_run_evaluates_nothing_and_reports_the_same() {
     assert_eq!(first["expansion"]["cached"], 0);
     assert_eq!(first["expansion"]["cache_writes"], 6);
     assert_eq!(repo.records().len(), 6);
-    assert!(
-        repo.records()
-            .iter()
-            .all(|r| r.bytes.starts_with(b"policyrun-expansion-cache 2\n"))
-    );
+    assert!(repo.records().iter().all(|r| r.bytes.starts_with(
+        format!("policyrun-expansion-cache {}\n", policyrun::store::FORMAT).as_bytes()
+    )));
 
     let (run, second) = repo.check(&[]);
     assert_eq!(run.code, 0);
@@ -349,7 +349,7 @@ fn damaged_or_foreign_records_are_ignored_and_replaced() {
             String::from_utf8(good.clone())
                 .unwrap()
                 .replacen(
-                    "policyrun-expansion-cache 2",
+                    &format!("policyrun-expansion-cache {}", policyrun::store::FORMAT),
                     "policyrun-expansion-cache 9",
                     1,
                 )
@@ -738,39 +738,6 @@ fn repo_of(config: &str, files: &[(&str, &str)], links: &[(&str, &str)]) -> Cach
     let run = policyrun(repo.root(), &["expand"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     repo
-}
-
-/// Links that lead `lib/v` to `lib/v1`, and the link to point elsewhere to lead it to
-/// `lib/v2` instead.
-#[cfg(unix)]
-struct Chain {
-    links: &'static [(&'static str, &'static str)],
-    /// The link and its new target.
-    retarget: (&'static str, &'static str),
-}
-
-/// `lib/v` a link to `v1`, and `lib/v` a link to `lib/w`, a link to `v1`.
-#[cfg(unix)]
-const CHAINS: [Chain; 2] = [
-    Chain {
-        links: &[("lib/v", "v1")],
-        retarget: ("lib/v", "v2"),
-    },
-    Chain {
-        links: &[("lib/v", "w"), ("lib/w", "v1")],
-        retarget: ("lib/w", "v2"),
-    },
-];
-
-/// Points the symbolic link `path` below `root` at `target`, as `ln -sfn` does.
-#[cfg(unix)]
-fn relink(root: &Path, path: &str, target: &str) {
-    let link = root.join(path);
-    if fs::symlink_metadata(&link).is_ok() {
-        fs::remove_file(&link).unwrap();
-    }
-    fs::create_dir_all(link.parent().unwrap()).unwrap();
-    std::os::unix::fs::symlink(target, &link).unwrap();
 }
 
 /// A run with the repository's cache against one without: the same exit code and the same

@@ -10,6 +10,8 @@ use std::fs;
 use std::path::Path;
 
 use serde_json::Value;
+#[cfg(unix)]
+use support::{CHAINS, Chain, relink};
 use support::{Run, fixture, policyrun};
 
 struct Repo {
@@ -392,39 +394,6 @@ fn repo_of(config: &str, files: &[(&str, &str)], links: &[(&str, &str)]) -> Repo
     let (run, _) = repo.check(&[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     repo
-}
-
-/// Links that lead `lib/v` to `lib/v1`, and the link to point elsewhere to lead it to
-/// `lib/v2` instead.
-#[cfg(unix)]
-struct Chain {
-    links: &'static [(&'static str, &'static str)],
-    /// The link and its new target.
-    retarget: (&'static str, &'static str),
-}
-
-/// `lib/v` a link to `v1`, and `lib/v` a link to `lib/w`, a link to `v1`.
-#[cfg(unix)]
-const CHAINS: [Chain; 2] = [
-    Chain {
-        links: &[("lib/v", "v1")],
-        retarget: ("lib/v", "v2"),
-    },
-    Chain {
-        links: &[("lib/v", "w"), ("lib/w", "v1")],
-        retarget: ("lib/w", "v2"),
-    },
-];
-
-/// Points the symbolic link `path` below `root` at `target`, as `ln -sfn` does.
-#[cfg(unix)]
-fn relink(root: &Path, path: &str, target: &str) {
-    let link = root.join(path);
-    if fs::symlink_metadata(&link).is_ok() {
-        fs::remove_file(&link).unwrap();
-    }
-    fs::create_dir_all(link.parent().unwrap()).unwrap();
-    std::os::unix::fs::symlink(target, &link).unwrap();
 }
 
 /// An entry that shows `version` of what `import`ing `path` gives.

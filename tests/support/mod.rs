@@ -363,3 +363,36 @@ pub async fn policyrun_async(dir: &Path, args: &[&str]) -> Run {
     .await
     .unwrap()
 }
+
+/// Links that lead `lib/v` to `lib/v1`, and the link to point elsewhere to lead it to
+/// `lib/v2` instead.
+#[cfg(unix)]
+pub struct Chain {
+    pub links: &'static [(&'static str, &'static str)],
+    /// The link and its new target.
+    pub retarget: (&'static str, &'static str),
+}
+
+/// `lib/v` a link to `v1`, and `lib/v` a link to `lib/w`, a link to `v1`.
+#[cfg(unix)]
+pub const CHAINS: [Chain; 2] = [
+    Chain {
+        links: &[("lib/v", "v1")],
+        retarget: ("lib/v", "v2"),
+    },
+    Chain {
+        links: &[("lib/v", "w"), ("lib/w", "v1")],
+        retarget: ("lib/w", "v2"),
+    },
+];
+
+/// Points the symbolic link `path` below `root` at `target`, as `ln -sfn` does.
+#[cfg(unix)]
+pub fn relink(root: &Path, path: &str, target: &str) {
+    let link = root.join(path);
+    if fs::symlink_metadata(&link).is_ok() {
+        fs::remove_file(&link).unwrap();
+    }
+    fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, &link).unwrap();
+}
