@@ -550,6 +550,14 @@ impl Model {
         )
         .unwrap();
         writeln!(out, "[style]\nenabled = {}", self.style).unwrap();
+        if self.slow.is_some() {
+            // Far from the seconds the slow entry and rule take, however busy the machine.
+            writeln!(
+                out,
+                "\n[limits]\nevaluation_seconds = 60\npolicy_seconds = 60"
+            )
+            .unwrap();
+        }
         out
     }
 
