@@ -556,7 +556,10 @@ fn slow_sizes() -> (u64, u64) {
 }
 
 /// The CPU time (user and system) of one run of `command`.
-#[expect(clippy::zombie_processes, reason = "wait4 reaps the child, with its CPU time")]
+#[expect(
+    clippy::zombie_processes,
+    reason = "wait4 reaps the child, with its CPU time"
+)]
 fn cpu_seconds(command: &mut std::process::Command) -> f64 {
     let child = command.spawn().unwrap();
     let mut status = 0;
