@@ -471,3 +471,110 @@ fn test_shares_as_check_does_and_no_sharing_gives_the_same_verdicts() {
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert!(failed[0]["subject"].as_str().unwrap().contains("b.yaml"));
 }
+
+/// The outcomes of `policyrun validate FILE --output json` on `text`, and the exit code.
+fn validate_text(name: &str, text: &str) -> (i32, Vec<Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), name, text);
+    let run = policyrun(dir.path(), &["validate", "--output", "json", name]);
+    (run.code, outcome_list(&run))
+}
+
+/// YAML is read as kubectl reads it (sigs.k8s.io/yaml over go-yaml v2): tags convert, a plain
+/// `inf` is a string, `yes` is a boolean, `.inf` cannot become JSON, and content after a
+/// document's value is an error at its line, never dropped.
+#[test]
+fn yaml_is_read_as_the_kubernetes_tooling_reads_it() {
+    // Tagged scalars and a label that merely looks like a float.
+    let (code, outcomes) = validate_text(
+        "tags.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: apps\n  labels:\n    tier: inf\n    build: !!str 42\nspec:\n  replicas: !!int \"3\"\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n",
+    );
+    assert_eq!(code, 0, "{outcomes:#?}");
+    // The second line is not part of the object: the file is refused, at that line.
+    let (code, outcomes) = validate_text(
+        "trailing.yaml",
+        "{apiVersion: v1, kind: ConfigMap, metadata: {name: x, namespace: ns}}\nbogusTopLevel: 1\n",
+    );
+    assert_eq!(code, 1, "{outcomes:#?}");
+    assert_eq!(outcomes.len(), 1, "{outcomes:#?}");
+    assert_eq!(outcomes[0]["status"], "error");
+    assert_eq!(outcomes[0]["location"]["line"], 2, "{outcomes:#?}");
+    assert!(
+        outcomes[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("content after the document's value"),
+        "{outcomes:#?}"
+    );
+    // YAML 1.1 booleans, as the API server would receive them: not strings.
+    let (code, outcomes) = validate_text(
+        "booleans.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flags, namespace: ns}\ndata:\n  enabled: yes\n",
+    );
+    assert_eq!(code, 1, "{outcomes:#?}");
+    let schema = outcomes.iter().find(|o| o["check"] == "schema").unwrap();
+    assert!(
+        schema["message"]
+            .as_str()
+            .unwrap()
+            .contains("/data/enabled: true"),
+        "{schema}"
+    );
+    // A float JSON cannot hold.
+    let (code, outcomes) = validate_text(
+        "infinite.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: ns}\ndata:\n  a: .inf\n",
+    );
+    assert_eq!(code, 1, "{outcomes:#?}");
+    assert_eq!(outcomes[0]["location"]["line"], 5, "{outcomes:#?}");
+}
+
+/// `test` reads TOML as TOML (a table `[server]` is an object, not the YAML list
+/// `["server"]`), refuses a format it does not parse, naming the file and the format, and
+/// `--parser` reads a file in the format it names.
+#[test]
+fn test_parses_toml_and_refuses_formats_it_cannot_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_file(root, "app.toml", "[server]\nport = 80\n");
+    write_file(root, "app.ini", "[server]\nport = 80\n");
+    write_file(
+        root,
+        "policy/server.rego",
+        "package main\nimport rego.v1\ndeny contains \"port 80 is not allowed\" if input.server.port == 80\n",
+    );
+    let failed = |run: &support::Run| -> Vec<Value> {
+        outcome_list(run)
+            .into_iter()
+            .filter(|o| o["status"] != "passed")
+            .collect()
+    };
+    let run = policyrun(root, &["test", "--output", "json", "app.toml"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let found = failed(&run);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["check"], "main.deny", "{found:#?}");
+    let run = policyrun(root, &["test", "--output", "json", "app.ini"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let found = failed(&run);
+    assert_eq!(found[0]["status"], "error", "{found:#?}");
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("app.ini")
+            && message.contains("`.ini` files")
+            && message.contains("--parser"),
+        "{message}"
+    );
+    let run = policyrun(
+        root,
+        &["test", "--parser", "toml", "--output", "json", "app.ini"],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(failed(&run)[0]["check"], "main.deny");
+    // A directory holds TOML files too.
+    let run = policyrun(root, &["test", "--output", "json", "."]);
+    let found = failed(&run);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0]["subject"].as_str().unwrap().contains("app.toml"));
+}

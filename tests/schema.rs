@@ -371,7 +371,7 @@ fn yaml_documents_lists_and_duplicate_keys() {
     assert_eq!(duplicate["status"], "error");
     assert_eq!(
         duplicate["message"],
-        "not valid YAML: duplicate mapping key: data"
+        "not valid YAML: duplicate key `data` (first at line 6)"
     );
     let counts = by_subject["ConfigMap app/counts (./multi.yaml:10 /items/1)"]
         .iter()
@@ -631,7 +631,7 @@ fn broken_crd_files_are_reported_with_their_line() {
         problem["message"]
             .as_str()
             .unwrap()
-            .contains("duplicate mapping key: scope"),
+            .contains("duplicate key `scope`"),
         "{problem}"
     );
     assert_eq!(problem["location"]["line"], 12);

@@ -188,6 +188,13 @@ pub(crate) enum OnFailureArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum ParserArg {
+    Json,
+    Yaml,
+    Toml,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum EngineArg {
     Interpreter,
     Vm,
@@ -209,6 +216,10 @@ pub struct TestArgs {
     /// conftest's `--data`); `.rego` files there are not loaded
     #[arg(long = "data", value_name = "PATH")]
     pub(crate) data: Vec<PathBuf>,
+    /// Read every file in this format, whatever its extension (conftest's `--parser`);
+    /// without it, `.json`, `.yaml`/`.yml` and `.toml` name theirs and other files are refused
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(crate) parser: Option<ParserArg>,
     #[command(flatten)]
     pub(crate) sources: PolicySources,
     #[command(flatten)]

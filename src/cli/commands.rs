@@ -58,7 +58,7 @@ pub fn test(args: TestArgs) -> Result<Summary, UsageError> {
         &plan.settings,
         plan.cluster,
         &plan.paths,
-        plan.combine,
+        plan.reading,
         plan.share,
     )
     .map_err(UsageError)?;

@@ -10,12 +10,14 @@ use crate::apply;
 use crate::cli::UsageError;
 use crate::cli::args::{
     ApplyArgs, CheckArgs, ColorChoice, CommonArgs, DiffArgs, EngineArg, FmtArgs, FormatOnlyArg,
-    LimitArgs, OnFailureArg, Output, PolicyArgs, PolicySources, ReportArgs, SchemaArgs, TestArgs,
-    ValidateArgs, VerifyArgs,
+    LimitArgs, OnFailureArg, Output, ParserArg, PolicyArgs, PolicySources, ReportArgs, SchemaArgs,
+    TestArgs, ValidateArgs, VerifyArgs,
 };
 use crate::cli::config::{Config, EVALUATION_SECONDS, Needs, POLICY_SECONDS, STYLE_SOURCE_BYTES};
+use crate::model::manifests::Format;
 use crate::model::outcome::{Outcome, Stage, Status};
 use crate::model::repository::FormatOnly;
+use crate::pipeline::validate::Reading;
 use crate::pipeline::{check, rollout};
 use crate::policy::{self, ClusterContext};
 use crate::schema::{self, SchemaLocation, bundle::KubeVersion};
@@ -171,7 +173,8 @@ pub struct TestPlan {
     pub settings: policy::Settings,
     pub cluster: Option<ClusterContext>,
     pub paths: Vec<PathBuf>,
-    pub combine: bool,
+    /// How the files are read: `--combine`, `--parser`.
+    pub reading: Reading,
     /// Objects of equal inputs share one evaluation of a rule (`--no-sharing`: off).
     pub share: bool,
     pub refused_secret_values: Option<Outcome>,
@@ -216,7 +219,14 @@ pub fn test(args: TestArgs) -> Result<TestPlan, UsageError> {
         settings,
         cluster,
         paths: args.paths,
-        combine: args.combine,
+        reading: Reading {
+            combine: args.combine,
+            parser: args.parser.map(|parser| match parser {
+                ParserArg::Json => Format::Json,
+                ParserArg::Yaml => Format::Yaml,
+                ParserArg::Toml => Format::Toml,
+            }),
+        },
         share: !args.sharing.off(),
         refused_secret_values,
         report: ReportPlan::new("test", &args.report, args.sources.color, order),

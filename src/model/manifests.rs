@@ -26,9 +26,36 @@ pub struct Item {
     pub value: Result<Value, String>,
 }
 
+/// The formats the readers parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    /// YAML as the Kubernetes tooling reads it (see [`super::yaml`]); JSON is YAML too.
+    Yaml,
+    /// TOML, for `policyrun test` (conftest reads it too).
+    Toml,
+}
+
+impl Format {
+    /// The format a file's extension names: `.json`, `.yaml`/`.yml`, `.toml`.
+    pub fn of(path: &Path) -> Option<Format> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => Some(Format::Json),
+            Some("yaml" | "yml") => Some(Format::Yaml),
+            Some("toml") => Some(Format::Toml),
+            _ => None,
+        }
+    }
+}
+
 /// The manifest files below `path`: the file itself, or every `.json`, `.yaml` and `.yml`
 /// file in a directory tree (sorted, symbolic links not followed).
 pub fn files(path: &Path) -> Result<Vec<PathBuf>, String> {
+    files_of(path, &[Format::Json, Format::Yaml])
+}
+
+/// As [`files`], for documents of any of `formats` (by extension).
+pub fn files_of(path: &Path, formats: &[Format]) -> Result<Vec<PathBuf>, String> {
     let meta = fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
@@ -36,35 +63,59 @@ pub fn files(path: &Path) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
     for item in WalkDir::new(path).follow_links(false).sort_by_file_name() {
         let item = item.map_err(|e| format!("{}: {e}", path.display()))?;
-        let is_manifest = item
-            .path()
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e, "json" | "yaml" | "yml"));
-        if item.file_type().is_file() && is_manifest {
+        let known = Format::of(item.path()).is_some_and(|f| formats.contains(&f));
+        if item.file_type().is_file() && known {
             found.push(item.into_path());
         }
     }
     Ok(found)
 }
 
-/// Reads a file (or standard input for `-`) into its objects.
+/// Reads a file (or standard input for `-`) into its objects: JSON by a `.json` extension,
+/// else YAML (kubectl reads any file so).
 pub fn read(path: &Path) -> Result<Vec<Item>, String> {
-    read_as(path, Shape::Objects)
+    let format = match Format::of(path) {
+        Some(Format::Json) => Format::Json,
+        _ => Format::Yaml,
+    };
+    read_as(path, Shape::Objects, format)
 }
 
 /// Reads a file (or standard input for `-`) into its documents as they are: arrays and
 /// scalars are kept (the caller decides what they mean), a `List` is opened only when it is a
-/// Kubernetes one (it has an `apiVersion`), and a `null` document is no document.
-pub fn read_documents(path: &Path) -> Result<Vec<Item>, String> {
-    read_as(path, Shape::Documents)
+/// Kubernetes one (it has an `apiVersion`), and a `null` document is no document. The format
+/// is `parser`, else the file's extension's; a file of another extension is an error (its
+/// text read as YAML would give policies something it does not say).
+pub fn read_documents(path: &Path, parser: Option<Format>) -> Result<Vec<Item>, String> {
+    read_as(path, Shape::Documents, format_for(path, parser)?)
 }
 
 /// Reads a file (or standard input for `-`) into its documents exactly as written: as
 /// [`read_documents`], but no `List` is opened (`test --combine` hands policies the files'
 /// documents, not the objects inside them).
-pub fn read_data(path: &Path) -> Result<Vec<Item>, String> {
-    read_as(path, Shape::Data)
+pub fn read_data(path: &Path, parser: Option<Format>) -> Result<Vec<Item>, String> {
+    read_as(path, Shape::Data, format_for(path, parser)?)
+}
+
+/// The format to read `path` in: `parser`, else its extension's; standard input is YAML
+/// (which JSON is too).
+fn format_for(path: &Path, parser: Option<Format>) -> Result<Format, String> {
+    if let Some(format) = parser {
+        return Ok(format);
+    }
+    if path == Path::new("-") {
+        return Ok(Format::Yaml);
+    }
+    Format::of(path).ok_or_else(|| {
+        let what = match path.extension().and_then(|e| e.to_str()) {
+            Some(extension) => format!("`.{extension}` files"),
+            None => "files without an extension".to_owned(),
+        };
+        format!(
+            "{}: policyrun reads JSON (.json), YAML (.yaml, .yml) and TOML (.toml), not {what}; `--parser json|yaml|toml` reads it as one of them",
+            path.display()
+        )
+    })
 }
 
 /// What the reader expects a document to be.
@@ -78,7 +129,7 @@ enum Shape {
     Data,
 }
 
-fn read_as(path: &Path, shape: Shape) -> Result<Vec<Item>, String> {
+fn read_as(path: &Path, shape: Shape, format: Format) -> Result<Vec<Item>, String> {
     let text = if path == Path::new("-") {
         let mut text = String::new();
         std::io::stdin()
@@ -89,8 +140,66 @@ fn read_as(path: &Path, shape: Shape) -> Result<Vec<Item>, String> {
         let bytes = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?
     };
-    let json = path.extension().and_then(|e| e.to_str()) == Some("json");
-    Ok(parse_as(&text, path, json, shape))
+    Ok(match format {
+        Format::Toml => parse_toml(&text, path, shape),
+        _ => parse_as(&text, path, format == Format::Json, shape),
+    })
+}
+
+/// A TOML file: one document, a table (as conftest reads it: dates become their text).
+fn parse_toml(text: &str, file: &Path, shape: Shape) -> Vec<Item> {
+    let mut out = Vec::new();
+    match toml::from_str::<toml::Table>(text) {
+        Ok(table) => match toml_json(toml::Value::Table(table)) {
+            Ok(value) => flatten(value, file, (1, 0), String::new(), shape, &mut out),
+            Err(problem) => out.push(Item {
+                file: file.to_path_buf(),
+                line: 1,
+                pointer: String::new(),
+                document: 0,
+                value: Err(format!("not valid TOML for JSON: {problem}")),
+            }),
+        },
+        Err(e) => {
+            let line = e.span().map_or(1, |span| {
+                text[..span.start.min(text.len())].matches('\n').count() + 1
+            });
+            out.push(Item {
+                file: file.to_path_buf(),
+                line,
+                pointer: String::new(),
+                document: 0,
+                value: Err(format!("not valid TOML: {}", e.message())),
+            });
+        }
+    }
+    out
+}
+
+/// A TOML value as JSON data: dates and times as their TOML text; a float JSON cannot hold
+/// (`inf`, `nan`) is an error.
+fn toml_json(value: toml::Value) -> Result<Value, String> {
+    Ok(match value {
+        toml::Value::String(text) => Value::String(text),
+        toml::Value::Integer(number) => Value::from(number),
+        toml::Value::Float(float) => serde_json::Number::from_f64(float)
+            .map(Value::Number)
+            .ok_or_else(|| format!("`{float}` is a float JSON cannot hold"))?,
+        toml::Value::Boolean(flag) => Value::Bool(flag),
+        toml::Value::Datetime(datetime) => Value::String(datetime.to_string()),
+        toml::Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(toml_json)
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        toml::Value::Table(table) => Value::Object(
+            table
+                .into_iter()
+                .map(|(key, value)| toml_json(value).map(|value| (key, value)))
+                .collect::<Result<serde_json::Map<_, _>, _>>()?,
+        ),
+    })
 }
 
 /// Parses manifest text: JSON when `json` is set, else a YAML stream (JSON is YAML too).
@@ -129,7 +238,7 @@ fn parse_as(text: &str, file: &Path, json: bool, shape: Shape) -> Vec<Item> {
                 .lines()
                 .position(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
                 .unwrap_or(0);
-            match parse_yaml(document) {
+            match parse_yaml(document, line) {
                 Ok(Value::Null) => {}
                 Ok(value) => flatten(
                     value,
@@ -139,9 +248,9 @@ fn parse_as(text: &str, file: &Path, json: bool, shape: Shape) -> Vec<Item> {
                     shape,
                     &mut out,
                 ),
-                Err((offset, message)) => out.push(Item {
+                Err((at, message)) => out.push(Item {
                     file: file.to_path_buf(),
-                    line: line + offset.saturating_sub(1),
+                    line: at,
                     pointer: String::new(),
                     document: index,
                     value: Err(message),
@@ -191,24 +300,12 @@ fn yaml_documents(text: &str) -> Vec<(usize, &str)> {
         .collect()
 }
 
-/// One YAML document as JSON data; duplicate keys are errors. On failure, the line within
-/// the document and the message.
-fn parse_yaml(document: &str) -> Result<Value, (usize, String)> {
-    serde_saphyr::from_str::<Value>(document).map_err(|error| {
-        let line = error.location().map_or(1, |l| l.line() as usize);
-        let text = error.without_snippet().to_string();
-        // "error: line 2 column 1: duplicate mapping key: a, set DuplicateKeyPolicy ..."
-        let text = text.strip_prefix("error: ").unwrap_or(&text);
-        let text = match text.split_once(": ") {
-            Some((place, rest)) if place.starts_with("line ") => rest,
-            _ => text,
-        };
-        let reason = text
-            .split(", set DuplicateKeyPolicy")
-            .next()
-            .unwrap_or_default();
-        (line, format!("not valid YAML: {reason}"))
-    })
+/// One YAML document as JSON data, read as the Kubernetes tooling reads it (see
+/// [`super::yaml`]), the document starting at line `first_line` of its file. On failure,
+/// the file's line and the message.
+fn parse_yaml(document: &str, first_line: usize) -> Result<Value, (usize, String)> {
+    super::yaml::parse_document_at(document, first_line)
+        .map_err(|problem| (problem.line, format!("not valid YAML: {}", problem.message)))
 }
 
 /// Objects of a document (at `line`, document `index` of its file): `List` kinds are
@@ -317,7 +414,7 @@ mod tests {
         let reads = parse(text, Path::new("m.yaml"), false);
         assert_eq!(reads.len(), 3, "{reads:?}");
         let first = reads[0].value.as_ref().unwrap_err();
-        assert!(first.contains("duplicate mapping key: name"), "{first}");
+        assert!(first.contains("duplicate key `name`"), "{first}");
         assert_eq!(reads[0].line, 3);
         assert!(
             reads[1]

@@ -17,3 +17,4 @@ pub mod secrets;
 pub(crate) mod stage;
 pub(crate) mod stats;
 pub(crate) mod text;
+pub mod yaml;

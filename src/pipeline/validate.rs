@@ -11,11 +11,27 @@ use serde_json::Value;
 
 use crate::jsonnet::expand::identity;
 use crate::model::events::Unseen;
-use crate::model::manifests::{self, Item};
+use crate::model::manifests::{self, Format, Item};
 use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status, shown_path};
 use crate::policy::{ClusterContext, Document, PolicyStage, waivers::Date};
 use crate::schema::{self, Catalog, Settings, gvk::Gvk};
+
+/// What `validate` finds in directories: Kubernetes manifests.
+const MANIFEST_FORMATS: &[Format] = &[Format::Json, Format::Yaml];
+
+/// What `test` finds in directories: any data conftest would read, of the formats policyrun
+/// parses.
+const TEST_FORMATS: &[Format] = &[Format::Json, Format::Yaml, Format::Toml];
+
+/// How `test` reads its files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reading {
+    /// Every document of the run is one input (conftest's `--combine`).
+    pub combine: bool,
+    /// Every file is read in this format, whatever its extension (conftest's `--parser`).
+    pub parser: Option<Format>,
+}
 
 /// Check name for input that is not a Kubernetes object at all.
 pub const READ: &str = "read";
@@ -65,14 +81,14 @@ pub fn run(settings: Settings, paths: &[PathBuf], share: bool) -> Result<Vec<Out
 /// `policyrun test`: the policy stage on plain manifests and documents, like `conftest
 /// test`. The Namespaces among the files are the ones policies see as created; `cluster`
 /// gives the name and `[cluster.policy]` parameters to judge them as, if any. With
-/// `combine`, every document of the run is one input, `[{"path", "contents"}, ...]`. With
-/// `share`, objects of equal inputs share one evaluation of a rule.
+/// `reading.combine`, every document of the run is one input, `[{"path", "contents"}, ...]`.
+/// With `share`, objects of equal inputs share one evaluation of a rule.
 pub fn test(
     root: &Path,
     settings: &crate::policy::Settings,
     cluster: Option<ClusterContext>,
     paths: &[PathBuf],
-    combine: bool,
+    reading: Reading,
     share: bool,
 ) -> Result<Vec<Outcome>, String> {
     if settings.is_empty() {
@@ -82,12 +98,15 @@ pub fn test(
     if !share {
         stage = stage.without_sharing();
     }
-    let read = if combine {
-        manifests::read_data
-    } else {
-        manifests::read_documents
+    let Reading { combine, parser } = reading;
+    let read = |path: &Path| {
+        if combine {
+            manifests::read_data(path, parser)
+        } else {
+            manifests::read_documents(path, parser)
+        }
     };
-    let (items, mut outcomes) = read_items(paths, Stage::Policy, read)?;
+    let (items, mut outcomes) = read_items(paths, Stage::Policy, TEST_FORMATS, &read)?;
     let mut found = Vec::new();
     let mut plain: Vec<Plain> = Vec::new();
     for item in items {
@@ -251,7 +270,8 @@ fn listed(paths: &[PathBuf]) -> String {
 fn read_items(
     paths: &[PathBuf],
     stage: Stage,
-    read: fn(&Path) -> Result<Vec<Item>, String>,
+    formats: &[Format],
+    read: &dyn Fn(&Path) -> Result<Vec<Item>, String>,
 ) -> Result<(Vec<Item>, Vec<Outcome>), String> {
     let mut outcomes = Vec::new();
     let mut items = Vec::new();
@@ -260,7 +280,7 @@ fn read_items(
         let files = if path == Path::new("-") {
             vec![path.clone()]
         } else {
-            manifests::files(path)?
+            manifests::files_of(path, formats)?
         };
         files_found += files.len();
         for file in files {
@@ -278,8 +298,18 @@ fn read_items(
         }
     }
     if files_found == 0 {
+        let extensions: Vec<&str> = formats
+            .iter()
+            .flat_map(|f| match f {
+                Format::Json => &[".json"][..],
+                Format::Yaml => &[".yaml", ".yml"][..],
+                Format::Toml => &[".toml"][..],
+            })
+            .copied()
+            .collect();
         return Err(format!(
-            "no manifest files (.json, .yaml, .yml) in {}",
+            "no manifest files ({}) in {}",
+            extensions.join(", "),
             paths
                 .iter()
                 .map(|p| crate::model::outcome::shown_path(p))
@@ -327,7 +357,7 @@ pub fn read_objects(
     paths: &[PathBuf],
     stage: Stage,
 ) -> Result<(Vec<ManifestObject>, Vec<Outcome>), String> {
-    let (items, mut outcomes) = read_items(paths, stage, manifests::read)?;
+    let (items, mut outcomes) = read_items(paths, stage, MANIFEST_FORMATS, &manifests::read)?;
     let mut found = Vec::new();
     for item in items {
         let location = Location {

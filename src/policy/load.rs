@@ -424,7 +424,9 @@ fn add_data_file(engine: &mut Engine, path: &Path, text: &str) -> Result<(), Str
     let value: serde_json::Value = if json {
         serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?
     } else {
-        serde_saphyr::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?
+        // As OPA's `-d` reads YAML (sigs.k8s.io/yaml): see `model::yaml`.
+        crate::model::yaml::parse_document(text)
+            .map_err(|p| format!("not valid YAML: line {}: {}", p.line, p.message))?
     };
     if !value.is_object() {
         return Err(

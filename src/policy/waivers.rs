@@ -263,7 +263,8 @@ fn read_list(file: &Path) -> Result<Vec<Value>, String> {
     } else if text.trim().is_empty() {
         Value::Null
     } else {
-        serde_saphyr::from_str(&text).map_err(|e| format!("not valid YAML: {e}"))?
+        crate::model::yaml::parse_document(&text)
+            .map_err(|p| format!("not valid YAML: line {}: {}", p.line, p.message))?
     };
     match value {
         Value::Array(list) => Ok(list),
