@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use granit_parser::{Event, Options, Parser, ScalarStyle, Tag};
+use granit_parser::{Event, Options, Parser, ScalarStyle, StructureStyle, Tag};
 use serde_json::{Map, Number, Value};
 
 /// How deep collections may nest: far beyond any Kubernetes object or CRD schema, far below
@@ -74,24 +74,46 @@ pub fn parse_document_at(text: &str, first_line: usize) -> Result<Value, Problem
                     None => style == ScalarStyle::Plain && text == "<<",
                     Some(tag) => tag_name(tag) == format!("{CORE}merge"),
                 };
-                if merge {
+                // `<<` merges only where a key stands; as a value it is the text `<<`.
+                if merge && builder.expects_key() {
                     builder.merge_key().map_err(fail)?;
+                    continue;
+                }
+                // libyaml (YAML 1.1, which Kubernetes tools parse with) lets no plain scalar
+                // start with `:` inside `[...]` or `{...}`; YAML 1.2 reads `[::]` as a mapping.
+                if style == ScalarStyle::Plain && text.starts_with(':') && builder.in_flow() {
+                    return Err(fail(format!(
+                        "a plain scalar `{text}` that starts with `:` inside `[...]` or `{{...}}` (quote it)"
+                    )));
+                }
+                let resolved = scalar(&text, style, tag.as_deref()).map_err(fail)?;
+                if builder.expects_key() {
+                    if anchor != 0 {
+                        let value = resolved.clone().value().unwrap_or(Value::Null);
+                        builder.anchors.insert(anchor, value);
+                    }
+                    let name = resolved.key().map_err(fail)?;
+                    builder.key(name, line);
                 } else {
-                    let value = scalar(&text, style, tag.as_deref()).map_err(fail)?;
+                    let value = resolved.value().map_err(fail)?;
                     builder.finish(value, anchor, line)?;
                 }
             }
-            Event::SequenceStart(_, anchor, tag) => {
-                collection_tag(tag.as_deref(), "seq").map_err(fail)?;
+            // As in go-yaml v2, a collection's tag changes nothing.
+            Event::SequenceStart(style, anchor, _) => {
                 builder
                     .open(Frame::Sequence(Vec::new()), anchor, line)
                     .map_err(fail)?;
+                builder.styles.push(style);
             }
-            Event::MappingStart(_, anchor, tag) => {
-                collection_tag(tag.as_deref(), "map").map_err(fail)?;
+            Event::MappingStart(style, anchor, _) => {
                 builder.open(Frame::mapping(), anchor, line).map_err(fail)?;
+                builder.styles.push(style);
             }
-            Event::SequenceEnd | Event::MappingEnd => builder.close(line)?,
+            Event::SequenceEnd | Event::MappingEnd => {
+                builder.close(line)?;
+                builder.styles.pop();
+            }
             Event::Alias(id) => builder.alias(id, line)?,
             Event::UnresolvedAlias(name) => {
                 return Err(fail(format!("alias `*{name}` to no anchor")));
@@ -107,13 +129,11 @@ enum Frame {
     Sequence(Vec<Value>),
     Mapping {
         entries: Map<String, Value>,
-        /// Each explicit key and the line it stood on, for duplicates.
+        /// Each explicit key and the line it stood on, for duplicates (which go-yaml v2 lets
+        /// the last win, and the API server's strict field validation refuses).
         lines: HashMap<String, usize>,
         /// The key whose value comes next (`None`: a key comes next).
         key: Option<Key>,
-        /// Mappings merged in with `<<`, in order: keys of their own and of earlier merges
-        /// win.
-        merged: Vec<Map<String, Value>>,
     },
 }
 
@@ -123,7 +143,6 @@ impl Frame {
             entries: Map::new(),
             lines: HashMap::new(),
             key: None,
-            merged: Vec::new(),
         }
     }
 }
@@ -136,6 +155,8 @@ enum Key {
 
 #[derive(Default)]
 struct Builder {
+    /// The style of each open collection, innermost last.
+    styles: Vec<StructureStyle>,
     /// Open collections, innermost last, each with its anchor (0: none).
     stack: Vec<(Frame, usize)>,
     anchors: HashMap<usize, Value>,
@@ -170,24 +191,34 @@ impl Builder {
         };
         let value = match frame {
             Frame::Sequence(items) => Value::Array(items),
-            Frame::Mapping {
-                mut entries,
-                merged,
-                key,
-                ..
-            } => {
+            Frame::Mapping { entries, key, .. } => {
                 if key.is_some() {
                     return Err(fail("a mapping key without a value"));
-                }
-                for source in merged {
-                    for (name, value) in source {
-                        entries.entry(name).or_insert(value);
-                    }
                 }
                 Value::Object(entries)
             }
         };
         self.finish(value, anchor, line)
+    }
+
+    /// Whether the next node is inside `[...]` or `{...}`.
+    fn in_flow(&self) -> bool {
+        self.styles.contains(&StructureStyle::Flow)
+    }
+
+    /// Whether the next scalar is a mapping's key.
+    fn expects_key(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some((Frame::Mapping { key: None, .. }, _))
+        )
+    }
+
+    /// A mapping's key, as JSON writes it.
+    fn key(&mut self, name: String, line: usize) {
+        if let Some((Frame::Mapping { key, .. }, _)) = self.stack.last_mut() {
+            *key = Some(Key::Named(name, line));
+        }
     }
 
     /// A plain `<<` (or `!!merge`) where a key belongs: the value merges mappings in.
@@ -247,21 +278,27 @@ impl Builder {
                 entries,
                 lines,
                 key,
-                merged,
             } => match key.take() {
                 None => *key = Some(Key::Named(key_string(value).map_err(fail)?, line)),
+                // As go-yaml v2 merges: where `<<` stands, every merged key is set (over a
+                // key before it); keys after it are set over them; of a list of mappings,
+                // the first wins.
                 Some(Key::Merge) => match value {
-                    Value::Object(map) => merged.push(map),
+                    Value::Object(map) => entries.extend(map),
                     Value::Array(items) => {
+                        let mut maps = Vec::with_capacity(items.len());
                         for item in items {
                             match item {
-                                Value::Object(map) => merged.push(map),
+                                Value::Object(map) => maps.push(map),
                                 _ => {
                                     return Err(fail(
                                         "`<<` merges mappings: a list of anything else".into(),
                                     ));
                                 }
                             }
+                        }
+                        for map in maps.into_iter().rev() {
+                            entries.extend(map);
                         }
                     }
                     _ => return Err(fail("`<<` merges a mapping or a list of mappings".into())),
@@ -282,18 +319,20 @@ impl Builder {
     }
 }
 
-/// A key as `sigs.k8s.io/yaml` turns it into a JSON key.
+/// A key as `sigs.k8s.io/yaml` turns it into a JSON key, from an alias's value.
 fn key_string(value: Value) -> Result<String, String> {
     match value {
         Value::String(text) => Ok(text),
         Value::Number(number) => Ok(number.to_string()),
         Value::Bool(flag) => Ok(flag.to_string()),
-        Value::Null => Err("a null mapping key (`~`, `null` or nothing) cannot become JSON".into()),
+        Value::Null => Err(NULL_KEY.into()),
         Value::Array(_) | Value::Object(_) => {
             Err("a mapping key that is a mapping or a sequence (JSON keys are strings)".into())
         }
     }
 }
+
+const NULL_KEY: &str = "a null mapping key (`~`, `null` or nothing) cannot become JSON";
 
 /// How many values `value` holds, itself included (without recursion).
 fn count_values(value: &Value) -> usize {
@@ -318,20 +357,6 @@ fn tag_name(tag: &Tag) -> String {
     format!("{}{}", tag.handle(), tag.suffix())
 }
 
-/// A collection's tag must be the non-specific `!`, or `!!seq`/`!!map` as fits.
-fn collection_tag(tag: Option<&Tag>, kind: &str) -> Result<(), String> {
-    match tag {
-        None => Ok(()),
-        Some(tag) if tag_name(tag) == "!" => Ok(()),
-        Some(tag) if tag_name(tag) == format!("{CORE}{kind}") => Ok(()),
-        Some(tag) => Err(format!(
-            "tag `{}` on a {}: only `!!{kind}` can stand there",
-            shown_tag(tag),
-            if kind == "seq" { "sequence" } else { "mapping" }
-        )),
-    }
-}
-
 fn shown_tag(tag: &Tag) -> String {
     let name = tag_name(tag);
     match name.strip_prefix(CORE) {
@@ -340,14 +365,56 @@ fn shown_tag(tag: &Tag) -> String {
     }
 }
 
-/// A scalar's value: its tag decides, else a plain scalar is resolved as go-yaml v2 does and
-/// a quoted or block scalar is a string.
-fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+/// A scalar as go-yaml v2 resolves it, before it becomes a JSON value or key: a float keeps
+/// being one (a key formats it as Go formats a float), and so does one JSON cannot hold (a
+/// key can be `.inf`, a value cannot).
+#[derive(Debug, Clone, PartialEq)]
+enum Resolved {
+    Null,
+    Bool(bool),
+    Int(Number),
+    Float(f64),
+    Str(String),
+}
+
+impl Resolved {
+    fn value(self) -> Result<Value, String> {
+        Ok(match self {
+            Resolved::Null => Value::Null,
+            Resolved::Bool(flag) => Value::Bool(flag),
+            Resolved::Int(number) => Value::Number(number),
+            Resolved::Float(float) if float.is_finite() => float_value(float),
+            Resolved::Float(_) => {
+                return Err(
+                    "an infinite or not-a-number float (`.inf`, `.nan`), which JSON cannot hold (quote it for a string)"
+                        .into(),
+                );
+            }
+            Resolved::Str(text) => Value::String(text),
+        })
+    }
+
+    /// The key `sigs.k8s.io/yaml` makes of it.
+    fn key(self) -> Result<String, String> {
+        Ok(match self {
+            Resolved::Null => return Err(NULL_KEY.into()),
+            Resolved::Bool(flag) => flag.to_string(),
+            Resolved::Int(number) => number.to_string(),
+            Resolved::Float(float) => go_float_key(float),
+            Resolved::Str(text) => text,
+        })
+    }
+}
+
+/// A scalar's resolution: its tag decides, else a plain scalar is resolved as go-yaml v2 does
+/// and a quoted or block scalar is a string. As in go-yaml v2, a tag it does not know (a
+/// local `!custom`, `!!set`) leaves the text a string.
+fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Resolved, String> {
     let Some(tag) = tag else {
-        return match style {
+        return Ok(match style {
             ScalarStyle::Plain => resolve(text),
-            _ => Ok(Value::String(text.to_owned())),
-        };
+            _ => Resolved::Str(text.to_owned()),
+        });
     };
     let name = tag_name(tag);
     let wrong = |what: &str| {
@@ -357,85 +424,182 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, St
         ))
     };
     match name.strip_prefix(CORE) {
-        _ if name == "!" => Ok(Value::String(text.to_owned())),
-        Some("str") | Some("timestamp") => Ok(Value::String(text.to_owned())),
         Some("int") => match resolve(text) {
-            Ok(value @ Value::Number(_)) if !is_float_text(text) => Ok(value),
+            resolved @ Resolved::Int(_) => Ok(resolved),
             _ => wrong("an integer"),
         },
         Some("float") => match resolve(text) {
-            Ok(Value::Number(number)) => Ok(Value::Number(number)),
-            Err(problem) => Err(problem),
+            // go-yaml v2 turns a signed 64-bit integer into a float, not a larger one.
+            Resolved::Int(number) if number.is_i64() => {
+                Ok(Resolved::Float(number.as_f64().unwrap_or(f64::NAN)))
+            }
+            resolved @ Resolved::Float(_) => Ok(resolved),
             _ => wrong("a number"),
         },
         Some("bool") => match resolve(text) {
-            Ok(value @ Value::Bool(_)) => Ok(value),
+            resolved @ Resolved::Bool(_) => Ok(resolved),
             _ => wrong("a boolean"),
         },
         Some("null") => match resolve(text) {
-            Ok(Value::Null) => Ok(Value::Null),
+            Resolved::Null => Ok(Resolved::Null),
             _ => wrong("null"),
         },
+        Some("timestamp") if is_timestamp(text) => Ok(Resolved::Str(text.to_owned())),
+        Some("timestamp") => wrong("a timestamp"),
+        Some("merge") => Ok(Resolved::Str(text.to_owned())),
         Some("binary") => {
             let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
             match data_encoding::BASE64.decode(compact.as_bytes()) {
-                Ok(bytes) => String::from_utf8(bytes).map(Value::String).map_err(|_| {
-                    "a `!!binary` value that is not UTF-8 text cannot become JSON".into()
-                }),
+                Ok(bytes) => Ok(Resolved::Str(go_json_text(&bytes))),
                 Err(_) => wrong("base64"),
             }
         }
-        _ => Err(format!(
-            "unknown tag `{}` (Kubernetes tools read only YAML's own tags, such as `!!str` and `!!int`)",
-            shown_tag(tag)
-        )),
+        _ => Ok(Resolved::Str(text.to_owned())),
     }
 }
 
-/// Whether a number's text is written as a float (a `!!int` must not be).
-fn is_float_text(text: &str) -> bool {
-    let plain = text.replace('_', "");
-    parse_int(&plain).is_none() && !plain.starts_with("0b") && !plain.starts_with("-0b")
+/// Bytes as Go's `encoding/json` writes them into a string: every byte that does not begin a
+/// valid UTF-8 character becomes U+FFFD on its own.
+fn go_json_text(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                text.push_str(valid);
+                break;
+            }
+            Err(error) => {
+                let (valid, after) = rest.split_at(error.valid_up_to());
+                text.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                text.push(char::REPLACEMENT_CHARACTER);
+                rest = &after[1..];
+            }
+        }
+    }
+    text
 }
 
-/// A plain scalar as go-yaml v2 resolves it (`resolve.go`), in JSON terms.
-fn resolve(text: &str) -> Result<Value, String> {
+/// go-yaml v2's timestamps: `2006-1-2`, then `T`, `t` or a space and `15:4:5`, a fraction,
+/// and (after `T` or `t`) `Z` or an offset.
+fn is_timestamp(text: &str) -> bool {
+    let digits = |s: &str, min: usize, max: usize| {
+        (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    let (date, rest) = match text.find(['T', 't', ' ']) {
+        Some(at) => (&text[..at], Some((&text[at..at + 1], &text[at + 1..]))),
+        None => (text, None),
+    };
+    let parts: Vec<&str> = date.split('-').collect();
+    let date_ok = parts.len() == 3
+        && digits(parts[0], 4, 4)
+        && digits(parts[1], 1, 2)
+        && digits(parts[2], 1, 2);
+    let Some((separator, time)) = rest else {
+        return date_ok;
+    };
+    let (clock, zone) = if separator == " " {
+        (time, "")
+    } else {
+        match time.find(['Z', '+', '-']) {
+            Some(at) => (&time[..at], &time[at..]),
+            None => (time, ""),
+        }
+    };
+    let (clock, fraction) = match clock.split_once('.') {
+        Some((clock, fraction)) => (clock, Some(fraction)),
+        None => (clock, None),
+    };
+    let fields: Vec<&str> = clock.split(':').collect();
+    let clock_ok = fields.len() == 3 && fields.iter().all(|f| digits(f, 1, 2));
+    let fraction_ok = fraction.is_none_or(|f| digits(f, 1, 9));
+    let zone_ok = zone.is_empty()
+        || zone == "Z"
+        || zone
+            .strip_prefix(['+', '-'])
+            .and_then(|z| z.split_once(':'))
+            .is_some_and(|(h, m)| digits(h, 2, 2) && digits(m, 2, 2));
+    date_ok && clock_ok && fraction_ok && zone_ok
+}
+
+/// A float key as `sigs.k8s.io/yaml` writes it: Go's `FormatFloat(f, 'g', -1, 32)` (the
+/// shortest digits of the float rounded to 32 bits, with an exponent below 1e-4 or from
+/// 1e6 on), and `.inf`, `-.inf`, `.nan`.
+fn go_float_key(float: f64) -> String {
+    if float.is_nan() {
+        return ".nan".into();
+    }
+    if float.is_infinite() {
+        return if float > 0.0 { ".inf" } else { "-.inf" }.into();
+    }
+    let single = float as f32;
+    if single == 0.0 {
+        return if single.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    // Rust's `{:e}` gives the shortest digits that read back as this f32: `1.5e3`.
+    let scientific = format!("{single:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let negative = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let sign = if negative { "-" } else { "" };
+    if !(-4..6).contains(&exponent) {
+        let (first, rest) = digits.split_at(1);
+        let fraction = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        let exponent_sign = if exponent < 0 { '-' } else { '+' };
+        return format!(
+            "{sign}{first}{fraction}e{exponent_sign}{:02}",
+            exponent.unsigned_abs()
+        );
+    }
+    let point = exponent + 1;
+    let text = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        let (whole, fraction) = digits.split_at(point as usize);
+        format!("{whole}.{fraction}")
+    };
+    format!("{sign}{text}")
+}
+
+/// A plain scalar as go-yaml v2 resolves it (`resolve.go`).
+fn resolve(text: &str) -> Resolved {
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Ok(Value::Null),
+        "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Ok(Value::Bool(true));
+            return Resolved::Bool(true);
         }
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Ok(Value::Bool(false));
+            return Resolved::Bool(false);
         }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
-        | ".nan" | ".NaN" | ".NAN" => {
-            return Err(format!(
-                "`{text}` is an infinite or not-a-number float, which JSON cannot hold (quote it for a string)"
-            ));
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Resolved::Float(f64::INFINITY);
         }
+        "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
         _ => {}
     }
-    let Some(first) = text.chars().next() else {
-        return Ok(Value::Null);
-    };
-    let string = || Ok(Value::String(text.to_owned()));
-    match first {
-        '0'..='9' | '+' | '-' => {
+    let string = || Resolved::Str(text.to_owned());
+    match text.as_bytes().first() {
+        Some(b'0'..=b'9' | b'+' | b'-') => {
             let plain = text.replace('_', "");
             if let Some(number) = parse_int(&plain) {
-                return Ok(Value::Number(number));
+                return Resolved::Int(number);
             }
-            if is_yaml_float(&plain) {
-                return match plain.parse::<f64>() {
-                    Ok(float) => Ok(float_value(float)),
-                    Err(_) => string(),
-                };
+            // Go's ParseFloat refuses what overflows: the text stays a string.
+            match plain.parse::<f64>() {
+                Ok(float) if is_yaml_float(&plain) && float.is_finite() => Resolved::Float(float),
+                _ => string(),
             }
-            string()
         }
-        '.' => match text.parse::<f64>() {
-            Ok(float) if float.is_finite() => Ok(float_value(float)),
+        Some(b'.') => match text.parse::<f64>() {
+            Ok(float) if float.is_finite() => Resolved::Float(float),
             _ => string(),
         },
         _ => string(),
@@ -499,10 +663,18 @@ fn is_yaml_float(text: &str) -> bool {
 }
 
 /// A float as JSON carries it after `sigs.k8s.io/yaml`: Go writes a float without a
-/// fraction as an integer (`3.0` becomes `3`), and the API server reads it as one.
+/// fraction and below 1e21 as an integer (`3.0` and `1e16` become `3` and
+/// `10000000000000000`), and the API server reads it as one.
 fn float_value(float: f64) -> Value {
-    if float.fract() == 0.0 && float.abs() < 9.0e15 {
-        return Value::Number(Number::from(float as i64));
+    // 2^64: the first float past u64::MAX (`u64::MAX as f64` rounds up to it).
+    const TWO_TO_64: f64 = 18_446_744_073_709_551_616.0;
+    if float.fract() == 0.0 && float.abs() < 1e21 {
+        if (0.0..TWO_TO_64).contains(&float) {
+            return Value::Number(Number::from(float as u64));
+        }
+        if float < 0.0 && float >= i64::MIN as f64 {
+            return Value::Number(Number::from(float as i64));
+        }
     }
     Number::from_f64(float).map_or(Value::Null, Value::Number)
 }
@@ -539,28 +711,50 @@ mod tests {
     }
 
     #[test]
-    fn tags_convert_and_unknown_ones_are_refused() {
+    fn core_tags_convert_and_others_keep_the_text() {
         assert_eq!(
             read(
-                "a: !!int \"4\"\nb: !!str 3\nc: !!bool \"true\"\nd: !!float \"2\"\ne: !!null ''\nf: ! 12\ng: !!binary aGk=\nh: !!str yes\n"
+                "a: !!int \"4\"\nb: !!str 3\nc: !!bool \"true\"\nd: !!float \"2\"\ne: !!null ''\nf: ! 12\ng: !!binary aGk=\nh: !!str yes\ni: !!timestamp 2001-12-14\n"
             ),
-            json!({"a": 4, "b": "3", "c": true, "d": 2, "e": null, "f": "12", "g": "hi", "h": "yes"})
+            json!({"a": 4, "b": "3", "c": true, "d": 2, "e": null, "f": "12", "g": "hi",
+                "h": "yes", "i": "2001-12-14"})
         );
-        assert_eq!(read("!!map {a: !!seq [1]}"), json!({"a": [1]}));
+        // As go-yaml v2: a tag it does not know leaves a scalar's text, and a collection's
+        // tag changes nothing.
+        assert_eq!(
+            read("a: !custom x\nb: !!set 1\nc: !!seq {d: 1}\ne: !x [1]\n"),
+            json!({"a": "x", "b": "1", "c": {"d": 1}, "e": [1]})
+        );
         for (text, line) in [
             ("a: 1\nb: !!int x\n", 2),
             ("a: !!int 1.5\n", 1),
             ("a: !!bool 1\n", 1),
-            ("a: !custom x\n", 1),
-            ("a: !!seq {b: 1}\n", 1),
+            ("a: !!null x\n", 1),
+            ("a: !!timestamp -0\n", 1),
+            ("a: !!binary '!!!'\n", 1),
         ] {
             let found = problem(text);
             assert_eq!(found.line, line, "{text:?}: {found:?}");
         }
-        assert!(
-            problem("a: !custom x\n")
-                .message
-                .contains("unknown tag `!custom`")
+    }
+
+    #[test]
+    fn binary_that_is_no_text_is_written_as_go_writes_it() {
+        // 0xff, then "hi", then a truncated four-byte character.
+        assert_eq!(
+            read("a: !!binary /2hp8J+Y\n"),
+            json!({"a": "\u{fffd}hi\u{fffd}\u{fffd}\u{fffd}"})
+        );
+    }
+
+    #[test]
+    fn float_keys_are_written_as_go_writes_them() {
+        assert_eq!(
+            read(
+                "1.5: a\n1e3: b\n1e16: c\n.inf: d\n-.inf: e\n0.0001: f\n0.00001: g\n123456.5: h\n"
+            ),
+            json!({"1.5": "a", "1000": "b", "1e+16": "c", ".inf": "d", "-.inf": "e",
+                "0.0001": "f", "1e-05": "g", "123456.5": "h"})
         );
     }
 
@@ -604,12 +798,17 @@ mod tests {
     #[test]
     fn merges_and_aliases() {
         let value = read(
-            "base: &base {a: 1, b: 2}\nmore: &more {c: 3}\nmerged:\n  <<: [*base, *more]\n  b: 9\nsame: *base\n",
+            "base: &base {a: 1, b: 2}\nmore: &more {c: 3, a: 7}\nmerged:\n  <<: [*base, *more]\n  b: 9\nbefore:\n  b: 9\n  <<: *base\nsame: *base\n",
         );
         assert_eq!(
             value["merged"],
             json!({"a": 1, "b": 9, "c": 3}),
-            "explicit keys win over merged ones"
+            "a key after `<<` is set over the merged ones; the first merged mapping wins"
+        );
+        assert_eq!(
+            value["before"],
+            json!({"a": 1, "b": 2}),
+            "as in go-yaml v2, `<<` sets its keys over a key before it"
         );
         assert_eq!(value["same"], json!({"a": 1, "b": 2}));
         assert!(
