@@ -137,6 +137,23 @@ const HEADS: &[&str] = &[
     "allow if {",
 ];
 
+/// Rules without a body: OPA moves a head's term that must be evaluated into a body before it
+/// checks safety (`vols contains input.a[_]` binds its `_` there), and a variable elsewhere in
+/// a head stays unsafe.
+const BODYLESS: &[&str] = &[
+    "vols contains input.a[_]",
+    "vols contains input.a[A]",
+    "vols contains A",
+    "vols contains [A, input.a[_]]",
+    "vols contains input.o[A][B]",
+    "vols contains count(input.a[_])",
+    "val := input.a[_]",
+    "val := [A | A := input.a[_]]",
+    "val := {A: B | some A, B in input.o}",
+    "bl(A) := input.a[A]",
+    "bl(A) := input.a[B]",
+];
+
 fn fill(shape: &str, random: &mut Random) -> String {
     let mut text = String::new();
     for ch in shape.chars() {
@@ -169,6 +186,11 @@ fn module(random: &mut Random) -> String {
         text.push('\n');
     }
     text.push_str("}\n");
+    if random.below(3) == 0 {
+        text.push('\n');
+        text.push_str(&fill(BODYLESS[random.below(BODYLESS.len())], random));
+        text.push('\n');
+    }
     text
 }
 

@@ -1413,6 +1413,27 @@ fn pattern_spans(arg: &Expr, out: &mut Vec<Span>) {
     }
 }
 
+/// Does a head's term need evaluating (OPA's `requiresEval`): does it hold a reference, a
+/// call or operator, or a comprehension?
+fn evaluated(expr: &Expr) -> bool {
+    match expr {
+        Expr::RefDot { .. }
+        | Expr::RefBrack { .. }
+        | Expr::Call { .. }
+        | Expr::ArrayCompr { .. }
+        | Expr::SetCompr { .. }
+        | Expr::ObjectCompr { .. }
+        | Expr::UnaryExpr { .. }
+        | Expr::BinExpr { .. }
+        | Expr::BoolExpr { .. }
+        | Expr::ArithExpr { .. }
+        | Expr::Membership { .. } => true,
+        Expr::Array { items, .. } | Expr::Set { items, .. } => items.iter().any(|i| evaluated(i)),
+        Expr::Object { fields, .. } => fields.iter().any(|(_, k, v)| evaluated(k) || evaluated(v)),
+        _ => false,
+    }
+}
+
 /// The index terms of a rule head's reference (`x` of `a.b[x]`).
 fn head_index_terms(refr: &Expr) -> Vec<&Expr> {
     let mut terms = Vec::new();
@@ -1486,13 +1507,27 @@ fn check_module(module: &Module, globals: &HashSet<String>) -> Vec<Finding> {
                     arguments.extend(resolver.declare(&span, Occurrence::Argument, &span));
                 }
             }
-            let body = query.map(|q| resolver.statements(q)).unwrap_or_default();
-            let mut head: Vec<Term> = head_index_terms(refr)
+            let mut body = query.map(|q| resolver.statements(q)).unwrap_or_default();
+            // OPA moves a head's term that must be evaluated (a reference, a call, a
+            // comprehension) into the body as `__localN__ = term` before it checks safety
+            // (RewriteRefsInHead): `volumes[input.spec.volumes[_]]` binds its `_` there.
+            let mut head = Vec::new();
+            let head_exprs = head_index_terms(refr)
                 .into_iter()
-                .map(|t| resolver.term(t))
-                .collect();
-            head.extend(key.map(|k| resolver.term(k)));
-            head.extend(value.map(|v| resolver.term(v)));
+                .chain(key.map(|k| k.as_ref()))
+                .chain(value);
+            for expr in head_exprs {
+                let term = resolver.term(expr);
+                if evaluated(expr) {
+                    body.push(Statement {
+                        form: Form::Plain(term),
+                        with_values: Vec::new(),
+                        span: expr.span().clone(),
+                    });
+                } else {
+                    head.push(term);
+                }
+            }
             let mut used = BTreeSet::new();
             for term in head_index_terms(refr) {
                 names_in(term, &mut used);
@@ -1662,6 +1697,26 @@ f(x) := y if y := x + 1"#,
         ] {
             assert_eq!(refused(rules), Vec::<String>::new(), "{rules}");
         }
+    }
+
+    #[test]
+    fn a_heads_reference_binds_its_variables_as_a_body_would() {
+        // OPA moves a head's term that must be evaluated into the body first.
+        assert_eq!(
+            refused("volumes contains input.spec.volumes[_]"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            refused("ports contains input.p[i].port"),
+            Vec::<String>::new()
+        );
+        assert_eq!(refused("first := input.items[_]"), Vec::<String>::new());
+        assert_eq!(refused("names contains x"), ["4: var x is unsafe"]);
+        assert_eq!(
+            refused("pairs contains [x, input.a[_]]"),
+            ["4: var x is unsafe"]
+        );
+        assert_eq!(refused("sizes contains count(x)"), ["4: var x is unsafe"]);
     }
 
     #[test]
