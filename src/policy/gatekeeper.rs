@@ -610,6 +610,9 @@ fn template(root: &Path, file: &Path, line: usize, value: &Json) -> Result<Templ
     if !problems.is_empty() {
         return Err(problems);
     }
+    // Evaluated as OPA evaluates it (`super::opa`); the checks above saw it as written.
+    let mut engine = super::opa::evaluation_engine(&mut engine, super::opa::Target::Interpreter)?;
+    engine.set_gather_prints(true);
     let package = package.unwrap_or_default();
     Ok(Template {
         violation: format!("{package}.violation"),

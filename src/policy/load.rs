@@ -95,7 +95,11 @@ pub struct ModuleInfo {
 /// each cluster adds its own context data first), and the packages to evaluate.
 #[derive(Clone)]
 pub struct Loaded {
+    /// The modules as the interpreter evaluates them as OPA does (see `super::opa`).
     pub engine: Engine,
+    /// The same for regorus' virtual machine, which needs more rewrites; made only when the
+    /// virtual machine is the configured engine.
+    pub vm_engine: Option<Engine>,
     pub modules: Vec<ModuleInfo>,
     pub packages: Vec<Package>,
     /// What the policies are made of: every module and data file read, path and content,
@@ -105,8 +109,8 @@ pub struct Loaded {
     /// (`time.now_ns`, `rand.intn`, ...) or that has an effect (`print`): the verdicts of
     /// such policies are not worth remembering between runs.
     pub unrepeatable: Option<String>,
-    /// Negations whose verdict depends on the engine (see
-    /// [`super::safety::engine_dependent_negations`]): warnings, not errors.
+    /// Negations that fail open (see [`super::safety::fail_open_negations`]): warnings, not
+    /// errors.
     pub notes: Vec<Problem>,
 }
 
@@ -323,9 +327,20 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
         )]);
     }
     let unrepeatable = unrepeatable_call(&mut engine);
-    let notes = super::safety::engine_dependent_negations(&mut engine);
+    let notes = super::safety::fail_open_negations(&mut engine);
+    // From here on the modules are evaluated as OPA evaluates them (`super::opa`); every
+    // check above saw them as written.
+    let vm_engine = match settings.engine {
+        super::RegoEngine::Vm => Some(super::opa::evaluation_engine(
+            &mut engine,
+            super::opa::Target::Vm,
+        )?),
+        super::RegoEngine::Interpreter => None,
+    };
+    let engine = super::opa::evaluation_engine(&mut engine, super::opa::Target::Interpreter)?;
     Ok(Loaded {
         engine,
+        vm_engine,
         modules: infos,
         packages,
         digest,

@@ -7,6 +7,7 @@ pub(crate) mod gatekeeper;
 pub mod kinds;
 pub mod load;
 pub(crate) mod memory;
+pub mod opa;
 pub(crate) mod reads;
 pub mod redact;
 pub(crate) mod results;
@@ -684,9 +685,10 @@ fn rego_results(
 fn new_vm(program: &Arc<Program>) -> RegoVM {
     let mut vm = RegoVM::new();
     vm.load_program(program.clone());
-    // As strict as the interpreter where the VM reports errors at all; inside a rule body
-    // it still treats them as "does not hold" (see `RegoEngine::Vm`).
-    vm.set_strict_builtin_errors(true);
+    // Not strict: regorus' virtual machine, strict, refuses to compare values of different
+    // types (`"a" > 1`, which OPA orders) and finds `null` no true condition (OPA: it is);
+    // an error inside a rule body is "does not hold" either way (see `RegoEngine::Vm`).
+    vm.set_strict_builtin_errors(false);
     // The object's time budget bounds the VM, as it does the interpreter. The default cap
     // of 25,000 instructions cut our own packs on a Deployment of 50 containers (an error
     // the interpreter does not have) without naming a setting.
@@ -1022,7 +1024,7 @@ fn with_gather_module(loaded: &Loaded) -> Result<Engine, String> {
             "results contains [{index}, value] if {{\n  value := {path}\n}}\n"
         ));
     }
-    let mut engine = loaded.engine.clone();
+    let mut engine = loaded.vm_engine.as_ref().unwrap_or(&loaded.engine).clone();
     engine.set_rego_v0(false);
     engine
         .add_policy(format!("{GATHER_PACKAGE}.rego"), module)

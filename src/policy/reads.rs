@@ -369,6 +369,11 @@ impl Scope {
         let (root, components) = chain(expr);
         self.indices(expr, direct);
         let Some(root) = root else { return };
+        // The variables policyrun's rewrite for OPA's evaluation order introduces
+        // (`super::opa::eager`) are locals of a body: they read nothing.
+        if root.starts_with(super::opa::eager::EAGER_PREFIX) {
+            return;
+        }
         let statics: Vec<String> = components.iter().map_while(|c| c.clone()).collect();
         if std::iter::once(&root)
             .chain(&statics)

@@ -64,13 +64,13 @@ pub fn unsafe_variables(engine: &mut Engine) -> Vec<Problem> {
     problems
 }
 
-/// Negations whose verdict depends on the engine: inside `not`, OPA evaluates the arguments
-/// of a call (a builtin, a function, an operator other than `==`, `in`, a lookup `s[x.y]`)
-/// and the references inside an array, set or object before the rest, so the whole body
-/// fails when such a reference is undefined; regorus takes the negated expression as
-/// undefined, and the negation holds. `not x.y == "v"` means the same in both. One warning
-/// per negation, at the reference.
-pub fn engine_dependent_negations(engine: &mut Engine) -> Vec<Problem> {
+/// Negations that fail open: inside `not`, OPA evaluates the arguments of a call (a builtin,
+/// a function, an operator other than `==`, `in`, a lookup `s[x.y]`) and the references
+/// inside an array, set or object before the rest — and policyrun does too (see
+/// `super::opa::eager`) — so the whole body fails when such a reference is undefined: `not
+/// allowed(c.image)` does not fire for a container without `image`. Often that is not what
+/// the author meant. One warning per negation, at the reference.
+pub fn fail_open_negations(engine: &mut Engine) -> Vec<Problem> {
     let modules = engine.get_modules().clone();
     let mut found = Vec::new();
     for module in modules.iter() {
@@ -86,7 +86,7 @@ pub fn engine_dependent_negations(engine: &mut Engine) -> Vec<Problem> {
                         line: Some(reference.line as usize),
                         column: Some(reference.col as usize),
                         message: format!(
-                            "the verdict of this negation depends on the engine: when `{}` is undefined, OPA (conftest, Gatekeeper) fails the whole body, policyrun's engine takes the negation as true; bind it first (`v := object.get(...)`) or test it in a helper rule that takes a bound value",
+                            "this negation fails open: when `{}` is undefined the whole body fails before the negation is tested (as in OPA, conftest and Gatekeeper), so the rule does not fire for an object without it; if it should, bind it first (`v := object.get(...)`) or test its absence in a rule of its own",
                             reference.text()
                         ),
                         detail: None,
@@ -1776,7 +1776,7 @@ f(x) := y if y := x + 1"#,
         );
     }
 
-    /// The references the engine-dependence warning names, in a v1 module.
+    /// The references the fail-open warning names, in a v1 module.
     fn warned(rules: &str) -> Vec<String> {
         let mut engine = Engine::new();
         engine
@@ -1785,7 +1785,7 @@ f(x) := y if y := x + 1"#,
                 format!("package p\nimport rego.v1\n\n{rules}"),
             )
             .expect("module parses");
-        engine_dependent_negations(&mut engine)
+        fail_open_negations(&mut engine)
             .into_iter()
             .map(|p| {
                 let at = p.message.split('`').nth(1).unwrap_or_default().to_owned();
