@@ -358,10 +358,16 @@ fn add_module(
     text: String,
     version: RegoVersion,
 ) -> Result<String, Problem> {
-    let attempt = |engine: &mut Engine, v0: bool| {
+    let attempt = |engine: &mut Engine, v0: bool| -> Result<String, Problem> {
+        // Read as OPA's parser reads it (see `super::opa::syntax`); a construct OPA refuses
+        // is refused here with its place.
+        let prepared = super::opa::prepare(name, &text, v0)?;
         engine.set_rego_v0(v0);
-        engine.add_policy(name.to_owned(), text.clone())
+        engine
+            .add_policy(name.to_owned(), prepared)
+            .map_err(|e| error_problem(Path::new(name), &e.to_string()))
     };
+    let at = |p: &Problem| (p.line.unwrap_or(0), p.column.unwrap_or(0));
     let result = match version {
         RegoVersion::V1 => attempt(engine, false),
         RegoVersion::V0 => attempt(engine, true),
@@ -370,11 +376,10 @@ fn add_module(
             Err(v1_error) => match attempt(engine, true) {
                 Ok(package) => Ok(package),
                 Err(v0_error) => {
-                    let (v1_message, v1_at) = engine_error(&v1_error.to_string());
-                    let v0_at = engine_error(&v0_error.to_string()).1;
                     // A v1 complaint about a missing `if` or `contains` only says that the
                     // module is v0; the v0 parser's error is then the real one.
-                    let v1_only_dialect = v1_message.contains("keyword is required");
+                    let v1_only_dialect = v1_error.message.contains("keyword is required");
+                    let (v0_at, v1_at) = (at(&v0_error), at(&v1_error));
                     Err(if v0_at > v1_at || (v0_at == v1_at && v1_only_dialect) {
                         v0_error
                     } else {
@@ -385,7 +390,7 @@ fn add_module(
         },
     };
     engine.set_rego_v0(false);
-    result.map_err(|e| error_problem(Path::new(name), &e.to_string()))
+    result
 }
 
 /// Adds a module from elsewhere (a ConstraintTemplate) in whichever syntax it parses as.

@@ -1,13 +1,19 @@
-//! Rego as OPA evaluates it, on regorus: where regorus evaluates a module otherwise than OPA
-//! (v1.20) does, the module's text is rewritten before regorus sees it, so that the verdict is
-//! OPA's — the reference of every policy library policyrun runs — on both of regorus'
-//! engines. Each rewrite keeps every line where it was, so reports, `print` output and
-//! errors still name the lines the author wrote.
+//! Rego as OPA evaluates it, on regorus: where regorus reads or evaluates a module otherwise
+//! than OPA (v1.20) does, the module's text is rewritten before regorus sees it, so that the
+//! verdict is OPA's — the reference of every policy library policyrun runs — on both of
+//! regorus' engines. A construct that cannot be made to mean what it means in OPA is refused
+//! with its place. Each rewrite keeps every line where it was, so reports, `print` output
+//! and errors still name the lines the author wrote.
 //!
-//! [`evaluation_engine`] works on the parsed modules once they passed the safety check (which
-//! must see them as written): what OPA's compiler rewrites before it evaluates, see [`eager`].
+//! - [`prepare`], on the text before it is parsed: where regorus' grammar reads a module
+//!   otherwise than OPA's parser (a `(` that starts a line, rule bodies chained after one
+//!   another), see [`syntax`];
+//! - [`evaluation_engine`], on the parsed modules once they passed the safety check (which
+//!   must see them as written): what OPA's compiler rewrites before it evaluates, see
+//!   [`eager`].
 
 pub mod eager;
+pub mod syntax;
 mod text;
 
 use std::collections::{HashMap, HashSet};
@@ -19,6 +25,7 @@ use regorus::unstable::{Module, Parser, Rule, RuleHead};
 use super::load::Problem;
 
 pub use eager::Target;
+pub use syntax::prepare;
 
 /// An engine holding the modules of `engine` as OPA's compiler would evaluate them on
 /// `target`, and its data. Strict builtin errors are on, as everywhere policyrun evaluates.
