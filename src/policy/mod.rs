@@ -689,6 +689,8 @@ fn new_vm(program: &Arc<Program>) -> RegoVM {
     // types (`"a" > 1`, which OPA orders) and finds `null` no true condition (OPA: it is);
     // an error inside a rule body is "does not hold" either way (see `RegoEngine::Vm`).
     vm.set_strict_builtin_errors(false);
+    // Suspends on the calls of OPA's builtins, which `run_vm` answers.
+    vm.set_execution_mode(regorus::rvm::vm::ExecutionMode::Suspendable);
     // The object's time budget bounds the VM, as it does the interpreter. The default cap
     // of 25,000 instructions cut our own packs on a Deployment of 50 containers (an error
     // the interpreter does not have) without naming a setting.
@@ -1010,7 +1012,27 @@ fn compile(loaded: &Loaded) -> Result<Arc<Program>, String> {
     let policy = engine
         .compile_with_entrypoint(&regorus::Rc::from(entry_point.as_str()))
         .map_err(|e| e.to_string())?;
-    Compiler::compile_from_policy(&policy, &[entry_point.as_str()]).map_err(|e| e.to_string())
+    // OPA's builtins where regorus' differ are host calls, answered by `run_vm`.
+    Compiler::compile_from_policy_with_host_await(
+        &policy,
+        &[entry_point.as_str()],
+        opa::OPA_BUILTINS,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Runs the virtual machine to its end, answering its calls of OPA's builtins
+/// ([`opa::host_call`]) as it suspends on them.
+fn run_vm(vm: &mut RegoVM) -> Result<Value, regorus::rvm::vm::VmError> {
+    let mut result = vm.execute();
+    while result.is_ok() {
+        let Some(argument) = vm.get_host_await_argument().cloned() else {
+            break;
+        };
+        let answer = opa::host_call(vm.get_host_await_identifier(), &argument);
+        result = vm.resume(Some(answer));
+    }
+    result
 }
 
 /// A copy of the loaded engine with the gathering module added. Every rule is read by its
@@ -1093,7 +1115,7 @@ fn evaluate_vm(
         return over_budget();
     };
     vm.set_execution_timer_config(Some(timer));
-    match vm.execute() {
+    match run_vm(vm) {
         Ok(gathered) => decode(packages, &gathered),
         Err(_) if budget.is_spent() => over_budget(),
         Err(e) => fail_all(e.to_string()),
