@@ -1009,6 +1009,10 @@ const GATHER_PACKAGE: &str = "__policyrun_gather__";
 fn compile(loaded: &Loaded) -> Result<Arc<Program>, String> {
     let entry_point = format!("data.{GATHER_PACKAGE}.results");
     let mut engine = with_gather_module(loaded)?;
+    // What the virtual machine would evaluate otherwise than OPA runs on the interpreter.
+    if let Some(why) = opa::vm::unsupported(&mut engine) {
+        return Err(why);
+    }
     let policy = engine
         .compile_with_entrypoint(&regorus::Rc::from(entry_point.as_str()))
         .map_err(|e| e.to_string())?;

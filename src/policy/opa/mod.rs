@@ -10,13 +10,16 @@
 //!   another), see [`syntax`];
 //! - [`evaluation_engine`], on the parsed modules once they passed the safety check (which
 //!   must see them as written): what OPA's compiler rewrites before it evaluates (see
-//!   [`eager`]), and OPA's `sprintf` and `to_number` where regorus' differ ([`OPA_BUILTINS`]).
+//!   [`eager`]), and OPA's `sprintf` and `to_number` where regorus' differ ([`OPA_BUILTINS`]);
+//! - what regorus' virtual machine would still evaluate otherwise runs on the interpreter
+//!   ([`vm`]).
 
 pub mod eager;
 mod numbers;
 pub mod sprintf;
 pub mod syntax;
 mod text;
+pub mod vm;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
