@@ -1,0 +1,9 @@
+package main
+
+deny[msg] {
+	input.a
+	msg := "a"
+} {
+	input.b
+	msg := "b"
+}
