@@ -547,6 +547,56 @@ fn verify_runs_a_repositorys_policy_tests() {
     );
 }
 
+/// `verify` runs as `opa test` does (issue 25): every package's tests, not only `main`'s;
+/// each definition of a test on its own, named as OPA names them (`test_x#01`), so a failing
+/// duplicate is never hidden by a passing one; test rules in any module.
+#[test]
+fn verify_runs_every_package_and_every_definition_as_opa_test_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    support::write_file(
+        root,
+        "policy/main.rego",
+        "package main\ndeny[msg] { input.kind == \"Pod\"; msg := \"no pods\" }\n",
+    );
+    support::write_file(
+        root,
+        "policy/main_test.rego",
+        "package main\ntest_pod_denied { count(deny) == 1 with input as {\"kind\": \"Pod\"} }\ntest_pod_denied { count(deny) == 1 }\n",
+    );
+    support::write_file(
+        root,
+        "policy/lib/k8s.rego",
+        "package lib.k8s\nname(o) := o.metadata.name\ntest_name_inline { name({\"metadata\": {\"name\": \"x\"}}) == \"x\" }\n",
+    );
+    support::write_file(
+        root,
+        "policy/lib/k8s_test.rego",
+        "package lib.k8s\ntest_name { name({\"metadata\": {\"name\": \"x\"}}) == \"x\" }\n",
+    );
+    let run = policyrun(root, &["verify", "--output", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let results: BTreeMap<String, String> = support::outcome_list(&run)
+        .into_iter()
+        .map(|o| {
+            (
+                o["subject"].as_str().unwrap().to_owned(),
+                o["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeMap<String, String> = [
+        ("lib.k8s.test_name", "passed"),
+        ("lib.k8s.test_name_inline", "passed"),
+        ("main.test_pod_denied", "passed"),
+        ("main.test_pod_denied#01", "failed"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect();
+    assert_eq!(results, expected);
+}
+
 // ---- Gatekeeper's `default` namespace; several messages per object and rule -------------
 
 fn default_ns(extra: &[&str]) -> (i32, Value) {

@@ -428,6 +428,8 @@ fn policy_sources(
     };
     if !chosen.is_empty() {
         settings.dirs = Vec::new();
+        // conftest's `--policy` holds policies; its data comes with `--data`.
+        settings.data_in_dirs = false;
         for path in chosen {
             let absolute = std::env::current_dir()?.join(&path);
             if !absolute.exists() {
