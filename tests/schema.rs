@@ -647,3 +647,113 @@ fn our_example_clusters_pass_the_schema_stage() {
     let outcomes = schema_outcomes(&run.stdout);
     assert!(outcomes.len() > 100, "{}", outcomes.len());
 }
+
+/// `policyrun validate` on one file of `testdata/crd-verdicts` (issue 24), with `extra`
+/// arguments: its schema-stage outcomes.
+fn crd_verdicts(file: &str, extra: &[&str]) -> BTreeMap<(String, String), Value> {
+    let dir = manifest_dir().join("testdata/crd-verdicts");
+    let mut args = vec!["validate", file, "--output", "json"];
+    args.extend_from_slice(extra);
+    let run = policyrun(&dir, &args);
+    assert!(run.code <= 1, "{}{}", run.stdout, run.stderr);
+    schema_outcomes(&run.stdout)
+}
+
+/// Each `(object, check, status, piece of message or detail)`.
+fn assert_verdicts(
+    outcomes: &BTreeMap<(String, String), Value>,
+    expected: &[(&str, &str, &str, &str)],
+) {
+    for (object, check, status, text) in expected {
+        let outcome = get(outcomes, object, check);
+        assert_eq!(outcome["status"], *status, "{object} {check}: {outcome}");
+        let said = format!(
+            "{} {}",
+            outcome["message"].as_str().unwrap_or_default(),
+            outcome["detail"].as_str().unwrap_or_default()
+        );
+        assert!(
+            said.contains(text),
+            "{object} {check}: expected {text:?} in {said}"
+        );
+    }
+}
+
+#[test]
+fn label_rules_apply_only_where_the_api_server_applies_them() {
+    let outcomes = crd_verdicts("selectors.yaml", &[]);
+    assert_verdicts(
+        &outcomes,
+        &[
+            // `matchLabels` properties in a CRD's schema, with titles and descriptions.
+            (
+                "CustomResourceDefinition audiences.example.com",
+                "metadata",
+                "passed",
+                "",
+            ),
+            // A free map that its CRD happens to call `matchLabels`.
+            ("Audience free-text", "metadata", "passed", ""),
+            (
+                "Audience bad-embedded-label",
+                "metadata",
+                "failed",
+                "/spec/podTemplate/metadata/labels/app: label value `Not A Label`",
+            ),
+            (
+                "Service bad-selector",
+                "metadata",
+                "failed",
+                "/spec/selector/app: label value `Not A Label`",
+            ),
+            (
+                "NetworkPolicy bad-peer",
+                "metadata",
+                "failed",
+                "/spec/ingress/0/from/0/namespaceSelector/matchLabels/team",
+            ),
+            (
+                "PodDisruptionBudget bad-pdb",
+                "metadata",
+                "failed",
+                "/spec/selector/matchLabels/app",
+            ),
+            (
+                "CronJob bad-job-pod",
+                "metadata",
+                "failed",
+                "/spec/jobTemplate/spec/template/metadata/labels/app",
+            ),
+            (
+                "CronJob bad-job-pod",
+                "metadata",
+                "failed",
+                "/spec/jobTemplate/spec/template/spec/nodeSelector/disk: label value `Solid State`",
+            ),
+            // Handed to a metrics adapter, not checked as labels by the API server.
+            (
+                "HorizontalPodAutoscaler metric-selector",
+                "metadata",
+                "passed",
+                "",
+            ),
+        ],
+    );
+    // A skipped kind is skipped by every check, names and labels too.
+    let skipped = crd_verdicts(
+        "selectors.yaml",
+        &["--skip", "CustomResourceDefinition,Service"],
+    );
+    for object in [
+        "CustomResourceDefinition audiences.example.com",
+        "Service bad-selector",
+    ] {
+        for check in ["schema", "metadata"] {
+            assert_eq!(
+                get(&skipped, object, check)["status"],
+                "skipped",
+                "{object} {check}"
+            );
+        }
+    }
+}

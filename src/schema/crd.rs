@@ -2,10 +2,13 @@
 //! `openAPIV3Schema` (OpenAPI 3.0, structural) becomes a strict JSON Schema 2020-12 document
 //! with the Kubernetes extensions honoured, as the API server would apply them.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use super::bundle::DEFINITIONS_URI;
 use super::gvk::Gvk;
+use super::places::{self, Places};
 
 pub use crate::model::object::CRD_KIND;
 pub const CRD_API_VERSION: &str = "apiextensions.k8s.io/v1";
@@ -19,6 +22,8 @@ pub struct CrdVersion {
     pub crd: String,
     pub namespaced: bool,
     pub schema: Value,
+    /// Where the API server checks labels inside an object (embedded resources).
+    pub places: Arc<Places>,
     /// The CRD marks this version deprecated (with its warning text, if any).
     pub deprecation: Option<String>,
 }
@@ -86,6 +91,7 @@ pub fn versions(crd: &Value) -> Result<Vec<CrdVersion>, String> {
             crd: name.clone(),
             namespaced,
             schema: root_schema(schema),
+            places: Arc::new(places::from_crd_schema(schema)),
             deprecation,
         });
     }

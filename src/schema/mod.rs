@@ -8,6 +8,7 @@ pub(crate) mod crd;
 pub(crate) mod gvk;
 pub(crate) mod lifecycle;
 pub(crate) mod names;
+pub(crate) mod places;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use bundle::{BUILTIN_VERSION, DEFINITIONS_URI, Definitions, KubeVersion};
 use gvk::Gvk;
 use lifecycle::{ApiStatus, Lifecycle};
 use names::NameRules;
+use places::Places;
 
 /// The check against the schema (and the API version's lifecycle).
 pub const SCHEMA: &str = "schema";
@@ -107,6 +109,8 @@ pub struct Catalog {
     registry: jsonschema::Registry<'static>,
     lifecycle: Lifecycle,
     names: NameRules,
+    /// Where the API server checks labels inside built-in objects, by definition name.
+    builtin_places: HashMap<String, Arc<Places>>,
     settings: Settings,
     /// Custom resources: `None` for configured CRD files (every cluster), else per cluster.
     crds: HashMap<Option<String>, CustomKinds>,
@@ -150,6 +154,8 @@ impl Catalog {
                 Definitions::from_directory(&found, version, builtin.namespaced)?
             }
         };
+        // Read before the registry takes the document.
+        let builtin_places = places::from_definitions(&definitions.document);
         let registry = jsonschema::Registry::new()
             // Moved, not copied: the registry is the only reader of the document.
             .add(DEFINITIONS_URI, std::mem::take(&mut definitions.document))
@@ -160,6 +166,7 @@ impl Catalog {
             registry,
             lifecycle: Lifecycle::builtin()?,
             names: NameRules::builtin()?,
+            builtin_places,
             settings,
             crds: HashMap::new(),
             builtin: HashMap::new(),
@@ -371,6 +378,30 @@ impl Catalog {
                 self.validate(schema, warning.as_deref(), target, base(SCHEMA))
             }
         };
+        // A skipped kind is skipped by every check: names and labels too.
+        if let Some(Resolution::Skipped(why)) = self
+            .resolved
+            .get(&(target.cluster.map(str::to_owned), gvk.clone()))
+        {
+            let metadata = Outcome {
+                status: Status::Skipped,
+                ..base(METADATA)
+            }
+            .message(why.clone());
+            return [schema, metadata];
+        }
+        let problems = self.metadata_problems(target, &gvk);
+        let metadata = if problems.is_empty() {
+            base(METADATA)
+        } else {
+            summarize(base(METADATA), Status::Failed, &problems)
+        };
+        [schema, metadata]
+    }
+
+    /// What the API server would refuse about the names, namespace, labels and annotations
+    /// of an object: its own metadata, and the places of its kind.
+    fn metadata_problems(&self, target: &Target, gvk: &Gvk) -> Vec<String> {
         let mut problems = Vec::new();
         // A manifest for `kubectl create` may leave the name to the API server (`validate`
         // only: the gate's objects always have a name).
@@ -383,17 +414,28 @@ impl Catalog {
             .pointer("/metadata/generateName")
             .and_then(Value::as_str);
         let problem = match generate_name {
-            Some(prefix) if !named => self.names.check_generate_name(&gvk, prefix),
-            _ => self.names.check_name(&gvk, &target.id.name),
+            Some(prefix) if !named => self.names.check_generate_name(gvk, prefix),
+            _ => self.names.check_name(gvk, &target.id.name),
         };
         problems.extend(problem);
-        problems.extend(names::check_labels(target.value));
-        let metadata = if problems.is_empty() {
-            base(METADATA)
-        } else {
-            summarize(base(METADATA), Status::Failed, &problems)
-        };
-        [schema, metadata]
+        problems.extend(names::check_labels(
+            target.value,
+            self.places(target.cluster, gvk),
+        ));
+        problems
+    }
+
+    /// Where the API server checks labels inside objects of `gvk`: from the CRD that
+    /// defines it for `cluster`, else from the release's definitions.
+    fn places(&self, cluster: Option<&str>, gvk: &Gvk) -> Option<&Places> {
+        if let Some((version, _)) = self.crd(cluster, gvk) {
+            return Some(&version.places);
+        }
+        self.definitions
+            .kinds
+            .get(gvk)
+            .and_then(|definition| self.builtin_places.get(definition))
+            .map(Arc::as_ref)
     }
 
     fn validate(
@@ -953,6 +995,46 @@ mod tests {
             "{detail}"
         );
         assert!(detail.contains("'colour' was unexpected"), "{detail}");
+    }
+
+    #[test]
+    fn metadata_rules_follow_the_kind() {
+        let mut catalog = Catalog::new(Settings::default()).unwrap();
+        // A Service's selector is labels; a ConfigMap has no selector at all.
+        let service = id("v1", "Service", "web");
+        let [_, metadata] = run(
+            &mut catalog,
+            &service,
+            &json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "web"},
+                "spec": {"selector": {"app": "not a label"}, "ports": [{"port": 80}]}}),
+        );
+        assert!(
+            metadata
+                .message
+                .starts_with("/spec/selector/app: label value"),
+            "{metadata:?}"
+        );
+        let config = id("v1", "ConfigMap", "c");
+        let [_, metadata] = run(
+            &mut catalog,
+            &config,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "web"},
+                "data": {"matchLabels": "not a label"}}),
+        );
+        assert_eq!(metadata.status, Status::Passed, "{metadata:?}");
+        // A skipped kind is skipped by the metadata check too.
+        let mut skipping = Catalog::new(Settings {
+            skip: vec!["Service".into()],
+            ..Settings::default()
+        })
+        .unwrap();
+        let [schema, metadata] = run(
+            &mut skipping,
+            &service,
+            &json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "Bad_Name"}}),
+        );
+        assert_eq!(schema.status, Status::Skipped);
+        assert_eq!(metadata.status, Status::Skipped, "{metadata:?}");
     }
 
     #[test]
