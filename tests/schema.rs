@@ -757,3 +757,28 @@ fn label_rules_apply_only_where_the_api_server_applies_them() {
         }
     }
 }
+
+#[test]
+fn namespaces_are_dns_labels_where_the_api_server_keeps_them() {
+    let outcomes = crd_verdicts("namespaces.yaml", &[]);
+    assert_verdicts(
+        &outcomes,
+        &[
+            (
+                "Deployment autoscaler",
+                "metadata",
+                "failed",
+                "/metadata/namespace: namespace `${AUTOSCALER_NS}` is not valid: it must be a DNS label",
+            ),
+            ("ConfigMap good", "metadata", "passed", ""),
+            // Cluster-scoped: the API server drops the namespace.
+            ("ClusterRole cluster-wide", "metadata", "passed", ""),
+            (
+                "Bucket upper",
+                "metadata",
+                "failed",
+                "/metadata/namespace: namespace `Storage` is not valid",
+            ),
+        ],
+    );
+}

@@ -418,6 +418,15 @@ impl Catalog {
             _ => self.names.check_name(gvk, &target.id.name),
         };
         problems.extend(problem);
+        // The API server keeps (and checks) the namespace of namespaced kinds only; it
+        // clears a cluster-scoped object's. Of a kind nobody knows the scope of, nothing
+        // is said: its schema check already fails or was skipped on purpose.
+        if let Some(Value::String(namespace)) = target.value.pointer("/metadata/namespace")
+            && !namespace.is_empty()
+            && self.namespaced(target.cluster, gvk) == Some(true)
+        {
+            problems.extend(names::check_namespace(namespace));
+        }
         problems.extend(names::check_labels(
             target.value,
             self.places(target.cluster, gvk),
@@ -1000,6 +1009,25 @@ mod tests {
     #[test]
     fn metadata_rules_follow_the_kind() {
         let mut catalog = Catalog::new(Settings::default()).unwrap();
+        // A namespaced kind's namespace is a DNS label; a cluster-scoped one's is dropped
+        // by the API server and not checked.
+        let mut object_id = id("apps/v1", "Deployment", "web");
+        let mut value = deployment();
+        value["metadata"]["namespace"] = json!("${AUTOSCALER_NS}");
+        let [_, metadata] = run(&mut catalog, &object_id, &value);
+        assert_eq!(metadata.status, Status::Failed, "{metadata:?}");
+        assert!(
+            metadata
+                .message
+                .starts_with("/metadata/namespace: namespace `${AUTOSCALER_NS}`"),
+            "{}",
+            metadata.message
+        );
+        object_id = id("rbac.authorization.k8s.io/v1", "ClusterRole", "reader");
+        let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "reader", "namespace": "${X}"}, "rules": []});
+        let [_, metadata] = run(&mut catalog, &object_id, &role);
+        assert_eq!(metadata.status, Status::Passed, "{metadata:?}");
         // A Service's selector is labels; a ConfigMap has no selector at all.
         let service = id("v1", "Service", "web");
         let [_, metadata] = run(

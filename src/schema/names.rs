@@ -181,6 +181,14 @@ pub fn check_labels(object: &Value, places: Option<&Places>) -> Vec<String> {
     problems
 }
 
+/// Problems with `namespace` as the `metadata.namespace` of an object of a namespaced kind
+/// (`ValidateObjectMeta` checks it as a DNS label, `ValidateNamespaceName`).
+pub fn check_namespace(namespace: &str) -> Option<String> {
+    rule_problem(Rule::DnsLabel, namespace).map(|says| {
+        format!("/metadata/namespace: namespace `{namespace}` is not valid: it must be {says}")
+    })
+}
+
 /// One step on the way down an object.
 #[derive(Clone, Copy)]
 enum Segment<'v> {
@@ -588,6 +596,18 @@ mod tests {
             text.contains("/spec/templates/1/metadata/labels/a: label value"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn namespaces_are_dns_labels() {
+        assert!(check_namespace("kube-system").is_none());
+        let problem = check_namespace("${AUTOSCALER_NS}").unwrap();
+        assert!(
+            problem.starts_with("/metadata/namespace: namespace `${AUTOSCALER_NS}` is not valid: it must be a DNS label"),
+            "{problem}"
+        );
+        assert!(check_namespace("team.a").is_some());
+        assert!(check_namespace(&"a".repeat(64)).is_some());
     }
 
     #[test]
