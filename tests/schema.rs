@@ -782,3 +782,102 @@ fn namespaces_are_dns_labels_where_the_api_server_keeps_them() {
         ],
     );
 }
+
+#[test]
+fn nulls_a_custom_resource_schema_does_not_allow_are_dropped_before_validation() {
+    let outcomes = crd_verdicts("nulls.yaml", &[]);
+    assert_verdicts(
+        &outcomes,
+        &[
+            // `cephfs: null` dropped, `note: null` kept (nullable), `tier: null` defaulted.
+            ("Filesystem commented-out", "schema", "passed", ""),
+            // Dropped, the required field is missing.
+            (
+                "Filesystem null-pool",
+                "schema",
+                "failed",
+                "/spec: \"pool\" is a required property",
+            ),
+            // Array items are never dropped.
+            (
+                "Filesystem null-mount",
+                "schema",
+                "failed",
+                "/spec/mounts/1: null is not of type \"string\"",
+            ),
+            (
+                "Filesystem null-mount",
+                "schema",
+                "failed",
+                "checked as the API server sees the object",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn crd_defaults_are_applied_before_validation_and_cel_rules_are_named_once() {
+    let outcomes = crd_verdicts("defaults.yaml", &[]);
+    assert_verdicts(
+        &outcomes,
+        &[
+            // `type` defaulted to IPAddress: one `oneOf` branch, not two; `protocol`
+            // defaulted in an array item: the required field is there.
+            ("Address defaulted", "schema", "passed", ""),
+            ("Address explicit", "schema", "passed", ""),
+            (
+                "Address wrong-protocol",
+                "schema",
+                "failed",
+                "/spec/ports/0/protocol: \"SCTP\" is not one of",
+            ),
+            (
+                "CustomResourceDefinition addresses.net.example.com",
+                "schema",
+                "passed",
+                "not checked: the CEL rules (x-kubernetes-validations) at v1 /properties/spec",
+            ),
+        ],
+    );
+    // Said on the CRD only, not on each of its objects.
+    let cel = outcomes
+        .values()
+        .filter(|o| o.to_string().contains("x-kubernetes-validations"))
+        .count();
+    assert_eq!(cel, 1, "{outcomes:?}");
+    // Defaults are for validation only: the gate's committed JSON is the object as written.
+    let repo = tempfile::tempdir().unwrap();
+    let root = repo.path();
+    support::write_file(
+        root,
+        "policyrun.toml",
+        "jpath = []\n[[cluster]]\nname = \"dev\"\n",
+    );
+    let crd =
+        fs::read_to_string(manifest_dir().join("testdata/crd-verdicts/defaults.yaml")).unwrap();
+    let documents: Vec<&str> = crd.split("\n---\n").collect();
+    support::write_file(root, "clusters/dev/crd.yaml", documents[0]);
+    support::write_file(root, "clusters/dev/address.yaml", documents[1]);
+    support::write_file(
+        root,
+        "clusters/dev/addresses.jsonnet",
+        "{\n  crd: std.parseYaml(importstr 'crd.yaml'),\n  defaulted: std.parseYaml(importstr 'address.yaml'),\n}\n",
+    );
+    let run = policyrun(root, &["expand"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let written = fs::read_to_string(root.join("generated/dev/addresses/defaulted.json")).unwrap();
+    assert!(
+        !written.contains("IPAddress") && !written.contains("TCP"),
+        "{written}"
+    );
+    let run = policyrun(root, &["check"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // The gate names the CRDs with CEL rules once, in a note.
+    assert!(
+        run.stdout.contains(
+            "note: schema: CEL rules (x-kubernetes-validations) are not evaluated, the API server checks them: 1 CustomResourceDefinition has some (addresses.net.example.com)"
+        ),
+        "{}",
+        run.stdout
+    );
+}

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::bundle::DEFINITIONS_URI;
 use super::gvk::Gvk;
 use super::places::{self, Places};
+use super::structural::Preparation;
 
 pub use crate::model::object::CRD_KIND;
 pub const CRD_API_VERSION: &str = "apiextensions.k8s.io/v1";
@@ -22,6 +23,8 @@ pub struct CrdVersion {
     pub crd: String,
     pub namespaced: bool,
     pub schema: Value,
+    /// What the API server does to an object before validating it (nulls, defaults).
+    pub preparation: Arc<Preparation>,
     /// Where the API server checks labels inside an object (embedded resources).
     pub places: Arc<Places>,
     /// The CRD marks this version deprecated (with its warning text, if any).
@@ -91,11 +94,95 @@ pub fn versions(crd: &Value) -> Result<Vec<CrdVersion>, String> {
             crd: name.clone(),
             namespaced,
             schema: root_schema(schema),
+            preparation: Arc::new(Preparation::new(schema)),
             places: Arc::new(places::from_crd_schema(schema)),
             deprecation,
         });
     }
     Ok(out)
+}
+
+/// Where the CRD's served versions have CEL rules (`x-kubernetes-validations`), as
+/// `<version> <JSON pointer in its openAPIV3Schema>`. policyrun does not evaluate CEL; the
+/// schema stage says so once, on the CRD, rather than on every object.
+pub fn cel_rules(crd: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    for version in crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = version.get("name").and_then(Value::as_str).unwrap_or("?");
+        if let Some(schema) = version.pointer("/schema/openAPIV3Schema") {
+            let mut pointers = Vec::new();
+            find_cel(schema, &mut String::new(), &mut pointers);
+            found.extend(pointers.into_iter().map(|p| {
+                let p = if p.is_empty() { "/".to_owned() } else { p };
+                format!("{name} {p}")
+            }));
+        }
+    }
+    found
+}
+
+/// Follows only the schema keywords, so that a property *named* `x-kubernetes-validations`
+/// is not taken for rules.
+fn find_cel(node: &Value, pointer: &mut String, found: &mut Vec<String>) {
+    let Value::Object(node) = node else {
+        return;
+    };
+    if node
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+        .is_some_and(|rules| !rules.is_empty())
+    {
+        found.push(pointer.clone());
+    }
+    let mut below = |key: &str, child: &Value, pointer: &mut String| {
+        let length = pointer.len();
+        pointer.push('/');
+        pointer.push_str(&crate::model::outcome::pointer_segment(key));
+        find_cel(child, pointer, found);
+        pointer.truncate(length);
+    };
+    for map_key in ["properties", "patternProperties", "definitions"] {
+        if let Some(Value::Object(children)) = node.get(map_key) {
+            for (name, child) in children {
+                let length = pointer.len();
+                pointer.push('/');
+                pointer.push_str(map_key);
+                below(name, child, pointer);
+                pointer.truncate(length);
+            }
+        }
+    }
+    for key in ["items", "additionalProperties", "not", "additionalItems"] {
+        match node.get(key) {
+            Some(child @ Value::Object(_)) => below(key, child, pointer),
+            Some(Value::Array(children)) => {
+                for (i, child) in children.iter().enumerate() {
+                    let length = pointer.len();
+                    pointer.push('/');
+                    pointer.push_str(key);
+                    below(&i.to_string(), child, pointer);
+                    pointer.truncate(length);
+                }
+            }
+            _ => {}
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(Value::Array(children)) = node.get(key) {
+            for (i, child) in children.iter().enumerate() {
+                let length = pointer.len();
+                pointer.push('/');
+                pointer.push_str(key);
+                below(&i.to_string(), child, pointer);
+                pointer.truncate(length);
+            }
+        }
+    }
 }
 
 /// The whole object's schema: the CRD's, plus `apiVersion`, `kind` and a full `ObjectMeta`
@@ -331,6 +418,25 @@ mod tests {
         assert_eq!(versions[1].deprecation.as_deref(), Some("use v1"));
         let broken = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "x"}, "spec": {"group": "g", "names": {"kind": "K"}, "scope": "Sometimes", "versions": []}});
         assert!(super::versions(&broken).unwrap_err().contains("Sometimes"));
+    }
+
+    #[test]
+    fn cel_rules_are_found_by_schema_keyword_only() {
+        let crd = json!({"spec": {"versions": [
+            {"name": "v1", "schema": {"openAPIV3Schema": {"type": "object",
+                "x-kubernetes-validations": [{"rule": "true"}],
+                "properties": {
+                    "x-kubernetes-validations": {"type": "array", "items": {"type": "string"}},
+                    "spec": {"type": "object", "properties": {"list": {"type": "array", "items": {
+                        "type": "object", "x-kubernetes-validations": [{"rule": "self.a > 0"}]}}}},
+                    "empty": {"type": "object", "x-kubernetes-validations": []}
+                }}}},
+            {"name": "v2", "schema": {"openAPIV3Schema": {"type": "object"}}}
+        ]}});
+        assert_eq!(
+            cel_rules(&crd),
+            ["v1 /", "v1 /properties/spec/properties/list/items"]
+        );
     }
 
     #[test]
