@@ -881,3 +881,44 @@ fn crd_defaults_are_applied_before_validation_and_cel_rules_are_named_once() {
         run.stdout
     );
 }
+
+#[test]
+fn crds_with_descriptions_and_their_custom_resources_pass() {
+    let outcomes = crd_verdicts("described.yaml", &[]);
+    for check in ["schema", "metadata"] {
+        for object in [
+            "CustomResourceDefinition reports.example.com",
+            "Report weekly",
+        ] {
+            let outcome = get(&outcomes, object, check);
+            assert_eq!(outcome["status"], "passed", "{object} {check}: {outcome}");
+        }
+    }
+    // The same CRD with a field its Go type does not have still fails.
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(manifest_dir().join("testdata/crd-verdicts/described.yaml"))
+        .unwrap()
+        .replace(
+            "          title: Report\n",
+            "          title: Report\n          summary: not a JSONSchemaProps field\n",
+        );
+    fs::write(dir.path().join("described.yaml"), text).unwrap();
+    let run = policyrun(
+        dir.path(),
+        &["validate", "described.yaml", "--output", "json"],
+    );
+    let outcomes = schema_outcomes(&run.stdout);
+    let crd = get(
+        &outcomes,
+        "CustomResourceDefinition reports.example.com",
+        "schema",
+    );
+    assert_eq!(crd["status"], "failed", "{crd}");
+    assert!(
+        crd["message"]
+            .as_str()
+            .unwrap()
+            .contains("/spec/versions/0/schema/openAPIV3Schema: Additional properties are not allowed ('summary' was unexpected)"),
+        "{crd}"
+    );
+}

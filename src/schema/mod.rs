@@ -171,6 +171,7 @@ impl Catalog {
                 Definitions::from_directory(&found, version, builtin.namespaced)?
             }
         };
+        crd::amend_definitions(&mut definitions.document);
         // Read before the registry takes the document.
         let builtin_places = places::from_definitions(&definitions.document);
         let registry = jsonschema::Registry::new()
