@@ -240,7 +240,6 @@ fn root_schema(openapi: &Value) -> Value {
 }
 
 const COPIED: &[&str] = &[
-    "format",
     "pattern",
     "minimum",
     "maximum",
@@ -254,6 +253,12 @@ const COPIED: &[&str] = &[
     "minProperties",
     "required",
 ];
+
+/// The `format`s checked: those whose JSON Schema meaning is the API server's. The others
+/// differ (kube-openapi's strfmt parses with Go: `duration` is `5m`, not ISO 8601's `PT5M`;
+/// `uuid` may lack dashes; `uri` may be a path) or are not checked there at all (`time`,
+/// `regex`, `int32`): checking them here would fail objects the API server takes.
+const CHECKED_FORMATS: &[&str] = &["byte", "date", "date-time"];
 
 /// One node of an OpenAPI 3.0 structural schema as JSON Schema 2020-12. `structural` is
 /// false below `allOf`/`anyOf`/`oneOf`/`not`, whose value validations must not close objects.
@@ -288,12 +293,15 @@ fn convert(node: &Value, structural: bool) -> Value {
             out.insert((*key).into(), value.clone());
         }
     }
+    if let Some(Value::String(format)) = source.get("format")
+        && CHECKED_FORMATS.contains(&format.as_str())
+    {
+        out.insert("format".into(), format.as_str().into());
+    }
+    // As on the API server, a null never matches an enum, `nullable` or not (kube-openapi's
+    // common validator skips null members and fails a null value).
     if let Some(Value::Array(values)) = source.get("enum") {
-        let mut values = values.clone();
-        if nullable && !values.contains(&Value::Null) {
-            values.push(Value::Null);
-        }
-        out.insert("enum".into(), Value::Array(values));
+        out.insert("enum".into(), Value::Array(values.clone()));
     }
     // OpenAPI 3.0 (draft 4) booleans become 2020-12 numbers.
     for (flag_key, bound_key) in [
@@ -360,16 +368,26 @@ fn convert(node: &Value, structural: bool) -> Value {
             }
         }
     }
+    let mut junctors = Map::new();
     for key in ["allOf", "anyOf", "oneOf"] {
         if let Some(Value::Array(branches)) = source.get(key) {
-            out.insert(
+            junctors.insert(
                 key.into(),
                 Value::Array(branches.iter().map(|b| convert(b, false)).collect()),
             );
         }
     }
     if let Some(not) = source.get("not") {
-        out.insert("not".into(), convert(not, false));
+        junctors.insert("not".into(), convert(not, false));
+    }
+    if nullable && !junctors.is_empty() {
+        // The API server checks a null only against `type` and `enum` (kube-openapi's
+        // SchemaValidator exits early on null): `allOf`/`anyOf`/`oneOf`/`not` hold for
+        // everything else.
+        out.insert("if".into(), json!({"type": "null"}));
+        out.insert("else".into(), Value::Object(junctors));
+    } else {
+        out.extend(junctors);
     }
     Value::Object(out)
 }
@@ -424,9 +442,12 @@ mod tests {
             .unwrap()
             .prepare()
             .unwrap();
+        // Formats checked as the catalog checks them.
         jsonschema::options()
             .with_registry(&registry)
             .offline()
+            .should_validate_formats(true)
+            .should_ignore_unknown_formats(true)
             .build(schema)
             .unwrap()
     }
@@ -466,6 +487,45 @@ mod tests {
             json!({"type": "string", "maxLength": 3})
         );
         assert!(document["$defs"].get(DESCRIBED_TYPES[2]).is_none());
+    }
+
+    #[test]
+    fn nulls_formats_and_enums_as_the_api_server_checks_them() {
+        let schema = root_schema(
+            &json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+                "choice": {"type": "object", "nullable": true,
+                    "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+                    "oneOf": [{"required": ["a"]}, {"required": ["b"]}]},
+                "mode": {"type": "string", "nullable": true, "enum": ["x", "y"]},
+                "every": {"type": "string", "format": "duration"},
+                "id": {"type": "string", "format": "uuid"},
+                "at": {"type": "string", "format": "date-time"}
+            }}}}),
+        );
+        let validator = validator(&schema);
+        let spec = |spec: Value| json!({"apiVersion": "g/v1", "kind": "K", "metadata": {"name": "n"}, "spec": spec});
+        // A null skips `oneOf`; Go durations and dashless UUIDs are the API server's.
+        assert_eq!(
+            errors(
+                &validator,
+                spec(
+                    json!({"choice": null, "every": "5m", "id": "0123456789abcdef0123456789abcdef"})
+                )
+            ),
+            Vec::<String>::new()
+        );
+        let found = errors(
+            &validator,
+            spec(json!({"choice": {"a": "1", "b": "2"}, "mode": null, "at": "yesterday"})),
+        )
+        .join("\n");
+        for expected in [
+            "/spec/choice: {\"a\":\"1\",\"b\":\"2\"} is valid under more than one",
+            "/spec/mode: null is not one of",
+            "/spec/at: \"yesterday\" is not a \"date-time\"",
+        ] {
+            assert!(found.contains(expected), "missing {expected:?} in\n{found}");
+        }
     }
 
     #[test]
