@@ -5,15 +5,15 @@
 //! that only validation sees: freshness, policies and apply see the object as written.
 //!
 //! The rules are the API server's (k8s.io/apiextensions-apiserver, pkg/apiserver/schema/
-//! defaulting: `PruneNonNullableNullsWithoutDefaults`, then `Default`), as the Kubernetes
-//! documentation states them ("Defaulting and Nullable" in "Extend the Kubernetes API with
-//! CustomResourceDefinitions"): "null values for fields that either don't specify the
-//! nullable flag, or give it a false value, will be pruned before defaulting happens. If a
-//! default is present, it will be applied. When nullable is true, null values will be
-//! conserved and won't be defaulted." Defaults apply to the properties of objects that are
-//! present, recursively (into a default just applied too), in array items and map values;
-//! only the structural skeleton (`properties`, `items`, `additionalProperties`) carries
-//! them — a structural schema allows no `default` under `allOf`/`anyOf`/`oneOf`/`not`.
+//! defaulting: `PruneNonNullableNullsWithoutDefaults`, which "removes non-nullable
+//! non-defaultable null values from object. Non-nullable nulls that have a default are left
+//! alone here and will be defaulted later", then `Default`; the Kubernetes documentation,
+//! "Extend the Kubernetes API with CustomResourceDefinitions", section "Defaulting and
+//! Nullable"). Defaults apply to the properties of objects that are present, recursively
+//! (into a default just applied too), in array items and map values; only the structural
+//! skeleton (`properties`, `items`, `additionalProperties`) carries them — a structural
+//! schema allows no `default` under `allOf`/`anyOf`/`oneOf`/`not`. Below
+//! `x-kubernetes-preserve-unknown-fields` a field without a schema is left as it is.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
