@@ -647,3 +647,278 @@ fn our_example_clusters_pass_the_schema_stage() {
     let outcomes = schema_outcomes(&run.stdout);
     assert!(outcomes.len() > 100, "{}", outcomes.len());
 }
+
+/// `policyrun validate` on one file of `testdata/crd-verdicts` (issue 24), with `extra`
+/// arguments: its schema-stage outcomes.
+fn crd_verdicts(file: &str, extra: &[&str]) -> BTreeMap<(String, String), Value> {
+    let dir = manifest_dir().join("testdata/crd-verdicts");
+    let mut args = vec!["validate", file, "--output", "json"];
+    args.extend_from_slice(extra);
+    let run = policyrun(&dir, &args);
+    assert!(run.code <= 1, "{}{}", run.stdout, run.stderr);
+    schema_outcomes(&run.stdout)
+}
+
+/// Each `(object, check, status, piece of message or detail)`.
+fn assert_verdicts(
+    outcomes: &BTreeMap<(String, String), Value>,
+    expected: &[(&str, &str, &str, &str)],
+) {
+    for (object, check, status, text) in expected {
+        let outcome = get(outcomes, object, check);
+        assert_eq!(outcome["status"], *status, "{object} {check}: {outcome}");
+        let said = format!(
+            "{} {}",
+            outcome["message"].as_str().unwrap_or_default(),
+            outcome["detail"].as_str().unwrap_or_default()
+        );
+        assert!(
+            said.contains(text),
+            "{object} {check}: expected {text:?} in {said}"
+        );
+    }
+}
+
+#[test]
+fn label_rules_apply_only_where_the_api_server_applies_them() {
+    let outcomes = crd_verdicts("selectors.yaml", &[]);
+    assert_verdicts(
+        &outcomes,
+        &[
+            // `matchLabels` properties in a CRD's schema, with titles and descriptions.
+            (
+                "CustomResourceDefinition audiences.example.com",
+                "metadata",
+                "passed",
+                "",
+            ),
+            // A free map that its CRD happens to call `matchLabels`.
+            ("Audience free-text", "metadata", "passed", ""),
+            (
+                "Audience bad-embedded-label",
+                "metadata",
+                "failed",
+                "/spec/podTemplate/metadata/labels/app: label value `Not A Label`",
+            ),
+            (
+                "Service bad-selector",
+                "metadata",
+                "failed",
+                "/spec/selector/app: label value `Not A Label`",
+            ),
+            (
+                "NetworkPolicy bad-peer",
+                "metadata",
+                "failed",
+                "/spec/ingress/0/from/0/namespaceSelector/matchLabels/team",
+            ),
+            (
+                "PodDisruptionBudget bad-pdb",
+                "metadata",
+                "failed",
+                "/spec/selector/matchLabels/app",
+            ),
+            (
+                "CronJob bad-job-pod",
+                "metadata",
+                "failed",
+                "/spec/jobTemplate/spec/template/metadata/labels/app",
+            ),
+            (
+                "CronJob bad-job-pod",
+                "metadata",
+                "failed",
+                "/spec/jobTemplate/spec/template/spec/nodeSelector/disk: label value `Solid State`",
+            ),
+            // Handed to a metrics adapter, not checked as labels by the API server.
+            (
+                "HorizontalPodAutoscaler metric-selector",
+                "metadata",
+                "passed",
+                "",
+            ),
+        ],
+    );
+    // A skipped kind is skipped by every check, names and labels too.
+    let skipped = crd_verdicts(
+        "selectors.yaml",
+        &["--skip", "CustomResourceDefinition,Service"],
+    );
+    for object in [
+        "CustomResourceDefinition audiences.example.com",
+        "Service bad-selector",
+    ] {
+        for check in ["schema", "metadata"] {
+            assert_eq!(
+                get(&skipped, object, check)["status"],
+                "skipped",
+                "{object} {check}"
+            );
+        }
+    }
+}
+
+#[test]
+fn namespaces_are_dns_labels_where_the_api_server_keeps_them() {
+    let outcomes = crd_verdicts("namespaces.yaml", &[]);
+    assert_verdicts(
+        &outcomes,
+        &[
+            (
+                "Deployment autoscaler",
+                "metadata",
+                "failed",
+                "/metadata/namespace: namespace `${AUTOSCALER_NS}` is not valid: it must be a DNS label",
+            ),
+            ("ConfigMap good", "metadata", "passed", ""),
+            // Cluster-scoped: the API server drops the namespace.
+            ("ClusterRole cluster-wide", "metadata", "passed", ""),
+            (
+                "Bucket upper",
+                "metadata",
+                "failed",
+                "/metadata/namespace: namespace `Storage` is not valid",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn nulls_a_custom_resource_schema_does_not_allow_are_dropped_before_validation() {
+    let outcomes = crd_verdicts("nulls.yaml", &[]);
+    assert_verdicts(
+        &outcomes,
+        &[
+            // `cephfs: null` dropped, `note: null` kept (nullable), `tier: null` defaulted.
+            ("Filesystem commented-out", "schema", "passed", ""),
+            // Dropped, the required field is missing.
+            (
+                "Filesystem null-pool",
+                "schema",
+                "failed",
+                "/spec: \"pool\" is a required property",
+            ),
+            // Array items are never dropped.
+            (
+                "Filesystem null-mount",
+                "schema",
+                "failed",
+                "/spec/mounts/1: null is not of type \"string\"",
+            ),
+            (
+                "Filesystem null-mount",
+                "schema",
+                "failed",
+                "checked as the API server sees the object",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn crd_defaults_are_applied_before_validation_and_cel_rules_are_named_once() {
+    let outcomes = crd_verdicts("defaults.yaml", &[]);
+    assert_verdicts(
+        &outcomes,
+        &[
+            // `type` defaulted to IPAddress: one `oneOf` branch, not two; `protocol`
+            // defaulted in an array item: the required field is there.
+            ("Address defaulted", "schema", "passed", ""),
+            ("Address explicit", "schema", "passed", ""),
+            (
+                "Address wrong-protocol",
+                "schema",
+                "failed",
+                "/spec/ports/0/protocol: \"SCTP\" is not one of",
+            ),
+            (
+                "CustomResourceDefinition addresses.net.example.com",
+                "schema",
+                "passed",
+                "not checked: the CEL rules (x-kubernetes-validations) at v1 /properties/spec",
+            ),
+        ],
+    );
+    // Said on the CRD only, not on each of its objects.
+    let cel = outcomes
+        .values()
+        .filter(|o| o.to_string().contains("x-kubernetes-validations"))
+        .count();
+    assert_eq!(cel, 1, "{outcomes:?}");
+    // Defaults are for validation only: the gate's committed JSON is the object as written.
+    let repo = tempfile::tempdir().unwrap();
+    let root = repo.path();
+    support::write_file(
+        root,
+        "policyrun.toml",
+        "jpath = []\n[[cluster]]\nname = \"dev\"\n",
+    );
+    let crd =
+        fs::read_to_string(manifest_dir().join("testdata/crd-verdicts/defaults.yaml")).unwrap();
+    let documents: Vec<&str> = crd.split("\n---\n").collect();
+    support::write_file(root, "clusters/dev/crd.yaml", documents[0]);
+    support::write_file(root, "clusters/dev/address.yaml", documents[1]);
+    support::write_file(
+        root,
+        "clusters/dev/addresses.jsonnet",
+        "{\n  crd: std.parseYaml(importstr 'crd.yaml'),\n  defaulted: std.parseYaml(importstr 'address.yaml'),\n}\n",
+    );
+    let run = policyrun(root, &["expand"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let written = fs::read_to_string(root.join("generated/dev/addresses/defaulted.json")).unwrap();
+    assert!(
+        !written.contains("IPAddress") && !written.contains("TCP"),
+        "{written}"
+    );
+    let run = policyrun(root, &["check"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // The gate names the CRDs with CEL rules once, in a note.
+    assert!(
+        run.stdout.contains(
+            "note: schema: CEL rules (x-kubernetes-validations) are not evaluated, the API server checks them: 1 CustomResourceDefinition has some (addresses.net.example.com)"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn crds_with_descriptions_and_their_custom_resources_pass() {
+    let outcomes = crd_verdicts("described.yaml", &[]);
+    for check in ["schema", "metadata"] {
+        for object in [
+            "CustomResourceDefinition reports.example.com",
+            "Report weekly",
+        ] {
+            let outcome = get(&outcomes, object, check);
+            assert_eq!(outcome["status"], "passed", "{object} {check}: {outcome}");
+        }
+    }
+    // The same CRD with a field its Go type does not have still fails.
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(manifest_dir().join("testdata/crd-verdicts/described.yaml"))
+        .unwrap()
+        .replace(
+            "          title: Report\n",
+            "          title: Report\n          summary: not a JSONSchemaProps field\n",
+        );
+    fs::write(dir.path().join("described.yaml"), text).unwrap();
+    let run = policyrun(
+        dir.path(),
+        &["validate", "described.yaml", "--output", "json"],
+    );
+    let outcomes = schema_outcomes(&run.stdout);
+    let crd = get(
+        &outcomes,
+        "CustomResourceDefinition reports.example.com",
+        "schema",
+    );
+    assert_eq!(crd["status"], "failed", "{crd}");
+    assert!(
+        crd["message"]
+            .as_str()
+            .unwrap()
+            .contains("/spec/versions/0/schema/openAPIV3Schema: Additional properties are not allowed ('summary' was unexpected)"),
+        "{crd}"
+    );
+}

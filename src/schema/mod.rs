@@ -8,8 +8,11 @@ pub(crate) mod crd;
 pub(crate) mod gvk;
 pub(crate) mod lifecycle;
 pub(crate) mod names;
+pub(crate) mod places;
+pub(crate) mod structural;
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -26,6 +29,8 @@ use bundle::{BUILTIN_VERSION, DEFINITIONS_URI, Definitions, KubeVersion};
 use gvk::Gvk;
 use lifecycle::{ApiStatus, Lifecycle};
 use names::NameRules;
+use places::Places;
+use structural::Preparation;
 
 /// The check against the schema (and the API version's lifecycle).
 pub const SCHEMA: &str = "schema";
@@ -71,6 +76,8 @@ pub struct KindSchema {
     origin: String,
     schema: Value,
     compiled: OnceLock<Result<jsonschema::Validator, String>>,
+    /// A custom resource's: what the API server does to an object before validating it.
+    preparation: Option<Arc<Preparation>>,
 }
 
 impl KindSchema {
@@ -79,6 +86,16 @@ impl KindSchema {
             origin,
             schema,
             compiled: OnceLock::new(),
+            preparation: None,
+        })
+    }
+
+    fn custom(origin: String, schema: Value, preparation: Arc<Preparation>) -> Arc<Self> {
+        Arc::new(KindSchema {
+            origin,
+            schema,
+            compiled: OnceLock::new(),
+            preparation: Some(preparation),
         })
     }
 }
@@ -107,12 +124,16 @@ pub struct Catalog {
     registry: jsonschema::Registry<'static>,
     lifecycle: Lifecycle,
     names: NameRules,
+    /// Where the API server checks labels inside built-in objects, by definition name.
+    builtin_places: HashMap<String, Arc<Places>>,
     settings: Settings,
     /// Custom resources: `None` for configured CRD files (every cluster), else per cluster.
     crds: HashMap<Option<String>, CustomKinds>,
     builtin: HashMap<Gvk, Arc<KindSchema>>,
     located: HashMap<Gvk, Option<Result<Arc<KindSchema>, String>>>,
     resolved: HashMap<(Option<String>, Gvk), Resolution>,
+    /// The CRDs seen whose schemas have CEL rules, which policyrun does not evaluate.
+    with_cel_rules: BTreeSet<String>,
 }
 
 impl Catalog {
@@ -150,6 +171,9 @@ impl Catalog {
                 Definitions::from_directory(&found, version, builtin.namespaced)?
             }
         };
+        crd::amend_definitions(&mut definitions.document);
+        // Read before the registry takes the document.
+        let builtin_places = places::from_definitions(&definitions.document);
         let registry = jsonschema::Registry::new()
             // Moved, not copied: the registry is the only reader of the document.
             .add(DEFINITIONS_URI, std::mem::take(&mut definitions.document))
@@ -160,11 +184,13 @@ impl Catalog {
             registry,
             lifecycle: Lifecycle::builtin()?,
             names: NameRules::builtin()?,
+            builtin_places,
             settings,
             crds: HashMap::new(),
             builtin: HashMap::new(),
             located: HashMap::new(),
             resolved: HashMap::new(),
+            with_cel_rules: BTreeSet::new(),
         })
     }
 
@@ -176,11 +202,17 @@ impl Catalog {
         origin: &str,
     ) -> Result<(), String> {
         let versions = crd::versions(object)?;
+        if let Some(version) = versions.first()
+            && !crd::cel_rules(object).is_empty()
+        {
+            self.with_cel_rules.insert(version.crd.clone());
+        }
         let table = self.crds.entry(cluster.map(str::to_owned)).or_default();
         for version in versions {
-            let schema = KindSchema::new(
+            let schema = KindSchema::custom(
                 format!("CustomResourceDefinition {} in {origin}", version.crd),
                 version.schema.clone(),
+                version.preparation.clone(),
             );
             table.insert(version.gvk.clone(), (version, schema));
         }
@@ -371,6 +403,31 @@ impl Catalog {
                 self.validate(schema, warning.as_deref(), target, base(SCHEMA))
             }
         };
+        let schema = with_cel_caveat(schema, target.value);
+        // A skipped kind is skipped by every check: names and labels too.
+        if let Some(Resolution::Skipped(why)) = self
+            .resolved
+            .get(&(target.cluster.map(str::to_owned), gvk.clone()))
+        {
+            let metadata = Outcome {
+                status: Status::Skipped,
+                ..base(METADATA)
+            }
+            .message(why.clone());
+            return [schema, metadata];
+        }
+        let problems = self.metadata_problems(target, &gvk);
+        let metadata = if problems.is_empty() {
+            base(METADATA)
+        } else {
+            summarize(base(METADATA), Status::Failed, &problems)
+        };
+        [schema, metadata]
+    }
+
+    /// What the API server would refuse about the names, namespace, labels and annotations
+    /// of an object: its own metadata, and the places of its kind.
+    fn metadata_problems(&self, target: &Target, gvk: &Gvk) -> Vec<String> {
         let mut problems = Vec::new();
         // A manifest for `kubectl create` may leave the name to the API server (`validate`
         // only: the gate's objects always have a name).
@@ -383,17 +440,37 @@ impl Catalog {
             .pointer("/metadata/generateName")
             .and_then(Value::as_str);
         let problem = match generate_name {
-            Some(prefix) if !named => self.names.check_generate_name(&gvk, prefix),
-            _ => self.names.check_name(&gvk, &target.id.name),
+            Some(prefix) if !named => self.names.check_generate_name(gvk, prefix),
+            _ => self.names.check_name(gvk, &target.id.name),
         };
         problems.extend(problem);
-        problems.extend(names::check_labels(target.value));
-        let metadata = if problems.is_empty() {
-            base(METADATA)
-        } else {
-            summarize(base(METADATA), Status::Failed, &problems)
-        };
-        [schema, metadata]
+        // The API server keeps (and checks) the namespace of namespaced kinds only; it
+        // clears a cluster-scoped object's. Of a kind nobody knows the scope of, nothing
+        // is said: its schema check already fails or was skipped on purpose.
+        if let Some(Value::String(namespace)) = target.value.pointer("/metadata/namespace")
+            && !namespace.is_empty()
+            && self.namespaced(target.cluster, gvk) == Some(true)
+        {
+            problems.extend(names::check_namespace(namespace));
+        }
+        problems.extend(names::check_labels(
+            target.value,
+            self.places(target.cluster, gvk),
+        ));
+        problems
+    }
+
+    /// Where the API server checks labels inside objects of `gvk`: from the CRD that
+    /// defines it for `cluster`, else from the release's definitions.
+    fn places(&self, cluster: Option<&str>, gvk: &Gvk) -> Option<&Places> {
+        if let Some((version, _)) = self.crd(cluster, gvk) {
+            return Some(&version.places);
+        }
+        self.definitions
+            .kinds
+            .get(gvk)
+            .and_then(|definition| self.builtin_places.get(definition))
+            .map(Arc::as_ref)
     }
 
     fn validate(
@@ -413,8 +490,15 @@ impl Catalog {
                 .message(problem);
             }
         };
+        // A custom resource is validated as the API server sees it: nulls its schema does
+        // not allow dropped, the CRD's defaults applied — on a copy, the object stays as
+        // written for every other check.
+        let value = match &schema.preparation {
+            Some(preparation) => preparation.apply(target.value),
+            None => Cow::Borrowed(target.value),
+        };
         // Most objects are valid: ask the cheap question first.
-        if validator.is_valid(target.value) {
+        if validator.is_valid(&value) {
             return match warning {
                 None => base,
                 Some(warning) => Outcome {
@@ -427,7 +511,7 @@ impl Catalog {
         // Secret values never reach a report, not even inside an error message.
         let secret = target.id.is_secret();
         let mut errors: Vec<String> = validator
-            .iter_errors(target.value)
+            .iter_errors(&value)
             .take(MAX_ERRORS + 1)
             .map(|error| describe(&error, secret))
             .collect();
@@ -446,6 +530,13 @@ impl Catalog {
             .message(warning),
             (false, warning) => {
                 let mut outcome = summarize(base, Status::Failed, &errors);
+                if matches!(value, Cow::Owned(_)) {
+                    let said = outcome
+                        .detail
+                        .take()
+                        .unwrap_or_else(|| outcome.message.clone());
+                    outcome.detail = Some(format!("{said}\n{PREPARED}"));
+                }
                 if let Some(warning) = warning {
                     outcome.detail =
                         Some(format!("{}\n{warning}", outcome.detail.unwrap_or_default()));
@@ -517,6 +608,56 @@ fn summarize(base: Outcome, status: Status, problems: &[String]) -> Outcome {
             .message(format!("{} (and {} more)", problems[0], n - 1))
             .detail(problems.join("\n")),
     }
+}
+
+/// Said under the errors of a custom resource that was checked as the API server sees it.
+const PREPARED: &str = "(checked as the API server sees the object: nulls its schema does not allow dropped, the CustomResourceDefinition's defaults applied)";
+
+/// A CRD's schema outcome says once, for all its objects, that its CEL rules
+/// (`x-kubernetes-validations`) are not evaluated.
+fn with_cel_caveat(outcome: Outcome, object: &Value) -> Outcome {
+    if outcome.status == Status::Skipped || !crd::is_crd(object) {
+        return outcome;
+    }
+    let rules = crd::cel_rules(object);
+    let Some(first) = rules.first() else {
+        return outcome;
+    };
+    let at = match rules.len() {
+        1 => first.clone(),
+        n => format!("{first} and {} more", n - 1),
+    };
+    let caveat = format!(
+        "not checked: the CEL rules (x-kubernetes-validations) at {at}; policyrun does not evaluate CEL, the API server will"
+    );
+    let detail = match outcome.detail {
+        Some(detail) => format!("{detail}\n{caveat}"),
+        None if outcome.message.is_empty() => caveat,
+        None => format!("{}\n{caveat}", outcome.message),
+    };
+    Outcome {
+        detail: Some(detail),
+        ..outcome
+    }
+}
+
+/// One note for the run: which CRDs have CEL rules that no check evaluated.
+fn cel_note(crds: &BTreeSet<String>) -> Option<String> {
+    const NAMED: usize = 5;
+    let names: Vec<&str> = crds.iter().take(NAMED).map(String::as_str).collect();
+    let more = match crds.len().saturating_sub(NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    (!crds.is_empty()).then(|| {
+        format!(
+            "schema: CEL rules (x-kubernetes-validations) are not evaluated, the API server checks them: {} CustomResourceDefinition{} ha{} some ({}{more})",
+            crds.len(),
+            if crds.len() == 1 { "" } else { "s" },
+            if crds.len() == 1 { "s" } else { "ve" },
+            names.join(", ")
+        )
+    })
 }
 
 /// `/json/pointer: what is wrong`. Instance values appear only when short, and never for a
@@ -594,7 +735,7 @@ pub fn run(catalog: &mut Catalog, input: Input, _events: &dyn Events) -> StageRe
     outcomes.extend(checked);
     StageReport {
         outcomes,
-        notes: Vec::new(),
+        notes: cel_note(&catalog.with_cel_rules).into_iter().collect(),
         stats: Stats {
             schema_shared: shared,
             ..Stats::default()
@@ -953,6 +1094,108 @@ mod tests {
             "{detail}"
         );
         assert!(detail.contains("'colour' was unexpected"), "{detail}");
+    }
+
+    #[test]
+    fn metadata_rules_follow_the_kind() {
+        let mut catalog = Catalog::new(Settings::default()).unwrap();
+        // A namespaced kind's namespace is a DNS label; a cluster-scoped one's is dropped
+        // by the API server and not checked.
+        let mut object_id = id("apps/v1", "Deployment", "web");
+        let mut value = deployment();
+        value["metadata"]["namespace"] = json!("${AUTOSCALER_NS}");
+        let [_, metadata] = run(&mut catalog, &object_id, &value);
+        assert_eq!(metadata.status, Status::Failed, "{metadata:?}");
+        assert!(
+            metadata
+                .message
+                .starts_with("/metadata/namespace: namespace `${AUTOSCALER_NS}`"),
+            "{}",
+            metadata.message
+        );
+        object_id = id("rbac.authorization.k8s.io/v1", "ClusterRole", "reader");
+        let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "reader", "namespace": "${X}"}, "rules": []});
+        let [_, metadata] = run(&mut catalog, &object_id, &role);
+        assert_eq!(metadata.status, Status::Passed, "{metadata:?}");
+        // A Service's selector is labels; a ConfigMap has no selector at all.
+        let service = id("v1", "Service", "web");
+        let [_, metadata] = run(
+            &mut catalog,
+            &service,
+            &json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "web"},
+                "spec": {"selector": {"app": "not a label"}, "ports": [{"port": 80}]}}),
+        );
+        assert!(
+            metadata
+                .message
+                .starts_with("/spec/selector/app: label value"),
+            "{metadata:?}"
+        );
+        let config = id("v1", "ConfigMap", "c");
+        let [_, metadata] = run(
+            &mut catalog,
+            &config,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "web"},
+                "data": {"matchLabels": "not a label"}}),
+        );
+        assert_eq!(metadata.status, Status::Passed, "{metadata:?}");
+        // A skipped kind is skipped by the metadata check too.
+        let mut skipping = Catalog::new(Settings {
+            skip: vec!["Service".into()],
+            ..Settings::default()
+        })
+        .unwrap();
+        let [schema, metadata] = run(
+            &mut skipping,
+            &service,
+            &json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "Bad_Name"}}),
+        );
+        assert_eq!(schema.status, Status::Skipped);
+        assert_eq!(metadata.status, Status::Skipped, "{metadata:?}");
+    }
+
+    #[test]
+    fn custom_resources_are_validated_as_the_api_server_sees_them() {
+        let mut catalog = Catalog::new(Settings::default()).unwrap();
+        let crd = json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "pools.example.com"},
+            "spec": {"group": "example.com", "names": {"kind": "Pool", "plural": "pools"}, "scope": "Cluster",
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                    "type": "object", "properties": {"spec": {"type": "object",
+                        "x-kubernetes-validations": [{"rule": "has(self.mode)"}],
+                        "required": ["mode"],
+                        "properties": {
+                            "mode": {"type": "string", "default": "fast"},
+                            "cache": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}}}}]}
+        });
+        catalog.add_crd(Some("dev"), &crd, "crd.json").unwrap();
+        let pool = id("example.com/v1", "Pool", "p");
+        let value = json!({"apiVersion": "example.com/v1", "kind": "Pool", "metadata": {"name": "p"},
+            "spec": {"cache": null}});
+        let [schema, _] = run(&mut catalog, &pool, &value);
+        assert_eq!(schema.status, Status::Passed, "{schema:?}");
+        let broken = json!({"apiVersion": "example.com/v1", "kind": "Pool", "metadata": {"name": "p"},
+            "spec": {"mode": 3}});
+        let [schema, _] = run(&mut catalog, &pool, &broken);
+        assert_eq!(schema.status, Status::Failed, "{schema:?}");
+        assert_eq!(schema.message, "/spec/mode: 3 is not of type \"string\"");
+        assert!(schema.detail.unwrap().ends_with(PREPARED));
+        // The CRD itself says once that its CEL rule is not evaluated.
+        let crd_id = id(crd::CRD_API_VERSION, crd::CRD_KIND, "pools.example.com");
+        let [schema, _] = run(&mut catalog, &crd_id, &crd);
+        assert_eq!(schema.status, Status::Passed, "{schema:?}");
+        assert!(
+            schema.detail.as_deref().unwrap_or_default().starts_with(
+                "not checked: the CEL rules (x-kubernetes-validations) at v1 /properties/spec;"
+            ),
+            "{schema:?}"
+        );
+        assert_eq!(
+            cel_note(&catalog.with_cel_rules).unwrap(),
+            "schema: CEL rules (x-kubernetes-validations) are not evaluated, the API server checks them: 1 CustomResourceDefinition has some (pools.example.com)"
+        );
     }
 
     #[test]
