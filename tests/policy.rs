@@ -62,7 +62,8 @@ fn message(outcome: &Value) -> &str {
 
 fn conftest(args: &[&str]) -> (i32, BTreeMap<(String, String), Value>) {
     let dir = fixture("policy-conftest");
-    let mut all = vec!["test", "--output", "json"];
+    // The registries the data-driven rule reads come with `--data`, as conftest's do.
+    let mut all = vec!["test", "--output", "json", "--data", "data"];
     all.extend_from_slice(args);
     all.push("manifests");
     let run = policyrun(dir.path(), &all);
