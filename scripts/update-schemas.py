@@ -11,8 +11,11 @@ Sources, both fetched from the package registries this project may use:
   (`type Scope = NamespaceResourceScope | ClusterResourceScope`) for the same release,
   keyed by group and kind (a kind keeps its scope across versions).
 
-Descriptions and patch-strategy annotations are dropped (they are most of the size and no
-validation reads them); everything else is kept as published.
+Descriptions and patch-strategy annotations are dropped where they annotate a schema (they
+are most of the size and no validation reads them); fields of those names (PriorityClass's
+`description`, a CRD schema's `description` and `x-kubernetes-*`) and everything else are
+kept as published, and the script refuses to write a bundle that lost any (`--self-test`
+runs the stripping's unit tests).
 
 Usage:
     python3 scripts/update-schemas.py                       # the pinned version below
@@ -20,6 +23,7 @@ Usage:
     python3 scripts/update-schemas.py --extract DIR --kubernetes 1.33,1.34
         # unpack the full `vX.Y.0-local-strict` directories into DIR instead, for
         # `schema_dir` / `--schema-dir` (other versions than the built-in one)
+    python3 scripts/update-schemas.py --self-test           # unit tests of the stripping
 
 Needs pip and cargo on PATH (cargo only fetches the k8s-openapi source).
 """
@@ -62,12 +66,117 @@ def read_definitions(wheel, minor):
         sys.exit(f"kubernetes-validate {KUBERNETES_VALIDATE} has no schemas for Kubernetes {minor}")
 
 
-def strip(node):
-    if isinstance(node, dict):
-        return {k: strip(v) for k, v in node.items() if k not in DROPPED_KEYS}
-    if isinstance(node, list):
-        return [strip(v) for v in node]
-    return node
+# Where a JSON Schema holds schemas, by keyword: one schema, a list of them, or a map of
+# names to schemas. Everything under any other keyword (`enum`, `default`, `required`,
+# `x-kubernetes-group-version-kind`, `x-kubernetes-unions`, ...) is data and kept as it is.
+ONE_SCHEMA = {"items", "additionalProperties", "additionalItems", "unevaluatedItems",
+              "unevaluatedProperties", "not", "if", "then", "else", "contains", "propertyNames"}
+SCHEMA_LISTS = {"allOf", "anyOf", "oneOf", "prefixItems"}
+SCHEMA_MAPS = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
+
+
+def strip(schema):
+    """`schema` without the annotations in DROPPED_KEYS, wherever they annotate a schema.
+
+    A key of a map of schemas (`properties`, `$defs`, ...) names a field or a definition,
+    never an annotation: PriorityClass has a field `description`, a CRD's JSONSchemaProps
+    fields named `description` and `x-kubernetes-*`. Dropping those names would make valid
+    objects fail (`'description' was unexpected`).
+    """
+    if not isinstance(schema, dict):
+        return schema  # `true`/`false` schemas
+    kept = {}
+    for key, value in schema.items():
+        if key in DROPPED_KEYS:
+            continue
+        if key in SCHEMA_MAPS and isinstance(value, dict):
+            kept[key] = {name: strip(sub) for name, sub in value.items()}
+        elif key in SCHEMA_LISTS and isinstance(value, list):
+            kept[key] = [strip(sub) for sub in value]
+        elif key in ONE_SCHEMA and isinstance(value, list):  # draft-4 tuple `items`
+            kept[key] = [strip(sub) for sub in value]
+        elif key in ONE_SCHEMA:
+            kept[key] = strip(value)
+        else:
+            kept[key] = value
+    return kept
+
+
+def schema_paths(schema, path=""):
+    """Every place in `schema` a field name, definition or data value can be told apart by:
+    the path of each key of a map of schemas, and of each data keyword with its value."""
+    if not isinstance(schema, dict):
+        return
+    for key, value in schema.items():
+        here = f"{path}/{key}"
+        if key in SCHEMA_MAPS and isinstance(value, dict):
+            for name, sub in value.items():
+                yield f"{here}/{name}"
+                yield from schema_paths(sub, f"{here}/{name}")
+        elif key in SCHEMA_LISTS | ONE_SCHEMA and isinstance(value, list):
+            for i, sub in enumerate(value):
+                yield from schema_paths(sub, f"{here}/{i}")
+        elif key in ONE_SCHEMA:
+            yield from schema_paths(value, here)
+        elif key not in DROPPED_KEYS:
+            yield f"{here}={json.dumps(value, sort_keys=True)}"
+
+
+def lost_by_stripping(original, stripped):
+    """What `strip` lost beyond annotations: field names, definitions, data (should be none)."""
+    return sorted(set(schema_paths(original)) - set(schema_paths(stripped)))
+
+
+def self_test():
+    """Unit tests of the stripping, run by `--self-test` (no network)."""
+    import unittest
+
+    class Strip(unittest.TestCase):
+        def test_annotations_go_fields_stay(self):
+            schema = {"$defs": {"description": {"type": "string", "description": "a definition named so"},
+                                "PriorityClass": {
+                "description": "PriorityClass defines ...",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "description": {"description": "the field", "type": ["string", "null"]},
+                    "x-kubernetes-patch-strategy": {"type": "string"},
+                    "x-kubernetes-patch-merge-key": {"type": "string"},
+                    "list": {"type": "array", "items": {"description": "item", "type": "string"},
+                             "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"},
+                },
+                "patternProperties": {"^description$": {"description": "x"}},
+                "oneOf": [{"description": "one", "type": "string"}, True],
+                "additionalItems": [{"description": "tuple"}],
+                "enum": [{"description": "data, not an annotation"}],
+                "default": {"description": "data too"},
+                "x-kubernetes-unions": [{"fields-to-discriminateBy": {"description": "Description"}}],
+            }}}
+            stripped = strip(schema)
+            pc = stripped["$defs"]["PriorityClass"]
+            self.assertEqual(stripped["$defs"]["description"], {"type": "string"})
+            self.assertNotIn("description", pc)
+            self.assertEqual(set(pc["properties"]), {"description", "x-kubernetes-patch-strategy",
+                                                     "x-kubernetes-patch-merge-key", "list"})
+            self.assertEqual(pc["properties"]["description"], {"type": ["string", "null"]})
+            self.assertEqual(pc["properties"]["list"], {"type": "array", "items": {"type": "string"}})
+            self.assertEqual(pc["patternProperties"], {"^description$": {}})
+            self.assertEqual(pc["oneOf"], [{"type": "string"}, True])
+            self.assertEqual(pc["additionalItems"], [{}])
+            self.assertEqual(pc["enum"], [{"description": "data, not an annotation"}])
+            self.assertEqual(pc["default"], {"description": "data too"})
+            self.assertEqual(pc["x-kubernetes-unions"], schema["$defs"]["PriorityClass"]["x-kubernetes-unions"])
+            self.assertEqual(lost_by_stripping(schema, stripped), [])
+
+        def test_the_old_stripping_would_be_caught(self):
+            schema = {"properties": {"description": {"type": "string"}, "value": {"type": "integer"}}}
+            careless = {"properties": {"value": {"type": "integer"}}}
+            self.assertEqual(lost_by_stripping(schema, careless),
+                             ['/properties/description', '/properties/description/type="string"'])
+
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(Strip)
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    sys.exit(0 if result.wasSuccessful() else 1)
 
 
 def k8s_openapi_source(workdir, minor):
@@ -131,6 +240,11 @@ def bundle(wheel, workdir, minor):
         # Subresource kinds (Scale, Eviction, TokenRequest) and meta kinds (Status) are no
         # objects of their own; policyrun reports their scope as unknown.
         print(f"no scope in k8s-openapi (not stored objects): {', '.join(unknown)}")
+    stripped = strip(definitions)
+    lost = lost_by_stripping(definitions, stripped)
+    if lost:
+        sys.exit(f"Kubernetes {minor}: stripping annotations lost {len(lost)} fields or values, "
+                 f"first {lost[:5]}; fix strip()")
     out = {
         "kubernetes_version": f"{minor}.0",
         "source": (
@@ -138,7 +252,7 @@ def bundle(wheel, workdir, minor):
             f"scopes from k8s-openapi {K8S_OPENAPI}; written by scripts/update-schemas.py"
         ),
         "namespaced": scope,
-        "definitions": strip(definitions),
+        "definitions": stripped,
     }
     path = os.path.join(os.path.dirname(__file__), "..", "schemas", f"kubernetes-{minor}.json")
     with open(path, "w") as f:
@@ -165,7 +279,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kubernetes", default=PINNED, help="release(s) as MAJOR.MINOR, comma-separated")
     parser.add_argument("--extract", metavar="DIR", help="unpack full schema directories into DIR")
+    parser.add_argument("--self-test", action="store_true", help="run the stripping's unit tests and exit")
     args = parser.parse_args()
+    if args.self_test:
+        self_test()
     minors = [m.strip() for m in args.kubernetes.split(",") if m.strip()]
     for minor in minors:
         if not re.fullmatch(r"1\.\d+", minor):

@@ -647,3 +647,80 @@ fn our_example_clusters_pass_the_schema_stage() {
     let outcomes = schema_outcomes(&run.stdout);
     assert!(outcomes.len() > 100, "{}", outcomes.len());
 }
+
+/// The `schema` outcome of each object of a `validate --output json` run, by `Kind name`.
+fn validated(run: &support::Run) -> BTreeMap<String, Value> {
+    schema_outcomes(&run.stdout)
+        .into_iter()
+        .filter(|((_, check), _)| check == "schema")
+        .map(|((object, _), outcome)| (object, outcome))
+        .collect()
+}
+
+/// Fields named like the annotations the bundle leaves out (`description`) are real fields:
+/// a PriorityClass's description, a CRD's descriptions of its schema and printer columns.
+#[test]
+fn fields_named_description_are_fields() {
+    let manifests = "\
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: critical}
+value: 1000000
+description: Pods that must not be evicted
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gizmos.example.com}
+spec:
+  group: example.com
+  names: {kind: Gizmo, plural: gizmos}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size, description: How big it is}
+    schema:
+      openAPIV3Schema:
+        description: A gizmo
+        type: object
+        externalDocs: {description: The manual, url: 'https://example.com'}
+        properties:
+          spec:
+            description: What the gizmo should be
+            type: object
+            properties:
+              size: {type: integer, description: How big}
+";
+    let dir = tempfile::tempdir().unwrap();
+    let run = support::policyrun_stdin(
+        dir.path(),
+        &["validate", "--output", "json", "-"],
+        manifests,
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let outcomes = validated(&run);
+    for object in [
+        "PriorityClass critical",
+        "CustomResourceDefinition gizmos.example.com",
+    ] {
+        assert_eq!(outcomes[object]["status"], "passed", "{}", outcomes[object]);
+    }
+    // Still strict: a field the type does not have fails.
+    let run = support::policyrun_stdin(
+        dir.path(),
+        &["validate", "--output", "json", "-"],
+        &manifests.replace("description: Pods", "summary: Pods"),
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = validated(&run);
+    assert!(
+        outcomes["PriorityClass critical"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'summary' was unexpected"),
+        "{}",
+        outcomes["PriorityClass critical"]
+    );
+}

@@ -277,6 +277,49 @@ mod tests {
         );
     }
 
+    /// The bundle leaves out annotations (`description`), never fields that share their
+    /// names: these are all the fields of that kind in the published definitions.
+    #[test]
+    fn fields_named_like_annotations_are_kept() {
+        let defs = Definitions::builtin().unwrap();
+        let properties = |name: &str| -> Vec<String> {
+            let pointer = format!("/$defs/{name}/properties");
+            let found = defs.document.pointer(&pointer);
+            let found = found
+                .and_then(Value::as_object)
+                .unwrap_or_else(|| panic!("{name}"));
+            found.keys().cloned().collect()
+        };
+        for (definition, field) in [
+            ("io.k8s.api.scheduling.v1.PriorityClass", "description"),
+            (
+                "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceColumnDefinition",
+                "description",
+            ),
+            (
+                "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.ExternalDocumentation",
+                "description",
+            ),
+            (
+                "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps",
+                "description",
+            ),
+            (
+                "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps",
+                "x-kubernetes-preserve-unknown-fields",
+            ),
+            (
+                "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps",
+                "$ref",
+            ),
+        ] {
+            assert!(
+                properties(definition).iter().any(|p| p == field),
+                "{definition} has no field {field}"
+            );
+        }
+    }
+
     #[test]
     fn quantity_pattern_accepts_what_the_api_server_does() {
         let re = regex_lite(QUANTITY_PATTERN);
