@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Regenerates policyrun's built-in Kubernetes schema bundle, schemas/kubernetes-<X.Y>.json.
+"""Regenerates policyrun's built-in Kubernetes schema bundles, one per release the source
+carries (1.25 to 1.37): schemas/kubernetes-<X.Y>.json.zlib, compact JSON compressed with
+zlib, which src/schema/bundle.rs compiles in and inflates when a run uses the release.
 
 Sources, both fetched from the package registries this project may use:
 
@@ -9,7 +11,8 @@ Sources, both fetched from the package registries this project may use:
   `x-kubernetes-group-version-kind` of each top-level kind;
 - which kinds are namespaced, from the `k8s-openapi` crate's generated `impl Resource` blocks
   (`type Scope = NamespaceResourceScope | ClusterResourceScope`) for the same release,
-  keyed by group and kind (a kind keeps its scope across versions).
+  keyed by group and kind (a kind keeps its scope across versions); each release from the
+  newest crate release that has its module (K8S_OPENAPI).
 
 Descriptions and patch-strategy annotations are dropped where they annotate a schema (they
 are most of the size and no validation reads them); fields of those names (PriorityClass's
@@ -18,11 +21,13 @@ kept as published, and the script refuses to write a bundle that lost any (`--se
 runs the stripping's unit tests).
 
 Usage:
-    python3 scripts/update-schemas.py                       # the pinned version below
-    python3 scripts/update-schemas.py --kubernetes 1.36     # another release
-    python3 scripts/update-schemas.py --extract DIR --kubernetes 1.33,1.34
+    python3 scripts/update-schemas.py                       # every release the wheel carries
+    python3 scripts/update-schemas.py --kubernetes 1.36     # one release (a new one: list it in
+                                                            # BUILTIN_BUNDLES in src/schema/bundle.rs)
+    python3 scripts/update-schemas.py --plain DIR           # uncompressed, indented, to read or diff
+    python3 scripts/update-schemas.py --extract DIR --kubernetes 1.23,1.24
         # unpack the full `vX.Y.0-local-strict` directories into DIR instead, for
-        # `schema_dir` / `--schema-dir` (other versions than the built-in one)
+        # `schema_dir` / `--schema-dir` (releases not built in)
     python3 scripts/update-schemas.py --self-test           # unit tests of the stripping
 
 Needs pip and cargo on PATH (cargo only fetches the k8s-openapi source).
@@ -37,10 +42,17 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 
 KUBERNETES_VALIDATE = "1.37.0"  # the package release; it carries schemas for 1.25 to 1.37
-K8S_OPENAPI = "0.29.0"  # must offer the `v1_<minor>` module of the release
-PINNED = "1.35"  # the built-in bundle; keep in step with src/schema/bundle.rs
+# The newest k8s-openapi release offering the `v1_<minor>` module of each Kubernetes release
+# (each crate release covers about five); only its source is fetched, for the scopes.
+K8S_OPENAPI = {
+    "1.25": "0.22.0",
+    "1.26": "0.23.0", "1.27": "0.23.0",
+    "1.28": "0.24.0", "1.29": "0.24.0", "1.30": "0.24.0", "1.31": "0.24.0", "1.32": "0.24.0",
+    "1.33": "0.29.0", "1.34": "0.29.0", "1.35": "0.29.0", "1.36": "0.29.0", "1.37": "0.29.0",
+}
 DROPPED_KEYS = {"description", "x-kubernetes-patch-strategy", "x-kubernetes-patch-merge-key"}
 
 
@@ -182,12 +194,15 @@ def self_test():
 def k8s_openapi_source(workdir, minor):
     """The crate's `src/v1_<minor>` directory, fetched with cargo into its usual cache."""
     module = "v" + minor.replace(".", "_")
-    project = os.path.join(workdir, "fetch")
+    crate = K8S_OPENAPI.get(minor)
+    if crate is None:
+        sys.exit(f"no k8s-openapi release is named for Kubernetes {minor}: add one to K8S_OPENAPI")
+    project = os.path.join(workdir, f"fetch-{minor}")
     os.makedirs(os.path.join(project, "src"), exist_ok=True)
     with open(os.path.join(project, "Cargo.toml"), "w") as f:
         f.write(
             '[package]\nname = "fetch"\nversion = "0.0.0"\nedition = "2021"\n'
-            f'[dependencies]\nk8s-openapi = {{ version = "={K8S_OPENAPI}", features = ["{module}"] }}\n'
+            f'[dependencies]\nk8s-openapi = {{ version = "={crate}", features = ["{module}"] }}\n'
         )
     with open(os.path.join(project, "src", "lib.rs"), "w") as f:
         f.write("")
@@ -198,7 +213,7 @@ def k8s_openapi_source(workdir, minor):
     (package,) = [p for p in metadata["packages"] if p["name"] == "k8s-openapi"]
     source = os.path.join(os.path.dirname(package["manifest_path"]), "src", module)
     if not os.path.isdir(source):
-        sys.exit(f"k8s-openapi {K8S_OPENAPI} has no module {module}")
+        sys.exit(f"k8s-openapi {crate} has no module {module}")
     return source
 
 
@@ -249,12 +264,27 @@ def bundle(wheel, workdir, minor):
         "kubernetes_version": f"{minor}.0",
         "source": (
             f"kubernetes-validate {KUBERNETES_VALIDATE} ({schema_dir_name(minor)}), "
-            f"scopes from k8s-openapi {K8S_OPENAPI}; written by scripts/update-schemas.py"
+            f"scopes from k8s-openapi {K8S_OPENAPI[minor]}; written by scripts/update-schemas.py"
         ),
         "namespaced": scope,
         "definitions": stripped,
     }
-    path = os.path.join(os.path.dirname(__file__), "..", "schemas", f"kubernetes-{minor}.json")
+    return out
+
+
+def write_compressed(out, minor):
+    """`schemas/kubernetes-<minor>.json.zlib`: compact JSON, zlib at its best level, which
+    policyrun inflates (flate2) only when a run uses the release (BENCHMARKS.md, issue 24)."""
+    text = json.dumps(out, separators=(",", ":"), sort_keys=True).encode()
+    path = os.path.join(os.path.dirname(__file__), "..", "schemas", f"kubernetes-{minor}.json.zlib")
+    with open(path, "wb") as f:
+        f.write(zlib.compress(text, 9))
+    print(f"wrote {os.path.normpath(path)} ({len(text)} bytes of JSON)")
+
+
+def write_plain(out, minor, directory):
+    """The bundle as indented JSON, for reading and comparing (`--plain DIR`)."""
+    path = os.path.join(directory, f"kubernetes-{minor}.json")
     with open(path, "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")
@@ -275,25 +305,45 @@ def extract(wheel, target, minors):
         print(f"extracted {os.path.join(target, schema_dir_name(minor))} ({len(members)} files)")
 
 
+def releases_in(wheel):
+    """Every release the wheel carries strict schemas for, oldest first."""
+    found = set()
+    for name in wheel.namelist():
+        match = re.match(r"kubernetes_validate/kubernetes-json-schema/v(1\.\d+)\.0-local-strict/", name)
+        if match:
+            found.add(match.group(1))
+    return sorted(found, key=lambda minor: int(minor.split(".")[1]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--kubernetes", default=PINNED, help="release(s) as MAJOR.MINOR, comma-separated")
+    parser.add_argument("--kubernetes", default="all",
+                        help="release(s) as MAJOR.MINOR, comma-separated (default: all the wheel carries)")
     parser.add_argument("--extract", metavar="DIR", help="unpack full schema directories into DIR")
+    parser.add_argument("--plain", metavar="DIR", help="write the bundles uncompressed into DIR instead")
     parser.add_argument("--self-test", action="store_true", help="run the stripping's unit tests and exit")
     args = parser.parse_args()
     if args.self_test:
         self_test()
-    minors = [m.strip() for m in args.kubernetes.split(",") if m.strip()]
-    for minor in minors:
-        if not re.fullmatch(r"1\.\d+", minor):
-            sys.exit(f"--kubernetes: {minor!r} is not MAJOR.MINOR (1.35)")
     with tempfile.TemporaryDirectory() as workdir:
         wheel = fetch_wheel(workdir)
+        available = releases_in(wheel)
+        if args.kubernetes == "all":
+            minors = available
+        else:
+            minors = [m.strip() for m in args.kubernetes.split(",") if m.strip()]
+        for minor in minors:
+            if not re.fullmatch(r"1\.\d+", minor):
+                sys.exit(f"--kubernetes: {minor!r} is not MAJOR.MINOR (1.35)")
         if args.extract:
             extract(wheel, args.extract, minors)
-        else:
-            for minor in minors:
-                bundle(wheel, workdir, minor)
+            return
+        for minor in minors:
+            out = bundle(wheel, workdir, minor)
+            if args.plain:
+                write_plain(out, minor, args.plain)
+            else:
+                write_compressed(out, minor)
 
 
 if __name__ == "__main__":

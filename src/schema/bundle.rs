@@ -1,25 +1,149 @@
-//! The Kubernetes type definitions of one release: the built-in bundle compiled into the
-//! binary (so that a fresh install validates offline), or a `vX.Y.Z-local-strict` directory
-//! of PyPI's `kubernetes-validate` for other releases. Both become the same `Definitions`.
+//! The Kubernetes type definitions of one release: a bundle compiled into the binary for
+//! every release from 1.25 to 1.37 (so that a fresh install validates any of them offline),
+//! or a `vX.Y.Z-local-strict` directory of PyPI's `kubernetes-validate` for other releases.
+//! Both become the same `Definitions`.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::gvk::Gvk;
 
-/// The release of the built-in bundle (`schemas/kubernetes-1.35.json`, written by
-/// `scripts/update-schemas.py`); the apply stage pins k8s-openapi to the same release.
+/// The release objects are checked against unless a setting names another; the apply stage
+/// pins k8s-openapi to the same release.
 pub const BUILTIN_VERSION: KubeVersion = KubeVersion {
     major: 1,
     minor: 35,
     patch: 0,
 };
 
-const BUILTIN: &str = include_str!("../../schemas/kubernetes-1.35.json");
+/// The bundles compiled into the binary, by minor release of Kubernetes 1, oldest first:
+/// `schemas/kubernetes-1.<minor>.json.zlib`, written by `scripts/update-schemas.py` (zlib
+/// keeps the 13 releases at 0.3 MB where the JSON is 3.9 MB; BENCHMARKS.md, issue 24). Each
+/// is inflated only when a run uses its release.
+const BUILTIN_BUNDLES: [(u32, &[u8]); 13] = [
+    (
+        25,
+        include_bytes!("../../schemas/kubernetes-1.25.json.zlib"),
+    ),
+    (
+        26,
+        include_bytes!("../../schemas/kubernetes-1.26.json.zlib"),
+    ),
+    (
+        27,
+        include_bytes!("../../schemas/kubernetes-1.27.json.zlib"),
+    ),
+    (
+        28,
+        include_bytes!("../../schemas/kubernetes-1.28.json.zlib"),
+    ),
+    (
+        29,
+        include_bytes!("../../schemas/kubernetes-1.29.json.zlib"),
+    ),
+    (
+        30,
+        include_bytes!("../../schemas/kubernetes-1.30.json.zlib"),
+    ),
+    (
+        31,
+        include_bytes!("../../schemas/kubernetes-1.31.json.zlib"),
+    ),
+    (
+        32,
+        include_bytes!("../../schemas/kubernetes-1.32.json.zlib"),
+    ),
+    (
+        33,
+        include_bytes!("../../schemas/kubernetes-1.33.json.zlib"),
+    ),
+    (
+        34,
+        include_bytes!("../../schemas/kubernetes-1.34.json.zlib"),
+    ),
+    (
+        35,
+        include_bytes!("../../schemas/kubernetes-1.35.json.zlib"),
+    ),
+    (
+        36,
+        include_bytes!("../../schemas/kubernetes-1.36.json.zlib"),
+    ),
+    (
+        37,
+        include_bytes!("../../schemas/kubernetes-1.37.json.zlib"),
+    ),
+];
+
+/// The releases built in, oldest first.
+pub fn builtin_releases() -> impl Iterator<Item = KubeVersion> {
+    BUILTIN_BUNDLES.iter().map(|(minor, _)| KubeVersion {
+        major: 1,
+        minor: *minor,
+        patch: 0,
+    })
+}
+
+/// Whether `version`'s release is built in (any patch release of it).
+pub fn is_builtin(version: &KubeVersion) -> bool {
+    builtin_releases().any(|builtin| builtin.same_release(version))
+}
+
+/// The releases built in, for messages: `1.25 to 1.37`.
+pub fn builtin_range() -> String {
+    let mut releases = builtin_releases();
+    let first = releases.next();
+    match (first, releases.last()) {
+        (Some(first), Some(last)) => format!(
+            "{}.{} to {}.{}",
+            first.major, first.minor, last.major, last.minor
+        ),
+        (Some(only), None) => format!("{}.{}", only.major, only.minor),
+        _ => "none".to_owned(),
+    }
+}
+
+/// The message for a release that is neither built in nor in a schema directory.
+pub fn not_built_in(version: &KubeVersion) -> String {
+    format!(
+        "Kubernetes {}.{} is not built in (built in: {}); set `schema_dir` (or --schema-dir) to a directory holding v{}.{}.0-local-strict (see scripts/update-schemas.py --extract)",
+        version.major,
+        version.minor,
+        builtin_range(),
+        version.major,
+        version.minor
+    )
+}
+
+/// The `vX.Y.Z-local-strict` directory of `version` in a schema directory, if it holds one:
+/// the exact release first, then `vX.Y.0`.
+pub fn release_directory(dir: &Path, version: &KubeVersion) -> Option<PathBuf> {
+    [
+        format!("v{version}-local-strict"),
+        format!("v{}.{}.0-local-strict", version.major, version.minor),
+    ]
+    .iter()
+    .map(|name| dir.join(name))
+    .find(|path| path.is_dir())
+}
+
+/// The built-in release nearest to `version`: the scopes of a release read from a schema
+/// directory come from it (a kind keeps its scope across releases).
+pub fn nearest_builtin(version: &KubeVersion) -> KubeVersion {
+    builtin_releases()
+        .min_by_key(|builtin| {
+            (
+                builtin.major.abs_diff(version.major),
+                builtin.minor.abs_diff(version.minor),
+            )
+        })
+        .unwrap_or(BUILTIN_VERSION)
+}
 
 /// The `$id` the definitions are registered under: kubernetes-validate's kind files refer to
 /// it as `/api/_definitions.json`.
@@ -87,15 +211,38 @@ struct BundleFile {
 }
 
 impl Definitions {
-    /// The bundle compiled into the binary.
+    /// The built-in bundle of the default release, [`BUILTIN_VERSION`] (the tests' release).
+    #[cfg(test)]
     pub fn builtin() -> Result<Definitions, String> {
-        let bundle: BundleFile = serde_json::from_str(BUILTIN)
-            .map_err(|e| format!("the built-in schema bundle is damaged: {e}"))?;
-        let version = KubeVersion::parse(&bundle.kubernetes_version)?;
-        Ok(Definitions::new(
-            version,
+        Definitions::builtin_release(&BUILTIN_VERSION)
+    }
+
+    /// The bundle compiled into the binary for `version`'s release, inflated and read.
+    pub fn builtin_release(version: &KubeVersion) -> Result<Definitions, String> {
+        let compressed = BUILTIN_BUNDLES
+            .iter()
+            .find(|(minor, _)| version.major == 1 && *minor == version.minor)
+            .map(|(_, bytes)| *bytes)
+            .ok_or_else(|| not_built_in(version))?;
+        let damaged = |e: &dyn fmt::Display| {
             format!(
-                "built-in schemas for Kubernetes {version} ({})",
+                "the built-in schema bundle of Kubernetes {}.{} is damaged: {e}",
+                version.major, version.minor
+            )
+        };
+        let mut text = Vec::new();
+        flate2::read::ZlibDecoder::new(compressed)
+            .read_to_end(&mut text)
+            .map_err(|e| damaged(&e))?;
+        let bundle: BundleFile = serde_json::from_slice(&text).map_err(|e| damaged(&e))?;
+        let bundled = KubeVersion::parse(&bundle.kubernetes_version)?;
+        if !bundled.same_release(version) {
+            return Err(damaged(&format!("it holds Kubernetes {bundled}")));
+        }
+        Ok(Definitions::new(
+            bundled,
+            format!(
+                "built-in schemas for Kubernetes {bundled} ({})",
                 bundle.source
             ),
             bundle.definitions,
@@ -277,11 +424,114 @@ mod tests {
         );
     }
 
+    #[test]
+    fn every_builtin_release_loads_with_its_kinds_and_scopes() {
+        let releases: Vec<KubeVersion> = builtin_releases().collect();
+        assert_eq!(releases.first().unwrap().to_string(), "1.25.0");
+        assert_eq!(releases.last().unwrap().to_string(), "1.37.0");
+        assert!(is_builtin(&BUILTIN_VERSION));
+        assert!(is_builtin(&KubeVersion::parse("1.29.7").unwrap()));
+        assert!(!is_builtin(&KubeVersion::parse("1.24").unwrap()));
+        assert!(!is_builtin(&KubeVersion::parse("2.29").unwrap()));
+        assert_eq!(builtin_range(), "1.25 to 1.37");
+        let deploy = Gvk::new("apps", "v1", "Deployment");
+        let not_stored = [
+            "authentication.k8s.io/TokenRequest",
+            "autoscaling/Scale",
+            "policy/Eviction",
+            "/Status",
+        ];
+        for release in releases {
+            let defs = Definitions::builtin_release(&release).unwrap();
+            assert_eq!(defs.version, release);
+            assert!(defs.kind_schema(&deploy).is_some(), "{release}");
+            assert!(defs.kinds.len() > 100, "{release}: {}", defs.kinds.len());
+            let unscoped: Vec<String> = defs
+                .kinds
+                .keys()
+                .filter(|g| !g.kind.ends_with("List"))
+                .map(Gvk::group_kind)
+                .filter(|gk| !defs.namespaced.contains_key(gk))
+                .filter(|gk| !not_stored.contains(&gk.as_str()))
+                .collect();
+            assert!(unscoped.is_empty(), "{release}: no scope for {unscoped:?}");
+        }
+        let problem = Definitions::builtin_release(&KubeVersion::parse("1.24").unwrap())
+            .err()
+            .unwrap();
+        assert!(
+            problem.starts_with("Kubernetes 1.24 is not built in (built in: 1.25 to 1.37)"),
+            "{problem}"
+        );
+    }
+
+    /// Every bundle in `schemas/` is built in, and every built-in one is there.
+    #[test]
+    fn the_bundles_in_schemas_are_the_ones_built_in() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("kubernetes-"))
+            .collect();
+        on_disk.sort();
+        let mut built_in: Vec<String> = builtin_releases()
+            .map(|v| format!("kubernetes-{}.{}.json.zlib", v.major, v.minor))
+            .collect();
+        built_in.sort();
+        assert_eq!(on_disk, built_in);
+    }
+
+    /// The hand-kept lifecycle table agrees with every release built in: a version it calls
+    /// removed has no schema there, and has one in the release before its removal.
+    #[test]
+    fn lifecycle_table_agrees_with_every_release() {
+        use super::super::lifecycle::{ApiStatus, Lifecycle};
+        let table = Lifecycle::builtin().unwrap();
+        let releases: Vec<Definitions> = builtin_releases()
+            .map(|v| Definitions::builtin_release(&v).unwrap())
+            .collect();
+        for (gvk, removed) in table.kinds() {
+            for defs in &releases {
+                let is_removed = matches!(
+                    table.verdict(&gvk, defs.version),
+                    Some(ApiStatus::Removed { .. })
+                );
+                if is_removed {
+                    assert!(
+                        !defs.kinds.contains_key(&gvk),
+                        "{gvk} has a schema in {} though the table says removed in {removed:?}",
+                        defs.version
+                    );
+                }
+            }
+            let Some(removed) = removed.map(|r| KubeVersion::parse(r).unwrap()) else {
+                continue;
+            };
+            if let Some(before) = releases
+                .iter()
+                .find(|d| d.version.major == removed.major && d.version.minor + 1 == removed.minor)
+            {
+                assert!(
+                    before.kinds.contains_key(&gvk),
+                    "{gvk}: the table says removed in {removed}, but {} has no schema",
+                    before.version
+                );
+            }
+        }
+    }
+
     /// The bundle leaves out annotations (`description`), never fields that share their
     /// names: these are all the fields of that kind in the published definitions.
     #[test]
     fn fields_named_like_annotations_are_kept() {
-        let defs = Definitions::builtin().unwrap();
+        for release in builtin_releases() {
+            fields_named_like_annotations_are_kept_in(&release);
+        }
+    }
+
+    fn fields_named_like_annotations_are_kept_in(release: &KubeVersion) {
+        let defs = Definitions::builtin_release(release).unwrap();
         let properties = |name: &str| -> Vec<String> {
             let pointer = format!("/$defs/{name}/properties");
             let found = defs.document.pointer(&pointer);
@@ -315,7 +565,7 @@ mod tests {
         ] {
             assert!(
                 properties(definition).iter().any(|p| p == field),
-                "{definition} has no field {field}"
+                "{release}: {definition} has no field {field}"
             );
         }
     }
