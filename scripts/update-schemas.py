@@ -18,7 +18,8 @@ Descriptions and patch-strategy annotations are dropped where they annotate a sc
 are most of the size and no validation reads them); fields of those names (PriorityClass's
 `description`, a CRD schema's `description` and `x-kubernetes-*`) and everything else are
 kept as published, and the script refuses to write a bundle that lost any (`--self-test`
-runs the stripping's unit tests).
+runs the stripping's unit tests). It also checks that each kind's own file in the wheel is
+its definition made top-level by the rule policyrun applies (`top_level`).
 
 Usage:
     python3 scripts/update-schemas.py                       # every release the wheel carries
@@ -186,6 +187,17 @@ def self_test():
             self.assertEqual(lost_by_stripping(schema, careless),
                              ['/properties/description', '/properties/description/type="string"'])
 
+        def test_top_level_fields_are_nullable_the_object_is_not(self):
+            definition = {"type": ["object", "null"], "required": ["value"],
+                          "properties": {"value": {"type": "integer"}, "name": {"type": ["string", "null"]},
+                                         "metadata": {"$ref": "#/$defs/ObjectMeta"},
+                                         "items": {"type": "array", "items": {"type": "string"}}}}
+            self.assertEqual(top_level(definition), {
+                "type": "object", "required": ["value"],
+                "properties": {"value": {"type": ["integer", "null"]}, "name": {"type": ["string", "null"]},
+                               "metadata": {"$ref": "#/$defs/ObjectMeta"},
+                               "items": {"type": ["array", "null"], "items": {"type": "string"}}}})
+
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(Strip)
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     sys.exit(0 if result.wasSuccessful() else 1)
@@ -255,6 +267,7 @@ def bundle(wheel, workdir, minor):
         # Subresource kinds (Scale, Eviction, TokenRequest) and meta kinds (Status) are no
         # objects of their own; policyrun reports their scope as unknown.
         print(f"no scope in k8s-openapi (not stored objects): {', '.join(unknown)}")
+    check_kind_files(wheel, minor, definitions)
     stripped = strip(definitions)
     lost = lost_by_stripping(definitions, stripped)
     if lost:
@@ -280,6 +293,56 @@ def write_compressed(out, minor):
     with open(path, "wb") as f:
         f.write(zlib.compress(text, 9))
     print(f"wrote {os.path.normpath(path)} ({len(text)} bytes of JSON)")
+
+
+def top_level(definition):
+    """A kind's definition as kubernetes-validate's file for the kind has it, which policyrun
+    builds the same way (`Definitions::kind_schema`): the object itself not null, each of
+    its own fields nullable (`value: null` in a PriorityClass passes, though `value` is
+    required)."""
+    out = dict(definition)
+    out["type"] = "object"
+    properties = {}
+    for name, schema in definition.get("properties", {}).items():
+        types = schema.get("type")
+        if isinstance(types, str):
+            schema = dict(schema, type=[types, "null"])
+        elif isinstance(types, list) and "null" not in types:
+            schema = dict(schema, type=types + ["null"])
+        properties[name] = schema
+    if "properties" in definition:
+        out["properties"] = properties
+    return out
+
+
+def check_kind_files(wheel, minor, definitions):
+    """Every kind file of the release is `top_level` of its definition: else policyrun's
+    top-level schemas would not be the reference's."""
+    prefix = f"kubernetes_validate/kubernetes-json-schema/{schema_dir_name(minor)}/"
+    names = set(wheel.namelist())
+    compared, different = 0, []
+    for name, definition in definitions["$defs"].items():
+        gvks = definition.get("x-kubernetes-group-version-kind", [])
+        if len(gvks) != 1 or "kind" not in definition.get("properties", {}):
+            continue
+        gvk = gvks[0]
+        group = gvk["group"].split(".")[0]
+        file = f"{prefix}{gvk['kind'].lower()}-{group + '-' if group else ''}{gvk['version']}.json"
+        if file not in names:
+            continue  # kubernetes-validate names a few by their package (meta, apiserverinternal)
+        published = json.loads(wheel.read(file))
+        if published.get("x-kubernetes-group-version-kind") != gvks:
+            continue  # two groups share the first label: the file is another group's
+        published = {k: v for k, v in published.items() if k not in ("$id", "$schema")}
+        text = json.dumps(strip(published), sort_keys=True).replace('"/api/_definitions.json#', '"#')
+        compared += 1
+        if json.loads(text) != strip(top_level(definition)):
+            different.append(name)
+    if different:
+        sys.exit(f"Kubernetes {minor}: kind files differ from their definitions beyond the top "
+                 f"level's nullability: {', '.join(different[:5])}; update top_level() and "
+                 "Definitions::kind_schema together")
+    print(f"Kubernetes {minor}: {compared} kind files are their definitions' top level")
 
 
 def write_plain(out, minor, directory):

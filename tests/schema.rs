@@ -885,3 +885,42 @@ fn each_cluster_is_checked_against_its_own_release() {
         run.stderr
     );
 }
+
+/// An object's own fields may be null, as in kubernetes-validate's schema of each kind (the
+/// API server decodes a null as no value): `value: null` passed there and failed here.
+/// Deeper down null is still refused where the type does not allow it.
+#[test]
+fn top_level_fields_may_be_null_as_in_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = support::policyrun_stdin(
+        dir.path(),
+        &["validate", "--output", "json", "-"],
+        "\
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: critical}
+value: null
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: web}
+spec:
+  ports: [{port: null}]
+",
+    );
+    let outcomes = validated(&run);
+    assert_eq!(
+        outcomes["PriorityClass critical"]["status"], "passed",
+        "{}",
+        outcomes["PriorityClass critical"]
+    );
+    let service = &outcomes["Service web"];
+    assert_eq!(service["status"], "failed", "{service}");
+    assert!(
+        service["message"]
+            .as_str()
+            .unwrap()
+            .contains("/spec/ports/0/port: null is not of type \"integer\""),
+        "{service}"
+    );
+}

@@ -198,6 +198,9 @@ pub struct Definitions {
     pub document: Value,
     /// Top-level kinds: the definition name of each.
     pub kinds: HashMap<Gvk, String>,
+    /// Top-level kinds: the schema of a whole object (see [`top_level`]), made before the
+    /// document moves into the registry.
+    kind_schemas: HashMap<Gvk, Value>,
     /// `group/Kind` -> namespaced, for every kind whose scope is known.
     pub namespaced: HashMap<String, bool>,
 }
@@ -284,6 +287,7 @@ impl Definitions {
     ) -> Definitions {
         tighten(&mut document);
         let mut kinds = HashMap::new();
+        let mut kind_schemas = HashMap::new();
         if let Some(defs) = document.get("$defs").and_then(Value::as_object) {
             for (name, schema) in defs {
                 let Some([gvk]) = schema
@@ -301,7 +305,9 @@ impl Definitions {
                 if let (true, Some(group), Some(version), Some(kind)) =
                     (is_object, field("group"), field("version"), field("kind"))
                 {
-                    kinds.insert(Gvk::new(group, version, kind), name.clone());
+                    let gvk = Gvk::new(group, version, kind);
+                    kind_schemas.insert(gvk.clone(), top_level(schema));
+                    kinds.insert(gvk, name.clone());
                 }
             }
         }
@@ -310,17 +316,14 @@ impl Definitions {
             source,
             document,
             kinds,
+            kind_schemas,
             namespaced,
         }
     }
 
-    /// The schema of one top-level kind: a reference into the definitions document.
+    /// The schema of a whole object of one top-level kind (see [`top_level`]).
     pub fn kind_schema(&self, gvk: &Gvk) -> Option<Value> {
-        let name = self.kinds.get(gvk)?;
-        Some(serde_json::json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$ref": format!("{DEFINITIONS_URI}#/$defs/{name}"),
-        }))
+        self.kind_schemas.get(gvk).cloned()
     }
 
     /// Whether the definitions hold any version of `group/Kind`.
@@ -331,6 +334,69 @@ impl Definitions {
             .filter(|other| !other.is_prerelease())
             .map(Gvk::api_version)
             .min()
+    }
+}
+
+/// A kind's definition as the schema of a whole object, made the way kubernetes-validate's
+/// (and kubeconform's) file for the kind is made from it: the object itself is not null, and
+/// each of its own fields may be (`value: null` in a PriorityClass passes there, though
+/// `value` is required: the API server decodes the null as no value). Without this policyrun
+/// failed such objects where the reference passes them (tests/schema_reference.rs);
+/// `scripts/update-schemas.py` checks the rule against every kind file of every release.
+/// `$ref`s become absolute, into the registered definitions.
+fn top_level(definition: &Value) -> Value {
+    let mut schema = definition.clone();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert("type".into(), "object".into());
+        object.insert(
+            "$schema".into(),
+            "https://json-schema.org/draft/2020-12/schema".into(),
+        );
+        if let Some(Value::Object(fields)) = object.get_mut("properties") {
+            fields.values_mut().for_each(nullable);
+        }
+    }
+    absolute_refs(&mut schema);
+    schema
+}
+
+/// Lets a field's schema take null as well, when it names its types.
+fn nullable(field: &mut Value) {
+    let Some(object) = field.as_object_mut() else {
+        return;
+    };
+    match object.get_mut("type") {
+        Some(Value::String(only)) => {
+            let only = std::mem::take(only);
+            object.insert("type".into(), serde_json::json!([only, "null"]));
+        }
+        Some(Value::Array(types)) if !types.iter().any(|t| t == "null") => {
+            types.push("null".into());
+        }
+        _ => {}
+    }
+}
+
+/// `#/$defs/...` (inside the definitions document) and `/api/_definitions.json#/...` (the
+/// kind files' form) as absolute references into the registered definitions.
+fn absolute_refs(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match value {
+                    Value::String(target) if key == "$ref" => {
+                        if target.starts_with('#') {
+                            *target = format!("{DEFINITIONS_URI}{target}");
+                        } else if target.starts_with("/api/_definitions.json") {
+                            *target = format!("https://kubernetes.io{target}");
+                        }
+                    }
+                    _ => absolute_refs(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(absolute_refs),
+        _ => {}
     }
 }
 
@@ -519,6 +585,45 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A kind's schema is its definition with the object not null and its own fields
+    /// nullable, referring into the registered definitions.
+    #[test]
+    fn kind_schemas_are_the_reference_top_level() {
+        let defs = Definitions::builtin().unwrap();
+        let schema = defs
+            .kind_schema(&Gvk::new("scheduling.k8s.io", "v1", "PriorityClass"))
+            .unwrap();
+        assert_eq!(schema["type"], "object");
+        assert_eq!(
+            schema["properties"]["value"]["type"],
+            serde_json::json!(["integer", "null"])
+        );
+        assert_eq!(schema["required"], serde_json::json!(["value"]));
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(
+            schema["properties"]["metadata"]["$ref"],
+            format!("{DEFINITIONS_URI}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+        );
+        let mut registry_document = defs.document.clone();
+        registry_document["$id"] = DEFINITIONS_URI.into();
+        let registry = jsonschema::Registry::new()
+            .add(DEFINITIONS_URI, registry_document)
+            .and_then(|builder| builder.prepare())
+            .unwrap();
+        let validator = jsonschema::options()
+            .with_registry(&registry)
+            .build(&schema)
+            .unwrap();
+        let object = |value: Value| {
+            serde_json::json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                "metadata": {"name": "critical"}, "value": value})
+        };
+        assert!(validator.is_valid(&object(1000.into())));
+        assert!(validator.is_valid(&object(Value::Null)));
+        assert!(!validator.is_valid(&object("high".into())));
+        assert!(!validator.is_valid(&Value::Null));
     }
 
     /// The bundle leaves out annotations (`description`), never fields that share their
