@@ -219,18 +219,10 @@ pub fn kubernetes_version(
     if in_schema_dir || bundle::is_builtin(&version) {
         return Ok(version);
     }
-    Err(match schema_dir {
-        None => format!("{key}: {}", bundle::not_built_in(&version)),
-        Some(dir) => format!(
-            "{key}: Kubernetes {}.{} is not built in (built in: {}) and {} holds no v{}.{}.0-local-strict",
-            version.major,
-            version.minor,
-            bundle::builtin_range(),
-            dir.display(),
-            version.major,
-            version.minor
-        ),
-    })
+    Err(format!(
+        "{key}: {}",
+        bundle::not_built_in(&version, schema_dir)
+    ))
 }
 
 #[derive(Debug, Deserialize)]

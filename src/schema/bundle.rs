@@ -108,16 +108,19 @@ pub fn builtin_range() -> String {
     }
 }
 
-/// The message for a release that is neither built in nor in a schema directory.
-pub fn not_built_in(version: &KubeVersion) -> String {
-    format!(
-        "Kubernetes {}.{} is not built in (built in: {}); set `schema_dir` (or --schema-dir) to a directory holding v{}.{}.0-local-strict (see scripts/update-schemas.py --extract)",
-        version.major,
-        version.minor,
-        builtin_range(),
-        version.major,
-        version.minor
-    )
+/// The message for a release that is neither built in nor in the schema directory, if any.
+pub fn not_built_in(version: &KubeVersion, schema_dir: Option<&Path>) -> String {
+    let (major, minor) = (version.major, version.minor);
+    let range = builtin_range();
+    match schema_dir {
+        None => format!(
+            "Kubernetes {major}.{minor} is not built in (built in: {range}); set `schema_dir` (or --schema-dir) to a directory holding v{major}.{minor}.0-local-strict (see scripts/update-schemas.py --extract)"
+        ),
+        Some(dir) => format!(
+            "Kubernetes {major}.{minor} is not built in (built in: {range}) and {} holds no v{major}.{minor}.0-local-strict",
+            dir.display()
+        ),
+    }
 }
 
 /// The `vX.Y.Z-local-strict` directory of `version` in a schema directory, if it holds one:
@@ -226,7 +229,7 @@ impl Definitions {
             .iter()
             .find(|(minor, _)| version.major == 1 && *minor == version.minor)
             .map(|(_, bytes)| *bytes)
-            .ok_or_else(|| not_built_in(version))?;
+            .ok_or_else(|| not_built_in(version, None))?;
         let damaged = |e: &dyn fmt::Display| {
             format!(
                 "the built-in schema bundle of Kubernetes {}.{} is damaged: {e}",

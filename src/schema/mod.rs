@@ -137,18 +137,7 @@ impl Release {
                 Definitions::from_directory(&found, version, scopes.namespaced)?
             }
             (None, _) if bundle::is_builtin(&version) => Definitions::builtin_release(&version)?,
-            (None, None) => return Err(bundle::not_built_in(&version)),
-            (None, Some(dir)) => {
-                return Err(format!(
-                    "Kubernetes {}.{} is not built in (built in: {}) and {} holds no v{}.{}.0-local-strict",
-                    version.major,
-                    version.minor,
-                    bundle::builtin_range(),
-                    dir.display(),
-                    version.major,
-                    version.minor
-                ));
-            }
+            (None, dir) => return Err(bundle::not_built_in(&version, dir.as_deref())),
         };
         let registry = jsonschema::Registry::new()
             // Moved, not copied: the registry is the only reader of the document.
