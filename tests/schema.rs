@@ -458,16 +458,24 @@ fn another_kubernetes_release_from_a_schema_directory() {
     let repo = fixture("schemas");
     let root = repo.path();
     let versions = manifest_dir().join("testdata/schema-versions");
-    // Without a schema directory only the built-in release is available.
-    let run = policyrun(root, &["--kubernetes-version", "1.33"]);
+    // Without a schema directory only the releases built in are available.
+    let run = policyrun(root, &["--kubernetes-version", "1.24"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("only 1.35.0 is built in"),
+        run.stderr
+            .contains("Kubernetes 1.24 is not built in (built in: 1.25 to 1.37)"),
         "{}",
         run.stderr
     );
+    let run = policyrun(root, &["--kubernetes-version", "1.33", "--output", "json"]);
+    let outcomes = schema_outcomes(&run.stdout);
+    assert_eq!(
+        get(&outcomes, "Deployment web", "schema")["status"],
+        "passed"
+    );
 
-    // The stand-in 1.33 knows ConfigMaps without `data`, and nothing else.
+    // A schema directory holding the release comes first: the stand-in 1.33 knows
+    // ConfigMaps without `data`, and nothing else.
     let run = policyrun(
         root,
         &[
@@ -920,5 +928,274 @@ fn crds_with_descriptions_and_their_custom_resources_pass() {
             .unwrap()
             .contains("/spec/versions/0/schema/openAPIV3Schema: Additional properties are not allowed ('summary' was unexpected)"),
         "{crd}"
+    );
+}
+
+/// The `schema` outcome of each object of a `validate --output json` run, by `Kind name`.
+fn validated(run: &support::Run) -> BTreeMap<String, Value> {
+    schema_outcomes(&run.stdout)
+        .into_iter()
+        .filter(|((_, check), _)| check == "schema")
+        .map(|((object, _), outcome)| (object, outcome))
+        .collect()
+}
+
+/// Fields named like the annotations the bundle leaves out (`description`) are real fields:
+/// a PriorityClass's description, a CRD's descriptions of its schema and printer columns.
+#[test]
+fn fields_named_description_are_fields() {
+    let manifests = "\
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: critical}
+value: 1000000
+description: Pods that must not be evicted
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gizmos.example.com}
+spec:
+  group: example.com
+  names: {kind: Gizmo, plural: gizmos}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size, description: How big it is}
+    schema:
+      openAPIV3Schema:
+        description: A gizmo
+        type: object
+        externalDocs: {description: The manual, url: 'https://example.com'}
+        properties:
+          spec:
+            description: What the gizmo should be
+            type: object
+            properties:
+              size: {type: integer, description: How big}
+";
+    let dir = tempfile::tempdir().unwrap();
+    let run = support::policyrun_stdin(
+        dir.path(),
+        &["validate", "--output", "json", "-"],
+        manifests,
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let outcomes = validated(&run);
+    for object in [
+        "PriorityClass critical",
+        "CustomResourceDefinition gizmos.example.com",
+    ] {
+        assert_eq!(outcomes[object]["status"], "passed", "{}", outcomes[object]);
+    }
+    // Still strict: a field the type does not have fails.
+    let run = support::policyrun_stdin(
+        dir.path(),
+        &["validate", "--output", "json", "-"],
+        &manifests.replace("description: Pods", "summary: Pods"),
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = validated(&run);
+    assert!(
+        outcomes["PriorityClass critical"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'summary' was unexpected"),
+        "{}",
+        outcomes["PriorityClass critical"]
+    );
+}
+
+/// Objects whose verdict depends on the release: a FlowSchema of an API version removed
+/// in 1.32, and a Deployment with pod-level resources (a field since 1.32).
+const RELEASE_DEPENDENT: &str = "\
+apiVersion: flowcontrol.apiserver.k8s.io/v1beta3
+kind: FlowSchema
+metadata: {name: health}
+spec:
+  priorityLevelConfiguration: {name: exempt}
+  matchingPrecedence: 1
+  rules:
+  - nonResourceRules: [{verbs: ['*'], nonResourceURLs: [/healthz]}]
+    subjects: [{kind: Group, group: {name: 'system:unauthenticated'}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      resources: {limits: {cpu: '1'}}
+      containers: [{name: web, image: 'nginx:1.27'}]
+";
+
+/// Every release from 1.25 is built in: `--kubernetes-version 1.29` works offline, with no
+/// schema directory, and judges by 1.29's schemas and API lifecycle.
+#[test]
+fn older_releases_are_built_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let validate = |extra: &[&str]| {
+        let mut args = vec!["validate", "--output", "json"];
+        args.extend_from_slice(extra);
+        args.push("-");
+        support::policyrun_stdin(dir.path(), &args, RELEASE_DEPENDENT)
+    };
+
+    let run = validate(&["--kubernetes-version", "1.29"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = validated(&run);
+    let flow = &outcomes["FlowSchema health"];
+    assert_eq!(flow["status"], "warning", "{flow}");
+    assert!(
+        flow["message"]
+            .as_str()
+            .unwrap()
+            .contains("deprecated since Kubernetes 1.29"),
+        "{flow}"
+    );
+    let web = &outcomes["Deployment web"];
+    assert_eq!(web["status"], "failed", "{web}");
+    assert!(
+        web["message"]
+            .as_str()
+            .unwrap()
+            .contains("'resources' was unexpected"),
+        "{web}"
+    );
+
+    // The default release, 1.35: the other way round.
+    let run = validate(&[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = validated(&run);
+    let flow = &outcomes["FlowSchema health"];
+    assert_eq!(flow["status"], "failed", "{flow}");
+    assert!(
+        flow["message"]
+            .as_str()
+            .unwrap()
+            .contains("removed in Kubernetes 1.32"),
+        "{flow}"
+    );
+    assert_eq!(outcomes["Deployment web"]["status"], "passed");
+
+    // A release that is not built in, without a schema directory, is a usage error that
+    // says which are.
+    for release in ["1.24", "1.38"] {
+        let run = validate(&["--kubernetes-version", release]);
+        assert_eq!(run.code, 2, "{release}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("built in: 1.25 to 1.37"),
+            "{release}: {}",
+            run.stderr
+        );
+    }
+}
+
+/// Clusters are upgraded one at a time: `[cluster.schema] kubernetes_version` checks one
+/// cluster's objects against its own release, and `--kubernetes-version` every cluster's.
+#[test]
+fn each_cluster_is_checked_against_its_own_release() {
+    let repo = fixture("schema-releases");
+    let by_cluster = |run: &support::Run| -> BTreeMap<(String, String), String> {
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        doc["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["stage"] == "schema" && o["check"] == "schema")
+            .map(|o| {
+                let key = (
+                    o["cluster"].as_str().unwrap().to_owned(),
+                    o["object"]["kind"].as_str().unwrap().to_owned(),
+                );
+                (key, o["status"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    };
+    let expect = |pairs: [(&str, &str, &str); 4]| -> BTreeMap<(String, String), String> {
+        pairs
+            .iter()
+            .map(|(c, k, s)| ((c.to_string(), k.to_string()), s.to_string()))
+            .collect()
+    };
+    let run = policyrun(repo.path(), &["--output", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        by_cluster(&run),
+        expect([
+            ("old", "FlowSchema", "warning"),
+            ("old", "Deployment", "failed"),
+            ("new", "FlowSchema", "failed"),
+            ("new", "Deployment", "passed"),
+        ])
+    );
+    let run = policyrun(
+        repo.path(),
+        &["--output", "json", "--kubernetes-version", "1.36"],
+    );
+    assert_eq!(
+        by_cluster(&run),
+        expect([
+            ("old", "FlowSchema", "failed"),
+            ("old", "Deployment", "passed"),
+            ("new", "FlowSchema", "failed"),
+            ("new", "Deployment", "passed"),
+        ])
+    );
+    // A cluster's release that is not built in is a usage error naming the key.
+    let config = repo.path().join("policyrun.toml");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(&config, text.replace("\"1.29\"", "\"1.21\"")).unwrap();
+    let run = policyrun(repo.path(), &[]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "cluster[0].schema.kubernetes_version: Kubernetes 1.21 is not built in (built in: 1.25 to 1.37)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+/// An object's own fields may be null, as in kubernetes-validate's schema of each kind (the
+/// API server decodes a null as no value): `value: null` passed there and failed here.
+/// Deeper down null is still refused where the type does not allow it.
+#[test]
+fn top_level_fields_may_be_null_as_in_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = support::policyrun_stdin(
+        dir.path(),
+        &["validate", "--output", "json", "-"],
+        "\
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: critical}
+value: null
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: web}
+spec:
+  ports: [{port: null}]
+",
+    );
+    let outcomes = validated(&run);
+    assert_eq!(
+        outcomes["PriorityClass critical"]["status"], "passed",
+        "{}",
+        outcomes["PriorityClass critical"]
+    );
+    let service = &outcomes["Service web"];
+    assert_eq!(service["status"], "failed", "{service}");
+    assert!(
+        service["message"]
+            .as_str()
+            .unwrap()
+            .contains("/spec/ports/0/port: null is not of type \"integer\""),
+        "{service}"
     );
 }

@@ -13,14 +13,16 @@ use crate::cli::args::{
     LimitArgs, OnFailureArg, Output, ParserArg, PolicyArgs, PolicySources, ReportArgs, SchemaArgs,
     TestArgs, ValidateArgs, VerifyArgs,
 };
-use crate::cli::config::{Config, EVALUATION_SECONDS, Needs, POLICY_SECONDS, STYLE_SOURCE_BYTES};
+use crate::cli::config::{
+    Config, EVALUATION_SECONDS, Needs, POLICY_SECONDS, STYLE_SOURCE_BYTES, kubernetes_version,
+};
 use crate::model::manifests::Format;
 use crate::model::outcome::{Outcome, Stage, Status};
 use crate::model::repository::FormatOnly;
 use crate::pipeline::validate::Reading;
 use crate::pipeline::{check, rollout};
 use crate::policy::{self, ClusterContext};
-use crate::schema::{self, SchemaLocation, bundle::KubeVersion};
+use crate::schema::{self, SchemaLocation};
 
 /// Which reports a command writes, with everything about the terminal already decided.
 #[derive(Clone)]
@@ -501,12 +503,6 @@ fn apply_schema_flags(
 ) -> Result<(), UsageError> {
     let absolute =
         |path: &Path| -> Result<PathBuf, UsageError> { Ok(std::env::current_dir()?.join(path)) };
-    if let Some(version) = &flags.kubernetes_version {
-        settings.kubernetes_version = Some(
-            KubeVersion::parse(version)
-                .map_err(|e| UsageError(format!("--kubernetes-version: {e}")))?,
-        );
-    }
     if let Some(dir) = &flags.schema_dir {
         if !dir.is_dir() {
             return Err(UsageError(format!(
@@ -516,6 +512,18 @@ fn apply_schema_flags(
         }
         settings.schema_dir = Some(absolute(dir)?);
         settings.schema_dir_confined_to = None;
+    }
+    if let Some(version) = &flags.kubernetes_version {
+        // The caller's release, for every cluster: what would this tree meet on 1.36?
+        settings.kubernetes_version = Some(
+            kubernetes_version(
+                "--kubernetes-version",
+                version,
+                settings.schema_dir.as_deref(),
+            )
+            .map_err(UsageError)?,
+        );
+        settings.cluster_versions.clear();
     }
     let mut locations = Vec::with_capacity(flags.schema_locations.len());
     for location in &flags.schema_locations {
@@ -713,6 +721,34 @@ mod tests {
         assert!(refused.contains("offline only"), "{refused}");
         let missing = message(check_plan(&dir, &["--crd", "/no/such/crd.yaml"]));
         assert_eq!(missing, "--crd: /no/such/crd.yaml does not exist");
+    }
+
+    #[test]
+    fn the_release_flag_replaces_every_clusters_release() {
+        let dir = repo("");
+        std::fs::write(
+            dir.path().join("policyrun.toml"),
+            "[schema]\nkubernetes_version = \"1.34\"\n[[cluster]]\nname = \"dev\"\n[cluster.schema]\nkubernetes_version = \"1.30\"\n",
+        )
+        .unwrap();
+        let plan = check_plan(&dir, &[]).unwrap();
+        assert_eq!(
+            plan.config.schema.cluster_versions["dev"].to_string(),
+            "1.30.0"
+        );
+        let plan = check_plan(&dir, &["--kubernetes-version", "1.36"]).unwrap();
+        assert_eq!(
+            plan.config.schema.kubernetes_version.unwrap().to_string(),
+            "1.36.0"
+        );
+        assert!(plan.config.schema.cluster_versions.is_empty());
+        let refused = message(check_plan(&dir, &["--kubernetes-version", "1.24"]));
+        assert!(
+            refused.starts_with(
+                "--kubernetes-version: Kubernetes 1.24 is not built in (built in: 1.25 to 1.37)"
+            ),
+            "{refused}"
+        );
     }
 
     #[test]

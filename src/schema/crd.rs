@@ -185,34 +185,6 @@ fn find_cel(node: &Value, pointer: &mut String, found: &mut Vec<String>) {
     }
 }
 
-/// The `apiextensions.k8s.io/v1` types whose `description` field a CRD uses: every schema
-/// node, printer column and external documentation may have one (the API server's Go
-/// types do; controller-gen writes one almost everywhere).
-const DESCRIBED_TYPES: &[&str] = &[
-    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps",
-    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceColumnDefinition",
-    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.ExternalDocumentation",
-];
-
-/// Gives the CRD types of a release's definitions their `description` field where the
-/// document lacks it, so that a CRD is checked against the fields its Go types have. The
-/// built-in 1.35 bundle lost every property named `description` (its script drops the
-/// documentation keys, and those with them), which failed every described CRD as "additional
-/// properties are not allowed"; a document that has the field is left as it is.
-pub fn amend_definitions(document: &mut Value) {
-    for name in DESCRIBED_TYPES {
-        if let Some(Value::Object(properties)) = document
-            .get_mut("$defs")
-            .and_then(|defs| defs.get_mut(*name))
-            .and_then(|definition| definition.get_mut("properties"))
-        {
-            properties
-                .entry("description")
-                .or_insert_with(|| json!({"type": ["string", "null"]}));
-        }
-    }
-}
-
 /// The whole object's schema: the CRD's, plus `apiVersion`, `kind` and a full `ObjectMeta`
 /// (the API server ignores a CRD's own description of `metadata` beyond the name).
 fn root_schema(openapi: &Value) -> Value {
@@ -467,26 +439,6 @@ mod tests {
         assert_eq!(versions[1].deprecation.as_deref(), Some("use v1"));
         let broken = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "x"}, "spec": {"group": "g", "names": {"kind": "K"}, "scope": "Sometimes", "versions": []}});
         assert!(super::versions(&broken).unwrap_err().contains("Sometimes"));
-    }
-
-    #[test]
-    fn described_crd_types_get_their_description_field() {
-        let column = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceColumnDefinition";
-        let mut document = json!({"$defs": {
-            DESCRIBED_TYPES[0]: {"type": "object", "properties": {"title": {"type": "string"}}},
-            column: {"type": "object", "properties": {"description": {"type": "string", "maxLength": 3}}}
-        }});
-        amend_definitions(&mut document);
-        assert_eq!(
-            document["$defs"][DESCRIBED_TYPES[0]]["properties"]["description"],
-            json!({"type": ["string", "null"]})
-        );
-        // A document that has the field keeps its own, and nothing is made up.
-        assert_eq!(
-            document["$defs"][column]["properties"]["description"],
-            json!({"type": "string", "maxLength": 3})
-        );
-        assert!(document["$defs"].get(DESCRIBED_TYPES[2]).is_none());
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! The schema stage: every object checked offline against the Kubernetes schemas of one
-//! release (built in, or chosen), schemas from configured locations and from the
-//! `CustomResourceDefinition`s in the tree, the lifecycle of its API version, and the
-//! naming rules the API server enforces beyond the schemas. `check` and `validate` share it.
+//! The schema stage: every object checked offline against the Kubernetes schemas of its
+//! cluster's release (built in, or from a schema directory), schemas from configured
+//! locations and from the `CustomResourceDefinition`s in the tree, the lifecycle of its API
+//! version, and the naming rules the API server enforces beyond the schemas. `check` and
+//! `validate` share it.
 
 pub(crate) mod bundle;
 pub(crate) mod crd;
@@ -12,7 +13,7 @@ pub(crate) mod places;
 pub(crate) mod structural;
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -44,8 +45,11 @@ const MAX_ERRORS: usize = 50;
 /// repository, the command line may point anywhere).
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
-    /// `None`: the built-in release.
+    /// The release of every cluster without one of its own; `None`: [`BUILTIN_VERSION`].
     pub kubernetes_version: Option<KubeVersion>,
+    /// Clusters whose objects are checked against a release of their own
+    /// (`[cluster.schema] kubernetes_version`): clusters are upgraded one at a time.
+    pub cluster_versions: BTreeMap<String, KubeVersion>,
     /// Where other releases live: `vX.Y.Z-local-strict` directories of kubernetes-validate.
     pub schema_dir: Option<PathBuf>,
     /// Set when `schema_dir` comes from the repository: the files read from it must really
@@ -75,10 +79,18 @@ pub struct KindSchema {
     /// Where the schema comes from, for messages.
     origin: String,
     schema: Value,
-    compiled: OnceLock<Result<jsonschema::Validator, String>>,
+    /// Compiled once per release it is used with (a CRD's schema refers to the release's
+    /// ObjectMeta, and clusters may run different releases), by the catalog's release index.
+    compiled: OnceLock<Box<[OnceLock<Compiled>]>>,
     /// A custom resource's: what the API server does to an object before validating it.
     preparation: Option<Arc<Preparation>>,
 }
+
+/// A kind schema compiled against one release, or why it does not compile.
+type Compiled = Result<jsonschema::Validator, String>;
+
+/// What the configured locations hold for a kind (`None`: nothing), looked up once.
+type Located = Option<Result<Arc<KindSchema>, String>>;
 
 impl KindSchema {
     fn new(origin: String, schema: Value) -> Arc<Self> {
@@ -107,6 +119,8 @@ enum Resolution {
     Removed(ApiStatus),
     Schema {
         schema: Arc<KindSchema>,
+        /// The catalog's index of the release the object's cluster runs.
+        release: usize,
         warning: Option<String>,
     },
     Missing,
@@ -116,75 +130,101 @@ enum Resolution {
 /// The custom resources one set of CRDs defines, with their compiled-once schemas.
 type CustomKinds = HashMap<Gvk, (crd::CrdVersion, Arc<KindSchema>)>;
 
-/// Everything the schema stage knows: the release's definitions (registered once for all
-/// `$ref`s), the lifecycle and naming tables, custom resources per cluster, and how each
-/// kind seen so far resolves.
-pub struct Catalog {
+/// One release a run checks against: its definitions and their `$ref` registry.
+struct Release {
     definitions: Definitions,
     registry: jsonschema::Registry<'static>,
+    /// Where the API server checks labels inside built-in objects, by definition name.
+    places: HashMap<String, Arc<Places>>,
+}
+
+impl Release {
+    /// The definitions of `version`: from `schema_dir` when it holds the release (a team's
+    /// own copy wins), else built in; registered once for every `$ref`.
+    fn load(version: KubeVersion, settings: &Settings) -> Result<Release, String> {
+        let found = settings
+            .schema_dir
+            .as_deref()
+            .and_then(|dir| bundle::release_directory(dir, &version));
+        let mut definitions = match (found, &settings.schema_dir) {
+            (Some(found), _) => {
+                if let Some(root) = &settings.schema_dir_confined_to {
+                    ensure_inside(&found.join("_definitions.json"), root)?;
+                }
+                // A kind keeps its scope across releases: the nearest built-in one's.
+                let scopes = Definitions::builtin_release(&bundle::nearest_builtin(&version))?;
+                Definitions::from_directory(&found, version, scopes.namespaced)?
+            }
+            (None, _) if bundle::is_builtin(&version) => Definitions::builtin_release(&version)?,
+            (None, dir) => return Err(bundle::not_built_in(&version, dir.as_deref())),
+        };
+        // Read before the registry takes the document.
+        let places = places::from_definitions(&definitions.document);
+        let registry = jsonschema::Registry::new()
+            // Moved, not copied: the registry is the only reader of the document.
+            .add(DEFINITIONS_URI, std::mem::take(&mut definitions.document))
+            .and_then(|builder| builder.prepare())
+            .map_err(|e| format!("cannot prepare the schemas: {e}"))?;
+        Ok(Release {
+            definitions,
+            registry,
+            places,
+        })
+    }
+}
+
+/// Everything the schema stage knows: the definitions of each release the settings name
+/// (registered once for all `$ref`s), the lifecycle and naming tables, custom resources per
+/// cluster, and how each kind seen so far resolves.
+pub struct Catalog {
+    /// Every release the settings name, each loaded once; the other releases built in are
+    /// never inflated.
+    releases: Vec<Release>,
+    /// The index of the release of clusters without one of their own (and of objects of no
+    /// cluster: `validate`).
+    default_release: usize,
+    /// Clusters with a release of their own: the index of each one's.
+    cluster_releases: HashMap<String, usize>,
     lifecycle: Lifecycle,
     names: NameRules,
-    /// Where the API server checks labels inside built-in objects, by definition name.
-    builtin_places: HashMap<String, Arc<Places>>,
     settings: Settings,
     /// Custom resources: `None` for configured CRD files (every cluster), else per cluster.
     crds: HashMap<Option<String>, CustomKinds>,
-    builtin: HashMap<Gvk, Arc<KindSchema>>,
-    located: HashMap<Gvk, Option<Result<Arc<KindSchema>, String>>>,
+    builtin: HashMap<(usize, Gvk), Arc<KindSchema>>,
+    located: HashMap<(usize, Gvk), Located>,
     resolved: HashMap<(Option<String>, Gvk), Resolution>,
     /// The CRDs seen whose schemas have CEL rules, which policyrun does not evaluate.
     with_cel_rules: BTreeSet<String>,
 }
 
 impl Catalog {
-    /// Loads the definitions of the chosen release and the tables; reads no CRD files yet.
+    /// Loads the definitions of the releases the settings name (the default one and the
+    /// clusters' own) and the tables; reads no CRD files yet. `check` builds the catalog
+    /// while the entries expand, so the releases load then.
     pub fn new(settings: Settings) -> Result<Catalog, String> {
-        let builtin = Definitions::builtin()?;
-        let mut definitions = match settings.kubernetes_version {
-            None => builtin,
-            Some(version) if version.same_release(&builtin.version) => builtin,
-            Some(version) => {
-                let Some(dir) = &settings.schema_dir else {
-                    return Err(format!(
-                        "Kubernetes {version}: only {BUILTIN_VERSION} is built in; set `schema_dir` (or --schema-dir) to a directory holding v{}.{}.0-local-strict (see scripts/update-schemas.py --extract)",
-                        version.major, version.minor
-                    ));
-                };
-                let candidates = [
-                    format!("v{version}-local-strict"),
-                    format!("v{}.{}.0-local-strict", version.major, version.minor),
-                ];
-                let found = candidates
-                    .iter()
-                    .map(|name| dir.join(name))
-                    .find(|path| path.is_dir())
-                    .ok_or_else(|| {
-                        format!(
-                            "Kubernetes {version}: no {} in {}",
-                            candidates[1],
-                            dir.display()
-                        )
-                    })?;
-                if let Some(root) = &settings.schema_dir_confined_to {
-                    ensure_inside(&found.join("_definitions.json"), root)?;
-                }
-                Definitions::from_directory(&found, version, builtin.namespaced)?
+        let mut releases: Vec<Release> = Vec::new();
+        let mut index_of = |version: KubeVersion| -> Result<usize, String> {
+            if let Some(i) = releases
+                .iter()
+                .position(|r| r.definitions.version.same_release(&version))
+            {
+                return Ok(i);
             }
+            releases.push(Release::load(version, &settings)?);
+            Ok(releases.len() - 1)
         };
-        crd::amend_definitions(&mut definitions.document);
-        // Read before the registry takes the document.
-        let builtin_places = places::from_definitions(&definitions.document);
-        let registry = jsonschema::Registry::new()
-            // Moved, not copied: the registry is the only reader of the document.
-            .add(DEFINITIONS_URI, std::mem::take(&mut definitions.document))
-            .and_then(|builder| builder.prepare())
-            .map_err(|e| format!("cannot prepare the schemas: {e}"))?;
+        let default_release = index_of(settings.kubernetes_version.unwrap_or(BUILTIN_VERSION))?;
+        let mut cluster_releases = HashMap::new();
+        for (cluster, version) in &settings.cluster_versions {
+            let index = index_of(*version).map_err(|e| format!("cluster {cluster}: {e}"))?;
+            cluster_releases.insert(cluster.clone(), index);
+        }
         Ok(Catalog {
-            definitions,
-            registry,
+            releases,
+            default_release,
+            cluster_releases,
             lifecycle: Lifecycle::builtin()?,
             names: NameRules::builtin()?,
-            builtin_places,
             settings,
             crds: HashMap::new(),
             builtin: HashMap::new(),
@@ -192,6 +232,19 @@ impl Catalog {
             resolved: HashMap::new(),
             with_cel_rules: BTreeSet::new(),
         })
+    }
+
+    /// The index of the release `cluster`'s objects are checked against.
+    fn release_of(&self, cluster: Option<&str>) -> usize {
+        cluster
+            .and_then(|c| self.cluster_releases.get(c))
+            .copied()
+            .unwrap_or(self.default_release)
+    }
+
+    /// The definitions `cluster`'s objects are checked against.
+    fn definitions(&self, cluster: Option<&str>) -> &Definitions {
+        &self.releases[self.release_of(cluster)].definitions
     }
 
     /// Takes the served versions of a CRD for `cluster` (`None`: every cluster).
@@ -225,7 +278,12 @@ impl Catalog {
     pub fn namespaced(&self, cluster: Option<&str>, gvk: &Gvk) -> Option<bool> {
         self.crd(cluster, gvk)
             .map(|(version, _)| version.namespaced)
-            .or_else(|| self.definitions.namespaced.get(&gvk.group_kind()).copied())
+            .or_else(|| {
+                self.definitions(cluster)
+                    .namespaced
+                    .get(&gvk.group_kind())
+                    .copied()
+            })
     }
 
     fn crd(&self, cluster: Option<&str>, gvk: &Gvk) -> Option<&(crd::CrdVersion, Arc<KindSchema>)> {
@@ -257,29 +315,38 @@ impl Catalog {
         {
             return Resolution::Skipped(format!("skipped: `{rule}` is in the skip list"));
         }
-        let verdict = self.lifecycle.verdict(gvk, self.definitions.version);
+        let release = self.release_of(cluster);
+        let verdict = self
+            .lifecycle
+            .verdict(gvk, self.releases[release].definitions.version);
         if let Some(removed @ ApiStatus::Removed { .. }) = &verdict {
             return Resolution::Removed(removed.clone());
         }
         let mut warning = verdict.map(|v| v.message(gvk));
-        if let Some(found) = self.located(gvk) {
+        if let Some(found) = self.located(release, gvk) {
             return match found {
-                Ok(schema) => Resolution::Schema { schema, warning },
+                Ok(schema) => Resolution::Schema {
+                    schema,
+                    release,
+                    warning,
+                },
                 Err(problem) => Resolution::Broken(problem),
             };
         }
         if let Some((version, schema)) = self.crd(cluster, gvk) {
             return Resolution::Schema {
                 schema: schema.clone(),
+                release,
                 warning: warning.or_else(|| version.deprecation.clone()),
             };
         }
-        let Some(schema_value) = self.definitions.kind_schema(gvk) else {
+        let definitions = &self.releases[release].definitions;
+        let Some(schema_value) = definitions.kind_schema(gvk) else {
             return Resolution::Missing;
         };
         if warning.is_none()
             && gvk.is_prerelease()
-            && let Some(stable) = self.definitions.stable_version_of(gvk)
+            && let Some(stable) = definitions.stable_version_of(gvk)
         {
             warning = Some(format!(
                 "{} {} is a pre-release version: {stable} is the stable one",
@@ -287,21 +354,27 @@ impl Catalog {
                 gvk.kind
             ));
         }
-        let origin = self.definitions.source.clone();
+        let origin = definitions.source.clone();
         let schema = self
             .builtin
-            .entry(gvk.clone())
+            .entry((release, gvk.clone()))
             .or_insert_with(|| KindSchema::new(origin, schema_value))
             .clone();
-        Resolution::Schema { schema, warning }
+        Resolution::Schema {
+            schema,
+            release,
+            warning,
+        }
     }
 
-    /// The first configured location holding a schema for `gvk`.
-    fn located(&mut self, gvk: &Gvk) -> Option<Result<Arc<KindSchema>, String>> {
-        if let Some(found) = self.located.get(gvk) {
+    /// The first configured location holding a schema for `gvk` in `release` (a template
+    /// may name the release: `{kubernetes_version}`).
+    fn located(&mut self, release: usize, gvk: &Gvk) -> Located {
+        let key = (release, gvk.clone());
+        if let Some(found) = self.located.get(&key) {
             return found.clone();
         }
-        let version = self.definitions.version;
+        let version = self.releases[release].definitions.version;
         let found = self
             .settings
             .locations
@@ -325,16 +398,23 @@ impl Catalog {
                     schema,
                 ))
             });
-        self.located.insert(gvk.clone(), found.clone());
+        self.located.insert(key, found.clone());
         found
     }
 
-    fn compile<'s>(&self, schema: &'s KindSchema) -> Result<&'s jsonschema::Validator, String> {
-        schema
+    /// `schema` compiled against `release`'s definitions, once.
+    fn compile<'s>(
+        &self,
+        schema: &'s KindSchema,
+        release: usize,
+    ) -> Result<&'s jsonschema::Validator, String> {
+        let per_release = schema
             .compiled
+            .get_or_init(|| self.releases.iter().map(|_| OnceLock::new()).collect());
+        per_release[release]
             .get_or_init(|| {
                 jsonschema::options()
-                    .with_registry(&self.registry)
+                    .with_registry(&self.releases[release].registry)
                     .offline()
                     .should_validate_formats(true)
                     .should_ignore_unknown_formats(true)
@@ -387,7 +467,7 @@ impl Catalog {
             }
             .message(format!(
                 "no schema for {gvk} (Kubernetes {}, no CustomResourceDefinition or schema location has it){}",
-                self.definitions.version,
+                self.definitions(target.cluster).version,
                 if self.settings.ignore_missing {
                     ""
                 } else {
@@ -399,9 +479,11 @@ impl Catalog {
                 ..base(SCHEMA)
             }
             .message(problem.clone()),
-            Some(Resolution::Schema { schema, warning }) => {
-                self.validate(schema, warning.as_deref(), target, base(SCHEMA))
-            }
+            Some(Resolution::Schema {
+                schema,
+                release,
+                warning,
+            }) => self.validate(schema, *release, warning.as_deref(), target, base(SCHEMA)),
         };
         let schema = with_cel_caveat(schema, target.value);
         // A skipped kind is skipped by every check: names and labels too.
@@ -466,21 +548,24 @@ impl Catalog {
         if let Some((version, _)) = self.crd(cluster, gvk) {
             return Some(&version.places);
         }
-        self.definitions
+        let release = &self.releases[self.release_of(cluster)];
+        release
+            .definitions
             .kinds
             .get(gvk)
-            .and_then(|definition| self.builtin_places.get(definition))
+            .and_then(|definition| release.places.get(definition))
             .map(Arc::as_ref)
     }
 
     fn validate(
         &self,
         schema: &KindSchema,
+        release: usize,
         warning: Option<&str>,
         target: &Target,
         base: Outcome,
     ) -> Outcome {
-        let validator = match self.compile(schema) {
+        let validator = match self.compile(schema, release) {
             Ok(validator) => validator,
             Err(problem) => {
                 return Outcome {
@@ -764,9 +849,11 @@ fn check_sharing(catalog: &Catalog, targets: &[Target]) -> (Vec<Outcome>, usize)
             .resolved
             .get(&(target.cluster.map(str::to_owned), gvk))
         {
-            Some(Resolution::Schema { schema, warning }) => {
-                Some((Arc::as_ptr(schema), warning.clone()))
-            }
+            Some(Resolution::Schema {
+                schema,
+                release,
+                warning,
+            }) => Some((Arc::as_ptr(schema), *release, warning.clone())),
             _ => None,
         }
     };
@@ -1094,6 +1181,82 @@ mod tests {
             "{detail}"
         );
         assert!(detail.contains("'colour' was unexpected"), "{detail}");
+    }
+
+    /// Each cluster is checked against its own release: an API version removed in 1.32 is
+    /// only deprecated for a cluster still on 1.29, and pod-level resources (1.32) are an
+    /// unknown field there.
+    #[test]
+    fn clusters_are_checked_against_their_own_release() {
+        let old = KubeVersion::parse("1.29").unwrap();
+        let mut catalog = Catalog::new(Settings {
+            cluster_versions: [("old".to_owned(), old)].into(),
+            ..Settings::default()
+        })
+        .unwrap();
+        let flow = json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1beta3", "kind": "FlowSchema",
+            "metadata": {"name": "health"},
+            "spec": {"priorityLevelConfiguration": {"name": "exempt"}}});
+        let mut pod_resources = deployment();
+        pod_resources["spec"]["template"]["spec"]["resources"] = json!({"limits": {"cpu": "1"}});
+        let verdict = |catalog: &mut Catalog, cluster: &str, value: &Value| {
+            let api_version = value["apiVersion"].as_str().unwrap();
+            let kind = value["kind"].as_str().unwrap();
+            let object_id = id(api_version, kind, "x");
+            let gvk = Gvk::from_api_version(api_version, kind);
+            catalog.resolve([(Some(cluster), gvk)]);
+            let [schema, _] = catalog.check_object(&Target {
+                subject: object_id.display_name(),
+                cluster: Some(cluster),
+                entry: None,
+                id: &object_id,
+                value,
+                location: Location::file("generated/x.json"),
+            });
+            (schema.status, schema.message)
+        };
+        let (status, message) = verdict(&mut catalog, "old", &flow);
+        assert_eq!(status, Status::Warning, "{message}");
+        assert!(
+            message.contains("deprecated since Kubernetes 1.29"),
+            "{message}"
+        );
+        let (status, message) = verdict(&mut catalog, "new", &flow);
+        assert_eq!(status, Status::Failed, "{message}");
+        assert!(message.contains("removed in Kubernetes 1.32"), "{message}");
+        let (status, message) = verdict(&mut catalog, "old", &pod_resources);
+        assert_eq!(status, Status::Failed, "{message}");
+        assert!(message.contains("'resources' was unexpected"), "{message}");
+        let (status, message) = verdict(&mut catalog, "new", &pod_resources);
+        assert_eq!(status, Status::Passed, "{message}");
+        // The same CRD schema compiles against each cluster's release.
+        let crd = json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "names": {"kind": "Widget", "plural": "widgets"}, "scope": "Cluster",
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                    "type": "object", "properties": {"spec": {"type": "object"}}}}}]}
+        });
+        catalog.add_crd(None, &crd, "crds/widgets.yaml").unwrap();
+        let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "w", "labels": {"a": "b"}}, "spec": {}});
+        for cluster in ["old", "new"] {
+            let (status, message) = verdict(&mut catalog, cluster, &widget);
+            assert_eq!(status, Status::Passed, "{cluster}: {message}");
+        }
+        // A release that is neither built in nor in a schema directory.
+        let unknown = Catalog::new(Settings {
+            cluster_versions: [("old".to_owned(), KubeVersion::parse("1.24").unwrap())].into(),
+            ..Settings::default()
+        })
+        .err()
+        .unwrap();
+        assert!(
+            unknown.starts_with(
+                "cluster old: Kubernetes 1.24 is not built in (built in: 1.25 to 1.37)"
+            ),
+            "{unknown}"
+        );
     }
 
     #[test]
