@@ -598,6 +598,73 @@ fn verify_runs_every_package_and_every_definition_as_opa_test_does() {
     assert_eq!(results, expected);
 }
 
+/// OPA's deprecated built-ins (`re_match`, `set_diff`, `all`, `any`, `cast_*`,
+/// `net.cidr_overlap`) in a Rego v0 module mean what OPA defines them as; in a v1 module OPA
+/// refuses them, and so does the load, naming the current built-in (issue 25, item 5).
+#[test]
+fn deprecated_built_ins_in_v0_modules_evaluate_as_opa_defines_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    support::write_file(
+        root,
+        "policy/main.rego",
+        r#"package main
+
+deny[msg] {
+  input.kind == "Deployment"
+  image := input.spec.template.spec.containers[_].image
+  not re_match("^registry\\.example\\.com/", image)
+  msg := sprintf("image %s comes from an unknown registry", [image])
+}
+
+warn[msg] {
+  names := cast_set([c.name | c := input.spec.template.spec.containers[_]])
+  count(set_diff(names, {"web"})) > 0
+  msg := "a container besides web"
+}
+"#,
+    );
+    support::write_file(
+        root,
+        "d.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: web, image: registry.example.com/web}\n      - {name: debug, image: docker.io/nginx}\n",
+    );
+    let run = policyrun(root, &["test", "--output", "json", "d.yaml"]);
+    let outcomes = support::outcome_list(&run);
+    let by_check = |check: &str| {
+        outcomes
+            .iter()
+            .find(|o| o["check"] == check)
+            .unwrap_or_else(|| panic!("no {check}: {outcomes:#?}"))
+            .clone()
+    };
+    assert_eq!(by_check("main.deny")["status"], "failed", "{outcomes:#?}");
+    assert_eq!(
+        by_check("main.deny")["message"],
+        "image docker.io/nginx comes from an unknown registry"
+    );
+    assert_eq!(by_check("main.warn")["status"], "warning");
+    // Rego v1: refused where it stands, with the built-in to use instead.
+    support::write_file(
+        root,
+        "policy/v1.rego",
+        "package main\nimport rego.v1\ndeny_kind contains \"x\" if re_match(\"a\", input.kind)\n",
+    );
+    let run = policyrun(root, &["test", "--output", "json", "d.yaml"]);
+    assert_eq!(run.code, 1);
+    let load = support::outcome_list(&run)
+        .into_iter()
+        .find(|o| o["check"] == "load")
+        .unwrap();
+    assert_eq!(load["location"]["line"], 3, "{load}");
+    assert!(
+        load["message"].as_str().unwrap().contains(
+            "deprecated built-in, which OPA accepts only in Rego v0 modules (use `regex.match`)"
+        ),
+        "{load}"
+    );
+}
+
 // ---- Gatekeeper's `default` namespace; several messages per object and rule -------------
 
 fn default_ns(extra: &[&str]) -> (i32, Value) {

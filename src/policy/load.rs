@@ -288,12 +288,9 @@ pub fn load(root: &Path, settings: &Settings, purpose: Purpose) -> Result<Loaded
         HashMap::new()
     };
     for (display, text, is_test) in sources {
-        match add_module(
-            &mut engine,
-            &display.to_string_lossy(),
-            text,
-            settings.rego_version,
-        ) {
+        let name = display.to_string_lossy().into_owned();
+        let text = super::deprecated::rewrite(&name, &text, settings.rego_version);
+        match add_module(&mut engine, &name, text, settings.rego_version) {
             Ok(reference) => modules.push((display, reference, is_test)),
             Err(p) => problems.push(p),
         }
@@ -514,6 +511,7 @@ fn add_module(
 
 /// Adds a module from elsewhere (a ConstraintTemplate) in whichever syntax it parses as.
 pub fn add_source(engine: &mut Engine, name: &str, text: String) -> Result<String, Problem> {
+    let text = super::deprecated::rewrite(name, &text, RegoVersion::Auto);
     add_module(engine, name, text, RegoVersion::Auto)
 }
 
@@ -851,13 +849,22 @@ pub fn missing_functions(engine: &mut Engine) -> Vec<Problem> {
                 .join(" or ");
             // Where the name starts (a dotted reference's own span is its last part).
             let at = parts.first().map_or(fcn.span(), |first| first);
+            // A v0 module's call of a deprecated built-in was rewritten before loading: one
+            // left is in a v1 module, where OPA refuses it too.
+            let message = match super::deprecated::deprecated(&written) {
+                Some(current) => format!(
+                    "`{written}` is a deprecated built-in, which OPA accepts only in Rego v0 modules{}; the policy cannot be evaluated",
+                    current.map_or(String::new(), |c| format!(" (use `{c}`)"))
+                ),
+                None => format!(
+                    "`{written}` is not a builtin policyrun's Rego engine (regorus) has, nor a function the policies define (none at {looked_at}); the policy cannot be evaluated"
+                ),
+            };
             problems.push(Problem {
                 file: PathBuf::from(&file),
                 line: Some(at.line as usize),
                 column: Some(at.col as usize),
-                message: format!(
-                    "`{written}` is not a builtin policyrun's Rego engine (regorus) has, nor a function the policies define (none at {looked_at}); the policy cannot be evaluated"
-                ),
+                message,
                 detail: None,
             });
         };
@@ -900,7 +907,7 @@ fn import_aliases(module: &Module) -> HashMap<String, Vec<String>> {
 /// Every expression of a rule, nested ones included: its head (reference, key, value,
 /// arguments), every body and `else`, `with` modifiers, comprehensions, `every` and
 /// `some ... in`.
-fn each_expression(rule: &AstRule, visit: &mut dyn FnMut(&Expr)) {
+pub(super) fn each_expression(rule: &AstRule, visit: &mut dyn FnMut(&Expr)) {
     match rule {
         AstRule::Spec { head, bodies, .. } => {
             match head {

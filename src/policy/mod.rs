@@ -3,6 +3,7 @@
 //! loaded and prepared once per cluster; every rayon worker evaluates on its own clone.
 
 pub(crate) mod budget;
+mod deprecated;
 pub(crate) mod gatekeeper;
 pub mod kinds;
 pub mod load;
