@@ -11,6 +11,7 @@ pub(crate) mod memory;
 pub(crate) mod reads;
 pub mod redact;
 pub(crate) mod results;
+pub mod rules;
 pub mod safety;
 mod share;
 pub(crate) mod verify;
