@@ -341,6 +341,15 @@ pub struct CheckArgs {
     /// staged, unstaged or untracked changes)
     #[arg(long, value_name = "REF")]
     pub(crate) changed_since: Option<String>,
+    /// Judge with the gate as this git revision (the protected branch) has it: its policies,
+    /// waivers, Gatekeeper and schema files, [policy], [schema], [limits] and each cluster's
+    /// policy context; what this change alters in them is a finding that fails the gate
+    #[arg(long, value_name = "REF")]
+    pub(crate) gate_from: Option<String>,
+    /// The change to the gate is approved (a maintainer's decision, passed by the CI job):
+    /// its findings warn instead of failing
+    #[arg(long, requires = "gate_from")]
+    pub(crate) gate_changes_approved: bool,
 }
 
 #[derive(Args, Clone)]

@@ -442,6 +442,7 @@ impl Config {
         )?;
 
         Ok(Config {
+            gate_root: root.clone(),
             repo: Repository {
                 root,
                 jpath,

@@ -4,6 +4,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::apply;
@@ -18,7 +19,8 @@ use crate::cli::config::{
 };
 use crate::model::manifests::Format;
 use crate::model::outcome::{Outcome, Stage, Status};
-use crate::model::repository::FormatOnly;
+use crate::model::repository::{CONFIG_FILE, FormatOnly};
+use crate::pipeline::gate::Baseline;
 use crate::pipeline::validate::Reading;
 use crate::pipeline::{check, rollout};
 use crate::policy::{self, ClusterContext};
@@ -73,11 +75,35 @@ pub struct CheckPlan {
     /// A warning for the report: the file asks for Secret values the command line does not
     /// allow.
     pub refused_secret_values: Option<Outcome>,
+    /// `--gate-from`: what this change alters in the gate that judges it.
+    pub gate_findings: Vec<Outcome>,
     pub report: ReportPlan,
 }
 
 pub fn check(args: CheckArgs) -> Result<CheckPlan, UsageError> {
-    let mut config = load_config(&args.common)?;
+    let mut config = Config::discover(&start_dir(&args.common.repo)?)?;
+    // The protected branch's gate first: the trusted caller's flags then apply over it.
+    let mut gate_findings = Vec::new();
+    let mut protected = None;
+    if let Some(rev) = &args.gate_from {
+        let baseline = Baseline::read(&config.repo.root, rev, &|text, dir| {
+            Config::parse_for(text, dir, Needs::Manifests)
+        })
+        .map_err(UsageError)?;
+        let path = config.repo.root.join(CONFIG_FILE);
+        let own: toml::Table = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| toml::from_str(&text).map_err(|e| e.to_string()))
+            .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        gate_findings = baseline.findings(&config, &own, args.gate_changes_approved);
+        // An approved change is judged by the gate it brings (else a new waiver could never
+        // pass before it is merged); its findings still say what it changes.
+        if !args.gate_changes_approved {
+            config = baseline.judge(config);
+        }
+        protected = Some(Arc::new(baseline));
+    }
+    apply_limit_flags(&args.common.limits, &mut config)?;
     if let Some(choice) = args.format_only {
         config.repo.format_only = match choice {
             FormatOnlyArg::Warn => FormatOnly::Warn,
@@ -101,6 +127,8 @@ pub fn check(args: CheckArgs) -> Result<CheckPlan, UsageError> {
         notes: note.into_iter().collect(),
         changed_since: args.changed_since.clone(),
         without_sharing: args.sharing.off(),
+        gate: protected,
+        gate_changes_approved: args.gate_changes_approved,
         ..check::Options::default()
     };
     let report = ReportPlan::new(
@@ -113,6 +141,7 @@ pub fn check(args: CheckArgs) -> Result<CheckPlan, UsageError> {
         config,
         gate,
         refused_secret_values,
+        gate_findings,
         report,
     })
 }
