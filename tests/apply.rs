@@ -1213,6 +1213,61 @@ async fn pruning_an_object_named_like_a_url_deletes_that_object_and_nothing_else
     );
 }
 
+// ---- a server that echoes the credential (issue 26, item 3) --------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_server_that_echoes_the_token_does_not_get_it_into_any_report() {
+    // Characters that percent-encoding and Go's JSON encoder both change.
+    let token = "kube+tok/en=<A&B>-0123456789";
+    let repo = support::fixture("apply-basic");
+    let config = fs::read_to_string(repo.path().join("policyrun.toml")).unwrap();
+    fs::write(
+        repo.path().join("policyrun.toml"),
+        config.replace(
+            "name = \"dev\"\n",
+            "name = \"dev\"\n[cluster.ext_vars]\nfault = \"echo-authorization\"\n",
+        ),
+    )
+    .unwrap();
+    assert_eq!(policyrun_async(repo.path(), &["expand"]).await.code, 0);
+    let (_servers, kubeconfig) = support::apiserver::three_clusters(repo.path(), token).await;
+    let junit = repo.path().join("apply.xml");
+    let run = policyrun_async(
+        repo.path(),
+        &[
+            "apply",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--until",
+            "dev",
+            "--output",
+            "json",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let xml = fs::read_to_string(&junit).unwrap();
+    support::assert_valid_junit(&xml);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let refused = report["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["check"] == "applied" && o["subject"] == "Deployment app/web")
+        .unwrap();
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Unauthorized (401): Unauthorized: the token in \"<hidden credential>\" is not valid (sent as <hidden credential>)"),
+        "{message}"
+    );
+    let everything = format!("{}\n{}\n{xml}", run.stdout, run.stderr);
+    for form in ["kube+tok", "kube%2Btok", "\\u003cA\\u0026B", "0123456789"] {
+        assert!(!everything.contains(form), "{form} in:\n{everything}");
+    }
+}
+
 async fn failed_second_rollout(on_failure: stage::OnFailure) -> (ApiServer, Vec<Outcome>) {
     let server = ApiServer::start().await;
     let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::apiserver::{ApiServer, three_clusters};
-use support::prometheus::{self, Metrics, Prometheus};
+use support::prometheus::{self, Asked, FakePrometheus, Metrics, Prometheus};
 
 const TOKEN: &str = "bake-test-kube-token";
 
@@ -486,5 +486,99 @@ async fn sigterm_ends_the_bake_with_a_report() {
     );
     assert_eq!(run.outcome("stage", "stage int")["status"], "skipped");
     assert_eq!(servers[1].writes() + servers[2].writes(), 0);
+    support::assert_valid_junit(&run.junit);
+}
+
+// ---- a Prometheus that echoes the credential (issue 26, item 3) ---------------------------
+
+/// A server that quotes the credential it was sent, in every form it might: as sent,
+/// decoded, percent-encoded. `json`: as a Prometheus API error (400) whose words are cut
+/// at 200 characters in the report, the cut falling inside the credential; otherwise a
+/// plain-text 401.
+fn echoing_server(json: bool) -> FakePrometheus {
+    FakePrometheus::serve(move |asked: &Asked| {
+        let header = asked.authorization.clone();
+        let decoded = header
+            .strip_prefix("Basic ")
+            .and_then(|b| data_encoding::BASE64.decode(b.as_bytes()).ok())
+            .map(|pair| String::from_utf8_lossy(&pair).into_owned())
+            .unwrap_or_default();
+        let password = decoded.split_once(':').map_or("", |(_, p)| p).to_owned();
+        if json {
+            let words = format!("{} you sent {header}", "x".repeat(170));
+            let body = serde_json::json!({"status": "error", "errorType": "bad_data",
+                "error": words});
+            (400, body.to_string())
+        } else {
+            (
+                401,
+                format!(
+                    "Unauthorized: {} ({decoded}, as {}) from {header} as {}",
+                    prometheus::percent_encoded(&password),
+                    password,
+                    prometheus::percent_encoded(&header)
+                ),
+            )
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prometheus_that_echoes_the_credential_does_not_get_it_into_any_report() {
+    // A bearer token, quoted in an API error cut short in the report.
+    let token = "prom-secret-token-ABC+/=";
+    let server = echoing_server(true);
+    let repo = repository(&format!(
+        "duration = 3\ninterval = 1\nprometheus = \"{}\"\nbearer_token_env = \"BAKE_ECHO_TOKEN\"\n",
+        server.url
+    ));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let run = start_apply(
+        repo.path(),
+        &kubeconfig,
+        &["--until", "dev"],
+        &[("BAKE_ECHO_TOKEN", token)],
+    )
+    .finish()
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    let stage = run.message("stage", "stage dev");
+    assert!(
+        stage.contains("HTTP 400: bad_data error: xxx")
+            && stage.contains("you sent <hidden credential> (tried 3 times)")
+            && stage.ends_with("nothing applied"),
+        "{stage}"
+    );
+    assert!(!run.raw.contains("prom-secret"), "{}", run.raw);
+    assert_eq!(servers[0].writes(), 0);
+
+    // Basic authentication, quoted as base64, as user:password, as the password alone and
+    // percent-encoded.
+    let password = "p@ss w/rd+&:x";
+    let server = echoing_server(false);
+    let repo = repository(&format!(
+        "duration = 3\ninterval = 1\nprometheus = \"{}\"\nbasic_auth_user = \"ops\"\nbasic_auth_password_env = \"BAKE_ECHO_PASSWORD\"\n",
+        server.url
+    ));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let run = start_apply(
+        repo.path(),
+        &kubeconfig,
+        &["--until", "dev"],
+        &[("BAKE_ECHO_PASSWORD", password)],
+    )
+    .finish()
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    let stage = run.message("stage", "stage dev");
+    assert!(
+        stage.contains("HTTP 401: Unauthorized: <hidden credential> (<hidden credential>, as <hidden credential>) from <hidden credential> as <hidden credential>"),
+        "{stage}"
+    );
+    let base64 = data_encoding::BASE64.encode(format!("ops:{password}").as_bytes());
+    for form in [base64.trim_end_matches('='), "p@ss", "p%40ss", "ops:p"] {
+        assert!(!run.raw.contains(form), "{form} in {}", run.raw);
+    }
+    assert_eq!(servers[0].writes(), 0);
     support::assert_valid_junit(&run.junit);
 }

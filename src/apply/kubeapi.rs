@@ -1,7 +1,8 @@
 //! The Kubernetes API, as the rollout uses it: a client per cluster (its kubeconfig context,
 //! or the in-cluster service account of a Jenkins agent), and server-side apply of one
 //! object with policyrun as the field manager. Messages name the cluster, context and object,
-//! never a token or certificate.
+//! never a token or certificate, and what the server says is cleaned of the credential the
+//! client sent (`credentials`).
 //!
 //! Every URL is built from path segments that are percent-encoded here: kube puts names,
 //! namespaces and discovery's group and version into its paths as they are, so a Role named
@@ -12,10 +13,14 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::client::{ClientBuilder, ConfigExt};
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 use kube::core::GroupVersionKind;
 use kube::discovery::{self, ApiCapabilities, ApiResource, Scope};
 use serde_json::Value;
+use tower::buffer::BufferLayer;
+
+use super::credentials::HideCredentialsLayer;
 
 /// The field manager of every apply.
 pub(crate) const FIELD_MANAGER: &str = "policyrun";
@@ -52,11 +57,42 @@ pub async fn connect(context: &str, kubeconfig: Option<&Path>) -> Result<kube::C
             ));
         }
     };
-    kube::Client::try_from(config).map_err(|e| {
+    client(config).map_err(|e| {
         format!(
             "cannot build a client for context `{context}`: {}",
             describe(&e)
         )
+    })
+}
+
+/// kube's client for `config`, with the `Authorization` header added above a layer that
+/// hides the credential in every answer. kube adds the header inside its own stack, where
+/// no layer of ours can see it; so the header-making part of the configuration (token,
+/// token file, basic auth, auth provider, exec plugin) is taken out of the configuration
+/// kube builds from and applied on top, as kube would apply it. A configuration that
+/// authenticates by client certificate (kube's layer is then none) is built as it is.
+fn client(config: Config) -> Result<kube::Client, kube::Error> {
+    let authorization = config.auth_layer()?;
+    let mut below = config;
+    if authorization.is_some() {
+        let auth = &mut below.auth_info;
+        auth.token = None;
+        auth.token_file = None;
+        auth.username = None;
+        auth.password = None;
+        auth.auth_provider = None;
+        auth.exec = None;
+    }
+    // kube's refreshing authentication (a token file, an exec plugin) clones the service
+    // below it, and kube's own stack is boxed, not `Clone`: a buffer in between is.
+    let builder = ClientBuilder::try_from(below)?
+        .with_layer(&BufferLayer::<hyper::Request<kube::client::Body>>::new(
+            1024,
+        ))
+        .with_layer(&HideCredentialsLayer::default());
+    Ok(match authorization {
+        Some(authorization) => builder.with_layer(&authorization).build(),
+        None => builder.build(),
     })
 }
 

@@ -2,7 +2,8 @@
 //! (`rollout`), each a stage that applies its objects and watches them become ready
 //! (`stage`, `watch`), through the Kubernetes API (`kubeapi`), then bakes: asks Prometheus
 //! for a while whether the cluster stays healthy (`bake`, `prometheus`); a workload that does not is
-//! explained by its pods and events (`diagnose`). What can be decided from plain JSON is kept apart: the
+//! explained by its pods and events (`diagnose`). Our own credentials are kept out of what
+//! servers say back (`credentials`). What can be decided from plain JSON is kept apart: the
 //! order objects are applied in (`order`), when a live object counts as rolled out
 //! (`readiness`), and which live objects pruning may delete (`ownership`).
 
@@ -15,6 +16,7 @@ pub(crate) mod ownership;
 pub(crate) mod prune;
 pub mod stage;
 // How a stage does its work.
+mod credentials;
 mod diagnose;
 mod order;
 pub(crate) mod prometheus;

@@ -3,7 +3,9 @@
 //! no connection, an HTTP error, a query error, a result that is not a vector — is an error
 //! the bake fails closed on. The credential goes into one header marked sensitive and is
 //! never part of a message; messages name the server by the URL configured, which holds no
-//! credentials (the configuration refuses them there).
+//! credentials (the configuration refuses them there). A server that echoes the header
+//! back gets its answer cleaned of every form of the credential before a word of it is read
+//! (`credentials`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,6 +17,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
+
+use super::credentials::Redactor;
 
 /// Responses larger than this are refused: a health answer is a few series, and a server
 /// (or something impersonating one) must not make the rollout hold gigabytes.
@@ -40,6 +44,8 @@ pub(crate) struct Alert {
 pub(crate) struct Prometheus {
     base: String,
     authorization: Option<HeaderValue>,
+    /// Hides the credential in whatever the server says.
+    redactor: Redactor,
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
 }
@@ -53,14 +59,15 @@ impl Prometheus {
         authorization: Option<String>,
         timeout: Duration,
     ) -> Result<Prometheus, String> {
-        let authorization = match authorization {
-            None => None,
+        let (authorization, redactor) = match authorization {
+            None => (None, Redactor::default()),
             Some(value) => {
                 let mut header = HeaderValue::from_str(&value).map_err(|_| {
                     "the Prometheus credential holds characters a header cannot carry".to_owned()
                 })?;
                 header.set_sensitive(true);
-                Some(header)
+                let redactor = Redactor::of_header(header.as_bytes());
+                (Some(header), redactor)
             }
         };
         let tls = hyper_rustls::HttpsConnectorBuilder::new()
@@ -72,6 +79,7 @@ impl Prometheus {
         Ok(Prometheus {
             base: base.trim_end_matches('/').to_owned(),
             authorization,
+            redactor,
             client: Client::builder(TokioExecutor::new()).build(tls),
             timeout,
         })
@@ -127,8 +135,15 @@ impl Prometheus {
             .collect())
     }
 
-    /// One request; the `data` member of a `success` answer.
+    /// One request; the `data` member of a `success` answer. Whatever it fails with is
+    /// cleaned of the credential once more, whatever its source.
     async fn call(&self, path: &str, form: Option<String>) -> Result<Value, String> {
+        self.exchange(path, form)
+            .await
+            .map_err(|problem| self.redactor.clean(&problem).into_owned())
+    }
+
+    async fn exchange(&self, path: &str, form: Option<String>) -> Result<Value, String> {
         let url = format!("{}{path}", self.base);
         let mut request = hyper::Request::builder().uri(&url);
         request = match &form {
@@ -160,6 +175,9 @@ impl Prometheus {
         let (status, body) = tokio::time::timeout(self.timeout, exchange)
             .await
             .map_err(|_| format!("{url}: no answer within {:?}", self.timeout))??;
+        // Before anything reads it: cut short, an echoed token could lose its end and no
+        // longer be recognised.
+        let body = self.redactor.clean_bytes(&body);
         let parsed: Option<Value> = serde_json::from_slice(&body).ok();
         let answer = parsed.as_ref();
         let field = |name: &str| {

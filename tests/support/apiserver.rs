@@ -15,7 +15,9 @@
 //! `never-ready`, `slow` (one step every ten ticks), `progress-deadline`, `job-fails`,
 //! `forbidden` (403 on apply), `invalid` (422 on apply), `conflict` (409 unless forced),
 //! `flaky` (500 on the first two applies), `throttled` (429 on the first two),
-//! `dropped-watch` (every watch on it is closed after at most one event).
+//! `dropped-watch` (every watch on it is closed after at most one event),
+//! `echo-authorization` (401 on apply, quoting the `Authorization` header it was sent, as
+//! is, percent-encoded and as Go's JSON encoder escapes it).
 //! Paths are percent-decoded before they are split at `/` and queries are form-decoded, as
 //! the API server (Go's `net/url`) does; field selectors take `\` escapes. `requests` keeps
 //! each request's path and query exactly as received.
@@ -331,6 +333,12 @@ async fn handle(
             (percent_decode(k, true), percent_decode(v, true))
         })
         .collect();
+    let authorization = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let content_type = request
         .headers()
         .get("content-type")
@@ -359,10 +367,12 @@ async fn handle(
         &path,
         &query,
         &content_type,
+        &authorization,
         &body,
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn route(
     state: &Arc<Mutex<State>>,
     resources: &[Resource],
@@ -370,6 +380,7 @@ fn route(
     path: &str,
     query: &BTreeMap<String, String>,
     content_type: &str,
+    authorization: &str,
     body: &[u8],
 ) -> Answer {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -567,6 +578,34 @@ fn route(
                             "{plural} \"{name}\" is forbidden: User \"jenkins\" cannot patch resource \"{plural}\""
                         ),
                     );
+                }
+                "echo-authorization" => {
+                    // A server (or a proxy in front of it) that quotes what it was sent.
+                    let encoded: String = authorization
+                        .bytes()
+                        .map(|b| match b {
+                            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                                (b as char).to_string()
+                            }
+                            _ => format!("%{b:02X}"),
+                        })
+                        .collect();
+                    let message = format!(
+                        "Unauthorized: the token in \"{authorization}\" is not valid (sent as {encoded})"
+                    );
+                    let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Failure", "message": message, "reason": "Unauthorized",
+                        "code": 401})
+                    .to_string()
+                    // Go's encoder writes these three escaped.
+                    .replace('&', "\\u0026")
+                    .replace('<', "\\u003c")
+                    .replace('>', "\\u003e");
+                    return Response::builder()
+                        .status(StatusCode::UNAUTHORIZED)
+                        .header("content-type", "application/json")
+                        .body(Full::new(Bytes::from(body)).boxed())
+                        .unwrap();
                 }
                 "invalid" => {
                     return status(
