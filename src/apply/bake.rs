@@ -3,16 +3,18 @@
 //! firing, every required expression true. Readiness is necessary, not sufficient: a release
 //! that starts failing a minute after it became ready must not reach the next cluster. The
 //! first sample that is not clean ends the bake and fails the stage, and a sample that cannot
-//! be taken fails it too ("cannot verify health"): the bake fails closed.
+//! be taken fails it too ("cannot verify health"): the bake fails closed. A sample's work is
+//! linear in what Prometheus answers, however many alerts fire, and it stops at once when
+//! the rollout is cancelled.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 use super::Cancel;
-use super::prometheus::{self, Alert, Prometheus, Sample};
+use super::prometheus::{self, Alert, INTERRUPTED, Prometheus, Sample};
 use crate::model::events::{Event, Events};
 use crate::model::outcome::{Outcome, Stage, Status};
 
@@ -25,6 +27,9 @@ const MAX_DURATION: u64 = 24 * 60 * 60;
 const ATTEMPTS: u32 = 3;
 /// How often a log gets a line about a bake that goes on.
 const LOG_EVERY: Duration = Duration::from_secs(30);
+/// The most blocking alerts a sample names; the others are counted. A line for each of
+/// 80,000 alerts helps no reader, and a report that size helps no CI.
+const MOST_NAMED: usize = 10;
 
 /// `[apply.bake]` and `[cluster.bake]` as written: a cluster's keys over `[apply.bake]`'s.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -323,6 +328,8 @@ enum Health {
     Unhealthy(Vec<String>),
     /// The sample could not be taken.
     Unknown(String),
+    /// The rollout was cancelled while the sample was taken.
+    Interrupted,
 }
 
 /// Bakes one cluster: samples until the duration is over, the first unclean sample or
@@ -365,6 +372,7 @@ pub(crate) async fn run(
                     ),
                 );
             }
+            Health::Interrupted => break interrupted(started, settings, samples - 1),
         }
         if into >= settings.duration {
             break (
@@ -384,14 +392,7 @@ pub(crate) async fn run(
         // The next sample an interval after this one, the last one at the very end.
         let next = (started + into + settings.interval).min(started + settings.duration);
         if !wait_until(next, &shown, started, cancel).await {
-            break (
-                Status::Failed,
-                format!(
-                    "interrupted while baking, {} into {}, after {samples} clean samples",
-                    clock(started.elapsed()),
-                    clock(settings.duration)
-                ),
-            );
+            break interrupted(started, settings, samples);
         }
     };
     shown.finish();
@@ -399,6 +400,18 @@ pub(crate) async fn run(
         .cluster(cluster)
         .subject(format!("bake {cluster}"))
         .message(result.1)
+}
+
+/// The result of a bake the rollout's cancellation ended, after `clean` clean samples.
+fn interrupted(started: Instant, settings: &Settings, clean: usize) -> (Status, String) {
+    (
+        Status::Failed,
+        format!(
+            "interrupted while baking, {} into {}, after {clean} clean samples",
+            clock(started.elapsed()),
+            clock(settings.duration)
+        ),
+    )
 }
 
 /// Asks every query of the bake once, before the stage applies anything: a server that
@@ -412,7 +425,7 @@ pub(crate) async fn preflight(
     cancel: &Cancel,
 ) -> Result<(), String> {
     for expression in std::iter::once(&settings.alerts).chain(&settings.require) {
-        with_retries(settings, cancel, || server.query(expression))
+        with_retries(settings, cancel, || server.query(expression, cancel))
             .await
             .map_err(|why| format!("`{expression}`: {why}"))?;
     }
@@ -447,33 +460,57 @@ async fn wait_until(
     }
 }
 
-/// One sample: the alerts, then every requirement.
+/// One sample: the alerts, then every requirement. Linear in the answers: the firing
+/// series are counted, at most [`MOST_NAMED`] of them are named, each looked up among the
+/// alerts of its name only; cancellation is looked for at every item.
 async fn sample(settings: &Settings, server: &Prometheus, cancel: &Cancel) -> Health {
-    let firing = match with_retries(settings, cancel, || server.query(&settings.alerts)).await {
-        Ok(series) => series,
-        Err(why) => return Health::Unknown(format!("alerts `{}`: {why}", settings.alerts)),
-    };
-    let blocking: Vec<&Sample> = firing
-        .iter()
-        .filter(|series| {
-            series
-                .labels
-                .get("alertname")
-                .is_none_or(|name| !settings.ignore.contains(name))
-        })
-        .collect();
+    let firing =
+        match with_retries(settings, cancel, || server.query(&settings.alerts, cancel)).await {
+            Ok(series) => series,
+            Err(_) if cancel.is_cancelled() => return Health::Interrupted,
+            Err(why) => return Health::Unknown(format!("alerts `{}`: {why}", settings.alerts)),
+        };
+    let mut named: Vec<&Sample> = Vec::new();
+    let mut blocking = 0usize;
+    for series in &firing {
+        if cancel.is_cancelled() {
+            return Health::Interrupted;
+        }
+        let ignored = series
+            .labels
+            .get("alertname")
+            .is_some_and(|name| settings.ignore.contains(name));
+        if !ignored {
+            blocking += 1;
+            if named.len() < MOST_NAMED {
+                named.push(series);
+            }
+        }
+    }
     let mut problems = Vec::new();
-    if !blocking.is_empty() {
+    if blocking > 0 {
         // Annotations and the time an alert became active are only in the alert list; an
         // alert is named by its labels without it.
-        let known = with_retries(settings, cancel, || server.alerts())
-            .await
-            .unwrap_or_default();
-        problems.extend(blocking.iter().map(|series| describe_alert(series, &known)));
+        let known = match with_retries(settings, cancel, || server.alerts(cancel)).await {
+            Ok(known) => known,
+            Err(_) if cancel.is_cancelled() => return Health::Interrupted,
+            Err(_) => Vec::new(),
+        };
+        let Some(index) = AlertIndex::new(&known, cancel) else {
+            return Health::Interrupted;
+        };
+        problems.extend(named.iter().map(|series| describe_alert(series, &index)));
+        if blocking > named.len() {
+            problems.push(format!(
+                "and {} more blocking alerts",
+                blocking - named.len()
+            ));
+        }
     }
     let mut held = 0;
     for expression in &settings.require {
-        match with_retries(settings, cancel, || server.query(expression)).await {
+        match with_retries(settings, cancel, || server.query(expression, cancel)).await {
+            Err(_) if cancel.is_cancelled() => return Health::Interrupted,
             Err(why) => return Health::Unknown(format!("requirement `{expression}`: {why}")),
             Ok(series) => match requirement(&series) {
                 None => held += 1,
@@ -487,6 +524,25 @@ async fn sample(settings: &Settings, server: &Prometheus, cancel: &Cancel) -> He
         Health::Clean { held }
     } else {
         Health::Unhealthy(problems)
+    }
+}
+
+/// The alert list by `alertname`, so that naming a series looks only at its namesakes.
+struct AlertIndex<'a>(HashMap<&'a str, Vec<&'a Alert>>);
+
+impl<'a> AlertIndex<'a> {
+    /// `None` when cancelled while it is built.
+    fn new(alerts: &'a [Alert], cancel: &Cancel) -> Option<AlertIndex<'a>> {
+        let mut by_name: HashMap<&str, Vec<&Alert>> = HashMap::new();
+        for alert in alerts {
+            if cancel.is_cancelled() {
+                return None;
+            }
+            if let Some(name) = alert.labels.get("alertname") {
+                by_name.entry(name).or_default().push(alert);
+            }
+        }
+        Some(AlertIndex(by_name))
     }
 }
 
@@ -517,17 +573,20 @@ fn requirement(series: &[Sample]) -> Option<String> {
 }
 
 /// `alert HighErrorRate {cluster="dev", severity="page"} firing since …: summary`.
-fn describe_alert(series: &Sample, known: &[Alert]) -> String {
+fn describe_alert(series: &Sample, known: &AlertIndex<'_>) -> String {
     let mut labels = series.labels.clone();
     labels.remove("__name__");
     labels.remove("alertstate");
-    let name = labels
-        .remove("alertname")
-        .unwrap_or_else(|| "(no alertname)".to_owned());
-    let alert = known.iter().find(|alert| {
-        alert.labels.get("alertname") == Some(&name)
-            && labels.iter().all(|(k, v)| alert.labels.get(k) == Some(v))
-    });
+    let name = labels.remove("alertname");
+    let alert = name
+        .as_deref()
+        .and_then(|name| known.0.get(name))
+        .and_then(|namesakes| {
+            namesakes
+                .iter()
+                .find(|alert| labels.iter().all(|(k, v)| alert.labels.get(k) == Some(v)))
+        });
+    let name = name.unwrap_or_else(|| "(no alertname)".to_owned());
     let mut text = format!("alert {name} {}", prometheus::label_set(&labels));
     if let Some(alert) = alert {
         text.push_str(&format!(" {}", alert.state));
@@ -566,11 +625,18 @@ where
     loop {
         match query().await {
             Ok(found) => return Ok(found),
-            Err(why) if attempt >= ATTEMPTS || cancel.is_cancelled() => {
+            Err(_) if cancel.is_cancelled() => return Err(INTERRUPTED.into()),
+            Err(why) if attempt >= ATTEMPTS => {
                 return Err(format!("{why} (tried {attempt} times)"));
             }
             Err(_) => {
-                tokio::time::sleep(pause).await;
+                if cancel
+                    .unless_cancelled(tokio::time::sleep(pause))
+                    .await
+                    .is_none()
+                {
+                    return Err(INTERRUPTED.into());
+                }
                 pause *= 2;
                 attempt += 1;
             }
@@ -813,14 +879,18 @@ mod tests {
             state: "firing".into(),
             active_at: Some("2026-12-02T05:00:00Z".into()),
         }];
+        let cancel = Cancel::new();
         assert_eq!(
-            describe_alert(&firing, &known),
+            describe_alert(&firing, &AlertIndex::new(&known, &cancel).unwrap()),
             r#"alert AppErrors {cluster="dev"} firing since 2026-12-02T05:00:00Z: errors in dev"#
         );
         assert_eq!(
-            describe_alert(&firing, &[]),
+            describe_alert(&firing, &AlertIndex::new(&[], &cancel).unwrap()),
             r#"alert AppErrors {cluster="dev"} firing"#
         );
+        // Cancelled: the index is not built.
+        cancel.cancel();
+        assert!(AlertIndex::new(&known, &cancel).is_none());
     }
 
     #[test]

@@ -46,6 +46,25 @@ impl Cancel {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
+
+    /// Resolves once cancelled (looked at every 50 ms), to race work against: a request in
+    /// flight or a pause then ends at once rather than when it would have.
+    pub(crate) async fn cancelled(&self) {
+        while !self.is_cancelled() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `work`'s result, or `None` once cancelled first.
+    pub(crate) async fn unless_cancelled<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+    ) -> Option<T> {
+        tokio::select! {
+            done = work => Some(done),
+            () = self.cancelled() => None,
+        }
+    }
 }
 
 #[cfg(test)]
