@@ -531,7 +531,7 @@ async fn sigterm_ends_the_bake_with_a_report() {
     support::assert_valid_junit(&run.junit);
 }
 
-// ---- hostile answers (issue 26, items 2 and 3) --------------------------------------------
+// ---- hostile answers and settings (issue 26, items 2 to 4) -------------------------------
 
 /// An instant vector of `series` (each a JSON object of labels), as Prometheus answers.
 fn vector(series: &[String]) -> String {
@@ -812,4 +812,37 @@ async fn a_prometheus_that_echoes_the_credential_does_not_get_it_into_any_report
     }
     assert_eq!(servers[0].writes(), 0);
     support::assert_valid_junit(&run.junit);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_file_that_is_a_fifo_is_refused_at_once_naming_the_key_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("token");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let server = FakePrometheus::serve(|_: &Asked| (200, vector(&[])));
+    let repo = repository(&format!(
+        "duration = 3\ninterval = 1\nprometheus = \"{}\"\nbearer_token_file = \"{}\"\n",
+        server.url,
+        fifo.display()
+    ));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let run = start_apply(repo.path(), &kubeconfig, &["--until", "dev"], &[])
+        .finish_within(Duration::from_secs(60), "a bake whose token file is a FIFO")
+        .await;
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    let stage = run.message("stage", "stage dev");
+    assert!(
+        stage.contains(&format!(
+            "apply.bake.bearer_token_file: {} is a FIFO, not a regular file",
+            fifo.display()
+        )) && stage.ends_with("nothing applied"),
+        "{stage}"
+    );
+    assert!(server.received().is_empty());
+    assert_eq!(servers[0].writes(), 0);
 }

@@ -8,7 +8,7 @@
 //! the rollout is cancelled.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -30,6 +30,8 @@ const LOG_EVERY: Duration = Duration::from_secs(30);
 /// The most blocking alerts a sample names; the others are counted. A line for each of
 /// 80,000 alerts helps no reader, and a report that size helps no CI.
 const MOST_NAMED: usize = 10;
+/// The largest credential file read: a token is a few kilobytes.
+const MAX_CREDENTIAL_BYTES: u64 = 64 << 10;
 
 /// `[apply.bake]` and `[cluster.bake]` as written: a cluster's keys over `[apply.bake]`'s.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -50,10 +52,11 @@ pub struct RawSettings {
 }
 
 /// Where a credential is read from when the bake starts; never the credential itself, so
-/// the configuration can be printed and compared.
+/// the configuration can be printed and compared. A file comes with the key that named it
+/// (`cluster[0].bake.bearer_token_file`), for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource {
-    File(PathBuf),
+    File { key: String, path: PathBuf },
     Env(String),
 }
 
@@ -196,12 +199,7 @@ impl SecretSource {
     /// for, never what was found.
     fn read(&self) -> Result<String, String> {
         let text = match self {
-            SecretSource::File(path) => std::fs::read_to_string(path).map_err(|e| {
-                format!(
-                    "cannot read the Prometheus credential file {}: {e}",
-                    path.display()
-                )
-            })?,
+            SecretSource::File { key, path } => CredentialFile { key, path }.read()?,
             SecretSource::Env(name) => std::env::var(name).map_err(|_| {
                 format!("the environment variable {name} is not set (the Prometheus credential)")
             })?,
@@ -218,10 +216,101 @@ impl SecretSource {
 
     fn describe(&self) -> String {
         match self {
-            SecretSource::File(path) => format!("the file {}", path.display()),
+            SecretSource::File { path, .. } => format!("the file {}", path.display()),
             SecretSource::Env(name) => format!("${name}"),
         }
     }
+}
+
+/// A credential file, named by its key (`cluster[0].bake.bearer_token_file`) and path.
+/// Only a regular file is read (a symbolic link to one is followed, as Kubernetes mounts
+/// secrets): opening a FIFO for reading waits for a writer, forever and deaf to SIGTERM,
+/// and a device or `/proc` file can be endless. Messages name the key and the file, never
+/// what is in it.
+struct CredentialFile<'a> {
+    key: &'a str,
+    path: &'a Path,
+}
+
+impl CredentialFile<'_> {
+    /// Its text: the type is looked at before opening, the file is opened without blocking
+    /// (so a FIFO swapped in after the look still returns at once) and looked at again
+    /// through the open handle, and no more than [`MAX_CREDENTIAL_BYTES`] is read.
+    fn read(&self) -> Result<String, String> {
+        let before = std::fs::metadata(self.path).map_err(|e| self.unreadable(e))?;
+        if !before.is_file() {
+            return Err(self.refused(&before));
+        }
+        self.read_opened()
+    }
+
+    /// The second half of [`CredentialFile::read`]: what is opened may not be what was
+    /// looked at before.
+    fn read_opened(&self) -> Result<String, String> {
+        use std::io::Read;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        }
+        let file = options.open(self.path).map_err(|e| self.unreadable(e))?;
+        let opened = file.metadata().map_err(|e| self.unreadable(e))?;
+        if !opened.is_file() {
+            return Err(self.refused(&opened));
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_CREDENTIAL_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.unreadable(e))?;
+        if bytes.len() as u64 > MAX_CREDENTIAL_BYTES {
+            return Err(self.problem(format!(
+                "is larger than {} KiB: not a credential",
+                MAX_CREDENTIAL_BYTES >> 10
+            )));
+        }
+        String::from_utf8(bytes).map_err(|_| self.problem("is not UTF-8 text"))
+    }
+
+    fn problem(&self, what: impl std::fmt::Display) -> String {
+        format!("{}: {} {what}", self.key, self.path.display())
+    }
+
+    fn refused(&self, metadata: &std::fs::Metadata) -> String {
+        self.problem(format!(
+            "is {}, not a regular file: the Prometheus credential is read only from one",
+            file_kind(metadata)
+        ))
+    }
+
+    fn unreadable(&self, error: std::io::Error) -> String {
+        self.problem(format!(
+            "cannot be read (the Prometheus credential file): {error}"
+        ))
+    }
+}
+
+/// What a file that is not a regular file is, for messages.
+fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
+    let kind = metadata.file_type();
+    if kind.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+    }
+    "not a regular file"
 }
 
 fn credential(
@@ -237,13 +326,20 @@ fn credential(
             || raw.basic_auth_password_file.is_some()
             || raw.basic_auth_password_env.is_some()
     };
-    let raw = if mentions(own) { own } else { defaults };
+    let (raw, raw_key) = if mentions(own) {
+        (own, key)
+    } else {
+        (defaults, "apply.bake")
+    };
     let source = |file: &Option<String>, env: &Option<String>, what: &str| match (file, env) {
         (Some(_), Some(_)) => Err(format!(
             "{key}: {what}_file and {what}_env are two sources for one secret: name one"
         )),
         (Some(path), None) if path.is_empty() => Err(format!("{key}.{what}_file: empty")),
-        (Some(path), None) => Ok(Some(SecretSource::File(PathBuf::from(path)))),
+        (Some(path), None) => Ok(Some(SecretSource::File {
+            key: format!("{raw_key}.{what}_file"),
+            path: PathBuf::from(path),
+        })),
         (None, Some(name)) if !is_env_name(name) => Err(format!(
             "{key}.{what}_env: `{name}` is not an environment variable name"
         )),
@@ -759,7 +855,10 @@ mod tests {
             web.credential,
             Some(Credential::Basic {
                 user: "ops".into(),
-                password: SecretSource::File("/run/secrets/prometheus".into())
+                password: SecretSource::File {
+                    key: "cluster[2].bake.basic_auth_password_file".into(),
+                    path: "/run/secrets/prometheus".into()
+                }
             })
         );
         // No bake configured: the default, which changes nothing.
@@ -799,8 +898,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("token");
         std::fs::write(&file, "s3cret-token\n").unwrap();
+        let source = SecretSource::File {
+            key: "apply.bake.bearer_token_file".into(),
+            path: file.clone(),
+        };
         let settings = Settings {
-            credential: Some(Credential::Bearer(SecretSource::File(file.clone()))),
+            credential: Some(Credential::Bearer(source.clone())),
             ..Settings::default()
         };
         assert_eq!(
@@ -810,7 +913,7 @@ mod tests {
         let basic = Settings {
             credential: Some(Credential::Basic {
                 user: "ops".into(),
-                password: SecretSource::File(file.clone()),
+                password: source.clone(),
             }),
             ..Settings::default()
         };
@@ -836,6 +939,50 @@ mod tests {
                 .unwrap_err()
                 .contains("POLICYRUN_TEST_NO_SUCH_VARIABLE is not set")
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_credential_file_that_is_not_a_regular_file_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = "cluster[0].bake.bearer_token_file";
+        let fifo = dir.path().join("token");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let read = |path: &Path| CredentialFile { key, path }.read();
+        let refused = |path: &Path| read(path).unwrap_err();
+        let error = refused(&fifo);
+        assert!(
+            error.starts_with(&format!(
+                "{key}: {} is a FIFO, not a regular file",
+                fifo.display()
+            )),
+            "{error}"
+        );
+        // Swapped in after the first look: the open does not wait for a writer either.
+        let error = CredentialFile { key, path: &fifo }
+            .read_opened()
+            .unwrap_err();
+        assert!(error.contains("is a FIFO"), "{error}");
+        assert!(refused(dir.path()).contains("is a directory"));
+        assert!(refused(Path::new("/dev/zero")).contains("is a device"));
+        let missing = refused(&dir.path().join("missing"));
+        assert!(
+            missing.starts_with(key) && missing.contains("cannot be read"),
+            "{missing}"
+        );
+        let large = dir.path().join("large");
+        std::fs::write(&large, vec![b'x'; 70 << 10]).unwrap();
+        assert!(refused(&large).contains("is larger than 64 KiB"));
+        // A link to a regular file is read, as Kubernetes mounts secrets.
+        let token = dir.path().join("real-token");
+        std::fs::write(&token, "t0ken\n").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&token, &link).unwrap();
+        assert_eq!(read(&link).unwrap(), "t0ken\n");
     }
 
     fn series(labels: &[(&str, &str)], value: f64) -> Sample {
