@@ -238,7 +238,12 @@ fn main() {
     let mut checks = Vec::new();
     for _ in 0..rounds.max(9) {
         let (loaded, wall, _) = timed(|| {
-            policyrun::policy::load::load(&config.repo.root, &settings, false).expect("packs load")
+            policyrun::policy::load::load(
+                &config.repo.root,
+                &settings,
+                policyrun::policy::load::Purpose::Judge,
+            )
+            .expect("packs load")
         });
         loads.push(wall);
         let mut engine = loaded.engine.clone();

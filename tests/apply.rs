@@ -1015,6 +1015,259 @@ async fn prune_deletes_only_what_it_applied_for_this_cluster_and_never_namespace
     assert!(dev.get("deployments", Some("app"), "web").is_some());
 }
 
+// ---- names that are URL syntax (issue 26, item 1) ----------------------------------------
+
+/// RBAC objects take path-segment names, which may hold `#`, `?`, `&`, `;`, `,` and `=`:
+/// the gate accepts them, as the API server does.
+const RBAC_ENTRY: &str = r#"{
+  items_: {
+    fragment: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'cluster-admin#x' },
+      rules: [],
+    },
+    query: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'cluster-admin?force=true&fieldManager=evil&' },
+      rules: [],
+    },
+    selector: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'viewer;x,metadata.name=admin', namespace: 'app' },
+      rules: [],
+    },
+  },
+}
+"#;
+
+const CLUSTERROLES: &str = "/apis/rbac.authorization.k8s.io/v1/clusterroles/";
+
+/// The cluster's own `cluster-admin`, which no request about the objects above may reach.
+fn cluster_admin() -> Value {
+    json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+           "metadata": {"name": "cluster-admin"},
+           "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]})
+}
+
+/// The query parameters of a recorded request, decoded.
+fn query_of(request: &str) -> Vec<(String, String)> {
+    let query = request.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (
+                support::apiserver::percent_decode(k, true),
+                support::apiserver::percent_decode(v, true),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_that_are_url_syntax_reach_the_api_server_as_one_encoded_path_segment() {
+    let repo = support::fixture("apply-basic");
+    fs::write(repo.path().join("clusters/dev/rbac.jsonnet"), RBAC_ENTRY).unwrap();
+    assert_eq!(policyrun_async(repo.path(), &["expand"]).await.code, 0);
+    let (servers, kubeconfig) = three_clusters(repo.path()).await;
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    let dev = &servers[0];
+    dev.put("rbac.authorization.k8s.io", "clusterroles", cluster_admin());
+
+    let run = policyrun_async(
+        repo.path(),
+        &[
+            "apply",
+            "--dry-run",
+            "--until",
+            "dev",
+            "--kubeconfig",
+            kubeconfig,
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let run = policyrun_async(
+        repo.path(),
+        &["diff", "--cluster", "dev", "--kubeconfig", kubeconfig, "-v"],
+    )
+    .await;
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    // The diff compares each object with itself (absent), never with cluster-admin.
+    assert!(!run.stdout.contains("\"*\""), "{}", run.stdout);
+
+    let requests = dev.requests();
+    let shown = requests.join("\n");
+    for (segment, path) in [
+        ("cluster-admin%23x", CLUSTERROLES),
+        (
+            "cluster-admin%3Fforce%3Dtrue%26fieldManager%3Devil%26",
+            CLUSTERROLES,
+        ),
+        (
+            "viewer%3Bx%2Cmetadata.name%3Dadmin",
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/app/roles/",
+        ),
+    ] {
+        let target = format!("{path}{segment}");
+        // Applied twice as a server-side dry run (apply --dry-run, then diff), each time
+        // with our field manager and nothing else forced.
+        let patches: Vec<&String> = requests
+            .iter()
+            .filter(|r| r.starts_with(&format!("PATCH {target}?")))
+            .collect();
+        assert_eq!(patches.len(), 2, "{target}:\n{shown}");
+        for patch in patches {
+            let query = query_of(patch);
+            assert!(query.contains(&("dryRun".into(), "All".into())), "{patch}");
+            let managers: Vec<&(String, String)> =
+                query.iter().filter(|(k, _)| k == "fieldManager").collect();
+            assert_eq!(
+                managers,
+                [&("fieldManager".into(), "policyrun".into())],
+                "{patch}"
+            );
+            assert!(!query.iter().any(|(k, _)| k == "force"), "{patch}");
+        }
+        // diff reads the live object at the same path.
+        assert!(
+            requests.contains(&format!("GET {target}")),
+            "{target}:\n{shown}"
+        );
+    }
+    // Nothing reached cluster-admin itself, which is as it was.
+    let admin = format!("{CLUSTERROLES}cluster-admin");
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.ends_with(&admin) || r.contains(&format!("{admin}?"))),
+        "{shown}"
+    );
+    assert_eq!(
+        dev.get("clusterroles", None, "cluster-admin").unwrap()["rules"],
+        cluster_admin()["rules"]
+    );
+    assert!(dev.get("clusterroles", None, "cluster-admin#x").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_an_object_named_like_a_url_deletes_that_object_and_nothing_else() {
+    let repo = support::fixture("apply-basic");
+    let (servers, kubeconfig) = three_clusters(repo.path()).await;
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    let dev = &servers[0];
+    let apply = |args: &'static [&'static str]| {
+        let repo = repo.path().to_path_buf();
+        let kubeconfig = kubeconfig.to_owned();
+        async move {
+            let mut all = vec!["apply", "--kubeconfig", &kubeconfig, "--until", "dev"];
+            all.extend_from_slice(args);
+            policyrun_async(&repo, &all).await
+        }
+    };
+    assert_eq!(apply(&[]).await.code, 0);
+    let owner = dev.get("configmaps", Some("app"), "settings").unwrap()["metadata"]["annotations"]
+        ["policyrun.io/owner"]
+        .as_str()
+        .unwrap()
+        .replace("/app.jsonnet", "/rbac.jsonnet");
+    // cluster-admin, and what an earlier rollout left: the tree no longer holds it.
+    dev.put("rbac.authorization.k8s.io", "clusterroles", cluster_admin());
+    let mut left = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "cluster-admin#x",
+                     "labels": {"app.kubernetes.io/managed-by": "policyrun"},
+                     "annotations": {"policyrun.io/owner": owner}},
+        "rules": []});
+    dev.put("rbac.authorization.k8s.io", "clusterroles", left.clone());
+    left["metadata"]["name"] = json!("cluster-admin?x=1");
+    dev.put("rbac.authorization.k8s.io", "clusterroles", left);
+
+    let run = apply(&["--prune", "-v"]).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        dev.get("clusterroles", None, "cluster-admin").is_some(),
+        "pruning deleted cluster-admin:\n{}",
+        dev.requests().join("\n")
+    );
+    assert!(dev.get("clusterroles", None, "cluster-admin#x").is_none());
+    assert!(dev.get("clusterroles", None, "cluster-admin?x=1").is_none());
+    let deletes: Vec<String> = dev
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("DELETE"))
+        // kube ends a delete's path with an empty query.
+        .map(|r| r.trim_end_matches('?').to_owned())
+        .collect();
+    assert_eq!(
+        deletes,
+        [
+            format!("DELETE {CLUSTERROLES}cluster-admin%23x"),
+            format!("DELETE {CLUSTERROLES}cluster-admin%3Fx%3D1"),
+        ],
+        "{}",
+        run.stdout
+    );
+}
+
+// ---- a server that echoes the credential (issue 26, item 3) --------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_server_that_echoes_the_token_does_not_get_it_into_any_report() {
+    // Characters that percent-encoding and Go's JSON encoder both change.
+    let token = "kube+tok/en=<A&B>-0123456789";
+    let repo = support::fixture("apply-basic");
+    let config = fs::read_to_string(repo.path().join("policyrun.toml")).unwrap();
+    fs::write(
+        repo.path().join("policyrun.toml"),
+        config.replace(
+            "name = \"dev\"\n",
+            "name = \"dev\"\n[cluster.ext_vars]\nfault = \"echo-authorization\"\n",
+        ),
+    )
+    .unwrap();
+    assert_eq!(policyrun_async(repo.path(), &["expand"]).await.code, 0);
+    let (_servers, kubeconfig) = support::apiserver::three_clusters(repo.path(), token).await;
+    let junit = repo.path().join("apply.xml");
+    let run = policyrun_async(
+        repo.path(),
+        &[
+            "apply",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--until",
+            "dev",
+            "--output",
+            "json",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let xml = fs::read_to_string(&junit).unwrap();
+    support::assert_valid_junit(&xml);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let refused = report["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["check"] == "applied" && o["subject"] == "Deployment app/web")
+        .unwrap();
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Unauthorized (401): Unauthorized: the token in \"<hidden credential>\" is not valid (sent as <hidden credential>)"),
+        "{message}"
+    );
+    let everything = format!("{}\n{}\n{xml}", run.stdout, run.stderr);
+    for form in ["kube+tok", "kube%2Btok", "\\u003cA\\u0026B", "0123456789"] {
+        assert!(!everything.contains(form), "{form} in:\n{everything}");
+    }
+}
+
 async fn failed_second_rollout(on_failure: stage::OnFailure) -> (ApiServer, Vec<Outcome>) {
     let server = ApiServer::start().await;
     let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::apiserver::{ApiServer, three_clusters};
-use support::prometheus::{self, Metrics, Prometheus};
+use support::prometheus::{self, Asked, FakePrometheus, Metrics, Prometheus};
 
 const TOKEN: &str = "bake-test-kube-token";
 
@@ -113,6 +113,48 @@ impl Child {
         let junit = fs::read_to_string(repo.join("apply.xml")).unwrap_or_default();
         Finished {
             code: output.status.code(),
+            raw: format!("{stdout}\n{stderr}\n{junit}"),
+            report,
+            stderr,
+            junit,
+        }
+    }
+}
+
+impl Child {
+    /// As [`Child::finish`], but the process is killed when it has not ended within `limit`
+    /// (a generous bound only a hang reaches) and the test fails. Its output is read as it
+    /// comes, so that a large report cannot hold it up.
+    async fn finish_within(mut self, limit: Duration, what: &str) -> Finished {
+        let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut text);
+                }
+                String::from_utf8_lossy(&text).into_owned()
+            })
+        };
+        let stdout = read(self.child.stdout.take().map(|p| Box::new(p) as _));
+        let stderr = read(self.child.stderr.take().map(|p| Box::new(p) as _));
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("{what}: still running after {limit:?}, killed");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+        let report: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("not a JSON report ({e}): {stdout}\n{stderr}"));
+        let junit = fs::read_to_string(self.repo.join("apply.xml")).unwrap_or_default();
+        Finished {
+            code: status.code(),
             raw: format!("{stdout}\n{stderr}\n{junit}"),
             report,
             stderr,
@@ -487,4 +529,320 @@ async fn sigterm_ends_the_bake_with_a_report() {
     assert_eq!(run.outcome("stage", "stage int")["status"], "skipped");
     assert_eq!(servers[1].writes() + servers[2].writes(), 0);
     support::assert_valid_junit(&run.junit);
+}
+
+// ---- hostile answers and settings (issue 26, items 2 to 4) -------------------------------
+
+/// An instant vector of `series` (each a JSON object of labels), as Prometheus answers.
+fn vector(series: &[String]) -> String {
+    let result: Vec<String> = series
+        .iter()
+        .map(|labels| format!(r#"{{"metric":{labels},"value":[1764651600,"1"]}}"#))
+        .collect();
+    format!(
+        r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#,
+        result.join(",")
+    )
+}
+
+/// As many unlabelled firing series as alerts in the alert list: 80,000 of each (about
+/// 12 MB together, under the 16 MiB cap) once made a 3-second bake take 93 s.
+const FLOOD: usize = 80_000;
+
+/// A Prometheus answering `n` unlabelled firing series, and `n` alerts none of which is
+/// one of them.
+fn flood_of_alerts(n: usize) -> FakePrometheus {
+    let firing = vector(&vec!["{}".to_owned(); n]);
+    let alerts: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"labels":{{"alertname":"Flood{i}","cluster":"dev"}},"annotations":{{}},"state":"firing","activeAt":"2026-12-02T05:00:00Z","value":"1"}}"#
+            )
+        })
+        .collect();
+    let list = format!(
+        r#"{{"status":"success","data":{{"alerts":[{}]}}}}"#,
+        alerts.join(",")
+    );
+    FakePrometheus::serve(move |asked: &Asked| {
+        if asked.path.starts_with("/api/v1/alerts") {
+            (200, list.clone())
+        } else {
+            (200, firing.clone())
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_firing_alerts_is_counted_in_one_pass_and_named_in_part() {
+    let server = flood_of_alerts(FLOOD);
+    let repo = repository(&format!(
+        "duration = 3\ninterval = 1\nprometheus = \"{}\"\n",
+        server.url
+    ));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let run = start_apply(repo.path(), &kubeconfig, &[], &[])
+        .finish_within(Duration::from_secs(240), "a bake of 80,000 firing alerts")
+        .await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let bake = run.message("bake", "bake dev");
+    assert!(bake.starts_with("not healthy at sample 1"), "{bake}");
+    assert_eq!(
+        bake.matches("alert (no alertname) {} firing").count(),
+        10,
+        "{bake}"
+    );
+    assert!(
+        bake.contains("and 79990 more blocking alerts; the rollout stops here"),
+        "{bake}"
+    );
+    assert!(server.received().iter().any(|p| p == "/api/v1/alerts"));
+    assert_eq!(servers[1].writes() + servers[2].writes(), 0);
+    support::assert_valid_junit(&run.junit);
+}
+
+/// Not a test: the timed comparison in BENCHMARKS.md ("A flood of firing alerts", issue
+/// 26). `policyrun apply --until dev` against a Prometheus answering 1, N and 2N firing
+/// series and alerts (N from `POLICYRUN_FLOOD`, 10,000 by default), the sizes taking turns
+/// for `POLICYRUN_ROUNDS` rounds (3); it prints the median wall time of each size and how
+/// much N and 2N add to the run with one alert, and their ratio: 2 for linear work, 4 for
+/// quadratic. `POLICYRUN_TIMING_BIN` runs another build of the binary (the one before the
+/// fix). Run with
+/// `cargo test --test bake -- --ignored --nocapture flood_timing`.
+#[ignore]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flood_timing() {
+    let number = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let n = number("POLICYRUN_FLOOD", 10_000);
+    let rounds = number("POLICYRUN_ROUNDS", 3);
+    let binary = std::env::var("POLICYRUN_TIMING_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_policyrun").to_owned());
+    let sizes = [1, n, 2 * n];
+    let servers: Vec<FakePrometheus> = sizes.iter().map(|&n| flood_of_alerts(n)).collect();
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); sizes.len()];
+    for round in 0..rounds {
+        for turn in 0..sizes.len() {
+            let which = (turn + round) % sizes.len();
+            let repo = repository(&format!(
+                "duration = 3\ninterval = 1\nprometheus = \"{}\"\n",
+                servers[which].url
+            ));
+            let (_clusters, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+            let started = Instant::now();
+            let mut command = std::process::Command::new(&binary);
+            command
+                .args(["apply", "--until", "dev", "--kubeconfig"])
+                .arg(&kubeconfig)
+                .current_dir(repo.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            let status = tokio::task::spawn_blocking(move || command.status())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(status.code(), Some(1), "the bake fails on the alerts");
+            times[which].push(started.elapsed());
+        }
+    }
+    let median = |runs: &mut Vec<Duration>| {
+        runs.sort();
+        runs[runs.len() / 2]
+    };
+    let medians: Vec<Duration> = times.iter_mut().map(median).collect();
+    for (size, time) in sizes.iter().zip(&medians) {
+        println!("{size:>7} alerts: {:>8.2} s", time.as_secs_f64());
+    }
+    let added = |i: usize| medians[i].as_secs_f64() - medians[0].as_secs_f64();
+    println!(
+        "added by {n}: {:.2} s, by {}: {:.2} s, ratio {:.2}",
+        added(1),
+        2 * n,
+        added(2),
+        added(2) / added(1)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_a_sample_waiting_on_prometheus_at_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let released = Arc::new(AtomicBool::new(false));
+    let held = released.clone();
+    let firing = vector(&[r#"{"alertname":"Held","cluster":"dev"}"#.to_owned()]);
+    // The alert list is held back (up to a minute): the sample is in flight when the
+    // signal comes.
+    let server = FakePrometheus::serve(move |asked: &Asked| {
+        if asked.path.starts_with("/api/v1/alerts") {
+            let started = Instant::now();
+            while !held.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(60) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (
+                200,
+                r#"{"status":"success","data":{"alerts":[]}}"#.to_owned(),
+            )
+        } else {
+            (200, firing.clone())
+        }
+    });
+    let repo = repository(&format!(
+        "duration = 60\ninterval = 20\nprometheus = \"{}\"\n",
+        server.url
+    ));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let apply = start_apply(repo.path(), &kubeconfig, &[], &[]);
+    until(
+        Duration::from_secs(60),
+        "the alert list to be asked for",
+        || server.received().iter().any(|p| p == "/api/v1/alerts"),
+    )
+    .await;
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &apply.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // Well within the request's own 10 s timeout, had it been waited for.
+    let run = apply
+        .finish_within(Duration::from_secs(30), "a bake interrupted in flight")
+        .await;
+    released.store(true, Ordering::SeqCst);
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    let bake = run.message("bake", "bake dev");
+    assert!(
+        bake.starts_with("interrupted while baking") && bake.ends_with("after 0 clean samples"),
+        "{bake}"
+    );
+    assert_eq!(run.outcome("stage", "stage int")["status"], "skipped");
+    assert_eq!(servers[1].writes() + servers[2].writes(), 0);
+}
+
+/// A server that quotes the credential it was sent, in every form it might: as sent,
+/// decoded, percent-encoded. `json`: as a Prometheus API error (400) whose words are cut
+/// at 200 characters in the report, the cut falling inside the credential; otherwise a
+/// plain-text 401.
+fn echoing_server(json: bool) -> FakePrometheus {
+    FakePrometheus::serve(move |asked: &Asked| {
+        let header = asked.authorization.clone();
+        let decoded = header
+            .strip_prefix("Basic ")
+            .and_then(|b| data_encoding::BASE64.decode(b.as_bytes()).ok())
+            .map(|pair| String::from_utf8_lossy(&pair).into_owned())
+            .unwrap_or_default();
+        let password = decoded.split_once(':').map_or("", |(_, p)| p).to_owned();
+        if json {
+            let words = format!("{} you sent {header}", "x".repeat(170));
+            let body = serde_json::json!({"status": "error", "errorType": "bad_data",
+                "error": words});
+            (400, body.to_string())
+        } else {
+            (
+                401,
+                format!(
+                    "Unauthorized: {} ({decoded}, as {}) from {header} as {}",
+                    prometheus::percent_encoded(&password),
+                    password,
+                    prometheus::percent_encoded(&header)
+                ),
+            )
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prometheus_that_echoes_the_credential_does_not_get_it_into_any_report() {
+    // A bearer token, quoted in an API error cut short in the report.
+    let token = "prom-secret-token-ABC+/=";
+    let server = echoing_server(true);
+    let repo = repository(&format!(
+        "duration = 3\ninterval = 1\nprometheus = \"{}\"\nbearer_token_env = \"BAKE_ECHO_TOKEN\"\n",
+        server.url
+    ));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let run = start_apply(
+        repo.path(),
+        &kubeconfig,
+        &["--until", "dev"],
+        &[("BAKE_ECHO_TOKEN", token)],
+    )
+    .finish()
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    let stage = run.message("stage", "stage dev");
+    assert!(
+        stage.contains("HTTP 400: bad_data error: xxx")
+            && stage.contains("you sent <hidden credential> (tried 3 times)")
+            && stage.ends_with("nothing applied"),
+        "{stage}"
+    );
+    assert!(!run.raw.contains("prom-secret"), "{}", run.raw);
+    assert_eq!(servers[0].writes(), 0);
+
+    // Basic authentication, quoted as base64, as user:password, as the password alone and
+    // percent-encoded.
+    let password = "p@ss w/rd+&:x";
+    let server = echoing_server(false);
+    let repo = repository(&format!(
+        "duration = 3\ninterval = 1\nprometheus = \"{}\"\nbasic_auth_user = \"ops\"\nbasic_auth_password_env = \"BAKE_ECHO_PASSWORD\"\n",
+        server.url
+    ));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let run = start_apply(
+        repo.path(),
+        &kubeconfig,
+        &["--until", "dev"],
+        &[("BAKE_ECHO_PASSWORD", password)],
+    )
+    .finish()
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    let stage = run.message("stage", "stage dev");
+    assert!(
+        stage.contains("HTTP 401: Unauthorized: <hidden credential> (<hidden credential>, as <hidden credential>) from <hidden credential> as <hidden credential>"),
+        "{stage}"
+    );
+    let base64 = data_encoding::BASE64.encode(format!("ops:{password}").as_bytes());
+    for form in [base64.trim_end_matches('='), "p@ss", "p%40ss", "ops:p"] {
+        assert!(!run.raw.contains(form), "{form} in {}", run.raw);
+    }
+    assert_eq!(servers[0].writes(), 0);
+    support::assert_valid_junit(&run.junit);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_file_that_is_a_fifo_is_refused_at_once_naming_the_key_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("token");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let server = FakePrometheus::serve(|_: &Asked| (200, vector(&[])));
+    let repo = repository(&format!(
+        "duration = 3\ninterval = 1\nprometheus = \"{}\"\nbearer_token_file = \"{}\"\n",
+        server.url,
+        fifo.display()
+    ));
+    let (servers, kubeconfig) = three_clusters(repo.path(), TOKEN).await;
+    let run = start_apply(repo.path(), &kubeconfig, &["--until", "dev"], &[])
+        .finish_within(Duration::from_secs(60), "a bake whose token file is a FIFO")
+        .await;
+    assert_eq!(run.code, Some(1), "{}", run.raw);
+    let stage = run.message("stage", "stage dev");
+    assert!(
+        stage.contains(&format!(
+            "apply.bake.bearer_token_file: {} is a FIFO, not a regular file",
+            fifo.display()
+        )) && stage.ends_with("nothing applied"),
+        "{stage}"
+    );
+    assert!(server.received().is_empty());
+    assert_eq!(servers[0].writes(), 0);
 }

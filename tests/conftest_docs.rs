@@ -58,8 +58,8 @@ fn documents_are_judged_with_conftest_rules_exceptions_and_data_files() {
     let (run, outcomes) = test_json(dir.path(), &["--data", "data", "docs"]);
     assert_eq!(run.code, 1, "a deny fails the run: {}", run.stderr);
 
-    // A deny fails, a warn warns (with the policy directory's data file), an `exception`
-    // rule skips the rule it names, for the document it holds for.
+    // A deny fails, a warn warns (with a data file of `--data`), an `exception` rule skips
+    // the rule it names, for the document it holds for.
     assert_eq!(
         status(&outcomes, "docs/values.yaml[0] main.deny_latest"),
         "failed"
@@ -366,20 +366,50 @@ fn scalars_fail_and_empty_documents_are_no_documents() {
 }
 
 #[test]
-fn a_mapping_with_apiversion_and_kind_stays_a_kubernetes_object() {
-    // A broken identity is not quietly judged as plain data.
+fn a_mapping_without_a_name_is_judged_as_data_as_conftest_judges_it() {
+    // `apiVersion` and `kind` but no `metadata.name`: no Kubernetes object (no object
+    // context, no waiver), but a document all the same, which conftest judges (issue 25).
     let dir = fixture("conftest-docs");
     write_file(
         dir.path(),
         "k8s/nameless.yaml",
         "apiVersion: v1\nkind: ConfigMap\n",
     );
+    write_file(
+        dir.path(),
+        "policy/kinds.rego",
+        "package main\nimport rego.v1\ndeny_configmap contains \"no ConfigMaps\" if input.kind == \"ConfigMap\"\n",
+    );
     let (run, outcomes) = test_json(dir.path(), &["k8s"]);
-    assert_eq!(run.code, 1);
-    let read = get(&outcomes, "k8s/nameless.yaml:1");
+    assert_eq!(run.code, 1, "{}", run.stdout);
     assert_eq!(
-        read["message"],
-        "not a Kubernetes object: ConfigMap: metadata.name and metadata.generateName are missing"
+        status(&outcomes, "k8s/nameless.yaml[0] main.deny_configmap"),
+        "failed"
+    );
+    assert!(!outcomes.keys().any(|s| s.ends_with(":1")), "{outcomes:#?}");
+}
+
+/// conftest's `--policy` holds policies: data files below it (test fixtures beside the
+/// policies) are not merged into `data`, which would clash (issue 25).
+#[test]
+fn data_files_below_the_policy_directory_are_not_data() {
+    let dir = fixture("conftest-docs");
+    write_file(
+        dir.path(),
+        "policy/check/test_data/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n",
+    );
+    write_file(
+        dir.path(),
+        "policy/check/test_data/svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n",
+    );
+    let (run, outcomes) = test_json(dir.path(), &["-p", "policy", "--data", "data", "docs"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        status(&outcomes, "docs/values.yaml[0] main.deny_latest"),
+        "failed",
+        "{outcomes:#?}"
     );
 }
 

@@ -136,6 +136,12 @@ fn the_pull_request_gate_runs_the_judge_built_from_main() {
         emptied.is_some() && checked_out.is_some() && emptied < checked_out,
         "the judge's workspace is emptied, then main is checked out:\n{judge}"
     );
+    let base = block_after(&code, "void gateBase()").expect("gateBase()");
+    assert!(
+        base.contains("checkout(trustedSources())")
+            && base.contains("+HEAD:refs/policyrun/gate-main"),
+        "the gate's base is main, as the judge's sources are:\n{base}"
+    );
     let sources = block_after(&code, "Map trustedSources()").expect("trustedSources()");
     assert!(
         sources.contains("branches: [[name: 'refs/heads/main']]"),
@@ -172,6 +178,12 @@ fn the_pull_request_gate_runs_the_judge_built_from_main() {
                     &body[command.saturating_sub(30)..command + 15]
                 );
             }
+            // Judged by the gate as main has it, never by rules the pull request edited.
+            assert!(
+                body.contains("--gate-from refs/policyrun/gate-main")
+                    && body.contains("gateBase()"),
+                "stage {name}:\n{body}"
+            );
         } else {
             // A gate of the pull request's own binary is information: never published as
             // test results (the JUnit step would mark the build unstable).

@@ -62,7 +62,8 @@ fn message(outcome: &Value) -> &str {
 
 fn conftest(args: &[&str]) -> (i32, BTreeMap<(String, String), Value>) {
     let dir = fixture("policy-conftest");
-    let mut all = vec!["test", "--output", "json"];
+    // The registries the data-driven rule reads come with `--data`, as conftest's do.
+    let mut all = vec!["test", "--output", "json", "--data", "data"];
     all.extend_from_slice(args);
     all.push("manifests");
     let run = policyrun(dir.path(), &all);
@@ -544,6 +545,123 @@ fn verify_runs_a_repositorys_policy_tests() {
         run.stdout.contains("broken_test.test_wrong"),
         "{}",
         run.stdout
+    );
+}
+
+/// `verify` runs as `opa test` does (issue 25): every package's tests, not only `main`'s;
+/// each definition of a test on its own, named as OPA names them (`test_x#01`), so a failing
+/// duplicate is never hidden by a passing one; test rules in any module.
+#[test]
+fn verify_runs_every_package_and_every_definition_as_opa_test_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    support::write_file(
+        root,
+        "policy/main.rego",
+        "package main\ndeny[msg] { input.kind == \"Pod\"; msg := \"no pods\" }\n",
+    );
+    support::write_file(
+        root,
+        "policy/main_test.rego",
+        "package main\ntest_pod_denied { count(deny) == 1 with input as {\"kind\": \"Pod\"} }\ntest_pod_denied { count(deny) == 1 }\n",
+    );
+    support::write_file(
+        root,
+        "policy/lib/k8s.rego",
+        "package lib.k8s\nname(o) := o.metadata.name\ntest_name_inline { name({\"metadata\": {\"name\": \"x\"}}) == \"x\" }\n",
+    );
+    support::write_file(
+        root,
+        "policy/lib/k8s_test.rego",
+        "package lib.k8s\ntest_name { name({\"metadata\": {\"name\": \"x\"}}) == \"x\" }\n",
+    );
+    let run = policyrun(root, &["verify", "--output", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let results: BTreeMap<String, String> = support::outcome_list(&run)
+        .into_iter()
+        .map(|o| {
+            (
+                o["subject"].as_str().unwrap().to_owned(),
+                o["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeMap<String, String> = [
+        ("lib.k8s.test_name", "passed"),
+        ("lib.k8s.test_name_inline", "passed"),
+        ("main.test_pod_denied", "passed"),
+        ("main.test_pod_denied#01", "failed"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect();
+    assert_eq!(results, expected);
+}
+
+/// OPA's deprecated built-ins (`re_match`, `set_diff`, `all`, `any`, `cast_*`,
+/// `net.cidr_overlap`) in a Rego v0 module mean what OPA defines them as; in a v1 module OPA
+/// refuses them, and so does the load, naming the current built-in (issue 25, item 5).
+#[test]
+fn deprecated_built_ins_in_v0_modules_evaluate_as_opa_defines_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    support::write_file(
+        root,
+        "policy/main.rego",
+        r#"package main
+
+deny[msg] {
+  input.kind == "Deployment"
+  image := input.spec.template.spec.containers[_].image
+  not re_match("^registry\\.example\\.com/", image)
+  msg := sprintf("image %s comes from an unknown registry", [image])
+}
+
+warn[msg] {
+  names := cast_set([c.name | c := input.spec.template.spec.containers[_]])
+  count(set_diff(names, {"web"})) > 0
+  msg := "a container besides web"
+}
+"#,
+    );
+    support::write_file(
+        root,
+        "d.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: web, image: registry.example.com/web}\n      - {name: debug, image: docker.io/nginx}\n",
+    );
+    let run = policyrun(root, &["test", "--output", "json", "d.yaml"]);
+    let outcomes = support::outcome_list(&run);
+    let by_check = |check: &str| {
+        outcomes
+            .iter()
+            .find(|o| o["check"] == check)
+            .unwrap_or_else(|| panic!("no {check}: {outcomes:#?}"))
+            .clone()
+    };
+    assert_eq!(by_check("main.deny")["status"], "failed", "{outcomes:#?}");
+    assert_eq!(
+        by_check("main.deny")["message"],
+        "image docker.io/nginx comes from an unknown registry"
+    );
+    assert_eq!(by_check("main.warn")["status"], "warning");
+    // Rego v1: refused where it stands, with the built-in to use instead.
+    support::write_file(
+        root,
+        "policy/v1.rego",
+        "package main\nimport rego.v1\ndeny_kind contains \"x\" if re_match(\"a\", input.kind)\n",
+    );
+    let run = policyrun(root, &["test", "--output", "json", "d.yaml"]);
+    assert_eq!(run.code, 1);
+    let load = support::outcome_list(&run)
+        .into_iter()
+        .find(|o| o["check"] == "load")
+        .unwrap();
+    assert_eq!(load["location"]["line"], 3, "{load}");
+    assert!(
+        load["message"].as_str().unwrap().contains(
+            "deprecated built-in, which OPA accepts only in Rego v0 modules (use `regex.match`)"
+        ),
+        "{load}"
     );
 }
 

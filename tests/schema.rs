@@ -458,16 +458,24 @@ fn another_kubernetes_release_from_a_schema_directory() {
     let repo = fixture("schemas");
     let root = repo.path();
     let versions = manifest_dir().join("testdata/schema-versions");
-    // Without a schema directory only the built-in release is available.
-    let run = policyrun(root, &["--kubernetes-version", "1.33"]);
+    // Without a schema directory only the releases built in are available.
+    let run = policyrun(root, &["--kubernetes-version", "1.24"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("only 1.35.0 is built in"),
+        run.stderr
+            .contains("Kubernetes 1.24 is not built in (built in: 1.25 to 1.37)"),
         "{}",
         run.stderr
     );
+    let run = policyrun(root, &["--kubernetes-version", "1.33", "--output", "json"]);
+    let outcomes = schema_outcomes(&run.stdout);
+    assert_eq!(
+        get(&outcomes, "Deployment web", "schema")["status"],
+        "passed"
+    );
 
-    // The stand-in 1.33 knows ConfigMaps without `data`, and nothing else.
+    // A schema directory holding the release comes first: the stand-in 1.33 knows
+    // ConfigMaps without `data`, and nothing else.
     let run = policyrun(
         root,
         &[
@@ -646,4 +654,548 @@ fn our_example_clusters_pass_the_schema_stage() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     let outcomes = schema_outcomes(&run.stdout);
     assert!(outcomes.len() > 100, "{}", outcomes.len());
+}
+
+/// `policyrun validate` on one file of `testdata/crd-verdicts` (issue 24), with `extra`
+/// arguments: its schema-stage outcomes.
+fn crd_verdicts(file: &str, extra: &[&str]) -> BTreeMap<(String, String), Value> {
+    let dir = manifest_dir().join("testdata/crd-verdicts");
+    let mut args = vec!["validate", file, "--output", "json"];
+    args.extend_from_slice(extra);
+    let run = policyrun(&dir, &args);
+    assert!(run.code <= 1, "{}{}", run.stdout, run.stderr);
+    schema_outcomes(&run.stdout)
+}
+
+/// Each `(object, check, status, piece of message or detail)`.
+fn assert_verdicts(
+    outcomes: &BTreeMap<(String, String), Value>,
+    expected: &[(&str, &str, &str, &str)],
+) {
+    for (object, check, status, text) in expected {
+        let outcome = get(outcomes, object, check);
+        assert_eq!(outcome["status"], *status, "{object} {check}: {outcome}");
+        let said = format!(
+            "{} {}",
+            outcome["message"].as_str().unwrap_or_default(),
+            outcome["detail"].as_str().unwrap_or_default()
+        );
+        assert!(
+            said.contains(text),
+            "{object} {check}: expected {text:?} in {said}"
+        );
+    }
+}
+
+#[test]
+fn label_rules_apply_only_where_the_api_server_applies_them() {
+    let outcomes = crd_verdicts("selectors.yaml", &[]);
+    assert_verdicts(
+        &outcomes,
+        &[
+            // `matchLabels` properties in a CRD's schema, with titles and descriptions.
+            (
+                "CustomResourceDefinition audiences.example.com",
+                "metadata",
+                "passed",
+                "",
+            ),
+            // A free map that its CRD happens to call `matchLabels`.
+            ("Audience free-text", "metadata", "passed", ""),
+            (
+                "Audience bad-embedded-label",
+                "metadata",
+                "failed",
+                "/spec/podTemplate/metadata/labels/app: label value `Not A Label`",
+            ),
+            (
+                "Service bad-selector",
+                "metadata",
+                "failed",
+                "/spec/selector/app: label value `Not A Label`",
+            ),
+            (
+                "NetworkPolicy bad-peer",
+                "metadata",
+                "failed",
+                "/spec/ingress/0/from/0/namespaceSelector/matchLabels/team",
+            ),
+            (
+                "PodDisruptionBudget bad-pdb",
+                "metadata",
+                "failed",
+                "/spec/selector/matchLabels/app",
+            ),
+            (
+                "CronJob bad-job-pod",
+                "metadata",
+                "failed",
+                "/spec/jobTemplate/spec/template/metadata/labels/app",
+            ),
+            (
+                "CronJob bad-job-pod",
+                "metadata",
+                "failed",
+                "/spec/jobTemplate/spec/template/spec/nodeSelector/disk: label value `Solid State`",
+            ),
+            // Handed to a metrics adapter, not checked as labels by the API server.
+            (
+                "HorizontalPodAutoscaler metric-selector",
+                "metadata",
+                "passed",
+                "",
+            ),
+        ],
+    );
+    // A skipped kind is skipped by every check, names and labels too.
+    let skipped = crd_verdicts(
+        "selectors.yaml",
+        &["--skip", "CustomResourceDefinition,Service"],
+    );
+    for object in [
+        "CustomResourceDefinition audiences.example.com",
+        "Service bad-selector",
+    ] {
+        for check in ["schema", "metadata"] {
+            assert_eq!(
+                get(&skipped, object, check)["status"],
+                "skipped",
+                "{object} {check}"
+            );
+        }
+    }
+}
+
+#[test]
+fn namespaces_are_dns_labels_where_the_api_server_keeps_them() {
+    let outcomes = crd_verdicts("namespaces.yaml", &[]);
+    assert_verdicts(
+        &outcomes,
+        &[
+            (
+                "Deployment autoscaler",
+                "metadata",
+                "failed",
+                "/metadata/namespace: namespace `${AUTOSCALER_NS}` is not valid: it must be a DNS label",
+            ),
+            ("ConfigMap good", "metadata", "passed", ""),
+            // Cluster-scoped: the API server drops the namespace.
+            ("ClusterRole cluster-wide", "metadata", "passed", ""),
+            (
+                "Bucket upper",
+                "metadata",
+                "failed",
+                "/metadata/namespace: namespace `Storage` is not valid",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn nulls_a_custom_resource_schema_does_not_allow_are_dropped_before_validation() {
+    let outcomes = crd_verdicts("nulls.yaml", &[]);
+    assert_verdicts(
+        &outcomes,
+        &[
+            // `cephfs: null` dropped, `note: null` kept (nullable), `tier: null` defaulted.
+            ("Filesystem commented-out", "schema", "passed", ""),
+            // Dropped, the required field is missing.
+            (
+                "Filesystem null-pool",
+                "schema",
+                "failed",
+                "/spec: \"pool\" is a required property",
+            ),
+            // Array items are never dropped.
+            (
+                "Filesystem null-mount",
+                "schema",
+                "failed",
+                "/spec/mounts/1: null is not of type \"string\"",
+            ),
+            (
+                "Filesystem null-mount",
+                "schema",
+                "failed",
+                "checked as the API server sees the object",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn crd_defaults_are_applied_before_validation_and_cel_rules_are_named_once() {
+    let outcomes = crd_verdicts("defaults.yaml", &[]);
+    assert_verdicts(
+        &outcomes,
+        &[
+            // `type` defaulted to IPAddress: one `oneOf` branch, not two; `protocol`
+            // defaulted in an array item: the required field is there.
+            ("Address defaulted", "schema", "passed", ""),
+            ("Address explicit", "schema", "passed", ""),
+            (
+                "Address wrong-protocol",
+                "schema",
+                "failed",
+                "/spec/ports/0/protocol: \"SCTP\" is not one of",
+            ),
+            (
+                "CustomResourceDefinition addresses.net.example.com",
+                "schema",
+                "passed",
+                "not checked: the CEL rules (x-kubernetes-validations) at v1 /properties/spec",
+            ),
+        ],
+    );
+    // Said on the CRD only, not on each of its objects.
+    let cel = outcomes
+        .values()
+        .filter(|o| o.to_string().contains("x-kubernetes-validations"))
+        .count();
+    assert_eq!(cel, 1, "{outcomes:?}");
+    // Defaults are for validation only: the gate's committed JSON is the object as written.
+    let repo = tempfile::tempdir().unwrap();
+    let root = repo.path();
+    support::write_file(
+        root,
+        "policyrun.toml",
+        "jpath = []\n[[cluster]]\nname = \"dev\"\n",
+    );
+    let crd =
+        fs::read_to_string(manifest_dir().join("testdata/crd-verdicts/defaults.yaml")).unwrap();
+    let documents: Vec<&str> = crd.split("\n---\n").collect();
+    support::write_file(root, "clusters/dev/crd.yaml", documents[0]);
+    support::write_file(root, "clusters/dev/address.yaml", documents[1]);
+    support::write_file(
+        root,
+        "clusters/dev/addresses.jsonnet",
+        "{\n  crd: std.parseYaml(importstr 'crd.yaml'),\n  defaulted: std.parseYaml(importstr 'address.yaml'),\n}\n",
+    );
+    let run = policyrun(root, &["expand"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let written = fs::read_to_string(root.join("generated/dev/addresses/defaulted.json")).unwrap();
+    assert!(
+        !written.contains("IPAddress") && !written.contains("TCP"),
+        "{written}"
+    );
+    let run = policyrun(root, &["check"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // The gate names the CRDs with CEL rules once, in a note.
+    assert!(
+        run.stdout.contains(
+            "note: schema: CEL rules (x-kubernetes-validations) are not evaluated, the API server checks them: 1 CustomResourceDefinition has some (addresses.net.example.com)"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn crds_with_descriptions_and_their_custom_resources_pass() {
+    let outcomes = crd_verdicts("described.yaml", &[]);
+    for check in ["schema", "metadata"] {
+        for object in [
+            "CustomResourceDefinition reports.example.com",
+            "Report weekly",
+        ] {
+            let outcome = get(&outcomes, object, check);
+            assert_eq!(outcome["status"], "passed", "{object} {check}: {outcome}");
+        }
+    }
+    // The same CRD with a field its Go type does not have still fails.
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(manifest_dir().join("testdata/crd-verdicts/described.yaml"))
+        .unwrap()
+        .replace(
+            "          title: Report\n",
+            "          title: Report\n          summary: not a JSONSchemaProps field\n",
+        );
+    fs::write(dir.path().join("described.yaml"), text).unwrap();
+    let run = policyrun(
+        dir.path(),
+        &["validate", "described.yaml", "--output", "json"],
+    );
+    let outcomes = schema_outcomes(&run.stdout);
+    let crd = get(
+        &outcomes,
+        "CustomResourceDefinition reports.example.com",
+        "schema",
+    );
+    assert_eq!(crd["status"], "failed", "{crd}");
+    assert!(
+        crd["message"]
+            .as_str()
+            .unwrap()
+            .contains("/spec/versions/0/schema/openAPIV3Schema: Additional properties are not allowed ('summary' was unexpected)"),
+        "{crd}"
+    );
+}
+
+/// The `schema` outcome of each object of a `validate --output json` run, by `Kind name`.
+fn validated(run: &support::Run) -> BTreeMap<String, Value> {
+    schema_outcomes(&run.stdout)
+        .into_iter()
+        .filter(|((_, check), _)| check == "schema")
+        .map(|((object, _), outcome)| (object, outcome))
+        .collect()
+}
+
+/// Fields named like the annotations the bundle leaves out (`description`) are real fields:
+/// a PriorityClass's description, a CRD's descriptions of its schema and printer columns.
+#[test]
+fn fields_named_description_are_fields() {
+    let manifests = "\
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: critical}
+value: 1000000
+description: Pods that must not be evicted
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gizmos.example.com}
+spec:
+  group: example.com
+  names: {kind: Gizmo, plural: gizmos}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size, description: How big it is}
+    schema:
+      openAPIV3Schema:
+        description: A gizmo
+        type: object
+        externalDocs: {description: The manual, url: 'https://example.com'}
+        properties:
+          spec:
+            description: What the gizmo should be
+            type: object
+            properties:
+              size: {type: integer, description: How big}
+";
+    let dir = tempfile::tempdir().unwrap();
+    let run = support::policyrun_stdin(
+        dir.path(),
+        &["validate", "--output", "json", "-"],
+        manifests,
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let outcomes = validated(&run);
+    for object in [
+        "PriorityClass critical",
+        "CustomResourceDefinition gizmos.example.com",
+    ] {
+        assert_eq!(outcomes[object]["status"], "passed", "{}", outcomes[object]);
+    }
+    // Still strict: a field the type does not have fails.
+    let run = support::policyrun_stdin(
+        dir.path(),
+        &["validate", "--output", "json", "-"],
+        &manifests.replace("description: Pods", "summary: Pods"),
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = validated(&run);
+    assert!(
+        outcomes["PriorityClass critical"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'summary' was unexpected"),
+        "{}",
+        outcomes["PriorityClass critical"]
+    );
+}
+
+/// Objects whose verdict depends on the release: a FlowSchema of an API version removed
+/// in 1.32, and a Deployment with pod-level resources (a field since 1.32).
+const RELEASE_DEPENDENT: &str = "\
+apiVersion: flowcontrol.apiserver.k8s.io/v1beta3
+kind: FlowSchema
+metadata: {name: health}
+spec:
+  priorityLevelConfiguration: {name: exempt}
+  matchingPrecedence: 1
+  rules:
+  - nonResourceRules: [{verbs: ['*'], nonResourceURLs: [/healthz]}]
+    subjects: [{kind: Group, group: {name: 'system:unauthenticated'}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      resources: {limits: {cpu: '1'}}
+      containers: [{name: web, image: 'nginx:1.27'}]
+";
+
+/// Every release from 1.25 is built in: `--kubernetes-version 1.29` works offline, with no
+/// schema directory, and judges by 1.29's schemas and API lifecycle.
+#[test]
+fn older_releases_are_built_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let validate = |extra: &[&str]| {
+        let mut args = vec!["validate", "--output", "json"];
+        args.extend_from_slice(extra);
+        args.push("-");
+        support::policyrun_stdin(dir.path(), &args, RELEASE_DEPENDENT)
+    };
+
+    let run = validate(&["--kubernetes-version", "1.29"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = validated(&run);
+    let flow = &outcomes["FlowSchema health"];
+    assert_eq!(flow["status"], "warning", "{flow}");
+    assert!(
+        flow["message"]
+            .as_str()
+            .unwrap()
+            .contains("deprecated since Kubernetes 1.29"),
+        "{flow}"
+    );
+    let web = &outcomes["Deployment web"];
+    assert_eq!(web["status"], "failed", "{web}");
+    assert!(
+        web["message"]
+            .as_str()
+            .unwrap()
+            .contains("'resources' was unexpected"),
+        "{web}"
+    );
+
+    // The default release, 1.35: the other way round.
+    let run = validate(&[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = validated(&run);
+    let flow = &outcomes["FlowSchema health"];
+    assert_eq!(flow["status"], "failed", "{flow}");
+    assert!(
+        flow["message"]
+            .as_str()
+            .unwrap()
+            .contains("removed in Kubernetes 1.32"),
+        "{flow}"
+    );
+    assert_eq!(outcomes["Deployment web"]["status"], "passed");
+
+    // A release that is not built in, without a schema directory, is a usage error that
+    // says which are.
+    for release in ["1.24", "1.38"] {
+        let run = validate(&["--kubernetes-version", release]);
+        assert_eq!(run.code, 2, "{release}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("built in: 1.25 to 1.37"),
+            "{release}: {}",
+            run.stderr
+        );
+    }
+}
+
+/// Clusters are upgraded one at a time: `[cluster.schema] kubernetes_version` checks one
+/// cluster's objects against its own release, and `--kubernetes-version` every cluster's.
+#[test]
+fn each_cluster_is_checked_against_its_own_release() {
+    let repo = fixture("schema-releases");
+    let by_cluster = |run: &support::Run| -> BTreeMap<(String, String), String> {
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        doc["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["stage"] == "schema" && o["check"] == "schema")
+            .map(|o| {
+                let key = (
+                    o["cluster"].as_str().unwrap().to_owned(),
+                    o["object"]["kind"].as_str().unwrap().to_owned(),
+                );
+                (key, o["status"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    };
+    let expect = |pairs: [(&str, &str, &str); 4]| -> BTreeMap<(String, String), String> {
+        pairs
+            .iter()
+            .map(|(c, k, s)| ((c.to_string(), k.to_string()), s.to_string()))
+            .collect()
+    };
+    let run = policyrun(repo.path(), &["--output", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        by_cluster(&run),
+        expect([
+            ("old", "FlowSchema", "warning"),
+            ("old", "Deployment", "failed"),
+            ("new", "FlowSchema", "failed"),
+            ("new", "Deployment", "passed"),
+        ])
+    );
+    let run = policyrun(
+        repo.path(),
+        &["--output", "json", "--kubernetes-version", "1.36"],
+    );
+    assert_eq!(
+        by_cluster(&run),
+        expect([
+            ("old", "FlowSchema", "failed"),
+            ("old", "Deployment", "passed"),
+            ("new", "FlowSchema", "failed"),
+            ("new", "Deployment", "passed"),
+        ])
+    );
+    // A cluster's release that is not built in is a usage error naming the key.
+    let config = repo.path().join("policyrun.toml");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(&config, text.replace("\"1.29\"", "\"1.21\"")).unwrap();
+    let run = policyrun(repo.path(), &[]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "cluster[0].schema.kubernetes_version: Kubernetes 1.21 is not built in (built in: 1.25 to 1.37)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+/// An object's own fields may be null, as in kubernetes-validate's schema of each kind (the
+/// API server decodes a null as no value): `value: null` passed there and failed here.
+/// Deeper down null is still refused where the type does not allow it.
+#[test]
+fn top_level_fields_may_be_null_as_in_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = support::policyrun_stdin(
+        dir.path(),
+        &["validate", "--output", "json", "-"],
+        "\
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: critical}
+value: null
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: web}
+spec:
+  ports: [{port: null}]
+",
+    );
+    let outcomes = validated(&run);
+    assert_eq!(
+        outcomes["PriorityClass critical"]["status"], "passed",
+        "{}",
+        outcomes["PriorityClass critical"]
+    );
+    let service = &outcomes["Service web"];
+    assert_eq!(service["status"], "failed", "{service}");
+    assert!(
+        service["message"]
+            .as_str()
+            .unwrap()
+            .contains("/spec/ports/0/port: null is not of type \"integer\""),
+        "{service}"
+    );
 }

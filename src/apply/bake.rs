@@ -3,16 +3,18 @@
 //! firing, every required expression true. Readiness is necessary, not sufficient: a release
 //! that starts failing a minute after it became ready must not reach the next cluster. The
 //! first sample that is not clean ends the bake and fails the stage, and a sample that cannot
-//! be taken fails it too ("cannot verify health"): the bake fails closed.
+//! be taken fails it too ("cannot verify health"): the bake fails closed. A sample's work is
+//! linear in what Prometheus answers, however many alerts fire, and it stops at once when
+//! the rollout is cancelled.
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 use super::Cancel;
-use super::prometheus::{self, Alert, Prometheus, Sample};
+use super::prometheus::{self, Alert, INTERRUPTED, Prometheus, Sample};
 use crate::model::events::{Event, Events};
 use crate::model::outcome::{Outcome, Stage, Status};
 
@@ -25,6 +27,11 @@ const MAX_DURATION: u64 = 24 * 60 * 60;
 const ATTEMPTS: u32 = 3;
 /// How often a log gets a line about a bake that goes on.
 const LOG_EVERY: Duration = Duration::from_secs(30);
+/// The most blocking alerts a sample names; the others are counted. A line for each of
+/// 80,000 alerts helps no reader, and a report that size helps no CI.
+const MOST_NAMED: usize = 10;
+/// The largest credential file read: a token is a few kilobytes.
+const MAX_CREDENTIAL_BYTES: u64 = 64 << 10;
 
 /// `[apply.bake]` and `[cluster.bake]` as written: a cluster's keys over `[apply.bake]`'s.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -45,10 +52,11 @@ pub struct RawSettings {
 }
 
 /// Where a credential is read from when the bake starts; never the credential itself, so
-/// the configuration can be printed and compared.
+/// the configuration can be printed and compared. A file comes with the key that named it
+/// (`cluster[0].bake.bearer_token_file`), for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource {
-    File(PathBuf),
+    File { key: String, path: PathBuf },
     Env(String),
 }
 
@@ -191,12 +199,7 @@ impl SecretSource {
     /// for, never what was found.
     fn read(&self) -> Result<String, String> {
         let text = match self {
-            SecretSource::File(path) => std::fs::read_to_string(path).map_err(|e| {
-                format!(
-                    "cannot read the Prometheus credential file {}: {e}",
-                    path.display()
-                )
-            })?,
+            SecretSource::File { key, path } => CredentialFile { key, path }.read()?,
             SecretSource::Env(name) => std::env::var(name).map_err(|_| {
                 format!("the environment variable {name} is not set (the Prometheus credential)")
             })?,
@@ -213,10 +216,101 @@ impl SecretSource {
 
     fn describe(&self) -> String {
         match self {
-            SecretSource::File(path) => format!("the file {}", path.display()),
+            SecretSource::File { path, .. } => format!("the file {}", path.display()),
             SecretSource::Env(name) => format!("${name}"),
         }
     }
+}
+
+/// A credential file, named by its key (`cluster[0].bake.bearer_token_file`) and path.
+/// Only a regular file is read (a symbolic link to one is followed, as Kubernetes mounts
+/// secrets): opening a FIFO for reading waits for a writer, forever and deaf to SIGTERM,
+/// and a device or `/proc` file can be endless. Messages name the key and the file, never
+/// what is in it.
+struct CredentialFile<'a> {
+    key: &'a str,
+    path: &'a Path,
+}
+
+impl CredentialFile<'_> {
+    /// Its text: the type is looked at before opening, the file is opened without blocking
+    /// (so a FIFO swapped in after the look still returns at once) and looked at again
+    /// through the open handle, and no more than [`MAX_CREDENTIAL_BYTES`] is read.
+    fn read(&self) -> Result<String, String> {
+        let before = std::fs::metadata(self.path).map_err(|e| self.unreadable(e))?;
+        if !before.is_file() {
+            return Err(self.refused(&before));
+        }
+        self.read_opened()
+    }
+
+    /// The second half of [`CredentialFile::read`]: what is opened may not be what was
+    /// looked at before.
+    fn read_opened(&self) -> Result<String, String> {
+        use std::io::Read;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        }
+        let file = options.open(self.path).map_err(|e| self.unreadable(e))?;
+        let opened = file.metadata().map_err(|e| self.unreadable(e))?;
+        if !opened.is_file() {
+            return Err(self.refused(&opened));
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_CREDENTIAL_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.unreadable(e))?;
+        if bytes.len() as u64 > MAX_CREDENTIAL_BYTES {
+            return Err(self.problem(format!(
+                "is larger than {} KiB: not a credential",
+                MAX_CREDENTIAL_BYTES >> 10
+            )));
+        }
+        String::from_utf8(bytes).map_err(|_| self.problem("is not UTF-8 text"))
+    }
+
+    fn problem(&self, what: impl std::fmt::Display) -> String {
+        format!("{}: {} {what}", self.key, self.path.display())
+    }
+
+    fn refused(&self, metadata: &std::fs::Metadata) -> String {
+        self.problem(format!(
+            "is {}, not a regular file: the Prometheus credential is read only from one",
+            file_kind(metadata)
+        ))
+    }
+
+    fn unreadable(&self, error: std::io::Error) -> String {
+        self.problem(format!(
+            "cannot be read (the Prometheus credential file): {error}"
+        ))
+    }
+}
+
+/// What a file that is not a regular file is, for messages.
+fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
+    let kind = metadata.file_type();
+    if kind.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+    }
+    "not a regular file"
 }
 
 fn credential(
@@ -232,13 +326,20 @@ fn credential(
             || raw.basic_auth_password_file.is_some()
             || raw.basic_auth_password_env.is_some()
     };
-    let raw = if mentions(own) { own } else { defaults };
+    let (raw, raw_key) = if mentions(own) {
+        (own, key)
+    } else {
+        (defaults, "apply.bake")
+    };
     let source = |file: &Option<String>, env: &Option<String>, what: &str| match (file, env) {
         (Some(_), Some(_)) => Err(format!(
             "{key}: {what}_file and {what}_env are two sources for one secret: name one"
         )),
         (Some(path), None) if path.is_empty() => Err(format!("{key}.{what}_file: empty")),
-        (Some(path), None) => Ok(Some(SecretSource::File(PathBuf::from(path)))),
+        (Some(path), None) => Ok(Some(SecretSource::File {
+            key: format!("{raw_key}.{what}_file"),
+            path: PathBuf::from(path),
+        })),
         (None, Some(name)) if !is_env_name(name) => Err(format!(
             "{key}.{what}_env: `{name}` is not an environment variable name"
         )),
@@ -323,6 +424,8 @@ enum Health {
     Unhealthy(Vec<String>),
     /// The sample could not be taken.
     Unknown(String),
+    /// The rollout was cancelled while the sample was taken.
+    Interrupted,
 }
 
 /// Bakes one cluster: samples until the duration is over, the first unclean sample or
@@ -365,6 +468,7 @@ pub(crate) async fn run(
                     ),
                 );
             }
+            Health::Interrupted => break interrupted(started, settings, samples - 1),
         }
         if into >= settings.duration {
             break (
@@ -384,14 +488,7 @@ pub(crate) async fn run(
         // The next sample an interval after this one, the last one at the very end.
         let next = (started + into + settings.interval).min(started + settings.duration);
         if !wait_until(next, &shown, started, cancel).await {
-            break (
-                Status::Failed,
-                format!(
-                    "interrupted while baking, {} into {}, after {samples} clean samples",
-                    clock(started.elapsed()),
-                    clock(settings.duration)
-                ),
-            );
+            break interrupted(started, settings, samples);
         }
     };
     shown.finish();
@@ -399,6 +496,18 @@ pub(crate) async fn run(
         .cluster(cluster)
         .subject(format!("bake {cluster}"))
         .message(result.1)
+}
+
+/// The result of a bake the rollout's cancellation ended, after `clean` clean samples.
+fn interrupted(started: Instant, settings: &Settings, clean: usize) -> (Status, String) {
+    (
+        Status::Failed,
+        format!(
+            "interrupted while baking, {} into {}, after {clean} clean samples",
+            clock(started.elapsed()),
+            clock(settings.duration)
+        ),
+    )
 }
 
 /// Asks every query of the bake once, before the stage applies anything: a server that
@@ -412,7 +521,7 @@ pub(crate) async fn preflight(
     cancel: &Cancel,
 ) -> Result<(), String> {
     for expression in std::iter::once(&settings.alerts).chain(&settings.require) {
-        with_retries(settings, cancel, || server.query(expression))
+        with_retries(settings, cancel, || server.query(expression, cancel))
             .await
             .map_err(|why| format!("`{expression}`: {why}"))?;
     }
@@ -447,33 +556,57 @@ async fn wait_until(
     }
 }
 
-/// One sample: the alerts, then every requirement.
+/// One sample: the alerts, then every requirement. Linear in the answers: the firing
+/// series are counted, at most [`MOST_NAMED`] of them are named, each looked up among the
+/// alerts of its name only; cancellation is looked for at every item.
 async fn sample(settings: &Settings, server: &Prometheus, cancel: &Cancel) -> Health {
-    let firing = match with_retries(settings, cancel, || server.query(&settings.alerts)).await {
-        Ok(series) => series,
-        Err(why) => return Health::Unknown(format!("alerts `{}`: {why}", settings.alerts)),
-    };
-    let blocking: Vec<&Sample> = firing
-        .iter()
-        .filter(|series| {
-            series
-                .labels
-                .get("alertname")
-                .is_none_or(|name| !settings.ignore.contains(name))
-        })
-        .collect();
+    let firing =
+        match with_retries(settings, cancel, || server.query(&settings.alerts, cancel)).await {
+            Ok(series) => series,
+            Err(_) if cancel.is_cancelled() => return Health::Interrupted,
+            Err(why) => return Health::Unknown(format!("alerts `{}`: {why}", settings.alerts)),
+        };
+    let mut named: Vec<&Sample> = Vec::new();
+    let mut blocking = 0usize;
+    for series in &firing {
+        if cancel.is_cancelled() {
+            return Health::Interrupted;
+        }
+        let ignored = series
+            .labels
+            .get("alertname")
+            .is_some_and(|name| settings.ignore.contains(name));
+        if !ignored {
+            blocking += 1;
+            if named.len() < MOST_NAMED {
+                named.push(series);
+            }
+        }
+    }
     let mut problems = Vec::new();
-    if !blocking.is_empty() {
+    if blocking > 0 {
         // Annotations and the time an alert became active are only in the alert list; an
         // alert is named by its labels without it.
-        let known = with_retries(settings, cancel, || server.alerts())
-            .await
-            .unwrap_or_default();
-        problems.extend(blocking.iter().map(|series| describe_alert(series, &known)));
+        let known = match with_retries(settings, cancel, || server.alerts(cancel)).await {
+            Ok(known) => known,
+            Err(_) if cancel.is_cancelled() => return Health::Interrupted,
+            Err(_) => Vec::new(),
+        };
+        let Some(index) = AlertIndex::new(&known, cancel) else {
+            return Health::Interrupted;
+        };
+        problems.extend(named.iter().map(|series| describe_alert(series, &index)));
+        if blocking > named.len() {
+            problems.push(format!(
+                "and {} more blocking alerts",
+                blocking - named.len()
+            ));
+        }
     }
     let mut held = 0;
     for expression in &settings.require {
-        match with_retries(settings, cancel, || server.query(expression)).await {
+        match with_retries(settings, cancel, || server.query(expression, cancel)).await {
+            Err(_) if cancel.is_cancelled() => return Health::Interrupted,
             Err(why) => return Health::Unknown(format!("requirement `{expression}`: {why}")),
             Ok(series) => match requirement(&series) {
                 None => held += 1,
@@ -487,6 +620,25 @@ async fn sample(settings: &Settings, server: &Prometheus, cancel: &Cancel) -> He
         Health::Clean { held }
     } else {
         Health::Unhealthy(problems)
+    }
+}
+
+/// The alert list by `alertname`, so that naming a series looks only at its namesakes.
+struct AlertIndex<'a>(HashMap<&'a str, Vec<&'a Alert>>);
+
+impl<'a> AlertIndex<'a> {
+    /// `None` when cancelled while it is built.
+    fn new(alerts: &'a [Alert], cancel: &Cancel) -> Option<AlertIndex<'a>> {
+        let mut by_name: HashMap<&str, Vec<&Alert>> = HashMap::new();
+        for alert in alerts {
+            if cancel.is_cancelled() {
+                return None;
+            }
+            if let Some(name) = alert.labels.get("alertname") {
+                by_name.entry(name).or_default().push(alert);
+            }
+        }
+        Some(AlertIndex(by_name))
     }
 }
 
@@ -517,17 +669,20 @@ fn requirement(series: &[Sample]) -> Option<String> {
 }
 
 /// `alert HighErrorRate {cluster="dev", severity="page"} firing since …: summary`.
-fn describe_alert(series: &Sample, known: &[Alert]) -> String {
+fn describe_alert(series: &Sample, known: &AlertIndex<'_>) -> String {
     let mut labels = series.labels.clone();
     labels.remove("__name__");
     labels.remove("alertstate");
-    let name = labels
-        .remove("alertname")
-        .unwrap_or_else(|| "(no alertname)".to_owned());
-    let alert = known.iter().find(|alert| {
-        alert.labels.get("alertname") == Some(&name)
-            && labels.iter().all(|(k, v)| alert.labels.get(k) == Some(v))
-    });
+    let name = labels.remove("alertname");
+    let alert = name
+        .as_deref()
+        .and_then(|name| known.0.get(name))
+        .and_then(|namesakes| {
+            namesakes
+                .iter()
+                .find(|alert| labels.iter().all(|(k, v)| alert.labels.get(k) == Some(v)))
+        });
+    let name = name.unwrap_or_else(|| "(no alertname)".to_owned());
     let mut text = format!("alert {name} {}", prometheus::label_set(&labels));
     if let Some(alert) = alert {
         text.push_str(&format!(" {}", alert.state));
@@ -566,11 +721,18 @@ where
     loop {
         match query().await {
             Ok(found) => return Ok(found),
-            Err(why) if attempt >= ATTEMPTS || cancel.is_cancelled() => {
+            Err(_) if cancel.is_cancelled() => return Err(INTERRUPTED.into()),
+            Err(why) if attempt >= ATTEMPTS => {
                 return Err(format!("{why} (tried {attempt} times)"));
             }
             Err(_) => {
-                tokio::time::sleep(pause).await;
+                if cancel
+                    .unless_cancelled(tokio::time::sleep(pause))
+                    .await
+                    .is_none()
+                {
+                    return Err(INTERRUPTED.into());
+                }
                 pause *= 2;
                 attempt += 1;
             }
@@ -693,7 +855,10 @@ mod tests {
             web.credential,
             Some(Credential::Basic {
                 user: "ops".into(),
-                password: SecretSource::File("/run/secrets/prometheus".into())
+                password: SecretSource::File {
+                    key: "cluster[2].bake.basic_auth_password_file".into(),
+                    path: "/run/secrets/prometheus".into()
+                }
             })
         );
         // No bake configured: the default, which changes nothing.
@@ -733,8 +898,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("token");
         std::fs::write(&file, "s3cret-token\n").unwrap();
+        let source = SecretSource::File {
+            key: "apply.bake.bearer_token_file".into(),
+            path: file.clone(),
+        };
         let settings = Settings {
-            credential: Some(Credential::Bearer(SecretSource::File(file.clone()))),
+            credential: Some(Credential::Bearer(source.clone())),
             ..Settings::default()
         };
         assert_eq!(
@@ -744,7 +913,7 @@ mod tests {
         let basic = Settings {
             credential: Some(Credential::Basic {
                 user: "ops".into(),
-                password: SecretSource::File(file.clone()),
+                password: source.clone(),
             }),
             ..Settings::default()
         };
@@ -770,6 +939,50 @@ mod tests {
                 .unwrap_err()
                 .contains("POLICYRUN_TEST_NO_SUCH_VARIABLE is not set")
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_credential_file_that_is_not_a_regular_file_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = "cluster[0].bake.bearer_token_file";
+        let fifo = dir.path().join("token");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let read = |path: &Path| CredentialFile { key, path }.read();
+        let refused = |path: &Path| read(path).unwrap_err();
+        let error = refused(&fifo);
+        assert!(
+            error.starts_with(&format!(
+                "{key}: {} is a FIFO, not a regular file",
+                fifo.display()
+            )),
+            "{error}"
+        );
+        // Swapped in after the first look: the open does not wait for a writer either.
+        let error = CredentialFile { key, path: &fifo }
+            .read_opened()
+            .unwrap_err();
+        assert!(error.contains("is a FIFO"), "{error}");
+        assert!(refused(dir.path()).contains("is a directory"));
+        assert!(refused(Path::new("/dev/zero")).contains("is a device"));
+        let missing = refused(&dir.path().join("missing"));
+        assert!(
+            missing.starts_with(key) && missing.contains("cannot be read"),
+            "{missing}"
+        );
+        let large = dir.path().join("large");
+        std::fs::write(&large, vec![b'x'; 70 << 10]).unwrap();
+        assert!(refused(&large).contains("is larger than 64 KiB"));
+        // A link to a regular file is read, as Kubernetes mounts secrets.
+        let token = dir.path().join("real-token");
+        std::fs::write(&token, "t0ken\n").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&token, &link).unwrap();
+        assert_eq!(read(&link).unwrap(), "t0ken\n");
     }
 
     fn series(labels: &[(&str, &str)], value: f64) -> Sample {
@@ -813,14 +1026,18 @@ mod tests {
             state: "firing".into(),
             active_at: Some("2026-12-02T05:00:00Z".into()),
         }];
+        let cancel = Cancel::new();
         assert_eq!(
-            describe_alert(&firing, &known),
+            describe_alert(&firing, &AlertIndex::new(&known, &cancel).unwrap()),
             r#"alert AppErrors {cluster="dev"} firing since 2026-12-02T05:00:00Z: errors in dev"#
         );
         assert_eq!(
-            describe_alert(&firing, &[]),
+            describe_alert(&firing, &AlertIndex::new(&[], &cancel).unwrap()),
             r#"alert AppErrors {cluster="dev"} firing"#
         );
+        // Cancelled: the index is not built.
+        cancel.cancel();
+        assert!(AlertIndex::new(&known, &cancel).is_none());
     }
 
     #[test]

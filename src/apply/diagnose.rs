@@ -8,6 +8,8 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams};
 use serde_json::Value;
 
+use super::kubeapi;
+
 /// The longest piece of text taken from a pod or event, so a report stays readable.
 const MOST: usize = 300;
 
@@ -16,16 +18,22 @@ const MOST: usize = 300;
 pub(crate) async fn explain(client: &kube::Client, object: &Value) -> Option<String> {
     let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str);
     let (namespace, name) = (text("/metadata/namespace")?, text("/metadata/name")?);
+    // The namespace goes into the path as one encoded segment, the name into a field
+    // selector escaped (kubeapi), and labels into a selector only when they are labels.
+    let namespace = kubeapi::path_segment("the namespace", namespace).ok()?;
     let mut found = Vec::new();
     if let Some(selector) = pod_selector(object) {
-        let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+        let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
         let params = ListParams::default().labels(&selector).limit(50);
         if let Ok(list) = pods.list(&params).await {
             found.extend(list.items.iter().find_map(pod_problem));
         }
     }
-    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
-    let params = ListParams::default().fields(&format!("involvedObject.name={name}"));
+    let events: Api<Event> = Api::namespaced(client.clone(), &namespace);
+    let params = ListParams::default().fields(&format!(
+        "involvedObject.name={}",
+        kubeapi::field_selector_value(name)
+    ));
     if let Ok(list) = events.list(&params).await {
         found.extend(latest_event(&list.items));
     }
@@ -33,16 +41,24 @@ pub(crate) async fn explain(client: &kube::Client, object: &Value) -> Option<Str
 }
 
 /// `a=b,c=d` from the workload's `spec.selector.matchLabels` (a Job's may be left to the
-/// server, so its pod template's labels then).
+/// server, so its pod template's labels then). A label selector has no escapes: a key or
+/// value with anything but the characters labels are made of (`,`, `=`, `!`, a space)
+/// would change the selector, so there is none then.
 fn pod_selector(object: &Value) -> Option<String> {
     let labels = object
         .pointer("/spec/selector/matchLabels")
         .or_else(|| object.pointer("/spec/template/metadata/labels"))?
         .as_object()?;
-    let terms: Vec<String> = labels
-        .iter()
-        .filter_map(|(key, value)| Some(format!("{key}={}", value.as_str()?)))
-        .collect();
+    let mut terms = Vec::with_capacity(labels.len());
+    for (key, value) in labels {
+        let value = value.as_str()?;
+        let label_key = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/');
+        let label_value = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if key.is_empty() || !key.chars().all(label_key) || !value.chars().all(label_value) {
+            return None;
+        }
+        terms.push(format!("{key}={value}"));
+    }
     (!terms.is_empty()).then(|| terms.join(","))
 }
 
@@ -211,5 +227,9 @@ mod tests {
         let job = json!({"spec": {"template": {"metadata": {"labels": {"job": "migrate"}}}}});
         assert_eq!(pod_selector(&job).unwrap(), "job=migrate");
         assert_eq!(pod_selector(&json!({"spec": {}})), None);
+        // Not labels: no selector rather than another one.
+        let injected =
+            json!({"spec": {"selector": {"matchLabels": {"app": "api,tier!=web", "x": "1"}}}});
+        assert_eq!(pod_selector(&injected), None);
     }
 }

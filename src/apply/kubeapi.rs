@@ -1,16 +1,26 @@
 //! The Kubernetes API, as the rollout uses it: a client per cluster (its kubeconfig context,
 //! or the in-cluster service account of a Jenkins agent), and server-side apply of one
 //! object with policyrun as the field manager. Messages name the cluster, context and object,
-//! never a token or certificate.
+//! never a token or certificate, and what the server says is cleaned of the credential the
+//! client sent (`credentials`).
+//!
+//! Every URL is built from path segments that are percent-encoded here: kube puts names,
+//! namespaces and discovery's group and version into its paths as they are, so a Role named
+//! `cluster-admin#x` would have reached `…/clusterroles/cluster-admin` with its query cut
+//! off, and one named `x?force=true&` would have added query parameters.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::client::{ClientBuilder, ConfigExt};
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 use kube::core::GroupVersionKind;
 use kube::discovery::{self, ApiCapabilities, ApiResource, Scope};
 use serde_json::Value;
+use tower::buffer::BufferLayer;
+
+use super::credentials::HideCredentialsLayer;
 
 /// The field manager of every apply.
 pub(crate) const FIELD_MANAGER: &str = "policyrun";
@@ -47,12 +57,83 @@ pub async fn connect(context: &str, kubeconfig: Option<&Path>) -> Result<kube::C
             ));
         }
     };
-    kube::Client::try_from(config).map_err(|e| {
+    client(config).map_err(|e| {
         format!(
             "cannot build a client for context `{context}`: {}",
             describe(&e)
         )
     })
+}
+
+/// kube's client for `config`, with the `Authorization` header added above a layer that
+/// hides the credential in every answer. kube adds the header inside its own stack, where
+/// no layer of ours can see it; so the header-making part of the configuration (token,
+/// token file, basic auth, auth provider, exec plugin) is taken out of the configuration
+/// kube builds from and applied on top, as kube would apply it. A configuration that
+/// authenticates by client certificate (kube's layer is then none) is built as it is.
+fn client(config: Config) -> Result<kube::Client, kube::Error> {
+    let authorization = config.auth_layer()?;
+    let mut below = config;
+    if authorization.is_some() {
+        let auth = &mut below.auth_info;
+        auth.token = None;
+        auth.token_file = None;
+        auth.username = None;
+        auth.password = None;
+        auth.auth_provider = None;
+        auth.exec = None;
+    }
+    // kube's refreshing authentication (a token file, an exec plugin) clones the service
+    // below it, and kube's own stack is boxed, not `Clone`: a buffer in between is.
+    let builder = ClientBuilder::try_from(below)?
+        .with_layer(&BufferLayer::<hyper::Request<kube::client::Body>>::new(
+            1024,
+        ))
+        .with_layer(&HideCredentialsLayer::default());
+    Ok(match authorization {
+        Some(authorization) => builder.with_layer(&authorization).build(),
+        None => builder.build(),
+    })
+}
+
+/// `text` as one path segment of a request URL: every byte but RFC 3986's unreserved ones
+/// (letters, digits, `-`, `.`, `_`, `~`) percent-encoded, as the API server decodes it.
+/// What cannot be one segment is refused: empty, `.` or `..` (a path would resolve them),
+/// or holding `/` (the API server decodes `%2F` before it splits the path, so the name
+/// would become two segments — a subresource, say). The API server refuses such names
+/// itself; `what` names the text in the message.
+pub(crate) fn path_segment(what: &str, text: &str) -> Result<String, String> {
+    if text.is_empty() || text == "." || text == ".." || text.contains('/') {
+        return Err(format!(
+            "{what} `{}` cannot be a path segment of a request (empty, `.`, `..` or holding `/`)",
+            crate::model::text::visible(text)
+        ));
+    }
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    Ok(out)
+}
+
+/// A value in a field selector (`metadata.name=<value>`), escaped as the API server's
+/// `fields.EscapeValue` does: `\`, `,` and `=` would otherwise end the value and start
+/// another term (a name `x,metadata.namespace=y` would select something else). The query
+/// string encoding of the whole selector is kube's.
+pub(crate) fn field_selector_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | ',' | '=') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// An error's text, which for kube's configuration errors names files and fields, not
@@ -99,7 +180,17 @@ impl Resources {
         if let Some(found) = self.known.get(&key) {
             return Ok(found.clone());
         }
-        let gvk = GroupVersionKind::gvk(group, version, kind);
+        // Discovery puts the group and version into its path (`/apis/<group>/<version>`)
+        // as they are; the core group is `/api/<version>`.
+        let encoded_group = if group.is_empty() {
+            String::new()
+        } else {
+            path_segment("the API group", group)
+                .map_err(|e| format!("{e} (apiVersion `{api_version}`)"))?
+        };
+        let encoded_version = path_segment("the API version", version)
+            .map_err(|e| format!("{e} (apiVersion `{api_version}`)"))?;
+        let gvk = GroupVersionKind::gvk(&encoded_group, &encoded_version, kind);
         let found = retrying(|| discovery::pinned_kind(client, &gvk))
             .await
             .map_err(|e| format!("{api_version} {kind} is not served: {}", describe(&e)))?;
@@ -119,12 +210,52 @@ impl Resources {
     }
 }
 
+/// The API of a resource, namespaced or cluster-wide, with every segment of its path
+/// encoded: the group, version and plural come from discovery, the namespace from an
+/// object.
+pub(crate) fn resource_api(
+    client: &kube::Client,
+    resource: &ApiResource,
+    namespace: Option<&str>,
+) -> Result<Api<DynamicObject>, String> {
+    let mut encoded = resource.clone();
+    encoded.group = if resource.group.is_empty() {
+        String::new()
+    } else {
+        path_segment("the API group", &resource.group)?
+    };
+    encoded.version = path_segment("the API version", &resource.version)?;
+    encoded.plural = path_segment("the resource", &resource.plural)?;
+    // kube builds the path from `api_version`, `<group>/<version>`.
+    encoded.api_version = if encoded.group.is_empty() {
+        encoded.version.clone()
+    } else {
+        format!("{}/{}", encoded.group, encoded.version)
+    };
+    Ok(match namespace {
+        Some(namespace) => Api::namespaced_with(
+            client.clone(),
+            &path_segment("the namespace", namespace)?,
+            &encoded,
+        ),
+        None => Api::all_with(client.clone(), &encoded),
+    })
+}
+
+/// An object's API: where requests about it go, and its name, as the object has it and as
+/// the one path segment kube appends to the resource's path.
+pub(crate) struct ObjectApi {
+    pub(crate) api: Api<DynamicObject>,
+    pub(crate) name: String,
+    pub(crate) segment: String,
+}
+
 /// The API of an object's resource (namespaced or cluster-wide), once its kind is resolved.
 pub(crate) fn api_for(
     client: &kube::Client,
     resources: &Resources,
     object: &Value,
-) -> Result<(Api<DynamicObject>, String), String> {
+) -> Result<ObjectApi, String> {
     let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str);
     let (Some(api_version), Some(kind), Some(name)) =
         (text("/apiVersion"), text("/kind"), text("/metadata/name"))
@@ -134,18 +265,24 @@ pub(crate) fn api_for(
     let Some((resource, capabilities)) = resources.get(api_version, kind) else {
         return Err(format!("{api_version} {kind} was not looked up"));
     };
-    let api = match capabilities.scope {
+    let namespace = match capabilities.scope {
         Scope::Namespaced => {
             let Some(namespace) = text("/metadata/namespace") else {
                 return Err(format!(
                     "{kind} {name} is namespaced but names no namespace"
                 ));
             };
-            Api::namespaced_with(client.clone(), namespace, resource)
+            Some(namespace)
         }
-        Scope::Cluster => Api::all_with(client.clone(), resource),
+        Scope::Cluster => None,
     };
-    Ok((api, name.to_owned()))
+    let api = resource_api(client, resource, namespace)?;
+    let segment = path_segment(&format!("the name of this {kind}"), name)?;
+    Ok(ObjectApi {
+        api,
+        name: name.to_owned(),
+        segment,
+    })
 }
 
 /// Server-side applies one object and returns what the server answered (the live object).
@@ -156,12 +293,12 @@ pub async fn apply(
     object: &Value,
     options: ApplyOptions,
 ) -> Result<Value, String> {
-    let (api, name) = api_for(client, resources, object)?;
+    let ObjectApi { api, segment, .. } = api_for(client, resources, object)?;
     let mut params = PatchParams::apply(FIELD_MANAGER);
     params.force = options.force_conflicts;
     params.dry_run = options.dry_run;
     let patch = Patch::Apply(object);
-    let applied = retrying(|| api.patch(&name, &params, &patch))
+    let applied = retrying(|| api.patch(&segment, &params, &patch))
         .await
         .map_err(|e| api_error(&e))?;
     serde_json::to_value(applied).map_err(|e| e.to_string())
@@ -175,10 +312,10 @@ pub(crate) async fn merge_patch(
     object: &Value,
     patch: &Value,
 ) -> Result<Value, String> {
-    let (api, name) = api_for(client, resources, object)?;
+    let ObjectApi { api, segment, .. } = api_for(client, resources, object)?;
     let patch = Patch::Merge(patch);
     let params = PatchParams::default();
-    let patched = retrying(|| api.patch(&name, &params, &patch))
+    let patched = retrying(|| api.patch(&segment, &params, &patch))
         .await
         .map_err(|e| api_error(&e))?;
     serde_json::to_value(patched).map_err(|e| e.to_string())
@@ -190,8 +327,8 @@ pub(crate) async fn get(
     resources: &Resources,
     object: &Value,
 ) -> Result<Option<Value>, String> {
-    let (api, name) = api_for(client, resources, object)?;
-    match retrying(|| api.get_opt(&name)).await {
+    let ObjectApi { api, segment, .. } = api_for(client, resources, object)?;
+    match retrying(|| api.get_opt(&segment)).await {
         Ok(Some(live)) => serde_json::to_value(live)
             .map(Some)
             .map_err(|e| e.to_string()),

@@ -2,7 +2,8 @@
 //! (`rollout`), each a stage that applies its objects and watches them become ready
 //! (`stage`, `watch`), through the Kubernetes API (`kubeapi`), then bakes: asks Prometheus
 //! for a while whether the cluster stays healthy (`bake`, `prometheus`); a workload that does not is
-//! explained by its pods and events (`diagnose`). What can be decided from plain JSON is kept apart: the
+//! explained by its pods and events (`diagnose`). Our own credentials are kept out of what
+//! servers say back (`credentials`). What can be decided from plain JSON is kept apart: the
 //! order objects are applied in (`order`), when a live object counts as rolled out
 //! (`readiness`), and which live objects pruning may delete (`ownership`).
 
@@ -15,6 +16,7 @@ pub(crate) mod ownership;
 pub(crate) mod prune;
 pub mod stage;
 // How a stage does its work.
+mod credentials;
 mod diagnose;
 mod order;
 pub(crate) mod prometheus;
@@ -43,6 +45,25 @@ impl Cancel {
 
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once cancelled (looked at every 50 ms), to race work against: a request in
+    /// flight or a pause then ends at once rather than when it would have.
+    pub(crate) async fn cancelled(&self) {
+        while !self.is_cancelled() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `work`'s result, or `None` once cancelled first.
+    pub(crate) async fn unless_cancelled<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+    ) -> Option<T> {
+        tokio::select! {
+            done = work => Some(done),
+            () = self.cancelled() => None,
+        }
     }
 }
 

@@ -3,7 +3,11 @@
 //! no connection, an HTTP error, a query error, a result that is not a vector — is an error
 //! the bake fails closed on. The credential goes into one header marked sensitive and is
 //! never part of a message; messages name the server by the URL configured, which holds no
-//! credentials (the configuration refuses them there).
+//! credentials (the configuration refuses them there). A server that echoes the header
+//! back gets its answer cleaned of every form of the credential before a word of it is read
+//! (`credentials`). An answer may hold tens of thousands of series: reading it is one pass
+//! that looks for cancellation at every item, and a request in flight ends at once when
+//! the rollout is cancelled.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,9 +20,15 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
+use super::Cancel;
+use super::credentials::Redactor;
+
 /// Responses larger than this are refused: a health answer is a few series, and a server
 /// (or something impersonating one) must not make the rollout hold gigabytes.
 const MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+/// What a request cancelled by the rollout fails with.
+pub(crate) const INTERRUPTED: &str = "interrupted";
 
 /// One series of an instant vector.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +50,8 @@ pub(crate) struct Alert {
 pub(crate) struct Prometheus {
     base: String,
     authorization: Option<HeaderValue>,
+    /// Hides the credential in whatever the server says.
+    redactor: Redactor,
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
 }
@@ -53,14 +65,15 @@ impl Prometheus {
         authorization: Option<String>,
         timeout: Duration,
     ) -> Result<Prometheus, String> {
-        let authorization = match authorization {
-            None => None,
+        let (authorization, redactor) = match authorization {
+            None => (None, Redactor::default()),
             Some(value) => {
                 let mut header = HeaderValue::from_str(&value).map_err(|_| {
                     "the Prometheus credential holds characters a header cannot carry".to_owned()
                 })?;
                 header.set_sensitive(true);
-                Some(header)
+                let redactor = Redactor::of_header(header.as_bytes());
+                (Some(header), redactor)
             }
         };
         let tls = hyper_rustls::HttpsConnectorBuilder::new()
@@ -72,6 +85,7 @@ impl Prometheus {
         Ok(Prometheus {
             base: base.trim_end_matches('/').to_owned(),
             authorization,
+            redactor,
             client: Client::builder(TokioExecutor::new()).build(tls),
             timeout,
         })
@@ -83,9 +97,9 @@ impl Prometheus {
     }
 
     /// Evaluates `query` now; only an instant vector is an answer.
-    pub(crate) async fn query(&self, query: &str) -> Result<Vec<Sample>, String> {
+    pub(crate) async fn query(&self, query: &str, cancel: &Cancel) -> Result<Vec<Sample>, String> {
         let body = format!("query={}", form_encode(query));
-        let data = self.call("/api/v1/query", Some(body)).await?;
+        let data = self.call("/api/v1/query", Some(body), cancel).await?;
         let kind = data.get("resultType").and_then(Value::as_str).unwrap_or("");
         if kind != "vector" {
             return Err(format!(
@@ -100,18 +114,28 @@ impl Prometheus {
         let Some(series) = data.get("result").and_then(Value::as_array) else {
             return Err("the answer has no `result` list".into());
         };
-        series.iter().map(sample).collect()
+        let mut samples = Vec::with_capacity(series.len());
+        for one in series {
+            if cancel.is_cancelled() {
+                return Err(INTERRUPTED.into());
+            }
+            samples.push(sample(one)?);
+        }
+        Ok(samples)
     }
 
     /// The alerts Prometheus' rules hold now, firing or pending.
-    pub(crate) async fn alerts(&self) -> Result<Vec<Alert>, String> {
-        let data = self.call("/api/v1/alerts", None).await?;
+    pub(crate) async fn alerts(&self, cancel: &Cancel) -> Result<Vec<Alert>, String> {
+        let data = self.call("/api/v1/alerts", None, cancel).await?;
         let Some(alerts) = data.get("alerts").and_then(Value::as_array) else {
             return Err("the answer has no `alerts` list".into());
         };
-        Ok(alerts
-            .iter()
-            .map(|alert| Alert {
+        let mut found = Vec::with_capacity(alerts.len());
+        for alert in alerts {
+            if cancel.is_cancelled() {
+                return Err(INTERRUPTED.into());
+            }
+            found.push(Alert {
                 labels: strings(alert.get("labels")),
                 annotations: strings(alert.get("annotations")),
                 state: alert
@@ -123,12 +147,27 @@ impl Prometheus {
                     .get("activeAt")
                     .and_then(Value::as_str)
                     .map(str::to_owned),
-            })
-            .collect())
+            });
+        }
+        Ok(found)
     }
 
-    /// One request; the `data` member of a `success` answer.
-    async fn call(&self, path: &str, form: Option<String>) -> Result<Value, String> {
+    /// One request; the `data` member of a `success` answer. Whatever it fails with is
+    /// cleaned of the credential once more, whatever its source.
+    async fn call(
+        &self,
+        path: &str,
+        form: Option<String>,
+        cancel: &Cancel,
+    ) -> Result<Value, String> {
+        match cancel.unless_cancelled(self.exchange(path, form)).await {
+            None => Err(INTERRUPTED.into()),
+            Some(Ok(data)) => Ok(data),
+            Some(Err(problem)) => Err(self.redactor.clean(&problem).into_owned()),
+        }
+    }
+
+    async fn exchange(&self, path: &str, form: Option<String>) -> Result<Value, String> {
         let url = format!("{}{path}", self.base);
         let mut request = hyper::Request::builder().uri(&url);
         request = match &form {
@@ -160,7 +199,22 @@ impl Prometheus {
         let (status, body) = tokio::time::timeout(self.timeout, exchange)
             .await
             .map_err(|_| format!("{url}: no answer within {:?}", self.timeout))??;
-        let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+        // Before anything reads it: cut short, an echoed token could lose its end and no
+        // longer be recognised.
+        let body = self.redactor.clean_bytes(&body);
+        let mut parsed: Option<Value> = serde_json::from_slice(&body).ok();
+        let succeeded = parsed
+            .as_ref()
+            .and_then(|a| a.get("status"))
+            .is_some_and(|s| s == "success");
+        if succeeded && status.is_success() {
+            // Taken, not copied: an answer may be megabytes.
+            return Ok(parsed
+                .as_mut()
+                .and_then(|a| a.get_mut("data"))
+                .map(Value::take)
+                .unwrap_or(Value::Null));
+        }
         let answer = parsed.as_ref();
         let field = |name: &str| {
             answer
@@ -168,12 +222,6 @@ impl Prometheus {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
         };
-        if field("status") == "success" && status.is_success() {
-            return Ok(answer
-                .and_then(|a| a.get("data"))
-                .cloned()
-                .unwrap_or(Value::Null));
-        }
         if field("status") == "error" {
             return Err(format!(
                 "{url}: HTTP {}: {} error: {}",

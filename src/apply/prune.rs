@@ -10,7 +10,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::discovery::{Discovery, verbs};
 use serde_json::Value;
 
-use super::kubeapi::{api_error, retrying};
+use super::kubeapi::{api_error, path_segment, resource_api, retrying};
 use super::order::delete_order;
 use super::ownership::{self, LiveKey, MANAGED_LABEL, MANAGED_VALUE, PruneDecision};
 use super::stage::Desired;
@@ -46,8 +46,9 @@ fn outcome(cluster: &str, status: Status, subject: String, message: String) -> O
         .message(message)
 }
 
-/// A live object pruning may delete, with the API to delete it through and its name.
-type Doomed = (Value, Api<DynamicObject>, String);
+/// A live object pruning may delete, with the API to delete it through and its name as
+/// one path segment (or why there is none), and its name.
+type Doomed = (Value, Result<(Api<DynamicObject>, String), String>, String);
 
 /// Every live object with policyrun's label that ownership says pruning may delete, and an
 /// outcome for each kind that could not be listed; an error when the cluster's resources
@@ -77,7 +78,18 @@ async fn prunable(
             {
                 continue;
             }
-            let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+            let api = match resource_api(client, &resource, None) {
+                Ok(api) => api,
+                Err(problem) => {
+                    outcomes.push(outcome(
+                        cluster,
+                        Status::Error,
+                        format!("prune {cluster} {}", resource.kind),
+                        format!("cannot list {}: {problem}", resource.plural),
+                    ));
+                    continue;
+                }
+            };
             let listed = match retrying(|| api.list(&listing)).await {
                 Ok(listed) => listed,
                 Err(e) => {
@@ -102,17 +114,21 @@ async fn prunable(
                 {
                     continue;
                 }
+                // The name and namespace are the server's, and still only data: a name
+                // `cluster-admin#x` must delete that object, never `cluster-admin`.
                 let namespace = live.pointer("/metadata/namespace").and_then(Value::as_str);
-                let api = match namespace {
-                    Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-                    None => Api::all_with(client.clone(), &resource),
-                };
                 let name = live
                     .pointer("/metadata/name")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
-                doomed.push((live, api, name));
+                let target = resource_api(client, &resource, namespace).and_then(|api| {
+                    Ok((
+                        api,
+                        path_segment(&format!("the name of this {}", resource.kind), &name)?,
+                    ))
+                });
+                doomed.push((live, target, name));
             }
         }
     }
@@ -130,7 +146,7 @@ async fn delete(doomed: Vec<Doomed>, cluster: &str, dry_run: bool) -> Vec<Outcom
             live["kind"].as_str().unwrap_or(""),
         )
     }) {
-        for (live, api, name) in members {
+        for (live, target, name) in members {
             let kind = live["kind"].as_str().unwrap_or("").to_owned();
             let subject = match live.pointer("/metadata/namespace").and_then(Value::as_str) {
                 Some(ns) => format!("{kind} {ns}/{name}"),
@@ -151,7 +167,14 @@ async fn delete(doomed: Vec<Doomed>, cluster: &str, dry_run: bool) -> Vec<Outcom
                 outcomes.push(outcome(Status::Passed, "would be pruned".into()));
                 continue;
             }
-            match retrying(|| api.delete(&name, &deleting)).await {
+            let (api, segment) = match target {
+                Ok(target) => target,
+                Err(problem) => {
+                    outcomes.push(outcome(Status::Failed, problem));
+                    continue;
+                }
+            };
+            match retrying(|| api.delete(&segment, &deleting)).await {
                 Ok(_) => outcomes.push(outcome(Status::Passed, "pruned".into())),
                 Err(e) if matches!(&e, kube::Error::Api(s) if s.code == 404) => {
                     outcomes.push(outcome(Status::Passed, "already gone".into()))

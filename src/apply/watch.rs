@@ -9,11 +9,11 @@ use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use kube::api::{Api, DynamicObject, WatchEvent, WatchParams};
+use kube::api::{DynamicObject, WatchEvent, WatchParams};
 use serde_json::Value;
 
 use super::Cancel;
-use super::kubeapi::{self, Resources};
+use super::kubeapi::{self, ObjectApi, Resources};
 use super::readiness::{self, Readiness};
 
 /// How often a quiet watch looks at the clock and for Ctrl-C.
@@ -35,7 +35,7 @@ pub(crate) async fn wait(
     on_waiting: impl Fn(&str),
 ) -> (Readiness, Duration) {
     let started = Instant::now();
-    let (api, name) = match kubeapi::api_for(client, resources, object) {
+    let object_api = match kubeapi::api_for(client, resources, object) {
         Ok(found) => found,
         Err(problem) => return (Readiness::Failed(problem), Duration::ZERO),
     };
@@ -50,7 +50,7 @@ pub(crate) async fn wait(
     };
     loop {
         if following.version.is_none() {
-            following.read(&api, &name).await;
+            following.read(&object_api).await;
         }
         if let Some(done) = following.decided() {
             return done;
@@ -60,7 +60,7 @@ pub(crate) async fn wait(
         }
         let mut news = false;
         if let Some(from) = following.version.clone() {
-            match following.watch(&api, &name, &from, &on_waiting).await {
+            match following.watch(&object_api, &from, &on_waiting).await {
                 WatchEnded::Decided(done) => return done,
                 WatchEnded::WithNews => news = true,
                 WatchEnded::WithoutNews => {}
@@ -98,8 +98,8 @@ enum WatchEnded {
 
 impl Following<'_> {
     /// Reads the object afresh, to follow it from its current version.
-    async fn read(&mut self, api: &Api<DynamicObject>, name: &str) {
-        match kubeapi::retrying(|| api.get_opt(name)).await {
+    async fn read(&mut self, object: &ObjectApi) {
+        match kubeapi::retrying(|| object.api.get_opt(&object.segment)).await {
             Ok(Some(live)) => {
                 self.version = live.metadata.resource_version.clone();
                 self.last = of(&live);
@@ -122,8 +122,7 @@ impl Following<'_> {
     /// version, so the object is read afresh.
     async fn watch(
         &mut self,
-        api: &Api<DynamicObject>,
-        name: &str,
+        object: &ObjectApi,
         from: &str,
         on_waiting: &impl Fn(&str),
     ) -> WatchEnded {
@@ -131,11 +130,13 @@ impl Following<'_> {
         let seconds = u32::try_from(left.as_secs().saturating_add(1))
             .unwrap_or(WATCH_SECONDS)
             .clamp(1, WATCH_SECONDS);
-        let params = WatchParams::default()
-            .fields(&format!("metadata.name={name}"))
-            .timeout(seconds);
+        let selector = format!(
+            "metadata.name={}",
+            kubeapi::field_selector_value(&object.name)
+        );
+        let params = WatchParams::default().fields(&selector).timeout(seconds);
         let mut news = false;
-        let events = match api.watch(&params, from).await {
+        let events = match object.api.watch(&params, from).await {
             Ok(events) => events,
             // Watching refused or unreachable: read again after a pause.
             Err(_) => {

@@ -341,6 +341,15 @@ pub struct CheckArgs {
     /// staged, unstaged or untracked changes)
     #[arg(long, value_name = "REF")]
     pub(crate) changed_since: Option<String>,
+    /// Judge with the gate as this git revision (the protected branch) has it: its policies,
+    /// waivers, Gatekeeper and schema files, [policy], [schema], [limits] and each cluster's
+    /// policy context; what this change alters in them is a finding that fails the gate
+    #[arg(long, value_name = "REF")]
+    pub(crate) gate_from: Option<String>,
+    /// The change to the gate is approved (a maintainer's decision, passed by the CI job):
+    /// its findings warn instead of failing
+    #[arg(long, requires = "gate_from")]
+    pub(crate) gate_changes_approved: bool,
 }
 
 #[derive(Args, Clone)]
@@ -382,7 +391,8 @@ pub(crate) struct ReportArgs {
 /// (version, directory) the `[schema]` table of policyrun.toml.
 #[derive(Args, Clone)]
 pub(crate) struct SchemaArgs {
-    /// Validate against this Kubernetes release (default: the built-in one)
+    /// Validate against this Kubernetes release, for every cluster (built in: 1.25 to 1.37;
+    /// default: 1.35, or as policyrun.toml says)
     #[arg(long, value_name = "VERSION")]
     pub(crate) kubernetes_version: Option<String>,
     /// Directory holding the schemas of other releases (kubernetes-validate's

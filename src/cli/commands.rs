@@ -25,6 +25,7 @@ pub fn check(args: CheckArgs) -> Result<Summary, UsageError> {
     let run = gate::check(&plan.config, &plan.gate).map_err(UsageError)?;
     let mut outcomes = run.outcomes;
     outcomes.extend(plan.refused_secret_values);
+    outcomes.extend(plan.gate_findings);
     // The process ends after the report. Freeing every parsed object one by one would only
     // delay the verdict (tens of milliseconds on a large tree), so the exit frees them.
     std::mem::forget(run.expanded);

@@ -193,6 +193,38 @@ struct RawSchema {
     skip: Vec<String>,
 }
 
+/// `[cluster.schema]`: what a cluster's objects are checked against, where it differs from
+/// the `[schema]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClusterSchema {
+    kubernetes_version: Option<String>,
+}
+
+/// `kubernetes_version`: the Kubernetes release whose schemas and API lifecycle objects are
+/// checked against. `[schema]` sets it for every cluster, `[cluster.schema]` for one
+/// (clusters are upgraded one at a time), and `--kubernetes-version` replaces both for a
+/// run. Default: [`BUILTIN_VERSION`](crate::schema::bundle::BUILTIN_VERSION) (1.35).
+/// Releases 1.25 to 1.37 are built in; another is read from `schema_dir`, which must hold
+/// its `vX.Y.0-local-strict` directory. `key` names the setting in messages.
+pub fn kubernetes_version(
+    key: &str,
+    text: &str,
+    schema_dir: Option<&Path>,
+) -> Result<crate::schema::bundle::KubeVersion, String> {
+    use crate::schema::bundle::{self, KubeVersion};
+    let version = KubeVersion::parse(text).map_err(|e| format!("{key}: {e}"))?;
+    let in_schema_dir =
+        schema_dir.is_some_and(|dir| bundle::release_directory(dir, &version).is_some());
+    if in_schema_dir || bundle::is_builtin(&version) {
+        return Ok(version);
+    }
+    Err(format!(
+        "{key}: {}",
+        bundle::not_built_in(&version, schema_dir)
+    ))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCluster {
@@ -202,6 +234,8 @@ struct RawCluster {
     #[serde(default)]
     ext_vars: BTreeMap<String, String>,
     policy: Option<toml::Table>,
+    #[serde(default)]
+    schema: RawClusterSchema,
     #[serde(default)]
     apply: ApplySettings,
     #[serde(default)]
@@ -304,7 +338,7 @@ impl Config {
 
     /// As [`Config::parse`], for a command that reads only what `needs` says.
     pub fn parse_for(text: &str, root: PathBuf, needs: Needs) -> Result<Config, String> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        let mut raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         if raw.cache.is_some() {
             return Err(format!(
                 "cache: the expansion cache's directory is chosen by whoever runs policyrun \
@@ -364,6 +398,12 @@ impl Config {
             stage_timeout: raw.apply.stage_timeout,
         };
         apply.check("apply")?;
+        // Taken before the cluster tables are: the schema settings hold each cluster's release.
+        let cluster_schemas: Vec<(String, RawClusterSchema)> = raw
+            .clusters
+            .iter_mut()
+            .map(|c| (c.name.clone(), std::mem::take(&mut c.schema)))
+            .collect();
         let (clusters, rollout) = cluster_tables(
             raw.clusters,
             &raw.ext_vars,
@@ -377,7 +417,7 @@ impl Config {
             },
         )?;
 
-        let schema = schema_settings(&root, raw.schema)?;
+        let schema = schema_settings(&root, raw.schema, cluster_schemas)?;
         let mut policy = policy_settings(&root, raw.policy)?;
         let mut style = style_settings(raw.style)?;
         let evaluation_budget = Duration::from_secs(
@@ -402,6 +442,7 @@ impl Config {
         )?;
 
         Ok(Config {
+            gate_root: root.clone(),
             repo: Repository {
                 root,
                 jpath,
@@ -556,18 +597,33 @@ fn refuse_overlaps(
     Ok(())
 }
 
-/// The `[schema]` table: every path inside the repository, since the configuration comes
-/// with the pull request under review.
-fn schema_settings(root: &Path, raw: RawSchema) -> Result<crate::schema::Settings, String> {
-    use crate::schema::{SchemaLocation, Settings, bundle::KubeVersion};
-    let kubernetes_version = raw
-        .kubernetes_version
-        .map(|v| KubeVersion::parse(&v).map_err(|e| format!("schema.kubernetes_version: {e}")))
-        .transpose()?;
+/// The `[schema]` table and each cluster's `[cluster.schema]` (by cluster name, in order):
+/// every path inside the repository, since the configuration comes with the pull request
+/// under review.
+fn schema_settings(
+    root: &Path,
+    raw: RawSchema,
+    cluster_schemas: Vec<(String, RawClusterSchema)>,
+) -> Result<crate::schema::Settings, String> {
+    use crate::schema::{SchemaLocation, Settings};
     let schema_dir = raw
         .schema_dir
         .map(|dir| existing_dir_inside(root, "schema.schema_dir", &dir))
         .transpose()?;
+    let default_version = raw
+        .kubernetes_version
+        .map(|v| kubernetes_version("schema.kubernetes_version", &v, schema_dir.as_deref()))
+        .transpose()?;
+    let mut cluster_versions = BTreeMap::new();
+    for (i, (name, cluster)) in cluster_schemas.into_iter().enumerate() {
+        if let Some(text) = cluster.kubernetes_version {
+            let key = format!("cluster[{i}].schema.kubernetes_version");
+            cluster_versions.insert(
+                name,
+                kubernetes_version(&key, &text, schema_dir.as_deref())?,
+            );
+        }
+    }
     let mut locations = Vec::with_capacity(raw.locations.len());
     for (i, location) in raw.locations.iter().enumerate() {
         let key = format!("schema.locations[{i}]");
@@ -595,7 +651,8 @@ fn schema_settings(root: &Path, raw: RawSchema) -> Result<crate::schema::Setting
         }
     }
     Ok(Settings {
-        kubernetes_version,
+        kubernetes_version: default_version,
+        cluster_versions,
         schema_dir_confined_to: schema_dir.as_ref().map(|_| root.to_path_buf()),
         schema_dir,
         locations,
@@ -1023,6 +1080,65 @@ mod tests {
     }
 
     #[test]
+    fn clusters_may_run_other_kubernetes_releases() {
+        let dir = repo();
+        std::fs::create_dir_all(dir.path().join("clusters/web")).unwrap();
+        let cfg = parse(
+            &dir,
+            "[schema]\nkubernetes_version = \"1.34\"\n\
+             [[cluster]]\nname = \"dev\"\n[cluster.schema]\nkubernetes_version = \"1.37\"\n\
+             [[cluster]]\nname = \"int\"\n\
+             [[cluster]]\nname = \"web\"\n[cluster.schema]\nkubernetes_version = \"v1.29.4\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.schema.kubernetes_version.unwrap().to_string(), "1.34.0");
+        let versions: Vec<(String, String)> = cfg
+            .schema
+            .cluster_versions
+            .iter()
+            .map(|(c, v)| (c.clone(), v.to_string()))
+            .collect();
+        assert_eq!(
+            versions,
+            [
+                ("dev".into(), "1.37.0".into()),
+                ("web".into(), "1.29.4".into())
+            ]
+        );
+        for (table, problem) in [
+            (
+                "[cluster.schema]\nkubernetes_version = \"1.24\"\n",
+                "cluster[0].schema.kubernetes_version: Kubernetes 1.24 is not built in (built in: 1.25 to 1.37)",
+            ),
+            (
+                "[cluster.schema]\nkubernetes_version = \"next\"\n",
+                "cluster[0].schema.kubernetes_version: `next` is not a Kubernetes version",
+            ),
+            (
+                "[cluster.schema]\nlocations = []\n",
+                "unknown field `locations`",
+            ),
+        ] {
+            let err = parse(&dir, &format!("[[cluster]]\nname = \"dev\"\n{table}")).unwrap_err();
+            assert!(err.contains(problem), "{table}: {err}");
+        }
+        // A release that is not built in comes from the schema directory.
+        std::fs::create_dir_all(dir.path().join("schemas/v1.24.0-local-strict")).unwrap();
+        let cfg = parse(
+            &dir,
+            "[schema]\nschema_dir = \"schemas\"\n[[cluster]]\nname = \"dev\"\n[cluster.schema]\nkubernetes_version = \"1.24\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.schema.cluster_versions["dev"].to_string(), "1.24.0");
+        let err = parse(
+            &dir,
+            "[schema]\nschema_dir = \"schemas\"\nkubernetes_version = \"1.23\"\n[[cluster]]\nname = \"dev\"\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("holds no v1.23.0-local-strict"), "{err}");
+    }
+
+    #[test]
     fn schema_table_is_checked_and_kept_inside() {
         let dir = repo();
         std::fs::create_dir_all(dir.path().join("schemas/crds")).unwrap();
@@ -1065,6 +1181,10 @@ mod tests {
             ("[schema]\ncrds = [\"missing.yaml\"]\n", "schema.crds[0]"),
             ("[schema]\nschema_dir = \"nope\"\n", "schema.schema_dir"),
             ("[schema]\nskip = [\"\"]\n", "schema.skip[0]"),
+            (
+                "[schema]\nkubernetes_version = \"1.24\"\n",
+                "schema.kubernetes_version: Kubernetes 1.24 is not built in (built in: 1.25 to 1.37)",
+            ),
             ("[schema]\nignore_misssing = true\n", "ignore_misssing"),
         ] {
             let err = parse(&dir, &format!("{text}{cluster}")).unwrap_err();

@@ -4,6 +4,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::apply;
@@ -13,14 +14,17 @@ use crate::cli::args::{
     LimitArgs, OnFailureArg, Output, ParserArg, PolicyArgs, PolicySources, ReportArgs, SchemaArgs,
     TestArgs, ValidateArgs, VerifyArgs,
 };
-use crate::cli::config::{Config, EVALUATION_SECONDS, Needs, POLICY_SECONDS, STYLE_SOURCE_BYTES};
+use crate::cli::config::{
+    Config, EVALUATION_SECONDS, Needs, POLICY_SECONDS, STYLE_SOURCE_BYTES, kubernetes_version,
+};
 use crate::model::manifests::Format;
 use crate::model::outcome::{Outcome, Stage, Status};
-use crate::model::repository::FormatOnly;
+use crate::model::repository::{CONFIG_FILE, FormatOnly};
+use crate::pipeline::gate::Baseline;
 use crate::pipeline::validate::Reading;
 use crate::pipeline::{check, rollout};
 use crate::policy::{self, ClusterContext};
-use crate::schema::{self, SchemaLocation, bundle::KubeVersion};
+use crate::schema::{self, SchemaLocation};
 
 /// Which reports a command writes, with everything about the terminal already decided.
 #[derive(Clone)]
@@ -71,11 +75,35 @@ pub struct CheckPlan {
     /// A warning for the report: the file asks for Secret values the command line does not
     /// allow.
     pub refused_secret_values: Option<Outcome>,
+    /// `--gate-from`: what this change alters in the gate that judges it.
+    pub gate_findings: Vec<Outcome>,
     pub report: ReportPlan,
 }
 
 pub fn check(args: CheckArgs) -> Result<CheckPlan, UsageError> {
-    let mut config = load_config(&args.common)?;
+    let mut config = Config::discover(&start_dir(&args.common.repo)?)?;
+    // The protected branch's gate first: the trusted caller's flags then apply over it.
+    let mut gate_findings = Vec::new();
+    let mut protected = None;
+    if let Some(rev) = &args.gate_from {
+        let baseline = Baseline::read(&config.repo.root, rev, &|text, dir| {
+            Config::parse_for(text, dir, Needs::Manifests)
+        })
+        .map_err(UsageError)?;
+        let path = config.repo.root.join(CONFIG_FILE);
+        let own: toml::Table = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| toml::from_str(&text).map_err(|e| e.to_string()))
+            .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        gate_findings = baseline.findings(&config, &own, args.gate_changes_approved);
+        // An approved change is judged by the gate it brings (else a new waiver could never
+        // pass before it is merged); its findings still say what it changes.
+        if !args.gate_changes_approved {
+            config = baseline.judge(config);
+        }
+        protected = Some(Arc::new(baseline));
+    }
+    apply_limit_flags(&args.common.limits, &mut config)?;
     if let Some(choice) = args.format_only {
         config.repo.format_only = match choice {
             FormatOnlyArg::Warn => FormatOnly::Warn,
@@ -99,6 +127,8 @@ pub fn check(args: CheckArgs) -> Result<CheckPlan, UsageError> {
         notes: note.into_iter().collect(),
         changed_since: args.changed_since.clone(),
         without_sharing: args.sharing.off(),
+        gate: protected,
+        gate_changes_approved: args.gate_changes_approved,
         ..check::Options::default()
     };
     let report = ReportPlan::new(
@@ -111,6 +141,7 @@ pub fn check(args: CheckArgs) -> Result<CheckPlan, UsageError> {
         config,
         gate,
         refused_secret_values,
+        gate_findings,
         report,
     })
 }
@@ -428,6 +459,8 @@ fn policy_sources(
     };
     if !chosen.is_empty() {
         settings.dirs = Vec::new();
+        // conftest's `--policy` holds policies; its data comes with `--data`.
+        settings.data_in_dirs = false;
         for path in chosen {
             let absolute = std::env::current_dir()?.join(&path);
             if !absolute.exists() {
@@ -499,12 +532,6 @@ fn apply_schema_flags(
 ) -> Result<(), UsageError> {
     let absolute =
         |path: &Path| -> Result<PathBuf, UsageError> { Ok(std::env::current_dir()?.join(path)) };
-    if let Some(version) = &flags.kubernetes_version {
-        settings.kubernetes_version = Some(
-            KubeVersion::parse(version)
-                .map_err(|e| UsageError(format!("--kubernetes-version: {e}")))?,
-        );
-    }
     if let Some(dir) = &flags.schema_dir {
         if !dir.is_dir() {
             return Err(UsageError(format!(
@@ -514,6 +541,18 @@ fn apply_schema_flags(
         }
         settings.schema_dir = Some(absolute(dir)?);
         settings.schema_dir_confined_to = None;
+    }
+    if let Some(version) = &flags.kubernetes_version {
+        // The caller's release, for every cluster: what would this tree meet on 1.36?
+        settings.kubernetes_version = Some(
+            kubernetes_version(
+                "--kubernetes-version",
+                version,
+                settings.schema_dir.as_deref(),
+            )
+            .map_err(UsageError)?,
+        );
+        settings.cluster_versions.clear();
     }
     let mut locations = Vec::with_capacity(flags.schema_locations.len());
     for location in &flags.schema_locations {
@@ -711,6 +750,34 @@ mod tests {
         assert!(refused.contains("offline only"), "{refused}");
         let missing = message(check_plan(&dir, &["--crd", "/no/such/crd.yaml"]));
         assert_eq!(missing, "--crd: /no/such/crd.yaml does not exist");
+    }
+
+    #[test]
+    fn the_release_flag_replaces_every_clusters_release() {
+        let dir = repo("");
+        std::fs::write(
+            dir.path().join("policyrun.toml"),
+            "[schema]\nkubernetes_version = \"1.34\"\n[[cluster]]\nname = \"dev\"\n[cluster.schema]\nkubernetes_version = \"1.30\"\n",
+        )
+        .unwrap();
+        let plan = check_plan(&dir, &[]).unwrap();
+        assert_eq!(
+            plan.config.schema.cluster_versions["dev"].to_string(),
+            "1.30.0"
+        );
+        let plan = check_plan(&dir, &["--kubernetes-version", "1.36"]).unwrap();
+        assert_eq!(
+            plan.config.schema.kubernetes_version.unwrap().to_string(),
+            "1.36.0"
+        );
+        assert!(plan.config.schema.cluster_versions.is_empty());
+        let refused = message(check_plan(&dir, &["--kubernetes-version", "1.24"]));
+        assert!(
+            refused.starts_with(
+                "--kubernetes-version: Kubernetes 1.24 is not built in (built in: 1.25 to 1.37)"
+            ),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! Every stage reports per entry, file or object; none stops the others.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -58,6 +58,11 @@ pub struct Options {
     /// between objects of the same content (the reports must not differ; tests and
     /// benchmarks compare; `POLICYRUN_NO_SHARING=1` for the binary).
     pub without_sharing: bool,
+    /// `check --gate-from`: the protected branch's gate (the configuration is already
+    /// judged by it), for the findings about waiver annotations this change adds.
+    pub gate: Option<Arc<super::gate::Baseline>>,
+    /// The change to the gate is approved: its findings warn instead of failing.
+    pub gate_changes_approved: bool,
 }
 
 /// Everything a gate run produced: outcomes for reports, expansions and the schema catalog
@@ -255,6 +260,20 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         freshness::run(&config.repo, input, &Unseen),
     );
     let own_targets = targets(&own);
+    if let Some(gate) = &options.gate {
+        for target in &own_targets {
+            if let Some(mut finding) = gate.annotation_finding(
+                &target.subject,
+                &target.location.file,
+                target.value,
+                options.gate_changes_approved,
+            ) {
+                finding.cluster = target.cluster.map(str::to_owned);
+                finding.entry = target.entry.map(Path::to_path_buf);
+                outcomes.push(finding);
+            }
+        }
+    }
     if !options.without_schema {
         let input = schema::Input {
             targets: &own_targets,
@@ -372,7 +391,7 @@ fn start<'c>(
                 || Catalog::new(config.schema.clone()),
                 || {
                     with_policy.then(|| {
-                        let mut stage = PolicyStage::new(&config.repo.root, &config.policy);
+                        let mut stage = PolicyStage::new(&config.gate_root, &config.policy);
                         if options.without_sharing {
                             stage = stage.without_sharing();
                         }

@@ -5,6 +5,7 @@
 pub(crate) mod changes;
 pub mod check;
 pub(crate) mod expand;
+pub mod gate;
 pub(crate) mod rollout;
 pub(crate) mod settings;
 pub(crate) mod shard;

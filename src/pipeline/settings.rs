@@ -18,6 +18,9 @@ pub struct Config {
     pub style: crate::style::Settings,
     /// Each cluster's rollout settings, in the order of `repo.clusters`.
     pub rollout: Vec<ClusterRollout>,
+    /// The directory the policies, waivers and Gatekeeper files are relative to: the
+    /// repository's root, or where `check --gate-from` put the protected branch's gate.
+    pub gate_root: std::path::PathBuf,
 }
 
 impl Config {

@@ -112,6 +112,9 @@ pub struct Loaded {
     /// Negations that fail open (see [`super::safety::fail_open_negations`]): warnings, not
     /// errors.
     pub notes: Vec<Problem>,
+    /// For `verify`: the `package.name` of each test definition renamed to run on its own,
+    /// and the `package.test_x#01` name `opa test` reports it by.
+    pub test_names: HashMap<String, String>,
 }
 
 /// The prefix of the names policyrun keeps for itself: the interpreter's object context
@@ -158,9 +161,12 @@ fn policy_files(
 ) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let mut rego = Vec::new();
     let mut data = Vec::new();
-    let dirs = settings.dirs.iter().map(|d| (d, true));
-    let data_only = settings.data.iter().map(|d| (d, false));
-    for (dir, with_modules) in dirs.chain(data_only) {
+    let dirs = settings
+        .dirs
+        .iter()
+        .map(|d| (d, true, settings.data_in_dirs));
+    let data_only = settings.data.iter().map(|d| (d, false, true));
+    for (dir, with_modules, with_data) in dirs.chain(data_only) {
         for item in WalkDir::new(dir).follow_links(false).sort_by_file_name() {
             let item = match item {
                 Ok(item) => item,
@@ -173,7 +179,7 @@ fn policy_files(
             let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
             let wanted = match extension {
                 "rego" => with_modules,
-                "json" | "yaml" | "yml" => true,
+                "json" | "yaml" | "yml" => with_data,
                 _ => false,
             };
             // A linked directory would hold policies that never run: refused like a linked
@@ -228,9 +234,20 @@ pub fn relative(root: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(root).unwrap_or(path).to_path_buf()
 }
 
-/// Loads every module and data file. `with_tests` also loads `*_test.rego` files (for
-/// `verify`); the gate leaves them out so that test rules never run against objects.
-pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded, Vec<Problem>> {
+/// What the policies are loaded for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Judging objects: the selected packages must exist and hold rules; `*_test.rego`
+    /// files are left out, so that test rules never run against objects.
+    Judge,
+    /// Running the unit tests (`verify`), as `opa test` does: every module, tests included,
+    /// every package; no package needs to be selected or to hold a rule.
+    Verify,
+}
+
+/// Loads every module and data file for `purpose`.
+pub fn load(root: &Path, settings: &Settings, purpose: Purpose) -> Result<Loaded, Vec<Problem>> {
+    let with_tests = purpose == Purpose::Verify;
     let mut problems = Vec::new();
     let (rego_files, data_files) = policy_files(root, settings, &mut problems);
     let mut engine = Engine::new();
@@ -249,6 +266,7 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
         Path::new("rego"),
         format!("{:?}", settings.rego_version).as_bytes(),
     );
+    let mut sources = Vec::new();
     for path in &rego_files {
         let is_test = path
             .file_name()
@@ -266,12 +284,17 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
             }
         };
         take_in(&display, text.as_bytes());
-        match add_module(
-            &mut engine,
-            &display.to_string_lossy(),
-            text,
-            settings.rego_version,
-        ) {
+        sources.push((display, text, is_test));
+    }
+    let test_names = if purpose == Purpose::Verify {
+        separate_test_definitions(&mut sources, settings.rego_version)
+    } else {
+        HashMap::new()
+    };
+    for (display, text, is_test) in sources {
+        let name = display.to_string_lossy().into_owned();
+        let text = super::deprecated::rewrite(&name, &text, settings.rego_version);
+        match add_module(&mut engine, &name, text, settings.rego_version) {
             Ok(reference) => modules.push((display, reference, is_test)),
             Err(p) => problems.push(p),
         }
@@ -298,7 +321,7 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
     for namespace in settings
         .namespaces
         .iter()
-        .filter(|_| !settings.all_namespaces)
+        .filter(|_| !settings.all_namespaces && purpose == Purpose::Judge)
     {
         if !infos.iter().any(|i| !i.is_test && &i.package == namespace) {
             problems.push(selection_problem(
@@ -315,7 +338,7 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
         return Err(problems);
     }
     let packages = select_packages(&infos, settings);
-    if packages.is_empty() {
+    if packages.is_empty() && purpose == Purpose::Judge {
         // Policies that judge nothing would pass every object.
         return Err(vec![selection_problem(
             root,
@@ -346,7 +369,120 @@ pub fn load(root: &Path, settings: &Settings, with_tests: bool) -> Result<Loaded
         digest,
         unrepeatable,
         notes,
+        test_names,
     })
+}
+
+/// A module's package, the byte range and name of each of its test rules' heads, and every
+/// rule name it defines.
+type ModuleHeads = (String, Vec<(usize, usize, String)>, HashSet<String>);
+
+/// Gives every definition of a test rule a name of its own, as `opa test` does before it
+/// runs each definition as a test: in a package, the first definition of `test_x` keeps its
+/// name and the next ones are `test_x#01`, `test_x#02`, ... (in the order the files are
+/// loaded, each file's in source order). regorus would evaluate them together, as one rule
+/// that holds when any of its definitions does, hiding a failing one; so each duplicate's
+/// head is renamed in the source (same lines and columns after it on its line only), to a
+/// name no rule of the package has. Returns each renamed test's `package.name` with the
+/// `package.test_x#01` reports show.
+fn separate_test_definitions(
+    sources: &mut [(PathBuf, String, bool)],
+    version: RegoVersion,
+) -> HashMap<String, String> {
+    // Per module: its package and the byte ranges and names of its test rules' heads.
+    let mut heads: Vec<Option<ModuleHeads>> = Vec::new();
+    for (display, text, _) in sources.iter() {
+        let mut scratch = Engine::new();
+        if add_module(
+            &mut scratch,
+            &display.to_string_lossy(),
+            text.clone(),
+            version,
+        )
+        .is_err()
+        {
+            // The real load reports the error.
+            heads.push(None);
+            continue;
+        }
+        let modules = scratch.get_modules().clone();
+        let Some(module) = modules.first() else {
+            heads.push(None);
+            continue;
+        };
+        let package = package_path(module).join(".");
+        let mut tests = Vec::new();
+        let mut names = HashSet::new();
+        for rule in &module.policy {
+            let refr = match rule.as_ref() {
+                AstRule::Spec { head, .. } => match head {
+                    RuleHead::Compr { refr, .. }
+                    | RuleHead::Set { refr, .. }
+                    | RuleHead::Func { refr, .. } => refr,
+                },
+                AstRule::Default { refr, .. } => refr,
+            };
+            let Ok(parts) = Parser::get_path_ref_components(refr) else {
+                continue;
+            };
+            if let [only] = parts.as_slice() {
+                let name = only.text().to_owned();
+                names.insert(name.clone());
+                if name.starts_with("test_") {
+                    tests.push((only.start as usize, only.end as usize, name));
+                }
+            }
+        }
+        heads.push(Some((package, tests, names)));
+    }
+    let taken: HashMap<&str, HashSet<&str>> =
+        heads
+            .iter()
+            .flatten()
+            .fold(HashMap::new(), |mut taken, (package, _, names)| {
+                taken
+                    .entry(package.as_str())
+                    .or_default()
+                    .extend(names.iter().map(String::as_str));
+                taken
+            });
+    let mut count: HashMap<String, usize> = HashMap::new();
+    let mut edits: Vec<Vec<(usize, usize, String)>> = vec![Vec::new(); sources.len()];
+    let mut shown = HashMap::new();
+    for (index, found) in heads.iter().enumerate() {
+        let Some((package, tests, _)) = found else {
+            continue;
+        };
+        for (start, end, name) in tests {
+            let key = format!("{package}.{name}");
+            let seen = count.entry(key).or_insert(0);
+            if *seen > 0 {
+                let mut renamed = format!("{name}__{seen:02}");
+                while taken
+                    .get(package.as_str())
+                    .is_some_and(|names| names.contains(renamed.as_str()))
+                {
+                    renamed.push('_');
+                }
+                shown.insert(
+                    format!("{package}.{renamed}"),
+                    format!("{package}.{name}#{seen:02}"),
+                );
+                edits[index].push((*start, *end, renamed));
+            }
+            *seen += 1;
+        }
+    }
+    for ((_, text, _), mut edits) in sources.iter_mut().zip(edits) {
+        // From the end, so that earlier offsets stay valid.
+        edits.sort_by_key(|(start, _, _)| std::cmp::Reverse(*start));
+        for (start, end, renamed) in edits {
+            if text.get(start..end).is_some() {
+                text.replace_range(start..end, &renamed);
+            }
+        }
+    }
+    shown
 }
 
 /// Adds one module in the configured syntax. `auto` tries Rego v1 and then v0, so a
@@ -395,6 +531,7 @@ fn add_module(
 
 /// Adds a module from elsewhere (a ConstraintTemplate) in whichever syntax it parses as.
 pub fn add_source(engine: &mut Engine, name: &str, text: String) -> Result<String, Problem> {
+    let text = super::deprecated::rewrite(name, &text, RegoVersion::Auto);
     add_module(engine, name, text, RegoVersion::Auto)
 }
 
@@ -732,13 +869,22 @@ pub fn missing_functions(engine: &mut Engine) -> Vec<Problem> {
                 .join(" or ");
             // Where the name starts (a dotted reference's own span is its last part).
             let at = parts.first().map_or(fcn.span(), |first| first);
+            // A v0 module's call of a deprecated built-in was rewritten before loading: one
+            // left is in a v1 module, where OPA refuses it too.
+            let message = match super::deprecated::deprecated(&written) {
+                Some(current) => format!(
+                    "`{written}` is a deprecated built-in, which OPA accepts only in Rego v0 modules{}; the policy cannot be evaluated",
+                    current.map_or(String::new(), |c| format!(" (use `{c}`)"))
+                ),
+                None => format!(
+                    "`{written}` is not a builtin policyrun's Rego engine (regorus) has, nor a function the policies define (none at {looked_at}); the policy cannot be evaluated"
+                ),
+            };
             problems.push(Problem {
                 file: PathBuf::from(&file),
                 line: Some(at.line as usize),
                 column: Some(at.col as usize),
-                message: format!(
-                    "`{written}` is not a builtin policyrun's Rego engine (regorus) has, nor a function the policies define (none at {looked_at}); the policy cannot be evaluated"
-                ),
+                message,
                 detail: None,
             });
         };
@@ -781,7 +927,7 @@ fn import_aliases(module: &Module) -> HashMap<String, Vec<String>> {
 /// Every expression of a rule, nested ones included: its head (reference, key, value,
 /// arguments), every body and `else`, `with` modifiers, comprehensions, `every` and
 /// `some ... in`.
-fn each_expression(rule: &AstRule, visit: &mut dyn FnMut(&Expr)) {
+pub(super) fn each_expression(rule: &AstRule, visit: &mut dyn FnMut(&Expr)) {
     match rule {
         AstRule::Spec { head, bodies, .. } => {
             match head {
@@ -1065,7 +1211,7 @@ mod tests {
             dirs: vec![dir.path().to_path_buf()],
             ..Settings::default()
         };
-        load(dir.path(), &settings, false)
+        load(dir.path(), &settings, Purpose::Judge)
     }
 
     #[test]

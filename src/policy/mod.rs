@@ -3,6 +3,7 @@
 //! loaded and prepared once per cluster; every rayon worker evaluates on its own clone.
 
 pub(crate) mod budget;
+mod deprecated;
 pub(crate) mod gatekeeper;
 pub mod kinds;
 pub mod load;
@@ -11,6 +12,7 @@ pub mod opa;
 pub(crate) mod reads;
 pub mod redact;
 pub(crate) mod results;
+pub mod rules;
 pub mod safety;
 mod share;
 pub(crate) mod verify;
@@ -91,6 +93,11 @@ pub const DEFAULT_OBJECT_BUDGET: Duration = Duration::from_secs(5);
 pub struct Settings {
     /// Directories (or files) holding `.rego` modules and data files.
     pub dirs: Vec<PathBuf>,
+    /// Whether the `.json`/`.yaml`/`.yml` files below `dirs` are data: they are for
+    /// `[policy] dirs`, as `opa eval -d` loads a directory; not for conftest's `--policy`
+    /// (`test -p`, `verify -p`, the default `policy/`), which loads `.rego` only (its data
+    /// comes with `--data`: a directory of test fixtures beside the policies is no data).
+    pub data_in_dirs: bool,
     /// More data files, or directories of them (`test --data`, conftest's `--data`): merged
     /// into `data` as the data files in `dirs` are; a `.rego` file among them is not loaded.
     pub data: Vec<PathBuf>,
@@ -117,6 +124,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             dirs: Vec::new(),
+            data_in_dirs: true,
             data: Vec::new(),
             namespaces: vec!["main".to_owned()],
             all_namespaces: false,
@@ -262,7 +270,7 @@ impl PolicyStage {
         let loaded = if settings.dirs.is_empty() {
             None
         } else {
-            match load::load(root, settings, false) {
+            match load::load(root, settings, load::Purpose::Judge) {
                 Ok(loaded) => Some(loaded),
                 Err(found) => {
                     problems.extend(found.into_iter().map(load_outcome));

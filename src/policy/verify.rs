@@ -1,5 +1,6 @@
-//! `policyrun verify`: the policies' own unit tests, the `test_*` rules of `*_test.rego`
-//! files, as `opa test` and `conftest verify` run them; one result per test.
+//! `policyrun verify`: the policies' own unit tests, as `opa test` and `conftest verify` run
+//! them: every `test_*` rule of every package (in any module; `*_test.rego` files are
+//! loaded only here), each definition on its own, one result per definition.
 
 use std::path::Path;
 
@@ -19,14 +20,13 @@ pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
     if settings.dirs.is_empty() {
         return Err("no policy directories configured ([policy] dirs)".into());
     }
-    let loaded = match load::load(root, settings, true) {
+    let loaded = match load::load(root, settings, load::Purpose::Verify) {
         Ok(loaded) => loaded,
         Err(problems) => return Ok(problems.into_iter().map(load_outcome).collect()),
     };
     let tests: Vec<(&load::ModuleInfo, &str, usize)> = loaded
         .modules
         .iter()
-        .filter(|m| m.is_test)
         .flat_map(|m| {
             m.rules
                 .iter()
@@ -36,7 +36,7 @@ pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
         .collect();
     if tests.is_empty() {
         return Err(format!(
-            "no test_ rules in any *_test.rego file below {}",
+            "no test_ rules in any module below {}",
             settings
                 .dirs
                 .iter()
@@ -62,8 +62,10 @@ pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
                     line: Some(*line),
                     column: None,
                 };
+                let path = format!("{}.{name}", module.package);
+                let shown = loaded.test_names.get(&path).unwrap_or(&path);
                 let base = Outcome::new(Stage::Policy, TEST, Status::Passed)
-                    .subject(format!("{}.{name}", module.package))
+                    .subject(shown.clone())
                     .location(location);
                 if name.starts_with("todo_") {
                     return Outcome {

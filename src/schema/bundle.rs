@@ -1,25 +1,152 @@
-//! The Kubernetes type definitions of one release: the built-in bundle compiled into the
-//! binary (so that a fresh install validates offline), or a `vX.Y.Z-local-strict` directory
-//! of PyPI's `kubernetes-validate` for other releases. Both become the same `Definitions`.
+//! The Kubernetes type definitions of one release: a bundle compiled into the binary for
+//! every release from 1.25 to 1.37 (so that a fresh install validates any of them offline),
+//! or a `vX.Y.Z-local-strict` directory of PyPI's `kubernetes-validate` for other releases.
+//! Both become the same `Definitions`.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::gvk::Gvk;
 
-/// The release of the built-in bundle (`schemas/kubernetes-1.35.json`, written by
-/// `scripts/update-schemas.py`); the apply stage pins k8s-openapi to the same release.
+/// The release objects are checked against unless a setting names another; the apply stage
+/// pins k8s-openapi to the same release.
 pub const BUILTIN_VERSION: KubeVersion = KubeVersion {
     major: 1,
     minor: 35,
     patch: 0,
 };
 
-const BUILTIN: &str = include_str!("../../schemas/kubernetes-1.35.json");
+/// The bundles compiled into the binary, by minor release of Kubernetes 1, oldest first:
+/// `schemas/kubernetes-1.<minor>.json.zlib`, written by `scripts/update-schemas.py` (zlib
+/// keeps the 13 releases at 0.3 MB where the JSON is 3.9 MB; BENCHMARKS.md, issue 24). Each
+/// is inflated only when a run uses its release.
+const BUILTIN_BUNDLES: [(u32, &[u8]); 13] = [
+    (
+        25,
+        include_bytes!("../../schemas/kubernetes-1.25.json.zlib"),
+    ),
+    (
+        26,
+        include_bytes!("../../schemas/kubernetes-1.26.json.zlib"),
+    ),
+    (
+        27,
+        include_bytes!("../../schemas/kubernetes-1.27.json.zlib"),
+    ),
+    (
+        28,
+        include_bytes!("../../schemas/kubernetes-1.28.json.zlib"),
+    ),
+    (
+        29,
+        include_bytes!("../../schemas/kubernetes-1.29.json.zlib"),
+    ),
+    (
+        30,
+        include_bytes!("../../schemas/kubernetes-1.30.json.zlib"),
+    ),
+    (
+        31,
+        include_bytes!("../../schemas/kubernetes-1.31.json.zlib"),
+    ),
+    (
+        32,
+        include_bytes!("../../schemas/kubernetes-1.32.json.zlib"),
+    ),
+    (
+        33,
+        include_bytes!("../../schemas/kubernetes-1.33.json.zlib"),
+    ),
+    (
+        34,
+        include_bytes!("../../schemas/kubernetes-1.34.json.zlib"),
+    ),
+    (
+        35,
+        include_bytes!("../../schemas/kubernetes-1.35.json.zlib"),
+    ),
+    (
+        36,
+        include_bytes!("../../schemas/kubernetes-1.36.json.zlib"),
+    ),
+    (
+        37,
+        include_bytes!("../../schemas/kubernetes-1.37.json.zlib"),
+    ),
+];
+
+/// The releases built in, oldest first.
+pub fn builtin_releases() -> impl Iterator<Item = KubeVersion> {
+    BUILTIN_BUNDLES.iter().map(|(minor, _)| KubeVersion {
+        major: 1,
+        minor: *minor,
+        patch: 0,
+    })
+}
+
+/// Whether `version`'s release is built in (any patch release of it).
+pub fn is_builtin(version: &KubeVersion) -> bool {
+    builtin_releases().any(|builtin| builtin.same_release(version))
+}
+
+/// The releases built in, for messages: `1.25 to 1.37`.
+pub fn builtin_range() -> String {
+    let mut releases = builtin_releases();
+    let first = releases.next();
+    match (first, releases.last()) {
+        (Some(first), Some(last)) => format!(
+            "{}.{} to {}.{}",
+            first.major, first.minor, last.major, last.minor
+        ),
+        (Some(only), None) => format!("{}.{}", only.major, only.minor),
+        _ => "none".to_owned(),
+    }
+}
+
+/// The message for a release that is neither built in nor in the schema directory, if any.
+pub fn not_built_in(version: &KubeVersion, schema_dir: Option<&Path>) -> String {
+    let (major, minor) = (version.major, version.minor);
+    let range = builtin_range();
+    match schema_dir {
+        None => format!(
+            "Kubernetes {major}.{minor} is not built in (built in: {range}); set `schema_dir` (or --schema-dir) to a directory holding v{major}.{minor}.0-local-strict (see scripts/update-schemas.py --extract)"
+        ),
+        Some(dir) => format!(
+            "Kubernetes {major}.{minor} is not built in (built in: {range}) and {} holds no v{major}.{minor}.0-local-strict",
+            dir.display()
+        ),
+    }
+}
+
+/// The `vX.Y.Z-local-strict` directory of `version` in a schema directory, if it holds one:
+/// the exact release first, then `vX.Y.0`.
+pub fn release_directory(dir: &Path, version: &KubeVersion) -> Option<PathBuf> {
+    [
+        format!("v{version}-local-strict"),
+        format!("v{}.{}.0-local-strict", version.major, version.minor),
+    ]
+    .iter()
+    .map(|name| dir.join(name))
+    .find(|path| path.is_dir())
+}
+
+/// The built-in release nearest to `version`: the scopes of a release read from a schema
+/// directory come from it (a kind keeps its scope across releases).
+pub fn nearest_builtin(version: &KubeVersion) -> KubeVersion {
+    builtin_releases()
+        .min_by_key(|builtin| {
+            (
+                builtin.major.abs_diff(version.major),
+                builtin.minor.abs_diff(version.minor),
+            )
+        })
+        .unwrap_or(BUILTIN_VERSION)
+}
 
 /// The `$id` the definitions are registered under: kubernetes-validate's kind files refer to
 /// it as `/api/_definitions.json`.
@@ -74,6 +201,9 @@ pub struct Definitions {
     pub document: Value,
     /// Top-level kinds: the definition name of each.
     pub kinds: HashMap<Gvk, String>,
+    /// Top-level kinds: the schema of a whole object (see [`top_level`]), made before the
+    /// document moves into the registry.
+    kind_schemas: HashMap<Gvk, Value>,
     /// `group/Kind` -> namespaced, for every kind whose scope is known.
     pub namespaced: HashMap<String, bool>,
 }
@@ -87,15 +217,38 @@ struct BundleFile {
 }
 
 impl Definitions {
-    /// The bundle compiled into the binary.
+    /// The built-in bundle of the default release, [`BUILTIN_VERSION`] (the tests' release).
+    #[cfg(test)]
     pub fn builtin() -> Result<Definitions, String> {
-        let bundle: BundleFile = serde_json::from_str(BUILTIN)
-            .map_err(|e| format!("the built-in schema bundle is damaged: {e}"))?;
-        let version = KubeVersion::parse(&bundle.kubernetes_version)?;
-        Ok(Definitions::new(
-            version,
+        Definitions::builtin_release(&BUILTIN_VERSION)
+    }
+
+    /// The bundle compiled into the binary for `version`'s release, inflated and read.
+    pub fn builtin_release(version: &KubeVersion) -> Result<Definitions, String> {
+        let compressed = BUILTIN_BUNDLES
+            .iter()
+            .find(|(minor, _)| version.major == 1 && *minor == version.minor)
+            .map(|(_, bytes)| *bytes)
+            .ok_or_else(|| not_built_in(version, None))?;
+        let damaged = |e: &dyn fmt::Display| {
             format!(
-                "built-in schemas for Kubernetes {version} ({})",
+                "the built-in schema bundle of Kubernetes {}.{} is damaged: {e}",
+                version.major, version.minor
+            )
+        };
+        let mut text = Vec::new();
+        flate2::read::ZlibDecoder::new(compressed)
+            .read_to_end(&mut text)
+            .map_err(|e| damaged(&e))?;
+        let bundle: BundleFile = serde_json::from_slice(&text).map_err(|e| damaged(&e))?;
+        let bundled = KubeVersion::parse(&bundle.kubernetes_version)?;
+        if !bundled.same_release(version) {
+            return Err(damaged(&format!("it holds Kubernetes {bundled}")));
+        }
+        Ok(Definitions::new(
+            bundled,
+            format!(
+                "built-in schemas for Kubernetes {bundled} ({})",
                 bundle.source
             ),
             bundle.definitions,
@@ -137,6 +290,7 @@ impl Definitions {
     ) -> Definitions {
         tighten(&mut document);
         let mut kinds = HashMap::new();
+        let mut kind_schemas = HashMap::new();
         if let Some(defs) = document.get("$defs").and_then(Value::as_object) {
             for (name, schema) in defs {
                 let Some([gvk]) = schema
@@ -154,7 +308,9 @@ impl Definitions {
                 if let (true, Some(group), Some(version), Some(kind)) =
                     (is_object, field("group"), field("version"), field("kind"))
                 {
-                    kinds.insert(Gvk::new(group, version, kind), name.clone());
+                    let gvk = Gvk::new(group, version, kind);
+                    kind_schemas.insert(gvk.clone(), top_level(schema));
+                    kinds.insert(gvk, name.clone());
                 }
             }
         }
@@ -163,17 +319,14 @@ impl Definitions {
             source,
             document,
             kinds,
+            kind_schemas,
             namespaced,
         }
     }
 
-    /// The schema of one top-level kind: a reference into the definitions document.
+    /// The schema of a whole object of one top-level kind (see [`top_level`]).
     pub fn kind_schema(&self, gvk: &Gvk) -> Option<Value> {
-        let name = self.kinds.get(gvk)?;
-        Some(serde_json::json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$ref": format!("{DEFINITIONS_URI}#/$defs/{name}"),
-        }))
+        self.kind_schemas.get(gvk).cloned()
     }
 
     /// Whether the definitions hold any version of `group/Kind`.
@@ -184,6 +337,69 @@ impl Definitions {
             .filter(|other| !other.is_prerelease())
             .map(Gvk::api_version)
             .min()
+    }
+}
+
+/// A kind's definition as the schema of a whole object, made the way kubernetes-validate's
+/// (and kubeconform's) file for the kind is made from it: the object itself is not null, and
+/// each of its own fields may be (`value: null` in a PriorityClass passes there, though
+/// `value` is required: the API server decodes the null as no value). Without this policyrun
+/// failed such objects where the reference passes them (tests/schema_reference.rs);
+/// `scripts/update-schemas.py` checks the rule against every kind file of every release.
+/// `$ref`s become absolute, into the registered definitions.
+fn top_level(definition: &Value) -> Value {
+    let mut schema = definition.clone();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert("type".into(), "object".into());
+        object.insert(
+            "$schema".into(),
+            "https://json-schema.org/draft/2020-12/schema".into(),
+        );
+        if let Some(Value::Object(fields)) = object.get_mut("properties") {
+            fields.values_mut().for_each(nullable);
+        }
+    }
+    absolute_refs(&mut schema);
+    schema
+}
+
+/// Lets a field's schema take null as well, when it names its types.
+fn nullable(field: &mut Value) {
+    let Some(object) = field.as_object_mut() else {
+        return;
+    };
+    match object.get_mut("type") {
+        Some(Value::String(only)) => {
+            let only = std::mem::take(only);
+            object.insert("type".into(), serde_json::json!([only, "null"]));
+        }
+        Some(Value::Array(types)) if !types.iter().any(|t| t == "null") => {
+            types.push("null".into());
+        }
+        _ => {}
+    }
+}
+
+/// `#/$defs/...` (inside the definitions document) and `/api/_definitions.json#/...` (the
+/// kind files' form) as absolute references into the registered definitions.
+fn absolute_refs(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match value {
+                    Value::String(target) if key == "$ref" => {
+                        if target.starts_with('#') {
+                            *target = format!("{DEFINITIONS_URI}{target}");
+                        } else if target.starts_with("/api/_definitions.json") {
+                            *target = format!("https://kubernetes.io{target}");
+                        }
+                    }
+                    _ => absolute_refs(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(absolute_refs),
+        _ => {}
     }
 }
 
@@ -275,6 +491,191 @@ mod tests {
             defs.stable_version_of(&Gvk::new("resource.k8s.io", "v1beta2", "ResourceClaim")),
             Some("resource.k8s.io/v1".to_owned())
         );
+    }
+
+    #[test]
+    fn every_builtin_release_loads_with_its_kinds_and_scopes() {
+        let releases: Vec<KubeVersion> = builtin_releases().collect();
+        assert_eq!(releases.first().unwrap().to_string(), "1.25.0");
+        assert_eq!(releases.last().unwrap().to_string(), "1.37.0");
+        assert!(is_builtin(&BUILTIN_VERSION));
+        assert!(is_builtin(&KubeVersion::parse("1.29.7").unwrap()));
+        assert!(!is_builtin(&KubeVersion::parse("1.24").unwrap()));
+        assert!(!is_builtin(&KubeVersion::parse("2.29").unwrap()));
+        assert_eq!(builtin_range(), "1.25 to 1.37");
+        let deploy = Gvk::new("apps", "v1", "Deployment");
+        let not_stored = [
+            "authentication.k8s.io/TokenRequest",
+            "autoscaling/Scale",
+            "policy/Eviction",
+            "/Status",
+        ];
+        for release in releases {
+            let defs = Definitions::builtin_release(&release).unwrap();
+            assert_eq!(defs.version, release);
+            assert!(defs.kind_schema(&deploy).is_some(), "{release}");
+            assert!(defs.kinds.len() > 100, "{release}: {}", defs.kinds.len());
+            let unscoped: Vec<String> = defs
+                .kinds
+                .keys()
+                .filter(|g| !g.kind.ends_with("List"))
+                .map(Gvk::group_kind)
+                .filter(|gk| !defs.namespaced.contains_key(gk))
+                .filter(|gk| !not_stored.contains(&gk.as_str()))
+                .collect();
+            assert!(unscoped.is_empty(), "{release}: no scope for {unscoped:?}");
+        }
+        let problem = Definitions::builtin_release(&KubeVersion::parse("1.24").unwrap())
+            .err()
+            .unwrap();
+        assert!(
+            problem.starts_with("Kubernetes 1.24 is not built in (built in: 1.25 to 1.37)"),
+            "{problem}"
+        );
+    }
+
+    /// Every bundle in `schemas/` is built in, and every built-in one is there.
+    #[test]
+    fn the_bundles_in_schemas_are_the_ones_built_in() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("kubernetes-"))
+            .collect();
+        on_disk.sort();
+        let mut built_in: Vec<String> = builtin_releases()
+            .map(|v| format!("kubernetes-{}.{}.json.zlib", v.major, v.minor))
+            .collect();
+        built_in.sort();
+        assert_eq!(on_disk, built_in);
+    }
+
+    /// The hand-kept lifecycle table agrees with every release built in: a version it calls
+    /// removed has no schema there, and has one in the release before its removal.
+    #[test]
+    fn lifecycle_table_agrees_with_every_release() {
+        use super::super::lifecycle::{ApiStatus, Lifecycle};
+        let table = Lifecycle::builtin().unwrap();
+        let releases: Vec<Definitions> = builtin_releases()
+            .map(|v| Definitions::builtin_release(&v).unwrap())
+            .collect();
+        for (gvk, removed) in table.kinds() {
+            for defs in &releases {
+                let is_removed = matches!(
+                    table.verdict(&gvk, defs.version),
+                    Some(ApiStatus::Removed { .. })
+                );
+                if is_removed {
+                    assert!(
+                        !defs.kinds.contains_key(&gvk),
+                        "{gvk} has a schema in {} though the table says removed in {removed:?}",
+                        defs.version
+                    );
+                }
+            }
+            let Some(removed) = removed.map(|r| KubeVersion::parse(r).unwrap()) else {
+                continue;
+            };
+            if let Some(before) = releases
+                .iter()
+                .find(|d| d.version.major == removed.major && d.version.minor + 1 == removed.minor)
+            {
+                assert!(
+                    before.kinds.contains_key(&gvk),
+                    "{gvk}: the table says removed in {removed}, but {} has no schema",
+                    before.version
+                );
+            }
+        }
+    }
+
+    /// A kind's schema is its definition with the object not null and its own fields
+    /// nullable, referring into the registered definitions.
+    #[test]
+    fn kind_schemas_are_the_reference_top_level() {
+        let defs = Definitions::builtin().unwrap();
+        let schema = defs
+            .kind_schema(&Gvk::new("scheduling.k8s.io", "v1", "PriorityClass"))
+            .unwrap();
+        assert_eq!(schema["type"], "object");
+        assert_eq!(
+            schema["properties"]["value"]["type"],
+            serde_json::json!(["integer", "null"])
+        );
+        assert_eq!(schema["required"], serde_json::json!(["value"]));
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(
+            schema["properties"]["metadata"]["$ref"],
+            format!("{DEFINITIONS_URI}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+        );
+        let mut registry_document = defs.document.clone();
+        registry_document["$id"] = DEFINITIONS_URI.into();
+        let registry = jsonschema::Registry::new()
+            .add(DEFINITIONS_URI, registry_document)
+            .and_then(|builder| builder.prepare())
+            .unwrap();
+        let validator = jsonschema::options()
+            .with_registry(&registry)
+            .build(&schema)
+            .unwrap();
+        let object = |value: Value| {
+            serde_json::json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                "metadata": {"name": "critical"}, "value": value})
+        };
+        assert!(validator.is_valid(&object(1000.into())));
+        assert!(validator.is_valid(&object(Value::Null)));
+        assert!(!validator.is_valid(&object("high".into())));
+        assert!(!validator.is_valid(&Value::Null));
+    }
+
+    /// The bundle leaves out annotations (`description`), never fields that share their
+    /// names: these are all the fields of that kind in the published definitions.
+    #[test]
+    fn fields_named_like_annotations_are_kept() {
+        for release in builtin_releases() {
+            fields_named_like_annotations_are_kept_in(&release);
+        }
+    }
+
+    fn fields_named_like_annotations_are_kept_in(release: &KubeVersion) {
+        let defs = Definitions::builtin_release(release).unwrap();
+        let properties = |name: &str| -> Vec<String> {
+            let pointer = format!("/$defs/{name}/properties");
+            let found = defs.document.pointer(&pointer);
+            let found = found
+                .and_then(Value::as_object)
+                .unwrap_or_else(|| panic!("{name}"));
+            found.keys().cloned().collect()
+        };
+        for (definition, field) in [
+            ("io.k8s.api.scheduling.v1.PriorityClass", "description"),
+            (
+                "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceColumnDefinition",
+                "description",
+            ),
+            (
+                "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.ExternalDocumentation",
+                "description",
+            ),
+            (
+                "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps",
+                "description",
+            ),
+            (
+                "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps",
+                "x-kubernetes-preserve-unknown-fields",
+            ),
+            (
+                "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps",
+                "$ref",
+            ),
+        ] {
+            assert!(
+                properties(definition).iter().any(|p| p == field),
+                "{release}: {definition} has no field {field}"
+            );
+        }
     }
 
     #[test]

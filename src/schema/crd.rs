@@ -2,10 +2,14 @@
 //! `openAPIV3Schema` (OpenAPI 3.0, structural) becomes a strict JSON Schema 2020-12 document
 //! with the Kubernetes extensions honoured, as the API server would apply them.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use super::bundle::DEFINITIONS_URI;
 use super::gvk::Gvk;
+use super::places::{self, Places};
+use super::structural::Preparation;
 
 pub use crate::model::object::CRD_KIND;
 pub const CRD_API_VERSION: &str = "apiextensions.k8s.io/v1";
@@ -19,6 +23,10 @@ pub struct CrdVersion {
     pub crd: String,
     pub namespaced: bool,
     pub schema: Value,
+    /// What the API server does to an object before validating it (nulls, defaults).
+    pub preparation: Arc<Preparation>,
+    /// Where the API server checks labels inside an object (embedded resources).
+    pub places: Arc<Places>,
     /// The CRD marks this version deprecated (with its warning text, if any).
     pub deprecation: Option<String>,
 }
@@ -86,10 +94,95 @@ pub fn versions(crd: &Value) -> Result<Vec<CrdVersion>, String> {
             crd: name.clone(),
             namespaced,
             schema: root_schema(schema),
+            preparation: Arc::new(Preparation::new(schema)),
+            places: Arc::new(places::from_crd_schema(schema)),
             deprecation,
         });
     }
     Ok(out)
+}
+
+/// Where the CRD's served versions have CEL rules (`x-kubernetes-validations`), as
+/// `<version> <JSON pointer in its openAPIV3Schema>`. policyrun does not evaluate CEL; the
+/// schema stage says so once, on the CRD, rather than on every object.
+pub fn cel_rules(crd: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    for version in crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = version.get("name").and_then(Value::as_str).unwrap_or("?");
+        if let Some(schema) = version.pointer("/schema/openAPIV3Schema") {
+            let mut pointers = Vec::new();
+            find_cel(schema, &mut String::new(), &mut pointers);
+            found.extend(pointers.into_iter().map(|p| {
+                let p = if p.is_empty() { "/".to_owned() } else { p };
+                format!("{name} {p}")
+            }));
+        }
+    }
+    found
+}
+
+/// Follows only the schema keywords, so that a property *named* `x-kubernetes-validations`
+/// is not taken for rules.
+fn find_cel(node: &Value, pointer: &mut String, found: &mut Vec<String>) {
+    let Value::Object(node) = node else {
+        return;
+    };
+    if node
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+        .is_some_and(|rules| !rules.is_empty())
+    {
+        found.push(pointer.clone());
+    }
+    let mut below = |key: &str, child: &Value, pointer: &mut String| {
+        let length = pointer.len();
+        pointer.push('/');
+        pointer.push_str(&crate::model::outcome::pointer_segment(key));
+        find_cel(child, pointer, found);
+        pointer.truncate(length);
+    };
+    for map_key in ["properties", "patternProperties", "definitions"] {
+        if let Some(Value::Object(children)) = node.get(map_key) {
+            for (name, child) in children {
+                let length = pointer.len();
+                pointer.push('/');
+                pointer.push_str(map_key);
+                below(name, child, pointer);
+                pointer.truncate(length);
+            }
+        }
+    }
+    for key in ["items", "additionalProperties", "not", "additionalItems"] {
+        match node.get(key) {
+            Some(child @ Value::Object(_)) => below(key, child, pointer),
+            Some(Value::Array(children)) => {
+                for (i, child) in children.iter().enumerate() {
+                    let length = pointer.len();
+                    pointer.push('/');
+                    pointer.push_str(key);
+                    below(&i.to_string(), child, pointer);
+                    pointer.truncate(length);
+                }
+            }
+            _ => {}
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(Value::Array(children)) = node.get(key) {
+            for (i, child) in children.iter().enumerate() {
+                let length = pointer.len();
+                pointer.push('/');
+                pointer.push_str(key);
+                below(&i.to_string(), child, pointer);
+                pointer.truncate(length);
+            }
+        }
+    }
 }
 
 /// The whole object's schema: the CRD's, plus `apiVersion`, `kind` and a full `ObjectMeta`
@@ -119,7 +212,6 @@ fn root_schema(openapi: &Value) -> Value {
 }
 
 const COPIED: &[&str] = &[
-    "format",
     "pattern",
     "minimum",
     "maximum",
@@ -133,6 +225,12 @@ const COPIED: &[&str] = &[
     "minProperties",
     "required",
 ];
+
+/// The `format`s checked: those whose JSON Schema meaning is the API server's. The others
+/// differ (kube-openapi's strfmt parses with Go: `duration` is `5m`, not ISO 8601's `PT5M`;
+/// `uuid` may lack dashes; `uri` may be a path) or are not checked there at all (`time`,
+/// `regex`, `int32`): checking them here would fail objects the API server takes.
+const CHECKED_FORMATS: &[&str] = &["byte", "date", "date-time"];
 
 /// One node of an OpenAPI 3.0 structural schema as JSON Schema 2020-12. `structural` is
 /// false below `allOf`/`anyOf`/`oneOf`/`not`, whose value validations must not close objects.
@@ -167,12 +265,15 @@ fn convert(node: &Value, structural: bool) -> Value {
             out.insert((*key).into(), value.clone());
         }
     }
+    if let Some(Value::String(format)) = source.get("format")
+        && CHECKED_FORMATS.contains(&format.as_str())
+    {
+        out.insert("format".into(), format.as_str().into());
+    }
+    // As on the API server, a null never matches an enum, `nullable` or not (kube-openapi's
+    // common validator skips null members and fails a null value).
     if let Some(Value::Array(values)) = source.get("enum") {
-        let mut values = values.clone();
-        if nullable && !values.contains(&Value::Null) {
-            values.push(Value::Null);
-        }
-        out.insert("enum".into(), Value::Array(values));
+        out.insert("enum".into(), Value::Array(values.clone()));
     }
     // OpenAPI 3.0 (draft 4) booleans become 2020-12 numbers.
     for (flag_key, bound_key) in [
@@ -239,16 +340,26 @@ fn convert(node: &Value, structural: bool) -> Value {
             }
         }
     }
+    let mut junctors = Map::new();
     for key in ["allOf", "anyOf", "oneOf"] {
         if let Some(Value::Array(branches)) = source.get(key) {
-            out.insert(
+            junctors.insert(
                 key.into(),
                 Value::Array(branches.iter().map(|b| convert(b, false)).collect()),
             );
         }
     }
     if let Some(not) = source.get("not") {
-        out.insert("not".into(), convert(not, false));
+        junctors.insert("not".into(), convert(not, false));
+    }
+    if nullable && !junctors.is_empty() {
+        // The API server checks a null only against `type` and `enum` (kube-openapi's
+        // SchemaValidator exits early on null): `allOf`/`anyOf`/`oneOf`/`not` hold for
+        // everything else.
+        out.insert("if".into(), json!({"type": "null"}));
+        out.insert("else".into(), Value::Object(junctors));
+    } else {
+        out.extend(junctors);
     }
     Value::Object(out)
 }
@@ -303,9 +414,12 @@ mod tests {
             .unwrap()
             .prepare()
             .unwrap();
+        // Formats checked as the catalog checks them.
         jsonschema::options()
             .with_registry(&registry)
             .offline()
+            .should_validate_formats(true)
+            .should_ignore_unknown_formats(true)
             .build(schema)
             .unwrap()
     }
@@ -325,6 +439,64 @@ mod tests {
         assert_eq!(versions[1].deprecation.as_deref(), Some("use v1"));
         let broken = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "x"}, "spec": {"group": "g", "names": {"kind": "K"}, "scope": "Sometimes", "versions": []}});
         assert!(super::versions(&broken).unwrap_err().contains("Sometimes"));
+    }
+
+    #[test]
+    fn nulls_formats_and_enums_as_the_api_server_checks_them() {
+        let schema = root_schema(
+            &json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+                "choice": {"type": "object", "nullable": true,
+                    "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+                    "oneOf": [{"required": ["a"]}, {"required": ["b"]}]},
+                "mode": {"type": "string", "nullable": true, "enum": ["x", "y"]},
+                "every": {"type": "string", "format": "duration"},
+                "id": {"type": "string", "format": "uuid"},
+                "at": {"type": "string", "format": "date-time"}
+            }}}}),
+        );
+        let validator = validator(&schema);
+        let spec = |spec: Value| json!({"apiVersion": "g/v1", "kind": "K", "metadata": {"name": "n"}, "spec": spec});
+        // A null skips `oneOf`; Go durations and dashless UUIDs are the API server's.
+        assert_eq!(
+            errors(
+                &validator,
+                spec(
+                    json!({"choice": null, "every": "5m", "id": "0123456789abcdef0123456789abcdef"})
+                )
+            ),
+            Vec::<String>::new()
+        );
+        let found = errors(
+            &validator,
+            spec(json!({"choice": {"a": "1", "b": "2"}, "mode": null, "at": "yesterday"})),
+        )
+        .join("\n");
+        for expected in [
+            "/spec/choice: {\"a\":\"1\",\"b\":\"2\"} is valid under more than one",
+            "/spec/mode: null is not one of",
+            "/spec/at: \"yesterday\" is not a \"date-time\"",
+        ] {
+            assert!(found.contains(expected), "missing {expected:?} in\n{found}");
+        }
+    }
+
+    #[test]
+    fn cel_rules_are_found_by_schema_keyword_only() {
+        let crd = json!({"spec": {"versions": [
+            {"name": "v1", "schema": {"openAPIV3Schema": {"type": "object",
+                "x-kubernetes-validations": [{"rule": "true"}],
+                "properties": {
+                    "x-kubernetes-validations": {"type": "array", "items": {"type": "string"}},
+                    "spec": {"type": "object", "properties": {"list": {"type": "array", "items": {
+                        "type": "object", "x-kubernetes-validations": [{"rule": "self.a > 0"}]}}}},
+                    "empty": {"type": "object", "x-kubernetes-validations": []}
+                }}}},
+            {"name": "v2", "schema": {"openAPIV3Schema": {"type": "object"}}}
+        ]}});
+        assert_eq!(
+            cel_rules(&crd),
+            ["v1 /", "v1 /properties/spec/properties/list/items"]
+        );
     }
 
     #[test]

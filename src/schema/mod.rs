@@ -1,15 +1,19 @@
-//! The schema stage: every object checked offline against the Kubernetes schemas of one
-//! release (built in, or chosen), schemas from configured locations and from the
-//! `CustomResourceDefinition`s in the tree, the lifecycle of its API version, and the
-//! naming rules the API server enforces beyond the schemas. `check` and `validate` share it.
+//! The schema stage: every object checked offline against the Kubernetes schemas of its
+//! cluster's release (built in, or from a schema directory), schemas from configured
+//! locations and from the `CustomResourceDefinition`s in the tree, the lifecycle of its API
+//! version, and the naming rules the API server enforces beyond the schemas. `check` and
+//! `validate` share it.
 
 pub(crate) mod bundle;
 pub(crate) mod crd;
 pub(crate) mod gvk;
 pub(crate) mod lifecycle;
 pub(crate) mod names;
+pub(crate) mod places;
+pub(crate) mod structural;
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -26,6 +30,8 @@ use bundle::{BUILTIN_VERSION, DEFINITIONS_URI, Definitions, KubeVersion};
 use gvk::Gvk;
 use lifecycle::{ApiStatus, Lifecycle};
 use names::NameRules;
+use places::Places;
+use structural::Preparation;
 
 /// The check against the schema (and the API version's lifecycle).
 pub const SCHEMA: &str = "schema";
@@ -39,8 +45,11 @@ const MAX_ERRORS: usize = 50;
 /// repository, the command line may point anywhere).
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
-    /// `None`: the built-in release.
+    /// The release of every cluster without one of its own; `None`: [`BUILTIN_VERSION`].
     pub kubernetes_version: Option<KubeVersion>,
+    /// Clusters whose objects are checked against a release of their own
+    /// (`[cluster.schema] kubernetes_version`): clusters are upgraded one at a time.
+    pub cluster_versions: BTreeMap<String, KubeVersion>,
     /// Where other releases live: `vX.Y.Z-local-strict` directories of kubernetes-validate.
     pub schema_dir: Option<PathBuf>,
     /// Set when `schema_dir` comes from the repository: the files read from it must really
@@ -70,8 +79,18 @@ pub struct KindSchema {
     /// Where the schema comes from, for messages.
     origin: String,
     schema: Value,
-    compiled: OnceLock<Result<jsonschema::Validator, String>>,
+    /// Compiled once per release it is used with (a CRD's schema refers to the release's
+    /// ObjectMeta, and clusters may run different releases), by the catalog's release index.
+    compiled: OnceLock<Box<[OnceLock<Compiled>]>>,
+    /// A custom resource's: what the API server does to an object before validating it.
+    preparation: Option<Arc<Preparation>>,
 }
+
+/// A kind schema compiled against one release, or why it does not compile.
+type Compiled = Result<jsonschema::Validator, String>;
+
+/// What the configured locations hold for a kind (`None`: nothing), looked up once.
+type Located = Option<Result<Arc<KindSchema>, String>>;
 
 impl KindSchema {
     fn new(origin: String, schema: Value) -> Arc<Self> {
@@ -79,6 +98,16 @@ impl KindSchema {
             origin,
             schema,
             compiled: OnceLock::new(),
+            preparation: None,
+        })
+    }
+
+    fn custom(origin: String, schema: Value, preparation: Arc<Preparation>) -> Arc<Self> {
+        Arc::new(KindSchema {
+            origin,
+            schema,
+            compiled: OnceLock::new(),
+            preparation: Some(preparation),
         })
     }
 }
@@ -90,6 +119,8 @@ enum Resolution {
     Removed(ApiStatus),
     Schema {
         schema: Arc<KindSchema>,
+        /// The catalog's index of the release the object's cluster runs.
+        release: usize,
         warning: Option<String>,
     },
     Missing,
@@ -99,65 +130,99 @@ enum Resolution {
 /// The custom resources one set of CRDs defines, with their compiled-once schemas.
 type CustomKinds = HashMap<Gvk, (crd::CrdVersion, Arc<KindSchema>)>;
 
-/// Everything the schema stage knows: the release's definitions (registered once for all
-/// `$ref`s), the lifecycle and naming tables, custom resources per cluster, and how each
-/// kind seen so far resolves.
-pub struct Catalog {
+/// One release a run checks against: its definitions and their `$ref` registry.
+struct Release {
     definitions: Definitions,
     registry: jsonschema::Registry<'static>,
-    lifecycle: Lifecycle,
-    names: NameRules,
-    settings: Settings,
-    /// Custom resources: `None` for configured CRD files (every cluster), else per cluster.
-    crds: HashMap<Option<String>, CustomKinds>,
-    builtin: HashMap<Gvk, Arc<KindSchema>>,
-    located: HashMap<Gvk, Option<Result<Arc<KindSchema>, String>>>,
-    resolved: HashMap<(Option<String>, Gvk), Resolution>,
+    /// Where the API server checks labels inside built-in objects, by definition name.
+    places: HashMap<String, Arc<Places>>,
 }
 
-impl Catalog {
-    /// Loads the definitions of the chosen release and the tables; reads no CRD files yet.
-    pub fn new(settings: Settings) -> Result<Catalog, String> {
-        let builtin = Definitions::builtin()?;
-        let mut definitions = match settings.kubernetes_version {
-            None => builtin,
-            Some(version) if version.same_release(&builtin.version) => builtin,
-            Some(version) => {
-                let Some(dir) = &settings.schema_dir else {
-                    return Err(format!(
-                        "Kubernetes {version}: only {BUILTIN_VERSION} is built in; set `schema_dir` (or --schema-dir) to a directory holding v{}.{}.0-local-strict (see scripts/update-schemas.py --extract)",
-                        version.major, version.minor
-                    ));
-                };
-                let candidates = [
-                    format!("v{version}-local-strict"),
-                    format!("v{}.{}.0-local-strict", version.major, version.minor),
-                ];
-                let found = candidates
-                    .iter()
-                    .map(|name| dir.join(name))
-                    .find(|path| path.is_dir())
-                    .ok_or_else(|| {
-                        format!(
-                            "Kubernetes {version}: no {} in {}",
-                            candidates[1],
-                            dir.display()
-                        )
-                    })?;
+impl Release {
+    /// The definitions of `version`: from `schema_dir` when it holds the release (a team's
+    /// own copy wins), else built in; registered once for every `$ref`.
+    fn load(version: KubeVersion, settings: &Settings) -> Result<Release, String> {
+        let found = settings
+            .schema_dir
+            .as_deref()
+            .and_then(|dir| bundle::release_directory(dir, &version));
+        let mut definitions = match (found, &settings.schema_dir) {
+            (Some(found), _) => {
                 if let Some(root) = &settings.schema_dir_confined_to {
                     ensure_inside(&found.join("_definitions.json"), root)?;
                 }
-                Definitions::from_directory(&found, version, builtin.namespaced)?
+                // A kind keeps its scope across releases: the nearest built-in one's.
+                let scopes = Definitions::builtin_release(&bundle::nearest_builtin(&version))?;
+                Definitions::from_directory(&found, version, scopes.namespaced)?
             }
+            (None, _) if bundle::is_builtin(&version) => Definitions::builtin_release(&version)?,
+            (None, dir) => return Err(bundle::not_built_in(&version, dir.as_deref())),
         };
+        // Read before the registry takes the document.
+        let places = places::from_definitions(&definitions.document);
         let registry = jsonschema::Registry::new()
             // Moved, not copied: the registry is the only reader of the document.
             .add(DEFINITIONS_URI, std::mem::take(&mut definitions.document))
             .and_then(|builder| builder.prepare())
             .map_err(|e| format!("cannot prepare the schemas: {e}"))?;
-        Ok(Catalog {
+        Ok(Release {
             definitions,
             registry,
+            places,
+        })
+    }
+}
+
+/// Everything the schema stage knows: the definitions of each release the settings name
+/// (registered once for all `$ref`s), the lifecycle and naming tables, custom resources per
+/// cluster, and how each kind seen so far resolves.
+pub struct Catalog {
+    /// Every release the settings name, each loaded once; the other releases built in are
+    /// never inflated.
+    releases: Vec<Release>,
+    /// The index of the release of clusters without one of their own (and of objects of no
+    /// cluster: `validate`).
+    default_release: usize,
+    /// Clusters with a release of their own: the index of each one's.
+    cluster_releases: HashMap<String, usize>,
+    lifecycle: Lifecycle,
+    names: NameRules,
+    settings: Settings,
+    /// Custom resources: `None` for configured CRD files (every cluster), else per cluster.
+    crds: HashMap<Option<String>, CustomKinds>,
+    builtin: HashMap<(usize, Gvk), Arc<KindSchema>>,
+    located: HashMap<(usize, Gvk), Located>,
+    resolved: HashMap<(Option<String>, Gvk), Resolution>,
+    /// The CRDs seen whose schemas have CEL rules, which policyrun does not evaluate.
+    with_cel_rules: BTreeSet<String>,
+}
+
+impl Catalog {
+    /// Loads the definitions of the releases the settings name (the default one and the
+    /// clusters' own) and the tables; reads no CRD files yet. `check` builds the catalog
+    /// while the entries expand, so the releases load then.
+    pub fn new(settings: Settings) -> Result<Catalog, String> {
+        let mut releases: Vec<Release> = Vec::new();
+        let mut index_of = |version: KubeVersion| -> Result<usize, String> {
+            if let Some(i) = releases
+                .iter()
+                .position(|r| r.definitions.version.same_release(&version))
+            {
+                return Ok(i);
+            }
+            releases.push(Release::load(version, &settings)?);
+            Ok(releases.len() - 1)
+        };
+        let default_release = index_of(settings.kubernetes_version.unwrap_or(BUILTIN_VERSION))?;
+        let mut cluster_releases = HashMap::new();
+        for (cluster, version) in &settings.cluster_versions {
+            let index = index_of(*version).map_err(|e| format!("cluster {cluster}: {e}"))?;
+            cluster_releases.insert(cluster.clone(), index);
+        }
+        Ok(Catalog {
+            releases,
+            default_release,
+            cluster_releases,
             lifecycle: Lifecycle::builtin()?,
             names: NameRules::builtin()?,
             settings,
@@ -165,7 +230,21 @@ impl Catalog {
             builtin: HashMap::new(),
             located: HashMap::new(),
             resolved: HashMap::new(),
+            with_cel_rules: BTreeSet::new(),
         })
+    }
+
+    /// The index of the release `cluster`'s objects are checked against.
+    fn release_of(&self, cluster: Option<&str>) -> usize {
+        cluster
+            .and_then(|c| self.cluster_releases.get(c))
+            .copied()
+            .unwrap_or(self.default_release)
+    }
+
+    /// The definitions `cluster`'s objects are checked against.
+    fn definitions(&self, cluster: Option<&str>) -> &Definitions {
+        &self.releases[self.release_of(cluster)].definitions
     }
 
     /// Takes the served versions of a CRD for `cluster` (`None`: every cluster).
@@ -176,11 +255,17 @@ impl Catalog {
         origin: &str,
     ) -> Result<(), String> {
         let versions = crd::versions(object)?;
+        if let Some(version) = versions.first()
+            && !crd::cel_rules(object).is_empty()
+        {
+            self.with_cel_rules.insert(version.crd.clone());
+        }
         let table = self.crds.entry(cluster.map(str::to_owned)).or_default();
         for version in versions {
-            let schema = KindSchema::new(
+            let schema = KindSchema::custom(
                 format!("CustomResourceDefinition {} in {origin}", version.crd),
                 version.schema.clone(),
+                version.preparation.clone(),
             );
             table.insert(version.gvk.clone(), (version, schema));
         }
@@ -193,7 +278,12 @@ impl Catalog {
     pub fn namespaced(&self, cluster: Option<&str>, gvk: &Gvk) -> Option<bool> {
         self.crd(cluster, gvk)
             .map(|(version, _)| version.namespaced)
-            .or_else(|| self.definitions.namespaced.get(&gvk.group_kind()).copied())
+            .or_else(|| {
+                self.definitions(cluster)
+                    .namespaced
+                    .get(&gvk.group_kind())
+                    .copied()
+            })
     }
 
     fn crd(&self, cluster: Option<&str>, gvk: &Gvk) -> Option<&(crd::CrdVersion, Arc<KindSchema>)> {
@@ -225,29 +315,38 @@ impl Catalog {
         {
             return Resolution::Skipped(format!("skipped: `{rule}` is in the skip list"));
         }
-        let verdict = self.lifecycle.verdict(gvk, self.definitions.version);
+        let release = self.release_of(cluster);
+        let verdict = self
+            .lifecycle
+            .verdict(gvk, self.releases[release].definitions.version);
         if let Some(removed @ ApiStatus::Removed { .. }) = &verdict {
             return Resolution::Removed(removed.clone());
         }
         let mut warning = verdict.map(|v| v.message(gvk));
-        if let Some(found) = self.located(gvk) {
+        if let Some(found) = self.located(release, gvk) {
             return match found {
-                Ok(schema) => Resolution::Schema { schema, warning },
+                Ok(schema) => Resolution::Schema {
+                    schema,
+                    release,
+                    warning,
+                },
                 Err(problem) => Resolution::Broken(problem),
             };
         }
         if let Some((version, schema)) = self.crd(cluster, gvk) {
             return Resolution::Schema {
                 schema: schema.clone(),
+                release,
                 warning: warning.or_else(|| version.deprecation.clone()),
             };
         }
-        let Some(schema_value) = self.definitions.kind_schema(gvk) else {
+        let definitions = &self.releases[release].definitions;
+        let Some(schema_value) = definitions.kind_schema(gvk) else {
             return Resolution::Missing;
         };
         if warning.is_none()
             && gvk.is_prerelease()
-            && let Some(stable) = self.definitions.stable_version_of(gvk)
+            && let Some(stable) = definitions.stable_version_of(gvk)
         {
             warning = Some(format!(
                 "{} {} is a pre-release version: {stable} is the stable one",
@@ -255,21 +354,27 @@ impl Catalog {
                 gvk.kind
             ));
         }
-        let origin = self.definitions.source.clone();
+        let origin = definitions.source.clone();
         let schema = self
             .builtin
-            .entry(gvk.clone())
+            .entry((release, gvk.clone()))
             .or_insert_with(|| KindSchema::new(origin, schema_value))
             .clone();
-        Resolution::Schema { schema, warning }
+        Resolution::Schema {
+            schema,
+            release,
+            warning,
+        }
     }
 
-    /// The first configured location holding a schema for `gvk`.
-    fn located(&mut self, gvk: &Gvk) -> Option<Result<Arc<KindSchema>, String>> {
-        if let Some(found) = self.located.get(gvk) {
+    /// The first configured location holding a schema for `gvk` in `release` (a template
+    /// may name the release: `{kubernetes_version}`).
+    fn located(&mut self, release: usize, gvk: &Gvk) -> Located {
+        let key = (release, gvk.clone());
+        if let Some(found) = self.located.get(&key) {
             return found.clone();
         }
-        let version = self.definitions.version;
+        let version = self.releases[release].definitions.version;
         let found = self
             .settings
             .locations
@@ -293,16 +398,23 @@ impl Catalog {
                     schema,
                 ))
             });
-        self.located.insert(gvk.clone(), found.clone());
+        self.located.insert(key, found.clone());
         found
     }
 
-    fn compile<'s>(&self, schema: &'s KindSchema) -> Result<&'s jsonschema::Validator, String> {
-        schema
+    /// `schema` compiled against `release`'s definitions, once.
+    fn compile<'s>(
+        &self,
+        schema: &'s KindSchema,
+        release: usize,
+    ) -> Result<&'s jsonschema::Validator, String> {
+        let per_release = schema
             .compiled
+            .get_or_init(|| self.releases.iter().map(|_| OnceLock::new()).collect());
+        per_release[release]
             .get_or_init(|| {
                 jsonschema::options()
-                    .with_registry(&self.registry)
+                    .with_registry(&self.releases[release].registry)
                     .offline()
                     .should_validate_formats(true)
                     .should_ignore_unknown_formats(true)
@@ -355,7 +467,7 @@ impl Catalog {
             }
             .message(format!(
                 "no schema for {gvk} (Kubernetes {}, no CustomResourceDefinition or schema location has it){}",
-                self.definitions.version,
+                self.definitions(target.cluster).version,
                 if self.settings.ignore_missing {
                     ""
                 } else {
@@ -367,10 +479,37 @@ impl Catalog {
                 ..base(SCHEMA)
             }
             .message(problem.clone()),
-            Some(Resolution::Schema { schema, warning }) => {
-                self.validate(schema, warning.as_deref(), target, base(SCHEMA))
-            }
+            Some(Resolution::Schema {
+                schema,
+                release,
+                warning,
+            }) => self.validate(schema, *release, warning.as_deref(), target, base(SCHEMA)),
         };
+        let schema = with_cel_caveat(schema, target.value);
+        // A skipped kind is skipped by every check: names and labels too.
+        if let Some(Resolution::Skipped(why)) = self
+            .resolved
+            .get(&(target.cluster.map(str::to_owned), gvk.clone()))
+        {
+            let metadata = Outcome {
+                status: Status::Skipped,
+                ..base(METADATA)
+            }
+            .message(why.clone());
+            return [schema, metadata];
+        }
+        let problems = self.metadata_problems(target, &gvk);
+        let metadata = if problems.is_empty() {
+            base(METADATA)
+        } else {
+            summarize(base(METADATA), Status::Failed, &problems)
+        };
+        [schema, metadata]
+    }
+
+    /// What the API server would refuse about the names, namespace, labels and annotations
+    /// of an object: its own metadata, and the places of its kind.
+    fn metadata_problems(&self, target: &Target, gvk: &Gvk) -> Vec<String> {
         let mut problems = Vec::new();
         // A manifest for `kubectl create` may leave the name to the API server (`validate`
         // only: the gate's objects always have a name).
@@ -383,27 +522,50 @@ impl Catalog {
             .pointer("/metadata/generateName")
             .and_then(Value::as_str);
         let problem = match generate_name {
-            Some(prefix) if !named => self.names.check_generate_name(&gvk, prefix),
-            _ => self.names.check_name(&gvk, &target.id.name),
+            Some(prefix) if !named => self.names.check_generate_name(gvk, prefix),
+            _ => self.names.check_name(gvk, &target.id.name),
         };
         problems.extend(problem);
-        problems.extend(names::check_labels(target.value));
-        let metadata = if problems.is_empty() {
-            base(METADATA)
-        } else {
-            summarize(base(METADATA), Status::Failed, &problems)
-        };
-        [schema, metadata]
+        // The API server keeps (and checks) the namespace of namespaced kinds only; it
+        // clears a cluster-scoped object's. Of a kind nobody knows the scope of, nothing
+        // is said: its schema check already fails or was skipped on purpose.
+        if let Some(Value::String(namespace)) = target.value.pointer("/metadata/namespace")
+            && !namespace.is_empty()
+            && self.namespaced(target.cluster, gvk) == Some(true)
+        {
+            problems.extend(names::check_namespace(namespace));
+        }
+        problems.extend(names::check_labels(
+            target.value,
+            self.places(target.cluster, gvk),
+        ));
+        problems
+    }
+
+    /// Where the API server checks labels inside objects of `gvk`: from the CRD that
+    /// defines it for `cluster`, else from the release's definitions.
+    fn places(&self, cluster: Option<&str>, gvk: &Gvk) -> Option<&Places> {
+        if let Some((version, _)) = self.crd(cluster, gvk) {
+            return Some(&version.places);
+        }
+        let release = &self.releases[self.release_of(cluster)];
+        release
+            .definitions
+            .kinds
+            .get(gvk)
+            .and_then(|definition| release.places.get(definition))
+            .map(Arc::as_ref)
     }
 
     fn validate(
         &self,
         schema: &KindSchema,
+        release: usize,
         warning: Option<&str>,
         target: &Target,
         base: Outcome,
     ) -> Outcome {
-        let validator = match self.compile(schema) {
+        let validator = match self.compile(schema, release) {
             Ok(validator) => validator,
             Err(problem) => {
                 return Outcome {
@@ -413,8 +575,15 @@ impl Catalog {
                 .message(problem);
             }
         };
+        // A custom resource is validated as the API server sees it: nulls its schema does
+        // not allow dropped, the CRD's defaults applied — on a copy, the object stays as
+        // written for every other check.
+        let value = match &schema.preparation {
+            Some(preparation) => preparation.apply(target.value),
+            None => Cow::Borrowed(target.value),
+        };
         // Most objects are valid: ask the cheap question first.
-        if validator.is_valid(target.value) {
+        if validator.is_valid(&value) {
             return match warning {
                 None => base,
                 Some(warning) => Outcome {
@@ -427,7 +596,7 @@ impl Catalog {
         // Secret values never reach a report, not even inside an error message.
         let secret = target.id.is_secret();
         let mut errors: Vec<String> = validator
-            .iter_errors(target.value)
+            .iter_errors(&value)
             .take(MAX_ERRORS + 1)
             .map(|error| describe(&error, secret))
             .collect();
@@ -446,6 +615,13 @@ impl Catalog {
             .message(warning),
             (false, warning) => {
                 let mut outcome = summarize(base, Status::Failed, &errors);
+                if matches!(value, Cow::Owned(_)) {
+                    let said = outcome
+                        .detail
+                        .take()
+                        .unwrap_or_else(|| outcome.message.clone());
+                    outcome.detail = Some(format!("{said}\n{PREPARED}"));
+                }
                 if let Some(warning) = warning {
                     outcome.detail =
                         Some(format!("{}\n{warning}", outcome.detail.unwrap_or_default()));
@@ -517,6 +693,56 @@ fn summarize(base: Outcome, status: Status, problems: &[String]) -> Outcome {
             .message(format!("{} (and {} more)", problems[0], n - 1))
             .detail(problems.join("\n")),
     }
+}
+
+/// Said under the errors of a custom resource that was checked as the API server sees it.
+const PREPARED: &str = "(checked as the API server sees the object: nulls its schema does not allow dropped, the CustomResourceDefinition's defaults applied)";
+
+/// A CRD's schema outcome says once, for all its objects, that its CEL rules
+/// (`x-kubernetes-validations`) are not evaluated.
+fn with_cel_caveat(outcome: Outcome, object: &Value) -> Outcome {
+    if outcome.status == Status::Skipped || !crd::is_crd(object) {
+        return outcome;
+    }
+    let rules = crd::cel_rules(object);
+    let Some(first) = rules.first() else {
+        return outcome;
+    };
+    let at = match rules.len() {
+        1 => first.clone(),
+        n => format!("{first} and {} more", n - 1),
+    };
+    let caveat = format!(
+        "not checked: the CEL rules (x-kubernetes-validations) at {at}; policyrun does not evaluate CEL, the API server will"
+    );
+    let detail = match outcome.detail {
+        Some(detail) => format!("{detail}\n{caveat}"),
+        None if outcome.message.is_empty() => caveat,
+        None => format!("{}\n{caveat}", outcome.message),
+    };
+    Outcome {
+        detail: Some(detail),
+        ..outcome
+    }
+}
+
+/// One note for the run: which CRDs have CEL rules that no check evaluated.
+fn cel_note(crds: &BTreeSet<String>) -> Option<String> {
+    const NAMED: usize = 5;
+    let names: Vec<&str> = crds.iter().take(NAMED).map(String::as_str).collect();
+    let more = match crds.len().saturating_sub(NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    (!crds.is_empty()).then(|| {
+        format!(
+            "schema: CEL rules (x-kubernetes-validations) are not evaluated, the API server checks them: {} CustomResourceDefinition{} ha{} some ({}{more})",
+            crds.len(),
+            if crds.len() == 1 { "" } else { "s" },
+            if crds.len() == 1 { "s" } else { "ve" },
+            names.join(", ")
+        )
+    })
 }
 
 /// `/json/pointer: what is wrong`. Instance values appear only when short, and never for a
@@ -594,7 +820,7 @@ pub fn run(catalog: &mut Catalog, input: Input, _events: &dyn Events) -> StageRe
     outcomes.extend(checked);
     StageReport {
         outcomes,
-        notes: Vec::new(),
+        notes: cel_note(&catalog.with_cel_rules).into_iter().collect(),
         stats: Stats {
             schema_shared: shared,
             ..Stats::default()
@@ -623,9 +849,11 @@ fn check_sharing(catalog: &Catalog, targets: &[Target]) -> (Vec<Outcome>, usize)
             .resolved
             .get(&(target.cluster.map(str::to_owned), gvk))
         {
-            Some(Resolution::Schema { schema, warning }) => {
-                Some((Arc::as_ptr(schema), warning.clone()))
-            }
+            Some(Resolution::Schema {
+                schema,
+                release,
+                warning,
+            }) => Some((Arc::as_ptr(schema), *release, warning.clone())),
             _ => None,
         }
     };
@@ -953,6 +1181,184 @@ mod tests {
             "{detail}"
         );
         assert!(detail.contains("'colour' was unexpected"), "{detail}");
+    }
+
+    /// Each cluster is checked against its own release: an API version removed in 1.32 is
+    /// only deprecated for a cluster still on 1.29, and pod-level resources (1.32) are an
+    /// unknown field there.
+    #[test]
+    fn clusters_are_checked_against_their_own_release() {
+        let old = KubeVersion::parse("1.29").unwrap();
+        let mut catalog = Catalog::new(Settings {
+            cluster_versions: [("old".to_owned(), old)].into(),
+            ..Settings::default()
+        })
+        .unwrap();
+        let flow = json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1beta3", "kind": "FlowSchema",
+            "metadata": {"name": "health"},
+            "spec": {"priorityLevelConfiguration": {"name": "exempt"}}});
+        let mut pod_resources = deployment();
+        pod_resources["spec"]["template"]["spec"]["resources"] = json!({"limits": {"cpu": "1"}});
+        let verdict = |catalog: &mut Catalog, cluster: &str, value: &Value| {
+            let api_version = value["apiVersion"].as_str().unwrap();
+            let kind = value["kind"].as_str().unwrap();
+            let object_id = id(api_version, kind, "x");
+            let gvk = Gvk::from_api_version(api_version, kind);
+            catalog.resolve([(Some(cluster), gvk)]);
+            let [schema, _] = catalog.check_object(&Target {
+                subject: object_id.display_name(),
+                cluster: Some(cluster),
+                entry: None,
+                id: &object_id,
+                value,
+                location: Location::file("generated/x.json"),
+            });
+            (schema.status, schema.message)
+        };
+        let (status, message) = verdict(&mut catalog, "old", &flow);
+        assert_eq!(status, Status::Warning, "{message}");
+        assert!(
+            message.contains("deprecated since Kubernetes 1.29"),
+            "{message}"
+        );
+        let (status, message) = verdict(&mut catalog, "new", &flow);
+        assert_eq!(status, Status::Failed, "{message}");
+        assert!(message.contains("removed in Kubernetes 1.32"), "{message}");
+        let (status, message) = verdict(&mut catalog, "old", &pod_resources);
+        assert_eq!(status, Status::Failed, "{message}");
+        assert!(message.contains("'resources' was unexpected"), "{message}");
+        let (status, message) = verdict(&mut catalog, "new", &pod_resources);
+        assert_eq!(status, Status::Passed, "{message}");
+        // The same CRD schema compiles against each cluster's release.
+        let crd = json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "names": {"kind": "Widget", "plural": "widgets"}, "scope": "Cluster",
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                    "type": "object", "properties": {"spec": {"type": "object"}}}}}]}
+        });
+        catalog.add_crd(None, &crd, "crds/widgets.yaml").unwrap();
+        let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "w", "labels": {"a": "b"}}, "spec": {}});
+        for cluster in ["old", "new"] {
+            let (status, message) = verdict(&mut catalog, cluster, &widget);
+            assert_eq!(status, Status::Passed, "{cluster}: {message}");
+        }
+        // A release that is neither built in nor in a schema directory.
+        let unknown = Catalog::new(Settings {
+            cluster_versions: [("old".to_owned(), KubeVersion::parse("1.24").unwrap())].into(),
+            ..Settings::default()
+        })
+        .err()
+        .unwrap();
+        assert!(
+            unknown.starts_with(
+                "cluster old: Kubernetes 1.24 is not built in (built in: 1.25 to 1.37)"
+            ),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn metadata_rules_follow_the_kind() {
+        let mut catalog = Catalog::new(Settings::default()).unwrap();
+        // A namespaced kind's namespace is a DNS label; a cluster-scoped one's is dropped
+        // by the API server and not checked.
+        let mut object_id = id("apps/v1", "Deployment", "web");
+        let mut value = deployment();
+        value["metadata"]["namespace"] = json!("${AUTOSCALER_NS}");
+        let [_, metadata] = run(&mut catalog, &object_id, &value);
+        assert_eq!(metadata.status, Status::Failed, "{metadata:?}");
+        assert!(
+            metadata
+                .message
+                .starts_with("/metadata/namespace: namespace `${AUTOSCALER_NS}`"),
+            "{}",
+            metadata.message
+        );
+        object_id = id("rbac.authorization.k8s.io/v1", "ClusterRole", "reader");
+        let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "reader", "namespace": "${X}"}, "rules": []});
+        let [_, metadata] = run(&mut catalog, &object_id, &role);
+        assert_eq!(metadata.status, Status::Passed, "{metadata:?}");
+        // A Service's selector is labels; a ConfigMap has no selector at all.
+        let service = id("v1", "Service", "web");
+        let [_, metadata] = run(
+            &mut catalog,
+            &service,
+            &json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "web"},
+                "spec": {"selector": {"app": "not a label"}, "ports": [{"port": 80}]}}),
+        );
+        assert!(
+            metadata
+                .message
+                .starts_with("/spec/selector/app: label value"),
+            "{metadata:?}"
+        );
+        let config = id("v1", "ConfigMap", "c");
+        let [_, metadata] = run(
+            &mut catalog,
+            &config,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "web"},
+                "data": {"matchLabels": "not a label"}}),
+        );
+        assert_eq!(metadata.status, Status::Passed, "{metadata:?}");
+        // A skipped kind is skipped by the metadata check too.
+        let mut skipping = Catalog::new(Settings {
+            skip: vec!["Service".into()],
+            ..Settings::default()
+        })
+        .unwrap();
+        let [schema, metadata] = run(
+            &mut skipping,
+            &service,
+            &json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "Bad_Name"}}),
+        );
+        assert_eq!(schema.status, Status::Skipped);
+        assert_eq!(metadata.status, Status::Skipped, "{metadata:?}");
+    }
+
+    #[test]
+    fn custom_resources_are_validated_as_the_api_server_sees_them() {
+        let mut catalog = Catalog::new(Settings::default()).unwrap();
+        let crd = json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "pools.example.com"},
+            "spec": {"group": "example.com", "names": {"kind": "Pool", "plural": "pools"}, "scope": "Cluster",
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                    "type": "object", "properties": {"spec": {"type": "object",
+                        "x-kubernetes-validations": [{"rule": "has(self.mode)"}],
+                        "required": ["mode"],
+                        "properties": {
+                            "mode": {"type": "string", "default": "fast"},
+                            "cache": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}}}}]}
+        });
+        catalog.add_crd(Some("dev"), &crd, "crd.json").unwrap();
+        let pool = id("example.com/v1", "Pool", "p");
+        let value = json!({"apiVersion": "example.com/v1", "kind": "Pool", "metadata": {"name": "p"},
+            "spec": {"cache": null}});
+        let [schema, _] = run(&mut catalog, &pool, &value);
+        assert_eq!(schema.status, Status::Passed, "{schema:?}");
+        let broken = json!({"apiVersion": "example.com/v1", "kind": "Pool", "metadata": {"name": "p"},
+            "spec": {"mode": 3}});
+        let [schema, _] = run(&mut catalog, &pool, &broken);
+        assert_eq!(schema.status, Status::Failed, "{schema:?}");
+        assert_eq!(schema.message, "/spec/mode: 3 is not of type \"string\"");
+        assert!(schema.detail.unwrap().ends_with(PREPARED));
+        // The CRD itself says once that its CEL rule is not evaluated.
+        let crd_id = id(crd::CRD_API_VERSION, crd::CRD_KIND, "pools.example.com");
+        let [schema, _] = run(&mut catalog, &crd_id, &crd);
+        assert_eq!(schema.status, Status::Passed, "{schema:?}");
+        assert!(
+            schema.detail.as_deref().unwrap_or_default().starts_with(
+                "not checked: the CEL rules (x-kubernetes-validations) at v1 /properties/spec;"
+            ),
+            "{schema:?}"
+        );
+        assert_eq!(
+            cel_note(&catalog.with_cel_rules).unwrap(),
+            "schema: CEL rules (x-kubernetes-validations) are not evaluated, the API server checks them: 1 CustomResourceDefinition has some (pools.example.com)"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What the API server checks about names, labels and annotations beyond the schemas (which
-//! only say "string"): object names per kind (rules in `schemas/object-names.json`), label
-//! keys and values, annotation keys and their total size.
+//! only say "string"): object names per kind (rules in `schemas/object-names.json`), the
+//! namespace, label keys and values, annotation keys and their total size — each where the
+//! API server checks it (`places`), not wherever a key happens to be called `matchLabels`.
 
 use std::collections::HashMap;
 
@@ -8,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::gvk::Gvk;
+use super::places::{Places, Rule as PlaceRule};
 use crate::model::outcome::pointer_segment;
 
 const NAMES: &str = include_str!("../../schemas/object-names.json");
@@ -152,14 +154,39 @@ fn rule_problem(rule: Rule, name: &str) -> Option<&'static str> {
     (!ok).then_some(says)
 }
 
-/// Problems with the labels and annotations of an object: `metadata` and every pod template's
-/// `metadata` (`spec.template`, `spec.jobTemplate.spec.template`), and label selectors'
-/// `matchLabels`. Values that are not strings are the schema's business.
-pub fn check_labels(object: &Value) -> Vec<String> {
+/// Problems with the labels and annotations of an object: its own `metadata`, and the
+/// places of its kind (`places`: label selectors, label maps, nested `ObjectMeta`s,
+/// embedded resources) — nowhere else, since nowhere else does the API server read a key
+/// as a label. Values that are not strings are the schema's business.
+pub fn check_labels(object: &Value, places: Option<&Places>) -> Vec<String> {
     let mut problems = Vec::new();
     let mut path = Vec::new();
-    walk(object, &mut path, &mut problems);
+    if let Some(Value::Object(meta)) = object.get("metadata") {
+        path.push(Segment::Key("metadata"));
+        check_meta_labels(meta, &mut path, &mut problems);
+        path.pop();
+    }
+    if let (Some(places), Value::Object(map)) = (places, object) {
+        // The root's own metadata is checked above, with the kind's rules.
+        for (field, below) in &places.fields {
+            if field != "metadata"
+                && let Some(child) = map.get(field)
+            {
+                path.push(Segment::Key(field));
+                walk(child, below, &mut path, &mut problems);
+                path.pop();
+            }
+        }
+    }
     problems
+}
+
+/// Problems with `namespace` as the `metadata.namespace` of an object of a namespaced kind
+/// (`ValidateObjectMeta` checks it as a DNS label, `ValidateNamespaceName`).
+pub fn check_namespace(namespace: &str) -> Option<String> {
+    rule_problem(Rule::DnsLabel, namespace).map(|says| {
+        format!("/metadata/namespace: namespace `{namespace}` is not valid: it must be {says}")
+    })
 }
 
 /// One step on the way down an object.
@@ -179,49 +206,111 @@ fn pointer(path: &[Segment]) -> String {
         .collect()
 }
 
-fn walk<'v>(value: &'v Value, path: &mut Vec<Segment<'v>>, problems: &mut Vec<String>) {
+/// Applies the rules of `places` to `value` and to what lies below it.
+fn walk<'v>(
+    value: &'v Value,
+    places: &Places,
+    path: &mut Vec<Segment<'v>>,
+    problems: &mut Vec<String>,
+) {
+    for rule in &places.here {
+        apply(*rule, value, path, problems);
+    }
     match value {
         Value::Object(map) => {
-            for (key, child) in map {
-                match (key.as_str(), child) {
-                    ("metadata", Value::Object(meta)) => {
-                        path.push(Segment::Key("metadata"));
-                        if let Some(Value::Object(labels)) = meta.get("labels") {
-                            path.push(Segment::Key("labels"));
-                            check_label_map(labels, path, problems);
-                            path.pop();
-                        }
-                        if let Some(Value::Object(annotations)) = meta.get("annotations") {
-                            path.push(Segment::Key("annotations"));
-                            check_annotations(annotations, &pointer(path), problems);
-                            path.pop();
-                        }
-                        path.pop();
-                    }
-                    ("matchLabels", Value::Object(labels)) => {
-                        path.push(Segment::Key(key));
-                        check_label_map(labels, path, problems);
-                        path.pop();
-                    }
-                    (_, Value::Object(_) | Value::Array(_)) => {
-                        path.push(Segment::Key(key));
-                        walk(child, path, problems);
-                        path.pop();
-                    }
-                    _ => {}
+            for (field, below) in &places.fields {
+                if let Some((key, child)) = map.get_key_value(field) {
+                    path.push(Segment::Key(key));
+                    walk(child, below, path, problems);
+                    path.pop();
+                }
+            }
+            if let Some(below) = &places.values {
+                for (key, child) in map {
+                    path.push(Segment::Key(key));
+                    walk(child, below, path, problems);
+                    path.pop();
                 }
             }
         }
         Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                if item.is_object() || item.is_array() {
+            if let Some(below) = &places.items {
+                for (i, item) in items.iter().enumerate() {
                     path.push(Segment::Index(i));
-                    walk(item, path, problems);
+                    walk(item, below, path, problems);
                     path.pop();
                 }
             }
         }
         _ => {}
+    }
+}
+
+fn apply<'v>(
+    rule: PlaceRule,
+    value: &'v Value,
+    path: &mut Vec<Segment<'v>>,
+    problems: &mut Vec<String>,
+) {
+    let Value::Object(map) = value else {
+        return;
+    };
+    match rule {
+        PlaceRule::LabelSelector => {
+            if let Some(Value::Object(labels)) = map.get("matchLabels") {
+                path.push(Segment::Key("matchLabels"));
+                check_label_map(labels, path, problems);
+                path.pop();
+            }
+        }
+        PlaceRule::LabelMap => check_label_map(map, path, problems),
+        PlaceRule::TemplateMeta => check_meta_labels(map, path, problems),
+        PlaceRule::EmbeddedResource => {
+            let Some(Value::Object(meta)) = map.get("metadata") else {
+                return;
+            };
+            path.push(Segment::Key("metadata"));
+            // Only what is set: the API server fills in a name for the check and requires
+            // no namespace here (objectmeta.validateEmbeddedResource).
+            if let Some(Value::String(name)) = meta.get("name")
+                && !name.is_empty()
+                && let Some(says) = rule_problem(Rule::PathSegment, name)
+            {
+                problems.push(format!(
+                    "{}/name: name `{name}` of an embedded object is not valid: it must be {says}",
+                    pointer(path)
+                ));
+            }
+            if let Some(Value::String(namespace)) = meta.get("namespace")
+                && !namespace.is_empty()
+                && let Some(says) = rule_problem(Rule::DnsLabel, namespace)
+            {
+                problems.push(format!(
+                    "{}/namespace: namespace `{namespace}` of an embedded object is not valid: it must be {says}",
+                    pointer(path)
+                ));
+            }
+            check_meta_labels(meta, path, problems);
+            path.pop();
+        }
+    }
+}
+
+/// The labels and annotations of one `metadata`.
+fn check_meta_labels<'v>(
+    meta: &'v serde_json::Map<String, Value>,
+    path: &mut Vec<Segment<'v>>,
+    problems: &mut Vec<String>,
+) {
+    if let Some(Value::Object(labels)) = meta.get("labels") {
+        path.push(Segment::Key("labels"));
+        check_label_map(labels, path, problems);
+        path.pop();
+    }
+    if let Some(Value::Object(annotations)) = meta.get("annotations") {
+        path.push(Segment::Key("annotations"));
+        check_annotations(annotations, &pointer(path), problems);
+        path.pop();
     }
 }
 
@@ -424,6 +513,12 @@ mod tests {
         );
     }
 
+    /// The places of a built-in kind, from the built-in definitions.
+    fn builtin_places(definition: &str) -> std::sync::Arc<Places> {
+        let definitions = crate::schema::bundle::Definitions::builtin().unwrap();
+        crate::schema::places::from_definitions(&definitions.document)[definition].clone()
+    }
+
     #[test]
     fn label_keys_values_and_annotations() {
         let object = json!({
@@ -436,7 +531,8 @@ mod tests {
                 "template": {"metadata": {"labels": {"tier": "front end"}}}
             }
         });
-        let problems = check_labels(&object);
+        let places = builtin_places("io.k8s.api.apps.v1.Deployment");
+        let problems = check_labels(&object, Some(&places));
         let text = problems.join("\n");
         assert_eq!(problems.len(), 6, "{text}");
         assert!(
@@ -454,13 +550,70 @@ mod tests {
             text.contains("/spec/template/metadata/labels/tier"),
             "{text}"
         );
-        assert!(check_labels(&json!({"metadata": {"labels": {"a": "b"}}})).is_empty());
+        assert!(check_labels(&json!({"metadata": {"labels": {"a": "b"}}}), None).is_empty());
+        // Without places only the object's own metadata is read.
+        assert_eq!(check_labels(&object, None).len(), 4, "{text}");
+    }
+
+    #[test]
+    fn only_the_places_of_the_kind_are_read() {
+        // A ConfigMap has no selectors: a `matchLabels` in it is data.
+        let config = json!({"metadata": {"name": "x"}, "data": {"matchLabels": "a b"},
+            "spec": {"matchLabels": {"k": "not a label"}}});
+        assert!(check_labels(&config, None).is_empty());
+        let service = json!({"spec": {"selector": {"app": "not a label"}}});
+        let problems = check_labels(
+            &service,
+            Some(&builtin_places("io.k8s.api.core.v1.Service")),
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("/spec/selector/app: label value `not a label`"),
+            "{problems:?}"
+        );
+        // An embedded resource of a custom resource: its metadata as the API server checks it.
+        let places = crate::schema::places::from_crd_schema(
+            &json!({"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {"templates": {"type": "array", "items": {
+                "type": "object", "x-kubernetes-embedded-resource": true, "x-kubernetes-preserve-unknown-fields": true}}}}}}),
+        );
+        let custom = json!({"spec": {"templates": [
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": {"a": "b"}}},
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a/b", "namespace": "Upper", "labels": {"a": "not a label"}}}
+        ]}});
+        let problems = check_labels(&custom, Some(&places));
+        let text = problems.join("\n");
+        assert_eq!(problems.len(), 3, "{text}");
+        assert!(
+            text.contains("/spec/templates/1/metadata/name: name `a/b` of an embedded object"),
+            "{text}"
+        );
+        assert!(
+            text.contains("/spec/templates/1/metadata/namespace: namespace `Upper`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("/spec/templates/1/metadata/labels/a: label value"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn namespaces_are_dns_labels() {
+        assert!(check_namespace("kube-system").is_none());
+        let problem = check_namespace("${AUTOSCALER_NS}").unwrap();
+        assert!(
+            problem.starts_with("/metadata/namespace: namespace `${AUTOSCALER_NS}` is not valid: it must be a DNS label"),
+            "{problem}"
+        );
+        assert!(check_namespace("team.a").is_some());
+        assert!(check_namespace(&"a".repeat(64)).is_some());
     }
 
     #[test]
     fn annotations_have_a_total_size() {
         let big = "x".repeat(MAX_ANNOTATIONS_BYTES);
-        let problems = check_labels(&json!({"metadata": {"annotations": {"a": big}}}));
+        let problems = check_labels(&json!({"metadata": {"annotations": {"a": big}}}), None);
         assert!(problems[0].contains("at most 262144"), "{problems:?}");
     }
 }

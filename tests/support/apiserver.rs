@@ -15,7 +15,12 @@
 //! `never-ready`, `slow` (one step every ten ticks), `progress-deadline`, `job-fails`,
 //! `forbidden` (403 on apply), `invalid` (422 on apply), `conflict` (409 unless forced),
 //! `flaky` (500 on the first two applies), `throttled` (429 on the first two),
-//! `dropped-watch` (every watch on it is closed after at most one event).
+//! `dropped-watch` (every watch on it is closed after at most one event),
+//! `echo-authorization` (401 on apply, quoting the `Authorization` header it was sent, as
+//! is, percent-encoded and as Go's JSON encoder escapes it).
+//! Paths are percent-decoded before they are split at `/` and queries are form-decoded, as
+//! the API server (Go's `net/url`) does; field selectors take `\` escapes. `requests` keeps
+//! each request's path and query exactly as received.
 
 #![allow(dead_code)]
 
@@ -58,6 +63,7 @@ pub fn builtin_resources() -> Vec<Resource> {
         r("", "v1", "ServiceAccount", "serviceaccounts", true),
         r("", "v1", "Pod", "pods", true),
         r("", "v1", "Event", "events", true),
+        r("rbac.authorization.k8s.io", "v1", "Role", "roles", true),
         r("apps", "v1", "Deployment", "deployments", true),
         r("apps", "v1", "StatefulSet", "statefulsets", true),
         r("apps", "v1", "DaemonSet", "daemonsets", true),
@@ -314,7 +320,8 @@ async fn handle(
     request: Request<Incoming>,
 ) -> Result<Answer, Infallible> {
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // Go's `URL.Path`: the whole path decoded, then split (so `%2F` separates segments).
+    let path = percent_decode(request.uri().path(), false);
     let query: BTreeMap<String, String> = request
         .uri()
         .query()
@@ -323,9 +330,15 @@ async fn handle(
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (k.to_owned(), v.to_owned())
+            (percent_decode(k, true), percent_decode(v, true))
         })
         .collect();
+    let authorization = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let content_type = request
         .headers()
         .get("content-type")
@@ -333,7 +346,8 @@ async fn handle(
         .unwrap_or("")
         .to_owned();
     state.lock().unwrap().requests.push(format!(
-        "{method} {path}{}",
+        "{method} {}{}",
+        request.uri().path(),
         request
             .uri()
             .query()
@@ -353,10 +367,12 @@ async fn handle(
         &path,
         &query,
         &content_type,
+        &authorization,
         &body,
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn route(
     state: &Arc<Mutex<State>>,
     resources: &[Resource],
@@ -364,6 +380,7 @@ fn route(
     path: &str,
     query: &BTreeMap<String, String>,
     content_type: &str,
+    authorization: &str,
     body: &[u8],
 ) -> Answer {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -405,14 +422,8 @@ fn route(
         group: group.to_owned(),
         plural: plural.to_owned(),
         namespace: namespace.map(str::to_owned),
-        labels: query
-            .get("labelSelector")
-            .map(|s| decode(s))
-            .unwrap_or_default(),
-        fields: query
-            .get("fieldSelector")
-            .map(|s| decode(s))
-            .unwrap_or_default(),
+        labels: query.get("labelSelector").cloned().unwrap_or_default(),
+        fields: query.get("fieldSelector").cloned().unwrap_or_default(),
     };
     if method == Method::GET
         && name.is_none()
@@ -568,6 +579,34 @@ fn route(
                         ),
                     );
                 }
+                "echo-authorization" => {
+                    // A server (or a proxy in front of it) that quotes what it was sent.
+                    let encoded: String = authorization
+                        .bytes()
+                        .map(|b| match b {
+                            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                                (b as char).to_string()
+                            }
+                            _ => format!("%{b:02X}"),
+                        })
+                        .collect();
+                    let message = format!(
+                        "Unauthorized: the token in \"{authorization}\" is not valid (sent as {encoded})"
+                    );
+                    let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Failure", "message": message, "reason": "Unauthorized",
+                        "code": 401})
+                    .to_string()
+                    // Go's encoder writes these three escaped.
+                    .replace('&', "\\u0026")
+                    .replace('<', "\\u003c")
+                    .replace('>', "\\u003e");
+                    return Response::builder()
+                        .status(StatusCode::UNAUTHORIZED)
+                        .header("content-type", "application/json")
+                        .body(Full::new(Bytes::from(body)).boxed())
+                        .unwrap();
+                }
                 "invalid" => {
                     return status(
                         StatusCode::UNPROCESSABLE_ENTITY,
@@ -604,14 +643,64 @@ fn route(
     }
 }
 
-/// Percent-decoding enough for label selectors.
-fn decode(text: &str) -> String {
-    text.replace("%2F", "/")
-        .replace("%2f", "/")
-        .replace("%3D", "=")
-        .replace("%3d", "=")
-        .replace("%2C", ",")
-        .replace("%2c", ",")
+/// Percent-decoding as Go's `net/url` does (`%XX`; with `plus`, `+` as a space, as in a
+/// query). A `%` not followed by two hex digits is kept as it is.
+pub fn percent_decode(text: &str, plus: bool) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push((high * 16 + low) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' if plus => out.push(b' '),
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `key=value` terms of a selector, split at unescaped `,` and the first unescaped `=`, with
+/// `\` escapes removed (the API server's `fields.ParseSelector`).
+fn selector_terms(text: &str) -> Vec<(String, String)> {
+    let mut terms = Vec::new();
+    let (mut key, mut value) = (String::new(), String::new());
+    let mut in_value = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(escaped) = chars.next() {
+                    if in_value {
+                        value.push(escaped)
+                    } else {
+                        key.push(escaped)
+                    }
+                }
+            }
+            ',' => {
+                if !key.is_empty() {
+                    terms.push((std::mem::take(&mut key), std::mem::take(&mut value)));
+                }
+                in_value = false;
+            }
+            '=' if !in_value => in_value = true,
+            c if in_value => value.push(c),
+            c => key.push(c),
+        }
+    }
+    if !key.is_empty() {
+        terms.push((key, value));
+    }
+    terms
 }
 
 /// Which objects a LIST or WATCH is about.
@@ -627,15 +716,7 @@ struct Selector {
 
 impl Selector {
     fn matches(&self, (group, plural, namespace, _): &Key, object: &Value) -> bool {
-        let terms = |text: &str| -> Vec<(String, String)> {
-            text.split(',')
-                .filter(|s| !s.is_empty())
-                .map(|term| {
-                    let (key, value) = term.split_once('=').unwrap_or((term, ""));
-                    (key.to_owned(), value.to_owned())
-                })
-                .collect()
-        };
+        let terms = selector_terms;
         *group == self.group
             && *plural == self.plural
             && (self.namespace.is_none() || *namespace == self.namespace)

@@ -231,3 +231,102 @@ fn encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// What [`FakePrometheus`] was asked: the request's path, its `Authorization` header and its
+/// body (a query's form).
+pub struct Asked {
+    pub path: String,
+    pub authorization: String,
+    pub body: String,
+}
+
+/// A stand-in for Prometheus' HTTP API on loopback, for what a real one will not do: quote
+/// the credential it was sent, answer with tens of thousands of alerts, or take its time.
+/// `answer` gets each request and returns the status and body to send; it runs on the
+/// connection's own thread, so it may block (to hold an answer back).
+pub struct FakePrometheus {
+    pub url: String,
+    received: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakePrometheus {
+    pub fn serve(
+        answer: impl Fn(&Asked) -> (u16, String) + Send + Sync + 'static,
+    ) -> FakePrometheus {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let answer = Arc::new(answer);
+        let seen = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (answer, seen) = (answer.clone(), seen.clone());
+                std::thread::spawn(move || {
+                    if let Some(asked) = read_request(&stream) {
+                        seen.lock().unwrap().push(asked.path.clone());
+                        let (status, body) = answer(&asked);
+                        let mut stream = stream;
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        let _ = stream.write_all(body.as_bytes());
+                    }
+                });
+            }
+        });
+        FakePrometheus { url, received }
+    }
+
+    /// The paths asked for so far, in the order the requests arrived.
+    pub fn received(&self) -> Vec<String> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// One HTTP/1.1 request: its head, then as much body as `Content-Length` says.
+fn read_request(mut stream: &TcpStream) -> Option<Asked> {
+    let mut data = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        data.extend_from_slice(&chunk[..n]);
+        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                key.eq_ignore_ascii_case(name)
+                    .then(|| value.trim().to_owned())
+            })
+            .unwrap_or_default()
+    };
+    let length: usize = header("content-length").parse().unwrap_or(0);
+    while data.len() < head_end + length {
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&chunk[..n]);
+    }
+    let path = head.lines().next()?.split(' ').nth(1)?.to_owned();
+    Some(Asked {
+        path,
+        authorization: header("authorization"),
+        body: String::from_utf8_lossy(&data[head_end..]).into_owned(),
+    })
+}
+
+/// Every byte but RFC 3986's unreserved ones as `%XX`, as a server quoting a URL writes it.
+pub fn percent_encoded(text: &str) -> String {
+    encode(text)
+}

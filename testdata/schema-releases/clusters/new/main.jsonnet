@@ -1,0 +1,4 @@
+// The same objects in every cluster.
+{
+  items_: import 'release-dependent.libsonnet',
+}
