@@ -1034,7 +1034,9 @@ fn lenient_verdicts(dir: &Path, documents: &[Value]) -> Vec<Verdict> {
         dirs: vec![dir.to_path_buf()],
         ..Settings::default()
     };
-    let Ok(loaded) = policyrun::policy::load::load(dir, &settings, false) else {
+    let Ok(loaded) =
+        policyrun::policy::load::load(dir, &settings, policyrun::policy::load::Purpose::Judge)
+    else {
         return documents
             .iter()
             .map(|_| Verdict::Error("does not load".into()))
