@@ -2,7 +2,11 @@
 //! syntax, with inputs for them, judged by policyrun on both engines — through the policy
 //! stage's own path for `policyrun test` documents — and by OPA (v1.20, PyPI's
 //! opa-golib-python-bindings through `scripts/opa-reference eval-many`). For every module and
-//! input the `deny` rule must give OPA's messages, or both must fail with an error.
+//! input the `deny` rule must give OPA's messages, or both must fail with an error. One case
+//! in four also gets generated unit tests (repeated names, `todo_`, tests in the module, in
+//! its package, in another package, tests of a value other than `true`), run by `policyrun
+//! verify` and by `opa test` as `scripts/opa-reference test-many` emulates its tester: the
+//! same tests by the same names, each with OPA's result.
 //!
 //! The grammar aims at what regorus reads or evaluates otherwise than OPA: negations whose
 //! arguments are undefined in every position (call arguments, operators, comprehensions,
@@ -37,7 +41,7 @@
 
 mod support;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -191,6 +195,67 @@ impl Case {
             text.push_str("\n\n");
         }
         text
+    }
+}
+
+/// Where a case's unit tests are written.
+#[derive(Clone, Copy, PartialEq)]
+enum Placement {
+    /// At the end of the case's own module.
+    MainFile,
+    /// In `main_test.rego`, `package main`.
+    SamePackage,
+    /// In `main_test.rego`, `package main_test`, naming `data.main.deny`.
+    TestPackage,
+}
+
+/// One unit test: its name, its body's statement, whether its head has a value (`n`, the
+/// count: never `true`, so the test fails), and the document it puts in `input`.
+struct UnitTest {
+    name: &'static str,
+    statement: String,
+    value: bool,
+    document: usize,
+}
+
+struct TestModule {
+    placement: Placement,
+    tests: Vec<UnitTest>,
+}
+
+impl TestModule {
+    /// The module files of a case with its tests, for policyrun (in the case's syntax) or
+    /// for OPA (v1), by file name.
+    fn files(&self, case: &Case, v0: bool) -> Vec<(&'static str, String)> {
+        let mut rules = String::new();
+        for test in &self.tests {
+            let head = match (test.value, v0) {
+                (false, true) => format!("{} ", test.name),
+                (false, false) => format!("{} if ", test.name),
+                (true, true) => format!("{} = n ", test.name),
+                (true, false) => format!("{} := n if ", test.name),
+            };
+            rules.push_str(&head);
+            rules.push_str(&body_text(std::slice::from_ref(&test.statement)));
+            rules.push_str("\n\n");
+        }
+        let main = case.render(v0);
+        match self.placement {
+            Placement::MainFile => vec![("main.rego", main + &rules)],
+            Placement::SamePackage => vec![
+                ("main.rego", main),
+                ("main_test.rego", case.render_head(v0) + &rules),
+            ],
+            Placement::TestPackage => vec![
+                ("main.rego", main),
+                (
+                    "main_test.rego",
+                    case.render_head(v0)
+                        .replacen("package main", "package main_test", 1)
+                        + &rules,
+                ),
+            ],
+        }
     }
 }
 
@@ -839,6 +904,49 @@ impl Grammar {
         rules
     }
 
+    /// Unit tests of a generated case, as `opa test` and `policyrun verify` run them: on
+    /// `deny` of the case for one of the `documents` each, names often repeated (each
+    /// definition is a test of its own), some `todo_`, some of a value other than `true`.
+    fn unit_tests(&mut self, documents: usize) -> TestModule {
+        let placement = match self.random.below(3) {
+            0 => Placement::MainFile,
+            1 => Placement::SamePackage,
+            _ => Placement::TestPackage,
+        };
+        let deny = if placement == Placement::TestPackage {
+            "data.main.deny"
+        } else {
+            "deny"
+        };
+        let count = 1 + self.random.below(5);
+        let tests = (0..count)
+            .map(|_| {
+                let document = self.random.below(documents);
+                let name =
+                    self.random
+                        .pick(&["test_deny", "test_deny", "test_clean", "todo_test_deny"]);
+                let with = format!("with input as {}", inputs()[document]);
+                let (statement, value) = match self.random.below(6) {
+                    0 | 1 => (
+                        format!("count({deny}) == {} {with}", self.random.below(3)),
+                        false,
+                    ),
+                    2 => (format!("{deny} == set() {with}"), false),
+                    3 => (format!("m := {deny}[_] {with}\n\tm != \"\""), false),
+                    4 => (format!("not {deny}[_] {with}"), false),
+                    _ => (format!("n := count({deny}) {with}"), true),
+                };
+                UnitTest {
+                    name,
+                    statement,
+                    value,
+                    document,
+                }
+            })
+            .collect();
+        TestModule { placement, tests }
+    }
+
     fn case(&mut self) -> Case {
         self.helpers.clear();
         let v0 = self.random.chance(50);
@@ -1123,6 +1231,249 @@ fn opa_verdicts(modules: &[String], documents: &[Value]) -> Vec<(Option<String>,
         .collect()
 }
 
+/// What became of one unit test.
+#[derive(Debug, Clone, PartialEq)]
+enum TestResult {
+    Pass,
+    Fail,
+    Skip,
+    Error(String),
+}
+
+impl TestResult {
+    fn same_as(&self, other: &TestResult) -> bool {
+        match (self, other) {
+            (TestResult::Error(_), TestResult::Error(_)) => true,
+            _ => self == other,
+        }
+    }
+}
+
+/// `policyrun verify` on the modules in `dir`: each test by the name it reports, or the
+/// load's error.
+fn policyrun_tests(dir: &Path) -> Result<BTreeMap<String, Vec<TestResult>>, String> {
+    let settings = Settings {
+        dirs: vec![dir.to_path_buf()],
+        ..Settings::default()
+    };
+    let outcomes = policyrun::policy::verify::run(dir, &settings)?;
+    if let Some(load) = outcomes
+        .iter()
+        .find(|o| o.check == policyrun::policy::LOAD && o.status == Status::Error)
+    {
+        return Err(load.message.clone());
+    }
+    let mut results: BTreeMap<String, Vec<TestResult>> = BTreeMap::new();
+    for o in outcomes {
+        let result = match o.status {
+            Status::Passed => TestResult::Pass,
+            Status::Failed => TestResult::Fail,
+            Status::Skipped => TestResult::Skip,
+            _ => TestResult::Error(o.message.clone()),
+        };
+        results
+            .entry(o.subject.unwrap_or_default())
+            .or_default()
+            .push(result);
+    }
+    Ok(results)
+}
+
+/// `opa test` (as `scripts/opa-reference test-many` runs it) on each set of module files:
+/// its compile error, or the results under each name OPA's tester reports (one per
+/// definition of a `todo_test_*` rule, which it does not rename).
+fn opa_tests(
+    jobs: &[Vec<(&'static str, String)>],
+) -> Vec<Result<BTreeMap<String, Vec<TestResult>>, String>> {
+    let jobs: Vec<Value> = jobs
+        .iter()
+        .map(|files| {
+            let modules: serde_json::Map<String, Value> = files
+                .iter()
+                .map(|(name, text)| ((*name).to_owned(), Value::String(text.clone())))
+                .collect();
+            json!({ "modules": modules })
+        })
+        .collect();
+    let answer = opa_reference_many("test-many", &json!({ "jobs": jobs }));
+    answer["results"]
+        .as_array()
+        .expect("one result per job")
+        .iter()
+        .map(|result| {
+            if let Some(error) = result["compile_error"].as_str() {
+                return Err(error.to_owned());
+            }
+            Ok(result["tests"]
+                .as_object()
+                .expect("the tests by name")
+                .iter()
+                .map(|(name, status)| {
+                    let outcome = match status.as_str().unwrap_or_default() {
+                        "pass" => TestResult::Pass,
+                        "fail" => TestResult::Fail,
+                        "skip" => TestResult::Skip,
+                        other => TestResult::Error(other.to_owned()),
+                    };
+                    let runs = result["runs"][name].as_u64().unwrap_or(1) as usize;
+                    (name.clone(), vec![outcome; runs])
+                })
+                .collect())
+        })
+        .collect()
+}
+
+/// Runs `scripts/opa-reference MODE` with `job` on its standard input: its JSON answer.
+fn opa_reference_many(mode: &str, job: &Value) -> Value {
+    let mut child = Command::new("python3")
+        .arg(manifest_dir().join("scripts/opa-reference"))
+        .arg(mode)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let text = serde_json::to_vec(job).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Written from another thread: the answer may fill the pipe before the job is read.
+    let writer = std::thread::spawn(move || stdin.write_all(&text));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(output.status.success(), "opa-reference {mode} failed");
+    serde_json::from_slice(&output.stdout).expect("opa-reference's JSON")
+}
+
+/// One case in this many also gets unit tests, run by `policyrun verify` and `opa test`.
+const UNIT_TESTS_EVERY: usize = 4;
+
+/// `policyrun verify` against `opa test` on unit tests generated for the cases: the same
+/// tests by the same names (`test_x#01` for a repeated definition), each with OPA's result.
+/// Cases OPA's type checker refuses are left out; a test on a document where policyrun's
+/// interpreter fails closed (see above) may err where OPA's passes or fails.
+fn compare_unit_tests(
+    grammar: &mut Grammar,
+    cases: &[Case],
+    documents: &[Value],
+    dir: &Path,
+    refused_by_opa_types: &HashSet<usize>,
+    fail_closed: &HashSet<(usize, usize)>,
+) -> Vec<String> {
+    let chosen: Vec<(usize, &Case, TestModule)> = cases
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % UNIT_TESTS_EVERY == 0 && !refused_by_opa_types.contains(i))
+        .map(|(i, case)| (i, case, grammar.unit_tests(documents.len())))
+        .collect();
+    let opa_files: Vec<Vec<(&'static str, String)>> = chosen
+        .iter()
+        .map(|(_, case, tests)| tests.files(case, false))
+        .collect();
+    let theirs = opa_tests(&opa_files);
+    let ours: Vec<Result<BTreeMap<String, Vec<TestResult>>, String>> = chosen
+        .par_iter()
+        .map(|(i, case, tests)| {
+            let case_dir = dir.join(format!("verify{i}"));
+            std::fs::create_dir_all(&case_dir).unwrap();
+            for (name, text) in tests.files(case, case.v0) {
+                std::fs::write(case_dir.join(name), text).unwrap();
+            }
+            policyrun_tests(&case_dir)
+        })
+        .collect();
+    let mut differences = Vec::new();
+    let (mut compared, mut excused) = (0usize, 0usize);
+    for (((i, case, tests), ours), theirs) in chosen.iter().zip(&ours).zip(&theirs) {
+        let describe = |what: String| {
+            let files: String = tests
+                .files(case, case.v0)
+                .iter()
+                .map(|(name, text)| format!("--- {name}:\n{text}"))
+                .collect();
+            format!("case {i} in `verify`: {what}\n{files}")
+        };
+        let (ours, theirs) = match (ours, theirs) {
+            (Err(_), Err(_)) => continue,
+            (Ok(ours), Ok(theirs)) => (ours, theirs),
+            (ours, theirs) => {
+                differences.push(describe(format!(
+                    "policyrun {}, OPA {}",
+                    ours.as_ref()
+                        .map_or_else(|e| format!("refuses: {e}"), |_| "loads".into()),
+                    theirs
+                        .as_ref()
+                        .map_or_else(|e| format!("refuses: {e}"), |_| "compiles".into()),
+                )));
+                continue;
+            }
+        };
+        let names_ours: Vec<&String> = ours.keys().collect();
+        let names_theirs: Vec<&String> = theirs.keys().collect();
+        if names_ours != names_theirs {
+            differences.push(describe(format!(
+                "policyrun runs {names_ours:?}, OPA {names_theirs:?}"
+            )));
+            continue;
+        }
+        let counts = |results: &BTreeMap<String, Vec<TestResult>>| -> Vec<usize> {
+            results.values().map(Vec::len).collect()
+        };
+        if counts(ours) != counts(theirs) {
+            differences.push(describe(format!(
+                "policyrun reports {ours:?}, OPA {theirs:?}"
+            )));
+            continue;
+        }
+        // The tests in the order of their definitions, as both name them: a repeated
+        // `test_x` is `test_x#01`, ...; each `todo_test_x` keeps its name.
+        let mut order: Vec<(&str, usize)> = Vec::new();
+        for test in &tests.tests {
+            let seen = order.iter().filter(|(n, _)| *n == test.name).count();
+            order.push((test.name, seen));
+        }
+        for (test, (name, k)) in tests.tests.iter().zip(order) {
+            let package = if tests.placement == Placement::TestPackage {
+                "main_test"
+            } else {
+                "main"
+            };
+            let (shown, k) = if name.starts_with("todo_") {
+                (format!("{package}.{name}"), k)
+            } else if k == 0 {
+                (format!("{package}.{name}"), 0)
+            } else {
+                (format!("{package}.{name}#{k:02}"), 0)
+            };
+            let (Some(mine), Some(opa)) = (
+                ours.get(&shown).and_then(|r| r.get(k)),
+                theirs.get(&shown).and_then(|r| r.get(k)),
+            ) else {
+                differences.push(describe(format!("no result for {shown}")));
+                continue;
+            };
+            compared += 1;
+            if mine.same_as(opa) {
+                continue;
+            }
+            if matches!(mine, TestResult::Error(_))
+                && !matches!(opa, TestResult::Error(_))
+                && fail_closed.contains(&(*i, test.document))
+            {
+                excused += 1;
+                continue;
+            }
+            differences.push(describe(format!(
+                "{shown} on input {}: policyrun {mine:?}, OPA {opa:?}",
+                test.document
+            )));
+        }
+    }
+    eprintln!(
+        "`verify`: {compared} unit tests of {} cases compared with `opa test`; {excused} errors on documents where policyrun fails closed; {} differences",
+        chosen.len(),
+        differences.len()
+    );
+    differences
+}
+
 /// The rule whose text holds the line an evaluation error names (`main.rego:12:5`): the
 /// nearest line above it that starts a rule. OPA evaluates a helper only as far as its caller
 /// needs (a partial rule for one key, a function's clauses until one holds), so an error
@@ -1202,6 +1553,10 @@ fn generated_modules_get_opas_verdicts_on_both_engines() {
         started.elapsed()
     );
     let mut differences = Vec::new();
+    // Where policyrun's interpreter fails closed on a document (above): a unit test on it
+    // may err where OPA's passes or fails.
+    let mut fail_closed: HashSet<(usize, usize)> = HashSet::new();
+    let mut refused_by_opa_types: HashSet<usize> = HashSet::new();
     let mut oracles: HashMap<usize, (Vec<Verdict>, Vec<Verdict>)> = HashMap::new();
     // With POLICYRUN_OPA_FUZZ_DUMP=file, every difference goes there as a JSON line.
     let mut dumped = Vec::new();
@@ -1221,6 +1576,7 @@ fn generated_modules_get_opas_verdicts_on_both_engines() {
             .any(|e| e.contains("rego_type_error"));
         if refused_by_types {
             type_errors += 1;
+            refused_by_opa_types.insert(i);
             continue;
         }
         for (input, opa) in theirs.iter().enumerate() {
@@ -1256,6 +1612,9 @@ fn generated_modules_get_opas_verdicts_on_both_engines() {
                         error_rule(&case.render(case.v0), ours).is_some_and(|rule| rule != "deny");
                     if split[input].same_as(opa) || lenient[input].same_as(opa) || in_helper {
                         skipped_errors += 1;
+                        if engine == "interpreter" {
+                            fail_closed.insert((i, input));
+                        }
                         continue;
                     }
                 }
@@ -1280,6 +1639,14 @@ fn generated_modules_get_opas_verdicts_on_both_engines() {
         "{compared} verdicts compared per engine; {type_errors} cases refused by OPA's type checker, {vm_errors} builtin errors the virtual machine takes as undefined, {skipped_errors} errors where OPA never evaluates what fails (policyrun fails closed); {} differences",
         differences.len()
     );
+    differences.extend(compare_unit_tests(
+        &mut grammar,
+        &cases,
+        &documents,
+        dir.path(),
+        &refused_by_opa_types,
+        &fail_closed,
+    ));
     if let Some(path) = std::env::var_os("POLICYRUN_OPA_FUZZ_DUMP") {
         let lines: String = dumped.iter().map(|d| format!("{d}\n")).collect();
         std::fs::write(path, lines).unwrap();

@@ -598,6 +598,48 @@ fn verify_runs_every_package_and_every_definition_as_opa_test_does() {
     assert_eq!(results, expected);
 }
 
+/// Regression: a repeated test in a module that OPA's reading rewrites before regorus parses
+/// it (a line that starts with `(`, chained bodies) is renamed where its head is in the text
+/// regorus reads, not at a shifted offset of the original (which made `verify` refuse the
+/// module); and each `todo_test_*` definition is reported skipped, under its own name, as
+/// `opa test` reports it (found by the unit tests of tests/opa_fuzz.rs).
+#[test]
+fn verify_separates_tests_in_a_module_that_is_read_as_opa_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    support::write_file(
+        root,
+        "policy/main.rego",
+        "package main\ndeny[msg] {\n\tinput.spread\n\t(input.max - input.min) < input.spread\n\tmsg := \"wide\"\n} {\n\tinput.b\n\tmsg := \"b\"\n}\n\
+         test_deny { count(deny) == 1 with input as {\"spread\": 3, \"max\": 1, \"min\": 0} }\n\
+         test_deny { count(deny) == 2 with input as {\"b\": true} }\n\
+         todo_test_deny { false }\n\
+         todo_test_deny { false }\n",
+    );
+    let run = policyrun(root, &["verify", "--output", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let mut results: Vec<(String, String)> = support::outcome_list(&run)
+        .into_iter()
+        .map(|o| {
+            (
+                o["subject"].as_str().unwrap().to_owned(),
+                o["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    results.sort();
+    let expected: Vec<(String, String)> = [
+        ("main.test_deny", "passed"),
+        ("main.test_deny#01", "failed"),
+        ("main.todo_test_deny", "skipped"),
+        ("main.todo_test_deny", "skipped"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect();
+    assert_eq!(results, expected, "{}", run.stdout);
+}
+
 /// OPA's deprecated built-ins (`re_match`, `set_diff`, `all`, `any`, `cast_*`,
 /// `net.cidr_overlap`) in a Rego v0 module mean what OPA defines them as; in a v1 module OPA
 /// refuses them, and so does the load, naming the current built-in (issue 25, item 5).

@@ -87,6 +87,10 @@ pub struct ModuleInfo {
     pub rules: Vec<(String, usize)>,
     /// Names among `rules` that are functions (`deny_if(x) if ...`): never results.
     pub functions: Vec<String>,
+    /// Every definition of a `todo_test_*` rule, with its line: `opa test` reports each
+    /// one as skipped (it renames only repeated `test_*` definitions, see
+    /// [`separate_test_definitions`]).
+    pub todo_tests: Vec<(String, usize)>,
     /// For each rule name, the kinds its definitions in this module can report on.
     pub kinds: BTreeMap<String, Kinds>,
 }
@@ -373,9 +377,9 @@ pub fn load(root: &Path, settings: &Settings, purpose: Purpose) -> Result<Loaded
     })
 }
 
-/// A module's package, the byte range and name of each of its test rules' heads, and every
-/// rule name it defines.
-type ModuleHeads = (String, Vec<(usize, usize, String)>, HashSet<String>);
+/// A module's package, the byte range and name of each of its test rules' heads in its
+/// prepared text (see `super::opa::prepare`), every rule name it defines, and that text.
+type ModuleHeads = (String, Vec<(usize, usize, String)>, HashSet<String>, String);
 
 /// Gives every definition of a test rule a name of its own, as `opa test` does before it
 /// runs each definition as a test: in a package, the first definition of `test_x` keeps its
@@ -383,7 +387,9 @@ type ModuleHeads = (String, Vec<(usize, usize, String)>, HashSet<String>);
 /// loaded, each file's in source order). regorus would evaluate them together, as one rule
 /// that holds when any of its definitions does, hiding a failing one; so each duplicate's
 /// head is renamed in the source (same lines and columns after it on its line only), to a
-/// name no rule of the package has. Returns each renamed test's `package.name` with the
+/// name no rule of the package has. The heads are found in the text as regorus reads it,
+/// after OPA's reading is prepared (which inserts text), so a module with a renamed test
+/// continues prepared (preparing it again changes nothing). Returns each renamed test's `package.name` with the
 /// `package.test_x#01` reports show.
 fn separate_test_definitions(
     sources: &mut [(PathBuf, String, bool)],
@@ -411,6 +417,7 @@ fn separate_test_definitions(
             continue;
         };
         let package = package_path(module).join(".");
+        let prepared = module.package.span.source.get_contents().clone();
         let mut tests = Vec::new();
         let mut names = HashSet::new();
         for rule in &module.policy {
@@ -433,13 +440,13 @@ fn separate_test_definitions(
                 }
             }
         }
-        heads.push(Some((package, tests, names)));
+        heads.push(Some((package, tests, names, prepared)));
     }
     let taken: HashMap<&str, HashSet<&str>> =
         heads
             .iter()
             .flatten()
-            .fold(HashMap::new(), |mut taken, (package, _, names)| {
+            .fold(HashMap::new(), |mut taken, (package, _, names, _)| {
                 taken
                     .entry(package.as_str())
                     .or_default()
@@ -450,7 +457,7 @@ fn separate_test_definitions(
     let mut edits: Vec<Vec<(usize, usize, String)>> = vec![Vec::new(); sources.len()];
     let mut shown = HashMap::new();
     for (index, found) in heads.iter().enumerate() {
-        let Some((package, tests, _)) = found else {
+        let Some((package, tests, _, _)) = found else {
             continue;
         };
         for (start, end, name) in tests {
@@ -473,7 +480,14 @@ fn separate_test_definitions(
             *seen += 1;
         }
     }
-    for ((_, text, _), mut edits) in sources.iter_mut().zip(edits) {
+    for (((_, text, _), mut edits), found) in sources.iter_mut().zip(edits).zip(heads) {
+        let Some((_, _, _, prepared)) = found else {
+            continue;
+        };
+        if edits.is_empty() {
+            continue;
+        }
+        *text = prepared;
         // From the end, so that earlier offsets stay valid.
         edits.sort_by_key(|(start, _, _)| std::cmp::Reverse(*start));
         for (start, end, renamed) in edits {
@@ -634,6 +648,7 @@ fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<
             let components = package_path(module);
             let mut rules: Vec<(String, usize)> = Vec::new();
             let mut functions = Vec::new();
+            let mut todo_tests = Vec::new();
             let mut kinds: BTreeMap<String, Kinds> = BTreeMap::new();
             for rule in &module.policy {
                 let (refr, line, function) = match rule.as_ref() {
@@ -661,6 +676,9 @@ fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<
                     None => definition,
                 };
                 kinds.insert(name.clone(), merged);
+                if parts.len() == 1 && name.starts_with("todo_test_") {
+                    todo_tests.push((name.clone(), line as usize));
+                }
                 if !rules.iter().any(|(n, _)| *n == name) {
                     rules.push((name, line as usize));
                 }
@@ -672,6 +690,7 @@ fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<
                 is_test: *is_test,
                 rules,
                 functions,
+                todo_tests,
                 kinds,
             }
         })

@@ -15,7 +15,7 @@ pub(crate) mod results;
 pub mod rules;
 pub mod safety;
 mod share;
-pub(crate) mod verify;
+pub mod verify;
 pub mod waivers;
 
 use std::borrow::Cow;
