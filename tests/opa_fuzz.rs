@@ -102,6 +102,12 @@ fn inputs() -> Vec<Value> {
             "a": 3, "b": "c1", "name": "x", "s": ["c1"], "o": {"k": "c1"}, "rule": "Other",
             "arr": [], "e": [1], "f": 1e3, "n": 0
         }),
+        // Kubernetes-like, without `metadata.name`: conftest judges it as any document.
+        json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"labels": {"app": "x"}},
+            "a": 2, "b": "x", "s": ["q"], "o": {"k": "v"},
+            "arr": [{"name": "c1", "image": "nginx:1", "ports": [80]}]
+        }),
     ]
 }
 
@@ -194,7 +200,12 @@ impl Case {
             text.push_str(&rule.render(v0));
             text.push_str("\n\n");
         }
-        text
+        if v0 {
+            text
+        } else {
+            // Rego v1 has no deprecated built-ins: OPA reads the current name.
+            text.replace(&format!("{DEPRECATED_RE_MATCH}("), "regex.match(")
+        }
     }
 }
 
@@ -258,6 +269,9 @@ impl TestModule {
         }
     }
 }
+
+/// OPA's deprecated name of `regex.match`, which v0 modules may still call.
+const DEPRECATED_RE_MATCH: &str = "re_match";
 
 fn body_text(statements: &[String]) -> String {
     let mut text = String::from("{\n");
@@ -323,6 +337,8 @@ struct Grammar {
     counter: usize,
     /// Helper rules and functions the case defines (tests may use them).
     helpers: Vec<&'static str>,
+    /// The case is Rego v0: its statements may call OPA's deprecated built-ins.
+    v0: bool,
 }
 
 /// References to scalars (strings, numbers, anything) that may be undefined.
@@ -531,8 +547,14 @@ impl Grammar {
             16 => format!("{r} == {}", self.reference(Kind::Scalar, vars)),
             17 => format!("input.o[{r}] == \"v\""),
             18 => {
+                // v0 may still call `re_match`; OPA's module (v1) calls `regex.match`.
+                let name = if self.v0 && self.random.chance(50) {
+                    DEPRECATED_RE_MATCH
+                } else {
+                    "regex.match"
+                };
                 format!(
-                    "regex.match({}, {r})",
+                    "{name}({}, {r})",
                     self.random.pick(&["\"^n\"", "input.pat", "input.bad"])
                 )
             }
@@ -950,6 +972,7 @@ impl Grammar {
     fn case(&mut self) -> Case {
         self.helpers.clear();
         let v0 = self.random.chance(50);
+        self.v0 = v0;
         let mut rules = self.helpers();
         let definitions = 1 + self.random.below(2);
         for _ in 0..definitions {
@@ -1229,6 +1252,109 @@ fn opa_verdicts(modules: &[String], documents: &[Value]) -> Vec<(Option<String>,
             (compile_error, verdicts)
         })
         .collect()
+}
+
+/// One case in this many is also judged by the binary, `policyrun test -p policy`.
+const BINARY_EVERY: usize = 8;
+
+/// `policyrun test -p policy --output json inputs.yaml` on a case, as a user runs it:
+/// the module in `policy/`, documents beside it in `policy/test_data/` (conftest's layout:
+/// fixtures, not data, with keys that would conflict if merged into `data`), each input a
+/// document of `inputs.yaml`. The interpreter's verdict on each input.
+fn binary_verdicts(dir: &Path, case: &Case, documents: &[Value]) -> Vec<Verdict> {
+    support::write_file(dir, "policy/main.rego", &case.render(case.v0));
+    support::write_file(
+        dir,
+        "policy/test_data/first.json",
+        &documents[0].to_string(),
+    );
+    support::write_file(
+        dir,
+        "policy/test_data/other.yaml",
+        &documents[documents.len() - 2].to_string(),
+    );
+    let inputs: String = documents.iter().map(|d| format!("---\n{d}\n")).collect();
+    support::write_file(dir, "inputs.yaml", &inputs);
+    let run = support::policyrun(
+        dir,
+        &["test", "-p", "policy", "--output", "json", "inputs.yaml"],
+    );
+    let outcomes = support::outcome_list(&run);
+    (0..documents.len())
+        .map(|i| {
+            let subject = format!("inputs.yaml[{i}] main.deny");
+            let package = format!("inputs.yaml[{i}] main");
+            let found = outcomes
+                .iter()
+                .find(|o| o["subject"] == subject.as_str())
+                .or_else(|| outcomes.iter().find(|o| o["subject"] == package.as_str()));
+            let Some(outcome) = found else {
+                // No verdict on the input: the policies did not load, or the input was refused.
+                let problems: Vec<String> = outcomes
+                    .iter()
+                    .filter(|o| o["status"] != "passed")
+                    .map(|o| format!("{}: {}", o["subject"], o["message"]))
+                    .collect();
+                return Verdict::Error(format!("{LOAD_ERROR}no {subject}: {problems:?}"));
+            };
+            match outcome["status"].as_str() {
+                Some("passed") | Some("failed") => {
+                    let mut messages: Vec<String> = outcome["messages"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|m| m.as_str().unwrap_or_default().to_owned())
+                        .collect();
+                    messages.sort();
+                    Verdict::Messages(messages)
+                }
+                _ => Verdict::Error(outcome["message"].to_string()),
+            }
+        })
+        .collect()
+}
+
+/// The binary's verdicts ([`binary_verdicts`]) against OPA's, on one case in
+/// [`BINARY_EVERY`], with the interpreter's exemptions (see the judge's comparison).
+fn compare_binary(
+    cases: &[Case],
+    documents: &[Value],
+    opa: &[(Option<String>, Vec<Verdict>)],
+    dir: &Path,
+    refused_by_opa_types: &HashSet<usize>,
+    fail_closed: &HashSet<(usize, usize)>,
+) -> Vec<String> {
+    let chosen: Vec<usize> = (0..cases.len())
+        .filter(|i| i % BINARY_EVERY == 0 && !refused_by_opa_types.contains(i))
+        .collect();
+    let ours: Vec<Vec<Verdict>> = chosen
+        .par_iter()
+        .map(|&i| binary_verdicts(&dir.join(format!("binary{i}")), &cases[i], documents))
+        .collect();
+    let mut differences = Vec::new();
+    let mut compared = 0;
+    for (&i, ours) in chosen.iter().zip(&ours) {
+        for (input, (mine, theirs)) in ours.iter().zip(&opa[i].1).enumerate() {
+            compared += 1;
+            let excused = matches!(mine, Verdict::Error(e) if !e.starts_with(LOAD_ERROR))
+                && fail_closed.contains(&(i, input));
+            if mine.same_as(theirs) || excused {
+                continue;
+            }
+            differences.push(format!(
+                "case {i} input {input} through `policyrun test`:\n  policyrun: {}\n  OPA:       {}\n--- policy/main.rego:\n{}",
+                mine.short(),
+                theirs.short(),
+                cases[i].render(cases[i].v0)
+            ));
+        }
+    }
+    eprintln!(
+        "`policyrun test`: {compared} verdicts of {} cases compared; {} differences",
+        chosen.len(),
+        differences.len()
+    );
+    differences
 }
 
 /// What became of one unit test.
@@ -1522,6 +1648,7 @@ fn generated_modules_get_opas_verdicts_on_both_engines() {
         random: Random(seed | 1),
         counter: 0,
         helpers: Vec::new(),
+        v0: false,
     };
     let cases: Vec<Case> = (0..count).map(|_| grammar.case()).collect();
     let documents = inputs();
@@ -1639,6 +1766,14 @@ fn generated_modules_get_opas_verdicts_on_both_engines() {
         "{compared} verdicts compared per engine; {type_errors} cases refused by OPA's type checker, {vm_errors} builtin errors the virtual machine takes as undefined, {skipped_errors} errors where OPA never evaluates what fails (policyrun fails closed); {} differences",
         differences.len()
     );
+    differences.extend(compare_binary(
+        &cases,
+        &documents,
+        &opa,
+        dir.path(),
+        &refused_by_opa_types,
+        &fail_closed,
+    ));
     differences.extend(compare_unit_tests(
         &mut grammar,
         &cases,
@@ -1767,4 +1902,90 @@ fn a_bodyless_head_with_a_wildcard_is_accepted_as_opa_accepts_it() {
         "bodyless-head",
         &[&["volume data is mounted", "volume logs is mounted"], &[]],
     );
+}
+
+/// A multi-value rule with a literal key (`deny contains "m" if ...`) whose body errs on a
+/// later solution: OPA evaluates every solution and fails; regorus stopped at the first one
+/// and gave the message (found by this fuzzer).
+#[test]
+fn a_literal_key_rule_evaluates_every_solution_as_in_opa() {
+    let documents = vec![json!({"o": {"k": "v", "n": 2}})];
+    for (v0, module) in [
+        (
+            false,
+            "package main\nimport rego.v1\ndeny contains \"m\" if {\n\tsome v in input.o\n\tnot upper(v) == \"X\"\n}\n",
+        ),
+        (
+            true,
+            "package main\ndeny[\"m\"] {\n\tv := input.o[_]\n\tnot upper(v) == \"X\"\n}\n",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.rego"), module).unwrap();
+        for engine in [RegoEngine::Interpreter, RegoEngine::Vm] {
+            let verdicts = policyrun_verdicts(dir.path(), engine, &documents);
+            if engine == RegoEngine::Interpreter {
+                assert!(
+                    matches!(&verdicts[0], Verdict::Error(e) if e.contains("upper")),
+                    "v0 {v0}, {engine:?}: {verdicts:?}"
+                );
+            } else {
+                // The virtual machine takes a builtin's error as "does not hold" (README,
+                // "Engines"): the failing solution gives nothing, the first the message.
+                assert_eq!(
+                    verdicts[0],
+                    Verdict::Messages(vec!["m".into()]),
+                    "v0 {v0}, {engine:?}"
+                );
+            }
+        }
+    }
+    if opa_available() {
+        let module = "package main\nimport rego.v1\ndeny contains \"m\" if {\n\tsome v in input.o\n\tnot upper(v) == \"X\"\n}\n";
+        let (compile_error, theirs) = opa_verdicts(&[module.to_owned()], &documents).remove(0);
+        assert_eq!(compile_error, None);
+        assert!(matches!(&theirs[0], Verdict::Error(_)), "OPA: {theirs:?}");
+    }
+}
+
+/// A function of the policies called with an undefined argument (`g(input.rule,
+/// input.ranges)` with `g("RunAsAny", _)`): OPA moves the argument out of the call, so the
+/// body fails; regorus' virtual machine bound the undefined value to `_` and the call held
+/// (found by this fuzzer). In every position: a statement of its own, without braces, an
+/// assignment, a comparison, inside another call. (A policy with `with` runs on the
+/// interpreter: regorus' virtual machine does not compile it.)
+#[test]
+fn a_function_called_with_an_undefined_argument_is_undefined_on_both_engines() {
+    let module = r#"package main
+import rego.v1
+g("RunAsAny", _) := true
+h(_) := 1
+k(x) := x
+deny contains "bare" if g(input.rule, input.missing)
+deny contains "assign" if { x := g(input.rule, input.missing); x }
+deny contains "eq" if { g(input.rule, input.missing) == true }
+deny contains "h" if { h(input.missing) == 1 }
+deny contains "hb" if { y := h(input.missing); y == 1 }
+deny contains "nested" if { g(input.rule, k(input.missing)) }
+deny contains "defined" if { g(input.rule, input.ranges) }
+"#;
+    let documents = vec![json!({"rule": "RunAsAny", "ranges": [1]}), json!({})];
+    let expected = vec![
+        Verdict::Messages(vec!["defined".into()]),
+        Verdict::Messages(vec![]),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.rego"), module).unwrap();
+    for engine in [RegoEngine::Interpreter, RegoEngine::Vm] {
+        assert_eq!(
+            policyrun_verdicts(dir.path(), engine, &documents),
+            expected,
+            "{engine:?}"
+        );
+    }
+    if opa_available() {
+        let (compile_error, theirs) = opa_verdicts(&[module.to_owned()], &documents).remove(0);
+        assert_eq!(compile_error, None);
+        assert_eq!(theirs, expected, "OPA's own answer");
+    }
 }

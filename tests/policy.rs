@@ -640,6 +640,48 @@ fn verify_separates_tests_in_a_module_that_is_read_as_opa_reads_it() {
     assert_eq!(results, expected, "{}", run.stdout);
 }
 
+/// Regression: a deprecated built-in in a v0 module that only parses as OPA reads it
+/// (chained bodies, a line that starts with `(`) is rewritten too: it was looked for in the
+/// text before OPA's reading, which regorus cannot parse, so the module was refused (found by
+/// tests/opa_fuzz.rs).
+#[test]
+fn deprecated_built_ins_are_found_in_a_module_read_as_opa_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    support::write_file(
+        root,
+        "policy/main.rego",
+        "package main\n\ndeny[msg] {\n\tinput.spread\n\t(input.max - input.min) < input.spread\n\tmsg := \"wide\"\n} {\n\tnot re_match(\"^n\", input.name)\n\tmsg := \"name\"\n}\n",
+    );
+    support::write_file(
+        root,
+        "inputs.yaml",
+        "---\n{\"spread\": 3, \"max\": 1, \"min\": 0, \"name\": \"x\"}\n---\n{\"name\": \"nginx\"}\n",
+    );
+    let run = policyrun(
+        root,
+        &["test", "-p", "policy", "--output", "json", "inputs.yaml"],
+    );
+    let outcomes = support::outcome_list(&run);
+    let messages = |subject: &str| -> Vec<String> {
+        let outcome = outcomes
+            .iter()
+            .find(|o| o["subject"] == subject)
+            .unwrap_or_else(|| panic!("no {subject}: {}{}", run.stdout, run.stderr));
+        let mut found: Vec<String> = outcome["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| m.as_str().unwrap().to_owned())
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(messages("inputs.yaml[0] main.deny"), ["name", "wide"]);
+    assert!(messages("inputs.yaml[1] main.deny").is_empty());
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+}
+
 /// OPA's deprecated built-ins (`re_match`, `set_diff`, `all`, `any`, `cast_*`,
 /// `net.cidr_overlap`) in a Rego v0 module mean what OPA defines them as; in a v1 module OPA
 /// refuses them, and so does the load, naming the current built-in (issue 25, item 5).

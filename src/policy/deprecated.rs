@@ -11,7 +11,6 @@ use std::collections::HashSet;
 use regorus::Engine;
 use regorus::unstable::{Expr, Parser, Rule as AstRule, RuleHead};
 
-use super::RegoVersion;
 use super::load;
 
 /// What a deprecated built-in is now.
@@ -70,17 +69,10 @@ struct Call {
     now: Now,
 }
 
-/// `text` with every deprecated built-in call rewritten, when the module is Rego v0 (as
-/// `version` reads it); otherwise, or when it does not parse (the load says why), as it is.
-pub fn rewrite(name: &str, text: &str, version: RegoVersion) -> String {
-    let mut scratch = Engine::new();
-    let v1 = {
-        scratch.set_rego_v0(false);
-        version != RegoVersion::V0 && scratch.add_policy(name.to_owned(), text.to_owned()).is_ok()
-    };
-    if v1 || version == RegoVersion::V1 {
-        return text.to_owned();
-    }
+/// `text`, a Rego v0 module as regorus reads it (after `super::opa::prepare`), with every
+/// deprecated built-in call rewritten; as it is when it does not parse (the load says why).
+/// A Rego v1 module is never given here: OPA refuses the calls there, and so does the load.
+pub fn rewrite_v0(name: &str, text: &str) -> String {
     let mut scratch = Engine::new();
     scratch.set_rego_v0(true);
     if scratch
@@ -238,7 +230,7 @@ mod tests {
     use super::*;
 
     fn value(module: &str, rule: &str) -> String {
-        let rewritten = rewrite("m.rego", module, RegoVersion::Auto);
+        let rewritten = rewrite_v0("m.rego", module);
         let mut engine = Engine::new();
         engine.set_rego_v0(true);
         engine
@@ -287,16 +279,13 @@ l = v { v := count(cast_set(cast_array({3, 1}))) }"#;
     }
 
     #[test]
-    fn lines_stay_and_v1_modules_and_own_functions_are_left_alone() {
+    fn lines_stay_and_own_functions_are_left_alone() {
         let module = "package p\nx { re_match(\n  \"^a\",\n  \"abc\") }\ny = 1\n";
-        let rewritten = rewrite("m.rego", module, RegoVersion::Auto);
+        let rewritten = rewrite_v0("m.rego", module);
         assert_eq!(rewritten.lines().count(), module.lines().count());
         assert!(rewritten.contains("regex.match("), "{rewritten}");
-        // Rego v1: OPA refuses the call, and so does the load (no rewriting).
-        let v1 = "package p\nimport rego.v1\nx := re_match(\"^a\", \"abc\")\n";
-        assert_eq!(rewrite("m.rego", v1, RegoVersion::Auto), v1);
         // A package's own `all` is what its calls mean.
         let own = "package p\nall(x) = 7\ny = v { v := all([false]) }\n";
-        assert_eq!(rewrite("m.rego", own, RegoVersion::Auto), own);
+        assert_eq!(rewrite_v0("m.rego", own), own);
     }
 }

@@ -297,7 +297,6 @@ pub fn load(root: &Path, settings: &Settings, purpose: Purpose) -> Result<Loaded
     };
     for (display, text, is_test) in sources {
         let name = display.to_string_lossy().into_owned();
-        let text = super::deprecated::rewrite(&name, &text, settings.rego_version);
         match add_module(&mut engine, &name, text, settings.rego_version) {
             Ok(reference) => modules.push((display, reference, is_test)),
             Err(p) => problems.push(p),
@@ -512,6 +511,13 @@ fn add_module(
         // Read as OPA's parser reads it (see `super::opa::syntax`); a construct OPA refuses
         // is refused here with its place.
         let prepared = super::opa::prepare(name, &text, v0)?;
+        // In v0, OPA's deprecated built-ins mean what OPA defines them as; found in the
+        // text regorus reads, which only OPA's reading makes parse.
+        let prepared = if v0 {
+            super::deprecated::rewrite_v0(name, &prepared)
+        } else {
+            prepared
+        };
         engine.set_rego_v0(v0);
         engine
             .add_policy(name.to_owned(), prepared)
@@ -545,7 +551,6 @@ fn add_module(
 
 /// Adds a module from elsewhere (a ConstraintTemplate) in whichever syntax it parses as.
 pub fn add_source(engine: &mut Engine, name: &str, text: String) -> Result<String, Problem> {
-    let text = super::deprecated::rewrite(name, &text, RegoVersion::Auto);
     add_module(engine, name, text, RegoVersion::Auto)
 }
 

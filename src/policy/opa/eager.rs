@@ -27,7 +27,7 @@
 use std::collections::HashSet;
 
 use regorus::unstable::{
-    AssignOp, BoolOp, Expr, Literal, LiteralStmt, Module, Query, Rule, RuleHead,
+    AssignOp, BoolOp, Expr, Literal, LiteralStmt, Module, Parser, Query, Rule, RuleHead,
 };
 
 use super::text::{Edit, Range, apply, extent, render, statement_extent};
@@ -143,6 +143,21 @@ impl Rewriter<'_> {
         {
             self.move_key_into_body(key, span.end as usize);
             return;
+        }
+        // A multi-value rule with a literal key (`deny contains "m" if ...`, v0 `deny["m"]
+        // { ... }`): regorus stops evaluating a body at its first solution, since the value
+        // cannot change; OPA evaluates every solution, so an error in a later one fails the
+        // rule there. The same value written as no literal (`["m"][0]`) makes both of
+        // regorus' engines go on.
+        if !bodies.is_empty()
+            && let Some(key) = literal_set_key(head, self.v1)
+        {
+            let range = extent(self.text, key);
+            let literal = render(self.text, range, &[]);
+            self.edits.push(Edit {
+                range,
+                text: format!("[{literal}][0]"),
+            });
         }
         let mut arguments = HashSet::new();
         let head_values: Vec<&Expr> = match head {
@@ -268,7 +283,15 @@ impl Rewriter<'_> {
             Literal::Expr { expr, .. } => {
                 self.nested(expr);
                 if self.vm {
-                    self.assignment(stmt, expr, braced);
+                    let hoisted = self.function_arguments(stmt, expr, braced);
+                    self.assignment(stmt, expr, braced || hoisted);
+                    if hoisted && !braced {
+                        let end = statement_extent(self.text, stmt).end;
+                        self.edits.push(Edit {
+                            range: Range { start: end, end },
+                            text: " }".to_owned(),
+                        });
+                    }
                 }
             }
             Literal::Every {
@@ -340,6 +363,85 @@ impl Rewriter<'_> {
             },
             text: format!("; {}{close}", guards.join("; ")),
         });
+    }
+
+    /// For the virtual machine: a call of a function of the policies with an argument that
+    /// may be undefined (`g(input.rule, input.ranges)`). regorus' virtual machine binds the
+    /// undefined value to the function's parameter (a `_` of `g("RunAsAny", _)` matches
+    /// it) and the call holds; OPA moves the argument into a statement of its own in front
+    /// of the call (RewriteDynamicTerms), where an undefined value fails the body, as the
+    /// interpreter does. The same statements are written here: `__policyrun_eagerN =
+    /// input.ranges; g(input.rule, __policyrun_eagerN)`, each with the statement's `with`
+    /// modifiers. Opens braces when the body had none (`braced`), without closing them:
+    /// the caller closes them after what follows the statement. Whether it rewrote.
+    fn function_arguments(&mut self, stmt: &LiteralStmt, expr: &Expr, braced: bool) -> bool {
+        let mut moved = Vec::new();
+        self.function_call_arguments(expr, &mut moved);
+        if moved.is_empty() {
+            return false;
+        }
+        let whole = statement_extent(self.text, stmt);
+        let inner = self.take_edits_within(whole);
+        let modifiers: String = stmt
+            .with_mods
+            .iter()
+            .map(|m| {
+                let range = Range {
+                    start: m.span.start as usize,
+                    end: extent(self.text, &m.r#as).end.max(m.span.end as usize),
+                };
+                format!(" {}", render(self.text, range, &inner))
+            })
+            .collect();
+        let mut statements = Vec::new();
+        let mut arguments: Vec<Edit> = Vec::new();
+        for range in moved {
+            let name = self.fresh();
+            statements.push(format!(
+                "{name} = {}{modifiers}",
+                render(self.text, range, &inner)
+            ));
+            arguments.push(Edit { range, text: name });
+        }
+        statements.push(render(self.text, whole, &merged(&inner, &arguments)));
+        let open = if braced { "" } else { "{ " };
+        self.edits.push(Edit {
+            range: whole,
+            text: format!("{open}{}", statements.join("; ")),
+        });
+        true
+    }
+
+    /// The arguments to move out of the calls of the policies' functions in `expr` (see
+    /// [`Self::function_arguments`]): a reference, a document's name, an operator or a
+    /// builtin's call, a collection that computes; a call of a function of the policies
+    /// stays, its own arguments move. A comprehension's query is its own.
+    fn function_call_arguments(&self, expr: &Expr, moved: &mut Vec<Range>) {
+        match expr {
+            Expr::ArrayCompr { .. } | Expr::SetCompr { .. } | Expr::ObjectCompr { .. } => {}
+            Expr::Call { fcn, params, .. } if self.is_function(fcn) => {
+                for param in params {
+                    if matches!(param.as_ref(), Expr::Call { fcn, .. } if self.is_function(fcn)) {
+                        self.function_call_arguments(param, moved);
+                    } else {
+                        self.argument(param, moved);
+                    }
+                }
+            }
+            other => {
+                for child in children(other) {
+                    self.function_call_arguments(child, moved);
+                }
+            }
+        }
+    }
+
+    /// Is `fcn`, the name of a call, a function the policies define?
+    fn is_function(&self, fcn: &regorus::unstable::Ref<Expr>) -> bool {
+        Parser::get_path_ref_components(fcn).is_ok_and(|parts| {
+            let name: Vec<&str> = parts.iter().map(|p| p.text()).collect();
+            self.names.functions.contains(&name.join("."))
+        })
     }
 
     /// `every v in xs { input.o[v] }`: regorus' virtual machine takes a lookup by the
@@ -684,6 +786,32 @@ impl Rewriter<'_> {
 }
 
 /// Where `name` stands in a reference's brackets in `expr`, comprehensions included.
+/// The key of a multi-value rule when it is a literal: `contains "m"`, or in v0 the
+/// `"m"` of `deny["m"]` without a value.
+fn literal_set_key(head: &RuleHead, v1: bool) -> Option<&Expr> {
+    let key = match head {
+        RuleHead::Set { key: Some(key), .. } => key.as_ref(),
+        RuleHead::Compr {
+            refr, assign: None, ..
+        } if !v1 => match refr.as_ref() {
+            Expr::RefBrack {
+                refr: base, index, ..
+            } if matches!(base.as_ref(), Expr::Var { .. }) => index.as_ref(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    matches!(
+        key,
+        Expr::String { .. }
+            | Expr::RawString { .. }
+            | Expr::Bool { .. }
+            | Expr::Null { .. }
+            | Expr::Number { .. }
+    )
+    .then_some(key)
+}
+
 fn index_places(expr: &Expr, name: &str, out: &mut Vec<Range>) {
     match expr {
         Expr::RefBrack { refr, index, .. } => {
