@@ -117,6 +117,7 @@ mod worker {
     use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
     use std::process::Command;
     use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::mpsc::RecvTimeoutError;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
@@ -178,6 +179,12 @@ mod worker {
         drop(write_end);
         let pid = child.id() as i32;
         WORKER_PID.store(pid, Ordering::SeqCst);
+        // Waited for on a thread of its own, so that the worker's end is seen at once, not
+        // at the next reading of its memory.
+        let (ended, end) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = ended.send(child.wait());
+        });
 
         let heard = Arc::new(Mutex::new(Heard::default()));
         let listener = {
@@ -186,23 +193,28 @@ mod worker {
         };
         let page = page_size();
         let mut over_budget = None;
+        let mut pause = Duration::ZERO;
         let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) => {}
-                Err(e) => return Err(e.to_string()),
+            match end.recv_timeout(pause) {
+                Ok(Ok(status)) => break status,
+                Ok(Err(e)) => return Err(e.to_string()),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err("lost track of the worker process".into());
+                }
             }
             let budget = lock(&heard).budget.unwrap_or(BEFORE_ANNOUNCED);
             let resident = resident_bytes(pid, page).unwrap_or(0);
             if over_budget.is_none() && resident > budget {
                 over_budget = Some(budget);
-                // SAFETY: kill takes plain integers; the pid is our child, not yet reaped.
+                // SAFETY: kill takes plain integers. The pid is our child's: it was not
+                // reaped when its end was last looked for, microseconds ago, and the kernel
+                // does not hand a pid out again that soon.
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
             // Closer to the budget, more often: a run allocates a few GB/s at most, so the
             // worker overshoots by a few MB before it is stopped.
-            let pause = if resident > budget / 2 { 1 } else { 10 };
-            std::thread::sleep(Duration::from_millis(pause));
+            pause = Duration::from_millis(if resident > budget / 2 { 1 } else { 10 });
         };
         WORKER_PID.store(0, Ordering::SeqCst);
         // The channel ends with the worker (its children do not inherit it).
