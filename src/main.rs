@@ -10,6 +10,7 @@ use clap::Parser;
 use policyrun::cli::UsageError;
 use policyrun::cli::args::{Cli, Command};
 use policyrun::cli::commands;
+use policyrun::cli::supervise::{self, Ended};
 use policyrun::exit;
 
 // The gate allocates in many small pieces on every core (jsonnet values, Rego values,
@@ -19,6 +20,20 @@ use policyrun::exit;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    policyrun::model::supervision::start();
+    // The commands that evaluate a repository do it in a worker process this one watches
+    // (`limits.memory_bytes`); a command line clap refuses is refused by the worker alike.
+    if let Ok(cli) = Cli::try_parse()
+        && supervise::wanted(&cli.command)
+    {
+        return match supervise::run() {
+            Ended::Exited(code) => ExitCode::from(code.clamp(0, 255) as u8),
+            Ended::Failed(message) => {
+                let _ = writeln!(std::io::stderr(), "policyrun: error: {message}");
+                ExitCode::from(exit::USAGE as u8)
+            }
+        };
+    }
     // The command runs on a thread with a worker's stack, not on the main thread's 8 MiB:
     // rayon runs a parallel loop's last unsplit part on the calling thread (all of it, for
     // a single entry), and formatting, evaluating and dropping deeply nested jsonnet recurse

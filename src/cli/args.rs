@@ -288,6 +288,10 @@ pub(crate) struct LimitArgs {
     /// `limits.style_source_bytes`, else 1 MiB)
     #[arg(long, value_name = "BYTES")]
     pub(crate) style_source_bytes: Option<u64>,
+    /// Bytes of memory the run's work may hold; past it, the entries and objects being
+    /// evaluated become errors (default: `limits.memory_bytes`, else 4 GiB; Linux only)
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) memory_bytes: Option<u64>,
 }
 
 /// Sharing of verdicts between objects of equal inputs, for the commands that share.

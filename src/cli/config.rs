@@ -26,6 +26,8 @@ pub struct Budget {
     pub key: &'static str,
     /// The command-line flag that replaces the file's value.
     pub flag: &'static str,
+    /// The least either may set: below it nothing useful could run.
+    pub min: u64,
     pub default: u64,
     pub file_max: u64,
     pub flag_max: u64,
@@ -36,6 +38,7 @@ pub struct Budget {
 pub const EVALUATION_SECONDS: Budget = Budget {
     key: "limits.evaluation_seconds",
     flag: "--evaluation-seconds",
+    min: 1,
     default: 60,
     file_max: 600,
     flag_max: 86_400,
@@ -46,6 +49,7 @@ pub const EVALUATION_SECONDS: Budget = Budget {
 pub const POLICY_SECONDS: Budget = Budget {
     key: "limits.policy_seconds",
     flag: "--policy-seconds",
+    min: 1,
     default: crate::policy::DEFAULT_OBJECT_BUDGET.as_secs(),
     file_max: 60,
     flag_max: 86_400,
@@ -58,9 +62,25 @@ pub const POLICY_SECONDS: Budget = Budget {
 pub const STYLE_SOURCE_BYTES: Budget = Budget {
     key: "limits.style_source_bytes",
     flag: "--style-source-bytes",
+    min: 1,
     default: crate::style::DEFAULT_MAX_SOURCE_BYTES,
     file_max: 8 << 20,
     flag_max: 1 << 30,
+};
+
+/// Bytes of memory the process doing a run's work may hold (its resident set), enforced
+/// by a supervising process (`cli::supervise`): past it, the entries and objects being
+/// evaluated become errors and the run goes on without them. A gate on 3,000 entries
+/// peaks near 1 GiB (BENCHMARKS.md), so 4 GiB is generous and still far below an agent's
+/// memory; the file's ceiling, 16 GiB, keeps a pull request from taking the machine. The
+/// least, 64 MiB, is about what the process needs before it evaluates anything.
+pub const MEMORY_BYTES: Budget = Budget {
+    key: "limits.memory_bytes",
+    flag: "--memory-bytes",
+    min: 64 << 20,
+    default: 4 << 30,
+    file_max: 16 << 30,
+    flag_max: 1 << 40,
 };
 
 impl Budget {
@@ -68,22 +88,22 @@ impl Budget {
     fn checked_file_value(&self, value: Option<i64>) -> Result<u64, String> {
         match value {
             None => Ok(self.default),
-            Some(n) if n >= 1 && n as u64 <= self.file_max => Ok(n as u64),
+            Some(n) if n >= 0 && (self.min..=self.file_max).contains(&(n as u64)) => Ok(n as u64),
             Some(n) => Err(format!(
-                "{}: {n} is out of range (1 to {}; the command line's {} may set more)",
-                self.key, self.file_max, self.flag
+                "{}: {n} is out of range ({} to {}; the command line's {} may set more)",
+                self.key, self.min, self.file_max, self.flag
             )),
         }
     }
 
     /// A value given on the command line, checked against the flag's range.
     pub fn checked_flag_value(&self, value: u64) -> Result<u64, String> {
-        if (1..=self.flag_max).contains(&value) {
+        if (self.min..=self.flag_max).contains(&value) {
             Ok(value)
         } else {
             Err(format!(
-                "{} {value}: out of range (1 to {})",
-                self.flag, self.flag_max
+                "{} {value}: out of range ({} to {})",
+                self.flag, self.min, self.flag_max
             ))
         }
     }
@@ -176,6 +196,7 @@ struct RawLimits {
     evaluation_seconds: Option<i64>,
     policy_seconds: Option<i64>,
     style_source_bytes: Option<i64>,
+    memory_bytes: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -427,6 +448,7 @@ impl Config {
             Duration::from_secs(POLICY_SECONDS.checked_file_value(raw.limits.policy_seconds)?);
         style.max_source_bytes =
             STYLE_SOURCE_BYTES.checked_file_value(raw.limits.style_source_bytes)?;
+        let memory_budget = MEMORY_BYTES.checked_file_value(raw.limits.memory_bytes)?;
 
         refuse_overlaps(
             &Place {
@@ -459,6 +481,7 @@ impl Config {
             policy,
             style,
             rollout,
+            memory_budget,
         })
     }
 }
@@ -1294,6 +1317,41 @@ mod tests {
                 .contains("--policy-seconds")
         );
         assert!(EVALUATION_SECONDS.checked_flag_value(86_401).is_err());
+    }
+
+    #[test]
+    fn the_memory_budget_defaults_and_is_kept_between_its_floor_and_ceiling() {
+        let dir = repo();
+        let cluster = "[[cluster]]\nname = \"dev\"\n";
+        assert_eq!(parse(&dir, cluster).unwrap().memory_budget, 4 << 30);
+        let cfg = parse(
+            &dir,
+            &format!("{cluster}[limits]\nmemory_bytes = 268435456\n"),
+        )
+        .unwrap();
+        assert_eq!(cfg.memory_budget, 256 << 20);
+        for value in ["67108863", "17179869185", "-1"] {
+            let err = parse(
+                &dir,
+                &format!("{cluster}[limits]\nmemory_bytes = {value}\n"),
+            )
+            .unwrap_err();
+            assert!(
+                err.contains("limits.memory_bytes") && err.contains("67108864 to 17179869184"),
+                "{value}: {err}"
+            );
+        }
+        let err = parse(
+            &dir,
+            &format!("{cluster}[limits]\nmemory_bytes = \"4GiB\"\n"),
+        )
+        .unwrap_err();
+        assert!(err.contains("memory_bytes"), "{err}");
+        assert_eq!(MEMORY_BYTES.checked_flag_value(64 << 30), Ok(64 << 30));
+        for value in [1, (1 << 40) + 1] {
+            let err = MEMORY_BYTES.checked_flag_value(value).unwrap_err();
+            assert!(err.contains("--memory-bytes"), "{err}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod config;
 pub(crate) mod hook;
 pub(crate) mod plan;
 pub(crate) mod reports;
+pub mod supervise;
 
 /// A problem that stops a command before any check can run (usage, configuration or I/O):
 /// exit code 2.

@@ -15,7 +15,8 @@ use crate::cli::args::{
     TestArgs, ValidateArgs, VerifyArgs,
 };
 use crate::cli::config::{
-    Config, EVALUATION_SECONDS, Needs, POLICY_SECONDS, STYLE_SOURCE_BYTES, kubernetes_version,
+    Config, EVALUATION_SECONDS, MEMORY_BYTES, Needs, POLICY_SECONDS, STYLE_SOURCE_BYTES,
+    kubernetes_version,
 };
 use crate::model::manifests::Format;
 use crate::model::outcome::{Outcome, Stage, Status};
@@ -407,8 +408,15 @@ pub fn worker_threads(jobs: Option<usize>) -> Result<usize, UsageError> {
 /// Starts the process's worker pool. It can be started once per process, before anything
 /// runs on it, so commands call this first, before their plan reads the configuration.
 pub fn start_workers(jobs: Option<usize>) -> Result<(), UsageError> {
+    // A worker started again after a stop with several evaluations in flight evaluates
+    // one at a time, so that a second stop names its cause alone (see `cli::supervise`).
+    let threads = if crate::model::supervision::serial() {
+        1
+    } else {
+        worker_threads(jobs)?
+    };
     rayon::ThreadPoolBuilder::new()
-        .num_threads(worker_threads(jobs)?)
+        .num_threads(threads)
         .stack_size(crate::jsonnet::expand::WORKER_STACK)
         .build_global()?;
     Ok(())
@@ -521,6 +529,10 @@ fn apply_limit_flags(flags: &LimitArgs, config: &mut Config) -> Result<(), Usage
             .checked_flag_value(bytes)
             .map_err(UsageError)?;
     }
+    if let Some(bytes) = flags.memory_bytes {
+        config.memory_budget = MEMORY_BYTES.checked_flag_value(bytes).map_err(UsageError)?;
+    }
+    crate::model::supervision::announce_budget(config.memory_budget);
     Ok(())
 }
 

@@ -227,11 +227,131 @@ fn parse_as(text: &str, file: &Path, json: bool, shape: Shape) -> Vec<Item> {
         }
         return out;
     }
-    // Documents are independent: a large stream parses on every core.
-    let parsed: Vec<Vec<Item>> = yaml_documents(text)
-        .into_par_iter()
+    let documents = yaml_documents(text)
+        .into_iter()
         .enumerate()
-        .map(|(index, (line, document))| {
+        .map(|(index, (line, document))| (line, index, document))
+        .collect();
+    out.extend(parse_yaml_documents(documents, file, shape));
+    out
+}
+
+/// Text of standard input read before its documents are parsed and handed on: a stream
+/// of any length is held a batch at a time (with its parsed values, about 40 times this).
+const STREAM_BATCH_BYTES: usize = 1 << 20;
+
+/// Reads a YAML stream (standard input) as [`parse`] reads its text, a batch of whole
+/// documents at a time: each batch's objects go to `take` and are dropped with it, so the
+/// stream is never held whole. Documents are split, numbered and placed exactly as
+/// [`parse`] does. Returns how many items were read.
+pub fn read_stream(
+    reader: &mut dyn std::io::BufRead,
+    file: &Path,
+    take: &mut dyn FnMut(Vec<Item>),
+) -> Result<usize, String> {
+    let mut batch = Batch {
+        file,
+        take,
+        documents: Vec::new(),
+        bytes: 0,
+        next_index: 0,
+        items: 0,
+    };
+    let mut line = String::new();
+    let mut line_number = 0;
+    let mut document = String::new();
+    let mut document_line = 1;
+    loop {
+        line.clear();
+        let read = reader
+            .read_line(&mut line)
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+        if read == 0 {
+            break;
+        }
+        line_number += 1;
+        let content = line.trim_end_matches('\n');
+        if is_marker(content, "---") || is_marker(content, "...") {
+            let next = if is_marker(content, "---") {
+                // `--- value` keeps its content on the marker line.
+                line[3..].to_owned()
+            } else {
+                String::new()
+            };
+            batch.keep(std::mem::replace(&mut document, next), document_line);
+            document_line = line_number;
+        } else {
+            document.push_str(&line);
+        }
+        if batch.bytes >= STREAM_BATCH_BYTES {
+            batch.flush();
+        }
+    }
+    batch.keep(document, document_line);
+    batch.flush();
+    Ok(batch.items)
+}
+
+/// The documents of a stream read but not yet handed on.
+struct Batch<'a> {
+    file: &'a Path,
+    take: &'a mut dyn FnMut(Vec<Item>),
+    /// Each document's first line, index among the stream's documents, and text.
+    documents: Vec<(usize, usize, String)>,
+    bytes: usize,
+    next_index: usize,
+    items: usize,
+}
+
+impl Batch<'_> {
+    /// A document read whole; one without content is no document and takes no index.
+    fn keep(&mut self, document: String, line: usize) {
+        if has_content(&document) {
+            self.bytes += document.len();
+            self.documents.push((line, self.next_index, document));
+            self.next_index += 1;
+        }
+    }
+
+    /// Parses the documents kept and hands their items on.
+    fn flush(&mut self) {
+        let documents = self
+            .documents
+            .iter()
+            .map(|(line, index, text)| (*line, *index, text.as_str()))
+            .collect();
+        let parsed = parse_yaml_documents(documents, self.file, Shape::Objects);
+        self.items += parsed.len();
+        (self.take)(parsed);
+        self.documents.clear();
+        self.bytes = 0;
+    }
+}
+
+/// Whether a document holds more than blank lines and comments.
+fn has_content(document: &str) -> bool {
+    document
+        .lines()
+        .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+}
+
+/// A line that is a document marker (`---` or `...`, alone or followed by a space).
+fn is_marker(line: &str, marker: &str) -> bool {
+    line.strip_prefix(marker)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
+}
+
+/// Parses YAML documents, each with its first line in the file and its index among the
+/// file's documents, into items in document order.
+fn parse_yaml_documents(
+    documents: Vec<(usize, usize, &str)>,
+    file: &Path,
+    shape: Shape,
+) -> Vec<Item> {
+    // Documents are independent: a large stream parses on every core.
+    let parsed: Vec<Vec<Item>> = documents
+        .into_par_iter()
+        .map(|(line, index, document)| {
             let mut out = Vec::new();
             // Objects are placed at their first line of content, past the marker and comments.
             let first_content = document
@@ -259,18 +379,13 @@ fn parse_as(text: &str, file: &Path, json: bool, shape: Shape) -> Vec<Item> {
             out
         })
         .collect();
-    out.extend(parsed.into_iter().flatten());
-    out
+    parsed.into_iter().flatten().collect()
 }
 
 /// Splits a YAML stream at its document markers. A line starting with `---` or `...`
 /// (followed by a space or nothing) is a marker wherever it stands — YAML forbids such lines
 /// inside content — so the split is exact and each document keeps its first line number.
 fn yaml_documents(text: &str) -> Vec<(usize, &str)> {
-    let is_marker = |line: &str, marker: &str| {
-        line.strip_prefix(marker)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
-    };
     let mut documents = Vec::new();
     let mut start = 0;
     let mut start_line = 1;
@@ -293,10 +408,7 @@ fn yaml_documents(text: &str) -> Vec<(usize, &str)> {
     documents.push((start_line, &text[start..]));
     documents
         .into_iter()
-        .filter(|(_, doc)| {
-            doc.lines()
-                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        })
+        .filter(|(_, doc)| has_content(doc))
         .collect()
 }
 
@@ -426,6 +538,25 @@ mod tests {
         assert_eq!(reads[1].line, 5);
         assert_eq!(reads[2].value.as_ref().unwrap()["kind"], "D");
         assert_eq!(reads[2].line, 7);
+    }
+
+    #[test]
+    fn a_stream_read_in_batches_reads_as_its_whole_text() {
+        let mut text = String::from("# leading comment\n---\nkind: A\n---\n# only a comment\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("--- {{kind: C, n: {i}}}\n...\n---\nkind: List\nitems:\n- kind: B\n- 3\n---\nkind: [\n"));
+        }
+        let whole = parse(&text, Path::new("-"), false);
+        let mut streamed = Vec::new();
+        let mut batches = 0;
+        let read = read_stream(&mut text.as_bytes(), Path::new("-"), &mut |items| {
+            batches += 1;
+            streamed.extend(items);
+        })
+        .unwrap();
+        assert!(batches > 1, "{batches}");
+        assert_eq!(read, whole.len());
+        assert_eq!(streamed, whole);
     }
 
     #[test]

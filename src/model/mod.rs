@@ -16,5 +16,6 @@ pub(crate) mod same;
 pub mod secrets;
 pub(crate) mod stage;
 pub(crate) mod stats;
+pub mod supervision;
 pub(crate) mod text;
 pub mod yaml;

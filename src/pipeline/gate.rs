@@ -129,6 +129,7 @@ impl Baseline {
         config.gate_root = self.dir();
         config.repo.evaluation_budget = self.config.repo.evaluation_budget;
         config.style.max_source_bytes = self.config.style.max_source_bytes;
+        config.memory_budget = self.config.memory_budget;
         for cluster in &mut config.repo.clusters {
             if let Some(base) = self
                 .config

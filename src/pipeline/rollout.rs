@@ -273,6 +273,11 @@ impl StageRun<'_> {
                 ));
             }
         };
+        // From here the cluster may change: a worker process stopped past this point must
+        // not be started again to do it a second time (see `cli::supervise`).
+        if !options.apply.dry_run {
+            crate::model::supervision::final_part();
+        }
         let applied = runtime.block_on(self.apply_and_bake(objects, options, prometheus.as_ref()));
         Ok(self.verdict(applied))
     }

@@ -21,6 +21,9 @@ pub struct Config {
     /// The directory the policies, waivers and Gatekeeper files are relative to: the
     /// repository's root, or where `check --gate-from` put the protected branch's gate.
     pub gate_root: std::path::PathBuf,
+    /// Bytes the process doing the run's work may hold (`limits.memory_bytes`), enforced
+    /// from outside it (`cli::supervise`).
+    pub memory_budget: u64,
 }
 
 impl Config {

@@ -65,16 +65,39 @@ impl ManifestObject {
 /// or a run that found no file at all, is an `Err`: a gate that read nothing must not pass.
 /// A file without objects is a skipped outcome (see [`read_objects`]). With `share`, objects
 /// of equal content share one schema check.
+///
+/// Standard input is read a batch of documents at a time, each batch validated and dropped
+/// before the next is read: a stream of any length takes the memory of one batch.
 pub fn run(settings: Settings, paths: &[PathBuf], share: bool) -> Result<Vec<Outcome>, String> {
     let mut catalog = Catalog::new(settings)?;
-    let (found, mut outcomes) = read_objects(paths, Stage::Schema)?;
-    let targets: Vec<Target> = found.iter().map(ManifestObject::target).collect();
-    let input = schema::Input {
-        targets: &targets,
-        context: &[],
-        share,
+    let stdin = Path::new("-");
+    let files: Vec<PathBuf> = paths.iter().filter(|p| *p != stdin).cloned().collect();
+    let mut outcomes = Vec::new();
+    let validate = |catalog: &mut Catalog, found: Vec<ManifestObject>| {
+        let targets: Vec<Target> = found.iter().map(ManifestObject::target).collect();
+        let input = schema::Input {
+            targets: &targets,
+            context: &[],
+            share,
+        };
+        schema::run(catalog, input, &Unseen).outcomes
     };
-    outcomes.extend(schema::run(&mut catalog, input, &Unseen).outcomes);
+    if !files.is_empty() {
+        let (found, read) = read_objects(&files, Stage::Schema)?;
+        outcomes.extend(read);
+        outcomes.extend(validate(&mut catalog, found));
+    }
+    if files.len() < paths.len() {
+        let mut stream = std::io::stdin().lock();
+        let items = manifests::read_stream(&mut stream, stdin, &mut |items| {
+            let (found, read) = objects_of(items, Stage::Schema);
+            outcomes.extend(read);
+            outcomes.extend(validate(&mut catalog, found));
+        })?;
+        if items == 0 {
+            outcomes.push(nothing_in(stdin, Stage::Schema));
+        }
+    }
     Ok(outcomes)
 }
 
@@ -287,13 +310,7 @@ fn read_items(
         files_found += files.len();
         for file in files {
             match read(&file) {
-                Ok(read) if read.is_empty() => outcomes.push(
-                    Outcome::new(stage, READ, Status::Skipped)
-                        .entry(file.clone())
-                        .subject(Location::file(&file).to_string())
-                        .message(NO_OBJECTS)
-                        .location(Location::file(&file)),
-                ),
+                Ok(read) if read.is_empty() => outcomes.push(nothing_in(&file, stage)),
                 Ok(read) => items.extend(read),
                 Err(problem) => outcomes.push(unreadable(stage, &file, None, problem)),
             }
@@ -320,6 +337,15 @@ fn read_items(
         ));
     }
     Ok((items, outcomes))
+}
+
+/// The outcome of a file that holds no object: skipped, as kubeconform passes such a file.
+fn nothing_in(file: &Path, stage: Stage) -> Outcome {
+    Outcome::new(stage, READ, Status::Skipped)
+        .entry(file.to_path_buf())
+        .subject(Location::file(file).to_string())
+        .message(NO_OBJECTS)
+        .location(Location::file(file))
 }
 
 /// The Kubernetes object read at `file` and `pointer`, or why it is not one.
@@ -360,6 +386,14 @@ pub fn read_objects(
     stage: Stage,
 ) -> Result<(Vec<ManifestObject>, Vec<Outcome>), String> {
     let (items, mut outcomes) = read_items(paths, stage, MANIFEST_FORMATS, &manifests::read)?;
+    let (found, read) = objects_of(items, stage);
+    outcomes.extend(read);
+    Ok((found, outcomes))
+}
+
+/// The objects among `items`; anything that is not one is an outcome of `stage`.
+fn objects_of(items: Vec<Item>, stage: Stage) -> (Vec<ManifestObject>, Vec<Outcome>) {
+    let mut outcomes = Vec::new();
     let mut found = Vec::new();
     for item in items {
         let location = Location {
@@ -379,7 +413,7 @@ pub fn read_objects(
             Err(outcome) => outcomes.push(*outcome),
         }
     }
-    Ok((found, outcomes))
+    (found, outcomes)
 }
 
 /// Who a manifest's object is: as the gate's `identity`, with what `kubectl create` takes

@@ -39,6 +39,7 @@ use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::secrets;
 use crate::model::stage::StageReport;
 use crate::model::stats::Stats;
+use crate::model::supervision::{self, Work};
 use crate::store::Store;
 use budget::ObjectBudget;
 use load::{Loaded, Package, Problem, RuleDecl, RuleKind};
@@ -567,7 +568,22 @@ impl PolicyStage {
                     // Every rule and constraint for this object shares one budget.
                     let (mut results, used) = rego.unwrap_or_default();
                     let budget = ObjectBudget::resume(self.object_budget, used);
-                    let mut reviewed = constraints.evaluate(engines, target, namespaced, &budget);
+                    let stopped = supervision::stopped(Work::Object(target.id));
+                    let mut reviewed = match stopped {
+                        // Its Rego verdicts already say so; without Rego rules, this does.
+                        Some(_) if !results.is_empty() => Vec::new(),
+                        Some(message) if !self.gatekeeper.is_empty() => {
+                            vec![
+                                policy_outcome(target, "gatekeeper", Status::Error)
+                                    .message(message),
+                            ]
+                        }
+                        Some(_) => Vec::new(),
+                        None => {
+                            let _working = supervision::working(Work::Object(target.id));
+                            constraints.evaluate(engines, target, namespaced, &budget)
+                        }
+                    };
                     if let Some(values) = cluster_secrets.get(&target.cluster) {
                         redact::hide_values(values, &mut reviewed);
                     }

@@ -26,6 +26,7 @@ use super::results::{self, RuleResult};
 use super::{ClusterContext, ObjectContext, PackageVerdicts, Prepared, Printed, Recall, Workers};
 use crate::model::object::Target;
 use crate::model::outcome::{ObjectId, Outcome};
+use crate::model::supervision::{self, Work};
 use std::time::Duration;
 
 /// One evaluation the interpreter makes for an object: a package's `exception` rule or one
@@ -239,6 +240,9 @@ pub(super) enum Evaluated {
     Failed(String),
     /// Virtual machine: every package's verdicts, or nothing if another object's are taken.
     Whole(Option<Vec<PackageVerdicts>>),
+    /// An earlier worker process was stopped while it evaluated this object (see
+    /// `model::supervision`): every package is undecided, for this reason.
+    Stopped(String),
 }
 
 /// Evaluates the units marked in `wanted` for one object on the interpreter, rule by rule,
@@ -538,6 +542,10 @@ impl Round<'_, '_> {
                 let Source::Evaluated { context, .. } = source else {
                     return None;
                 };
+                if let Some(message) = supervision::stopped(Work::Object(target.id)) {
+                    return Some((Evaluated::Stopped(message), Duration::ZERO));
+                }
+                let _working = supervision::working(Work::Object(target.id));
                 let budget = ObjectBudget::start(budget_limit);
                 let key = target.cluster.map(str::to_owned);
                 let evaluated = match prepared {
@@ -633,6 +641,14 @@ impl Round<'_, '_> {
                     .map_or(Duration::ZERO, |(_, used)| *used);
                 let (verdicts, printed) = match &evaluated[t] {
                     None => return no_context(),
+                    Some((Evaluated::Stopped(text), _)) => (
+                        loaded
+                            .packages
+                            .iter()
+                            .map(|_| PackageVerdicts::OverBudget(text.clone()))
+                            .collect(),
+                        Printed::new(),
+                    ),
                     Some((Evaluated::Whole(_), _)) => {
                         let owner = plan.owner(units.whole, t);
                         if owner != t {
@@ -653,6 +669,15 @@ impl Round<'_, '_> {
                         let kind = kind_of(target);
                         let admitted: Vec<usize> = units.admitted(&loaded.packages, kind).collect();
                         let owner_of = |u: usize| plan.owner(units.units[u].reads, t);
+                        // An object sharing what a stopped object evaluated is undecided
+                        // with it: evaluating the same inputs again would stop the run again.
+                        let stopped =
+                            admitted
+                                .iter()
+                                .find_map(|&u| match &evaluated[owner_of(u)] {
+                                    Some((Evaluated::Stopped(text), _)) => Some(text.clone()),
+                                    _ => None,
+                                });
                         let failed = admitted
                             .iter()
                             .find_map(|&u| match &evaluated[owner_of(u)] {
@@ -663,7 +688,14 @@ impl Round<'_, '_> {
                             Some((Evaluated::Failed(text), _)) => Some(text.clone()),
                             _ => None,
                         });
-                        if let Some(text) = failed {
+                        if let Some(text) = stopped {
+                            let verdicts = loaded
+                                .packages
+                                .iter()
+                                .map(|_| PackageVerdicts::OverBudget(text.clone()))
+                                .collect();
+                            (verdicts, Printed::new())
+                        } else if let Some(text) = failed {
                             let verdicts = loaded
                                 .packages
                                 .iter()

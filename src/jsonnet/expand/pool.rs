@@ -16,6 +16,7 @@ use crate::model::events::Events;
 use crate::model::expansion::Entry;
 use crate::model::outcome::Location;
 use crate::model::repository::Repository;
+use crate::model::supervision::{self, Work};
 
 /// Stack of every thread that evaluates jsonnet. Parsing and evaluating recurse once per
 /// level of nesting, and a pull request can nest as deep as it likes: with the default 2 MiB
@@ -78,6 +79,18 @@ pub(super) fn evaluate(
             && let Some(thread) = idle.pop()
         {
             let Some(job) = queue.pop_front() else { break };
+            // An entry an earlier worker process was stopped in is not evaluated again.
+            if let Some(message) = supervision::stopped(Work::Entry(&job.1.path)) {
+                let failure = Failure {
+                    message,
+                    detail: None,
+                    location: Some(Location::file(job.1.path.clone())),
+                };
+                results.push((job.0, failed(repo, &job.1, failure, Duration::ZERO), false));
+                progress.step();
+                idle.push(thread);
+                continue;
+            }
             match thread.jobs.send(job.clone()) {
                 Ok(()) => busy.push((thread, job, deadline(budget))),
                 // The thread is gone (it cannot be, short of a bug): the job waits for another.
@@ -180,7 +193,9 @@ fn spawn_thread(
             // Ends when the coordinator drops its sender: at the end of the run, or when it
             // abandoned this thread's entry.
             while let Ok((index, entry)) = received.recv() {
+                let working = supervision::working(Work::Entry(&entry.path));
                 let expanded = worker.expand_guarded(&entry);
+                drop(working);
                 if done.send((id, index, expanded)).is_err() {
                     break;
                 }
