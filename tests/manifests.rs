@@ -578,3 +578,103 @@ fn test_parses_toml_and_refuses_formats_it_cannot_parse() {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert!(found[0]["subject"].as_str().unwrap().contains("app.toml"));
 }
+
+/// `test -` judges standard input a batch of documents at a time (issue 26): the verdicts
+/// equal those of the same text read from a file, also where they depend on the whole
+/// stream — a Namespace at the end that an object at the start is in, a file waiver used
+/// in the first batch and one used nowhere (reported once, after the last batch).
+#[test]
+fn test_reads_standard_input_a_batch_at_a_time_with_the_verdicts_of_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_file(
+        root,
+        "policyrun.toml",
+        "[policy]\ndirs = [\"policy\"]\nwaivers = [\"waivers.yaml\"]\n\n[[cluster]]\nname = \"dev\"\n",
+    );
+    write_file(
+        root,
+        "policy/main.rego",
+        r#"package main
+import rego.v1
+deny contains msg if {
+  input.kind == "Pod"
+  namespace := object.get(input.metadata, "namespace", "default")
+  not namespace in data.policyrun.cluster.namespaces
+  msg := sprintf("namespace %v is not created here", [namespace])
+}
+deny contains "no document may be bad" if input.bad
+deny contains "no ConfigMap named waived" if { input.kind == "ConfigMap"; input.metadata.name == "waived" }
+"#,
+    );
+    let waiver = |name: &str| {
+        format!(
+            "- rule: main.deny\n  kind: ConfigMap\n  namespace: late\n  name: {name}\n  reason: tested\n  owner: me\n  expires: 2099-01-01\n"
+        )
+    };
+    write_file(
+        root,
+        "waivers.yaml",
+        &(waiver("waived") + &waiver("nothing")),
+    );
+    let mut text = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: waived, namespace: late}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: inside, namespace: late}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: outside, namespace: never}\n---\nbad: true\n",
+    );
+    // Past the stream's batch of 1 MiB, so the Namespace comes in a later batch.
+    for i in 0..16_000 {
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n  namespace: late\ndata:\n  k: v{}\n",
+            i % 7
+        ));
+    }
+    text.push_str("---\nbad: true\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: late}\n");
+    assert!(text.len() > 1 << 20);
+    write_file(root, "in.yaml", &text);
+    let streamed = support::policyrun_stdin(root, &["test", "--output", "json", "-"], &text);
+    let read = policyrun(root, &["test", "--output", "json", "in.yaml"]);
+    assert_eq!(streamed.code, 1, "{}{}", streamed.stdout, streamed.stderr);
+    assert_eq!(read.code, 1, "{}{}", read.stdout, read.stderr);
+    let canonical = |run: &support::Run| {
+        let text = serde_json::to_string(&outcome_list(run))
+            .unwrap()
+            .replace("\"in.yaml", "\"-")
+            .replace("(in.yaml:", "(-:");
+        let mut outcomes: Vec<String> = serde_json::from_str::<Vec<Value>>(&text)
+            .unwrap()
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        outcomes.sort();
+        outcomes
+    };
+    let (streamed_outcomes, read_outcomes) = (canonical(&streamed), canonical(&read));
+    let read_set: std::collections::HashSet<&String> = read_outcomes.iter().collect();
+    let only_streamed: Vec<&String> = streamed_outcomes
+        .iter()
+        .filter(|o| !read_set.contains(o))
+        .take(5)
+        .collect();
+    assert!(only_streamed.is_empty(), "{only_streamed:#?}");
+    assert_eq!(streamed_outcomes.len(), read_outcomes.len());
+    let outcomes = outcome_list(&streamed);
+    assert_eq!(
+        find(&outcomes, "Pod late/inside", "main.deny")["status"],
+        "passed"
+    );
+    assert_eq!(
+        find(&outcomes, "Pod never/outside", "main.deny")["status"],
+        "failed"
+    );
+    assert_eq!(
+        find(&outcomes, "ConfigMap late/waived", "main.deny")["status"],
+        "skipped"
+    );
+    let failed = outcomes.iter().filter(|o| o["status"] == "failed").count();
+    assert_eq!(failed, 3, "{outcomes:#?}");
+    let unused: Vec<&Value> = outcomes
+        .iter()
+        .filter(|o| o["subject"].as_str().unwrap().starts_with("waivers.yaml"))
+        .collect();
+    assert_eq!(unused.len(), 1, "{unused:#?}");
+    assert!(unused[0]["subject"].as_str().unwrap().contains("waiver 2"));
+}

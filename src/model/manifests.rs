@@ -120,7 +120,7 @@ fn format_for(path: &Path, parser: Option<Format>) -> Result<Format, String> {
 
 /// What the reader expects a document to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
+pub enum Shape {
     /// Kubernetes objects: anything else is reported as not one.
     Objects,
     /// Any data, for policies in conftest's conventions; Kubernetes Lists opened.
@@ -240,17 +240,20 @@ fn parse_as(text: &str, file: &Path, json: bool, shape: Shape) -> Vec<Item> {
 /// of any length is held a batch at a time (with its parsed values, about 40 times this).
 const STREAM_BATCH_BYTES: usize = 1 << 20;
 
-/// Reads a YAML stream (standard input) as [`parse`] reads its text, a batch of whole
-/// documents at a time: each batch's objects go to `take` and are dropped with it, so the
-/// stream is never held whole. Documents are split, numbered and placed exactly as
-/// [`parse`] does. Returns how many items were read.
+/// Reads a YAML stream (standard input) as its whole text is read in `shape` ([`parse`] for
+/// objects, [`read_documents`] for documents), a batch of whole documents at a time: each
+/// batch's items go to `take` and are dropped with it, so the stream is never held whole.
+/// Documents are split, numbered and placed exactly as in the whole text. Returns how many
+/// items were read.
 pub fn read_stream(
     reader: &mut dyn std::io::BufRead,
     file: &Path,
+    shape: Shape,
     take: &mut dyn FnMut(Vec<Item>),
 ) -> Result<usize, String> {
     let mut batch = Batch {
         file,
+        shape,
         take,
         documents: Vec::new(),
         bytes: 0,
@@ -295,6 +298,7 @@ pub fn read_stream(
 /// The documents of a stream read but not yet handed on.
 struct Batch<'a> {
     file: &'a Path,
+    shape: Shape,
     take: &'a mut dyn FnMut(Vec<Item>),
     /// Each document's first line, index among the stream's documents, and text.
     documents: Vec<(usize, usize, String)>,
@@ -320,7 +324,7 @@ impl Batch<'_> {
             .iter()
             .map(|(line, index, text)| (*line, *index, text.as_str()))
             .collect();
-        let parsed = parse_yaml_documents(documents, self.file, Shape::Objects);
+        let parsed = parse_yaml_documents(documents, self.file, self.shape);
         self.items += parsed.len();
         (self.take)(parsed);
         self.documents.clear();
@@ -544,19 +548,22 @@ mod tests {
     fn a_stream_read_in_batches_reads_as_its_whole_text() {
         let mut text = String::from("# leading comment\n---\nkind: A\n---\n# only a comment\n");
         for i in 0..20_000 {
-            text.push_str(&format!("--- {{kind: C, n: {i}}}\n...\n---\nkind: List\nitems:\n- kind: B\n- 3\n---\nkind: [\n"));
+            text.push_str(&format!("--- {{kind: C, n: {i}}}\n...\n---\nkind: List\nitems:\n- kind: B\n- 3\n---\nkind: [\n---\n[1, 2]\n---\napiVersion: v1\nkind: List\nitems: [{{a: 1}}]\n---\nplain\n"));
         }
-        let whole = parse(&text, Path::new("-"), false);
-        let mut streamed = Vec::new();
-        let mut batches = 0;
-        let read = read_stream(&mut text.as_bytes(), Path::new("-"), &mut |items| {
-            batches += 1;
-            streamed.extend(items);
-        })
-        .unwrap();
-        assert!(batches > 1, "{batches}");
-        assert_eq!(read, whole.len());
-        assert_eq!(streamed, whole);
+        // `validate -` reads objects, `test -` documents: each stream as its whole text.
+        for shape in [Shape::Objects, Shape::Documents] {
+            let whole = parse_as(&text, Path::new("-"), false, shape);
+            let mut streamed = Vec::new();
+            let mut batches = 0;
+            let read = read_stream(&mut text.as_bytes(), Path::new("-"), shape, &mut |items| {
+                batches += 1;
+                streamed.extend(items);
+            })
+            .unwrap();
+            assert!(batches > 1, "{batches}");
+            assert_eq!(read, whole.len());
+            assert_eq!(streamed, whole, "{shape:?}");
+        }
     }
 
     #[test]

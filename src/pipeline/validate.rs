@@ -89,7 +89,8 @@ pub fn run(settings: Settings, paths: &[PathBuf], share: bool) -> Result<Vec<Out
     }
     if files.len() < paths.len() {
         let mut stream = std::io::stdin().lock();
-        let items = manifests::read_stream(&mut stream, stdin, &mut |items| {
+        let shape = manifests::Shape::Objects;
+        let items = manifests::read_stream(&mut stream, stdin, shape, &mut |items| {
             let (found, read) = objects_of(items, Stage::Schema);
             outcomes.extend(read);
             outcomes.extend(validate(&mut catalog, found));
@@ -106,6 +107,13 @@ pub fn run(settings: Settings, paths: &[PathBuf], share: bool) -> Result<Vec<Out
 /// gives the name and `[cluster.policy]` parameters to judge them as, if any. With
 /// `reading.combine`, every document of the run is one input, `[{"path", "contents"}, ...]`.
 /// With `share`, objects of equal inputs share one evaluation of a rule.
+///
+/// Standard input in YAML is judged a batch of documents at a time, so that a stream of any
+/// length holds one batch of parsed documents: it is kept in an unnamed temporary file
+/// (removed by the system when the run ends) and read twice, first for the Namespaces it
+/// creates, which every object's verdict depends on. It is read whole where the run needs
+/// every document at once: `--combine`, and Gatekeeper constraints (their inventory is
+/// every object).
 pub fn test(
     root: &Path,
     settings: &crate::policy::Settings,
@@ -122,6 +130,13 @@ pub fn test(
         stage = stage.without_sharing();
     }
     let Reading { combine, parser } = reading;
+    let stdin = Path::new("-");
+    let stream = (paths.iter().any(|p| p == stdin)
+        && !combine
+        && matches!(parser, None | Some(Format::Yaml))
+        && !stage.judges_objects_together())
+    .then(spool_stdin)
+    .transpose()?;
     let read = |path: &Path| {
         if combine {
             manifests::read_data(path, parser)
@@ -129,9 +144,104 @@ pub fn test(
             manifests::read_documents(path, parser)
         }
     };
-    let (items, mut outcomes) = read_items(paths, Stage::Policy, TEST_FORMATS, &read)?;
+    let (items, mut outcomes) =
+        read_items(paths, Stage::Policy, TEST_FORMATS, &read, stream.is_some())?;
+    let (found, plain) = judged_as(items, combine, &mut outcomes);
+    let targets: Vec<Target> = found.iter().map(ManifestObject::target).collect();
+    let mut namespaces = crate::policy::namespaces_by_cluster(&targets)
+        .remove(&None)
+        .unwrap_or_default();
+    let mut streamed = 0;
+    if let Some(spool) = &stream {
+        streamed = read_spool(spool, &mut |items| {
+            let (found, _) = judged_as(items, false, &mut Vec::new());
+            let targets: Vec<Target> = found.iter().map(ManifestObject::target).collect();
+            namespaces.extend(
+                crate::policy::namespaces_by_cluster(&targets)
+                    .remove(&None)
+                    .unwrap_or_default(),
+            );
+        })?;
+        if streamed == 0 {
+            outcomes.push(nothing_in(stdin, Stage::Policy));
+        }
+    }
+    if found.is_empty() && plain.is_empty() && outcomes.is_empty() && streamed == 0 {
+        return Err(format!("no documents in {}", listed(paths)));
+    }
+    let combined = combine.then(|| combined_input(&plain));
+    let documents: Vec<Document> = match &combined {
+        Some(value) => vec![Document {
+            subject: "combined input".to_owned(),
+            file: None,
+            value,
+            location: None,
+        }],
+        None => plain.iter().map(Plain::document).collect(),
+    };
+    let mut context = cluster.unwrap_or_default();
+    context.namespaces = namespaces;
+    let contexts = HashMap::from([(None, context)]);
+    let catalog = Catalog::new(Settings::default())?;
+    let namespaced = |_: Option<&str>, id: &ObjectId| {
+        catalog.namespaced(None, &Gvk::from_api_version(&id.api_version, &id.kind))
+    };
+    let whole = crate::policy::RunShare::whole();
+    // Plain files come and go: there is no cache to remember their verdicts in.
+    let (said, session) = stage.start(&contexts, &namespaced, Date::today(), &whole, None);
+    outcomes.extend(said);
+    let Some(mut session) = session else {
+        return Ok(outcomes);
+    };
+    outcomes.extend(session.judge(&targets, &documents));
+    if let Some(spool) = &stream {
+        read_spool(spool, &mut |items| {
+            let (found, plain) = judged_as(items, false, &mut outcomes);
+            let targets: Vec<Target> = found.iter().map(ManifestObject::target).collect();
+            let documents: Vec<Document> = plain.iter().map(Plain::document).collect();
+            outcomes.extend(session.judge(&targets, &documents));
+        })?;
+    }
+    outcomes.extend(session.finish());
+    Ok(outcomes)
+}
+
+/// Copies standard input into an unnamed temporary file, readable only by this user and
+/// gone when the run ends, so that it can be read more than once a batch at a time.
+fn spool_stdin() -> Result<std::fs::File, String> {
+    let mut spool = tempfile::tempfile().map_err(|e| {
+        format!("standard input: cannot make a temporary file to read it from: {e}")
+    })?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut spool)
+        .map_err(|e| format!("standard input: {e}"))?;
+    Ok(spool)
+}
+
+/// Reads the spooled standard input from its start, a batch of documents at a time (see
+/// [`manifests::read_stream`]); returns how many items it held.
+fn read_spool(spool: &std::fs::File, take: &mut dyn FnMut(Vec<Item>)) -> Result<usize, String> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = spool;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| format!("standard input: {e}"))?;
+    let mut reader = std::io::BufReader::new(file);
+    manifests::read_stream(
+        &mut reader,
+        Path::new("-"),
+        manifests::Shape::Documents,
+        take,
+    )
+}
+
+/// What `test` judges among `items`: the Kubernetes objects, and the plain documents (with
+/// `combine`, every document is plain); what cannot be judged is an outcome.
+fn judged_as(
+    items: Vec<Item>,
+    combine: bool,
+    outcomes: &mut Vec<Outcome>,
+) -> (Vec<ManifestObject>, Vec<Plain>) {
     let mut found = Vec::new();
-    let mut plain: Vec<Plain> = Vec::new();
+    let mut plain = Vec::new();
     for item in items {
         let location = Location {
             file: item.file.clone(),
@@ -182,37 +292,7 @@ pub fn test(
             });
         }
     }
-    if found.is_empty() && plain.is_empty() && outcomes.is_empty() {
-        return Err(format!("no documents in {}", listed(paths)));
-    }
-    let combined = combine.then(|| combined_input(&plain));
-    let documents: Vec<Document> = match &combined {
-        Some(value) => vec![Document {
-            subject: "combined input".to_owned(),
-            file: None,
-            value,
-            location: None,
-        }],
-        None => plain.iter().map(Plain::document).collect(),
-    };
-    let targets: Vec<Target> = found.iter().map(ManifestObject::target).collect();
-    let mut context = cluster.unwrap_or_default();
-    context.namespaces = crate::policy::namespaces_by_cluster(&targets)
-        .remove(&None)
-        .unwrap_or_default();
-    let contexts = HashMap::from([(None, context)]);
-    let catalog = Catalog::new(Settings::default())?;
-    outcomes.extend(stage.run_with_documents(
-        &targets,
-        &documents,
-        &contexts,
-        &|_, id| catalog.namespaced(None, &Gvk::from_api_version(&id.api_version, &id.kind)),
-        Date::today(),
-        &crate::policy::RunShare::whole(),
-        // Plain files come and go: there is no cache to remember their verdicts in.
-        None,
-    ));
-    Ok(outcomes)
+    (found, plain)
 }
 
 /// A document of `test` that is not a Kubernetes object (or, with `--combine`, any).
@@ -297,12 +377,17 @@ fn read_items(
     stage: Stage,
     formats: &[Format],
     read: &dyn Fn(&Path) -> Result<Vec<Item>, String>,
+    stdin_streamed: bool,
 ) -> Result<(Vec<Item>, Vec<Outcome>), String> {
     let mut outcomes = Vec::new();
     let mut items = Vec::new();
     let mut files_found = 0;
     for path in paths {
-        let files = if path == Path::new("-") {
+        let files = if path == Path::new("-") && stdin_streamed {
+            // Read by the caller, a batch at a time.
+            files_found += 1;
+            continue;
+        } else if path == Path::new("-") {
             vec![path.clone()]
         } else {
             manifests::files_of(path, formats)?
@@ -385,7 +470,8 @@ pub fn read_objects(
     paths: &[PathBuf],
     stage: Stage,
 ) -> Result<(Vec<ManifestObject>, Vec<Outcome>), String> {
-    let (items, mut outcomes) = read_items(paths, stage, MANIFEST_FORMATS, &manifests::read)?;
+    let (items, mut outcomes) =
+        read_items(paths, stage, MANIFEST_FORMATS, &manifests::read, false)?;
     let (found, read) = objects_of(items, stage);
     outcomes.extend(read);
     Ok((found, outcomes))

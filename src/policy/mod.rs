@@ -14,11 +14,11 @@ pub mod redact;
 pub(crate) mod results;
 pub mod rules;
 pub mod safety;
+mod session;
 mod share;
 pub mod verify;
 pub mod waivers;
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,7 +39,6 @@ use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::secrets;
 use crate::model::stage::StageReport;
 use crate::model::stats::Stats;
-use crate::model::supervision::{self, Work};
 use crate::store::Store;
 use budget::ObjectBudget;
 use load::{Loaded, Package, Problem, RuleDecl, RuleKind};
@@ -447,166 +446,10 @@ impl PolicyStage {
         part: &RunShare,
         memory: Option<&VerdictMemory>,
     ) -> Vec<Outcome> {
-        let mut outcomes = self.problems.clone();
-        if !self.problems.is_empty() {
-            return outcomes;
-        }
-        // Said once per run, by the part that reports the run-wide results.
-        if part.run_wide {
-            outcomes.extend(
-                self.loaded
-                    .iter()
-                    .flat_map(|l| &l.notes)
-                    .map(|note| Outcome {
-                        status: Status::Warning,
-                        ..load_outcome(note.clone())
-                    }),
-            );
-        }
-        let prepared = match &self.loaded {
-            Some(loaded) if !loaded.packages.is_empty() => {
-                match prepare(loaded, clusters, self.engine, self.object_budget) {
-                    Ok((prepared, note)) => {
-                        outcomes.extend(note);
-                        Some(prepared)
-                    }
-                    Err(problem) => {
-                        outcomes.push(load_outcome(problem));
-                        return outcomes;
-                    }
-                }
-            }
-            _ => None,
-        };
-        // What the policies judge: the objects with their Secrets' values masked (unless
-        // revealed), for the Rego rules, the Gatekeeper reviews and inventories alike; the
-        // objects as they are only tell redaction what to hide.
-        let seen: Vec<Cow<serde_json::Value>> = targets
-            .iter()
-            .map(|t| secrets::as_policies_see(t.value, self.reveal_secret_values))
-            .collect();
-        let judged: Vec<Target> = targets
-            .iter()
-            .zip(&seen)
-            .map(|(target, value)| Target {
-                subject: target.subject.clone(),
-                cluster: target.cluster,
-                entry: target.entry,
-                id: target.id,
-                value,
-                location: target.location.clone(),
-            })
-            .collect();
-        // Gatekeeper templates read every object of the cluster (`data.inventory`): where
-        // they see the values, what they say is cleaned of every Secret's in the cluster.
-        let mut cluster_secrets: HashMap<Option<&str>, Vec<String>> = HashMap::new();
-        if self.reveal_secret_values && !self.gatekeeper.is_empty() {
-            for target in targets {
-                cluster_secrets
-                    .entry(target.cluster)
-                    .or_default()
-                    .extend(secrets::value_strings(target.value));
-            }
-            for values in cluster_secrets.values_mut() {
-                // Longest first, as `value_strings` gives them; equal ones next to each other.
-                values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-                values.dedup();
-            }
-        }
-        let constraints = match self
-            .gatekeeper
-            .prepare(&judged, namespaced, self.object_budget)
-        {
-            Ok(prepared) => prepared,
-            Err(problems) => {
-                outcomes.extend(problems);
-                return outcomes;
-            }
-        };
-        let recall = memory.map(|memory| Recall {
-            memory,
-            clusters: clusters
-                .iter()
-                .map(|(name, context)| (name.clone(), VerdictMemory::cluster_digest(context)))
-                .collect(),
-        });
-        // Another part's object is evaluated only to learn whether it uses a file waiver,
-        // by the part that reports the waivers.
-        let wanted: Vec<bool> = targets
-            .par_iter()
-            .map(|t| (part.owns)(t) || (part.run_wide && self.waivers.may_cover(t)))
-            .collect();
-        let rego = match (&self.loaded, &prepared, &self.units) {
-            (Some(loaded), Some(prepared), Some(units)) => {
-                let (rego, shared) = share::rego_outcomes(
-                    loaded,
-                    prepared,
-                    units,
-                    self.sharing,
-                    self.object_budget,
-                    &judged,
-                    &wanted,
-                    clusters,
-                    namespaced,
-                    recall.as_ref(),
-                );
-                self.shared.fetch_add(shared, Ordering::Relaxed);
-                rego
-            }
-            _ => targets.iter().map(|_| None).collect(),
-        };
-        let evaluated: Vec<(Vec<Outcome>, Vec<usize>)> = targets
-            .par_iter()
-            .zip(judged.par_iter())
-            .zip(rego.into_par_iter())
-            .zip(wanted.par_iter())
-            .filter(|(_, wanted)| **wanted)
-            .map_init(
-                gatekeeper::WorkerEngines::default,
-                |engines, (((original, target), rego), _)| {
-                    let own = (part.owns)(original);
-                    // Every rule and constraint for this object shares one budget.
-                    let (mut results, used) = rego.unwrap_or_default();
-                    let budget = ObjectBudget::resume(self.object_budget, used);
-                    let stopped = supervision::stopped(Work::Object(target.id));
-                    let mut reviewed = match stopped {
-                        // Its Rego verdicts already say so; without Rego rules, this does.
-                        Some(_) if !results.is_empty() => Vec::new(),
-                        Some(message) if !self.gatekeeper.is_empty() => {
-                            vec![
-                                policy_outcome(target, "gatekeeper", Status::Error)
-                                    .message(message),
-                            ]
-                        }
-                        Some(_) => Vec::new(),
-                        None => {
-                            let _working = supervision::working(Work::Object(target.id));
-                            constraints.evaluate(engines, target, namespaced, &budget)
-                        }
-                    };
-                    if let Some(values) = cluster_secrets.get(&target.cluster) {
-                        redact::hide_values(values, &mut reviewed);
-                    }
-                    results.extend(reviewed);
-                    let (mut found, used) = waivers::apply(&self.waivers, results, target, today);
-                    if !own {
-                        found.clear();
-                    }
-                    redact::secret_values(original, &mut found);
-                    (found, used)
-                },
-            )
-            .collect();
-        let mut usage = waivers::Usage::new(&self.waivers);
-        for (found, used) in evaluated {
-            outcomes.extend(found);
-            usage.mark(used);
-        }
-        if !documents.is_empty() {
-            outcomes.extend(self.judge_documents(documents, prepared.as_ref()));
-        }
-        if part.run_wide {
-            outcomes.extend(usage.report(&self.waivers, today, part.usage_known));
+        let (mut outcomes, session) = self.start(clusters, namespaced, today, part, memory);
+        if let Some(mut session) = session {
+            outcomes.extend(session.judge(targets, documents));
+            outcomes.extend(session.finish());
         }
         outcomes
     }
