@@ -8,7 +8,8 @@ package cluster
 
 import rego.v1
 
-# Annotation -> value that makes a LoadBalancer Service internal.
+# Annotation -> value that makes a LoadBalancer Service internal (the value the message
+# suggests; see _internal for the AWS annotation, which takes more).
 internal_load_balancer_annotations := {
 	"networking.gke.io/load-balancer-type": "Internal",
 	"cloud.google.com/load-balancer-type": "Internal", # GKE, older clusters
@@ -28,7 +29,18 @@ deny_public_load_balancer contains msg if {
 	)
 }
 
+# AWS's cloud provider (in-tree, and cloud-provider-aws after it) makes the load balancer
+# internal for any value of this annotation but "false"; its long-documented example value is
+# "0.0.0.0/0".
+aws_internal_annotation := "service.beta.kubernetes.io/aws-load-balancer-internal"
+
 _internal if {
 	some key, value in internal_load_balancer_annotations
+	key != aws_internal_annotation
 	input.metadata.annotations[key] == value
+}
+
+_internal if {
+	value := input.metadata.annotations[aws_internal_annotation]
+	not value in {"", "false"}
 }

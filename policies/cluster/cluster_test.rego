@@ -54,6 +54,18 @@ test_internal_annotation_with_other_value_denied if {
 	count(data.cluster.deny_public_load_balancer) == 1 with input as obj with data.policyrun.cluster as fx.restricted_cluster
 }
 
+test_aws_internal_annotation_as_the_aws_cloud_provider_reads_it if {
+	aws := "service.beta.kubernetes.io/aws-load-balancer-internal"
+	every value in ["true", "0.0.0.0/0", "yes"] {
+		count(data.cluster.deny_public_load_balancer) == 0 with input as load_balancer({aws: value})
+			with data.policyrun.cluster as fx.restricted_cluster
+	}
+	every value in ["false", ""] {
+		count(data.cluster.deny_public_load_balancer) == 1 with input as load_balancer({aws: value})
+			with data.policyrun.cluster as fx.restricted_cluster
+	}
+}
+
 test_other_service_types_allowed if {
 	every type in ["ClusterIP", "NodePort", "ExternalName"] {
 		obj := object.union(public, {"spec": {"type": type}})
