@@ -22,6 +22,10 @@ pub mod exit {
     pub const FAILED: i32 = 1;
     /// Usage, configuration or I/O problem: the gate could not run at all.
     pub const USAGE: i32 = 2;
-    /// `policyrun diff`: applying would change something (and nothing failed).
-    pub const CHANGES: i32 = 3;
+    /// `policyrun diff`, as `kubectl diff`: applying would change something (and nothing
+    /// failed).
+    pub const DIFF_CHANGES: i32 = 1;
+    /// `policyrun diff`, as `kubectl diff` (any code above 1): what applying would change
+    /// could not be told, because a check failed or could not run.
+    pub const DIFF_FAILED: i32 = 2;
 }

@@ -5,8 +5,6 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use policyrun::cli::UsageError;
 use policyrun::cli::args::{Cli, Command};
 use policyrun::cli::commands;
@@ -23,7 +21,7 @@ fn main() -> ExitCode {
     policyrun::model::supervision::start();
     // The commands that evaluate a repository do it in a worker process this one watches
     // (`limits.memory_bytes`); a command line clap refuses is refused by the worker alike.
-    if let Ok(cli) = Cli::try_parse()
+    if let Ok(cli) = Cli::from_command_line()
         && supervise::wanted(&cli.command)
     {
         return match supervise::run() {
@@ -53,7 +51,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_command_line().unwrap_or_else(|error| error.exit());
     // Only `diff` reports changes, as warnings; for it they decide the exit code.
     let reports_changes = matches!(cli.command, Some(Command::Diff(_)));
     let result = match cli.command {
@@ -71,8 +69,9 @@ fn run() -> ExitCode {
         Some(Command::Fmt(args)) => commands::fmt(args),
     };
     let code = match result {
+        Ok(summary) if reports_changes && summary.has_failures() => exit::DIFF_FAILED,
         Ok(summary) if summary.has_failures() => exit::FAILED,
-        Ok(summary) if reports_changes && summary.warnings > 0 => exit::CHANGES,
+        Ok(summary) if reports_changes && summary.warnings > 0 => exit::DIFF_CHANGES,
         Ok(_) => exit::PASSED,
         Err(UsageError(message)) => {
             // Not eprintln!: it panics when stderr is closed.

@@ -898,7 +898,7 @@ async fn diff_shows_what_apply_would_change_with_secret_values_hidden() {
     };
     // Nothing applied yet: everything would be created.
     let run = diff(repo.path()).await;
-    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("would be created"), "{}", run.stdout);
     assert!(!run.stdout.contains("aHVudGVyMg=="), "{}", run.stdout);
     // Applied: no changes.
@@ -921,7 +921,7 @@ async fn diff_shows_what_apply_would_change_with_secret_values_hidden() {
     .unwrap();
     assert_eq!(policyrun_async(repo.path(), &["expand"]).await.code, 0);
     let run = diff(repo.path()).await;
-    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("+    \"replicas\": 4")
             && run.stdout.contains("policyrun diff: CHANGES"),
@@ -936,6 +936,11 @@ async fn diff_shows_what_apply_would_change_with_secret_values_hidden() {
     for secret in ["aHVudGVyMg==", "czNjb25k", "hunter2", "s3cond"] {
         assert!(!run.stdout.contains(secret), "{}", run.stdout);
     }
+    // A source that does not evaluate: what applying would change cannot be told, exit 2
+    // (`kubectl diff`'s code for anything but "changes").
+    fs::write(&library, "{ broken: ").unwrap();
+    let run = diff(repo.path()).await;
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1096,7 +1101,7 @@ async fn names_that_are_url_syntax_reach_the_api_server_as_one_encoded_path_segm
         &["diff", "--cluster", "dev", "--kubeconfig", kubeconfig, "-v"],
     )
     .await;
-    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     // The diff compares each object with itself (absent), never with cluster-admin.
     assert!(!run.stdout.contains("\"*\""), "{}", run.stdout);
 

@@ -163,3 +163,61 @@ fn manual_pages_are_written_one_per_command() {
     let missing = support::policyrun(dir.path(), &["man", "--out-dir", "nowhere"]);
     assert_eq!(missing.code, 2);
 }
+
+/// Options may come before the command, as git, make and kubectl users write them
+/// (`policyrun -C dir check`), and mean what they mean after it; `-o` is `--output`.
+#[test]
+fn options_before_the_command_mean_what_they_mean_after_it() {
+    let repo = support::fixture("basic");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dir = repo.path().to_str().unwrap();
+    let outcomes = |run: &support::Run| {
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        support::outcome_list(run)
+    };
+    let after = support::policyrun(
+        elsewhere.path(),
+        &["check", "-C", dir, "--cluster", "dev", "--output", "json"],
+    );
+    let before = support::policyrun(
+        elsewhere.path(),
+        &["-C", dir, "--cluster", "dev", "-o", "json", "check"],
+    );
+    assert_eq!(outcomes(&before), outcomes(&after));
+    assert!(
+        outcomes(&before)
+            .iter()
+            .all(|o| o["entry"].as_str().is_none_or(|e| !e.contains("/int/"))),
+        "--cluster dev before the command selects dev only"
+    );
+    // Before another command than the default one, too.
+    let expand = support::policyrun(elsewhere.path(), &["-C", dir, "expand"]);
+    assert_eq!(expand.code, 0, "{}{}", expand.stdout, expand.stderr);
+    // An option the command does not take is refused, naming it.
+    let refused = support::policyrun(elsewhere.path(), &["--no-cache", "verify", "-C", dir]);
+    assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
+    assert!(refused.stderr.contains("--no-cache"), "{}", refused.stderr);
+}
+
+/// `test` with no policies anywhere says so, not that a `--policy` nobody gave is missing.
+#[test]
+fn test_without_any_policies_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("x.json"), "{\"a\": 1}").unwrap();
+    let run = support::policyrun(dir.path(), &["test", "x.json"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("no policies: no `policy` directory here"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("--policy:"), "{}", run.stderr);
+    let named = support::policyrun(dir.path(), &["test", "-p", "rules", "x.json"]);
+    assert_eq!(named.code, 2);
+    assert!(
+        named.stderr.contains("--policy: rules does not exist"),
+        "{}",
+        named.stderr
+    );
+}

@@ -15,8 +15,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = "Gate, expand and roll out Kubernetes configuration kept as jsonnet.\n\n\
         Without a command, runs `check` (the same gate as CI).\n\n\
         Exit codes: 0 every check passed (warnings allowed); 1 a check failed or could not \
-        run; 2 usage, configuration or I/O error; 3 (diff only) applying would change \
-        something.",
+        run; 2 usage, configuration or I/O error. `diff` exits as `kubectl diff` does: 0 \
+        nothing would change, 1 applying would change something, 2 it could not tell (a \
+        check failed, or a usage, configuration or I/O error).",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -44,7 +45,8 @@ pub enum Command {
     /// its gate passes and the one before is healthy
     Apply(ApplyArgs),
     /// Show what `apply` would change in each cluster: live objects against the API
-    /// server's dry-run answer (exit 3 when something would change)
+    /// server's dry-run answer (exit 1 when something would change, 2 when it cannot tell,
+    /// as `kubectl diff`)
     Diff(DiffArgs),
     /// Rewrite jsonnet files into the canonical form the style stage checks (jsonnetfmt's,
     /// with the [style] options of policyrun.toml)
@@ -384,7 +386,7 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) junit: Option<PathBuf>,
     /// Format of the report on standard output
-    #[arg(long, value_enum, default_value_t = Output::Human)]
+    #[arg(short, long, value_enum, default_value_t = Output::Human)]
     pub(crate) output: Output,
     /// List every check, not only problems
     #[arg(short, long)]
@@ -440,4 +442,163 @@ pub(crate) enum Output {
 pub(crate) enum FormatOnlyArg {
     Warn,
     Fail,
+}
+
+impl Cli {
+    /// The command line as the user wrote it, read with the options given before the
+    /// command moved after it: `policyrun -C dir check` and `policyrun --cluster dev diff`
+    /// are written so by users of git, make and kubectl. clap alone refuses them, because
+    /// the options of the default command (`check`) are what a bare `policyrun` takes.
+    pub fn from_command_line() -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(command_first(std::env::args_os().collect()))
+    }
+}
+
+/// `arguments` with the options that come before the command (a subcommand's name) moved
+/// after it; unchanged when no command follows the leading options (a bare `policyrun
+/// --cluster dev` is `check`'s own command line) or after `--`.
+pub fn command_first(arguments: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let mut cli = Cli::command();
+    // Built, so that `--help` and `--version` are among its arguments.
+    cli.build();
+    let takes_value = |arg: &clap::Arg| arg.get_action().takes_values();
+    let long_takes_value = |name: &str| {
+        cli.get_arguments()
+            .find(|a| a.get_long() == Some(name))
+            .map(takes_value)
+    };
+    let short_takes_value = |c: char| {
+        cli.get_arguments()
+            .find(|a| a.get_short() == Some(c))
+            .map(takes_value)
+    };
+    let is_command = |name: &str| {
+        cli.get_subcommands()
+            .any(|s| s.get_name() == name || s.get_all_aliases().any(|a| a == name))
+    };
+    let mut index = 1;
+    while index < arguments.len() {
+        let Some(token) = arguments[index].to_str() else {
+            return arguments;
+        };
+        if token == "--" {
+            return arguments;
+        }
+        if let Some(long) = token.strip_prefix("--") {
+            let (name, inline_value) = match long.split_once('=') {
+                Some((name, _)) => (name, true),
+                None => (long, false),
+            };
+            match long_takes_value(name) {
+                // An option `check` does not know: clap says so, where the user wrote it.
+                None => return arguments,
+                Some(true) if !inline_value => index += 2,
+                Some(_) => index += 1,
+            }
+            continue;
+        }
+        if let Some(shorts) = token.strip_prefix('-').filter(|s| !s.is_empty()) {
+            let mut consumed = 1;
+            for (at, c) in shorts.char_indices() {
+                match short_takes_value(c) {
+                    None => return arguments,
+                    // `-Cdir` holds its value; `-C dir` takes the next argument.
+                    Some(true) => {
+                        if at + c.len_utf8() == shorts.len() {
+                            consumed = 2;
+                        }
+                        break;
+                    }
+                    Some(false) => {}
+                }
+            }
+            index += consumed;
+            continue;
+        }
+        if !is_command(token) || index == 1 {
+            return arguments;
+        }
+        let mut reordered = Vec::with_capacity(arguments.len());
+        reordered.push(arguments[0].clone());
+        reordered.push(arguments[index].clone());
+        reordered.extend_from_slice(&arguments[1..index]);
+        reordered.extend_from_slice(&arguments[index + 1..]);
+        return reordered;
+    }
+    arguments
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reordered(line: &str) -> String {
+        let arguments = line.split(' ').map(Into::into).collect();
+        command_first(arguments)
+            .iter()
+            .map(|a| a.to_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn options_before_the_command_move_after_it() {
+        assert_eq!(
+            reordered("policyrun -C dir check"),
+            "policyrun check -C dir"
+        );
+        assert_eq!(
+            reordered("policyrun -Cdir check -v"),
+            "policyrun check -Cdir -v"
+        );
+        assert_eq!(
+            reordered("policyrun --cluster dev --repo=x diff --kubeconfig k"),
+            "policyrun diff --cluster dev --repo=x --kubeconfig k"
+        );
+        assert_eq!(
+            reordered("policyrun -vj 4 test -"),
+            "policyrun test -vj 4 -"
+        );
+        assert_eq!(
+            reordered("policyrun --help check"),
+            "policyrun check --help"
+        );
+    }
+
+    #[test]
+    fn a_command_line_without_leading_options_or_command_is_left_alone() {
+        for line in [
+            "policyrun check -C dir",
+            "policyrun --cluster dev",
+            // A value that is also a command's name is the option's value.
+            "policyrun --cluster test",
+            "policyrun -C check",
+            "policyrun --unknown check",
+            "policyrun -- check",
+            "policyrun -v nothing check",
+        ] {
+            assert_eq!(reordered(line), line);
+        }
+    }
+
+    #[test]
+    fn every_reordered_line_parses_as_the_command_written_first() {
+        let parsed = |line: &str| {
+            let arguments = line.split(' ').map(Into::into).collect();
+            Cli::try_parse_from(command_first(arguments))
+        };
+        let cli = parsed("policyrun -C dir --cluster dev check --no-cache").unwrap();
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("not check");
+        };
+        assert_eq!(args.common.repo, Some(PathBuf::from("dir")));
+        assert_eq!(args.common.clusters, ["dev"]);
+        assert!(args.no_cache);
+        let cli = parsed("policyrun -C dir expand").unwrap();
+        assert!(matches!(cli.command, Some(Command::Expand(_))));
+        // An option the command does not take is still refused, naming it.
+        let error = parsed("policyrun --shard 1/2 test x").err().unwrap();
+        assert!(error.to_string().contains("--shard"), "{error}");
+    }
 }

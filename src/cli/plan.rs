@@ -460,7 +460,9 @@ fn policy_sources(
         Some(config) => (config.repo.root.clone(), config.policy.clone()),
         None => (std::env::current_dir()?, policy::Settings::default()),
     };
-    let chosen: Vec<PathBuf> = if policies.is_empty() && config.is_none() {
+    // conftest's default, when neither the command line nor a policyrun.toml names any.
+    let by_default = policies.is_empty() && config.is_none();
+    let chosen: Vec<PathBuf> = if by_default {
         vec![PathBuf::from("policy")]
     } else {
         policies.to_vec()
@@ -471,13 +473,20 @@ fn policy_sources(
         settings.data_in_dirs = false;
         for path in chosen {
             let absolute = std::env::current_dir()?.join(&path);
-            if !absolute.exists() {
+            if absolute.exists() {
+                settings.dirs.push(absolute);
+            } else if by_default {
+                return Err(UsageError(format!(
+                    "no policies: no `{}` directory here and no policyrun.toml in {} or above; name them with `--policy PATH` (repeat), or run where policyrun.toml is (or `-C DIR`)",
+                    path.display(),
+                    std::env::current_dir()?.display()
+                )));
+            } else {
                 return Err(UsageError(format!(
                     "--policy: {} does not exist",
                     path.display()
                 )));
             }
-            settings.dirs.push(absolute);
         }
     }
     Ok((root, settings, config))
