@@ -1072,3 +1072,63 @@ fn a_source_nested_beyond_the_limit_is_refused_with_its_place() {
         "{style:?}"
     );
 }
+
+/// A renamed cluster (issue 27): its old tree is one finding that names the cluster and the
+/// likely new name, not one "orphaned" failure per file; `expand` says once why it removes
+/// the old tree; then the gate passes.
+#[test]
+fn a_renamed_cluster_is_said_once_and_expand_says_why_it_removes_the_old_tree() {
+    let repo = fixture("basic");
+    let root = repo.path();
+    let config = fs::read_to_string(root.join("policyrun.toml")).unwrap();
+    fs::write(
+        root.join("policyrun.toml"),
+        config.replace("name = \"dev\"", "name = \"develop\""),
+    )
+    .unwrap();
+    fs::rename(root.join("clusters/dev"), root.join("clusters/develop")).unwrap();
+    let committed = walkdir::WalkDir::new(root.join("generated/dev"))
+        .into_iter()
+        .filter(|e| e.as_ref().unwrap().file_type().is_file())
+        .count();
+    assert!(committed > 1);
+
+    let run = policyrun(root, &["check", "--output", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = support::outcome_list(&run);
+    let about_dev: Vec<&serde_json::Value> =
+        outcomes.iter().filter(|o| o["cluster"] == "dev").collect();
+    assert_eq!(about_dev.len(), 1, "{about_dev:#?}");
+    assert_eq!(about_dev[0]["subject"], "generated/dev/");
+    assert_eq!(about_dev[0]["status"], "failed");
+    let message = about_dev[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("cluster `dev` is no longer configured in policyrun.toml (renamed to `develop`, which has nothing committed yet?)")
+            && message.contains(&format!("its {committed} committed files below generated/dev")),
+        "{message}"
+    );
+    assert!(
+        !outcomes.iter().any(|o| o["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("orphaned"))),
+        "{}",
+        run.stdout
+    );
+
+    let expand = policyrun(root, &["expand"]);
+    assert_eq!(expand.code, 0, "{}{}", expand.stdout, expand.stderr);
+    assert!(
+        expand.stdout.contains(&format!(
+            "removed generated/dev/: cluster `dev` is no longer configured in policyrun.toml ({committed} files)\n"
+        )),
+        "{}",
+        expand.stdout
+    );
+    assert!(
+        !expand.stdout.contains("removed generated/dev/app"),
+        "{}",
+        expand.stdout
+    );
+    assert!(!root.join("generated/dev").exists());
+    assert_eq!(policyrun(root, &["check"]).code, 0);
+}

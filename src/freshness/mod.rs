@@ -3,7 +3,7 @@
 
 pub mod write;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -474,28 +474,92 @@ pub fn find_orphans(repo: &Repository, tree: &CommittedTree, expanded: &[Expande
     orphans
 }
 
-fn orphans(repo: &Repository, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<Outcome> {
-    find_orphans(repo, tree, expanded)
-        .into_iter()
-        .map(|orphan| {
-            let mut outcome = Outcome::new(Stage::Freshness, CHECK, Status::Failed)
-                .subject(shown_path(&orphan.path))
-                .location(Location::file(orphan.path.clone()));
-            if let Some(cluster) = &orphan.cluster {
-                outcome = outcome.cluster(cluster);
-            }
-            match orphan.problem {
-                Some(problem) => Outcome {
-                    status: Status::Error,
-                    ..outcome
-                }
-                .message(format!("{}: {problem}", shown_path(&orphan.path))),
-                None => outcome.message(
-                    "orphaned: committed but no longer produced by any entry; run `policyrun expand` to remove it",
-                ),
-            }
+impl Orphan {
+    /// The cluster whose directory below the generated root holds this orphan, when no
+    /// `[[cluster]]` of policyrun.toml has that name any more (removed or renamed).
+    pub fn unconfigured_cluster(&self, repo: &Repository) -> Option<&str> {
+        self.cluster
+            .as_deref()
+            .filter(|name| !repo.clusters.iter().any(|c| c.name == *name))
+    }
+}
+
+/// Why a cluster's committed tree is orphaned as a whole, said once for all its files: the
+/// configured clusters with nothing committed are named, as the likely new name.
+pub fn unconfigured_cluster_message(
+    repo: &Repository,
+    tree: &CommittedTree,
+    name: &str,
+    files: usize,
+) -> String {
+    let uncommitted: Vec<String> = repo
+        .clusters
+        .iter()
+        .filter(|c| {
+            let directory = repo.generated.join(&c.name);
+            !tree.files.iter().any(|f| f.starts_with(&directory))
         })
-        .collect()
+        .map(|c| format!("`{}`", c.name))
+        .collect();
+    let renamed = match uncommitted.as_slice() {
+        [] => String::new(),
+        [one] => format!(" (renamed to {one}, which has nothing committed yet?)"),
+        many => format!(
+            " (renamed to one of {}, which have nothing committed yet?)",
+            many.join(", ")
+        ),
+    };
+    format!(
+        "cluster `{name}` is no longer configured in policyrun.toml{renamed}: its {files} committed file{} below {} are produced by no entry; `policyrun expand` removes them",
+        if files == 1 { "" } else { "s" },
+        shown_path(&repo.generated.join(name)),
+    )
+}
+
+fn orphans(repo: &Repository, tree: &CommittedTree, expanded: &[Expanded]) -> Vec<Outcome> {
+    let found = find_orphans(repo, tree, expanded);
+    // A cluster no longer configured is one finding, not one per file it had committed.
+    let mut retired: BTreeMap<String, usize> = BTreeMap::new();
+    for orphan in &found {
+        if let (None, Some(name)) = (&orphan.problem, orphan.unconfigured_cluster(repo)) {
+            *retired.entry(name.to_owned()).or_default() += 1;
+        }
+    }
+    let mut outcomes: Vec<Outcome> = retired
+        .iter()
+        .map(|(name, files)| {
+            let directory = repo.generated.join(name);
+            Outcome::new(Stage::Freshness, CHECK, Status::Failed)
+                .cluster(name)
+                .subject(format!("{}/", shown_path(&directory)))
+                .location(Location::file(directory))
+                .message(unconfigured_cluster_message(repo, tree, name, *files))
+        })
+        .collect();
+    outcomes.extend(
+        found
+            .into_iter()
+            .filter(|orphan| orphan.problem.is_some() || orphan.unconfigured_cluster(repo).is_none())
+            .map(|orphan| {
+                let mut outcome = Outcome::new(Stage::Freshness, CHECK, Status::Failed)
+                    .subject(shown_path(&orphan.path))
+                    .location(Location::file(orphan.path.clone()));
+                if let Some(cluster) = &orphan.cluster {
+                    outcome = outcome.cluster(cluster);
+                }
+                match orphan.problem {
+                    Some(problem) => Outcome {
+                        status: Status::Error,
+                        ..outcome
+                    }
+                    .message(format!("{}: {problem}", shown_path(&orphan.path))),
+                    None => outcome.message(
+                        "orphaned: committed but no longer produced by any entry; run `policyrun expand` to remove it",
+                    ),
+                }
+            }),
+    );
+    outcomes
 }
 
 #[cfg(test)]

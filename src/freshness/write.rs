@@ -21,6 +21,18 @@ pub struct Changes {
     pub written: Vec<PathBuf>,
     pub removed: Vec<PathBuf>,
     pub unchanged: usize,
+    /// The trees of clusters no longer configured that were removed (among `removed`):
+    /// each said once, with why.
+    pub retired: Vec<Retired>,
+}
+
+/// A cluster's committed tree removed because no `[[cluster]]` has its name any more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retired {
+    /// Its directory below the generated root.
+    pub directory: PathBuf,
+    /// What `expand` says about it, once.
+    pub message: String,
 }
 
 /// Writes every produced file that differs from the committed one and removes orphans.
@@ -72,7 +84,24 @@ pub fn write_tree(
     }
     // Scanned after writing, so that only what is still unproduced counts as an orphan.
     let tree = freshness::CommittedTree::scan(repo, clusters, all_clusters);
-    for orphan in freshness::find_orphans(repo, &tree, expanded) {
+    let orphans = freshness::find_orphans(repo, &tree, expanded);
+    let mut retired: std::collections::BTreeMap<&str, usize> = Default::default();
+    for orphan in &orphans {
+        if let (None, Some(name)) = (&orphan.problem, orphan.unconfigured_cluster(repo)) {
+            *retired.entry(name).or_default() += 1;
+        }
+    }
+    changes.retired = retired
+        .into_iter()
+        .map(|(name, files)| Retired {
+            directory: repo.generated.join(name),
+            message: format!(
+                "cluster `{name}` is no longer configured in policyrun.toml ({files} file{})",
+                if files == 1 { "" } else { "s" }
+            ),
+        })
+        .collect();
+    for orphan in orphans {
         let failed = |message: String| {
             Outcome::new(Stage::Expand, WRITE, Status::Error)
                 .subject(shown_path(&orphan.path))

@@ -50,7 +50,16 @@ impl WrittenTree {
         for path in &self.changes.written {
             listing.push_str(&format!("wrote   {}\n", shown(path)));
         }
-        for path in &self.changes.removed {
+        for retired in &self.changes.retired {
+            listing.push_str(&format!(
+                "removed {}/: {}\n",
+                shown(&retired.directory),
+                visible(&retired.message)
+            ));
+        }
+        let retired =
+            |path: &PathBuf| (self.changes.retired.iter()).any(|r| path.starts_with(&r.directory));
+        for path in self.changes.removed.iter().filter(|p| !retired(p)) {
             listing.push_str(&format!("removed {}\n", shown(path)));
         }
         listing.push_str(&format!(
@@ -92,6 +101,7 @@ mod tests {
                 written: vec![PathBuf::from("generated/dev/a/x.json")],
                 removed: vec![PathBuf::from("generated/dev/\x1b[31mold.json")],
                 unchanged: 4,
+                retired: Vec::new(),
             },
             outcomes: Vec::new(),
         };
