@@ -31,7 +31,7 @@ denials(obj, object_ctx) := found if {
 
 # Every deny rule was looked at, with the value of a set (the check below is not vacuous).
 test_all_deny_rules_are_sets if {
-	count(deny_rules) == 27
+	count(deny_rules) == 28
 	every rule in deny_rules {
 		is_set(pack_documents[rule[0]][rule[1]]) with input as fx.good_deployment
 			with data.policyrun.cluster as fx.restricted_cluster

@@ -52,6 +52,29 @@ test_unknown_level_means_restricted if {
 	count(data.security.deny_privilege_escalation) == 1 with input as escalating with data.policyrun.cluster as cluster
 }
 
+test_unknown_level_reported_with_the_known_ones if {
+	every level in ["baselin", "Baseline", "", 1, true, ["baseline"]] {
+		cluster := {"name": "typo", "policy": {"pod_security": level}, "namespaces": []}
+		msgs := data.security.deny_pod_security_level with input as fx.good_deployment with data.policyrun.cluster as cluster
+		count(msgs) == 1
+		some msg in msgs
+		contains(msg, "which is not one of privileged, baseline or restricted; restricted applies")
+	}
+	msgs := data.security.deny_pod_security_level with input as fx.good_deployment
+		with data.policyrun.cluster as {"name": "typo", "policy": {"pod_security": "baselin"}, "namespaces": []}
+	msgs == {`cluster "typo" sets policy.pod_security baselin, which is not one of privileged, baseline or restricted; restricted applies`}
+}
+
+test_known_or_missing_level_not_reported if {
+	every level in ["privileged", "baseline", "restricted"] {
+		cluster := {"name": "dev", "policy": {"pod_security": level}, "namespaces": []}
+		count(data.security.deny_pod_security_level) == 0 with input as fx.good_deployment with data.policyrun.cluster as cluster
+	}
+	count(data.security.deny_pod_security_level) == 0 with input as fx.good_deployment
+		with data.policyrun.cluster as {"name": "dev", "policy": {}, "namespaces": []}
+	count(data.security.deny_pod_security_level) == 0 with input as fx.good_deployment with data.policyrun as {}
+}
+
 # A pod spec that breaks everything trips every pod rule, for every pod-bearing kind, at the
 # restricted level; the baseline level keeps the baseline controls and the checks that apply
 # everywhere; the privileged level only the latter.

@@ -418,6 +418,21 @@ deny_pod_security_version contains msg if {
 	msg := sprintf("cluster %q sets policy.pod_security_version %v, which is not one of v1.33, v1.34, v1.35 or latest; the latest standard (v1.35) applies", [data.lib.kubernetes.cluster_name, v])
 }
 
+# A level this pack does not know (a typo such as "baselin", a wrong type) is applied as
+# "restricted", the strictest (lib.kubernetes.pod_security_level), and reported here on every
+# pod-bearing object, so that it is fixed rather than silently stricter or looser than meant.
+deny_pod_security_level contains msg if {
+	input.kind in {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController"}
+	level := data.policyrun.cluster.policy.pod_security
+	not _known_pod_security_level(level)
+	msg := sprintf("cluster %q sets policy.pod_security %v, which is not one of privileged, baseline or restricted; restricted applies", [data.lib.kubernetes.cluster_name, level])
+}
+
+_known_pod_security_level(level) if {
+	is_string(level)
+	data.lib.kubernetes.pod_security_levels[level]
+}
+
 _known_pod_security_version(v) if {
 	is_string(v)
 	data.lib.kubernetes.pod_security_versions[v]
