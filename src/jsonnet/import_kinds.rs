@@ -61,6 +61,36 @@ pub fn code_imports(source: &str) -> CodeImports {
     CodeImports::Paths(paths)
 }
 
+/// Where `source` imports `requested` (with `import`, `importstr` or `importbin`): the byte
+/// range from the keyword to the end of the path's literal, as the C++ jsonnet tool marks
+/// an import it cannot open. The first such import, if any.
+pub fn import_span(source: &str, requested: &str) -> Option<(usize, usize)> {
+    let mut tokens = Lexer::new(source).filter(|token| {
+        !matches!(
+            token.kind,
+            SyntaxKind::WHITESPACE
+                | SyntaxKind::SINGLE_LINE_SLASH_COMMENT
+                | SyntaxKind::SINGLE_LINE_HASH_COMMENT
+                | SyntaxKind::MULTI_LINE_COMMENT
+        )
+    });
+    while let Some(token) = tokens.next() {
+        if !matches!(
+            token.kind,
+            SyntaxKind::IMPORT_KW | SyntaxKind::IMPORTSTR_KW | SyntaxKind::IMPORTBIN_KW
+        ) {
+            continue;
+        }
+        let Some(literal) = tokens.by_ref().find(|t| t.kind != SyntaxKind::L_PAREN) else {
+            return None;
+        };
+        if string_value(literal.kind, literal.text).as_deref() == Some(requested) {
+            return Some((token.range.0 as usize, literal.range.1 as usize));
+        }
+    }
+    None
+}
+
 /// The value of a string literal token, decoded as the parser decodes it.
 fn string_value(kind: SyntaxKind, text: &str) -> Option<String> {
     match kind {

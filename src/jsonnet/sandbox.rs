@@ -12,7 +12,7 @@ use std::io::ErrorKind as IoErrorKind;
 use std::path::{Component, Path, PathBuf};
 
 use jrsonnet_evaluator::{
-    AsPathLike, Error, ImportResolver, ResolvePathOwned, Result, SourcePath, error::ErrorKind,
+    AsPathLike, Error, ImportResolver, Result, SourcePath, error::ErrorKind,
 };
 use jrsonnet_gcmodule::Acyclic;
 use jrsonnet_ir::SourceFile;
@@ -200,21 +200,19 @@ impl SandboxResolver {
     }
 
     /// jrsonnet attaches no stack frame to a failed import, so name the importing file and
-    /// the line of the import ourselves: `(file:line:column)` at the end of the message.
+    /// the place of the import ourselves: `(file:line:column)` at the end of the message,
+    /// the import's first column, read with jsonnet's own lexer.
     fn locate(&self, error: Error, from: &SourcePath, shown: &str) -> Error {
         let Some(file) = from.downcast_ref::<SourceFile>() else {
             return error;
         };
         let position = fs::read_to_string(file.path()).ok().and_then(|code| {
-            ['"', '\'']
-                .iter()
-                .find_map(|quote| code.find(&format!("{quote}{shown}{quote}")))
-                .map(|offset| {
-                    let before = &code[..offset];
-                    let line = before.matches('\n').count() + 1;
-                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-                    format!(":{line}:{column}")
-                })
+            let (offset, _) = super::import_kinds::import_span(&code, shown)?;
+            let before = &code[..offset];
+            let line = before.matches('\n').count() + 1;
+            // In bytes, as the C++ jsonnet tool counts columns.
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            Some(format!(":{line}:{column}"))
         });
         let ErrorKind::RuntimeError(message) = error.error() else {
             return error;
@@ -224,6 +222,33 @@ impl SandboxResolver {
             self.display(file.path()),
             position.unwrap_or_default()
         ))
+    }
+
+    /// Why nothing was found for an import: every place looked at, in order, as the C++
+    /// jsonnet tool says "no match locally or in the Jsonnet library paths".
+    fn not_found(&self, from: &SourcePath, shown: &str) -> Error {
+        let beside = match from.downcast_ref::<SourceFile>() {
+            Some(file) => file.path().parent().unwrap_or(&self.root).to_path_buf(),
+            None => self.root.clone(),
+        };
+        let places: Vec<String> = std::iter::once(&beside)
+            .chain(&self.jpath)
+            .map(|dir| {
+                let shown_dir = self.display(dir);
+                if shown_dir.is_empty() {
+                    "the repository root".to_owned()
+                } else {
+                    format!("{shown_dir}/")
+                }
+            })
+            .collect();
+        let (first, paths) = places.split_first().expect("the importing file's directory");
+        let searched = if paths.is_empty() {
+            format!("in {first} (no import paths are configured: `jpath` in policyrun.toml)")
+        } else {
+            format!("in {first}, nor in the import paths {}", paths.join(", "))
+        };
+        refused(format!("import of `{shown}`: no such file {searched}"))
     }
 
     /// `Ok(None)` when nothing is there, so the next search location is tried.
@@ -304,12 +329,7 @@ impl ImportResolver for SandboxResolver {
         {
             log.resolved(file.path(), probes);
         }
-        found.ok_or_else(|| {
-            Error::new(ErrorKind::ImportFileNotFound(
-                from.clone(),
-                ResolvePathOwned::Path(requested.to_path_buf()),
-            ))
-        })
+        found.ok_or_else(|| self.locate(self.not_found(from, &shown), from, &shown))
     }
 
     fn load_file_contents(&self, resolved: &SourcePath) -> Result<Vec<u8>> {
@@ -599,10 +619,20 @@ mod tests {
     }
 
     #[test]
-    fn missing_file_is_not_found() {
-        let (_dir, r) = resolver();
+    fn a_missing_file_is_named_with_every_place_looked_at_and_the_import_located() {
+        let (dir, r) = resolver();
+        let root = dir.path().canonicalize().unwrap();
+        // Located at the import itself, not at an earlier mention of the path in a comment.
+        fs::write(
+            root.join("clusters/dev/a.jsonnet"),
+            "// uses 'nope.libsonnet'\nlocal s = 'é';  local k = (import 'nope.libsonnet');\nk\n",
+        )
+        .unwrap();
         let from = from_entry(&r);
         let err = r.resolve_from(&from, &"nope.libsonnet").unwrap_err();
-        assert!(matches!(err.error(), ErrorKind::ImportFileNotFound(..)));
+        assert_eq!(
+            err.error().to_string(),
+            "runtime error: import of `nope.libsonnet`: no such file in clusters/dev/, nor in the import paths lib/ (clusters/dev/a.jsonnet:2:29)"
+        );
     }
 }
