@@ -620,7 +620,7 @@ fn check_json(root: &Path, args: &[&str]) -> (support::Run, Value) {
     (run, doc)
 }
 
-/// Jenkins' trusted cache (README, Jenkins): main's build fills a cache under a fixed
+/// Jenkins' trusted cache (docs/jenkins.md, "The trusted gate cache"): main's build fills a cache under a fixed
 /// `--cache-name` and publishes it; a pull request's build, in another workspace, runs from
 /// a private copy of it. The pull request gets main's records, its verdict is exactly a cold
 /// run's, and what main published is left as it was.

@@ -1,10 +1,14 @@
 //! The direction of dependencies inside the crate, checked from the sources: every
 //! `crate::` path in a module's code must point to its own part or to a lower layer, so that
-//! the file list reads as the pipeline (README "How the code is laid out").
+//! the file list reads as the pipeline (docs/development.md, "How the code is laid out").
 //!
 //! Layers, lowest first: `model` (imports nothing), `store`, the stages (each its own part;
 //! no stage reaches into another), `report`, `pipeline`, `cli` with `main.rs`. Unit tests
 //! (`#[cfg(test)] mod tests`) are left out: a test may build its fixtures with anything.
+//!
+//! The layout's documentation is checked here too: every repository path that README.md,
+//! BENCHMARKS.md and the pages under `docs/` name exists, and every link between them lands on
+//! a file and, for a page, on one of its headings.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -321,4 +325,225 @@ fn the_checker_sees_what_it_must() {
     graph.insert("a".to_owned(), BTreeSet::from(["b".to_owned()]));
     graph.insert("b".to_owned(), BTreeSet::from(["a".to_owned()]));
     assert_eq!(cycles(&graph), vec![vec!["a".to_owned(), "b".to_owned()]]);
+}
+
+// The documentation names the crate's files; it must name them where they are.
+
+/// The documents whose paths and links are checked: the README, BENCHMARKS.md and every
+/// page under `docs/`, relative to the crate's root.
+fn documents(root: &Path) -> Vec<PathBuf> {
+    let mut pages: Vec<PathBuf> = fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .map(|entry| entry.expect("an entry of docs/").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .map(|path| path.strip_prefix(root).unwrap().to_path_buf())
+        .collect();
+    pages.sort();
+    let mut all = vec![PathBuf::from("README.md"), PathBuf::from("BENCHMARKS.md")];
+    all.extend(pages);
+    all
+}
+
+/// What a repository path starts with: an entry of the root (`src`, `tests`, `.ci`,
+/// `Cargo.toml`, ...), except `.git` and what `.gitignore` keeps out of the tree at the root
+/// (`/target`, `/reports`: build output and reports, not the repository's).
+fn top_level_entries(root: &Path) -> BTreeSet<String> {
+    let ignored: BTreeSet<String> = fs::read_to_string(root.join(".gitignore"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix('/'))
+        .map(|name| name.trim_end_matches('/').to_owned())
+        .collect();
+    fs::read_dir(root)
+        .expect("the crate's root")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name != ".git" && !ignored.contains(name))
+        .collect()
+}
+
+/// The lines of a markdown text outside fenced code blocks, numbered from 1. A fence holds
+/// commands and example files: the paths there are arguments (`/tmp/demo`, `objects.json`)
+/// and `#` starts a comment, not a heading.
+fn prose_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut fenced = false;
+    let mut lines = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            fenced = !fenced;
+        } else if !fenced {
+            lines.push((index + 1, line));
+        }
+    }
+    lines
+}
+
+/// GitHub's anchor of a heading: the text as shown (no backticks or emphasis), lowercase,
+/// punctuation removed, spaces turned into `-`; a repeated anchor gets `-1`, `-2`, ...
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut found = BTreeSet::new();
+    for (_, line) in prose_lines(text) {
+        let hashes = line.len() - line.trim_start_matches('#').len();
+        if !(1..=6).contains(&hashes) || !line[hashes..].starts_with(' ') {
+            continue;
+        }
+        let slug: String = line[hashes..]
+            .trim()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+            .flat_map(char::to_lowercase)
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        let count = seen.entry(slug.clone()).or_insert(0);
+        found.insert(if *count == 0 {
+            slug
+        } else {
+            format!("{slug}-{count}")
+        });
+        *count += 1;
+    }
+    found
+}
+
+/// The inline code spans of a line (a span cut by a line break is not one), and the line
+/// with them blanked out, so that a link's brackets inside code are not taken for a link.
+fn code_spans(line: &str) -> (Vec<&str>, String) {
+    let parts: Vec<&str> = line.split('`').collect();
+    let closed = if parts.len().is_multiple_of(2) {
+        parts.len() - 1
+    } else {
+        parts.len()
+    };
+    let mut spans = Vec::new();
+    let mut prose = String::new();
+    for (index, part) in parts.iter().enumerate() {
+        if index % 2 == 1 && index < closed {
+            spans.push(*part);
+            prose.push_str(&" ".repeat(part.len() + 2));
+        } else {
+            prose.push_str(part);
+        }
+    }
+    (spans, prose)
+}
+
+/// The targets of the markdown links in a line's prose: `[text](target)`.
+fn link_targets(prose: &str) -> Vec<&str> {
+    prose
+        .match_indices("](")
+        .filter_map(|(at, _)| {
+            let rest = &prose[at + 2..];
+            rest.find(')').map(|end| &rest[..end])
+        })
+        .collect()
+}
+
+/// The repository path a code span names, if it names one: a single word whose first
+/// component is an entry of the root, without a `:line` suffix. Spans with a space are
+/// commands, whose arguments are examples (`ln -sfn v2 lib/v`); spans with `*`, `?`, `<`,
+/// `{`, `[` or `…` are patterns (`Cargo.*`, `clusters/<name>/`), not files.
+fn repository_path<'a>(span: &'a str, roots: &BTreeSet<String>) -> Option<&'a str> {
+    if span.chars().any(char::is_whitespace)
+        || span.contains(['*', '?', '<', '>', '{', '}', '[', ']', '…'])
+    {
+        return None;
+    }
+    let mut path = span;
+    while let Some((before, after)) = path.rsplit_once(':') {
+        if after.is_empty() || !after.chars().all(|c| c.is_ascii_digit()) {
+            break;
+        }
+        path = before;
+    }
+    let first = path.split('/').next().unwrap_or(path);
+    roots.contains(first).then_some(path)
+}
+
+/// What is wrong with one document (`name`, relative to the root): each repository path it
+/// names that does not exist, each relative link to a missing file, and each link to a
+/// heading a page does not have.
+fn document_problems(root: &Path, name: &Path, text: &str) -> Vec<String> {
+    let roots = top_level_entries(root);
+    let dir = name.parent().unwrap_or(Path::new(""));
+    let mut problems = Vec::new();
+    for (number, line) in prose_lines(text) {
+        let at = format!("{}:{number}", name.display());
+        let (spans, prose) = code_spans(line);
+        for span in spans {
+            if let Some(path) = repository_path(span, &roots)
+                && fs::symlink_metadata(root.join(path.trim_end_matches('/'))).is_err()
+            {
+                problems.push(format!("{at}: `{span}` names no file in the repository"));
+            }
+        }
+        for target in link_targets(&prose) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let headings = if file.is_empty() {
+                Some(anchors(text))
+            } else {
+                let linked = root.join(dir).join(file);
+                if !linked.exists() {
+                    problems.push(format!(
+                        "{at}: link `{target}`: no file {}",
+                        dir.join(file).display()
+                    ));
+                    continue;
+                }
+                (file.ends_with(".md") && !anchor.is_empty())
+                    .then(|| anchors(&fs::read_to_string(&linked).unwrap_or_default()))
+            };
+            if let Some(headings) = headings
+                && !anchor.is_empty()
+                && !headings.contains(anchor)
+            {
+                problems.push(format!(
+                    "{at}: link `{target}`: no heading with the anchor #{anchor}"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_docs_name_only_paths_that_exist_and_links_that_land() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut problems = Vec::new();
+    for name in documents(root) {
+        let text = fs::read_to_string(root.join(&name))
+            .unwrap_or_else(|e| panic!("{}: {e}", name.display()));
+        problems.extend(document_problems(root, &name, &text));
+    }
+    assert!(
+        problems.is_empty(),
+        "the documentation names what is not there (find where it lives now):\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_docs_checker_sees_what_it_must() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = "# A page\n\n## Where: `here`\n\n\
+        `src/model/mod.rs` and `src/gone.rs:12`, `tests/layers.rs:3`, `src/*.rs`, \
+        `clusters/<name>/`, `ln -s v2 lib/v`, `/tmp/demo`, `docs.yaml`, `[schema] skip`\n\
+        [ok](#where-here) [missing](#nowhere) [page](../Cargo.toml) [gone](no-such-page.md)\n\
+        [web](https://example.com/x.md) `[code](no-such.md)`\n\
+        ```sh\ncat src/fenced.rs `src/fenced.rs` [x](fenced.md)\n```\n";
+    let problems = document_problems(root, Path::new("docs/example.md"), text);
+    assert_eq!(
+        problems,
+        [
+            "docs/example.md:5: `src/gone.rs:12` names no file in the repository",
+            "docs/example.md:6: link `#nowhere`: no heading with the anchor #nowhere",
+            "docs/example.md:6: link `no-such-page.md`: no file docs/no-such-page.md",
+        ]
+    );
+    let headings = anchors("# A\n## Judging by another revision's gate: `--gate-from`\n## A\n");
+    assert!(headings.contains("judging-by-another-revisions-gate---gate-from"));
+    assert!(headings.contains("a-1"));
 }

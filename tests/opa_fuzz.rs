@@ -25,7 +25,7 @@
 //! - a builtin's error (`to_number("x")`, `upper(1)`, conflicting function values), which
 //!   OPA — strict about builtin errors here, as policyrun's interpreter is — and the
 //!   interpreter report, where the virtual machine takes the rule body as not holding
-//!   (README, "Engines");
+//!   (docs/policies.md, "Engines");
 //! - an error policyrun reports (and fails the run on) in something OPA never evaluates: a
 //!   body its rule index skips because an indexed reference is undefined, a partial rule
 //!   evaluated only for the key its caller asks for, a function's clauses after the first
@@ -1714,7 +1714,7 @@ fn generated_modules_get_opas_verdicts_on_both_engines() {
                     continue;
                 }
                 // The virtual machine takes an error inside a rule body as "does not hold"
-                // (README, "Engines"), where OPA — strict about builtin errors here, as the
+                // (docs/policies.md, "Engines"), where OPA — strict about builtin errors here, as the
                 // interpreter is — fails: counted, not compared.
                 if engine == "vm"
                     && matches!(opa, Verdict::Error(e) if e.contains("eval_type_error") || e.contains("eval_builtin_error") || e.contains("eval_conflict_error"))
@@ -1930,8 +1930,8 @@ fn a_literal_key_rule_evaluates_every_solution_as_in_opa() {
                     "v0 {v0}, {engine:?}: {verdicts:?}"
                 );
             } else {
-                // The virtual machine takes a builtin's error as "does not hold" (README,
-                // "Engines"): the failing solution gives nothing, the first the message.
+                // The virtual machine takes a builtin's error as "does not hold"
+                // (docs/policies.md, "Engines"): the failing solution gives nothing, the first the message.
                 assert_eq!(
                     verdicts[0],
                     Verdict::Messages(vec!["m".into()]),

@@ -274,7 +274,7 @@ fn what_the_safety_check_refuses_is_what_opa_refuses() {
             .collect();
         // OPA refuses a body in which two identical statements both wait for a later one
         // (it takes the second for the first once that is placed); policyrun does not
-        // reproduce that (README, "Rego safety").
+        // reproduce that (docs/policies.md, "Rego safety, as OPA checks it").
         if has_identical_statements(text) && ours.is_empty() && !theirs.is_empty() {
             quirk += 1;
             continue;

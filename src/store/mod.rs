@@ -98,7 +98,7 @@ pub fn for_run(
 /// (a digest of the sources, the compiler and the profile, made by `build.rs`). A
 /// development build changes evaluation without changing its version number, so each
 /// build of other sources gets records of its own; builds of the same sources with the same
-/// toolchain share them, wherever and whenever they were built (see [Jenkins] in README).
+/// toolchain share them, wherever and whenever they were built (docs/jenkins.md, "The trusted gate cache").
 pub fn tool_version() -> String {
     format!(
         "policyrun {} (build {}); {ENGINE}",

@@ -13,7 +13,7 @@
 //! - `check --no-cache`, the reference.
 //!
 //! It runs in CI with a fixed seed and number of cases. A longer run is one command
-//! (README, "Development"): `POLICYRUN_DIFF_CASES=400 cargo test --release --test
+//! (docs/development.md, "Reuse is invisible"): `POLICYRUN_DIFF_CASES=400 cargo test --release --test
 //! differential`; `POLICYRUN_DIFF_SEED` picks another seed and `POLICYRUN_DIFF_CASE=N`
 //! replays one case. A failing case keeps its repository and prints where, with the steps
 //! that led there.
