@@ -81,9 +81,7 @@ pub fn import_span(source: &str, requested: &str) -> Option<(usize, usize)> {
         ) {
             continue;
         }
-        let Some(literal) = tokens.by_ref().find(|t| t.kind != SyntaxKind::L_PAREN) else {
-            return None;
-        };
+        let literal = tokens.by_ref().find(|t| t.kind != SyntaxKind::L_PAREN)?;
         if string_value(literal.kind, literal.text).as_deref() == Some(requested) {
             return Some((token.range.0 as usize, literal.range.1 as usize));
         }

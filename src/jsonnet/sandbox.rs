@@ -11,9 +11,7 @@ use std::fs;
 use std::io::ErrorKind as IoErrorKind;
 use std::path::{Component, Path, PathBuf};
 
-use jrsonnet_evaluator::{
-    AsPathLike, Error, ImportResolver, Result, SourcePath, error::ErrorKind,
-};
+use jrsonnet_evaluator::{AsPathLike, Error, ImportResolver, Result, SourcePath, error::ErrorKind};
 use jrsonnet_gcmodule::Acyclic;
 use jrsonnet_ir::SourceFile;
 
@@ -231,18 +229,16 @@ impl SandboxResolver {
             Some(file) => file.path().parent().unwrap_or(&self.root).to_path_buf(),
             None => self.root.clone(),
         };
-        let places: Vec<String> = std::iter::once(&beside)
-            .chain(&self.jpath)
-            .map(|dir| {
-                let shown_dir = self.display(dir);
-                if shown_dir.is_empty() {
-                    "the repository root".to_owned()
-                } else {
-                    format!("{shown_dir}/")
-                }
-            })
-            .collect();
-        let (first, paths) = places.split_first().expect("the importing file's directory");
+        let shown_dir = |dir: &Path| {
+            let shown = self.display(dir);
+            if shown.is_empty() {
+                "the repository root".to_owned()
+            } else {
+                format!("{shown}/")
+            }
+        };
+        let paths: Vec<String> = self.jpath.iter().map(|dir| shown_dir(dir)).collect();
+        let first = shown_dir(&beside);
         let searched = if paths.is_empty() {
             format!("in {first} (no import paths are configured: `jpath` in policyrun.toml)")
         } else {
