@@ -446,3 +446,211 @@ fn output_matches_the_jsonnetfmt_command() {
         }
     }
 }
+
+/// A small deterministic generator (xorshift): the cases differ by seed, not by run.
+struct Cases(u64);
+
+impl Cases {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, options: &[&'a str]) -> &'a str {
+        options[self.below(options.len())]
+    }
+}
+
+/// Lines before the place of an error: comments and strings that mention the import's path
+/// or hold multi-byte characters, so a location found by searching text or counting
+/// characters would be wrong.
+fn preamble(cases: &mut Cases, path: &str) -> String {
+    let mut text = String::new();
+    for i in 0..cases.below(4) {
+        text.push_str(match cases.below(5) {
+            0 => "// see 'PATH' for the rest\n",
+            1 => "/* import 'PATH' was here */\n",
+            2 => "local naïve = 'ünïcödé';\n",
+            3 => "# \"PATH\"\n",
+            _ => "\n",
+        });
+        text = text.replace("PATH", path);
+        if i % 2 == 1 {
+            text.push_str(&format!("local unused{i} = {i};\n"));
+        }
+    }
+    text
+}
+
+/// The C++ `jsonnet` tool's first location in its error output (`file:L:C…`), and its
+/// message (the text after `STATIC ERROR: file:L:C: ` or `RUNTIME ERROR: `); `None` when
+/// the source evaluates.
+fn cpp_error(root: &Path, entry: &str) -> Option<(String, usize, usize, String)> {
+    let output = Command::new("jsonnet")
+        .args(["-J", "lib", entry])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    if output.status.success() {
+        // A mutation that left a valid source (a trailing comma deleted): nothing to compare.
+        return None;
+    }
+    let text = String::from_utf8(output.stderr).unwrap();
+    let (message, place) = if let Some(rest) = text.strip_prefix("STATIC ERROR: ") {
+        let first = rest.lines().next()?;
+        let (place, message) = first.split_once(": ")?;
+        (message.to_owned(), place.to_owned())
+    } else {
+        let rest = text.strip_prefix("RUNTIME ERROR: ")?;
+        let mut lines = rest.lines();
+        let message = lines.next()?.to_owned();
+        let place = lines.next()?.trim().split('\t').next()?.to_owned();
+        (message, place)
+    };
+    // file:L:C, file:L:C-C2 or file:(L:C)-(L2:C2)
+    let (file, position) = place.split_once(':')?;
+    let position = position.trim_start_matches('(');
+    let mut numbers = position.split([':', '-', ')']);
+    let line = numbers.next()?.parse().ok()?;
+    let column = numbers.next()?.parse().ok()?;
+    Some((file.to_owned(), line, column, message))
+}
+
+/// jsonnet errors are located as the C++ `jsonnet` tool locates them (issue 27), on generated
+/// cases: an import that is not found (every import form, after comments and strings that
+/// mention its path and multi-byte text) at the import's line and column; a syntax error in
+/// an entry or in a library it imports (a token deleted or doubled in a valid source) at
+/// the parser's line and column and in its words, reported once (not again by the style
+/// stage). Debian's `jsonnet` package (installed in CI for `jsonnetfmt`) is the reference.
+#[test]
+fn jsonnet_errors_are_located_as_the_cpp_jsonnet_tool_locates_them() {
+    let found = Command::new("jsonnet")
+        .arg("--version")
+        .output()
+        .map_err(|e| e.to_string())
+        .map(|_| ());
+    if !support::required_in_ci("the C++ jsonnet tool", "apt-get install jsonnet", found) {
+        return;
+    }
+    let seed = std::env::var("POLICYRUN_JSONNET_ERRORS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_2026_u64);
+    let mut cases = Cases(seed | 1);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(
+        root.join("policyrun.toml"),
+        "jpath = [\"lib\"]\nlayout = \"per-file\"\n[[cluster]]\nname = \"dev\"\n",
+    )
+    .unwrap();
+    fs::create_dir_all(root.join("clusters/dev")).unwrap();
+    fs::create_dir_all(root.join("lib")).unwrap();
+    let valid = "{\n  apiVersion: 'v1',\n  kind: 'ConfigMap',\n  metadata: { name: 'cm', labels: { a: 'b' } },\n  data: { list: std.toString([1, 2, 3]), sum: std.toString(1 + 2 * 3) },\n}\n";
+    let mut expected = Vec::new();
+    for case in 0..60 {
+        let entry = format!("clusters/dev/case{case}.jsonnet");
+        match cases.below(3) {
+            0 => {
+                let path = format!(
+                    "{}missing{case}.libsonnet",
+                    cases.pick(&["", "sub/", "../"])
+                );
+                let form = cases
+                    .pick(&[
+                        "import 'P'",
+                        "import \"P\"",
+                        "(import 'P')",
+                        "importstr 'P'",
+                        "import @'P'",
+                    ])
+                    .replace('P', &path);
+                let indent = " ".repeat(cases.below(6));
+                let text = format!(
+                    "{}{indent}local x = {form};\n{{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {{ name: 'c{case}' }}, data: {{ x: std.toString(x) }} }}\n",
+                    preamble(&mut cases, &path)
+                );
+                fs::write(root.join(&entry), text).unwrap();
+            }
+            kind => {
+                // A token of the valid source deleted or doubled.
+                let tokens = [",", "}", "]", ":", "(", "'", "{", "["];
+                let token = cases.pick(&tokens);
+                let places: Vec<usize> = valid.match_indices(token).map(|(i, _)| i).collect();
+                let at = places[cases.below(places.len())];
+                let mut broken = valid.to_owned();
+                if cases.below(2) == 0 {
+                    broken.remove(at);
+                } else {
+                    broken.insert_str(at, token);
+                }
+                let broken = format!("{}{broken}", preamble(&mut cases, "lib"));
+                if kind == 1 {
+                    fs::write(root.join(&entry), broken).unwrap();
+                } else {
+                    let library = format!("lib/case{case}.libsonnet");
+                    fs::write(root.join(&library), broken).unwrap();
+                    fs::write(
+                        root.join(&entry),
+                        format!("(import 'case{case}.libsonnet') + {{ metadata+: {{ name: 'c{case}' }} }}\n"),
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        if let Some(reference) = cpp_error(root, &entry) {
+            expected.push((entry, reference));
+        }
+    }
+    let run = policyrun(root, &["check", "--no-cache", "--output", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = support::outcome_list(&run);
+    let mut differences = Vec::new();
+    for (entry, (file, line, column, message)) in &expected {
+        let Some(ours) = outcomes.iter().find(|o| {
+            o["stage"] == "expand" && o["entry"] == entry.as_str() && o["status"] == "error"
+        }) else {
+            differences.push(format!(
+                "{entry}: no expansion error; C++: {file}:{line}:{column}: {message}"
+            ));
+            continue;
+        };
+        let location = &ours["location"];
+        let same_place = location["file"] == file.as_str()
+            && location["line"] == *line
+            && location["column"] == *column;
+        let ours_message = ours["message"].as_str().unwrap();
+        let static_error = !message.starts_with("couldn't open import");
+        let same_words = !static_error || ours_message == format!("syntax error: {message}");
+        if !same_place || !same_words {
+            differences.push(format!(
+                "{entry}: ours {}:{}:{} {ours_message:?}; C++ {file}:{line}:{column} {message:?}",
+                location["file"], location["line"], location["column"]
+            ));
+        }
+        // One report per syntax error: the style stage does not report it again.
+        if static_error {
+            let again = outcomes.iter().filter(|o| {
+                o["stage"] == "style"
+                    && o["location"]["file"] == file.as_str()
+                    && o["status"] == "error"
+            });
+            if again.count() > 0 {
+                differences.push(format!("{entry}: the style stage reports {file} again"));
+            }
+        }
+    }
+    eprintln!(
+        "jsonnet errors: {} cases compared with the C++ jsonnet tool, {} differences (seed {seed:#x})",
+        expected.len(),
+        differences.len()
+    );
+    assert!(
+        expected.len() >= 40,
+        "too few cases fail in the C++ tool: {}",
+        expected.len()
+    );
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

@@ -509,6 +509,13 @@ fn failure_from(root: &Path, error: &JsonnetError) -> Failure {
             line: Some(at.line),
             column: Some(at.column),
         })
+    } else if let Some(import) = message
+        .strip_prefix("runtime error: import of `")
+        .and_then(|_| trailing_location(&message))
+    {
+        // The sandbox located the import itself; the stack's first frame is where the
+        // imported value was first used.
+        Some(import)
     } else {
         error
             .trace()

@@ -231,7 +231,8 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     // change to judge, and leaving it out would pass it.
     outcomes.extend(discovered.badly_named);
     outcomes.extend(evaluation_outcomes(&expanded));
-    if let Some(style) = started.style {
+    if let Some(mut style) = started.style {
+        super::syntax_errors::report_once(&mut outcomes, &mut style.outcomes);
         stage::add(&mut outcomes, &mut stats, style);
     }
     let committed = committed_tree(

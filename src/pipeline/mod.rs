@@ -9,4 +9,5 @@ pub mod gate;
 pub(crate) mod rollout;
 pub(crate) mod settings;
 pub(crate) mod shard;
+mod syntax_errors;
 pub mod validate;

@@ -25,6 +25,9 @@ use crate::model::stage::StageReport;
 use crate::store::Store;
 use libjsonnet::{FormatError, Formatter};
 
+/// How the report of a source that does not parse starts (the rest is libjsonnet's message).
+pub const UNPARSABLE: &str = "does not parse: ";
+
 /// The check's stable name in reports.
 pub const CHECK: &str = "formatted";
 
@@ -255,7 +258,7 @@ fn format_source(
             FormatError::Syntax(message) => Problem {
                 location: syntax_location(&shown, &message)
                     .unwrap_or_else(|| Location::file(relative)),
-                message: format!("does not parse: {message}"),
+                message: format!("{UNPARSABLE}{message}"),
             },
             FormatError::Unusable(message) => problem(message),
         })?;
