@@ -105,32 +105,92 @@ fn outside_a_git_repository_the_hook_is_a_usage_error() {
     );
 }
 
+/// Completion is answered by the binary (each shell's script asks `POLICYRUN_COMPLETE=<shell>
+/// policyrun -- <words>`): bash, driven as it completes, gets the commands, and for
+/// `--cluster` and `--until` the clusters of the nearest policyrun.toml rather than file
+/// names (issue 27).
 #[test]
-fn completion_scripts_cover_every_command_and_bash_accepts_them() {
+fn completion_offers_commands_and_the_configured_clusters() {
     let dir = tempfile::tempdir().unwrap();
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let run = support::policyrun(dir.path(), &["completions", shell]);
         assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
-        for command in ["check", "expand", "apply", "diff", "verify", "hook"] {
-            assert!(run.stdout.contains(command), "{shell} lacks {command}");
-        }
-        if shell == "bash" {
-            let script = dir.path().join("policyrun.bash");
-            fs::write(&script, &run.stdout).unwrap();
-            let syntax = Command::new("bash")
-                .arg("-n")
-                .arg(&script)
-                .output()
-                .unwrap();
-            assert!(
-                syntax.status.success(),
-                "{}",
-                String::from_utf8_lossy(&syntax.stderr)
-            );
-        }
+        assert!(
+            run.stdout.contains("POLICYRUN_COMPLETE"),
+            "{shell}: {}",
+            run.stdout
+        );
     }
     let unknown = support::policyrun(dir.path(), &["completions", "tcsh"]);
     assert_eq!(unknown.code, 2);
+
+    let script = dir.path().join("policyrun.bash");
+    let bash_script = support::policyrun(dir.path(), &["completions", "bash"]).stdout;
+    fs::write(&script, &bash_script).unwrap();
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        syntax.status.success(),
+        "{}",
+        String::from_utf8_lossy(&syntax.stderr)
+    );
+    let binary = Path::new(env!("CARGO_BIN_EXE_policyrun"));
+    let path = format!(
+        "{}:{}",
+        binary.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // What bash offers for the words typed so far, the last one being completed.
+    let complete = |cwd: &Path, words: &[&str]| -> Vec<String> {
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let last = words.len() - 1;
+        let program = format!(
+            "source '{}'; COMP_WORDS=({}); COMP_CWORD={last}; COMP_TYPE=9; \
+             _clap_complete_policyrun policyrun '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            quoted.join(" "),
+            words[last],
+            words[last.saturating_sub(1)],
+        );
+        let output = Command::new("bash")
+            .arg("-c")
+            .arg(program)
+            .current_dir(cwd)
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let repo = support::fixture("basic");
+    let inside = repo.path().join("clusters");
+    assert_eq!(
+        complete(&inside, &["policyrun", "check", "--cluster", ""]),
+        ["dev", "int"]
+    );
+    assert_eq!(
+        complete(&inside, &["policyrun", "apply", "--until", "i"]),
+        ["int"]
+    );
+    assert_eq!(
+        complete(&inside, &["policyrun", "test", "--cluster", "d"]),
+        ["dev"]
+    );
+    assert_eq!(complete(&inside, &["policyrun", "ch"]), ["check"]);
+    // Outside a repository there is no cluster to offer, and no error.
+    assert!(complete(dir.path(), &["policyrun", "check", "--cluster", ""]).is_empty());
 }
 
 #[test]

@@ -129,7 +129,7 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub(crate) report: ReportArgs,
     /// Stop after this cluster
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = clusters())]
     pub(crate) until: Option<String>,
     /// Server-side dry run: every object is validated by the API server, nothing changes
     #[arg(long)]
@@ -208,7 +208,7 @@ pub struct TestArgs {
     #[arg(value_name = "PATH", required = true)]
     pub(crate) paths: Vec<PathBuf>,
     /// Judge the objects as this configured cluster's (its name and [cluster.policy])
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = clusters())]
     pub(crate) cluster: Option<String>,
     /// Judge every document of the run as one input, a list of `{"path", "contents"}`
     /// (conftest's `--combine`), for policies that look across files
@@ -263,7 +263,7 @@ pub struct CommonArgs {
     #[arg(short = 'C', long = "repo", value_name = "DIR")]
     pub(crate) repo: Option<PathBuf>,
     /// Only this cluster (repeat for several); default: all, in rollout order
-    #[arg(long = "cluster", value_name = "NAME")]
+    #[arg(long = "cluster", value_name = "NAME", add = clusters())]
     pub(crate) clusters: Vec<String>,
     /// Worker threads (default: one per core)
     #[arg(short = 'j', long, value_name = "N")]
@@ -442,6 +442,11 @@ pub(crate) enum Output {
 pub(crate) enum FormatOnlyArg {
     Warn,
     Fail,
+}
+
+/// What completes a cluster's name: the clusters of the nearest policyrun.toml.
+fn clusters() -> clap_complete::engine::ArgValueCompleter {
+    clap_complete::engine::ArgValueCompleter::new(super::complete::cluster_names)
 }
 
 impl Cli {

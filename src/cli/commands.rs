@@ -165,11 +165,10 @@ pub fn hook(args: HookArgs) -> Result<Summary, UsageError> {
     Ok(Summary::default())
 }
 
+/// The shell's registration script: completions are asked of the binary at each press of
+/// Tab (see `cli::complete`), so they know the repository's clusters.
 pub fn completions(args: CompletionsArgs) -> Result<Summary, UsageError> {
-    use clap::CommandFactory;
-    let mut command = Cli::command();
-    let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut command, "policyrun", &mut script);
+    let script = super::complete::registration(args.shell).map_err(UsageError)?;
     write_stdout(&script)?;
     Ok(Summary::default())
 }

@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod complete;
 pub mod config;
 pub(crate) mod hook;
 pub(crate) mod plan;
