@@ -224,6 +224,48 @@ fn manual_pages_are_written_one_per_command() {
     assert_eq!(missing.code, 2);
 }
 
+/// On a terminal, `policyrun man` shows the page formatted by the system's `man` (and its
+/// pager), not roff source (issue 27). `script` gives the run a terminal; `MANPAGER=cat`
+/// stands in for the pager.
+#[test]
+fn the_manual_page_is_formatted_on_a_terminal() {
+    let tools = ["man", "script"]
+        .iter()
+        .map(|tool| {
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("command -v {tool}"))
+                .output()
+                .map_err(|e| e.to_string())
+                .and_then(|o| {
+                    if o.status.success() {
+                        Ok(())
+                    } else {
+                        Err(format!("no {tool}"))
+                    }
+                })
+        })
+        .collect::<Result<Vec<()>, String>>()
+        .map(|_| ());
+    if !support::required_in_ci("man and script", "apt-get install man-db bsdutils", tools) {
+        return;
+    }
+    let binary = env!("CARGO_BIN_EXE_policyrun");
+    let output = Command::new("script")
+        .args(["-qec", &format!("{binary} man"), "/dev/null"])
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "80")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{shown}");
+    assert!(shown.contains("General Commands Manual"), "{shown}");
+    assert!(!shown.contains(".TH policyrun"), "{shown}");
+    // Piped, the roff source as before (for `man -l -` or a file).
+    let piped = support::policyrun(Path::new("."), &["man"]);
+    assert!(piped.stdout.contains(".TH policyrun 1"));
+}
+
 /// Options may come before the command, as git, make and kubectl users write them
 /// (`policyrun -C dir check`), and mean what they mean after it; `-o` is `--output`.
 #[test]

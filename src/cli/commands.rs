@@ -183,7 +183,12 @@ pub fn man(args: ManArgs) -> Result<Summary, UsageError> {
         Ok(roff)
     };
     let Some(dir) = args.out_dir else {
-        write_stdout(&render(command)?)?;
+        let roff = render(command)?;
+        // On a terminal the page is read, not its roff source: `man` formats and pages it.
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) && show_with_man(&roff) {
+            return Ok(Summary::default());
+        }
+        write_stdout(&roff)?;
         return Ok(Summary::default());
     };
     if !dir.is_dir() {
@@ -205,6 +210,22 @@ pub fn man(args: ManArgs) -> Result<Summary, UsageError> {
         let _ = writeln!(std::io::stdout(), "wrote {}", path.display());
     }
     Ok(Summary::default())
+}
+
+/// Shows a manual page with the system's `man` (`man -l FILE`, which formats it and runs
+/// the user's pager); `false` when there is no `man` to run, so the roff is printed instead.
+fn show_with_man(roff: &[u8]) -> bool {
+    let Ok(mut page) = tempfile::Builder::new().suffix(".1").tempfile() else {
+        return false;
+    };
+    if page.write_all(roff).and_then(|()| page.flush()).is_err() {
+        return false;
+    }
+    std::process::Command::new("man")
+        .arg("-l")
+        .arg(page.path())
+        .status()
+        .is_ok()
 }
 
 /// Writes to standard output; a reader that stopped reading is not an error.
