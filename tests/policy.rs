@@ -1185,3 +1185,39 @@ fn packs_lists_every_rule_the_packs_run() {
         human.stdout
     );
 }
+
+/// A gate with no policy at all says so in its report (issue 27), instead of having no
+/// policy stage to look at.
+#[test]
+fn a_gate_without_policies_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    support::write_file(
+        root,
+        "policyrun.toml",
+        "jpath = []\n\n[[cluster]]\nname = \"dev\"\n\n[style]\nenabled = false\n",
+    );
+    support::write_file(
+        root,
+        "clusters/dev/app.jsonnet",
+        "{ items_: { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app', namespace: 'default' } } } }\n",
+    );
+    let run = policyrun(root, &["expand"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let run = policyrun(root, &["check", "--no-cache", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let outcomes = policy_outcomes(&run.stdout);
+    let said: Vec<&Value> = outcomes.values().collect();
+    assert_eq!(said.len(), 1, "{said:#?}");
+    assert_eq!(status(said[0]), "warning");
+    assert_eq!(
+        message(said[0]),
+        "no policies configured: select built-in packs with `[policy] packs = [...]` or add policies/"
+    );
+    let human = policyrun(root, &["check", "--no-cache"]);
+    assert!(
+        human.stdout.contains("no policies configured"),
+        "{}",
+        human.stdout
+    );
+}

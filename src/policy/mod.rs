@@ -50,6 +50,22 @@ use waivers::{Date, Waivers};
 /// Check name for problems with the policies themselves (parse errors, missing builtins).
 pub const LOAD: &str = "load";
 
+/// Check name of the outcome that says no policy is configured.
+pub const NO_POLICIES_CHECK: &str = "configured";
+
+/// Why no policy runs, and what to do about it.
+pub const NO_POLICIES: &str =
+    "no policies configured: select built-in packs with `[policy] packs = [...]` or add policies/";
+
+/// The policy stage's one outcome when nothing is configured to run: a warning, so that a
+/// gate without policies says so in every report instead of looking as if they passed.
+pub fn no_policies() -> Outcome {
+    Outcome::new(Stage::Policy, NO_POLICIES_CHECK, Status::Warning)
+        .subject(crate::model::repository::CONFIG_FILE.to_owned())
+        .message(NO_POLICIES)
+        .location(Location::file(crate::model::repository::CONFIG_FILE))
+}
+
 /// A document that is not a Kubernetes object (or `test --combine`'s combined input),
 /// judged by the Rego rules as `input` in conftest's conventions.
 pub struct Document<'a> {
