@@ -1221,3 +1221,42 @@ fn a_gate_without_policies_says_so() {
         human.stdout
     );
 }
+
+/// A copy of policyrun's `policies/` (issue 27) brings its `waivers.yaml`: a list of waivers
+/// is no policy data, so it is left out with a warning instead of failing the policies.
+#[test]
+fn a_copy_of_the_packs_with_its_waiver_file_loads() {
+    let dir = packs_repository("namespaces = [\"namespace\", \"security\", \"cluster\"]\n");
+    copy_tree(
+        &manifest_dir().join("policies"),
+        &dir.path().join("policies"),
+    );
+    let run = policyrun(dir.path(), &["test", "--output", "json", "deploy.yaml"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = policy_outcomes(&run.stdout);
+    let note = outcomes
+        .values()
+        .find(|o| o["check"] == "load")
+        .unwrap_or_else(|| panic!("{outcomes:#?}"));
+    assert_eq!(status(note), "warning", "{note:#?}");
+    assert_eq!(note["location"]["file"], "policies/waivers.yaml");
+    assert_eq!(
+        status(find(
+            &outcomes,
+            "",
+            "Deployment apps/web",
+            "security.deny_privileged"
+        )),
+        "failed"
+    );
+    let run = policyrun(
+        dir.path(),
+        &["test", "-p", "policies", "--all-namespaces", "deploy.yaml"],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("security.deny_privileged"),
+        "{}",
+        run.stdout
+    );
+}

@@ -321,6 +321,7 @@ fn load_with(
             Err(p) => problems.push(p),
         }
     }
+    let mut waiver_notes = Vec::new();
     for path in &data_files {
         let added = fs::read_to_string(path)
             .map_err(|e| format!("cannot read: {e}"))
@@ -328,8 +329,14 @@ fn load_with(
                 take_in(&relative(root, path), text.as_bytes());
                 add_data_file(&mut engine, path, &text)
             });
-        if let Err(message) = added {
-            problems.push(problem(root, path, message));
+        match added {
+            Ok(DataFile::Merged) => {}
+            Ok(DataFile::Waivers) => waiver_notes.push(problem(
+                root,
+                path,
+                "is a list of waivers, not policy data (data is an object): it is not loaded, and its waivers apply only when [policy] waivers names it".into(),
+            )),
+            Err(message) => problems.push(problem(root, path, message)),
         }
     }
     let digest = Digest(contents.finalize().into());
@@ -371,7 +378,8 @@ fn load_with(
         )]);
     }
     let unrepeatable = unrepeatable_call(&mut engine);
-    let notes = super::safety::fail_open_negations(&mut engine);
+    let mut notes = super::safety::fail_open_negations(&mut engine);
+    notes.extend(waiver_notes);
     // From here on the modules are evaluated as OPA evaluates them (`super::opa`); every
     // check above saw them as written.
     let vm_engine = match settings.engine {
@@ -613,7 +621,16 @@ pub fn error_problem(file: &Path, text: &str) -> Problem {
 }
 
 /// Data files are merged at the root of `data`, as `opa eval -d` and `conftest --data` do.
-fn add_data_file(engine: &mut Engine, path: &Path, text: &str) -> Result<(), String> {
+/// What became of a data file below the policy directories.
+enum DataFile {
+    /// Its keys are in `data`.
+    Merged,
+    /// A list of waivers (entries naming a `rule`), such as a copy of policyrun's packs
+    /// brings in `waivers.yaml`: no data, and no reason to refuse the policies beside it.
+    Waivers,
+}
+
+fn add_data_file(engine: &mut Engine, path: &Path, text: &str) -> Result<DataFile, String> {
     let json = path.extension().and_then(|e| e.to_str()) == Some("json");
     let value: serde_json::Value = if json {
         serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?
@@ -622,6 +639,13 @@ fn add_data_file(engine: &mut Engine, path: &Path, text: &str) -> Result<(), Str
         crate::model::yaml::parse_document(text)
             .map_err(|p| format!("not valid YAML: line {}: {}", p.line, p.message))?
     };
+    if let Some(entries) = value.as_array()
+        && entries
+            .iter()
+            .all(|entry| entry.get("rule").is_some_and(serde_json::Value::is_string))
+    {
+        return Ok(DataFile::Waivers);
+    }
     if !value.is_object() {
         return Err(
             "a data file must hold an object, whose keys are merged into `data` (a waiver file is named in [policy] waivers)"
@@ -630,6 +654,7 @@ fn add_data_file(engine: &mut Engine, path: &Path, text: &str) -> Result<(), Str
     }
     engine
         .add_data(Value::from(value))
+        .map(|_| DataFile::Merged)
         .map_err(|e| format!("cannot merge into data: {e}"))
 }
 
