@@ -222,6 +222,58 @@ fn a_pull_request_that_weakens_its_gate_fails_with_a_finding_naming_the_change()
     }
 }
 
+/// Built-in packs come from the judge's binary (issue 27): a pull request that drops one
+/// from `[policy] packs` is a finding naming the rules it would stop, and is still judged
+/// by them.
+#[test]
+fn dropping_a_built_in_pack_is_a_gate_change_naming_its_rules() {
+    let dir = repository();
+    let root = dir.path();
+    support::edit_file(
+        root,
+        "policyrun.toml",
+        "namespaces = [\"namespace\", \"security\"]",
+        "packs = [\"namespace\", \"security\"]\ndirs = []",
+    );
+    git(root, &["commit", "-q", "-am", "built-in packs"]);
+    git(root, &["branch", "-f", "gate-main", "HEAD"]);
+    let (code, before) = check(root, &["--gate-from", "gate-main"]);
+    assert_eq!(code, 1, "the Deployment fails as it is: {before:#?}");
+    assert!(findings(&before).is_empty(), "{before:#?}");
+    let privileged = before
+        .iter()
+        .find(|o| o["check"] == "security.deny_privileged" && o["status"] == "failed")
+        .expect("the built-in pack judges the Deployment");
+    assert!(
+        privileged["detail"]
+            .as_str()
+            .unwrap()
+            .contains("<built-in>/security/security.rego:"),
+        "{privileged:#?}"
+    );
+
+    support::edit_file(
+        root,
+        "policyrun.toml",
+        "packs = [\"namespace\", \"security\"]",
+        "packs = [\"namespace\"]",
+    );
+    let (code, outcomes) = check(root, &["--gate-from", "gate-main"]);
+    assert_eq!(code, 1);
+    let found = findings(&outcomes);
+    assert!(
+        found.iter().any(|f| f["status"] == "failed"
+            && f["message"].as_str().unwrap().starts_with(
+                "changes [policy] packs: [\"namespace\", \"security\"] -> [\"namespace\"]: removes rules security."
+            )),
+        "{found:#?}"
+    );
+    assert!(
+        failed(&outcomes, "security.deny_privileged"),
+        "judged by main's gate, the Deployment still fails: {outcomes:#?}"
+    );
+}
+
 #[test]
 fn an_unknown_revision_or_one_without_a_configuration_is_a_usage_error() {
     let dir = repository();

@@ -290,6 +290,8 @@ fn the_next_gate_runs_exactly_when_a_pull_request_changes_policyrun() {
         ("src/name with spaces.rs", "\n"),
         ("build.rs", "fn main() {}\n"),
         (".cargo/config.toml", "[build]\nrustflags = []\n"),
+        // The built-in packs are built from policies/ (issue 27).
+        ("policies/main.rego", "package main\nimport rego.v1\n"),
     ] {
         let changed = tempfile::tempdir().unwrap();
         tree(changed.path());

@@ -1452,7 +1452,10 @@ fn bundled_modules_compile_and_their_tests_pass_in_opa() {
         failing.join("\n")
     );
 
-    let run = policyrun(&root, &["verify", "--output", "json"]);
+    let run = policyrun(
+        &root,
+        &["verify", "--policy", "policies", "--output", "json"],
+    );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     let verified: BTreeSet<String> = doc["outcomes"]

@@ -922,6 +922,9 @@ fn verify_passes_our_own_packs_with_junit() {
         &manifest_dir(),
         &[
             "verify",
+            // The packs' home: this repository runs them built in (issue 27).
+            "--policy",
+            "policies",
             "--output",
             "json",
             "--junit",
@@ -1024,4 +1027,236 @@ fn secret_values_never_reach_a_report_from_policies() {
         assert!(!text.contains("hunter2"), "{text}");
         assert!(!text.contains("aHVudGVyMg=="), "{text}");
     }
+}
+
+// ---- built-in packs (issue 27) -----------------------------------------------------------
+
+const PRIVILEGED: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: registry.example.com/web:1.0\n        securityContext:\n          privileged: true\n";
+
+/// A repository with `policy` as its `[policy]` table and the privileged Deployment.
+fn packs_repository(policy: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    support::write_file(
+        dir.path(),
+        "policyrun.toml",
+        &format!("[[cluster]]\nname = \"dev\"\n\n[policy]\n{policy}"),
+    );
+    support::write_file(dir.path(), "deploy.yaml", PRIVILEGED);
+    dir
+}
+
+#[test]
+fn a_selected_built_in_pack_judges_and_names_its_module() {
+    let dir = packs_repository("packs = [\"security\"]\n");
+    let run = policyrun(dir.path(), &["test", "--output", "json", "deploy.yaml"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = policy_outcomes(&run.stdout);
+    let privileged = find(
+        &outcomes,
+        "",
+        "Deployment apps/web",
+        "security.deny_privileged",
+    );
+    assert_eq!(status(privileged), "failed");
+    let detail = privileged["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("rule deny_privileged at <built-in>/security/security.rego:"),
+        "{detail}"
+    );
+    // Only the selected pack runs.
+    assert!(
+        outcomes
+            .values()
+            .all(|o| o["check"].as_str().unwrap().starts_with("security.")),
+        "{outcomes:#?}"
+    );
+}
+
+#[test]
+fn an_unknown_pack_is_a_configuration_error_listing_the_packs() {
+    let dir = packs_repository("packs = [\"security\", \"nope\"]\n");
+    let run = policyrun(dir.path(), &["test", "deploy.yaml"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("policy.packs[1]: no built-in pack `nope`")
+            && run.stderr.contains("cluster, namespace, security"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_repositorys_own_policies_add_to_the_packs_but_cannot_redefine_one() {
+    let dir = packs_repository("packs = [\"security\"]\n");
+    support::write_file(
+        dir.path(),
+        "policies/team.rego",
+        "package team\nimport rego.v1\ndeny_unowned contains \"no owner label\" if not input.metadata.labels.owner\n",
+    );
+    let run = policyrun(dir.path(), &["test", "--output", "json", "deploy.yaml"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = policy_outcomes(&run.stdout);
+    let web = "Deployment apps/web";
+    assert_eq!(
+        status(find(&outcomes, "", web, "team.deny_unowned")),
+        "failed"
+    );
+    assert_eq!(
+        status(find(&outcomes, "", web, "security.deny_privileged")),
+        "failed"
+    );
+
+    // A module of the pack's own package would merge into it: refused, naming both.
+    support::write_file(
+        dir.path(),
+        "policies/lax.rego",
+        "package security\nimport rego.v1\nallowed := true\n",
+    );
+    let run = policyrun(dir.path(), &["test", "--output", "json", "deploy.yaml"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = policy_outcomes(&run.stdout);
+    let clash = outcomes
+        .values()
+        .find(|o| o["check"] == "load")
+        .unwrap_or_else(|| panic!("{outcomes:#?}"));
+    assert_eq!(status(clash), "error");
+    assert_eq!(clash["location"]["file"], "policies/lax.rego");
+    assert!(
+        message(clash).contains("package `security` is the built-in pack `security`")
+            && message(clash).contains("remove \"security\" from [policy] packs"),
+        "{clash:#?}"
+    );
+    assert!(
+        outcomes.values().all(|o| o["check"] == "load"),
+        "nothing is judged by a redefined pack: {outcomes:#?}"
+    );
+}
+
+/// `policyrun packs` lists exactly the rules a repository selecting every pack runs, each
+/// with a description.
+#[test]
+fn packs_lists_every_rule_the_packs_run() {
+    let run = policyrun(&manifest_dir(), &["packs", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let mut listed = Vec::new();
+    for pack in doc["packs"].as_array().unwrap() {
+        for rule in pack["rules"].as_array().unwrap() {
+            assert!(rule["description"].is_string(), "{rule}");
+            listed.push(rule["check"].as_str().unwrap().to_owned());
+        }
+    }
+    let settings: Vec<&str> = doc["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["settings"].as_array().unwrap())
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            "public_load_balancers",
+            "external_namespaces",
+            "pod_security",
+            "pod_security_version"
+        ]
+    );
+
+    let dir = packs_repository("packs = [\"namespace\", \"security\", \"cluster\"]\n");
+    let run = policyrun(dir.path(), &["test", "--output", "json", "deploy.yaml"]);
+    let mut run_checks: Vec<String> = policy_outcomes(&run.stdout)
+        .values()
+        .map(|o| o["check"].as_str().unwrap().to_owned())
+        .collect();
+    run_checks.sort();
+    listed.sort();
+    assert_eq!(listed, run_checks);
+
+    let human = policyrun(&manifest_dir(), &["packs"]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    for check in &listed {
+        assert!(human.stdout.contains(check.as_str()), "{check}");
+    }
+    assert!(
+        human.stdout.lines().all(|l| l.chars().count() <= 80),
+        "{}",
+        human.stdout
+    );
+}
+
+/// A gate with no policy at all says so in its report (issue 27), instead of having no
+/// policy stage to look at.
+#[test]
+fn a_gate_without_policies_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    support::write_file(
+        root,
+        "policyrun.toml",
+        "jpath = []\n\n[[cluster]]\nname = \"dev\"\n\n[style]\nenabled = false\n",
+    );
+    support::write_file(
+        root,
+        "clusters/dev/app.jsonnet",
+        "{ items_: { cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app', namespace: 'default' } } } }\n",
+    );
+    let run = policyrun(root, &["expand"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let run = policyrun(root, &["check", "--no-cache", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let outcomes = policy_outcomes(&run.stdout);
+    let said: Vec<&Value> = outcomes.values().collect();
+    assert_eq!(said.len(), 1, "{said:#?}");
+    assert_eq!(status(said[0]), "warning");
+    assert_eq!(
+        message(said[0]),
+        "no policies configured: select built-in packs with `[policy] packs = [...]` or add policies/"
+    );
+    let human = policyrun(root, &["check", "--no-cache"]);
+    assert!(
+        human.stdout.contains("no policies configured"),
+        "{}",
+        human.stdout
+    );
+}
+
+/// A copy of policyrun's `policies/` (issue 27) brings its `waivers.yaml`: a list of waivers
+/// is no policy data, so it is left out with a warning instead of failing the policies.
+#[test]
+fn a_copy_of_the_packs_with_its_waiver_file_loads() {
+    let dir = packs_repository("namespaces = [\"namespace\", \"security\", \"cluster\"]\n");
+    copy_tree(
+        &manifest_dir().join("policies"),
+        &dir.path().join("policies"),
+    );
+    let run = policyrun(dir.path(), &["test", "--output", "json", "deploy.yaml"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = policy_outcomes(&run.stdout);
+    let note = outcomes
+        .values()
+        .find(|o| o["check"] == "load")
+        .unwrap_or_else(|| panic!("{outcomes:#?}"));
+    assert_eq!(status(note), "warning", "{note:#?}");
+    assert_eq!(note["location"]["file"], "policies/waivers.yaml");
+    assert_eq!(
+        status(find(
+            &outcomes,
+            "",
+            "Deployment apps/web",
+            "security.deny_privileged"
+        )),
+        "failed"
+    );
+    let run = policyrun(
+        dir.path(),
+        &["test", "-p", "policies", "--all-namespaces", "deploy.yaml"],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("security.deny_privileged"),
+        "{}",
+        run.stdout
+    );
 }

@@ -51,6 +51,9 @@ pub enum Command {
     /// Rewrite jsonnet files into the canonical form the style stage checks (jsonnetfmt's,
     /// with the [style] options of policyrun.toml)
     Fmt(FmtArgs),
+    /// List the rule packs built into policyrun (`[policy] packs`): each rule with what it
+    /// checks, and the [cluster.policy] settings each pack reads
+    Packs(PacksArgs),
     /// Install (or remove) a git pre-push hook that runs the gate before every push
     Hook(HookArgs),
     /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell)
@@ -75,6 +78,21 @@ pub(crate) enum HookAction {
     Install,
     /// Remove the hook policyrun wrote; any other stays
     Uninstall,
+}
+
+#[derive(Args, Clone)]
+pub struct PacksArgs {
+    /// `human` (80 columns) or `json`
+    #[arg(short = 'o', long, value_enum, default_value_t = PacksOutput::Human)]
+    pub(crate) output: PacksOutput,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PacksOutput {
+    /// Each pack, its rules and settings, wrapped to 80 columns
+    Human,
+    /// The same, machine-readable
+    Json,
 }
 
 #[derive(Args, Clone)]

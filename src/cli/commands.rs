@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::cli::UsageError;
 use crate::cli::args::{
     ApplyArgs, CheckArgs, Cli, CommonArgs, CompletionsArgs, DiffArgs, FmtArgs, HookAction,
-    HookArgs, ManArgs, TestArgs, ValidateArgs, VerifyArgs,
+    HookArgs, ManArgs, PacksArgs, PacksOutput, TestArgs, ValidateArgs, VerifyArgs,
 };
 use crate::cli::config::Config;
 use crate::cli::plan::{self, start_dir, start_workers};
@@ -73,6 +73,69 @@ pub fn verify(args: VerifyArgs) -> Result<Summary, UsageError> {
     let plan = plan::verify(args)?;
     let mut outcomes = policy::verify::run(&plan.root, &plan.settings).map_err(UsageError)?;
     finish(&plan.report, &mut outcomes, started, None)
+}
+
+/// `policyrun packs`: the built-in packs, their rules and settings; nothing is judged.
+pub fn packs(args: PacksArgs) -> Result<Summary, UsageError> {
+    let catalogue = policy::packs::catalogue()
+        .map_err(|e| UsageError(format!("the built-in packs do not load: {e}")))?;
+    let text = match args.output {
+        PacksOutput::Json => {
+            let mut text = serde_json::to_string_pretty(&serde_json::json!({ "packs": catalogue }))
+                .map_err(|e| UsageError(e.to_string()))?;
+            text.push('\n');
+            text
+        }
+        PacksOutput::Human => packs_listing(&catalogue),
+    };
+    print_listing(&text)?;
+    Ok(Summary::default())
+}
+
+/// The packs for a terminal: each rule and setting with its description below it, wrapped
+/// to 80 columns.
+fn packs_listing(catalogue: &[policy::packs::PackInfo]) -> String {
+    const WIDTH: usize = 80;
+    let mut out = String::from(
+        "Built-in rule packs (select them in policyrun.toml: [policy] packs = [...])\n",
+    );
+    for pack in catalogue {
+        out.push_str(&format!("\n{}\n  rules:\n", pack.name));
+        for rule in &pack.rules {
+            out.push_str(&format!("    {} ({})\n", rule.check, rule.kind));
+            let text = rule.description.as_deref().unwrap_or("(not described)");
+            out.push_str(&wrap(text, 8, WIDTH));
+        }
+        if !pack.settings.is_empty() {
+            out.push_str("  [cluster.policy] settings:\n");
+            for setting in &pack.settings {
+                out.push_str(&format!("    {}\n", setting.name));
+                out.push_str(&wrap(&setting.text, 8, WIDTH));
+            }
+        }
+    }
+    out
+}
+
+/// `text` in lines of at most `width` columns indented by `indent` (a word longer than a
+/// line keeps a line of its own).
+fn wrap(text: &str, indent: usize, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && indent + line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&format!("{:indent$}{line}\n", ""));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str(&format!("{:indent$}{line}\n", ""));
+    }
+    out
 }
 
 pub fn apply(args: ApplyArgs) -> Result<Summary, UsageError> {

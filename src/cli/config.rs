@@ -158,6 +158,8 @@ struct RawApply {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
+    #[serde(default)]
+    packs: Vec<String>,
     dirs: Option<Vec<String>>,
     namespaces: Option<Vec<String>>,
     #[serde(default)]
@@ -685,9 +687,12 @@ fn schema_settings(
     })
 }
 
-/// The `[policy]` table. Without `dirs`, `policies/` is used when it exists (a repository
-/// without policies has no policy stage); named directories must exist.
+/// The `[policy]` table. `packs` selects built-in packs, which the directories add to.
+/// Without `dirs`, `policies/` is used when it exists (a repository without policies has
+/// no policy stage, and its report says so); named directories must exist. With packs and
+/// without `namespaces`, every package of the directories runs (the packs' always do).
 fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Settings, String> {
+    crate::policy::packs::check_names(&raw.packs)?;
     // What judges the pull request is read only through no link at all: a linked policy
     // directory or waiver file is refused, as a linked `.rego` file below them is.
     let inside = |key: &str, paths: &[String]| {
@@ -711,6 +716,7 @@ fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Setting
         None => Vec::new(),
         Some(dirs) => inside("policy.dirs", &dirs)?,
     };
+    let every_own_package = raw.namespaces.is_none() && !raw.packs.is_empty();
     let namespaces = raw.namespaces.unwrap_or_else(|| vec!["main".to_owned()]);
     for (i, namespace) in namespaces.iter().enumerate() {
         if namespace.trim().is_empty() {
@@ -720,9 +726,11 @@ fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Setting
     let waivers = inside("policy.waivers", &raw.waivers)?;
     let gatekeeper = inside("policy.gatekeeper", &raw.gatekeeper)?;
     Ok(crate::policy::Settings {
+        packs: raw.packs,
         dirs,
         namespaces,
         all_namespaces: raw.all_namespaces,
+        every_own_package,
         rego_version: raw.rego_version.unwrap_or_default(),
         engine: raw.engine.unwrap_or_default(),
         waivers,

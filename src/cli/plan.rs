@@ -447,7 +447,8 @@ fn cluster_order(config: &Config) -> Vec<String> {
 }
 
 /// The policy settings for `test` and `verify`: policyrun.toml's when there is one (with
-/// its root, to which reports are relative), replaced by `--policy` paths when given.
+/// its root, to which reports are relative), replaced by `--policy` paths when given
+/// (built-in packs included).
 fn policy_sources(
     sources: &PolicySources,
 ) -> Result<(PathBuf, policy::Settings, Option<Config>), UsageError> {
@@ -468,6 +469,10 @@ fn policy_sources(
         policies.to_vec()
     };
     if !chosen.is_empty() {
+        // `--policy` names the policies that run: they replace the configured ones, the
+        // built-in packs included (a copy of a pack must not meet the pack itself).
+        settings.packs = Vec::new();
+        settings.every_own_package = false;
         settings.dirs = Vec::new();
         // conftest's `--policy` holds policies; its data comes with `--data`.
         settings.data_in_dirs = false;
@@ -498,6 +503,7 @@ fn apply_policy_flags(flags: &PolicyArgs, settings: &mut policy::Settings) -> Op
     let refused = settings.reveal_secret_values && !flags.allow_secret_values;
     settings.reveal_secret_values &= flags.allow_secret_values;
     if !flags.namespaces.is_empty() {
+        settings.every_own_package = false;
         settings.namespaces = flags.namespaces.clone();
     }
     settings.all_namespaces |= flags.all_namespaces;

@@ -287,6 +287,9 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             schema::run(&mut catalog, input, &Unseen),
         );
     }
+    if !options.without_policy && config.policy.is_empty() {
+        outcomes.push(policy::no_policies());
+    }
     if let Some((policies, memory)) = started.policies {
         // Every expanded object is context (namespaces created, inventory, waiver usage).
         let mut all_targets = own_targets;

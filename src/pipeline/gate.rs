@@ -157,7 +157,15 @@ impl Baseline {
             ("limits", "[limits]"),
         ] {
             for (key, before, after) in changed_keys(self.raw.get(table), raw.get(table)) {
-                say(CONFIG_FILE, setting_change(shown, &key, before, after));
+                let effect = if (table, key.as_str()) == ("policy", "packs") {
+                    pack_change(before.as_ref(), after.as_ref())
+                } else {
+                    String::new()
+                };
+                say(
+                    CONFIG_FILE,
+                    setting_change(shown, &key, before, after) + &effect,
+                );
             }
         }
         let clusters = |table: &toml::Table| -> BTreeMap<String, toml::Table> {
@@ -419,6 +427,48 @@ fn setting_change(
         shown(&before),
         shown(&after)
     )
+}
+
+/// What a change to `[policy] packs` does to the gate: the built-in rules it stops or starts
+/// running (": removes rules security.deny_privileged, ..."), or nothing to add.
+fn pack_change(before: Option<&toml::Value>, after: Option<&toml::Value>) -> String {
+    let names = |value: Option<&toml::Value>| -> BTreeSet<String> {
+        value
+            .and_then(toml::Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (before, after) = (names(before), names(after));
+    let rules = |packs: BTreeSet<&String>| -> Vec<String> {
+        packs
+            .into_iter()
+            .flat_map(|pack| crate::policy::packs::rule_checks(pack))
+            .collect()
+    };
+    let removed = rules(before.difference(&after).collect());
+    let added = rules(after.difference(&before).collect());
+    let mut effects = Vec::new();
+    if !removed.is_empty() {
+        effects.push(format!(
+            "removes rules {}",
+            list(&removed.iter().collect::<Vec<_>>())
+        ));
+    }
+    if !added.is_empty() {
+        effects.push(format!(
+            "adds rules {}",
+            list(&added.iter().collect::<Vec<_>>())
+        ));
+    }
+    if effects.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", effects.join("; "))
+    }
 }
 
 /// What a change to one gate file does, as far as can be said without evaluating: the rules

@@ -123,7 +123,10 @@ pub fn test(
     share: bool,
 ) -> Result<Vec<Outcome>, String> {
     if settings.is_empty() {
-        return Err("no policies to run: no policies/ directory and no [policy] dirs".into());
+        return Err(format!(
+            "no policies to run: {}",
+            crate::policy::NO_POLICIES
+        ));
     }
     let mut stage = PolicyStage::new(root, settings);
     if !share {

@@ -15,6 +15,7 @@ use regorus::{Engine, Value};
 use walkdir::WalkDir;
 
 use super::kinds::{self, Kinds};
+use super::packs;
 use super::{RegoVersion, Settings};
 use crate::model::digest::Digest;
 use sha2::{Digest as _, Sha256};
@@ -249,8 +250,19 @@ pub enum Purpose {
     Verify,
 }
 
-/// Loads every module and data file for `purpose`.
+/// Loads every module and data file for `purpose`: the selected built-in packs' modules,
+/// then the policy directories'.
 pub fn load(root: &Path, settings: &Settings, purpose: Purpose) -> Result<Loaded, Vec<Problem>> {
+    load_with(root, settings, purpose, &packs::modules(&settings.packs))
+}
+
+/// [`load`] with the given built-in modules (a test gives other texts).
+fn load_with(
+    root: &Path,
+    settings: &Settings,
+    purpose: Purpose,
+    builtins: &[packs::BuiltinModule],
+) -> Result<Loaded, Vec<Problem>> {
     let with_tests = purpose == Purpose::Verify;
     let mut problems = Vec::new();
     let (rego_files, data_files) = policy_files(root, settings, &mut problems);
@@ -271,6 +283,13 @@ pub fn load(root: &Path, settings: &Settings, purpose: Purpose) -> Result<Loaded
         format!("{:?}", settings.rego_version).as_bytes(),
     );
     let mut sources = Vec::new();
+    // Named and digested as any module: a binary with changed packs never recalls the
+    // verdicts of the packs it was not built with.
+    for module in builtins {
+        let display = PathBuf::from(module.shown());
+        take_in(&display, module.text.as_bytes());
+        sources.push((display, module.text.to_owned(), false));
+    }
     for path in &rego_files {
         let is_test = path
             .file_name()
@@ -302,6 +321,7 @@ pub fn load(root: &Path, settings: &Settings, purpose: Purpose) -> Result<Loaded
             Err(p) => problems.push(p),
         }
     }
+    let mut waiver_notes = Vec::new();
     for path in &data_files {
         let added = fs::read_to_string(path)
             .map_err(|e| format!("cannot read: {e}"))
@@ -309,23 +329,28 @@ pub fn load(root: &Path, settings: &Settings, purpose: Purpose) -> Result<Loaded
                 take_in(&relative(root, path), text.as_bytes());
                 add_data_file(&mut engine, path, &text)
             });
-        if let Err(message) = added {
-            problems.push(problem(root, path, message));
+        match added {
+            Ok(DataFile::Merged) => {}
+            Ok(DataFile::Waivers) => waiver_notes.push(problem(
+                root,
+                path,
+                "is a list of waivers, not policy data (data is an object): it is not loaded, and its waivers apply only when [policy] waivers names it".into(),
+            )),
+            Err(message) => problems.push(problem(root, path, message)),
         }
     }
     let digest = Digest(contents.finalize().into());
     let infos = module_infos(&mut engine, &modules);
+    problems.extend(replaced_packs(&infos, builtins));
     problems.extend(reserved_names(&mut engine));
     problems.extend(missing_functions(&mut engine));
     problems.extend(super::safety::unsafe_variables(&mut engine));
     if !problems.is_empty() {
         return Err(problems);
     }
-    for namespace in settings
-        .namespaces
-        .iter()
-        .filter(|_| !settings.all_namespaces && purpose == Purpose::Judge)
-    {
+    for namespace in settings.namespaces.iter().filter(|_| {
+        !settings.all_namespaces && !settings.every_own_package && purpose == Purpose::Judge
+    }) {
         if !infos.iter().any(|i| !i.is_test && &i.package == namespace) {
             problems.push(selection_problem(
                 root,
@@ -353,7 +378,8 @@ pub fn load(root: &Path, settings: &Settings, purpose: Purpose) -> Result<Loaded
         )]);
     }
     let unrepeatable = unrepeatable_call(&mut engine);
-    let notes = super::safety::fail_open_negations(&mut engine);
+    let mut notes = super::safety::fail_open_negations(&mut engine);
+    notes.extend(waiver_notes);
     // From here on the modules are evaluated as OPA evaluates them (`super::opa`); every
     // check above saw them as written.
     let vm_engine = match settings.engine {
@@ -595,7 +621,16 @@ pub fn error_problem(file: &Path, text: &str) -> Problem {
 }
 
 /// Data files are merged at the root of `data`, as `opa eval -d` and `conftest --data` do.
-fn add_data_file(engine: &mut Engine, path: &Path, text: &str) -> Result<(), String> {
+/// What became of a data file below the policy directories.
+enum DataFile {
+    /// Its keys are in `data`.
+    Merged,
+    /// A list of waivers (entries naming a `rule`), such as a copy of policyrun's packs
+    /// brings in `waivers.yaml`: no data, and no reason to refuse the policies beside it.
+    Waivers,
+}
+
+fn add_data_file(engine: &mut Engine, path: &Path, text: &str) -> Result<DataFile, String> {
     let json = path.extension().and_then(|e| e.to_str()) == Some("json");
     let value: serde_json::Value = if json {
         serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?
@@ -604,6 +639,13 @@ fn add_data_file(engine: &mut Engine, path: &Path, text: &str) -> Result<(), Str
         crate::model::yaml::parse_document(text)
             .map_err(|p| format!("not valid YAML: line {}: {}", p.line, p.message))?
     };
+    if let Some(entries) = value.as_array()
+        && entries
+            .iter()
+            .all(|entry| entry.get("rule").is_some_and(serde_json::Value::is_string))
+    {
+        return Ok(DataFile::Waivers);
+    }
     if !value.is_object() {
         return Err(
             "a data file must hold an object, whose keys are merged into `data` (a waiver file is named in [policy] waivers)"
@@ -612,7 +654,55 @@ fn add_data_file(engine: &mut Engine, path: &Path, text: &str) -> Result<(), Str
     }
     engine
         .add_data(Value::from(value))
+        .map(|_| DataFile::Merged)
         .map_err(|e| format!("cannot merge into data: {e}"))
+}
+
+/// Is this module one of a built-in pack's?
+fn is_builtin(file: &Path) -> bool {
+    file.starts_with(packs::PREFIX)
+}
+
+/// A repository module in the package of a selected built-in pack: regorus would merge it
+/// into the pack, so that it could add to or change what the pack's rules say without
+/// anyone seeing it. A repository that wants its own version of a pack does not select it.
+fn replaced_packs(infos: &[ModuleInfo], builtins: &[packs::BuiltinModule]) -> Vec<Problem> {
+    let builtin_packages: BTreeMap<&str, &Path> = infos
+        .iter()
+        .filter(|i| is_builtin(&i.file))
+        .map(|i| (i.package.as_str(), i.file.as_path()))
+        .collect();
+    infos
+        .iter()
+        .filter(|i| !is_builtin(&i.file))
+        .filter_map(|info| {
+            let module = builtin_packages.get(info.package.as_str())?;
+            let pack = builtins
+                .iter()
+                .find(|b| Path::new(&b.shown()) == *module)
+                .map_or("?", |b| b.pack);
+            let message = if pack == packs::SHARED {
+                format!(
+                    "package `{}` is the built-in packs' shared helpers ({}), which come with [policy] packs: a repository's policies add to the built-in packs and cannot change them; name this package otherwise",
+                    info.package,
+                    module.display()
+                )
+            } else {
+                format!(
+                    "package `{}` is the built-in pack `{pack}` ({}), selected by [policy] packs: a repository's policies add to the built-in packs and cannot change them; to use this one instead, remove \"{pack}\" from [policy] packs",
+                    info.package,
+                    module.display()
+                )
+            };
+            Some(Problem {
+                file: info.file.clone(),
+                line: None,
+                column: None,
+                message,
+                detail: None,
+            })
+        })
+        .collect()
 }
 
 /// A problem with which packages are selected, placed at the first policy directory.
@@ -753,7 +843,11 @@ fn reference(components: &[String]) -> String {
 fn select_packages(infos: &[ModuleInfo], settings: &Settings) -> Vec<Package> {
     let mut by_name: BTreeMap<&str, Package> = BTreeMap::new();
     for info in infos.iter().filter(|i| !i.is_test) {
-        let selected = settings.all_namespaces || settings.namespaces.contains(&info.package);
+        // A selected pack's rules run whatever `namespaces` selects among the repository's.
+        let selected = settings.all_namespaces
+            || settings.every_own_package
+            || settings.namespaces.contains(&info.package)
+            || is_builtin(&info.file);
         if !selected {
             continue;
         }
@@ -1236,6 +1330,35 @@ mod tests {
             ..Settings::default()
         };
         load(dir.path(), &settings, Purpose::Judge)
+    }
+
+    /// The verdict memory's key names the policies by this digest: a binary whose built-in
+    /// pack says something else must not recall the verdicts of the old one.
+    #[test]
+    fn the_digest_follows_the_built_in_modules_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            packs: vec!["p".to_owned()],
+            namespaces: Vec::new(),
+            ..Settings::default()
+        };
+        let digest = |text: &'static str| {
+            let module = packs::BuiltinModule {
+                pack: "p",
+                path: "p/p.rego",
+                text,
+            };
+            load_with(dir.path(), &settings, Purpose::Judge, &[module])
+                .unwrap()
+                .digest
+        };
+        let before = digest("package p\nimport rego.v1\ndeny contains \"a\" if input.a\n");
+        let after = digest("package p\nimport rego.v1\ndeny contains \"a\" if input.b\n");
+        assert_ne!(before, after);
+        assert_eq!(
+            before,
+            digest("package p\nimport rego.v1\ndeny contains \"a\" if input.a\n")
+        );
     }
 
     #[test]

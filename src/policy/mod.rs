@@ -9,6 +9,7 @@ pub mod kinds;
 pub mod load;
 pub(crate) mod memory;
 pub mod opa;
+pub mod packs;
 pub(crate) mod reads;
 pub mod redact;
 pub(crate) mod results;
@@ -48,6 +49,22 @@ use waivers::{Date, Waivers};
 
 /// Check name for problems with the policies themselves (parse errors, missing builtins).
 pub const LOAD: &str = "load";
+
+/// Check name of the outcome that says no policy is configured.
+pub const NO_POLICIES_CHECK: &str = "configured";
+
+/// Why no policy runs, and what to do about it.
+pub const NO_POLICIES: &str =
+    "no policies configured: select built-in packs with `[policy] packs = [...]` or add policies/";
+
+/// The policy stage's one outcome when nothing is configured to run: a warning, so that a
+/// gate without policies says so in every report instead of looking as if they passed.
+pub fn no_policies() -> Outcome {
+    Outcome::new(Stage::Policy, NO_POLICIES_CHECK, Status::Warning)
+        .subject(crate::model::repository::CONFIG_FILE.to_owned())
+        .message(NO_POLICIES)
+        .location(Location::file(crate::model::repository::CONFIG_FILE))
+}
 
 /// A document that is not a Kubernetes object (or `test --combine`'s combined input),
 /// judged by the Rego rules as `input` in conftest's conventions.
@@ -91,6 +108,8 @@ pub const DEFAULT_OBJECT_BUDGET: Duration = Duration::from_secs(5);
 /// Where the policies are and which of them run; paths absolute, inside the repository.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The built-in packs that run (`[policy] packs`; see [`packs`]), besides `dirs`.
+    pub packs: Vec<String>,
     /// Directories (or files) holding `.rego` modules and data files.
     pub dirs: Vec<PathBuf>,
     /// Whether the `.json`/`.yaml`/`.yml` files below `dirs` are data: they are for
@@ -105,6 +124,10 @@ pub struct Settings {
     pub namespaces: Vec<String>,
     /// Every package's rules run (conftest's `--all-namespaces`).
     pub all_namespaces: bool,
+    /// Every package of `dirs` runs, as `namespaces` was not set beside `packs`: a
+    /// repository that adds its own policies to the packs need not list their packages.
+    /// Naming packages (`--namespace`) or other policies (`--policy`) ends it.
+    pub every_own_package: bool,
     pub rego_version: RegoVersion,
     pub engine: RegoEngine,
     /// Waiver files (YAML or JSON lists).
@@ -123,11 +146,13 @@ impl Default for Settings {
     /// conftest's defaults: package `main`, no directories until configured.
     fn default() -> Self {
         Settings {
+            packs: Vec::new(),
             dirs: Vec::new(),
             data_in_dirs: true,
             data: Vec::new(),
             namespaces: vec!["main".to_owned()],
             all_namespaces: false,
+            every_own_package: false,
             rego_version: RegoVersion::default(),
             engine: RegoEngine::default(),
             waivers: Vec::new(),
@@ -146,9 +171,10 @@ impl Settings {
             || self.gatekeeper.iter().any(|g| path.starts_with(g))
     }
 
-    /// Nothing to evaluate at all: no directories and no Gatekeeper objects.
+    /// Nothing to evaluate at all: no built-in pack, no directories and no Gatekeeper
+    /// objects.
     pub fn is_empty(&self) -> bool {
-        self.dirs.is_empty() && self.gatekeeper.is_empty()
+        self.packs.is_empty() && self.dirs.is_empty() && self.gatekeeper.is_empty()
     }
 }
 
@@ -267,7 +293,7 @@ pub fn run(stage: &PolicyStage, input: Input, _events: &dyn Events) -> StageRepo
 impl PolicyStage {
     pub fn new(root: &Path, settings: &Settings) -> PolicyStage {
         let mut problems = Vec::new();
-        let loaded = if settings.dirs.is_empty() {
+        let loaded = if settings.dirs.is_empty() && settings.packs.is_empty() {
             None
         } else {
             match load::load(root, settings, load::Purpose::Judge) {

@@ -17,6 +17,12 @@ pub const TEST: &str = "test";
 /// fails, an error is an error. No test at all is an `Err`: a verify that ran nothing must
 /// not pass.
 pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
+    if settings.dirs.is_empty() && !settings.packs.is_empty() {
+        return Err(format!(
+            "no policy directories configured ([policy] dirs) to hold tests; the built-in packs ({}) are tested with policyrun itself: name a directory of policies and their tests with --policy DIR",
+            settings.packs.join(", ")
+        ));
+    }
     if settings.dirs.is_empty() {
         return Err("no policy directories configured ([policy] dirs)".into());
     }
