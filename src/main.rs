@@ -66,6 +66,7 @@ fn run() -> ExitCode {
         Some(Command::Apply(args)) => commands::apply(args),
         Some(Command::Diff(args)) => commands::diff(args),
         Some(Command::Packs(args)) => commands::packs(args),
+        Some(Command::Init(args)) => commands::init(args),
         Some(Command::Hook(args)) => commands::hook(args),
         Some(Command::Completions(args)) => commands::completions(args),
         Some(Command::Man(args)) => commands::man(args),

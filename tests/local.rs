@@ -323,3 +323,82 @@ fn test_without_any_policies_says_where_it_looked() {
         named.stderr
     );
 }
+
+/// `policyrun init` on this repository with its `policyrun.toml` and `policies/` removed
+/// (issue 27): it finds the three clusters, the generated root and `lib/`, writes a
+/// configuration and a baseline of today's findings, and the gate is green; a second `init`
+/// never overwrites the file.
+#[test]
+fn init_adopts_this_repository_and_starts_green_with_a_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for part in ["clusters", "common", "lib", "generated"] {
+        support::copy_tree(&support::manifest_dir().join(part), &root.join(part));
+    }
+    let init = support::policyrun(
+        root,
+        &[
+            "init",
+            "--baseline-owner",
+            "team-platform",
+            "--baseline-expires",
+            "2099-12-31",
+        ],
+    );
+    assert_eq!(init.code, 0, "{}{}", init.stdout, init.stderr);
+    assert!(
+        init.stderr.contains("found 3 cluster(s) (dev, int, web), the generated JSON in generated/ (indent 2), import paths [lib]"),
+        "{}",
+        init.stderr
+    );
+    let written = fs::read_to_string(root.join("policyrun.toml")).unwrap();
+    assert!(
+        written.contains("packs = [\"namespace\", \"security\", \"cluster\"]"),
+        "{written}"
+    );
+    assert!(
+        written.contains("waivers = [\"policyrun-baseline.yaml\"]"),
+        "{written}"
+    );
+    let baseline = fs::read_to_string(root.join("policyrun-baseline.yaml")).unwrap();
+    assert!(baseline.contains("owner: \"team-platform\""), "{baseline}");
+    let gate = support::policyrun(root, &[]);
+    assert_eq!(gate.code, 0, "{}{}", gate.stdout, gate.stderr);
+
+    let again = support::policyrun(root, &["init"]);
+    assert_eq!(again.code, 2, "{}{}", again.stdout, again.stderr);
+    assert!(
+        again.stderr.contains("init never overwrites it"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("policyrun.toml")).unwrap(),
+        written
+    );
+}
+
+/// `init` on a repository laid out otherwise (issue 27): cluster directories named by
+/// domain at the root, JSON indented by 3 as the C++ tool writes it, and an ext var whose
+/// value `init` reads back from the committed JSON; the gate is green without a baseline.
+#[test]
+fn init_reads_another_layout_and_the_ext_vars_committed_json_shows() {
+    let repo = support::fixture("domain-layout");
+    let root = repo.path();
+    fs::remove_file(root.join("policyrun.toml")).unwrap();
+    let init = support::policyrun(root, &["init"]);
+    assert_eq!(init.code, 0, "{}{}", init.stdout, init.stderr);
+    let written = fs::read_to_string(root.join("policyrun.toml")).unwrap();
+    for line in [
+        "indent = 3\n",
+        "owner = \"platform-team\"\n",
+        "name = \"dev.example.com\"\ndir = \"dev.example.com\"\n",
+        "name = \"web.example.com\"\ndir = \"web.example.com\"\n",
+        "jpath = [\"lib\"]\n",
+    ] {
+        assert!(written.contains(line), "missing {line:?} in\n{written}");
+    }
+    assert!(!root.join("policyrun-baseline.yaml").exists());
+    let gate = support::policyrun(root, &[]);
+    assert_eq!(gate.code, 0, "{}{}", gate.stdout, gate.stderr);
+}

@@ -54,6 +54,10 @@ pub enum Command {
     /// List the rule packs built into policyrun (`[policy] packs`): each rule with what it
     /// checks, and the [cluster.policy] settings each pack reads
     Packs(PacksArgs),
+    /// Adopt policyrun on an existing repository: detect its layout and formatting, write a
+    /// commented policyrun.toml (never over an existing one without --force), run the gate
+    /// once, and optionally waive today's policy findings as a baseline
+    Init(InitArgs),
     /// Install (or remove) a git pre-push hook that runs the gate before every push
     Hook(HookArgs),
     /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell)
@@ -93,6 +97,28 @@ pub(crate) enum PacksOutput {
     Human,
     /// The same, machine-readable
     Json,
+}
+
+#[derive(Args, Clone)]
+pub struct InitArgs {
+    /// The repository's root, where policyrun.toml is written (default: the current directory)
+    #[arg(short = 'C', long = "repo", value_name = "DIR")]
+    pub(crate) repo: Option<PathBuf>,
+    /// Replace an existing policyrun.toml
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Write policyrun-baseline.yaml: a waiver for each of today's policy findings, owned
+    /// by this team (needs --baseline-expires)
+    #[arg(long, value_name = "OWNER", requires = "baseline_expires")]
+    pub(crate) baseline_owner: Option<String>,
+    /// Until when the baseline's waivers hold (YYYY-MM-DD); then each finding fails again
+    #[arg(long, value_name = "DATE", requires = "baseline_owner")]
+    pub(crate) baseline_expires: Option<String>,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
+    /// When to colour the human output (`auto`: on a terminal, unless NO_COLOR is set)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
 }
 
 #[derive(Args, Clone)]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::cli::UsageError;
 use crate::cli::args::{
     ApplyArgs, CheckArgs, Cli, CommonArgs, CompletionsArgs, DiffArgs, FmtArgs, HookAction,
-    HookArgs, ManArgs, PacksArgs, PacksOutput, TestArgs, ValidateArgs, VerifyArgs,
+    HookArgs, InitArgs, ManArgs, PacksArgs, PacksOutput, TestArgs, ValidateArgs, VerifyArgs,
 };
 use crate::cli::config::Config;
 use crate::cli::plan::{self, start_dir, start_workers};
@@ -73,6 +73,34 @@ pub fn verify(args: VerifyArgs) -> Result<Summary, UsageError> {
     let plan = plan::verify(args)?;
     let mut outcomes = policy::verify::run(&plan.root, &plan.settings).map_err(UsageError)?;
     finish(&plan.report, &mut outcomes, started, None)
+}
+
+/// `policyrun init`: detects, writes policyrun.toml (and the baseline), then reports the
+/// gate's verdict on it.
+pub fn init(args: InitArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    start_workers(None)?;
+    let root = match &args.repo {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir()?,
+    };
+    if let Some(expires) = &args.baseline_expires {
+        crate::policy::waivers::Date::parse(expires)
+            .map_err(|e| UsageError(format!("--baseline-expires {expires}: {e} (YYYY-MM-DD)")))?;
+    }
+    let request = super::init::Request {
+        root,
+        force: args.force,
+        baseline: args
+            .baseline_owner
+            .clone()
+            .zip(args.baseline_expires.clone()),
+    };
+    let (said, mut outcomes) = super::init::run(&request)?;
+    // The findings on standard output are the report's; what init did goes to stderr.
+    let _ = write!(std::io::stderr(), "{said}");
+    let report = plan::ReportPlan::new("init", &args.report, args.color, Vec::new());
+    finish(&report, &mut outcomes, started, None)
 }
 
 /// `policyrun packs`: the built-in packs, their rules and settings; nothing is judged.

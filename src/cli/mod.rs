@@ -7,6 +7,7 @@ pub mod commands;
 pub mod complete;
 pub mod config;
 pub(crate) mod hook;
+pub(crate) mod init;
 pub(crate) mod plan;
 pub(crate) mod reports;
 pub mod supervise;
