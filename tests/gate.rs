@@ -1143,3 +1143,27 @@ fn a_renamed_cluster_is_said_once_and_expand_says_why_it_removes_the_old_tree() 
     assert!(!root.join("generated/dev").exists());
     assert_eq!(policyrun(root, &["check"]).code, 0);
 }
+
+/// A committed tree written with another indent (the C++ jsonnet tool's 3) is named by its
+/// indent, so the user sets `indent` instead of rewriting every committed file (issue 27).
+#[test]
+fn a_tree_written_with_another_indent_names_the_setting() {
+    let repo = fixture("domain-layout");
+    let root = repo.path();
+    let config = fs::read_to_string(root.join("policyrun.toml")).unwrap();
+    fs::write(
+        root.join("policyrun.toml"),
+        config.replace("indent = 3\n", "indent = 2\n"),
+    )
+    .unwrap();
+    let run = policyrun(root, &["--output", "json"]);
+    let hints = support::outcome_list(&run)
+        .into_iter()
+        .filter(|o| {
+            o["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("indented by 3 where policyrun.toml says `indent = 2`; if the whole tree is, set `indent = 3`"))
+        })
+        .count();
+    assert!(hints >= 4, "{}", run.stdout);
+}

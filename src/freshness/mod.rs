@@ -370,16 +370,23 @@ fn check_file(
             let (status, message) = if verdict == CommittedState::Stale {
                 (
                     Status::Failed,
-                    "stale: the committed file differs from what the sources produce; run `policyrun expand`",
+                    "stale: the committed file differs from what the sources produce; run `policyrun expand`".to_owned(),
                 )
             } else {
-                (
-                    match repo.format_only {
-                        FormatOnly::Warn => Status::Warning,
-                        FormatOnly::Fail => Status::Failed,
-                    },
-                    "formatting only: same value, different bytes (written by another jsonnet implementation?); run `policyrun expand`",
-                )
+                let status = match repo.format_only {
+                    FormatOnly::Warn => Status::Warning,
+                    FormatOnly::Fail => Status::Failed,
+                };
+                // A tree written with another indent differs on every line of every file:
+                // the setting is what to change, not all the committed files.
+                let message = match indented_by(&produced.text, &committed_text, repo.indent) {
+                    Some(theirs) => format!(
+                        "formatting only: the committed file is indented by {theirs} where policyrun.toml says `indent = {}`; if the whole tree is, set `indent = {theirs}` in policyrun.toml (or run `policyrun expand` to rewrite the files)",
+                        repo.indent
+                    ),
+                    None => "formatting only: same value, different bytes (written by another jsonnet implementation?); run `policyrun expand`".to_owned(),
+                };
+                (status, message)
             };
             Outcome { status, ..base }
                 .message(message)
@@ -387,6 +394,38 @@ fn check_file(
                 .location(Location::file(produced.path.clone()))
         }
     }
+}
+
+/// The indent `committed` is written with when it is `produced` (indented by `indent`)
+/// with only the leading spaces of each line scaled to another indent.
+fn indented_by(produced: &str, committed: &str, indent: usize) -> Option<usize> {
+    if indent == 0 || produced.lines().count() != committed.lines().count() {
+        return None;
+    }
+    let leading = |line: &str| line.len() - line.trim_start_matches(' ').len();
+    let mut theirs = None;
+    for (ours, other) in produced.lines().zip(committed.lines()) {
+        let (a, b) = (leading(ours), leading(other));
+        if ours[a..] != other[b..] || a % indent != 0 {
+            return None;
+        }
+        let level = a / indent;
+        if level == 0 {
+            if b != 0 {
+                return None;
+            }
+            continue;
+        }
+        if b % level != 0 {
+            return None;
+        }
+        match theirs {
+            None => theirs = Some(b / level),
+            Some(n) if n == b / level => {}
+            Some(_) => return None,
+        }
+    }
+    theirs.filter(|n| *n != indent && *n > 0)
 }
 
 /// What is wrong with a file name below the generated root, if anything. No entry produces
@@ -588,6 +627,17 @@ mod tests {
         );
         assert_eq!(compare(&p, Some(b"{\"a\": 0.2}")), CommittedState::Stale);
         assert_eq!(compare(&p, Some(b"not json")), CommittedState::Stale);
+    }
+
+    #[test]
+    fn a_tree_indented_otherwise_is_named_by_its_indent() {
+        let ours = "{\n  \"a\": {\n    \"b\": [\n      1\n    ]\n  }\n}\n";
+        let theirs = "{\n   \"a\": {\n      \"b\": [\n         1\n      ]\n   }\n}\n";
+        assert_eq!(indented_by(ours, theirs, 2), Some(3));
+        assert_eq!(indented_by(ours, ours, 2), None);
+        // Another difference besides the indent: not only the setting.
+        let other = "{\n   \"a\": {\n      \"b\": [\n         1.0\n      ]\n   }\n}\n";
+        assert_eq!(indented_by(ours, other, 2), None);
     }
 
     #[test]
