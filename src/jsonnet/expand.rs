@@ -3,6 +3,7 @@
 //! `Send`, so each worker thread owns its evaluator states and only plain data leaves it.
 
 mod pool;
+use super::cpp;
 
 pub use pool::WORKER_STACK;
 
@@ -292,11 +293,14 @@ impl<'c> Worker<'c> {
         let cluster = self.repo.clusters[entry.cluster].name.clone();
         let (state, log) = self.state_and_log(entry.cluster).clone();
         self.traces.borrow_mut().clear();
-        let result = {
+        let mut result = {
             let _entered = state.enter();
             self.import(&state, entry)
                 .and_then(|value| self.split(&cluster, entry, &value))
         };
+        if let Err(failure) = &mut result {
+            self.locate_as_cpp_jsonnet(entry, failure);
+        }
         // The entry as the state's resolver found it before the evaluation is the root of
         // its import closure; an entry that did not resolve has no inputs to record.
         let inputs = log.inputs(&self.repo.root, &self.repo.root.join(&entry.path));
@@ -381,6 +385,80 @@ impl<'c> Worker<'c> {
     fn failure(&self, error: &JsonnetError) -> Failure {
         failure_from(&self.repo.root, error)
     }
+
+    /// For the errors jrsonnet locates at the caller (see [`cpp`]), the faulty line as the
+    /// C++ jsonnet tool finds it, when its stack passes through the place jrsonnet named.
+    fn locate_as_cpp_jsonnet(&self, entry: &Entry, failure: &mut Failure) {
+        if !located_at_the_caller(&failure.message) {
+            return;
+        }
+        let Some(Location {
+            file,
+            line: Some(line),
+            column: Some(column),
+        }) = failure.location.clone()
+        else {
+            return;
+        };
+        let cluster = &self.repo.clusters[entry.cluster];
+        let request = cpp::Request {
+            root: self.repo.root.clone(),
+            jpath: self.repo.jpath.clone(),
+            entry: entry.path.clone(),
+            ext_vars: cluster.ext_vars.clone().into_iter().collect(),
+            max_stack: self.repo.max_stack,
+            budget: self.repo.evaluation_budget.min(CPP_LOCATION_BUDGET),
+        };
+        let Some((message, frames)) = cpp::runtime_error(&request) else {
+            return;
+        };
+        if !frames.iter().any(|f| f.holds(&file, line, column)) {
+            return;
+        }
+        let Some(innermost) = frames.first() else {
+            return;
+        };
+        let relative = |path: &Path| {
+            path.strip_prefix(&self.repo.root)
+                .unwrap_or(path)
+                .to_path_buf()
+        };
+        failure.location = Some(Location {
+            file: relative(&innermost.file),
+            line: Some(innermost.line),
+            column: Some(innermost.column),
+        });
+        let mut cpp_stack = format!("    as the C++ jsonnet tool traces it: {message}");
+        for frame in frames.iter().take(MAX_STACK_LINES) {
+            cpp_stack.push_str(&format!(
+                "\n      {}:{}:{}",
+                relative(&frame.file).display(),
+                frame.line,
+                frame.column
+            ));
+        }
+        failure.detail = Some(match failure.detail.take() {
+            Some(ours) => format!("{ours}\n{cpp_stack}"),
+            None => cpp_stack,
+        });
+    }
+}
+
+/// How long the C++ tool may take to find an error's line: a failed entry is not worth
+/// more, and a hostile one must not hold the gate.
+const CPP_LOCATION_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The errors jrsonnet raises with no frame of their own (its `bail!` in the evaluation of
+/// an index or an operator), so that its stack names the caller: their messages, as its
+/// `Display` writes them (a test pins these).
+fn located_at_the_caller(message: &str) -> bool {
+    [
+        "no such field: ",
+        "array out of bounds: ",
+        "binary operation ",
+    ]
+    .iter()
+    .any(|start| message.starts_with(start))
 }
 
 /// Adds one produced file and the objects in it. Evaluation and the cache both come
@@ -686,6 +764,27 @@ mod tests {
     use super::*;
     use serde_json::json;
     use std::fs;
+
+    /// The messages `located_at_the_caller` recognises are jrsonnet's own: an upgrade that
+    /// rewords them must show here, not as errors located at the caller again.
+    #[test]
+    fn the_errors_jrsonnet_locates_at_the_caller_are_recognised_by_their_words() {
+        use jrsonnet_evaluator::typed::ValType;
+        use jrsonnet_ir::BinaryOpType;
+        for kind in [
+            ErrorKind::NoSuchField("missing".into(), Vec::new()),
+            ErrorKind::ArrayBoundsError(5, 1),
+            ErrorKind::BinaryOperatorDoesNotOperateOnValues(
+                BinaryOpType::Add,
+                ValType::Obj,
+                ValType::Num,
+            ),
+        ] {
+            let message = kind.to_string();
+            assert!(located_at_the_caller(&message), "{message}");
+        }
+        assert!(!located_at_the_caller("assert failed: x too small"));
+    }
 
     #[test]
     fn lists_are_flattened_and_pointers_kept() {

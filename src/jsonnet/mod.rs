@@ -2,6 +2,7 @@
 //! a sandbox that keeps every read in the repository, and records which files each entry
 //! read.
 
+mod cpp;
 pub mod discover;
 pub mod expand;
 pub(crate) mod import_kinds;

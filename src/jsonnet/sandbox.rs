@@ -50,8 +50,8 @@ struct Parsing {
 
 impl SandboxResolver {
     /// `root` and every `jpath` entry must be canonical; config loading guarantees it.
-    /// Only tests resolve without recording: an evaluation records what its entry read.
-    #[cfg(test)]
+    /// Without recording: for tests, and for the C++ evaluation that only locates an error
+    /// (jrsonnet's evaluation of the entry recorded what it read).
     pub fn new(root: PathBuf, jpath: Vec<PathBuf>) -> Self {
         SandboxResolver {
             root,
