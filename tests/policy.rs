@@ -1260,3 +1260,44 @@ fn a_copy_of_the_packs_with_its_waiver_file_loads() {
         run.stdout
     );
 }
+
+/// A typo in a pack's setting (`pod_security = "baselin"`) is not silently applied as
+/// restricted (issue 27): every pod-bearing object gets a finding that names the value and
+/// the levels there are.
+#[test]
+fn a_pod_security_level_the_pack_does_not_know_is_a_finding_naming_the_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    support::write_file(
+        root,
+        "policyrun.toml",
+        "[policy]\npacks = [\"security\"]\n\n[[cluster]]\nname = \"dev\"\n[cluster.policy]\npod_security = \"baselin\"\n",
+    );
+    support::write_file(
+        root,
+        "deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n",
+    );
+    let run = policyrun(
+        root,
+        &[
+            "test",
+            "--cluster",
+            "dev",
+            "--output",
+            "json",
+            "deploy.yaml",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let outcomes = support::outcome_list(&run);
+    let typo = outcomes
+        .iter()
+        .find(|o| o["check"] == "security.deny_pod_security_level")
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert_eq!(typo["status"], "failed");
+    assert_eq!(
+        typo["message"],
+        "cluster \"dev\" sets policy.pod_security baselin, which is not one of privileged, baseline or restricted; restricted applies"
+    );
+}
