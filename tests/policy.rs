@@ -1301,3 +1301,21 @@ fn a_pod_security_level_the_pack_does_not_know_is_a_finding_naming_the_levels() 
         "cluster \"dev\" sets policy.pod_security baselin, which is not one of privileged, baseline or restricted; restricted applies"
     );
 }
+
+/// With one cluster selected, a file waiver for another cluster's object is not reported as
+/// waiving nothing: that cluster's objects were not judged (this repository's waivers for
+/// `int` and `web`, with `--cluster dev`).
+#[test]
+fn waivers_of_clusters_not_selected_are_not_called_unused() {
+    let run = policyrun(&manifest_dir(), &["--cluster", "dev", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let unused: Vec<Value> = support::outcome_list(&run)
+        .into_iter()
+        .filter(|o| {
+            o["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("matches no failing result"))
+        })
+        .collect();
+    assert!(unused.is_empty(), "{unused:#?}");
+}

@@ -194,9 +194,10 @@ impl<'c> Scope<'c> {
     }
 
     /// Every entry's objects are among the policy stage's targets (a shard still sees the
-    /// others' as context), so a file waiver that waived nothing is known to.
+    /// others' as context), so a file waiver that waived nothing is known to. With some
+    /// clusters selected, another cluster's objects are not: its waivers are not unused.
     fn every_entry_seen(&self) -> bool {
-        !self.partial
+        !self.partial && self.every_cluster
     }
 
     /// Every object of the tree is evaluated in this run.
