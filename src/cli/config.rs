@@ -289,7 +289,7 @@ impl Config {
             None => Err(ConfigError {
                 path: start.to_path_buf(),
                 message: format!(
-                    "no {CONFIG_FILE} here or in any parent directory (see the README's configuration reference)"
+                    "no {CONFIG_FILE} here or in any parent directory: `policyrun init` writes one for an existing repository (every key: docs/configuration.md in policyrun's sources)"
                 ),
             }),
         }

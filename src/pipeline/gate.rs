@@ -295,7 +295,7 @@ impl Baseline {
             if approved {
                 "the change is approved (--gate-changes-approved): it is judged by the gate it brings"
             } else {
-                "it is judged by that gate, and a maintainer's approval (--gate-changes-approved, see the README's Jenkins section) lets it pass"
+                "it is judged by that gate, and a maintainer's approval (--gate-changes-approved, see docs/jenkins.md in policyrun's sources) lets it pass"
             }
         ));
         if subject == CONFIG_FILE || !subject.contains(' ') {
