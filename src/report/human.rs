@@ -117,21 +117,40 @@ impl<W: Write> Report for Human<W> {
             };
             let heading = self.paint("1", name);
             writeln!(self.out, "{heading}: {}", counts(&summary))?;
+            let mut waived: Vec<&Outcome> = Vec::new();
             for outcome in group {
-                // A waived or excepted policy result is shown with its reason in every run
-                // (exceptions stay visible until they are removed), and so is what a rollout
-                // did not apply.
-                // So is a whole file skipped (`validate` and `test`: it holds no objects):
-                // it explains a count that would otherwise surprise.
-                let waived = outcome.status == Status::Skipped
-                    && (matches!(outcome.stage, Stage::Policy | Stage::Apply)
-                        || outcome.object.is_none());
+                // What a rollout did not apply is shown, and so is a whole file skipped
+                // (`validate` and `test`: it holds no objects): it explains a count that
+                // would otherwise surprise. Waived and excepted policy results are counted
+                // in one line, listed with their reasons with `-v`: on a green run they
+                // were most of what was printed.
+                let skipped_file = outcome.status == Status::Skipped
+                    && (outcome.stage == Stage::Apply || outcome.object.is_none());
+                if outcome.status == Status::Skipped
+                    && outcome.stage == Stage::Policy
+                    && outcome.object.is_some()
+                    && !self.verbose
+                {
+                    waived.push(outcome);
+                    continue;
+                }
                 if self.verbose
-                    || waived
+                    || skipped_file
                     || !matches!(outcome.status, Status::Passed | Status::Skipped)
                 {
                     self.write_outcome(outcome)?;
                 }
+            }
+            if !waived.is_empty() {
+                // Check names come from the policies under review: shown, never sent as
+                // they are.
+                let checks = visible(&tally(waived.iter().map(|o| o.check.as_str())));
+                writeln!(
+                    self.out,
+                    "  {} {} waived or excepted: {checks} (-v lists them with their reasons)",
+                    self.label(Status::Skipped),
+                    waived.len(),
+                )?;
             }
         }
         if let Some(stats) = &info.stats {
@@ -154,16 +173,58 @@ impl<W: Write> Report for Human<W> {
         } else {
             String::new()
         };
+        // The summary line names what failed, so a log's last line says what to look at.
+        let failing = tally(
+            outcomes
+                .iter()
+                .filter(|o| matches!(o.status, Status::Failed | Status::Error))
+                .map(|o| o.check.as_str()),
+        );
+        let failing = if failing.is_empty() {
+            String::new()
+        } else {
+            format!("; failing: {failing}")
+        };
         writeln!(
             self.out,
-            "policyrun {}: {verdict}: {} checks, {}{violations} in {:.2}s",
+            "policyrun {}: {verdict}: {} checks, {}{violations} in {:.2}s{}",
             info.command,
             summary.total(),
             counts(&summary),
-            info.elapsed.as_secs_f64()
+            info.elapsed.as_secs_f64(),
+            visible(&failing)
         )?;
         self.out.flush()
     }
+}
+
+/// `check ×n` for each distinct check, most frequent first (then by name); at most six,
+/// then how many more.
+fn tally<'a>(checks: impl Iterator<Item = &'a str>) -> String {
+    let mut counted: Vec<(&str, usize)> = Vec::new();
+    for check in checks {
+        match counted.iter_mut().find(|(c, _)| *c == check) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((check, 1)),
+        }
+    }
+    counted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let shown: Vec<String> = counted
+        .iter()
+        .take(6)
+        .map(|(check, n)| {
+            if *n == 1 {
+                (*check).to_owned()
+            } else {
+                format!("{check} ×{n}")
+            }
+        })
+        .collect();
+    let mut text = shown.join(", ");
+    if counted.len() > 6 {
+        text.push_str(&format!(" and {} more", counted.len() - 6));
+    }
+    text
 }
 
 /// What the run says about its expansions: notes always (an ignored cache record), the
@@ -261,7 +322,9 @@ mod tests {
         assert!(!text.contains("clusters/dev/a.jsonnet"), "{text}");
         assert!(text.contains("           +new"), "{text}");
         assert!(
-            text.ends_with("policyrun check: FAILED: 2 checks, 1 passed, 1 failed in 1.50s\n"),
+            text.ends_with(
+                "policyrun check: FAILED: 2 checks, 1 passed, 1 failed in 1.50s; failing: up-to-date\n"
+            ),
             "{text}"
         );
         assert!(!text.contains('\x1b'));
@@ -355,9 +418,56 @@ mod tests {
         );
         assert!(!text.contains("first; second"), "{text}");
         assert!(
-            text.ends_with("FAILED: 2 checks, 0 passed, 2 failed (4 violations) in 1.50s\n"),
+            text.ends_with(
+                "FAILED: 2 checks, 0 passed, 2 failed (4 violations) in 1.50s; failing: K8sLabels/need, main.deny\n"
+            ),
             "{text}"
         );
+    }
+
+    /// Waived results are one line per cluster without `-v`, with their checks counted;
+    /// `-v` lists each with its reason.
+    #[test]
+    fn waived_results_are_counted_in_one_line_and_listed_with_verbose() {
+        let waived = |name: &str, check: &str| Outcome {
+            object: Some(std::sync::Arc::new(crate::model::outcome::ObjectId {
+                cluster: "dev".into(),
+                entry: "clusters/dev/a.jsonnet".into(),
+                item: None,
+                api_version: "v1".into(),
+                kind: "Pod".into(),
+                namespace: Some("shop".into()),
+                name: name.into(),
+            })),
+            ..Outcome::new(Stage::Policy, check, Status::Skipped)
+                .cluster("dev")
+                .subject(format!("Pod shop/{name} {check}"))
+                .message("waived until 2099-01-01 by team: because")
+        };
+        let outcomes = vec![
+            waived("a", "security.deny_privileged"),
+            waived("b", "security.deny_privileged"),
+            waived("c", "namespace.deny_unknown_namespace"),
+        ];
+        let quiet = render(&outcomes, false);
+        assert!(
+            quiet.contains("  skip 3 waived or excepted: security.deny_privileged ×2, namespace.deny_unknown_namespace (-v lists them with their reasons)\n"),
+            "{quiet}"
+        );
+        assert!(!quiet.contains("because"), "{quiet}");
+        assert!(!quiet.contains("; failing:"), "{quiet}");
+        let mut out = Vec::new();
+        let info = RunInfo {
+            command: "check",
+            elapsed: Duration::from_millis(1500),
+            stats: None,
+        };
+        Human::new(&mut out, false, true)
+            .write(&outcomes, &info)
+            .unwrap();
+        let verbose = String::from_utf8(out).unwrap();
+        assert_eq!(verbose.matches("because").count(), 3, "{verbose}");
+        assert!(!verbose.contains("waived or excepted:"), "{verbose}");
     }
 
     #[test]
