@@ -366,7 +366,9 @@ fn table_reports_are_aligned_one_row_per_outcome() {
     assert_eq!(lines.len(), outcomes.len() + 2, "{}", run.stdout);
     assert_eq!(
         lines[0].split_whitespace().collect::<Vec<_>>(),
-        ["STATUS", "STAGE", "CHECK", "SUBJECT", "MESSAGE"]
+        [
+            "STATUS", "CLUSTER", "STAGE", "CHECK", "SUBJECT", "FILE", "MESSAGE"
+        ]
     );
     let subject_column = lines[0].find("SUBJECT").unwrap();
     for (line, outcome) in lines[1..=outcomes.len()].iter().zip(&outcomes) {
@@ -412,8 +414,9 @@ fn table_reports_are_aligned_one_row_per_outcome() {
     let run = policyrun(root, &["test", "--output", "table", "manifests"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.lines().any(|l| l.split_whitespace().take(3).eq([
+        run.stdout.lines().any(|l| l.split_whitespace().take(4).eq([
             "failed",
+            "-",
             "policy",
             "main.deny"
         ])),

@@ -1,5 +1,5 @@
-//! A plain aligned table (`--output table`): one row per outcome — status, stage, check,
-//! subject, message — for people who read a run in a terminal or feed it to `column`,
+//! A plain aligned table (`--output table`): one row per outcome — status, cluster, stage,
+//! check, subject, file, message — for people who read a run in a terminal or feed it to `column`,
 //! `grep` or `awk`. Rows are those the human report lists (problems, waived results, files
 //! without objects; every outcome with `-v`), then the summary line. Every cell is one
 //! [`visible`] line, so a hostile file name cannot add a row; colour only when asked for.
@@ -35,7 +35,12 @@ impl<W: Write> Table<W> {
     }
 }
 
-const HEADER: [&str; 5] = ["STATUS", "STAGE", "CHECK", "SUBJECT", "MESSAGE"];
+const HEADER: [&str; 7] = [
+    "STATUS", "CLUSTER", "STAGE", "CHECK", "SUBJECT", "FILE", "MESSAGE",
+];
+
+/// What an empty cell shows, so that every row splits into the same columns.
+const NONE: &str = "-";
 
 /// One cell: a single line, control characters (line breaks too) shown escaped.
 fn cell(text: &str) -> String {
@@ -44,17 +49,25 @@ fn cell(text: &str) -> String {
 
 impl<W: Write> Report for Table<W> {
     fn write(&mut self, outcomes: &[Outcome], info: &RunInfo) -> io::Result<()> {
-        let rows: Vec<(Status, [String; 5])> = outcomes
+        let rows: Vec<(Status, [String; 7])> = outcomes
             .iter()
             .filter(|o| self.shows(o))
             .map(|o| {
+                // Where to fix it: the located file and line, else the entry.
+                let file = match (&o.location, &o.entry) {
+                    (Some(location), _) => cell(&location.to_string()),
+                    (None, Some(entry)) => cell(&entry.display().to_string()),
+                    (None, None) => NONE.to_owned(),
+                };
                 (
                     o.status,
                     [
                         o.status.as_str().to_owned(),
+                        o.cluster.as_deref().map_or_else(|| NONE.to_owned(), cell),
                         o.stage.as_str().to_owned(),
                         cell(&o.check),
                         cell(&o.subject_name()),
+                        file,
                         cell(&o.message),
                     ],
                 )
@@ -67,7 +80,7 @@ impl<W: Write> Report for Table<W> {
             }
         }
         let mut text = String::new();
-        let line = |text: &mut String, cells: [&str; 5], paint: Option<&str>| {
+        let line = |text: &mut String, cells: [&str; 7], paint: Option<&str>| {
             for (i, value) in cells.iter().enumerate() {
                 let last = i == cells.len() - 1;
                 let padding = if last {
@@ -137,12 +150,15 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "STATUS  STAGE   CHECK     SUBJECT                  MESSAGE"
+            "STATUS  CLUSTER  STAGE   CHECK     SUBJECT                  FILE  MESSAGE"
         );
-        assert_eq!(lines[1], "passed  schema  schema    Namespace app (a:1)");
+        assert_eq!(
+            lines[1],
+            "passed  -        schema  schema    Namespace app (a:1)      -"
+        );
         assert_eq!(
             lines[2],
-            "failed  schema  metadata  ConfigMap app/Bad (a:5)  metadata.name `Bad` is not valid"
+            "failed  -        schema  metadata  ConfigMap app/Bad (a:5)  -     metadata.name `Bad` is not valid"
         );
         assert!(lines[3].starts_with("policyrun validate: FAILED: 2 checks, 1 passed"));
         assert!(!text.contains('\x1b'));
@@ -150,6 +166,42 @@ mod tests {
         let quiet = render(&sample(), false, false);
         assert_eq!(quiet.lines().count(), 3, "{quiet}");
         assert!(render(&sample(), true, false).contains("\x1b[31;1mfailed\x1b[0m"));
+    }
+
+    #[test]
+    fn rows_name_the_cluster_and_the_file_to_fix() {
+        let outcomes = vec![
+            Outcome::new(Stage::Policy, "security.deny_privileged", Status::Failed)
+                .cluster("dev")
+                .entry(std::path::PathBuf::from("clusters/dev/squid.jsonnet"))
+                .subject("Deployment webcache/proxy security.deny_privileged")
+                .message("container \"squid\" is privileged")
+                .location(crate::model::outcome::Location {
+                    file: "generated/dev/squid/squid.json".into(),
+                    line: Some(3),
+                    column: None,
+                }),
+            Outcome::new(Stage::Expand, "evaluate", Status::Error)
+                .cluster("int")
+                .entry(std::path::PathBuf::from("clusters/int/a.jsonnet"))
+                .message("boom"),
+        ];
+        let text = render(&outcomes, false, false);
+        let rows: Vec<Vec<&str>> = text
+            .lines()
+            .skip(1)
+            .take(2)
+            .map(|l| {
+                l.split("  ")
+                    .filter(|c| !c.trim().is_empty())
+                    .map(str::trim)
+                    .collect()
+            })
+            .collect();
+        assert_eq!(rows[0][1], "dev", "{text}");
+        assert_eq!(rows[0][5], "generated/dev/squid/squid.json:3", "{text}");
+        assert_eq!(rows[1][1], "int", "{text}");
+        assert!(rows[1].contains(&"clusters/int/a.jsonnet"), "{text}");
     }
 
     #[test]

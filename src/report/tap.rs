@@ -77,11 +77,16 @@ fn test_point(text: &mut String, number: usize, outcome: &Outcome) {
     text.push_str("  ...\n");
 }
 
-/// `stage subject [check]`, as the human report names an outcome, on one line and with
-/// `#` and `\` escaped so that no part of it reads as a directive.
+/// `cluster: stage subject [check]` (no cluster for what belongs to none), as the human
+/// report names an outcome under its cluster's heading, on one line and with `#` and `\`
+/// escaped so that no part of it reads as a directive. The cluster tells apart the same
+/// object judged in several clusters.
 fn description(outcome: &Outcome) -> String {
     let subject = outcome.subject_name();
-    let mut line = format!("{} {subject}", outcome.stage.as_str());
+    let mut line = match &outcome.cluster {
+        Some(cluster) => format!("{cluster}: {} {subject}", outcome.stage.as_str()),
+        None => format!("{} {subject}", outcome.stage.as_str()),
+    };
     // Policy subjects already end in their rule.
     if !subject.ends_with(&format!(" {}", outcome.check)) {
         let _ = write!(line, " [{}]", outcome.check);
@@ -127,6 +132,31 @@ mod tests {
         };
         Tap::new(&mut out).write(outcomes, &info).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_cluster_names_which_cluster_judged_the_object() {
+        let outcomes = vec![
+            Outcome::new(Stage::Policy, "security.deny_privileged", Status::Failed)
+                .cluster("dev")
+                .subject("Deployment webcache/proxy security.deny_privileged"),
+            Outcome::new(Stage::Policy, "security.deny_privileged", Status::Failed)
+                .cluster("int")
+                .subject("Deployment webcache/proxy security.deny_privileged"),
+        ];
+        let text = render(&outcomes);
+        assert!(
+            text.contains(
+                "not ok 1 - dev: policy Deployment webcache/proxy security.deny_privileged\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "not ok 2 - int: policy Deployment webcache/proxy security.deny_privileged\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
