@@ -57,6 +57,50 @@ impl<W: Write> Human<W> {
         self.paint(code, line)
     }
 
+    /// One finding that several objects share: the check and the count, the message once,
+    /// then each object with where it is.
+    fn write_group(&mut self, members: &[&Outcome]) -> io::Result<()> {
+        let first = members[0];
+        let line = format!(
+            "  {} {:<10} {} ×{}",
+            self.label(first.status),
+            first.stage.as_str(),
+            visible(&first.check),
+            members.len()
+        );
+        writeln!(self.out, "{line}")?;
+        if let Some((lead, messages)) = first.itemized() {
+            if !lead.is_empty() {
+                writeln!(self.out, "         {}:", visible(lead))?;
+            }
+            for message in messages {
+                writeln!(self.out, "         - {}", visible(message))?;
+            }
+        } else if !first.message.is_empty() {
+            writeln!(self.out, "         {}", visible(&first.message))?;
+        }
+        if let Some(detail) = &first.detail {
+            for line in detail.lines() {
+                let painted = self.detail_line(&visible(line));
+                writeln!(self.out, "           {painted}")?;
+            }
+        }
+        writeln!(self.out, "         on:")?;
+        for member in members {
+            let subject = member.subject_name();
+            let object = subject
+                .strip_suffix(&format!(" {}", member.check))
+                .unwrap_or(&subject);
+            let at = member
+                .location
+                .as_ref()
+                .map(|l| format!(" at {l}"))
+                .unwrap_or_default();
+            writeln!(self.out, "           {}{}", visible(object), visible(&at))?;
+        }
+        Ok(())
+    }
+
     fn write_outcome(&mut self, outcome: &Outcome) -> io::Result<()> {
         let subject = outcome.subject_name();
         // Policy subjects already end in their rule (one testcase per object and rule).
@@ -118,7 +162,41 @@ impl<W: Write> Report for Human<W> {
             let heading = self.paint("1", name);
             writeln!(self.out, "{heading}: {}", counts(&summary))?;
             let mut waived: Vec<&Outcome> = Vec::new();
-            for outcome in group {
+            // The same finding on several objects (the same messages and detail, such as
+            // the rule's place) is said once, with the objects listed after it.
+            let same = |a: &Outcome, b: &Outcome| {
+                a.stage == b.stage
+                    && a.check == b.check
+                    && a.status == b.status
+                    && a.message == b.message
+                    && a.messages == b.messages
+                    && a.detail == b.detail
+                    && a.object.is_some()
+                    && b.object.is_some()
+            };
+            let mut said: Vec<usize> = Vec::new();
+            for (index, outcome) in group.iter().enumerate() {
+                let outcome = *outcome;
+                if said.contains(&index) {
+                    continue;
+                }
+                if !self.verbose
+                    && matches!(
+                        outcome.status,
+                        Status::Failed | Status::Error | Status::Warning
+                    )
+                {
+                    let alike: Vec<usize> = (index + 1..group.len())
+                        .filter(|i| same(outcome, group[*i]))
+                        .collect();
+                    if !alike.is_empty() {
+                        let mut members = vec![outcome];
+                        members.extend(alike.iter().map(|i| group[*i]));
+                        said.extend(alike);
+                        self.write_group(&members)?;
+                        continue;
+                    }
+                }
                 // What a rollout did not apply is shown, and so is a whole file skipped
                 // (`validate` and `test`: it holds no objects): it explains a count that
                 // would otherwise surprise. Waived and excepted policy results are counted
@@ -468,6 +546,61 @@ mod tests {
         let verbose = String::from_utf8(out).unwrap();
         assert_eq!(verbose.matches("because").count(), 3, "{verbose}");
         assert!(!verbose.contains("waived or excepted:"), "{verbose}");
+    }
+
+    /// The same finding on several objects is said once, the objects listed after it;
+    /// `-v` shows each on its own.
+    #[test]
+    fn the_same_finding_on_several_objects_is_said_once() {
+        let failed = |name: &str| Outcome {
+            object: Some(std::sync::Arc::new(crate::model::outcome::ObjectId {
+                cluster: "dev".into(),
+                entry: "clusters/dev/a.jsonnet".into(),
+                item: None,
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: Some("shop".into()),
+                name: name.into(),
+            })),
+            ..Outcome::new(
+                Stage::Policy,
+                "security.deny_readiness_probe",
+                Status::Failed,
+            )
+            .cluster("dev")
+            .subject(format!(
+                "Deployment shop/{name} security.deny_readiness_probe"
+            ))
+            .message("container \"app\" has no readinessProbe")
+            .detail("rule deny_readiness_probe at <built-in>/security/security.rego:9")
+            .location(Location::file(format!("generated/dev/{name}.json")))
+        };
+        let outcomes = vec![failed("a"), failed("b"), failed("c")];
+        let text = render(&outcomes, false);
+        assert_eq!(text.matches("has no readinessProbe").count(), 1, "{text}");
+        assert!(
+            text.contains("  FAIL policy     security.deny_readiness_probe ×3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("         on:\n           Deployment shop/a at generated/dev/a.json\n           Deployment shop/b at generated/dev/b.json\n"),
+            "{text}"
+        );
+        let mut out = Vec::new();
+        let info = RunInfo {
+            command: "check",
+            elapsed: Duration::from_millis(1500),
+            stats: None,
+        };
+        Human::new(&mut out, false, true)
+            .write(&outcomes, &info)
+            .unwrap();
+        let verbose = String::from_utf8(out).unwrap();
+        assert_eq!(
+            verbose.matches("has no readinessProbe").count(),
+            3,
+            "{verbose}"
+        );
     }
 
     #[test]
