@@ -1167,3 +1167,27 @@ fn a_tree_written_with_another_indent_names_the_setting() {
         .count();
     assert!(hints >= 4, "{}", run.stdout);
 }
+
+/// `--output json-problems` (issue 28): the JSON report without the passes, its summary
+/// still counting every outcome, so a consumer of problems reads only them.
+#[test]
+fn json_problems_holds_every_problem_and_no_pass() {
+    let repo = fixture("broken");
+    let all = policyrun(repo.path(), &["--output", "json"]);
+    let problems = policyrun(repo.path(), &["--output", "json-problems"]);
+    assert_eq!(all.code, 1);
+    assert_eq!(problems.code, 1, "{}{}", problems.stdout, problems.stderr);
+    let whole: serde_json::Value = serde_json::from_str(&all.stdout).unwrap();
+    let only: serde_json::Value = serde_json::from_str(&problems.stdout).unwrap();
+    assert_eq!(only["summary"], whole["summary"]);
+    let not_passed: Vec<&serde_json::Value> = whole["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["status"] != "passed")
+        .collect();
+    let listed = only["outcomes"].as_array().unwrap();
+    assert!(!listed.is_empty());
+    assert_eq!(listed.len(), not_passed.len());
+    assert!(listed.iter().all(|o| o["status"] != "passed"));
+}

@@ -476,6 +476,9 @@ pub(crate) enum Output {
     Human,
     /// Every outcome, machine-readable
     Json,
+    /// The JSON report with only what is not a pass (failures, errors, warnings, skips); the
+    /// summary still counts every outcome
+    JsonProblems,
     /// The Test Anything Protocol, version 13: one test point per outcome
     Tap,
     /// An aligned table: status, stage, check, subject, message

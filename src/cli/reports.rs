@@ -45,6 +45,7 @@ pub fn write_reports(
     let mut reports: Vec<Box<dyn Report>> = vec![match plan.output {
         Output::Human => Box::new(Human::new(stdout, plan.color, plan.verbose)),
         Output::Json => Box::new(Json::new(stdout)),
+        Output::JsonProblems => Box::new(Json::problems_only(stdout)),
         Output::Tap => Box::new(Tap::new(stdout)),
         Output::Table => Box::new(Table::new(stdout, plan.color, plan.verbose)),
     }];

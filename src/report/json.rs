@@ -14,11 +14,26 @@ pub const FORMAT_VERSION: u32 = 1;
 
 pub struct Json<W: Write> {
     out: W,
+    /// Leave passed outcomes out (`--output json-problems`): a run of thousands of objects
+    /// is mostly passes, which a consumer of problems reads past.
+    problems_only: bool,
 }
 
 impl<W: Write> Json<W> {
     pub fn new(out: W) -> Self {
-        Json { out }
+        Json {
+            out,
+            problems_only: false,
+        }
+    }
+
+    /// The same document with only the outcomes that are not passes; `summary` still
+    /// counts every outcome.
+    pub fn problems_only(out: W) -> Self {
+        Json {
+            out,
+            problems_only: true,
+        }
     }
 }
 
@@ -56,6 +71,9 @@ impl<W: Write> Report for Json<W> {
             expansion: info.stats.as_ref(),
             outcomes: outcomes
                 .iter()
+                .filter(|o| {
+                    !(self.problems_only && o.status == crate::model::outcome::Status::Passed)
+                })
                 .map(|outcome| OutcomeEntry {
                     outcome,
                     messages: outcome.each_message(),
@@ -111,5 +129,14 @@ mod tests {
             serde_json::json!(["no limits", "runs as root"])
         );
         assert_eq!(doc["outcomes"][2]["messages"], serde_json::json!([]));
+
+        let mut out = Vec::new();
+        Json::problems_only(&mut out)
+            .write(&outcomes, &info)
+            .unwrap();
+        let problems: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(problems["outcomes"].as_array().unwrap().len(), 2);
+        assert_eq!(problems["summary"], doc["summary"]);
+        assert_eq!(problems["outcomes"][1]["check"], "main.deny");
     }
 }
