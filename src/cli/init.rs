@@ -357,22 +357,13 @@ fn lexical(path: &Path) -> PathBuf {
     out
 }
 
-/// The paths a source imports (any kind), as written.
+/// The paths a source imports (any kind), read with jsonnet's lexer: an import in a
+/// comment or a string is none.
 fn imported_paths(text: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("import") {
-        rest = &rest[at + "import".len()..];
-        let after = rest
-            .trim_start_matches(|c: char| c.is_ascii_alphabetic())
-            .trim_start_matches(|c: char| c.is_whitespace() || c == '(');
-        if let Some(quote) = after.chars().next().filter(|c| *c == '\'' || *c == '"')
-            && let Some(end) = after[1..].find(quote)
-        {
-            found.push(after[1..1 + end].to_owned());
-        }
-    }
-    found
+    crate::jsonnet::import_kinds::import_sites(text)
+        .into_iter()
+        .filter_map(|site| site.path)
+        .collect()
 }
 
 /// The ext vars the sources read, besides `cluster` (which policyrun always sets).
@@ -420,11 +411,13 @@ fn infer_ext_vars(root: &Path, layout: &mut Layout, style: &str) -> Result<(), U
     let text = configuration(&probe, style, None);
     let config = Config::parse_for(&text, root.to_path_buf(), Needs::Tree)
         .map_err(|e| UsageError(format!("init: {e}")))?;
-    let run = crate::pipeline::check::check(&config, &crate::pipeline::check::Options::default())
-        .map_err(UsageError)?;
+    // The expansion only: the other stages would judge the sentinel.
+    let (expanded, _, _) =
+        crate::pipeline::check::expand(&config, &crate::pipeline::check::Options::default())
+            .map_err(UsageError)?;
     // name -> cluster -> values seen
     let mut seen: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
-    for expanded in &run.expanded {
+    for expanded in &expanded {
         let Ok(files) = &expanded.result else {
             continue;
         };
@@ -713,7 +706,7 @@ mod tests {
 
     #[test]
     fn imports_are_read_in_every_form() {
-        let text = "local a = import 'a.libsonnet';\nlocal b = (import \"b/c.libsonnet\");\nlocal s = importstr 'x.txt';\n";
+        let text = "// import 'commented.libsonnet'\nlocal a = import 'a.libsonnet';\nlocal b = (import \"b/c.libsonnet\");\nlocal s = importstr 'x.txt';\n";
         assert_eq!(
             imported_paths(text),
             ["a.libsonnet", "b/c.libsonnet", "x.txt"]

@@ -29,10 +29,20 @@ impl CodeImports {
     }
 }
 
-/// The paths `source` imports as code. The parser takes the expression after `import` and
-/// accepts only a string literal, possibly in parentheses; anything else is a static error
-/// and the source never runs, so it imports nothing.
-pub fn code_imports(source: &str) -> CodeImports {
+/// One `import`, `importstr` or `importbin` of a source, as jsonnet's lexer reads it.
+pub(crate) struct ImportSite {
+    /// `import` (parsed as code), not `importstr` or `importbin`.
+    pub(crate) as_code: bool,
+    /// The path, decoded as the parser decodes it; `None` when no string literal follows
+    /// (a static error: the source never runs).
+    pub(crate) path: Option<String>,
+    /// Byte range from the keyword to the end of the literal (of the keyword without one).
+    pub(crate) span: (usize, usize),
+}
+
+/// Every import of `source`, in order. The parser takes the expression after the keyword
+/// and accepts only a string literal, possibly in parentheses.
+pub(crate) fn import_sites(source: &str) -> Vec<ImportSite> {
     let mut tokens = Lexer::new(source).filter(|token| {
         !matches!(
             token.kind,
@@ -42,16 +52,34 @@ pub fn code_imports(source: &str) -> CodeImports {
                 | SyntaxKind::MULTI_LINE_COMMENT
         )
     });
-    let mut paths = HashSet::new();
+    let mut sites = Vec::new();
     while let Some(token) = tokens.next() {
-        if token.kind != SyntaxKind::IMPORT_KW {
-            continue;
-        }
-        let literal = tokens
-            .by_ref()
-            .find(|t| t.kind != SyntaxKind::L_PAREN)
-            .and_then(|t| string_value(t.kind, t.text));
-        match literal {
+        let as_code = match token.kind {
+            SyntaxKind::IMPORT_KW => true,
+            SyntaxKind::IMPORTSTR_KW | SyntaxKind::IMPORTBIN_KW => false,
+            _ => continue,
+        };
+        let literal = tokens.by_ref().find(|t| t.kind != SyntaxKind::L_PAREN);
+        let path = literal.and_then(|t| string_value(t.kind, t.text));
+        let end = match (&path, literal) {
+            (Some(_), Some(literal)) => literal.range.1,
+            _ => token.range.1,
+        };
+        sites.push(ImportSite {
+            as_code,
+            path,
+            span: (token.range.0 as usize, end as usize),
+        });
+    }
+    sites
+}
+
+/// The paths `source` imports as code; anything but a string literal after `import` is a
+/// static error and the source never runs, but the import counts as code all the same.
+pub fn code_imports(source: &str) -> CodeImports {
+    let mut paths = HashSet::new();
+    for site in import_sites(source).into_iter().filter(|s| s.as_code) {
+        match site.path {
             Some(path) => {
                 paths.insert(path);
             }
@@ -65,28 +93,10 @@ pub fn code_imports(source: &str) -> CodeImports {
 /// range from the keyword to the end of the path's literal, as the C++ jsonnet tool marks
 /// an import it cannot open. The first such import, if any.
 pub fn import_span(source: &str, requested: &str) -> Option<(usize, usize)> {
-    let mut tokens = Lexer::new(source).filter(|token| {
-        !matches!(
-            token.kind,
-            SyntaxKind::WHITESPACE
-                | SyntaxKind::SINGLE_LINE_SLASH_COMMENT
-                | SyntaxKind::SINGLE_LINE_HASH_COMMENT
-                | SyntaxKind::MULTI_LINE_COMMENT
-        )
-    });
-    while let Some(token) = tokens.next() {
-        if !matches!(
-            token.kind,
-            SyntaxKind::IMPORT_KW | SyntaxKind::IMPORTSTR_KW | SyntaxKind::IMPORTBIN_KW
-        ) {
-            continue;
-        }
-        let literal = tokens.by_ref().find(|t| t.kind != SyntaxKind::L_PAREN)?;
-        if string_value(literal.kind, literal.text).as_deref() == Some(requested) {
-            return Some((token.range.0 as usize, literal.range.1 as usize));
-        }
-    }
-    None
+    import_sites(source)
+        .into_iter()
+        .find(|site| site.path.as_deref() == Some(requested))
+        .map(|site| site.span)
 }
 
 /// The value of a string literal token, decoded as the parser decodes it.

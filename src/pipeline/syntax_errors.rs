@@ -18,7 +18,8 @@ pub(crate) fn report_once(expansion: &mut [Outcome], style: &mut Vec<Outcome>) {
         .filter_map(|o| {
             let reason = o.message.strip_prefix(UNPARSABLE)?;
             let location = o.location.clone()?;
-            Some((location.file.clone(), (without_position(reason), location)))
+            let reason = without_position(reason, &location.file);
+            Some((location.file.clone(), (reason, location)))
         })
         .collect();
     let mut said = HashSet::new();
@@ -50,14 +51,12 @@ pub(crate) fn report_once(expansion: &mut [Outcome], style: &mut Vec<Outcome>) {
 
 /// libjsonnet's message without the `file:L:C: ` (or `file:L:C-C2: `, `file:(L:C)-(L:C): `)
 /// it starts with: the location is the outcome's own.
-fn without_position(message: &str) -> String {
-    let after_file = message
-        .find(".jsonnet:")
-        .or_else(|| message.find(".libsonnet:"));
-    match after_file.and_then(|at| message[at..].find(": ").map(|end| at + end + 2)) {
-        Some(start) => message[start..].to_owned(),
-        None => message.to_owned(),
-    }
+fn without_position(message: &str, file: &std::path::Path) -> String {
+    let file = file.to_string_lossy();
+    message
+        .strip_prefix(file.as_ref())
+        .and_then(|rest| rest.split_once(": "))
+        .map_or_else(|| message.to_owned(), |(_, reason)| reason.to_owned())
 }
 
 #[cfg(test)]

@@ -69,22 +69,8 @@ impl<W: Write> Human<W> {
             members.len()
         );
         writeln!(self.out, "{line}")?;
-        if let Some((lead, messages)) = first.itemized() {
-            if !lead.is_empty() {
-                writeln!(self.out, "         {}:", visible(lead))?;
-            }
-            for message in messages {
-                writeln!(self.out, "         - {}", visible(message))?;
-            }
-        } else if !first.message.is_empty() {
-            writeln!(self.out, "         {}", visible(&first.message))?;
-        }
-        if let Some(detail) = &first.detail {
-            for line in detail.lines() {
-                let painted = self.detail_line(&visible(line));
-                writeln!(self.out, "           {painted}")?;
-            }
-        }
+        self.write_messages(first)?;
+        self.write_detail(first)?;
         writeln!(self.out, "         on:")?;
         for member in members {
             let subject = member.subject_name();
@@ -116,8 +102,17 @@ impl<W: Write> Human<W> {
             visible(&subject),
         );
         writeln!(self.out, "{line}")?;
+        self.write_messages(outcome)?;
+        if let Some(location) = &outcome.location {
+            writeln!(self.out, "         at {}", visible(&location.to_string()))?;
+        }
+        self.write_detail(outcome)
+    }
+
+    /// The outcome's message, or its findings one per line under the constraint or waiver
+    /// they come with.
+    fn write_messages(&mut self, outcome: &Outcome) -> io::Result<()> {
         if let Some((lead, messages)) = outcome.itemized() {
-            // Several findings: one line each, under the constraint or waiver they come with.
             if !lead.is_empty() {
                 writeln!(self.out, "         {}:", visible(lead))?;
             }
@@ -127,9 +122,11 @@ impl<W: Write> Human<W> {
         } else if !outcome.message.is_empty() {
             writeln!(self.out, "         {}", visible(&outcome.message))?;
         }
-        if let Some(location) = &outcome.location {
-            writeln!(self.out, "         at {}", visible(&location.to_string()))?;
-        }
+        Ok(())
+    }
+
+    /// The outcome's detail (a diff, a stack, the rule's place), a line at a time.
+    fn write_detail(&mut self, outcome: &Outcome) -> io::Result<()> {
         if let Some(detail) = &outcome.detail {
             for line in detail.lines() {
                 let painted = self.detail_line(&visible(line));
