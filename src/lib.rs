@@ -10,6 +10,7 @@ pub mod model;
 pub mod pipeline;
 pub mod policy;
 pub mod report;
+pub mod review;
 pub mod schema;
 pub mod store;
 pub mod style;

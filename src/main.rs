@@ -63,6 +63,7 @@ fn run() -> ExitCode {
         Some(Command::Validate(args)) => commands::validate(args),
         Some(Command::Test(args)) => commands::test(args),
         Some(Command::Verify(args)) => commands::verify(args),
+        Some(Command::Review(args)) => commands::review(args),
         Some(Command::Apply(args)) => commands::apply(args),
         Some(Command::Diff(args)) => commands::diff(args),
         Some(Command::Packs(args)) => commands::packs(args),

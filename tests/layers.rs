@@ -24,6 +24,7 @@ const STAGES: &[&str] = &[
     "style",
     "changes",
     "apply",
+    "review",
 ];
 
 /// Dependencies that break the rule today and are being removed (issue 14). The test fails

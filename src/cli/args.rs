@@ -41,6 +41,10 @@ pub enum Command {
     Test(TestArgs),
     /// Run the policies' unit tests: the `test_*` rules of `*_test.rego` files
     Verify(VerifyArgs),
+    /// Say what this change does to every cluster, offline: the generated trees of --base
+    /// REF (from its merge base with HEAD) and of the work tree compared object by object,
+    /// with risk flags and the gate's findings on what changed first (exits as `check`)
+    Review(CheckArgs),
     /// Roll the repository out: cluster by cluster in rollout order, each applied only when
     /// its gate passes and the one before is healthy
     Apply(ApplyArgs),
@@ -400,6 +404,13 @@ pub struct CheckArgs {
     /// its findings warn instead of failing
     #[arg(long, requires = "gate_from")]
     pub(crate) gate_changes_approved: bool,
+    /// Also review what the change does since this git revision (from its merge base with
+    /// HEAD): risk flags as warnings, a `review` suite in the JUnit report (`review --base`)
+    #[arg(long = "review-base", alias = "base", value_name = "REF")]
+    pub(crate) review_base: Option<String>,
+    /// Write the review to this file: Markdown, or JSON for a `.json` name
+    #[arg(long, value_name = "PATH")]
+    pub(crate) review_out: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -483,6 +494,9 @@ pub(crate) enum Output {
     Tap,
     /// An aligned table: status, stage, check, subject, message
     Table,
+    /// The review of the change as Markdown, sized for a pull-request comment (`review`, or
+    /// `check` with --review-base)
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

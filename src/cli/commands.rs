@@ -21,11 +21,48 @@ use crate::report;
 pub fn check(args: CheckArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     start_workers(args.common.jobs)?;
-    let plan = plan::check(args)?;
-    let run = gate::check(&plan.config, &plan.gate).map_err(UsageError)?;
+    gate_and_review(plan::check(args)?, started)
+}
+
+/// `policyrun review --base REF`: the gate as `check` runs it, the review on standard output.
+pub fn review(args: CheckArgs) -> Result<Summary, UsageError> {
+    let started = Instant::now();
+    start_workers(args.common.jobs)?;
+    gate_and_review(plan::review(args)?, started)
+}
+
+fn gate_and_review(mut plan: plan::CheckPlan, started: Instant) -> Result<Summary, UsageError> {
+    // The review reads git and the generated tree while the gate runs.
+    let (run, review) = rayon::join(
+        || gate::check(&plan.config, &plan.gate),
+        || {
+            plan.review.as_ref().map(|base| {
+                let review = pipeline::review::run(&plan.config, &base.rev, &plan.gate.clusters);
+                (base.named, base.rev.clone(), review)
+            })
+        },
+    );
+    let run = run.map_err(UsageError)?;
     let mut outcomes = run.outcomes;
     outcomes.extend(plan.refused_secret_values);
     outcomes.extend(plan.gate_findings);
+    match review {
+        Some((_, _, Ok(review))) => {
+            outcomes.extend(crate::review::outcomes(&review));
+            plan.report.review = Some(std::sync::Arc::new(review));
+        }
+        Some((true, _, Err(problem))) => return Err(UsageError(problem)),
+        Some((false, rev, Err(problem))) => outcomes.push(
+            crate::model::outcome::Outcome::new(
+                crate::model::outcome::Stage::Review,
+                "base",
+                crate::model::outcome::Status::Warning,
+            )
+            .subject(format!("changes since {rev}"))
+            .message(format!("no review: {problem}")),
+        ),
+        None => {}
+    }
     // The process ends after the report. Freeing every parsed object one by one would only
     // delay the verdict (tens of milliseconds on a large tree), so the exit frees them.
     std::mem::forget(run.expanded);

@@ -37,6 +37,12 @@ pub struct ReportPlan {
     pub junit: Option<PathBuf>,
     /// The configured clusters in rollout order, which orders every report.
     pub cluster_order: Vec<String>,
+    /// The review of the change, once the command made one (`review`, `check` with a base).
+    pub review: Option<std::sync::Arc<crate::review::Review>>,
+    /// Standard output shows the review instead of the gate's report (`policyrun review`).
+    pub review_on_stdout: bool,
+    /// `--review-out`: where the review is written too.
+    pub review_out: Option<PathBuf>,
 }
 
 impl ReportPlan {
@@ -53,6 +59,9 @@ impl ReportPlan {
             color: use_color(color),
             junit: report.junit.clone(),
             cluster_order,
+            review: None,
+            review_on_stdout: false,
+            review_out: None,
         }
     }
 
@@ -65,6 +74,9 @@ impl ReportPlan {
             color: use_color(color),
             junit: None,
             cluster_order,
+            review: None,
+            review_on_stdout: false,
+            review_out: None,
         }
     }
 }
@@ -79,9 +91,63 @@ pub struct CheckPlan {
     /// `--gate-from`: what this change alters in the gate that judges it.
     pub gate_findings: Vec<Outcome>,
     pub report: ReportPlan,
+    /// What the change is reviewed against, when it is.
+    pub review: Option<ReviewBase>,
+}
+
+/// The revision a change is reviewed against, and whether the user named it (a revision
+/// that cannot be read is then a usage error; one guessed from `--changed-since` or
+/// Jenkins' `CHANGE_TARGET` is a warning).
+pub struct ReviewBase {
+    pub rev: String,
+    pub named: bool,
+}
+
+/// The review base of a `check` or `review`: `--review-base` (`review --base`), else
+/// `--changed-since`'s revision, else the target branch of a Jenkins pull-request build.
+fn review_base(args: &CheckArgs, command: &'static str) -> Result<Option<ReviewBase>, UsageError> {
+    if let Some(rev) = &args.review_base {
+        return Ok(Some(ReviewBase {
+            rev: rev.clone(),
+            named: true,
+        }));
+    }
+    if command == "review" {
+        return Err(UsageError(
+            "review needs the revision to compare with: --base REF (for example main)".into(),
+        ));
+    }
+    let guessed = args.changed_since.clone().or_else(|| {
+        std::env::var("CHANGE_TARGET")
+            .ok()
+            .filter(|t| !t.is_empty() && !t.starts_with('-'))
+            .map(|target| format!("origin/{target}"))
+    });
+    if guessed.is_none() && (args.report.output == Output::Markdown || args.review_out.is_some()) {
+        return Err(UsageError(
+            "a review needs the revision to compare with: --review-base REF".into(),
+        ));
+    }
+    Ok(guessed.map(|rev| ReviewBase { rev, named: false }))
 }
 
 pub fn check(args: CheckArgs) -> Result<CheckPlan, UsageError> {
+    check_as("check", args)
+}
+
+/// `policyrun review`: the gate as `check` runs it, its review on standard output.
+pub fn review(args: CheckArgs) -> Result<CheckPlan, UsageError> {
+    if matches!(args.report.output, Output::Tap | Output::Table) {
+        return Err(UsageError(
+            "review writes human, markdown or json (-o); TAP and table are the gate's reports"
+                .into(),
+        ));
+    }
+    check_as("review", args)
+}
+
+fn check_as(command: &'static str, args: CheckArgs) -> Result<CheckPlan, UsageError> {
+    let review = review_base(&args, command)?;
     let mut config = Config::discover(&start_dir(&args.common.repo)?)?;
     // The protected branch's gate first: the trusted caller's flags then apply over it.
     let mut gate_findings = Vec::new();
@@ -132,18 +198,21 @@ pub fn check(args: CheckArgs) -> Result<CheckPlan, UsageError> {
         gate_changes_approved: args.gate_changes_approved,
         ..check::Options::default()
     };
-    let report = ReportPlan::new(
-        "check",
+    let mut report = ReportPlan::new(
+        command,
         &args.report,
         args.common.color,
         cluster_order(&config),
     );
+    report.review_on_stdout = command == "review";
+    report.review_out = args.review_out.clone();
     Ok(CheckPlan {
         config,
         gate,
         refused_secret_values,
         gate_findings,
         report,
+        review,
     })
 }
 

@@ -10,6 +10,7 @@ use crate::cli::args::Output;
 use crate::cli::plan::ReportPlan;
 use crate::model::outcome::{Outcome, Summary};
 use crate::model::stats::Stats;
+use crate::report::review::{Form, ReviewReport};
 use crate::report::{
     self, Report, RunInfo, human::Human, json::Json, junit::Junit, table::Table, tap::Tap,
 };
@@ -42,13 +43,38 @@ pub fn write_reports(
     info: &RunInfo,
 ) -> Result<(), UsageError> {
     let stdout = io::stdout().lock();
-    let mut reports: Vec<Box<dyn Report>> = vec![match plan.output {
-        Output::Human => Box::new(Human::new(stdout, plan.color, plan.verbose)),
-        Output::Json => Box::new(Json::new(stdout)),
-        Output::JsonProblems => Box::new(Json::problems_only(stdout)),
-        Output::Tap => Box::new(Tap::new(stdout)),
-        Output::Table => Box::new(Table::new(stdout, plan.color, plan.verbose)),
+    let review_form = match plan.output {
+        Output::Markdown => Some(Form::Markdown),
+        Output::Human if plan.review_on_stdout => Some(Form::Text {
+            verbose: plan.verbose,
+        }),
+        Output::Json | Output::JsonProblems if plan.review_on_stdout => Some(Form::Json),
+        _ => None,
+    };
+    let mut reports: Vec<Box<dyn Report>> = vec![match (review_form, &plan.review) {
+        (Some(form), Some(review)) => Box::new(ReviewReport::new(stdout, review.clone(), form)),
+        (Some(_), None) => {
+            return Err(UsageError(format!(
+                "{}: there is no review to write (-o markdown needs --review-base REF)",
+                plan.command
+            )));
+        }
+        (None, _) => match plan.output {
+            Output::Human | Output::Markdown => {
+                Box::new(Human::new(stdout, plan.color, plan.verbose))
+            }
+            Output::Json => Box::new(Json::new(stdout)),
+            Output::JsonProblems => Box::new(Json::problems_only(stdout)),
+            Output::Tap => Box::new(Tap::new(stdout)),
+            Output::Table => Box::new(Table::new(stdout, plan.color, plan.verbose)),
+        },
     }];
+    if let (Some(path), Some(review)) = (&plan.review_out, &plan.review) {
+        reports.push(Box::new(ReviewReport::<io::Sink>::file(
+            path.clone(),
+            review.clone(),
+        )));
+    }
     if let Some(path) = &plan.junit {
         // Written only to a regular file or a new path: the report replaces what is there
         // (a link, a FIFO or a device such as /dev/full became a regular file).
@@ -91,6 +117,9 @@ mod tests {
             color: false,
             junit: Some(dir.path().to_path_buf()),
             cluster_order: Vec::new(),
+            review: None,
+            review_on_stdout: false,
+            review_out: None,
         };
         let Err(UsageError(message)) = write_reports(&plan, &[], &RunInfo::default()) else {
             panic!("a directory is not a report file");

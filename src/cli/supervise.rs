@@ -28,7 +28,13 @@ pub fn wanted(command: &Option<crate::cli::args::Command>) -> bool {
     use crate::cli::args::Command;
     let supervised = matches!(
         command,
-        None | Some(Command::Check(_) | Command::Expand(_) | Command::Apply(_) | Command::Diff(_))
+        None | Some(
+            Command::Check(_)
+                | Command::Review(_)
+                | Command::Expand(_)
+                | Command::Apply(_)
+                | Command::Diff(_),
+        )
     );
     supervised
         && cfg!(target_os = "linux")

@@ -25,6 +25,9 @@ pub enum Stage {
     Style,
     /// Applying a cluster's objects and watching them roll out.
     Apply,
+    /// What a change does to the generated tree against a base revision, and its risks
+    /// (`review`, `check --review-base`): warnings for a reviewer, never failures.
+    Review,
 }
 
 impl Stage {
@@ -36,6 +39,7 @@ impl Stage {
             Stage::Policy => "policy",
             Stage::Style => "style",
             Stage::Apply => "apply",
+            Stage::Review => "review",
         }
     }
 }

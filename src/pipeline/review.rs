@@ -1,0 +1,326 @@
+//! `policyrun review --base REF` and `check`'s review part: reads the generated tree as the
+//! base revision has it (from git, never checked out) and as the work tree has it, only the
+//! files that differ, and hands both to the review stage. Comparing from the merge base of
+//! `REF` and `HEAD` shows what the branch changes, as a pull request's page does, not what
+//! the target branch changed since. The committed JSON is what gets reviewed: the gate's
+//! freshness check is what makes it the sources' own.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::model::manifests::{self, Format};
+use crate::model::paths::lstat_below;
+use crate::pipeline::settings::Config;
+use crate::review::{self, ObjectKey, Review, TreeObject};
+
+/// Largest generated file read for the review, in bytes (the trees are JSON a person
+/// reviews; a larger one is said, not read).
+const LARGEST_FILE: u64 = 64 << 20;
+
+/// Compares the generated tree of `rev` (from its merge base with `HEAD`) with the work
+/// tree's, for the clusters in `only` (empty: all). An unknown revision or a repository
+/// that is no git work tree is an `Err`.
+pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String> {
+    let what = |e: String| format!("review --base {rev}: {e}");
+    if rev.is_empty() || rev.starts_with('-') {
+        return Err(what(
+            "not a revision (it must not be empty or start with `-`)".into(),
+        ));
+    }
+    let root = &config.repo.root;
+    let inside = git(root, &["rev-parse", "--is-inside-work-tree"], None).map_err(what)?;
+    if inside.as_slice() != b"true\n" {
+        return Err(what(format!(
+            "{} is not inside a git work tree",
+            root.display()
+        )));
+    }
+    let commit = text(
+        git(
+            root,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{rev}^{{commit}}"),
+            ],
+            None,
+        )
+        .map_err(|_| what("no such commit in this repository (is it fetched?)".into()))?,
+    );
+    // Without a HEAD (a repository with no commit yet) or a common ancestor, the revision
+    // itself is the base.
+    let base = git(root, &["merge-base", &commit, "HEAD"], None)
+        .map(text)
+        .unwrap_or_else(|_| commit.clone());
+    let prefix = text(git(root, &["rev-parse", "--show-prefix"], None).map_err(what)?);
+    let generated = config.repo.generated.to_string_lossy().into_owned();
+    let (diff, untracked) = rayon::join(
+        || {
+            git(
+                root,
+                &[
+                    "diff",
+                    "--name-only",
+                    "-z",
+                    "--no-renames",
+                    "--no-ext-diff",
+                    "--relative",
+                    &base,
+                    "--",
+                    &generated,
+                ],
+                None,
+            )
+        },
+        || {
+            git(
+                root,
+                &[
+                    "ls-files",
+                    "--others",
+                    "--exclude-standard",
+                    "-z",
+                    "--",
+                    &generated,
+                ],
+                None,
+            )
+        },
+    );
+    let mut paths: Vec<PathBuf> = diff
+        .map_err(what)?
+        .split(|&b| b == 0)
+        .chain(untracked.map_err(what)?.split(|&b| b == 0))
+        .filter(|p| !p.is_empty())
+        .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
+        .filter(|p| Format::of(p).is_some_and(|f| f != Format::Toml))
+        .collect();
+    paths.sort();
+    paths.dedup();
+
+    let mut unreadable = Vec::new();
+    let base_texts = blobs(root, &base, &prefix, &paths).map_err(what)?;
+    let mut base_objects = Vec::new();
+    let mut head_objects = Vec::new();
+    for (path, base_text) in paths.iter().zip(base_texts) {
+        let Some(cluster) = cluster_of(&config.repo.generated, path) else {
+            continue;
+        };
+        if !only.is_empty() && !only.contains(&cluster) {
+            continue;
+        }
+        if let Some(text) = base_text {
+            objects_of(
+                &cluster,
+                path,
+                &text,
+                &mut base_objects,
+                &mut unreadable,
+                "base",
+            );
+        }
+        match read_head(root, path) {
+            Ok(Some(text)) => objects_of(
+                &cluster,
+                path,
+                &text,
+                &mut head_objects,
+                &mut unreadable,
+                "",
+            ),
+            Ok(None) => {}
+            Err(e) => unreadable.push(e),
+        }
+    }
+    let context = review::Context {
+        clusters: config
+            .repo
+            .clusters
+            .iter()
+            .map(|c| c.name.clone())
+            .filter(|c| only.is_empty() || only.contains(c))
+            .collect(),
+    };
+    let mut review = review::compare(base_objects, head_objects, &context, (rev, &base));
+    review.unreadable = unreadable;
+    Ok(review)
+}
+
+/// The cluster a generated file belongs to: its first directory below the generated root.
+fn cluster_of(generated: &Path, path: &Path) -> Option<String> {
+    let below = path.strip_prefix(generated).ok()?;
+    let mut parts = below.components();
+    let first = parts.next()?;
+    parts.next()?;
+    Some(first.as_os_str().to_string_lossy().into_owned())
+}
+
+fn objects_of(
+    cluster: &str,
+    path: &Path,
+    text: &str,
+    into: &mut Vec<TreeObject>,
+    unreadable: &mut Vec<String>,
+    side: &str,
+) {
+    let json = Format::of(path) == Some(Format::Json);
+    let shown = crate::model::outcome::shown_path(path);
+    let side = if side.is_empty() {
+        String::new()
+    } else {
+        format!(" ({side})")
+    };
+    for item in manifests::parse(text, path, json) {
+        match item.value {
+            Ok(value) => match ObjectKey::of(&value) {
+                Some(key) => into.push(TreeObject {
+                    cluster: cluster.to_owned(),
+                    key,
+                    value,
+                    file: path.to_path_buf(),
+                    line: item.line,
+                }),
+                None => unreadable.push(format!(
+                    "{shown}:{}{side}: not an object with apiVersion, kind and metadata.name",
+                    item.line
+                )),
+            },
+            Err(e) => unreadable.push(format!("{shown}:{}{side}: {e}", item.line)),
+        }
+    }
+}
+
+/// The work tree's version of a generated file: `Ok(None)` when it is gone. A symbolic
+/// link on the way is refused (its target could be anything outside the repository).
+fn read_head(root: &Path, path: &Path) -> Result<Option<String>, String> {
+    let shown = crate::model::outcome::shown_path(path);
+    match lstat_below(root, path) {
+        Ok(None) => Ok(None),
+        Ok(Some(meta)) if !meta.is_file() => Err(format!("{shown}: not a regular file")),
+        Ok(Some(meta)) if meta.len() > LARGEST_FILE => Err(format!(
+            "{shown}: {} bytes, more than the review reads ({LARGEST_FILE})",
+            meta.len()
+        )),
+        Ok(Some(_)) => std::fs::read(root.join(path))
+            .map_err(|e| format!("{shown}: {e}"))
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| format!("{shown}: not UTF-8 text"))
+            })
+            .map(Some),
+        Err(e) => Err(e),
+    }
+}
+
+/// The texts of `paths` (relative to the root, which is `prefix` below the top of the git
+/// repository) at `commit`, `None` where the commit has no such file; one `git cat-file`
+/// for them all.
+fn blobs(
+    root: &Path,
+    commit: &str,
+    prefix: &str,
+    paths: &[PathBuf],
+) -> Result<Vec<Option<String>>, String> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut request = Vec::new();
+    for path in paths {
+        // A name with a newline cannot be asked for on a line; it is treated as absent.
+        let name = path.to_string_lossy();
+        if name.contains('\n') {
+            request.extend_from_slice(format!("{commit}:\n").as_bytes());
+        } else {
+            request.extend_from_slice(format!("{commit}:{prefix}{name}\n").as_bytes());
+        }
+    }
+    let output = git(root, &["cat-file", "--batch"], Some(&request))?;
+    let mut out = Vec::with_capacity(paths.len());
+    let mut rest = output.as_slice();
+    for _ in paths {
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("git cat-file: short answer")?;
+        let header = String::from_utf8_lossy(&rest[..end]).into_owned();
+        rest = &rest[end + 1..];
+        let fields: Vec<&str> = header.split(' ').collect();
+        match fields.as_slice() {
+            [_, "blob", size] => {
+                let size: usize = size
+                    .parse()
+                    .map_err(|_| format!("git cat-file: {header}"))?;
+                if rest.len() < size + 1 {
+                    return Err("git cat-file: short answer".into());
+                }
+                out.push(Some(String::from_utf8_lossy(&rest[..size]).into_owned()));
+                rest = &rest[size + 1..];
+            }
+            [_, _, size] => {
+                // Not a blob (a submodule, a directory): not a generated file.
+                let size: usize = size.parse().unwrap_or(0);
+                rest = &rest[(size + 1).min(rest.len())..];
+                out.push(None);
+            }
+            _ => out.push(None),
+        }
+    }
+    Ok(out)
+}
+
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8_lossy(&bytes).trim().to_owned()
+}
+
+/// Runs git in `dir` (with `input` on its standard input); its standard output, or its
+/// error output on failure.
+fn git(dir: &Path, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, String> {
+    let mut child = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    let writer = input.zip(child.stdin.take()).map(|(bytes, mut stdin)| {
+        let bytes = bytes.to_vec();
+        std::thread::spawn(move || stdin.write_all(&bytes))
+    });
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if let Some(writer) = writer {
+        let _ = writer.join();
+    }
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        Err(format!(
+            "git {}: {}",
+            args.first().unwrap_or(&""),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_directly_below_the_generated_root_belongs_to_no_cluster() {
+        let generated = Path::new("generated");
+        assert_eq!(
+            cluster_of(generated, Path::new("generated/dev/app/x.json")).as_deref(),
+            Some("dev")
+        );
+        assert_eq!(cluster_of(generated, Path::new("generated/x.json")), None);
+        assert_eq!(cluster_of(generated, Path::new("other/dev/x.json")), None);
+    }
+}
