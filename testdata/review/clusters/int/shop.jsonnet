@@ -1,0 +1,2 @@
+// The shop stack as cluster int has it.
+(import 'shop.libsonnet')(import 'params.libsonnet')
