@@ -333,7 +333,7 @@ fn arrow(old: Option<&str>, new: Option<&str>) -> String {
 }
 
 /// `image nginx:1.25 → 1.27` when only the tag (or digest) changes, else both whole.
-fn image_change(old: &str, new: &str) -> String {
+pub(crate) fn image_change(old: &str, new: &str) -> String {
     let (old_repo, _) = split_image(old);
     let (new_repo, new_ref) = split_image(new);
     if old_repo == new_repo && !new_ref.is_empty() {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::ObjectKey;
-use super::fields::split_image;
+use super::fields::{image_change, split_image};
 use crate::model::secrets;
 
 /// One rule of the review's risk flags.
@@ -834,7 +834,7 @@ fn image_changes(old: Option<&Value>, new: Option<&Value>) -> (Vec<String>, Vec<
         if let Some(was) = was
             && *was != image
         {
-            changed.push(format!("container {name}: {was} → {image}"));
+            changed.push(format!("container {name}: {}", image_change(was, &image)));
         } else if was.is_none() && old.is_some() {
             changed.push(format!("container {name} added with image {image}"));
         }
@@ -876,6 +876,21 @@ mod tests {
     fn role(rules: Value) -> Value {
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
             "metadata": {"name": "reader"}, "rules": rules})
+    }
+
+    #[test]
+    fn every_rule_is_documented_and_nothing_else_is() {
+        let docs = include_str!("../../docs/review.md");
+        let documented: Vec<&str> = docs
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `"))
+            .filter_map(|rest| rest.split('`').next())
+            .collect();
+        let rules: Vec<&str> = RiskRule::ALL.iter().map(|r| r.id()).collect();
+        assert_eq!(
+            documented, rules,
+            "docs/review.md's table, in the order reports use"
+        );
     }
 
     #[test]
