@@ -108,3 +108,108 @@ fn the_table_and_human_reports_name_the_line() {
     );
     assert!(!run.stdout.contains("hunter2"), "{}", run.stdout);
 }
+
+/// The official SARIF 2.1.0 schema (see `testdata/sarif/SOURCE.md`).
+fn sarif_validator() -> jsonschema::Validator {
+    let path = support::manifest_dir().join("testdata/sarif/sarif-2.1.0-rtm.5.json");
+    let mut schema: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    // The schema's `language` patterns hold a bare `]` (a literal in ECMAScript regexes,
+    // refused by the engine jsonschema checks patterns with): the same patterns, `]` escaped.
+    const BARE: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
+    let mut escaped = 0;
+    for definition in ["run", "toolComponent"] {
+        let pattern = &mut schema["definitions"][definition]["properties"]["language"]["pattern"];
+        assert_eq!(pattern, BARE);
+        *pattern = Value::from(BARE.replace("]?", "\\]?"));
+        escaped += 1;
+    }
+    assert_eq!(
+        fs::read_to_string(&path).unwrap().matches(BARE).count(),
+        escaped
+    );
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+fn assert_valid_sarif(validator: &jsonschema::Validator, log: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(log)
+        .map(|e| format!("{}: {e}", e.instance_path().as_str()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{log:#}");
+}
+
+#[test]
+fn sarif_follows_the_official_schema_and_places_each_result() {
+    let validator = sarif_validator();
+    // The schema is enforced: a level SARIF does not have is refused.
+    let wrong = serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}},
+        "results": [{"message": {"text": "m"}, "level": "fatal"}]}]});
+    assert!(!validator.is_valid(&wrong));
+
+    let repo = fixture("located");
+    let run = policyrun(repo.path(), &["check", "--output", "sarif"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    // Neither the value nor its base64 form (as a Secret's data would hold it).
+    assert!(!run.stdout.contains("hunter2"), "{}", run.stdout);
+    assert!(!run.stdout.contains("aHVudGVyMi1kby1ub3Qtc2hvdw"));
+    let log: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_valid_sarif(&validator, &log);
+    let sarif = &log["runs"][0];
+    assert_eq!(sarif["tool"]["driver"]["name"], "policyrun");
+    let rules: Vec<&str> = sarif["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["schema", "main.deny"]);
+    let results = sarif["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5, "{results:#?}");
+    let place = |result: &Value| {
+        let physical = &result["locations"][0]["physicalLocation"];
+        (
+            physical["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            physical["region"]["startLine"].as_u64(),
+            result["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .map(str::to_owned),
+        )
+    };
+    let schema: Vec<_> = results
+        .iter()
+        .filter(|r| r["ruleId"] == "schema")
+        .map(place)
+        .collect();
+    assert_eq!(
+        schema,
+        [
+            (
+                "generated/dev/app.json".to_owned(),
+                Some(36),
+                Some("clusters/dev/app.jsonnet".to_owned())
+            ),
+            (
+                "generated/int/app.json".to_owned(),
+                Some(15),
+                Some("clusters/int/app.jsonnet".to_owned())
+            ),
+        ]
+    );
+    assert!(results.iter().all(|r| r["level"] == "error"));
+
+    // A run with every kind of problem, warnings and skips among them, is valid too.
+    let broken = fixture("broken");
+    let run = policyrun(broken.path(), &["check", "--output", "sarif"]);
+    let log: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_valid_sarif(&validator, &log);
+    let levels: std::collections::BTreeSet<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["level"].as_str().unwrap())
+        .collect();
+    assert!(levels.contains("error"), "{levels:?}");
+}

@@ -483,6 +483,9 @@ pub(crate) enum Output {
     Tap,
     /// An aligned table: status, stage, check, subject, message
     Table,
+    /// SARIF 2.1.0 for code scanning (GitHub, Jenkins' Warnings NG): every problem on its
+    /// file and line
+    Sarif,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

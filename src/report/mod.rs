@@ -5,6 +5,7 @@ pub mod events;
 pub mod human;
 pub(crate) mod json;
 pub mod junit;
+pub(crate) mod sarif;
 pub(crate) mod table;
 pub(crate) mod tap;
 
