@@ -213,3 +213,92 @@ fn sarif_follows_the_official_schema_and_places_each_result() {
         .collect();
     assert!(levels.contains("error"), "{levels:?}");
 }
+
+#[test]
+fn junit_groups_passes_by_check_and_keeps_each_problem() {
+    let repo = fixture("located");
+    let junit = repo.path().join("junit.xml");
+    let run = policyrun(
+        repo.path(),
+        &[
+            "check",
+            "--output",
+            "json",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let xml = fs::read_to_string(&junit).unwrap();
+    support::assert_valid_junit(&xml);
+    assert!(!xml.contains("hunter2"));
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let cases: Vec<roxmltree::Node> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let outcomes = outcome_list(&run);
+    // One testcase per subject with a problem, per suite (cluster and stage)...
+    let problems: std::collections::BTreeSet<(String, String, String)> = outcomes
+        .iter()
+        .filter(|o| o["status"] != "passed")
+        .map(|o| {
+            (
+                o["cluster"].as_str().unwrap_or("repository").to_owned(),
+                o["stage"].as_str().unwrap().to_owned(),
+                o["subject"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // ... and one per check that passed somewhere in a suite.
+    let passing: std::collections::BTreeSet<(String, String, String)> = outcomes
+        .iter()
+        .filter(|o| o["status"] == "passed")
+        .map(|o| {
+            (
+                o["cluster"].as_str().unwrap_or("repository").to_owned(),
+                o["stage"].as_str().unwrap().to_owned(),
+                format!("passed: {}", o["check"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(cases.len(), problems.len() + passing.len(), "{xml}");
+    assert!(cases.len() < outcomes.len());
+    let failing = doc
+        .descendants()
+        .find(|n| n.attribute("name") == Some("Deployment app/web"))
+        .unwrap();
+    let failure = failing
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    assert!(
+        failure
+            .text()
+            .unwrap()
+            .contains("at generated/dev/app.json:36"),
+        "{xml}"
+    );
+    // The passes' testcases hold every passed outcome, and the suites' properties count
+    // every outcome.
+    let assertions: usize = cases
+        .iter()
+        .filter_map(|c| c.attribute("assertions"))
+        .map(|n| n.parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(
+        assertions as u64,
+        report["summary"]["passed"].as_u64().unwrap()
+    );
+    let counted: u64 = doc
+        .descendants()
+        .filter(|n| n.attribute("name") == Some("policyrun.outcomes"))
+        .map(|n| n.attribute("value").unwrap().parse::<u64>().unwrap())
+        .sum();
+    let total: u64 = ["passed", "skipped", "warnings", "failed", "errors"]
+        .iter()
+        .map(|k| report["summary"][k].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, total);
+}
