@@ -250,6 +250,7 @@ fn targets(items: &[Item]) -> Vec<Target<'_>> {
             id: &item.id,
             value: &item.value,
             location: Location::file(item.file.clone()),
+            source: None,
         })
         .collect()
 }

@@ -156,7 +156,7 @@ fn vm_and_interpreter_agree_on_conftest_policies() {
 }
 
 #[test]
-fn junit_has_a_stable_testcase_per_object_and_rule() {
+fn junit_has_a_stable_testcase_per_problem_and_per_rule_that_passes() {
     let dir = fixture("policy-conftest");
     let junit = dir.path().join("policy.xml");
     let junit_arg = junit.to_str().unwrap();
@@ -170,10 +170,12 @@ fn junit_has_a_stable_testcase_per_object_and_rule() {
         .filter(|n| n.has_tag_name("testcase"))
         .map(|n| n.attribute("name").unwrap())
         .collect();
-    // 4 objects (3 Deployments, 1 Service) x 5 rules of package main, and the load warning
-    // that `not allowed(container.image)` means something else in OPA for a container
-    // without `image`.
-    assert_eq!(names.len(), 21, "{names:?}");
+    // 4 objects (3 Deployments, 1 Service) x 5 rules of package main: the 8 results that
+    // are not passes each a testcase, the passes one testcase per rule; and the load
+    // warning that `not allowed(container.image)` means something else in OPA for a
+    // container without `image`.
+    assert_eq!(names.len(), 8 + 5 + 1, "{names:?}");
+    assert!(names.contains(&"passed: main.deny_registry"), "{names:?}");
     assert!(names.contains(&"policy/images.rego:13:26"), "{names:?}");
     assert!(names.contains(&"Deployment apps/bad (manifests/bad.yaml:1) main.deny_latest"));
     assert!(

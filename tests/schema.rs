@@ -180,7 +180,8 @@ fn check_reports_every_schema_rule() {
     assert_eq!(wrong["entry"], "clusters/dev/invalid.jsonnet");
     assert_eq!(wrong["cluster"], "dev");
 
-    // JUnit: one testcase per object in the schema suite, its checks folded in.
+    // JUnit: one testcase per object with a problem in the schema suite, its checks folded
+    // in, and one per check for the passes.
     let xml = fs::read_to_string(&junit).unwrap();
     assert_valid_junit(&xml);
     let doc = roxmltree::Document::parse(&xml).unwrap();
@@ -192,7 +193,11 @@ fn check_reports_every_schema_rule() {
         .children()
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
-    assert_eq!(cases.len(), EXPECTED.len(), "{xml}");
+    let problems = EXPECTED
+        .iter()
+        .filter(|(_, schema, _, metadata)| *schema != "passed" || *metadata != "passed")
+        .count();
+    assert_eq!(cases.len(), problems + 2, "{xml}");
     let case = |name: &str| {
         cases
             .iter()
@@ -215,10 +220,14 @@ fn check_reports_every_schema_rule() {
             .contains("/spec/template/spec/containers/0/resources/limits/memory"),
         "{xml}"
     );
+    let passed = case("passed: schema")
+        .children()
+        .find(|n| n.has_tag_name("system-out"))
+        .and_then(|n| n.text())
+        .unwrap();
     assert!(
-        case("Deployment app/web")
-            .children()
-            .all(|n| !n.has_tag_name("failure"))
+        passed.contains("\nDeployment app/web at generated/dev/"),
+        "{xml}"
     );
     let bad_name = case("ConfigMap app/Bad_Name");
     assert_eq!(

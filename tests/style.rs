@@ -73,7 +73,8 @@ fn formatted_sources_pass_and_an_unformatted_one_fails_with_a_diff() {
         .count();
     assert_eq!(others, 0, "{}", run.stdout);
 
-    // JUnit: one testcase per file, in a suite per cluster (shared files: `repository`).
+    // JUnit: a testcase per file that fails, the files that pass one testcase per suite,
+    // in a suite per cluster (shared files: `repository`).
     let xml = fs::read_to_string(&junit).unwrap();
     assert_valid_junit(&xml);
     let doc = roxmltree::Document::parse(&xml).unwrap();
@@ -90,9 +91,9 @@ fn formatted_sources_pass_and_an_unformatted_one_fails_with_a_diff() {
         })
         .collect();
     let expected = [
-        ("policyrun.dev.style", "clusters/dev/app.jsonnet", false),
+        ("policyrun.dev.style", "passed: formatted", false),
         ("policyrun.repository.style", "common/app.libsonnet", true),
-        ("policyrun.repository.style", "lib/mini.libsonnet", false),
+        ("policyrun.repository.style", "passed: formatted", false),
     ];
     assert_eq!(
         cases,
@@ -108,6 +109,16 @@ fn formatted_sources_pass_and_an_unformatted_one_fails_with_a_diff() {
             .text()
             .unwrap()
             .contains("+++ common/app.libsonnet (formatted)")
+    );
+    let listed: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.attribute("name") == Some("passed: formatted"))
+        .filter_map(|n| n.children().find(|c| c.has_tag_name("system-out"))?.text())
+        .collect();
+    assert!(
+        listed[0].contains("\nclusters/dev/app.jsonnet")
+            && listed[1].contains("\nlib/mini.libsonnet"),
+        "{listed:?}"
     );
 
     // The human report shows the diff under the file.

@@ -494,6 +494,9 @@ pub(crate) enum Output {
     Tap,
     /// An aligned table: status, stage, check, subject, message
     Table,
+    /// SARIF 2.1.0 for code scanning (GitHub, Jenkins' Warnings NG): every problem on its
+    /// file and line
+    Sarif,
     /// The review of the change as Markdown, sized for a pull-request comment (`review`, or
     /// `check` with --review-base)
     Markdown,

@@ -137,9 +137,12 @@ pub fn check(args: CheckArgs) -> Result<CheckPlan, UsageError> {
 
 /// `policyrun review`: the gate as `check` runs it, its review on standard output.
 pub fn review(args: CheckArgs) -> Result<CheckPlan, UsageError> {
-    if matches!(args.report.output, Output::Tap | Output::Table) {
+    if matches!(
+        args.report.output,
+        Output::Tap | Output::Table | Output::Sarif
+    ) {
         return Err(UsageError(
-            "review writes human, markdown or json (-o); TAP and table are the gate's reports"
+            "review writes human, markdown or json (-o); TAP, table and SARIF are the gate's reports"
                 .into(),
         ));
     }

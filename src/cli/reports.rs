@@ -12,7 +12,8 @@ use crate::model::outcome::{Outcome, Summary};
 use crate::model::stats::Stats;
 use crate::report::review::{Form, ReviewReport};
 use crate::report::{
-    self, Report, RunInfo, human::Human, json::Json, junit::Junit, table::Table, tap::Tap,
+    self, Report, RunInfo, human::Human, json::Json, junit::Junit, sarif::Sarif, table::Table,
+    tap::Tap,
 };
 
 /// Sorts the outcomes, writes every report of `plan` and returns the counts for `main`.
@@ -67,6 +68,7 @@ pub fn write_reports(
             Output::JsonProblems => Box::new(Json::problems_only(stdout)),
             Output::Tap => Box::new(Tap::new(stdout)),
             Output::Table => Box::new(Table::new(stdout, plan.color, plan.verbose)),
+            Output::Sarif => Box::new(Sarif::new(stdout)),
         },
     }];
     if let (Some(path), Some(review)) = (&plan.review_out, &plan.review) {

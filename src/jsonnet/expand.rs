@@ -494,6 +494,7 @@ fn add_file(
                     },
                     value: object,
                     file: path.clone(),
+                    pointer,
                 }),
                 Err(problem) => out.problems.push(format!(
                     "{}{}: {problem}",

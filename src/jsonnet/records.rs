@@ -399,6 +399,7 @@ impl Record {
                     name: header.name.clone(),
                 };
                 let mut value = serde_json::Value::Null;
+                let mut pointer = String::new();
                 if parse.contains(&header.kind.as_str()) {
                     let objects = parsed.entry(*file).or_insert_with(|| {
                         expand::rebuild(repo, entry, [(path.clone(), item.clone(), text.clone())])
@@ -407,12 +408,14 @@ impl Record {
                     });
                     if let Some(object) = objects.iter().find(|o| o.id == id) {
                         value = object.value.clone();
+                        pointer = object.pointer.clone();
                     }
                 }
                 Object {
                     id,
                     value,
                     file: path.clone(),
+                    pointer,
                 }
             })
             .collect()

@@ -53,6 +53,10 @@ pub struct Object {
     pub value: Value,
     /// The generated file holding it, relative to the repository root.
     pub file: PathBuf,
+    /// Where in that file's JSON it is (RFC 6901): `""` for a file that is the object, else
+    /// its place in a List (`/items/3`). Empty too for an object a record lists without its
+    /// value (context the run does not check or report).
+    pub pointer: String,
 }
 
 /// One file the layout commits for an entry.

@@ -6,6 +6,7 @@ pub(crate) mod atomic;
 pub mod digest;
 pub mod events;
 pub mod expansion;
+pub mod json_lines;
 pub mod manifests;
 pub(crate) mod nesting;
 pub mod object;

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::model::json_lines;
 use crate::model::outcome::{Location, ObjectId};
 
 /// The kind that defines other kinds: the schema stage learns custom resources from it, and
@@ -19,5 +20,33 @@ pub struct Target<'a> {
     pub entry: Option<&'a Path>,
     pub id: &'a ObjectId,
     pub value: &'a Value,
+    /// Where to point a reader: the file, and the line where the object starts when known.
     pub location: Location,
+    /// The JSON text the object was read from, when a check may want the line of one of
+    /// its fields (a generated file); `None` for plain manifests, located by object only.
+    pub source: Option<Source<'a>>,
+}
+
+/// The JSON text of an object's file and the object's place in it.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub text: &'a str,
+    /// The object's JSON pointer in `text` (`""` when the file is the object).
+    pub pointer: &'a str,
+}
+
+impl Target<'_> {
+    /// Where a finding about `pointer` (inside the object) is: the line of that field in
+    /// the object's file, of the nearest field on the way to it when the text lacks it,
+    /// else of the object.
+    pub fn location_of(&self, pointer: &str) -> Location {
+        let mut location = self.location.clone();
+        if let Some(source) = self.source
+            && let Some(line) =
+                json_lines::nearest_line(source.text, &format!("{}{pointer}", source.pointer))
+        {
+            location.line = Some(line);
+        }
+        location
+    }
 }

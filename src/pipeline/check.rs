@@ -13,8 +13,9 @@ use crate::jsonnet::discover;
 use crate::jsonnet::stage::EntryExpansion;
 use crate::model::events::{Events, Unseen};
 use crate::model::expansion::Entry;
-use crate::model::expansion::{Expanded, Object};
-use crate::model::object::Target;
+use crate::model::expansion::{Expanded, ExpandedFiles, Object};
+use crate::model::json_lines;
+use crate::model::object::{Source, Target};
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::repository::Cluster;
 use crate::model::stage::{self, StageReport};
@@ -272,6 +273,10 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             ) {
                 finding.cluster = target.cluster.map(str::to_owned);
                 finding.entry = target.entry.map(Path::to_path_buf);
+                finding.location = Some(target.location_of(&format!(
+                    "/metadata/annotations/{}",
+                    crate::model::outcome::pointer_segment(super::gate::WAIVER_ANNOTATION)
+                )));
                 outcomes.push(finding);
             }
         }
@@ -422,13 +427,22 @@ fn split_parts(
     parts: Vec<EntryExpansion>,
     checked: usize,
 ) -> (Vec<Outcome>, Vec<Expanded>, Vec<Object>) {
-    let outcomes = duplicate_identities(parts.iter().flat_map(|part| {
-        let (objects, checked): (&[Object], bool) = match part {
-            EntryExpansion::Checked(e) => (e.result.as_ref().map_or(&[], |r| &r.objects), true),
-            EntryExpansion::ContextOnly(objects) => (objects, false),
-        };
-        objects.iter().map(move |o| (o, checked))
-    }));
+    let text_of = |file: &Path| {
+        parts.iter().find_map(|part| match part {
+            EntryExpansion::Checked(e) => text_in(e, file),
+            EntryExpansion::ContextOnly(_) => None,
+        })
+    };
+    let outcomes = duplicate_identities(
+        parts.iter().flat_map(|part| {
+            let (objects, checked): (&[Object], bool) = match part {
+                EntryExpansion::Checked(e) => (e.result.as_ref().map_or(&[], |r| &r.objects), true),
+                EntryExpansion::ContextOnly(objects) => (objects, false),
+            };
+            objects.iter().map(move |o| (o, checked))
+        }),
+        &text_of,
+    );
     let mut context = Vec::new();
     let mut expanded = Vec::with_capacity(checked);
     for part in parts {
@@ -521,19 +535,66 @@ pub fn namespaced(catalog: &Catalog, cluster: Option<&str>, id: &ObjectId) -> Op
     catalog.namespaced(cluster, &Gvk::from_api_version(&id.api_version, &id.kind))
 }
 
-/// Every expanded object as something the schema and policy stages check.
+/// Every expanded object as something the schema and policy stages check, located at the
+/// line where it starts in its generated file.
 pub fn targets(expanded: &[Expanded]) -> Vec<Target<'_>> {
     expanded
         .par_iter()
         .filter_map(|e| e.result.as_ref().ok())
-        .flat_map_iter(|files| files.objects.iter())
-        .map(|o| Target {
+        .flat_map_iter(located_targets)
+        .collect()
+}
+
+/// One entry's objects as targets, each file's text read once for all the objects in it
+/// (a List may hold hundreds).
+fn located_targets(files: &ExpandedFiles) -> Vec<Target<'_>> {
+    let texts: HashMap<&Path, &str> = files
+        .files
+        .iter()
+        .map(|produced| (produced.path.as_path(), produced.text.as_str()))
+        .collect();
+    let mut by_file: HashMap<&Path, Vec<usize>> = HashMap::new();
+    for (index, object) in files.objects.iter().enumerate() {
+        by_file
+            .entry(object.file.as_path())
+            .or_default()
+            .push(index);
+    }
+    let mut lines = vec![None; files.objects.len()];
+    for (file, indices) in by_file {
+        let Some(text) = texts.get(file) else {
+            continue;
+        };
+        let pointers: Vec<&str> = indices
+            .iter()
+            .map(|&i| files.objects[i].pointer.as_str())
+            .collect();
+        for (index, line) in indices
+            .into_iter()
+            .zip(json_lines::lines_of(text, &pointers))
+        {
+            lines[index] = line;
+        }
+    }
+    files
+        .objects
+        .iter()
+        .zip(lines)
+        .map(|(o, line)| Target {
             subject: o.id.display_name(),
             cluster: Some(&o.id.cluster),
             entry: Some(&o.id.entry),
             id: &o.id,
             value: &o.value,
-            location: Location::file(o.file.clone()),
+            location: Location {
+                file: o.file.clone(),
+                line,
+                column: None,
+            },
+            source: texts.get(o.file.as_path()).map(|text| Source {
+                text,
+                pointer: &o.pointer,
+            }),
         })
         .collect()
 }
@@ -547,8 +608,19 @@ pub fn expansion_outcomes(expanded: &[Expanded]) -> Vec<Outcome> {
             .filter_map(|e| e.result.as_ref().ok())
             .flat_map(|r| r.objects.iter())
             .map(|o| (o, true)),
+        &|file| expanded.iter().find_map(|e| text_in(e, file)),
     ));
     outcomes
+}
+
+/// The text an expansion produced for `file`.
+fn text_in<'e>(expanded: &'e Expanded, file: &Path) -> Option<&'e str> {
+    let files = expanded.result.as_ref().ok()?;
+    files
+        .files
+        .iter()
+        .find(|produced| produced.path == file)
+        .map(|produced| produced.text.as_str())
 }
 
 /// One `evaluate` outcome per entry, with the problems of its produced values.
@@ -603,7 +675,10 @@ fn evaluation_outcomes(expanded: &[Expanded]) -> Vec<Outcome> {
 /// are a failure naming both sources. `objects` come in entry order, each saying whether
 /// its entry is checked; a pair is reported when one of the two is (a run that checks
 /// some entries still sees a clash with one it does not check).
-fn duplicate_identities<'a>(objects: impl Iterator<Item = (&'a Object, bool)>) -> Vec<Outcome> {
+fn duplicate_identities<'a>(
+    objects: impl Iterator<Item = (&'a Object, bool)>,
+    text_of: &dyn Fn(&Path) -> Option<&'a str>,
+) -> Vec<Outcome> {
     // Cluster, group, kind, namespace, name.
     type Identity<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, &'a str);
     let mut seen: HashMap<Identity, (&Object, bool)> = HashMap::new();
@@ -635,7 +710,13 @@ fn duplicate_identities<'a>(objects: impl Iterator<Item = (&'a Object, bool)>) -
                         first.file.display(),
                         object.file.display()
                     ))
-                    .location(Location::file(object.file.clone())),
+                    .location(Location {
+                        file: object.file.clone(),
+                        // Rare: the file is looked for only now.
+                        line: text_of(&object.file)
+                            .and_then(|text| json_lines::line_of(text, &object.pointer)),
+                        column: None,
+                    }),
             );
         } else {
             seen.insert(key, (object, checked));

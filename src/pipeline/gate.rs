@@ -24,7 +24,7 @@ use crate::pipeline::settings::Config;
 pub const GATE_CHANGE: &str = "gate-change";
 
 /// The annotation that waives rules on the object itself.
-const WAIVER_ANNOTATION: &str = "policyrun.io/waivers";
+pub(crate) const WAIVER_ANNOTATION: &str = "policyrun.io/waivers";
 
 /// `REF`'s gate: its configuration, parsed with its gate files in a private directory.
 #[derive(Debug)]

@@ -57,6 +57,7 @@ impl ManifestObject {
             id: &self.id,
             value: &self.value,
             location: self.location.clone(),
+            source: None,
         }
     }
 }

@@ -733,6 +733,7 @@ mod tests {
             id,
             value,
             location: crate::model::outcome::Location::file("generated/dev/app/x.json"),
+            source: None,
         }
     }
 

@@ -376,6 +376,7 @@ impl PolicyStage {
                         .location
                         .clone()
                         .unwrap_or_else(|| Location::file("")),
+                    source: None,
                 };
                 let budget = ObjectBudget::start(self.object_budget);
                 let mut found =
@@ -1274,6 +1275,7 @@ mod tests {
             id: &id,
             value: &value,
             location: Location::file("generated/dev/app/deploy.json"),
+            source: None,
         };
         let cluster = ClusterContext {
             name: "dev".to_owned(),
@@ -1326,6 +1328,7 @@ mod tests {
             id: &id,
             value: &value,
             location: Location::file("db.json"),
+            source: None,
         };
         PolicyStage::new(&root, &settings).run(
             &[target],

@@ -44,6 +44,7 @@ mod tests {
             id,
             value,
             location: Location::file("generated/dev/db/secret.json"),
+            source: None,
         }
     }
 

@@ -141,6 +141,7 @@ impl Session<'_> {
                 id: target.id,
                 value,
                 location: target.location.clone(),
+                source: target.source,
             })
             .collect();
         // Gatekeeper templates read every object of the cluster (`data.inventory`): where

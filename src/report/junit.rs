@@ -1,12 +1,20 @@
-//! JUnit XML for Jenkins: one testsuite per stage and cluster, one testcase per entry or
-//! generated file, classnames `policyrun.<cluster>.<stage>` so that Jenkins' test tree groups
-//! by cluster, then stage. The document is written here, element by element, with text
-//! escaped and what XML cannot hold dropped (ANSI escapes from jsonnet errors, other control
-//! characters): it replaced quick-junit, which built every testcase as a structure and ran
-//! each string through an ANSI parser — half of a warm run with 345,000 testcases
-//! (BENCHMARKS.md). `testdata/junit-4.xsd` is Jenkins' schema; the tests hold the output to it.
+//! JUnit XML for Jenkins: one testsuite per stage and cluster, classnames
+//! `policyrun.<cluster>.<stage>` so that Jenkins' test tree groups by cluster (package
+//! `policyrun.<cluster>`), then stage (class). Every subject with a problem — a failure, an
+//! error, a warning or a skip — is a testcase of its own, named by its subject; the passes
+//! of a suite are one testcase per check, `passed: <check>`, whose system-out lists what
+//! passed. A green run of thousands of objects is then a few hundred testcases, not tens of
+//! thousands, and every name is stable between runs (Jenkins' history and trend graphs
+//! follow a testcase by its name). Each suite's `properties` count its outcomes by status:
+//! the testcase counts no longer do. The document is written here, element by element,
+//! with text escaped and what XML cannot hold dropped (ANSI escapes from jsonnet errors,
+//! other control characters): it replaced quick-junit, which built every testcase as a
+//! structure and ran each string through an ANSI parser — half of a warm run with 345,000
+//! testcases (BENCHMARKS.md). `testdata/junit-4.xsd` is Jenkins' schema; the tests hold the
+//! output to it.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
@@ -51,15 +59,16 @@ struct Suite {
 }
 
 /// The whole document, from outcomes in report order (`report::sort`): suites appear in
-/// that order (clusters in rollout order), testcases by subject within a suite. Outcomes
-/// about the same subject in one suite — neighbours, once sorted — become one testcase
-/// whose status is the worst of them.
+/// that order (clusters in rollout order), the testcases of subjects with problems by
+/// subject within a suite, then the passes, one testcase per check. Outcomes about the same
+/// subject in one suite — neighbours, once sorted — become one testcase whose status is the
+/// worst of them.
 pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
     fn suite_of(o: &Outcome) -> (Stage, &str) {
         (o.stage, o.cluster.as_deref().unwrap_or("repository"))
     }
     // Suites are written on every core (a large gate has hundreds of thousands of
-    // testcases), then joined in order.
+    // outcomes), then joined in order.
     let suites: Vec<&[Outcome]> = outcomes
         .chunk_by(|a, b| suite_of(a) == suite_of(b))
         .collect();
@@ -73,13 +82,24 @@ pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
                 stage.as_str()
             ))
             .into_owned();
-            let cases: Vec<&[Outcome]> = suite_outcomes
-                .chunk_by(|a, b| a.subject_name() == b.subject_name())
-                .collect();
-            let mut xml = String::with_capacity(cases.len() * 120 + 32);
+            let mut xml = String::with_capacity(suite_outcomes.len() * 60 + 32);
             let mut counts = [0usize; 3];
-            for case in &cases {
-                let worst = test_case(&mut xml, &case[0].subject_name(), &classname, case);
+            let mut tests = 0;
+            let mut passes: BTreeMap<&str, Vec<&Outcome>> = BTreeMap::new();
+            for subject in suite_outcomes.chunk_by(|a, b| a.subject_name() == b.subject_name()) {
+                let mut problems = Vec::new();
+                for outcome in subject {
+                    if outcome.status == Status::Passed {
+                        passes.entry(&outcome.check).or_default().push(outcome);
+                    } else {
+                        problems.push(outcome);
+                    }
+                }
+                if problems.is_empty() {
+                    continue;
+                }
+                tests += 1;
+                let worst = test_case(&mut xml, &subject[0].subject_name(), &classname, &problems);
                 match worst {
                     Status::Failed => counts[0] += 1,
                     Status::Error => counts[1] += 1,
@@ -87,17 +107,21 @@ pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
                     Status::Passed | Status::Warning => {}
                 }
             }
+            for (check, passed) in &passes {
+                tests += 1;
+                passes_case(&mut xml, check, &classname, passed);
+            }
             let [failures, errors, skipped] = counts;
-            let head = format!(
-                "    <testsuite name=\"{}\" tests=\"{}\" skipped=\"{skipped}\" errors=\"{errors}\" failures=\"{failures}\">\n",
+            let mut head = format!(
+                "    <testsuite name=\"{}\" tests=\"{tests}\" skipped=\"{skipped}\" errors=\"{errors}\" failures=\"{failures}\">\n",
                 escaped(&format!("{cluster} {stage}")),
-                cases.len()
             );
+            outcome_counts(&mut head, suite_outcomes);
             xml.push_str("    </testsuite>\n");
             Suite {
                 head,
                 cases: xml,
-                tests: cases.len(),
+                tests,
                 failures,
                 errors,
             }
@@ -122,10 +146,68 @@ pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
     Ok(xml)
 }
 
-/// Writes the testcase for one subject and returns its status: the worst of its outcomes,
-/// with their messages, locations and details. Warnings pass (Jenkins has no such status)
-/// with their text kept in the testcase's system-out.
-fn test_case(xml: &mut String, subject: &str, classname: &str, group: &[Outcome]) -> Status {
+/// The suite's outcomes counted by status, as its `properties`: what its testcases, which
+/// group the passes, no longer count.
+fn outcome_counts(xml: &mut String, outcomes: &[Outcome]) {
+    let summary = crate::model::outcome::Summary::of(outcomes);
+    xml.push_str("        <properties>\n");
+    for (name, count) in [
+        ("outcomes", summary.total()),
+        ("passed", summary.passed),
+        ("warnings", summary.warnings),
+        ("failed", summary.failed),
+        ("errors", summary.errors),
+        ("skipped", summary.skipped),
+    ] {
+        let _ = writeln!(
+            xml,
+            "            <property name=\"policyrun.{name}\" value=\"{count}\"/>"
+        );
+    }
+    xml.push_str("        </properties>\n");
+}
+
+/// The testcase of a check's passes in one suite: named by the check alone, so that it is
+/// the same testcase from run to run; `assertions` counts the passes and system-out lists
+/// what passed (the object and where it is, else the subject).
+fn passes_case(xml: &mut String, check: &str, classname: &str, passed: &[&Outcome]) {
+    let mut text = format!("{} passed:", passed.len());
+    for outcome in passed {
+        text.push('\n');
+        match &outcome.object {
+            Some(object) => text.push_str(&object.display_name()),
+            None => {
+                // A policy subject ends with its check, which the testcase's name says.
+                let subject = outcome.subject_name();
+                let suffix = format!(" {check}");
+                text.push_str(subject.strip_suffix(&suffix).unwrap_or(&subject));
+            }
+        }
+        if let Some(location) = &outcome.location {
+            let _ = write!(text, " at {location}");
+        }
+    }
+    let _ = writeln!(
+        xml,
+        "        <testcase name=\"{}\" classname=\"{classname}\" assertions=\"{}\">",
+        escaped(&format!("{PASSED}{check}")),
+        passed.len()
+    );
+    let _ = writeln!(
+        xml,
+        "            <system-out>{}</system-out>",
+        escaped(&text)
+    );
+    xml.push_str("        </testcase>\n");
+}
+
+/// How the testcase of a check's passes is named: `passed: <check>`.
+pub const PASSED: &str = "passed: ";
+
+/// Writes the testcase for one subject's problems and returns its status: the worst of
+/// them, with their messages, locations and details. Warnings pass (Jenkins has no such
+/// status) with their text kept in the testcase's system-out.
+fn test_case(xml: &mut String, subject: &str, classname: &str, group: &[&Outcome]) -> Status {
     let worst = group
         .iter()
         .map(|o| o.status)
@@ -136,12 +218,11 @@ fn test_case(xml: &mut String, subject: &str, classname: &str, group: &[Outcome]
         "        <testcase name=\"{}\" classname=\"{classname}\"",
         escaped(subject)
     );
-    if worst == Status::Passed {
-        // Most testcases: nothing to say, so nothing is formatted.
-        xml.push_str("/>\n");
-        return worst;
-    }
-    let shown: Vec<&Outcome> = group.iter().filter(|o| o.status == worst).collect();
+    let shown: Vec<&Outcome> = group
+        .iter()
+        .copied()
+        .filter(|o| o.status == worst)
+        .collect();
     let mut text = String::new();
     for outcome in &shown {
         if !text.is_empty() {
@@ -363,6 +444,106 @@ mod tests {
             failures[1].text(),
             Some("[main.deny]\n- first\n- second\nat generated/dev/a.json")
         );
+    }
+
+    #[test]
+    fn passes_are_one_testcase_per_check_and_problems_keep_their_own() {
+        let object = |name: &str| crate::model::outcome::ObjectId {
+            cluster: "dev".into(),
+            entry: "clusters/dev/app.jsonnet".into(),
+            item: None,
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some("app".into()),
+            name: name.into(),
+        };
+        let rule = |name: &str, check: &str, status: Status| {
+            let mut location = Location::file(format!("generated/dev/app/{name}.json"));
+            location.line = Some(1);
+            Outcome::new(Stage::Policy, check, status)
+                .cluster("dev")
+                .subject(format!("ConfigMap app/{name} {check}"))
+                .object(object(name))
+                .location(location)
+        };
+        let mut outcomes = Vec::new();
+        for name in ["a", "b", "c"] {
+            outcomes.push(rule(name, "main.deny", Status::Passed));
+            outcomes.push(rule(name, "main.warn", Status::Passed));
+        }
+        outcomes[2] = rule("b", "main.deny", Status::Failed).message("no owner");
+        outcomes[5] = rule("c", "main.warn", Status::Skipped).message("waived");
+        crate::report::sort(&mut outcomes, &["dev".to_owned()]);
+        let xml = render(&outcomes, &info()).unwrap();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let cases: Vec<(&str, Option<&str>)> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .map(|n| (n.attribute("name").unwrap(), n.attribute("assertions")))
+            .collect();
+        assert_eq!(
+            cases,
+            [
+                ("ConfigMap app/b main.deny", None),
+                ("ConfigMap app/c main.warn", None),
+                ("passed: main.deny", Some("2")),
+                ("passed: main.warn", Some("2")),
+            ],
+            "{xml}"
+        );
+        let passed = doc
+            .descendants()
+            .find(|n| n.attribute("name") == Some("passed: main.deny"))
+            .unwrap();
+        assert_eq!(passed.attribute("classname"), Some("policyrun.dev.policy"));
+        assert_eq!(
+            passed
+                .children()
+                .find(|n| n.has_tag_name("system-out"))
+                .unwrap()
+                .text(),
+            Some(
+                "2 passed:\nConfigMap app/a at generated/dev/app/a.json:1\nConfigMap app/c at generated/dev/app/c.json:1"
+            )
+        );
+        // Testcases counted as testcases; outcomes counted in the suite's properties.
+        let suite = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testsuite"))
+            .unwrap();
+        let attribute = |name: &str| suite.attribute(name).unwrap();
+        assert_eq!(
+            (
+                attribute("tests"),
+                attribute("failures"),
+                attribute("skipped")
+            ),
+            ("4", "1", "1")
+        );
+        let property = |name: &str| {
+            doc.descendants()
+                .find(|n| n.has_tag_name("property") && n.attribute("name") == Some(name))
+                .and_then(|n| n.attribute("value"))
+        };
+        assert_eq!(property("policyrun.outcomes"), Some("6"));
+        assert_eq!(property("policyrun.passed"), Some("4"));
+        assert_eq!(property("policyrun.failed"), Some("1"));
+        assert_eq!(property("policyrun.skipped"), Some("1"));
+        // The names do not depend on how many passed: a second run with another object
+        // has the same testcases.
+        let mut more = outcomes.clone();
+        more.push(rule("d", "main.deny", Status::Passed));
+        more.push(rule("d", "main.warn", Status::Passed));
+        crate::report::sort(&mut more, &["dev".to_owned()]);
+        let again = render(&more, &info()).unwrap();
+        let names = |xml: &str| -> Vec<String> {
+            roxmltree::Document::parse(xml)
+                .unwrap()
+                .descendants()
+                .filter_map(|n| n.attribute("name").map(str::to_owned))
+                .collect()
+        };
+        assert_eq!(names(&xml), names(&again));
     }
 
     #[test]

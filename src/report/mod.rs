@@ -6,6 +6,7 @@ pub mod human;
 pub(crate) mod json;
 pub mod junit;
 pub mod review;
+pub(crate) mod sarif;
 pub(crate) mod table;
 pub(crate) mod tap;
 

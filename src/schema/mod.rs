@@ -502,7 +502,9 @@ impl Catalog {
         let metadata = if problems.is_empty() {
             base(METADATA)
         } else {
-            summarize(base(METADATA), Status::Failed, &problems)
+            let mut outcome = summarize(base(METADATA), Status::Failed, &problems);
+            outcome.location = Some(target.location_of(problem_place(&problems[0])));
+            outcome
         };
         [schema, metadata]
     }
@@ -595,10 +597,15 @@ impl Catalog {
         }
         // Secret values never reach a report, not even inside an error message.
         let secret = target.id.is_secret();
+        // The message names the first error: the outcome points at its line.
+        let mut first_place = None;
         let mut errors: Vec<String> = validator
             .iter_errors(&value)
             .take(MAX_ERRORS + 1)
-            .map(|error| describe(&error, secret))
+            .map(|error| {
+                first_place.get_or_insert_with(|| error.instance_path().as_str().to_owned());
+                describe(&error, secret)
+            })
             .collect();
         if errors.len() > MAX_ERRORS {
             errors.truncate(MAX_ERRORS);
@@ -615,6 +622,9 @@ impl Catalog {
             .message(warning),
             (false, warning) => {
                 let mut outcome = summarize(base, Status::Failed, &errors);
+                if let Some(pointer) = first_place {
+                    outcome.location = Some(target.location_of(&pointer));
+                }
                 if matches!(value, Cow::Owned(_)) {
                     let said = outcome
                         .detail
@@ -681,6 +691,15 @@ impl Catalog {
             }
         }
         outcomes
+    }
+}
+
+/// Where a metadata problem is: the JSON pointer it starts with (`/metadata/labels: ...`),
+/// else the object's metadata (a name's problem names no pointer).
+fn problem_place(problem: &str) -> &str {
+    match problem.split_once(": ") {
+        Some((pointer, _)) if pointer.starts_with('/') && !pointer.contains(' ') => pointer,
+        _ => "/metadata",
     }
 }
 
@@ -880,7 +899,7 @@ fn check_sharing(catalog: &Catalog, targets: &[Target]) -> (Vec<Outcome>, usize)
         .flat_map_iter(|((target, takes), own)| match (own, takes) {
             (Some(own), _) => own.clone(),
             (None, Some(earlier)) => match &checked[*earlier] {
-                Some(found) => found.clone().map(|o| about(o, target)),
+                Some(found) => found.clone().map(|o| about(o, &targets[*earlier], target)),
                 None => catalog.check_object(target),
             },
             (None, None) => catalog.check_object(target),
@@ -890,12 +909,24 @@ fn check_sharing(catalog: &Catalog, targets: &[Target]) -> (Vec<Outcome>, usize)
     (outcomes, shared)
 }
 
-/// Another object's verdict, about `target`.
-fn about(found: Outcome, target: &Target) -> Outcome {
+/// Another object's verdict (`found` about `earlier`), about `target`. A finding's line
+/// moves with the object: equal values printed alike have their fields at the same
+/// distance from their first line, wherever they are in their files.
+fn about(found: Outcome, earlier: &Target, target: &Target) -> Outcome {
+    let mut location = target.location.clone();
+    if let (Some(found_line), Some(from), Some(to)) = (
+        found.location.as_ref().and_then(|l| l.line),
+        earlier.location.line,
+        target.location.line,
+    ) && earlier.source.is_some()
+        && target.source.is_some()
+    {
+        location.line = Some(to + found_line.saturating_sub(from));
+    }
     let mut outcome = Outcome {
         subject: Some(target.subject.clone()),
         object: Some(Arc::new(target.id.clone())),
-        location: Some(target.location.clone()),
+        location: Some(location),
         ..found
     };
     outcome.cluster = target.cluster.map(str::to_owned);
@@ -996,6 +1027,7 @@ mod tests {
             id,
             value,
             location: Location::file("generated/dev/a/x.json"),
+            source: None,
         })
     }
 
@@ -1212,6 +1244,7 @@ mod tests {
                 id: &object_id,
                 value,
                 location: Location::file("generated/x.json"),
+                source: None,
             });
             (schema.status, schema.message)
         };

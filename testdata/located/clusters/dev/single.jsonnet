@@ -1,0 +1,6 @@
+{
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'single', namespace: 'app' },
+  data: { mode: 'debug' },
+}

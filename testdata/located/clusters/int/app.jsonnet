@@ -1,0 +1,7 @@
+{
+  apiVersion: 'v1',
+  kind: 'List',
+  items: [
+    import '../../common/web.libsonnet',
+  ],
+}
