@@ -357,6 +357,16 @@ fn a_library_change_shows_every_affected_object_in_every_cluster() {
                     c["key"]["name"].as_str().unwrap()
                 )
             );
+            // The field's line in the generated file is where the new value is.
+            let file = repo.path().join(c["file"].as_str().unwrap());
+            let line = c["fields"][0]["line"].as_u64().unwrap() as usize;
+            let text = fs::read_to_string(&file).unwrap();
+            assert_eq!(
+                text.lines().nth(line - 1).unwrap().trim(),
+                "\"memory\": \"512Mi\"",
+                "{}:{line}",
+                file.display()
+            );
             (
                 c["cluster"].as_str().unwrap().to_owned(),
                 c["key"]["name"].as_str().unwrap().to_owned(),

@@ -104,6 +104,7 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
     let base_texts = blobs(root, &base, &prefix, &paths).map_err(what)?;
     let mut base_objects = Vec::new();
     let mut head_objects = Vec::new();
+    let mut head_texts: std::collections::HashMap<PathBuf, String> = Default::default();
     for (path, base_text) in paths.iter().zip(base_texts) {
         let Some(cluster) = cluster_of(&config.repo.generated, path) else {
             continue;
@@ -122,14 +123,10 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
             );
         }
         match read_head(root, path) {
-            Ok(Some(text)) => objects_of(
-                &cluster,
-                path,
-                &text,
-                &mut head_objects,
-                &mut unreadable,
-                "",
-            ),
+            Ok(Some(text)) => {
+                objects_of(&cluster, path, &text, &mut head_objects, &mut unreadable, "");
+                head_texts.insert(path.clone(), text);
+            }
             Ok(None) => {}
             Err(e) => unreadable.push(e),
         }
@@ -143,7 +140,13 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
             .filter(|c| only.is_empty() || only.contains(c))
             .collect(),
     };
-    let mut review = review::compare(base_objects, head_objects, &context, (rev, &base));
+    let locate = |file: &Path, pointer: &str| {
+        head_texts
+            .get(file)
+            .and_then(|text| crate::model::json_lines::nearest_line(text, pointer))
+    };
+    let mut review =
+        review::compare(base_objects, head_objects, &context, (rev, &base), &locate);
     review.unreadable = unreadable;
     Ok(review)
 }
@@ -181,6 +184,7 @@ fn objects_of(
                     value,
                     file: path.to_path_buf(),
                     line: item.line,
+                    pointer: item.pointer,
                 }),
                 None => unreadable.push(format!(
                     "{shown}:{}{side}: not an object with apiVersion, kind and metadata.name",

@@ -16,7 +16,7 @@ pub const HIDDEN: &str = "(hidden)";
 const SHOWN_CHARS: usize = 160;
 
 /// One field that differs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct FieldChange {
     /// Where, from the object's top: `spec.template.spec.containers[app].image`.
     pub path: String,
@@ -31,6 +31,41 @@ pub struct FieldChange {
     /// `text` names the change ("replicas 3 → 1") rather than repeating path and values.
     #[serde(skip)]
     pub named: bool,
+    /// Where the field is (or, for one that is gone, its nearest parent) in the new object:
+    /// a JSON pointer from the object's top.
+    #[serde(skip)]
+    pub pointer: String,
+    /// Its line in the generated file, where the file could be read again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+/// The same change, wherever it is: the same field with the same values (its line differs
+/// between clusters' files and does not make it another change).
+impl PartialEq for FieldChange {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.old == other.old && self.new == other.new
+    }
+}
+
+impl Eq for FieldChange {}
+
+/// The pointer in the new object of a path: it stops at an item only the old list had.
+fn pointer_of(segments: &[Segment]) -> String {
+    let mut pointer = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Key(key) => {
+                pointer.push('/');
+                pointer.push_str(&crate::model::outcome::pointer_segment(key));
+            }
+            Segment::Named(_, Some(index)) | Segment::Index(index) => {
+                pointer.push_str(&format!("/{index}"));
+            }
+            Segment::Named(_, None) => break,
+        }
+    }
+    pointer
 }
 
 /// Every field that differs between `old` and `new`, in the order of the new object's
@@ -49,7 +84,9 @@ pub fn changes(old: &Value, new: &Value, hidden: &[String]) -> Vec<FieldChange> 
 #[derive(Debug, Clone)]
 enum Segment {
     Key(String),
-    Named(String),
+    /// An item of a list merged by name, with its index in the new list (`None`: it is
+    /// only in the old one).
+    Named(String, Option<usize>),
     Index(usize),
 }
 
@@ -93,15 +130,15 @@ fn walk<'a>(
         {
             match (names(a), names(b)) {
                 (Some(old_names), Some(new_names)) => {
-                    for (name, value) in new_names.iter().zip(b) {
+                    for (index, (name, value)) in new_names.iter().zip(b).enumerate() {
                         let before = old_names.iter().position(|n| n == name).map(|i| &a[i]);
-                        path.push(Segment::Named(name.clone()));
+                        path.push(Segment::Named(name.clone(), Some(index)));
                         walk(path, before, Some(value), secret, found);
                         path.pop();
                     }
                     for (name, value) in old_names.iter().zip(a) {
                         if !new_names.contains(name) {
-                            path.push(Segment::Named(name.clone()));
+                            path.push(Segment::Named(name.clone(), None));
                             found.push((path.clone(), Some(value), None));
                             path.pop();
                         }
@@ -148,12 +185,12 @@ fn path_text(segments: &[Segment]) -> String {
                 text.push_str(&Value::String(key.clone()).to_string());
                 text.push(']');
             }
-            Segment::Named(name) if plain_key(name) => {
+            Segment::Named(name, _) if plain_key(name) => {
                 text.push('[');
                 text.push_str(name);
                 text.push(']');
             }
-            Segment::Named(name) => {
+            Segment::Named(name, _) => {
                 text.push('[');
                 text.push_str(&Value::String(name.clone()).to_string());
                 text.push(']');
@@ -241,6 +278,8 @@ fn describe(
         new: new_shown,
         text,
         named,
+        pointer: pointer_of(segments),
+        line: None,
     }
 }
 
@@ -250,7 +289,7 @@ fn container(segments: &[Segment]) -> Option<(usize, &str)> {
         .windows(2)
         .enumerate()
         .find_map(|(i, pair)| match pair {
-            [Segment::Key(list), Segment::Named(name)]
+            [Segment::Key(list), Segment::Named(name, _)]
                 if matches!(
                     list.as_str(),
                     "containers" | "initContainers" | "ephemeralContainers"
@@ -287,7 +326,7 @@ fn phrase(
         let rest: Vec<&str> = segments[at..]
             .iter()
             .map(|s| match s {
-                Segment::Key(k) | Segment::Named(k) => k.as_str(),
+                Segment::Key(k) | Segment::Named(k, _) => k.as_str(),
                 Segment::Index(_) => "",
             })
             .collect();

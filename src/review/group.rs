@@ -117,7 +117,7 @@ mod tests {
         let context = Context {
             clusters: clusters.iter().map(|c| c.to_string()).collect(),
         };
-        let review = compare(base, head, &context, ("main", "abc"));
+        let review = compare(base, head, &context, ("main", "abc"), &|_, _| None);
         assert_eq!(review.groups.len(), 1);
         let parts: Vec<String> = review.groups[0]
             .parts

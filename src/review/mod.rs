@@ -79,7 +79,12 @@ pub struct TreeObject {
     pub file: PathBuf,
     /// 1-based line where the object starts in its file.
     pub line: usize,
+    /// Where the object is in its file (`/items/3` in a List; empty at the top).
+    pub pointer: String,
 }
+
+/// The line of a JSON pointer in a generated file of the head side, where it can tell.
+pub type Locate<'a> = &'a dyn Fn(&std::path::Path, &str) -> Option<usize>;
 
 /// What happened to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -225,6 +230,7 @@ pub fn compare(
     head: Vec<TreeObject>,
     context: &Context,
     base_name: (&str, &str),
+    locate: Locate<'_>,
 ) -> Review {
     // Every Secret value of either side is hidden wherever it would be shown, also outside
     // Secrets (a value copied into an environment variable).
@@ -260,7 +266,10 @@ pub fn compare(
                 if old.value == new.value {
                     continue;
                 }
-                let fields = fields::changes(&old.value, &new.value, &hidden);
+                let mut fields = fields::changes(&old.value, &new.value, &hidden);
+                for field in &mut fields {
+                    field.line = locate(&new.file, &format!("{}{}", new.pointer, field.pointer));
+                }
                 ObjectChange {
                     cluster: key.0.clone(),
                     key: key.1.clone(),
@@ -384,6 +393,7 @@ pub(crate) mod tests {
             key: ObjectKey::of(&value).unwrap(),
             file: PathBuf::from(format!("generated/{cluster}/x.json")),
             line: 1,
+            pointer: String::new(),
             value,
         }
     }
@@ -410,6 +420,7 @@ pub(crate) mod tests {
             vec![object("dev", new.clone())],
             &context(),
             ("main", "abc"),
+            &|_, _| None,
         );
         assert!(review.is_empty());
         new["apiVersion"] = json!("apps/v1beta2");
@@ -418,6 +429,7 @@ pub(crate) mod tests {
             vec![object("dev", new)],
             &context(),
             ("main", "abc"),
+            &|_, _| None,
         );
         assert_eq!(review.changes.len(), 1);
         assert_eq!(review.changes[0].change, ChangeKind::Changed);
@@ -434,6 +446,7 @@ pub(crate) mod tests {
             vec![object("dev", new)],
             &context(),
             ("main", "abc"),
+            &|_, _| None,
         );
         let added = review
             .changes
@@ -461,6 +474,7 @@ pub(crate) mod tests {
             ],
             &context(),
             ("main", "abc"),
+            &|_, _| None,
         );
         let order: Vec<(&str, ChangeKind)> = review
             .changes
