@@ -178,6 +178,15 @@ fn the_pull_request_gate_runs_the_judge_built_from_main() {
                     &body[command.saturating_sub(30)..command + 15]
                 );
             }
+            // The single gate says what the change does, against main, and publishes it.
+            if name == "Gate" {
+                assert!(
+                    body.contains("--review-base refs/policyrun/gate-main")
+                        && body.contains("--review-out reports/review.md")
+                        && body.contains("publishReview()"),
+                    "stage {name}:\n{body}"
+                );
+            }
             // Judged by the gate as main has it, never by rules the pull request edited.
             assert!(
                 body.contains("--gate-from refs/policyrun/gate-main")
