@@ -502,3 +502,50 @@ fn a_review_without_a_base_or_with_an_unknown_one_is_a_usage_error() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("no object changes"), "{}", run.stdout);
 }
+
+/// The README's review is this repository's own, for the change it describes: the same
+/// edits to a copy, the same output (the base commit's hash apart).
+#[test]
+fn the_readme_shows_the_review_of_a_real_change() {
+    let repo = tempfile::tempdir().unwrap();
+    let root = repo.path();
+    let source = support::manifest_dir();
+    for part in ["lib", "common", "clusters", "generated", "policies"] {
+        support::copy_tree(&source.join(part), &root.join(part));
+    }
+    fs::copy(source.join("policyrun.toml"), root.join("policyrun.toml")).unwrap();
+    git(root, &["init", "-q"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "base"]);
+    change(
+        root,
+        &[
+            (
+                "common/logging.jsonnet",
+                "elastic_version:: '7.17.25'",
+                "elastic_version:: '7.17.26'",
+            ),
+            (
+                "common/logging.jsonnet",
+                "resources: ['pods', 'namespaces'], verbs",
+                "resources: ['pods', 'namespaces', 'secrets'], verbs",
+            ),
+        ],
+    );
+    let run = policyrun(root, &["review", "--base", "main", "-o", "markdown"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let summary = &run.stdout[..run.stdout.find("<details>").unwrap()];
+    let readme = fs::read_to_string(source.join("README.md")).unwrap();
+    let section = &readme[readme.find("## What a reviewer reads").unwrap()..];
+    let start = section.find("```markdown\n").unwrap() + "```markdown\n".len();
+    let shown = &section[start..start + section[start..].find("```\n").unwrap()];
+    let without_hash = |text: &str| {
+        let at = text.find("Compared with `main` (`").unwrap() + "Compared with `main` (`".len();
+        format!("{}{}", &text[..at], &text[at + 12..])
+    };
+    assert_eq!(
+        without_hash(shown).trim_end(),
+        without_hash(summary).trim_end(),
+        "README.md's review is not what the binary writes"
+    );
+}

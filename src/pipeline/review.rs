@@ -124,7 +124,14 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
         }
         match read_head(root, path) {
             Ok(Some(text)) => {
-                objects_of(&cluster, path, &text, &mut head_objects, &mut unreadable, "");
+                objects_of(
+                    &cluster,
+                    path,
+                    &text,
+                    &mut head_objects,
+                    &mut unreadable,
+                    "",
+                );
                 head_texts.insert(path.clone(), text);
             }
             Ok(None) => {}
@@ -145,8 +152,7 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
             .get(file)
             .and_then(|text| crate::model::json_lines::nearest_line(text, pointer))
     };
-    let mut review =
-        review::compare(base_objects, head_objects, &context, (rev, &base), &locate);
+    let mut review = review::compare(base_objects, head_objects, &context, (rev, &base), &locate);
     review.unreadable = unreadable;
     Ok(review)
 }

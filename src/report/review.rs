@@ -272,7 +272,9 @@ pub fn markdown(review: &Review, findings: &Findings) -> String {
                 entry,
                 "  - {}{}: {} → {}",
                 code(&field.path),
-                field.line.map_or(String::new(), |line| format!(" (line {line})")),
+                field
+                    .line
+                    .map_or(String::new(), |line| format!(" (line {line})")),
                 field.old.as_deref().map_or("(none)".to_owned(), code),
                 field.new.as_deref().map_or("(none)".to_owned(), code)
             );
