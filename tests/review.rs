@@ -442,6 +442,16 @@ fn check_writes_the_review_beside_its_report_and_junit_has_it() {
     let xml = fs::read_to_string(&junit).unwrap();
     assert_valid_junit(&xml);
     assert!(xml.contains("rbac-widened"), "{xml}");
+    // The review is one suite, its testcases named by cluster.
+    assert_eq!(xml.matches("<testsuite name=\"review\"").count(), 1, "{xml}");
+    for cluster in ["dev", "int", "web"] {
+        assert!(
+            xml.contains(&format!(
+                "<testcase name=\"{cluster}: ClusterRole shop-reader\" classname=\"policyrun.review\""
+            )),
+            "{xml}"
+        );
+    }
     // --changed-since names the base too.
     let run = policyrun(root, &["check", "--changed-since", "main"]);
     assert!(run.stdout.contains("[rbac-widened]"), "{}", run.stdout);

@@ -1,6 +1,7 @@
 //! JUnit XML for Jenkins: one testsuite per stage and cluster, classnames
 //! `policyrun.<cluster>.<stage>` so that Jenkins' test tree groups by cluster (package
-//! `policyrun.<cluster>`), then stage (class). Every subject with a problem — a failure, an
+//! `policyrun.<cluster>`), then stage (class); the review of a change is one suite of its
+//! own, `policyrun.review`, its testcases named `<cluster>: <object>`. Every subject with a problem — a failure, an
 //! error, a warning or a skip — is a testcase of its own, named by its subject; the passes
 //! of a suite are one testcase per check, `passed: <check>`, whose system-out lists what
 //! passed. A green run of thousands of objects is then a few hundred testcases, not tens of
@@ -48,6 +49,53 @@ fn class_part(text: &str) -> String {
     text.replace('.', "_")
 }
 
+/// One suite's outcomes (neighbours by subject) as a testsuite named `name`.
+fn write_suite(suite_outcomes: &[Outcome], name: &str, classname: &str) -> Suite {
+    let mut xml = String::with_capacity(suite_outcomes.len() * 60 + 32);
+    let mut counts = [0usize; 3];
+    let mut tests = 0;
+    let mut passes: BTreeMap<&str, Vec<&Outcome>> = BTreeMap::new();
+    for subject in suite_outcomes.chunk_by(|a, b| a.subject_name() == b.subject_name()) {
+        let mut problems = Vec::new();
+        for outcome in subject {
+            if outcome.status == Status::Passed {
+                passes.entry(&outcome.check).or_default().push(outcome);
+            } else {
+                problems.push(outcome);
+            }
+        }
+        if problems.is_empty() {
+            continue;
+        }
+        tests += 1;
+        let worst = test_case(&mut xml, &subject[0].subject_name(), classname, &problems);
+        match worst {
+            Status::Failed => counts[0] += 1,
+            Status::Error => counts[1] += 1,
+            Status::Skipped => counts[2] += 1,
+            Status::Passed | Status::Warning => {}
+        }
+    }
+    for (check, passed) in &passes {
+        tests += 1;
+        passes_case(&mut xml, check, classname, passed);
+    }
+    let [failures, errors, skipped] = counts;
+    let mut head = format!(
+        "    <testsuite name=\"{}\" tests=\"{tests}\" skipped=\"{skipped}\" errors=\"{errors}\" failures=\"{failures}\">\n",
+        escaped(name),
+    );
+    outcome_counts(&mut head, suite_outcomes);
+    xml.push_str("    </testsuite>\n");
+    Suite {
+        head,
+        cases: xml,
+        tests,
+        failures,
+        errors,
+    }
+}
+
 /// One testsuite, written (its opening tag apart: it holds counts known only once the
 /// testcases are written), with its counts for the document's root.
 struct Suite {
@@ -68,11 +116,13 @@ pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
         (o.stage, o.cluster.as_deref().unwrap_or("repository"))
     }
     // Suites are written on every core (a large gate has hundreds of thousands of
-    // outcomes), then joined in order.
+    // outcomes), then joined in order. The review of a change is one suite after them all,
+    // its testcases named by cluster: Jenkins shows it as one place (docs/review.md).
     let suites: Vec<&[Outcome]> = outcomes
         .chunk_by(|a, b| suite_of(a) == suite_of(b))
+        .filter(|suite| suite[0].stage != Stage::Review)
         .collect();
-    let written: Vec<Suite> = suites
+    let mut written: Vec<Suite> = suites
         .par_iter()
         .map(|suite_outcomes| {
             let (stage, cluster) = suite_of(&suite_outcomes[0]);
@@ -82,51 +132,23 @@ pub fn render(outcomes: &[Outcome], info: &RunInfo) -> io::Result<String> {
                 stage.as_str()
             ))
             .into_owned();
-            let mut xml = String::with_capacity(suite_outcomes.len() * 60 + 32);
-            let mut counts = [0usize; 3];
-            let mut tests = 0;
-            let mut passes: BTreeMap<&str, Vec<&Outcome>> = BTreeMap::new();
-            for subject in suite_outcomes.chunk_by(|a, b| a.subject_name() == b.subject_name()) {
-                let mut problems = Vec::new();
-                for outcome in subject {
-                    if outcome.status == Status::Passed {
-                        passes.entry(&outcome.check).or_default().push(outcome);
-                    } else {
-                        problems.push(outcome);
-                    }
-                }
-                if problems.is_empty() {
-                    continue;
-                }
-                tests += 1;
-                let worst = test_case(&mut xml, &subject[0].subject_name(), &classname, &problems);
-                match worst {
-                    Status::Failed => counts[0] += 1,
-                    Status::Error => counts[1] += 1,
-                    Status::Skipped => counts[2] += 1,
-                    Status::Passed | Status::Warning => {}
-                }
-            }
-            for (check, passed) in &passes {
-                tests += 1;
-                passes_case(&mut xml, check, &classname, passed);
-            }
-            let [failures, errors, skipped] = counts;
-            let mut head = format!(
-                "    <testsuite name=\"{}\" tests=\"{tests}\" skipped=\"{skipped}\" errors=\"{errors}\" failures=\"{failures}\">\n",
-                escaped(&format!("{cluster} {stage}")),
-            );
-            outcome_counts(&mut head, suite_outcomes);
-            xml.push_str("    </testsuite>\n");
-            Suite {
-                head,
-                cases: xml,
-                tests,
-                failures,
-                errors,
-            }
+            write_suite(suite_outcomes, &format!("{cluster} {stage}"), &classname)
         })
         .collect();
+    let review: Vec<Outcome> = outcomes
+        .iter()
+        .filter(|o| o.stage == Stage::Review)
+        .map(|o| {
+            let mut named = o.clone();
+            if let Some(cluster) = &o.cluster {
+                named.subject = Some(format!("{cluster}: {}", o.subject_name()));
+            }
+            named
+        })
+        .collect();
+    if !review.is_empty() {
+        written.push(write_suite(&review, "review", "policyrun.review"));
+    }
     let (tests, failures, errors) = written.iter().fold((0, 0, 0), |(t, f, e), s| {
         (t + s.tests, f + s.failures, e + s.errors)
     });
