@@ -443,7 +443,11 @@ fn check_writes_the_review_beside_its_report_and_junit_has_it() {
     assert_valid_junit(&xml);
     assert!(xml.contains("rbac-widened"), "{xml}");
     // The review is one suite, its testcases named by cluster.
-    assert_eq!(xml.matches("<testsuite name=\"review\"").count(), 1, "{xml}");
+    assert_eq!(
+        xml.matches("<testsuite name=\"review\"").count(),
+        1,
+        "{xml}"
+    );
     for cluster in ["dev", "int", "web"] {
         assert!(
             xml.contains(&format!(

@@ -54,7 +54,6 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
     let base = git(root, &["merge-base", &commit, "HEAD"], None)
         .map(text)
         .unwrap_or_else(|_| commit.clone());
-    let prefix = text(git(root, &["rev-parse", "--show-prefix"], None).map_err(what)?);
     let generated = config.repo.generated.to_string_lossy().into_owned();
     let (diff, untracked) = rayon::join(
         || {
@@ -101,7 +100,7 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
     paths.dedup();
 
     let mut unreadable = Vec::new();
-    let base_texts = blobs(root, &base, &prefix, &paths).map_err(what)?;
+    let base_texts = blobs(root, &base, &generated, &paths).map_err(what)?;
     let mut base_objects = Vec::new();
     let mut head_objects = Vec::new();
     let mut head_texts: std::collections::HashMap<PathBuf, String> = Default::default();
@@ -223,32 +222,56 @@ fn read_head(root: &Path, path: &Path) -> Result<Option<String>, String> {
     }
 }
 
-/// The texts of `paths` (relative to the root, which is `prefix` below the top of the git
-/// repository) at `commit`, `None` where the commit has no such file; one `git cat-file`
-/// for them all.
+/// The texts of `paths` (relative to the root) at `commit`, `None` where the commit has no
+/// such file. The blobs are named by `git ls-tree` over the generated root, then read by one
+/// `git cat-file`: asking for `commit:path` instead walks the trees again for every file,
+/// which took 7.6 s for 12,000 files in a directory of 4,000 (0.1 s this way).
 fn blobs(
     root: &Path,
     commit: &str,
-    prefix: &str,
+    generated: &str,
     paths: &[PathBuf],
 ) -> Result<Vec<Option<String>>, String> {
     if paths.is_empty() {
         return Ok(Vec::new());
     }
-    let mut request = Vec::new();
-    for path in paths {
-        // A name with a newline cannot be asked for on a line; it is treated as absent.
-        let name = path.to_string_lossy();
-        if name.contains('\n') {
-            request.extend_from_slice(format!("{commit}:\n").as_bytes());
-        } else {
-            request.extend_from_slice(format!("{commit}:{prefix}{name}\n").as_bytes());
+    let listing = git(
+        root,
+        &["ls-tree", "-r", "-z", commit, "--", generated],
+        None,
+    )?;
+    let mut shas: std::collections::HashMap<PathBuf, String> = Default::default();
+    for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        // `<mode> <type> <object>\t<path>`; paths are relative to the root (the directory
+        // git runs in).
+        let Some(tab) = record.iter().position(|&b| b == b'\t') else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&record[..tab]);
+        let fields: Vec<&str> = head.split(' ').collect();
+        if let [_, "blob", sha] = fields.as_slice() {
+            let path = PathBuf::from(String::from_utf8_lossy(&record[tab + 1..]).into_owned());
+            shas.insert(path, (*sha).to_owned());
         }
     }
-    let output = git(root, &["cat-file", "--batch"], Some(&request))?;
+    let wanted: Vec<Option<&String>> = paths.iter().map(|p| shas.get(p)).collect();
+    let mut request = Vec::new();
+    for sha in wanted.iter().flatten() {
+        request.extend_from_slice(sha.as_bytes());
+        request.push(b'\n');
+    }
+    let output = if request.is_empty() {
+        Vec::new()
+    } else {
+        git(root, &["cat-file", "--batch"], Some(&request))?
+    };
     let mut out = Vec::with_capacity(paths.len());
     let mut rest = output.as_slice();
-    for _ in paths {
+    for sha in wanted {
+        if sha.is_none() {
+            out.push(None);
+            continue;
+        }
         let end = rest
             .iter()
             .position(|&b| b == b'\n')
@@ -256,25 +279,17 @@ fn blobs(
         let header = String::from_utf8_lossy(&rest[..end]).into_owned();
         rest = &rest[end + 1..];
         let fields: Vec<&str> = header.split(' ').collect();
-        match fields.as_slice() {
-            [_, "blob", size] => {
-                let size: usize = size
-                    .parse()
-                    .map_err(|_| format!("git cat-file: {header}"))?;
-                if rest.len() < size + 1 {
-                    return Err("git cat-file: short answer".into());
-                }
-                out.push(Some(String::from_utf8_lossy(&rest[..size]).into_owned()));
-                rest = &rest[size + 1..];
-            }
-            [_, _, size] => {
-                // Not a blob (a submodule, a directory): not a generated file.
-                let size: usize = size.parse().unwrap_or(0);
-                rest = &rest[(size + 1).min(rest.len())..];
-                out.push(None);
-            }
-            _ => out.push(None),
+        let [_, kind, size] = fields.as_slice() else {
+            return Err(format!("git cat-file: {header}"));
+        };
+        let size: usize = size
+            .parse()
+            .map_err(|_| format!("git cat-file: {header}"))?;
+        if rest.len() < size + 1 {
+            return Err("git cat-file: short answer".into());
         }
+        out.push((*kind == "blob").then(|| String::from_utf8_lossy(&rest[..size]).into_owned()));
+        rest = &rest[size + 1..];
     }
     Ok(out)
 }

@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::model::outcome::{Outcome, Status, shown_path};
+use std::collections::HashSet;
+
+use crate::model::outcome::{Outcome, Stage, Status, shown_path};
 use crate::review::group::{Group, Part, clusters_text};
 use crate::review::{ChangeKind, Review, RiskRule};
 
@@ -32,28 +34,42 @@ impl Findings {
     /// Splits the gate's outcomes that are not passes into those about a changed object or
     /// file, and the rest.
     pub fn of(review: &Review, outcomes: &[Outcome]) -> Findings {
+        // Looked up, not searched: a library change touches every object of a large tree,
+        // and the gate has an outcome for each of their checks.
+        let objects: HashSet<(&str, &str, &str, Option<&str>, &str)> = review
+            .changes
+            .iter()
+            .map(|c| {
+                (
+                    c.cluster.as_str(),
+                    c.key.group.as_str(),
+                    c.key.kind.as_str(),
+                    c.key.namespace.as_deref(),
+                    c.key.name.as_str(),
+                )
+            })
+            .collect();
+        let files: HashSet<&std::path::Path> =
+            review.changes.iter().map(|c| c.file.as_path()).collect();
         let mut findings = Findings::default();
         for outcome in outcomes {
-            if outcome.status < Status::Warning
-                || outcome.stage == crate::model::outcome::Stage::Review
-            {
+            if outcome.status < Status::Warning || outcome.stage == Stage::Review {
                 continue;
             }
-            let on_change = review.changes.iter().any(|change| {
-                let by_object = outcome.object.as_ref().is_some_and(|id| {
-                    id.cluster == change.cluster
-                        && id.kind == change.key.kind
-                        && id.name == change.key.name
-                        && id.namespace == change.key.namespace
-                        && crate::review::group_of(&id.api_version) == change.key.group
-                });
-                let by_file = outcome
-                    .location
-                    .as_ref()
-                    .is_some_and(|l| l.file == change.file);
-                by_object || by_file
+            let by_object = outcome.object.as_ref().is_some_and(|id| {
+                objects.contains(&(
+                    id.cluster.as_str(),
+                    crate::review::group_of(&id.api_version),
+                    id.kind.as_str(),
+                    id.namespace.as_deref(),
+                    id.name.as_str(),
+                ))
             });
-            if on_change {
+            let by_file = outcome
+                .location
+                .as_ref()
+                .is_some_and(|l| files.contains(l.file.as_path()));
+            if by_object || by_file {
                 findings.on_change.push(outcome.clone());
             } else {
                 findings.elsewhere += 1;
@@ -108,6 +124,53 @@ fn part_text(part: &Part) -> Vec<String> {
             None => part.change.as_str().to_owned(),
         }],
         ChangeKind::Changed => part.fields.iter().map(|f| f.text.clone()).collect(),
+    }
+}
+
+/// One risk flag as the summaries list it: the objects flagged alike (same rule, message
+/// and clusters) together, most serious rule first.
+struct RiskLine {
+    rule: RiskRule,
+    message: String,
+    clusters: String,
+    objects: Vec<String>,
+}
+
+fn risk_lines(review: &Review) -> Vec<RiskLine> {
+    let mut lines: Vec<RiskLine> = Vec::new();
+    let mut index: std::collections::HashMap<(RiskRule, String, String), usize> =
+        Default::default();
+    for rule in RiskRule::ALL {
+        for group in &review.groups {
+            for part in &group.parts {
+                for risk in part.risks.iter().filter(|r| r.rule == rule) {
+                    let clusters = clusters_of(part, group, &review.clusters);
+                    let key = (rule, risk.message.clone(), clusters.clone());
+                    match index.get(&key) {
+                        Some(&at) => lines[at].objects.push(group.key.display()),
+                        None => {
+                            index.insert(key, lines.len());
+                            lines.push(RiskLine {
+                                rule,
+                                message: risk.message.clone(),
+                                clusters,
+                                objects: vec![group.key.display()],
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    lines
+}
+
+/// Objects in Markdown: one by name, several by count and the first.
+fn objects_md(objects: &[String]) -> String {
+    match objects {
+        [one] => code(one),
+        [first, ..] => format!("{} objects ({}, …)", objects.len(), code(first)),
+        [] => String::new(),
     }
 }
 
@@ -171,29 +234,18 @@ pub fn markdown(review: &Review, findings: &Findings) -> String {
     out.push('\n');
     findings_md(&mut out, findings);
 
-    let risky: Vec<(&Group, &Part, RiskRule, &str)> = RiskRule::ALL
-        .iter()
-        .flat_map(|rule| {
-            review.groups.iter().flat_map(move |g| {
-                g.parts.iter().flat_map(move |p| {
-                    p.risks
-                        .iter()
-                        .filter(move |r| r.rule == *rule)
-                        .map(move |r| (g, p, r.rule, r.message.as_str()))
-                })
-            })
-        })
-        .collect();
+    let risky = risk_lines(review);
     if !risky.is_empty() {
-        let _ = writeln!(out, "#### Risk flags ({})\n", risky.len());
-        for (group, part, rule, message) in risky.iter().take(SUMMARY_ITEMS) {
+        let flags: usize = risky.iter().map(|r| r.objects.len()).sum();
+        let _ = writeln!(out, "#### Risk flags ({flags})\n");
+        for line in risky.iter().take(SUMMARY_ITEMS) {
             let _ = writeln!(
                 out,
                 "- ⚠️ **{}** — {} in {}: {}",
-                rule.title(),
-                code(&group.key.display()),
-                md(&clusters_of(part, group, &review.clusters)),
-                md(message)
+                line.rule.title(),
+                objects_md(&line.objects),
+                md(&line.clusters),
+                md(&line.message)
             );
         }
         if risky.len() > SUMMARY_ITEMS {
@@ -308,6 +360,29 @@ pub fn markdown(review: &Review, findings: &Findings) -> String {
     out
 }
 
+/// Findings grouped by what they say (status, stage, check, message), in first-seen order.
+fn same_findings(outcomes: &[Outcome]) -> Vec<Vec<&Outcome>> {
+    let mut index: std::collections::HashMap<(Status, Stage, &str, &str), usize> =
+        Default::default();
+    let mut groups: Vec<Vec<&Outcome>> = Vec::new();
+    for outcome in outcomes {
+        let key = (
+            outcome.status,
+            outcome.stage,
+            outcome.check.as_str(),
+            outcome.message.as_str(),
+        );
+        match index.get(&key) {
+            Some(&at) => groups[at].push(outcome),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(vec![outcome]);
+            }
+        }
+    }
+    groups
+}
+
 fn findings_md(out: &mut String, findings: &Findings) {
     if findings.on_change.is_empty() && findings.elsewhere == 0 {
         out.push_str("The gate has no finding.\n\n");
@@ -319,7 +394,10 @@ fn findings_md(out: &mut String, findings: &Findings) {
             "#### Gate findings on what changed ({})\n",
             findings.on_change.len()
         );
-        for outcome in findings.on_change.iter().take(SUMMARY_ITEMS) {
+        // The same finding on many objects (a library change) is one line with its count.
+        let groups = same_findings(&findings.on_change);
+        for group in groups.iter().take(SUMMARY_ITEMS) {
+            let outcome = group[0];
             let icon = if outcome.status.is_failure() {
                 "❌"
             } else {
@@ -329,26 +407,41 @@ fn findings_md(out: &mut String, findings: &Findings) {
                 Some(line) => format!("{}:{line}", shown_path(&l.file)),
                 None => shown_path(&l.file),
             });
+            let mut clusters: Vec<String> = Vec::new();
+            for o in group {
+                if let Some(c) = &o.cluster
+                    && !clusters.contains(c)
+                {
+                    clusters.push(c.clone());
+                }
+            }
+            let who = if group.len() == 1 {
+                format!(
+                    "{}{}",
+                    clusters
+                        .first()
+                        .map_or(String::new(), |c| format!("**{}** ", md(c))),
+                    code(&outcome.subject_name())
+                )
+            } else {
+                format!(
+                    "×{} in {}, first {}",
+                    group.len(),
+                    md(&clusters_text(&clusters)),
+                    code(&outcome.subject_name())
+                )
+            };
             let _ = writeln!(
                 out,
-                "- {icon} {}{} {} {}: {}{}",
-                outcome
-                    .cluster
-                    .as_deref()
-                    .map_or(String::new(), |c| format!("**{}** ", md(c))),
-                code(&outcome.subject_name()),
+                "- {icon} {who} {} {}: {}{}",
                 outcome.stage,
                 code(&outcome.check),
                 md(&outcome.message),
                 place.map_or(String::new(), |p| format!(" ({})", code(&p)))
             );
         }
-        if findings.on_change.len() > SUMMARY_ITEMS {
-            let _ = writeln!(
-                out,
-                "- … and {} more",
-                findings.on_change.len() - SUMMARY_ITEMS
-            );
+        if groups.len() > SUMMARY_ITEMS {
+            let _ = writeln!(out, "- … and {} more", groups.len() - SUMMARY_ITEMS);
         }
         out.push('\n');
     }
@@ -384,10 +477,16 @@ pub fn text(review: &Review, findings: &Findings, verbose: bool) -> String {
     }
     if !findings.on_change.is_empty() {
         let _ = writeln!(out, "\ngate findings on what changed:");
-        for outcome in &findings.on_change {
+        for group in same_findings(&findings.on_change) {
+            let outcome = group[0];
+            let many = if group.len() > 1 {
+                format!(" ×{} (first)", group.len())
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "  {} {} {} {}: {}",
+                "  {}{many} {} {} {}: {}",
                 outcome.status.as_str().to_uppercase(),
                 outcome.cluster.as_deref().unwrap_or("-"),
                 outcome.subject_name(),
@@ -403,26 +502,23 @@ pub fn text(review: &Review, findings: &Findings, verbose: bool) -> String {
             findings.elsewhere
         );
     }
-    let mut first_risk = true;
-    for rule in RiskRule::ALL {
-        for group in &review.groups {
-            for part in &group.parts {
-                for risk in part.risks.iter().filter(|r| r.rule == rule) {
-                    if first_risk {
-                        out.push_str("\nrisk flags:\n");
-                        first_risk = false;
-                    }
-                    let _ = writeln!(
-                        out,
-                        "  ! {}: {} in {}: {}",
-                        rule.title(),
-                        group.key.display(),
-                        clusters_of(part, group, &review.clusters),
-                        risk.message
-                    );
-                }
-            }
-        }
+    let risky = risk_lines(review);
+    if !risky.is_empty() {
+        out.push_str("\nrisk flags:\n");
+    }
+    for line in &risky {
+        let objects = match line.objects.as_slice() {
+            [one] => one.clone(),
+            [first, ..] => format!("{} objects ({first}, …)", line.objects.len()),
+            [] => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  ! {}: {objects} in {}: {}",
+            line.rule.title(),
+            line.clusters,
+            line.message
+        );
     }
     if !review.groups.is_empty() {
         out.push_str("\nchanges:\n");
@@ -559,6 +655,64 @@ impl<W: std::io::Write> super::Report for ReviewReport<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn objects_flagged_alike_are_one_line_and_the_same_finding_one_line_with_its_count() {
+        use crate::model::outcome::{Location, Stage, Status};
+        use crate::review::{Context, ObjectKey, TreeObject, compare};
+        let deployment = |name: &str, image: &str| {
+            serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": name, "namespace": "n"},
+                "spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}}})
+        };
+        let side = |image: &str| -> Vec<TreeObject> {
+            ["a", "b", "c"]
+                .iter()
+                .map(|name| {
+                    let value = deployment(name, image);
+                    TreeObject {
+                        cluster: "dev".into(),
+                        key: ObjectKey::of(&value).unwrap(),
+                        file: format!("generated/dev/{name}.json").into(),
+                        line: 1,
+                        pointer: String::new(),
+                        value,
+                    }
+                })
+                .collect()
+        };
+        let context = Context {
+            clusters: vec!["dev".into()],
+        };
+        let review = compare(
+            side("x:1"),
+            side("x:2"),
+            &context,
+            ("main", "abc"),
+            &|_, _| None,
+        );
+        let stale = |file: &str| {
+            Outcome::new(Stage::Freshness, "up-to-date", Status::Failed)
+                .cluster("dev")
+                .subject(file)
+                .message("stale")
+                .location(Location::file(file))
+        };
+        let outcomes: Vec<Outcome> = ["a", "b", "c"]
+            .iter()
+            .map(|n| stale(&format!("generated/dev/{n}.json")))
+            .collect();
+        let findings = Findings::of(&review, &outcomes);
+        let text = markdown(&review, &findings);
+        assert!(
+            text.contains("**Image changed** — 3 objects (`Deployment n/a`, …) in dev: container c: image x:1 → 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- ❌ ×3 in dev, first `generated/dev/a.json`"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn code_spans_hold_backticks_and_pipes_and_prose_escapes_markup() {

@@ -350,27 +350,29 @@ pub fn compare(
 /// move: the API server sees a new object and deletes the old one, so its data (a volume
 /// claim's, a Secret's) does not follow.
 fn moved_between_namespaces(changes: &mut [ObjectChange]) {
-    let removed: Vec<(String, String, String, String, Option<String>)> = changes
-        .iter()
-        .filter(|c| c.change == ChangeKind::Removed && c.key.namespace.is_some())
-        .map(|c| {
-            (
-                c.cluster.clone(),
-                c.key.group.clone(),
-                c.key.kind.clone(),
-                c.key.name.clone(),
-                c.key.namespace.clone(),
-            )
-        })
-        .collect();
+    let mut removed: std::collections::HashMap<(String, String, String, String), String> =
+        Default::default();
+    for change in changes.iter().filter(|c| c.change == ChangeKind::Removed) {
+        if let Some(namespace) = &change.key.namespace {
+            removed.insert(
+                (
+                    change.cluster.clone(),
+                    change.key.group.clone(),
+                    change.key.kind.clone(),
+                    change.key.name.clone(),
+                ),
+                namespace.clone(),
+            );
+        }
+    }
     for change in changes.iter_mut().filter(|c| c.change == ChangeKind::Added) {
-        let from = removed.iter().find(|(cluster, group, kind, name, _)| {
-            *cluster == change.cluster
-                && *group == change.key.group
-                && *kind == change.key.kind
-                && *name == change.key.name
-        });
-        if let Some((.., Some(from))) = from {
+        let from = removed.get(&(
+            change.cluster.clone(),
+            change.key.group.clone(),
+            change.key.kind.clone(),
+            change.key.name.clone(),
+        ));
+        if let Some(from) = from {
             change.risks.push(Risk {
                 rule: RiskRule::NamespaceChanged,
                 message: format!(
