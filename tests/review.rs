@@ -217,7 +217,7 @@ fn secret_values_appear_in_no_output_even_where_copied() {
         assert!(run.code <= 1, "{output}: {}", run.stderr);
         outputs.push((format!("review -o {output}"), run.stdout + &run.stderr));
     }
-    for output in ["human", "json", "table", "tap", "markdown"] {
+    for output in ["human", "json", "table", "tap", "sarif", "markdown"] {
         let run = policyrun(
             root,
             &[
