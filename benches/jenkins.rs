@@ -23,6 +23,12 @@
 //! on its own and the median reported. Run with `cargo bench --bench jenkins`;
 //! `POLICYRUN_BENCH_STACKS=1000`, `POLICYRUN_BENCH_ROUNDS=5` change the defaults;
 //! `POLICYRUN_BENCH_CORPUS=DIR` only writes the corpus into DIR.
+//!
+//! Two shapes of corpus (issue 29): `POLICYRUN_BENCH_SHAPE=jsonnet` (the default) builds every
+//! stack with `lib/kube.libsonnet`, where evaluation dominates; `objects` writes each entry as
+//! the literal value it expands to (formatted by `policyrun fmt`), the same objects from
+//! light jsonnet, where the per-object stages dominate. `POLICYRUN_BENCH_PACKS=0` runs
+//! without our packs.
 
 mod measure;
 mod synthetic;
@@ -51,11 +57,12 @@ fn collect_garbage() {
     rayon::broadcast(|_| jrsonnet_gcmodule::collect_thread_cycles());
 }
 
-/// Our packs, waivers and cluster parameters, as this repository's policyrun.toml sets them.
+/// Our packs, waivers and cluster parameters, as this repository's policyrun.toml sets them:
+/// the built-in packs it selects (since issue 27 it loads no policy directory) and its
+/// waivers file, copied into the corpus.
 fn add_policies(root: &Path) {
-    synthetic::copy_policy_packs(root);
-    let ours = Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policyrun.toml"))
-        .expect("our policyrun.toml");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ours = Config::load(&manifest.join("policyrun.toml")).expect("our policyrun.toml");
     let mut text = String::from("# synthetic, with our packs (benches/jenkins.rs)\n");
     for cluster in synthetic::CLUSTERS {
         let policy = &ours
@@ -72,9 +79,19 @@ fn add_policies(root: &Path) {
             text.push_str(&format!("{key} = {value}\n"));
         }
     }
+    let mut waivers = Vec::new();
+    for (i, file) in ours.policy.waivers.iter().enumerate() {
+        let name = format!("waivers-{i}.yaml");
+        std::fs::copy(file, root.join(&name)).expect("our waivers");
+        waivers.push(name);
+    }
+    assert!(
+        !ours.policy.packs.is_empty(),
+        "our policyrun.toml selects packs"
+    );
     text.push_str(&format!(
-        "\n[policy]\nnamespaces = {:?}\nwaivers = [\"policies/waivers.yaml\"]\n",
-        ours.policy.namespaces
+        "\n[policy]\npacks = {:?}\ndirs = []\nwaivers = {:?}\n",
+        ours.policy.packs, waivers
     ));
     std::fs::write(root.join("policyrun.toml"), text).expect("policyrun.toml");
 }
@@ -188,8 +205,16 @@ fn main() {
         .clone()
         .unwrap_or_else(|| dir.path().join("repo"));
     let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("lib");
+    let light = match std::env::var("POLICYRUN_BENCH_SHAPE").as_deref() {
+        Ok("objects") => true,
+        Ok("jsonnet") | Err(_) => false,
+        Ok(other) => panic!("POLICYRUN_BENCH_SHAPE={other}: jsonnet or objects"),
+    };
+    let packs = std::env::var("POLICYRUN_BENCH_PACKS").as_deref() != Ok("0");
     synthetic::generate_restricted(&root, &library, stacks).expect("the synthetic repository");
-    add_policies(&root);
+    if packs {
+        add_policies(&root);
+    }
     let config = Config::load(&root.join("policyrun.toml")).expect("configuration");
     let clusters: Vec<_> = config.repo.clusters.iter().collect();
     let entries = policyrun::jsonnet::discover::entries(&config.repo, &clusters)
@@ -204,6 +229,33 @@ fn main() {
         policyrun::freshness::write::write_tree(&config.repo, &clusters, &expanded, true);
     assert!(problems.is_empty(), "{problems:?}");
     let objects = policyrun::pipeline::check::targets(&expanded).len();
+    if light {
+        // Each entry becomes the items it expands to, as literals in the List's item map the
+        // per-item layout names its files by: the same objects, next to no jsonnet.
+        for expansion in &expanded {
+            let files = expansion.result.as_ref().expect("evaluates");
+            let mut text = String::from(
+                "// The objects of this entry, as literals.\n{\n  apiVersion: 'v1',\n  kind: 'List',\n  items_:: {\n",
+            );
+            for produced in &files.files {
+                let key = produced.item.as_deref().expect("the per-item layout");
+                text.push_str(&format!(
+                    "    {}: {},\n",
+                    Value::String(key.to_owned()),
+                    produced.text.trim_end()
+                ));
+            }
+            text.push_str("  },\n  items: std.objectValues(self.items_),\n}\n");
+            std::fs::write(root.join(&expansion.entry.path), text).expect("an entry");
+        }
+        let status = Command::new(env!("CARGO_BIN_EXE_policyrun"))
+            .arg("fmt")
+            .current_dir(&root)
+            .stdout(Stdio::null())
+            .status()
+            .expect("policyrun fmt");
+        assert!(status.success(), "policyrun fmt on the light corpus");
+    }
     drop(expanded);
     if let Some(corpus) = corpus_only {
         println!("wrote {}", corpus.display());
@@ -256,8 +308,19 @@ fn main() {
 
     // The pull request: the stack's ConfigMap gets other data, and its generated files are
     // rewritten as the author would commit them.
-    let touched = root.join(format!("common/{TOUCHED}.jsonnet"));
-    let original = std::fs::read_to_string(&touched).expect("the stack");
+    // The stack's source: its file in common/, or in the light corpus each cluster's entry.
+    let touched: Vec<PathBuf> = if light {
+        synthetic::CLUSTERS
+            .iter()
+            .map(|c| root.join(format!("clusters/{c}/{TOUCHED}.jsonnet")))
+            .collect()
+    } else {
+        vec![root.join(format!("common/{TOUCHED}.jsonnet"))]
+    };
+    let originals: Vec<String> = touched
+        .iter()
+        .map(|t| std::fs::read_to_string(t).expect("the stack"))
+        .collect();
     let generated: Vec<PathBuf> = synthetic::CLUSTERS
         .iter()
         .map(|c| root.join("generated").join(c).join(TOUCHED))
@@ -268,11 +331,14 @@ fn main() {
         copy_dir(dir, &saved.join(cluster));
     }
     let edit = |round: usize| {
-        std::fs::write(
-            &touched,
-            original.replace("workers = 4", &format!("workers = {}", 5 + round)),
-        )
-        .expect("edit");
+        for (file, original) in touched.iter().zip(&originals) {
+            assert!(original.contains("workers = 4"), "{}", file.display());
+            std::fs::write(
+                file,
+                original.replace("workers = 4", &format!("workers = {}", 5 + round)),
+            )
+            .expect("edit");
+        }
         let status = Command::new(env!("CARGO_BIN_EXE_policyrun"))
             .arg("expand")
             .current_dir(&root)
@@ -282,7 +348,9 @@ fn main() {
         assert!(status.success());
     };
     let restore = || {
-        std::fs::write(&touched, &original).expect("restore");
+        for (file, original) in touched.iter().zip(&originals) {
+            std::fs::write(file, original).expect("restore");
+        }
         for (cluster, dir) in synthetic::CLUSTERS.iter().zip(&generated) {
             std::fs::remove_dir_all(dir).expect("remove");
             copy_dir(&saved.join(cluster).join(TOUCHED), dir);
@@ -292,7 +360,9 @@ fn main() {
     // Check once what each side does.
     let stats = stats_of(&["--cache-dir", &path(&warm), "--cache-name", CACHE_NAME]);
     assert_eq!(stats["cached"], entries.len());
-    assert_eq!(stats["policy_recalled"], objects);
+    if packs {
+        assert_eq!(stats["policy_recalled"], objects);
+    }
     let stats = stats_of(&["--no-cache"]);
     println!(
         "cold run: {} rule evaluations and {} schema checks shared",
@@ -408,9 +478,15 @@ fn main() {
     }
 
     println!(
-        "policyrun Jenkins benchmark: {} clusters × {stacks} stacks ({} entries, {objects} objects), our packs, {} cores, median of {rounds} rounds",
+        "policyrun Jenkins benchmark: {} clusters × {stacks} stacks ({} entries, {objects} objects), shape {}, {}, {} cores, median of {rounds} rounds",
         synthetic::CLUSTERS.len(),
         entries.len(),
+        if light {
+            "objects (light jsonnet)"
+        } else {
+            "jsonnet (kube.libsonnet)"
+        },
+        if packs { "our packs" } else { "no packs" },
         rayon::current_num_threads()
     );
     println!(
