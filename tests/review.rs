@@ -563,3 +563,23 @@ fn the_readme_shows_the_review_of_a_real_change() {
         "README.md's review is not what the binary writes"
     );
 }
+
+#[test]
+fn a_generated_file_turned_into_a_link_is_not_reviewed_and_not_read_as_removed() {
+    let repo = base();
+    let root = repo.path();
+    let file = root.join("generated/dev/shop/settings.json");
+    fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", &file).unwrap();
+    let (_, doc) = review(root);
+    assert!(
+        doc["review"]["changes"].as_array().unwrap().is_empty(),
+        "{doc:#}"
+    );
+    let unreadable = doc["review"]["unreadable"].to_string();
+    assert!(unreadable.contains("symbolic link"), "{doc:#}");
+    assert!(
+        !doc.to_string().contains("root:x:0"),
+        "the link was followed"
+    );
+}

@@ -111,6 +111,15 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
         if !only.is_empty() && !only.contains(&cluster) {
             continue;
         }
+        // A file the work tree's side cannot be read for (a symbolic link, not UTF-8) is
+        // not reviewed at all: its base objects would otherwise read as removed.
+        let head = match read_head(root, path) {
+            Ok(head) => head,
+            Err(e) => {
+                unreadable.push(e);
+                continue;
+            }
+        };
         if let Some(text) = base_text {
             objects_of(
                 &cluster,
@@ -121,20 +130,16 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
                 "base",
             );
         }
-        match read_head(root, path) {
-            Ok(Some(text)) => {
-                objects_of(
-                    &cluster,
-                    path,
-                    &text,
-                    &mut head_objects,
-                    &mut unreadable,
-                    "",
-                );
-                head_texts.insert(path.clone(), text);
-            }
-            Ok(None) => {}
-            Err(e) => unreadable.push(e),
+        if let Some(text) = head {
+            objects_of(
+                &cluster,
+                path,
+                &text,
+                &mut head_objects,
+                &mut unreadable,
+                "",
+            );
+            head_texts.insert(path.clone(), text);
         }
     }
     let context = review::Context {
