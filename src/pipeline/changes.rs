@@ -9,7 +9,6 @@
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::model::expansion::Entry;
 use crate::model::expansion::Input;
@@ -271,22 +270,8 @@ fn whole_gate_paths(config: &Config) -> Vec<PathBuf> {
 
 /// Runs git in `dir` and returns its standard output; its error output on failure.
 fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if output.status.success() {
-        Ok(output.stdout)
-    } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(format!(
-            "git {} failed: {}",
-            args.first().unwrap_or(&""),
-            crate::model::text::visible(stderr.trim())
-        ))
-    }
+    super::git::run(dir, args)
+        .map_err(|e| format!("git {} failed: {e}", args.first().unwrap_or(&"")))
 }
 
 #[cfg(test)]

@@ -12,12 +12,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
 use crate::model::outcome::{Location, Outcome, Stage, Status};
 use crate::model::repository::CONFIG_FILE;
+use crate::pipeline::git::run as git;
 use crate::pipeline::settings::Config;
 
 /// The check name of a finding.
@@ -582,23 +582,6 @@ fn describe_waiver(waiver: &Value) -> String {
         text.push_str(&format!(" until {expires}"));
     }
     text
-}
-
-/// Runs git in `dir`; its standard output, or its error output on failure.
-fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if output.status.success() {
-        Ok(output.stdout)
-    } else {
-        Err(crate::model::text::visible(
-            String::from_utf8_lossy(&output.stderr).trim(),
-        ))
-    }
 }
 
 /// A directory of this run's own, readable by the user alone, removed when the run ends.

@@ -6,6 +6,7 @@ pub(crate) mod changes;
 pub mod check;
 pub(crate) mod expand;
 pub mod gate;
+mod git;
 pub mod review;
 pub(crate) mod rollout;
 pub(crate) mod settings;

@@ -5,12 +5,11 @@
 //! the target branch changed since. The committed JSON is what gets reviewed: the gate's
 //! freshness check is what makes it the sources' own.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use crate::model::manifests::{self, Format};
 use crate::model::paths::lstat_below;
+use crate::pipeline::git::{self, run_with_input};
 use crate::pipeline::settings::Config;
 use crate::review::{self, ObjectKey, Review, TreeObject};
 
@@ -29,7 +28,7 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
         ));
     }
     let root = &config.repo.root;
-    let inside = git(root, &["rev-parse", "--is-inside-work-tree"], None).map_err(what)?;
+    let inside = git::run(root, &["rev-parse", "--is-inside-work-tree"]).map_err(what)?;
     if inside.as_slice() != b"true\n" {
         return Err(what(format!(
             "{} is not inside a git work tree",
@@ -37,7 +36,7 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
         )));
     }
     let commit = text(
-        git(
+        git::run(
             root,
             &[
                 "rev-parse",
@@ -45,19 +44,18 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
                 "--quiet",
                 &format!("{rev}^{{commit}}"),
             ],
-            None,
         )
         .map_err(|_| what("no such commit in this repository (is it fetched?)".into()))?,
     );
     // Without a HEAD (a repository with no commit yet) or a common ancestor, the revision
     // itself is the base.
-    let base = git(root, &["merge-base", &commit, "HEAD"], None)
+    let base = git::run(root, &["merge-base", &commit, "HEAD"])
         .map(text)
         .unwrap_or_else(|_| commit.clone());
     let generated = config.repo.generated.to_string_lossy().into_owned();
     let (diff, untracked) = rayon::join(
         || {
-            git(
+            git::run(
                 root,
                 &[
                     "diff",
@@ -70,11 +68,10 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
                     "--",
                     &generated,
                 ],
-                None,
             )
         },
         || {
-            git(
+            git::run(
                 root,
                 &[
                     "ls-files",
@@ -84,7 +81,6 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
                     "--",
                     &generated,
                 ],
-                None,
             )
         },
     );
@@ -240,11 +236,7 @@ fn blobs(
     if paths.is_empty() {
         return Ok(Vec::new());
     }
-    let listing = git(
-        root,
-        &["ls-tree", "-r", "-z", commit, "--", generated],
-        None,
-    )?;
+    let listing = git::run(root, &["ls-tree", "-r", "-z", commit, "--", generated])?;
     let mut shas: std::collections::HashMap<PathBuf, String> = Default::default();
     for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
         // `<mode> <type> <object>\t<path>`; paths are relative to the root (the directory
@@ -268,7 +260,7 @@ fn blobs(
     let output = if request.is_empty() {
         Vec::new()
     } else {
-        git(root, &["cat-file", "--batch"], Some(&request))?
+        run_with_input(root, &["cat-file", "--batch"], Some(&request))?
     };
     let mut out = Vec::with_capacity(paths.len());
     let mut rest = output.as_slice();
@@ -301,42 +293,6 @@ fn blobs(
 
 fn text(bytes: Vec<u8>) -> String {
     String::from_utf8_lossy(&bytes).trim().to_owned()
-}
-
-/// Runs git in `dir` (with `input` on its standard input); its standard output, or its
-/// error output on failure.
-fn git(dir: &Path, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, String> {
-    let mut child = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    let writer = input.zip(child.stdin.take()).map(|(bytes, mut stdin)| {
-        let bytes = bytes.to_vec();
-        std::thread::spawn(move || stdin.write_all(&bytes))
-    });
-    let output = child
-        .wait_with_output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if let Some(writer) = writer {
-        let _ = writer.join();
-    }
-    if output.status.success() {
-        Ok(output.stdout)
-    } else {
-        Err(format!(
-            "git {}: {}",
-            args.first().unwrap_or(&""),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::risks;
 use crate::model::secrets;
 
 /// What a value turns into where it must not be shown.
@@ -411,19 +412,7 @@ pub fn about(value: &Value, hidden: &[String]) -> Option<String> {
     let text = match kind {
         "RoleBinding" | "ClusterRoleBinding" => {
             let field = |f: &str| value.pointer(f).and_then(Value::as_str).unwrap_or("?");
-            let subjects: Vec<String> = value
-                .get("subjects")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|s| {
-                    let f = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("");
-                    match f("namespace") {
-                        "" => format!("{} {}", f("kind"), f("name")),
-                        ns => format!("{} {ns}/{}", f("kind"), f("name")),
-                    }
-                })
-                .collect();
+            let subjects: Vec<String> = risks::subjects(Some(value)).into_iter().collect();
             format!(
                 "binds {} {} to {}",
                 field("/roleRef/kind"),
@@ -456,31 +445,13 @@ pub fn about(value: &Value, hidden: &[String]) -> Option<String> {
             format!("keys {} (values hidden)", names.join(", "))
         }
         "Ingress" => {
-            let hosts: Vec<String> = value
-                .pointer("/spec/rules")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|r| {
-                    r.get("host")
-                        .and_then(Value::as_str)
-                        .unwrap_or("*")
-                        .to_owned()
-                })
-                .collect();
+            let hosts: Vec<String> = risks::ingress_hosts(Some(value)).into_iter().collect();
             format!("hosts {}", hosts.join(", "))
         }
         "Namespace" => return None,
         _ => {
-            let spec = match kind {
-                "Pod" => value.get("spec"),
-                "CronJob" => value.pointer("/spec/jobTemplate/spec/template/spec"),
-                _ => value.pointer("/spec/template/spec"),
-            }?;
-            let images: Vec<String> = ["initContainers", "containers"]
-                .iter()
-                .filter_map(|list| spec.get(*list).and_then(Value::as_array))
-                .flatten()
+            let spec = risks::pod_spec(value)?;
+            let images: Vec<String> = risks::containers(spec)
                 .filter_map(|c| c.get("image").and_then(Value::as_str).map(str::to_owned))
                 .collect();
             let mut text = format!("images {}", images.join(", "));

@@ -261,49 +261,35 @@ pub fn compare(
         before.keys().chain(after.keys()).collect();
     for key in keys {
         let (old, new) = (before.get(key), after.get(key));
-        let change = match (old, new) {
+        // The side that has the object points the reader at it: head's, else base's.
+        let (change, shown) = match (old, new) {
+            (Some(old), Some(new)) if old.value == new.value => continue,
+            (Some(_), Some(new)) => (ChangeKind::Changed, new),
+            (None, Some(new)) => (ChangeKind::Added, new),
+            (Some(old), None) => (ChangeKind::Removed, old),
+            (None, None) => continue,
+        };
+        let mut fields = Vec::new();
+        let mut about = None;
+        match (old, new) {
             (Some(old), Some(new)) => {
-                if old.value == new.value {
-                    continue;
-                }
-                let mut fields = fields::changes(&old.value, &new.value, &hidden);
+                fields = fields::changes(&old.value, &new.value, &hidden);
                 for field in &mut fields {
                     field.line = locate(&new.file, &format!("{}{}", new.pointer, field.pointer));
                 }
-                ObjectChange {
-                    cluster: key.0.clone(),
-                    key: key.1.clone(),
-                    change: ChangeKind::Changed,
-                    file: new.file.clone(),
-                    line: new.line,
-                    fields,
-                    about: None,
-                    risks: Vec::new(),
-                }
             }
-            (None, Some(new)) => ObjectChange {
-                cluster: key.0.clone(),
-                key: key.1.clone(),
-                change: ChangeKind::Added,
-                file: new.file.clone(),
-                line: new.line,
-                fields: Vec::new(),
-                about: fields::about(&new.value, &hidden),
-                risks: Vec::new(),
-            },
-            (Some(old), None) => ObjectChange {
-                cluster: key.0.clone(),
-                key: key.1.clone(),
-                change: ChangeKind::Removed,
-                file: old.file.clone(),
-                line: old.line,
-                fields: Vec::new(),
-                about: fields::about(&old.value, &hidden),
-                risks: Vec::new(),
-            },
-            (None, None) => continue,
+            _ => about = fields::about(&shown.value, &hidden),
+        }
+        let mut change = ObjectChange {
+            cluster: key.0.clone(),
+            key: key.1.clone(),
+            change,
+            file: shown.file.clone(),
+            line: shown.line,
+            fields,
+            about,
+            risks: Vec::new(),
         };
-        let mut change = change;
         let cluster_before = |k: &ObjectKey| before.get(&(key.0.clone(), k.clone()));
         let cluster_after = |k: &ObjectKey| after.get(&(key.0.clone(), k.clone()));
         change.risks = risks::assess(

@@ -127,20 +127,10 @@ pub fn assess(
             }
         }
         "Ingress" if key.group == "networking.k8s.io" || key.group == "extensions" => {
-            let hosts = |v: Option<&Value>| -> BTreeSet<String> {
-                v.and_then(|v| v.pointer("/spec/rules"))
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .map(|rule| {
-                        rule.get("host")
-                            .and_then(Value::as_str)
-                            .unwrap_or("*")
-                            .to_owned()
-                    })
-                    .collect()
-            };
-            let added: Vec<String> = hosts(new).difference(&hosts(old)).cloned().collect();
+            let added: Vec<String> = ingress_hosts(new)
+                .difference(&ingress_hosts(old))
+                .cloned()
+                .collect();
             if new.is_some() && !added.is_empty() {
                 flag(
                     RiskRule::ServicePublic,
@@ -441,7 +431,24 @@ const EVERYONE: [&str; 3] = [
     "system:anonymous",
 ];
 
-fn subjects(binding: Option<&Value>) -> BTreeSet<String> {
+/// The hosts an Ingress's rules serve (`*` for a rule without one).
+pub(super) fn ingress_hosts(ingress: Option<&Value>) -> BTreeSet<String> {
+    ingress
+        .and_then(|v| v.pointer("/spec/rules"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|rule| {
+            rule.get("host")
+                .and_then(Value::as_str)
+                .unwrap_or("*")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// A binding's subjects, `Kind namespace/name` (or `Kind name`).
+pub(super) fn subjects(binding: Option<&Value>) -> BTreeSet<String> {
     binding
         .and_then(|b| b.get("subjects"))
         .and_then(Value::as_array)
@@ -699,7 +706,7 @@ fn crd_change(old: Option<&Value>, new: Option<&Value>) -> String {
 }
 
 /// The pod spec of a pod-bearing object.
-fn pod_spec(value: &Value) -> Option<&Value> {
+pub(super) fn pod_spec(value: &Value) -> Option<&Value> {
     match value.get("kind")?.as_str()? {
         "Pod" => value.get("spec"),
         "CronJob" => value.pointer("/spec/jobTemplate/spec/template/spec"),
@@ -709,7 +716,7 @@ fn pod_spec(value: &Value) -> Option<&Value> {
 }
 
 /// The containers of a pod spec, every list of them.
-fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
+pub(super) fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
     ["initContainers", "containers", "ephemeralContainers"]
         .into_iter()
         .filter_map(|list| spec.get(list).and_then(Value::as_array))
