@@ -1064,7 +1064,7 @@ fn policyrun_verdicts(dir: &Path, engine: RegoEngine, documents: &[Value]) -> Ve
         })
         .collect();
     let contexts = HashMap::from([(None, ClusterContext::default())]);
-    let outcomes = stage.run_with_documents(
+    let outcomes = policyrun::model::outcome::every_pass(stage.run_with_documents(
         &[],
         &docs,
         &contexts,
@@ -1072,7 +1072,7 @@ fn policyrun_verdicts(dir: &Path, engine: RegoEngine, documents: &[Value]) -> Ve
         Date::today(),
         &RunShare::whole(),
         None,
-    );
+    ));
     let load_error: Option<&Outcome> = outcomes
         .iter()
         .find(|o| o.status == Status::Error && o.check == policyrun::policy::LOAD);
@@ -1132,7 +1132,7 @@ fn split_verdicts(dir: &Path, case: &Case, documents: &[Value]) -> Vec<Verdict> 
         })
         .collect();
     let contexts = HashMap::from([(None, ClusterContext::default())]);
-    let outcomes = stage.run_with_documents(
+    let outcomes = policyrun::model::outcome::every_pass(stage.run_with_documents(
         &[],
         &docs,
         &contexts,
@@ -1140,7 +1140,7 @@ fn split_verdicts(dir: &Path, case: &Case, documents: &[Value]) -> Vec<Verdict> 
         Date::today(),
         &RunShare::whole(),
         None,
-    );
+    ));
     (0..documents.len())
         .map(|i| {
             let prefix = format!("input[{i}] main.deny_");

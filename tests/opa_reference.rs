@@ -297,7 +297,7 @@ fn compare(
             );
             p.rules.iter().map(|r| {
                 let path = r.path.strip_prefix("data.").unwrap_or(&r.path).to_owned();
-                (r.check.clone(), path)
+                (r.check.to_string(), path)
             })
         })
         .collect();
@@ -1395,14 +1395,14 @@ fn generated_corpus_verdicts_equal_opas() {
         &contexts,
         &scope,
         &|stage| {
-            stage.run(
+            policyrun::model::outcome::every_pass(stage.run(
                 &targets,
                 &contexts,
                 &scope,
                 Date::today(),
                 &RunShare::whole(),
                 None,
-            )
+            ))
         },
     );
     assert_no_differences("generated corpus", found.compared, &found.differences);

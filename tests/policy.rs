@@ -509,6 +509,100 @@ fn gatekeeper_constraints_match_like_the_admission_controller() {
     );
 }
 
+/// An object's rules that pass with nothing to say travel as one outcome (issue 29); the
+/// reports that list every check make them one each again. Every report must count the
+/// same checks as the JSON report lists, the passes named `<object> <rule>` as before.
+#[test]
+fn every_report_counts_the_passes_the_json_report_lists() {
+    let dir = fixture("policy-gate");
+    let run = policyrun(dir.path(), &["check", "--output", "json"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let listed = doc["outcomes"].as_array().unwrap();
+    let passed = listed.iter().filter(|o| o["status"] == "passed").count();
+    assert_eq!(doc["summary"]["passed"], passed, "{doc}");
+    let policy_passes: Vec<&Value> = listed
+        .iter()
+        .filter(|o| o["stage"] == "policy" && o["status"] == "passed")
+        .collect();
+    assert!(policy_passes.len() > 10, "{doc}");
+    for pass in &policy_passes {
+        let subject = pass["subject"].as_str().unwrap();
+        let check = pass["check"].as_str().unwrap();
+        assert!(
+            !check.is_empty() && subject.ends_with(&format!(" {check}")),
+            "{pass}"
+        );
+        assert!(
+            pass["object"].is_object() && pass["location"].is_object(),
+            "{pass}"
+        );
+    }
+    let counts = format!("{} checks, {passed} passed", listed.len());
+    let junit = dir.path().join("junit.xml");
+    let human = policyrun(dir.path(), &["check", "--junit", junit.to_str().unwrap()]);
+    assert_eq!(human.code, run.code);
+    assert!(human.stdout.contains(&counts), "{counts}\n{}", human.stdout);
+    for output in ["table", "tap", "json-problems"] {
+        let other = policyrun(dir.path(), &["check", "--output", output]);
+        assert_eq!(other.code, run.code, "{output}");
+        if output == "json-problems" {
+            let problems: Value = serde_json::from_str(&other.stdout).unwrap();
+            assert_eq!(problems["summary"], doc["summary"]);
+        } else if output == "tap" {
+            assert!(
+                other
+                    .stdout
+                    .starts_with(&format!("TAP version 13\n1..{}\n", listed.len())),
+                "{}",
+                other.stdout
+            );
+        } else {
+            assert!(other.stdout.contains(&counts), "{output}: {}", other.stdout);
+        }
+    }
+    let verbose = policyrun(dir.path(), &["check", "-v"]);
+    for pass in &policy_passes {
+        let subject = pass["subject"].as_str().unwrap();
+        assert!(verbose.stdout.contains(subject), "-v lists {subject}");
+    }
+    // JUnit: the suites' outcome counts add up to the same total, and each rule's passes
+    // are one testcase counting them.
+    let xml = fs::read_to_string(&junit).unwrap();
+    assert_valid_junit(&xml);
+    let parsed = roxmltree::Document::parse(&xml).unwrap();
+    let property = |name: &str| -> usize {
+        parsed
+            .descendants()
+            .filter(|n| n.attribute("name") == Some(name))
+            .map(|n| n.attribute("value").unwrap().parse::<usize>().unwrap())
+            .sum()
+    };
+    assert_eq!(property("policyrun.outcomes"), listed.len());
+    assert_eq!(property("policyrun.passed"), passed);
+    let mut per_rule: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for pass in &policy_passes {
+        *per_rule
+            .entry((
+                pass["cluster"].as_str().unwrap().to_owned(),
+                format!("passed: {}", pass["check"].as_str().unwrap()),
+            ))
+            .or_default() += 1;
+    }
+    for ((cluster, name), count) in per_rule {
+        let case = parsed
+            .descendants()
+            .find(|n| {
+                n.attribute("name") == Some(name.as_str())
+                    && n.attribute("classname") == Some(&format!("policyrun.{cluster}.policy"))
+            })
+            .unwrap_or_else(|| panic!("no testcase {name} in {cluster}: {xml}"));
+        assert_eq!(
+            case.attribute("assertions"),
+            Some(count.to_string().as_str())
+        );
+    }
+}
+
 #[test]
 fn a_constraint_without_its_template_fails_the_run() {
     let dir = fixture("policy-gate");

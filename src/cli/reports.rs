@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::cli::UsageError;
 use crate::cli::args::Output;
 use crate::cli::plan::ReportPlan;
-use crate::model::outcome::{Outcome, Summary};
+use crate::model::outcome::{Outcome, Summary, every_pass};
 use crate::model::stats::Stats;
 use crate::report::review::{Form, ReviewReport};
 use crate::report::{
@@ -20,10 +20,13 @@ use crate::report::{
 /// `stats` says how `check` came by its expansions.
 pub fn finish(
     plan: &ReportPlan,
-    outcomes: &mut [Outcome],
+    outcomes: &mut Vec<Outcome>,
     started: Instant,
     stats: Option<Stats>,
 ) -> Result<Summary, UsageError> {
+    if lists_every_pass(plan) {
+        *outcomes = every_pass(std::mem::take(outcomes));
+    }
     report::sort(outcomes, &plan.cluster_order);
     let info = RunInfo {
         command: plan.command,
@@ -32,6 +35,13 @@ pub fn finish(
     };
     write_reports(plan, outcomes, &info)?;
     Ok(Summary::of(outcomes.iter()))
+}
+
+/// Whether a report of `plan` shows every check that passed, each on its own: the others
+/// count passes, or list them by check (JUnit), and take an outcome that counts several
+/// passes as it is ([`Outcome::passes`]).
+fn lists_every_pass(plan: &ReportPlan) -> bool {
+    plan.verbose || matches!(plan.output, Output::Json | Output::Tap)
 }
 
 /// Writes every report of `plan`, the outcomes already sorted. Every report is written even

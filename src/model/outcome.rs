@@ -247,6 +247,10 @@ pub struct Outcome {
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// The checks this one outcome stands for when it counts several passes of its subject
+    /// (see [`Outcome::passes`]); empty for an outcome of one check.
+    #[serde(skip)]
+    pub passed_checks: Vec<Arc<str>>,
 }
 
 impl Outcome {
@@ -263,7 +267,47 @@ impl Outcome {
             messages: Vec::new(),
             detail: None,
             location: None,
+            passed_checks: Vec::new(),
         }
+    }
+
+    /// One outcome for the checks of `subject` that passed with nothing to say (no message,
+    /// no detail), where they would be one outcome each: the policy stage passes one check
+    /// per rule and object, hundreds of thousands on a large tree, and most reports only
+    /// count them. Each pass, made on its own ([`Outcome::each_pass`]), is named
+    /// `<subject> <check>` and carries the rest of `subject`'s fields. Its `check` is
+    /// empty; [`Outcome::count`] says how many checks it stands for.
+    pub fn passes(subject: Outcome, checks: Vec<Arc<str>>) -> Self {
+        debug_assert!(subject.check.is_empty() && !checks.is_empty());
+        Outcome {
+            status: Status::Passed,
+            passed_checks: checks,
+            ..subject
+        }
+    }
+
+    /// How many checks the outcome stands for: one, or the passes it counts.
+    pub fn count(&self) -> usize {
+        self.passed_checks.len().max(1)
+    }
+
+    /// The outcome of each check it stands for: itself, or each pass it counts as an
+    /// outcome of its own.
+    pub fn each_pass(self) -> Vec<Outcome> {
+        if self.passed_checks.is_empty() {
+            return vec![self];
+        }
+        let mut subject = self;
+        let checks = std::mem::take(&mut subject.passed_checks);
+        let name = subject.subject.take().unwrap_or_default();
+        checks
+            .iter()
+            .map(|check| Outcome {
+                check: check.to_string(),
+                subject: Some(format!("{name} {check}")),
+                ..subject.clone()
+            })
+            .collect()
     }
 
     pub fn cluster(mut self, cluster: &str) -> Self {
@@ -363,6 +407,15 @@ impl Outcome {
     }
 }
 
+/// Every outcome with each pass on its own (see [`Outcome::passes`]): for the reports that
+/// list every check, and for tests that read the passes one by one.
+pub fn every_pass(outcomes: Vec<Outcome>) -> Vec<Outcome> {
+    if outcomes.iter().all(|o| o.passed_checks.is_empty()) {
+        return outcomes;
+    }
+    outcomes.into_iter().flat_map(Outcome::each_pass).collect()
+}
+
 /// Counts per status, for summaries and the exit code.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -381,7 +434,7 @@ impl Summary {
         let mut summary = Summary::default();
         for outcome in outcomes {
             match outcome.status {
-                Status::Passed => summary.passed += 1,
+                Status::Passed => summary.passed += outcome.count(),
                 Status::Skipped => summary.skipped += 1,
                 Status::Warning => summary.warnings += 1,
                 Status::Failed => summary.failed += 1,

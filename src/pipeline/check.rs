@@ -478,7 +478,8 @@ fn committed_tree(
 }
 
 /// The policy stage over `targets`, each cluster with its own context, without a memory of
-/// earlier runs (the reference tests compare these outcomes with OPA's).
+/// earlier runs, each pass an outcome of its own (the reference tests compare these
+/// outcomes with OPA's).
 pub fn policy_outcomes(
     config: &Config,
     policies: &PolicyStage,
@@ -487,14 +488,14 @@ pub fn policy_outcomes(
     part: &policy::RunShare,
 ) -> Vec<Outcome> {
     let contexts = cluster_contexts(config, targets, &[]);
-    policies.run(
+    crate::model::outcome::every_pass(policies.run(
         targets,
         &contexts,
         &|cluster, id| namespaced(catalog, cluster, id),
         Date::today(),
         part,
         None,
-    )
+    ))
 }
 
 /// Each configured cluster's policy context: its `[cluster.policy]` table and the Namespaces

@@ -47,8 +47,9 @@ pub struct RuleDecl {
     pub name: String,
     /// The rule's full reference (`data.security.deny_privileged`).
     pub path: String,
-    /// How reports name it: `package.rule` (`security.deny_privileged`).
-    pub check: String,
+    /// How reports name it: `package.rule` (`security.deny_privileged`). Shared: an
+    /// object's passes carry it (see [`crate::model::outcome::Outcome::passes`]).
+    pub check: std::sync::Arc<str>,
     pub kind: RuleKind,
     pub file: PathBuf,
     pub line: usize,
@@ -866,7 +867,7 @@ fn select_packages(infos: &[ModuleInfo], settings: &Settings) -> Vec<Package> {
             {
                 package.rules.push(RuleDecl {
                     path: format!("{}.{name}", info.reference),
-                    check: format!("{}.{name}", info.package),
+                    check: format!("{}.{name}", info.package).into(),
                     name: name.clone(),
                     kind,
                     file: info.file.clone(),
@@ -1298,7 +1299,7 @@ mod tests {
         let rule = |name: &str| RuleDecl {
             name: name.into(),
             path: format!("data.p.{name}"),
-            check: format!("p.{name}"),
+            check: format!("p.{name}").into(),
             kind: RuleKind::Deny,
             file: PathBuf::new(),
             line: 1,

@@ -601,6 +601,8 @@ fn verdict_outcomes(
 ) -> Vec<Outcome> {
     let id = Arc::new(target.id.clone());
     let mut outcomes = Vec::new();
+    // The rules that passed with nothing to say: counted in one outcome.
+    let mut passed = Vec::new();
     for (package, verdict) in loaded.packages.iter().zip(verdicts) {
         let rules = match verdict {
             PackageVerdicts::Failed(text) => {
@@ -616,7 +618,6 @@ fn verdict_outcomes(
             PackageVerdicts::Rules(rules) => rules,
         };
         for (i, (rule, (verdict, excepted))) in package.rules.iter().zip(rules).enumerate() {
-            let base = policy_outcome_of(target, &id, &rule.check, Status::Passed);
             // What the package's `exception` rule printed goes with its first rule.
             let exception = package.exception_path.as_ref().filter(|_| i == 0);
             let prints: Vec<&String> = exception
@@ -625,6 +626,11 @@ fn verdict_outcomes(
                 .filter_map(|path| printed.get(path))
                 .flatten()
                 .collect();
+            if prints.is_empty() && matches!(verdict, Ok(RuleResult::Clean)) {
+                passed.push(rule.check.clone());
+                continue;
+            }
+            let base = policy_outcome_of(target, &id, &rule.check, Status::Passed);
             let outcome = match verdict {
                 Err(problem) if problem.contains("\n-->") => {
                     evaluation_error(loaded, package, Some(rule), target, &problem)
@@ -657,6 +663,11 @@ fn verdict_outcomes(
             };
             outcomes.push(with_prints(outcome, &prints));
         }
+    }
+    if !passed.is_empty() {
+        let mut subject = policy_outcome_of(target, &id, "", Status::Passed);
+        subject.subject = Some(target.subject.clone());
+        outcomes.push(Outcome::passes(subject, passed));
     }
     outcomes
 }
@@ -783,7 +794,7 @@ fn evaluation_error(
             .map(|(name, _)| name.clone())
     });
     let check = match (evaluated, &rule) {
-        (Some(evaluated), _) => evaluated.check.clone(),
+        (Some(evaluated), _) => evaluated.check.to_string(),
         (None, Some(rule)) if package.rules.iter().any(|r| &r.name == rule) => {
             format!("{}.{rule}", package.name)
         }

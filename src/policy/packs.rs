@@ -151,7 +151,7 @@ pub fn catalogue() -> Result<Vec<PackInfo>, String> {
                     .flat_map(|p| &p.rules)
                     .filter(|r| in_pack(&r.file))
                     .map(|rule| RuleInfo {
-                        check: rule.check.clone(),
+                        check: rule.check.to_string(),
                         name: rule.name.clone(),
                         kind: match rule.kind {
                             super::load::RuleKind::Deny => "deny",

@@ -58,7 +58,11 @@ fn write_suite(suite_outcomes: &[Outcome], name: &str, classname: &str) -> Suite
     for subject in suite_outcomes.chunk_by(|a, b| a.subject_name() == b.subject_name()) {
         let mut problems = Vec::new();
         for outcome in subject {
-            if outcome.status == Status::Passed {
+            if !outcome.passed_checks.is_empty() {
+                for check in &outcome.passed_checks {
+                    passes.entry(check).or_default().push(outcome);
+                }
+            } else if outcome.status == Status::Passed {
                 passes.entry(&outcome.check).or_default().push(outcome);
             } else {
                 problems.push(outcome);
@@ -191,10 +195,11 @@ fn outcome_counts(xml: &mut String, outcomes: &[Outcome]) {
 
 /// The testcase of a check's passes in one suite: named by the check alone, so that it is
 /// the same testcase from run to run; `assertions` counts the passes and system-out lists
-/// what passed (the object and where it is, else the subject).
+/// what passed (the object and where it is, else the subject), the first
+/// [`LISTED_PASSES`] of them.
 fn passes_case(xml: &mut String, check: &str, classname: &str, passed: &[&Outcome]) {
     let mut text = format!("{} passed:", passed.len());
-    for outcome in passed {
+    for outcome in passed.iter().take(LISTED_PASSES) {
         text.push('\n');
         match &outcome.object {
             Some(object) => text.push_str(&object.display_name()),
@@ -209,6 +214,13 @@ fn passes_case(xml: &mut String, check: &str, classname: &str, passed: &[&Outcom
             let _ = write!(text, " at {location}");
         }
     }
+    if passed.len() > LISTED_PASSES {
+        let _ = write!(
+            text,
+            "\n... and {} more (`-o json` lists every check)",
+            passed.len() - LISTED_PASSES
+        );
+    }
     let _ = writeln!(
         xml,
         "        <testcase name=\"{}\" classname=\"{classname}\" assertions=\"{}\">",
@@ -222,6 +234,11 @@ fn passes_case(xml: &mut String, check: &str, classname: &str, passed: &[&Outcom
     );
     xml.push_str("        </testcase>\n");
 }
+
+/// At most this many passes of a check are listed in its testcase: a rule that passes on
+/// every object of a large tree listed them all, and the report of a green gate on 12,060
+/// objects was 25 MB that Jenkins keeps with every build (issue 29).
+pub const LISTED_PASSES: usize = 100;
 
 /// How the testcase of a check's passes is named: `passed: <check>`.
 pub const PASSED: &str = "passed: ";
@@ -566,6 +583,88 @@ mod tests {
                 .collect()
         };
         assert_eq!(names(&xml), names(&again));
+    }
+
+    #[test]
+    fn passes_counted_in_one_outcome_are_written_as_passes_made_one_by_one() {
+        use crate::model::outcome::{Location, every_pass};
+        use std::sync::Arc;
+        let objects = LISTED_PASSES + 7;
+        let checks: Vec<Arc<str>> = vec!["p.deny".into(), "p.warn".into()];
+        let mut counted = Vec::new();
+        for i in 0..objects {
+            let name = format!("cm-{i:04}");
+            let mut location = Location::file(format!("generated/dev/app/{name}.json"));
+            location.line = Some(1);
+            let mut subject = Outcome::new(Stage::Policy, "", Status::Passed)
+                .cluster("dev")
+                .subject(format!("ConfigMap app/{name}"))
+                .object(crate::model::outcome::ObjectId {
+                    cluster: "dev".into(),
+                    entry: "clusters/dev/app.jsonnet".into(),
+                    item: None,
+                    api_version: "v1".into(),
+                    kind: "ConfigMap".into(),
+                    namespace: Some("app".into()),
+                    name,
+                })
+                .location(location);
+            subject.entry = Some("clusters/dev/app.jsonnet".into());
+            // One object fails a rule: its other rule still passes in the count.
+            if i == 3 {
+                counted.push(
+                    Outcome::new(Stage::Policy, "p.deny", Status::Failed)
+                        .cluster("dev")
+                        .subject(format!("{} p.deny", subject.subject.clone().unwrap()))
+                        .message("no"),
+                );
+                counted.push(Outcome::passes(subject, vec![checks[1].clone()]));
+            } else {
+                counted.push(Outcome::passes(subject, checks.clone()));
+            }
+        }
+        let mut one_by_one = every_pass(counted.clone());
+        assert_eq!(one_by_one.len(), 2 * objects);
+        assert_eq!(
+            one_by_one[0].subject.as_deref(),
+            Some("ConfigMap app/cm-0000 p.deny")
+        );
+        assert_eq!(one_by_one[0].check, "p.deny");
+        assert!(one_by_one.iter().all(|o| o.passed_checks.is_empty()));
+        crate::report::sort(&mut counted, &["dev".to_owned()]);
+        crate::report::sort(&mut one_by_one, &["dev".to_owned()]);
+        assert_eq!(
+            crate::model::outcome::Summary::of(&counted),
+            crate::model::outcome::Summary::of(&one_by_one)
+        );
+        let xml = render(&counted, &info()).unwrap();
+        assert_eq!(xml, render(&one_by_one, &info()).unwrap());
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let listed = doc
+            .descendants()
+            .find(|n| n.attribute("name") == Some("passed: p.warn"))
+            .unwrap();
+        assert_eq!(listed.attribute("assertions"), Some("107"));
+        let text = listed
+            .children()
+            .find(|n| n.has_tag_name("system-out"))
+            .and_then(|n| n.text())
+            .unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + LISTED_PASSES + 1, "{text}");
+        assert_eq!(lines[0], "107 passed:");
+        assert_eq!(
+            lines[1],
+            "ConfigMap app/cm-0000 at generated/dev/app/cm-0000.json:1"
+        );
+        assert_eq!(
+            lines[LISTED_PASSES + 1],
+            "... and 7 more (`-o json` lists every check)"
+        );
+        assert!(
+            xml.contains("assertions=\"106\""),
+            "p.deny: one object failed it"
+        );
     }
 
     #[test]
