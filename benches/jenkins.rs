@@ -102,6 +102,9 @@ struct Side {
     /// User and system time: of this process for the floor, of the child processes for
     /// the other sides. Steadier than the wall clock on a shared machine.
     cpu: Vec<Duration>,
+    /// Peak resident memory of the side's process, in bytes (`wait4`); none for the floor,
+    /// which runs in this process.
+    memory: Vec<u64>,
 }
 
 /// The jsonnet tool to compare the floor with: `POLICYRUN_BENCH_JRSONNET`, else `jrsonnet`
@@ -187,6 +190,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn main() {
+    measure::launch_if_asked();
     let benchmarking = std::env::args().any(|a| a == "--bench");
     let stacks: usize = std::env::var("POLICYRUN_BENCH_STACKS")
         .ok()
@@ -265,7 +269,7 @@ fn main() {
     let junit = dir.path().join("gate.xml");
     // As the Jenkinsfile runs it (`check --junit FILE`, human output); with `stats`, the JSON
     // report instead, for checking what a side does (its writing is not what Jenkins pays).
-    let run_with = |args: &[&str], sharing: bool, stats: bool| -> (Value, (Duration, Duration)) {
+    let run_with = |args: &[&str], sharing: bool, stats: bool| -> (Value, measure::ChildCost) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_policyrun"));
         command.arg("check").arg("--junit").arg(&junit);
         if stats {
@@ -278,8 +282,7 @@ fn main() {
             .env("NO_COLOR", "1")
             .env("POLICYRUN_NO_SHARING", if sharing { "0" } else { "1" })
             .stderr(Stdio::inherit());
-        let (output, wall, cpu) =
-            measure::timed_children(|| command.output().expect("policyrun runs"));
+        let (output, cost) = measure::run_measured(&command);
         assert!(
             output.status.success(),
             "the corpus must pass the gate: {}",
@@ -290,7 +293,7 @@ fn main() {
         } else {
             Value::Null
         };
-        (doc["expansion"].clone(), (wall, cpu))
+        (doc["expansion"].clone(), cost)
     };
     let run = |args: &[&str], sharing: bool| run_with(args, sharing, false);
     let stats_of = |args: &[&str]| run_with(args, true, true).0;
@@ -428,7 +431,7 @@ fn main() {
     for round in 0..rounds {
         for step in 0..names.len() {
             let which = (round + step) % names.len();
-            let (wall, cpu) = match which {
+            let (wall, cpu, memory) = match which {
                 0 => {
                     collect_garbage();
                     let (texts, wall, cpu) = measure::timed(|| {
@@ -440,27 +443,31 @@ fn main() {
                     });
                     assert!(texts.iter().all(Result::is_ok));
                     drop(texts);
-                    (wall, cpu.expect("the process CPU-time clock"))
+                    (wall, cpu.expect("the process CPU-time clock"), None)
                 }
-                1 | 2 => run(&["--no-cache"], which == 1).1,
+                1 | 2 => {
+                    let cost = run(&["--no-cache"], which == 1).1;
+                    (cost.wall, cost.cpu, Some(cost.peak_memory))
+                }
                 3 | 4 => {
                     edit(round);
                     let copy = dir.path().join(format!("pr-{round}-{which}"));
                     copy_dir(&published, &copy);
-                    let wall = run(
+                    let cost = run(
                         &["--cache-dir", &path(&copy), "--cache-name", CACHE_NAME],
                         which == 3,
                     )
                     .1;
                     restore();
-                    wall
+                    (cost.wall, cost.cpu, Some(cost.peak_memory))
                 }
                 5 => {
-                    run(
+                    let cost = run(
                         &["--cache-dir", &path(&warm), "--cache-name", CACHE_NAME],
                         true,
                     )
-                    .1
+                    .1;
+                    (cost.wall, cost.cpu, Some(cost.peak_memory))
                 }
                 _ => {
                     let Some(commands) = tool_commands.as_mut() else {
@@ -469,11 +476,12 @@ fn main() {
                     let (outputs, wall, cpu) =
                         measure::timed_children(|| run_jsonnet_tool(commands));
                     drop(outputs);
-                    (wall, cpu)
+                    (wall, cpu, None)
                 }
             };
             sides[which].wall.push(wall);
             sides[which].cpu.push(cpu);
+            sides[which].memory.extend(memory);
         }
     }
 
@@ -490,8 +498,8 @@ fn main() {
         rayon::current_num_threads()
     );
     println!(
-        "  {:<26} {:>9} {:>9} {:>9} {:>9}   {:>9} {:>9}",
-        "side", "wall ms", "/floor", "/tool", "CPU ms", "/floor", "/tool"
+        "  {:<26} {:>9} {:>9} {:>9} {:>9}   {:>9} {:>9}   {:>8}",
+        "side", "wall ms", "/floor", "/tool", "CPU ms", "/floor", "/tool", "peak MB"
     );
     for (name, side) in names.iter().zip(&sides) {
         if side.wall.is_empty() {
@@ -501,8 +509,14 @@ fn main() {
             median_ratio(of, to).map_or("-".into(), |r| format!("{r:.2}×"))
         };
         let ms = |samples: &[Duration]| median(samples.to_vec()).as_secs_f64() * 1e3;
+        // The largest of the rounds: what the agent must have.
+        let peak = side
+            .memory
+            .iter()
+            .max()
+            .map_or("-".into(), |bytes| format!("{:.0}", *bytes as f64 / 1e6));
         println!(
-            "  {name:<26} {:>9.1} {:>9} {:>9} {:>9.1}   {:>9} {:>9}",
+            "  {name:<26} {:>9.1} {:>9} {:>9} {:>9.1}   {:>9} {:>9}   {peak:>8}",
             ms(&side.wall),
             ratio(&side.wall, &sides[0].wall),
             ratio(&side.wall, &sides[TOOL].wall),
@@ -521,5 +535,10 @@ fn main() {
         "targets: pull request <= 1.5× the floor, cold <= 4×; sharing: cold {} of cold without, pull request {} of pull request without",
         show(1, 2),
         show(3, 4)
+    );
+    println!(
+        "against cold (issue 29: warm <= 0.15, one changed stack <= 0.2): warm {}, pull request {}",
+        show(5, 1),
+        show(3, 1)
     );
 }

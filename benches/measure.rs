@@ -35,6 +35,102 @@ pub fn timed_children<T>(work: impl FnOnce() -> T) -> (T, Duration, Duration) {
     (result, wall, children_cpu().saturating_sub(cpu_before))
 }
 
+/// What one command cost: its wall-clock time, the CPU time (user and system) of it and of
+/// the processes it waited for, and the peak resident memory of the largest of them.
+pub struct ChildCost {
+    pub wall: Duration,
+    pub cpu: Duration,
+    /// Bytes: the largest `ru_maxrss` of the process and the children it waited for (a
+    /// supervised `policyrun` is a small parent and its worker, the worker the larger).
+    pub peak_memory: u64,
+}
+
+/// Set for a copy of the benchmark that only runs a command and writes its cost here.
+const LAUNCH: &str = "POLICYRUN_BENCH_LAUNCH_COST";
+
+/// Runs `command` to its end, its standard output captured (standard error as the command
+/// has it), and measures it with `wait4`. Linux gives a process the memory peak of the
+/// address space it replaced at `exec`: a child of this benchmark (which holds the corpus)
+/// would report the benchmark's own peak. So a fresh copy of the benchmark, small, starts
+/// the command and reports its cost ([`launch_if_asked`]).
+pub fn run_measured(command: &std::process::Command) -> (std::process::Output, ChildCost) {
+    let report = tempfile::NamedTempFile::new().expect("a file for the cost");
+    let mut launcher = std::process::Command::new(std::env::current_exe().expect("this bench"));
+    launcher
+        .arg(command.get_program())
+        .args(command.get_args())
+        .env(LAUNCH, report.path())
+        .stderr(std::process::Stdio::inherit());
+    if let Some(dir) = command.get_current_dir() {
+        launcher.current_dir(dir);
+    }
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => launcher.env(name, value),
+            None => launcher.env_remove(name),
+        };
+    }
+    let started = Instant::now();
+    let output = launcher.output().expect("the launcher runs");
+    let wall = started.elapsed();
+    let text = std::fs::read_to_string(report.path()).expect("the launcher's report");
+    let numbers: Vec<u64> = text
+        .split_whitespace()
+        .map(|n| n.parse().expect("a number"))
+        .collect();
+    let [cpu_micros, peak_memory] = numbers[..] else {
+        panic!("the launcher's report: {text:?}");
+    };
+    let cost = ChildCost {
+        wall,
+        cpu: Duration::from_micros(cpu_micros),
+        peak_memory,
+    };
+    (output, cost)
+}
+
+/// In the copy of the benchmark [`run_measured`] starts: runs the command given as the
+/// arguments (output inherited), waits for it with `wait4`, writes its CPU time in
+/// microseconds and its peak memory in bytes, and exits with its status. Returns in every
+/// other run.
+pub fn launch_if_asked() {
+    let Some(report) = std::env::var_os(LAUNCH) else {
+        return;
+    };
+    let mut args = std::env::args_os().skip(1);
+    let program = args.next().expect("a command to launch");
+    let child = std::process::Command::new(program)
+        .args(args)
+        .env_remove(LAUNCH)
+        .spawn()
+        .expect("the command starts");
+    let pid = libc::pid_t::try_from(child.id()).expect("a process id");
+    let mut status: libc::c_int = 0;
+    // SAFETY: both pointers are valid and writable for the call; the child is ours and
+    // waited for only here (`child` is forgotten: std never waits for it).
+    let (waited, usage) = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        let waited = libc::wait4(pid, &mut status, 0, &mut usage);
+        (waited, usage)
+    };
+    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
+    std::mem::forget(child);
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    // Linux counts ru_maxrss in kibibytes.
+    let peak = u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024;
+    std::fs::write(
+        report,
+        format!("{} {peak}\n", micros(usage.ru_utime) + micros(usage.ru_stime)),
+    )
+    .expect("the cost written");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    std::process::exit(code);
+}
+
 /// CPU time (user and system) of the children that ended so far.
 fn children_cpu() -> Duration {
     // SAFETY: getrusage only writes the struct it is given.
