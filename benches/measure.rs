@@ -120,7 +120,10 @@ pub fn launch_if_asked() {
     let peak = u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024;
     std::fs::write(
         report,
-        format!("{} {peak}\n", micros(usage.ru_utime) + micros(usage.ru_stime)),
+        format!(
+            "{} {peak}\n",
+            micros(usage.ru_utime) + micros(usage.ru_stime)
+        ),
     )
     .expect("the cost written");
     let code = if libc::WIFEXITED(status) {
