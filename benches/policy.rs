@@ -38,6 +38,23 @@ struct Side {
     cpu: Vec<Duration>,
 }
 
+impl Side {
+    /// `stage` on a pool of `threads` (0: every core), named by `name` from the pool's size.
+    fn new(name: impl Fn(usize) -> String, stage: PolicyStage, threads: usize) -> Side {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        Side {
+            name: name(pool.current_num_threads()),
+            stage,
+            pool,
+            wall: Vec::new(),
+            cpu: Vec::new(),
+        }
+    }
+}
+
 fn main() {
     let benchmarking = std::env::args().any(|a| a == "--bench");
     let stacks: usize = std::env::var("POLICYRUN_BENCH_STACKS")
@@ -85,52 +102,30 @@ fn main() {
         for threads in [1, 0] {
             let mut settings = config.policy.clone();
             settings.engine = engine;
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("pool");
-            sides.push(Side {
-                name: format!("{engine:?}, {} thread(s)", pool.current_num_threads()),
-                stage: PolicyStage::new(&config.repo.root, &settings),
-                pool,
-                wall: Vec::new(),
-                cpu: Vec::new(),
-            });
+            let stage = PolicyStage::new(&config.repo.root, &settings);
+            sides.push(Side::new(
+                |n| format!("{engine:?}, {n} thread(s)"),
+                stage,
+                threads,
+            ));
         }
     }
+    let mut interpreter = config.policy.clone();
+    interpreter.engine = RegoEngine::Interpreter;
     // The interpreter without skipping rules whose leading kind test rules an object out.
-    {
-        let mut settings = config.policy.clone();
-        settings.engine = RegoEngine::Interpreter;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .expect("pool");
-        sides.push(Side {
-            name: "Interpreter, 1, every rule".to_owned(),
-            stage: PolicyStage::new(&config.repo.root, &settings).without_kind_skipping(),
-            pool,
-            wall: Vec::new(),
-            cpu: Vec::new(),
-        });
-    }
+    let stage = PolicyStage::new(&config.repo.root, &interpreter).without_kind_skipping();
+    sides.push(Side::new(|_| "Interpreter, 1, every rule".into(), stage, 1));
     // Each package alone, on the interpreter and one thread: where the stage's time goes.
-    let every_package = sides.len();
+    let first_alone = sides.len();
     for package in PACKAGES {
-        let mut settings = config.policy.clone();
-        settings.engine = RegoEngine::Interpreter;
+        let mut settings = interpreter.clone();
         settings.namespaces = vec![package.to_owned()];
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .expect("pool");
-        sides.push(Side {
-            name: format!("Interpreter, 1, {package} only"),
-            stage: PolicyStage::new(&config.repo.root, &settings),
-            pool,
-            wall: Vec::new(),
-            cpu: Vec::new(),
-        });
+        let stage = PolicyStage::new(&config.repo.root, &settings);
+        sides.push(Side::new(
+            |_| format!("Interpreter, 1, {package} only"),
+            stage,
+            1,
+        ));
     }
     let run = |side: &Side| {
         let (outcomes, wall, cpu) = timed(|| {
@@ -251,7 +246,7 @@ fn main() {
         "  skipping rules whose leading kind test rules the object out: the interpreter on one thread takes {:.2} of the time it takes evaluating every rule",
         medians[0].as_secs_f64() / medians[4].as_secs_f64()
     );
-    let alone: f64 = medians[every_package..]
+    let alone: f64 = medians[first_alone..]
         .iter()
         .map(Duration::as_secs_f64)
         .sum();

@@ -665,8 +665,7 @@ fn verdict_outcomes(
         }
     }
     if !passed.is_empty() {
-        let mut subject = policy_outcome_of(target, &id, "", Status::Passed);
-        subject.subject = Some(target.subject.clone());
+        let subject = about_object(target, &id, "", Status::Passed, target.subject.clone());
         outcomes.push(Outcome::passes(subject, passed));
     }
     outcomes
@@ -720,8 +719,25 @@ pub fn policy_outcome(target: &Target, check: &str, status: Status) -> Outcome {
 /// [`policy_outcome`] with the object's identity already shared, for the many rules about
 /// the same object.
 fn policy_outcome_of(target: &Target, id: &Arc<ObjectId>, check: &str, status: Status) -> Outcome {
+    about_object(
+        target,
+        id,
+        check,
+        status,
+        format!("{} {}", target.subject, check),
+    )
+}
+
+/// An outcome of the policy stage about `target`, named `subject`.
+fn about_object(
+    target: &Target,
+    id: &Arc<ObjectId>,
+    check: &str,
+    status: Status,
+    subject: String,
+) -> Outcome {
     let mut outcome = Outcome::new(Stage::Policy, check, status)
-        .subject(format!("{} {}", target.subject, check))
+        .subject(subject)
         .object(id.clone())
         .location(target.location.clone());
     outcome.cluster = target.cluster.map(str::to_owned);

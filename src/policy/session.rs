@@ -124,9 +124,6 @@ impl Session<'_> {
         let today = self.today;
         let namespaced = self.namespaced;
         let mut outcomes = Vec::new();
-        // What the policies judge: the objects with their Secrets' values masked (unless
-        // revealed), for the Rego rules, the Gatekeeper reviews and inventories alike; the
-        // objects as they are only tell redaction what to hide.
         // Whether each object holds a Secret, found in one walk of its value: most hold
         // none, and then there is nothing to mask or to hide from what is said about them
         // (two more walks of every value were a third of a warm run's policy stage).
@@ -134,6 +131,9 @@ impl Session<'_> {
             .par_iter()
             .map(|t| secrets::holds_secret(t.value))
             .collect();
+        // What the policies judge: the objects with their Secrets' values masked (unless
+        // revealed), for the Rego rules, the Gatekeeper reviews and inventories alike; the
+        // objects as they are only tell redaction what to hide.
         let seen: Vec<Cow<serde_json::Value>> = targets
             .par_iter()
             .zip(&holds_secret)

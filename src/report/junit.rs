@@ -485,9 +485,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn passes_are_one_testcase_per_check_and_problems_keep_their_own() {
-        let object = |name: &str| crate::model::outcome::ObjectId {
+    /// ConfigMap `app/<name>` of cluster `dev`, and where it starts: the first line of its
+    /// own generated file.
+    fn config_map(name: &str) -> (crate::model::outcome::ObjectId, Location) {
+        let id = crate::model::outcome::ObjectId {
             cluster: "dev".into(),
             entry: "clusters/dev/app.jsonnet".into(),
             item: None,
@@ -496,13 +497,19 @@ mod tests {
             namespace: Some("app".into()),
             name: name.into(),
         };
+        let mut location = Location::file(format!("generated/dev/app/{name}.json"));
+        location.line = Some(1);
+        (id, location)
+    }
+
+    #[test]
+    fn passes_are_one_testcase_per_check_and_problems_keep_their_own() {
         let rule = |name: &str, check: &str, status: Status| {
-            let mut location = Location::file(format!("generated/dev/app/{name}.json"));
-            location.line = Some(1);
+            let (id, location) = config_map(name);
             Outcome::new(Stage::Policy, check, status)
                 .cluster("dev")
                 .subject(format!("ConfigMap app/{name} {check}"))
-                .object(object(name))
+                .object(id)
                 .location(location)
         };
         let mut outcomes = Vec::new();
@@ -587,27 +594,18 @@ mod tests {
 
     #[test]
     fn passes_counted_in_one_outcome_are_written_as_passes_made_one_by_one() {
-        use crate::model::outcome::{Location, every_pass};
+        use crate::model::outcome::every_pass;
         use std::sync::Arc;
         let objects = LISTED_PASSES + 7;
         let checks: Vec<Arc<str>> = vec!["p.deny".into(), "p.warn".into()];
         let mut counted = Vec::new();
         for i in 0..objects {
             let name = format!("cm-{i:04}");
-            let mut location = Location::file(format!("generated/dev/app/{name}.json"));
-            location.line = Some(1);
+            let (id, location) = config_map(&name);
             let mut subject = Outcome::new(Stage::Policy, "", Status::Passed)
                 .cluster("dev")
                 .subject(format!("ConfigMap app/{name}"))
-                .object(crate::model::outcome::ObjectId {
-                    cluster: "dev".into(),
-                    entry: "clusters/dev/app.jsonnet".into(),
-                    item: None,
-                    api_version: "v1".into(),
-                    kind: "ConfigMap".into(),
-                    namespace: Some("app".into()),
-                    name,
-                })
+                .object(id)
                 .location(location);
             subject.entry = Some("clusters/dev/app.jsonnet".into());
             // One object fails a rule: its other rule still passes in the count.
