@@ -415,10 +415,16 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::model::repo
         let started = Instant::now();
         let mut catalog = policyrun::schema::Catalog::new(config.schema.clone()).expect("schemas");
         let targets = gate::targets(&expanded);
+        // As a warm gate checks them: what passed in the first run is recalled.
         let input = policyrun::schema::Input {
             targets: &targets,
             context: &[],
             share: true,
+            memory: options
+                .cache
+                .as_ref()
+                .map(policyrun::schema::memory::SchemaMemory::open),
+            every_object: true,
         };
         outcomes.extend(
             policyrun::schema::run(&mut catalog, input, &policyrun::model::events::Unseen).outcomes,

@@ -251,6 +251,7 @@ fn targets(items: &[Item]) -> Vec<Target<'_>> {
             value: &item.value,
             location: Location::file(item.file.clone()),
             source: None,
+            content: None,
         })
         .collect()
 }

@@ -10,7 +10,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use support::{assert_valid_junit, copy_tree, fixture, manifest_dir, policyrun};
+use support::{
+    CachedRepo, assert_valid_junit, copy_tree, edit_file, fixture, manifest_dir, policyrun,
+};
 
 /// `(object, check)` -> outcome, for the schema stage of a JSON report.
 fn schema_outcomes(stdout: &str) -> BTreeMap<(String, String), Value> {
@@ -655,6 +657,63 @@ fn broken_crd_files_are_reported_with_their_line() {
     assert!(
         Path::new(problem["location"]["file"].as_str().unwrap()).ends_with("crds/widgets.yaml")
     );
+}
+
+/// The objects whose schema and metadata checks both passed with nothing to say: the ones
+/// the schema memory may recall.
+fn clean_passes(outcomes: &BTreeMap<(String, String), Value>) -> usize {
+    let clean = |o: &Value| o["status"] == "passed" && o["message"] == "" && o["detail"].is_null();
+    outcomes
+        .iter()
+        .filter(|((object, check), o)| {
+            check == "schema"
+                && clean(o)
+                && outcomes
+                    .get(&(object.clone(), "metadata".to_owned()))
+                    .is_some_and(clean)
+        })
+        .count()
+}
+
+/// A warm run recalls the clean passes only, and reports exactly what a run without any
+/// cache reports; a changed schema (here a CRD file's) is checked again.
+#[test]
+fn a_warm_run_recalls_clean_passes_and_reports_what_a_check_reports() {
+    let repo = CachedRepo::new("schemas");
+    let fresh = |repo: &CachedRepo| {
+        let run = policyrun(repo.root(), &["check", "--output", "json", "--no-cache"]);
+        schema_outcomes(&run.stdout)
+    };
+    let recalled = |doc: &Value| doc["expansion"]["schema_recalled"].as_u64().unwrap() as usize;
+    let (_, cold) = repo.check(&[]);
+    assert_eq!(recalled(&cold), 0);
+    let cold_outcomes = schema_outcomes(&cold.to_string());
+    let clean = clean_passes(&cold_outcomes);
+    assert!(clean >= 4, "{cold_outcomes:#?}");
+    assert!(
+        clean < cold_outcomes.len() / 2,
+        "failures are in the fixture too"
+    );
+    let (warm_run, warm) = repo.check(&[]);
+    assert_eq!(recalled(&warm), clean);
+    assert_eq!(schema_outcomes(&warm.to_string()), cold_outcomes);
+    assert_eq!(cold_outcomes, fresh(&repo));
+    assert_eq!(warm_run.code, 1, "the fixture's failures still fail");
+
+    // big-widget (size 3) no longer fits its CRD: checked again, and failed.
+    edit_file(repo.root(), "crds/widgets.yaml", "minimum: 1", "minimum: 5");
+    let (_, changed) = repo.check(&[]);
+    let changed_outcomes = schema_outcomes(&changed.to_string());
+    assert_eq!(changed_outcomes, fresh(&repo));
+    assert_eq!(
+        get(&changed_outcomes, "Widget big-widget", "schema")["status"],
+        "failed"
+    );
+    assert_eq!(recalled(&changed), clean - 1);
+    // And once more: the memory kept the others, not the widget.
+    let (_, again) = repo.check(&[]);
+    assert_eq!(recalled(&again), clean - 1);
+    assert_eq!(schema_outcomes(&again.to_string()), changed_outcomes);
 }
 
 #[test]

@@ -27,6 +27,7 @@ use serde_json::Value;
 use crate::jsonnet::imports::ImportLog;
 use crate::jsonnet::sandbox::SandboxResolver;
 use crate::jsonnet::stdlib::GateStdlib;
+use crate::model::digest::Digest;
 use crate::model::events::{Event, Events};
 use crate::model::expansion::{
     Entry, Expanded, ExpandedFiles, Failure, Object, Produced, output_prefix,
@@ -477,6 +478,9 @@ fn add_file(
             path.display()
         ))
     })?;
+    // One digest of the text names every object in it (with its place) for the memories
+    // of later stages, which then never serialize a value to key it.
+    let text_digest = Digest::of(text.as_bytes());
     let mut found = Vec::new();
     collect_objects(value, String::new(), &mut found);
     for item_value in found {
@@ -494,6 +498,7 @@ fn add_file(
                     },
                     value: object,
                     file: path.clone(),
+                    digest: Some(Digest::of_object_in(&text_digest, &pointer)),
                     pointer,
                 }),
                 Err(problem) => out.problems.push(format!(

@@ -400,6 +400,7 @@ impl Record {
                 };
                 let mut value = serde_json::Value::Null;
                 let mut pointer = String::new();
+                let mut digest = None;
                 if parse.contains(&header.kind.as_str()) {
                     let objects = parsed.entry(*file).or_insert_with(|| {
                         expand::rebuild(repo, entry, [(path.clone(), item.clone(), text.clone())])
@@ -409,6 +410,7 @@ impl Record {
                     if let Some(object) = objects.iter().find(|o| o.id == id) {
                         value = object.value.clone();
                         pointer = object.pointer.clone();
+                        digest = object.digest;
                     }
                 }
                 Object {
@@ -416,6 +418,7 @@ impl Record {
                     value,
                     file: path.clone(),
                     pointer,
+                    digest,
                 }
             })
             .collect()

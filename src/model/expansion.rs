@@ -57,6 +57,9 @@ pub struct Object {
     /// its place in a List (`/items/3`). Empty too for an object a record lists without its
     /// value (context the run does not check or report).
     pub pointer: String,
+    /// Its content's digest, from the text it was read from (`Digest::of_object_in`);
+    /// `None` for an object a record lists without its value.
+    pub digest: Option<Digest>,
 }
 
 /// One file the layout commits for an entry.

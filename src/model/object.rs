@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::model::digest::Digest;
 use crate::model::json_lines;
 use crate::model::outcome::{Location, ObjectId};
 
@@ -25,6 +26,10 @@ pub struct Target<'a> {
     /// The JSON text the object was read from, when a check may want the line of one of
     /// its fields (a generated file); `None` for plain manifests, located by object only.
     pub source: Option<Source<'a>>,
+    /// What names the object's content across runs when it is known without work (read
+    /// from a generated file: [`Digest::of_object_in`]); `None`: computed from the value
+    /// when a memory asks ([`Target::content_digest`]).
+    pub content: Option<Digest>,
 }
 
 /// The JSON text of an object's file and the object's place in it.
@@ -36,6 +41,12 @@ pub struct Source<'a> {
 }
 
 impl Target<'_> {
+    /// The key of the object's content for the stages' memories: the one it was read with,
+    /// else a digest of its value.
+    pub fn content_digest(&self) -> Digest {
+        self.content.unwrap_or_else(|| Digest::of_value(self.value))
+    }
+
     /// Where a finding about `pointer` (inside the object) is: the line of that field in
     /// the object's file, of the nearest field on the way to it when the text lacks it,
     /// else of the object.

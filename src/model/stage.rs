@@ -35,6 +35,7 @@ impl Stats {
         self.policy_recalled += stage.policy_recalled;
         self.policy_shared += stage.policy_shared;
         self.schema_shared += stage.schema_shared;
+        self.schema_recalled += stage.schema_recalled;
         if self.changed_since.is_none() {
             self.changed_since = stage.changed_since;
         }

@@ -32,6 +32,9 @@ pub struct Stats {
     pub policy_shared: usize,
     /// Objects whose schema check another object of the same content and schema made.
     pub schema_shared: usize,
+    /// Objects whose schema and metadata checks passed in an earlier run with the same
+    /// content and schema: recalled from the cache, not checked again.
+    pub schema_recalled: usize,
     /// What is worth saying but is no check: ignored records, a cache that cannot be
     /// written.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -286,6 +286,11 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
             targets: &own_targets,
             context: &context,
             share: !options.without_sharing,
+            memory: options
+                .cache
+                .as_ref()
+                .map(schema::memory::SchemaMemory::open),
+            every_object: scope.every_object(),
         };
         stage::add(
             &mut outcomes,
@@ -606,6 +611,7 @@ fn located_targets(files: &ExpandedFiles) -> Vec<Target<'_>> {
                 text,
                 pointer: &o.pointer,
             }),
+            content: o.digest,
         })
         .collect()
 }

@@ -58,6 +58,7 @@ impl ManifestObject {
             value: &self.value,
             location: self.location.clone(),
             source: None,
+            content: None,
         }
     }
 }
@@ -80,6 +81,9 @@ pub fn run(settings: Settings, paths: &[PathBuf], share: bool) -> Result<Vec<Out
             targets: &targets,
             context: &[],
             share,
+            // `validate` keeps no cache: its manifests come and go with each call.
+            memory: None,
+            every_object: false,
         };
         schema::run(catalog, input, &Unseen).outcomes
     };

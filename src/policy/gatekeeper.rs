@@ -734,6 +734,7 @@ mod tests {
             value,
             location: crate::model::outcome::Location::file("generated/dev/app/x.json"),
             source: None,
+            content: None,
         }
     }
 

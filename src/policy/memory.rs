@@ -8,8 +8,9 @@
 //! the time budget per object (a verdict reached under a generous budget is not the
 //! verdict of a run whose budget would have left the object undecided),
 //! the cluster's context (name, parameters, the namespaces its tree creates), the object's
-//! context (entry, generated file, scope) and the object as the policies saw it (a Secret's
-//! values masked, unless `reveal_secret_values`, which the key names too). It lives in the
+//! context (entry, generated file, scope) and the object's content, by the digest it was
+//! read with (what the policies see of it — a Secret's values masked, unless
+//! `reveal_secret_values`, which the key names too — follows from it). It lives in the
 //! repository's directory of the cache (`store`: outside the repository, private to the
 //! user, never chosen by `policyrun.toml`), as one file with a checksum, read whole and
 //! ignored whole when damaged or written for other policies. Nothing that failed is
@@ -23,8 +24,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-
-use sha2::{Digest as _, Sha256};
 
 use super::load::{Loaded, Package};
 use super::results::RuleResult;
@@ -119,32 +118,30 @@ impl<'c> VerdictMemory<'c> {
         Digest::of(context.to_data().to_string().as_bytes())
     }
 
-    /// The key of one object's verdicts.
+    /// The key of one object's verdicts; `content` names the object
+    /// ([`Target::content_digest`](crate::model::object::Target::content_digest)): what
+    /// the policies see of it is a function of its content and of the salt.
     pub(super) fn key(
         &self,
         cluster: &Digest,
         context: &ObjectContext,
-        object: &serde_json::Value,
-    ) -> Option<Digest> {
-        let object = serde_json::to_vec(object).ok()?;
-        let mut hasher = Sha256::new();
+        content: &Digest,
+    ) -> Digest {
         let entry = context.entry.map(|e| e.as_os_str().as_encoded_bytes());
-        let parts: [&[u8]; 5] = [
-            &cluster.0[..],
-            entry.unwrap_or_default(),
-            context.generated.as_os_str().as_encoded_bytes(),
-            match context.namespaced {
-                None => b"unknown",
-                Some(true) => b"namespaced",
-                Some(false) => b"cluster",
-            },
-            &object,
-        ];
-        for part in parts {
-            hasher.update((part.len() as u64).to_le_bytes());
-            hasher.update(part);
-        }
-        Some(Digest(hasher.finalize().into()))
+        Digest::of_parts(
+            b"policy verdicts",
+            &[
+                &cluster.0[..],
+                entry.unwrap_or_default(),
+                context.generated.as_os_str().as_encoded_bytes(),
+                match context.namespaced {
+                    None => b"unknown",
+                    Some(true) => b"namespaced",
+                    Some(false) => b"cluster",
+                },
+                &content.0[..],
+            ],
+        )
     }
 
     /// The verdicts remembered for `key`, if any fit the packages evaluated now.

@@ -377,6 +377,7 @@ impl PolicyStage {
                         .clone()
                         .unwrap_or_else(|| Location::file("")),
                     source: None,
+                    content: None,
                 };
                 let budget = ObjectBudget::start(self.object_budget);
                 let mut found =
@@ -527,8 +528,10 @@ fn rego_results(
     // An object of a cluster without a context is an error below, never remembered.
     let memory_key = recall.zip(context).and_then(|(r, context)| {
         let cluster = r.clusters.get(&key)?;
-        let object_key = r.memory.key(cluster, context, target.value)?;
-        Some((r.memory, object_key))
+        Some((
+            r.memory,
+            r.memory.key(cluster, context, &target.content_digest()),
+        ))
     });
     if let Some((memory, memory_key)) = memory_key
         && let Some(verdicts) = memory.recall(&memory_key, &loaded.packages)
@@ -1303,6 +1306,7 @@ mod tests {
             value: &value,
             location: Location::file("generated/dev/app/deploy.json"),
             source: None,
+            content: None,
         };
         let cluster = ClusterContext {
             name: "dev".to_owned(),
@@ -1356,6 +1360,7 @@ mod tests {
             value: &value,
             location: Location::file("db.json"),
             source: None,
+            content: None,
         };
         PolicyStage::new(&root, &settings).run(
             &[target],

@@ -45,6 +45,7 @@ mod tests {
             value,
             location: Location::file("generated/dev/db/secret.json"),
             source: None,
+            content: None,
         }
     }
 

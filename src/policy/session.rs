@@ -156,6 +156,10 @@ impl Session<'_> {
                 value,
                 location: target.location.clone(),
                 source: target.source,
+                // The content as read names what the policies see too: masking is a
+                // function of it and of `reveal_secret_values`, which the memory's salt
+                // names.
+                content: target.content,
             })
             .collect();
         // Gatekeeper templates read every object of the cluster (`data.inventory`): where

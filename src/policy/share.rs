@@ -475,7 +475,7 @@ impl Round<'_, '_> {
                 let context = ObjectContext::of(target, namespaced(target.cluster, target.id));
                 let memory_key = recall.and_then(|r| {
                     let cluster = r.clusters.get(&key)?;
-                    r.memory.key(cluster, &context, target.value)
+                    Some(r.memory.key(cluster, &context, &target.content_digest()))
                 });
                 if let (Some(r), Some(memory_key)) = (recall, &memory_key)
                     && let Some(verdicts) = r.memory.recall(memory_key, &loaded.packages)

@@ -334,6 +334,12 @@ fn stats_lines(stats: &crate::model::stats::Stats, verbose: bool) -> Vec<String>
                 stats.policy_recalled
             ));
         }
+        if stats.schema_recalled > 0 {
+            lines.push(format!(
+                "schema: the passes of {} object(s) from the cache",
+                stats.schema_recalled
+            ));
+        }
     }
     lines
 }
@@ -432,6 +438,7 @@ mod tests {
             policy_recalled: 7,
             policy_shared: 0,
             schema_shared: 0,
+            schema_recalled: 4,
             notes: vec!["cache: ignored 1 unusable record(s)".into()],
         };
         let info = RunInfo {
@@ -453,6 +460,7 @@ mod tests {
         );
         assert!(!quiet.contains("expansion:"), "{quiet}");
         assert!(!quiet.contains("policies:"), "{quiet}");
+        assert!(!quiet.contains("schema:"), "{quiet}");
         let verbose = render(true);
         assert!(
             verbose.contains(
@@ -462,6 +470,10 @@ mod tests {
         );
         assert!(
             verbose.contains("policies: the verdicts of 7 object(s) from the cache\n"),
+            "{verbose}"
+        );
+        assert!(
+            verbose.contains("schema: the passes of 4 object(s) from the cache\n"),
             "{verbose}"
         );
     }

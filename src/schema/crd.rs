@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use crate::model::digest::Digest;
+
 use super::bundle::DEFINITIONS_URI;
 use super::gvk::Gvk;
 use super::places::{self, Places};
@@ -29,6 +31,9 @@ pub struct CrdVersion {
     pub places: Arc<Places>,
     /// The CRD marks this version deprecated (with its warning text, if any).
     pub deprecation: Option<String>,
+    /// What names everything above across runs: the CRD's name, group, kind and scope and
+    /// the version as written (its schema with the defaults and nulls `schema` drops).
+    pub source: Digest,
 }
 
 pub fn is_crd(object: &Value) -> bool {
@@ -89,7 +94,19 @@ pub fn versions(crd: &Value) -> Result<Vec<CrdVersion>, String> {
                     format!("{group}/{version_name} {kind} is deprecated (CustomResourceDefinition {name})")
                 })
         });
+        let written = serde_json::to_vec(version).unwrap_or_default();
+        let source = Digest::of_parts(
+            b"crd version",
+            &[
+                name.as_bytes(),
+                group.as_bytes(),
+                kind.as_bytes(),
+                &[u8::from(namespaced)],
+                &written,
+            ],
+        );
         out.push(CrdVersion {
+            source,
             gvk: Gvk::new(group, version_name, kind),
             crd: name.clone(),
             namespaced,

@@ -8,6 +8,7 @@ pub(crate) mod bundle;
 pub(crate) mod crd;
 pub(crate) mod gvk;
 pub(crate) mod lifecycle;
+pub mod memory;
 pub(crate) mod names;
 pub(crate) mod places;
 pub(crate) mod structural;
@@ -20,6 +21,7 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 use serde_json::Value;
 
+use crate::model::digest::Digest;
 use crate::model::events::Events;
 use crate::model::expansion::Object;
 use crate::model::object::Target;
@@ -29,6 +31,7 @@ use crate::model::stats::Stats;
 use bundle::{BUILTIN_VERSION, DEFINITIONS_URI, Definitions, KubeVersion};
 use gvk::Gvk;
 use lifecycle::{ApiStatus, Lifecycle};
+use memory::SchemaMemory;
 use names::NameRules;
 use places::Places;
 use structural::Preparation;
@@ -84,6 +87,9 @@ pub struct KindSchema {
     compiled: OnceLock<Box<[OnceLock<Compiled>]>>,
     /// A custom resource's: what the API server does to an object before validating it.
     preparation: Option<Arc<Preparation>>,
+    /// What names this schema across runs (the memory's keys): its origin and text, or the
+    /// CRD version it was made from (whose defaults and nulls the text alone does not keep).
+    identity: Digest,
 }
 
 /// A kind schema compiled against one release, or why it does not compile.
@@ -94,7 +100,9 @@ type Located = Option<Result<Arc<KindSchema>, String>>;
 
 impl KindSchema {
     fn new(origin: String, schema: Value) -> Arc<Self> {
+        let text = serde_json::to_vec(&schema).unwrap_or_default();
         Arc::new(KindSchema {
+            identity: Digest::of_parts(b"kind schema", &[origin.as_bytes(), &text]),
             origin,
             schema,
             compiled: OnceLock::new(),
@@ -102,8 +110,14 @@ impl KindSchema {
         })
     }
 
-    fn custom(origin: String, schema: Value, preparation: Arc<Preparation>) -> Arc<Self> {
+    fn custom(
+        origin: String,
+        schema: Value,
+        preparation: Arc<Preparation>,
+        source: &Digest,
+    ) -> Arc<Self> {
         Arc::new(KindSchema {
+            identity: Digest::of_parts(b"custom kind schema", &[origin.as_bytes(), &source.0]),
             origin,
             schema,
             compiled: OnceLock::new(),
@@ -136,6 +150,9 @@ struct Release {
     registry: jsonschema::Registry<'static>,
     /// Where the API server checks labels inside built-in objects, by definition name.
     places: HashMap<String, Arc<Places>>,
+    /// What names the definitions across runs: a built-in release by its version (the
+    /// build is in every memory's salt), a schema directory's by their text.
+    fingerprint: Digest,
 }
 
 impl Release {
@@ -146,8 +163,10 @@ impl Release {
             .schema_dir
             .as_deref()
             .and_then(|dir| bundle::release_directory(dir, &version));
+        let mut from_directory = false;
         let mut definitions = match (found, &settings.schema_dir) {
             (Some(found), _) => {
+                from_directory = true;
                 if let Some(root) = &settings.schema_dir_confined_to {
                     ensure_inside(&found.join("_definitions.json"), root)?;
                 }
@@ -160,6 +179,15 @@ impl Release {
         };
         // Read before the registry takes the document.
         let places = places::from_definitions(&definitions.document);
+        let fingerprint = if from_directory {
+            let text = serde_json::to_vec(&definitions.document).unwrap_or_default();
+            Digest::of_parts(b"release from a directory", &[&text])
+        } else {
+            Digest::of_parts(
+                b"built-in release",
+                &[definitions.version.to_string().as_bytes()],
+            )
+        };
         let registry = jsonschema::Registry::new()
             // Moved, not copied: the registry is the only reader of the document.
             .add(DEFINITIONS_URI, std::mem::take(&mut definitions.document))
@@ -169,6 +197,7 @@ impl Release {
             definitions,
             registry,
             places,
+            fingerprint,
         })
     }
 }
@@ -266,6 +295,7 @@ impl Catalog {
                 format!("CustomResourceDefinition {} in {origin}", version.crd),
                 version.schema.clone(),
                 version.preparation.clone(),
+                &version.source,
             );
             table.insert(version.gvk.clone(), (version, schema));
         }
@@ -429,15 +459,7 @@ impl Catalog {
     /// Checks one object: its schema outcome and its metadata outcome.
     pub fn check_object(&self, target: &Target) -> [Outcome; 2] {
         let gvk = Gvk::from_api_version(&target.id.api_version, &target.id.kind);
-        let base = |check: &str| {
-            let mut outcome = Outcome::new(Stage::Schema, check, Status::Passed)
-                .subject(target.subject.clone())
-                .object(target.id.clone())
-                .location(target.location.clone());
-            outcome.cluster = target.cluster.map(str::to_owned);
-            outcome.entry = target.entry.map(Path::to_path_buf);
-            outcome
-        };
+        let base = |check: &str| passed(target, check);
         let schema = match self
             .resolved
             .get(&(target.cluster.map(str::to_owned), gvk.clone()))
@@ -507,6 +529,40 @@ impl Catalog {
             outcome
         };
         [schema, metadata]
+    }
+
+    /// The digest of how each resolved kind is checked, for the kinds checked against a
+    /// schema (the memory remembers those only): the schema, the release's definitions,
+    /// the kind's scope (the metadata check reads it) and the warning the check gives.
+    fn resolution_digests(&self) -> HashMap<(Option<String>, Gvk), Digest> {
+        self.resolved
+            .iter()
+            .filter_map(|((cluster, gvk), resolution)| {
+                let Resolution::Schema {
+                    schema,
+                    release,
+                    warning,
+                } = resolution
+                else {
+                    return None;
+                };
+                let scope: &[u8] = match self.namespaced(cluster.as_deref(), gvk) {
+                    None => b"unknown",
+                    Some(true) => b"namespaced",
+                    Some(false) => b"cluster",
+                };
+                let digest = Digest::of_parts(
+                    b"schema resolution",
+                    &[
+                        &schema.identity.0,
+                        &self.releases[*release].fingerprint.0,
+                        scope,
+                        warning.as_deref().map_or(b"no warning", str::as_bytes),
+                    ],
+                );
+                Some(((cluster.clone(), gvk.clone()), digest))
+            })
+            .collect()
     }
 
     /// What the API server would refuse about the names, namespace, labels and annotations
@@ -717,6 +773,18 @@ fn summarize(base: Outcome, status: Status, problems: &[String]) -> Outcome {
 /// Said under the errors of a custom resource that was checked as the API server sees it.
 const PREPARED: &str = "(checked as the API server sees the object: nulls its schema does not allow dropped, the CustomResourceDefinition's defaults applied)";
 
+/// A check `target` passed, with nothing to say: what a fresh check gives and what the
+/// memory recalls.
+fn passed(target: &Target, check: &str) -> Outcome {
+    let mut outcome = Outcome::new(Stage::Schema, check, Status::Passed)
+        .subject(target.subject.clone())
+        .object(target.id.clone())
+        .location(target.location.clone());
+    outcome.cluster = target.cluster.map(str::to_owned);
+    outcome.entry = target.entry.map(Path::to_path_buf);
+    outcome
+}
+
 /// A CRD's schema outcome says once, for all its objects, that its CEL rules
 /// (`x-kubernetes-validations`) are not evaluated.
 fn with_cel_caveat(outcome: Outcome, object: &Value) -> Outcome {
@@ -783,7 +851,7 @@ fn describe(error: &jsonschema::ValidationError, secret: bool) -> String {
 }
 
 /// What the schema stage checks, and what it only learns kinds from.
-pub struct Input<'a> {
+pub struct Input<'a, 'm> {
     pub targets: &'a [Target<'a>],
     /// Objects of entries the run does not check (`--changed-since` leaves them out): their
     /// CustomResourceDefinitions still define kinds for the others, and their problems are
@@ -792,17 +860,25 @@ pub struct Input<'a> {
     /// Whether objects of equal content checked against the same schema share one check
     /// (off, every object is checked on its own — the reports are the same).
     pub share: bool,
+    /// The passes of earlier runs; `None` without a cache.
+    pub memory: Option<SchemaMemory<'m>>,
+    /// Every object of the tree is among the targets: only then may the memory forget the
+    /// passes of objects it did not see.
+    pub every_object: bool,
 }
 
 /// The whole schema stage, for `check` and `validate` alike: the configured CRD files, the
 /// CRDs among the context and the targets (for their cluster) define custom resources, each
-/// distinct kind is resolved once, then every object is checked in parallel. The report
-/// counts the objects that took the check of an earlier object of the same content.
+/// distinct kind is resolved once, then every object is checked in parallel, unless the
+/// memory knows it passed. The report counts the objects that took the check of an earlier
+/// object of the same content, and those whose pass was recalled.
 pub fn run(catalog: &mut Catalog, input: Input, _events: &dyn Events) -> StageReport {
     let Input {
         targets,
         context,
         share,
+        memory,
+        every_object,
     } = input;
     let mut outcomes = catalog.load_crd_files();
     for object in context.iter().filter(|o| crd::is_crd(&o.value)) {
@@ -831,36 +907,105 @@ pub fn run(catalog: &mut Catalog, input: Input, _events: &dyn Events) -> StageRe
             (cluster, Gvk::from_api_version(api_version, kind))
         }),
     );
+    let keys = memory_keys(catalog, targets, memory.is_some());
+    let recalled: Vec<bool> = keys
+        .par_iter()
+        .map(|key| {
+            key.zip(memory.as_ref())
+                .is_some_and(|(key, m)| m.knows(&key))
+        })
+        .collect();
     let (checked, shared) = if share {
-        check_sharing(catalog, targets)
+        check_sharing(catalog, targets, &recalled)
     } else {
-        (check(catalog, targets), 0)
+        (check(catalog, targets, &recalled), 0)
     };
-    outcomes.extend(checked);
+    let mut notes = cel_note(&catalog.with_cel_rules)
+        .into_iter()
+        .collect::<Vec<_>>();
+    let mut stats = Stats {
+        schema_shared: shared,
+        ..Stats::default()
+    };
+    if let Some(memory) = memory {
+        // A pass is kept only as a fresh check would give it: nothing said, nothing
+        // moved; anything else is checked again next time and keeps its exact words.
+        let kept: BTreeSet<Digest> = targets
+            .par_iter()
+            .zip(&checked)
+            .zip(&keys)
+            .filter_map(|((target, pair), key)| {
+                let clean =
+                    pair[0] == passed(target, SCHEMA) && pair[1] == passed(target, METADATA);
+                (*key).filter(|_| clean)
+            })
+            .collect();
+        stats.schema_recalled = recalled.iter().filter(|r| **r).count();
+        if let Err(problem) = memory.save(kept, every_object) {
+            notes.push(format!("cache: {problem}"));
+        }
+    }
+    outcomes.extend(checked.into_iter().flatten());
     StageReport {
         outcomes,
-        notes: cel_note(&catalog.with_cel_rules).into_iter().collect(),
-        stats: Stats {
-            schema_shared: shared,
-            ..Stats::default()
-        },
+        notes,
+        stats,
     }
 }
 
-/// Checks every target in parallel; the catalog must have resolved their kinds.
-fn check(catalog: &Catalog, targets: &[Target]) -> Vec<Outcome> {
+/// Each target's key in the memory (`None`: its kind is not checked against a schema, or
+/// there is no memory).
+fn memory_keys(catalog: &Catalog, targets: &[Target], with_memory: bool) -> Vec<Option<Digest>> {
+    if !with_memory {
+        return vec![None; targets.len()];
+    }
+    let resolutions = catalog.resolution_digests();
     targets
         .par_iter()
-        .flat_map_iter(|target| catalog.check_object(target))
+        .map(|target| {
+            let gvk = Gvk::from_api_version(&target.id.api_version, &target.id.kind);
+            let resolution = resolutions.get(&(target.cluster.map(str::to_owned), gvk))?;
+            Some(Digest::of_parts(
+                b"schema check",
+                &[&resolution.0, &target.content_digest().0],
+            ))
+        })
         .collect()
+}
+
+/// Checks every target in parallel, but those `recalled` (they passed); the catalog must
+/// have resolved their kinds.
+fn check(catalog: &Catalog, targets: &[Target], recalled: &[bool]) -> Vec<[Outcome; 2]> {
+    targets
+        .par_iter()
+        .zip(recalled)
+        .map(|(target, recalled)| recalled_or_checked(catalog, target, *recalled))
+        .collect()
+}
+
+fn recalled_or_checked(catalog: &Catalog, target: &Target, recalled: bool) -> [Outcome; 2] {
+    if recalled {
+        [passed(target, SCHEMA), passed(target, METADATA)]
+    } else {
+        catalog.check_object(target)
+    }
 }
 
 /// As [`check`], each content checked once per schema: an object equal to an earlier one
 /// whose kind resolves to the same compiled schema (a cluster's CRDs may give the same kind
 /// another) takes that object's verdicts, about itself. Everything else a check reads — the
-/// name and labels, the API version — is part of the content.
-fn check_sharing(catalog: &Catalog, targets: &[Target]) -> (Vec<Outcome>, usize) {
-    let values: Vec<Option<&Value>> = targets.iter().map(|t| Some(t.value)).collect();
+/// name and labels, the API version — is part of the content. Recalled objects are left out
+/// of the comparison: they need no check.
+fn check_sharing(
+    catalog: &Catalog,
+    targets: &[Target],
+    recalled: &[bool],
+) -> (Vec<[Outcome; 2]>, usize) {
+    let values: Vec<Option<&Value>> = targets
+        .iter()
+        .zip(recalled)
+        .map(|(t, recalled)| (!recalled).then_some(t.value))
+        .collect();
     let first = crate::model::same::first_equal(&values);
     let schema_of = |target: &Target| {
         let gvk = Gvk::from_api_version(&target.id.api_version, &target.id.kind);
@@ -882,6 +1027,7 @@ fn check_sharing(catalog: &Catalog, targets: &[Target]) -> (Vec<Outcome>, usize)
         .map(|(i, target)| {
             let earlier = first[i];
             (earlier != i
+                && !recalled[i]
                 && schema_of(target).is_some()
                 && schema_of(target) == schema_of(&targets[earlier]))
             .then_some(earlier)
@@ -890,13 +1036,16 @@ fn check_sharing(catalog: &Catalog, targets: &[Target]) -> (Vec<Outcome>, usize)
     let checked: Vec<Option<[Outcome; 2]>> = targets
         .par_iter()
         .zip(&takes)
-        .map(|(target, takes)| takes.is_none().then(|| catalog.check_object(target)))
+        .zip(recalled)
+        .map(|((target, takes), recalled)| {
+            (takes.is_none()).then(|| recalled_or_checked(catalog, target, *recalled))
+        })
         .collect();
     let outcomes = targets
         .par_iter()
         .zip(&takes)
         .zip(&checked)
-        .flat_map_iter(|((target, takes), own)| match (own, takes) {
+        .map(|((target, takes), own)| match (own, takes) {
             (Some(own), _) => own.clone(),
             (None, Some(earlier)) => match &checked[*earlier] {
                 Some(found) => found.clone().map(|o| about(o, &targets[*earlier], target)),
@@ -1028,6 +1177,7 @@ mod tests {
             value,
             location: Location::file("generated/dev/a/x.json"),
             source: None,
+            content: None,
         })
     }
 
@@ -1245,6 +1395,7 @@ mod tests {
                 value,
                 location: Location::file("generated/x.json"),
                 source: None,
+                content: None,
             });
             (schema.status, schema.message)
         };
