@@ -934,10 +934,12 @@ pub fn run(catalog: &mut Catalog, input: Input, _events: &dyn Events) -> StageRe
             .par_iter()
             .zip(&checked)
             .zip(&keys)
-            .filter_map(|((target, pair), key)| {
-                let clean =
-                    pair[0] == passed(target, SCHEMA) && pair[1] == passed(target, METADATA);
-                (*key).filter(|_| clean)
+            .zip(&recalled)
+            .filter_map(|(((target, pair), key), recalled)| {
+                let key = (*key)?;
+                let clean = *recalled
+                    || (pair[0] == passed(target, SCHEMA) && pair[1] == passed(target, METADATA));
+                clean.then_some(key)
             })
             .collect();
         stats.schema_recalled = recalled.iter().filter(|r| **r).count();
