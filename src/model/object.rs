@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::model::digest::Digest;
 use crate::model::json_lines;
 use crate::model::outcome::{Location, ObjectId};
+use crate::model::secrets;
 
 /// The kind that defines other kinds: the schema stage learns custom resources from it, and
 /// the jsonnet stage keeps its values for entries a run does not check.
@@ -47,6 +48,22 @@ impl Target<'_> {
         self.content.unwrap_or_else(|| Digest::of_value(self.value))
     }
 
+    /// Whether the object is a Secret or holds one at any depth
+    /// ([`secrets::holds_secret`]). An object that is a whole generated file is first
+    /// looked for in its text: with neither the word `Secret` nor a `\u` escape (the only
+    /// way JSON can spell a letter otherwise) no string in it is `"Secret"`, so none of
+    /// its objects is a Secret, and its value need not be walked.
+    pub fn holds_secret(&self) -> bool {
+        if let Some(source) = self.source
+            && source.pointer.is_empty()
+            && !source.text.contains("Secret")
+            && !source.text.contains("\\u")
+        {
+            return false;
+        }
+        secrets::holds_secret(self.value)
+    }
+
     /// Where a finding about `pointer` (inside the object) is: the line of that field in
     /// the object's file, of the nearest field on the way to it when the text lacks it,
     /// else of the object.
@@ -59,5 +76,47 @@ impl Target<'_> {
             location.line = Some(line);
         }
         location
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holds_secret(text: &str, pointer: &str) -> bool {
+        let value: Value = serde_json::from_str(text).unwrap();
+        let id = ObjectId {
+            cluster: "dev".into(),
+            entry: "clusters/dev/app.jsonnet".into(),
+            item: None,
+            api_version: "v1".into(),
+            kind: "List".into(),
+            namespace: None,
+            name: "x".into(),
+        };
+        let target = Target {
+            subject: "x".into(),
+            cluster: Some("dev"),
+            entry: None,
+            id: &id,
+            value: &value,
+            location: Location::file("generated/dev/app.json"),
+            source: Some(Source { text, pointer }),
+            content: None,
+        };
+        target.holds_secret()
+    }
+
+    #[test]
+    fn a_secret_is_found_however_its_text_spells_it() {
+        let nested = r#"{"kind": "Template", "objects": [{"apiVersion": "v1", "kind": "Secret"}]}"#;
+        assert!(holds_secret(nested, ""));
+        // JSON may spell a letter as an escape: the text rules nothing out then.
+        let escaped = r#"{"apiVersion": "v1", "kind": "\u0053ecret"}"#;
+        assert!(holds_secret(escaped, ""));
+        let plain = r#"{"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "Secrets"}}"#;
+        assert!(!holds_secret(plain, ""));
+        let unrelated = r#"{"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "\u00e9"}}"#;
+        assert!(!holds_secret(unrelated, ""));
     }
 }

@@ -127,10 +127,7 @@ impl Session<'_> {
         // Whether each object holds a Secret, found in one walk of its value: most hold
         // none, and then there is nothing to mask or to hide from what is said about them
         // (two more walks of every value were a third of a warm run's policy stage).
-        let holds_secret: Vec<bool> = targets
-            .par_iter()
-            .map(|t| secrets::holds_secret(t.value))
-            .collect();
+        let holds_secret: Vec<bool> = targets.par_iter().map(Target::holds_secret).collect();
         // What the policies judge: the objects with their Secrets' values masked (unless
         // revealed), for the Rego rules, the Gatekeeper reviews and inventories alike; the
         // objects as they are only tell redaction what to hide.
