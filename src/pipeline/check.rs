@@ -257,84 +257,81 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
         committed: &committed,
         expanded: &own,
     };
-    stage::add(
-        &mut outcomes,
-        &mut stats,
-        freshness::run(&config.repo, input, &Unseen),
-    );
-    let own_targets = targets(&own);
-    if let Some(gate) = &options.gate {
-        for target in &own_targets {
-            if let Some(mut finding) = gate.annotation_finding(
-                &target.subject,
-                &target.location.file,
-                target.value,
-                options.gate_changes_approved,
-            ) {
-                finding.cluster = target.cluster.map(str::to_owned);
-                finding.entry = target.entry.map(Path::to_path_buf);
-                finding.location = Some(target.location_of(&format!(
-                    "/metadata/annotations/{}",
-                    crate::model::outcome::pointer_segment(super::gate::WAIVER_ANNOTATION)
-                )));
-                outcomes.push(finding);
+    let policies = started.policies;
+    // Freshness reads the committed files, the object checks read the expansions: neither
+    // needs the other, and the object checks have serial parts a core would idle through.
+    let (fresh, ()) = rayon::join(
+        || freshness::run(&config.repo, input, &Unseen),
+        || {
+            let (outcomes, stats, catalog) = (&mut outcomes, &mut stats, &mut catalog);
+            let own_targets = targets(&own);
+            if let Some(gate) = &options.gate {
+                for target in &own_targets {
+                    if let Some(mut finding) = gate.annotation_finding(
+                        &target.subject,
+                        &target.location.file,
+                        target.value,
+                        options.gate_changes_approved,
+                    ) {
+                        finding.cluster = target.cluster.map(str::to_owned);
+                        finding.entry = target.entry.map(Path::to_path_buf);
+                        finding.location = Some(target.location_of(&format!(
+                            "/metadata/annotations/{}",
+                            crate::model::outcome::pointer_segment(super::gate::WAIVER_ANNOTATION)
+                        )));
+                        outcomes.push(finding);
+                    }
+                }
             }
-        }
-    }
-    if !options.without_schema {
-        let input = schema::Input {
-            targets: &own_targets,
-            context: &context,
-            share: !options.without_sharing,
-            memory: options
-                .cache
-                .as_ref()
-                .map(schema::memory::SchemaMemory::open),
-            every_object: scope.every_object(),
-        };
-        stage::add(
-            &mut outcomes,
-            &mut stats,
-            schema::run(&mut catalog, input, &Unseen),
-        );
-    }
-    if !options.without_policy && config.policy.is_empty() {
-        outcomes.push(policy::no_policies());
-    }
-    if let Some((policies, memory)) = started.policies {
-        // Every expanded object is context (namespaces created, inventory, waiver usage).
-        let mut all_targets = own_targets;
-        all_targets.extend(targets(&others));
-        let owns = |t: &Target| {
-            options.shard.is_none_or(|shard| {
-                t.cluster
-                    .zip(t.entry)
-                    .is_some_and(|(c, e)| shard.owns_entry(c, e))
-            })
-        };
-        let share = policy::RunShare {
-            owns: &owns,
-            // Said once, by the first shard (or the whole run).
-            run_wide: options.shard.is_none_or(|s| s.is_first()),
-            // Entries left out by --changed-since may use a file waiver: whether one
-            // waives nothing is for a run that sees every entry to say.
-            usage_known: scope.every_entry_seen(),
-        };
-        let contexts = cluster_contexts(config, &all_targets, &context);
-        let input = policy::Input {
-            targets: &all_targets,
-            contexts: &contexts,
-            namespaced: &|cluster, id| namespaced(&catalog, cluster, id),
-            share: &share,
-            memory,
-            every_object: scope.every_object(),
-        };
-        stage::add(
-            &mut outcomes,
-            &mut stats,
-            policy::run(&policies, input, &Unseen),
-        );
-    }
+            if !options.without_schema {
+                let input = schema::Input {
+                    targets: &own_targets,
+                    context: &context,
+                    share: !options.without_sharing,
+                    memory: options
+                        .cache
+                        .as_ref()
+                        .map(schema::memory::SchemaMemory::open),
+                    every_object: scope.every_object(),
+                };
+                stage::add(outcomes, stats, schema::run(catalog, input, &Unseen));
+            }
+            if !options.without_policy && config.policy.is_empty() {
+                outcomes.push(policy::no_policies());
+            }
+            if let Some((policies, memory)) = policies {
+                // Every expanded object is context (namespaces created, inventory, waiver usage).
+                let mut all_targets = own_targets;
+                all_targets.extend(targets(&others));
+                let owns = |t: &Target| {
+                    options.shard.is_none_or(|shard| {
+                        t.cluster
+                            .zip(t.entry)
+                            .is_some_and(|(c, e)| shard.owns_entry(c, e))
+                    })
+                };
+                let share = policy::RunShare {
+                    owns: &owns,
+                    // Said once, by the first shard (or the whole run).
+                    run_wide: options.shard.is_none_or(|s| s.is_first()),
+                    // Entries left out by --changed-since may use a file waiver: whether one
+                    // waives nothing is for a run that sees every entry to say.
+                    usage_known: scope.every_entry_seen(),
+                };
+                let contexts = cluster_contexts(config, &all_targets, &context);
+                let input = policy::Input {
+                    targets: &all_targets,
+                    contexts: &contexts,
+                    namespaced: &|cluster, id| namespaced(catalog, cluster, id),
+                    share: &share,
+                    memory,
+                    every_object: scope.every_object(),
+                };
+                stage::add(outcomes, stats, policy::run(&policies, input, &Unseen));
+            }
+        },
+    );
+    stage::add(&mut outcomes, &mut stats, fresh);
     if let Some(shard) = &options.shard {
         outcomes.retain(|o| shard.owns(o, &config.repo.generated));
     }
