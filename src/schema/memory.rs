@@ -76,20 +76,12 @@ impl<'c> SchemaMemory<'c> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-
-    fn store(cache: &Path, repo: &Path) -> Store {
-        Store::open_as(cache, repo, "t".into()).unwrap()
-    }
+    use crate::store::tests::opened as store;
 
     #[test]
     fn passes_are_kept_forgotten_by_a_whole_run_and_kept_by_a_partial_one() {
-        let repo = tempfile::tempdir().unwrap();
-        let cache = tempfile::tempdir().unwrap();
-        let root = repo.path().canonicalize().unwrap();
-        let store = store(cache.path(), &root);
+        let (_repo, _cache, store) = store();
         let (a, b, c) = (Digest::of(b"a"), Digest::of(b"b"), Digest::of(b"c"));
         let memory = SchemaMemory::open(&store);
         assert!(!memory.knows(&a));
@@ -108,10 +100,7 @@ mod tests {
 
     #[test]
     fn a_damaged_memory_is_ignored_whole() {
-        let repo = tempfile::tempdir().unwrap();
-        let cache = tempfile::tempdir().unwrap();
-        let root = repo.path().canonicalize().unwrap();
-        let store = store(cache.path(), &root);
+        let (_repo, _cache, store) = store();
         let a = Digest::of(b"a");
         SchemaMemory::open(&store).save([a].into(), true).unwrap();
         let file = store.dir().join(FILE);

@@ -333,10 +333,12 @@ fn check_private(dir: &Path) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn opened() -> (tempfile::TempDir, tempfile::TempDir, Store) {
+    /// A store of its own for a repository of its own (both directories live as long as
+    /// the returned guards); the memories' tests use it too.
+    pub(crate) fn opened() -> (tempfile::TempDir, tempfile::TempDir, Store) {
         let repo = tempfile::tempdir().unwrap();
         let cache = tempfile::tempdir().unwrap();
         let root = repo.path().canonicalize().unwrap();
