@@ -44,6 +44,9 @@ fn lists_every_pass(plan: &ReportPlan) -> bool {
     plan.verbose || matches!(plan.output, Output::Json | Output::Tap)
 }
 
+/// How much of a report on standard output is gathered before it is written.
+const STDOUT_BUFFER: usize = 1 << 16;
+
 /// Writes every report of `plan`, the outcomes already sorted. Every report is written even
 /// when another fails: a closed standard output (`| head`) must not cost Jenkins its JUnit
 /// file. A reader that stopped reading is not an error; any other failure to write a report
@@ -53,7 +56,9 @@ pub fn write_reports(
     outcomes: &[Outcome],
     info: &RunInfo,
 ) -> Result<(), UsageError> {
-    let stdout = io::stdout().lock();
+    // Standard output is line-buffered: a report written through it directly costs one write
+    // call per line (a JSON report of 380,000 checks made 8 million of them and took 9 s).
+    let stdout = io::BufWriter::with_capacity(STDOUT_BUFFER, io::stdout().lock());
     let review_form = match plan.output {
         Output::Markdown => Some(Form::Markdown),
         Output::Human if plan.review_on_stdout => Some(Form::Text {
