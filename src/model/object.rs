@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::model::digest::Digest;
 use crate::model::json_lines;
 use crate::model::outcome::{Location, ObjectId};
+use crate::model::same::Content;
 use crate::model::secrets;
 
 /// The kind that defines other kinds: the schema stage learns custom resources from it, and
@@ -48,6 +49,19 @@ impl Target<'_> {
         self.content.unwrap_or_else(|| Digest::of_value(self.value))
     }
 
+    /// The object as the stages find its equals ([`crate::model::same::first_equal`]): by
+    /// its content digest when it is a whole generated file, whose text is the value as the
+    /// expansion writes every value, so equal values have equal digests; by its value
+    /// otherwise (the digest of an item names the whole List's text, which other items
+    /// change).
+    pub fn sharing_content(&self) -> Content<'_> {
+        let whole_file = self.source.is_some_and(|s| s.pointer.is_empty());
+        Content {
+            value: self.value,
+            digest: self.content.filter(|_| whole_file),
+        }
+    }
+
     /// Whether the object is a Secret or holds one at any depth
     /// ([`secrets::holds_secret`]). An object that is a whole generated file is first
     /// looked for in its text: with neither the word `Secret` nor a `\u` escape (the only
@@ -83,9 +97,8 @@ impl Target<'_> {
 mod tests {
     use super::*;
 
-    fn holds_secret(text: &str, pointer: &str) -> bool {
-        let value: Value = serde_json::from_str(text).unwrap();
-        let id = ObjectId {
+    fn id() -> ObjectId {
+        ObjectId {
             cluster: "dev".into(),
             entry: "clusters/dev/app.jsonnet".into(),
             item: None,
@@ -93,18 +106,51 @@ mod tests {
             kind: "List".into(),
             namespace: None,
             name: "x".into(),
-        };
-        let target = Target {
+        }
+    }
+
+    fn target<'a>(
+        id: &'a ObjectId,
+        value: &'a Value,
+        source: Option<Source<'a>>,
+        content: Option<Digest>,
+    ) -> Target<'a> {
+        Target {
             subject: "x".into(),
             cluster: Some("dev"),
             entry: None,
-            id: &id,
-            value: &value,
+            id,
+            value,
             location: Location::file("generated/dev/app.json"),
-            source: Some(Source { text, pointer }),
-            content: None,
+            source,
+            content,
+        }
+    }
+
+    fn holds_secret(text: &str, pointer: &str) -> bool {
+        let value: Value = serde_json::from_str(text).unwrap();
+        let id = id();
+        target(&id, &value, Some(Source { text, pointer }), None).holds_secret()
+    }
+
+    #[test]
+    fn only_a_whole_generated_file_is_found_equal_by_its_digest() {
+        let (id, value) = (id(), serde_json::json!({"kind": "ConfigMap"}));
+        let text = r#"{"kind": "ConfigMap"}"#;
+        let digest = Digest::of_object_in(&Digest::of(text.as_bytes()), "");
+        let whole = Source { text, pointer: "" };
+        let item = Source {
+            text,
+            pointer: "/items/0",
         };
-        target.holds_secret()
+        let of = |source, content| {
+            target(&id, &value, source, content)
+                .sharing_content()
+                .digest
+        };
+        assert_eq!(of(Some(whole), Some(digest)), Some(digest));
+        assert_eq!(of(Some(item), Some(digest)), None);
+        assert_eq!(of(None, None), None);
     }
 
     #[test]

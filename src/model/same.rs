@@ -3,7 +3,11 @@
 //! content once: the same Deployment in `int` and `web` is one schema check and, where the
 //! rules read nothing that differs between the clusters, one policy evaluation.
 //!
-//! Values are compared, never only hashed: a hash picks the candidates, equality decides.
+//! A hash picks the candidates, equality decides. An object read from a generated file is
+//! known by its content digest (the SHA-256 of that text and its place in it, the key its
+//! remembered verdicts are kept under): equal digests are equal values, found without
+//! walking either. Hashing every value made sharing cost a cold gate more than it saved
+//! on a repository of few equal objects (BENCHMARKS.md, issue 29).
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -11,25 +15,61 @@ use std::hash::{Hash, Hasher};
 use rayon::prelude::*;
 use serde_json::Value;
 
+use crate::model::digest::Digest;
+
+/// A value as [`first_equal`] compares it.
+#[derive(Debug, Clone, Copy)]
+pub struct Content<'a> {
+    pub value: &'a Value,
+    /// What names the value's content ([`Digest::of_object_in`]); `None`: the value is
+    /// hashed and compared instead.
+    pub digest: Option<Digest>,
+}
+
+impl Content<'_> {
+    fn candidate_hash(&self) -> u64 {
+        match &self.digest {
+            Some(digest) => {
+                let mut head = [0u8; 8];
+                head.copy_from_slice(&digest.0[..8]);
+                u64::from_le_bytes(head)
+            }
+            None => {
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                hash_value(self.value, &mut hasher);
+                hasher.finish()
+            }
+        }
+    }
+
+    /// Two contents are equal when their digests are, or, for a value without one, when
+    /// the values are. A value with a digest and an equal one without are found apart
+    /// (their candidate hashes differ): a share missed, never a wrong one.
+    fn same_as(&self, other: &Content) -> bool {
+        match (&self.digest, &other.digest) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.value == other.value,
+        }
+    }
+}
+
 /// For every value (`None`: left out), the index of the first value equal to it, itself when
 /// none comes before.
-pub fn first_equal(values: &[Option<&Value>]) -> Vec<usize> {
+pub fn first_equal(values: &[Option<Content>]) -> Vec<usize> {
     let hashes: Vec<u64> = values
         .par_iter()
-        .map(|v| {
-            v.map_or(0, |v| {
-                let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                hash_value(v, &mut hasher);
-                hasher.finish()
-            })
-        })
+        .map(|v| v.as_ref().map_or(0, Content::candidate_hash))
         .collect();
     let mut buckets: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut first: Vec<usize> = (0..values.len()).collect();
     for (i, value) in values.iter().enumerate() {
         let Some(value) = value else { continue };
         let bucket = buckets.entry(hashes[i]).or_default();
-        match bucket.iter().find(|&&r| values[r] == Some(*value)) {
+        match bucket.iter().find(|&&r| {
+            values[r]
+                .as_ref()
+                .is_some_and(|earlier| earlier.same_as(value))
+        }) {
             Some(&r) => first[i] = r,
             None => bucket.push(i),
         }
@@ -75,12 +115,42 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A value known only by itself.
+    fn alone(value: &Value) -> Content<'_> {
+        Content {
+            value,
+            digest: None,
+        }
+    }
+
     #[test]
     fn equal_values_point_to_the_first_and_left_out_ones_to_themselves() {
         let a = json!({"kind": "Deployment", "spec": {"replicas": 1}});
         let b = json!({"spec": {"replicas": 1}, "kind": "Deployment"});
         let c = json!({"kind": "Deployment", "spec": {"replicas": 1.0}});
         let values = [Some(&a), Some(&c), None, Some(&b), Some(&c), Some(&a)];
-        assert_eq!(first_equal(&values), [0, 1, 2, 0, 1, 0]);
+        let contents: Vec<Option<Content>> = values.iter().map(|v| v.map(alone)).collect();
+        assert_eq!(first_equal(&contents), [0, 1, 2, 0, 1, 0]);
+    }
+
+    #[test]
+    fn digests_decide_for_values_that_have_them() {
+        let a = json!({"kind": "ConfigMap", "data": {"x": "1"}});
+        let text = Digest::of(b"the text of a");
+        let in_text = |pointer| Content {
+            value: &a,
+            digest: Some(Digest::of_object_in(&text, pointer)),
+        };
+        let contents = [
+            Some(in_text("")),
+            Some(alone(&a)),
+            Some(in_text("")),
+            Some(in_text("/items/0")),
+            Some(alone(&a)),
+            Some(in_text("/items/0")),
+        ];
+        // Equal digests are one content; a value without a digest meets its equals among
+        // the others without one; equal values under different digests are not merged.
+        assert_eq!(first_equal(&contents), [0, 1, 0, 3, 1, 3]);
     }
 }

@@ -26,6 +26,7 @@ use super::results::{self, RuleResult};
 use super::{ClusterContext, ObjectContext, PackageVerdicts, Prepared, Printed, Recall, Workers};
 use crate::model::object::Target;
 use crate::model::outcome::{ObjectId, Outcome};
+use crate::model::same::Content;
 use crate::model::supervision::{self, Work};
 use std::time::Duration;
 
@@ -117,7 +118,8 @@ impl Units {
 /// `data.policyrun.cluster` document (`None`: no context, never shared) and its own
 /// `data.policyrun.object` document.
 pub(super) struct Subject<'a> {
-    pub value: &'a serde_json::Value,
+    /// Its value, and what names it when it is a whole generated file.
+    pub content: Content<'a>,
     pub cluster: Option<usize>,
     pub object: serde_json::Value,
 }
@@ -143,9 +145,9 @@ impl Plan {
         subjects: &[Option<Subject>],
         clusters: &[serde_json::Value],
     ) -> Plan {
-        let values: Vec<Option<&serde_json::Value>> = subjects
+        let values: Vec<Option<Content>> = subjects
             .iter()
-            .map(|s| s.as_ref().map(|s| s.value))
+            .map(|s| s.as_ref().map(|s| s.content))
             .collect();
         let groups = crate::model::same::first_equal(&values);
         let owners = reads
@@ -510,7 +512,7 @@ impl Round<'_, '_> {
                 .zip(targets.par_iter())
                 .map(|(source, target)| match source {
                     Source::Evaluated { context, .. } => Some(Subject {
-                        value: target.value,
+                        content: target.sharing_content(),
                         cluster: keys.iter().position(|k| k.as_deref() == target.cluster),
                         object: serde_json::to_value(context.to_value())
                             .unwrap_or(serde_json::Value::Null),
@@ -736,7 +738,10 @@ mod tests {
 
     fn subject(value: &serde_json::Value, cluster: usize) -> Option<Subject<'_>> {
         Some(Subject {
-            value,
+            content: Content {
+                value,
+                digest: None,
+            },
             cluster: Some(cluster),
             object: json!({"entry": format!("clusters/{cluster}/a.jsonnet"), "namespaced": true}),
         })

@@ -26,6 +26,7 @@ use crate::model::events::Events;
 use crate::model::expansion::Object;
 use crate::model::object::Target;
 use crate::model::outcome::{Location, Outcome, Stage, Status};
+use crate::model::same::Content;
 use crate::model::stage::StageReport;
 use crate::model::stats::Stats;
 use bundle::{BUILTIN_VERSION, DEFINITIONS_URI, Definitions, KubeVersion};
@@ -1003,10 +1004,10 @@ fn check_sharing(
     targets: &[Target],
     recalled: &[bool],
 ) -> (Vec<[Outcome; 2]>, usize) {
-    let values: Vec<Option<&Value>> = targets
+    let values: Vec<Option<Content>> = targets
         .iter()
         .zip(recalled)
-        .map(|(t, recalled)| (!recalled).then_some(t.value))
+        .map(|(t, recalled)| (!recalled).then(|| t.sharing_content()))
         .collect();
     let first = crate::model::same::first_equal(&values);
     let schema_of = |target: &Target| {
