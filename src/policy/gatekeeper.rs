@@ -236,12 +236,12 @@ pub struct Prepared<'a> {
 }
 
 impl Prepared<'_> {
-    /// One outcome per constraint that selects the object: passed, or its violations.
     /// Whether there is no constraint to evaluate: nothing to do, nothing to announce.
     pub fn is_empty(&self) -> bool {
         self.constraints.is_empty()
     }
 
+    /// One outcome per constraint that selects the object: passed, or its violations.
     pub fn evaluate(
         &self,
         workers: &mut WorkerEngines,

@@ -227,25 +227,23 @@ impl Session<'_> {
                     // Without constraints nothing is evaluated here, and nothing is said
                     // to the supervisor: two pipe writes and a wake-up per object were a
                     // large part of a warm run (issue 29).
-                    let stopped = if constraints.is_empty() {
-                        None
+                    let mut reviewed = if constraints.is_empty() {
+                        Vec::new()
                     } else {
-                        supervision::stopped(Work::Object(target.id))
-                    };
-                    let mut reviewed = match stopped {
-                        // Its Rego verdicts already say so; without Rego rules, this does.
-                        Some(_) if !results.is_empty() => Vec::new(),
-                        Some(message) if !stage.gatekeeper.is_empty() => {
-                            vec![
-                                policy_outcome(target, "gatekeeper", Status::Error)
-                                    .message(message),
-                            ]
-                        }
-                        Some(_) => Vec::new(),
-                        None if constraints.is_empty() => Vec::new(),
-                        None => {
-                            let _working = supervision::working(Work::Object(target.id));
-                            constraints.evaluate(engines, target, namespaced, &budget)
+                        match supervision::stopped(Work::Object(target.id)) {
+                            // Its Rego verdicts already say so; without Rego rules, this does.
+                            Some(_) if !results.is_empty() => Vec::new(),
+                            Some(message) if !stage.gatekeeper.is_empty() => {
+                                vec![
+                                    policy_outcome(target, "gatekeeper", Status::Error)
+                                        .message(message),
+                                ]
+                            }
+                            Some(_) => Vec::new(),
+                            None => {
+                                let _working = supervision::working(Work::Object(target.id));
+                                constraints.evaluate(engines, target, namespaced, &budget)
+                            }
                         }
                     };
                     if let Some(values) = cluster_secrets.get(&target.cluster) {

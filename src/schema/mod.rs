@@ -1041,7 +1041,9 @@ fn check_sharing(
         .zip(&takes)
         .zip(recalled)
         .map(|((target, takes), recalled)| {
-            (takes.is_none()).then(|| recalled_or_checked(catalog, target, *recalled))
+            takes
+                .is_none()
+                .then(|| recalled_or_checked(catalog, target, *recalled))
         })
         .collect();
     let outcomes = targets
