@@ -606,11 +606,11 @@ mod tests {
     use super::*;
 
     fn produced(text: &str) -> Produced {
-        Produced {
-            path: PathBuf::from("generated/dev/a/x.json"),
-            item: Some("x".into()),
-            text: text.to_owned(),
-        }
+        Produced::new(
+            PathBuf::from("generated/dev/a/x.json"),
+            Some("x".into()),
+            text.to_owned(),
+        )
     }
 
     #[test]

@@ -131,12 +131,12 @@ impl<'e> Progress<'e> {
 pub fn rebuild(
     repo: &Repository,
     entry: &Entry,
-    files: impl IntoIterator<Item = (PathBuf, Option<String>, String)>,
+    files: impl IntoIterator<Item = Produced>,
 ) -> Result<ExpandedFiles, Failure> {
     let cluster = &repo.clusters[entry.cluster].name;
     let mut out = ExpandedFiles::default();
-    for (path, item, text) in files {
-        add_file(&mut out, cluster, entry, path, item, text)?;
+    for file in files {
+        add_file(&mut out, cluster, entry, file)?;
     }
     Ok(out)
 }
@@ -321,14 +321,14 @@ impl<'c> Worker<'c> {
         match self.repo.layout {
             Layout::PerFile => {
                 let text = manifest(value, self.repo.indent).map_err(|e| self.failure(&e))?;
-                add_file(&mut out, cluster, entry, prefix, None, text)?;
+                add_file(&mut out, cluster, entry, Produced::new(prefix, None, text))?;
             }
             Layout::PerItem => {
                 for (key, item) in self.items(value)? {
                     check_item_key(&key)?;
                     let text = manifest(&item, self.repo.indent).map_err(|e| self.failure(&e))?;
                     let path = prefix.join(format!("{key}.json"));
-                    add_file(&mut out, cluster, entry, path, Some(key), text)?;
+                    add_file(&mut out, cluster, entry, Produced::new(path, Some(key), text))?;
                 }
             }
         }
@@ -468,19 +468,19 @@ fn add_file(
     out: &mut ExpandedFiles,
     cluster: &str,
     entry: &Entry,
-    path: PathBuf,
-    item: Option<String>,
-    text: String,
+    file: Produced,
 ) -> Result<(), Failure> {
-    let value: Value = serde_json::from_str(&text).map_err(|e| {
+    let value: Value = serde_json::from_str(&file.text).map_err(|e| {
         Failure::plain(format!(
             "{}: the evaluator's output is not valid JSON: {e}",
-            path.display()
+            file.path.display()
         ))
     })?;
+    let Produced {
+        path, item, digest, ..
+    } = &file;
     // One digest of the text names every object in it (with its place) for the memories
     // of later stages, which then never serialize a value to key it.
-    let text_digest = Digest::of(text.as_bytes());
     let mut found = Vec::new();
     collect_objects(value, String::new(), &mut found);
     for item_value in found {
@@ -498,7 +498,7 @@ fn add_file(
                     },
                     value: object,
                     file: path.clone(),
-                    digest: Some(Digest::of_object_in(&text_digest, &pointer)),
+                    digest: Some(Digest::of_object_in(digest, &pointer)),
                     pointer,
                 }),
                 Err(problem) => out.problems.push(format!(
@@ -514,7 +514,7 @@ fn add_file(
             )),
         }
     }
-    out.files.push(Produced { path, item, text });
+    out.files.push(file);
     Ok(())
 }
 

@@ -31,7 +31,7 @@ use crate::jsonnet::links::{self, End};
 use crate::model::digest::Digest;
 use crate::model::events::{Event, Events};
 use crate::model::expansion::Entry;
-use crate::model::expansion::{Expanded, Object, output_prefix};
+use crate::model::expansion::{Expanded, Object, Produced, output_prefix};
 use crate::model::expansion::{Input, Seen};
 use crate::model::outcome::ObjectId;
 use crate::model::repository::{Layout, Repository};
@@ -62,8 +62,8 @@ pub enum Miss {
 pub struct Record {
     inputs: Vec<Input>,
     traces: Vec<String>,
-    /// Each produced file: path, item key and text.
-    files: Vec<(PathBuf, Option<String>, String)>,
+    /// Each produced file, with the digest it was recorded with.
+    files: Vec<Produced>,
     objects: Vec<(usize, ObjectHeader)>,
 }
 
@@ -100,6 +100,9 @@ struct FileHeader {
     path: PathBuf,
     item: Option<String>,
     bytes: usize,
+    /// Hex digest of the file's text: the record's checksum already vouches for the text,
+    /// so a hit need not hash it again.
+    digest: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -259,7 +262,13 @@ impl<'s> Records<'s> {
                 .get(offset..end)
                 .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
                 .ok_or("payload shorter than its header says, or not text")?;
-            files.push((file.path, file.item, text));
+            let digest = Digest::from_hex(&file.digest).ok_or("a file digest is not hex")?;
+            files.push(Produced {
+                path: file.path,
+                item: file.item,
+                text,
+                digest,
+            });
             offset = end;
         }
         if offset != payload.len() {
@@ -323,6 +332,7 @@ impl<'s> Records<'s> {
                     path: f.path.clone(),
                     item: f.item.clone(),
                     bytes: f.text.len(),
+                    digest: f.digest.to_hex(),
                 })
                 .collect(),
             objects,
@@ -352,9 +362,11 @@ impl Record {
 
     /// The entry's expansion, rebuilt from the files it produced: the same files, objects
     /// and problems an evaluation gives, and the recorded inputs. The evaluation's trace
-    /// lines go to `events` again, as the evaluation would have sent them.
-    pub fn expanded(
-        &self,
+    /// lines go to `events` again, as the evaluation would have sent them. The record's
+    /// texts move into the expansion: a copy of every generated file was the largest
+    /// allocation of a run that evaluates nothing.
+    pub fn into_expanded(
+        self,
         repo: &Repository,
         entry: &Entry,
         events: &dyn Events,
@@ -364,18 +376,14 @@ impl Record {
             let shown = crate::model::text::visible(line.trim_end_matches('\n'));
             events.emit(Event::Trace(&format!("{shown}\n")));
         }
-        let files = self
-            .files
-            .iter()
-            .map(|(path, item, text)| (path.clone(), item.clone(), text.clone()));
-        let result = expand::rebuild(repo, entry, files).map_err(|f| f.message)?;
+        let result = expand::rebuild(repo, entry, self.files).map_err(|f| f.message)?;
         Ok(Expanded {
             entry: entry.clone(),
             cluster: repo.clusters[entry.cluster].name.clone(),
             elapsed: started.elapsed(),
             result: Ok(result),
-            inputs: Some(self.inputs.clone()),
-            traces: self.traces.clone(),
+            inputs: Some(self.inputs),
+            traces: self.traces,
         })
     }
 
@@ -388,11 +396,11 @@ impl Record {
         self.objects
             .iter()
             .map(|(file, header)| {
-                let (path, item, text) = &self.files[*file];
+                let produced = &self.files[*file];
                 let id = ObjectId {
                     cluster: cluster.clone(),
                     entry: entry.path.clone(),
-                    item: item.clone(),
+                    item: produced.item.clone(),
                     api_version: header.api_version.clone(),
                     kind: header.kind.clone(),
                     namespace: header.namespace.clone(),
@@ -403,7 +411,7 @@ impl Record {
                 let mut digest = None;
                 if parse.contains(&header.kind.as_str()) {
                     let objects = parsed.entry(*file).or_insert_with(|| {
-                        expand::rebuild(repo, entry, [(path.clone(), item.clone(), text.clone())])
+                        expand::rebuild(repo, entry, [produced.clone()])
                             .map(|files| files.objects)
                             .unwrap_or_default()
                     });
@@ -416,7 +424,7 @@ impl Record {
                 Object {
                     id,
                     value,
-                    file: path.clone(),
+                    file: produced.path.clone(),
                     pointer,
                     digest,
                 }
@@ -625,7 +633,7 @@ mod tests {
             .lookup(&loaded, &repo, &entry, &key, &tree)
             .expect("a hit");
         let replaying = Collected::default();
-        let rebuilt = hit.expanded(&repo, &entry, &replaying).unwrap();
+        let rebuilt = hit.into_expanded(&repo, &entry, &replaying).unwrap();
         assert_eq!(*replaying.0.lock().unwrap(), [trace]);
         assert_eq!(rebuilt.traces, expanded[0].traces);
     }
@@ -753,6 +761,7 @@ mod tests {
                 path: PathBuf::from(path),
                 item: item.map(str::to_owned),
                 bytes: 2,
+                digest: Digest::of(b"{}").to_hex(),
             }],
             objects: Vec::new(),
             traces: Vec::new(),
@@ -793,6 +802,12 @@ mod tests {
         let mut without_entry = header("generated/dev/a/x.json", Some("x"), "lib/x");
         without_entry.inputs.remove(0);
         let bytes = record(without_entry, "{}");
+        assert!(cache.decode(&repo, &entry, &key, &bytes).is_err());
+        // A file's digest names its objects in the later stages' memories: one that is not
+        // a digest rejects the record.
+        let mut unnamed = header("generated/dev/a/x.json", Some("x"), "lib/x");
+        unnamed.files[0].digest = "not hex".into();
+        let bytes = record(unnamed, "{}");
         assert!(cache.decode(&repo, &entry, &key, &bytes).is_err());
     }
 

@@ -128,7 +128,17 @@ pub fn run(
 ) -> (Vec<EntryExpansion>, StageReport) {
     let Input { entries, records } = input;
     let records = records.map(|store| (store, Records::in_store(store)));
-    let lookups = &recalled.lookups;
+    let Recalled {
+        lookups,
+        rejected,
+        notes: recalled_notes,
+    } = recalled;
+    let (keys, recorded): (Vec<Option<String>>, Vec<Option<Record>>) =
+        lookups.into_iter().map(|l| (l.key, l.record)).unzip();
+    // Each record is taken by the one worker that rebuilds its entry, so that its texts
+    // move into the expansion instead of being copied.
+    let recorded: Vec<Mutex<Option<Record>>> = recorded.into_iter().map(Mutex::new).collect();
+    let take = |i: usize| recorded[i].lock().ok().and_then(|mut r| r.take());
     let mut stats = Stats {
         entries: entries.len(),
         cache_dir: records.as_ref().map(|(s, _)| s.dir().to_path_buf()),
@@ -145,11 +155,10 @@ pub fn run(
         events,
         |n| {
             let i = selected[n];
-            let record = lookups[i].record.as_ref()?;
-            record.expanded(repo, &entries[i], events.as_ref()).ok()
+            take(i)?.into_expanded(repo, &entries[i], events.as_ref()).ok()
         },
         |n, expanded| {
-            let (Some((_, records)), Some(key)) = (&records, &lookups[selected[n]].key) else {
+            let (Some((_, records)), Some(key)) = (&records, &keys[selected[n]]) else {
                 return;
             };
             // Encoded here, on the worker; written together at the end.
@@ -161,8 +170,8 @@ pub fn run(
     );
     if let Some((_, records)) = &records {
         let new = new_records.into_inner().unwrap_or_default();
-        if !new.is_empty() || !recalled.rejected.is_empty() {
-            match records.save(new, &recalled.rejected) {
+        if !new.is_empty() || !rejected.is_empty() {
+            match records.save(new, &rejected) {
                 Ok(written) => stats.cache_writes = written,
                 Err(problem) => notes.push(format!("cache: {problem}")),
             }
@@ -182,15 +191,13 @@ pub fn run(
             }
             parts.push(EntryExpansion::Checked(Box::new(expanded)));
         } else {
-            let objects = lookups[i]
-                .record
-                .as_ref()
+            let objects = take(i)
                 .map(|r| r.objects(repo, entry, &[CRD_KIND]))
                 .unwrap_or_default();
             parts.push(EntryExpansion::ContextOnly(objects));
         }
     }
-    notes.extend(recalled.notes);
+    notes.extend(recalled_notes);
     let report = StageReport {
         outcomes: Vec::new(),
         notes,

@@ -72,6 +72,23 @@ pub struct Produced {
     /// Exactly the bytes the jsonnet command-line tool would write. Its parsed value lives
     /// on in the entry's `objects`; a copy here would double the memory of a large run.
     pub text: String,
+    /// The digest of `text`, computed once when the file is produced and kept with its
+    /// record: it names the file's objects in the stages' memories
+    /// ([`Digest::of_object_in`]), and a recalled file is not hashed again.
+    pub digest: Digest,
+}
+
+impl Produced {
+    /// A file produced now: its digest is computed from `text`.
+    pub fn new(path: PathBuf, item: Option<String>, text: String) -> Self {
+        let digest = Digest::of(text.as_bytes());
+        Produced {
+            path,
+            item,
+            text,
+            digest,
+        }
+    }
 }
 
 /// Why an entry produced nothing.
