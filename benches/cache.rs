@@ -385,10 +385,10 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::model::repo
         reads.push(started.elapsed());
         let started = Instant::now();
         let expanded: Vec<_> = records
-            .par_iter()
+            .into_par_iter()
             .zip(&entries)
             .map(|(r, e)| {
-                r.expanded(&config.repo, e, &policyrun::model::events::Unseen)
+                r.into_expanded(&config.repo, e, &policyrun::model::events::Unseen)
                     .expect("rebuilt")
             })
             .collect();

@@ -906,3 +906,86 @@ fn retargeting_a_linked_import_path_changes_the_key() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert_eq!(doc["expansion"]["cached"], 0);
 }
+
+/// An entry whose objects sit every way the expansion finds them: in a List, in a map of
+/// objects, beside a value that is not an object, and with a Secret.
+const EVERY_PLACE: &str = r#"local cm(name) = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: name, namespace: 'app' }, data: { a: name } };
+{
+  items_: {
+    listed: { apiVersion: 'v1', kind: 'List', items: [cm('first'), cm('second')] },
+    mapped: { one: cm('one'), two: cm('two') },
+    secret: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'app' }, stringData: { password: 'hunter2' } },
+    stray: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'far', namespace: 'missing' } },
+  },
+}
+"#;
+
+/// A tree recalled from the records is judged as the evaluated tree is, though a recalled
+/// object's value is only parsed when a check reads it: in both layouts, with objects in
+/// Lists and maps, a value that is no object, a Secret, waivers in annotations and
+/// Gatekeeper constraints; and again once a rule changed, so that no verdict is recalled
+/// and every value is read from its recalled text.
+#[test]
+fn a_recalled_tree_is_judged_as_the_evaluated_one_in_either_layout() {
+    for layout in ["per-item", "per-file"] {
+        let repo = CachedRepo::new("policy-gate");
+        let config = fs::read_to_string(repo.root().join("policyrun.toml")).unwrap();
+        support::write_file(
+            repo.root(),
+            "policyrun.toml",
+            &format!("layout = \"{layout}\"\n{config}"),
+        );
+        support::write_file(repo.root(), "clusters/dev/places.jsonnet", EVERY_PLACE);
+        fs::remove_dir_all(repo.root().join("generated")).unwrap();
+        let expand = policyrun(repo.root(), &["expand"]);
+        assert_eq!(
+            expand.code, 0,
+            "{layout}: {}{}",
+            expand.stdout, expand.stderr
+        );
+        // `expand` writes no tree with such a value; the gate reports it, and the record
+        // keeps what it said.
+        support::edit_file(
+            repo.root(),
+            "clusters/dev/places.jsonnet",
+            "    stray:",
+            "    broken: { metadata: { name: 'no-kind' } },\n    stray:",
+        );
+
+        let (first, _) = repo.check(&[]);
+        assert_eq!(
+            first.code, 1,
+            "{layout}: the value that is no object fails the gate"
+        );
+        let (warm, doc) = assert_warm_is_cold(&repo, &[]);
+        assert_eq!(
+            doc["expansion"]["evaluated"], 0,
+            "{layout}: {}",
+            warm.stdout
+        );
+        for needle in ["not a Kubernetes object", "hunter2"] {
+            let found = warm.stdout.contains(needle);
+            assert_eq!(found, needle != "hunter2", "{layout}: {needle}");
+        }
+
+        support::edit_file(
+            repo.root(),
+            "policies/gate.rego",
+            "namespace %s is not created in cluster %s",
+            "namespace %s is not made in cluster %s",
+        );
+        let (changed, doc) = assert_warm_is_cold(&repo, &[]);
+        assert_eq!(
+            doc["expansion"]["evaluated"], 0,
+            "{layout}: {}",
+            changed.stdout
+        );
+        assert!(
+            changed
+                .stdout
+                .contains("namespace missing is not made in cluster dev"),
+            "{layout}: {}",
+            changed.stdout
+        );
+    }
+}

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use policyrun::cli::config::Config;
 use policyrun::jsonnet::{discover, expand};
-use policyrun::model::object::Target;
+use policyrun::model::object::{ObjectValue, Target};
 use policyrun::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use policyrun::model::secrets;
 use policyrun::pipeline::check;
@@ -234,7 +234,7 @@ fn opa_verdict(target: &Target, check: &str, answer: &Value) -> Verdict {
 struct Item {
     cluster: String,
     id: ObjectId,
-    value: Value,
+    value: ObjectValue,
     file: PathBuf,
     /// What the generator changed, for reading a difference.
     about: String,
@@ -330,7 +330,7 @@ fn compare(
                 policy::policyrun_document(cluster, target, namespaced(target.cluster, target.id))
                     .unwrap();
             // The object as the stage hands it to the policies: Secret values masked.
-            let object = secrets::as_policies_see(target.value, settings.reveal_secret_values);
+            let object = secrets::as_policies_see(target.value(), settings.reveal_secret_values);
             json!({"object": object, "policyrun": context, "rules": rules})
         })
         .collect();
@@ -1350,7 +1350,7 @@ fn generated_corpus() -> Vec<Item> {
             file: PathBuf::from(format!("generated/{cluster}/corpus/{number}.json")),
             cluster,
             id,
-            value,
+            value: value.into(),
             about,
         });
     }

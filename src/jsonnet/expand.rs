@@ -126,21 +126,6 @@ impl<'e> Progress<'e> {
     }
 }
 
-/// An entry's expansion from files it produced before (the cache's record of them):
-/// the objects, identities and problems are derived again, as after an evaluation.
-pub fn rebuild(
-    repo: &Repository,
-    entry: &Entry,
-    files: impl IntoIterator<Item = Produced>,
-) -> Result<ExpandedFiles, Failure> {
-    let cluster = &repo.clusters[entry.cluster].name;
-    let mut out = ExpandedFiles::default();
-    for file in files {
-        add_file(&mut out, cluster, entry, file)?;
-    }
-    Ok(out)
-}
-
 /// Evaluates entries to their manifested JSON text only, as the jsonnet tool would (traces
 /// to `events`): the baseline the benchmark compares the whole gate against.
 pub fn evaluate_only(
@@ -328,7 +313,12 @@ impl<'c> Worker<'c> {
                     check_item_key(&key)?;
                     let text = manifest(&item, self.repo.indent).map_err(|e| self.failure(&e))?;
                     let path = prefix.join(format!("{key}.json"));
-                    add_file(&mut out, cluster, entry, Produced::new(path, Some(key), text))?;
+                    add_file(
+                        &mut out,
+                        cluster,
+                        entry,
+                        Produced::new(path, Some(key), text),
+                    )?;
                 }
             }
         }
@@ -496,7 +486,7 @@ fn add_file(
                         namespace,
                         name,
                     },
-                    value: object,
+                    value: object.into(),
                     file: path.clone(),
                     digest: Some(Digest::of_object_in(digest, &pointer)),
                     pointer,

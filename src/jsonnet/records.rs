@@ -31,8 +31,9 @@ use crate::jsonnet::links::{self, End};
 use crate::model::digest::Digest;
 use crate::model::events::{Event, Events};
 use crate::model::expansion::Entry;
-use crate::model::expansion::{Expanded, Object, Produced, output_prefix};
+use crate::model::expansion::{Expanded, ExpandedFiles, Object, Produced, output_prefix};
 use crate::model::expansion::{Input, Seen};
+use crate::model::object::ObjectValue;
 use crate::model::outcome::ObjectId;
 use crate::model::repository::{Layout, Repository};
 use crate::store::{self, Buckets, FORMAT, Store};
@@ -65,6 +66,8 @@ pub struct Record {
     /// Each produced file, with the digest it was recorded with.
     files: Vec<Produced>,
     objects: Vec<(usize, ObjectHeader)>,
+    /// The produced values that are not Kubernetes objects, as the expansion said.
+    problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -74,9 +77,11 @@ struct Header {
     entry: PathBuf,
     inputs: Vec<InputHeader>,
     files: Vec<FileHeader>,
-    /// Each object's identity, so that a run checking only some entries knows the others'
-    /// objects without parsing their files.
+    /// Each object's identity and place, so that a hit knows its objects without parsing
+    /// their files: a value is parsed when a check reads it.
     objects: Vec<ObjectHeader>,
+    /// What the expansion found wrong with produced values (not Kubernetes objects).
+    problems: Vec<String>,
     /// What `std.trace` printed during the evaluation, replayed on a hit.
     traces: Vec<String>,
 }
@@ -108,6 +113,8 @@ struct FileHeader {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 struct ObjectHeader {
     file: usize,
+    /// Where in the file's JSON the object is (`""`: the file is the object).
+    pointer: String,
     api_version: String,
     kind: String,
     namespace: Option<String>,
@@ -258,10 +265,11 @@ impl<'s> Records<'s> {
                 ));
             }
             let end = offset + file.bytes;
-            let text = payload
+            let text: Arc<str> = payload
                 .get(offset..end)
-                .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
-                .ok_or("payload shorter than its header says, or not text")?;
+                .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                .ok_or("payload shorter than its header says, or not text")?
+                .into();
             let digest = Digest::from_hex(&file.digest).ok_or("a file digest is not hex")?;
             files.push(Produced {
                 path: file.path,
@@ -279,6 +287,9 @@ impl<'s> Records<'s> {
             if object.file >= files.len() {
                 return Err("an object names a file the record does not hold".into());
             }
+            if !object.pointer.is_empty() && !object.pointer.starts_with('/') {
+                return Err("an object's place is not a JSON pointer".into());
+            }
             objects.push((object.file, object));
         }
         Ok(Record {
@@ -286,6 +297,7 @@ impl<'s> Records<'s> {
             traces: header.traces,
             files,
             objects,
+            problems: header.problems,
         })
     }
 
@@ -307,6 +319,7 @@ impl<'s> Records<'s> {
             let file = *index.get(object.file.as_path())?;
             objects.push(ObjectHeader {
                 file,
+                pointer: object.pointer.clone(),
                 api_version: object.id.api_version.clone(),
                 kind: object.id.kind.clone(),
                 namespace: object.id.namespace.clone(),
@@ -336,6 +349,7 @@ impl<'s> Records<'s> {
                 })
                 .collect(),
             objects,
+            problems: files.problems.clone(),
             traces: expanded.traces.clone(),
         };
         // A path that is not UTF-8 cannot be written as JSON: such an entry is not cached.
@@ -362,9 +376,8 @@ impl Record {
 
     /// The entry's expansion, rebuilt from the files it produced: the same files, objects
     /// and problems an evaluation gives, and the recorded inputs. The evaluation's trace
-    /// lines go to `events` again, as the evaluation would have sent them. The record's
-    /// texts move into the expansion: a copy of every generated file was the largest
-    /// allocation of a run that evaluates nothing.
+    /// lines go to `events` again, as the evaluation would have sent them. A file that is
+    /// one object is not parsed here: its object's value is, when a check reads it.
     pub fn into_expanded(
         self,
         repo: &Repository,
@@ -376,12 +389,16 @@ impl Record {
             let shown = crate::model::text::visible(line.trim_end_matches('\n'));
             events.emit(Event::Trace(&format!("{shown}\n")));
         }
-        let result = expand::rebuild(repo, entry, self.files).map_err(|f| f.message)?;
+        let objects = self.rebuilt_objects(repo, entry, |_| true)?;
         Ok(Expanded {
             entry: entry.clone(),
             cluster: repo.clusters[entry.cluster].name.clone(),
             elapsed: started.elapsed(),
-            result: Ok(result),
+            result: Ok(ExpandedFiles {
+                files: self.files,
+                objects,
+                problems: self.problems,
+            }),
             inputs: Some(self.inputs),
             traces: self.traces,
         })
@@ -389,47 +406,78 @@ impl Record {
 
     /// The entry's objects as its record lists them, without parsing its files: identities
     /// and generated files only, each value `null`, except that objects of the kinds in
-    /// `parse` get their values (the file is parsed for them).
+    /// `parse` get their values (and their places and digests).
     pub fn objects(&self, repo: &Repository, entry: &Entry, parse: &[&str]) -> Vec<Object> {
+        let wanted = |header: &ObjectHeader| parse.contains(&header.kind.as_str());
+        // A file that does not hold what its header says gives no values: the objects are
+        // still known by name, as a record that parses nothing knows them.
+        self.rebuilt_objects(repo, entry, wanted)
+            .or_else(|_| self.rebuilt_objects(repo, entry, |_| false))
+            .unwrap_or_default()
+    }
+
+    /// The record's objects, each `wanted` one with its value (parsed from its file only
+    /// when the file holds several objects, else when read), place and digest; the others
+    /// with their identities and files only.
+    fn rebuilt_objects(
+        &self,
+        repo: &Repository,
+        entry: &Entry,
+        wanted: impl Fn(&ObjectHeader) -> bool,
+    ) -> Result<Vec<Object>, String> {
         let cluster = &repo.clusters[entry.cluster].name;
-        let mut parsed: HashMap<usize, Vec<Object>> = HashMap::new();
-        self.objects
-            .iter()
-            .map(|(file, header)| {
-                let produced = &self.files[*file];
-                let id = ObjectId {
-                    cluster: cluster.clone(),
-                    entry: entry.path.clone(),
-                    item: produced.item.clone(),
-                    api_version: header.api_version.clone(),
-                    kind: header.kind.clone(),
-                    namespace: header.namespace.clone(),
-                    name: header.name.clone(),
-                };
-                let mut value = serde_json::Value::Null;
-                let mut pointer = String::new();
-                let mut digest = None;
-                if parse.contains(&header.kind.as_str()) {
-                    let objects = parsed.entry(*file).or_insert_with(|| {
-                        expand::rebuild(repo, entry, [produced.clone()])
-                            .map(|files| files.objects)
-                            .unwrap_or_default()
-                    });
-                    if let Some(object) = objects.iter().find(|o| o.id == id) {
-                        value = object.value.clone();
-                        pointer = object.pointer.clone();
-                        digest = object.digest;
-                    }
-                }
-                Object {
+        // Files that are not one object at their top (a List, a map of objects) are parsed
+        // once here and their objects taken out of them.
+        let mut parsed: HashMap<usize, serde_json::Value> = HashMap::new();
+        let mut objects = Vec::with_capacity(self.objects.len());
+        for (file, header) in &self.objects {
+            let produced = &self.files[*file];
+            let id = ObjectId {
+                cluster: cluster.clone(),
+                entry: entry.path.clone(),
+                item: produced.item.clone(),
+                api_version: header.api_version.clone(),
+                kind: header.kind.clone(),
+                namespace: header.namespace.clone(),
+                name: header.name.clone(),
+            };
+            if !wanted(header) {
+                objects.push(Object {
                     id,
-                    value,
+                    value: ObjectValue::default(),
                     file: produced.path.clone(),
-                    pointer,
-                    digest,
-                }
-            })
-            .collect()
+                    pointer: String::new(),
+                    digest: None,
+                });
+                continue;
+            }
+            let value = if header.pointer.is_empty() {
+                ObjectValue::in_text(produced.text.clone())
+            } else {
+                let whole = match parsed.entry(*file) {
+                    std::collections::hash_map::Entry::Occupied(whole) => whole.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(serde_json::from_str(&produced.text).map_err(|e| {
+                            format!("file {} is not JSON: {e}", produced.path.display())
+                        })?)
+                    }
+                };
+                // Objects never hold one another: each place is taken once.
+                let taken = whole
+                    .pointer_mut(&header.pointer)
+                    .map(serde_json::Value::take)
+                    .ok_or("an object's place is not in its file")?;
+                ObjectValue::parsed(taken)
+            };
+            objects.push(Object {
+                id,
+                value,
+                file: produced.path.clone(),
+                digest: Some(Digest::of_object_in(&produced.digest, &header.pointer)),
+                pointer: header.pointer.clone(),
+            });
+        }
+        Ok(objects)
     }
 }
 
@@ -764,6 +812,7 @@ mod tests {
                 digest: Digest::of(b"{}").to_hex(),
             }],
             objects: Vec::new(),
+            problems: Vec::new(),
             traces: Vec::new(),
         };
         let good = record(header("generated/dev/a/x.json", Some("x"), "lib/x"), "{}");

@@ -155,7 +155,9 @@ pub fn run(
         events,
         |n| {
             let i = selected[n];
-            take(i)?.into_expanded(repo, &entries[i], events.as_ref()).ok()
+            take(i)?
+                .into_expanded(repo, &entries[i], events.as_ref())
+                .ok()
         },
         |n, expanded| {
             let (Some((_, records)), Some(key)) = (&records, &keys[selected[n]]) else {

@@ -3,11 +3,13 @@
 //! Freshness, schema, policy and apply read these without knowing jsonnet.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::model::digest::Digest;
+use crate::model::object::ObjectValue;
 use crate::model::outcome::{Location, ObjectId};
 use crate::model::repository::{Layout, Repository};
 
@@ -50,7 +52,9 @@ pub enum Seen {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object {
     pub id: ObjectId,
-    pub value: Value,
+    /// Read through [`Object::value`]: an object recalled from the cache is parsed from its
+    /// file's text only when something reads it.
+    pub value: ObjectValue,
     /// The generated file holding it, relative to the repository root.
     pub file: PathBuf,
     /// Where in that file's JSON it is (RFC 6901): `""` for a file that is the object, else
@@ -62,6 +66,13 @@ pub struct Object {
     pub digest: Option<Digest>,
 }
 
+impl Object {
+    /// The object's value, parsed now if nothing read it before.
+    pub fn value(&self) -> &Value {
+        self.value.get()
+    }
+}
+
 /// One file the layout commits for an entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Produced {
@@ -71,7 +82,8 @@ pub struct Produced {
     pub item: Option<String>,
     /// Exactly the bytes the jsonnet command-line tool would write. Its parsed value lives
     /// on in the entry's `objects`; a copy here would double the memory of a large run.
-    pub text: String,
+    /// Shared with the objects that are parsed from it when first read.
+    pub text: Arc<str>,
     /// The digest of `text`, computed once when the file is produced and kept with its
     /// record: it names the file's objects in the stages' memories
     /// ([`Digest::of_object_in`]), and a recalled file is not hashed again.
@@ -85,7 +97,7 @@ impl Produced {
         Produced {
             path,
             item,
-            text,
+            text: text.into(),
             digest,
         }
     }

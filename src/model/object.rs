@@ -2,6 +2,7 @@
 //! manifest file: its identity, its value and where to point a reader.
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
@@ -15,6 +16,64 @@ use crate::model::secrets;
 /// the jsonnet stage keeps its values for entries a run does not check.
 pub const CRD_KIND: &str = "CustomResourceDefinition";
 
+/// An object's value, parsed from its generated file's text the first time a check asks
+/// for it. A run that recalls the verdicts of unchanged objects compares their texts and
+/// never builds their values: parsing every generated file was a sixth of a warm gate's
+/// CPU, and the values ten times the size of their text (BENCHMARKS.md, issue 29).
+#[derive(Debug, Clone, Default)]
+pub struct ObjectValue {
+    parsed: OnceLock<Value>,
+    /// The JSON text of a value not parsed yet: a whole generated file.
+    text: Option<Arc<str>>,
+}
+
+impl ObjectValue {
+    /// A value already parsed.
+    pub fn parsed(value: Value) -> Self {
+        ObjectValue {
+            parsed: OnceLock::from(value),
+            text: None,
+        }
+    }
+
+    /// The value of `text`, parsed when first asked for. `text` is the generated file the
+    /// expansion parsed when it produced it, kept byte for byte under the record's
+    /// checksum: this build's parser took it then and takes it again.
+    pub fn in_text(text: Arc<str>) -> Self {
+        ObjectValue {
+            parsed: OnceLock::new(),
+            text: Some(text),
+        }
+    }
+
+    /// The value, parsed now if it was not yet.
+    pub fn get(&self) -> &Value {
+        self.parsed.get_or_init(|| match &self.text {
+            // Unreachable for a text `in_text` accepts (see there); were it reached, an
+            // object of no value fails every schema, which keeps the gate closed.
+            Some(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            None => Value::Null,
+        })
+    }
+
+    /// Whether the value has been built: by its producer, or by a check that asked.
+    pub fn is_parsed(&self) -> bool {
+        self.parsed.get().is_some()
+    }
+}
+
+impl PartialEq for ObjectValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl From<Value> for ObjectValue {
+    fn from(value: Value) -> Self {
+        ObjectValue::parsed(value)
+    }
+}
+
 /// One object to check, wherever it came from.
 pub struct Target<'a> {
     /// How reports name it (one JUnit testcase per subject).
@@ -22,7 +81,8 @@ pub struct Target<'a> {
     pub cluster: Option<&'a str>,
     pub entry: Option<&'a Path>,
     pub id: &'a ObjectId,
-    pub value: &'a Value,
+    /// Read through [`Target::value`]: parsed only when a check needs it.
+    pub value: &'a ObjectValue,
     /// Where to point a reader: the file, and the line where the object starts when known.
     pub location: Location,
     /// The JSON text the object was read from, when a check may want the line of one of
@@ -42,11 +102,17 @@ pub struct Source<'a> {
     pub pointer: &'a str,
 }
 
-impl Target<'_> {
+impl<'a> Target<'a> {
+    /// The object's value, parsed now if no check asked for it before.
+    pub fn value(&self) -> &'a Value {
+        self.value.get()
+    }
+
     /// The key of the object's content for the stages' memories: the one it was read with,
     /// else a digest of its value.
     pub fn content_digest(&self) -> Digest {
-        self.content.unwrap_or_else(|| Digest::of_value(self.value))
+        self.content
+            .unwrap_or_else(|| Digest::of_value(self.value()))
     }
 
     /// The object as the stages find its equals ([`crate::model::same::first_equal`]): by
@@ -68,14 +134,24 @@ impl Target<'_> {
     /// way JSON can spell a letter otherwise) no string in it is `"Secret"`, so none of
     /// its objects is a Secret, and its value need not be walked.
     pub fn holds_secret(&self) -> bool {
-        if let Some(source) = self.source
-            && source.pointer.is_empty()
-            && !source.text.contains("Secret")
-            && !source.text.contains("\\u")
-        {
-            return false;
+        self.may_spell("Secret") && secrets::holds_secret(self.value())
+    }
+
+    /// Whether a string of the object may be `word` (letters, digits, `.` and `-` only),
+    /// as far as its text tells without parsing it: an object that is a whole generated
+    /// file and whose text holds neither `word` nor a `\u` escape (the only way JSON can
+    /// spell such a character otherwise) holds no such string, as key or value.
+    pub fn may_spell(&self, word: &str) -> bool {
+        debug_assert!(
+            word.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        );
+        match self.source {
+            Some(source) if source.pointer.is_empty() => {
+                source.text.contains(word) || source.text.contains("\\u")
+            }
+            _ => true,
         }
-        secrets::holds_secret(self.value)
     }
 
     /// Where a finding about `pointer` (inside the object) is: the line of that field in
@@ -111,7 +187,7 @@ mod tests {
 
     fn target<'a>(
         id: &'a ObjectId,
-        value: &'a Value,
+        value: &'a ObjectValue,
         source: Option<Source<'a>>,
         content: Option<Digest>,
     ) -> Target<'a> {
@@ -128,15 +204,15 @@ mod tests {
     }
 
     fn holds_secret(text: &str, pointer: &str) -> bool {
-        let value: Value = serde_json::from_str(text).unwrap();
+        let value = ObjectValue::parsed(serde_json::from_str(text).unwrap());
         let id = id();
         target(&id, &value, Some(Source { text, pointer }), None).holds_secret()
     }
 
     #[test]
     fn only_a_whole_generated_file_is_found_equal_by_its_digest() {
-        let (id, value) = (id(), serde_json::json!({"kind": "ConfigMap"}));
         let text = r#"{"kind": "ConfigMap"}"#;
+        let (id, value) = (id(), ObjectValue::in_text(text.into()));
         let digest = Digest::of_object_in(&Digest::of(text.as_bytes()), "");
         let whole = Source { text, pointer: "" };
         let item = Source {
@@ -151,6 +227,22 @@ mod tests {
         assert_eq!(of(Some(whole), Some(digest)), Some(digest));
         assert_eq!(of(Some(item), Some(digest)), None);
         assert_eq!(of(None, None), None);
+        // Naming the content needs no value: a recalled file is not parsed for it.
+        assert!(!value.is_parsed());
+    }
+
+    #[test]
+    fn a_value_in_its_text_is_parsed_once_when_first_read() {
+        let value = ObjectValue::in_text(r#"{"kind": "ConfigMap", "data": {"a": "1"}}"#.into());
+        assert!(!value.is_parsed());
+        assert_eq!(value.get()["data"]["a"], "1");
+        assert!(value.is_parsed());
+        assert!(std::ptr::eq(value.get(), value.get()));
+        assert_eq!(
+            value,
+            ObjectValue::parsed(serde_json::json!({"data": {"a": "1"}, "kind": "ConfigMap"}))
+        );
+        assert_eq!(ObjectValue::default().get(), &Value::Null);
     }
 
     #[test]

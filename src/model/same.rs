@@ -16,11 +16,13 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::model::digest::Digest;
+use crate::model::object::ObjectValue;
 
 /// A value as [`first_equal`] compares it.
 #[derive(Debug, Clone, Copy)]
 pub struct Content<'a> {
-    pub value: &'a Value,
+    /// Parsed only for a content without a digest.
+    pub value: &'a ObjectValue,
     /// What names the value's content ([`Digest::of_object_in`]); `None`: the value is
     /// hashed and compared instead.
     pub digest: Option<Digest>,
@@ -36,7 +38,7 @@ impl Content<'_> {
             }
             None => {
                 let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                hash_value(self.value, &mut hasher);
+                hash_value(self.value.get(), &mut hasher);
                 hasher.finish()
             }
         }
@@ -48,7 +50,7 @@ impl Content<'_> {
     fn same_as(&self, other: &Content) -> bool {
         match (&self.digest, &other.digest) {
             (Some(a), Some(b)) => a == b,
-            _ => self.value == other.value,
+            _ => self.value.get() == other.value.get(),
         }
     }
 }
@@ -116,7 +118,7 @@ mod tests {
     use serde_json::json;
 
     /// A value known only by itself.
-    fn alone(value: &Value) -> Content<'_> {
+    fn alone(value: &ObjectValue) -> Content<'_> {
         Content {
             value,
             digest: None,
@@ -125,9 +127,9 @@ mod tests {
 
     #[test]
     fn equal_values_point_to_the_first_and_left_out_ones_to_themselves() {
-        let a = json!({"kind": "Deployment", "spec": {"replicas": 1}});
-        let b = json!({"spec": {"replicas": 1}, "kind": "Deployment"});
-        let c = json!({"kind": "Deployment", "spec": {"replicas": 1.0}});
+        let a = ObjectValue::parsed(json!({"kind": "Deployment", "spec": {"replicas": 1}}));
+        let b = ObjectValue::parsed(json!({"spec": {"replicas": 1}, "kind": "Deployment"}));
+        let c = ObjectValue::parsed(json!({"kind": "Deployment", "spec": {"replicas": 1.0}}));
         let values = [Some(&a), Some(&c), None, Some(&b), Some(&c), Some(&a)];
         let contents: Vec<Option<Content>> = values.iter().map(|v| v.map(alone)).collect();
         assert_eq!(first_equal(&contents), [0, 1, 2, 0, 1, 0]);
@@ -135,7 +137,7 @@ mod tests {
 
     #[test]
     fn digests_decide_for_values_that_have_them() {
-        let a = json!({"kind": "ConfigMap", "data": {"x": "1"}});
+        let a = ObjectValue::parsed(json!({"kind": "ConfigMap", "data": {"x": "1"}}));
         let text = Digest::of(b"the text of a");
         let in_text = |pointer| Content {
             value: &a,

@@ -270,7 +270,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
                     if let Some(mut finding) = gate.annotation_finding(
                         &target.subject,
                         &target.location.file,
-                        target.value,
+                        target.value(),
                         options.gate_changes_approved,
                     ) {
                         finding.cluster = target.cluster.map(str::to_owned);
@@ -554,7 +554,7 @@ fn located_targets(files: &ExpandedFiles) -> Vec<Target<'_>> {
     let texts: HashMap<&Path, &str> = files
         .files
         .iter()
-        .map(|produced| (produced.path.as_path(), produced.text.as_str()))
+        .map(|produced| (produced.path.as_path(), &*produced.text))
         .collect();
     let mut by_file: HashMap<&Path, Vec<usize>> = HashMap::new();
     for (index, object) in files.objects.iter().enumerate() {
@@ -634,7 +634,7 @@ fn text_in<'e>(expanded: &'e Expanded, file: &Path) -> Option<&'e str> {
         .files
         .iter()
         .find(|produced| produced.path == file)
-        .map(|produced| produced.text.as_str())
+        .map(|produced| &*produced.text)
 }
 
 /// One `evaluate` outcome per entry, with the problems of its produced values.

@@ -84,7 +84,7 @@ pub fn desired_objects(
         .filter_map(|e| e.result.as_ref().ok())
         .flat_map(|files| files.objects.iter())
         .map(|object| {
-            let mut value = object.value.clone();
+            let mut value = object.value().clone();
             ownership::mark(
                 &mut value,
                 &Owner {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::jsonnet::expand::identity;
 use crate::model::events::Unseen;
 use crate::model::manifests::{self, Format, Item};
-use crate::model::object::Target;
+use crate::model::object::{ObjectValue, Target};
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status, shown_path};
 use crate::policy::{ClusterContext, Document, PolicyStage, waivers::Date};
 use crate::schema::{self, Catalog, Settings, gvk::Gvk};
@@ -43,7 +43,7 @@ pub const NO_OBJECTS: &str =
 /// One object read from a manifest.
 pub struct ManifestObject {
     pub id: ObjectId,
-    pub value: Value,
+    pub value: ObjectValue,
     pub location: Location,
 }
 
@@ -460,7 +460,7 @@ fn object(
                 namespace,
                 name,
             },
-            value,
+            value: value.into(),
             location,
         }),
         Err(problem) => Err(Box::new(

@@ -187,11 +187,11 @@ impl Constraints {
                 _ => &mut inventory["cluster"],
             };
             slot[id.api_version.as_str()][id.kind.as_str()][id.name.as_str()] =
-                landing.object(target.value).into_owned();
+                landing.object(target.value()).into_owned();
             if is_namespace(id) {
                 prepared.namespace_labels.insert(
                     (target.cluster.map(str::to_owned), id.name.clone()),
-                    namespace_labels(&id.name, target.value.pointer("/metadata/labels")),
+                    namespace_labels(&id.name, target.value().pointer("/metadata/labels")),
                 );
             }
         }
@@ -274,7 +274,7 @@ impl Prepared<'_> {
                     "name": target.id.name,
                     "namespace": landing.review_namespace(target.id),
                     "operation": "CREATE",
-                    "object": landing.object(target.value),
+                    "object": landing.object(target.value()),
                 },
                 "parameters": constraint.parameters,
             });
@@ -383,7 +383,7 @@ impl Prepared<'_> {
             return false;
         }
         if let Some(selector) = &m.label_selector
-            && !label_selector_matches(selector, target.value.pointer("/metadata/labels"))
+            && !label_selector_matches(selector, target.value().pointer("/metadata/labels"))
         {
             return false;
         }
@@ -702,6 +702,7 @@ fn constraint(templates: &[Template], value: &Json) -> Result<Constraint, String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::object::ObjectValue;
 
     #[test]
     fn label_selectors() {
@@ -730,7 +731,7 @@ mod tests {
         }
     }
 
-    fn target<'a>(id: &'a ObjectId, value: &'a Json) -> Target<'a> {
+    fn target<'a>(id: &'a ObjectId, value: &'a ObjectValue) -> Target<'a> {
         Target {
             subject: id.display_name(),
             cluster: Some("dev"),
@@ -754,14 +755,16 @@ mod tests {
 
     #[test]
     fn a_namespaced_object_without_namespace_lands_in_default() {
-        let value = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}});
+        let value = ObjectValue::parsed(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}),
+        );
         let loose = id("ConfigMap", "v1", None, "a");
         let landing = Landing::of(&target(&loose, &value), &scope);
         assert!(landing.is_namespaced && landing.defaulted);
         assert_eq!(landing.namespace, Some("default"));
         assert_eq!(landing.review_namespace(&loose), "default");
         assert_eq!(
-            landing.object(&value)["metadata"],
+            landing.object(value.get())["metadata"],
             json!({"name": "a", "namespace": "default"})
         );
         // Named namespace: kept, object untouched.
@@ -769,14 +772,14 @@ mod tests {
         let landing = Landing::of(&target(&placed, &value), &scope);
         assert_eq!((landing.namespace, landing.defaulted), (Some("app"), false));
         assert!(matches!(
-            landing.object(&value),
+            landing.object(value.get()),
             std::borrow::Cow::Borrowed(_)
         ));
     }
 
     #[test]
     fn cluster_scoped_and_unknown_objects_keep_no_namespace() {
-        let value = json!({"metadata": {"name": "x"}});
+        let value = ObjectValue::parsed(json!({"metadata": {"name": "x"}}));
         for object in [
             id("ClusterRole", "rbac.authorization.k8s.io/v1", None, "x"),
             // Unknown scope and no namespace: cluster-scoped, as before.
@@ -844,7 +847,7 @@ mod tests {
             violations: Vec::new(),
         };
         let selected = |prepared: &Prepared, object: &ObjectId| -> Vec<usize> {
-            let value = json!({});
+            let value = ObjectValue::parsed(json!({}));
             let target = target(object, &value);
             let landing = Landing::of(&target, &scope);
             (0..constraints.len())

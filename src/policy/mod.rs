@@ -35,7 +35,7 @@ use serde::Deserialize;
 
 use crate::model::digest::Digest;
 use crate::model::events::Events;
-use crate::model::object::Target;
+use crate::model::object::{ObjectValue, Target};
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::secrets;
 use crate::model::stage::StageReport;
@@ -365,7 +365,10 @@ impl PolicyStage {
                     namespace: None,
                     name: String::new(),
                 };
-                let seen = secrets::as_policies_see(document.value, self.reveal_secret_values);
+                let seen = ObjectValue::parsed(
+                    secrets::as_policies_see(document.value, self.reveal_secret_values)
+                        .into_owned(),
+                );
                 let target = Target {
                     subject: document.subject.clone(),
                     cluster: None,
@@ -552,7 +555,7 @@ fn rego_results(
                 return no_context();
             };
             let vm = workers.vm.get_or_insert_with(|| new_vm(program));
-            evaluate_vm(vm, &loaded.packages, data, target.value, context, budget)
+            evaluate_vm(vm, &loaded.packages, data, target.value(), context, budget)
         }
         Prepared::Interpreter { engines } => {
             let engine = match workers.rego.entry(key) {
@@ -565,7 +568,7 @@ fn rego_results(
             evaluate(
                 engine,
                 &loaded.packages,
-                target.value,
+                target.value(),
                 context,
                 &mut printed,
                 budget,
@@ -1297,7 +1300,7 @@ mod tests {
     #[test]
     fn policyrun_document_holds_the_cluster_and_the_objects_context() {
         let id = object_id();
-        let value = serde_json::json!({"kind": "Deployment"});
+        let value = ObjectValue::parsed(serde_json::json!({"kind": "Deployment"}));
         let target = Target {
             subject: id.display_name(),
             cluster: Some("dev"),
@@ -1350,8 +1353,8 @@ mod tests {
         id.api_version = "v1".to_owned();
         id.kind = "Secret".to_owned();
         // "aHVudGVyMg==" is base64 for "hunter2".
-        let value = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "db"}, "data": {"password": "aHVudGVyMg=="}});
+        let value = ObjectValue::parsed(serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db"}, "data": {"password": "aHVudGVyMg=="}}));
         let target = Target {
             subject: id.display_name(),
             cluster: None,

@@ -9,7 +9,7 @@ use crate::model::secrets;
 /// Replaces every value of the target's Secrets (the target itself, or nested in it) in the
 /// outcomes' messages (the one line and each finding on its own) and details.
 pub fn secret_values(target: &Target, outcomes: &mut [Outcome]) {
-    hide_values(&secrets::value_strings(target.value), outcomes);
+    hide_values(&secrets::value_strings(target.value()), outcomes);
 }
 
 /// Replaces each of `values` (from [`secrets::value_strings`]) in the outcomes' messages and
@@ -32,11 +32,12 @@ pub fn hide_values(values: &[String], outcomes: &mut [Outcome]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::object::ObjectValue;
     use crate::model::outcome::Location;
     use crate::model::outcome::{ObjectId, Stage, Status};
-    use serde_json::{Value, json};
+    use serde_json::json;
 
-    fn target_of<'a>(id: &'a ObjectId, value: &'a Value) -> Target<'a> {
+    fn target_of<'a>(id: &'a ObjectId, value: &'a ObjectValue) -> Target<'a> {
         Target {
             subject: id.display_name(),
             cluster: Some("dev"),
@@ -64,8 +65,10 @@ mod tests {
     #[test]
     fn committed_and_decoded_values_are_hidden() {
         // "aHVudGVyMg==" is base64 for "hunter2".
-        let value = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
-            "data": {"password": "aHVudGVyMg=="}, "stringData": {"token": "s3cr3t-token"}});
+        let value = ObjectValue::parsed(
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
+            "data": {"password": "aHVudGVyMg=="}, "stringData": {"token": "s3cr3t-token"}}),
+        );
         let id = id("Secret");
         let mut outcomes = vec![
             Outcome::new(Stage::Policy, "main.deny", Status::Failed)
@@ -85,8 +88,10 @@ mod tests {
 
     #[test]
     fn every_message_of_several_is_cleaned() {
-        let value = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
-            "data": {"password": "aHVudGVyMg=="}});
+        let value = ObjectValue::parsed(
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
+            "data": {"password": "aHVudGVyMg=="}}),
+        );
         let id = id("Secret");
         let mut outcomes = vec![
             Outcome::new(Stage::Policy, "main.deny", Status::Failed).messages(vec![
@@ -109,8 +114,10 @@ mod tests {
 
     #[test]
     fn other_kinds_are_left_alone() {
-        let value = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "db"},
-            "data": {"password": "hunter2"}});
+        let value = ObjectValue::parsed(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "db"},
+            "data": {"password": "hunter2"}}),
+        );
         let id = id("ConfigMap");
         let mut outcomes =
             vec![Outcome::new(Stage::Policy, "main.deny", Status::Failed).message("hunter2")];

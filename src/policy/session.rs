@@ -1,7 +1,6 @@
 //! One policy run whose objects come a part at a time: `policyrun test -` judges its
 //! stream a batch at a time, so that no more than a batch of parsed documents is held.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rayon::prelude::*;
@@ -13,7 +12,7 @@ use super::{
     ClusterContext, Document, PolicyStage, Prepared, Recall, RunShare, gatekeeper, load_outcome,
     policy_outcome, prepare, redact, share,
 };
-use crate::model::object::Target;
+use crate::model::object::{ObjectValue, Target};
 use crate::model::outcome::{ObjectId, Outcome, Status};
 use crate::model::secrets;
 use crate::model::supervision::{self, Work};
@@ -131,26 +130,27 @@ impl Session<'_> {
         // What the policies judge: the objects with their Secrets' values masked (unless
         // revealed), for the Rego rules, the Gatekeeper reviews and inventories alike; the
         // objects as they are only tell redaction what to hide.
-        let seen: Vec<Cow<serde_json::Value>> = targets
+        // An object without a Secret is seen as it is: its value is not built here, only
+        // where a verdict is not recalled.
+        let masked: Vec<Option<ObjectValue>> = targets
             .par_iter()
             .zip(&holds_secret)
             .map(|(t, holds)| {
-                if *holds {
-                    secrets::as_policies_see(t.value, stage.reveal_secret_values)
-                } else {
-                    Cow::Borrowed(t.value)
-                }
+                holds.then(|| {
+                    let seen = secrets::as_policies_see(t.value(), stage.reveal_secret_values);
+                    ObjectValue::parsed(seen.into_owned())
+                })
             })
             .collect();
         let judged: Vec<Target> = targets
             .iter()
-            .zip(&seen)
-            .map(|(target, value)| Target {
+            .zip(&masked)
+            .map(|(target, masked)| Target {
                 subject: target.subject.clone(),
                 cluster: target.cluster,
                 entry: target.entry,
                 id: target.id,
-                value,
+                value: masked.as_ref().unwrap_or(target.value),
                 location: target.location.clone(),
                 source: target.source,
                 // The content as read names what the policies see too: masking is a
@@ -167,7 +167,7 @@ impl Session<'_> {
                 cluster_secrets
                     .entry(target.cluster)
                     .or_default()
-                    .extend(secrets::value_strings(target.value));
+                    .extend(secrets::value_strings(target.value()));
             }
             for values in cluster_secrets.values_mut() {
                 // Longest first, as `value_strings` gives them; equal ones next to each other.

@@ -445,7 +445,10 @@ struct Round<'a, 't> {
 type Evaluation = Option<(Evaluated, Duration)>;
 
 fn kind_of<'v>(target: &Target<'v>) -> Option<&'v str> {
-    target.value.get("kind").and_then(serde_json::Value::as_str)
+    target
+        .value()
+        .get("kind")
+        .and_then(serde_json::Value::as_str)
 }
 
 impl Round<'_, '_> {
@@ -561,7 +564,7 @@ impl Round<'_, '_> {
                             vm,
                             &loaded.packages,
                             data,
-                            target.value,
+                            target.value(),
                             Some(context),
                             &budget,
                         )))
@@ -581,7 +584,7 @@ impl Round<'_, '_> {
                                 e.insert(prepared)
                             }
                         };
-                        evaluate_units(engine, units, &own, target.value, context, &budget)
+                        evaluate_units(engine, units, &own, target.value(), context, &budget)
                     }
                 };
                 Some((evaluated, budget.used()))
@@ -734,9 +737,10 @@ impl Round<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::object::ObjectValue;
     use serde_json::json;
 
-    fn subject(value: &serde_json::Value, cluster: usize) -> Option<Subject<'_>> {
+    fn subject(value: &ObjectValue, cluster: usize) -> Option<Subject<'_>> {
         Some(Subject {
             content: Content {
                 value,
@@ -758,9 +762,10 @@ mod tests {
 
     #[test]
     fn equal_objects_share_where_what_is_read_is_equal() {
-        let deployment = json!({"kind": "Deployment", "spec": {"replicas": 1}});
+        let deployment =
+            ObjectValue::parsed(json!({"kind": "Deployment", "spec": {"replicas": 1}}));
         let same = deployment.clone();
-        let other = json!({"kind": "Deployment", "spec": {"replicas": 2}});
+        let other = ObjectValue::parsed(json!({"kind": "Deployment", "spec": {"replicas": 2}}));
         let clusters = vec![
             json!({"name": "dev", "policy": {"pod_security": "baseline"}}),
             json!({"name": "int", "policy": {"pod_security": "restricted"}}),
@@ -797,8 +802,8 @@ mod tests {
 
     #[test]
     fn an_unset_value_differs_from_null_and_numbers_keep_their_type() {
-        let one = json!({"a": 1});
-        let float = json!({"a": 1.0});
+        let one = ObjectValue::parsed(json!({"a": 1}));
+        let float = ObjectValue::parsed(json!({"a": 1.0}));
         let clusters = vec![json!({"policy": {}}), json!({"policy": {"x": null}})];
         let subjects = vec![subject(&one, 0), subject(&one, 1), subject(&float, 0)];
         let plan = Plan::new(&[paths(&["cluster.policy.x"])], &subjects, &clusters);

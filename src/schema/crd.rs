@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use crate::model::digest::Digest;
+use crate::model::outcome::ObjectId;
 
 use super::bundle::DEFINITIONS_URI;
 use super::gvk::Gvk;
@@ -34,6 +35,12 @@ pub struct CrdVersion {
     /// What names everything above across runs: the CRD's name, group, kind and scope and
     /// the version as written (its schema with the defaults and nulls `schema` drops).
     pub source: Digest,
+}
+
+/// Whether an object so named is a CustomResourceDefinition: its identity is read from the
+/// same two fields [`is_crd`] reads, and asking needs no value.
+pub fn names_a_crd(id: &ObjectId) -> bool {
+    id.kind == CRD_KIND && id.api_version == CRD_API_VERSION
 }
 
 pub fn is_crd(object: &Value) -> bool {
