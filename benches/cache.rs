@@ -426,9 +426,7 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::model::repo
                 .map(policyrun::schema::memory::SchemaMemory::open),
             every_object: true,
         };
-        outcomes.extend(
-            policyrun::schema::run(&mut catalog, input, &policyrun::model::events::Unseen).outcomes,
-        );
+        outcomes.extend(policyrun::schema::run(&mut catalog, input).outcomes);
         schemas.push(started.elapsed());
         drop(targets);
         outcomes.extend(gate::expansion_outcomes(&expanded));

@@ -710,12 +710,7 @@ fn remembering(
         every_source: true,
         memory: Some(cache),
     };
-    let report = policyrun::style::run(
-        &config.repo,
-        &config.style,
-        input,
-        &policyrun::model::events::Unseen,
-    );
+    let report = policyrun::style::run(&config.repo, &config.style, input);
     (report.outcomes, report.notes.into_iter().next())
 }
 

@@ -13,7 +13,6 @@ use walkdir::WalkDir;
 
 use super::UsageError;
 use super::config::{Config, Needs};
-use crate::model::events::Unseen;
 use crate::model::outcome::{Outcome, Stage, Status};
 use crate::model::repository::CONFIG_FILE;
 
@@ -542,7 +541,7 @@ fn choose_style(root: &Path, layout: &Layout) -> Result<StyleChoice, UsageError>
                 every_source: true,
                 memory: None,
             };
-            let report = crate::style::run(&config.repo, &config.style, input, &Unseen);
+            let report = crate::style::run(&config.repo, &config.style, input);
             let total = report.outcomes.len();
             let canonical = report
                 .outcomes

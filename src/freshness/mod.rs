@@ -12,7 +12,6 @@ use rayon::prelude::*;
 use serde_json::Value;
 use walkdir::WalkDir;
 
-use crate::model::events::Events;
 use crate::model::expansion::{Expanded, Produced, output_prefix};
 use crate::model::outcome::{Location, Outcome, Stage, Status, plain_name, shown_path};
 use crate::model::paths;
@@ -172,7 +171,7 @@ pub struct Input<'a> {
 
 /// The freshness stage: every produced file against its committed version, and every
 /// committed file no entry produces (an orphan).
-pub fn run(repo: &Repository, input: Input, _events: &dyn Events) -> StageReport {
+pub fn run(repo: &Repository, input: Input) -> StageReport {
     StageReport::of(check(repo, input.committed, input.expanded))
 }
 

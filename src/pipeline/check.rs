@@ -11,7 +11,7 @@ use crate::freshness;
 use crate::jsonnet;
 use crate::jsonnet::discover;
 use crate::jsonnet::stage::EntryExpansion;
-use crate::model::events::{Events, Unseen};
+use crate::model::events::Events;
 use crate::model::expansion::Entry;
 use crate::model::expansion::{Expanded, ExpandedFiles, Object};
 use crate::model::json_lines;
@@ -261,7 +261,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     // Freshness reads the committed files, the object checks read the expansions: neither
     // needs the other, and the object checks have serial parts a core would idle through.
     let (fresh, ()) = rayon::join(
-        || freshness::run(&config.repo, input, &Unseen),
+        || freshness::run(&config.repo, input),
         || {
             let (outcomes, stats, catalog) = (&mut outcomes, &mut stats, &mut catalog);
             let own_targets = targets(&own);
@@ -294,7 +294,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
                         .map(schema::memory::SchemaMemory::open),
                     every_object: scope.every_object(),
                 };
-                stage::add(outcomes, stats, schema::run(catalog, input, &Unseen));
+                stage::add(outcomes, stats, schema::run(catalog, input));
             }
             if !options.without_policy && config.policy.is_empty() {
                 outcomes.push(policy::no_policies());
@@ -327,7 +327,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
                     memory,
                     every_object: scope.every_object(),
                 };
-                stage::add(outcomes, stats, policy::run(&policies, input, &Unseen));
+                stage::add(outcomes, stats, policy::run(&policies, input));
             }
         },
     );
@@ -391,7 +391,7 @@ fn start<'c>(
                                     every_source: scope.every_source(),
                                     memory: options.cache.as_ref(),
                                 };
-                                style::run(&config.repo, &config.style, input, &Unseen)
+                                style::run(&config.repo, &config.style, input)
                             })
                         },
                     )

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::jsonnet::expand::identity;
-use crate::model::events::Unseen;
 use crate::model::manifests::{self, Format, Item};
 use crate::model::object::{ObjectValue, Target};
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status, shown_path};
@@ -85,7 +84,7 @@ pub fn run(settings: Settings, paths: &[PathBuf], share: bool) -> Result<Vec<Out
             memory: None,
             every_object: false,
         };
-        schema::run(catalog, input, &Unseen).outcomes
+        schema::run(catalog, input).outcomes
     };
     if !files.is_empty() {
         let (found, read) = read_objects(&files, Stage::Schema)?;

@@ -34,7 +34,6 @@ use regorus::{Engine, Value};
 use serde::Deserialize;
 
 use crate::model::digest::Digest;
-use crate::model::events::Events;
 use crate::model::object::{ObjectValue, Target};
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::secrets;
@@ -255,7 +254,7 @@ pub struct Input<'a, 'm> {
 /// The policy stage: every owned target judged by the loaded packages (or recalled from the
 /// memory of earlier runs), the memory saved, and the numbers of what was recalled and
 /// shared.
-pub fn run(stage: &PolicyStage, input: Input, _events: &dyn Events) -> StageReport {
+pub fn run(stage: &PolicyStage, input: Input) -> StageReport {
     let mut notes = Vec::new();
     let memory = match input.memory {
         Some(Ok(memory)) => Some(memory),

@@ -22,7 +22,6 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::model::digest::Digest;
-use crate::model::events::Events;
 use crate::model::expansion::Object;
 use crate::model::object::Target;
 use crate::model::outcome::{Location, Outcome, Stage, Status};
@@ -873,7 +872,7 @@ pub struct Input<'a, 'm> {
 /// distinct kind is resolved once, then every object is checked in parallel, unless the
 /// memory knows it passed. The report counts the objects that took the check of an earlier
 /// object of the same content, and those whose pass was recalled.
-pub fn run(catalog: &mut Catalog, input: Input, _events: &dyn Events) -> StageReport {
+pub fn run(catalog: &mut Catalog, input: Input) -> StageReport {
     let Input {
         targets,
         context,

@@ -18,7 +18,6 @@ use serde::Deserialize;
 use walkdir::WalkDir;
 
 use crate::model::digest::Digest;
-use crate::model::events::Events;
 use crate::model::outcome::{Location, Outcome, Stage, Status, shown_path};
 use crate::model::repository::{CONFIG_FILE, Cluster, Repository};
 use crate::model::stage::StageReport;
@@ -463,12 +462,7 @@ pub struct Input<'a> {
 
 /// The style stage: one outcome per source — passed, failed with a diff, or an error
 /// naming `file:line:column` — and a note when its memory could not be written.
-pub fn run(
-    repo: &Repository,
-    settings: &Settings,
-    input: Input,
-    _events: &dyn Events,
-) -> StageReport {
+pub fn run(repo: &Repository, settings: &Settings, input: Input) -> StageReport {
     let (outcomes, note) = judge_sources(repo, settings, &input);
     StageReport {
         outcomes,
