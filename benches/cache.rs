@@ -403,7 +403,9 @@ fn warm_phases(config: &Config, root: &Path, clusters: &[&policyrun::model::repo
     for _ in 0..5 {
         collect_garbage();
         let started = Instant::now();
-        let ((expanded, _, _), stats) = gate::expand_counted(config, options).expect("expand");
+        let gate::Expansion {
+            expanded, stats, ..
+        } = gate::expand(config, options).expect("expand");
         lookups.push(started.elapsed());
         assert_eq!(stats.evaluated, 0);
         let started = Instant::now();

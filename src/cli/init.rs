@@ -411,9 +411,10 @@ fn infer_ext_vars(root: &Path, layout: &mut Layout, style: &str) -> Result<(), U
     let config = Config::parse_for(&text, root.to_path_buf(), Needs::Tree)
         .map_err(|e| UsageError(format!("init: {e}")))?;
     // The expansion only: the other stages would judge the sentinel.
-    let (expanded, _, _) =
+    let expanded =
         crate::pipeline::check::expand(&config, &crate::pipeline::check::Options::default())
-            .map_err(UsageError)?;
+            .map_err(UsageError)?
+            .expanded;
     // name -> cluster -> values seen
     let mut seen: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     for expanded in &expanded {

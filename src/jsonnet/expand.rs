@@ -476,7 +476,12 @@ fn add_file(
     for item_value in found {
         match item_value {
             Ok((pointer, object)) => match identity(&object) {
-                Ok((api_version, kind, namespace, name)) => out.objects.push(Object {
+                Ok(Identity {
+                    api_version,
+                    kind,
+                    namespace,
+                    name,
+                }) => out.objects.push(Object {
                     id: ObjectId {
                         cluster: cluster.to_owned(),
                         entry: entry.path.clone(),
@@ -726,8 +731,14 @@ fn collect_objects(value: Value, pointer: String, out: &mut Vec<Result<(String, 
     }
 }
 
-/// apiVersion, kind, namespace and name of an object.
-pub type Identity = (String, String, Option<String>, String);
+/// What names a Kubernetes object in a cluster, as its value says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
 
 /// The identity of a Kubernetes object, or what is missing from it.
 pub fn identity(object: &Value) -> Result<Identity, String> {
@@ -752,7 +763,12 @@ pub fn identity(object: &Value) -> Result<Identity, String> {
             ));
         }
     };
-    Ok((api_version, kind, namespace, name))
+    Ok(Identity {
+        api_version,
+        kind,
+        namespace,
+        name,
+    })
 }
 
 #[cfg(test)]
@@ -805,12 +821,12 @@ mod tests {
         let ok = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w", "namespace": "web"}});
         assert_eq!(
             identity(&ok).unwrap(),
-            (
-                "apps/v1".into(),
-                "Deployment".into(),
-                Some("web".into()),
-                "w".into()
-            )
+            Identity {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: Some("web".into()),
+                name: "w".into(),
+            }
         );
         let no_name = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {}});
         assert!(identity(&no_name).unwrap_err().contains("metadata.name"));

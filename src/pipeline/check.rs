@@ -75,19 +75,19 @@ pub struct Run {
     pub stats: Stats,
 }
 
-/// What `expand` found: the expansions, the error outcomes of entry files whose names cannot
-/// be used (never expanded), and whether every cluster was selected.
-pub type Expansion = (Vec<Expanded>, Vec<Outcome>, bool);
+/// What `expand` found.
+pub struct Expansion {
+    pub expanded: Vec<Expanded>,
+    /// The error outcomes of entry files whose names cannot be used (never expanded).
+    pub badly_named: Vec<Outcome>,
+    /// Whether every cluster was selected.
+    pub every_cluster: bool,
+    pub stats: Stats,
+}
 
 /// Discovers and expands the selected clusters' entries. A usage problem (unknown cluster,
 /// unreadable cluster directory) is an `Err`; everything else is an outcome.
 pub fn expand(config: &Config, options: &Options) -> Result<Expansion, String> {
-    let (expansion, _) = expand_counted(config, options)?;
-    Ok(expansion)
-}
-
-/// As `expand`, with the stats.
-pub fn expand_counted(config: &Config, options: &Options) -> Result<(Expansion, Stats), String> {
     let scope = Scope::of(config, options)?;
     let discovered = discover::entries(&config.repo, &scope.clusters)?;
     let entries = discovered.entries;
@@ -99,10 +99,12 @@ pub fn expand_counted(config: &Config, options: &Options) -> Result<(Expansion, 
             EntryExpansion::ContextOnly(_) => None,
         })
         .collect();
-    Ok((
-        (expanded, discovered.badly_named, scope.every_cluster),
+    Ok(Expansion {
+        expanded,
+        badly_named: discovered.badly_named,
+        every_cluster: scope.every_cluster,
         stats,
-    ))
+    })
 }
 
 /// Expands `entries` with the jsonnet stage: from the records where one is up to date,

@@ -23,13 +23,13 @@ pub struct Expansions {
 /// Expands the clusters `options` selects. A usage problem (unknown cluster, unreadable
 /// cluster directory) is an `Err`; everything else is an outcome.
 pub fn expansions(config: &Config, options: &Options) -> Result<Expansions, String> {
-    let (expanded, badly_named, all_clusters) = check::expand(config, options)?;
-    let mut outcomes = badly_named;
-    outcomes.extend(check::expansion_outcomes(&expanded));
+    let expansion = check::expand(config, options)?;
+    let mut outcomes = expansion.badly_named;
+    outcomes.extend(check::expansion_outcomes(&expansion.expanded));
     Ok(Expansions {
-        expanded,
+        expanded: expansion.expanded,
         outcomes,
-        all_clusters,
+        all_clusters: expansion.every_cluster,
     })
 }
 

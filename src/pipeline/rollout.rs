@@ -115,7 +115,11 @@ pub fn diff(
             clusters: vec![cluster.name.clone()],
             ..check::Options::default()
         };
-        let (expanded, badly_named, _) = check::expand(config, &options)?;
+        let check::Expansion {
+            expanded,
+            badly_named,
+            ..
+        } = check::expand(config, &options)?;
         outcomes.extend(badly_named);
         outcomes.extend(
             check::expansion_outcomes(&expanded)

@@ -449,7 +449,12 @@ fn object(
     stage: Stage,
 ) -> Result<ManifestObject, Box<Outcome>> {
     match manifest_identity(&value) {
-        Ok((api_version, kind, namespace, name)) => Ok(ManifestObject {
+        Ok(crate::jsonnet::expand::Identity {
+            api_version,
+            kind,
+            namespace,
+            name,
+        }) => Ok(ManifestObject {
             id: ObjectId {
                 cluster: String::new(),
                 entry: file.to_path_buf(),
