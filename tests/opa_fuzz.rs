@@ -48,7 +48,6 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use policyrun::model::outcome::{Outcome, Status};
-use policyrun::policy::waivers::Date;
 use policyrun::policy::{ClusterContext, Document, PolicyStage, RegoEngine, RunShare, Settings};
 use rayon::prelude::*;
 use serde_json::{Value, json};
@@ -1064,15 +1063,19 @@ fn policyrun_verdicts(dir: &Path, engine: RegoEngine, documents: &[Value]) -> Ve
         })
         .collect();
     let contexts = HashMap::from([(None, ClusterContext::default())]);
-    let outcomes = policyrun::model::outcome::every_pass(stage.run_with_documents(
-        &[],
-        &docs,
-        &contexts,
-        &|_, _| None,
-        Date::today(),
-        &RunShare::whole(),
-        None,
-    ));
+    let outcomes = policyrun::model::outcome::every_pass(
+        stage
+            .run(policyrun::policy::Input {
+                targets: &[],
+                documents: &docs,
+                contexts: &contexts,
+                namespaced: &|_, _| None,
+                share: &RunShare::whole(),
+                memory: None,
+                every_object: true,
+            })
+            .outcomes,
+    );
     let load_error: Option<&Outcome> = outcomes
         .iter()
         .find(|o| o.status == Status::Error && o.check == policyrun::policy::LOAD);
@@ -1132,15 +1135,19 @@ fn split_verdicts(dir: &Path, case: &Case, documents: &[Value]) -> Vec<Verdict> 
         })
         .collect();
     let contexts = HashMap::from([(None, ClusterContext::default())]);
-    let outcomes = policyrun::model::outcome::every_pass(stage.run_with_documents(
-        &[],
-        &docs,
-        &contexts,
-        &|_, _| None,
-        Date::today(),
-        &RunShare::whole(),
-        None,
-    ));
+    let outcomes = policyrun::model::outcome::every_pass(
+        stage
+            .run(policyrun::policy::Input {
+                targets: &[],
+                documents: &docs,
+                contexts: &contexts,
+                namespaced: &|_, _| None,
+                share: &RunShare::whole(),
+                memory: None,
+                every_object: true,
+            })
+            .outcomes,
+    );
     (0..documents.len())
         .map(|i| {
             let prefix = format!("input[{i}] main.deny_");

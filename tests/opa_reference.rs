@@ -19,7 +19,6 @@ use policyrun::model::object::{ObjectValue, Target};
 use policyrun::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use policyrun::model::secrets;
 use policyrun::pipeline::check;
-use policyrun::policy::waivers::Date;
 use policyrun::policy::{self, ClusterContext, PolicyStage, RegoEngine, RunShare, Settings};
 use policyrun::schema::Catalog;
 use serde_json::{Value, json};
@@ -1396,14 +1395,16 @@ fn generated_corpus_verdicts_equal_opas() {
         &contexts,
         &scope,
         &|stage| {
-            policyrun::model::outcome::every_pass(stage.run(
-                &targets,
-                &contexts,
-                &scope,
-                Date::today(),
-                &RunShare::whole(),
-                None,
-            ))
+            let input = policyrun::policy::Input {
+                targets: &targets,
+                documents: &[],
+                contexts: &contexts,
+                namespaced: &scope,
+                share: &RunShare::whole(),
+                memory: None,
+                every_object: true,
+            };
+            policyrun::model::outcome::every_pass(stage.run(input).outcomes)
         },
     );
     assert_no_differences("generated corpus", found.compared, &found.differences);

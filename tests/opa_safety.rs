@@ -12,7 +12,6 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use policyrun::model::outcome::Status;
-use policyrun::policy::waivers::Date;
 use policyrun::policy::{ClusterContext, Document, PolicyStage, RegoEngine, RunShare, Settings};
 use regorus::Engine;
 use serde_json::Value;
@@ -488,15 +487,19 @@ fn policyrun_holds(module: &str, engine: RegoEngine, input: &Value) -> Option<bo
         location: None,
     }];
     let contexts = HashMap::from([(None, ClusterContext::default())]);
-    let outcomes = policyrun::model::outcome::every_pass(stage.run_with_documents(
-        &[],
-        &documents,
-        &contexts,
-        &|_, _| None,
-        Date::today(),
-        &RunShare::whole(),
-        None,
-    ));
+    let outcomes = policyrun::model::outcome::every_pass(
+        stage
+            .run(policyrun::policy::Input {
+                targets: &[],
+                documents: &documents,
+                contexts: &contexts,
+                namespaced: &|_, _| None,
+                share: &RunShare::whole(),
+                memory: None,
+                every_object: true,
+            })
+            .outcomes,
+    );
     let outcome = outcomes.iter().find(|o| o.check == "main.deny")?;
     match outcome.status {
         Status::Passed => Some(false),

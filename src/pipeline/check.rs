@@ -24,7 +24,7 @@ use crate::pipeline::changes::Changes;
 use crate::pipeline::settings::Config;
 use crate::pipeline::shard::Shard;
 use crate::policy::memory::VerdictMemory;
-use crate::policy::{self, ClusterContext, PolicyStage, waivers::Date};
+use crate::policy::{self, ClusterContext, PolicyStage};
 use crate::report::events::{Bar, TracesOnly};
 use crate::schema::{self, Catalog, gvk::Gvk};
 use crate::store::Store;
@@ -323,13 +323,14 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
                 let contexts = cluster_contexts(config, &all_targets, &context);
                 let input = policy::Input {
                     targets: &all_targets,
+                    documents: &[],
                     contexts: &contexts,
                     namespaced: &|cluster, id| namespaced(catalog, cluster, id),
                     share: &share,
                     memory,
                     every_object: scope.every_object(),
                 };
-                stage::add(outcomes, stats, policy::run(&policies, input));
+                stage::add(outcomes, stats, policies.run(input));
             }
         },
     );
@@ -492,14 +493,16 @@ pub fn policy_outcomes(
     part: &policy::RunShare,
 ) -> Vec<Outcome> {
     let contexts = cluster_contexts(config, targets, &[]);
-    crate::model::outcome::every_pass(policies.run(
+    let input = policy::Input {
         targets,
-        &contexts,
-        &|cluster, id| namespaced(catalog, cluster, id),
-        Date::today(),
-        part,
-        None,
-    ))
+        documents: &[],
+        contexts: &contexts,
+        namespaced: &|cluster, id| namespaced(catalog, cluster, id),
+        share: part,
+        memory: None,
+        every_object: true,
+    };
+    crate::model::outcome::every_pass(policies.run(input).outcomes)
 }
 
 /// Each configured cluster's policy context: its `[cluster.policy]` table and the Namespaces

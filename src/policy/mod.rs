@@ -238,6 +238,9 @@ pub struct Input<'a, 'm> {
     /// Every expanded object: those `share` owns are judged, all are Gatekeeper's
     /// inventory.
     pub targets: &'a [Target<'a>],
+    /// Documents that are not Kubernetes objects, judged by the Rego rules alone
+    /// (`policyrun test`), with the context of plain manifests (cluster `None`).
+    pub documents: &'a [Document<'a>],
     /// Each cluster's context: its `[cluster.policy]` table and its Namespaces.
     pub contexts: &'a HashMap<Option<String>, ClusterContext>,
     /// A kind's scope in a cluster, if known.
@@ -249,44 +252,6 @@ pub struct Input<'a, 'm> {
     /// Every object of the tree is among the targets and evaluated: only then may the
     /// memory forget the verdicts of objects it did not see.
     pub every_object: bool,
-}
-
-/// The policy stage: every owned target judged by the loaded packages (or recalled from the
-/// memory of earlier runs), the memory saved, and the numbers of what was recalled and
-/// shared.
-pub fn run(stage: &PolicyStage, input: Input) -> StageReport {
-    let mut notes = Vec::new();
-    let memory = match input.memory {
-        Some(Ok(memory)) => Some(memory),
-        Some(Err(reason)) => {
-            notes.push(format!("cache: {reason}"));
-            None
-        }
-        None => None,
-    };
-    let outcomes = stage.run(
-        input.targets,
-        input.contexts,
-        input.namespaced,
-        Date::today(),
-        input.share,
-        memory.as_ref(),
-    );
-    let mut stats = Stats {
-        policy_shared: stage.shared(),
-        ..Stats::default()
-    };
-    if let Some(memory) = memory {
-        stats.policy_recalled = memory.recalled();
-        if let Err(problem) = memory.save(input.every_object) {
-            notes.push(format!("cache: {problem}"));
-        }
-    }
-    StageReport {
-        outcomes,
-        notes,
-        stats,
-    }
 }
 
 impl PolicyStage {
@@ -448,40 +413,46 @@ impl PolicyStage {
         self.loaded.as_ref().map_or(&[], |l| l.packages.as_slice())
     }
 
-    /// Evaluates the targets `part` owns. `clusters` gives each cluster's context (`None`
-    /// is the cluster of plain manifests); `namespaced` tells a kind's scope in a cluster,
-    /// if known. Every target is Gatekeeper's inventory, whether owned or not.
-    pub fn run(
-        &self,
-        targets: &[Target],
-        clusters: &HashMap<Option<String>, ClusterContext>,
-        namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
-        today: Date,
-        part: &RunShare,
-        memory: Option<&VerdictMemory>,
-    ) -> Vec<Outcome> {
-        self.run_with_documents(targets, &[], clusters, namespaced, today, part, memory)
-    }
-
-    /// [`PolicyStage::run`], and the Rego rules on `documents` that are not Kubernetes
-    /// objects (`policyrun test`), with the context of plain manifests (cluster `None`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn run_with_documents(
-        &self,
-        targets: &[Target],
-        documents: &[Document],
-        clusters: &HashMap<Option<String>, ClusterContext>,
-        namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
-        today: Date,
-        part: &RunShare,
-        memory: Option<&VerdictMemory>,
-    ) -> Vec<Outcome> {
-        let (mut outcomes, session) = self.start(clusters, namespaced, today, part, memory);
+    /// The stage: every target `input.share` owns judged by the loaded packages (or
+    /// recalled from the memory of earlier runs), and the documents by the Rego rules; the
+    /// memory saved, and the numbers of what was recalled and shared. Every target is
+    /// Gatekeeper's inventory, whether owned or not.
+    pub fn run(&self, input: Input) -> StageReport {
+        let mut notes = Vec::new();
+        let memory = match input.memory {
+            Some(Ok(memory)) => Some(memory),
+            Some(Err(reason)) => {
+                notes.push(format!("cache: {reason}"));
+                None
+            }
+            None => None,
+        };
+        let (mut outcomes, session) = self.start(
+            input.contexts,
+            input.namespaced,
+            Date::today(),
+            input.share,
+            memory.as_ref(),
+        );
         if let Some(mut session) = session {
-            outcomes.extend(session.judge(targets, documents));
+            outcomes.extend(session.judge(input.targets, input.documents));
             outcomes.extend(session.finish());
         }
-        outcomes
+        let mut stats = Stats {
+            policy_shared: self.shared(),
+            ..Stats::default()
+        };
+        if let Some(memory) = memory {
+            stats.policy_recalled = memory.recalled();
+            if let Err(problem) = memory.save(input.every_object) {
+                notes.push(format!("cache: {problem}"));
+            }
+        }
+        StageReport {
+            outcomes,
+            notes,
+            stats,
+        }
     }
 }
 
@@ -1364,14 +1335,16 @@ mod tests {
             source: None,
             content: None,
         };
-        PolicyStage::new(&root, &settings).run(
-            &[target],
-            &HashMap::from([(None, ClusterContext::default())]),
-            &|_, _| Some(true),
-            Date::today(),
-            &RunShare::whole(),
-            None,
-        )
+        let input = Input {
+            targets: &[target],
+            documents: &[],
+            contexts: &HashMap::from([(None, ClusterContext::default())]),
+            namespaced: &|_, _| Some(true),
+            share: &RunShare::whole(),
+            memory: None,
+            every_object: true,
+        };
+        PolicyStage::new(&root, &settings).run(input).outcomes
     }
 
     #[test]
