@@ -194,18 +194,16 @@ impl Session<'_> {
             .collect();
         let rego = match (&stage.loaded, &self.prepared, &stage.units) {
             (Some(loaded), Some(prepared), Some(units)) => {
-                let (rego, shared) = share::rego_outcomes(
+                let round = share::Round {
                     loaded,
                     prepared,
                     units,
-                    stage.sharing,
-                    stage.object_budget,
-                    &judged,
-                    &wanted,
-                    self.clusters,
-                    namespaced,
-                    self.recall.as_ref(),
-                );
+                    budget_limit: stage.object_budget,
+                    targets: &judged,
+                    clusters: self.clusters,
+                    recall: self.recall.as_ref(),
+                };
+                let (rego, shared) = round.judge(&wanted, namespaced, stage.sharing);
                 stage.shared.fetch_add(shared, Ordering::Relaxed);
                 rego
             }

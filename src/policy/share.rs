@@ -397,48 +397,18 @@ enum Source<'c> {
 /// An object's rule outcomes and the share of its budget its own evaluations used.
 pub(super) type ObjectOutcomes = (Vec<Outcome>, Duration);
 
-/// One outcome per rule of every selected package for each wanted target (`None` for the
-/// others), with the share of the object's budget its own evaluations used, and how many rule
-/// evaluations (or, on the virtual machine, whole objects) were taken from another object.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn rego_outcomes(
-    loaded: &Loaded,
-    prepared: &Prepared,
-    units: &Units,
-    sharing: bool,
-    budget_limit: Duration,
-    targets: &[Target],
-    wanted: &[bool],
-    clusters: &HashMap<Option<String>, ClusterContext>,
-    namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
-    recall: Option<&Recall>,
-) -> (Vec<Option<ObjectOutcomes>>, usize) {
-    let round = Round {
-        loaded,
-        prepared,
-        units,
-        budget_limit,
-        targets,
-        clusters,
-        recall,
-    };
-    let sources = round.sources(wanted, namespaced);
-    let plan = round.plan(&sources, sharing);
-    let evaluated = round.evaluate(&sources, &plan);
-    round.outcomes(sources, &plan, &evaluated)
-}
-
 /// One policy run over the targets on regorus, in its steps: where each object's verdicts
 /// come from, which object evaluates what for which others, the evaluations, and the
 /// outcomes assembled from them.
-struct Round<'a, 't> {
-    loaded: &'a Loaded,
-    prepared: &'a Prepared,
-    units: &'a Units,
-    budget_limit: Duration,
-    targets: &'a [Target<'t>],
-    clusters: &'a HashMap<Option<String>, ClusterContext>,
-    recall: Option<&'a Recall<'a>>,
+pub(super) struct Round<'a, 't> {
+    pub(super) loaded: &'a Loaded,
+    pub(super) prepared: &'a Prepared,
+    pub(super) units: &'a Units,
+    /// Each object's evaluation budget.
+    pub(super) budget_limit: Duration,
+    pub(super) targets: &'a [Target<'t>],
+    pub(super) clusters: &'a HashMap<Option<String>, ClusterContext>,
+    pub(super) recall: Option<&'a Recall<'a>>,
 }
 
 /// What one object evaluated, and the time it took.
@@ -452,6 +422,22 @@ fn kind_of<'v>(target: &Target<'v>) -> Option<&'v str> {
 }
 
 impl Round<'_, '_> {
+    /// One outcome per rule of every selected package for each wanted target (`None` for
+    /// the others), with the share of the object's budget its own evaluations used, and how
+    /// many rule evaluations (or, on the virtual machine, whole objects) were taken from
+    /// another object (none without `sharing`).
+    pub(super) fn judge(
+        &self,
+        wanted: &[bool],
+        namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
+        sharing: bool,
+    ) -> (Vec<Option<ObjectOutcomes>>, usize) {
+        let sources = self.sources(wanted, namespaced);
+        let plan = self.plan(&sources, sharing);
+        let evaluated = self.evaluate(&sources, &plan);
+        self.outcomes(sources, &plan, &evaluated)
+    }
+
     /// Where each wanted object's verdicts come from: the memory of earlier runs, an
     /// evaluation, or nowhere (no policy context for its cluster).
     fn sources(
