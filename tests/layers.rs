@@ -270,6 +270,24 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
     walk.found
 }
 
+/// A function that needs more than clippy's seven arguments takes a named input instead
+/// (issue 30): no source may allow `clippy::too_many_arguments`.
+#[test]
+fn no_function_is_allowed_too_many_arguments() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let allowed: Vec<String> = modules(&src)
+        .into_iter()
+        .filter(|(_, file)| {
+            fs::read_to_string(file).is_ok_and(|text| text.contains("too_many_arguments"))
+        })
+        .map(|(module, _)| module)
+        .collect();
+    assert!(
+        allowed.is_empty(),
+        "too_many_arguments allowed in {allowed:?}"
+    );
+}
+
 #[test]
 fn no_cycle_leaves_a_part() {
     let graph = graph();
