@@ -20,17 +20,7 @@ use super::{RegoVersion, Settings};
 use crate::model::digest::Digest;
 use sha2::{Digest as _, Sha256};
 
-/// Something wrong with the policies themselves, with the place it was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// Repository-relative file.
-    pub file: PathBuf,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub message: String,
-    /// The engine's full text (source excerpt), when it has more to say.
-    pub detail: Option<String>,
-}
+pub use super::problem::Problem;
 
 /// What a conftest rule name means for the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

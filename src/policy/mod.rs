@@ -10,6 +10,7 @@ pub mod load;
 pub(crate) mod memory;
 pub mod opa;
 pub mod packs;
+mod problem;
 pub(crate) mod reads;
 pub mod redact;
 pub(crate) mod results;

@@ -25,7 +25,7 @@ use regorus::unstable::{
     AssignOp, Expr, Literal, LiteralStmt, Module, Parser, Query, Rule, RuleHead, Span,
 };
 
-use super::load::Problem;
+use super::problem::Problem;
 
 /// The modules of `engine` that use a variable OPA would refuse as unsafe: one problem per
 /// unsafe variable, at its first occurrence.
