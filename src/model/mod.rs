@@ -19,4 +19,5 @@ pub(crate) mod stage;
 pub(crate) mod stats;
 pub mod supervision;
 pub(crate) mod text;
+pub mod value;
 pub mod yaml;

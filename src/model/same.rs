@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::model::digest::Digest;
-use crate::model::object::ObjectValue;
+use crate::model::value::ObjectValue;
 
 /// A value as [`first_equal`] compares it.
 #[derive(Debug, Clone, Copy)]
