@@ -19,7 +19,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     // Before anything is written: a completion request answers and exits here.
-    policyrun::cli::complete::answer_if_asked();
+    policyrun::cli::complete::answer_if_asked(
+        <policyrun::cli::args::Cli as clap::CommandFactory>::command,
+    );
     policyrun::model::supervision::start();
     // The commands that evaluate a repository do it in a worker process this one watches
     // (`limits.memory_bytes`); a command line clap refuses is refused by the worker alike.

@@ -6,22 +6,19 @@ use std::ffi::OsStr;
 use std::io::Read;
 use std::path::Path;
 
-use clap::CommandFactory;
 use clap_complete::engine::CompletionCandidate;
 use clap_complete::env::{CompleteEnv, Shells};
 
-use super::args::Cli;
 use super::config::Config;
 
 /// The environment variable that makes a run a completion request. policyrun's own, so
 /// that a `COMPLETE` set for another tool never turns a gate run into one.
 pub const VARIABLE: &str = "POLICYRUN_COMPLETE";
 
-/// Answers a completion request and exits, when this run is one; otherwise returns.
-pub fn answer_if_asked() {
-    CompleteEnv::with_factory(Cli::command)
-        .var(VARIABLE)
-        .complete();
+/// Answers a completion request for the command line `command` makes and exits, when
+/// this run is one; otherwise returns.
+pub fn answer_if_asked(command: fn() -> clap::Command) {
+    CompleteEnv::with_factory(command).var(VARIABLE).complete();
 }
 
 /// The script a shell sources once: it asks the binary for every completion.
