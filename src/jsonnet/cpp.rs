@@ -49,7 +49,7 @@ pub fn runtime_error(request: &Request) -> Option<(String, Vec<Frame>)> {
     std::thread::Builder::new()
         .name("policyrun-cpp-jsonnet".into())
         // libjsonnet recurses on the native stack as deep as the program does.
-        .stack_size(super::expand::WORKER_STACK)
+        .stack_size(super::stack::WORKER_STACK)
         .spawn(move || {
             let _ = send.send(evaluate(&request));
         })

@@ -5,7 +5,7 @@
 mod pool;
 use super::cpp;
 
-pub use pool::WORKER_STACK;
+pub use super::stack::WORKER_STACK;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};

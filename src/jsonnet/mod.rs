@@ -10,5 +10,6 @@ pub(crate) mod imports;
 pub(crate) mod links;
 pub mod records;
 pub(crate) mod sandbox;
+mod stack;
 pub mod stage;
 pub(crate) mod stdlib;

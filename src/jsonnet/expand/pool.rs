@@ -12,17 +12,12 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use super::{Expanded, Failure, Progress, Worker};
+use crate::jsonnet::stack::WORKER_STACK;
 use crate::model::events::Events;
 use crate::model::expansion::Entry;
 use crate::model::outcome::Location;
 use crate::model::repository::Repository;
 use crate::model::supervision::{self, Work};
-
-/// Stack of every thread that evaluates jsonnet. Parsing and evaluating recurse once per
-/// level of nesting, and a pull request can nest as deep as it likes: with the default 2 MiB
-/// a file of a thousand nested brackets aborted the process. The size is only reserved
-/// address space; what a thread does not touch costs no memory.
-pub const WORKER_STACK: usize = 256 << 20;
 
 /// An entry to evaluate: its index in the caller's list, and the entry.
 type Job = (usize, Entry);
