@@ -30,7 +30,7 @@ use regorus::unstable::{
     AssignOp, BoolOp, Expr, Literal, LiteralStmt, Module, Parser, Query, Rule, RuleHead,
 };
 
-use super::text::{Edit, Range, apply, extent, render, statement_extent};
+use super::text::{Edit, Range, apply, children, extent, render, statement_extent};
 
 /// The prefix of the variables this rewrite introduces (policyrun's own names: a policy that
 /// uses one is refused at load, so they never meet a policy's variable).
@@ -951,41 +951,6 @@ fn plain_path(expr: &Expr) -> Option<String> {
             Some(format!("{}.{}", plain_path(refr)?, field.0.text()))
         }
         _ => None,
-    }
-}
-
-/// The expressions directly inside one (comprehensions' queries excepted).
-pub(super) fn children(expr: &Expr) -> Vec<&Expr> {
-    match expr {
-        Expr::Array { items, .. } | Expr::Set { items, .. } => {
-            items.iter().map(|i| i.as_ref()).collect()
-        }
-        Expr::Object { fields, .. } => fields
-            .iter()
-            .flat_map(|(_, k, v)| [k.as_ref(), v.as_ref()])
-            .collect(),
-        Expr::ArrayCompr { term, .. } | Expr::SetCompr { term, .. } => vec![term.as_ref()],
-        Expr::ObjectCompr { key, value, .. } => vec![key.as_ref(), value.as_ref()],
-        Expr::Call { fcn, params, .. } => std::iter::once(fcn.as_ref())
-            .chain(params.iter().map(|p| p.as_ref()))
-            .collect(),
-        Expr::UnaryExpr { expr, .. } | Expr::RefDot { refr: expr, .. } => vec![expr.as_ref()],
-        Expr::RefBrack { refr, index, .. } => vec![refr.as_ref(), index.as_ref()],
-        Expr::BinExpr { lhs, rhs, .. }
-        | Expr::BoolExpr { lhs, rhs, .. }
-        | Expr::ArithExpr { lhs, rhs, .. }
-        | Expr::AssignExpr { lhs, rhs, .. } => vec![lhs.as_ref(), rhs.as_ref()],
-        Expr::Membership {
-            key,
-            value,
-            collection,
-            ..
-        } => key
-            .iter()
-            .map(|k| k.as_ref())
-            .chain([value.as_ref(), collection.as_ref()])
-            .collect(),
-        _ => Vec::new(),
     }
 }
 

@@ -4,8 +4,6 @@
 
 use regorus::unstable::{Expr, Literal, LiteralStmt};
 
-use super::eager::children;
-
 /// Byte offsets `[start, end)` into a module's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Range {
@@ -114,4 +112,39 @@ pub fn apply(text: &str, edits: &[Edit]) -> String {
         },
         edits,
     )
+}
+
+/// The expressions directly inside one (comprehensions' queries excepted).
+pub(super) fn children(expr: &Expr) -> Vec<&Expr> {
+    match expr {
+        Expr::Array { items, .. } | Expr::Set { items, .. } => {
+            items.iter().map(|i| i.as_ref()).collect()
+        }
+        Expr::Object { fields, .. } => fields
+            .iter()
+            .flat_map(|(_, k, v)| [k.as_ref(), v.as_ref()])
+            .collect(),
+        Expr::ArrayCompr { term, .. } | Expr::SetCompr { term, .. } => vec![term.as_ref()],
+        Expr::ObjectCompr { key, value, .. } => vec![key.as_ref(), value.as_ref()],
+        Expr::Call { fcn, params, .. } => std::iter::once(fcn.as_ref())
+            .chain(params.iter().map(|p| p.as_ref()))
+            .collect(),
+        Expr::UnaryExpr { expr, .. } | Expr::RefDot { refr: expr, .. } => vec![expr.as_ref()],
+        Expr::RefBrack { refr, index, .. } => vec![refr.as_ref(), index.as_ref()],
+        Expr::BinExpr { lhs, rhs, .. }
+        | Expr::BoolExpr { lhs, rhs, .. }
+        | Expr::ArithExpr { lhs, rhs, .. }
+        | Expr::AssignExpr { lhs, rhs, .. } => vec![lhs.as_ref(), rhs.as_ref()],
+        Expr::Membership {
+            key,
+            value,
+            collection,
+            ..
+        } => key
+            .iter()
+            .map(|k| k.as_ref())
+            .chain([value.as_ref(), collection.as_ref()])
+            .collect(),
+        _ => Vec::new(),
+    }
 }

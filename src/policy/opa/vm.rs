@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use regorus::Engine;
 use regorus::unstable::{AssignOp, Expr, Literal, Query, Rule, RuleHead};
 
-use super::eager::children;
+use super::text::children;
 
 /// The first construct of `engine`'s modules that the virtual machine would evaluate
 /// otherwise than OPA, as `file:line: why`.
