@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::risks;
+use super::parts;
 use crate::model::secrets;
 
 /// What a value turns into where it must not be shown.
@@ -412,7 +412,7 @@ pub fn about(value: &Value, hidden: &[String]) -> Option<String> {
     let text = match kind {
         "RoleBinding" | "ClusterRoleBinding" => {
             let field = |f: &str| value.pointer(f).and_then(Value::as_str).unwrap_or("?");
-            let subjects: Vec<String> = risks::subjects(Some(value)).into_iter().collect();
+            let subjects: Vec<String> = parts::subjects(Some(value)).into_iter().collect();
             format!(
                 "binds {} {} to {}",
                 field("/roleRef/kind"),
@@ -445,13 +445,13 @@ pub fn about(value: &Value, hidden: &[String]) -> Option<String> {
             format!("keys {} (values hidden)", names.join(", "))
         }
         "Ingress" => {
-            let hosts: Vec<String> = risks::ingress_hosts(Some(value)).into_iter().collect();
+            let hosts: Vec<String> = parts::ingress_hosts(Some(value)).into_iter().collect();
             format!("hosts {}", hosts.join(", "))
         }
         "Namespace" => return None,
         _ => {
-            let spec = risks::pod_spec(value)?;
-            let images: Vec<String> = risks::containers(spec)
+            let spec = parts::pod_spec(value)?;
+            let images: Vec<String> = parts::containers(spec)
                 .filter_map(|c| c.get("image").and_then(Value::as_str).map(str::to_owned))
                 .collect();
             let mut text = format!("images {}", images.join(", "));

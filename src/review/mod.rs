@@ -6,6 +6,7 @@
 
 pub mod fields;
 pub mod group;
+mod parts;
 pub mod risks;
 
 use std::collections::{BTreeMap, HashSet};

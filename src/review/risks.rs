@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::ObjectKey;
 use super::fields::{image_change, split_image};
+use super::parts::{containers, ingress_hosts, pod_spec, subjects};
 use crate::model::secrets;
 
 /// One rule of the review's risk flags.
@@ -431,39 +432,6 @@ const EVERYONE: [&str; 3] = [
     "system:anonymous",
 ];
 
-/// The hosts an Ingress's rules serve (`*` for a rule without one).
-pub(super) fn ingress_hosts(ingress: Option<&Value>) -> BTreeSet<String> {
-    ingress
-        .and_then(|v| v.pointer("/spec/rules"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|rule| {
-            rule.get("host")
-                .and_then(Value::as_str)
-                .unwrap_or("*")
-                .to_owned()
-        })
-        .collect()
-}
-
-/// A binding's subjects, `Kind namespace/name` (or `Kind name`).
-pub(super) fn subjects(binding: Option<&Value>) -> BTreeSet<String> {
-    binding
-        .and_then(|b| b.get("subjects"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|s| {
-            let field = |f: &str| s.get(f).and_then(Value::as_str).unwrap_or("");
-            match field("namespace") {
-                "" => format!("{} {}", field("kind"), field("name")),
-                ns => format!("{} {ns}/{}", field("kind"), field("name")),
-            }
-        })
-        .collect()
-}
-
 fn binding_widened(
     key: &ObjectKey,
     old: Option<&Value>,
@@ -703,24 +671,6 @@ fn crd_change(old: Option<&Value>, new: Option<&Value>) -> String {
             }
         }
     }
-}
-
-/// The pod spec of a pod-bearing object.
-pub(super) fn pod_spec(value: &Value) -> Option<&Value> {
-    match value.get("kind")?.as_str()? {
-        "Pod" => value.get("spec"),
-        "CronJob" => value.pointer("/spec/jobTemplate/spec/template/spec"),
-        "PodTemplate" => value.pointer("/template/spec"),
-        _ => value.pointer("/spec/template/spec"),
-    }
-}
-
-/// The containers of a pod spec, every list of them.
-pub(super) fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
-    ["initContainers", "containers", "ephemeralContainers"]
-        .into_iter()
-        .filter_map(|list| spec.get(list).and_then(Value::as_array))
-        .flatten()
 }
 
 /// What a pod spec may do beyond an ordinary pod, each said on its own.
