@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 /// process CPU-time clock), which other tenants of a shared machine disturb far less than
 /// the wall clock. Summing `/proc/self/task/*/schedstat` instead missed the expansion's
 /// per-entry threads, which have exited by the time a run ends.
-pub fn cpu_time() -> Option<Duration> {
+pub(crate) fn cpu_time() -> Option<Duration> {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -27,7 +27,7 @@ pub fn cpu_time() -> Option<Duration> {
 
 /// Wall-clock time of `work` and the CPU time (user and system) of the child processes that
 /// ended meanwhile: what a command run by `work` cost.
-pub fn timed_children<T>(work: impl FnOnce() -> T) -> (T, Duration, Duration) {
+pub(crate) fn timed_children<T>(work: impl FnOnce() -> T) -> (T, Duration, Duration) {
     let cpu_before = children_cpu();
     let started = Instant::now();
     let result = work();
@@ -37,7 +37,7 @@ pub fn timed_children<T>(work: impl FnOnce() -> T) -> (T, Duration, Duration) {
 
 /// What one command cost: its wall-clock time, the CPU time (user and system) of it and of
 /// the processes it waited for, and the peak resident memory of the largest of them.
-pub struct ChildCost {
+pub(crate) struct ChildCost {
     pub wall: Duration,
     pub cpu: Duration,
     /// Bytes: the largest `ru_maxrss` of the process and the children it waited for (a
@@ -53,7 +53,7 @@ const LAUNCH: &str = "POLICYRUN_BENCH_LAUNCH_COST";
 /// address space it replaced at `exec`: a child of this benchmark (which holds the corpus)
 /// would report the benchmark's own peak. So a fresh copy of the benchmark, small, starts
 /// the command and reports its cost ([`launch_if_asked`]).
-pub fn run_measured(command: &std::process::Command) -> (std::process::Output, ChildCost) {
+pub(crate) fn run_measured(command: &std::process::Command) -> (std::process::Output, ChildCost) {
     let report = tempfile::NamedTempFile::new().expect("a file for the cost");
     let mut launcher = std::process::Command::new(std::env::current_exe().expect("this bench"));
     launcher
@@ -93,7 +93,7 @@ pub fn run_measured(command: &std::process::Command) -> (std::process::Output, C
 /// arguments (output inherited), waits for it with `wait4`, writes its CPU time in
 /// microseconds and its peak memory in bytes, and exits with its status. Returns in every
 /// other run.
-pub fn launch_if_asked() {
+pub(crate) fn launch_if_asked() {
     let Some(report) = std::env::var_os(LAUNCH) else {
         return;
     };
@@ -147,7 +147,7 @@ fn children_cpu() -> Duration {
 }
 
 /// Wall-clock and CPU time of `work`.
-pub fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration, Option<Duration>) {
+pub(crate) fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration, Option<Duration>) {
     let cpu_before = cpu_time();
     let started = Instant::now();
     let result = work();
@@ -158,14 +158,14 @@ pub fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration, Option<Duration>) {
     (result, wall, cpu)
 }
 
-pub fn median(mut samples: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
 }
 
 /// The median of each round's own ratio `a[i] / b[i]`: a round disturbed by another tenant
 /// moves both sides, not the ratio. `None` without paired samples.
-pub fn median_ratio(a: &[Duration], b: &[Duration]) -> Option<f64> {
+pub(crate) fn median_ratio(a: &[Duration], b: &[Duration]) -> Option<f64> {
     if a.len() != b.len() || a.is_empty() {
         return None;
     }

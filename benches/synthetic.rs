@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 /// The clusters of a synthetic repository, in rollout order.
-pub const CLUSTERS: [&str; 3] = ["dev", "int", "web"];
+pub(crate) const CLUSTERS: [&str; 3] = ["dev", "int", "web"];
 
 /// Stacks share a namespace per team of this many.
 const STACKS_PER_TEAM: usize = 50;
@@ -14,7 +14,7 @@ const STACKS_PER_TEAM: usize = 50;
 /// every cluster, plus one namespaces entry per cluster. Copies `lib/` from `library`.
 // Each benchmark uses one of the two.
 #[allow(dead_code)]
-pub fn generate(root: &Path, library: &Path, stacks: usize) -> std::io::Result<()> {
+pub(crate) fn generate(root: &Path, library: &Path, stacks: usize) -> std::io::Result<()> {
     generate_with(root, library, stacks, false)
 }
 
@@ -23,7 +23,11 @@ pub fn generate(root: &Path, library: &Path, stacks: usize) -> std::io::Result<(
 /// the runtime's seccomp profile), as a production tree's would.
 // Each benchmark uses one of the two.
 #[allow(dead_code)]
-pub fn generate_restricted(root: &Path, library: &Path, stacks: usize) -> std::io::Result<()> {
+pub(crate) fn generate_restricted(
+    root: &Path,
+    library: &Path,
+    stacks: usize,
+) -> std::io::Result<()> {
     generate_with(root, library, stacks, true)
 }
 
@@ -169,7 +173,7 @@ fn namespaces(teams: usize) -> String {
 /// Copies this repository's policy packs (`policies/`, tests and waivers included) into the
 /// corpus at `root/policies`.
 #[allow(dead_code)]
-pub fn copy_policy_packs(root: &Path) {
+pub(crate) fn copy_policy_packs(root: &Path) {
     let packs = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
     for entry in walkdir::WalkDir::new(&packs) {
         let entry = entry.expect("the packs");

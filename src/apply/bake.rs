@@ -36,7 +36,7 @@ const MAX_CREDENTIAL_BYTES: u64 = 64 << 10;
 /// `[apply.bake]` and `[cluster.bake]` as written: a cluster's keys over `[apply.bake]`'s.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSettings {
+pub(crate) struct RawSettings {
     duration: Option<u64>,
     prometheus: Option<String>,
     interval: Option<u64>,

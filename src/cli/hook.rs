@@ -8,11 +8,11 @@ use std::process::Command;
 use crate::model::atomic::write_atomically;
 
 /// The line that marks a hook as ours.
-pub const MARKER: &str = "# policyrun pre-push hook: written by `policyrun hook install`";
+pub(crate) const MARKER: &str = "# policyrun pre-push hook: written by `policyrun hook install`";
 
 /// What installing or removing did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Done {
+pub(crate) enum Done {
     Installed(PathBuf),
     /// Ours was there already with the same text.
     UpToDate(PathBuf),
@@ -23,7 +23,7 @@ pub enum Done {
 
 /// The pre-push hook's path in the repository at `root`, as git sees it: `core.hooksPath`
 /// and linked work trees are honoured because git itself is asked.
-pub fn hook_path(root: &Path) -> Result<PathBuf, String> {
+pub(crate) fn hook_path(root: &Path) -> Result<PathBuf, String> {
     let output = Command::new("git")
         .arg("-C")
         .arg(root)
@@ -44,7 +44,7 @@ pub fn hook_path(root: &Path) -> Result<PathBuf, String> {
 
 /// The hook's text. It runs the binary that installed it while that exists, else the
 /// `policyrun` on the PATH; from the repository's top, where git runs hooks.
-pub fn script(binary: &Path) -> String {
+pub(crate) fn script(binary: &Path) -> String {
     let quoted = binary.display().to_string().replace('\'', r"'\''");
     format!(
         "#!/bin/sh\n\
@@ -59,7 +59,7 @@ pub fn script(binary: &Path) -> String {
 }
 
 /// Writes our hook at `path`, refusing to replace one we did not write.
-pub fn install(path: &Path, binary: &Path) -> Result<Done, String> {
+pub(crate) fn install(path: &Path, binary: &Path) -> Result<Done, String> {
     let text = script(binary);
     match std::fs::read_to_string(path) {
         Ok(existing) if existing == text => return Ok(Done::UpToDate(path.to_owned())),
@@ -90,7 +90,7 @@ pub fn install(path: &Path, binary: &Path) -> Result<Done, String> {
 }
 
 /// Removes our hook at `path`; a hook we did not write stays.
-pub fn uninstall(path: &Path) -> Result<Done, String> {
+pub(crate) fn uninstall(path: &Path) -> Result<Done, String> {
     match std::fs::read_to_string(path) {
         Ok(existing) if existing.contains(MARKER) => {
             std::fs::remove_file(path)

@@ -20,10 +20,10 @@ use crate::model::repository::CONFIG_FILE;
 const SKIPPED: &[&str] = &[".git", "target", "node_modules", "vendor", ".terraform"];
 
 /// Where the baseline's waivers go, beside `policyrun.toml`.
-pub const BASELINE_FILE: &str = "policyrun-baseline.yaml";
+pub(crate) const BASELINE_FILE: &str = "policyrun-baseline.yaml";
 
 /// What the user asked of `init`.
-pub struct Request {
+pub(crate) struct Request {
     pub root: PathBuf,
     pub force: bool,
     /// Write a waiver for each of today's policy findings, owned by this team, until then.
@@ -32,7 +32,7 @@ pub struct Request {
 
 /// What `init` found in the repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
+pub(crate) struct Layout {
     /// The generated root, relative to the repository root.
     pub generated: String,
     /// Each cluster's name and entry directory, in the order to roll out.
@@ -47,7 +47,7 @@ pub struct Layout {
 
 /// The value of an ext var, as read back from the committed JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExtValue {
+pub(crate) enum ExtValue {
     /// The same in every cluster.
     Everywhere(String),
     /// Per cluster (a cluster whose JSON does not show it is missing).
@@ -58,7 +58,7 @@ pub enum ExtValue {
 
 /// Runs `init`: detects, writes `policyrun.toml` (and the baseline), and returns the
 /// gate's outcomes over the result and what it says to the user before them.
-pub fn run(request: &Request) -> Result<(String, Vec<Outcome>), UsageError> {
+pub(crate) fn run(request: &Request) -> Result<(String, Vec<Outcome>), UsageError> {
     let root = request
         .root
         .canonicalize()
@@ -128,7 +128,7 @@ pub fn run(request: &Request) -> Result<(String, Vec<Outcome>), UsageError> {
 /// Reads the repository's layout: the generated root is the directory whose subdirectories
 /// are named like directories of jsonnet entries (the clusters); the import paths are the
 /// directories that resolve the imports a source's own directory does not.
-pub fn detect(root: &Path) -> Result<Layout, UsageError> {
+pub(crate) fn detect(root: &Path) -> Result<Layout, UsageError> {
     let mut entry_dirs: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut json_dirs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut sources: Vec<PathBuf> = Vec::new();

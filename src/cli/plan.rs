@@ -29,7 +29,7 @@ use crate::schema::{self, SchemaLocation};
 
 /// Which reports a command writes, with everything about the terminal already decided.
 #[derive(Clone)]
-pub struct ReportPlan {
+pub(crate) struct ReportPlan {
     pub command: &'static str,
     pub output: Output,
     pub verbose: bool,
@@ -46,7 +46,7 @@ pub struct ReportPlan {
 }
 
 impl ReportPlan {
-    pub fn new(
+    pub(crate) fn new(
         command: &'static str,
         report: &ReportArgs,
         color: ColorChoice,
@@ -82,7 +82,7 @@ impl ReportPlan {
 }
 
 /// `policyrun check`: the gate over the configuration with every flag applied.
-pub struct CheckPlan {
+pub(crate) struct CheckPlan {
     pub config: Config,
     pub gate: check::Options,
     /// A warning for the report: the file asks for Secret values the command line does not
@@ -98,7 +98,7 @@ pub struct CheckPlan {
 /// The revision a change is reviewed against, and whether the user named it (a revision
 /// that cannot be read is then a usage error; one guessed from `--changed-since` or
 /// Jenkins' `CHANGE_TARGET` is a warning).
-pub struct ReviewBase {
+pub(crate) struct ReviewBase {
     pub rev: String,
     pub named: bool,
 }
@@ -131,12 +131,12 @@ fn review_base(args: &CheckArgs, command: &'static str) -> Result<Option<ReviewB
     Ok(guessed.map(|rev| ReviewBase { rev, named: false }))
 }
 
-pub fn check(args: CheckArgs) -> Result<CheckPlan, UsageError> {
+pub(crate) fn check(args: CheckArgs) -> Result<CheckPlan, UsageError> {
     check_as("check", args)
 }
 
 /// `policyrun review`: the gate as `check` runs it, its review on standard output.
-pub fn review(args: CheckArgs) -> Result<CheckPlan, UsageError> {
+pub(crate) fn review(args: CheckArgs) -> Result<CheckPlan, UsageError> {
     if matches!(
         args.report.output,
         Output::Tap | Output::Table | Output::Sarif
@@ -220,13 +220,13 @@ fn check_as(command: &'static str, args: CheckArgs) -> Result<CheckPlan, UsageEr
 }
 
 /// `policyrun expand`: which clusters' trees are rewritten.
-pub struct ExpandPlan {
+pub(crate) struct ExpandPlan {
     pub config: Config,
     pub gate: check::Options,
     pub report: ReportPlan,
 }
 
-pub fn expand(common: CommonArgs) -> Result<ExpandPlan, UsageError> {
+pub(crate) fn expand(common: CommonArgs) -> Result<ExpandPlan, UsageError> {
     let config = load_config(&common)?;
     let gate = check::Options {
         clusters: common.clusters.clone(),
@@ -243,7 +243,7 @@ pub fn expand(common: CommonArgs) -> Result<ExpandPlan, UsageError> {
 
 /// `policyrun validate`: the schema settings (a repository's, when run inside one) and the
 /// manifests.
-pub struct ValidatePlan {
+pub(crate) struct ValidatePlan {
     pub settings: schema::Settings,
     pub paths: Vec<PathBuf>,
     /// Objects of equal content share one schema check (`--no-sharing`: off).
@@ -251,7 +251,7 @@ pub struct ValidatePlan {
     pub report: ReportPlan,
 }
 
-pub fn validate(args: ValidateArgs) -> Result<ValidatePlan, UsageError> {
+pub(crate) fn validate(args: ValidateArgs) -> Result<ValidatePlan, UsageError> {
     // Inside a repository its [schema] settings apply (CRD files, locations, skips).
     let (mut settings, order) = match Config::find(&start_dir(&args.repo)?)? {
         Some(path) => {
@@ -271,7 +271,7 @@ pub fn validate(args: ValidateArgs) -> Result<ValidatePlan, UsageError> {
 }
 
 /// `policyrun test`: the policies, the cluster the objects are judged as, and the manifests.
-pub struct TestPlan {
+pub(crate) struct TestPlan {
     /// What reports are relative to: the repository's root, else the working directory.
     pub root: PathBuf,
     pub settings: policy::Settings,
@@ -285,7 +285,7 @@ pub struct TestPlan {
     pub report: ReportPlan,
 }
 
-pub fn test(args: TestArgs) -> Result<TestPlan, UsageError> {
+pub(crate) fn test(args: TestArgs) -> Result<TestPlan, UsageError> {
     let (root, mut settings, config) = policy_sources(&args.sources)?;
     let refused_secret_values = apply_policy_flags(&args.policy, &mut settings);
     for path in &args.data {
@@ -338,13 +338,13 @@ pub fn test(args: TestArgs) -> Result<TestPlan, UsageError> {
 }
 
 /// `policyrun verify`: the policies whose unit tests run.
-pub struct VerifyPlan {
+pub(crate) struct VerifyPlan {
     pub root: PathBuf,
     pub settings: policy::Settings,
     pub report: ReportPlan,
 }
 
-pub fn verify(args: VerifyArgs) -> Result<VerifyPlan, UsageError> {
+pub(crate) fn verify(args: VerifyArgs) -> Result<VerifyPlan, UsageError> {
     let (root, settings, config) = policy_sources(&args.sources)?;
     let order = config.as_ref().map(cluster_order).unwrap_or_default();
     Ok(VerifyPlan {
@@ -355,7 +355,7 @@ pub fn verify(args: VerifyArgs) -> Result<VerifyPlan, UsageError> {
 }
 
 /// `policyrun apply` and `policyrun diff`: the configuration and what the rollout is asked.
-pub struct RolloutPlan {
+pub(crate) struct RolloutPlan {
     pub config: Config,
     pub rollout: rollout::Plan,
     pub report: ReportPlan,
@@ -363,7 +363,7 @@ pub struct RolloutPlan {
     pub progress: bool,
 }
 
-pub fn apply(args: ApplyArgs) -> Result<RolloutPlan, UsageError> {
+pub(crate) fn apply(args: ApplyArgs) -> Result<RolloutPlan, UsageError> {
     let config = load_config(&args.common)?;
     if args.timeout == Some(0) || args.stage_timeout == Some(0) {
         return Err(UsageError(
@@ -410,7 +410,7 @@ pub fn apply(args: ApplyArgs) -> Result<RolloutPlan, UsageError> {
     })
 }
 
-pub fn diff(args: DiffArgs) -> Result<RolloutPlan, UsageError> {
+pub(crate) fn diff(args: DiffArgs) -> Result<RolloutPlan, UsageError> {
     let config = load_config(&args.common)?;
     given_kubeconfig(args.kubeconfig.as_deref())?;
     let rollout = rollout::Plan {
@@ -433,7 +433,7 @@ pub fn diff(args: DiffArgs) -> Result<RolloutPlan, UsageError> {
 }
 
 /// `policyrun fmt`: which files, and whether to rewrite them.
-pub struct FmtPlan {
+pub(crate) struct FmtPlan {
     pub config: Config,
     /// Paths on the command line are relative to it.
     pub cwd: PathBuf,
@@ -442,7 +442,7 @@ pub struct FmtPlan {
     pub report: ReportPlan,
 }
 
-pub fn fmt(args: FmtArgs) -> Result<FmtPlan, UsageError> {
+pub(crate) fn fmt(args: FmtArgs) -> Result<FmtPlan, UsageError> {
     let config = Config::discover(&start_dir(&args.repo)?)?;
     let cwd = std::env::current_dir()?;
     let report = ReportPlan::human_only("fmt", args.color, cluster_order(&config));
@@ -459,10 +459,10 @@ pub fn fmt(args: FmtArgs) -> Result<FmtPlan, UsageError> {
 /// the cores only add overhead; 256 covers the largest CI agents (192 cores) while the
 /// threads' reserved stacks (2 x 256 x 256 MiB: rayon's and the evaluators') stay a small
 /// part of the address space. `-j 20000` reserved 5 TB of stacks and never reported.
-pub const MAX_JOBS: usize = 256;
+pub(crate) const MAX_JOBS: usize = 256;
 
 /// How many worker threads a run gets for `--jobs`.
-pub fn worker_threads(jobs: Option<usize>) -> Result<usize, UsageError> {
+pub(crate) fn worker_threads(jobs: Option<usize>) -> Result<usize, UsageError> {
     match jobs {
         Some(0) => Err(UsageError("--jobs must be at least 1".into())),
         Some(n) if n > MAX_JOBS => Err(UsageError(format!(
@@ -479,7 +479,7 @@ pub fn worker_threads(jobs: Option<usize>) -> Result<usize, UsageError> {
 
 /// Starts the process's worker pool. It can be started once per process, before anything
 /// runs on it, so commands call this first, before their plan reads the configuration.
-pub fn start_workers(jobs: Option<usize>) -> Result<(), UsageError> {
+pub(crate) fn start_workers(jobs: Option<usize>) -> Result<(), UsageError> {
     // A worker started again after a stop with several evaluations in flight evaluates
     // one at a time, so that a second stop names its cause alone (see `cli::supervise`).
     let threads = if crate::model::supervision::serial() {
@@ -495,7 +495,7 @@ pub fn start_workers(jobs: Option<usize>) -> Result<(), UsageError> {
 }
 
 /// Where policyrun.toml is looked up from: `-C`, else the working directory.
-pub fn start_dir(repo: &Option<PathBuf>) -> Result<PathBuf, UsageError> {
+pub(crate) fn start_dir(repo: &Option<PathBuf>) -> Result<PathBuf, UsageError> {
     Ok(match repo {
         Some(dir) => dir.clone(),
         None => std::env::current_dir()?,

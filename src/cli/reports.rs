@@ -18,7 +18,7 @@ use crate::report::{
 
 /// Sorts the outcomes, writes every report of `plan` and returns the counts for `main`.
 /// `stats` says how `check` came by its expansions.
-pub fn finish(
+pub(crate) fn finish(
     plan: &ReportPlan,
     outcomes: &mut Vec<Outcome>,
     started: Instant,
@@ -51,7 +51,7 @@ const STDOUT_BUFFER: usize = 1 << 16;
 /// when another fails: a closed standard output (`| head`) must not cost Jenkins its JUnit
 /// file. A reader that stopped reading is not an error; any other failure to write a report
 /// is, since the verdict would not reach anyone.
-pub fn write_reports(
+pub(crate) fn write_reports(
     plan: &ReportPlan,
     outcomes: &[Outcome],
     info: &RunInfo,

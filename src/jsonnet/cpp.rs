@@ -18,7 +18,7 @@ use super::sandbox::SandboxResolver;
 
 /// What the C++ tool is asked to evaluate, and how.
 #[derive(Clone)]
-pub struct Request {
+pub(super) struct Request {
     pub root: PathBuf,
     pub jpath: Vec<PathBuf>,
     /// The entry, relative to the root.
@@ -31,7 +31,7 @@ pub struct Request {
 
 /// A place in a source, as the C++ tool reports it (line and column of the span's start).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
+pub(super) struct Frame {
     pub file: PathBuf,
     pub line: usize,
     pub column: usize,
@@ -42,7 +42,7 @@ pub struct Frame {
 /// The C++ tool's runtime error for the entry: its message and its stack, innermost first;
 /// `None` when it evaluates, fails otherwise (a static error), or takes longer than the
 /// budget (the evaluation is then left to end with the process).
-pub fn runtime_error(request: &Request) -> Option<(String, Vec<Frame>)> {
+pub(super) fn runtime_error(request: &Request) -> Option<(String, Vec<Frame>)> {
     let (send, receive) = mpsc::channel();
     let request = request.clone();
     let budget = request.budget;
@@ -222,7 +222,7 @@ fn frame(place: &str) -> Option<Frame> {
 
 impl Frame {
     /// Whether this frame's span holds `line:column` of `file`.
-    pub fn holds(&self, file: &Path, line: usize, column: usize) -> bool {
+    pub(super) fn holds(&self, file: &Path, line: usize, column: usize) -> bool {
         if !self.file.ends_with(file) {
             return false;
         }

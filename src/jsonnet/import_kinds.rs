@@ -14,14 +14,14 @@ use jrsonnet_lexer::{Lexer, SyntaxKind, collect_lexed_str_block};
 /// import path), or `Any` when that cannot be told (then every import from it counts as
 /// code: a refusal is an error the author can read, a missed check a crashed run).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CodeImports {
+pub(crate) enum CodeImports {
     Paths(HashSet<String>),
     Any,
 }
 
 impl CodeImports {
     /// Whether `requested`, a path this source imports, is imported as code.
-    pub fn includes(&self, requested: &str) -> bool {
+    pub(crate) fn includes(&self, requested: &str) -> bool {
         match self {
             CodeImports::Paths(paths) => paths.contains(requested),
             CodeImports::Any => true,
@@ -76,7 +76,7 @@ pub(crate) fn import_sites(source: &str) -> Vec<ImportSite> {
 
 /// The paths `source` imports as code; anything but a string literal after `import` is a
 /// static error and the source never runs, but the import counts as code all the same.
-pub fn code_imports(source: &str) -> CodeImports {
+pub(crate) fn code_imports(source: &str) -> CodeImports {
     let mut paths = HashSet::new();
     for site in import_sites(source).into_iter().filter(|s| s.as_code) {
         match site.path {
@@ -92,7 +92,7 @@ pub fn code_imports(source: &str) -> CodeImports {
 /// Where `source` imports `requested` (with `import`, `importstr` or `importbin`): the byte
 /// range from the keyword to the end of the path's literal, as the C++ jsonnet tool marks
 /// an import it cannot open. The first such import, if any.
-pub fn import_span(source: &str, requested: &str) -> Option<(usize, usize)> {
+pub(crate) fn import_span(source: &str, requested: &str) -> Option<(usize, usize)> {
     import_sites(source)
         .into_iter()
         .find(|site| site.path.as_deref() == Some(requested))

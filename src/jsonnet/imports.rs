@@ -23,11 +23,11 @@ use crate::model::expansion::{Input, Seen};
 /// The symbolic links met on the way to a probed path (see `links`), or `None` when they
 /// could not be told as the sandbox resolved the path (the tree changed meanwhile, or a
 /// link leads out of the repository and back): then the entry's inputs are unknown.
-pub type Way = Option<Vec<Link>>;
+pub(crate) type Way = Option<Vec<Link>>;
 
 /// What one import found on its way: each place it looked, in search order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Probe {
+pub(crate) enum Probe {
     /// Nothing at this (absolute) path.
     Absent { path: PathBuf, way: Way },
     /// A file at `candidate`, whose real path (symbolic links resolved) is `real`.
@@ -52,16 +52,16 @@ struct Log {
 /// writes it) and the worker that owns the state (which asks it for an entry's inputs).
 /// Not `Send`, like the state it belongs to.
 #[derive(Clone, Default)]
-pub struct ImportLog(Rc<RefCell<Log>>);
+pub(crate) struct ImportLog(Rc<RefCell<Log>>);
 
 impl ImportLog {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ImportLog::default()
     }
 
     /// `from` (an absolute real path) imported something; `probes` is where the import
     /// looked, ending with what it found.
-    pub fn resolved(&self, from: &Path, probes: Vec<Probe>) {
+    pub(crate) fn resolved(&self, from: &Path, probes: Vec<Probe>) {
         let mut log = self.0.borrow_mut();
         let edges = log.edges.entry(from.to_path_buf()).or_default();
         edges.extend(probes);
@@ -70,7 +70,7 @@ impl ImportLog {
     /// The entry file `entry` (absolute) is about to be evaluated from `real`, reached by
     /// `way`. Kept from the moment it resolved, so that a record names the file the value
     /// was computed from even when a link is retargeted during the evaluation.
-    pub fn entered(&self, entry: &Path, real: &Path, way: Way) {
+    pub(crate) fn entered(&self, entry: &Path, real: &Path, way: Way) {
         self.0
             .borrow_mut()
             .entries
@@ -80,7 +80,7 @@ impl ImportLog {
     /// The evaluator was given these bytes for `path` (absolute, real). Hashing the bytes
     /// it actually read, rather than the file later, means a record can never claim a
     /// content the value was not computed from.
-    pub fn read(&self, path: &Path, bytes: &[u8]) {
+    pub(crate) fn read(&self, path: &Path, bytes: &[u8]) {
         self.0
             .borrow_mut()
             .read
@@ -93,7 +93,7 @@ impl ImportLog {
     /// entry never resolved, a file was reached that was never read and cannot be read
     /// now, a way could not be told, or a path is seen both as absent and as present, or
     /// a link with two targets (the tree changed during the run).
-    pub fn inputs(&self, root: &Path, entry: &Path) -> Option<Vec<Input>> {
+    pub(crate) fn inputs(&self, root: &Path, entry: &Path) -> Option<Vec<Input>> {
         let log = self.0.borrow();
         let (real, way) = log.entries.get(entry)?;
         let mut found: BTreeMap<PathBuf, Seen> = BTreeMap::new();

@@ -12,7 +12,7 @@ use std::path::{Component, Path, PathBuf};
 
 /// A symbolic link met on the way to a path.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Link {
+pub(crate) struct Link {
     /// Absolute, inside the root; its directory has no links, so this is where git lists
     /// the link.
     pub path: PathBuf,
@@ -22,7 +22,7 @@ pub struct Link {
 
 /// Where a walk ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     /// At an existing file or directory, whose real path (no links) this is.
     Reached(PathBuf),
     /// A component does not exist.
@@ -36,7 +36,7 @@ pub enum End {
 
 /// What walking to a path met: the links, in the order met, and where it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Walk {
+pub(crate) struct Walk {
     pub links: Vec<Link>,
     pub end: End,
 }
@@ -47,7 +47,7 @@ const MAX_LINKS: usize = 40;
 /// Walks from `root` (canonical) to `path` (absolute, below `root`), following every
 /// symbolic link met, a link whose target passes through other links included, and never
 /// looking outside `root`.
-pub fn walk(root: &Path, path: &Path) -> Walk {
+pub(crate) fn walk(root: &Path, path: &Path) -> Walk {
     let mut links = Vec::new();
     let Ok(inside) = path.strip_prefix(root) else {
         return Walk {

@@ -23,7 +23,7 @@ use crate::model::nesting::{self, TooDeep};
 /// Resolves imports like the jsonnet tool (relative to the importing file, then each import
 /// path in order) but only to regular files whose real path lies inside `root`.
 #[derive(Acyclic)]
-pub struct SandboxResolver {
+pub(crate) struct SandboxResolver {
     root: PathBuf,
     jpath: Vec<PathBuf>,
     /// Where every resolution and read is recorded, when the caller wants entries' inputs.
@@ -52,7 +52,7 @@ impl SandboxResolver {
     /// `root` and every `jpath` entry must be canonical; config loading guarantees it.
     /// Without recording: for tests, and for the C++ evaluation that only locates an error
     /// (jrsonnet's evaluation of the entry recorded what it read).
-    pub fn new(root: PathBuf, jpath: Vec<PathBuf>) -> Self {
+    pub(crate) fn new(root: PathBuf, jpath: Vec<PathBuf>) -> Self {
         SandboxResolver {
             root,
             jpath,
@@ -62,7 +62,7 @@ impl SandboxResolver {
     }
 
     /// A resolver that records what it resolves and reads into `log`.
-    pub fn recording(root: PathBuf, jpath: Vec<PathBuf>, log: ImportLog) -> Self {
+    pub(crate) fn recording(root: PathBuf, jpath: Vec<PathBuf>, log: ImportLog) -> Self {
         SandboxResolver {
             root,
             jpath,
@@ -73,7 +73,7 @@ impl SandboxResolver {
 
     /// The source path of an entry file, checked like an import (and, as it is parsed,
     /// like one that imports it as code).
-    pub fn entry(&self, relative: &Path) -> std::result::Result<SourcePath, String> {
+    pub(crate) fn entry(&self, relative: &Path) -> std::result::Result<SourcePath, String> {
         let candidate = lexically_normal(&self.root.join(relative));
         let found = match self.check(&candidate, &relative.display().to_string()) {
             Ok(Some(path)) => path,

@@ -25,14 +25,14 @@ use crate::model::nesting;
 /// jrsonnet's standard library object with the gate's `parseYaml` over it, bound as `std`
 /// in every file (with that file's `std.thisFile`).
 #[derive(Trace)]
-pub struct GateStdlib {
+pub(crate) struct GateStdlib {
     std: ObjValue,
     settings: Cc<RefCell<Settings>>,
 }
 
 impl GateStdlib {
     /// `root` is what `std.thisFile` is relative to.
-    pub fn new(root: PathBuf, trace_printer: Rc<dyn TracePrinter>) -> Self {
+    pub(crate) fn new(root: PathBuf, trace_printer: Rc<dyn TracePrinter>) -> Self {
         let settings = Cc::new(RefCell::new(Settings {
             ext_vars: HashMap::new(),
             ext_natives: HashMap::new(),
@@ -49,7 +49,7 @@ impl GateStdlib {
     }
 
     /// An `--ext-str`: `std.extVar(name)` is `value`.
-    pub fn add_ext_str(&self, name: &str, value: &str) {
+    pub(crate) fn add_ext_str(&self, name: &str, value: &str) {
         self.settings
             .borrow_mut()
             .ext_vars

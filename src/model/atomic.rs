@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Whether the data must be on disk before the rename makes it visible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
+pub(crate) enum Durability {
     /// `fsync` before the rename: files people keep (sources, generated JSON, reports).
     Synced,
     /// No `fsync`: files that are checked when read and worth only a re-computation when
@@ -19,20 +19,20 @@ pub enum Durability {
 
 /// Writes to a temporary file beside the target and renames it over the target, so a
 /// reader (or a crash) never sees half a file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_through_temp(path, bytes, None, Durability::Synced)
 }
 
 /// Replaces an existing file atomically, giving the new file the old one's permissions:
 /// rewriting a source (`policyrun fmt`) must not make a private file readable or an
 /// executable one plain.
-pub fn replace_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn replace_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let permissions = fs::metadata(path)?.permissions();
     write_through_temp(path, bytes, Some(permissions), Durability::Synced)
 }
 
 /// As [`write_atomically`], with the durability chosen by the caller.
-pub fn write_with(path: &Path, bytes: &[u8], durability: Durability) -> std::io::Result<()> {
+pub(crate) fn write_with(path: &Path, bytes: &[u8], durability: Durability) -> std::io::Result<()> {
     write_through_temp(path, bytes, None, durability)
 }
 

@@ -13,17 +13,17 @@
 
 /// The deepest estimate accepted. Sources nested 50,000 levels parse on the workers'
 /// stacks; hand-written jsonnet stays below a hundred.
-pub const LIMIT: usize = 10_000;
+pub(crate) const LIMIT: usize = 10_000;
 
 /// Where a source first goes deeper than [`LIMIT`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TooDeep {
+pub(crate) struct TooDeep {
     pub line: usize,
     pub column: usize,
 }
 
 impl TooDeep {
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         format!(
             "nested more than {LIMIT} levels deep (brackets, operator chains, locals); refused before parsing, which would recurse once per level"
         )
@@ -40,7 +40,7 @@ struct Level {
 }
 
 /// Checks `source` (jsonnet, or JSON) against [`LIMIT`].
-pub fn check(source: &[u8]) -> Result<(), TooDeep> {
+pub(crate) fn check(source: &[u8]) -> Result<(), TooDeep> {
     let mut scan = Scan {
         source,
         at: 0,

@@ -9,7 +9,7 @@ use std::path::Path;
 /// The metadata of `root/relative`, checking every component on the way: `Ok(None)` when
 /// something on the way does not exist, `Err` naming the first symbolic link (or
 /// unreadable component).
-pub fn lstat_below(root: &Path, relative: &Path) -> Result<Option<Metadata>, String> {
+pub(crate) fn lstat_below(root: &Path, relative: &Path) -> Result<Option<Metadata>, String> {
     let mut path = root.to_path_buf();
     let mut last = None;
     for part in relative.components() {

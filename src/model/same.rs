@@ -57,7 +57,7 @@ impl Content<'_> {
 
 /// For every value (`None`: left out), the index of the first value equal to it, itself when
 /// none comes before.
-pub fn first_equal(values: &[Option<Content>]) -> Vec<usize> {
+pub(crate) fn first_equal(values: &[Option<Content>]) -> Vec<usize> {
     let hashes: Vec<u64> = values
         .par_iter()
         .map(|v| v.as_ref().map_or(0, Content::candidate_hash))

@@ -47,7 +47,7 @@ impl Stats {
 }
 
 /// Adds a stage's report to the run's outcomes and stats.
-pub fn add(outcomes: &mut Vec<Outcome>, stats: &mut Stats, report: StageReport) {
+pub(crate) fn add(outcomes: &mut Vec<Outcome>, stats: &mut Stats, report: StageReport) {
     outcomes.extend(report.outcomes);
     stats.notes.extend(report.notes);
     stats.absorb(report.stats);

@@ -4,7 +4,7 @@
 /// Text from the repository under review, made safe for a terminal or a CI log: control
 /// characters (an escape sequence in a jsonnet `error` or `std.trace`) are shown escaped
 /// instead of driving the reader's terminal. Tabs stay.
-pub fn visible(text: &str) -> String {
+pub(crate) fn visible(text: &str) -> String {
     if !text.chars().any(|c| c.is_control() && c != '\t') {
         return text.to_owned();
     }
@@ -21,7 +21,7 @@ pub fn visible(text: &str) -> String {
 
 /// At most `limit` characters of words that came from elsewhere (a parser quoting a file, a
 /// server's error), trimmed and made [`visible`], with `…` where they were cut.
-pub fn excerpt(text: &str, limit: usize) -> String {
+pub(crate) fn excerpt(text: &str, limit: usize) -> String {
     let shown = visible(text.trim());
     if shown.chars().count() <= limit {
         return shown;
@@ -31,7 +31,7 @@ pub fn excerpt(text: &str, limit: usize) -> String {
 
 /// A unified diff from `old` to `new` under the given header names; every report shows
 /// diffs in this one shape (the style stage's too).
-pub fn labelled_diff(old_name: &str, new_name: &str, old: &str, new: &str) -> String {
+pub(crate) fn labelled_diff(old_name: &str, new_name: &str, old: &str, new: &str) -> String {
     let diff = similar::TextDiff::from_lines(old, new);
     diff.unified_diff()
         .context_radius(3)

@@ -19,7 +19,7 @@ use crate::pipeline::settings::Config;
 
 /// The paths that changed since a revision, relative to the repository root.
 #[derive(Debug, Clone)]
-pub struct Changes {
+pub(crate) struct Changes {
     /// The revision as given.
     pub since: String,
     paths: HashSet<PathBuf>,
@@ -38,7 +38,7 @@ impl Changes {
     /// The changes in the work tree (committed since `rev`, staged, unstaged, untracked)
     /// of the repository at `config.repo.root`. A revision git does not know, or a repository
     /// that is no git work tree, is an `Err` naming it (a usage error).
-    pub fn since(config: &Config, rev: &str) -> Result<Changes, String> {
+    pub(crate) fn since(config: &Config, rev: &str) -> Result<Changes, String> {
         if rev.is_empty() || rev.starts_with('-') {
             return Err(format!(
                 "--changed-since {rev:?}: not a revision (it must not be empty or start with `-`)"
@@ -99,7 +99,7 @@ impl Changes {
 
     /// Changes made of the given paths (relative to the root). Those that are symbolic
     /// links are looked at in the work tree.
-    pub fn from_paths(
+    pub(crate) fn from_paths(
         config: &Config,
         since: &str,
         paths: impl IntoIterator<Item = PathBuf>,
@@ -143,7 +143,7 @@ impl Changes {
     /// input counts too: git lists only files and links, so it is a link (or a file) that
     /// was, or now is, on the input's way. So does a changed link that now leads to an
     /// input or above one.
-    pub fn reaches(&self, config: &Config, entry: &Entry, inputs: Option<&[Input]>) -> bool {
+    pub(crate) fn reaches(&self, config: &Config, entry: &Entry, inputs: Option<&[Input]>) -> bool {
         let Some(inputs) = inputs else {
             return true;
         };
@@ -172,7 +172,7 @@ impl Changes {
     /// changed generated paths no entry of `clusters` owns (an added stray file is an
     /// orphan), and the generated files of entries that were deleted (orphans too, if they
     /// are still committed). `entries` are all entries of `clusters`.
-    pub fn orphan_roots(
+    pub(crate) fn orphan_roots(
         &self,
         config: &Config,
         clusters: &[&Cluster],

@@ -13,7 +13,7 @@ use crate::pipeline::settings::Config;
 
 /// The expansions of the selected clusters, with the outcomes of expanding them: entry
 /// files whose names cannot be used, one `evaluate` outcome per entry, duplicate identities.
-pub struct Expansions {
+pub(crate) struct Expansions {
     pub expanded: Vec<Expanded>,
     pub outcomes: Vec<Outcome>,
     /// Every configured cluster was selected (orphans of unselected clusters stay).
@@ -22,7 +22,7 @@ pub struct Expansions {
 
 /// Expands the clusters `options` selects. A usage problem (unknown cluster, unreadable
 /// cluster directory) is an `Err`; everything else is an outcome.
-pub fn expansions(config: &Config, options: &Options) -> Result<Expansions, String> {
+pub(crate) fn expansions(config: &Config, options: &Options) -> Result<Expansions, String> {
     let expansion = check::expand(config, options)?;
     let mut outcomes = expansion.badly_named;
     outcomes.extend(check::expansion_outcomes(&expansion.expanded));
@@ -35,7 +35,7 @@ pub fn expansions(config: &Config, options: &Options) -> Result<Expansions, Stri
 
 /// What `policyrun expand` did: the files it changed and every outcome for the report.
 #[derive(Debug, Default)]
-pub struct WrittenTree {
+pub(crate) struct WrittenTree {
     pub changes: Changes,
     pub outcomes: Vec<Outcome>,
 }
@@ -44,7 +44,7 @@ impl WrittenTree {
     /// The lines `expand` prints before its report: every file written or removed, and the
     /// counts. File names come from the repository under review: shown, never sent to the
     /// terminal as they are.
-    pub fn listing(&self) -> String {
+    pub(crate) fn listing(&self) -> String {
         let shown = |path: &PathBuf| visible(&path.display().to_string());
         let mut listing = String::new();
         for path in &self.changes.written {
@@ -74,7 +74,7 @@ impl WrittenTree {
 
 /// Expands the selected clusters and rewrites their committed JSON: only below the
 /// generated root, never what an entry that failed to evaluate had committed.
-pub fn run(config: &Config, options: &Options) -> Result<WrittenTree, String> {
+pub(crate) fn run(config: &Config, options: &Options) -> Result<WrittenTree, String> {
     let clusters = config.repo.select_clusters(&options.clusters)?;
     let mut expansions = expansions(config, options)?;
     let (changes, problems) = write::write_tree(

@@ -19,7 +19,7 @@ use crate::apply::stage::{self, Desired, STAGE, StageOptions};
 
 /// What `policyrun apply` was asked to do.
 #[derive(Debug, Clone, Default)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// Only these clusters (in rollout order); empty means all.
     pub clusters: Vec<String>,
     /// Stop after this cluster.
@@ -36,7 +36,7 @@ pub struct Plan {
 }
 
 /// The clusters a plan walks, in rollout order.
-pub fn clusters<'a>(
+pub(crate) fn clusters<'a>(
     config: &'a Config,
     plan: &Plan,
 ) -> Result<Vec<(&'a Cluster, &'a ClusterRollout)>, String> {
@@ -64,7 +64,7 @@ pub fn clusters<'a>(
 }
 
 /// The repository's name in ownership annotations: its directory's name.
-pub fn repository_name(root: &Path) -> String {
+pub(crate) fn repository_name(root: &Path) -> String {
     root.file_name()
         .map(|n| n.to_string_lossy().replace('/', "-"))
         .filter(|n| !n.is_empty())
@@ -73,7 +73,7 @@ pub fn repository_name(root: &Path) -> String {
 
 /// The objects of a cluster's expansions as they are applied: with policyrun's label and
 /// ownership annotation.
-pub fn desired_objects(
+pub(crate) fn desired_objects(
     repository: &str,
     cluster: &str,
     expanded: &[crate::model::expansion::Expanded],
@@ -103,7 +103,7 @@ pub fn desired_objects(
 }
 
 /// `policyrun diff`: per selected cluster, what applying its tree would change.
-pub fn diff(
+pub(crate) fn diff(
     config: &Config,
     plan: &Plan,
     runtime: &tokio::runtime::Runtime,
@@ -169,7 +169,7 @@ async fn stopped_by_signal() -> bool {
 
 /// Returns every outcome; the rollout stopped where a stage failed. What a stage or a bake
 /// waits on goes to `events`.
-pub fn run(
+pub(crate) fn run(
     config: &Config,
     plan: &Plan,
     runtime: &tokio::runtime::Runtime,

@@ -16,13 +16,13 @@ const CHECK_INTERVAL: NonZeroU32 = NonZeroU32::new(64).unwrap();
 
 /// One object's budget, started when its first rule is evaluated.
 #[derive(Debug, Clone, Copy)]
-pub struct ObjectBudget {
+pub(crate) struct ObjectBudget {
     started: Instant,
     limit: Duration,
 }
 
 impl ObjectBudget {
-    pub fn start(limit: Duration) -> ObjectBudget {
+    pub(crate) fn start(limit: Duration) -> ObjectBudget {
         ObjectBudget {
             started: Instant::now(),
             limit,
@@ -30,7 +30,7 @@ impl ObjectBudget {
     }
 
     /// A budget of which `used` was spent before (in an earlier pass over the objects).
-    pub fn resume(limit: Duration, used: Duration) -> ObjectBudget {
+    pub(crate) fn resume(limit: Duration, used: Duration) -> ObjectBudget {
         let now = Instant::now();
         ObjectBudget {
             started: now.checked_sub(used).unwrap_or(now),
@@ -39,31 +39,31 @@ impl ObjectBudget {
     }
 
     /// How much of the budget is spent so far.
-    pub fn used(&self) -> Duration {
+    pub(crate) fn used(&self) -> Duration {
         self.started.elapsed()
     }
 
     /// The timer for the next evaluation, with what is left; `None` once it is spent.
-    pub fn timer(&self) -> Option<ExecutionTimerConfig> {
+    pub(crate) fn timer(&self) -> Option<ExecutionTimerConfig> {
         let left = self.limit.checked_sub(self.started.elapsed())?;
         (!left.is_zero()).then_some(timer(left))
     }
 
     /// Whether the budget is spent: an evaluation that failed then failed on its timer (or
     /// would have, a moment later), whatever words the engine chose for the error.
-    pub fn is_spent(&self) -> bool {
+    pub(crate) fn is_spent(&self) -> bool {
         self.started.elapsed() >= self.limit
     }
 
     /// What the object's undecided results say.
-    pub fn message(&self, undecided: &str) -> String {
+    pub(crate) fn message(&self, undecided: &str) -> String {
         over_budget(self.limit, undecided)
     }
 }
 
 /// A timer for one evaluation of at most `limit` (the warm-up evaluations before the
 /// objects, too).
-pub fn timer(limit: Duration) -> ExecutionTimerConfig {
+pub(crate) fn timer(limit: Duration) -> ExecutionTimerConfig {
     ExecutionTimerConfig {
         limit,
         check_interval: CHECK_INTERVAL,
@@ -71,7 +71,7 @@ pub fn timer(limit: Duration) -> ExecutionTimerConfig {
 }
 
 /// The error for results left undecided by the budget: it names the budget and how to set it.
-pub fn over_budget(limit: Duration, undecided: &str) -> String {
+pub(crate) fn over_budget(limit: Duration, undecided: &str) -> String {
     format!(
         "policy time budget exceeded: evaluation took more than {} (the budget per object: \
          `limits.policy_seconds` in policyrun.toml, or `--policy-seconds`); {undecided} is undecided",

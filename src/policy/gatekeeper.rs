@@ -23,7 +23,7 @@ use crate::model::object::Target;
 use crate::model::outcome::{ObjectId, Outcome, Status};
 
 /// Where the API server creates a namespaced object that names no namespace.
-pub const DEFAULT_NAMESPACE: &str = "default";
+pub(crate) const DEFAULT_NAMESPACE: &str = "default";
 
 /// The label the API server puts on every Namespace (its name), which Gatekeeper's
 /// `namespaceSelector` sees like any other.
@@ -74,24 +74,24 @@ struct Match {
 
 /// The templates and constraints read from the configured Gatekeeper paths.
 #[derive(Clone, Default)]
-pub struct Constraints {
+pub(crate) struct Constraints {
     templates: Vec<Template>,
     constraints: Vec<Constraint>,
 }
 
 /// Per rayon worker: its clones of the (template, cluster) engines.
-pub type WorkerEngines = HashMap<(usize, Option<String>), Engine>;
+pub(crate) type WorkerEngines = HashMap<(usize, Option<String>), Engine>;
 
 impl Constraints {
     /// No constraint judges anything.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.constraints.is_empty()
     }
 
     /// Reads every ConstraintTemplate and constraint below `paths` (YAML or JSON). Any other
     /// object there, a template that does not compile, or a constraint without a template
     /// fails the run.
-    pub fn read(root: &Path, paths: &[PathBuf]) -> Result<Constraints, Vec<Outcome>> {
+    pub(crate) fn read(root: &Path, paths: &[PathBuf]) -> Result<Constraints, Vec<Outcome>> {
         let mut problems: Vec<Problem> = Vec::new();
         let mut templates = Vec::new();
         let mut raw_constraints = Vec::new();
@@ -160,7 +160,7 @@ impl Constraints {
 
     /// Gives every template each cluster's inventory, once, before the parallel part.
     /// `namespaced` tells a kind's scope (as for [`Prepared::evaluate`]).
-    pub fn prepare<'a>(
+    pub(crate) fn prepare<'a>(
         &'a self,
         targets: &[Target],
         namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
@@ -226,7 +226,7 @@ impl Constraints {
 }
 
 /// Constraints with engines that know each cluster's inventory.
-pub struct Prepared<'a> {
+pub(crate) struct Prepared<'a> {
     constraints: &'a [Constraint],
     engines: HashMap<(usize, Option<String>), Engine>,
     /// Labels of every Namespace object, by (cluster, name), for `namespaceSelector`, with
@@ -237,12 +237,12 @@ pub struct Prepared<'a> {
 
 impl Prepared<'_> {
     /// Whether there is no constraint to evaluate: nothing to do, nothing to announce.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.constraints.is_empty()
     }
 
     /// One outcome per constraint that selects the object: passed, or its violations.
-    pub fn evaluate(
+    pub(crate) fn evaluate(
         &self,
         workers: &mut WorkerEngines,
         target: &Target,

@@ -25,7 +25,7 @@ use super::load::{RESERVED, package_path};
 
 /// What one rule can read of `data.policyrun`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Reads {
+pub(crate) enum Reads {
     /// At most these subtrees (paths below `data.policyrun`; an empty path is all of it).
     Paths(BTreeSet<Vec<String>>),
     /// Unknown: the rule is evaluated for every object on its own.
@@ -34,7 +34,7 @@ pub enum Reads {
 
 impl Reads {
     /// The reads of two rules evaluated together.
-    pub fn union(&self, other: &Reads) -> Reads {
+    pub(crate) fn union(&self, other: &Reads) -> Reads {
         match (self, other) {
             (Reads::Paths(a), Reads::Paths(b)) => Reads::Paths(a.union(b).cloned().collect()),
             _ => Reads::Anything,
@@ -71,7 +71,7 @@ struct Definition {
 }
 
 /// The rules of loaded modules, ready to answer what a rule path can read.
-pub struct Analysis {
+pub(crate) struct Analysis {
     definitions: Vec<Definition>,
     /// A module declares a package under `policyrun`.
     everything_unknown: bool,
@@ -79,7 +79,7 @@ pub struct Analysis {
 
 impl Analysis {
     /// Reads every module of `engine`.
-    pub fn of(engine: &mut Engine) -> Analysis {
+    pub(crate) fn of(engine: &mut Engine) -> Analysis {
         let modules = engine.get_modules().clone();
         let mut definitions = Vec::new();
         let mut everything_unknown = false;
@@ -103,7 +103,7 @@ impl Analysis {
     }
 
     /// What evaluating the rule at `path` (`data.security.deny_privileged`) can read.
-    pub fn reads(&self, path: &str) -> Reads {
+    pub(crate) fn reads(&self, path: &str) -> Reads {
         if self.everything_unknown {
             return Reads::Anything;
         }

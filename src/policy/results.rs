@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// A rule's verdict for one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RuleResult {
+pub(crate) enum RuleResult {
     /// Undefined, empty, or `false`: nothing to report.
     Clean,
     /// The messages the rule produced, in the engine's (sorted) order.
@@ -18,7 +18,7 @@ pub enum RuleResult {
 /// Reads a `deny`/`violation`/`warn` value. Anything that is not a collection of strings or
 /// `{"msg": ...}` objects (or a boolean) is an error: a policy that means something else
 /// must not pass by accident.
-pub fn verdict(rule: &str, value: Option<&Value>) -> Result<RuleResult, String> {
+pub(crate) fn verdict(rule: &str, value: Option<&Value>) -> Result<RuleResult, String> {
     let items = match value {
         None | Some(Value::Null) => return Ok(RuleResult::Clean),
         Some(Value::Bool(false)) => return Ok(RuleResult::Clean),
@@ -61,7 +61,7 @@ pub fn verdict(rule: &str, value: Option<&Value>) -> Result<RuleResult, String> 
 
 /// The rule names an `exception` value excepts: conftest's `exception contains rules if
 /// {...}` yields sets (or arrays) of names, so both nesting levels are accepted.
-pub fn exceptions(value: Option<&Value>) -> Result<BTreeSet<String>, String> {
+pub(crate) fn exceptions(value: Option<&Value>) -> Result<BTreeSet<String>, String> {
     let mut names = BTreeSet::new();
     let Some(value) = value else {
         return Ok(names);

@@ -19,7 +19,7 @@ use crate::model::supervision::{self, Work};
 use std::sync::atomic::Ordering;
 
 /// Whether a kind is namespaced in a cluster (`None` is the cluster of plain manifests).
-pub type Namespaced<'a> = &'a (dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync);
+pub(super) type Namespaced<'a> = &'a (dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync);
 
 /// A policy run in progress: the policies prepared once for the clusters' contexts, each
 /// part of the objects judged on its own ([`Session::judge`]), and the waiver files' own

@@ -50,7 +50,7 @@ pub(super) struct Units {
 }
 
 impl Units {
-    pub fn of(engine: &mut Engine, packages: &[Package]) -> Units {
+    pub(super) fn of(engine: &mut Engine, packages: &[Package]) -> Units {
         let analysis = Analysis::of(engine);
         let mut reads: Vec<Reads> = Vec::new();
         let index_of = |r: Reads, reads: &mut Vec<Reads>| match reads.iter().position(|x| *x == r) {
@@ -92,13 +92,13 @@ impl Units {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.units.len()
     }
 
     /// The units an object of this kind evaluates (a rule whose leading kind test rules the
     /// kind out is undefined without evaluation, see [`super::kinds`]).
-    pub fn admitted<'a>(
+    pub(super) fn admitted<'a>(
         &'a self,
         packages: &'a [Package],
         kind: Option<&'a str>,
@@ -132,7 +132,7 @@ pub(super) struct Plan {
 
 impl Plan {
     /// Every object evaluates everything itself (sharing off).
-    pub fn alone(reads: usize, objects: usize) -> Plan {
+    pub(super) fn alone(reads: usize, objects: usize) -> Plan {
         Plan {
             owners: vec![(0..objects).collect(); reads],
         }
@@ -140,7 +140,7 @@ impl Plan {
 
     /// Classes of equal inputs for each read set among `subjects` (`None`: not evaluated
     /// here) whose clusters' documents are `clusters`.
-    pub fn new(
+    pub(super) fn new(
         reads: &[Reads],
         subjects: &[Option<Subject>],
         clusters: &[serde_json::Value],
@@ -193,7 +193,7 @@ impl Plan {
         Plan { owners }
     }
 
-    pub fn owner(&self, reads: usize, object: usize) -> usize {
+    pub(super) fn owner(&self, reads: usize, object: usize) -> usize {
         self.owners[reads][object]
     }
 }

@@ -10,9 +10,9 @@ use super::{Report, RunInfo};
 use crate::model::outcome::{Outcome, Summary};
 
 /// Bumped when a field changes meaning or disappears.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
-pub struct Json<W: Write> {
+pub(crate) struct Json<W: Write> {
     out: W,
     /// Leave passed outcomes out (`--output json-problems`): a run of thousands of objects
     /// is mostly passes, which a consumer of problems reads past.
@@ -20,7 +20,7 @@ pub struct Json<W: Write> {
 }
 
 impl<W: Write> Json<W> {
-    pub fn new(out: W) -> Self {
+    pub(crate) fn new(out: W) -> Self {
         Json {
             out,
             problems_only: false,
@@ -29,7 +29,7 @@ impl<W: Write> Json<W> {
 
     /// The same document with only the outcomes that are not passes; `summary` still
     /// counts every outcome.
-    pub fn problems_only(out: W) -> Self {
+    pub(crate) fn problems_only(out: W) -> Self {
         Json {
             out,
             problems_only: true,

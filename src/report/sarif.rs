@@ -26,12 +26,12 @@ const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// (code scanning's checkout, Jenkins' workspace) has the sources.
 const SRCROOT: &str = "%SRCROOT%";
 
-pub struct Sarif<W: Write> {
+pub(crate) struct Sarif<W: Write> {
     out: W,
 }
 
 impl<W: Write> Sarif<W> {
-    pub fn new(out: W) -> Self {
+    pub(crate) fn new(out: W) -> Self {
         Sarif { out }
     }
 }
@@ -45,7 +45,7 @@ impl<W: Write> Report for Sarif<W> {
 }
 
 /// The whole log, from outcomes in report order.
-pub fn document(outcomes: &[Outcome], info: &RunInfo) -> Value {
+pub(crate) fn document(outcomes: &[Outcome], info: &RunInfo) -> Value {
     let reported: Vec<&Outcome> = outcomes
         .iter()
         .filter(|o| o.status != Status::Passed)

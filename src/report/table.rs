@@ -10,14 +10,14 @@ use super::{Report, RunInfo};
 use crate::model::outcome::{Outcome, Stage, Status};
 use crate::model::text::visible;
 
-pub struct Table<W: Write> {
+pub(crate) struct Table<W: Write> {
     out: W,
     color: bool,
     verbose: bool,
 }
 
 impl<W: Write> Table<W> {
-    pub fn new(out: W, color: bool, verbose: bool) -> Self {
+    pub(crate) fn new(out: W, color: bool, verbose: bool) -> Self {
         Table {
             out,
             color,

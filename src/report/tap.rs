@@ -14,12 +14,12 @@ use super::{Report, RunInfo};
 use crate::model::outcome::{Outcome, Status};
 use crate::model::text::visible;
 
-pub struct Tap<W: Write> {
+pub(crate) struct Tap<W: Write> {
     out: W,
 }
 
 impl<W: Write> Tap<W> {
-    pub fn new(out: W) -> Self {
+    pub(crate) fn new(out: W) -> Self {
         Tap { out }
     }
 }

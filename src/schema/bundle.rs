@@ -15,7 +15,7 @@ use super::gvk::Gvk;
 
 /// The release objects are checked against unless a setting names another; the apply stage
 /// pins k8s-openapi to the same release.
-pub const BUILTIN_VERSION: KubeVersion = KubeVersion {
+pub(crate) const BUILTIN_VERSION: KubeVersion = KubeVersion {
     major: 1,
     minor: 35,
     patch: 0,
@@ -81,7 +81,7 @@ const BUILTIN_BUNDLES: [(u32, &[u8]); 13] = [
 ];
 
 /// The releases built in, oldest first.
-pub fn builtin_releases() -> impl Iterator<Item = KubeVersion> {
+pub(crate) fn builtin_releases() -> impl Iterator<Item = KubeVersion> {
     BUILTIN_BUNDLES.iter().map(|(minor, _)| KubeVersion {
         major: 1,
         minor: *minor,
@@ -90,12 +90,12 @@ pub fn builtin_releases() -> impl Iterator<Item = KubeVersion> {
 }
 
 /// Whether `version`'s release is built in (any patch release of it).
-pub fn is_builtin(version: &KubeVersion) -> bool {
+pub(crate) fn is_builtin(version: &KubeVersion) -> bool {
     builtin_releases().any(|builtin| builtin.same_release(version))
 }
 
 /// The releases built in, for messages: `1.25 to 1.37`.
-pub fn builtin_range() -> String {
+pub(crate) fn builtin_range() -> String {
     let mut releases = builtin_releases();
     let first = releases.next();
     match (first, releases.last()) {
@@ -109,7 +109,7 @@ pub fn builtin_range() -> String {
 }
 
 /// The message for a release that is neither built in nor in the schema directory, if any.
-pub fn not_built_in(version: &KubeVersion, schema_dir: Option<&Path>) -> String {
+pub(crate) fn not_built_in(version: &KubeVersion, schema_dir: Option<&Path>) -> String {
     let (major, minor) = (version.major, version.minor);
     let range = builtin_range();
     match schema_dir {
@@ -125,7 +125,7 @@ pub fn not_built_in(version: &KubeVersion, schema_dir: Option<&Path>) -> String 
 
 /// The `vX.Y.Z-local-strict` directory of `version` in a schema directory, if it holds one:
 /// the exact release first, then `vX.Y.0`.
-pub fn release_directory(dir: &Path, version: &KubeVersion) -> Option<PathBuf> {
+pub(crate) fn release_directory(dir: &Path, version: &KubeVersion) -> Option<PathBuf> {
     [
         format!("v{version}-local-strict"),
         format!("v{}.{}.0-local-strict", version.major, version.minor),
@@ -137,7 +137,7 @@ pub fn release_directory(dir: &Path, version: &KubeVersion) -> Option<PathBuf> {
 
 /// The built-in release nearest to `version`: the scopes of a release read from a schema
 /// directory come from it (a kind keeps its scope across releases).
-pub fn nearest_builtin(version: &KubeVersion) -> KubeVersion {
+pub(crate) fn nearest_builtin(version: &KubeVersion) -> KubeVersion {
     builtin_releases()
         .min_by_key(|builtin| {
             (
@@ -150,7 +150,7 @@ pub fn nearest_builtin(version: &KubeVersion) -> KubeVersion {
 
 /// The `$id` the definitions are registered under: kubernetes-validate's kind files refer to
 /// it as `/api/_definitions.json`.
-pub const DEFINITIONS_URI: &str = "https://kubernetes.io/api/_definitions.json";
+pub(crate) const DEFINITIONS_URI: &str = "https://kubernetes.io/api/_definitions.json";
 
 /// A Kubernetes release, `1.35` or `1.35.0` (a leading `v` is accepted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -192,7 +192,7 @@ impl fmt::Display for KubeVersion {
 }
 
 /// Every type of one release, indexed by the kinds that can be applied.
-pub struct Definitions {
+pub(crate) struct Definitions {
     pub version: KubeVersion,
     /// Where they came from, for messages.
     pub source: String,
@@ -219,12 +219,12 @@ struct BundleFile {
 impl Definitions {
     /// The built-in bundle of the default release, [`BUILTIN_VERSION`] (the tests' release).
     #[cfg(test)]
-    pub fn builtin() -> Result<Definitions, String> {
+    pub(crate) fn builtin() -> Result<Definitions, String> {
         Definitions::builtin_release(&BUILTIN_VERSION)
     }
 
     /// The bundle compiled into the binary for `version`'s release, inflated and read.
-    pub fn builtin_release(version: &KubeVersion) -> Result<Definitions, String> {
+    pub(crate) fn builtin_release(version: &KubeVersion) -> Result<Definitions, String> {
         let compressed = BUILTIN_BUNDLES
             .iter()
             .find(|(minor, _)| version.major == 1 && *minor == version.minor)
@@ -258,7 +258,7 @@ impl Definitions {
 
     /// `<dir>/_definitions.json` of a kubernetes-validate schema directory. Scope comes
     /// from `known_scopes` (the built-in bundle's): a kind keeps its scope across releases.
-    pub fn from_directory(
+    pub(crate) fn from_directory(
         dir: &Path,
         version: KubeVersion,
         known_scopes: HashMap<String, bool>,
@@ -325,12 +325,12 @@ impl Definitions {
     }
 
     /// The schema of a whole object of one top-level kind (see [`top_level`]).
-    pub fn kind_schema(&self, gvk: &Gvk) -> Option<Value> {
+    pub(crate) fn kind_schema(&self, gvk: &Gvk) -> Option<Value> {
         self.kind_schemas.get(gvk).cloned()
     }
 
     /// Whether the definitions hold any version of `group/Kind`.
-    pub fn stable_version_of(&self, gvk: &Gvk) -> Option<String> {
+    pub(crate) fn stable_version_of(&self, gvk: &Gvk) -> Option<String> {
         self.kinds
             .keys()
             .filter(|other| other.group == gvk.group && other.kind == gvk.kind)
@@ -405,7 +405,7 @@ fn absolute_refs(schema: &mut Value) {
 
 /// Pattern of a Kubernetes quantity (`resource.Quantity`): the published schema only says
 /// "string or number", so `memory: "lots"` would pass although the API server refuses it.
-pub const QUANTITY_PATTERN: &str =
+pub(crate) const QUANTITY_PATTERN: &str =
     r"^[+-]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?(\d+(\.\d*)?|\.\d+))?$";
 
 /// Rules the API server enforces that the published schemas leave out.

@@ -14,13 +14,13 @@ use super::gvk::Gvk;
 use super::places::{self, Places};
 use super::structural::Preparation;
 
-pub use crate::model::object::CRD_KIND;
-pub const CRD_API_VERSION: &str = "apiextensions.k8s.io/v1";
+pub(crate) use crate::model::object::CRD_KIND;
+pub(crate) const CRD_API_VERSION: &str = "apiextensions.k8s.io/v1";
 const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
 /// One served version of a custom resource.
 #[derive(Debug, Clone)]
-pub struct CrdVersion {
+pub(crate) struct CrdVersion {
     pub gvk: Gvk,
     /// The CRD's `metadata.name`, for messages.
     pub crd: String,
@@ -39,18 +39,18 @@ pub struct CrdVersion {
 
 /// Whether an object so named is a CustomResourceDefinition: its identity is read from the
 /// same two fields [`is_crd`] reads, and asking needs no value.
-pub fn names_a_crd(id: &ObjectId) -> bool {
+pub(crate) fn names_a_crd(id: &ObjectId) -> bool {
     id.kind == CRD_KIND && id.api_version == CRD_API_VERSION
 }
 
-pub fn is_crd(object: &Value) -> bool {
+pub(crate) fn is_crd(object: &Value) -> bool {
     object.get("kind").and_then(Value::as_str) == Some(CRD_KIND)
         && object.get("apiVersion").and_then(Value::as_str) == Some(CRD_API_VERSION)
 }
 
 /// The served versions a CRD defines. A CRD too malformed to read is an `Err`; the schema
 /// stage reports the CRD object itself against the built-in CRD schema as well.
-pub fn versions(crd: &Value) -> Result<Vec<CrdVersion>, String> {
+pub(crate) fn versions(crd: &Value) -> Result<Vec<CrdVersion>, String> {
     let name = crd
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -129,7 +129,7 @@ pub fn versions(crd: &Value) -> Result<Vec<CrdVersion>, String> {
 /// Where the CRD's served versions have CEL rules (`x-kubernetes-validations`), as
 /// `<version> <JSON pointer in its openAPIV3Schema>`. policyrun does not evaluate CEL; the
 /// schema stage says so once, on the CRD, rather than on every object.
-pub fn cel_rules(crd: &Value) -> Vec<String> {
+pub(crate) fn cel_rules(crd: &Value) -> Vec<String> {
     let mut found = Vec::new();
     for version in crd
         .pointer("/spec/versions")

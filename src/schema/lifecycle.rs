@@ -26,7 +26,7 @@ struct File {
 
 /// What the lifecycle table says about one kind at one release.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiStatus {
+pub(crate) enum ApiStatus {
     /// No longer served since `removed`.
     Removed {
         removed: String,
@@ -41,7 +41,7 @@ pub enum ApiStatus {
 }
 
 impl ApiStatus {
-    pub fn message(&self, gvk: &Gvk) -> String {
+    pub(crate) fn message(&self, gvk: &Gvk) -> String {
         let instead = |replacement: &Option<String>| match replacement {
             Some(r) => format!("use {r}"),
             None => "it has no replacement".to_owned(),
@@ -74,12 +74,12 @@ impl ApiStatus {
     }
 }
 
-pub struct Lifecycle {
+pub(crate) struct Lifecycle {
     entries: Vec<Entry>,
 }
 
 impl Lifecycle {
-    pub fn builtin() -> Result<Lifecycle, String> {
+    pub(crate) fn builtin() -> Result<Lifecycle, String> {
         let file: File = serde_json::from_str(LIFECYCLE)
             .map_err(|e| format!("schemas/api-lifecycle.json is damaged: {e}"))?;
         for entry in &file.apis {
@@ -92,7 +92,7 @@ impl Lifecycle {
     }
 
     /// The verdict for `gvk` at `release`, if the table has one.
-    pub fn verdict(&self, gvk: &Gvk, release: KubeVersion) -> Option<ApiStatus> {
+    pub(crate) fn verdict(&self, gvk: &Gvk, release: KubeVersion) -> Option<ApiStatus> {
         let api_version = gvk.api_version();
         let reached = |v: &String| {
             KubeVersion::parse(v)
@@ -120,7 +120,7 @@ impl Lifecycle {
 
     /// Every kind the table names, for consistency checks (the tests).
     #[cfg(test)]
-    pub fn kinds(&self) -> impl Iterator<Item = (Gvk, Option<&str>)> {
+    pub(crate) fn kinds(&self) -> impl Iterator<Item = (Gvk, Option<&str>)> {
         self.entries.iter().flat_map(|e| {
             e.kinds.iter().map(|k| {
                 (

@@ -39,13 +39,13 @@ struct File {
     kinds: HashMap<String, KindRule>,
 }
 
-pub struct NameRules {
+pub(crate) struct NameRules {
     default: KindRule,
     kinds: HashMap<String, KindRule>,
 }
 
 impl NameRules {
-    pub fn builtin() -> Result<NameRules, String> {
+    pub(crate) fn builtin() -> Result<NameRules, String> {
         let file: File = serde_json::from_str(NAMES)
             .map_err(|e| format!("schemas/object-names.json is damaged: {e}"))?;
         Ok(NameRules {
@@ -59,7 +59,7 @@ impl NameRules {
     }
 
     /// Problems with `name` as the name of a `gvk` object; empty when it is fine.
-    pub fn check_name(&self, gvk: &Gvk, name: &str) -> Option<String> {
+    pub(crate) fn check_name(&self, gvk: &Gvk, name: &str) -> Option<String> {
         let rule = self.rule_of(gvk);
         if let Some(max) = rule.max_length
             && name.len() > max
@@ -84,7 +84,7 @@ impl NameRules {
     /// [`MAX_GENERATED_PREFIX`] bytes and [`GENERATED_SUFFIX`] random lowercase letters and
     /// digits — against the rule and the kind's length limit. Which letters and digits does
     /// not matter: every rule treats them alike after the first character.
-    pub fn check_generate_name(&self, gvk: &Gvk, prefix: &str) -> Option<String> {
+    pub(crate) fn check_generate_name(&self, gvk: &Gvk, prefix: &str) -> Option<String> {
         let rule = self.rule_of(gvk);
         let masked = match prefix.strip_suffix('-') {
             Some(rest) if !rest.is_empty() => format!("{rest}a"),
@@ -121,11 +121,11 @@ impl NameRules {
 }
 
 /// Random characters the API server appends to `metadata.generateName`.
-pub const GENERATED_SUFFIX: usize = 5;
+pub(crate) const GENERATED_SUFFIX: usize = 5;
 
 /// The API server keeps at most this many bytes of `metadata.generateName`, so that the
 /// generated name fits a 63-character DNS label.
-pub const MAX_GENERATED_PREFIX: usize = 63 - GENERATED_SUFFIX;
+pub(crate) const MAX_GENERATED_PREFIX: usize = 63 - GENERATED_SUFFIX;
 
 /// What `name` must be under `rule`, when it is not.
 fn rule_problem(rule: Rule, name: &str) -> Option<&'static str> {
@@ -158,7 +158,7 @@ fn rule_problem(rule: Rule, name: &str) -> Option<&'static str> {
 /// places of its kind (`places`: label selectors, label maps, nested `ObjectMeta`s,
 /// embedded resources) — nowhere else, since nowhere else does the API server read a key
 /// as a label. Values that are not strings are the schema's business.
-pub fn check_labels(object: &Value, places: Option<&Places>) -> Vec<String> {
+pub(crate) fn check_labels(object: &Value, places: Option<&Places>) -> Vec<String> {
     let mut problems = Vec::new();
     let mut path = Vec::new();
     if let Some(Value::Object(meta)) = object.get("metadata") {
@@ -183,7 +183,7 @@ pub fn check_labels(object: &Value, places: Option<&Places>) -> Vec<String> {
 
 /// Problems with `namespace` as the `metadata.namespace` of an object of a namespaced kind
 /// (`ValidateObjectMeta` checks it as a DNS label, `ValidateNamespaceName`).
-pub fn check_namespace(namespace: &str) -> Option<String> {
+pub(crate) fn check_namespace(namespace: &str) -> Option<String> {
     rule_problem(Rule::DnsLabel, namespace).map(|says| {
         format!("/metadata/namespace: namespace `{namespace}` is not valid: it must be {says}")
     })
@@ -363,7 +363,7 @@ fn is_alnum(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit()
 }
 
-pub fn is_dns_label(s: &str) -> bool {
+pub(crate) fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.chars().all(|c| is_alnum(c) || c == '-')
@@ -371,7 +371,7 @@ pub fn is_dns_label(s: &str) -> bool {
         && s.ends_with(is_alnum)
 }
 
-pub fn is_dns_subdomain(s: &str) -> bool {
+pub(crate) fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.split('.').all(|part| {

@@ -34,7 +34,7 @@ const NOT_VALIDATED: &[(&str, &str)] = &[
 
 /// What the API server checks about the value found at a place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
+pub(crate) enum Rule {
     /// A `LabelSelector`: the keys and values of its `matchLabels`.
     LabelSelector,
     /// A map whose keys and values are labels (a Service's selector, `nodeSelector`).
@@ -52,7 +52,7 @@ pub enum Rule {
 /// field, by array item and by map value. Empty subtrees are left out, so a kind without
 /// places is one empty node.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Places {
+pub(crate) struct Places {
     pub here: Vec<Rule>,
     pub fields: BTreeMap<String, Arc<Places>>,
     pub items: Option<Arc<Places>>,
@@ -60,7 +60,7 @@ pub struct Places {
 }
 
 impl Places {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.here.is_empty()
             && self.fields.is_empty()
             && self.items.is_none()
@@ -76,7 +76,7 @@ impl Places {
 /// definition name; definitions without places are left out. Each definition is walked
 /// once (a definition reached again reuses its places), so this costs one pass over the
 /// document.
-pub fn from_definitions(document: &Value) -> HashMap<String, Arc<Places>> {
+pub(crate) fn from_definitions(document: &Value) -> HashMap<String, Arc<Places>> {
     let Some(defs) = document.get("$defs").and_then(Value::as_object) else {
         return HashMap::new();
     };
@@ -182,7 +182,7 @@ impl DefinitionWalker<'_> {
 
 /// The places of a custom resource, from its CRD's `openAPIV3Schema`: every
 /// `x-kubernetes-embedded-resource` object (the root's own metadata is checked apart).
-pub fn from_crd_schema(schema: &Value) -> Places {
+pub(crate) fn from_crd_schema(schema: &Value) -> Places {
     crd_node(schema).map_or_else(Places::default, Arc::unwrap_or_clone)
 }
 

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 /// The skeleton of a CRD version's `openAPIV3Schema` that defaulting and null pruning read.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Structural {
+pub(crate) struct Structural {
     properties: BTreeMap<String, Structural>,
     items: Option<Box<Structural>>,
     /// `additionalProperties` when it is a schema (`true` and `false` carry no defaults).
@@ -34,7 +34,7 @@ pub struct Structural {
 
 /// The preparation of one custom resource kind's objects for validation.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Preparation {
+pub(crate) struct Preparation {
     root: Structural,
     has_defaults: bool,
 }
@@ -42,7 +42,7 @@ pub struct Preparation {
 impl Preparation {
     /// From a CRD version's `openAPIV3Schema`. The root's `metadata` is left out: the API
     /// server reads it as an `ObjectMeta`, whatever the CRD says about it.
-    pub fn new(openapi: &Value) -> Preparation {
+    pub(crate) fn new(openapi: &Value) -> Preparation {
         let mut root = Structural::from_openapi(openapi);
         root.properties.remove("metadata");
         let has_defaults = root.has_defaults();
@@ -51,7 +51,7 @@ impl Preparation {
 
     /// `object` as the API server validates it: nulls pruned, defaults applied. Borrowed
     /// when neither changes anything (most objects: no defaults, no nulls).
-    pub fn apply<'v>(&self, object: &'v Value) -> Cow<'v, Value> {
+    pub(crate) fn apply<'v>(&self, object: &'v Value) -> Cow<'v, Value> {
         if !self.has_defaults && !has_prunable_null(object, Some(&self.root)) {
             return Cow::Borrowed(object);
         }

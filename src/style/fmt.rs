@@ -15,7 +15,7 @@ use crate::model::repository::Repository;
 /// What a `fmt` run did: one outcome per file (plus any directory that could not be
 /// listed), and the files it rewrote — or, with `check_only`, would rewrite.
 #[derive(Debug, Default)]
-pub struct FmtRun {
+pub(crate) struct FmtRun {
     pub outcomes: Vec<Outcome>,
     pub changed: Vec<PathBuf>,
     pub unchanged: usize,
@@ -25,7 +25,7 @@ pub struct FmtRun {
 impl FmtRun {
     /// The lines `fmt` prints before its report: what changed and the counts. File names
     /// come from the repository, so they are shown escaped.
-    pub fn listing(&self) -> String {
+    pub(crate) fn listing(&self) -> String {
         let verb = if self.check_only {
             "would format"
         } else {
@@ -54,7 +54,7 @@ impl FmtRun {
 /// symbolic links are resolved) or below the generated root is an `Err`: nothing runs.
 /// Directories are searched like the repository is by the style stage; a file named
 /// explicitly is formatted whatever its extension.
-pub fn run(
+pub(crate) fn run(
     repo: &Repository,
     settings: &super::Settings,
     cwd: &Path,

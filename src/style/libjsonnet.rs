@@ -11,7 +11,7 @@ use jsonnet_sys as sys;
 use super::{CommentStyle, FormatOptions, StringStyle};
 
 /// The version of the bundled libjsonnet, e.g. `v0.17.0`.
-pub fn version() -> &'static str {
+pub(crate) fn version() -> &'static str {
     // SAFETY: jsonnet_version returns a pointer to a static, NUL-terminated string literal
     // (LIB_JSONNET_VERSION) that lives as long as the program.
     let version = unsafe { CStr::from_ptr(sys::jsonnet_version()) };

@@ -12,14 +12,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// splitmix64: small, seedable, the same sequence on every machine.
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         Rng(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -28,34 +28,34 @@ impl Rng {
     }
 
     /// A number in `0..n` (`n` > 0).
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 
-    pub fn chance(&mut self, percent: u64) -> bool {
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
     }
 
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
 }
 
 /// A node of the rendered tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Node {
+pub(crate) enum Node {
     Text(String),
     /// A symbolic link with this (relative) target.
     Link(String),
 }
 
-pub const CLUSTER_NAMES: &[&str] = &["dev", "int", "web"];
-pub const LEVELS: &[&str] = &["low", "high"];
-pub const TIERS: &[&str] = &["test", "prod"];
-pub const WORDS: &[&str] = &["alpha", "beta", "gamma", "delta", "omega", "zeta"];
+pub(crate) const CLUSTER_NAMES: &[&str] = &["dev", "int", "web"];
+pub(crate) const LEVELS: &[&str] = &["low", "high"];
+pub(crate) const TIERS: &[&str] = &["test", "prod"];
+pub(crate) const WORDS: &[&str] = &["alpha", "beta", "gamma", "delta", "omega", "zeta"];
 
 #[derive(Debug, Clone)]
-pub struct Cluster {
+pub(crate) struct Cluster {
     /// The directory below `clusters/` (a rename changes only the name).
     pub dir: String,
     pub name: String,
@@ -70,14 +70,14 @@ pub struct Cluster {
 }
 
 #[derive(Debug, Clone)]
-pub struct EntryFile {
+pub(crate) struct EntryFile {
     /// File name without `.jsonnet`.
     pub stem: String,
     pub kind: EntryKind,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     /// Imports `common/stack<i>.libsonnet`.
     Stack(usize),
     /// A link to `common/<linked_dir>/shared.jsonnet`.
@@ -89,7 +89,7 @@ pub enum EntryKind {
 }
 
 #[derive(Debug, Clone)]
-pub struct ConfigMapSpec {
+pub(crate) struct ConfigMapSpec {
     pub name: String,
     /// `apps`, or `other` (which only some clusters create).
     pub namespace: String,
@@ -100,7 +100,7 @@ pub struct ConfigMapSpec {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Field {
+pub(crate) enum Field {
     /// From `x.libsonnet`, through the versioned directory link.
     Version,
     /// `importstr` of a text file.
@@ -118,7 +118,7 @@ pub enum Field {
 }
 
 #[derive(Debug, Clone)]
-pub struct Stack {
+pub(crate) struct Stack {
     pub config_maps: Vec<ConfigMapSpec>,
     /// Imports `x.libsonnet` through `cur/` (a link to the link `v`) instead of `v/`.
     pub through_chain: bool,
@@ -126,7 +126,7 @@ pub struct Stack {
 
 /// Where a Rego helper is defined, which decides how rules may name it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Home {
+pub(crate) enum Home {
     /// In one of package `p`'s files (index into [`P_FILES`]).
     Package(usize),
     /// A ref-head rule `checks.<name>` of package `p`, in that file.
@@ -135,10 +135,10 @@ pub enum Home {
     Lib,
 }
 
-pub const P_FILES: &[&str] = &["rules.rego", "helpers.rego", "more.rego"];
+pub(crate) const P_FILES: &[&str] = &["rules.rego", "helpers.rego", "more.rego"];
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum HelperKind {
+pub(crate) enum HelperKind {
     /// `name if { body }`.
     Plain,
     /// `default name := false` beside `name := true if { body }` (maybe in another file).
@@ -152,7 +152,7 @@ pub enum HelperKind {
 }
 
 #[derive(Debug, Clone)]
-pub struct Helper {
+pub(crate) struct Helper {
     pub name: String,
     pub home: Home,
     pub kind: HelperKind,
@@ -163,7 +163,7 @@ pub struct Helper {
 }
 
 #[derive(Debug, Clone)]
-pub struct RuleSpec {
+pub(crate) struct RuleSpec {
     /// `deny_r3`, `warn_r4`, `violation_r5`.
     pub name: String,
     /// `ConfigMap` or `Namespace`.
@@ -180,7 +180,7 @@ pub struct RuleSpec {
 }
 
 #[derive(Debug, Clone)]
-pub struct Waiver {
+pub(crate) struct Waiver {
     pub rule: String,
     pub name: String,
     pub cluster: Option<String>,
@@ -189,7 +189,7 @@ pub struct Waiver {
 
 /// A generated repository.
 #[derive(Debug, Clone)]
-pub struct Model {
+pub(crate) struct Model {
     pub clusters: Vec<Cluster>,
     pub team: String,
     pub engine_vm: bool,
@@ -224,7 +224,7 @@ pub struct Model {
 
 /// The conditions a helper can test, each reading another part of what policies see.
 /// `{}` is the helper's operand.
-pub fn conditions() -> &'static [&'static str] {
+pub(crate) fn conditions() -> &'static [&'static str] {
     &[
         "data.policyrun.cluster.name == \"{}\"",
         "data.policyrun.cluster.policy.level == \"high\"",
@@ -243,7 +243,7 @@ pub fn conditions() -> &'static [&'static str] {
 }
 
 impl Model {
-    pub fn generate(rng: &mut Rng, slow: Option<(u64, u64)>) -> Model {
+    pub(crate) fn generate(rng: &mut Rng, slow: Option<(u64, u64)>) -> Model {
         let cluster_count = 2 + rng.below(2);
         let stacks: Vec<Stack> = (0..2 + rng.below(3))
             .map(|s| Stack {
@@ -336,7 +336,7 @@ impl Model {
         model
     }
 
-    pub fn new_helper(&self, rng: &mut Rng) -> Helper {
+    pub(crate) fn new_helper(&self, rng: &mut Rng) -> Helper {
         let index = self.helpers.len();
         let home = match rng.below(5) {
             0 | 1 => Home::Package(rng.below(P_FILES.len())),
@@ -394,7 +394,7 @@ impl Model {
         *rng.pick(&candidates)
     }
 
-    pub fn new_rule(&mut self, rng: &mut Rng, index: usize) -> RuleSpec {
+    pub(crate) fn new_rule(&mut self, rng: &mut Rng, index: usize) -> RuleSpec {
         let prefix = *rng.pick(&["deny", "deny", "warn", "violation"]);
         let mut requires = vec![(self.bool_helper(rng), rng.chance(25))];
         if rng.chance(30) {
@@ -418,7 +418,7 @@ impl Model {
         }
     }
 
-    pub fn new_waiver(&self, rng: &mut Rng) -> Waiver {
+    pub(crate) fn new_waiver(&self, rng: &mut Rng) -> Waiver {
         let rule = &rng.pick(&self.rules).name;
         let names = self.config_map_names();
         Waiver {
@@ -435,7 +435,7 @@ impl Model {
         }
     }
 
-    pub fn config_map_names(&self) -> Vec<String> {
+    pub(crate) fn config_map_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .stacks
             .iter()
@@ -446,7 +446,7 @@ impl Model {
     }
 
     /// Every file of the repository's sources (not the generated tree), by relative path.
-    pub fn render(&self) -> BTreeMap<PathBuf, Node> {
+    pub(crate) fn render(&self) -> BTreeMap<PathBuf, Node> {
         let mut files = BTreeMap::new();
         let mut text = |path: &str, body: String| {
             files.insert(PathBuf::from(path), Node::Text(body));
@@ -782,11 +782,11 @@ impl Model {
     }
 }
 
-pub fn is_function(kind: &HelperKind) -> bool {
+pub(crate) fn is_function(kind: &HelperKind) -> bool {
     matches!(kind, HelperKind::Function | HelperKind::MessageFunction)
 }
 
-pub fn config_map(rng: &mut Rng, name: &str) -> ConfigMapSpec {
+pub(crate) fn config_map(rng: &mut Rng, name: &str) -> ConfigMapSpec {
     let mut fields = Vec::new();
     for field in [
         Field::Version,
@@ -839,7 +839,7 @@ const SLOW_ENTRY: &str = "local kube = import 'kube.libsonnet';\n{\n  items_: {\
 const SLOW_RULE: &str = "deny_slow contains \"never\" if {\n\tinput.kind == \"ConfigMap\"\n\tinput.metadata.name == \"slow\"\n\tcount([x | some x in numbers.range(1, to_number(input.data.m))]) < 0\n}\n\n";
 
 /// Makes the tree below `root` (except `.git` and `generated`) hold exactly `files`.
-pub fn sync(root: &Path, files: &BTreeMap<PathBuf, Node>) {
+pub(crate) fn sync(root: &Path, files: &BTreeMap<PathBuf, Node>) {
     let mut existing = Vec::new();
     let walk = walkdir::WalkDir::new(root).min_depth(1).into_iter();
     for entry in walk.filter_entry(|e| {

@@ -13,7 +13,7 @@ use crate::model::{
 };
 
 /// What happens to the tree besides the model: run by the driver after the model is synced.
-pub enum Effect {
+pub(crate) enum Effect {
     None,
     /// `policyrun expand`: the generated tree is brought up to date.
     Expand,
@@ -27,7 +27,7 @@ const TREE_ONLY: &[usize] = &[0, 1, 2, 3, 4, 5, 13, 14, 15, 16, 18, 20, 22, 23, 
 
 /// Applies one random mutation (one of the tree's only, with `tree_only`); returns what it
 /// did and what the driver must do.
-pub fn mutate(model: &mut Model, rng: &mut Rng, tree_only: bool) -> (String, Effect) {
+pub(crate) fn mutate(model: &mut Model, rng: &mut Rng, tree_only: bool) -> (String, Effect) {
     loop {
         let which = if tree_only {
             *rng.pick(TREE_ONLY)
@@ -355,7 +355,7 @@ fn try_mutation(model: &mut Model, rng: &mut Rng, which: usize) -> Option<(Strin
 }
 
 /// Appends a blank line to the first generated file found, if any.
-pub fn touch_generated(root: &Path, rng: &mut Rng) -> String {
+pub(crate) fn touch_generated(root: &Path, rng: &mut Rng) -> String {
     let mut files: Vec<_> = walkdir::WalkDir::new(root.join("generated"))
         .into_iter()
         .filter_map(Result::ok)

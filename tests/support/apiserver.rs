@@ -38,7 +38,7 @@ use serde_json::{Value, json};
 
 /// A resource the server serves.
 #[derive(Debug, Clone)]
-pub struct Resource {
+pub(crate) struct Resource {
     pub group: &'static str,
     pub version: &'static str,
     pub kind: &'static str,
@@ -47,7 +47,7 @@ pub struct Resource {
 }
 
 /// The built-in resources the tests use.
-pub fn builtin_resources() -> Vec<Resource> {
+pub(crate) fn builtin_resources() -> Vec<Resource> {
     let r = |group, version, kind, plural, namespaced| Resource {
         group,
         version,
@@ -96,7 +96,7 @@ pub fn builtin_resources() -> Vec<Resource> {
 type Key = (String, String, Option<String>, String);
 
 /// One change, as a watch reports it.
-pub struct Change {
+pub(crate) struct Change {
     pub resource_version: u64,
     pub key: Key,
     /// `ADDED`, `MODIFIED` or `DELETED`.
@@ -105,7 +105,7 @@ pub struct Change {
 }
 
 /// What the server holds, open to the tests.
-pub struct State {
+pub(crate) struct State {
     pub objects: BTreeMap<Key, Value>,
     pub resource_version: u64,
     /// Every request as `METHOD path?query`, in order.
@@ -166,7 +166,7 @@ impl State {
 }
 
 /// A running server; it stops when dropped (or when the runtime that started it ends).
-pub struct ApiServer {
+pub(crate) struct ApiServer {
     pub url: String,
     pub state: Arc<Mutex<State>>,
     resources: Arc<Vec<Resource>>,
@@ -183,7 +183,7 @@ impl Drop for ApiServer {
 
 impl ApiServer {
     /// Starts serving on 127.0.0.1 (a free port). Call inside a Tokio runtime.
-    pub async fn start() -> ApiServer {
+    pub(crate) async fn start() -> ApiServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State::default()));
@@ -222,7 +222,7 @@ impl ApiServer {
     }
 
     /// A kubeconfig whose `context` reaches this server with a bearer token.
-    pub fn kubeconfig(&self, context: &str, token: &str) -> String {
+    pub(crate) fn kubeconfig(&self, context: &str, token: &str) -> String {
         format!(
             "apiVersion: v1\nkind: Config\ncurrent-context: {context}\nclusters:\n- name: test\n  cluster:\n    server: {}\ncontexts:\n- name: {context}\n  context:\n    cluster: test\n    user: test\nusers:\n- name: test\n  user:\n    token: {token}\n",
             self.url
@@ -230,7 +230,7 @@ impl ApiServer {
     }
 
     /// A kubeconfig with one context per (name, server), all with the same bearer token.
-    pub fn kubeconfig_for(contexts: &[(&str, &ApiServer)], token: &str) -> String {
+    pub(crate) fn kubeconfig_for(contexts: &[(&str, &ApiServer)], token: &str) -> String {
         let mut text = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
         for (name, server) in contexts {
             text.push_str(&format!(
@@ -251,7 +251,7 @@ impl ApiServer {
     }
 
     /// How many requests changed something (PATCH or DELETE).
-    pub fn writes(&self) -> usize {
+    pub(crate) fn writes(&self) -> usize {
         self.requests()
             .iter()
             .filter(|r| r.starts_with("PATCH") || r.starts_with("DELETE"))
@@ -259,7 +259,7 @@ impl ApiServer {
     }
 
     /// Stores an object as if someone else had created it.
-    pub fn put(&self, group: &str, plural: &str, object: Value) {
+    pub(crate) fn put(&self, group: &str, plural: &str, object: Value) {
         let namespace = object
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
@@ -273,7 +273,7 @@ impl ApiServer {
     }
 
     /// How many watches the server opened for objects named `name`.
-    pub fn watches_of(&self, name: &str) -> usize {
+    pub(crate) fn watches_of(&self, name: &str) -> usize {
         let selector = format!("fieldSelector=metadata.name%3D{name}&");
         self.requests()
             .iter()
@@ -282,7 +282,7 @@ impl ApiServer {
     }
 
     /// The stored object, if any.
-    pub fn get(&self, plural: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+    pub(crate) fn get(&self, plural: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
         let state = self.state.lock().unwrap();
         state
             .objects
@@ -291,7 +291,7 @@ impl ApiServer {
             .map(|(_, v)| v.clone())
     }
 
-    pub fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().requests.clone()
     }
 }
@@ -645,7 +645,7 @@ fn route(
 
 /// Percent-decoding as Go's `net/url` does (`%XX`; with `plus`, `+` as a space, as in a
 /// query). A `%` not followed by two hex digits is kept as it is.
-pub fn percent_decode(text: &str, plus: bool) -> String {
+pub(crate) fn percent_decode(text: &str, plus: bool) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -1128,7 +1128,7 @@ fn resource_list(resources: &[Resource], group: &str, version: &str) -> Value {
 
 /// Three test API servers, one per cluster of `testdata/apply-basic`, and a kubeconfig in
 /// `dir` whose contexts `dev`, `int` and `web` reach them with `token`.
-pub async fn three_clusters(
+pub(crate) async fn three_clusters(
     dir: &std::path::Path,
     token: &str,
 ) -> ([ApiServer; 3], std::path::PathBuf) {

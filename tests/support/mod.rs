@@ -3,21 +3,21 @@
 
 #![allow(dead_code)]
 
-pub mod apiserver;
-pub mod prometheus;
+pub(crate) mod apiserver;
+pub(crate) mod prometheus;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub fn manifest_dir() -> PathBuf {
+pub(crate) fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Runs git in `root` with a fixed identity and no signing, whatever the machine's git
 /// configuration says; a failure fails the test with git's words.
-pub fn git(root: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn git(root: &Path, args: &[&str]) -> std::process::Output {
     let output = Command::new("git")
         .args(["-c", "user.name=policyrun tests"])
         .args(["-c", "user.email=tests@policyrun.invalid"])
@@ -37,46 +37,46 @@ pub fn git(root: &Path, args: &[&str]) -> std::process::Output {
 }
 
 /// Writes `text` to `path` below `root`, creating its directories.
-pub fn write_file(root: &Path, path: &str, text: &str) {
+pub(crate) fn write_file(root: &Path, path: &str, text: &str) {
     let full = root.join(path);
     fs::create_dir_all(full.parent().unwrap()).unwrap();
     fs::write(full, text).unwrap();
 }
 
 /// Replaces `from` by `to` in `path` below `root`, which must contain it.
-pub fn edit_file(root: &Path, path: &str, from: &str, to: &str) {
+pub(crate) fn edit_file(root: &Path, path: &str, from: &str, to: &str) {
     let text = fs::read_to_string(root.join(path)).unwrap();
     assert!(text.contains(from), "{path} has no {from:?}");
     write_file(root, path, &text.replace(from, to));
 }
 
 /// A private copy of `testdata/<name>`, so tests can change it and run in parallel.
-pub fn fixture(name: &str) -> tempfile::TempDir {
+pub(crate) fn fixture(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&manifest_dir().join("testdata").join(name), dir.path());
     dir
 }
 
 /// A private copy of a fixture with an empty cache directory of its own, outside it.
-pub struct CachedRepo {
+pub(crate) struct CachedRepo {
     pub dir: tempfile::TempDir,
     pub cache: tempfile::TempDir,
 }
 
 impl CachedRepo {
-    pub fn new(fixture_name: &str) -> CachedRepo {
+    pub(crate) fn new(fixture_name: &str) -> CachedRepo {
         CachedRepo {
             dir: fixture(fixture_name),
             cache: tempfile::tempdir().unwrap(),
         }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 
     /// `policyrun check --output json` with this repository's cache, and its report.
-    pub fn check(&self, extra: &[&str]) -> (Run, serde_json::Value) {
+    pub(crate) fn check(&self, extra: &[&str]) -> (Run, serde_json::Value) {
         let mut args = vec![
             "check",
             "--output",
@@ -92,7 +92,7 @@ impl CachedRepo {
     }
 }
 
-pub fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.unwrap();
         let target = to.join(entry.path().strip_prefix(from).unwrap());
@@ -104,7 +104,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -113,17 +113,17 @@ pub struct Run {
 /// The expansion cache the tests' runs share (unless a test names its own): inside the
 /// target directory, so that tests never write into the user's `~/.cache`, and shared,
 /// so that the suite runs the cache's hits, writes and concurrent use all the time.
-pub fn test_cache_dir() -> PathBuf {
+pub(crate) fn test_cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("policyrun-cache")
 }
 
 /// Runs `policyrun` in `dir` with no colour and no CI-dependent behaviour.
-pub fn policyrun(dir: &Path, args: &[&str]) -> Run {
+pub(crate) fn policyrun(dir: &Path, args: &[&str]) -> Run {
     policyrun_with(dir, args, &[])
 }
 
 /// As `policyrun`, with more environment variables.
-pub fn policyrun_with(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
+pub(crate) fn policyrun_with(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_policyrun"));
     command
         .args(args)
@@ -145,7 +145,7 @@ pub fn policyrun_with(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
 }
 
 /// As `policyrun`, with `input` on standard input.
-pub fn policyrun_stdin(dir: &Path, args: &[&str], input: &str) -> Run {
+pub(crate) fn policyrun_stdin(dir: &Path, args: &[&str], input: &str) -> Run {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_policyrun"))
         .args(args)
@@ -172,14 +172,14 @@ pub fn policyrun_stdin(dir: &Path, args: &[&str], input: &str) -> Run {
 }
 
 /// The outcomes of a `policyrun --output json` run, in report order.
-pub fn outcome_list(run: &Run) -> Vec<serde_json::Value> {
+pub(crate) fn outcome_list(run: &Run) -> Vec<serde_json::Value> {
     let doc: serde_json::Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", run.stdout, run.stderr));
     doc["outcomes"].as_array().unwrap().clone()
 }
 
 /// `policyrun --output json` outcomes keyed by subject (each subject's outcomes in order).
-pub fn json_outcomes(run: &Run) -> BTreeMap<String, Vec<serde_json::Value>> {
+pub(crate) fn json_outcomes(run: &Run) -> BTreeMap<String, Vec<serde_json::Value>> {
     let mut map: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
     for outcome in outcome_list(run) {
         let subject = outcome["subject"].as_str().unwrap().to_owned();
@@ -190,7 +190,7 @@ pub fn json_outcomes(run: &Run) -> BTreeMap<String, Vec<serde_json::Value>> {
 
 /// Whether OPA's Python bindings load (the reference in the tests); under CI their absence
 /// fails the test.
-pub fn opa_available() -> bool {
+pub(crate) fn opa_available() -> bool {
     let probe = Command::new("python3")
         .args(["-c", "import opa_bindings"])
         .output();
@@ -213,7 +213,7 @@ pub fn opa_available() -> bool {
 
 /// Whether Perl's TAP::Parser (Debian's perl ships it) is there to read TAP reports; under
 /// CI its absence fails the test.
-pub fn tap_parser_available() -> bool {
+pub(crate) fn tap_parser_available() -> bool {
     let probe = Command::new("perl")
         .args(["-MTAP::Parser", "-MJSON::PP", "-e1"])
         .output();
@@ -231,7 +231,7 @@ pub fn tap_parser_available() -> bool {
 
 /// What Perl's TAP::Parser reads in a TAP document (`tests/support/tap-summary.pl`): the
 /// plan, counts, parse errors, and each test point with its directive and YAML diagnostics.
-pub fn parse_tap(tap: &str) -> serde_json::Value {
+pub(crate) fn parse_tap(tap: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.tap");
     fs::write(&file, tap).unwrap();
@@ -251,7 +251,7 @@ pub fn parse_tap(tap: &str) -> serde_json::Value {
 /// Checks a JUnit document against `testdata/junit-4.xsd` (Jenkins' JUnit model): every
 /// element and attribute is declared, required attributes are present, children allowed.
 /// The schema is read, not restated, so the check follows the file.
-pub fn assert_valid_junit(xml: &str) {
+pub(crate) fn assert_valid_junit(xml: &str) {
     let xsd_text = fs::read_to_string(manifest_dir().join("testdata/junit-4.xsd")).unwrap();
     let xsd = roxmltree::Document::parse(&xsd_text).unwrap();
     struct Rule {
@@ -343,7 +343,7 @@ fn xmllint(xml: &str) {
 /// Whether an optional tool of the tests is usable (`found`). Without it a test skips with
 /// a note naming how to install it; under CI (`CI` set) its absence fails the test, so that
 /// a check never silently stops running there.
-pub fn required_in_ci(what: &str, install: &str, found: Result<(), String>) -> bool {
+pub(crate) fn required_in_ci(what: &str, install: &str, found: Result<(), String>) -> bool {
     match found {
         Ok(()) => true,
         Err(why) if std::env::var_os("CI").is_none() => {
@@ -356,7 +356,7 @@ pub fn required_in_ci(what: &str, install: &str, found: Result<(), String>) -> b
 
 /// [`policyrun`] from async tests: the binary runs on a blocking thread, so the test's own
 /// servers keep answering it.
-pub async fn policyrun_async(dir: &Path, args: &[&str]) -> Run {
+pub(crate) async fn policyrun_async(dir: &Path, args: &[&str]) -> Run {
     let dir = dir.to_path_buf();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {
@@ -370,7 +370,7 @@ pub async fn policyrun_async(dir: &Path, args: &[&str]) -> Run {
 /// Links that lead `lib/v` to `lib/v1`, and the link to point elsewhere to lead it to
 /// `lib/v2` instead.
 #[cfg(unix)]
-pub struct Chain {
+pub(crate) struct Chain {
     pub links: &'static [(&'static str, &'static str)],
     /// The link and its new target.
     pub retarget: (&'static str, &'static str),
@@ -378,7 +378,7 @@ pub struct Chain {
 
 /// `lib/v` a link to `v1`, and `lib/v` a link to `lib/w`, a link to `v1`.
 #[cfg(unix)]
-pub const CHAINS: [Chain; 2] = [
+pub(crate) const CHAINS: [Chain; 2] = [
     Chain {
         links: &[("lib/v", "v1")],
         retarget: ("lib/v", "v2"),
@@ -391,7 +391,7 @@ pub const CHAINS: [Chain; 2] = [
 
 /// Points the symbolic link `path` below `root` at `target`, as `ln -sfn` does.
 #[cfg(unix)]
-pub fn relink(root: &Path, path: &str, target: &str) {
+pub(crate) fn relink(root: &Path, path: &str, target: &str) {
     let link = root.join(path);
     if fs::symlink_metadata(&link).is_ok() {
         fs::remove_file(&link).unwrap();

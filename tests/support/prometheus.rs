@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 
 /// The metrics the test serves, in Prometheus' text format; changed with [`Metrics::set`].
 #[derive(Clone)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     text: Arc<Mutex<String>>,
     pub address: String,
 }
 
 impl Metrics {
     /// Serves `text` at `/metrics` until the process ends.
-    pub fn serve(text: &str) -> Metrics {
+    pub(crate) fn serve(text: &str) -> Metrics {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap().to_string();
         let metrics = Metrics {
@@ -42,20 +42,20 @@ impl Metrics {
         metrics
     }
 
-    pub fn set(&self, text: &str) {
+    pub(crate) fn set(&self, text: &str) {
         *self.text.lock().unwrap() = text.to_owned();
     }
 }
 
 /// A running Prometheus; stopped when dropped.
-pub struct Prometheus {
+pub(crate) struct Prometheus {
     child: Option<Child>,
     pub url: String,
     _dir: tempfile::TempDir,
 }
 
 /// Whether the `prometheus` binary is here; CI must have it.
-pub fn available() -> bool {
+pub(crate) fn available() -> bool {
     let found = Command::new("prometheus")
         .arg("--version")
         .output()
@@ -82,7 +82,7 @@ impl Prometheus {
     /// Starts Prometheus scraping `metrics` with the alerting `rules` (a rules file's YAML);
     /// `web_config` (YAML) is its `--web.config.file`, for authentication. Returns once the
     /// first scrape is in.
-    pub fn start(metrics: &Metrics, rules: &str, web_config: Option<&str>) -> Prometheus {
+    pub(crate) fn start(metrics: &Metrics, rules: &str, web_config: Option<&str>) -> Prometheus {
         let mut last_error = String::new();
         // A port found free can be taken before Prometheus binds it: try a few.
         for _ in 0..5 {
@@ -152,7 +152,7 @@ impl Prometheus {
     }
 
     /// Whether `query` has at least one series now (unauthenticated, or as `ops`).
-    pub fn query_ok(&self, query: &str) -> bool {
+    pub(crate) fn query_ok(&self, query: &str) -> bool {
         let Some(body) = self.get(&format!("/api/v1/query?query={}", encode(query))) else {
             return false;
         };
@@ -165,7 +165,7 @@ impl Prometheus {
     }
 
     /// Waits until `query` has a series (an alert fired, say); panics after 30 s.
-    pub fn wait_for(&self, query: &str) {
+    pub(crate) fn wait_for(&self, query: &str) {
         let started = Instant::now();
         while !self.query_ok(query) {
             assert!(
@@ -195,7 +195,7 @@ impl Prometheus {
     }
 
     /// Stops the server (to test a bake whose server goes away).
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -210,15 +210,15 @@ impl Drop for Prometheus {
 }
 
 /// The user and password of [`WEB_CONFIG_BASIC_AUTH`].
-pub const TEST_USER: &str = "ops";
-pub const TEST_PASSWORD: &str = "bake-test-password";
+pub(crate) const TEST_USER: &str = "ops";
+pub(crate) const TEST_PASSWORD: &str = "bake-test-password";
 /// `ops:bake-test-password`, base64: the test's own queries authenticate with it, and a
 /// server without authentication ignores it.
 const TEST_BASIC_AUTH: &str = "b3BzOmJha2UtdGVzdC1wYXNzd29yZA==";
 
 /// A `--web.config.file` that lets in `ops` with [`TEST_PASSWORD`] (a bcrypt hash of it,
 /// made once with Python's `bcrypt`; cost 4 keeps the tests fast).
-pub const WEB_CONFIG_BASIC_AUTH: &str =
+pub(crate) const WEB_CONFIG_BASIC_AUTH: &str =
     "basic_auth_users:\n  ops: $2b$04$XMI1TmXjF.yiiJ7uQJ/xaukMVl80eXtQflw/2rhBSXi5D8bbkhJaK\n";
 
 fn encode(text: &str) -> String {
@@ -234,7 +234,7 @@ fn encode(text: &str) -> String {
 
 /// What [`FakePrometheus`] was asked: the request's path, its `Authorization` header and its
 /// body (a query's form).
-pub struct Asked {
+pub(crate) struct Asked {
     pub path: String,
     pub authorization: String,
     pub body: String,
@@ -244,13 +244,13 @@ pub struct Asked {
 /// the credential it was sent, answer with tens of thousands of alerts, or take its time.
 /// `answer` gets each request and returns the status and body to send; it runs on the
 /// connection's own thread, so it may block (to hold an answer back).
-pub struct FakePrometheus {
+pub(crate) struct FakePrometheus {
     pub url: String,
     received: Arc<Mutex<Vec<String>>>,
 }
 
 impl FakePrometheus {
-    pub fn serve(
+    pub(crate) fn serve(
         answer: impl Fn(&Asked) -> (u16, String) + Send + Sync + 'static,
     ) -> FakePrometheus {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -281,7 +281,7 @@ impl FakePrometheus {
     }
 
     /// The paths asked for so far, in the order the requests arrived.
-    pub fn received(&self) -> Vec<String> {
+    pub(crate) fn received(&self) -> Vec<String> {
         self.received.lock().unwrap().clone()
     }
 }
@@ -327,6 +327,6 @@ fn read_request(mut stream: &TcpStream) -> Option<Asked> {
 }
 
 /// Every byte but RFC 3986's unreserved ones as `%XX`, as a server quoting a URL writes it.
-pub fn percent_encoded(text: &str) -> String {
+pub(crate) fn percent_encoded(text: &str) -> String {
     encode(text)
 }

@@ -5,7 +5,7 @@
 
 use regorus::Value;
 
-pub fn to_number(value: &Value) -> Result<Value, String> {
+pub(super) fn to_number(value: &Value) -> Result<Value, String> {
     match value {
         Value::Null => Ok(Value::from(0u64)),
         Value::Bool(b) => Ok(Value::from(u64::from(*b))),

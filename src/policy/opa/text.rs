@@ -6,7 +6,7 @@ use regorus::unstable::{Expr, Literal, LiteralStmt};
 
 /// Byte offsets `[start, end)` into a module's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Range {
+pub(super) struct Range {
     pub start: usize,
     pub end: usize,
 }
@@ -22,13 +22,13 @@ impl Range {
 
 /// Text to put in place of a range.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Edit {
+pub(super) struct Edit {
     pub range: Range,
     pub text: String,
 }
 
 /// The whole text of an expression: its span and every part's, a string with its quotes.
-pub fn extent(text: &str, expr: &Expr) -> Range {
+pub(super) fn extent(text: &str, expr: &Expr) -> Range {
     let span = expr.span();
     let mut range = Range {
         start: span.start as usize,
@@ -46,7 +46,7 @@ pub fn extent(text: &str, expr: &Expr) -> Range {
 }
 
 /// The whole text of a statement: the literal, its expressions and its `with` modifiers.
-pub fn statement_extent(text: &str, stmt: &LiteralStmt) -> Range {
+pub(super) fn statement_extent(text: &str, stmt: &LiteralStmt) -> Range {
     let mut range = Range {
         start: stmt.span.start as usize,
         end: stmt.span.end as usize,
@@ -80,7 +80,7 @@ pub fn statement_extent(text: &str, stmt: &LiteralStmt) -> Range {
 }
 
 /// The text of `range` with the edits that lie inside it made.
-pub fn render(text: &str, range: Range, edits: &[Edit]) -> String {
+pub(super) fn render(text: &str, range: Range, edits: &[Edit]) -> String {
     let mut inside: Vec<&Edit> = edits
         .iter()
         .filter(|e| e.range.start >= range.start && e.range.end <= range.end)
@@ -103,7 +103,7 @@ pub fn render(text: &str, range: Range, edits: &[Edit]) -> String {
 }
 
 /// The whole text with every edit made (the edits do not overlap).
-pub fn apply(text: &str, edits: &[Edit]) -> String {
+pub(super) fn apply(text: &str, edits: &[Edit]) -> String {
     render(
         text,
         Range {
