@@ -15,9 +15,10 @@ use std::time::Instant;
 
 use policyrun::cli::config::Config;
 use policyrun::jsonnet::{discover, expand};
-use policyrun::model::object::{ObjectValue, Target};
+use policyrun::model::object::Target;
 use policyrun::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use policyrun::model::secrets;
+use policyrun::model::value::ObjectValue;
 use policyrun::pipeline::check;
 use policyrun::policy::{self, ClusterContext, PolicyStage, RegoEngine, RunShare, Settings};
 use policyrun::schema::Catalog;

@@ -33,9 +33,9 @@ use crate::model::events::{Event, Events};
 use crate::model::expansion::Entry;
 use crate::model::expansion::{Expanded, ExpandedFiles, Object, Produced, output_prefix};
 use crate::model::expansion::{Input, Seen};
-use crate::model::object::ObjectValue;
 use crate::model::outcome::ObjectId;
 use crate::model::repository::{Layout, Repository};
+use crate::model::value::ObjectValue;
 use crate::store::{self, Buckets, FORMAT, Store};
 
 /// The first line of every record.

@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::model::digest::Digest;
-use crate::model::object::ObjectValue;
 use crate::model::outcome::{Location, ObjectId};
 use crate::model::repository::{Layout, Repository};
+use crate::model::value::ObjectValue;
 
 /// One jsonnet file to evaluate for one cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]

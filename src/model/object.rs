@@ -10,7 +10,7 @@ use crate::model::json_lines;
 use crate::model::outcome::{Location, ObjectId};
 use crate::model::same::Content;
 use crate::model::secrets;
-pub use crate::model::value::ObjectValue;
+use crate::model::value::ObjectValue;
 
 /// The kind that defines other kinds: the schema stage learns custom resources from it, and
 /// the jsonnet stage keeps its values for entries a run does not check.

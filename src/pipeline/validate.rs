@@ -11,8 +11,9 @@ use serde_json::Value;
 
 use crate::jsonnet::expand::identity;
 use crate::model::manifests::{self, Format, Item};
-use crate::model::object::{ObjectValue, Target};
+use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status, shown_path};
+use crate::model::value::ObjectValue;
 use crate::policy::{ClusterContext, Document, PolicyStage, waivers::Date};
 use crate::schema::{self, Catalog, Settings, gvk::Gvk};
 

@@ -702,7 +702,7 @@ fn constraint(templates: &[Template], value: &Json) -> Result<Constraint, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::object::ObjectValue;
+    use crate::model::value::ObjectValue;
 
     #[test]
     fn label_selectors() {

@@ -35,11 +35,12 @@ use regorus::{Engine, Value};
 use serde::Deserialize;
 
 use crate::model::digest::Digest;
-use crate::model::object::{ObjectValue, Target};
+use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::secrets;
 use crate::model::stage::StageReport;
 use crate::model::stats::Stats;
+use crate::model::value::ObjectValue;
 use crate::store::Store;
 use budget::ObjectBudget;
 use load::{Loaded, Package, Problem, RuleDecl, RuleKind};

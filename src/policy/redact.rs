@@ -32,9 +32,9 @@ pub fn hide_values(values: &[String], outcomes: &mut [Outcome]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::object::ObjectValue;
     use crate::model::outcome::Location;
     use crate::model::outcome::{ObjectId, Stage, Status};
+    use crate::model::value::ObjectValue;
     use serde_json::json;
 
     fn target_of<'a>(id: &'a ObjectId, value: &'a ObjectValue) -> Target<'a> {

@@ -12,10 +12,11 @@ use super::{
     ClusterContext, Document, PolicyStage, Prepared, Recall, RunShare, gatekeeper, load_outcome,
     policy_outcome, prepare, redact, share,
 };
-use crate::model::object::{ObjectValue, Target};
+use crate::model::object::Target;
 use crate::model::outcome::{ObjectId, Outcome, Status};
 use crate::model::secrets;
 use crate::model::supervision::{self, Work};
+use crate::model::value::ObjectValue;
 use std::sync::atomic::Ordering;
 
 /// Whether a kind is namespaced in a cluster (`None` is the cluster of plain manifests).

@@ -723,7 +723,7 @@ impl Round<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::object::ObjectValue;
+    use crate::model::value::ObjectValue;
     use serde_json::json;
 
     fn subject(value: &ObjectValue, cluster: usize) -> Option<Subject<'_>> {

@@ -424,8 +424,9 @@ impl Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::object::{ObjectValue, Source};
+    use crate::model::object::Source;
     use crate::model::outcome::{Location, ObjectId};
+    use crate::model::value::ObjectValue;
 
     /// The waivers of an object that is a whole generated file of `text`, and whether its
     /// value had to be parsed to find them.
