@@ -48,7 +48,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use policyrun::model::outcome::{Outcome, Status};
-use policyrun::policy::{ClusterContext, Document, PolicyStage, RegoEngine, RunShare, Settings};
+use policyrun::policy::{Document, PolicyStage, RegoEngine, Settings};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 use support::{manifest_dir, opa_available};
@@ -1052,30 +1052,7 @@ fn policyrun_verdicts(dir: &Path, engine: RegoEngine, documents: &[Value]) -> Ve
         ..Settings::default()
     };
     let stage = PolicyStage::new(dir, &settings);
-    let docs: Vec<Document> = documents
-        .iter()
-        .enumerate()
-        .map(|(i, value)| Document {
-            subject: format!("input[{i}]"),
-            file: None,
-            value,
-            location: None,
-        })
-        .collect();
-    let contexts = HashMap::from([(None, ClusterContext::default())]);
-    let outcomes = policyrun::model::outcome::every_pass(
-        stage
-            .run(policyrun::policy::Input {
-                targets: &[],
-                documents: &docs,
-                contexts: &contexts,
-                namespaced: &|_, _| None,
-                share: &RunShare::whole(),
-                memory: None,
-                every_object: true,
-            })
-            .outcomes,
-    );
+    let outcomes = judge_inputs(&stage, documents);
     let load_error: Option<&Outcome> = outcomes
         .iter()
         .find(|o| o.status == Status::Error && o.check == policyrun::policy::LOAD);
@@ -1124,30 +1101,7 @@ fn split_verdicts(dir: &Path, case: &Case, documents: &[Value]) -> Vec<Verdict> 
         ..Settings::default()
     };
     let stage = PolicyStage::new(dir, &settings);
-    let docs: Vec<Document> = documents
-        .iter()
-        .enumerate()
-        .map(|(i, value)| Document {
-            subject: format!("input[{i}]"),
-            file: None,
-            value,
-            location: None,
-        })
-        .collect();
-    let contexts = HashMap::from([(None, ClusterContext::default())]);
-    let outcomes = policyrun::model::outcome::every_pass(
-        stage
-            .run(policyrun::policy::Input {
-                targets: &[],
-                documents: &docs,
-                contexts: &contexts,
-                namespaced: &|_, _| None,
-                share: &RunShare::whole(),
-                memory: None,
-                every_object: true,
-            })
-            .outcomes,
-    );
+    let outcomes = judge_inputs(&stage, documents);
     (0..documents.len())
         .map(|i| {
             let prefix = format!("input[{i}] main.deny_");
@@ -1995,4 +1949,19 @@ deny contains "defined" if { g(input.rule, input.ranges) }
         assert_eq!(compile_error, None);
         assert_eq!(theirs, expected, "OPA's own answer");
     }
+}
+
+/// The stage's outcomes for each of `documents` as `input[i]`.
+fn judge_inputs(stage: &PolicyStage, documents: &[Value]) -> Vec<Outcome> {
+    let named: Vec<Document> = documents
+        .iter()
+        .enumerate()
+        .map(|(i, value)| Document {
+            subject: format!("input[{i}]"),
+            file: None,
+            value,
+            location: None,
+        })
+        .collect();
+    support::judge_documents(stage, &named)
 }

@@ -7,12 +7,12 @@
 
 mod support;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 use policyrun::model::outcome::Status;
-use policyrun::policy::{ClusterContext, Document, PolicyStage, RegoEngine, RunShare, Settings};
+use policyrun::policy::{Document, PolicyStage, RegoEngine, Settings};
 use regorus::Engine;
 use serde_json::Value;
 use support::{copy_tree, manifest_dir, opa_available, outcome_list, policyrun};
@@ -486,20 +486,7 @@ fn policyrun_holds(module: &str, engine: RegoEngine, input: &Value) -> Option<bo
         value: input,
         location: None,
     }];
-    let contexts = HashMap::from([(None, ClusterContext::default())]);
-    let outcomes = policyrun::model::outcome::every_pass(
-        stage
-            .run(policyrun::policy::Input {
-                targets: &[],
-                documents: &documents,
-                contexts: &contexts,
-                namespaced: &|_, _| None,
-                share: &RunShare::whole(),
-                memory: None,
-                every_object: true,
-            })
-            .outcomes,
-    );
+    let outcomes = support::judge_documents(&stage, &documents);
     let outcome = outcomes.iter().find(|o| o.check == "main.deny")?;
     match outcome.status {
         Status::Passed => Some(false),

@@ -399,3 +399,23 @@ pub(crate) fn relink(root: &Path, path: &str, target: &str) {
     fs::create_dir_all(link.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(target, &link).unwrap();
 }
+
+/// The policy stage's outcomes for `documents` (not Kubernetes objects, as `policyrun test`
+/// judges them): no cluster, no memory, each pass an outcome of its own.
+pub(crate) fn judge_documents(
+    stage: &policyrun::policy::PolicyStage,
+    documents: &[policyrun::policy::Document],
+) -> Vec<policyrun::model::outcome::Outcome> {
+    let contexts =
+        std::collections::HashMap::from([(None, policyrun::policy::ClusterContext::default())]);
+    let input = policyrun::policy::Input {
+        targets: &[],
+        documents,
+        contexts: &contexts,
+        namespaced: &|_, _| None,
+        share: &policyrun::policy::RunShare::whole(),
+        memory: None,
+        every_object: true,
+    };
+    policyrun::model::outcome::every_pass(stage.run(input).outcomes)
+}
