@@ -23,7 +23,7 @@ use crate::model::stats::Stats;
 use crate::pipeline::changes::Changes;
 use crate::pipeline::settings::Config;
 use crate::pipeline::shard::Shard;
-use crate::policy::memory::VerdictMemory;
+use crate::policy::VerdictMemory;
 use crate::policy::{self, ClusterContext, PolicyStage};
 use crate::report::events::{Bar, TracesOnly};
 use crate::schema::{self, Catalog, gvk::Gvk};

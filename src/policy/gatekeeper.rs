@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 use regorus::{Engine, Value};
 use serde_json::{Value as Json, json};
 
-use super::budget::{self, ObjectBudget};
+use super::evaluate::budget::{self, ObjectBudget};
+use super::evaluate::results::{self, RuleResult};
 use super::load::{self, Problem};
-use super::results::{self, RuleResult};
-use super::{load_outcome, policy_outcome};
+use super::outcomes::{self, load_outcome, policy_outcome};
 use crate::model::object::Target;
 use crate::model::outcome::{ObjectId, Outcome, Status};
 
@@ -334,7 +334,7 @@ impl Prepared<'_> {
                     .detail(text)
                 }
             };
-            outcomes.push(super::with_prints(
+            outcomes.push(outcomes::with_prints(
                 outcome,
                 &prints.iter().collect::<Vec<_>>(),
             ));

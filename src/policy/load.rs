@@ -16,7 +16,7 @@ use walkdir::WalkDir;
 
 use super::kinds::{self, Kinds};
 use super::packs;
-use super::{RegoVersion, Settings};
+use super::settings::{RegoEngine, RegoVersion, Settings};
 use crate::model::digest::Digest;
 use sha2::{Digest as _, Sha256};
 
@@ -374,11 +374,11 @@ fn load_with(
     // From here on the modules are evaluated as OPA evaluates them (`super::opa`); every
     // check above saw them as written.
     let vm_engine = match settings.engine {
-        super::RegoEngine::Vm => Some(super::opa::evaluation_engine(
+        RegoEngine::Vm => Some(super::opa::evaluation_engine(
             &mut engine,
             super::opa::Target::Vm,
         )?),
-        super::RegoEngine::Interpreter => None,
+        RegoEngine::Interpreter => None,
     };
     let engine = super::opa::evaluation_engine(&mut engine, super::opa::Target::Interpreter)?;
     Ok(Loaded {

@@ -123,10 +123,10 @@ pub struct RuleInfo {
 /// load, which the tests of policyrun rule out.
 pub fn catalogue() -> Result<Vec<PackInfo>, String> {
     let all: Vec<String> = names().iter().map(|n| (*n).to_owned()).collect();
-    let settings = super::Settings {
+    let settings = super::settings::Settings {
         packs: all.clone(),
         namespaces: Vec::new(),
-        ..super::Settings::default()
+        ..super::settings::Settings::default()
     };
     let loaded = super::load::load(Path::new(""), &settings, super::load::Purpose::Judge).map_err(
         |problems| {

@@ -381,7 +381,9 @@ impl Scope {
         {
             // policyrun's own functions and packages (refused in policies at load time):
             // the object's context, or what cannot be told.
-            if root == super::OBJECT_CONTEXT_BUILTIN && statics.is_empty() {
+            if root == crate::policy::evaluate::interpreter::OBJECT_CONTEXT_BUILTIN
+                && statics.is_empty()
+            {
                 direct
                     .data
                     .push(vec!["policyrun".to_owned(), "object".to_owned()]);

@@ -5,13 +5,17 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::budget::ObjectBudget;
-use super::memory::VerdictMemory;
+use super::context::{ClusterContext, Document, RunShare};
+use super::evaluate::budget::ObjectBudget;
+use super::evaluate::{Prepared, prepare};
+use super::gatekeeper;
+use super::outcomes::{load_outcome, policy_outcome};
+use super::policies::PolicyStage;
+use super::redact;
+use super::reuse::memory::VerdictMemory;
+use super::reuse::recall::Recall;
+use super::reuse::share;
 use super::waivers::{self, Date};
-use super::{
-    ClusterContext, Document, PolicyStage, Prepared, Recall, RunShare, gatekeeper, load_outcome,
-    policy_outcome, prepare, redact, share,
-};
 use crate::model::object::Target;
 use crate::model::outcome::{ObjectId, Outcome, Status};
 use crate::model::secrets;

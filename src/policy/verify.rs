@@ -7,7 +7,11 @@ use std::path::Path;
 use rayon::prelude::*;
 use regorus::Value;
 
-use super::{Settings, budget, load, load_outcome};
+use super::evaluate::budget;
+use super::evaluate::interpreter::add_object_context;
+use super::load;
+use super::outcomes::load_outcome;
+use super::settings::Settings;
 use crate::model::outcome::{Location, Outcome, Stage, Status};
 
 /// Check name of a policy unit test.
@@ -53,7 +57,7 @@ pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
         ));
     }
     let mut engine = loaded.engine.clone();
-    super::add_object_context(&mut engine)?;
+    add_object_context(&mut engine)?;
     engine.set_input(Value::new_object());
     // Each test gets an object's budget: the interpreter restarts its timer for every rule.
     engine.set_execution_timer_config(budget::timer(settings.object_budget));

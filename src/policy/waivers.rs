@@ -324,7 +324,9 @@ pub fn apply(
         Ok(annotated) => annotated,
         Err(problem) => {
             let mut outcomes = results;
-            outcomes.push(super::policy_outcome(target, WAIVER, Status::Failed).message(problem));
+            outcomes.push(
+                super::outcomes::policy_outcome(target, WAIVER, Status::Failed).message(problem),
+            );
             return (outcomes, Vec::new());
         }
     };
@@ -357,14 +359,14 @@ pub fn apply(
     for (waiver, used) in annotated.iter().zip(used_annotations) {
         if waiver.is_expired(today) && !used {
             outcomes.push(
-                super::policy_outcome(target, WAIVER, Status::Failed).message(format!(
+                super::outcomes::policy_outcome(target, WAIVER, Status::Failed).message(format!(
                     "waiver for `{}` (owner {}) expired on {}: remove it from annotation {ANNOTATION}",
                     waiver.rule, waiver.owner, waiver.expires
                 )),
             );
         } else if !used {
             outcomes.push(
-                super::policy_outcome(target, WAIVER, Status::Warning).message(format!(
+                super::outcomes::policy_outcome(target, WAIVER, Status::Warning).message(format!(
                     "waiver for `{}` (owner {}) waives nothing: the rule does not fail for this object",
                     waiver.rule, waiver.owner
                 )),

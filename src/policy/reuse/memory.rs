@@ -25,10 +25,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::load::{Loaded, Package};
-use super::results::RuleResult;
-use super::{ClusterContext, ObjectContext, PackageVerdicts, RegoEngine};
 use crate::model::digest::Digest;
+use crate::policy::context::{ClusterContext, ObjectContext};
+use crate::policy::evaluate::results::RuleResult;
+use crate::policy::load::{Loaded, Package};
+use crate::policy::outcomes::PackageVerdicts;
+use crate::policy::settings::RegoEngine;
 use crate::store::{self, Store};
 
 /// The memory's file in the repository's cache directory, and its first word.
@@ -121,7 +123,7 @@ impl<'c> VerdictMemory<'c> {
     /// The key of one object's verdicts; `content` names the object
     /// ([`Target::content_digest`](crate::model::object::Target::content_digest)): what
     /// the policies see of it is a function of its content and of the salt.
-    pub(super) fn key(
+    pub(crate) fn key(
         &self,
         cluster: &Digest,
         context: &ObjectContext,
@@ -145,7 +147,7 @@ impl<'c> VerdictMemory<'c> {
     }
 
     /// The verdicts remembered for `key`, if any fit the packages evaluated now.
-    pub(super) fn recall(
+    pub(crate) fn recall(
         &self,
         key: &Digest,
         packages: &[Package],
@@ -185,7 +187,7 @@ impl<'c> VerdictMemory<'c> {
     }
 
     /// Remembers an evaluation's verdicts, unless any of them is an error.
-    pub(super) fn remember(&self, key: Digest, verdicts: &[PackageVerdicts]) {
+    pub(crate) fn remember(&self, key: Digest, verdicts: &[PackageVerdicts]) {
         let mut remembered: Vec<Vec<RuleMemory>> = Vec::with_capacity(verdicts.len());
         for package in verdicts {
             let PackageVerdicts::Rules(rules) = package else {

@@ -1,6 +1,6 @@
 //! No verdict computed twice in one run: objects of the same content whose rule inputs are
 //! equal share one evaluation of the rule. A rule's inputs are the object and the parts of
-//! `data.policyrun` it can read ([`super::reads`]): the same Deployment in `int` and `web`
+//! `data.policyrun` it can read ([`crate::policy::reads`]): the same Deployment in `int` and `web`
 //! shares the evaluation of a rule that reads `cluster.policy.pod_security` when both
 //! clusters have the same level, but not of one that reads `cluster.name`.
 //!
@@ -18,21 +18,23 @@ use rayon::prelude::*;
 use regorus::{Engine, Value};
 use serde::Deserialize;
 
-use super::budget::ObjectBudget;
-use super::load::Loaded;
-use super::load::Package;
-use super::reads::{Analysis, Reads};
-use super::results::{self, RuleResult};
-use super::{ClusterContext, ObjectContext, PackageVerdicts, Prepared, Printed, Recall, Workers};
+use super::recall::Recall;
 use crate::model::object::Target;
 use crate::model::outcome::{ObjectId, Outcome};
 use crate::model::same::Content;
 use crate::model::supervision::{self, Work};
+use crate::policy::context::{ClusterContext, ObjectContext};
+use crate::policy::evaluate::budget::{self, ObjectBudget};
+use crate::policy::evaluate::results::{self, RuleResult};
+use crate::policy::evaluate::{Prepared, Workers, interpreter, vm};
+use crate::policy::load::{Loaded, Package};
+use crate::policy::outcomes::{self, PackageVerdicts, Printed};
+use crate::policy::reads::{Analysis, Reads};
 use std::time::Duration;
 
 /// One evaluation the interpreter makes for an object: a package's `exception` rule or one
 /// of its rules, in the order [`assemble`] reads them.
-pub(super) struct Unit {
+pub(crate) struct Unit {
     path: String,
     /// The package and, unless it is the `exception` rule, the rule (indices).
     rule: (usize, Option<usize>),
@@ -41,7 +43,7 @@ pub(super) struct Unit {
 }
 
 /// The evaluations of the selected packages and what each can read.
-pub(super) struct Units {
+pub(crate) struct Units {
     units: Vec<Unit>,
     /// The distinct read sets.
     reads: Vec<Reads>,
@@ -50,7 +52,7 @@ pub(super) struct Units {
 }
 
 impl Units {
-    pub(super) fn of(engine: &mut Engine, packages: &[Package]) -> Units {
+    pub(crate) fn of(engine: &mut Engine, packages: &[Package]) -> Units {
         let analysis = Analysis::of(engine);
         let mut reads: Vec<Reads> = Vec::new();
         let index_of = |r: Reads, reads: &mut Vec<Reads>| match reads.iter().position(|x| *x == r) {
@@ -92,13 +94,13 @@ impl Units {
         }
     }
 
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.units.len()
     }
 
     /// The units an object of this kind evaluates (a rule whose leading kind test rules the
-    /// kind out is undefined without evaluation, see [`super::kinds`]).
-    pub(super) fn admitted<'a>(
+    /// kind out is undefined without evaluation, see [`crate::policy::kinds`]).
+    pub(crate) fn admitted<'a>(
         &'a self,
         packages: &'a [Package],
         kind: Option<&'a str>,
@@ -117,7 +119,7 @@ impl Units {
 /// What one object knows for planning: its value as the policies see it, its cluster's
 /// `data.policyrun.cluster` document (`None`: no context, never shared) and its own
 /// `data.policyrun.object` document.
-pub(super) struct Subject<'a> {
+pub(crate) struct Subject<'a> {
     /// Its value, and what names it when it is a whole generated file.
     pub content: Content<'a>,
     pub cluster: Option<usize>,
@@ -126,13 +128,13 @@ pub(super) struct Subject<'a> {
 
 /// Who evaluates what: `owners[r][t]` is the object whose evaluation object `t` takes for
 /// the rules of read set `r` (itself when it evaluates them).
-pub(super) struct Plan {
+pub(crate) struct Plan {
     owners: Vec<Vec<usize>>,
 }
 
 impl Plan {
     /// Every object evaluates everything itself (sharing off).
-    pub(super) fn alone(reads: usize, objects: usize) -> Plan {
+    pub(crate) fn alone(reads: usize, objects: usize) -> Plan {
         Plan {
             owners: vec![(0..objects).collect(); reads],
         }
@@ -140,7 +142,7 @@ impl Plan {
 
     /// Classes of equal inputs for each read set among `subjects` (`None`: not evaluated
     /// here) whose clusters' documents are `clusters`.
-    pub(super) fn new(
+    pub(crate) fn new(
         reads: &[Reads],
         subjects: &[Option<Subject>],
         clusters: &[serde_json::Value],
@@ -193,7 +195,7 @@ impl Plan {
         Plan { owners }
     }
 
-    pub(super) fn owner(&self, reads: usize, object: usize) -> usize {
+    pub(crate) fn owner(&self, reads: usize, object: usize) -> usize {
         self.owners[reads][object]
     }
 }
@@ -229,13 +231,13 @@ fn projection(document: &serde_json::Value, paths: &[&Vec<String>]) -> String {
 
 /// One unit's result for one object: the rule's value (`Err(None)`: the object's budget ran
 /// out; `Err(Some)`: the engine's error) and what `print` wrote meanwhile.
-pub(super) type UnitResult = (
+pub(crate) type UnitResult = (
     Result<Option<serde_json::Value>, Option<String>>,
     Vec<String>,
 );
 
 /// What an object's own evaluation produced.
-pub(super) enum Evaluated {
+pub(crate) enum Evaluated {
     /// Interpreter: per unit, the result if this object evaluated it.
     Units(Vec<Option<UnitResult>>),
     /// The object could not be handed to the engine: every package fails with this text.
@@ -249,7 +251,7 @@ pub(super) enum Evaluated {
 
 /// Evaluates the units marked in `wanted` for one object on the interpreter, rule by rule,
 /// each with what is left of the object's budget.
-pub(super) fn evaluate_units(
+pub(crate) fn evaluate_units(
     engine: &mut Engine,
     units: &Units,
     wanted: &[bool],
@@ -265,7 +267,7 @@ pub(super) fn evaluate_units(
         Ok(input) => input,
         Err(e) => return Evaluated::Failed(format!("cannot pass the object to Rego: {e}")),
     };
-    super::OBJECT_CONTEXT.with(|slot| *slot.borrow_mut() = context.to_value());
+    interpreter::set_object_context(context.to_value());
     engine.set_input(input);
     for (index, (unit, result)) in units.units.iter().zip(results.iter_mut()).enumerate() {
         if !wanted[index] {
@@ -293,14 +295,14 @@ pub(super) fn evaluate_units(
         };
         *result = Some((value, prints));
     }
-    super::OBJECT_CONTEXT.with(|slot| *slot.borrow_mut() = Value::Undefined);
+    interpreter::set_object_context(Value::Undefined);
     Evaluated::Units(results)
 }
 
 /// Every package's verdicts for an object of `kind` from the units' results (its own or
 /// other objects'), and the print output by rule path. A package whose `exception` rule
 /// fails fails whole; a rule left undecided by the budget leaves its package undecided.
-pub(super) fn assemble<'r>(
+pub(crate) fn assemble<'r>(
     packages: &[Package],
     units: &Units,
     kind: Option<&str>,
@@ -337,7 +339,7 @@ pub(super) fn assemble<'r>(
             let first_rule = next;
             next += package.rules.len();
             let budget_message = || {
-                PackageVerdicts::OverBudget(super::budget::over_budget(
+                PackageVerdicts::OverBudget(budget::over_budget(
                     budget_limit,
                     &format!("package `{}`", package.name),
                 ))
@@ -395,20 +397,20 @@ enum Source<'c> {
 }
 
 /// An object's rule outcomes and the share of its budget its own evaluations used.
-pub(super) type ObjectOutcomes = (Vec<Outcome>, Duration);
+pub(crate) type ObjectOutcomes = (Vec<Outcome>, Duration);
 
 /// One policy run over the targets on regorus, in its steps: where each object's verdicts
 /// come from, which object evaluates what for which others, the evaluations, and the
 /// outcomes assembled from them.
-pub(super) struct Round<'a, 't> {
-    pub(super) loaded: &'a Loaded,
-    pub(super) prepared: &'a Prepared,
-    pub(super) units: &'a Units,
+pub(crate) struct Round<'a, 't> {
+    pub(crate) loaded: &'a Loaded,
+    pub(crate) prepared: &'a Prepared,
+    pub(crate) units: &'a Units,
     /// Each object's evaluation budget.
-    pub(super) budget_limit: Duration,
-    pub(super) targets: &'a [Target<'t>],
-    pub(super) clusters: &'a HashMap<Option<String>, ClusterContext>,
-    pub(super) recall: Option<&'a Recall<'a>>,
+    pub(crate) budget_limit: Duration,
+    pub(crate) targets: &'a [Target<'t>],
+    pub(crate) clusters: &'a HashMap<Option<String>, ClusterContext>,
+    pub(crate) recall: Option<&'a Recall<'a>>,
 }
 
 /// What one object evaluated, and the time it took.
@@ -426,7 +428,7 @@ impl Round<'_, '_> {
     /// the others), with the share of the object's budget its own evaluations used, and how
     /// many rule evaluations (or, on the virtual machine, whole objects) were taken from
     /// another object (none without `sharing`).
-    pub(super) fn judge(
+    pub(crate) fn judge(
         &self,
         wanted: &[bool],
         namespaced: &(dyn Fn(Option<&str>, &ObjectId) -> Option<bool> + Sync),
@@ -545,8 +547,8 @@ impl Round<'_, '_> {
                             return Some((Evaluated::Whole(None), Duration::ZERO));
                         }
                         let data = data.get(&key)?;
-                        let vm = workers.vm.get_or_insert_with(|| super::new_vm(program));
-                        Evaluated::Whole(Some(super::evaluate_vm(
+                        let vm = workers.vm.get_or_insert_with(|| vm::new_vm(program));
+                        Evaluated::Whole(Some(vm::evaluate_vm(
                             vm,
                             &loaded.packages,
                             data,
@@ -602,9 +604,9 @@ impl Round<'_, '_> {
             .map(|(t, (source, target))| {
                 // Fails closed: an object whose verdicts cannot be found is an error, never passed.
                 let error = |text: String| {
-                    let outcome = super::policy_outcome(
+                    let outcome = outcomes::policy_outcome(
                         target,
-                        super::LOAD,
+                        outcomes::LOAD,
                         crate::model::outcome::Status::Error,
                     )
                     .message(text);
@@ -621,7 +623,7 @@ impl Round<'_, '_> {
                     Source::NoContext => return no_context(),
                     Source::Recalled(verdicts) => {
                         return Some((
-                            super::verdict_outcomes(loaded, target, verdicts, &Printed::new()),
+                            outcomes::verdict_outcomes(loaded, target, verdicts, &Printed::new()),
                             Duration::ZERO,
                         ));
                     }
@@ -711,7 +713,7 @@ impl Round<'_, '_> {
                     r.memory.remember(memory_key, &verdicts);
                 }
                 Some((
-                    super::verdict_outcomes(loaded, target, verdicts, &printed),
+                    outcomes::verdict_outcomes(loaded, target, verdicts, &printed),
                     used,
                 ))
             })
