@@ -212,7 +212,7 @@ fn main() {
         .packages()
         .iter()
         .flat_map(|p| &p.rules)
-        .filter(|r| r.kinds != policyrun::policy::kinds::Kinds::Any)
+        .filter(|r| r.kinds != policyrun::policy::rego::kinds::Kinds::Any)
         .count();
     println!(
         "policy stage, bundled packs ({rules} rules, {limited} limited to kinds), {stacks} stacks: {objects} objects, {results} results, median of {rounds} rounds"
@@ -273,7 +273,8 @@ fn main() {
         });
         loads.push(wall);
         let mut engine = loaded.engine.clone();
-        let (found, wall, _) = timed(|| policyrun::policy::safety::unsafe_variables(&mut engine));
+        let (found, wall, _) =
+            timed(|| policyrun::policy::rego::safety::unsafe_variables(&mut engine));
         assert!(found.is_empty(), "our packs are safe: {found:?}");
         checks.push(wall);
     }

@@ -307,6 +307,56 @@ fn no_file_of_the_policy_stage_imports_its_front_door() {
     );
 }
 
+/// The Rego analysis reads policies without evaluating them and knows nothing of the
+/// stage around it: it could be a crate of its own.
+#[test]
+fn the_rego_analysis_imports_nothing_outside_itself() {
+    let outside: Vec<(String, String)> = graph()
+        .into_iter()
+        .filter(|(module, _)| module.starts_with("policy::rego"))
+        .flat_map(|(module, targets)| {
+            targets
+                .into_iter()
+                .filter(|to| !to.starts_with("policy::rego"))
+                .map(move |to| (module.clone(), to))
+        })
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "the Rego analysis imports from outside itself: {outside:?}"
+    );
+}
+
+/// No two files need each other, even inside one part: a cycle means one file is two
+/// concerns, or a concern is split across two files.
+#[test]
+fn no_file_cycle() {
+    let found = cycles(&graph());
+    assert!(found.is_empty(), "file cycles: {found:?}");
+}
+
+/// The policy stage's files stay small enough to read whole (issue 30).
+#[test]
+fn no_file_of_the_policy_stage_is_over_900_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let long: Vec<(String, usize)> = modules(&src)
+        .into_iter()
+        .filter(|(module, _)| module == "policy" || module.starts_with("policy::"))
+        .map(|(_, file)| {
+            let lines = fs::read_to_string(&file).unwrap().lines().count();
+            (
+                file.strip_prefix(&src).unwrap().display().to_string(),
+                lines,
+            )
+        })
+        .filter(|(_, lines)| *lines > 900)
+        .collect();
+    assert!(
+        long.is_empty(),
+        "files of src/policy over 900 lines: {long:?}"
+    );
+}
+
 #[test]
 fn no_cycle_leaves_a_part() {
     let graph = graph();

@@ -204,7 +204,7 @@ fn ours(case: &[(String, String)]) -> Option<BTreeSet<(String, usize)>> {
         engine.add_policy(name.clone(), text.clone()).ok()?;
     }
     Some(
-        policyrun::policy::load::missing_functions(&mut engine)
+        policyrun::policy::rego::modules::missing_functions(&mut engine)
             .into_iter()
             .map(|p| (p.file.display().to_string(), p.line.unwrap_or(0)))
             .collect(),

@@ -202,7 +202,7 @@ fn ours(text: &str) -> Option<BTreeSet<(usize, String)>> {
     let mut engine = Engine::new();
     engine.add_policy("m.rego".into(), text.into()).ok()?;
     Some(
-        policyrun::policy::safety::unsafe_variables(&mut engine)
+        policyrun::policy::rego::safety::unsafe_variables(&mut engine)
             .into_iter()
             .map(|p| {
                 let what = p.message.split(": ").next().unwrap_or_default().to_owned();
@@ -312,7 +312,7 @@ fn what_the_safety_check_refuses_is_what_opa_refuses() {
     );
     // Which variables a refusal names follows how OPA's compiler shares a scratch set of
     // output variables between statements; policyrun reproduces it (see `outputs` in
-    // src/policy/safety.rs) but not in every corner: allow one module in 200.
+    // src/policy/rego/safety.rs) but not in every corner: allow one module in 200.
     assert!(
         wording.len() * 200 <= compared,
         "{} of {compared} modules name other variables or lines than OPA:\n{}",
@@ -537,7 +537,8 @@ fn negations_over_undefined_references_get_opas_verdict_on_both_engines() {
                 value != regorus::Value::Undefined && value != regorus::Value::new_set();
             let differs = regorus_alone != opa;
             undefined_first += usize::from(differs);
-            let warned = !policyrun::policy::safety::fail_open_negations(&mut plain).is_empty();
+            let warned =
+                !policyrun::policy::rego::safety::fail_open_negations(&mut plain).is_empty();
             if warned != differs {
                 wrong.push(format!(
                     "{}\n  warned: {warned}, but regorus alone {} OPA",

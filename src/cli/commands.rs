@@ -146,7 +146,7 @@ pub fn init(args: InitArgs) -> Result<Summary, UsageError> {
 
 /// `policyrun packs`: the built-in packs, their rules and settings; nothing is judged.
 pub fn packs(args: PacksArgs) -> Result<Summary, UsageError> {
-    let catalogue = policy::packs::catalogue()
+    let catalogue = policy::catalogue::catalogue()
         .map_err(|e| UsageError(format!("the built-in packs do not load: {e}")))?;
     let text = match args.output {
         PacksOutput::Json => {
@@ -163,7 +163,7 @@ pub fn packs(args: PacksArgs) -> Result<Summary, UsageError> {
 
 /// The packs for a terminal: each rule and setting with its description below it, wrapped
 /// to 80 columns.
-fn packs_listing(catalogue: &[policy::packs::PackInfo]) -> String {
+fn packs_listing(catalogue: &[policy::catalogue::PackInfo]) -> String {
     const WIDTH: usize = 80;
     let mut out = String::from(
         "Built-in rule packs (select them in policyrun.toml: [policy] packs = [...])\n",

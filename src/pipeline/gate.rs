@@ -488,7 +488,7 @@ fn file_change(path: &Path, before: Option<&[u8]>, after: Option<&[u8]>) -> Stri
         let rules = |text: &Option<String>| -> Option<BTreeSet<String>> {
             match text {
                 None => Some(BTreeSet::new()),
-                Some(text) => crate::policy::rules::declared(&shown, text).ok(),
+                Some(text) => crate::policy::rego::rules::declared(&shown, text).ok(),
             }
         };
         match (rules(&old), rules(&new)) {

@@ -16,9 +16,14 @@ use regorus::{Engine, Value};
 use serde_json::{Value as Json, json};
 
 use super::evaluate::budget::{self, ObjectBudget};
+use super::evaluate::builtins;
 use super::evaluate::results::{self, RuleResult};
-use super::load::{self, Problem};
+use super::load;
 use super::outcomes::{self, load_outcome, policy_outcome};
+use super::rego::modules::missing_functions;
+use super::rego::opa;
+use super::rego::problem::{self, Problem};
+use super::rego::safety;
 use crate::model::object::Target;
 use crate::model::outcome::{ObjectId, Outcome, Status};
 
@@ -325,7 +330,7 @@ impl Prepared<'_> {
                 }
                 Err(_) if budget.is_spent() => over_budget(),
                 Err(text) => {
-                    let (message, _) = load::engine_error(&text);
+                    let (message, _) = problem::engine_error(&text);
                     Outcome {
                         status: Status::Error,
                         ..base
@@ -609,14 +614,14 @@ fn template(root: &Path, file: &Path, line: usize, value: &Json) -> Result<Templ
         let added = load::add_source(&mut engine, &name, text).map_err(|p| vec![p])?;
         package.get_or_insert(added);
     }
-    let mut problems = load::missing_functions(&mut engine);
+    let mut problems = missing_functions(&mut engine);
     // Gatekeeper compiles templates with OPA, which refuses unsafe variables.
-    problems.extend(super::safety::unsafe_variables(&mut engine));
+    problems.extend(safety::unsafe_variables(&mut engine));
     if !problems.is_empty() {
         return Err(problems);
     }
-    // Evaluated as OPA evaluates it (`super::opa`); the checks above saw it as written.
-    let mut engine = super::opa::evaluation_engine(&mut engine, super::opa::Target::Interpreter)?;
+    // Evaluated as OPA evaluates it (`rego::opa`); the checks above saw it as written.
+    let mut engine = builtins::evaluation_engine(&mut engine, opa::Target::Interpreter)?;
     engine.set_gather_prints(true);
     let package = package.unwrap_or_default();
     Ok(Template {

@@ -7,29 +7,23 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use regorus::unstable::{
-    Expr, Lexer, Literal, Module, NodeRef, Parser, Query, Rule as AstRule, RuleHead, Source,
-    TokenKind,
-};
+use regorus::unstable::{Parser, Rule as AstRule, RuleHead};
 use regorus::{Engine, Value};
 use walkdir::WalkDir;
 
-use super::kinds::{self, Kinds};
+use super::evaluate::builtins;
 use super::packs;
+use super::rego::kinds::Kinds;
+use super::rego::modules::{
+    ModuleInfo, RuleKind, missing_functions, module_infos, package_path, reserved_names, rule_kind,
+    unrepeatable_call,
+};
+use super::rego::opa;
+use super::rego::problem::{Problem, error_problem};
+use super::rego::{deprecated, safety};
 use super::settings::{RegoEngine, RegoVersion, Settings};
 use crate::model::digest::Digest;
 use sha2::{Digest as _, Sha256};
-
-pub use super::problem::Problem;
-
-/// What a conftest rule name means for the result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RuleKind {
-    /// `deny`, `violation` and their `_suffix` variants: a message is a failure.
-    Deny,
-    /// `warn` and `warn_suffix`: a message is a warning.
-    Warn,
-}
 
 /// A rule the policy stage evaluates for every object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +38,7 @@ pub struct RuleDecl {
     pub file: PathBuf,
     pub line: usize,
     /// The kinds of object the rule can report on, from every definition of it in the
-    /// package: the interpreter skips the others (see [`super::kinds`]).
+    /// package: the interpreter skips the others (see [`crate::policy::rego::kinds`]).
     pub kinds: Kinds,
 }
 
@@ -68,30 +62,11 @@ pub struct Package {
     pub exception_path: Option<String>,
 }
 
-/// One parsed module and what the stage needs to know about it.
-#[derive(Debug, Clone)]
-pub struct ModuleInfo {
-    pub file: PathBuf,
-    pub package: String,
-    pub reference: String,
-    pub is_test: bool,
-    /// Rule names with the line of their first definition, in source order.
-    pub rules: Vec<(String, usize)>,
-    /// Names among `rules` that are functions (`deny_if(x) if ...`): never results.
-    pub functions: Vec<String>,
-    /// Every definition of a `todo_test_*` rule, with its line: `opa test` reports each
-    /// one as skipped (it renames only repeated `test_*` definitions, see
-    /// [`separate_test_definitions`]).
-    pub todo_tests: Vec<(String, usize)>,
-    /// For each rule name, the kinds its definitions in this module can report on.
-    pub kinds: BTreeMap<String, Kinds>,
-}
-
 /// The loaded policies: an engine holding every module and data file (not yet prepared:
 /// each cluster adds its own context data first), and the packages to evaluate.
 #[derive(Clone)]
 pub struct Loaded {
-    /// The modules as the interpreter evaluates them as OPA does (see `super::opa`).
+    /// The modules as the interpreter evaluates them as OPA does (see `rego::opa`).
     pub engine: Engine,
     /// The same for regorus' virtual machine, which needs more rewrites; made only when the
     /// virtual machine is the configured engine.
@@ -105,47 +80,12 @@ pub struct Loaded {
     /// (`time.now_ns`, `rand.intn`, ...) or that has an effect (`print`): the verdicts of
     /// such policies are not worth remembering between runs.
     pub unrepeatable: Option<String>,
-    /// Negations that fail open (see [`super::safety::fail_open_negations`]): warnings, not
+    /// Negations that fail open (see [`crate::policy::rego::safety::fail_open_negations`]): warnings, not
     /// errors.
     pub notes: Vec<Problem>,
     /// For `verify`: the `package.name` of each test definition renamed to run on its own,
     /// and the `package.test_x#01` name `opa test` reports it by.
     pub test_names: HashMap<String, String>,
-}
-
-/// The prefix of the names policyrun keeps for itself: the interpreter's object context
-/// (`__policyrun_object_context`), the packages it generates. A policy that defined or
-/// called one could reach policyrun's own machinery, or hide from the read analysis, so a
-/// module that names one is refused.
-pub(super) const RESERVED: &str = "__policyrun";
-
-/// Builtins whose value differs from call to call or from machine to machine, or that have
-/// an effect beside their value.
-const UNREPEATABLE: &[&str] = &[
-    "time.now_ns",
-    "rand.intn",
-    "uuid.rfc4122",
-    "opa.runtime",
-    "http.send",
-    "net.lookup_ip_addr",
-    "print",
-    "trace",
-];
-
-/// Is this a conftest rule name? `deny`, `violation`, `warn`, each alone or with `_suffix`.
-pub fn rule_kind(name: &str) -> Option<RuleKind> {
-    let (head, suffix) = match name.split_once('_') {
-        Some((head, suffix)) => (head, Some(suffix)),
-        None => (name, None),
-    };
-    if suffix.is_some_and(str::is_empty) {
-        return None;
-    }
-    match head {
-        "deny" | "violation" => Some(RuleKind::Deny),
-        "warn" => Some(RuleKind::Warn),
-        _ => None,
-    }
 }
 
 /// The files below the policy directories: `.rego` modules and `.json`/`.yaml`/`.yml` data,
@@ -335,7 +275,7 @@ fn load_with(
     problems.extend(replaced_packs(&infos, builtins));
     problems.extend(reserved_names(&mut engine));
     problems.extend(missing_functions(&mut engine));
-    problems.extend(super::safety::unsafe_variables(&mut engine));
+    problems.extend(safety::unsafe_variables(&mut engine));
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -369,18 +309,15 @@ fn load_with(
         )]);
     }
     let unrepeatable = unrepeatable_call(&mut engine);
-    let mut notes = super::safety::fail_open_negations(&mut engine);
+    let mut notes = safety::fail_open_negations(&mut engine);
     notes.extend(waiver_notes);
-    // From here on the modules are evaluated as OPA evaluates them (`super::opa`); every
+    // From here on the modules are evaluated as OPA evaluates them (`rego::opa`); every
     // check above saw them as written.
     let vm_engine = match settings.engine {
-        RegoEngine::Vm => Some(super::opa::evaluation_engine(
-            &mut engine,
-            super::opa::Target::Vm,
-        )?),
+        RegoEngine::Vm => Some(builtins::evaluation_engine(&mut engine, opa::Target::Vm)?),
         RegoEngine::Interpreter => None,
     };
-    let engine = super::opa::evaluation_engine(&mut engine, super::opa::Target::Interpreter)?;
+    let engine = builtins::evaluation_engine(&mut engine, opa::Target::Interpreter)?;
     Ok(Loaded {
         engine,
         vm_engine,
@@ -394,7 +331,7 @@ fn load_with(
 }
 
 /// A module's package, the byte range and name of each of its test rules' heads in its
-/// prepared text (see `super::opa::prepare`), every rule name it defines, and that text.
+/// prepared text (see `rego::opa::prepare`), every rule name it defines, and that text.
 type ModuleHeads = (String, Vec<(usize, usize, String)>, HashSet<String>, String);
 
 /// Gives every definition of a test rule a name of its own, as `opa test` does before it
@@ -525,13 +462,13 @@ fn add_module(
     version: RegoVersion,
 ) -> Result<String, Problem> {
     let attempt = |engine: &mut Engine, v0: bool| -> Result<String, Problem> {
-        // Read as OPA's parser reads it (see `super::opa::syntax`); a construct OPA refuses
+        // Read as OPA's parser reads it (see `rego::opa::syntax`); a construct OPA refuses
         // is refused here with its place.
-        let prepared = super::opa::prepare(name, &text, v0)?;
+        let prepared = opa::prepare(name, &text, v0)?;
         // In v0, OPA's deprecated built-ins mean what OPA defines them as; found in the
         // text regorus reads, which only OPA's reading makes parse.
         let prepared = if v0 {
-            super::deprecated::rewrite_v0(name, &prepared)
+            deprecated::rewrite_v0(name, &prepared)
         } else {
             prepared
         };
@@ -569,46 +506,6 @@ fn add_module(
 /// Adds a module from elsewhere (a ConstraintTemplate) in whichever syntax it parses as.
 pub fn add_source(engine: &mut Engine, name: &str, text: String) -> Result<String, Problem> {
     add_module(engine, name, text, RegoVersion::Auto)
-}
-
-/// Splits regorus' error text (`--> file:line:col`, an excerpt, `error: message`) into the
-/// message and the position; the full text stays available as detail.
-pub fn engine_error(text: &str) -> (String, (usize, usize)) {
-    let mut position = (0, 0);
-    let mut message = None;
-    for line in text.lines() {
-        let line = line.trim();
-        if let Some(place) = line.strip_prefix("--> ") {
-            let mut parts = place.rsplitn(3, ':');
-            let column = parts.next().and_then(|c| c.parse().ok());
-            let row = parts.next().and_then(|r| r.parse().ok());
-            if let (Some(row), Some(column)) = (row, column) {
-                position = (row, column);
-            }
-        } else if let Some(rest) = line.strip_prefix("error: ") {
-            message = Some(rest.to_owned());
-        }
-    }
-    let message = message.unwrap_or_else(|| {
-        text.lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or("policy error")
-            .to_owned()
-    });
-    (message, position)
-}
-
-/// A problem from an engine error, placed at its file, line and column.
-pub fn error_problem(file: &Path, text: &str) -> Problem {
-    let (message, (line, column)) = engine_error(text);
-    Problem {
-        file: file.to_path_buf(),
-        line: (line > 0).then_some(line),
-        column: (column > 0).then_some(column),
-        message,
-        detail: Some(text.trim_matches('\n').to_owned()),
-    }
 }
 
 /// Data files are merged at the root of `data`, as `opa eval -d` and `conftest --data` do.
@@ -724,111 +621,6 @@ fn package_list(infos: &[ModuleInfo]) -> String {
     }
 }
 
-/// Package and rule names of each module, read from the parsed syntax tree.
-fn module_infos(engine: &mut Engine, loaded: &[(PathBuf, String, bool)]) -> Vec<ModuleInfo> {
-    let modules = engine.get_modules().clone();
-    loaded
-        .iter()
-        .zip(modules.iter())
-        .map(|((file, _, is_test), module)| {
-            let components = package_path(module);
-            let mut rules: Vec<(String, usize)> = Vec::new();
-            let mut functions = Vec::new();
-            let mut todo_tests = Vec::new();
-            let mut kinds: BTreeMap<String, Kinds> = BTreeMap::new();
-            for rule in &module.policy {
-                let (refr, line, function) = match rule.as_ref() {
-                    AstRule::Spec { head, span, .. } => match head {
-                        RuleHead::Compr { refr, .. } | RuleHead::Set { refr, .. } => {
-                            (refr, span.line, false)
-                        }
-                        RuleHead::Func { refr, .. } => (refr, span.line, true),
-                    },
-                    AstRule::Default {
-                        refr, span, args, ..
-                    } => (refr, span.line, !args.is_empty()),
-                };
-                let Ok(parts) = Parser::get_path_ref_components(refr) else {
-                    continue;
-                };
-                let Some(first) = parts.first() else { continue };
-                let name = first.text().to_owned();
-                if function && parts.len() == 1 {
-                    functions.push(name.clone());
-                }
-                let definition = kinds::of_definition(rule);
-                let merged = match kinds.remove(&name) {
-                    Some(earlier) => earlier.union(definition),
-                    None => definition,
-                };
-                kinds.insert(name.clone(), merged);
-                if parts.len() == 1 && name.starts_with("todo_test_") {
-                    todo_tests.push((name.clone(), line as usize));
-                }
-                if !rules.iter().any(|(n, _)| *n == name) {
-                    rules.push((name, line as usize));
-                }
-            }
-            ModuleInfo {
-                file: file.clone(),
-                reference: reference(&components),
-                package: components.join("."),
-                is_test: *is_test,
-                rules,
-                functions,
-                todo_tests,
-                kinds,
-            }
-        })
-        .collect()
-}
-
-/// The package of a module as its path below `data`.
-pub(super) fn package_path(module: &Module) -> Vec<String> {
-    Parser::get_path_ref_components(&module.package.refr)
-        .map(|spans| spans.iter().map(|s| unquote(s.text())).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .skip_while(|c| c == "data")
-        .collect()
-}
-
-/// A path component as written, without the quotes of `["x-y"]` or a raw string.
-pub(super) fn unquote(text: &str) -> String {
-    let trimmed = text.trim();
-    if trimmed.len() >= 2
-        && ((trimmed.starts_with('"') && trimmed.ends_with('"'))
-            || (trimmed.starts_with('`') && trimmed.ends_with('`')))
-    {
-        trimmed[1..trimmed.len() - 1].to_owned()
-    } else {
-        trimmed.to_owned()
-    }
-}
-
-/// `data.a.b`, with components that are not identifiers written as `["x-y"]`.
-fn reference(components: &[String]) -> String {
-    let mut reference = String::from("data");
-    for component in components {
-        let identifier = component
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && component
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if identifier {
-            reference.push('.');
-            reference.push_str(component);
-        } else {
-            reference.push('[');
-            reference.push_str(&serde_json::Value::String(component.clone()).to_string());
-            reference.push(']');
-        }
-    }
-    reference
-}
-
 /// The packages whose conftest rules run: the configured namespaces (or every package), each
 /// with the rules its modules declare. A package with no such rule produces no results.
 fn select_packages(infos: &[ModuleInfo], settings: &Settings) -> Vec<Package> {
@@ -884,405 +676,9 @@ fn package_kinds(infos: &[ModuleInfo], package: &str, rule: &str) -> Kinds {
         .unwrap_or_default()
 }
 
-/// The first call to an [`UNREPEATABLE`] builtin, as `file:line calls name`.
-fn unrepeatable_call(engine: &mut Engine) -> Option<String> {
-    let modules = engine.get_modules().clone();
-    modules.iter().find_map(|module| {
-        let source: &Source = &module.package.span.source;
-        calls(source)
-            .into_iter()
-            .find(|(path, _, _)| UNREPEATABLE.contains(&path.as_str()))
-            .map(|(path, line, _)| format!("{}:{line} calls {path}", source.get_path()))
-    })
-}
-
-/// Rego keywords that can stand before `(` without being a call.
-const KEYWORDS: &[&str] = &[
-    "not", "if", "else", "some", "every", "in", "contains", "with", "as", "default", "import",
-    "package", "or", "and",
-];
-
-/// Calls to functions that are neither builtins regorus has nor defined by any module.
-/// regorus would only notice them when a call is reached, so a `deny` that calls
-/// `crypto.sha256` would pass every object that stops before it: found here instead. A call
-/// is resolved as OPA resolves it: a builtin by its full dotted name; else the function at
-/// the path it names — through the module's import alias (`import data.lib` makes `lib.f`
-/// `data.lib.f`), as written below `data`, or below the module's package (`f` in package `p`
-/// is `data.p.f`, `a.f` is `data.p.a.f`). It is known only if a function (or `default`
-/// function) is defined at exactly that path: a function of the same name elsewhere is
-/// another function.
-pub fn missing_functions(engine: &mut Engine) -> Vec<Problem> {
-    let modules = engine.get_modules().clone();
-    let mut defined: HashSet<Vec<String>> = HashSet::new();
-    for module in modules.iter() {
-        let package = package_path(module);
-        for rule in &module.policy {
-            let refr = match rule.as_ref() {
-                AstRule::Spec {
-                    head: RuleHead::Func { refr, .. },
-                    ..
-                } => refr,
-                AstRule::Default { refr, args, .. } if !args.is_empty() => refr,
-                _ => continue,
-            };
-            if let Ok(parts) = Parser::get_path_ref_components(refr) {
-                let mut path = package.clone();
-                path.extend(parts.iter().map(|p| unquote(p.text())));
-                defined.insert(path);
-            }
-        }
-    }
-    let mut problems = Vec::new();
-    let mut seen_sources = HashSet::new();
-    for module in modules.iter() {
-        let source: &Source = &module.package.span.source;
-        let file = source.get_path().clone();
-        if !seen_sources.insert(file.clone()) {
-            continue;
-        }
-        let package = package_path(module);
-        let imports = import_aliases(module);
-        let mut check = |fcn: &NodeRef<Expr>| {
-            let Ok(parts) = Parser::get_path_ref_components(fcn) else {
-                return;
-            };
-            let path: Vec<String> = parts.iter().map(|p| unquote(p.text())).collect();
-            if path.iter().any(|c| c.starts_with(RESERVED)) {
-                // Refused on its own by `reserved_names`.
-                return;
-            }
-            let written = path.join(".");
-            if written == "print" || regorus::unstable::BUILTINS.contains_key(written.as_str()) {
-                return;
-            }
-            let Some((root, rest)) = path.split_first() else {
-                return;
-            };
-            let mut candidates: Vec<Vec<String>> = Vec::new();
-            if root == "data" {
-                candidates.push(rest.to_vec());
-            } else {
-                if let Some(target) = imports.get(root) {
-                    candidates.push(target.iter().chain(rest).cloned().collect());
-                }
-                // regorus falls back to the package when the import holds no such function.
-                candidates.push(package.iter().chain(&path).cloned().collect());
-            }
-            if candidates.iter().any(|c| defined.contains(c)) {
-                return;
-            }
-            let looked_at = candidates
-                .iter()
-                .map(|c| format!("`{}`", reference(c)))
-                .collect::<Vec<_>>()
-                .join(" or ");
-            // Where the name starts (a dotted reference's own span is its last part).
-            let at = parts.first().map_or(fcn.span(), |first| first);
-            // A v0 module's call of a deprecated built-in was rewritten before loading: one
-            // left is in a v1 module, where OPA refuses it too.
-            let message = match super::deprecated::deprecated(&written) {
-                Some(current) => format!(
-                    "`{written}` is a deprecated built-in, which OPA accepts only in Rego v0 modules{}; the policy cannot be evaluated",
-                    current.map_or(String::new(), |c| format!(" (use `{c}`)"))
-                ),
-                None => format!(
-                    "`{written}` is not a builtin policyrun's Rego engine (regorus) has, nor a function the policies define (none at {looked_at}); the policy cannot be evaluated"
-                ),
-            };
-            problems.push(Problem {
-                file: PathBuf::from(&file),
-                line: Some(at.line as usize),
-                column: Some(at.col as usize),
-                message,
-                detail: None,
-            });
-        };
-        for rule in &module.policy {
-            each_expression(rule, &mut |expr| {
-                if let Expr::Call { fcn, .. } = expr {
-                    check(fcn);
-                }
-            });
-        }
-    }
-    problems.sort_by_key(|p| (p.file.clone(), p.line, p.column));
-    problems
-}
-
-/// A module's import aliases and the paths below `data` they stand for. Only `data`
-/// imports can name a function; keyword imports (`rego.v1`, `future.keywords`) bind no name.
-fn import_aliases(module: &Module) -> HashMap<String, Vec<String>> {
-    let mut aliases = HashMap::new();
-    for import in &module.imports {
-        let Ok(parts) = Parser::get_path_ref_components(&import.refr) else {
-            continue;
-        };
-        let path: Vec<String> = parts.iter().map(|p| unquote(p.text())).collect();
-        let Some(("data", below)) = path.split_first().map(|(r, b)| (r.as_str(), b)) else {
-            continue;
-        };
-        let alias = match &import.r#as {
-            Some(alias) => alias.text().to_owned(),
-            None => match below.last() {
-                Some(last) => last.clone(),
-                None => continue,
-            },
-        };
-        aliases.insert(alias, below.to_vec());
-    }
-    aliases
-}
-
-/// Every expression of a rule, nested ones included: its head (reference, key, value,
-/// arguments), every body and `else`, `with` modifiers, comprehensions, `every` and
-/// `some ... in`.
-pub(super) fn each_expression(rule: &AstRule, visit: &mut dyn FnMut(&Expr)) {
-    match rule {
-        AstRule::Spec { head, bodies, .. } => {
-            match head {
-                RuleHead::Compr { refr, assign, .. } => {
-                    walk_expression(refr, visit);
-                    if let Some(assign) = assign {
-                        walk_expression(&assign.value, visit);
-                    }
-                }
-                RuleHead::Set { refr, key, .. } => {
-                    walk_expression(refr, visit);
-                    if let Some(key) = key {
-                        walk_expression(key, visit);
-                    }
-                }
-                RuleHead::Func {
-                    refr, args, assign, ..
-                } => {
-                    walk_expression(refr, visit);
-                    for arg in args {
-                        walk_expression(arg, visit);
-                    }
-                    if let Some(assign) = assign {
-                        walk_expression(&assign.value, visit);
-                    }
-                }
-            }
-            for body in bodies {
-                if let Some(assign) = &body.assign {
-                    walk_expression(&assign.value, visit);
-                }
-                walk_query(&body.query, visit);
-            }
-        }
-        AstRule::Default {
-            refr, args, value, ..
-        } => {
-            walk_expression(refr, visit);
-            for arg in args {
-                walk_expression(arg, visit);
-            }
-            walk_expression(value, visit);
-        }
-    }
-}
-
-fn walk_query(query: &Query, visit: &mut dyn FnMut(&Expr)) {
-    for stmt in &query.stmts {
-        for modifier in &stmt.with_mods {
-            walk_expression(&modifier.refr, visit);
-            walk_expression(&modifier.r#as, visit);
-        }
-        match &stmt.literal {
-            Literal::SomeVars { .. } => {}
-            Literal::SomeIn {
-                key,
-                value,
-                collection,
-                ..
-            } => {
-                if let Some(key) = key {
-                    walk_expression(key, visit);
-                }
-                walk_expression(value, visit);
-                walk_expression(collection, visit);
-            }
-            Literal::Expr { expr, .. } | Literal::NotExpr { expr, .. } => {
-                walk_expression(expr, visit)
-            }
-            Literal::Every { domain, query, .. } => {
-                walk_expression(domain, visit);
-                walk_query(query, visit);
-            }
-        }
-    }
-}
-
-fn walk_expression(expr: &Expr, visit: &mut dyn FnMut(&Expr)) {
-    visit(expr);
-    match expr {
-        Expr::String { .. }
-        | Expr::RawString { .. }
-        | Expr::Number { .. }
-        | Expr::Bool { .. }
-        | Expr::Null { .. }
-        | Expr::Var { .. } => {}
-        Expr::Array { items, .. } | Expr::Set { items, .. } => {
-            for item in items {
-                walk_expression(item, visit);
-            }
-        }
-        Expr::Object { fields, .. } => {
-            for (_, key, value) in fields {
-                walk_expression(key, visit);
-                walk_expression(value, visit);
-            }
-        }
-        Expr::ArrayCompr { term, query, .. } | Expr::SetCompr { term, query, .. } => {
-            walk_expression(term, visit);
-            walk_query(query, visit);
-        }
-        Expr::ObjectCompr {
-            key, value, query, ..
-        } => {
-            walk_expression(key, visit);
-            walk_expression(value, visit);
-            walk_query(query, visit);
-        }
-        Expr::Call { fcn, params, .. } => {
-            // The function's own reference may hold index expressions (`f[x]` is no call
-            // OPA accepts, but its parts are expressions all the same).
-            walk_expression(fcn, visit);
-            for param in params {
-                walk_expression(param, visit);
-            }
-        }
-        Expr::UnaryExpr { expr, .. } | Expr::RefDot { refr: expr, .. } => {
-            walk_expression(expr, visit)
-        }
-        Expr::RefBrack { refr, index, .. } => {
-            walk_expression(refr, visit);
-            walk_expression(index, visit);
-        }
-        Expr::BinExpr { lhs, rhs, .. }
-        | Expr::BoolExpr { lhs, rhs, .. }
-        | Expr::ArithExpr { lhs, rhs, .. }
-        | Expr::AssignExpr { lhs, rhs, .. } => {
-            walk_expression(lhs, visit);
-            walk_expression(rhs, visit);
-        }
-        Expr::Membership {
-            key,
-            value,
-            collection,
-            ..
-        } => {
-            if let Some(key) = key {
-                walk_expression(key, visit);
-            }
-            walk_expression(value, visit);
-            walk_expression(collection, visit);
-        }
-    }
-}
-
-/// Every name in the modules that starts with [`RESERVED`] — in a package, an import, a rule
-/// head or a body, however spelled — as a problem at its place: a policy that defined or
-/// called one could reach policyrun's own machinery (`__policyrun_object_context` is what
-/// `data.policyrun.object` is made of on the interpreter) or hide from the read analysis.
-pub fn reserved_names(engine: &mut Engine) -> Vec<Problem> {
-    let modules = engine.get_modules().clone();
-    let mut problems = Vec::new();
-    let mut seen_sources = HashSet::new();
-    for module in modules.iter() {
-        let source: &Source = &module.package.span.source;
-        let file = source.get_path().clone();
-        if !seen_sources.insert(file.clone()) {
-            continue;
-        }
-        let mut lexer = Lexer::new(source);
-        while let Ok(token) = lexer.next_token() {
-            match token.0 {
-                TokenKind::Eof => break,
-                TokenKind::Ident if token.1.text().starts_with(RESERVED) => {
-                    problems.push(Problem {
-                        file: PathBuf::from(&file),
-                        line: Some(token.1.line as usize),
-                        column: Some(token.1.col as usize),
-                        message: format!(
-                            "`{}` is reserved: names starting with `{RESERVED}` are policyrun's own, and a policy may not define, call or refer to one",
-                            token.1.text()
-                        ),
-                        detail: None,
-                    });
-                }
-                _ => {}
-            }
-        }
-    }
-    problems
-}
-
-/// Every `a.b.c(` in a module's tokens, with its line and column.
-fn calls(source: &Source) -> Vec<(String, usize, usize)> {
-    let mut lexer = Lexer::new(source);
-    let mut found = Vec::new();
-    // The dotted path being read and where it started; `after_dot` says the last token
-    // was a `.` that continues it.
-    let mut path: Vec<String> = Vec::new();
-    let mut start = (0, 0);
-    let mut after_dot = false;
-    while let Ok(token) = lexer.next_token() {
-        let text = token.1.text();
-        match token.0 {
-            TokenKind::Eof => break,
-            TokenKind::Ident => {
-                if !after_dot {
-                    path.clear();
-                    start = (token.1.line as usize, token.1.col as usize);
-                }
-                path.push(text.to_owned());
-                after_dot = false;
-            }
-            TokenKind::Symbol if text == "." && !path.is_empty() && !after_dot => {
-                after_dot = true;
-            }
-            TokenKind::Symbol => {
-                let keyword = path.len() == 1 && KEYWORDS.contains(&path[0].as_str());
-                let is_call = text == "("
-                    && !after_dot
-                    && !path.is_empty()
-                    && !keyword
-                    && path[0] != "data"
-                    && path[0] != "input";
-                if is_call {
-                    found.push((path.join("."), start.0, start.1));
-                }
-                path.clear();
-                after_dot = false;
-            }
-            _ => {
-                path.clear();
-                after_dot = false;
-            }
-        }
-    }
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn conftest_rule_names() {
-        assert_eq!(rule_kind("deny"), Some(RuleKind::Deny));
-        assert_eq!(rule_kind("violation"), Some(RuleKind::Deny));
-        assert_eq!(rule_kind("deny_privileged"), Some(RuleKind::Deny));
-        assert_eq!(rule_kind("violation_x_y"), Some(RuleKind::Deny));
-        assert_eq!(rule_kind("warn"), Some(RuleKind::Warn));
-        assert_eq!(rule_kind("warn_latest"), Some(RuleKind::Warn));
-        assert_eq!(rule_kind("denied"), None);
-        assert_eq!(rule_kind("deny_"), None);
-        assert_eq!(rule_kind("warning"), None);
-        assert_eq!(rule_kind("exception"), None);
-    }
 
     #[test]
     fn exception_names_drop_the_prefix() {
@@ -1297,20 +693,6 @@ mod tests {
         };
         assert_eq!(rule("deny_run_as_root").exception_name(), "run_as_root");
         assert_eq!(rule("deny").exception_name(), "");
-    }
-
-    #[test]
-    fn engine_errors_are_split() {
-        let text = "\n--> policies/a.rego:4:23\n  |\n4 |   x := to_number(input.kind)\n  |                       ^\nerror: could not parse string as number";
-        let (message, at) = engine_error(text);
-        assert_eq!(message, "could not parse string as number");
-        assert_eq!(at, (4, 23));
-    }
-
-    #[test]
-    fn references_quote_non_identifiers() {
-        assert_eq!(reference(&["a".into(), "b".into()]), "data.a.b");
-        assert_eq!(reference(&["a-b".into()]), "data[\"a-b\"]");
     }
 
     fn load_text(module: &str) -> Result<Loaded, Vec<Problem>> {
@@ -1381,152 +763,5 @@ mod tests {
             "{}",
             problems[0].message
         );
-    }
-
-    /// `line:column name` of every call [`missing_functions`] refuses in `modules`.
-    fn missing(modules: &[&str]) -> Vec<String> {
-        let mut engine = Engine::new();
-        for (i, module) in modules.iter().enumerate() {
-            engine
-                .add_policy(format!("m{i}.rego"), (*module).to_owned())
-                .expect("module parses");
-        }
-        missing_functions(&mut engine)
-            .into_iter()
-            .map(|p| {
-                let name = p.message.split('`').nth(1).unwrap_or_default().to_owned();
-                format!("{}:{} {name}", p.line.unwrap(), p.column.unwrap())
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_call_is_known_only_at_the_full_path_it_names() {
-        let other = "package other\nimport rego.v1\nsha256(x) := x\nf(x) := x\n";
-        // A builtin regorus lacks, a function of another package called by its bare name.
-        assert_eq!(
-            missing(&[
-                "package p\nimport rego.v1\nx if crypto.sha256(\"a\")\ny if f(1)\n",
-                other
-            ]),
-            ["3:6 crypto.sha256", "4:6 f"]
-        );
-        // Written below `data`: checked as written.
-        assert_eq!(
-            missing(&[
-                "package p\nimport rego.v1\nx if data.other.f(1)\ny if data.other.g(1)\nz if data.p.other.f(1)\n",
-                other
-            ]),
-            ["4:6 data.other.g", "5:6 data.p.other.f"]
-        );
-    }
-
-    #[test]
-    fn imports_ref_heads_packages_below_and_defaults_resolve_a_call() {
-        assert_eq!(
-            missing(&[
-                r#"package p
-import rego.v1
-import data.lib
-import data.lib as l
-import data.lib.g as gee
-a.f(x) := x
-default dflt(_) := 1
-x if {
-	lib.f(1)
-	l.f(1)
-	gee(1)
-	a.f(1)
-	sub.h(1)
-	dflt(1)
-	count([1]) == 1
-	print("p")
-	trace("t")
-}
-"#,
-                "package lib\nimport rego.v1\nf(x) := x\ng(x) := x\n",
-                "package p.sub\nimport rego.v1\nh(x) := x\n",
-            ]),
-            Vec::<String>::new()
-        );
-        // An alias stands for its import only: `lib.nope` is nowhere.
-        assert_eq!(
-            missing(&[
-                "package p\nimport rego.v1\nimport data.lib\nx if lib.nope(1)\n",
-                "package lib\nimport rego.v1\nf(x) := x\n",
-            ]),
-            ["4:6 lib.nope"]
-        );
-    }
-
-    #[test]
-    fn calls_are_found_in_every_part_of_a_rule() {
-        let found = missing(&[r#"package p
-import rego.v1
-v := a(1) if { b(1) } else := c(1) if { d(1) }
-default w := e(1)
-s contains f(1) if true
-fn(x) := g(x)
-t if { every n in h(1) { i(n) } }
-u if { some n in j(1); [k(n) | true]; {l(1): m(1) | true} }
-y if { x with input as n(1) }
-"#]);
-        let names: Vec<&str> = found
-            .iter()
-            .map(|f| f.rsplit(' ').next().unwrap())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n"
-            ]
-        );
-    }
-
-    #[test]
-    fn policyruns_own_names_are_refused_wherever_they_appear() {
-        let mut engine = Engine::new();
-        for (name, text) in [
-            (
-                "a.rego",
-                "package p\nimport rego.v1\nx if __policyrun_object_context().entry\n",
-            ),
-            (
-                "b.rego",
-                "package other\nimport rego.v1\n__policyrun_object_context(x) := 1\n",
-            ),
-            (
-                "c.rego",
-                "package __policyrun_gather__\nimport rego.v1\nresults := 1\n",
-            ),
-            (
-                "d.rego",
-                "package q\nimport rego.v1\nimport data.__policyrun_x as y\nz := \"__policyrun_in_a_string\"\n",
-            ),
-        ] {
-            engine.add_policy(name.to_owned(), text.to_owned()).unwrap();
-        }
-        let found: Vec<String> = reserved_names(&mut engine)
-            .into_iter()
-            .map(|p| format!("{}:{}", p.file.display(), p.line.unwrap()))
-            .collect();
-        assert_eq!(found, ["a.rego:3", "b.rego:3", "c.rego:1", "d.rego:3"]);
-        // The call is refused once, as reserved, not again as unknown.
-        assert!(
-            missing_functions(&mut engine)
-                .iter()
-                .all(|p| !p.message.contains(RESERVED))
-        );
-    }
-
-    #[test]
-    fn calls_are_found_outside_strings_and_fields() {
-        let source = Source::from_contents(
-            "t.rego".into(),
-            "package p\nx if {\n  crypto.sha256(\"count(\")\n  y := input.a.b\n  count(y) > 0\n  not f(1)\n}\n".into(),
-        )
-        .unwrap();
-        let found: Vec<String> = calls(&source).into_iter().map(|c| c.0).collect();
-        assert_eq!(found, vec!["crypto.sha256", "count", "f"]);
     }
 }

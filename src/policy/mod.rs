@@ -10,27 +10,24 @@
 //!   recalled from earlier runs);
 //! - the evaluation wing, [`evaluate`]: the policies prepared, one object's rules evaluated
 //!   on regorus' interpreter or virtual machine within its budget;
-//! - the loading and analysis of Rego ([`load`], [`safety`], [`reads`], [`kinds`], [`opa`]);
+//! - [`load`]: the policy files, built-in packs and data read into one engine, once;
+//! - the Rego analysis wing, [`rego`]: passes over the syntax tree that read policies
+//!   without evaluating them; it imports nothing else of the crate;
 //! - the shared vocabulary at the bottom: [`settings`], [`context`], [`outcomes`].
 //!
 //! No file of the stage imports from this one (`tests/layers.rs` holds it so).
 
+pub mod catalogue;
 mod context;
-mod deprecated;
 pub(crate) mod evaluate;
 pub(crate) mod gatekeeper;
-pub mod kinds;
 pub mod load;
-pub mod opa;
 mod outcomes;
 pub mod packs;
 mod policies;
-mod problem;
-pub(crate) mod reads;
 pub mod redact;
+pub mod rego;
 mod reuse;
-pub mod rules;
-pub mod safety;
 mod session;
 mod settings;
 pub mod verify;

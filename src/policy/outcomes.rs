@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::evaluate::results::RuleResult;
-use super::load::{self, Loaded, Package, Problem, RuleDecl, RuleKind};
+use super::load::{Loaded, Package, RuleDecl};
+use super::rego::modules::RuleKind;
+use super::rego::problem::{self, Problem};
 use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 
@@ -213,7 +215,7 @@ pub(crate) fn evaluation_error(
     target: &Target,
     text: &str,
 ) -> Outcome {
-    let (message, (line, column)) = load::engine_error(text);
+    let (message, (line, column)) = problem::engine_error(text);
     let file = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("--> "))

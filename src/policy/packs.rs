@@ -5,7 +5,6 @@
 //! settings a pack reads are read from the packs' README, the one place they are written.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use serde::Serialize;
 
@@ -84,94 +83,15 @@ pub fn modules(selected: &[String]) -> Vec<BuiltinModule> {
 pub fn rule_checks(pack: &str) -> BTreeSet<String> {
     all_modules()
         .filter(|m| m.pack == pack && pack != SHARED)
-        .filter_map(|m| super::rules::declared(&m.shown(), m.text).ok())
+        .filter_map(|m| super::rego::rules::declared(&m.shown(), m.text).ok())
         .flatten()
         .filter(|check| {
             check
                 .rsplit('.')
                 .next()
-                .is_some_and(|name| super::load::rule_kind(name).is_some())
+                .is_some_and(|name| super::rego::modules::rule_kind(name).is_some())
         })
         .collect()
-}
-
-/// A built-in pack as `policyrun packs` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PackInfo {
-    pub name: String,
-    pub rules: Vec<RuleInfo>,
-    /// The `[cluster.policy]` settings it reads.
-    pub settings: Vec<Described>,
-}
-
-/// A rule of a built-in pack, as the loader finds it, with the README's description.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RuleInfo {
-    /// How reports and waivers name it: `security.deny_privileged`.
-    pub check: String,
-    pub name: String,
-    /// `deny` (a message fails the gate) or `warn`.
-    pub kind: &'static str,
-    /// `<built-in>/security/security.rego:107`.
-    pub location: String,
-    /// `None` when the README does not describe it (a test sees that none is).
-    pub description: Option<String>,
-}
-
-/// Every built-in pack with the rules the loader finds in it (the same rules a repository
-/// that selects it runs) and the settings it reads; `Err` when the embedded modules do not
-/// load, which the tests of policyrun rule out.
-pub fn catalogue() -> Result<Vec<PackInfo>, String> {
-    let all: Vec<String> = names().iter().map(|n| (*n).to_owned()).collect();
-    let settings = super::settings::Settings {
-        packs: all.clone(),
-        namespaces: Vec::new(),
-        ..super::settings::Settings::default()
-    };
-    let loaded = super::load::load(Path::new(""), &settings, super::load::Purpose::Judge).map_err(
-        |problems| {
-            problems
-                .iter()
-                .map(|p| format!("{}: {}", p.file.display(), p.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        },
-    )?;
-    let rules = rule_descriptions();
-    let settings = setting_descriptions();
-    Ok(all
-        .iter()
-        .map(|pack| {
-            let in_pack = |file: &Path| file.starts_with(Path::new(PREFIX).join(pack));
-            PackInfo {
-                name: pack.clone(),
-                rules: loaded
-                    .packages
-                    .iter()
-                    .flat_map(|p| &p.rules)
-                    .filter(|r| in_pack(&r.file))
-                    .map(|rule| RuleInfo {
-                        check: rule.check.to_string(),
-                        name: rule.name.clone(),
-                        kind: match rule.kind {
-                            super::load::RuleKind::Deny => "deny",
-                            super::load::RuleKind::Warn => "warn",
-                        },
-                        location: format!("{}:{}", rule.file.display(), rule.line),
-                        description: rules
-                            .iter()
-                            .find(|d| d.pack == *pack && d.name == rule.name)
-                            .map(|d| d.text.clone()),
-                    })
-                    .collect(),
-                settings: settings
-                    .iter()
-                    .filter(|s| s.pack == *pack)
-                    .cloned()
-                    .collect(),
-            }
-        })
-        .collect())
 }
 
 /// What the packs' README says of a rule or a setting.
@@ -258,6 +178,7 @@ fn plain(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::catalogue::catalogue;
 
     #[test]
     fn the_shared_helpers_come_with_any_pack_and_no_tests_are_embedded() {

@@ -34,7 +34,7 @@ pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
         Ok(loaded) => loaded,
         Err(problems) => return Ok(problems.into_iter().map(load_outcome).collect()),
     };
-    let tests: Vec<(&load::ModuleInfo, &str, usize)> = loaded
+    let tests: Vec<(&crate::policy::rego::modules::ModuleInfo, &str, usize)> = loaded
         .modules
         .iter()
         .flat_map(|m| {
@@ -115,7 +115,7 @@ pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
                     }
                     Err(e) => {
                         let text = e.to_string();
-                        let (message, _) = load::engine_error(&text);
+                        let (message, _) = crate::policy::rego::problem::engine_error(&text);
                         Outcome {
                             status: Status::Error,
                             ..base

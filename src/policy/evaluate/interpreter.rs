@@ -12,6 +12,7 @@ use super::results::{self, RuleResult};
 use crate::policy::context::ObjectContext;
 use crate::policy::load::Package;
 use crate::policy::outcomes::{PackageVerdicts, Printed};
+use crate::policy::rego::modules::OBJECT_CONTEXT_BUILTIN;
 
 /// Evaluates every rule of every package for one object on the interpreter, rule by rule
 /// (regorus evaluates a single rule's path faster than a query, and correctly where a
@@ -110,9 +111,6 @@ thread_local! {
 pub(crate) fn set_object_context(context: Value) {
     OBJECT_CONTEXT.with(|slot| *slot.borrow_mut() = context);
 }
-
-/// The builtin behind `data.policyrun.object` on the interpreter.
-pub(crate) const OBJECT_CONTEXT_BUILTIN: &str = "__policyrun_object_context";
 
 /// Makes `data.policyrun.object` a rule whose value is the current object's context, so that
 /// tests can still replace it with `with data.policyrun.object as {...}`.

@@ -3,6 +3,7 @@
 //! What is evaluated and what is recalled or shared is the reuse wing's choice.
 
 pub(crate) mod budget;
+pub(crate) mod builtins;
 pub(crate) mod interpreter;
 pub(crate) mod results;
 pub(crate) mod vm;
@@ -17,8 +18,9 @@ use regorus::rvm::vm::RegoVM;
 use regorus::{Engine, Value};
 
 use super::context::ClusterContext;
-use super::load::{self, Loaded, Problem};
+use super::load::Loaded;
 use super::outcomes::LOAD;
+use super::rego::problem::{self, Problem};
 use super::settings::RegoEngine;
 use crate::model::outcome::{Outcome, Stage, Status};
 
@@ -83,7 +85,7 @@ pub(crate) fn prepare(
                 return Ok((Prepared::Vm { program, data }, None));
             }
             Err(e) => {
-                let (message, _) = load::engine_error(&e);
+                let (message, _) = problem::engine_error(&e);
                 note = Some(
                     Outcome::new(Stage::Policy, LOAD, Status::Warning)
                         .subject("policies")

@@ -11,11 +11,12 @@ use regorus::{Engine, Value};
 use serde::Deserialize;
 
 use super::budget::ObjectBudget;
+use super::builtins;
 use super::results;
 use crate::policy::context::ObjectContext;
 use crate::policy::load::{Loaded, Package};
-use crate::policy::opa;
 use crate::policy::outcomes::PackageVerdicts;
+use crate::policy::rego::opa;
 
 /// A virtual machine for `program`, for one worker.
 pub(crate) fn new_vm(program: &Arc<Program>) -> RegoVM {
@@ -55,20 +56,20 @@ pub(crate) fn compile(loaded: &Loaded) -> Result<Arc<Program>, String> {
     Compiler::compile_from_policy_with_host_await(
         &policy,
         &[entry_point.as_str()],
-        opa::OPA_BUILTINS,
+        builtins::OPA_BUILTINS,
     )
     .map_err(|e| e.to_string())
 }
 
 /// Runs the virtual machine to its end, answering its calls of OPA's builtins
-/// ([`opa::host_call`]) as it suspends on them.
+/// ([`builtins::host_call`]) as it suspends on them.
 fn run_vm(vm: &mut RegoVM) -> Result<Value, regorus::rvm::vm::VmError> {
     let mut result = vm.execute();
     while result.is_ok() {
         let Some(argument) = vm.get_host_await_argument().cloned() else {
             break;
         };
-        let answer = opa::host_call(vm.get_host_await_identifier(), &argument);
+        let answer = builtins::host_call(vm.get_host_await_identifier(), &argument);
         result = vm.resume(Some(answer));
     }
     result

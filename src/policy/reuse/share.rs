@@ -1,6 +1,6 @@
 //! No verdict computed twice in one run: objects of the same content whose rule inputs are
 //! equal share one evaluation of the rule. A rule's inputs are the object and the parts of
-//! `data.policyrun` it can read ([`crate::policy::reads`]): the same Deployment in `int` and `web`
+//! `data.policyrun` it can read ([`crate::policy::rego::reads`]): the same Deployment in `int` and `web`
 //! shares the evaluation of a rule that reads `cluster.policy.pod_security` when both
 //! clusters have the same level, but not of one that reads `cluster.name`.
 //!
@@ -29,7 +29,7 @@ use crate::policy::evaluate::results::{self, RuleResult};
 use crate::policy::evaluate::{Prepared, Workers, interpreter, vm};
 use crate::policy::load::{Loaded, Package};
 use crate::policy::outcomes::{self, PackageVerdicts, Printed};
-use crate::policy::reads::{Analysis, Reads};
+use crate::policy::rego::reads::{Analysis, Reads};
 use std::time::Duration;
 
 /// One evaluation the interpreter makes for an object: a package's `exception` rule or one
@@ -99,7 +99,7 @@ impl Units {
     }
 
     /// The units an object of this kind evaluates (a rule whose leading kind test rules the
-    /// kind out is undefined without evaluation, see [`crate::policy::kinds`]).
+    /// kind out is undefined without evaluation, see [`crate::policy::rego::kinds`]).
     pub(crate) fn admitted<'a>(
         &'a self,
         packages: &'a [Package],

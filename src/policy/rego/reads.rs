@@ -21,7 +21,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use regorus::Engine;
 use regorus::unstable::{Expr, Literal, Module, Query, Rule, RuleHead};
 
-use super::load::{RESERVED, package_path};
+use super::modules::{OBJECT_CONTEXT_BUILTIN, RESERVED, package_path};
 
 /// What one rule can read of `data.policyrun`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -381,9 +381,7 @@ impl Scope {
         {
             // policyrun's own functions and packages (refused in policies at load time):
             // the object's context, or what cannot be told.
-            if root == crate::policy::evaluate::interpreter::OBJECT_CONTEXT_BUILTIN
-                && statics.is_empty()
-            {
+            if root == OBJECT_CONTEXT_BUILTIN && statics.is_empty() {
                 direct
                     .data
                     .push(vec!["policyrun".to_owned(), "object".to_owned()]);

@@ -16,12 +16,12 @@ pub fn declared(name: &str, text: &str) -> Result<BTreeSet<String>, String> {
         engine.set_rego_v0(true);
         engine
             .add_policy(name.to_owned(), text.to_owned())
-            .map_err(|e| super::load::engine_error(&e.to_string()).0)?;
+            .map_err(|e| super::problem::engine_error(&e.to_string()).0)?;
     }
     let modules = engine.get_modules().clone();
     let mut found = BTreeSet::new();
     for module in modules.iter() {
-        let package = super::load::package_path(module).join(".");
+        let package = super::modules::package_path(module).join(".");
         for rule in &module.policy {
             let refr = match rule.as_ref() {
                 AstRule::Spec { head, .. } => match head {
@@ -34,7 +34,7 @@ pub fn declared(name: &str, text: &str) -> Result<BTreeSet<String>, String> {
             if let Ok(parts) = Parser::get_path_ref_components(refr) {
                 let path: Vec<String> = parts
                     .iter()
-                    .map(|p| super::load::unquote(p.text()))
+                    .map(|p| super::modules::unquote(p.text()))
                     .collect();
                 found.insert(format!("{package}.{}", path.join(".")));
             }

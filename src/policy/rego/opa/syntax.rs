@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use regorus::unstable::{Lexer, Module, Parser, Rule, Source, Token, TokenKind};
 
-use super::super::load::Problem;
+use super::super::problem::{self, Problem};
 
 /// Words before which a `(` never calls anything.
 const KEYWORDS: &[&str] = &[
@@ -199,7 +199,7 @@ fn chained_set_rule(
     message: &str,
     v0: bool,
 ) -> Option<(usize, String, bool)> {
-    let (_, (line, column)) = super::super::load::engine_error(message);
+    let (_, (line, column)) = problem::engine_error(message);
     let brace = tokens(name, text)
         .into_iter()
         .find(|t| t.1.line as usize == line && t.1.col as usize == column)?;

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use regorus::Engine;
 use regorus::unstable::{Expr, Parser, Rule as AstRule, RuleHead};
 
-use super::load;
+use super::walk::each_expression;
 
 /// What a deprecated built-in is now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ const DEPRECATED: &[(&str, Now)] = &[
 ];
 
 /// Whether `name` is one of OPA's deprecated built-ins, and its current name where it has one.
-pub(super) fn deprecated(name: &str) -> Option<Option<&'static str>> {
+pub(crate) fn deprecated(name: &str) -> Option<Option<&'static str>> {
     DEPRECATED
         .iter()
         .find(|(old, _)| *old == name)
@@ -72,7 +72,7 @@ struct Call {
 /// `text`, a Rego v0 module as regorus reads it (after `super::opa::prepare`), with every
 /// deprecated built-in call rewritten; as it is when it does not parse (the load says why).
 /// A Rego v1 module is never given here: OPA refuses the calls there, and so does the load.
-pub(super) fn rewrite_v0(name: &str, text: &str) -> String {
+pub(crate) fn rewrite_v0(name: &str, text: &str) -> String {
     let mut scratch = Engine::new();
     scratch.set_rego_v0(true);
     if scratch
@@ -99,7 +99,7 @@ pub(super) fn rewrite_v0(name: &str, text: &str) -> String {
     }
     let mut calls = Vec::new();
     for rule in &module.policy {
-        load::each_expression(rule, &mut |expr| {
+        each_expression(rule, &mut |expr| {
             let Expr::Call { span, fcn, .. } = expr else {
                 return;
             };

@@ -13,9 +13,11 @@
 
 use regorus::Value;
 
+use super::go_text::{append_float, can_backquote, go_quote, is_print, quote_char, to_base};
+
 /// One argument of `sprintf`, as OPA converts it for Go.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Arg {
+pub(crate) enum Arg {
     Int(i64),
     /// An integer beyond `int64`, as decimal digits (with `-` when negative).
     Big(String),
@@ -34,7 +36,7 @@ impl Arg {
     }
 
     /// The argument OPA makes of a Rego value.
-    pub fn of(value: &Value) -> Arg {
+    pub(crate) fn of(value: &Value) -> Arg {
         match value {
             Value::String(s) => Arg::Str(s.to_string()),
             Value::Number(_) => number_arg(value),
@@ -45,7 +47,7 @@ impl Arg {
 
 /// `sprintf(format, values)` for Rego values: the text, or why the call fails (the format is
 /// no string or the values no array — OPA's operand type errors).
-pub fn sprintf(format: &Value, values: &Value) -> Result<Value, String> {
+pub(crate) fn sprintf(format: &Value, values: &Value) -> Result<Value, String> {
     let Value::String(format) = format else {
         return Err(format!(
             "sprintf: operand 1 must be string but got {}",
@@ -94,7 +96,7 @@ fn number_arg(value: &Value) -> Arg {
 
 /// A value written as Rego writes it (OPA's `Term.String()`): strings quoted as Go quotes
 /// them, object keys and set elements in OPA's order, the empty set as `set()`.
-pub fn rego_text(value: &Value) -> String {
+pub(crate) fn rego_text(value: &Value) -> String {
     let mut out = String::new();
     write_rego(value, &mut out);
     out
@@ -196,7 +198,7 @@ struct Flags {
 }
 
 /// Go's `fmt.Sprintf(format, args...)`.
-pub fn go_sprintf(format: &str, args: &[Arg]) -> String {
+pub(crate) fn go_sprintf(format: &str, args: &[Arg]) -> String {
     let bytes = format.as_bytes();
     let end = bytes.len();
     let mut out = String::new();
@@ -570,65 +572,6 @@ fn fmt_q(out: &mut String, s: &str, f: &Flags) {
     pad(out, &go_quote(&s, f.plus), f);
 }
 
-fn can_backquote(s: &str) -> bool {
-    s.chars()
-        .all(|c| c != '`' && c != '\u{FEFF}' && (c == '\t' || !c.is_control()))
-}
-
-/// Go's `strconv.Quote` (`ascii`: `QuoteToASCII`).
-pub fn go_quote(s: &str, ascii: bool) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        quote_char(&mut out, c, '"', ascii);
-    }
-    out.push('"');
-    out
-}
-
-fn quote_char(out: &mut String, c: char, quote: char, ascii: bool) {
-    if c == quote || c == '\\' {
-        out.push('\\');
-        out.push(c);
-        return;
-    }
-    if ascii {
-        if c.is_ascii() && is_print(c) {
-            out.push(c);
-            return;
-        }
-    } else if is_print(c) {
-        out.push(c);
-        return;
-    }
-    match c {
-        '\u{7}' => out.push_str("\\a"),
-        '\u{8}' => out.push_str("\\b"),
-        '\u{c}' => out.push_str("\\f"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        '\u{b}' => out.push_str("\\v"),
-        c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
-        c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
-        c => out.push_str(&format!("\\U{:08x}", c as u32)),
-    }
-}
-
-/// Go's `unicode.IsPrint`, closely enough: no control, format or separator characters other
-/// than the ASCII space, no private use or noncharacters.
-fn is_print(c: char) -> bool {
-    if c == ' ' {
-        return true;
-    }
-    let u = c as u32;
-    !(c.is_control()
-        || c.is_whitespace()
-        || matches!(u, 0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E
-            | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0xFEFF
-            | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xFDD0..=0xFDEF | 0xF0000..=0x10FFFF)
-        || u & 0xFFFE == 0xFFFE)
-}
-
 fn fmt_integer_arg(out: &mut String, i: i64, verb: char, f: &mut Flags, arg: &Arg) {
     let negative = i < 0;
     let u = i.unsigned_abs();
@@ -831,33 +774,6 @@ fn fmt_big(out: &mut String, decimal: &str, verb: char, f: &Flags) {
     out.push_str(&" ".repeat(right));
 }
 
-/// A non-negative decimal number's digits in another base.
-fn to_base(decimal: &str, base: u32) -> String {
-    if base == 10 {
-        return decimal.to_owned();
-    }
-    let mut digits: Vec<u32> = decimal.bytes().map(|b| u32::from(b - b'0')).collect();
-    let mut out = Vec::new();
-    while !(digits.is_empty() || digits.iter().all(|d| *d == 0)) {
-        let mut remainder = 0;
-        let mut next = Vec::with_capacity(digits.len());
-        for d in &digits {
-            let value = remainder * 10 + d;
-            let q = value / base;
-            remainder = value % base;
-            if !next.is_empty() || q != 0 {
-                next.push(q);
-            }
-        }
-        out.push(std::char::from_digit(remainder, base).unwrap_or('0'));
-        digits = next;
-    }
-    if out.is_empty() {
-        out.push('0');
-    }
-    out.iter().rev().collect()
-}
-
 fn fmt_float_arg(out: &mut String, v: f64, verb: char, f: &mut Flags, arg: &Arg) {
     match verb {
         'v' => fmt_float(out, v, 'g', None, f),
@@ -947,342 +863,5 @@ fn fmt_float(out: &mut String, v: f64, verb: char, prec: Option<usize>, f: &Flag
     pad(out, &num[1..].iter().collect::<String>(), f);
 }
 
-/// Decimal digits of `v` (no sign) and the position of the decimal point: shortest when
-/// `significant` is `None`, else rounded to that many significant digits (trailing zeros
-/// trimmed, as Go's decimal does).
-fn decimal_digits(v: f64, significant: Option<usize>) -> (Vec<u8>, i32) {
-    let v = v.abs();
-    if v == 0.0 {
-        return (Vec::new(), 0);
-    }
-    let text = match significant {
-        None => format!("{v:e}"),
-        Some(n) => format!("{:.*e}", n.max(1) - 1, v),
-    };
-    let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let mut digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
-    while digits.last() == Some(&b'0') {
-        digits.pop();
-    }
-    (digits, exponent + 1)
-}
-
-/// Go's `strconv.AppendFloat(v, verb, prec, 64)` (`prec` `None` is -1).
-fn append_float(v: f64, verb: char, prec: Option<usize>) -> String {
-    if v.is_nan() {
-        return "NaN".to_owned();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
-    }
-    let neg = v.is_sign_negative();
-    match verb {
-        'b' => fmt_b(v),
-        'x' | 'X' => fmt_x(v, prec, verb),
-        'f' => {
-            let p = prec.unwrap_or_else(|| {
-                let (d, dp) = decimal_digits(v, None);
-                (d.len() as i32 - dp).max(0) as usize
-            });
-            let text = format!("{:.*}", p, v.abs());
-            if neg { format!("-{text}") } else { text }
-        }
-        'e' | 'E' => {
-            let (digits, dp, p) = match prec {
-                None => {
-                    let (d, dp) = decimal_digits(v, None);
-                    let p = d.len().saturating_sub(1);
-                    (d, dp, p)
-                }
-                Some(p) => {
-                    let (d, dp) = decimal_digits(v, Some(p + 1));
-                    (d, dp, p)
-                }
-            };
-            fmt_e(neg, &digits, dp, p, verb)
-        }
-        _ => {
-            // 'g', 'G'
-            let shortest = prec.is_none();
-            let (digits, dp, mut p) = match prec {
-                None => {
-                    let (d, dp) = decimal_digits(v, None);
-                    let p = d.len();
-                    (d, dp, p)
-                }
-                Some(p) => {
-                    let p = p.max(1);
-                    let (d, dp) = decimal_digits(v, Some(p));
-                    (d, dp, p)
-                }
-            };
-            let nd = digits.len() as i32;
-            let mut eprec = p as i32;
-            if eprec > nd && nd >= dp {
-                eprec = nd;
-            }
-            if shortest {
-                eprec = 6;
-            }
-            let exp = dp - 1;
-            let e = if verb == 'G' { 'E' } else { 'e' };
-            if exp < -4 || exp >= eprec {
-                if p as i32 > nd {
-                    p = nd as usize;
-                }
-                return fmt_e(neg, &digits, dp, p.saturating_sub(1), e);
-            }
-            if p as i32 > dp {
-                p = nd as usize;
-            }
-            fmt_f(neg, &digits, dp, (p as i32 - dp).max(0) as usize)
-        }
-    }
-}
-
-fn fmt_e(neg: bool, d: &[u8], dp: i32, prec: usize, e: char) -> String {
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    out.push(d.first().map_or('0', |c| *c as char));
-    if prec > 0 {
-        out.push('.');
-        for i in 1..=prec {
-            out.push(d.get(i).map_or('0', |c| *c as char));
-        }
-    }
-    out.push(e);
-    let mut exp = if d.is_empty() { 0 } else { dp - 1 };
-    if exp < 0 {
-        out.push('-');
-        exp = -exp;
-    } else {
-        out.push('+');
-    }
-    if exp < 10 {
-        out.push_str(&format!("0{exp}"));
-    } else {
-        out.push_str(&exp.to_string());
-    }
-    out
-}
-
-fn fmt_f(neg: bool, d: &[u8], dp: i32, prec: usize) -> String {
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    if dp > 0 {
-        for i in 0..dp as usize {
-            out.push(d.get(i).map_or('0', |c| *c as char));
-        }
-    } else {
-        out.push('0');
-    }
-    if prec > 0 {
-        out.push('.');
-        for i in 1..=prec {
-            let j = dp + i as i32 - 1;
-            let c = if j >= 0 { d.get(j as usize) } else { None };
-            out.push(c.map_or('0', |c| *c as char));
-        }
-    }
-    out
-}
-
-/// The float's mantissa (with its leading bit) and binary exponent, as strconv reads them.
-fn mantissa_exponent(v: f64) -> (u64, i32) {
-    let bits = v.to_bits();
-    let mut exp = ((bits >> 52) & 0x7ff) as i32;
-    let mut mant = bits & ((1u64 << 52) - 1);
-    if exp == 0 {
-        exp += 1;
-    } else {
-        mant |= 1u64 << 52;
-    }
-    exp -= 1023;
-    (mant, exp)
-}
-
-/// `%b`: decimal mantissa, `p`, binary exponent.
-fn fmt_b(v: f64) -> String {
-    let (mant, exp) = mantissa_exponent(v);
-    let exp = exp - 52;
-    let sign = if v.is_sign_negative() { "-" } else { "" };
-    let esign = if exp >= 0 { "+" } else { "" };
-    format!("{sign}{mant}p{esign}{exp}")
-}
-
-/// `%x`: hexadecimal mantissa and binary exponent (`-0x1.yyyyp±dd`).
-fn fmt_x(v: f64, prec: Option<usize>, verb: char) -> String {
-    let (mut mant, mut exp) = mantissa_exponent(v);
-    if mant == 0 {
-        exp = 0;
-    }
-    mant <<= 60 - 52;
-    while mant != 0 && mant & (1 << 60) == 0 {
-        mant <<= 1;
-        exp -= 1;
-    }
-    if let Some(p) = prec
-        && p < 15
-    {
-        let shift = (p * 4) as u32;
-        let extra = (mant << shift) & ((1u64 << 60) - 1);
-        mant >>= 60 - shift;
-        if extra | (mant & 1) > 1 << 59 {
-            mant += 1;
-        }
-        mant <<= 60 - shift;
-        if mant & (1 << 61) != 0 {
-            mant >>= 1;
-            exp += 1;
-        }
-    }
-    let hex: &[u8] = if verb == 'X' {
-        b"0123456789ABCDEF"
-    } else {
-        b"0123456789abcdef"
-    };
-    let mut out = String::new();
-    if v.is_sign_negative() {
-        out.push('-');
-    }
-    out.push('0');
-    out.push(verb);
-    out.push((b'0' + ((mant >> 60) & 1) as u8) as char);
-    mant <<= 4;
-    match prec {
-        None if mant != 0 => {
-            out.push('.');
-            while mant != 0 {
-                out.push(hex[((mant >> 60) & 15) as usize] as char);
-                mant <<= 4;
-            }
-        }
-        Some(p) if p > 0 => {
-            out.push('.');
-            for _ in 0..p {
-                out.push(hex[((mant >> 60) & 15) as usize] as char);
-                mant <<= 4;
-            }
-        }
-        _ => {}
-    }
-    out.push(if verb == 'X' { 'P' } else { 'p' });
-    if exp < 0 {
-        out.push('-');
-        exp = -exp;
-    } else {
-        out.push('+');
-    }
-    if exp < 100 {
-        out.push_str(&format!("{exp:02}"));
-    } else {
-        out.push_str(&exp.to_string());
-    }
-    out
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn go(format: &str, args: &[Arg]) -> String {
-        go_sprintf(format, args)
-    }
-
-    /// Each expectation is what OPA v1.20 answers for `sprintf(format, args)`.
-    #[test]
-    fn formats_as_go_does_for_opa() {
-        let s = |v: &str| Arg::Str(v.to_owned());
-        let cases: Vec<(&str, Vec<Arg>, &str)> = vec![
-            (
-                "%v is not allowed: %v",
-                vec![s("x")],
-                "x is not allowed: %!v(MISSING)",
-            ),
-            (
-                "cpu limit %d",
-                vec![s("100m")],
-                "cpu limit %!d(string=100m)",
-            ),
-            ("%s", vec![Arg::Int(5)], "%!s(int64=5)"),
-            (
-                "%05s|%-05d|%05d",
-                vec![s("ab"), Arg::Int(3), Arg::Int(-3)],
-                "000ab|3    |-0003",
-            ),
-            ("%d", vec![Arg::Float(2.5)], "%!d(float64=2.5)"),
-            ("%x", vec![Arg::Float(2.5)], "0x1.4p+01"),
-            ("%b", vec![Arg::Float(2.5)], "5629499534213120p-51"),
-            ("%q", vec![Arg::Int(443)], "'ƻ'"),
-            ("%U", vec![Arg::Int(80)], "U+0050"),
-            ("%#U", vec![Arg::Int(80)], "U+0050 'P'"),
-            ("%c", vec![Arg::Int(-1)], "\u{FFFD}"),
-            ("%t", vec![s("true")], "%!t(string=true)"),
-            ("%T", vec![Arg::Int(1)], "int64"),
-            ("%p", vec![Arg::Int(1)], "%!p(int64=1)"),
-            (
-                "%5.1f|%e|%g",
-                vec![
-                    Arg::Float(3.25159),
-                    Arg::Float(1234.5678),
-                    Arg::Float(0.00001234),
-                ],
-                "  3.3|1.234568e+03|1.234e-05",
-            ),
-            ("%z %!", vec![Arg::Int(1)], "%!z(int64=1) %!!(MISSING)"),
-            ("%[2]v %[1]v", vec![Arg::Int(1)], "%!v(BADINDEX) 1"),
-            ("%*d", vec![s("x"), Arg::Int(3)], "%!(BADWIDTH)3"),
-            ("%.*f", vec![Arg::Int(2), Arg::Float(3.25159)], "3.25"),
-            ("%.*f", vec![Arg::Int(-1)], "%!(BADPREC)%!f(MISSING)"),
-            ("%", vec![], "%!(NOVERB)"),
-            (
-                "%v",
-                vec![Arg::Int(1), Arg::Int(2), s("x")],
-                "1%!(EXTRA int64=2, string=x)",
-            ),
-            ("%#v", vec![s("a")], "\"a\""),
-            ("%#x", vec![s("hi")], "0x6869"),
-            ("% x", vec![s("hi")], "68 69"),
-            ("%x", vec![Arg::Int(-255)], "-ff"),
-            (
-                "%o %O %#o",
-                vec![Arg::Int(8), Arg::Int(8), Arg::Int(8)],
-                "10 0o10 010",
-            ),
-            ("%5t|", vec![Arg::Int(3)], "%!t(int64=    3)|"),
-            ("%#t", vec![Arg::Float(2.5)], "%!t(float64=2.50000)"),
-            (
-                "%v",
-                vec![Arg::Float(1.2345678901234567e19)],
-                "1.2345678901234567e+19",
-            ),
-            (
-                "%d",
-                vec![Arg::Big("100000000000000000000".into())],
-                "100000000000000000000",
-            ),
-        ];
-        for (format, args, expected) in cases {
-            assert_eq!(go(format, &args), expected, "{format} {args:?}");
-        }
-    }
-
-    #[test]
-    fn values_become_the_arguments_opa_passes() {
-        let value = |json: &str| Value::from_json_str(json).unwrap();
-        assert_eq!(Arg::of(&value("1.0")), Arg::Int(1));
-        assert_eq!(Arg::of(&value("2.5")), Arg::Float(2.5));
-        assert_eq!(
-            Arg::of(&value(r#"{"b": 1, "a": [1.5, "x\ny"]}"#)),
-            Arg::Str(r#"{"a": [1.5, "x\ny"], "b": 1}"#.replace("x\ny", "x\\ny"))
-        );
-        assert_eq!(Arg::of(&value("null")), Arg::Str("null".into()));
-        let set = Value::from_json_str("[]").unwrap();
-        let _ = set;
-    }
-}
+mod tests;
