@@ -6,7 +6,7 @@
 //! Run with `cargo bench --bench apply`; `POLICYRUN_BENCH_OBJECTS=1000` and
 //! `POLICYRUN_BENCH_ROUNDS=5` change the defaults.
 
-#[path = "../tests/support/apiserver.rs"]
+#[path = "../tests/all/support/apiserver.rs"]
 mod apiserver;
 mod measure;
 
