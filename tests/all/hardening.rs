@@ -5,7 +5,9 @@ use crate::support;
 
 use std::fs;
 
-use support::{edit_file, fixture, outcome_list, policyrun, write_file};
+use support::{
+    edit_file, fixture, outcome_list, policyrun, policyrun_within, write_file, written_junit,
+};
 
 /// `generated = "policies"` (or `lib`, `.git`, a cluster directory) was accepted, and
 /// `expand` then deleted the policies as orphans of the generated tree.
@@ -728,64 +730,10 @@ fn deep_yaml_text_is_an_error_not_a_crash() {
 
 // Budgets (item 9)
 
-/// Runs `policyrun` in `dir` as `support::policyrun` does, but kills it after `seconds`: a
-/// budget that does not hold must fail the test, not hang the suite.
-fn policyrun_within(dir: &std::path::Path, args: &[&str], seconds: u64) -> support::Run {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_policyrun"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("POLICYRUN_CACHE_DIR", support::test_cache_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read while it runs, so that a full pipe cannot stall it.
-    let read = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = read(Box::new(child.stdout.take().unwrap()));
-    let stderr = read(Box::new(child.stderr.take().unwrap()));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(seconds) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "policyrun {args:?} did not finish within {seconds} s; stderr so far:\n{}",
-                stderr.join().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    support::Run {
-        code: status.code().expect("policyrun ended by a signal"),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
-}
-
 /// Appends `text` to the repository's policyrun.toml.
 fn configure(root: &std::path::Path, text: &str) {
     let config = fs::read_to_string(root.join("policyrun.toml")).unwrap();
     fs::write(root.join("policyrun.toml"), format!("{config}\n{text}")).unwrap();
-}
-
-/// The JUnit file a run wrote: present, and valid against Jenkins' schema.
-fn written_junit(path: &std::path::Path) -> String {
-    let xml = fs::read_to_string(path).unwrap_or_else(|e| panic!("no JUnit file: {e}"));
-    support::assert_valid_junit(&xml);
-    xml
 }
 
 /// The `error` outcomes of a JSON run whose message names `key`.

@@ -7,51 +7,8 @@
 use crate::support;
 
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use support::{Run, fixture, outcome_list};
-
-/// Runs policyrun in `dir`, killed (and the test failed) after `seconds`.
-fn policyrun_within(dir: &Path, args: &[&str], seconds: u64) -> Run {
-    use std::io::Read;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_policyrun"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("POLICYRUN_CACHE_DIR", support::test_cache_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let read = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = read(Box::new(child.stdout.take().unwrap()));
-    let stderr = read(Box::new(child.stderr.take().unwrap()));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(seconds) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("policyrun {args:?} did not finish within {seconds} s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        code: status.code().expect("policyrun ended by a signal"),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
-}
+use support::{fixture, outcome_list, policyrun_within, written_junit};
 
 /// The outcomes whose message names the memory budget.
 fn over_memory(outcomes: &[serde_json::Value]) -> Vec<&serde_json::Value> {
@@ -64,12 +21,6 @@ fn over_memory(outcomes: &[serde_json::Value]) -> Vec<&serde_json::Value> {
                     .is_some_and(|m| m.contains("limits.memory_bytes") && m.contains("256 MiB"))
         })
         .collect()
-}
-
-fn valid_junit(path: &Path) -> String {
-    let xml = fs::read_to_string(path).unwrap_or_else(|e| panic!("no JUnit file: {e}"));
-    support::assert_valid_junit(&xml);
-    xml
 }
 
 #[test]
@@ -132,7 +83,7 @@ fn exhausting_entries_and_policies_are_errors_and_every_report_is_written() {
                 "{engine}: {stage} {subject}: {outcomes:#?}"
             );
         }
-        let junit = valid_junit(&root.join("junit.xml"));
+        let junit = written_junit(&root.join("junit.xml"));
         for named in [
             "clusters/dev/doubling.jsonnet",
             "ConfigMap app/ranged",

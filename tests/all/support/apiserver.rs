@@ -22,8 +22,6 @@
 //! the API server (Go's `net/url`) does; field selectors take `\` escapes. `requests` keeps
 //! each request's path and query exactly as received.
 
-#![allow(dead_code)]
-
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -169,7 +167,6 @@ impl State {
 pub(crate) struct ApiServer {
     pub url: String,
     pub state: Arc<Mutex<State>>,
-    resources: Arc<Vec<Resource>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -196,7 +193,7 @@ impl ApiServer {
                 simulate(&mut ticking.lock().unwrap());
             }
         });
-        let (s, r) = (state.clone(), resources.clone());
+        let (s, r) = (state.clone(), resources);
         let server = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -216,7 +213,6 @@ impl ApiServer {
         ApiServer {
             url,
             state,
-            resources,
             tasks: vec![simulator, server],
         }
     }
@@ -270,15 +266,6 @@ impl ApiServer {
             "ADDED",
             object,
         );
-    }
-
-    /// How many watches the server opened for objects named `name`.
-    pub(crate) fn watches_of(&self, name: &str) -> usize {
-        let selector = format!("fieldSelector=metadata.name%3D{name}&");
-        self.requests()
-            .iter()
-            .filter(|r| r.contains("watch=true") && format!("{r}&").contains(&selector))
-            .count()
     }
 
     /// The stored object, if any.

@@ -1,8 +1,6 @@
 //! Shared helpers for the integration tests: copies of fixture repositories, running the
 //! real binary, reading its JSON report, and checking JUnit XML against Jenkins' schema.
 
-#![allow(dead_code)]
-
 pub(crate) mod apiserver;
 pub(crate) mod prometheus;
 
@@ -171,6 +169,54 @@ pub(crate) fn policyrun_stdin(dir: &Path, args: &[&str], input: &str) -> Run {
     }
 }
 
+/// Runs `policyrun` in `dir` with no colour and the tests' cache, but kills it after
+/// `seconds`: a budget that does not hold must fail the test (with what it wrote to standard
+/// error so far), not hang the suite.
+pub(crate) fn policyrun_within(dir: &Path, args: &[&str], seconds: u64) -> Run {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policyrun"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("POLICYRUN_CACHE_DIR", test_cache_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read while it runs, so that a full pipe cannot stall it.
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(seconds) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "policyrun {args:?} did not finish within {seconds} s; stderr so far:\n{}",
+                stderr.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Run {
+        code: status.code().expect("policyrun ended by a signal"),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
 /// The outcomes of a `policyrun --output json` run, in report order.
 pub(crate) fn outcome_list(run: &Run) -> Vec<serde_json::Value> {
     let doc: serde_json::Value = serde_json::from_str(&run.stdout)
@@ -314,6 +360,13 @@ pub(crate) fn assert_valid_junit(xml: &str) {
         }
     }
     xmllint(xml);
+}
+
+/// The JUnit file a run wrote: present, and valid against Jenkins' schema.
+pub(crate) fn written_junit(path: &Path) -> String {
+    let xml = fs::read_to_string(path).unwrap_or_else(|e| panic!("no JUnit file: {e}"));
+    assert_valid_junit(&xml);
+    xml
 }
 
 /// Also validates with xmllint where it is installed (CI installs it and requires it).

@@ -232,12 +232,10 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-/// What [`FakePrometheus`] was asked: the request's path, its `Authorization` header and its
-/// body (a query's form).
+/// What [`FakePrometheus`] was asked: the request's path and its `Authorization` header.
 pub(crate) struct Asked {
     pub path: String,
     pub authorization: String,
-    pub body: String,
 }
 
 /// A stand-in for Prometheus' HTTP API on loopback, for what a real one will not do: quote
@@ -286,7 +284,8 @@ impl FakePrometheus {
     }
 }
 
-/// One HTTP/1.1 request: its head, then as much body as `Content-Length` says.
+/// One HTTP/1.1 request: its head, then as much body as `Content-Length` says (read, so
+/// that the connection closes cleanly after the answer, but not kept).
 fn read_request(mut stream: &TcpStream) -> Option<Asked> {
     let mut data = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -322,7 +321,6 @@ fn read_request(mut stream: &TcpStream) -> Option<Asked> {
     Some(Asked {
         path,
         authorization: header("authorization"),
-        body: String::from_utf8_lossy(&data[head_end..]).into_owned(),
     })
 }
 
