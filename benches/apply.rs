@@ -6,7 +6,9 @@
 //! Run with `cargo bench --bench apply`; `POLICYRUN_BENCH_OBJECTS=1000` and
 //! `POLICYRUN_BENCH_ROUNDS=5` change the defaults.
 
-#[path = "../tests/support/apiserver.rs"]
+// The integration tests' API server; the bench uses only part of it.
+#[path = "../tests/all/support/apiserver.rs"]
+#[allow(dead_code)]
 mod apiserver;
 mod measure;
 

@@ -1,6 +1,6 @@
 // yaml-reference reads YAML documents as the Kubernetes tooling does — go-yaml v2's
 // Unmarshal into interface{}, then the conversion sigs.k8s.io/yaml's YAMLToJSON makes
-// (keys to strings, then encoding/json) — for tests/yaml_reference.rs, which compares
+// (keys to strings, then encoding/json) — for tests/all/yaml_reference.rs, which compares
 // policyrun's reader (src/model/yaml.rs) with it. Test support only, never part of
 // policyrun. Input: documents on standard input, each ended by a NUL byte. Output: one
 // JSON line per document, {"json": VALUE} or {"error": TEXT}.

@@ -1,4 +1,4 @@
-// The knobs of the shop stack; tests/review.rs changes them one at a time.
+// The knobs of the shop stack; tests/all/review.rs changes them one at a time.
 {
   image: 'nginx:1.25.3',
   replicas: 2,
