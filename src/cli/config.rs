@@ -1375,11 +1375,12 @@ mod tests {
             .select_clusters(&["int".to_owned(), "dev".to_owned()])
             .unwrap();
         assert_eq!(picked[0].name, "dev");
-        assert!(
-            cfg.repo
-                .select_clusters(&["web".to_owned()])
-                .unwrap_err()
-                .contains("web")
+        let unknown = cfg.repo.select_clusters(&["web".to_owned()]).unwrap_err();
+        assert_eq!(unknown.name, "web");
+        assert_eq!(unknown.known, ["dev", "int"]);
+        assert_eq!(
+            unknown.to_string(),
+            "unknown cluster `web` (configured: dev, int)"
         );
     }
 }

@@ -301,10 +301,7 @@ pub(crate) fn test(args: TestArgs) -> Result<TestPlan, UsageError> {
     let cluster = match (&args.cluster, &config) {
         (None, _) => None,
         (Some(name), Some(config)) => {
-            let cluster = config
-                .repo
-                .select_clusters(std::slice::from_ref(name))
-                .map_err(UsageError)?[0];
+            let cluster = config.repo.select_clusters(std::slice::from_ref(name))?[0];
             Some(ClusterContext {
                 name: cluster.name.clone(),
                 policy: cluster.policy.clone(),

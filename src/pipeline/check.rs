@@ -174,7 +174,10 @@ struct Scope<'c> {
 
 impl<'c> Scope<'c> {
     fn of(config: &'c Config, options: &Options) -> Result<Scope<'c>, String> {
-        let clusters = config.repo.select_clusters(&options.clusters)?;
+        let clusters = config
+            .repo
+            .select_clusters(&options.clusters)
+            .map_err(|e| e.to_string())?;
         let partial = options.changed_since.is_some();
         if partial && options.shard.is_some() {
             return Err(

@@ -75,7 +75,10 @@ impl WrittenTree {
 /// Expands the selected clusters and rewrites their committed JSON: only below the
 /// generated root, never what an entry that failed to evaluate had committed.
 pub(crate) fn run(config: &Config, options: &Options) -> Result<WrittenTree, String> {
-    let clusters = config.repo.select_clusters(&options.clusters)?;
+    let clusters = config
+        .repo
+        .select_clusters(&options.clusters)
+        .map_err(|e| e.to_string())?;
     let mut expansions = expansions(config, options)?;
     let (changes, problems) = write::write_tree(
         &config.repo,

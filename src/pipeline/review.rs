@@ -219,7 +219,7 @@ fn read_head(root: &Path, path: &Path) -> Result<Option<String>, String> {
                 String::from_utf8(bytes).map_err(|_| format!("{shown}: not UTF-8 text"))
             })
             .map(Some),
-        Err(e) => Err(e),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -40,7 +40,10 @@ pub(crate) fn clusters<'a>(
     config: &'a Config,
     plan: &Plan,
 ) -> Result<Vec<(&'a Cluster, &'a ClusterRollout)>, String> {
-    let mut selected = config.repo.select_clusters(&plan.clusters)?;
+    let mut selected = config
+        .repo
+        .select_clusters(&plan.clusters)
+        .map_err(|e| e.to_string())?;
     if let Some(until) = &plan.until {
         let Some(last) = selected.iter().position(|c| &c.name == until) else {
             return Err(format!(

@@ -17,9 +17,6 @@ use crate::model::value::ObjectValue;
 use crate::policy::{ClusterContext, Document, PolicyStage, waivers::Date};
 use crate::schema::{self, Catalog, Settings, gvk::Gvk};
 
-/// What `validate` finds in directories: Kubernetes manifests.
-const MANIFEST_FORMATS: &[Format] = &[Format::Json, Format::Yaml];
-
 /// What `test` finds in directories: any data conftest would read, of the formats policyrun
 /// parses.
 const TEST_FORMATS: &[Format] = &[Format::Json, Format::Yaml, Format::Toml];
@@ -99,7 +96,8 @@ pub fn run(settings: Settings, paths: &[PathBuf], share: bool) -> Result<Vec<Out
             let (found, read) = objects_of(items, Stage::Schema);
             outcomes.extend(read);
             outcomes.extend(validate(&mut catalog, found));
-        })?;
+        })
+        .map_err(|e| e.to_string())?;
         if items == 0 {
             outcomes.push(nothing_in(stdin, Stage::Schema));
         }
@@ -239,6 +237,7 @@ fn read_spool(spool: &std::fs::File, take: &mut dyn FnMut(Vec<Item>)) -> Result<
         manifests::Shape::Documents,
         take,
     )
+    .map_err(|e| e.to_string())
 }
 
 /// What `test` judges among `items`: the Kubernetes objects, and the plain documents (with
@@ -384,7 +383,7 @@ fn read_items(
     paths: &[PathBuf],
     stage: Stage,
     formats: &[Format],
-    read: &dyn Fn(&Path) -> Result<Vec<Item>, String>,
+    read: &dyn Fn(&Path) -> Result<Vec<Item>, manifests::ReadError>,
     stdin_streamed: bool,
 ) -> Result<(Vec<Item>, Vec<Outcome>), String> {
     let mut outcomes = Vec::new();
@@ -398,14 +397,14 @@ fn read_items(
         } else if path == Path::new("-") {
             vec![path.clone()]
         } else {
-            manifests::files_of(path, formats)?
+            manifests::files_of(path, formats).map_err(|e| e.to_string())?
         };
         files_found += files.len();
         for file in files {
             match read(&file) {
                 Ok(read) if read.is_empty() => outcomes.push(nothing_in(&file, stage)),
                 Ok(read) => items.extend(read),
-                Err(problem) => outcomes.push(unreadable(stage, &file, None, problem)),
+                Err(problem) => outcomes.push(unreadable(stage, &file, None, problem.to_string())),
             }
         }
     }
@@ -483,8 +482,13 @@ pub fn read_objects(
     paths: &[PathBuf],
     stage: Stage,
 ) -> Result<(Vec<ManifestObject>, Vec<Outcome>), String> {
-    let (items, mut outcomes) =
-        read_items(paths, stage, MANIFEST_FORMATS, &manifests::read, false)?;
+    let (items, mut outcomes) = read_items(
+        paths,
+        stage,
+        manifests::MANIFEST_FORMATS,
+        &manifests::read_objects,
+        false,
+    )?;
     let (found, read) = objects_of(items, stage);
     outcomes.extend(read);
     Ok((found, outcomes))
