@@ -187,8 +187,7 @@ fn check_as(command: &'static str, args: CheckArgs) -> Result<CheckPlan, UsageEr
         args.cache_dir.as_deref(),
         args.cache_name.as_deref(),
         args.no_cache,
-    )
-    .map_err(UsageError)?;
+    )?;
     let gate = check::Options {
         clusters: args.common.clusters.clone(),
         progress: want_progress(args.report.output),

@@ -211,7 +211,7 @@ impl<'s> Records<'s> {
         key: &str,
         bytes: &[u8],
     ) -> Result<Record, String> {
-        let body = store::unseal(MAGIC, bytes)?;
+        let body = store::unseal(MAGIC, bytes).map_err(|e| e.to_string())?;
         let (header, payload) = store::split_line(body).ok_or("truncated inside its header")?;
         let header: Header =
             serde_json::from_slice(header).map_err(|e| format!("unreadable header: {e}"))?;
@@ -364,7 +364,9 @@ impl<'s> Records<'s> {
     /// Saves `new` records (key, record) and drops the `rejected` keys' records (see
     /// [`Store::save_buckets`]). Returns how many records were written.
     pub fn save(&self, new: Vec<(String, Vec<u8>)>, rejected: &[String]) -> Result<usize, String> {
-        self.store.save_buckets(MAGIC, new, rejected)
+        self.store
+            .save_buckets(MAGIC, new, rejected)
+            .map_err(|e| e.to_string())
     }
 }
 
