@@ -89,7 +89,7 @@ pub struct Expansion {
 /// unreadable cluster directory) is an `Err`; everything else is an outcome.
 pub fn expand(config: &Config, options: &Options) -> Result<Expansion, String> {
     let scope = Scope::of(config, options)?;
-    let discovered = discover::entries(&config.repo, &scope.clusters)?;
+    let discovered = discover::entries(&config.repo, &scope.clusters).map_err(|e| e.to_string())?;
     let entries = discovered.entries;
     let (parts, stats, _) = expand_entries(config, options, &entries, None)?;
     let expanded = parts
@@ -228,7 +228,7 @@ impl<'c> Scope<'c> {
 /// `shard`).
 pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let scope = Scope::of(config, options)?;
-    let discovered = discover::entries(&config.repo, &scope.clusters)?;
+    let discovered = discover::entries(&config.repo, &scope.clusters).map_err(|e| e.to_string())?;
     let entries = discovered.entries;
     let started = start(config, options, &scope, &entries);
     let (parts, mut stats, changes) = started.parts?;

@@ -550,11 +550,11 @@ fn manifest_identity(value: &Value) -> Result<crate::jsonnet::expand::Identity, 
                 meta.insert("namespace".into(), namespace.clone());
             }
             named.insert("metadata".into(), Value::Object(meta));
-            identity(&Value::Object(named))
+            identity(&Value::Object(named)).map_err(|e| e.to_string())
         }
         // `kubectl create` takes either; the gate's message names only the one it needs.
         _ => identity(value).map_err(|problem| {
-            problem.replace(
+            problem.to_string().replace(
                 "metadata.name is missing",
                 "metadata.name and metadata.generateName are missing",
             )
