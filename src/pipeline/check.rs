@@ -232,7 +232,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
     let entries = discovered.entries;
     let started = start(config, options, &scope, &entries);
     let (parts, mut stats, changes) = started.parts?;
-    let mut catalog = started.catalog?;
+    let mut catalog = started.catalog.map_err(|e| e.to_string())?;
     let (mut outcomes, expanded, context) = split_parts(parts, stats.checked);
     // Reported whatever --changed-since selects: a name that cannot be used is no entry's
     // change to judge, and leaving it out would pass it.
@@ -360,7 +360,7 @@ struct Started<'c> {
     /// `None` in a partial run, which knows where to look only after its entries are chosen.
     committed: Option<freshness::CommittedTree>,
     style: Option<StageReport>,
-    catalog: Result<Catalog, String>,
+    catalog: Result<Catalog, schema::CatalogError>,
     policies: Option<(PolicyStage, Option<Result<VerdictMemory<'c>, String>>)>,
 }
 

@@ -68,7 +68,7 @@ impl ManifestObject {
 /// Standard input is read a batch of documents at a time, each batch validated and dropped
 /// before the next is read: a stream of any length takes the memory of one batch.
 pub fn run(settings: Settings, paths: &[PathBuf], share: bool) -> Result<Vec<Outcome>, String> {
-    let mut catalog = Catalog::new(settings)?;
+    let mut catalog = Catalog::new(settings).map_err(|e| e.to_string())?;
     let stdin = Path::new("-");
     let files: Vec<PathBuf> = paths.iter().filter(|p| *p != stdin).cloned().collect();
     let mut outcomes = Vec::new();
@@ -188,7 +188,7 @@ pub fn test(
     let mut context = cluster.unwrap_or_default();
     context.namespaces = namespaces;
     let contexts = HashMap::from([(None, context)]);
-    let catalog = Catalog::new(Settings::default())?;
+    let catalog = Catalog::new(Settings::default()).map_err(|e| e.to_string())?;
     let namespaced = |_: Option<&str>, id: &ObjectId| {
         catalog.namespaced(None, &Gvk::from_api_version(&id.api_version, &id.kind))
     };
