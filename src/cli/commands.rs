@@ -250,8 +250,7 @@ pub fn fmt(args: FmtArgs) -> Result<Summary, UsageError> {
         &plan.cwd,
         &plan.paths,
         plan.check_only,
-    )
-    .map_err(UsageError)?;
+    )?;
     print_listing(&run.listing())?;
     let mut outcomes = run.outcomes;
     finish(&plan.report, &mut outcomes, started, None)

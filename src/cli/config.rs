@@ -768,7 +768,7 @@ fn style_settings(raw: RawStyle) -> Result<crate::style::Settings, String> {
                 .unwrap_or(defaults.pretty_field_names),
             sort_imports: raw.sort_imports.unwrap_or(defaults.sort_imports),
         },
-        exclude: Exclude::new("style.exclude", raw.exclude)?,
+        exclude: Exclude::new("style.exclude", raw.exclude).map_err(|e| e.to_string())?,
         ..Settings::default()
     })
 }
