@@ -551,7 +551,8 @@ fn cluster_tables(
             &rc.name,
             &rc.bake,
             default_bake,
-        )?;
+        )
+        .map_err(|e| e.to_string())?;
         rollout.push(ClusterRollout {
             apply: rc.apply.or(apply),
             bake,

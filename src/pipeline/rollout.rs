@@ -336,8 +336,10 @@ impl StageRun<'_> {
             return Ok(None);
         }
         runtime.block_on(async {
-            let server = bake.connect()?;
-            crate::apply::bake::preflight(bake, &server, self.cancel).await?;
+            let server = bake.connect().map_err(|e| e.to_string())?;
+            crate::apply::bake::preflight(bake, &server, self.cancel)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(Some(server))
         })
     }
