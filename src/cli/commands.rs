@@ -42,7 +42,7 @@ fn gate_and_review(mut plan: plan::CheckPlan, started: Instant) -> Result<Summar
             })
         },
     );
-    let run = run.map_err(UsageError)?;
+    let run = run?;
     let mut outcomes = run.outcomes;
     outcomes.extend(plan.refused_secret_values);
     outcomes.extend(plan.gate_findings);
@@ -51,7 +51,7 @@ fn gate_and_review(mut plan: plan::CheckPlan, started: Instant) -> Result<Summar
             outcomes.extend(crate::review::outcomes(&review));
             plan.report.review = Some(std::sync::Arc::new(review));
         }
-        Some((true, _, Err(problem))) => return Err(UsageError(problem)),
+        Some((true, _, Err(problem))) => return Err(problem.into()),
         Some((false, rev, Err(problem))) => outcomes.push(
             crate::model::outcome::Outcome::new(
                 crate::model::outcome::Stage::Review,
@@ -78,7 +78,7 @@ pub fn expand(common: CommonArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     start_workers(common.jobs)?;
     let plan = plan::expand(common)?;
-    let mut tree = pipeline::expand::run(&plan.config, &plan.gate).map_err(UsageError)?;
+    let mut tree = pipeline::expand::run(&plan.config, &plan.gate)?;
     print_listing(&tree.listing())?;
     finish(&plan.report, &mut tree.outcomes, started, None)
 }
@@ -87,7 +87,7 @@ pub fn validate(args: ValidateArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     start_workers(args.jobs)?;
     let plan = plan::validate(args)?;
-    let mut outcomes = validate::run(plan.settings, &plan.paths, plan.share).map_err(UsageError)?;
+    let mut outcomes = validate::run(plan.settings, &plan.paths, plan.share)?;
     finish(&plan.report, &mut outcomes, started, None)
 }
 
@@ -102,8 +102,7 @@ pub fn test(args: TestArgs) -> Result<Summary, UsageError> {
         &plan.paths,
         plan.reading,
         plan.share,
-    )
-    .map_err(UsageError)?;
+    )?;
     outcomes.extend(plan.refused_secret_values);
     finish(&plan.report, &mut outcomes, started, None)
 }
@@ -217,8 +216,7 @@ pub fn apply(args: ApplyArgs) -> Result<Summary, UsageError> {
         Box::new(report::events::Lines::every(Duration::from_secs(10)))
     };
     let runtime = api_runtime()?;
-    let mut outcomes = pipeline::rollout::run(&plan.config, &plan.rollout, &runtime, &*progress)
-        .map_err(UsageError)?;
+    let mut outcomes = pipeline::rollout::run(&plan.config, &plan.rollout, &runtime, &*progress)?;
     finish(&plan.report, &mut outcomes, started, None)
 }
 
@@ -227,8 +225,7 @@ pub fn diff(args: DiffArgs) -> Result<Summary, UsageError> {
     start_workers(args.common.jobs)?;
     let plan = plan::diff(args)?;
     let runtime = api_runtime()?;
-    let mut outcomes =
-        pipeline::rollout::diff(&plan.config, &plan.rollout, &runtime).map_err(UsageError)?;
+    let mut outcomes = pipeline::rollout::diff(&plan.config, &plan.rollout, &runtime)?;
     finish(&plan.report, &mut outcomes, started, None)
 }
 

@@ -420,7 +420,7 @@ impl Config {
             timeout: raw.apply.timeout,
             stage_timeout: raw.apply.stage_timeout,
         };
-        apply.check("apply")?;
+        apply.check("apply").map_err(|e| e.to_string())?;
         // Taken before the cluster tables are: the schema settings hold each cluster's release.
         let cluster_schemas: Vec<(String, RawClusterSchema)> = raw
             .clusters
@@ -545,7 +545,9 @@ fn cluster_tables(
             Some(table) => serde_json::to_value(table)
                 .map_err(|e| format!("{key}.policy: cannot be passed to policies: {e}"))?,
         };
-        rc.apply.check(&format!("{key}.apply"))?;
+        rc.apply
+            .check(&format!("{key}.apply"))
+            .map_err(|e| e.to_string())?;
         let bake = crate::apply::bake::Settings::resolve(
             &format!("{key}.bake"),
             &rc.name,

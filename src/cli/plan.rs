@@ -157,9 +157,8 @@ fn check_as(command: &'static str, args: CheckArgs) -> Result<CheckPlan, UsageEr
     let mut protected = None;
     if let Some(rev) = &args.gate_from {
         let baseline = Baseline::read(&config.repo.root, rev, &|text, dir| {
-            Config::parse_for(text, dir, Needs::Manifests)
-        })
-        .map_err(UsageError)?;
+            Ok(Config::parse_for(text, dir, Needs::Manifests)?)
+        })?;
         let path = config.repo.root.join(CONFIG_FILE);
         let own: toml::Table = std::fs::read_to_string(&path)
             .map_err(|e| e.to_string())
