@@ -36,7 +36,7 @@ const MAX_CREDENTIAL_BYTES: u64 = 64 << 10;
 /// A `[cluster.bake]` (over `[apply.bake]`) that cannot be used; `key` names the table
 /// (`cluster[0].bake`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum SettingsError {
+pub enum SettingsError {
     #[error("{key}.duration: {seconds} seconds is more than a day ({MAX_DURATION})")]
     Duration { key: String, seconds: u64 },
     #[error("{key}.interval: {seconds} is out of range (1 to 3600 seconds)")]
@@ -73,7 +73,7 @@ pub(crate) enum SettingsError {
 
 /// What is wrong with a `prometheus` URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum UrlProblem {
+pub enum UrlProblem {
     #[error("not a URL")]
     NotAUrl,
     #[error("must start with http:// or https://")]

@@ -270,15 +270,14 @@ fn print_listing(listing: &str) -> Result<(), UsageError> {
 pub fn hook(args: HookArgs) -> Result<Summary, UsageError> {
     // The hook runs the gate, so it belongs in a repository the gate can run in.
     let config = Config::discover(&start_dir(&args.repo)?)?;
-    let path = crate::cli::hook::hook_path(&config.repo.root).map_err(UsageError)?;
+    let path = crate::cli::hook::hook_path(&config.repo.root)?;
     let done = match args.action {
         HookAction::Install => {
             let binary = std::env::current_exe()?;
             crate::cli::hook::install(&path, &binary)
         }
         HookAction::Uninstall => crate::cli::hook::uninstall(&path),
-    }
-    .map_err(UsageError)?;
+    }?;
     use crate::cli::hook::Done;
     let said = match done {
         Done::Installed(path) => format!(
@@ -296,7 +295,7 @@ pub fn hook(args: HookArgs) -> Result<Summary, UsageError> {
 /// The shell's registration script: completions are asked of the binary at each press of
 /// Tab (see `cli::complete`), so they know the repository's clusters.
 pub fn completions(args: CompletionsArgs) -> Result<Summary, UsageError> {
-    let script = super::complete::registration(args.shell).map_err(UsageError)?;
+    let script = super::complete::registration(args.shell)?;
     write_stdout(&script)?;
     Ok(Summary::default())
 }

@@ -593,26 +593,18 @@ fn apply_policy_flags(flags: &PolicyArgs, settings: &mut policy::Settings) -> Op
 /// The budgets of whoever runs policyrun replace the file's, up to the flags' ceilings.
 fn apply_limit_flags(flags: &LimitArgs, config: &mut Config) -> Result<(), UsageError> {
     if let Some(seconds) = flags.evaluation_seconds {
-        config.repo.evaluation_budget = Duration::from_secs(
-            EVALUATION_SECONDS
-                .checked_flag_value(seconds)
-                .map_err(UsageError)?,
-        );
+        config.repo.evaluation_budget =
+            Duration::from_secs(EVALUATION_SECONDS.checked_flag_value(seconds)?);
     }
     if let Some(seconds) = flags.policy_seconds {
-        config.policy.object_budget = Duration::from_secs(
-            POLICY_SECONDS
-                .checked_flag_value(seconds)
-                .map_err(UsageError)?,
-        );
+        config.policy.object_budget =
+            Duration::from_secs(POLICY_SECONDS.checked_flag_value(seconds)?);
     }
     if let Some(bytes) = flags.style_source_bytes {
-        config.style.max_source_bytes = STYLE_SOURCE_BYTES
-            .checked_flag_value(bytes)
-            .map_err(UsageError)?;
+        config.style.max_source_bytes = STYLE_SOURCE_BYTES.checked_flag_value(bytes)?;
     }
     if let Some(bytes) = flags.memory_bytes {
-        config.memory_budget = MEMORY_BYTES.checked_flag_value(bytes).map_err(UsageError)?;
+        config.memory_budget = MEMORY_BYTES.checked_flag_value(bytes)?;
     }
     crate::model::supervision::announce_budget(config.memory_budget);
     Ok(())
@@ -638,14 +630,11 @@ fn apply_schema_flags(
     }
     if let Some(version) = &flags.kubernetes_version {
         // The caller's release, for every cluster: what would this tree meet on 1.36?
-        settings.kubernetes_version = Some(
-            kubernetes_version(
-                "--kubernetes-version",
-                version,
-                settings.schema_dir.as_deref(),
-            )
-            .map_err(UsageError)?,
-        );
+        settings.kubernetes_version = Some(kubernetes_version(
+            "--kubernetes-version",
+            version,
+            settings.schema_dir.as_deref(),
+        )?);
         settings.cluster_versions.clear();
     }
     let mut locations = Vec::with_capacity(flags.schema_locations.len());

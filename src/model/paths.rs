@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Why a path below the root cannot be looked at; `path` is relative to the root.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum PathError {
+pub enum PathError {
     /// A component on the way is a symbolic link, which policyrun does not follow.
     #[error("{} is a symbolic link; policyrun does not follow links here", .path.display())]
     SymbolicLink { path: PathBuf },
