@@ -28,7 +28,7 @@ pub(crate) const WAIVER_ANNOTATION: &str = "policyrun.io/waivers";
 
 /// Why a configuration does not hold, as the command line's reader says (the pipeline
 /// cannot name the command line's error type: it is a layer above).
-pub type ConfigProblem = Box<dyn std::error::Error + Send + Sync>;
+pub type ReaderError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why `--gate-from REF`'s gate cannot be read (a usage error: the gate cannot be decided).
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +53,7 @@ pub enum BaselineError {
     Config {
         rev: String,
         #[source]
-        source: ConfigProblem,
+        source: ReaderError,
     },
     /// `path`: the gate file git was asked for, if any.
     #[error(
@@ -101,7 +101,7 @@ impl Baseline {
     pub fn read(
         root: &Path,
         rev: &str,
-        parse: &dyn Fn(&str, PathBuf) -> Result<Config, ConfigProblem>,
+        parse: &dyn Fn(&str, PathBuf) -> Result<Config, ReaderError>,
     ) -> Result<Baseline, BaselineError> {
         let owned = || rev.to_owned();
         if rev.is_empty() || rev.starts_with('-') {
@@ -683,7 +683,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         let parse =
-            |_: &str, _: PathBuf| -> Result<Config, ConfigProblem> { Err("not asked".into()) };
+            |_: &str, _: PathBuf| -> Result<Config, ReaderError> { Err("not asked".into()) };
         assert!(matches!(
             Baseline::read(&root, "--all", &parse),
             Err(BaselineError::NotARevision { rev }) if rev == "--all"
