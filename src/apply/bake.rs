@@ -33,6 +33,113 @@ const MOST_NAMED: usize = 10;
 /// The largest credential file read: a token is a few kilobytes.
 const MAX_CREDENTIAL_BYTES: u64 = 64 << 10;
 
+/// A `[cluster.bake]` (over `[apply.bake]`) that cannot be used; `key` names the table
+/// (`cluster[0].bake`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{key}.duration: {seconds} seconds is more than a day ({MAX_DURATION})")]
+    Duration { key: String, seconds: u64 },
+    #[error("{key}.interval: {seconds} is out of range (1 to 3600 seconds)")]
+    Interval { key: String, seconds: u64 },
+    #[error("{key}.cluster_label: `{label}` is not a Prometheus label name")]
+    ClusterLabel { key: String, label: String },
+    /// `which`: `alerts` or `require[i]`.
+    #[error("{key}.{which}: an empty expression")]
+    EmptyExpression { key: String, which: String },
+    #[error("{key}.prometheus: the server to ask is needed when `duration` is set")]
+    NoServer { key: String },
+    #[error("{key}.prometheus: {problem}")]
+    Url { key: String, problem: UrlProblem },
+    /// `what`: `bearer_token` or `basic_auth_password`.
+    #[error("{key}: {what}_file and {what}_env are two sources for one secret: name one")]
+    TwoSources { key: String, what: &'static str },
+    #[error("{key}.{what}_file: empty")]
+    EmptyFile { key: String, what: &'static str },
+    #[error("{key}.{what}_env: `{name}` is not an environment variable name")]
+    EnvName {
+        key: String,
+        what: &'static str,
+        name: String,
+    },
+    #[error("{key}: a bearer token and basic authentication are two credentials: name one")]
+    TwoCredentials { key: String },
+    #[error("{key}.basic_auth_user: must be non-empty and hold no `:`")]
+    BasicUser { key: String },
+    #[error("{key}: basic_auth_user needs basic_auth_password_file or basic_auth_password_env")]
+    NoPassword { key: String },
+    #[error("{key}: a basic_auth_password needs basic_auth_user")]
+    NoUser { key: String },
+}
+
+/// What is wrong with a `prometheus` URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UrlProblem {
+    #[error("not a URL")]
+    NotAUrl,
+    #[error("must start with http:// or https://")]
+    Scheme,
+    #[error("names no host")]
+    NoHost,
+    /// The URL is shown in reports.
+    #[error(
+        "holds credentials; the URL is shown in reports: use bearer_token_* or basic_auth_* instead"
+    )]
+    Credentials,
+    #[error("must not hold a query")]
+    Query,
+}
+
+/// Why the bake's server cannot be asked: the credential cannot be read, or no client can be
+/// built. Checked before a stage applies anything.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectError {
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    #[error(transparent)]
+    Client(#[from] prometheus::ClientError),
+}
+
+/// A credential that cannot be read when the bake starts; the message names where it was
+/// looked for, never what was found.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CredentialError {
+    #[error("the environment variable {name} is not set (the Prometheus credential)")]
+    EnvUnset { name: String },
+    /// `place`: `the file <path>` or `$NAME`.
+    #[error("the Prometheus credential in {place} is empty")]
+    Empty { place: String },
+    /// A credential file (named by the key that configured it) that is not read.
+    #[error("{key}: {} {problem}", .path.display())]
+    File {
+        key: String,
+        path: PathBuf,
+        problem: FileProblem,
+    },
+}
+
+/// Why a credential file is not read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FileProblem {
+    /// `kind`: `a FIFO`, `a directory`, ...
+    #[error("is {kind}, not a regular file: the Prometheus credential is read only from one")]
+    NotAFile { kind: &'static str },
+    #[error("cannot be read (the Prometheus credential file): {0}")]
+    Unreadable(#[source] std::io::Error),
+    #[error("is larger than {} KiB: not a credential", MAX_CREDENTIAL_BYTES >> 10)]
+    TooLarge,
+    #[error("is not UTF-8 text")]
+    NotText,
+}
+
+/// A query of the bake that the server did not answer before the stage applied anything.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{expression}`: {why}")]
+pub(crate) struct PreflightError {
+    pub(crate) expression: String,
+    /// What the last attempt failed with (cleaned of the credential), or `interrupted`.
+    pub(crate) why: String,
+}
+
 /// `[apply.bake]` and `[cluster.bake]` as written: a cluster's keys over `[apply.bake]`'s.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,28 +204,29 @@ impl Settings {
         cluster: &str,
         own: &RawSettings,
         defaults: &RawSettings,
-    ) -> Result<Settings, String> {
+    ) -> Result<Settings, SettingsError> {
+        let key_ = || key.to_owned();
         let pick = |mine: &Option<String>, theirs: &Option<String>| {
             mine.clone().or_else(|| theirs.clone())
         };
         let duration = own.duration.or(defaults.duration).unwrap_or(0);
         if duration > MAX_DURATION {
-            return Err(format!(
-                "{key}.duration: {duration} seconds is more than a day ({MAX_DURATION})"
-            ));
+            return Err(SettingsError::Duration {
+                key: key_(),
+                seconds: duration,
+            });
         }
         let interval = own.interval.or(defaults.interval).unwrap_or(15);
         if !(1..=3600).contains(&interval) {
-            return Err(format!(
-                "{key}.interval: {interval} is out of range (1 to 3600 seconds)"
-            ));
+            return Err(SettingsError::Interval {
+                key: key_(),
+                seconds: interval,
+            });
         }
         let label = pick(&own.cluster_label, &defaults.cluster_label)
             .unwrap_or_else(|| "cluster".to_owned());
         if !label.is_empty() && !is_label_name(&label) {
-            return Err(format!(
-                "{key}.cluster_label: `{label}` is not a Prometheus label name"
-            ));
+            return Err(SettingsError::ClusterLabel { key: key_(), label });
         }
         let alerts = match pick(&own.alerts, &defaults.alerts) {
             Some(expression) => expression,
@@ -138,7 +246,7 @@ impl Settings {
                 } else {
                     format!("require[{}]", i - 1)
                 };
-                return Err(format!("{key}.{which}: an empty expression"));
+                return Err(SettingsError::EmptyExpression { key: key_(), which });
             }
         }
         let ignore: BTreeSet<String> = own
@@ -152,9 +260,7 @@ impl Settings {
         let prometheus = pick(&own.prometheus, &defaults.prometheus).unwrap_or_default();
         if duration > 0 {
             if prometheus.is_empty() {
-                return Err(format!(
-                    "{key}.prometheus: the server to ask is needed when `duration` is set"
-                ));
+                return Err(SettingsError::NoServer { key: key_() });
             }
             check_url(key, &prometheus)?;
         } else if !prometheus.is_empty() {
@@ -172,7 +278,7 @@ impl Settings {
     }
 
     /// The `Authorization` header value, read now from the file or variable configured.
-    fn authorization(&self) -> Result<Option<String>, String> {
+    fn authorization(&self) -> Result<Option<String>, CredentialError> {
         Ok(match &self.credential {
             None => None,
             Some(Credential::Bearer(source)) => Some(format!("Bearer {}", source.read()?)),
@@ -188,28 +294,31 @@ impl Settings {
 
     /// A client for this cluster's server, the credential read. Done before the stage
     /// applies anything: a bake that could never run must not leave a cluster changed.
-    pub(crate) fn connect(&self) -> Result<Prometheus, String> {
+    pub(crate) fn connect(&self) -> Result<Prometheus, ConnectError> {
         let timeout = (self.interval / 2).clamp(Duration::from_secs(2), Duration::from_secs(10));
-        Prometheus::new(&self.prometheus, self.authorization()?, timeout)
+        Ok(Prometheus::new(
+            &self.prometheus,
+            self.authorization()?,
+            timeout,
+        )?)
     }
 }
 
 impl SecretSource {
     /// The secret, without a trailing line break; the message names where it was looked
     /// for, never what was found.
-    fn read(&self) -> Result<String, String> {
+    fn read(&self) -> Result<String, CredentialError> {
         let text = match self {
             SecretSource::File { key, path } => CredentialFile { key, path }.read()?,
-            SecretSource::Env(name) => std::env::var(name).map_err(|_| {
-                format!("the environment variable {name} is not set (the Prometheus credential)")
-            })?,
+            SecretSource::Env(name) => {
+                std::env::var(name).map_err(|_| CredentialError::EnvUnset { name: name.clone() })?
+            }
         };
         let text = text.trim_end_matches(['\r', '\n']).to_owned();
         if text.is_empty() {
-            return Err(format!(
-                "the Prometheus credential in {} is empty",
-                self.describe()
-            ));
+            return Err(CredentialError::Empty {
+                place: self.describe(),
+            });
         }
         Ok(text)
     }
@@ -236,7 +345,7 @@ impl CredentialFile<'_> {
     /// Its text: the type is looked at before opening, the file is opened without blocking
     /// (so a FIFO swapped in after the look still returns at once) and looked at again
     /// through the open handle, and no more than [`MAX_CREDENTIAL_BYTES`] is read.
-    fn read(&self) -> Result<String, String> {
+    fn read(&self) -> Result<String, CredentialError> {
         let before = std::fs::metadata(self.path).map_err(|e| self.unreadable(e))?;
         if !before.is_file() {
             return Err(self.refused(&before));
@@ -246,7 +355,7 @@ impl CredentialFile<'_> {
 
     /// The second half of [`CredentialFile::read`]: what is opened may not be what was
     /// looked at before.
-    fn read_opened(&self) -> Result<String, String> {
+    fn read_opened(&self) -> Result<String, CredentialError> {
         use std::io::Read;
         let mut options = std::fs::OpenOptions::new();
         options.read(true);
@@ -265,29 +374,27 @@ impl CredentialFile<'_> {
             .read_to_end(&mut bytes)
             .map_err(|e| self.unreadable(e))?;
         if bytes.len() as u64 > MAX_CREDENTIAL_BYTES {
-            return Err(self.problem(format!(
-                "is larger than {} KiB: not a credential",
-                MAX_CREDENTIAL_BYTES >> 10
-            )));
+            return Err(self.problem(FileProblem::TooLarge));
         }
-        String::from_utf8(bytes).map_err(|_| self.problem("is not UTF-8 text"))
+        String::from_utf8(bytes).map_err(|_| self.problem(FileProblem::NotText))
     }
 
-    fn problem(&self, what: impl std::fmt::Display) -> String {
-        format!("{}: {} {what}", self.key, self.path.display())
+    fn problem(&self, problem: FileProblem) -> CredentialError {
+        CredentialError::File {
+            key: self.key.to_owned(),
+            path: self.path.to_path_buf(),
+            problem,
+        }
     }
 
-    fn refused(&self, metadata: &std::fs::Metadata) -> String {
-        self.problem(format!(
-            "is {}, not a regular file: the Prometheus credential is read only from one",
-            file_kind(metadata)
-        ))
+    fn refused(&self, metadata: &std::fs::Metadata) -> CredentialError {
+        self.problem(FileProblem::NotAFile {
+            kind: file_kind(metadata),
+        })
     }
 
-    fn unreadable(&self, error: std::io::Error) -> String {
-        self.problem(format!(
-            "cannot be read (the Prometheus credential file): {error}"
-        ))
+    fn unreadable(&self, error: std::io::Error) -> CredentialError {
+        self.problem(FileProblem::Unreadable(error))
     }
 }
 
@@ -317,7 +424,8 @@ fn credential(
     key: &str,
     own: &RawSettings,
     defaults: &RawSettings,
-) -> Result<Option<Credential>, String> {
+) -> Result<Option<Credential>, SettingsError> {
+    let key_ = || key.to_owned();
     // A cluster that names any credential key names its whole credential.
     let mentions = |raw: &RawSettings| {
         raw.bearer_token_file.is_some()
@@ -331,18 +439,21 @@ fn credential(
     } else {
         (defaults, "apply.bake")
     };
-    let source = |file: &Option<String>, env: &Option<String>, what: &str| match (file, env) {
-        (Some(_), Some(_)) => Err(format!(
-            "{key}: {what}_file and {what}_env are two sources for one secret: name one"
-        )),
-        (Some(path), None) if path.is_empty() => Err(format!("{key}.{what}_file: empty")),
+    let source = |file: &Option<String>, env: &Option<String>, what: &'static str| match (file, env)
+    {
+        (Some(_), Some(_)) => Err(SettingsError::TwoSources { key: key_(), what }),
+        (Some(path), None) if path.is_empty() => {
+            Err(SettingsError::EmptyFile { key: key_(), what })
+        }
         (Some(path), None) => Ok(Some(SecretSource::File {
             key: format!("{raw_key}.{what}_file"),
             path: PathBuf::from(path),
         })),
-        (None, Some(name)) if !is_env_name(name) => Err(format!(
-            "{key}.{what}_env: `{name}` is not an environment variable name"
-        )),
+        (None, Some(name)) if !is_env_name(name) => Err(SettingsError::EnvName {
+            key: key_(),
+            what,
+            name: name.clone(),
+        }),
         (None, Some(name)) => Ok(Some(SecretSource::Env(name.clone()))),
         (None, None) => Ok(None),
     };
@@ -357,9 +468,9 @@ fn credential(
         "basic_auth_password",
     )?;
     match (bearer, &raw.basic_auth_user, password) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(format!(
-            "{key}: a bearer token and basic authentication are two credentials: name one"
-        )),
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            Err(SettingsError::TwoCredentials { key: key_() })
+        }
         (Some(token), None, None) => Ok(Some(Credential::Bearer(token))),
         (None, Some(user), Some(password)) if !user.contains(':') && !user.is_empty() => {
             Ok(Some(Credential::Basic {
@@ -367,38 +478,35 @@ fn credential(
                 password,
             }))
         }
-        (None, Some(_), Some(_)) => Err(format!(
-            "{key}.basic_auth_user: must be non-empty and hold no `:`"
-        )),
-        (None, Some(_), None) => Err(format!(
-            "{key}: basic_auth_user needs basic_auth_password_file or basic_auth_password_env"
-        )),
-        (None, None, Some(_)) => Err(format!(
-            "{key}: a basic_auth_password needs basic_auth_user"
-        )),
+        (None, Some(_), Some(_)) => Err(SettingsError::BasicUser { key: key_() }),
+        (None, Some(_), None) => Err(SettingsError::NoPassword { key: key_() }),
+        (None, None, Some(_)) => Err(SettingsError::NoUser { key: key_() }),
         (None, None, None) => Ok(None),
     }
 }
 
 /// `http://` or `https://`, a host, no credentials (a URL is printed in messages), no query.
-fn check_url(key: &str, url: &str) -> Result<(), String> {
-    let refuse = |why: &str| Err(format!("{key}.prometheus: {why}"));
+fn check_url(key: &str, url: &str) -> Result<(), SettingsError> {
+    let refuse = |problem| {
+        Err(SettingsError::Url {
+            key: key.to_owned(),
+            problem,
+        })
+    };
     let Ok(uri) = url.parse::<hyper::Uri>() else {
-        return refuse("not a URL");
+        return refuse(UrlProblem::NotAUrl);
     };
     if !matches!(uri.scheme_str(), Some("http" | "https")) {
-        return refuse("must start with http:// or https://");
+        return refuse(UrlProblem::Scheme);
     }
     let Some(authority) = uri.authority() else {
-        return refuse("names no host");
+        return refuse(UrlProblem::NoHost);
     };
     if authority.as_str().contains('@') {
-        return refuse(
-            "holds credentials; the URL is shown in reports: use bearer_token_* or basic_auth_* instead",
-        );
+        return refuse(UrlProblem::Credentials);
     }
     if uri.query().is_some() {
-        return refuse("must not hold a query");
+        return refuse(UrlProblem::Query);
     }
     Ok(())
 }
@@ -519,11 +627,14 @@ pub(crate) async fn preflight(
     settings: &Settings,
     server: &Prometheus,
     cancel: &Cancel,
-) -> Result<(), String> {
+) -> Result<(), PreflightError> {
     for expression in std::iter::once(&settings.alerts).chain(&settings.require) {
         with_retries(settings, cancel, || server.query(expression, cancel))
             .await
-            .map_err(|why| format!("`{expression}`: {why}"))?;
+            .map_err(|why| PreflightError {
+                expression: expression.clone(),
+                why,
+            })?;
     }
     Ok(())
 }
@@ -871,26 +982,67 @@ mod tests {
         let refused = |text: &str| {
             Settings::resolve("cluster[1].bake", "int", &raw(text), &raw("")).unwrap_err()
         };
-        assert!(refused("duration = 60").contains("cluster[1].bake.prometheus"));
-        assert!(
-            refused("duration = 60\nprometheus = \"http://user:pw@p:9090\"")
-                .contains("holds credentials")
+        let key = || "cluster[1].bake".to_owned();
+        assert_eq!(
+            refused("duration = 60"),
+            SettingsError::NoServer { key: key() }
         );
-        assert!(!refused("duration = 60\nprometheus = \"http://user:pw@p:9090\"").contains("pw"));
-        assert!(refused("duration = 60\nprometheus = \"ftp://p\"").contains("http://"));
-        assert!(refused("interval = 0").contains("cluster[1].bake.interval"));
-        assert!(refused("duration = 100000000").contains("more than a day"));
-        assert!(refused("cluster_label = \"a-b\"").contains("cluster_label"));
-        assert!(refused("require = [\" \"]").contains("require[0]"));
-        assert!(
-            refused("bearer_token_env = \"A\"\nbearer_token_file = \"/t\"").contains("two sources")
+        let with_password = refused("duration = 60\nprometheus = \"http://user:pw@p:9090\"");
+        assert_eq!(
+            with_password,
+            SettingsError::Url {
+                key: key(),
+                problem: UrlProblem::Credentials
+            }
         );
-        assert!(
-            refused("bearer_token_env = \"A\"\nbasic_auth_user = \"u\"")
-                .contains("two credentials")
+        assert!(!with_password.to_string().contains("pw"), "{with_password}");
+        assert!(matches!(
+            refused("duration = 60\nprometheus = \"ftp://p\""),
+            SettingsError::Url {
+                problem: UrlProblem::Scheme,
+                ..
+            }
+        ));
+        assert_eq!(
+            refused("interval = 0"),
+            SettingsError::Interval {
+                key: key(),
+                seconds: 0
+            }
         );
-        assert!(refused("basic_auth_user = \"u\"").contains("needs basic_auth_password"));
-        assert!(refused("bearer_token_env = \"1X\"").contains("not an environment variable"));
+        assert!(matches!(
+            refused("duration = 100000000"),
+            SettingsError::Duration { .. }
+        ));
+        assert!(matches!(
+            refused("cluster_label = \"a-b\""),
+            SettingsError::ClusterLabel { label, .. } if label == "a-b"
+        ));
+        assert!(matches!(
+            refused("require = [\" \"]"),
+            SettingsError::EmptyExpression { which, .. } if which == "require[0]"
+        ));
+        assert_eq!(
+            refused("bearer_token_env = \"A\"\nbearer_token_file = \"/t\""),
+            SettingsError::TwoSources {
+                key: key(),
+                what: "bearer_token"
+            }
+        );
+        assert!(matches!(
+            refused("bearer_token_env = \"A\"\nbasic_auth_user = \"u\""),
+            SettingsError::TwoCredentials { .. }
+        ));
+        assert!(matches!(
+            refused("basic_auth_user = \"u\""),
+            SettingsError::NoPassword { .. }
+        ));
+        let env = refused("bearer_token_env = \"1X\"");
+        assert!(matches!(&env, SettingsError::EnvName { name, .. } if name == "1X"));
+        assert_eq!(
+            env.to_string(),
+            "cluster[1].bake.bearer_token_env: `1X` is not an environment variable name"
+        );
     }
 
     #[test]
@@ -924,7 +1076,7 @@ mod tests {
         std::fs::write(&file, "\n").unwrap();
         let empty = settings.authorization().unwrap_err();
         assert!(
-            empty.contains("is empty") && empty.contains("token"),
+            matches!(&empty, CredentialError::Empty { place } if place.contains("token")),
             "{empty}"
         );
         let missing = Settings {
@@ -933,12 +1085,10 @@ mod tests {
             ))),
             ..Settings::default()
         };
-        assert!(
-            missing
-                .authorization()
-                .unwrap_err()
-                .contains("POLICYRUN_TEST_NO_SUCH_VARIABLE is not set")
-        );
+        assert!(matches!(
+            missing.authorization().unwrap_err(),
+            CredentialError::EnvUnset { name } if name == "POLICYRUN_TEST_NO_SUCH_VARIABLE"
+        ));
     }
 
     #[cfg(unix)]
@@ -953,30 +1103,43 @@ mod tests {
             .unwrap();
         assert!(made.success());
         let read = |path: &Path| CredentialFile { key, path }.read();
-        let refused = |path: &Path| read(path).unwrap_err();
-        let error = refused(&fifo);
+        let refused = |path: &Path| match read(path).unwrap_err() {
+            CredentialError::File {
+                key: named,
+                problem,
+                ..
+            } if named == key => problem,
+            other => panic!("{other}"),
+        };
+        fn not_a_file(problem: &FileProblem, kind: &str) -> bool {
+            matches!(problem, FileProblem::NotAFile { kind: k } if *k == kind)
+        }
+        let error = read(&fifo).unwrap_err();
         assert!(
-            error.starts_with(&format!(
+            error.to_string().starts_with(&format!(
                 "{key}: {} is a FIFO, not a regular file",
                 fifo.display()
             )),
             "{error}"
         );
+        assert!(not_a_file(&refused(&fifo), "a FIFO"));
         // Swapped in after the first look: the open does not wait for a writer either.
         let error = CredentialFile { key, path: &fifo }
             .read_opened()
             .unwrap_err();
-        assert!(error.contains("is a FIFO"), "{error}");
-        assert!(refused(dir.path()).contains("is a directory"));
-        assert!(refused(Path::new("/dev/zero")).contains("is a device"));
-        let missing = refused(&dir.path().join("missing"));
         assert!(
-            missing.starts_with(key) && missing.contains("cannot be read"),
-            "{missing}"
+            matches!(&error, CredentialError::File { problem, .. } if not_a_file(problem, "a FIFO")),
+            "{error}"
         );
+        assert!(not_a_file(&refused(dir.path()), "a directory"));
+        assert!(not_a_file(&refused(Path::new("/dev/zero")), "a device"));
+        let missing = refused(&dir.path().join("missing"));
+        assert!(matches!(missing, FileProblem::Unreadable(_)), "{missing}");
         let large = dir.path().join("large");
         std::fs::write(&large, vec![b'x'; 70 << 10]).unwrap();
-        assert!(refused(&large).contains("is larger than 64 KiB"));
+        let large = refused(&large);
+        assert!(matches!(large, FileProblem::TooLarge));
+        assert_eq!(large.to_string(), "is larger than 64 KiB: not a credential");
         // A link to a regular file is read, as Kubernetes mounts secrets.
         let token = dir.path().join("real-token");
         std::fs::write(&token, "t0ken\n").unwrap();

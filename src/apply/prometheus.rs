@@ -46,6 +46,15 @@ pub(crate) struct Alert {
     pub(crate) active_at: Option<String>,
 }
 
+/// Why no client for the bake's server can be built.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ClientError {
+    #[error("the Prometheus credential holds characters a header cannot carry")]
+    Header,
+    #[error("cannot load the system's TLS roots: {0}")]
+    TlsRoots(#[source] std::io::Error),
+}
+
 /// A Prometheus server, as one cluster's bake queries it.
 pub(crate) struct Prometheus {
     base: String,
@@ -64,13 +73,11 @@ impl Prometheus {
         base: &str,
         authorization: Option<String>,
         timeout: Duration,
-    ) -> Result<Prometheus, String> {
+    ) -> Result<Prometheus, ClientError> {
         let (authorization, redactor) = match authorization {
             None => (None, Redactor::default()),
             Some(value) => {
-                let mut header = HeaderValue::from_str(&value).map_err(|_| {
-                    "the Prometheus credential holds characters a header cannot carry".to_owned()
-                })?;
+                let mut header = HeaderValue::from_str(&value).map_err(|_| ClientError::Header)?;
                 header.set_sensitive(true);
                 let redactor = Redactor::of_header(header.as_bytes());
                 (Some(header), redactor)
@@ -78,7 +85,7 @@ impl Prometheus {
         };
         let tls = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-            .map_err(|e| format!("cannot load the system's TLS roots: {e}"))?
+            .map_err(ClientError::TlsRoots)?
             .https_or_http()
             .enable_http1()
             .build();

@@ -42,7 +42,7 @@ fn gate_and_review(mut plan: plan::CheckPlan, started: Instant) -> Result<Summar
             })
         },
     );
-    let run = run.map_err(UsageError)?;
+    let run = run?;
     let mut outcomes = run.outcomes;
     outcomes.extend(plan.refused_secret_values);
     outcomes.extend(plan.gate_findings);
@@ -51,7 +51,7 @@ fn gate_and_review(mut plan: plan::CheckPlan, started: Instant) -> Result<Summar
             outcomes.extend(crate::review::outcomes(&review));
             plan.report.review = Some(std::sync::Arc::new(review));
         }
-        Some((true, _, Err(problem))) => return Err(UsageError(problem)),
+        Some((true, _, Err(problem))) => return Err(problem.into()),
         Some((false, rev, Err(problem))) => outcomes.push(
             crate::model::outcome::Outcome::new(
                 crate::model::outcome::Stage::Review,
@@ -78,7 +78,7 @@ pub fn expand(common: CommonArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     start_workers(common.jobs)?;
     let plan = plan::expand(common)?;
-    let mut tree = pipeline::expand::run(&plan.config, &plan.gate).map_err(UsageError)?;
+    let mut tree = pipeline::expand::run(&plan.config, &plan.gate)?;
     print_listing(&tree.listing())?;
     finish(&plan.report, &mut tree.outcomes, started, None)
 }
@@ -87,7 +87,7 @@ pub fn validate(args: ValidateArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     start_workers(args.jobs)?;
     let plan = plan::validate(args)?;
-    let mut outcomes = validate::run(plan.settings, &plan.paths, plan.share).map_err(UsageError)?;
+    let mut outcomes = validate::run(plan.settings, &plan.paths, plan.share)?;
     finish(&plan.report, &mut outcomes, started, None)
 }
 
@@ -102,8 +102,7 @@ pub fn test(args: TestArgs) -> Result<Summary, UsageError> {
         &plan.paths,
         plan.reading,
         plan.share,
-    )
-    .map_err(UsageError)?;
+    )?;
     outcomes.extend(plan.refused_secret_values);
     finish(&plan.report, &mut outcomes, started, None)
 }
@@ -217,8 +216,7 @@ pub fn apply(args: ApplyArgs) -> Result<Summary, UsageError> {
         Box::new(report::events::Lines::every(Duration::from_secs(10)))
     };
     let runtime = api_runtime()?;
-    let mut outcomes = pipeline::rollout::run(&plan.config, &plan.rollout, &runtime, &*progress)
-        .map_err(UsageError)?;
+    let mut outcomes = pipeline::rollout::run(&plan.config, &plan.rollout, &runtime, &*progress)?;
     finish(&plan.report, &mut outcomes, started, None)
 }
 
@@ -227,8 +225,7 @@ pub fn diff(args: DiffArgs) -> Result<Summary, UsageError> {
     start_workers(args.common.jobs)?;
     let plan = plan::diff(args)?;
     let runtime = api_runtime()?;
-    let mut outcomes =
-        pipeline::rollout::diff(&plan.config, &plan.rollout, &runtime).map_err(UsageError)?;
+    let mut outcomes = pipeline::rollout::diff(&plan.config, &plan.rollout, &runtime)?;
     finish(&plan.report, &mut outcomes, started, None)
 }
 
@@ -250,8 +247,7 @@ pub fn fmt(args: FmtArgs) -> Result<Summary, UsageError> {
         &plan.cwd,
         &plan.paths,
         plan.check_only,
-    )
-    .map_err(UsageError)?;
+    )?;
     print_listing(&run.listing())?;
     let mut outcomes = run.outcomes;
     finish(&plan.report, &mut outcomes, started, None)
@@ -274,15 +270,14 @@ fn print_listing(listing: &str) -> Result<(), UsageError> {
 pub fn hook(args: HookArgs) -> Result<Summary, UsageError> {
     // The hook runs the gate, so it belongs in a repository the gate can run in.
     let config = Config::discover(&start_dir(&args.repo)?)?;
-    let path = crate::cli::hook::hook_path(&config.repo.root).map_err(UsageError)?;
+    let path = crate::cli::hook::hook_path(&config.repo.root)?;
     let done = match args.action {
         HookAction::Install => {
             let binary = std::env::current_exe()?;
             crate::cli::hook::install(&path, &binary)
         }
         HookAction::Uninstall => crate::cli::hook::uninstall(&path),
-    }
-    .map_err(UsageError)?;
+    }?;
     use crate::cli::hook::Done;
     let said = match done {
         Done::Installed(path) => format!(
@@ -300,7 +295,7 @@ pub fn hook(args: HookArgs) -> Result<Summary, UsageError> {
 /// The shell's registration script: completions are asked of the binary at each press of
 /// Tab (see `cli::complete`), so they know the repository's clusters.
 pub fn completions(args: CompletionsArgs) -> Result<Summary, UsageError> {
-    let script = super::complete::registration(args.shell).map_err(UsageError)?;
+    let script = super::complete::registration(args.shell)?;
     write_stdout(&script)?;
     Ok(Summary::default())
 }

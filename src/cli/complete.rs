@@ -21,17 +21,25 @@ pub fn answer_if_asked(command: fn() -> clap::Command) {
     CompleteEnv::with_factory(command).var(VARIABLE).complete();
 }
 
+/// Why a shell's registration script cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    /// clap_complete has no completer of that name.
+    #[error("no completion for the shell {0}")]
+    NoShell(String),
+    #[error(transparent)]
+    Write(#[from] std::io::Error),
+}
+
 /// The script a shell sources once: it asks the binary for every completion.
-pub fn registration(shell: clap_complete::Shell) -> Result<Vec<u8>, String> {
+pub fn registration(shell: clap_complete::Shell) -> Result<Vec<u8>, RegistrationError> {
     let name = shell.to_string();
     let shells = Shells::builtins();
     let completer = shells
         .completer(&name)
-        .ok_or_else(|| format!("no completion for the shell {name}"))?;
+        .ok_or_else(|| RegistrationError::NoShell(name.clone()))?;
     let mut script = Vec::new();
-    completer
-        .write_registration(VARIABLE, "policyrun", "policyrun", "policyrun", &mut script)
-        .map_err(|e| e.to_string())?;
+    completer.write_registration(VARIABLE, "policyrun", "policyrun", "policyrun", &mut script)?;
     Ok(script)
 }
 

@@ -412,8 +412,7 @@ fn infer_ext_vars(root: &Path, layout: &mut Layout, style: &str) -> Result<(), U
         .map_err(|e| UsageError(format!("init: {e}")))?;
     // The expansion only: the other stages would judge the sentinel.
     let expanded =
-        crate::pipeline::check::expand(&config, &crate::pipeline::check::Options::default())
-            .map_err(UsageError)?
+        crate::pipeline::check::expand(&config, &crate::pipeline::check::Options::default())?
             .expanded;
     // name -> cluster -> values seen
     let mut seen: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
@@ -651,7 +650,7 @@ fn gate(root: &Path, text: &str) -> Result<Vec<Outcome>, UsageError> {
     let config = Config::parse_for(text, root.to_path_buf(), Needs::Tree)
         .map_err(|e| UsageError(format!("init: {e}")))?;
     let options = crate::pipeline::check::Options::default();
-    let run = crate::pipeline::check::check(&config, &options).map_err(UsageError)?;
+    let run = crate::pipeline::check::check(&config, &options)?;
     Ok(run.outcomes)
 }
 

@@ -157,9 +157,8 @@ fn check_as(command: &'static str, args: CheckArgs) -> Result<CheckPlan, UsageEr
     let mut protected = None;
     if let Some(rev) = &args.gate_from {
         let baseline = Baseline::read(&config.repo.root, rev, &|text, dir| {
-            Config::parse_for(text, dir, Needs::Manifests)
-        })
-        .map_err(UsageError)?;
+            Ok(Config::parse_for(text, dir, Needs::Manifests)?)
+        })?;
         let path = config.repo.root.join(CONFIG_FILE);
         let own: toml::Table = std::fs::read_to_string(&path)
             .map_err(|e| e.to_string())
@@ -187,8 +186,7 @@ fn check_as(command: &'static str, args: CheckArgs) -> Result<CheckPlan, UsageEr
         args.cache_dir.as_deref(),
         args.cache_name.as_deref(),
         args.no_cache,
-    )
-    .map_err(UsageError)?;
+    )?;
     let gate = check::Options {
         clusters: args.common.clusters.clone(),
         progress: want_progress(args.report.output),
@@ -301,10 +299,7 @@ pub(crate) fn test(args: TestArgs) -> Result<TestPlan, UsageError> {
     let cluster = match (&args.cluster, &config) {
         (None, _) => None,
         (Some(name), Some(config)) => {
-            let cluster = config
-                .repo
-                .select_clusters(std::slice::from_ref(name))
-                .map_err(UsageError)?[0];
+            let cluster = config.repo.select_clusters(std::slice::from_ref(name))?[0];
             Some(ClusterContext {
                 name: cluster.name.clone(),
                 policy: cluster.policy.clone(),
@@ -598,26 +593,18 @@ fn apply_policy_flags(flags: &PolicyArgs, settings: &mut policy::Settings) -> Op
 /// The budgets of whoever runs policyrun replace the file's, up to the flags' ceilings.
 fn apply_limit_flags(flags: &LimitArgs, config: &mut Config) -> Result<(), UsageError> {
     if let Some(seconds) = flags.evaluation_seconds {
-        config.repo.evaluation_budget = Duration::from_secs(
-            EVALUATION_SECONDS
-                .checked_flag_value(seconds)
-                .map_err(UsageError)?,
-        );
+        config.repo.evaluation_budget =
+            Duration::from_secs(EVALUATION_SECONDS.checked_flag_value(seconds)?);
     }
     if let Some(seconds) = flags.policy_seconds {
-        config.policy.object_budget = Duration::from_secs(
-            POLICY_SECONDS
-                .checked_flag_value(seconds)
-                .map_err(UsageError)?,
-        );
+        config.policy.object_budget =
+            Duration::from_secs(POLICY_SECONDS.checked_flag_value(seconds)?);
     }
     if let Some(bytes) = flags.style_source_bytes {
-        config.style.max_source_bytes = STYLE_SOURCE_BYTES
-            .checked_flag_value(bytes)
-            .map_err(UsageError)?;
+        config.style.max_source_bytes = STYLE_SOURCE_BYTES.checked_flag_value(bytes)?;
     }
     if let Some(bytes) = flags.memory_bytes {
-        config.memory_budget = MEMORY_BYTES.checked_flag_value(bytes).map_err(UsageError)?;
+        config.memory_budget = MEMORY_BYTES.checked_flag_value(bytes)?;
     }
     crate::model::supervision::announce_budget(config.memory_budget);
     Ok(())
@@ -643,14 +630,11 @@ fn apply_schema_flags(
     }
     if let Some(version) = &flags.kubernetes_version {
         // The caller's release, for every cluster: what would this tree meet on 1.36?
-        settings.kubernetes_version = Some(
-            kubernetes_version(
-                "--kubernetes-version",
-                version,
-                settings.schema_dir.as_deref(),
-            )
-            .map_err(UsageError)?,
-        );
+        settings.kubernetes_version = Some(kubernetes_version(
+            "--kubernetes-version",
+            version,
+            settings.schema_dir.as_deref(),
+        )?);
         settings.cluster_versions.clear();
     }
     let mut locations = Vec::with_capacity(flags.schema_locations.len());

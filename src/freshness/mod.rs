@@ -258,7 +258,7 @@ impl CommittedTree {
                     continue;
                 }
                 Err(problem) => {
-                    tree.others.push((scan_root.clone(), problem));
+                    tree.others.push((scan_root.clone(), problem.to_string()));
                     continue;
                 }
             }
@@ -447,7 +447,7 @@ fn name_problem(name: &std::ffi::OsStr) -> Option<String> {
 /// Reads a committed file without following symlinks: a link committed into the generated
 /// tree could otherwise put any file the agent can read into the report's diff.
 fn read_committed(root: &Path, relative: &Path) -> Result<Option<Vec<u8>>, String> {
-    let Some(meta) = paths::lstat_below(root, relative)? else {
+    let Some(meta) = paths::lstat_below(root, relative).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
     if !meta.is_file() {

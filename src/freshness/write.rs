@@ -147,14 +147,14 @@ fn ensure_real_dirs(root: &Path, generated: &Path, relative: &Path) -> Result<()
         ));
     }
     let parent = relative.parent().unwrap_or(generated);
-    match paths::lstat_below(root, parent)? {
+    match paths::lstat_below(root, parent).map_err(|e| e.to_string())? {
         Some(meta) if meta.is_dir() => {}
         Some(_) => return Err(format!("{} is not a directory", parent.display())),
         // Nothing on the way is a link (checked above), so creating the rest is safe.
         None => fs::create_dir_all(root.join(parent))
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?,
     }
-    match paths::lstat_below(root, relative)? {
+    match paths::lstat_below(root, relative).map_err(|e| e.to_string())? {
         Some(meta) if !meta.is_file() => Err(format!(
             "{} is not a regular file; refusing to replace it",
             relative.display()

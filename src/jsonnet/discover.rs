@@ -1,6 +1,8 @@
 //! Finds the entry files of each cluster: the `*.jsonnet` files directly inside its directory.
 //! Files in subdirectories (`repo/`) and `*.libsonnet` files are only ever imported.
 
+use std::path::PathBuf;
+
 use walkdir::WalkDir;
 
 use crate::model::expansion::Entry;
@@ -20,27 +22,43 @@ pub struct Discovered {
     pub badly_named: Vec<Outcome>,
 }
 
+/// Why the entries of a cluster cannot be told (a usage problem: the run stops).
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    /// The cluster asked for is not one of the repository's.
+    #[error("cluster `{cluster}` is not configured")]
+    NotConfigured { cluster: String },
+    /// The cluster's directory cannot be listed (`dir` relative to the root).
+    #[error("cluster `{cluster}`: cannot list {}: {source}", .dir.display())]
+    List {
+        cluster: String,
+        dir: PathBuf,
+        #[source]
+        source: walkdir::Error,
+    },
+}
+
 /// The entries of the given clusters, in rollout order and by file name within a cluster.
-pub fn entries(repo: &Repository, clusters: &[&Cluster]) -> Result<Discovered, String> {
+pub fn entries(repo: &Repository, clusters: &[&Cluster]) -> Result<Discovered, DiscoverError> {
     let mut found = Discovered::default();
     for cluster in clusters {
         let index = repo
             .clusters
             .iter()
             .position(|c| c.name == cluster.name)
-            .ok_or_else(|| format!("cluster `{}` is not configured", cluster.name))?;
+            .ok_or_else(|| DiscoverError::NotConfigured {
+                cluster: cluster.name.clone(),
+            })?;
         let dir = repo.root.join(&cluster.dir);
         let walker = WalkDir::new(&dir)
             .min_depth(1)
             .max_depth(1)
             .sort_by_file_name();
         for item in walker {
-            let item = item.map_err(|e| {
-                format!(
-                    "cluster `{}`: cannot list {}: {e}",
-                    cluster.name,
-                    cluster.dir.display()
-                )
+            let item = item.map_err(|source| DiscoverError::List {
+                cluster: cluster.name.clone(),
+                dir: cluster.dir.clone(),
+                source,
             })?;
             let file_type = item.file_type();
             if file_type.is_dir() {
@@ -88,7 +106,7 @@ pub fn entries(repo: &Repository, clusters: &[&Cluster]) -> Result<Discovered, S
 mod tests {
     use super::*;
     use std::fs;
-    use std::path::PathBuf;
+    use std::path::Path;
 
     #[test]
     fn only_top_level_jsonnet_files_are_entries() {
@@ -153,5 +171,35 @@ mod tests {
             assert!(refused[1].1.contains("not valid UTF-8"), "{}", refused[1].1);
         }
         assert!(found.badly_named.iter().all(|o| o.status == Status::Error));
+    }
+
+    #[test]
+    fn a_cluster_not_configured_or_not_listable_is_an_error_of_its_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        fs::create_dir(root.join("lib")).unwrap();
+        fs::create_dir_all(root.join("clusters/dev")).unwrap();
+        let repo = crate::cli::config::Config::parse("[[cluster]]\nname = \"dev\"\n", root.clone())
+            .unwrap()
+            .repo;
+        let mut other = repo.clusters[0].clone();
+        other.name = "web".into();
+        assert!(matches!(
+            entries(&repo, &[&other]),
+            Err(DiscoverError::NotConfigured { cluster }) if cluster == "web"
+        ));
+        // clusters/dev is gone.
+        fs::remove_dir(root.join("clusters/dev")).unwrap();
+        let err = entries(&repo, &[&repo.clusters[0]]).unwrap_err();
+        assert!(
+            matches!(&err, DiscoverError::List { cluster, dir, .. }
+                if cluster == "dev" && dir == Path::new("clusters/dev")),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("cluster `dev`: cannot list clusters/dev: "),
+            "{err}"
+        );
     }
 }

@@ -240,7 +240,7 @@ impl<'c> Worker<'c> {
     fn import(&self, state: &State, entry: &Entry) -> Result<Val, Failure> {
         let resolver: &dyn std::any::Any = state.import_resolver();
         let source = match resolver.downcast_ref::<SandboxResolver>() {
-            Some(sandbox) => sandbox.entry(&entry.path),
+            Some(sandbox) => sandbox.entry(&entry.path).map_err(|e| e.to_string()),
             None => Err("internal error: the evaluator has no sandboxed import resolver".into()),
         }
         .map_err(Failure::plain)?;
@@ -740,28 +740,54 @@ pub struct Identity {
     pub name: String,
 }
 
+/// What is wrong with a field an identity needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FieldProblem {
+    /// Absent, `null` or empty.
+    #[error("is missing")]
+    Missing,
+    #[error("must be a string")]
+    NotAString,
+}
+
+/// Why a value has no identity as a Kubernetes object.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    /// `apiVersion` or `kind`.
+    #[error("{field} {problem}")]
+    Type {
+        field: &'static str,
+        problem: FieldProblem,
+    },
+    #[error("{kind}: metadata.name {problem}")]
+    Name { kind: String, problem: FieldProblem },
+    #[error("{kind} {name}: metadata.namespace must be a string")]
+    Namespace { kind: String, name: String },
+}
+
 /// The identity of a Kubernetes object, or what is missing from it.
-pub fn identity(object: &Value) -> Result<Identity, String> {
-    let text = |v: Option<&Value>, what: &str| -> Result<String, String> {
+pub fn identity(object: &Value) -> Result<Identity, IdentityError> {
+    let text = |v: Option<&Value>| -> Result<String, FieldProblem> {
         match v {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-            Some(other) if !other.is_string() => Err(format!("{what} must be a string")),
-            _ => Err(format!("{what} is missing")),
+            Some(other) if !other.is_string() => Err(FieldProblem::NotAString),
+            _ => Err(FieldProblem::Missing),
         }
     };
-    let api_version = text(object.get("apiVersion"), "apiVersion")?;
-    let kind = text(object.get("kind"), "kind")?;
+    let type_field = |field: &'static str| {
+        text(object.get(field)).map_err(|problem| IdentityError::Type { field, problem })
+    };
+    let api_version = type_field("apiVersion")?;
+    let kind = type_field("kind")?;
     let metadata = object.get("metadata");
-    let name = text(metadata.and_then(|m| m.get("name")), "metadata.name")
-        .map_err(|e| format!("{kind}: {e}"))?;
+    let name = match text(metadata.and_then(|m| m.get("name"))) {
+        Ok(name) => name,
+        Err(problem) => return Err(IdentityError::Name { kind, problem }),
+    };
     let namespace = match metadata.and_then(|m| m.get("namespace")) {
         None | Some(Value::Null) => None,
         Some(Value::String(ns)) => Some(ns.clone()),
-        Some(_) => {
-            return Err(format!(
-                "{kind} {name}: metadata.namespace must be a string"
-            ));
-        }
+        Some(_) => return Err(IdentityError::Namespace { kind, name }),
     };
     Ok(Identity {
         api_version,
@@ -829,10 +855,35 @@ mod tests {
             }
         );
         let no_name = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {}});
-        assert!(identity(&no_name).unwrap_err().contains("metadata.name"));
+        let err = identity(&no_name).unwrap_err();
+        assert!(matches!(
+            &err,
+            IdentityError::Name { kind, problem: FieldProblem::Missing } if kind == "Namespace"
+        ));
+        assert_eq!(err.to_string(), "Namespace: metadata.name is missing");
         let bad_ns =
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": 3}});
-        assert!(identity(&bad_ns).unwrap_err().contains("namespace"));
+        assert!(matches!(
+            identity(&bad_ns),
+            Err(IdentityError::Namespace { name, .. }) if name == "p"
+        ));
+        let numbered = json!({"apiVersion": 1, "kind": "Pod"});
+        let err = identity(&numbered).unwrap_err();
+        assert_eq!(
+            err,
+            IdentityError::Type {
+                field: "apiVersion",
+                problem: FieldProblem::NotAString
+            }
+        );
+        assert_eq!(err.to_string(), "apiVersion must be a string");
+        assert!(matches!(
+            identity(&json!({"apiVersion": "v1", "kind": ""})),
+            Err(IdentityError::Type {
+                field: "kind",
+                problem: FieldProblem::Missing
+            })
+        ));
     }
 
     #[test]

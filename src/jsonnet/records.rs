@@ -36,7 +36,7 @@ use crate::model::expansion::{Input, Seen};
 use crate::model::outcome::ObjectId;
 use crate::model::repository::{Layout, Repository};
 use crate::model::value::ObjectValue;
-use crate::store::{self, Buckets, FORMAT, Store};
+use crate::store::{self, Buckets, FORMAT, Store, StoreError};
 
 /// The first line of every record.
 const MAGIC: &str = "policyrun-expansion-cache";
@@ -48,14 +48,59 @@ pub struct Records<'s> {
 }
 
 /// Why an entry's record was not used.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Miss {
     /// No record: never cached, or the configuration or tool changed.
     Absent,
     /// A record whose inputs changed since: the usual reason to evaluate again.
     Stale,
     /// A record that is unreadable, truncated, garbled or not ours: ignored and replaced.
-    Rejected(String),
+    Rejected(Rejection),
+}
+
+/// What is wrong with a record that is not used: it is ignored and replaced, and the
+/// run's notes say why.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    /// Not sealed whole, or sealed for another format.
+    #[error(transparent)]
+    Unsealed(#[from] store::RecordError),
+    #[error("truncated inside its header")]
+    NoHeader,
+    #[error("unreadable header: {0}")]
+    Header(#[source] serde_json::Error),
+    /// The header's key, tool or entry is another's.
+    #[error("a record of another entry or tool (foreign)")]
+    Foreign,
+    #[error("an input digest is not hex")]
+    InputDigest,
+    #[error("input path {} is not plain", .0.display())]
+    InputPath(PathBuf),
+    #[error("its inputs do not hold the entry")]
+    NoEntryInput,
+    #[error("file {} does not fit the layout", .0.display())]
+    FileLayout(PathBuf),
+    #[error("file {} is not where this entry's files go", .0.display())]
+    FilePlace(PathBuf),
+    #[error("payload shorter than its header says, or not text")]
+    PayloadShort,
+    #[error("a file digest is not hex")]
+    FileDigest,
+    #[error("payload longer than its header says")]
+    PayloadLong,
+    #[error("an object names a file the record does not hold")]
+    ObjectFile,
+    #[error("an object's place is not a JSON pointer")]
+    ObjectPointer,
+    /// A file that holds several objects does not parse.
+    #[error("file {} is not JSON: {source}", .path.display())]
+    FileNotJson {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("an object's place is not in its file")]
+    ObjectPlace,
 }
 
 /// An entry's record, checked: its format, checksum, key and paths are sound.
@@ -210,19 +255,18 @@ impl<'s> Records<'s> {
         entry: &Entry,
         key: &str,
         bytes: &[u8],
-    ) -> Result<Record, String> {
+    ) -> Result<Record, Rejection> {
         let body = store::unseal(MAGIC, bytes)?;
-        let (header, payload) = store::split_line(body).ok_or("truncated inside its header")?;
-        let header: Header =
-            serde_json::from_slice(header).map_err(|e| format!("unreadable header: {e}"))?;
+        let (header, payload) = store::split_line(body).ok_or(Rejection::NoHeader)?;
+        let header: Header = serde_json::from_slice(header).map_err(Rejection::Header)?;
         if header.key != key || header.tool != self.store.tool() || header.entry != entry.path {
-            return Err("a record of another entry or tool (foreign)".into());
+            return Err(Rejection::Foreign);
         }
         let mut inputs = Vec::with_capacity(header.inputs.len());
         for input in header.inputs {
             let (path, seen) = match input {
                 InputHeader::File(path, hex) => {
-                    let digest = Digest::from_hex(&hex).ok_or("an input digest is not hex")?;
+                    let digest = Digest::from_hex(&hex).ok_or(Rejection::InputDigest)?;
                     (path, Seen::File(digest))
                 }
                 InputHeader::Absent(path) => (path, Seen::Absent),
@@ -230,7 +274,7 @@ impl<'s> Records<'s> {
                 InputHeader::Link(path, target) => (path, Seen::Link(target)),
             };
             if !plain_relative(&path) {
-                return Err(format!("input path {} is not plain", path.display()));
+                return Err(Rejection::InputPath(path));
             }
             inputs.push(Input { path, seen });
         }
@@ -239,7 +283,7 @@ impl<'s> Records<'s> {
             .iter()
             .any(|i| i.path == entry.path && matches!(i.seen, Seen::File(_)))
         {
-            return Err("its inputs do not hold the entry".into());
+            return Err(Rejection::NoEntryInput);
         }
         let cluster = &repo.clusters[entry.cluster].name;
         let prefix = output_prefix(repo, cluster, entry);
@@ -251,26 +295,18 @@ impl<'s> Records<'s> {
                 (Layout::PerItem, Some(item)) if expand::plain_item_key(item) => {
                     prefix.join(format!("{item}.json"))
                 }
-                _ => {
-                    return Err(format!(
-                        "file {} does not fit the layout",
-                        file.path.display()
-                    ));
-                }
+                _ => return Err(Rejection::FileLayout(file.path)),
             };
             if file.path != expected {
-                return Err(format!(
-                    "file {} is not where this entry's files go",
-                    file.path.display()
-                ));
+                return Err(Rejection::FilePlace(file.path));
             }
             let end = offset + file.bytes;
             let text: Arc<str> = payload
                 .get(offset..end)
                 .and_then(|bytes| std::str::from_utf8(bytes).ok())
-                .ok_or("payload shorter than its header says, or not text")?
+                .ok_or(Rejection::PayloadShort)?
                 .into();
-            let digest = Digest::from_hex(&file.digest).ok_or("a file digest is not hex")?;
+            let digest = Digest::from_hex(&file.digest).ok_or(Rejection::FileDigest)?;
             files.push(Produced {
                 path: file.path,
                 item: file.item,
@@ -280,15 +316,15 @@ impl<'s> Records<'s> {
             offset = end;
         }
         if offset != payload.len() {
-            return Err("payload longer than its header says".into());
+            return Err(Rejection::PayloadLong);
         }
         let mut objects = Vec::with_capacity(header.objects.len());
         for object in header.objects {
             if object.file >= files.len() {
-                return Err("an object names a file the record does not hold".into());
+                return Err(Rejection::ObjectFile);
             }
             if !object.pointer.is_empty() && !object.pointer.starts_with('/') {
-                return Err("an object's place is not a JSON pointer".into());
+                return Err(Rejection::ObjectPointer);
             }
             objects.push((object.file, object));
         }
@@ -363,7 +399,11 @@ impl<'s> Records<'s> {
 
     /// Saves `new` records (key, record) and drops the `rejected` keys' records (see
     /// [`Store::save_buckets`]). Returns how many records were written.
-    pub fn save(&self, new: Vec<(String, Vec<u8>)>, rejected: &[String]) -> Result<usize, String> {
+    pub fn save(
+        &self,
+        new: Vec<(String, Vec<u8>)>,
+        rejected: &[String],
+    ) -> Result<usize, StoreError> {
         self.store.save_buckets(MAGIC, new, rejected)
     }
 }
@@ -383,7 +423,7 @@ impl Record {
         repo: &Repository,
         entry: &Entry,
         events: &dyn Events,
-    ) -> Result<Expanded, String> {
+    ) -> Result<Expanded, Rejection> {
         let started = std::time::Instant::now();
         for line in &self.traces {
             let shown = crate::model::text::visible(line.trim_end_matches('\n'));
@@ -424,7 +464,7 @@ impl Record {
         repo: &Repository,
         entry: &Entry,
         wanted: impl Fn(&ObjectHeader) -> bool,
-    ) -> Result<Vec<Object>, String> {
+    ) -> Result<Vec<Object>, Rejection> {
         let cluster = &repo.clusters[entry.cluster].name;
         // Files that are not one object at their top (a List, a map of objects) are parsed
         // once here and their objects taken out of them.
@@ -457,8 +497,11 @@ impl Record {
                 let whole = match parsed.entry(*file) {
                     std::collections::hash_map::Entry::Occupied(whole) => whole.into_mut(),
                     std::collections::hash_map::Entry::Vacant(slot) => {
-                        slot.insert(serde_json::from_str(&produced.text).map_err(|e| {
-                            format!("file {} is not JSON: {e}", produced.path.display())
+                        slot.insert(serde_json::from_str(&produced.text).map_err(|source| {
+                            Rejection::FileNotJson {
+                                path: produced.path.clone(),
+                                source,
+                            }
                         })?)
                     }
                 };
@@ -466,7 +509,7 @@ impl Record {
                 let taken = whole
                     .pointer_mut(&header.pointer)
                     .map(serde_json::Value::take)
-                    .ok_or("an object's place is not in its file")?;
+                    .ok_or(Rejection::ObjectPlace)?;
                 ObjectValue::parsed(taken)
             };
             objects.push(Object {
@@ -817,22 +860,40 @@ mod tests {
         };
         let good = record(header("generated/dev/a/x.json", Some("x"), "lib/x"), "{}");
         assert!(cache.decode(&repo, &entry, &key, &good).is_ok());
-        for (path, item, input) in [
-            ("generated/dev/b/x.json", Some("x"), "lib/x"),
-            ("generated/dev/a/../../../etc/x.json", Some("x"), "lib/x"),
-            ("generated/dev/a/y.json", Some("x"), "lib/x"),
-            ("generated/dev/a/x.json", None, "lib/x"),
-            ("generated/dev/a/x.json", Some("x"), "../x"),
-            ("generated/dev/a/x.json", Some("x"), "/etc/passwd"),
+        let place = std::mem::discriminant(&Rejection::FilePlace(PathBuf::new()));
+        let layout = std::mem::discriminant(&Rejection::FileLayout(PathBuf::new()));
+        let input_path = std::mem::discriminant(&Rejection::InputPath(PathBuf::new()));
+        for (path, item, input, expected) in [
+            ("generated/dev/b/x.json", Some("x"), "lib/x", place),
+            (
+                "generated/dev/a/../../../etc/x.json",
+                Some("x"),
+                "lib/x",
+                place,
+            ),
+            ("generated/dev/a/y.json", Some("x"), "lib/x", place),
+            ("generated/dev/a/x.json", None, "lib/x", layout),
+            ("generated/dev/a/x.json", Some("x"), "../x", input_path),
+            (
+                "generated/dev/a/x.json",
+                Some("x"),
+                "/etc/passwd",
+                input_path,
+            ),
         ] {
             let bytes = record(header(path, item, input), "{}");
-            assert!(
-                cache.decode(&repo, &entry, &key, &bytes).is_err(),
-                "{path} {item:?} {input}"
+            let error = cache.decode(&repo, &entry, &key, &bytes).unwrap_err();
+            assert_eq!(
+                std::mem::discriminant(&error),
+                expected,
+                "{path} {item:?} {input}: {error}"
             );
         }
         let short = record(header("generated/dev/a/x.json", Some("x"), "lib/x"), "{");
-        assert!(cache.decode(&repo, &entry, &key, &short).is_err());
+        assert!(matches!(
+            cache.decode(&repo, &entry, &key, &short),
+            Err(Rejection::PayloadShort)
+        ));
 
         // A link's path is held to the same rule; its target is only ever compared.
         for (link, accepted) in [("lib/v", true), ("../v", false), ("/lib/v", false)] {
@@ -892,7 +953,11 @@ mod tests {
         body.extend_from_slice(b"{}");
         let bytes = store::seal(MAGIC, &body);
         let error = cache.decode(&repo, &entry, &key, &bytes).unwrap_err();
-        assert!(error.contains("unreadable header"), "{error}");
+        assert!(matches!(error, Rejection::Header(_)), "{error}");
+        assert!(
+            error.to_string().starts_with("unreadable header: "),
+            "{error}"
+        );
     }
 
     /// Only regular files inside the repository are read; a link is followed only inside it.

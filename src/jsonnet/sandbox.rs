@@ -20,6 +20,17 @@ use crate::jsonnet::imports::{ImportLog, Probe, Way};
 use crate::jsonnet::links::{self, End};
 use crate::model::nesting::{self, TooDeep};
 
+/// Why an entry file cannot be evaluated: it is not there, or the sandbox refuses it as it
+/// would refuse the import (a link out of the repository, too deeply nested, ...).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EntryError {
+    #[error("{}: no such file", .0.display())]
+    Missing(PathBuf),
+    /// The evaluator's message (its error cannot leave the thread that made it).
+    #[error("{0}")]
+    Refused(String),
+}
+
 /// Resolves imports like the jsonnet tool (relative to the importing file, then each import
 /// path in order) but only to regular files whose real path lies inside `root`.
 #[derive(Acyclic)]
@@ -73,15 +84,15 @@ impl SandboxResolver {
 
     /// The source path of an entry file, checked like an import (and, as it is parsed,
     /// like one that imports it as code).
-    pub(crate) fn entry(&self, relative: &Path) -> std::result::Result<SourcePath, String> {
+    pub(crate) fn entry(&self, relative: &Path) -> std::result::Result<SourcePath, EntryError> {
         let candidate = lexically_normal(&self.root.join(relative));
         let found = match self.check(&candidate, &relative.display().to_string()) {
             Ok(Some(path)) => path,
-            Ok(None) => return Err(format!("{}: no such file", relative.display())),
-            Err(e) => return Err(e.error().to_string()),
+            Ok(None) => return Err(EntryError::Missing(relative.to_path_buf())),
+            Err(e) => return Err(EntryError::Refused(e.error().to_string())),
         };
         self.asked_for(&found, true)
-            .map_err(|e| e.error().to_string())?;
+            .map_err(|e| EntryError::Refused(e.error().to_string()))?;
         if let (Some(log), Some(real)) = (&self.log, found.path()) {
             log.entered(&candidate, real, self.way(&candidate, Some(real)));
         }
@@ -432,6 +443,17 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_entry_is_missing() {
+        let (_dir, r) = resolver();
+        let err = r.entry(Path::new("clusters/dev/gone.jsonnet")).unwrap_err();
+        assert!(
+            matches!(&err, EntryError::Missing(path) if path == Path::new("clusters/dev/gone.jsonnet")),
+            "{err}"
+        );
+        assert_eq!(err.to_string(), "clusters/dev/gone.jsonnet: no such file");
+    }
+
+    #[test]
     fn refuses_escapes() {
         let (_dir, r) = resolver();
         let from = from_entry(&r);
@@ -465,7 +487,10 @@ mod tests {
             assert!(err.to_string().contains("symbolic link"), "{import}: {err}");
         }
         let err = r.entry(Path::new("clusters/dev/secret.txt")).unwrap_err();
-        assert!(err.contains("symbolic link"), "{err}");
+        assert!(
+            matches!(&err, EntryError::Refused(why) if why.contains("symbolic link")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -606,7 +631,10 @@ mod tests {
         r.asked_for(&entry, false).unwrap();
         r.load_file_contents(&entry).unwrap();
         let err = r.entry(Path::new("clusters/dev/deep.jsonnet")).unwrap_err();
-        assert!(err.contains("nested more than"), "{err}");
+        assert!(
+            matches!(&err, EntryError::Refused(why) if why.contains("nested more than")),
+            "{err}"
+        );
         // A file read without being resolved here is parsed: an entry.
         let root = dir.path().canonicalize().unwrap();
         let fresh = SandboxResolver::new(root.clone(), Vec::new());

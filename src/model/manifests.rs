@@ -48,21 +48,71 @@ impl Format {
     }
 }
 
+/// Why a manifest file (or standard input) cannot be read at all; a document that does not
+/// parse is an [`Item`] of its own, never this.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file or directory cannot be opened or read.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A directory tree cannot be walked.
+    #[error("{}: {source}", .path.display())]
+    Walk {
+        path: PathBuf,
+        #[source]
+        source: walkdir::Error,
+    },
+    /// Standard input cannot be read.
+    #[error("standard input: {source}")]
+    Stdin {
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not UTF-8 text.
+    #[error("{}: not UTF-8 text", .path.display())]
+    NotText { path: PathBuf },
+    /// No `--parser` was given and the file's extension names no format policyrun reads.
+    #[error(
+        "{}: policyrun reads JSON (.json), YAML (.yaml, .yml) and TOML (.toml), not {what}; `--parser json|yaml|toml` reads it as one of them",
+        .path.display()
+    )]
+    UnknownFormat {
+        path: PathBuf,
+        /// `` `.ext` files `` or `files without an extension`.
+        what: String,
+    },
+}
+
+/// The formats of Kubernetes manifests, what `validate` finds in directories: JSON and YAML.
+pub const MANIFEST_FORMATS: &[Format] = &[Format::Json, Format::Yaml];
+
 /// The manifest files below `path`: the file itself, or every `.json`, `.yaml` and `.yml`
-/// file in a directory tree (sorted, symbolic links not followed).
+/// file in a directory tree (sorted, symbolic links not followed). The policy stage's
+/// form, with the reason as text until it takes [`ReadError`] (issue 30); the others call
+/// [`files_of`] with [`MANIFEST_FORMATS`].
 pub fn files(path: &Path) -> Result<Vec<PathBuf>, String> {
-    files_of(path, &[Format::Json, Format::Yaml])
+    files_of(path, MANIFEST_FORMATS).map_err(|e| e.to_string())
 }
 
 /// As [`files`], for documents of any of `formats` (by extension).
-pub fn files_of(path: &Path, formats: &[Format]) -> Result<Vec<PathBuf>, String> {
-    let meta = fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn files_of(path: &Path, formats: &[Format]) -> Result<Vec<PathBuf>, ReadError> {
+    let meta = fs::metadata(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut found = Vec::new();
     for item in WalkDir::new(path).follow_links(false).sort_by_file_name() {
-        let item = item.map_err(|e| format!("{}: {e}", path.display()))?;
+        let item = item.map_err(|source| ReadError::Walk {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let known = Format::of(item.path()).is_some_and(|f| formats.contains(&f));
         if item.file_type().is_file() && known {
             found.push(item.into_path());
@@ -72,8 +122,14 @@ pub fn files_of(path: &Path, formats: &[Format]) -> Result<Vec<PathBuf>, String>
 }
 
 /// Reads a file (or standard input for `-`) into its objects: JSON by a `.json` extension,
-/// else YAML (kubectl reads any file so).
+/// else YAML (kubectl reads any file so). The policy stage's form, with the reason as text
+/// until it takes [`ReadError`] (issue 30); the others call [`read_objects`].
 pub fn read(path: &Path) -> Result<Vec<Item>, String> {
+    read_objects(path).map_err(|e| e.to_string())
+}
+
+/// As [`read`].
+pub fn read_objects(path: &Path) -> Result<Vec<Item>, ReadError> {
     let format = match Format::of(path) {
         Some(Format::Json) => Format::Json,
         _ => Format::Yaml,
@@ -86,20 +142,20 @@ pub fn read(path: &Path) -> Result<Vec<Item>, String> {
 /// Kubernetes one (it has an `apiVersion`), and a `null` document is no document. The format
 /// is `parser`, else the file's extension's; a file of another extension is an error (its
 /// text read as YAML would give policies something it does not say).
-pub fn read_documents(path: &Path, parser: Option<Format>) -> Result<Vec<Item>, String> {
+pub fn read_documents(path: &Path, parser: Option<Format>) -> Result<Vec<Item>, ReadError> {
     read_as(path, Shape::Documents, format_for(path, parser)?)
 }
 
 /// Reads a file (or standard input for `-`) into its documents exactly as written: as
 /// [`read_documents`], but no `List` is opened (`test --combine` hands policies the files'
 /// documents, not the objects inside them).
-pub fn read_data(path: &Path, parser: Option<Format>) -> Result<Vec<Item>, String> {
+pub fn read_data(path: &Path, parser: Option<Format>) -> Result<Vec<Item>, ReadError> {
     read_as(path, Shape::Data, format_for(path, parser)?)
 }
 
 /// The format to read `path` in: `parser`, else its extension's; standard input is YAML
 /// (which JSON is too).
-fn format_for(path: &Path, parser: Option<Format>) -> Result<Format, String> {
+fn format_for(path: &Path, parser: Option<Format>) -> Result<Format, ReadError> {
     if let Some(format) = parser {
         return Ok(format);
     }
@@ -111,10 +167,10 @@ fn format_for(path: &Path, parser: Option<Format>) -> Result<Format, String> {
             Some(extension) => format!("`.{extension}` files"),
             None => "files without an extension".to_owned(),
         };
-        format!(
-            "{}: policyrun reads JSON (.json), YAML (.yaml, .yml) and TOML (.toml), not {what}; `--parser json|yaml|toml` reads it as one of them",
-            path.display()
-        )
+        ReadError::UnknownFormat {
+            path: path.to_path_buf(),
+            what,
+        }
     })
 }
 
@@ -129,16 +185,21 @@ pub enum Shape {
     Data,
 }
 
-fn read_as(path: &Path, shape: Shape, format: Format) -> Result<Vec<Item>, String> {
+fn read_as(path: &Path, shape: Shape, format: Format) -> Result<Vec<Item>, ReadError> {
     let text = if path == Path::new("-") {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
-            .map_err(|e| format!("standard input: {e}"))?;
+            .map_err(|source| ReadError::Stdin { source })?;
         text
     } else {
-        let bytes = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?
+        let bytes = fs::read(path).map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        String::from_utf8(bytes).map_err(|_| ReadError::NotText {
+            path: path.to_path_buf(),
+        })?
     };
     Ok(match format {
         Format::Toml => parse_toml(&text, path, shape),
@@ -250,7 +311,7 @@ pub fn read_stream(
     file: &Path,
     shape: Shape,
     take: &mut dyn FnMut(Vec<Item>),
-) -> Result<usize, String> {
+) -> Result<usize, ReadError> {
     let mut batch = Batch {
         file,
         shape,
@@ -268,7 +329,10 @@ pub fn read_stream(
         line.clear();
         let read = reader
             .read_line(&mut line)
-            .map_err(|e| format!("{}: {e}", file.display()))?;
+            .map_err(|source| ReadError::Io {
+                path: file.to_path_buf(),
+                source,
+            })?;
         if read == 0 {
             break;
         }
@@ -609,6 +673,38 @@ mod tests {
         assert_eq!(data[3].value.as_ref().unwrap()["kind"], "List");
         let json = parse_as("null", Path::new("d.json"), true, Shape::Data);
         assert!(json.is_empty());
+    }
+
+    #[test]
+    fn files_that_cannot_be_read_say_why_by_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.yaml");
+        assert!(
+            matches!(read_objects(&missing), Err(ReadError::Io { path, .. }) if path == missing)
+        );
+        assert!(matches!(
+            files_of(&missing, MANIFEST_FORMATS),
+            Err(ReadError::Io { .. })
+        ));
+        let binary = dir.path().join("binary.yaml");
+        fs::write(&binary, b"kind: \xff\n").unwrap();
+        assert!(matches!(
+            read_objects(&binary),
+            Err(ReadError::NotText { .. })
+        ));
+        let notes = dir.path().join("notes.txt");
+        fs::write(&notes, "a: 1\n").unwrap();
+        let err = read_documents(&notes, None).unwrap_err();
+        assert!(
+            matches!(&err, ReadError::UnknownFormat { what, .. } if what == "`.txt` files"),
+            "{err}"
+        );
+        assert!(read_documents(&notes, Some(Format::Yaml)).is_ok());
+        // The policy stage's form keeps the message.
+        assert_eq!(
+            read(&binary).unwrap_err(),
+            format!("{}: not UTF-8 text", binary.display())
+        );
     }
 
     #[test]

@@ -74,17 +74,16 @@ pub struct Repository {
 
 impl Repository {
     /// The clusters selected by name (all of them, in rollout order, when `names` is empty).
-    pub fn select_clusters(&self, names: &[String]) -> Result<Vec<&Cluster>, String> {
+    pub fn select_clusters(&self, names: &[String]) -> Result<Vec<&Cluster>, UnknownCluster> {
         if names.is_empty() {
             return Ok(self.clusters.iter().collect());
         }
         for name in names {
             if !self.clusters.iter().any(|c| &c.name == name) {
-                let known: Vec<&str> = self.clusters.iter().map(|c| c.name.as_str()).collect();
-                return Err(format!(
-                    "unknown cluster `{name}` (configured: {})",
-                    known.join(", ")
-                ));
+                return Err(UnknownCluster {
+                    name: name.clone(),
+                    known: self.clusters.iter().map(|c| c.name.clone()).collect(),
+                });
             }
         }
         Ok(self
@@ -93,4 +92,12 @@ impl Repository {
             .filter(|c| names.contains(&c.name))
             .collect())
     }
+}
+
+/// A cluster name that is not configured, with the names that are (in rollout order).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown cluster `{name}` (configured: {})", .known.join(", "))]
+pub struct UnknownCluster {
+    pub name: String,
+    pub known: Vec<String>,
 }

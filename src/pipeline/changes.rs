@@ -15,7 +15,28 @@ use crate::model::expansion::Input;
 use crate::model::expansion::output_prefix;
 use crate::model::repository::CONFIG_FILE;
 use crate::model::repository::Cluster;
+use crate::pipeline::git::GitError;
 use crate::pipeline::settings::Config;
+
+/// Why `--changed-since REV` cannot tell what changed (a usage error).
+#[derive(Debug, thiserror::Error)]
+pub enum ChangesError {
+    /// Empty, or starting with `-` (git would read it as an option).
+    #[error("--changed-since {rev:?}: not a revision (it must not be empty or start with `-`)")]
+    NotARevision { rev: String },
+    #[error("--changed-since {rev}: {} is not inside a git work tree", .root.display())]
+    NotAWorkTree { rev: String, root: PathBuf },
+    #[error("--changed-since {rev}: no such commit in this repository (is it fetched?)")]
+    NoSuchCommit { rev: String },
+    /// `command`: git's subcommand (`rev-parse`, `diff`, `ls-files`).
+    #[error("--changed-since {rev}: git {command} failed: {source}")]
+    Git {
+        rev: String,
+        command: String,
+        #[source]
+        source: GitError,
+    },
+}
 
 /// The paths that changed since a revision, relative to the repository root.
 #[derive(Debug, Clone)]
@@ -38,27 +59,31 @@ impl Changes {
     /// The changes in the work tree (committed since `rev`, staged, unstaged, untracked)
     /// of the repository at `config.repo.root`. A revision git does not know, or a repository
     /// that is no git work tree, is an `Err` naming it (a usage error).
-    pub(crate) fn since(config: &Config, rev: &str) -> Result<Changes, String> {
+    pub(crate) fn since(config: &Config, rev: &str) -> Result<Changes, ChangesError> {
         if rev.is_empty() || rev.starts_with('-') {
-            return Err(format!(
-                "--changed-since {rev:?}: not a revision (it must not be empty or start with `-`)"
-            ));
+            return Err(ChangesError::NotARevision {
+                rev: rev.to_owned(),
+            });
         }
-        let inside = git(&config.repo.root, &["rev-parse", "--is-inside-work-tree"])
-            .map_err(|e| format!("--changed-since {rev}: {e}"))?;
+        let git = |args: &[&str]| {
+            super::git::run(&config.repo.root, args).map_err(|source| ChangesError::Git {
+                rev: rev.to_owned(),
+                command: args.first().unwrap_or(&"").to_string(),
+                source,
+            })
+        };
+        let inside = git(&["rev-parse", "--is-inside-work-tree"])?;
         if inside.as_slice() != b"true\n" {
-            return Err(format!(
-                "--changed-since {rev}: {} is not inside a git work tree",
-                config.repo.root.display()
-            ));
+            return Err(ChangesError::NotAWorkTree {
+                rev: rev.to_owned(),
+                root: config.repo.root.clone(),
+            });
         }
         let commit = format!("{rev}^{{commit}}");
-        git(
-            &config.repo.root,
-            &["rev-parse", "--verify", "--quiet", &commit],
-        )
-        .map_err(|_| {
-            format!("--changed-since {rev}: no such commit in this repository (is it fetched?)")
+        git(&["rev-parse", "--verify", "--quiet", &commit]).map_err(|_| {
+            ChangesError::NoSuchCommit {
+                rev: rev.to_owned(),
+            }
         })?;
         // --no-renames: a renamed file must show as deleted at its old path, whose
         // generated files then become orphans. --relative: paths relative to the root
@@ -66,29 +91,20 @@ impl Changes {
         // Both walk the work tree; they run side by side.
         let (diff, untracked) = rayon::join(
             || {
-                git(
-                    &config.repo.root,
-                    &[
-                        "diff",
-                        "--name-only",
-                        "-z",
-                        "--no-renames",
-                        "--no-ext-diff",
-                        "--relative",
-                        &commit,
-                        "--",
-                    ],
-                )
+                git(&[
+                    "diff",
+                    "--name-only",
+                    "-z",
+                    "--no-renames",
+                    "--no-ext-diff",
+                    "--relative",
+                    &commit,
+                    "--",
+                ])
             },
-            || {
-                git(
-                    &config.repo.root,
-                    &["ls-files", "--others", "--exclude-standard", "-z"],
-                )
-            },
+            || git(&["ls-files", "--others", "--exclude-standard", "-z"]),
         );
-        let diff = diff.map_err(|e| format!("--changed-since {rev}: {e}"))?;
-        let untracked = untracked.map_err(|e| format!("--changed-since {rev}: {e}"))?;
+        let (diff, untracked) = (diff?, untracked?);
         let paths = diff
             .split(|&b| b == 0)
             .chain(untracked.split(|&b| b == 0))
@@ -268,12 +284,6 @@ fn whole_gate_paths(config: &Config) -> Vec<PathBuf> {
     paths
 }
 
-/// Runs git in `dir` and returns its standard output; its error output on failure.
-fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
-    super::git::run(dir, args)
-        .map_err(|e| format!("git {} failed: {e}", args.first().unwrap_or(&"")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +324,37 @@ mod tests {
                 Seen::Absent
             },
         }
+    }
+
+    #[test]
+    fn a_revision_git_cannot_use_is_an_error_of_its_kind() {
+        let (dir, config) = config();
+        assert!(matches!(
+            Changes::since(&config, "-x"),
+            Err(ChangesError::NotARevision { rev }) if rev == "-x"
+        ));
+        // Not a git repository: git says so.
+        let err = Changes::since(&config, "HEAD").unwrap_err();
+        assert!(
+            matches!(&err, ChangesError::Git { command, source: GitError::Failed(_), .. }
+                if command == "rev-parse"),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("--changed-since HEAD: git rev-parse failed: "),
+            "{err}"
+        );
+        let init = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(init.success());
+        assert!(matches!(
+            Changes::since(&config, "no-such-branch"),
+            Err(ChangesError::NoSuchCommit { rev }) if rev == "no-such-branch"
+        ));
     }
 
     #[test]

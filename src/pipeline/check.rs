@@ -20,6 +20,7 @@ use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status};
 use crate::model::repository::Cluster;
 use crate::model::stage::{self, StageReport};
 use crate::model::stats::Stats;
+use crate::pipeline::Error;
 use crate::pipeline::changes::Changes;
 use crate::pipeline::settings::Config;
 use crate::pipeline::shard::Shard;
@@ -87,7 +88,7 @@ pub struct Expansion {
 
 /// Discovers and expands the selected clusters' entries. A usage problem (unknown cluster,
 /// unreadable cluster directory) is an `Err`; everything else is an outcome.
-pub fn expand(config: &Config, options: &Options) -> Result<Expansion, String> {
+pub fn expand(config: &Config, options: &Options) -> Result<Expansion, Error> {
     let scope = Scope::of(config, options)?;
     let discovered = discover::entries(&config.repo, &scope.clusters)?;
     let entries = discovered.entries;
@@ -116,7 +117,7 @@ fn expand_entries(
     options: &Options,
     entries: &[Entry],
     changed_since: Option<&str>,
-) -> Result<(Vec<EntryExpansion>, Stats, Option<Changes>), String> {
+) -> Result<(Vec<EntryExpansion>, Stats, Option<Changes>), Error> {
     let input = jsonnet::stage::Input {
         entries,
         records: options.cache.as_ref(),
@@ -173,14 +174,11 @@ struct Scope<'c> {
 }
 
 impl<'c> Scope<'c> {
-    fn of(config: &'c Config, options: &Options) -> Result<Scope<'c>, String> {
+    fn of(config: &'c Config, options: &Options) -> Result<Scope<'c>, Error> {
         let clusters = config.repo.select_clusters(&options.clusters)?;
         let partial = options.changed_since.is_some();
         if partial && options.shard.is_some() {
-            return Err(
-                "--shard and --changed-since do not go together: a shard is a share of a whole run"
-                    .into(),
-            );
+            return Err(Error::ShardWithChangedSince);
         }
         Ok(Scope {
             every_cluster: clusters.len() == config.repo.clusters.len(),
@@ -223,7 +221,7 @@ impl<'c> Scope<'c> {
 /// With `shard`, every entry is still expanded — the checks across entries need them all —
 /// but only the shard's own entries, files and objects are checked and reported (see
 /// `shard`).
-pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
+pub fn check(config: &Config, options: &Options) -> Result<Run, Error> {
     let scope = Scope::of(config, options)?;
     let discovered = discover::entries(&config.repo, &scope.clusters)?;
     let entries = discovered.entries;
@@ -353,11 +351,11 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, String> {
 /// their memory. Done one after the other they would be time when one core works and the
 /// others idle.
 struct Started<'c> {
-    parts: Result<(Vec<EntryExpansion>, Stats, Option<Changes>), String>,
+    parts: Result<(Vec<EntryExpansion>, Stats, Option<Changes>), Error>,
     /// `None` in a partial run, which knows where to look only after its entries are chosen.
     committed: Option<freshness::CommittedTree>,
     style: Option<StageReport>,
-    catalog: Result<Catalog, String>,
+    catalog: Result<Catalog, schema::CatalogError>,
     policies: Option<(PolicyStage, Option<Result<VerdictMemory<'c>, String>>)>,
 }
 
@@ -751,5 +749,64 @@ fn expansion_events(progress: bool) -> Arc<dyn Events> {
         Arc::new(Bar::new())
     } else {
         Arc::new(TracesOnly)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["lib", "clusters/dev"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        let config = crate::cli::config::Config::parse(
+            "[[cluster]]\nname = \"dev\"\n",
+            dir.path().canonicalize().unwrap(),
+        )
+        .unwrap();
+        (dir, config)
+    }
+
+    #[test]
+    fn a_scope_that_cannot_be_run_is_an_error_of_its_kind() {
+        let (_dir, config) = config();
+        let unknown = Options {
+            clusters: vec!["web".into()],
+            ..Options::default()
+        };
+        assert!(matches!(
+            check(&config, &unknown),
+            Err(Error::UnknownCluster(c)) if c.name == "web"
+        ));
+        assert!(matches!(
+            expand(&config, &unknown),
+            Err(Error::UnknownCluster(_))
+        ));
+        let both = Options {
+            changed_since: Some("HEAD".into()),
+            shard: Some("1/2".parse().unwrap()),
+            ..Options::default()
+        };
+        assert!(matches!(
+            check(&config, &both),
+            Err(Error::ShardWithChangedSince)
+        ));
+        let not_a_revision = Options {
+            changed_since: Some("-x".into()),
+            without_schema: true,
+            without_policy: true,
+            without_style: true,
+            ..Options::default()
+        };
+        let err = check(&config, &not_a_revision).err().unwrap();
+        assert!(
+            matches!(
+                err,
+                Error::ChangedSince(crate::pipeline::changes::ChangesError::NotARevision { .. })
+            ),
+            "{err}"
+        );
     }
 }

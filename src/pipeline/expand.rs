@@ -8,6 +8,7 @@ use crate::freshness::write::{self, Changes};
 use crate::model::expansion::Expanded;
 use crate::model::outcome::Outcome;
 use crate::model::text::visible;
+use crate::pipeline::Error;
 use crate::pipeline::check::{self, Options};
 use crate::pipeline::settings::Config;
 
@@ -22,7 +23,7 @@ pub(crate) struct Expansions {
 
 /// Expands the clusters `options` selects. A usage problem (unknown cluster, unreadable
 /// cluster directory) is an `Err`; everything else is an outcome.
-pub(crate) fn expansions(config: &Config, options: &Options) -> Result<Expansions, String> {
+pub(crate) fn expansions(config: &Config, options: &Options) -> Result<Expansions, Error> {
     let expansion = check::expand(config, options)?;
     let mut outcomes = expansion.badly_named;
     outcomes.extend(check::expansion_outcomes(&expansion.expanded));
@@ -74,7 +75,7 @@ impl WrittenTree {
 
 /// Expands the selected clusters and rewrites their committed JSON: only below the
 /// generated root, never what an entry that failed to evaluate had committed.
-pub(crate) fn run(config: &Config, options: &Options) -> Result<WrittenTree, String> {
+pub(crate) fn run(config: &Config, options: &Options) -> Result<WrittenTree, Error> {
     let clusters = config.repo.select_clusters(&options.clusters)?;
     let mut expansions = expansions(config, options)?;
     let (changes, problems) = write::write_tree(

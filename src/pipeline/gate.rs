@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::model::outcome::{Location, Outcome, Stage, Status};
 use crate::model::repository::CONFIG_FILE;
-use crate::pipeline::git::run as git;
+use crate::pipeline::git::{GitError, run as git};
 use crate::pipeline::settings::Config;
 
 /// The check name of a finding.
@@ -25,6 +25,57 @@ pub const GATE_CHANGE: &str = "gate-change";
 
 /// The annotation that waives rules on the object itself.
 pub(crate) const WAIVER_ANNOTATION: &str = "policyrun.io/waivers";
+
+/// Why a configuration does not hold, as the command line's reader says (the pipeline
+/// cannot name the command line's error type: it is a layer above).
+pub type ReaderError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why `--gate-from REF`'s gate cannot be read (a usage error: the gate cannot be decided).
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// Empty, or starting with `-` (git would read it as an option).
+    #[error("--gate-from {rev:?}: not a revision (it must not be empty or start with `-`)")]
+    NotARevision { rev: String },
+    #[error("--gate-from {rev}: no such commit in this repository (is it fetched?)")]
+    NoSuchCommit { rev: String },
+    #[error("--gate-from {rev}: {rev} has no {CONFIG_FILE} here")]
+    NoConfig { rev: String },
+    #[error("--gate-from {rev}: its {CONFIG_FILE} is not UTF-8")]
+    NotText { rev: String },
+    #[error("--gate-from {rev}: its {CONFIG_FILE}: {}", .source.message())]
+    NotToml {
+        rev: String,
+        #[source]
+        source: toml::de::Error,
+    },
+    /// `REF`'s configuration does not hold as the command line reads it.
+    #[error("--gate-from {rev}: its {CONFIG_FILE}: {source}")]
+    Config {
+        rev: String,
+        #[source]
+        source: ReaderError,
+    },
+    /// `path`: the gate file git was asked for, if any.
+    #[error(
+        "--gate-from {rev}: {}{source}",
+        .path.as_deref().map(|p| format!("{p}: ")).unwrap_or_default()
+    )]
+    Git {
+        rev: String,
+        path: Option<String>,
+        #[source]
+        source: GitError,
+    },
+    #[error("cannot make a private directory for the gate: {0}")]
+    PrivateDir(#[source] std::io::Error),
+    /// A gate file cannot be written to, or found in, the private directory.
+    #[error("{}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// `REF`'s gate: its configuration, parsed with its gate files in a private directory.
 #[derive(Debug)]
@@ -50,30 +101,37 @@ impl Baseline {
     pub fn read(
         root: &Path,
         rev: &str,
-        parse: &dyn Fn(&str, PathBuf) -> Result<Config, String>,
-    ) -> Result<Baseline, String> {
+        parse: &dyn Fn(&str, PathBuf) -> Result<Config, ReaderError>,
+    ) -> Result<Baseline, BaselineError> {
+        let owned = || rev.to_owned();
         if rev.is_empty() || rev.starts_with('-') {
-            return Err(format!(
-                "--gate-from {rev:?}: not a revision (it must not be empty or start with `-`)"
-            ));
+            return Err(BaselineError::NotARevision { rev: owned() });
         }
         let commit = format!("{rev}^{{commit}}");
-        git(root, &["rev-parse", "--verify", "--quiet", &commit]).map_err(|_| {
-            format!("--gate-from {rev}: no such commit in this repository (is it fetched?)")
-        })?;
+        git(root, &["rev-parse", "--verify", "--quiet", &commit])
+            .map_err(|_| BaselineError::NoSuchCommit { rev: owned() })?;
         let text = git(root, &["show", &format!("{rev}:./{CONFIG_FILE}")])
-            .map_err(|_| format!("--gate-from {rev}: {rev} has no {CONFIG_FILE} here"))?;
-        let text = String::from_utf8(text)
-            .map_err(|_| format!("--gate-from {rev}: its {CONFIG_FILE} is not UTF-8"))?;
-        let raw: toml::Table = toml::from_str(&text)
-            .map_err(|e| format!("--gate-from {rev}: its {CONFIG_FILE}: {}", e.message()))?;
+            .map_err(|_| BaselineError::NoConfig { rev: owned() })?;
+        let text = String::from_utf8(text).map_err(|_| BaselineError::NotText { rev: owned() })?;
+        let raw: toml::Table = toml::from_str(&text).map_err(|source| BaselineError::NotToml {
+            rev: owned(),
+            source,
+        })?;
+        let written = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| BaselineError::Write { path, source }
+        };
         let dir = PrivateDir::new()?;
         let mut files = BTreeMap::new();
         let paths = gate_paths(&raw);
         if !paths.is_empty() {
             let mut args = vec!["ls-tree", "-r", "-z", rev, "--"];
             args.extend(paths.iter().map(String::as_str));
-            let listing = git(root, &args).map_err(|e| format!("--gate-from {rev}: {e}"))?;
+            let listing = git(root, &args).map_err(|source| BaselineError::Git {
+                rev: owned(),
+                path: None,
+                source,
+            })?;
             for line in listing.split(|b| *b == 0).filter(|l| !l.is_empty()) {
                 let line = String::from_utf8_lossy(line);
                 let Some((meta, path)) = line.split_once('\t') else {
@@ -87,24 +145,26 @@ impl Baseline {
                 else {
                     continue;
                 };
-                let bytes = git(root, &["cat-file", "blob", sha])
-                    .map_err(|e| format!("--gate-from {rev}: {path}: {e}"))?;
+                let bytes =
+                    git(root, &["cat-file", "blob", sha]).map_err(|source| BaselineError::Git {
+                        rev: owned(),
+                        path: Some(path.to_string()),
+                        source,
+                    })?;
                 let target = dir.path().join(path);
                 if let Some(parent) = target.parent() {
-                    fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+                    fs::create_dir_all(parent).map_err(written(parent))?;
                 }
-                fs::write(&target, &bytes).map_err(|e| format!("{}: {e}", target.display()))?;
+                fs::write(&target, &bytes).map_err(written(&target))?;
                 files.insert(PathBuf::from(path), bytes);
             }
         }
-        fs::write(dir.path().join(CONFIG_FILE), &text)
-            .map_err(|e| format!("{}: {e}", dir.path().display()))?;
-        let canonical = dir
-            .path()
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", dir.path().display()))?;
-        let config = parse(&text, canonical)
-            .map_err(|e| format!("--gate-from {rev}: its {CONFIG_FILE}: {e}"))?;
+        fs::write(dir.path().join(CONFIG_FILE), &text).map_err(written(dir.path()))?;
+        let canonical = dir.path().canonicalize().map_err(written(dir.path()))?;
+        let config = parse(&text, canonical).map_err(|source| BaselineError::Config {
+            rev: owned(),
+            source,
+        })?;
         Ok(Baseline {
             rev: rev.to_owned(),
             config,
@@ -589,7 +649,7 @@ fn describe_waiver(waiver: &Value) -> String {
 struct PrivateDir(PathBuf);
 
 impl PrivateDir {
-    fn new() -> Result<PrivateDir, String> {
+    fn new() -> Result<PrivateDir, BaselineError> {
         use std::os::unix::fs::DirBuilderExt;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -599,7 +659,7 @@ impl PrivateDir {
         fs::DirBuilder::new()
             .mode(0o700)
             .create(&path)
-            .map_err(|e| format!("cannot make a private directory for the gate: {e}"))?;
+            .map_err(BaselineError::PrivateDir)?;
         Ok(PrivateDir(path))
     }
 
@@ -611,5 +671,74 @@ impl PrivateDir {
 impl Drop for PrivateDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gate_that_cannot_be_read_is_an_error_of_its_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let parse =
+            |_: &str, _: PathBuf| -> Result<Config, ReaderError> { Err("not asked".into()) };
+        assert!(matches!(
+            Baseline::read(&root, "--all", &parse),
+            Err(BaselineError::NotARevision { rev }) if rev == "--all"
+        ));
+        let run = |args: &[&str]| {
+            let status = std::process::Command::new("git")
+                .args(args)
+                .current_dir(&root)
+                .status()
+                .unwrap();
+            assert!(status.success(), "git {args:?}");
+        };
+        run(&["init", "-q"]);
+        assert!(matches!(
+            Baseline::read(&root, "main", &parse),
+            Err(BaselineError::NoSuchCommit { .. })
+        ));
+        fs::write(root.join("README"), "x").unwrap();
+        run(&["add", "README"]);
+        run(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "x",
+        ]);
+        let err = Baseline::read(&root, "HEAD", &parse).unwrap_err();
+        assert!(matches!(err, BaselineError::NoConfig { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!("--gate-from HEAD: HEAD has no {CONFIG_FILE} here")
+        );
+        fs::write(root.join(CONFIG_FILE), "[[cluster]]\nname = \"dev\"\n").unwrap();
+        run(&["add", CONFIG_FILE]);
+        run(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "y",
+        ]);
+        let err = Baseline::read(&root, "HEAD", &parse).unwrap_err();
+        assert!(
+            matches!(&err, BaselineError::Config { rev, .. } if rev == "HEAD"),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("--gate-from HEAD: its {CONFIG_FILE}: not asked")
+        );
     }
 }

@@ -6,8 +6,19 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+/// Why git gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// git cannot be started, or waited for.
+    #[error("cannot run git: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// git failed: its error output, trimmed and made safe for a terminal.
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// Runs git in `dir`; its standard output, or its error output on failure.
-pub(crate) fn run(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
+pub(crate) fn run(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
     run_with_input(dir, args, None)
 }
 
@@ -17,7 +28,7 @@ pub(crate) fn run_with_input(
     dir: &Path,
     args: &[&str],
     input: Option<&[u8]>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, GitError> {
     let mut child = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -30,22 +41,20 @@ pub(crate) fn run_with_input(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run git: {e}"))?;
+        .map_err(GitError::Spawn)?;
     let writer = input.zip(child.stdin.take()).map(|(bytes, mut stdin)| {
         let bytes = bytes.to_vec();
         std::thread::spawn(move || stdin.write_all(&bytes))
     });
-    let output = child
-        .wait_with_output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
+    let output = child.wait_with_output().map_err(GitError::Spawn)?;
     if let Some(writer) = writer {
         let _ = writer.join();
     }
     if output.status.success() {
         Ok(output.stdout)
     } else {
-        Err(crate::model::text::visible(
+        Err(GitError::Failed(crate::model::text::visible(
             String::from_utf8_lossy(&output.stderr).trim(),
-        ))
+        )))
     }
 }

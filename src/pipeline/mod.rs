@@ -4,6 +4,7 @@
 
 pub(crate) mod changes;
 pub mod check;
+mod error;
 pub(crate) mod expand;
 pub mod gate;
 mod git;
@@ -13,3 +14,5 @@ pub(crate) mod settings;
 pub(crate) mod shard;
 mod syntax_errors;
 pub mod validate;
+
+pub use error::Error;

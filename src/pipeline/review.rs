@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::model::manifests::{self, Format};
 use crate::model::paths::lstat_below;
-use crate::pipeline::git::{self, run_with_input};
+use crate::pipeline::git::{self, GitError, run_with_input};
 use crate::pipeline::settings::Config;
 use crate::review::{self, ObjectKey, Review, TreeObject};
 
@@ -17,23 +17,48 @@ use crate::review::{self, ObjectKey, Review, TreeObject};
 /// reviews; a larger one is said, not read).
 const LARGEST_FILE: u64 = 64 << 20;
 
+/// Why the base of a review cannot be read (`review --base`: a usage error; `check`'s own
+/// review: a warning that there is none).
+#[derive(Debug, thiserror::Error)]
+#[error("review --base {rev}: {problem}")]
+pub struct ReviewError {
+    pub rev: String,
+    pub problem: ReviewProblem,
+}
+
+/// What is wrong with the base revision, or with reading it.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewProblem {
+    /// Empty, or starting with `-` (git would read it as an option).
+    #[error("not a revision (it must not be empty or start with `-`)")]
+    NotARevision,
+    #[error("{} is not inside a git work tree", .0.display())]
+    NotAWorkTree(PathBuf),
+    #[error("no such commit in this repository (is it fetched?)")]
+    NoSuchCommit,
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// `git cat-file --batch` answered otherwise than asked: `short answer`, or its header.
+    #[error("git cat-file: {0}")]
+    CatFile(String),
+}
+
 /// Compares the generated tree of `rev` (from its merge base with `HEAD`) with the work
 /// tree's, for the clusters in `only` (empty: all). An unknown revision or a repository
 /// that is no git work tree is an `Err`.
-pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String> {
-    let what = |e: String| format!("review --base {rev}: {e}");
+pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, ReviewError> {
+    let what = |problem: ReviewProblem| ReviewError {
+        rev: rev.to_owned(),
+        problem,
+    };
+    let git_failed = |e: GitError| what(e.into());
     if rev.is_empty() || rev.starts_with('-') {
-        return Err(what(
-            "not a revision (it must not be empty or start with `-`)".into(),
-        ));
+        return Err(what(ReviewProblem::NotARevision));
     }
     let root = &config.repo.root;
-    let inside = git::run(root, &["rev-parse", "--is-inside-work-tree"]).map_err(what)?;
+    let inside = git::run(root, &["rev-parse", "--is-inside-work-tree"]).map_err(git_failed)?;
     if inside.as_slice() != b"true\n" {
-        return Err(what(format!(
-            "{} is not inside a git work tree",
-            root.display()
-        )));
+        return Err(what(ReviewProblem::NotAWorkTree(root.clone())));
     }
     let commit = text(
         git::run(
@@ -45,7 +70,7 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
                 &format!("{rev}^{{commit}}"),
             ],
         )
-        .map_err(|_| what("no such commit in this repository (is it fetched?)".into()))?,
+        .map_err(|_| what(ReviewProblem::NoSuchCommit))?,
     );
     // Without a HEAD (a repository with no commit yet) or a common ancestor, the revision
     // itself is the base.
@@ -85,9 +110,9 @@ pub fn run(config: &Config, rev: &str, only: &[String]) -> Result<Review, String
         },
     );
     let mut paths: Vec<PathBuf> = diff
-        .map_err(what)?
+        .map_err(git_failed)?
         .split(|&b| b == 0)
-        .chain(untracked.map_err(what)?.split(|&b| b == 0))
+        .chain(untracked.map_err(git_failed)?.split(|&b| b == 0))
         .filter(|p| !p.is_empty())
         .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
         .filter(|p| Format::of(p).is_some_and(|f| f != Format::Toml))
@@ -219,7 +244,7 @@ fn read_head(root: &Path, path: &Path) -> Result<Option<String>, String> {
                 String::from_utf8(bytes).map_err(|_| format!("{shown}: not UTF-8 text"))
             })
             .map(Some),
-        Err(e) => Err(e),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -232,7 +257,7 @@ fn blobs(
     commit: &str,
     generated: &str,
     paths: &[PathBuf],
-) -> Result<Vec<Option<String>>, String> {
+) -> Result<Vec<Option<String>>, ReviewProblem> {
     if paths.is_empty() {
         return Ok(Vec::new());
     }
@@ -272,18 +297,18 @@ fn blobs(
         let end = rest
             .iter()
             .position(|&b| b == b'\n')
-            .ok_or("git cat-file: short answer")?;
+            .ok_or_else(|| ReviewProblem::CatFile("short answer".into()))?;
         let header = String::from_utf8_lossy(&rest[..end]).into_owned();
         rest = &rest[end + 1..];
         let fields: Vec<&str> = header.split(' ').collect();
         let [_, kind, size] = fields.as_slice() else {
-            return Err(format!("git cat-file: {header}"));
+            return Err(ReviewProblem::CatFile(header));
         };
-        let size: usize = size
-            .parse()
-            .map_err(|_| format!("git cat-file: {header}"))?;
+        let Ok(size) = size.parse::<usize>() else {
+            return Err(ReviewProblem::CatFile(header));
+        };
         if rest.len() < size + 1 {
-            return Err("git cat-file: short answer".into());
+            return Err(ReviewProblem::CatFile("short answer".into()));
         }
         out.push((*kind == "blob").then(|| String::from_utf8_lossy(&rest[..size]).into_owned()));
         rest = &rest[size + 1..];
@@ -298,6 +323,39 @@ fn text(bytes: Vec<u8>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_base_that_cannot_be_read_is_an_error_of_its_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["lib", "clusters/dev"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        let config = crate::cli::config::Config::parse(
+            "[[cluster]]\nname = \"dev\"\n",
+            dir.path().canonicalize().unwrap(),
+        )
+        .unwrap();
+        let err = run(&config, "", &[]).unwrap_err();
+        assert!(matches!(err.problem, ReviewProblem::NotARevision), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "review --base : not a revision (it must not be empty or start with `-`)"
+        );
+        let err = run(&config, "main", &[]).unwrap_err();
+        assert!(
+            matches!(err.problem, ReviewProblem::Git(GitError::Failed(_))),
+            "{err}"
+        );
+        let init = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(init.success());
+        let err = run(&config, "main", &[]).unwrap_err();
+        assert!(matches!(err.problem, ReviewProblem::NoSuchCommit), "{err}");
+        assert_eq!(err.rev, "main");
+    }
 
     #[test]
     fn a_file_directly_below_the_generated_root_belongs_to_no_cluster() {

@@ -9,10 +9,12 @@ use crate::model::events::Events;
 use crate::model::expansion::Expanded;
 use crate::model::outcome::{Outcome, Stage, Status};
 use crate::model::repository::Cluster;
+use crate::pipeline::Error;
 use crate::pipeline::check;
 use crate::pipeline::settings::{ClusterRollout, Config};
 
 use crate::apply::Cancel;
+use crate::apply::bake::{ConnectError, PreflightError};
 use crate::apply::ownership::{self, Owner};
 use crate::apply::prometheus::Prometheus;
 use crate::apply::stage::{self, Desired, STAGE, StageOptions};
@@ -39,18 +41,14 @@ pub(crate) struct Plan {
 pub(crate) fn clusters<'a>(
     config: &'a Config,
     plan: &Plan,
-) -> Result<Vec<(&'a Cluster, &'a ClusterRollout)>, String> {
+) -> Result<Vec<(&'a Cluster, &'a ClusterRollout)>, Error> {
     let mut selected = config.repo.select_clusters(&plan.clusters)?;
     if let Some(until) = &plan.until {
         let Some(last) = selected.iter().position(|c| &c.name == until) else {
-            return Err(format!(
-                "--until {until}: not among the clusters to apply ({})",
-                selected
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            return Err(Error::UntilNotSelected {
+                until: until.clone(),
+                selected: selected.iter().map(|c| c.name.clone()).collect(),
+            });
         };
         selected.truncate(last + 1);
     }
@@ -58,7 +56,9 @@ pub(crate) fn clusters<'a>(
         .into_iter()
         .map(|cluster| match config.rollout_of(&cluster.name) {
             Some(rollout) => Ok((cluster, rollout)),
-            None => Err(format!("cluster {}: no rollout settings", cluster.name)),
+            None => Err(Error::NoRolloutSettings {
+                cluster: cluster.name.clone(),
+            }),
         })
         .collect()
 }
@@ -107,7 +107,7 @@ pub(crate) fn diff(
     config: &Config,
     plan: &Plan,
     runtime: &tokio::runtime::Runtime,
-) -> Result<Vec<Outcome>, String> {
+) -> Result<Vec<Outcome>, Error> {
     let repository = repository_name(&config.repo.root);
     let mut outcomes = Vec::new();
     for (cluster, rollout) in clusters(config, plan)? {
@@ -174,7 +174,7 @@ pub(crate) fn run(
     plan: &Plan,
     runtime: &tokio::runtime::Runtime,
     events: &dyn Events,
-) -> Result<Vec<Outcome>, String> {
+) -> Result<Vec<Outcome>, Error> {
     let clusters = clusters(config, plan)?;
     let repository = repository_name(&config.repo.root);
     // From here on Ctrl-C, or the SIGTERM of a CI job that is aborted or out of time,
@@ -222,6 +222,15 @@ struct StageRun<'a> {
     events: &'a dyn Events,
 }
 
+/// Why the bake's server cannot be asked: said in the stage's outcome, nothing applied.
+#[derive(Debug, thiserror::Error)]
+enum BakeServerError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Preflight(#[from] PreflightError),
+}
+
 /// How applying and baking one stage went, before the verdict.
 struct Applied {
     result: stage::StageResult,
@@ -241,7 +250,7 @@ impl StageRun<'_> {
         &self,
         config: &Config,
         runtime: &tokio::runtime::Runtime,
-    ) -> Result<(Vec<Outcome>, Option<String>), String> {
+    ) -> Result<(Vec<Outcome>, Option<String>), Error> {
         let name = &self.cluster.name;
         let expanded = match self.gate(config)? {
             Ok(expanded) => expanded,
@@ -289,7 +298,7 @@ impl StageRun<'_> {
     /// (a) The gate for this cluster's tree, as the pull request saw it — but for the style
     /// stage: layout is for reviewers, and must never hold back a rollout. Its expansions
     /// when it passes, its problems when it does not.
-    fn gate(&self, config: &Config) -> Result<Result<Vec<Expanded>, Vec<Outcome>>, String> {
+    fn gate(&self, config: &Config) -> Result<Result<Vec<Expanded>, Vec<Outcome>>, Error> {
         let options = check::Options {
             clusters: vec![self.cluster.name.clone()],
             without_style: true,
@@ -327,7 +336,7 @@ impl StageRun<'_> {
         &self,
         runtime: &tokio::runtime::Runtime,
         dry_run: bool,
-    ) -> Result<Option<Prometheus>, String> {
+    ) -> Result<Option<Prometheus>, BakeServerError> {
         let bake = &self.rollout.bake;
         if !bake.enabled() || dry_run || self.plan.no_bake {
             return Ok(None);
@@ -446,5 +455,47 @@ impl StageRun<'_> {
         };
         outcomes.push(outcome);
         (outcomes, stop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rollout_that_cannot_be_walked_is_an_error_of_its_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["lib", "clusters/dev", "clusters/int"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        let config = crate::cli::config::Config::parse(
+            "[[cluster]]\nname = \"dev\"\n[[cluster]]\nname = \"int\"\n",
+            dir.path().canonicalize().unwrap(),
+        )
+        .unwrap();
+        let plan = |clusters: &[&str], until: Option<&str>| Plan {
+            clusters: clusters.iter().map(|c| c.to_string()).collect(),
+            until: until.map(str::to_owned),
+            ..Plan::default()
+        };
+        let walked: Vec<&str> = clusters(&config, &plan(&[], Some("dev")))
+            .unwrap()
+            .iter()
+            .map(|(c, _)| c.name.as_str())
+            .collect();
+        assert_eq!(walked, ["dev"]);
+        let err = clusters(&config, &plan(&["int"], Some("dev"))).unwrap_err();
+        assert!(
+            matches!(&err, Error::UntilNotSelected { until, selected } if until == "dev" && selected == &["int"]),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "--until dev: not among the clusters to apply (int)"
+        );
+        assert!(matches!(
+            clusters(&config, &plan(&["web"], None)),
+            Err(Error::UnknownCluster(_))
+        ));
     }
 }

@@ -67,15 +67,27 @@ impl ApplySettings {
         }
     }
 
-    pub fn check(&self, key: &str) -> Result<(), String> {
+    /// Refuses a timeout of 0 seconds; `key` names the table (`apply`, `cluster[0].apply`).
+    pub fn check(&self, key: &str) -> Result<(), ZeroTimeout> {
         for (name, value) in [
             ("timeout", self.timeout),
             ("stage_timeout", self.stage_timeout),
         ] {
             if value == Some(0) {
-                return Err(format!("{key}.{name}: must be at least 1 second"));
+                return Err(ZeroTimeout {
+                    key: key.to_owned(),
+                    name,
+                });
             }
         }
         Ok(())
     }
+}
+
+/// A timeout of 0 seconds (`name`: `timeout` or `stage_timeout`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}.{name}: must be at least 1 second")]
+pub struct ZeroTimeout {
+    pub key: String,
+    pub name: &'static str,
 }

@@ -19,12 +19,21 @@ pub struct Shard {
     count: u64,
 }
 
+/// A `--shard` that is not `K/N` with 1 ≤ K ≤ N.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a shard: expected K/N with 1 <= K <= N, like 2/4")]
+pub struct ShardError {
+    pub text: String,
+}
+
 impl FromStr for Shard {
-    type Err = String;
+    type Err = ShardError;
 
     /// `K/N` with 1 ≤ K ≤ N.
-    fn from_str(text: &str) -> Result<Shard, String> {
-        let bad = || format!("`{text}` is not a shard: expected K/N with 1 <= K <= N, like 2/4");
+    fn from_str(text: &str) -> Result<Shard, ShardError> {
+        let bad = || ShardError {
+            text: text.to_owned(),
+        };
         let (k, n) = text.split_once('/').ok_or_else(bad)?;
         let (k, n): (u64, u64) = (k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
         if n == 0 || k == 0 || k > n {
@@ -114,7 +123,11 @@ mod tests {
         assert_eq!("2/4".parse::<Shard>().unwrap().to_string(), "2/4");
         assert_eq!("1/1".parse::<Shard>().unwrap().to_string(), "1/1");
         for bad in ["0/4", "5/4", "1/0", "4", "a/b", "1/2/3", "-1/2", ""] {
-            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+            assert_eq!(
+                bad.parse::<Shard>(),
+                Err(ShardError { text: bad.into() }),
+                "{bad}"
+            );
         }
     }
 

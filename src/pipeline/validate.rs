@@ -10,15 +10,13 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::jsonnet::expand::identity;
-use crate::model::manifests::{self, Format, Item};
+use crate::model::manifests::{self, Format, Item, ReadError};
 use crate::model::object::Target;
 use crate::model::outcome::{Location, ObjectId, Outcome, Stage, Status, shown_path};
 use crate::model::value::ObjectValue;
+use crate::pipeline::Error;
 use crate::policy::{ClusterContext, Document, PolicyStage, waivers::Date};
 use crate::schema::{self, Catalog, Settings, gvk::Gvk};
-
-/// What `validate` finds in directories: Kubernetes manifests.
-const MANIFEST_FORMATS: &[Format] = &[Format::Json, Format::Yaml];
 
 /// What `test` finds in directories: any data conftest would read, of the formats policyrun
 /// parses.
@@ -70,7 +68,7 @@ impl ManifestObject {
 ///
 /// Standard input is read a batch of documents at a time, each batch validated and dropped
 /// before the next is read: a stream of any length takes the memory of one batch.
-pub fn run(settings: Settings, paths: &[PathBuf], share: bool) -> Result<Vec<Outcome>, String> {
+pub fn run(settings: Settings, paths: &[PathBuf], share: bool) -> Result<Vec<Outcome>, Error> {
     let mut catalog = Catalog::new(settings)?;
     let stdin = Path::new("-");
     let files: Vec<PathBuf> = paths.iter().filter(|p| *p != stdin).cloned().collect();
@@ -126,12 +124,9 @@ pub fn test(
     paths: &[PathBuf],
     reading: Reading,
     share: bool,
-) -> Result<Vec<Outcome>, String> {
+) -> Result<Vec<Outcome>, Error> {
     if settings.is_empty() {
-        return Err(format!(
-            "no policies to run: {}",
-            crate::policy::NO_POLICIES
-        ));
+        return Err(Error::NoPolicies);
     }
     let mut stage = PolicyStage::new(root, settings);
     if !share {
@@ -175,7 +170,9 @@ pub fn test(
         }
     }
     if found.is_empty() && plain.is_empty() && outcomes.is_empty() && streamed == 0 {
-        return Err(format!("no documents in {}", listed(paths)));
+        return Err(Error::NoDocuments {
+            paths: paths.to_vec(),
+        });
     }
     let combined = combine.then(|| combined_input(&plain));
     let documents: Vec<Document> = match &combined {
@@ -216,22 +213,20 @@ pub fn test(
 
 /// Copies standard input into an unnamed temporary file, readable only by this user and
 /// gone when the run ends, so that it can be read more than once a batch at a time.
-fn spool_stdin() -> Result<std::fs::File, String> {
-    let mut spool = tempfile::tempfile().map_err(|e| {
-        format!("standard input: cannot make a temporary file to read it from: {e}")
-    })?;
+fn spool_stdin() -> Result<std::fs::File, Error> {
+    let mut spool = tempfile::tempfile().map_err(Error::Spool)?;
     std::io::copy(&mut std::io::stdin().lock(), &mut spool)
-        .map_err(|e| format!("standard input: {e}"))?;
+        .map_err(|source| ReadError::Stdin { source })?;
     Ok(spool)
 }
 
 /// Reads the spooled standard input from its start, a batch of documents at a time (see
 /// [`manifests::read_stream`]); returns how many items it held.
-fn read_spool(spool: &std::fs::File, take: &mut dyn FnMut(Vec<Item>)) -> Result<usize, String> {
+fn read_spool(spool: &std::fs::File, take: &mut dyn FnMut(Vec<Item>)) -> Result<usize, ReadError> {
     use std::io::{Seek, SeekFrom};
     let mut file = spool;
     file.seek(SeekFrom::Start(0))
-        .map_err(|e| format!("standard input: {e}"))?;
+        .map_err(|source| ReadError::Stdin { source })?;
     let mut reader = std::io::BufReader::new(file);
     manifests::read_stream(
         &mut reader,
@@ -367,14 +362,6 @@ fn scalar(value: &Value) -> Option<&'static str> {
     }
 }
 
-fn listed(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The files behind `paths`, read with `read`; a file that cannot be read is an outcome of
 /// `stage`, a path that does not exist an `Err`. A file that holds nothing (empty, only
 /// comments, only empty `List`s) is a skipped outcome saying so, as kubeconform passes such
@@ -384,9 +371,9 @@ fn read_items(
     paths: &[PathBuf],
     stage: Stage,
     formats: &[Format],
-    read: &dyn Fn(&Path) -> Result<Vec<Item>, String>,
+    read: &dyn Fn(&Path) -> Result<Vec<Item>, ReadError>,
     stdin_streamed: bool,
-) -> Result<(Vec<Item>, Vec<Outcome>), String> {
+) -> Result<(Vec<Item>, Vec<Outcome>), Error> {
     let mut outcomes = Vec::new();
     let mut items = Vec::new();
     let mut files_found = 0;
@@ -405,7 +392,7 @@ fn read_items(
             match read(&file) {
                 Ok(read) if read.is_empty() => outcomes.push(nothing_in(&file, stage)),
                 Ok(read) => items.extend(read),
-                Err(problem) => outcomes.push(unreadable(stage, &file, None, problem)),
+                Err(problem) => outcomes.push(unreadable(stage, &file, None, problem.to_string())),
             }
         }
     }
@@ -419,15 +406,10 @@ fn read_items(
             })
             .copied()
             .collect();
-        return Err(format!(
-            "no manifest files ({}) in {}",
-            extensions.join(", "),
-            paths
-                .iter()
-                .map(|p| crate::model::outcome::shown_path(p))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        return Err(Error::NoFiles {
+            extensions,
+            paths: paths.to_vec(),
+        });
     }
     Ok((items, outcomes))
 }
@@ -482,9 +464,14 @@ fn object(
 pub fn read_objects(
     paths: &[PathBuf],
     stage: Stage,
-) -> Result<(Vec<ManifestObject>, Vec<Outcome>), String> {
-    let (items, mut outcomes) =
-        read_items(paths, stage, MANIFEST_FORMATS, &manifests::read, false)?;
+) -> Result<(Vec<ManifestObject>, Vec<Outcome>), Error> {
+    let (items, mut outcomes) = read_items(
+        paths,
+        stage,
+        manifests::MANIFEST_FORMATS,
+        &manifests::read_objects,
+        false,
+    )?;
     let (found, read) = objects_of(items, stage);
     outcomes.extend(read);
     Ok((found, outcomes))
@@ -546,11 +533,11 @@ fn manifest_identity(value: &Value) -> Result<crate::jsonnet::expand::Identity, 
                 meta.insert("namespace".into(), namespace.clone());
             }
             named.insert("metadata".into(), Value::Object(meta));
-            identity(&Value::Object(named))
+            identity(&Value::Object(named)).map_err(|e| e.to_string())
         }
         // `kubectl create` takes either; the gate's message names only the one it needs.
         _ => identity(value).map_err(|problem| {
-            problem.replace(
+            problem.to_string().replace(
                 "metadata.name is missing",
                 "metadata.name and metadata.generateName are missing",
             )
@@ -586,4 +573,41 @@ fn unreadable(stage: Stage, file: &Path, line: Option<usize>, problem: String) -
         .subject(location.to_string())
         .message(problem)
         .location(location)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_that_hold_nothing_to_read_are_errors_of_their_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.yaml");
+        assert!(matches!(
+            run(Settings::default(), std::slice::from_ref(&missing), true),
+            Err(Error::Read(ReadError::Io { path, .. })) if path == missing
+        ));
+        std::fs::write(dir.path().join("notes.txt"), "a: 1\n").unwrap();
+        let err = run(Settings::default(), &[dir.path().to_path_buf()], true).unwrap_err();
+        assert!(
+            matches!(&err, Error::NoFiles { extensions, .. } if extensions == &[".json", ".yaml", ".yml"]),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "no manifest files (.json, .yaml, .yml) in {}",
+                dir.path().display()
+            )
+        );
+        let no_policies = test(
+            dir.path(),
+            &crate::policy::Settings::default(),
+            None,
+            &[dir.path().to_path_buf()],
+            Reading::default(),
+            true,
+        );
+        assert!(matches!(no_policies, Err(Error::NoPolicies)));
+    }
 }

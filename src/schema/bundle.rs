@@ -123,6 +123,53 @@ pub(crate) fn not_built_in(version: &KubeVersion, schema_dir: Option<&Path>) -> 
     }
 }
 
+/// Why the definitions of one release cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// Neither built in nor in the schema directory (if one is set).
+    #[error("{}", not_built_in(.version, .schema_dir.as_deref()))]
+    NotBuiltIn {
+        version: KubeVersion,
+        schema_dir: Option<PathBuf>,
+    },
+    /// The bundle compiled into the binary does not inflate, parse, or hold its release.
+    #[error(
+        "the built-in schema bundle of Kubernetes {}.{} is damaged: {problem}",
+        .version.major,
+        .version.minor
+    )]
+    Damaged {
+        version: KubeVersion,
+        problem: String,
+    },
+    /// The release a built-in bundle says it holds is no version.
+    #[error(transparent)]
+    BundledVersion(#[from] VersionError),
+    /// A schema directory's `_definitions.json` cannot be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not valid JSON: {source}", .path.display())]
+    NotJson {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Valid JSON, but not kubernetes-validate's definitions.
+    #[error("{}: no `$defs`; expected kubernetes-validate's _definitions.json", .path.display())]
+    NoDefinitions { path: PathBuf },
+}
+
+/// A text that names no Kubernetes release.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a Kubernetes version such as 1.35 or 1.35.0")]
+pub struct VersionError {
+    pub text: String,
+}
+
 /// The `vX.Y.Z-local-strict` directory of `version` in a schema directory, if it holds one:
 /// the exact release first, then `vX.Y.0`.
 pub(crate) fn release_directory(dir: &Path, version: &KubeVersion) -> Option<PathBuf> {
@@ -161,7 +208,7 @@ pub struct KubeVersion {
 }
 
 impl KubeVersion {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, VersionError> {
         let trimmed = text.trim().trim_start_matches('v');
         let parts: Vec<&str> = trimmed.split('.').collect();
         let number = |s: &str| s.parse::<u32>().ok();
@@ -176,7 +223,9 @@ impl KubeVersion {
             minor,
             patch,
         })
-        .ok_or_else(|| format!("`{text}` is not a Kubernetes version such as 1.35 or 1.35.0"))
+        .ok_or_else(|| VersionError {
+            text: text.to_owned(),
+        })
     }
 
     /// Same major and minor: schemas do not change in patch releases.
@@ -219,22 +268,23 @@ struct BundleFile {
 impl Definitions {
     /// The built-in bundle of the default release, [`BUILTIN_VERSION`] (the tests' release).
     #[cfg(test)]
-    pub(crate) fn builtin() -> Result<Definitions, String> {
+    pub(crate) fn builtin() -> Result<Definitions, BundleError> {
         Definitions::builtin_release(&BUILTIN_VERSION)
     }
 
     /// The bundle compiled into the binary for `version`'s release, inflated and read.
-    pub(crate) fn builtin_release(version: &KubeVersion) -> Result<Definitions, String> {
+    pub(crate) fn builtin_release(version: &KubeVersion) -> Result<Definitions, BundleError> {
         let compressed = BUILTIN_BUNDLES
             .iter()
             .find(|(minor, _)| version.major == 1 && *minor == version.minor)
             .map(|(_, bytes)| *bytes)
-            .ok_or_else(|| not_built_in(version, None))?;
-        let damaged = |e: &dyn fmt::Display| {
-            format!(
-                "the built-in schema bundle of Kubernetes {}.{} is damaged: {e}",
-                version.major, version.minor
-            )
+            .ok_or(BundleError::NotBuiltIn {
+                version: *version,
+                schema_dir: None,
+            })?;
+        let damaged = |e: &dyn fmt::Display| BundleError::Damaged {
+            version: *version,
+            problem: e.to_string(),
         };
         let mut text = Vec::new();
         flate2::read::ZlibDecoder::new(compressed)
@@ -262,17 +312,18 @@ impl Definitions {
         dir: &Path,
         version: KubeVersion,
         known_scopes: HashMap<String, bool>,
-    ) -> Result<Definitions, String> {
+    ) -> Result<Definitions, BundleError> {
         let path = dir.join("_definitions.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let document: Value = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not valid JSON: {e}", path.display()))?;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(source) => return Err(BundleError::Read { path, source }),
+        };
+        let document: Value = match serde_json::from_str(&text) {
+            Ok(document) => document,
+            Err(source) => return Err(BundleError::NotJson { path, source }),
+        };
         if document.get("$defs").and_then(Value::as_object).is_none() {
-            return Err(format!(
-                "{}: no `$defs`; expected kubernetes-validate's _definitions.json",
-                path.display()
-            ));
+            return Err(BundleError::NoDefinitions { path });
         }
         Ok(Definitions::new(
             version,
@@ -435,6 +486,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_schema_directory_that_holds_no_definitions_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let version = KubeVersion::parse("1.40").unwrap();
+        let read = |dir: &Path| Definitions::from_directory(dir, version, HashMap::new()).err();
+        assert!(matches!(read(dir.path()), Some(BundleError::Read { .. })));
+        let file = dir.path().join("_definitions.json");
+        std::fs::write(&file, "{").unwrap();
+        assert!(
+            matches!(read(dir.path()), Some(BundleError::NotJson { path, .. }) if path == file)
+        );
+        std::fs::write(&file, "{}").unwrap();
+        let err = read(dir.path()).unwrap();
+        assert!(matches!(err, BundleError::NoDefinitions { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: no `$defs`; expected kubernetes-validate's _definitions.json",
+                file.display()
+            )
+        );
+    }
+
+    #[test]
     fn versions_parse() {
         assert_eq!(
             KubeVersion::parse("1.35").unwrap(),
@@ -445,9 +519,12 @@ mod tests {
             }
         );
         assert_eq!(KubeVersion::parse("v1.33.2").unwrap().to_string(), "1.33.2");
-        assert!(KubeVersion::parse("latest").is_err());
-        assert!(KubeVersion::parse("1").is_err());
-        assert!(KubeVersion::parse("1.x").is_err());
+        for bad in ["latest", "1", "1.x"] {
+            assert_eq!(
+                KubeVersion::parse(bad),
+                Err(VersionError { text: bad.into() })
+            );
+        }
     }
 
     #[test]
@@ -525,11 +602,16 @@ mod tests {
                 .collect();
             assert!(unscoped.is_empty(), "{release}: no scope for {unscoped:?}");
         }
-        let problem = Definitions::builtin_release(&KubeVersion::parse("1.24").unwrap())
-            .err()
-            .unwrap();
+        let old = KubeVersion::parse("1.24").unwrap();
+        let problem = Definitions::builtin_release(&old).err().unwrap();
         assert!(
-            problem.starts_with("Kubernetes 1.24 is not built in (built in: 1.25 to 1.37)"),
+            matches!(&problem, BundleError::NotBuiltIn { version, schema_dir: None } if *version == old),
+            "{problem}"
+        );
+        assert!(
+            problem
+                .to_string()
+                .starts_with("Kubernetes 1.24 is not built in (built in: 1.25 to 1.37)"),
             "{problem}"
         );
     }

@@ -48,18 +48,38 @@ pub(crate) fn is_crd(object: &Value) -> bool {
         && object.get("apiVersion").and_then(Value::as_str) == Some(CRD_API_VERSION)
 }
 
+/// Why a CRD's versions cannot be read; `crd` is its name (`(unnamed)` without one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CrdError {
+    /// A field every CRD has (`pointer`: `/spec/group`, `/spec/names/kind`, `/spec/scope`).
+    #[error("CustomResourceDefinition {crd}: {pointer} is missing")]
+    Missing { crd: String, pointer: &'static str },
+    #[error("CustomResourceDefinition {crd}: spec.scope is `{scope}`, not Namespaced or Cluster")]
+    Scope { crd: String, scope: String },
+    #[error("CustomResourceDefinition {crd}: spec.versions is missing")]
+    NoVersions { crd: String },
+    #[error("CustomResourceDefinition {crd}: spec.versions[{index}].name is missing")]
+    VersionName { crd: String, index: usize },
+    /// A served version without a schema.
+    #[error("CustomResourceDefinition {crd}: version {version} has no schema.openAPIV3Schema")]
+    NoSchema { crd: String, version: String },
+}
+
 /// The served versions a CRD defines. A CRD too malformed to read is an `Err`; the schema
 /// stage reports the CRD object itself against the built-in CRD schema as well.
-pub(crate) fn versions(crd: &Value) -> Result<Vec<CrdVersion>, String> {
+pub(crate) fn versions(crd: &Value) -> Result<Vec<CrdVersion>, CrdError> {
     let name = crd
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or("(unnamed)")
         .to_owned();
-    let text = |pointer: &str| {
+    let text = |pointer: &'static str| {
         crd.pointer(pointer)
             .and_then(Value::as_str)
-            .ok_or_else(|| format!("CustomResourceDefinition {name}: {pointer} is missing"))
+            .ok_or_else(|| CrdError::Missing {
+                crd: name.clone(),
+                pointer,
+            })
     };
     let group = text("/spec/group")?;
     let kind = text("/spec/names/kind")?;
@@ -67,30 +87,31 @@ pub(crate) fn versions(crd: &Value) -> Result<Vec<CrdVersion>, String> {
         "Namespaced" => true,
         "Cluster" => false,
         other => {
-            return Err(format!(
-                "CustomResourceDefinition {name}: spec.scope is `{other}`, not Namespaced or Cluster"
-            ));
+            return Err(CrdError::Scope {
+                crd: name,
+                scope: other.to_owned(),
+            });
         }
     };
     let Some(list) = crd.pointer("/spec/versions").and_then(Value::as_array) else {
-        return Err(format!(
-            "CustomResourceDefinition {name}: spec.versions is missing"
-        ));
+        return Err(CrdError::NoVersions { crd: name });
     };
     let mut out = Vec::new();
     for (i, version) in list.iter().enumerate() {
         let Some(version_name) = version.get("name").and_then(Value::as_str) else {
-            return Err(format!(
-                "CustomResourceDefinition {name}: spec.versions[{i}].name is missing"
-            ));
+            return Err(CrdError::VersionName {
+                crd: name,
+                index: i,
+            });
         };
         if version.get("served") != Some(&Value::Bool(true)) {
             continue;
         }
         let Some(schema) = version.pointer("/schema/openAPIV3Schema") else {
-            return Err(format!(
-                "CustomResourceDefinition {name}: version {version_name} has no schema.openAPIV3Schema"
-            ));
+            return Err(CrdError::NoSchema {
+                crd: name,
+                version: version_name.to_owned(),
+            });
         };
         let deprecation = (version.get("deprecated") == Some(&Value::Bool(true))).then(|| {
             version
@@ -462,7 +483,40 @@ mod tests {
         assert!(versions[0].namespaced);
         assert_eq!(versions[1].deprecation.as_deref(), Some("use v1"));
         let broken = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "x"}, "spec": {"group": "g", "names": {"kind": "K"}, "scope": "Sometimes", "versions": []}});
-        assert!(super::versions(&broken).unwrap_err().contains("Sometimes"));
+        assert_eq!(
+            super::versions(&broken).unwrap_err(),
+            CrdError::Scope {
+                crd: "x".into(),
+                scope: "Sometimes".into()
+            }
+        );
+        let mut unnamed = broken.clone();
+        unnamed["metadata"] = json!({});
+        unnamed["spec"]["scope"] = json!("Cluster");
+        unnamed["spec"]["versions"] = json!([{"name": "v1", "served": true}, {}]);
+        let err = super::versions(&unnamed).unwrap_err();
+        assert!(
+            matches!(&err, CrdError::NoSchema { crd, version } if crd == "(unnamed)" && version == "v1"),
+            "{err}"
+        );
+        unnamed["spec"]["versions"] = json!([{"name": "v1", "served": false}, {}]);
+        assert!(matches!(
+            super::versions(&unnamed),
+            Err(CrdError::VersionName { index: 1, .. })
+        ));
+        unnamed["spec"].as_object_mut().unwrap().remove("group");
+        let err = super::versions(&unnamed).unwrap_err();
+        assert!(matches!(
+            err,
+            CrdError::Missing {
+                pointer: "/spec/group",
+                ..
+            }
+        ));
+        assert_eq!(
+            err.to_string(),
+            "CustomResourceDefinition (unnamed): /spec/group is missing"
+        );
     }
 
     #[test]

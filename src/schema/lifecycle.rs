@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use super::TableError;
 use super::bundle::KubeVersion;
 use super::gvk::Gvk;
 
@@ -79,13 +80,14 @@ pub(crate) struct Lifecycle {
 }
 
 impl Lifecycle {
-    pub(crate) fn builtin() -> Result<Lifecycle, String> {
+    pub(crate) fn builtin() -> Result<Lifecycle, TableError> {
+        const NAME: &str = "schemas/api-lifecycle.json";
         let file: File = serde_json::from_str(LIFECYCLE)
-            .map_err(|e| format!("schemas/api-lifecycle.json is damaged: {e}"))?;
+            .map_err(|source| TableError::Damaged { file: NAME, source })?;
         for entry in &file.apis {
             for version in entry.deprecated.iter().chain(&entry.removed) {
                 KubeVersion::parse(version)
-                    .map_err(|e| format!("schemas/api-lifecycle.json: {e}"))?;
+                    .map_err(|source| TableError::Version { file: NAME, source })?;
             }
         }
         Ok(Lifecycle { entries: file.apis })

@@ -15,7 +15,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use crate::model::digest::Digest;
-use crate::store::{self, Store};
+use crate::store::{self, Store, StoreError};
 
 /// The memory's file in the repository's store, and its first word.
 const FILE: &str = "schema-passes";
@@ -51,7 +51,7 @@ impl<'c> SchemaMemory<'c> {
     /// Writes the memory back: `kept`, the keys of this run's passes (recalled or found),
     /// and, after a run that did not check every object (`--changed-since`, a shard), the
     /// keys it knew of the others. A whole run forgets objects that no longer exist.
-    pub fn save(self, mut kept: BTreeSet<Digest>, whole_run: bool) -> Result<(), String> {
+    pub fn save(self, mut kept: BTreeSet<Digest>, whole_run: bool) -> Result<(), StoreError> {
         if kept.is_empty() {
             // Nothing passed (or nothing was checked): nothing learnt, nothing lost.
             return Ok(());
@@ -70,7 +70,7 @@ impl<'c> SchemaMemory<'c> {
             body.push('\n');
         }
         self.store
-            .write_memory(FILE, MAGIC, &self.salt, body.as_bytes())
+            .write_blob(FILE, MAGIC, &self.salt, body.as_bytes())
     }
 }
 

@@ -28,7 +28,10 @@ use crate::model::outcome::{Location, Outcome, Stage, Status};
 use crate::model::same::Content;
 use crate::model::stage::StageReport;
 use crate::model::stats::Stats;
-use bundle::{BUILTIN_VERSION, DEFINITIONS_URI, Definitions, KubeVersion};
+use bundle::{
+    BUILTIN_VERSION, BundleError, DEFINITIONS_URI, Definitions, KubeVersion, VersionError,
+};
+use crd::CrdError;
 use gvk::Gvk;
 use lifecycle::{ApiStatus, Lifecycle};
 use memory::SchemaMemory;
@@ -67,6 +70,60 @@ pub struct Settings {
     pub ignore_missing: bool,
     /// Kinds (`Kind`) or `group/version/Kind`s (`v1/Kind` for the core group) not checked.
     pub skip: Vec<String>,
+}
+
+/// Why the catalog cannot be built: the schema stage cannot run at all (a usage problem).
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A release's definitions cannot be had.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// The schema directory's definitions lie outside the repository that names them.
+    #[error(transparent)]
+    Confined(#[from] ConfinedError),
+    #[error("cannot prepare the schemas: {0}")]
+    Registry(#[source] jsonschema::ReferencingError),
+    /// The release of one cluster (`[cluster.schema] kubernetes_version`).
+    #[error("cluster {cluster}: {source}")]
+    Cluster {
+        cluster: String,
+        #[source]
+        source: Box<CatalogError>,
+    },
+    /// A table compiled into the binary is damaged.
+    #[error(transparent)]
+    Table(#[from] TableError),
+}
+
+/// A table compiled into the binary (API lifecycle, object names) that does not read.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("{file} is damaged: {source}")]
+    Damaged {
+        file: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{file}: {source}")]
+    Version {
+        file: &'static str,
+        #[source]
+        source: VersionError,
+    },
+}
+
+/// A file named by the repository's configuration that does not really lie inside it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfinedError {
+    #[error("cannot resolve {}: {source}", .path.display())]
+    Unresolved {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A committed symbolic link leads the read elsewhere.
+    #[error("{} is a symbolic link that leads outside the repository; not read", .path.display())]
+    Outside { path: PathBuf },
 }
 
 /// A schema location and, when it comes from the repository's configuration, the directory
@@ -158,7 +215,7 @@ struct Release {
 impl Release {
     /// The definitions of `version`: from `schema_dir` when it holds the release (a team's
     /// own copy wins), else built in; registered once for every `$ref`.
-    fn load(version: KubeVersion, settings: &Settings) -> Result<Release, String> {
+    fn load(version: KubeVersion, settings: &Settings) -> Result<Release, CatalogError> {
         let found = settings
             .schema_dir
             .as_deref()
@@ -175,7 +232,13 @@ impl Release {
                 Definitions::from_directory(&found, version, scopes.namespaced)?
             }
             (None, _) if bundle::is_builtin(&version) => Definitions::builtin_release(&version)?,
-            (None, dir) => return Err(bundle::not_built_in(&version, dir.as_deref())),
+            (None, dir) => {
+                return Err(BundleError::NotBuiltIn {
+                    version,
+                    schema_dir: dir.clone(),
+                }
+                .into());
+            }
         };
         // Read before the registry takes the document.
         let places = places::from_definitions(&definitions.document);
@@ -192,7 +255,7 @@ impl Release {
             // Moved, not copied: the registry is the only reader of the document.
             .add(DEFINITIONS_URI, std::mem::take(&mut definitions.document))
             .and_then(|builder| builder.prepare())
-            .map_err(|e| format!("cannot prepare the schemas: {e}"))?;
+            .map_err(CatalogError::Registry)?;
         Ok(Release {
             definitions,
             registry,
@@ -230,9 +293,9 @@ impl Catalog {
     /// Loads the definitions of the releases the settings name (the default one and the
     /// clusters' own) and the tables; reads no CRD files yet. `check` builds the catalog
     /// while the entries expand, so the releases load then.
-    pub fn new(settings: Settings) -> Result<Catalog, String> {
+    pub fn new(settings: Settings) -> Result<Catalog, CatalogError> {
         let mut releases: Vec<Release> = Vec::new();
-        let mut index_of = |version: KubeVersion| -> Result<usize, String> {
+        let mut index_of = |version: KubeVersion| -> Result<usize, CatalogError> {
             if let Some(i) = releases
                 .iter()
                 .position(|r| r.definitions.version.same_release(&version))
@@ -245,7 +308,10 @@ impl Catalog {
         let default_release = index_of(settings.kubernetes_version.unwrap_or(BUILTIN_VERSION))?;
         let mut cluster_releases = HashMap::new();
         for (cluster, version) in &settings.cluster_versions {
-            let index = index_of(*version).map_err(|e| format!("cluster {cluster}: {e}"))?;
+            let index = index_of(*version).map_err(|source| CatalogError::Cluster {
+                cluster: cluster.clone(),
+                source: Box::new(source),
+            })?;
             cluster_releases.insert(cluster.clone(), index);
         }
         Ok(Catalog {
@@ -277,12 +343,12 @@ impl Catalog {
     }
 
     /// Takes the served versions of a CRD for `cluster` (`None`: every cluster).
-    pub fn add_crd(
+    pub(crate) fn add_crd(
         &mut self,
         cluster: Option<&str>,
         object: &Value,
         origin: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), CrdError> {
         let versions = crd::versions(object)?;
         if let Some(version) = versions.first()
             && !crd::cel_rules(object).is_empty()
@@ -417,7 +483,7 @@ impl Catalog {
             .find(|(path, _)| path.is_file())
             .map(|(path, confined_to)| {
                 if let Some(root) = confined_to {
-                    ensure_inside(&path, root)?;
+                    ensure_inside(&path, root).map_err(|e| e.to_string())?;
                 }
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| format!("cannot read schema {}: {e}", path.display()))?;
@@ -737,7 +803,7 @@ impl Catalog {
                         Ok(value) if crd::is_crd(&value) => {
                             if let Err(e) = self.add_crd(None, &value, &file.display().to_string())
                             {
-                                problem(&file, Some(item.line), e);
+                                problem(&file, Some(item.line), e.to_string());
                             }
                         }
                         Ok(_) => {}
@@ -898,7 +964,7 @@ pub fn run(catalog: &mut Catalog, input: Input) -> StageReport {
             let mut outcome = Outcome::new(Stage::Schema, CUSTOM_RESOURCES, Status::Failed)
                 .subject(target.subject.clone())
                 .object(target.id.clone())
-                .message(problem)
+                .message(problem.to_string())
                 .location(target.location.clone());
             outcome.cluster = target.cluster.map(str::to_owned);
             outcome.entry = target.entry.map(Path::to_path_buf);
@@ -1132,17 +1198,19 @@ pub fn location_candidates(location: &str, gvk: &Gvk, release: KubeVersion) -> V
 
 /// A file that came from the repository's configuration must really lie inside it: a
 /// committed symbolic link must not lead a read elsewhere.
-fn ensure_inside(file: &Path, root: &Path) -> Result<(), String> {
+fn ensure_inside(file: &Path, root: &Path) -> Result<(), ConfinedError> {
     let real = file
         .canonicalize()
-        .map_err(|e| format!("cannot resolve {}: {e}", file.display()))?;
+        .map_err(|source| ConfinedError::Unresolved {
+            path: file.to_path_buf(),
+            source,
+        })?;
     if real.starts_with(root) {
         Ok(())
     } else {
-        Err(format!(
-            "{} is a symbolic link that leads outside the repository; not read",
-            file.display()
-        ))
+        Err(ConfinedError::Outside {
+            path: file.to_path_buf(),
+        })
     }
 }
 
@@ -1447,7 +1515,13 @@ mod tests {
         .err()
         .unwrap();
         assert!(
-            unknown.starts_with(
+            matches!(&unknown, CatalogError::Cluster { cluster, source }
+                if cluster == "old"
+                    && matches!(**source, CatalogError::Bundle(BundleError::NotBuiltIn { .. }))),
+            "{unknown}"
+        );
+        assert!(
+            unknown.to_string().starts_with(
                 "cluster old: Kubernetes 1.24 is not built in (built in: 1.25 to 1.37)"
             ),
             "{unknown}"
@@ -1586,6 +1660,45 @@ mod tests {
             ),
             vec![PathBuf::from("/k/v1.35.0/certificate-cert-manager-v1.json")]
         );
+    }
+
+    #[test]
+    fn files_named_by_the_repository_must_lie_inside_it() {
+        let repo = tempfile::tempdir().unwrap();
+        let root = repo.path().canonicalize().unwrap();
+        std::fs::write(root.join("inside.json"), "{}").unwrap();
+        assert!(ensure_inside(&root.join("inside.json"), &root).is_ok());
+        assert!(matches!(
+            ensure_inside(&root.join("missing.json"), &root),
+            Err(ConfinedError::Unresolved { .. })
+        ));
+        #[cfg(unix)]
+        {
+            let outside = tempfile::tempdir().unwrap();
+            std::fs::write(outside.path().join("x.json"), "{}").unwrap();
+            std::os::unix::fs::symlink(outside.path().join("x.json"), root.join("link.json"))
+                .unwrap();
+            let err = ensure_inside(&root.join("link.json"), &root).unwrap_err();
+            assert!(matches!(&err, ConfinedError::Outside { path } if path.ends_with("link.json")));
+            // A schema directory whose definitions lead out: the catalog is not built.
+            let dir = root.join("schemas/v1.40.0-local-strict");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::os::unix::fs::symlink(
+                outside.path().join("x.json"),
+                dir.join("_definitions.json"),
+            )
+            .unwrap();
+            let refused = Catalog::new(Settings {
+                kubernetes_version: Some(KubeVersion::parse("1.40").unwrap()),
+                schema_dir: Some(root.join("schemas")),
+                schema_dir_confined_to: Some(root.clone()),
+                ..Settings::default()
+            });
+            assert!(matches!(
+                refused,
+                Err(CatalogError::Confined(ConfinedError::Outside { .. }))
+            ));
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::TableError;
 use super::gvk::Gvk;
 use super::places::{Places, Rule as PlaceRule};
 use crate::model::outcome::pointer_segment;
@@ -45,9 +46,11 @@ pub(crate) struct NameRules {
 }
 
 impl NameRules {
-    pub(crate) fn builtin() -> Result<NameRules, String> {
-        let file: File = serde_json::from_str(NAMES)
-            .map_err(|e| format!("schemas/object-names.json is damaged: {e}"))?;
+    pub(crate) fn builtin() -> Result<NameRules, TableError> {
+        let file: File = serde_json::from_str(NAMES).map_err(|source| TableError::Damaged {
+            file: "schemas/object-names.json",
+            source,
+        })?;
         Ok(NameRules {
             default: file.default,
             kinds: file.kinds,

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
-use super::{FORMAT, Store, split_line, unseal};
+use super::{FORMAT, Store, StoreError, split_line, unseal};
 use crate::model::atomic::{self, Durability};
 
 /// The first line of every bucket file.
@@ -101,7 +101,7 @@ impl Store {
         record_magic: &str,
         new: Vec<(String, Vec<u8>)>,
         rejected: &[String],
-    ) -> Result<usize, String> {
+    ) -> Result<usize, StoreError> {
         let mut by_bucket: BTreeMap<usize, Vec<(String, Vec<u8>)>> = BTreeMap::new();
         for key in rejected {
             by_bucket.entry(bucket_of(key)).or_default();
@@ -112,7 +112,7 @@ impl Store {
                 .or_default()
                 .push((key, record));
         }
-        let results: Vec<Result<usize, String>> = by_bucket
+        let results: Vec<Result<usize, StoreError>> = by_bucket
             .into_par_iter()
             .map(|(bucket, new)| {
                 let path = self.bucket_path(bucket);

@@ -41,6 +41,73 @@ pub const ENGINE: &str = "jrsonnet-evaluator 0.5.0-pre98, jrsonnet-stdlib 0.5.0-
 /// The environment variable naming the cache directory (`--cache-dir` overrides it).
 pub const DIR_VARIABLE: &str = "POLICYRUN_CACHE_DIR";
 
+/// Why a cache directory cannot be used, or a blob written to it. The caller decides whether
+/// that stops the run (see [`for_run`]).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A `--cache-name` that is not one plain directory name (`name` as given).
+    #[error(
+        "`{}` must be 1 to 64 letters, digits, `-`, `_` or `.`, not starting with `.`",
+        crate::model::text::visible(.name)
+    )]
+    BadName { name: String },
+    /// The directory (as given, or one policyrun owns in it) cannot be resolved or inspected.
+    #[error("cache directory {}: {source}", .dir.display())]
+    Unreachable {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The directory is inside the repository, where a pull request could commit records.
+    #[error(
+        "cache directory {} is inside the repository; it must live outside it (a pull request could commit records there)",
+        .dir.display()
+    )]
+    InsideRepository { dir: PathBuf },
+    #[error("cannot create the cache directory {}: {source}", .dir.display())]
+    Create {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A directory policyrun owns in the cache is not this user's alone.
+    #[error(
+        "cache directory {} is not a directory owned by this user and writable by it alone; not using it",
+        .dir.display()
+    )]
+    NotPrivate { dir: PathBuf },
+    /// A blob or bucket cannot be written (`dir` is the repository's directory).
+    #[error("cannot write to the cache in {}: {source}", .dir.display())]
+    Write {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A cache the command line asked for that cannot be used: the run stops (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum FlagError {
+    #[error("--cache-name: {0}")]
+    CacheName(#[source] StoreError),
+    #[error("--cache-dir: {0}")]
+    CacheDir(#[source] StoreError),
+}
+
+/// Why a record read back is not one `seal` made: it is ignored, never trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("truncated before its format line")]
+    NoFormatLine,
+    /// Another magic word or format.
+    #[error("not a record of this format")]
+    OtherFormat,
+    #[error("truncated before its checksum")]
+    NoChecksum,
+    #[error("checksum mismatch (truncated or garbled)")]
+    ChecksumMismatch,
+}
+
 /// The default cache directory: `$POLICYRUN_CACHE_DIR`, else `$XDG_CACHE_HOME/policyrun`,
 /// else `~/.cache/policyrun`; `None` when none of these can be told.
 pub fn default_dir() -> Option<PathBuf> {
@@ -64,18 +131,18 @@ pub fn for_run(
     explicit: Option<&Path>,
     name: Option<&str>,
     disabled: bool,
-) -> Result<(Option<Store>, Option<String>), String> {
+) -> Result<(Option<Store>, Option<String>), FlagError> {
     if disabled {
         return Ok((None, None));
     }
     if let Some(name) = name {
-        check_name(name).map_err(|e| format!("--cache-name: {e}"))?;
+        check_name(name).map_err(FlagError::CacheName)?;
     }
     let open = |dir: &Path| Store::open_with(dir, root, tool_version(), name);
     if let Some(dir) = explicit {
         return open(dir)
             .map(|store| (Some(store), None))
-            .map_err(|e| format!("--cache-dir: {e}"));
+            .map_err(FlagError::CacheDir);
     }
     let Some(dir) = default_dir() else {
         return Ok((
@@ -118,12 +185,12 @@ pub struct Store {
 impl Store {
     /// The store of the repository at `root` below `dir`, created when missing. An `Err`
     /// says why it cannot be used; the caller decides whether that stops the run.
-    pub fn open(dir: &Path, root: &Path) -> Result<Store, String> {
+    pub fn open(dir: &Path, root: &Path) -> Result<Store, StoreError> {
         Store::open_as(dir, root, tool_version())
     }
 
     /// As `open`, for the given tool version (tests use another).
-    pub fn open_as(dir: &Path, root: &Path, tool: String) -> Result<Store, String> {
+    pub fn open_as(dir: &Path, root: &Path, tool: String) -> Result<Store, StoreError> {
         Store::open_with(dir, root, tool, None)
     }
 
@@ -134,23 +201,24 @@ impl Store {
         root: &Path,
         tool: String,
         name: Option<&str>,
-    ) -> Result<Store, String> {
-        let shown = dir.display();
-        let dir = std::path::absolute(dir).map_err(|e| format!("cache directory {shown}: {e}"))?;
+    ) -> Result<Store, StoreError> {
+        let given = dir;
+        let unreachable = |source| StoreError::Unreachable {
+            dir: given.to_path_buf(),
+            source,
+        };
+        let inside = || StoreError::InsideRepository {
+            dir: given.to_path_buf(),
+        };
+        let dir = std::path::absolute(dir).map_err(unreachable)?;
         // Decided before anything is created: a refused directory must not appear.
         if real_path(&dir).starts_with(root) {
-            return Err(format!(
-                "cache directory {shown} is inside the repository; it must live outside it (a pull request could commit records there)"
-            ));
+            return Err(inside());
         }
         create_private_dir(&dir)?;
-        let real = dir
-            .canonicalize()
-            .map_err(|e| format!("cache directory {shown}: {e}"))?;
+        let real = dir.canonicalize().map_err(unreachable)?;
         if real.starts_with(root) {
-            return Err(format!(
-                "cache directory {shown} is inside the repository; it must live outside it (a pull request could commit records there)"
-            ));
+            return Err(inside());
         }
         let format_dir = real.join(format!("expansions-v{FORMAT}"));
         let repository = format_dir.join(match name {
@@ -192,13 +260,13 @@ impl Store {
     }
 
     /// Replaces a named blob with `body`, for `salt`, atomically.
-    pub fn write_memory(
+    pub fn write_blob(
         &self,
         name: &str,
         magic: &str,
         salt: &str,
         body: &[u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         let mut bytes = blob_header(magic, salt, body).into_bytes();
         bytes.push(b'\n');
         bytes.extend_from_slice(body);
@@ -206,11 +274,24 @@ impl Store {
             .map_err(|e| self.write_problem(e))
     }
 
-    fn write_problem(&self, error: std::io::Error) -> String {
-        format!(
-            "cannot write to the cache in {}: {error}",
-            self.dir.display()
-        )
+    /// As [`Store::write_blob`], the reason as text: the policy stage's form until it takes
+    /// [`StoreError`] (issue 30).
+    pub fn write_memory(
+        &self,
+        name: &str,
+        magic: &str,
+        salt: &str,
+        body: &[u8],
+    ) -> Result<(), String> {
+        self.write_blob(name, magic, salt, body)
+            .map_err(|e| e.to_string())
+    }
+
+    fn write_problem(&self, source: std::io::Error) -> StoreError {
+        StoreError::Write {
+            dir: self.dir.clone(),
+            source,
+        }
     }
 }
 
@@ -232,14 +313,14 @@ pub fn seal(magic: &str, body: &[u8]) -> Vec<u8> {
 
 /// The body of a record `seal` made with `magic`, or why it is not one (truncated,
 /// garbled, of another format).
-pub fn unseal<'b>(magic: &str, record: &'b [u8]) -> Result<&'b [u8], String> {
-    let (first, rest) = split_line(record).ok_or("truncated before its format line")?;
+pub fn unseal<'b>(magic: &str, record: &'b [u8]) -> Result<&'b [u8], RecordError> {
+    let (first, rest) = split_line(record).ok_or(RecordError::NoFormatLine)?;
     if first != format!("{magic} {FORMAT}").as_bytes() {
-        return Err("not a record of this format".into());
+        return Err(RecordError::OtherFormat);
     }
-    let (checksum, body) = split_line(rest).ok_or("truncated before its checksum")?;
+    let (checksum, body) = split_line(rest).ok_or(RecordError::NoChecksum)?;
     if checksum != Digest::of(body).to_hex().as_bytes() {
-        return Err("checksum mismatch (truncated or garbled)".into());
+        return Err(RecordError::ChecksumMismatch);
     }
     Ok(body)
 }
@@ -266,15 +347,14 @@ fn repository_name(root: &Path) -> String {
 }
 
 /// A `--cache-name`: one plain directory name, readable in a listing.
-fn check_name(name: &str) -> Result<(), String> {
+fn check_name(name: &str) -> Result<(), StoreError> {
     let plain = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if name.is_empty() || name.len() > 64 || !plain || name.starts_with('.') {
-        return Err(format!(
-            "`{}` must be 1 to 64 letters, digits, `-`, `_` or `.`, not starting with `.`",
-            crate::model::text::visible(name)
-        ));
+        return Err(StoreError::BadName {
+            name: name.to_owned(),
+        });
     }
     Ok(())
 }
@@ -302,31 +382,33 @@ fn real_path(path: &Path) -> PathBuf {
     real
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), String> {
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| format!("cannot create the cache directory {}: {e}", dir.display()))
+    builder.create(dir).map_err(|source| StoreError::Create {
+        dir: dir.to_path_buf(),
+        source,
+    })
 }
 
 /// The directories policyrun owns in the cache must be this user's alone: files written
 /// there by someone else would be believed.
-fn check_private(dir: &Path) -> Result<(), String> {
+fn check_private(dir: &Path) -> Result<(), StoreError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let meta = fs::symlink_metadata(dir)
-            .map_err(|e| format!("cache directory {}: {e}", dir.display()))?;
+        let meta = fs::symlink_metadata(dir).map_err(|source| StoreError::Unreachable {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
         // SAFETY: geteuid has no preconditions and cannot fail.
         let me = unsafe { libc::geteuid() };
         if !meta.is_dir() || meta.uid() != me || meta.mode() & 0o022 != 0 {
-            return Err(format!(
-                "cache directory {} is not a directory owned by this user and writable by it alone; not using it",
-                dir.display()
-            ));
+            return Err(StoreError::NotPrivate {
+                dir: dir.to_path_buf(),
+            });
         }
     }
     Ok(())
@@ -374,13 +456,26 @@ pub(crate) mod tests {
     fn a_sealed_record_is_unsealed_only_whole_and_with_its_magic() {
         let sealed = seal("kind-a", b"body\nmore");
         assert_eq!(unseal("kind-a", &sealed), Ok(&b"body\nmore"[..]));
-        assert!(unseal("kind-b", &sealed).is_err());
-        assert!(unseal("kind-a", &sealed[..sealed.len() - 1]).is_err());
-        assert!(unseal("kind-a", b"kind-a 2").is_err());
+        assert_eq!(unseal("kind-b", &sealed), Err(RecordError::OtherFormat));
+        assert_eq!(
+            unseal("kind-a", &sealed[..sealed.len() - 1]),
+            Err(RecordError::ChecksumMismatch)
+        );
+        assert_eq!(
+            unseal("kind-a", b"kind-a 2"),
+            Err(RecordError::NoFormatLine)
+        );
+        assert_eq!(
+            unseal("kind-a", format!("kind-a {FORMAT}\nabc").as_bytes()),
+            Err(RecordError::NoChecksum)
+        );
         let mut flipped = sealed.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
-        assert!(unseal("kind-a", &flipped).is_err());
+        assert_eq!(
+            unseal("kind-a", &flipped),
+            Err(RecordError::ChecksumMismatch)
+        );
     }
 
     #[test]
@@ -400,8 +495,22 @@ pub(crate) mod tests {
         }
         let root = repo.path().canonicalize().unwrap();
         let inside = root.join("cache");
-        assert!(Store::open_as(&inside, &root, "t".into()).is_err());
+        assert!(matches!(
+            Store::open_as(&inside, &root, "t".into()),
+            Err(StoreError::InsideRepository { dir }) if dir == inside
+        ));
         assert!(!inside.exists(), "a refused directory is not created");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // A directory policyrun owns in the cache that others may write.
+            let shared = cache.path().join("shared");
+            let format_dir = shared.join(format!("expansions-v{FORMAT}"));
+            fs::create_dir_all(&format_dir).unwrap();
+            fs::set_permissions(&format_dir, fs::Permissions::from_mode(0o777)).unwrap();
+            let err = Store::open_as(&shared, &root, "t".into()).unwrap_err();
+            assert!(matches!(err, StoreError::NotPrivate { .. }), "{err}");
+        }
         let named = Store::open_with(cache.path(), &root, "t".into(), Some("gate")).unwrap();
         assert!(named.dir().ends_with("expansions-v3/named-gate"));
     }
@@ -444,7 +553,35 @@ pub(crate) mod tests {
             assert!(check_name(good).is_ok(), "{good}");
         }
         for bad in ["", ".hidden", "a/b", "..", "x\u{1b}", &"x".repeat(65)] {
-            assert!(check_name(bad).is_err(), "{bad}");
+            assert!(
+                matches!(check_name(bad), Err(StoreError::BadName { name }) if name == bad),
+                "{bad}"
+            );
         }
+        let repo = tempfile::tempdir().unwrap();
+        let err = for_run(repo.path(), None, Some("a/b"), false).unwrap_err();
+        assert!(
+            matches!(err, FlagError::CacheName(StoreError::BadName { .. })),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "--cache-name: `a/b` must be 1 to 64 letters, digits, `-`, `_` or `.`, not starting with `.`"
+        );
+        let inside = repo.path().canonicalize().unwrap().join("cache");
+        let err = for_run(
+            &repo.path().canonicalize().unwrap(),
+            Some(&inside),
+            None,
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                FlagError::CacheDir(StoreError::InsideRepository { .. })
+            ),
+            "{err}"
+        );
     }
 }

@@ -49,6 +49,33 @@ impl FmtRun {
     }
 }
 
+/// A path `fmt` was given that it will not format: nothing runs (exit 2). `given` is the
+/// path as given.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FmtError {
+    /// It does not exist or cannot be resolved.
+    #[error("{}: {source}", .given.display())]
+    Unresolved {
+        given: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Outside the repository, after symbolic links are resolved.
+    #[error(
+        "{}: outside the repository ({}); fmt only rewrites the repository's files",
+        .given.display(),
+        .root.display()
+    )]
+    Outside { given: PathBuf, root: PathBuf },
+    /// Below the generated root, which `expand` writes.
+    #[error(
+        "{}: below the generated root `{}`, which `expand` writes; fmt leaves it alone",
+        .given.display(),
+        .generated.display()
+    )]
+    Generated { given: PathBuf, generated: PathBuf },
+}
+
 /// Formats `paths` (files or directories, relative to `cwd`; every source of the
 /// repository when empty). A path that does not exist, lies outside the repository (after
 /// symbolic links are resolved) or below the generated root is an `Err`: nothing runs.
@@ -60,7 +87,7 @@ pub(crate) fn run(
     cwd: &Path,
     paths: &[PathBuf],
     check_only: bool,
-) -> Result<FmtRun, String> {
+) -> Result<FmtRun, FmtError> {
     let mut files = Vec::new();
     let mut problems = Vec::new();
     if paths.is_empty() {
@@ -146,23 +173,22 @@ fn problem_outcome(repo: &Repository, problem: Problem) -> Outcome {
 
 /// `path` relative to the repository root, after every symbolic link is resolved, so a
 /// link that leads out (or into the generated tree) is refused, not written through.
-fn inside_repository(repo: &Repository, path: &Path, given: &Path) -> Result<PathBuf, String> {
-    let real = path
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", given.display()))?;
-    let relative = real.strip_prefix(&repo.root).map_err(|_| {
-        format!(
-            "{}: outside the repository ({}); fmt only rewrites the repository's files",
-            given.display(),
-            repo.root.display()
-        )
+fn inside_repository(repo: &Repository, path: &Path, given: &Path) -> Result<PathBuf, FmtError> {
+    let real = path.canonicalize().map_err(|source| FmtError::Unresolved {
+        given: given.to_path_buf(),
+        source,
     })?;
+    let relative = real
+        .strip_prefix(&repo.root)
+        .map_err(|_| FmtError::Outside {
+            given: given.to_path_buf(),
+            root: repo.root.clone(),
+        })?;
     if relative.starts_with(&repo.generated) {
-        return Err(format!(
-            "{}: below the generated root `{}`, which `expand` writes; fmt leaves it alone",
-            given.display(),
-            repo.generated.display()
-        ));
+        return Err(FmtError::Generated {
+            given: given.to_path_buf(),
+            generated: repo.generated.clone(),
+        });
     }
     Ok(relative.to_path_buf())
 }
@@ -261,7 +287,8 @@ mod tests {
             false,
         )
         .unwrap_err();
-        assert!(err.contains("outside the repository"), "{err}");
+        assert!(matches!(err, FmtError::Outside { .. }), "{err}");
+        assert!(err.to_string().contains("outside the repository"), "{err}");
         let err = run(
             &repo.repo,
             &repo.style,
@@ -270,7 +297,10 @@ mod tests {
             false,
         )
         .unwrap_err();
-        assert!(err.contains("generated root"), "{err}");
+        assert!(
+            matches!(&err, FmtError::Generated { given, .. } if given == Path::new("generated/dev/x.json")),
+            "{err}"
+        );
         let err = run(
             &repo.repo,
             &repo.style,
@@ -279,7 +309,8 @@ mod tests {
             false,
         )
         .unwrap_err();
-        assert!(err.starts_with("nope.jsonnet:"), "{err}");
+        assert!(matches!(err, FmtError::Unresolved { .. }), "{err}");
+        assert!(err.to_string().starts_with("nope.jsonnet: "), "{err}");
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(
@@ -295,7 +326,7 @@ mod tests {
                 false,
             )
             .unwrap_err();
-            assert!(err.contains("outside the repository"), "{err}");
+            assert!(matches!(err, FmtError::Outside { .. }), "{err}");
             assert_eq!(
                 fs::read_to_string(outside.path().join("x.jsonnet")).unwrap(),
                 "{a:1}\n"

@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use crate::model::digest::Digest;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The memory's blob in the repository's store, and its first word.
 const STYLE_FILE: &str = "style-canonical";
@@ -29,13 +29,13 @@ pub fn save_canonical_sources(
     store: &Store,
     salt: &str,
     digests: &BTreeSet<Digest>,
-) -> Result<(), String> {
+) -> Result<(), StoreError> {
     let mut body = String::with_capacity(digests.len() * 65);
     for digest in digests {
         body.push_str(&digest.to_hex());
         body.push('\n');
     }
-    store.write_memory(STYLE_FILE, STYLE_MAGIC, salt, body.as_bytes())
+    store.write_blob(STYLE_FILE, STYLE_MAGIC, salt, body.as_bytes())
 }
 
 #[cfg(test)]

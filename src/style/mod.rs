@@ -111,6 +111,34 @@ impl Default for Settings {
     }
 }
 
+/// A `style.exclude` pattern that cannot be used; `key` names the setting, `index` the
+/// pattern in it.
+#[derive(Debug, thiserror::Error)]
+pub enum ExcludeError {
+    /// Empty, absolute, or reaching out with `..`.
+    #[error("{key}[{index}]: `{pattern}` must be a relative path or glob inside the repository")]
+    NotInside {
+        key: String,
+        index: usize,
+        pattern: String,
+    },
+    #[error("{key}[{index}]: `{pattern}`: {source}")]
+    Glob {
+        key: String,
+        index: usize,
+        pattern: String,
+        #[source]
+        source: globset::Error,
+    },
+    /// The patterns together do not compile.
+    #[error("{key}: cannot be compiled: {source}")]
+    Set {
+        key: String,
+        #[source]
+        source: globset::Error,
+    },
+}
+
 /// Paths the stage leaves alone: globs over repository-relative paths (`/`-separated; `*`
 /// stays inside one component, `**` crosses them). A pattern that names a directory
 /// excludes everything below it.
@@ -122,24 +150,32 @@ pub struct Exclude {
 
 impl Exclude {
     /// `key` names the setting in error messages (`style.exclude`).
-    pub fn new(key: &str, patterns: Vec<String>) -> Result<Exclude, String> {
+    pub fn new(key: &str, patterns: Vec<String>) -> Result<Exclude, ExcludeError> {
         let mut builder = GlobSetBuilder::new();
-        for (i, pattern) in patterns.iter().enumerate() {
+        for (index, pattern) in patterns.iter().enumerate() {
             let trimmed = pattern.trim_start_matches("./").trim_end_matches('/');
             if trimmed.is_empty() || trimmed.starts_with('/') || trimmed.contains("..") {
-                return Err(format!(
-                    "{key}[{i}]: `{pattern}` must be a relative path or glob inside the repository"
-                ));
+                return Err(ExcludeError::NotInside {
+                    key: key.to_owned(),
+                    index,
+                    pattern: pattern.clone(),
+                });
             }
             let glob = GlobBuilder::new(trimmed)
                 .literal_separator(true)
                 .build()
-                .map_err(|e| format!("{key}[{i}]: `{pattern}`: {e}"))?;
+                .map_err(|source| ExcludeError::Glob {
+                    key: key.to_owned(),
+                    index,
+                    pattern: pattern.clone(),
+                    source,
+                })?;
             builder.add(glob);
         }
-        let set = builder
-            .build()
-            .map_err(|e| format!("{key}: cannot be compiled: {e}"))?;
+        let set = builder.build().map_err(|source| ExcludeError::Set {
+            key: key.to_owned(),
+            source,
+        })?;
         Ok(Exclude { patterns, set })
     }
 
@@ -574,10 +610,19 @@ mod tests {
         assert!(exclude.matches(Path::new("lib/gen/x.libsonnet")));
         assert!(!exclude.matches(Path::new("lib/gen/deep/x.libsonnet")));
         assert!(!exclude.matches(Path::new("lib/kube.libsonnet")));
-        for bad in ["../x", "/etc", "", "a/[b"] {
+        for bad in ["../x", "/etc", ""] {
             let err = Exclude::new("style.exclude", vec![bad.into()]).unwrap_err();
-            assert!(err.starts_with("style.exclude[0]"), "{bad}: {err}");
+            assert!(
+                matches!(&err, ExcludeError::NotInside { index: 0, pattern, .. } if pattern == bad),
+                "{bad}: {err}"
+            );
         }
+        let err = Exclude::new("style.exclude", vec!["a".into(), "a/[b".into()]).unwrap_err();
+        assert!(matches!(&err, ExcludeError::Glob { index: 1, .. }), "{err}");
+        assert!(
+            err.to_string().starts_with("style.exclude[1]: `a/[b`: "),
+            "{err}"
+        );
     }
 
     fn repo(files: &[(&str, &str)]) -> (tempfile::TempDir, crate::cli::config::Config) {
