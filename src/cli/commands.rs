@@ -111,7 +111,7 @@ pub fn verify(args: VerifyArgs) -> Result<Summary, UsageError> {
     let started = Instant::now();
     start_workers(args.sources.jobs)?;
     let plan = plan::verify(args)?;
-    let mut outcomes = policy::verify::run(&plan.root, &plan.settings).map_err(UsageError)?;
+    let mut outcomes = policy::verify::run(&plan.root, &plan.settings)?;
     finish(&plan.report, &mut outcomes, started, None)
 }
 

@@ -286,8 +286,8 @@ pub enum SettingError {
     #[error("{key}: empty")]
     Empty { key: String },
     /// `policy.packs` names a pack that is not built in (the policy stage's words).
-    #[error("{0}")]
-    Packs(String),
+    #[error(transparent)]
+    Packs(#[from] crate::policy::packs::UnknownPack),
     #[error(transparent)]
     Exclude(#[from] ExcludeError),
 }
@@ -862,7 +862,7 @@ fn schema_settings(
 /// without `namespaces`, every package of the directories runs (the packs' always do).
 fn policy_settings(root: &Path, raw: RawPolicy) -> Result<crate::policy::Settings, SettingError> {
     // The policy stage's check says why in words (issue 30: its error is not typed yet).
-    crate::policy::packs::check_names(&raw.packs).map_err(SettingError::Packs)?;
+    crate::policy::packs::check_names(&raw.packs)?;
     // What judges the pull request is read only through no link at all: a linked policy
     // directory or waiver file is refused, as a linked `.rego` file below them is.
     let inside = |key: &str, paths: &[String]| {

@@ -39,6 +39,7 @@ usage_error_from!(
     config::SettingError,
     config::BudgetError,
     crate::pipeline::Error,
+    crate::policy::verify::VerifyError,
     crate::pipeline::review::ReviewError,
     crate::pipeline::gate::BaselineError,
     crate::store::FlagError,

@@ -24,8 +24,8 @@ use crate::pipeline::Error;
 use crate::pipeline::changes::Changes;
 use crate::pipeline::settings::Config;
 use crate::pipeline::shard::Shard;
-use crate::policy::VerdictMemory;
 use crate::policy::{self, ClusterContext, PolicyStage};
+use crate::policy::{MemoryError, VerdictMemory};
 use crate::report::events::{Bar, TracesOnly};
 use crate::schema::{self, Catalog, gvk::Gvk};
 use crate::store::Store;
@@ -356,7 +356,7 @@ struct Started<'c> {
     committed: Option<freshness::CommittedTree>,
     style: Option<StageReport>,
     catalog: Result<Catalog, schema::CatalogError>,
-    policies: Option<(PolicyStage, Option<Result<VerdictMemory<'c>, String>>)>,
+    policies: Option<(PolicyStage, Option<Result<VerdictMemory<'c>, MemoryError>>)>,
 }
 
 fn start<'c>(

@@ -9,7 +9,16 @@ use serde::Serialize;
 use super::load;
 use super::packs::{Described, PREFIX, names, rule_descriptions, setting_descriptions};
 use super::rego::modules::RuleKind;
+use super::rego::problem::Problem;
 use super::settings::Settings;
+
+/// The embedded modules do not load (the tests of policyrun rule it out): each problem as
+/// `file: message`, `; `-separated.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", problems.iter().map(|p| format!("{}: {}", p.file.display(), p.message)).collect::<Vec<_>>().join("; "))]
+pub struct NotLoaded {
+    pub problems: Vec<Problem>,
+}
 
 /// A built-in pack as `policyrun packs` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,21 +46,15 @@ pub struct RuleInfo {
 /// Every built-in pack with the rules the loader finds in it (the same rules a repository
 /// that selects it runs) and the settings it reads; `Err` when the embedded modules do not
 /// load, which the tests of policyrun rule out.
-pub fn catalogue() -> Result<Vec<PackInfo>, String> {
+pub fn catalogue() -> Result<Vec<PackInfo>, NotLoaded> {
     let all: Vec<String> = names().iter().map(|n| (*n).to_owned()).collect();
     let settings = Settings {
         packs: all.clone(),
         namespaces: Vec::new(),
         ..Settings::default()
     };
-    let loaded =
-        load::load(Path::new(""), &settings, load::Purpose::Judge).map_err(|problems| {
-            problems
-                .iter()
-                .map(|p| format!("{}: {}", p.file.display(), p.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?;
+    let loaded = load::load(Path::new(""), &settings, load::Purpose::Judge)
+        .map_err(|problems| NotLoaded { problems })?;
     let rules = rule_descriptions();
     let settings = setting_descriptions();
     Ok(all

@@ -87,10 +87,9 @@ pub fn policyrun_document(
     cluster: &ClusterContext,
     target: &Target,
     namespaced: Option<bool>,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, serde_json::Error> {
     let mut document = cluster.to_data()["policyrun"].take();
-    let object = serde_json::to_value(ObjectContext::of(target, namespaced).to_value())
-        .map_err(|e| e.to_string())?;
+    let object = serde_json::to_value(ObjectContext::of(target, namespaced).to_value())?;
     document["object"] = object;
     Ok(document)
 }

@@ -15,7 +15,7 @@
 //!   without evaluating them; it imports nothing else of the crate;
 //! - the shared vocabulary at the bottom: [`settings`], [`context`], [`outcomes`].
 //!
-//! No file of the stage imports from this one (`tests/layers.rs` holds it so).
+//! No file of the stage imports from this one (`tests/all/layers.rs` holds it so).
 
 pub mod catalogue;
 mod context;
@@ -47,7 +47,7 @@ pub use outcomes::{
     LOAD, NO_POLICIES, NO_POLICIES_CHECK, load_outcome, no_policies, policy_outcome,
 };
 pub use policies::PolicyStage;
-pub use reuse::memory::VerdictMemory;
+pub use reuse::memory::{MemoryError, VerdictMemory};
 pub use settings::{DEFAULT_OBJECT_BUDGET, RegoEngine, RegoVersion, Settings};
 
 /// What the policy stage judges, and what it learns the clusters from.
@@ -65,7 +65,7 @@ pub struct Input<'a, 'm> {
     pub share: &'a RunShare<'a>,
     /// The verdicts of earlier runs, opened while the entries expanded (or why it could
     /// not be); `None` without a cache.
-    pub memory: Option<Result<VerdictMemory<'m>, String>>,
+    pub memory: Option<Result<VerdictMemory<'m>, MemoryError>>,
     /// Every object of the tree is among the targets and evaluated: only then may the
     /// memory forget the verdicts of objects it did not see.
     pub every_object: bool,

@@ -52,17 +52,29 @@ pub fn names() -> Vec<&'static str> {
     names.dedup();
     names
 }
+/// `policy.packs` names a pack that is not built in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "policy.packs[{index}]: no built-in pack `{name}`; the built-in packs are {known} (see `policyrun packs`)"
+)]
+pub struct UnknownPack {
+    pub index: usize,
+    pub name: String,
+    /// The built-in packs, comma-separated.
+    pub known: String,
+}
 
 /// `selected` as `[policy] packs` names them: `Err` names the first unknown one and the
 /// packs there are.
-pub fn check_names(selected: &[String]) -> Result<(), String> {
+pub fn check_names(selected: &[String]) -> Result<(), UnknownPack> {
     let known = names();
-    for (i, name) in selected.iter().enumerate() {
+    for (index, name) in selected.iter().enumerate() {
         if !known.contains(&name.as_str()) {
-            return Err(format!(
-                "policy.packs[{i}]: no built-in pack `{name}`; the built-in packs are {} (see `policyrun packs`)",
-                known.join(", ")
-            ));
+            return Err(UnknownPack {
+                index,
+                name: name.clone(),
+                known: known.join(", "),
+            });
         }
     }
     Ok(())
@@ -251,10 +263,8 @@ mod tests {
     fn unknown_pack_names_list_the_known_ones() {
         assert!(check_names(&["security".to_owned()]).is_ok());
         let err = check_names(&["security".to_owned(), "nope".to_owned()]).unwrap_err();
-        assert!(
-            err.starts_with("policy.packs[1]: no built-in pack `nope`"),
-            "{err}"
-        );
-        assert!(err.contains("cluster, namespace, security"), "{err}");
+        assert_eq!((err.index, err.name.as_str()), (1, "nope"));
+        assert_eq!(err.known, names().join(", "));
+        assert!(err.known.contains("cluster, namespace, security"), "{err}");
     }
 }

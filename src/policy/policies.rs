@@ -16,7 +16,7 @@ use super::load::{self, Loaded, Package};
 use super::outcomes::{LOAD, load_outcome};
 use super::redact;
 use super::rego::kinds;
-use super::reuse::memory::VerdictMemory;
+use super::reuse::memory::{MemoryError, VerdictMemory};
 use super::reuse::recall::rego_results;
 use super::reuse::share;
 use super::settings::{RegoEngine, Settings};
@@ -182,7 +182,7 @@ impl PolicyStage {
 
     /// The memory of these policies' verdicts in `cache` (`None` without policies to
     /// evaluate; `Err` says why they are not remembered).
-    pub fn memory<'c>(&self, cache: &'c Store) -> Option<Result<VerdictMemory<'c>, String>> {
+    pub fn memory<'c>(&self, cache: &'c Store) -> Option<Result<VerdictMemory<'c>, MemoryError>> {
         let loaded = self.loaded.as_ref().filter(|l| !l.packages.is_empty())?;
         self.problems.is_empty().then(|| {
             VerdictMemory::open(

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use regorus::Value;
 
 use super::evaluate::budget;
-use super::evaluate::interpreter::add_object_context;
+use super::evaluate::interpreter::{ContextError, add_object_context};
 use super::load;
 use super::outcomes::load_outcome;
 use super::settings::Settings;
@@ -17,18 +17,34 @@ use crate::model::outcome::{Location, Outcome, Stage, Status};
 /// Check name of a policy unit test.
 pub const TEST: &str = "test";
 
+/// Why `verify` ran no test at all: a verify that ran nothing must not pass.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// Only built-in packs are configured; they hold no tests of the repository's.
+    #[error(
+        "no policy directories configured ([policy] dirs) to hold tests; the built-in packs ({packs}) are tested with policyrun itself: name a directory of policies and their tests with --policy DIR"
+    )]
+    OnlyPacks { packs: String },
+    #[error("no policy directories configured ([policy] dirs)")]
+    NoDirectories,
+    /// The directories, comma-separated.
+    #[error("no test_ rules in any module below {dirs}")]
+    NoTests { dirs: String },
+    #[error(transparent)]
+    Context(#[from] ContextError),
+}
+
 /// Runs every test. A test passes only when it evaluates to `true`; undefined or `false`
 /// fails, an error is an error. No test at all is an `Err`: a verify that ran nothing must
 /// not pass.
-pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
+pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, VerifyError> {
     if settings.dirs.is_empty() && !settings.packs.is_empty() {
-        return Err(format!(
-            "no policy directories configured ([policy] dirs) to hold tests; the built-in packs ({}) are tested with policyrun itself: name a directory of policies and their tests with --policy DIR",
-            settings.packs.join(", ")
-        ));
+        return Err(VerifyError::OnlyPacks {
+            packs: settings.packs.join(", "),
+        });
     }
     if settings.dirs.is_empty() {
-        return Err("no policy directories configured ([policy] dirs)".into());
+        return Err(VerifyError::NoDirectories);
     }
     let loaded = match load::load(root, settings, load::Purpose::Verify) {
         Ok(loaded) => loaded,
@@ -46,15 +62,14 @@ pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
         })
         .collect();
     if tests.is_empty() {
-        return Err(format!(
-            "no test_ rules in any module below {}",
-            settings
+        return Err(VerifyError::NoTests {
+            dirs: settings
                 .dirs
                 .iter()
                 .map(|d| load::relative(root, d).display().to_string())
                 .collect::<Vec<_>>()
-                .join(", ")
-        ));
+                .join(", "),
+        });
     }
     let mut engine = loaded.engine.clone();
     add_object_context(&mut engine)?;
@@ -127,4 +142,41 @@ pub fn run(root: &Path, settings: &Settings) -> Result<Vec<Outcome>, String> {
             },
         )
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verify_that_would_run_nothing_says_why_by_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let nothing = Settings::default();
+        assert!(matches!(
+            run(&root, &nothing),
+            Err(VerifyError::NoDirectories)
+        ));
+        let packs_only = Settings {
+            packs: vec!["security".to_owned()],
+            ..Settings::default()
+        };
+        assert!(matches!(
+            run(&root, &packs_only),
+            Err(VerifyError::OnlyPacks { packs }) if packs == "security"
+        ));
+        std::fs::write(
+            root.join("p.rego"),
+            "package main\nimport rego.v1\ndeny contains \"x\" if false\n",
+        )
+        .unwrap();
+        let without_tests = Settings {
+            dirs: vec![root.clone()],
+            ..Settings::default()
+        };
+        assert!(matches!(
+            run(&root, &without_tests),
+            Err(VerifyError::NoTests { .. })
+        ));
+    }
 }

@@ -20,6 +20,13 @@ pub const WAIVER: &str = "waiver";
 /// `{"rule", "reason", "owner", "expires"}` objects.
 pub const ANNOTATION: &str = "policyrun.io/waivers";
 
+/// Text that is not a real date in the form `YYYY-MM-DD`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a date in the form YYYY-MM-DD")]
+pub struct NotADate {
+    pub text: String,
+}
+
 /// A calendar date (UTC), compared as (year, month, day).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date {
@@ -30,8 +37,10 @@ pub struct Date {
 
 impl Date {
     /// `YYYY-MM-DD`, a real date.
-    pub fn parse(text: &str) -> Result<Date, String> {
-        let bad = || format!("`{text}` is not a date in the form YYYY-MM-DD");
+    pub fn parse(text: &str) -> Result<Date, NotADate> {
+        let bad = || NotADate {
+            text: text.to_owned(),
+        };
         let mut parts = text.split('-');
         let (Some(y), Some(m), Some(d), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -278,7 +287,7 @@ fn rule_of(entry: &Value) -> &str {
 }
 
 /// The waivers in an object's `policyrun.io/waivers` annotation (empty without one).
-pub fn from_annotations(target: &Target) -> Result<Vec<Waiver>, String> {
+pub(crate) fn from_annotations(target: &Target) -> Result<Vec<Waiver>, String> {
     // Most objects carry no waiver: their values need not be built to know.
     if !target.may_spell("waivers") {
         return Ok(Vec::new());

@@ -395,7 +395,7 @@ impl Definitions {
 /// (and kubeconform's) file for the kind is made from it: the object itself is not null, and
 /// each of its own fields may be (`value: null` in a PriorityClass passes there, though
 /// `value` is required: the API server decodes the null as no value). Without this policyrun
-/// failed such objects where the reference passes them (tests/schema_reference.rs);
+/// failed such objects where the reference passes them (tests/all/schema_reference.rs);
 /// `scripts/update-schemas.py` checks the rule against every kind file of every release.
 /// `$ref`s become absolute, into the registered definitions.
 fn top_level(definition: &Value) -> Value {

@@ -273,20 +273,6 @@ impl Store {
         atomic::write_with(&self.dir.join(name), &bytes, Durability::Unsynced)
             .map_err(|e| self.write_problem(e))
     }
-
-    /// As [`Store::write_blob`], the reason as text: the policy stage's form until it takes
-    /// [`StoreError`] (issue 30).
-    pub fn write_memory(
-        &self,
-        name: &str,
-        magic: &str,
-        salt: &str,
-        body: &[u8],
-    ) -> Result<(), String> {
-        self.write_blob(name, magic, salt, body)
-            .map_err(|e| e.to_string())
-    }
-
     fn write_problem(&self, source: std::io::Error) -> StoreError {
         StoreError::Write {
             dir: self.dir.clone(),
@@ -432,7 +418,7 @@ pub(crate) mod tests {
     fn a_blob_is_read_back_only_whole_and_for_its_salt_and_magic() {
         let (_repo, _cache, store) = opened();
         store
-            .write_memory("blob", "magic-word", "salt 1", b"line 1\nline 2\n")
+            .write_blob("blob", "magic-word", "salt 1", b"line 1\nline 2\n")
             .unwrap();
         assert_eq!(
             store.read_memory("blob", "magic-word", "salt 1").as_deref(),

@@ -1343,7 +1343,7 @@ fn policyrun_tests(dir: &Path) -> Result<BTreeMap<String, Vec<TestResult>>, Stri
         dirs: vec![dir.to_path_buf()],
         ..Settings::default()
     };
-    let outcomes = policyrun::policy::verify::run(dir, &settings)?;
+    let outcomes = policyrun::policy::verify::run(dir, &settings).map_err(|e| e.to_string())?;
     if let Some(load) = outcomes
         .iter()
         .find(|o| o.check == policyrun::policy::LOAD && o.status == Status::Error)

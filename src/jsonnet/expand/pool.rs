@@ -212,7 +212,7 @@ fn spawn_thread(
 /// frees the head of its list while jrsonnet's own thread-local values (its empty object)
 /// still point into it, and their destructors at the thread's end wrote into freed memory —
 /// heap corruption that crashed about one gate in twenty on a repository whose jsonnet wrote
-/// `{}` (found by `tests/differential`). Parked, the thread runs no destructor at all.
+/// `{}` (found by `tests/all/differential`). Parked, the thread runs no destructor at all.
 fn wait_for_the_process_end() -> ! {
     loop {
         std::thread::park();

@@ -112,16 +112,21 @@ pub(crate) fn set_object_context(context: Value) {
     OBJECT_CONTEXT.with(|slot| *slot.borrow_mut() = context);
 }
 
+/// regorus refused the rule behind `data.policyrun.object` (its own words).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ContextError(String);
+
 /// Makes `data.policyrun.object` a rule whose value is the current object's context, so that
 /// tests can still replace it with `with data.policyrun.object as {...}`.
-pub fn add_object_context(engine: &mut Engine) -> Result<(), String> {
+pub fn add_object_context(engine: &mut Engine) -> Result<(), ContextError> {
     engine
         .add_extension(
             OBJECT_CONTEXT_BUILTIN.to_owned(),
             0,
             Box::new(|_: Vec<Value>| Ok(OBJECT_CONTEXT.with(|slot| slot.borrow().clone()))),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ContextError(e.to_string()))?;
     engine.set_rego_v0(false);
     engine
         .add_policy(
@@ -129,5 +134,5 @@ pub fn add_object_context(engine: &mut Engine) -> Result<(), String> {
             format!("package policyrun\nimport rego.v1\nobject := {OBJECT_CONTEXT_BUILTIN}()\n"),
         )
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| ContextError(e.to_string()))
 }

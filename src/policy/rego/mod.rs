@@ -3,7 +3,7 @@
 //! variable is unsafe or a negation fails open ([`safety`]), what a rule can read
 //! ([`reads`]), which kinds a rule can report on ([`kinds`]), deprecated builtins
 //! ([`deprecated`]), and the rewrites that make regorus read and evaluate a module as OPA
-//! does ([`opa`]). It imports nothing else of the crate (`tests/layers.rs` holds it so):
+//! does ([`opa`]). It imports nothing else of the crate (`tests/all/layers.rs` holds it so):
 //! it could be a crate of its own.
 
 pub(crate) mod deprecated;

@@ -6,9 +6,16 @@ use std::collections::BTreeSet;
 use regorus::Engine;
 use regorus::unstable::{Parser, Rule as AstRule, RuleHead};
 
+/// Text that parses as neither Rego v1 nor v0: regorus' message.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct NotRego {
+    pub message: String,
+}
+
 /// `package.rule` of every rule and function `text` defines (read as Rego v1, else v0), or
 /// why it does not parse.
-pub fn declared(name: &str, text: &str) -> Result<BTreeSet<String>, String> {
+pub fn declared(name: &str, text: &str) -> Result<BTreeSet<String>, NotRego> {
     let mut engine = Engine::new();
     engine.set_rego_v0(false);
     if engine.add_policy(name.to_owned(), text.to_owned()).is_err() {
@@ -16,7 +23,9 @@ pub fn declared(name: &str, text: &str) -> Result<BTreeSet<String>, String> {
         engine.set_rego_v0(true);
         engine
             .add_policy(name.to_owned(), text.to_owned())
-            .map_err(|e| super::problem::engine_error(&e.to_string()).0)?;
+            .map_err(|e| NotRego {
+                message: super::problem::engine_error(&e.to_string()).0,
+            })?;
     }
     let modules = engine.get_modules().clone();
     let mut found = BTreeSet::new();

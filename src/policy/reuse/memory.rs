@@ -31,7 +31,23 @@ use crate::policy::evaluate::results::RuleResult;
 use crate::policy::load::{Loaded, Package};
 use crate::policy::outcomes::PackageVerdicts;
 use crate::policy::settings::RegoEngine;
-use crate::store::{self, Store};
+use crate::store::{self, Store, StoreError};
+
+/// Why the verdicts of these policies are not remembered between runs, or were not saved.
+#[derive(Debug, thiserror::Error)]
+pub enum MemoryError {
+    /// A module calls a builtin whose value is not the same on every call, or that has an
+    /// effect: its verdicts are not worth remembering.
+    #[error(
+        "policy verdicts are not remembered between runs: {call}, whose value is not the same on every run"
+    )]
+    Unrepeatable { call: String },
+    /// A worker panicked while it held the verdicts learnt.
+    #[error("{0}")]
+    Poisoned(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// The memory's file in the repository's cache directory, and its first word.
 const FILE: &str = "policy-verdicts";
@@ -61,11 +77,9 @@ impl<'c> VerdictMemory<'c> {
         engine: RegoEngine,
         reveal_secret_values: bool,
         object_budget: Duration,
-    ) -> Result<VerdictMemory<'c>, String> {
+    ) -> Result<VerdictMemory<'c>, MemoryError> {
         if let Some(call) = &loaded.unrepeatable {
-            return Err(format!(
-                "policy verdicts are not remembered between runs: {call}, whose value is not the same on every run"
-            ));
+            return Err(MemoryError::Unrepeatable { call: call.clone() });
         }
         let rules: Vec<&str> = loaded
             .packages
@@ -225,8 +239,11 @@ impl<'c> VerdictMemory<'c> {
     /// Writes the memory back: what this run recalled or found, and, after a run that did
     /// not evaluate every object (`--changed-since`, a shard), what it knew of the others.
     /// A whole run drops the verdicts of objects that no longer exist.
-    pub fn save(self, whole_run: bool) -> Result<(), String> {
-        let mut kept = self.kept.into_inner().map_err(|e| e.to_string())?;
+    pub fn save(self, whole_run: bool) -> Result<(), MemoryError> {
+        let mut kept = self
+            .kept
+            .into_inner()
+            .map_err(|e| MemoryError::Poisoned(e.to_string()))?;
         let learned = self.learned.load(Ordering::Relaxed);
         if kept.is_empty() {
             // Nothing evaluated (broken policies, no objects): nothing learnt, nothing lost.
@@ -248,7 +265,8 @@ impl<'c> VerdictMemory<'c> {
             body.push_str(encoded);
             body.push('\n');
         }
-        self.cache
-            .write_memory(FILE, MAGIC, &self.salt, body.as_bytes())
+        Ok(self
+            .cache
+            .write_blob(FILE, MAGIC, &self.salt, body.as_bytes())?)
     }
 }
