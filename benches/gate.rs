@@ -141,15 +141,36 @@ fn prepare(stacks: usize) -> Prepared {
     }
 }
 
-fn measure_check_with(repo: &mut Prepared, options: Options) {
+/// Which gate a measurement runs: the whole one, or one without a stage.
+enum Gate {
+    Whole,
+    WithoutSchema,
+    WithoutStyle,
+}
+
+fn measure_check_with(repo: &mut Prepared, gate: Gate) {
     collect_garbage();
-    let (expanded, wall, cpu) = timed(|| full_check(&repo.config, &options));
-    let (walls, cpus) = if options.without_schema {
-        (&mut repo.without_schema, &mut repo.without_schema_cpu)
-    } else if options.without_style {
-        (&mut repo.without_style, &mut repo.without_style_cpu)
-    } else {
-        (&mut repo.check, &mut repo.check_cpu)
+    let (config, options) = match gate {
+        Gate::WithoutStyle => {
+            // As `[style] enabled = false` leaves it out.
+            let mut config = repo.config.clone();
+            config.style.enabled = false;
+            (config, Options::default())
+        }
+        Gate::WithoutSchema => (
+            repo.config.clone(),
+            Options {
+                without_schema: true,
+                ..Options::default()
+            },
+        ),
+        Gate::Whole => (repo.config.clone(), Options::default()),
+    };
+    let (expanded, wall, cpu) = timed(|| full_check(&config, &options));
+    let (walls, cpus) = match gate {
+        Gate::WithoutSchema => (&mut repo.without_schema, &mut repo.without_schema_cpu),
+        Gate::WithoutStyle => (&mut repo.without_style, &mut repo.without_style_cpu),
+        Gate::Whole => (&mut repo.check, &mut repo.check_cpu),
     };
     walls.push(wall);
     cpus.extend(cpu);
@@ -157,23 +178,15 @@ fn measure_check_with(repo: &mut Prepared, options: Options) {
 }
 
 fn measure_check(repo: &mut Prepared) {
-    measure_check_with(repo, Options::default());
+    measure_check_with(repo, Gate::Whole);
 }
 
 fn measure_without_schema(repo: &mut Prepared) {
-    let options = Options {
-        without_schema: true,
-        ..Options::default()
-    };
-    measure_check_with(repo, options);
+    measure_check_with(repo, Gate::WithoutSchema);
 }
 
 fn measure_without_style(repo: &mut Prepared) {
-    let options = Options {
-        without_style: true,
-        ..Options::default()
-    };
-    measure_check_with(repo, options);
+    measure_check_with(repo, Gate::WithoutStyle);
 }
 
 /// The style stage on its own: walking the repository and formatting every source.

@@ -43,8 +43,6 @@ pub struct Options {
     pub progress: bool,
     /// Leave the schema stage out (the benchmark measures what it adds).
     pub without_schema: bool,
-    /// Leave the policy stage out.
-    pub without_policy: bool,
     /// Where expansions (and verdicts, canonical sources) are remembered; `None` evaluates
     /// every entry.
     pub cache: Option<Store>,
@@ -54,8 +52,6 @@ pub struct Options {
     pub changed_since: Option<String>,
     /// Check and report only this shard's share (`--shard K/N`); not with `changed_since`.
     pub shard: Option<Shard>,
-    /// Leave the style stage out (as `[style] enabled = false` does).
-    pub without_style: bool,
     /// Evaluate every object on its own: no policy evaluation or schema check is shared
     /// between objects of the same content (the reports must not differ; tests and
     /// benchmarks compare; `POLICYRUN_NO_SHARING=1` for the binary).
@@ -296,7 +292,7 @@ pub fn check(config: &Config, options: &Options) -> Result<Run, Error> {
                 };
                 stage::add(outcomes, stats, schema::run(catalog, input));
             }
-            if !options.without_policy && config.policy.is_empty() {
+            if config.policy.is_empty() {
                 outcomes.push(policy::no_policies());
             }
             if let Some((policies, memory)) = policies {
@@ -365,11 +361,9 @@ fn start<'c>(
     scope: &Scope,
     entries: &[Entry],
 ) -> Started<'c> {
-    let with_policy = !options.without_policy && !config.policy.is_empty();
+    let with_policy = !config.policy.is_empty();
     // The sources are no entry's: shard 1 checks them all (see `Shard::owns`).
-    let with_style = !options.without_style
-        && config.style.enabled
-        && options.shard.is_none_or(|s| s.is_first());
+    let with_style = config.style.enabled && options.shard.is_none_or(|s| s.is_first());
     let ((parts, (committed, style)), (catalog, policies)) = rayon::join(
         || {
             rayon::join(
@@ -796,8 +790,6 @@ mod tests {
         let not_a_revision = Options {
             changed_since: Some("-x".into()),
             without_schema: true,
-            without_policy: true,
-            without_style: true,
             ..Options::default()
         };
         let err = check(&config, &not_a_revision).err().unwrap();

@@ -301,10 +301,11 @@ impl StageRun<'_> {
     fn gate(&self, config: &Config) -> Result<Result<Vec<Expanded>, Vec<Outcome>>, Error> {
         let options = check::Options {
             clusters: vec![self.cluster.name.clone()],
-            without_style: true,
             ..check::Options::default()
         };
-        let run = check::check(config, &options)?;
+        let mut config = config.clone();
+        config.style.enabled = false;
+        let run = check::check(&config, &options)?;
         let problems: Vec<Outcome> = run
             .outcomes
             .into_iter()
