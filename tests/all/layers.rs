@@ -155,15 +155,82 @@ fn dependencies(module: &str, code: &str, known: &BTreeMap<String, PathBuf>) -> 
             let end = tail
                 .find(|c: char| !(is_ident(c) || c == ':'))
                 .unwrap_or(tail.len());
-            let path: Vec<&str> = tail[..end].split("::").filter(|s| !s.is_empty()).collect();
-            if let Some(target) = resolve(module, &path, known)
-                && target != module
-            {
-                found.insert(target);
+            let path: Vec<String> = tail[..end]
+                .split("::")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            // `use super::{a, b::c}` names `super::a` and `super::b::c`, not `super` itself.
+            let paths = match tail[end..].strip_prefix('{') {
+                Some(rest) => group_paths(&path, &rest[..closing_brace(rest)]),
+                None => vec![path],
+            };
+            for path in paths {
+                let path: Vec<&str> = path.iter().map(String::as_str).collect();
+                if let Some(target) = resolve(module, &path, known)
+                    && target != module
+                {
+                    found.insert(target);
+                }
             }
         }
     }
     found
+}
+
+/// Where the group that `text` continues closes: the index of its `}`.
+fn closing_brace(text: &str) -> usize {
+    let mut depth = 0usize;
+    for (at, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => return at,
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    text.len()
+}
+
+/// The full paths a `{...}` group after `prefix` names (`self` is the prefix itself).
+fn group_paths(prefix: &[String], group: &str) -> Vec<Vec<String>> {
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (at, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                items.push(&group[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&group[start..]);
+    let mut paths = Vec::new();
+    for item in items.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        match item.split_once('{') {
+            Some((head, inner)) => {
+                let mut nested = prefix.to_vec();
+                nested.extend(
+                    head.split("::")
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                );
+                paths.extend(group_paths(&nested, &inner[..closing_brace(inner)]));
+            }
+            None => {
+                let name = item.split_whitespace().next().unwrap_or_default();
+                let mut path = prefix.to_vec();
+                if name != "self" {
+                    path.extend(name.split("::").map(str::to_owned));
+                }
+                paths.push(path);
+            }
+        }
+    }
+    paths
 }
 
 fn graph() -> BTreeMap<String, BTreeSet<String>> {
@@ -404,6 +471,18 @@ fn the_checker_sees_what_it_must() {
         .map(str::to_owned)
         .into();
     assert_eq!(found, expected);
+    // A group names each of its members, not the module it is written after.
+    let grouped =
+        code_of("use super::{watch, stage::{self, X}};\nuse crate::{model::outcome::Status};\n");
+    let found = dependencies("apply::stage", &grouped, &known);
+    let expected: BTreeSet<String> = ["apply::watch", "model::outcome"].map(str::to_owned).into();
+    assert_eq!(found, expected);
+    let ungrouped = dependencies(
+        "apply::watch",
+        &code_of("use super::{Plan, Other};\n"),
+        &known,
+    );
+    assert!(ungrouped.is_empty(), "{ungrouped:?}");
     assert!(!allowed("model::outcome", "report"));
     assert!(!allowed("policy", "schema"));
     assert!(allowed("policy::reuse::memory", "policy"));
