@@ -150,23 +150,25 @@ enum Gate {
 
 fn measure_check_with(repo: &mut Prepared, gate: Gate) {
     collect_garbage();
+    let without_style;
     let (config, options) = match gate {
         Gate::WithoutStyle => {
             // As `[style] enabled = false` leaves it out.
             let mut config = repo.config.clone();
             config.style.enabled = false;
-            (config, Options::default())
+            without_style = config;
+            (&without_style, Options::default())
         }
         Gate::WithoutSchema => (
-            repo.config.clone(),
+            &repo.config,
             Options {
                 without_schema: true,
                 ..Options::default()
             },
         ),
-        Gate::Whole => (repo.config.clone(), Options::default()),
+        Gate::Whole => (&repo.config, Options::default()),
     };
-    let (expanded, wall, cpu) = timed(|| full_check(&config, &options));
+    let (expanded, wall, cpu) = timed(|| full_check(config, &options));
     let (walls, cpus) = match gate {
         Gate::WithoutSchema => (&mut repo.without_schema, &mut repo.without_schema_cpu),
         Gate::WithoutStyle => (&mut repo.without_style, &mut repo.without_style_cpu),
